@@ -1,0 +1,236 @@
+import Yams
+
+/// Reads a composed YAML tree field by field, recording locations and collecting every error.
+struct NodeReader {
+    /// The most scalar values one definition may expand to (guards against alias bombs).
+    static let maximumValueNodes = 1_000_000
+
+    let file: String
+    let lines: [Substring]
+    var errors: [DefinitionError] = []
+    var sourceMap: SourceMap
+    private var valueNodes = 0
+    private var reportedValueBudget = false
+
+    init(file: String, source: String) {
+        self.file = file
+        self.lines = source.split(separator: "\n", omittingEmptySubsequences: false)
+        self.sourceMap = SourceMap(file: file)
+    }
+
+    func location(_ node: Node) -> SourceLocation? {
+        node.mark.map { SourceLocation(file: file, line: $0.line, column: $0.column) }
+    }
+
+    mutating func error(_ code: DefinitionError.Code, _ message: String, path: String, at node: Node?) {
+        let location = node.flatMap(location) ?? sourceMap.location(of: path)
+        errors.append(DefinitionError(code, message, path: path, location: location))
+    }
+
+    mutating func record(_ node: Node, path: String) {
+        if let l = location(node) { sourceMap.values[path] = l }
+    }
+
+    static func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    // MARK: Shapes
+
+    /// The fields of a mapping, with unknown keys reported against `known`.
+    mutating func fields(_ node: Node, path: String, known: [String], what: String) -> [(String, Node)]? {
+        record(node, path: path)
+        guard case .mapping(let mapping) = node else {
+            error(.wrongType, "\(what) must be a mapping of fields, not \(describe(node))", path: path, at: node)
+            return nil
+        }
+        var out: [(String, Node)] = []
+        for (keyNode, value) in mapping {
+            guard let key = keyNode.scalar?.string else {
+                error(.wrongType, "field names must be text", path: path, at: keyNode)
+                continue
+            }
+            let fieldPath = Self.join(path, key)
+            if let l = location(keyNode) { sourceMap.keys[fieldPath] = l }
+            if !known.contains(key) {
+                error(.unknownField, "unknown field '\(key)' in \(what)\(Suggestions.didYouMean(key, among: known))",
+                      path: fieldPath, at: keyNode)
+                continue
+            }
+            record(value, path: fieldPath)
+            out.append((key, value))
+        }
+        return out
+    }
+
+    mutating func sequence(_ node: Node, path: String, what: String) -> [Node]? {
+        if case .sequence(let s) = node { return Array(s) }
+        if case .scalar = node, node.tagName == .null { return [] }
+        error(.wrongType, "\(what) must be a list, not \(describe(node))", path: path, at: node)
+        return nil
+    }
+
+    // MARK: Scalars
+
+    mutating func string(_ node: Node, path: String) -> String? {
+        guard case .scalar(let s) = node else {
+            error(.wrongType, "expected text, not \(describe(node))", path: path, at: node)
+            return nil
+        }
+        if let mark = s.mark {
+            let loc = SourceLocation(file: file, line: mark.line, column: mark.column)
+            var origin = SourceMap.StringOrigin(location: loc, firstLineShift: 0, block: nil)
+            switch s.style {
+            case .singleQuoted, .doubleQuoted: origin.firstLineShift = 1
+            case .literal, .folded:
+                let next = mark.line  // 0-based index of the line after the indicator
+                if next < lines.count {
+                    let indent = lines[next].prefix(while: { $0 == " " }).count
+                    origin.block = (line: mark.line + 1, column: indent + 1)
+                }
+            default: break
+            }
+            sourceMap.strings[path] = origin
+        }
+        return s.string
+    }
+
+    mutating func bool(_ node: Node, path: String) -> Bool? {
+        if case .scalar = node, node.tagName == .bool, let b = node.bool { return b }
+        error(.wrongType, "expected true or false, not \(describe(node))", path: path, at: node)
+        return nil
+    }
+
+    mutating func int(_ node: Node, path: String) -> Int? {
+        if case .scalar = node, node.tagName == .int, let n = node.int { return n }
+        error(.wrongType, "expected a whole number, not \(describe(node))", path: path, at: node)
+        return nil
+    }
+
+    mutating func number(_ node: Node, path: String) -> Double? {
+        if case .scalar = node, node.tagName == .int || node.tagName == .float, let n = node.float {
+            return n
+        }
+        error(.wrongType, "expected a number, not \(describe(node))", path: path, at: node)
+        return nil
+    }
+
+    mutating func duration(_ node: Node, path: String) -> Duration? {
+        guard case .scalar(let s) = node else {
+            error(.invalidDuration, "expected a duration like '30s', '5m' or '1h30m', not \(describe(node))", path: path, at: node)
+            return nil
+        }
+        if node.tagName == .int || node.tagName == .float, let seconds = node.float {
+            guard seconds >= 0 else {
+                error(.invalidDuration, "a duration cannot be negative", path: path, at: node)
+                return nil
+            }
+            return .seconds(seconds)
+        }
+        do {
+            return try DurationText.parse(s.string)
+        } catch {
+            var location = location(node)
+            if s.style == .singleQuoted || s.style == .doubleQuoted { location = location?.advanced(by: 1) }
+            errors.append(DefinitionError(
+                .invalidDuration, "invalid duration '\(s.string)': \(error.message)", path: path,
+                location: location?.advanced(by: error.offset)))
+            return nil
+        }
+    }
+
+    mutating func stringList(_ node: Node, path: String, what: String) -> [String] {
+        if case .scalar = node, node.tagName != .null, let single = string(node, path: path) {
+            return [single]
+        }
+        guard let items = sequence(node, path: path, what: what) else { return [] }
+        var out: [String] = []
+        for (i, item) in items.enumerated() {
+            let p = "\(path)[\(i)]"
+            record(item, path: p)
+            if let s = string(item, path: p) { out.append(s) }
+        }
+        return out
+    }
+
+    mutating func enumeration<E: RawRepresentable>(_ node: Node, path: String, what: String, names: [String] = [])
+        -> E? where E.RawValue == String, E: CaseIterable
+    {
+        guard let text = string(node, path: path) else { return nil }
+        if let value = E(rawValue: text) { return value }
+        let all = names.isEmpty ? E.allCases.map(\.rawValue) : names
+        error(.invalidValue, "unknown \(what) '\(text)'\(Suggestions.didYouMean(text, among: all)); expected one of \(all.joined(separator: ", "))",
+              path: path, at: node)
+        return nil
+    }
+
+    // MARK: Free-form values
+
+    mutating func value(_ node: Node, path: String) -> JSONValue {
+        valueNodes += 1
+        if valueNodes > Self.maximumValueNodes {
+            if !reportedValueBudget {
+                reportedValueBudget = true
+                error(.tooLarge, "the definition expands to more than \(Self.maximumValueNodes) values (aliases repeating large blocks?)",
+                      path: path, at: node)
+            }
+            return .null
+        }
+        switch node {
+        case .scalar(let s):
+            _ = string(node, path: path)
+            switch node.tagName {
+            case .null: return .null
+            case .bool: return node.bool.map(JSONValue.bool) ?? .string(s.string)
+            case .int, .float: return node.float.map(JSONValue.number) ?? .string(s.string)
+            default: return .string(s.string)
+            }
+        case .sequence(let items):
+            return .array(items.enumerated().map { i, item in
+                let p = "\(path)[\(i)]"
+                record(item, path: p)
+                return value(item, path: p)
+            })
+        case .mapping(let mapping):
+            var out: [String: JSONValue] = [:]
+            for (k, v) in mapping {
+                let key = k.scalar?.string ?? describe(k)
+                let p = Self.join(path, key)
+                if let l = location(k) { sourceMap.keys[p] = l }
+                record(v, path: p)
+                out[key] = value(v, path: p)
+            }
+            return .object(out)
+        case .alias:
+            return .null
+        }
+    }
+
+    mutating func object(_ node: Node, path: String, what: String) -> [String: JSONValue] {
+        guard case .mapping = node else {
+            if case .scalar = node, node.tagName == .null { return [:] }
+            error(.wrongType, "\(what) must be a mapping, not \(describe(node))", path: path, at: node)
+            return [:]
+        }
+        if case .object(let o) = value(node, path: path) { return o }
+        return [:]
+    }
+
+    func describe(_ node: Node) -> String {
+        switch node {
+        case .mapping: return "a mapping"
+        case .sequence: return "a list"
+        case .alias: return "an alias"
+        case .scalar(let s):
+            switch node.tagName {
+            case .null: return "null"
+            case .bool: return "the boolean \(s.string)"
+            case .int, .float: return "the number \(s.string)"
+            default: return "the text '\(s.string.count > 40 ? String(s.string.prefix(40)) + "…" : s.string)'"
+            }
+        }
+    }
+}
+
+extension Node {
+    /// The resolved tag's name (`tag:yaml.org,2002:int`, …).
+    var tagName: Tag.Name { Tag.Name(rawValue: tag.rawValue) }
+}

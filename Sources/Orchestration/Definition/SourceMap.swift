@@ -1,0 +1,53 @@
+/// Where each field of a decoded definition came from, by field path (`steps[2].timeout`).
+///
+/// Validation uses it to put file:line:column on errors found after decoding.
+public struct SourceMap: Sendable {
+    /// How a string was written, to turn an offset inside it into a line and column.
+    struct StringOrigin: Sendable {
+        var location: SourceLocation
+        /// Added to the column of a character offset on the first line (1 for quoted strings).
+        var firstLineShift: Int
+        /// For block scalars (`|`, `>`): the first content line and its indentation column.
+        var block: (line: Int, column: Int)?
+    }
+
+    public let file: String
+    var values: [String: SourceLocation] = [:]
+    var keys: [String: SourceLocation] = [:]
+    var strings: [String: StringOrigin] = [:]
+
+    public init(file: String) {
+        self.file = file
+    }
+
+    /// The location of the value at `path`, else of its key, else of the nearest parent.
+    public func location(of path: String) -> SourceLocation? {
+        var p = path
+        while true {
+            if let l = values[p] ?? keys[p] { return l }
+            guard let cut = p.lastIndex(where: { $0 == "." || $0 == "[" }) else { break }
+            p = String(p[..<cut])
+        }
+        return values[""]
+    }
+
+    /// The location of the key of the field at `path` (falls back to ``location(of:)``).
+    public func keyLocation(of path: String) -> SourceLocation? {
+        keys[path] ?? location(of: path)
+    }
+
+    /// The location of character `offset` inside the string at `path`.
+    public func location(of path: String, offset: Int, in text: String) -> SourceLocation? {
+        guard let origin = strings[path] else { return location(of: path) }
+        guard let block = origin.block else {
+            return origin.location.advanced(by: origin.firstLineShift + offset)
+        }
+        var line = block.line
+        var column = block.column
+        for (i, c) in text.unicodeScalars.enumerated() {
+            if i == offset { break }
+            if c == "\n" { line += 1; column = block.column } else { column += 1 }
+        }
+        return SourceLocation(file: file, line: line, column: column)
+    }
+}

@@ -1,0 +1,335 @@
+import Yams
+
+/// Turns YAML or JSON text into a ``Workflow``, collecting every problem with its location.
+///
+/// Unknown fields are errors with a "did you mean" hint. Durations follow ``DurationText``.
+/// Booleans are YAML 1.2's (`true`/`false`; `yes`, `no`, `on`, `off` stay text).
+///
+/// ```swift
+/// let result = WorkflowDecoder().decode(text, file: "deploy.yaml")
+/// for error in result.errors { print(error) }   // deploy.yaml:7:5: error: …
+/// ```
+public struct WorkflowDecoder: Sendable {
+    /// The largest definition accepted, in bytes (4 MiB).
+    public static let maximumDefinitionBytes = 4 * 1024 * 1024
+    /// The most steps a workflow may have.
+    public static let maximumSteps = 100_000
+    /// The deepest `[`/`{` nesting accepted, checked before parsing.
+    public static let maximumFlowDepth = 256
+
+    /// What decoding produced: a workflow when the text had the right shape, and every error found.
+    public struct Result: Sendable {
+        public var workflow: Workflow?
+        public var sourceMap: SourceMap
+        public var errors: [DefinitionError]
+    }
+
+    static let workflowFields = [
+        "id", "name", "description", "version", "timeout", "maxParallelism", "variables", "retryPolicy",
+        "failFast", "steps", "triggers", "$schema",
+    ]
+    static let stepFields = [
+        "id", "name", "description", "type", "action", "inputs", "dependencies", "condition", "timeout",
+        "retryPolicy", "parallel", "continueOnFailure", "cache", "idempotent", "estimatedDuration", "rollback",
+        "outputs",
+    ]
+    static let bodyFields = ["type", "action", "inputs", "timeout", "retryPolicy"]
+    static let retryFields = ["maxAttempts", "backoffStrategy", "initialDelay", "maxDelay", "multiplier", "jitter", "retryOn"]
+    static let cacheFields = ["enabled", "ttl"]
+    static let triggerFields = [
+        "id", "type", "source", "conditions", "enabled", "schedule", "timezone", "missedTicks", "jitter", "secret",
+        "event", "inputs",
+    ]
+
+    static let resolver: Resolver = {
+        // YAML 1.2 booleans only: `on`, `yes`, `no` stay strings.
+        let bool = try! Resolver.Rule(.bool, "^(?:true|True|TRUE|false|False|FALSE)$")
+        return Resolver.default.removing(.bool).appending(bool)
+    }()
+
+    public init() {}
+
+    /// Decodes `source`, naming `file` in locations.
+    public func decode(_ source: String, file: String) -> Result {
+        var sourceMap = SourceMap(file: file)
+        let start = SourceLocation(file: file, line: 1, column: 1)
+        sourceMap.values[""] = start
+        if source.utf8.count > Self.maximumDefinitionBytes {
+            return Result(workflow: nil, sourceMap: sourceMap, errors: [DefinitionError(
+                .tooLarge, "definition is \(source.utf8.count) bytes; the limit is \(Self.maximumDefinitionBytes) (4 MiB)",
+                path: "", location: start)])
+        }
+        if let deep = Self.excessiveFlowNesting(source, file: file) {
+            return Result(workflow: nil, sourceMap: sourceMap, errors: [deep])
+        }
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: source, Self.resolver) else {
+                return Result(workflow: nil, sourceMap: sourceMap, errors: [DefinitionError(
+                    .missingField, "the file is empty; a workflow needs at least 'name' and 'steps'", path: "", location: start)])
+            }
+            root = node
+        } catch {
+            return Result(workflow: nil, sourceMap: sourceMap, errors: [Self.syntaxError(error, file: file)])
+        }
+        var reader = NodeReader(file: file, source: source)
+        let workflow = Self.readWorkflow(root, reader: &reader)
+        return Result(workflow: workflow, sourceMap: reader.sourceMap, errors: reader.errors)
+    }
+
+    // MARK: Workflow
+
+    static func readWorkflow(_ root: Node, reader r: inout NodeReader) -> Workflow? {
+        guard let fields = r.fields(root, path: "", known: workflowFields, what: "a workflow") else { return nil }
+        var workflow = Workflow(name: "", steps: [])
+        var explicitID: String?
+        var sawName = false, sawSteps = false
+        for (key, node) in fields {
+            switch key {
+            case "id": explicitID = r.string(node, path: key)
+            case "name":
+                sawName = true
+                workflow.name = r.string(node, path: key) ?? ""
+            case "description": workflow.description = r.string(node, path: key)
+            case "version": workflow.version = r.string(node, path: key)
+            case "timeout": workflow.timeout = r.duration(node, path: key)
+            case "maxParallelism": workflow.maxParallelism = r.int(node, path: key)
+            case "variables": workflow.variables = r.object(node, path: key, what: "variables")
+            case "retryPolicy": workflow.retryPolicy = readRetryPolicy(node, path: key, reader: &r)
+            case "failFast": workflow.failFast = r.bool(node, path: key) ?? false
+            case "steps":
+                sawSteps = true
+                workflow.steps = readSteps(node, reader: &r)
+            case "triggers":
+                for (i, item) in (r.sequence(node, path: key, what: "triggers") ?? []).enumerated() {
+                    if let t = readTrigger(item, path: "triggers[\(i)]", index: i, reader: &r) { workflow.triggers.append(t) }
+                }
+            default: break  // "$schema"
+            }
+        }
+        if !sawName {
+            r.error(.missingField, "a workflow needs a 'name'", path: "name", at: root)
+        }
+        if !sawSteps {
+            r.error(.missingField, "a workflow needs 'steps' (a list with at least one step)", path: "steps", at: root)
+        }
+        workflow.id = explicitID ?? Workflow.deriveID(from: workflow.name)
+        return workflow
+    }
+
+    static func readSteps(_ node: Node, reader r: inout NodeReader) -> [WorkflowStep] {
+        guard let items = r.sequence(node, path: "steps", what: "steps") else { return [] }
+        guard items.count <= maximumSteps else {
+            r.error(.tooLarge, "the workflow has \(items.count) steps; the limit is \(maximumSteps)", path: "steps", at: node)
+            return []
+        }
+        var steps: [WorkflowStep] = []
+        steps.reserveCapacity(items.count)
+        for (i, item) in items.enumerated() {
+            if let step = readStep(item, path: "steps[\(i)]", reader: &r) { steps.append(step) }
+        }
+        return steps
+    }
+
+    // MARK: Steps
+
+    static func readStep(_ node: Node, path: String, reader r: inout NodeReader) -> WorkflowStep? {
+        guard let fields = r.fields(node, path: path, known: stepFields, what: "a step") else { return nil }
+        var step = WorkflowStep(id: "")
+        var sawID = false
+        for (key, value) in fields {
+            let p = "\(path).\(key)"
+            switch key {
+            case "id":
+                sawID = true
+                step.id = r.string(value, path: p) ?? ""
+            case "name": step.name = r.string(value, path: p)
+            case "description": step.description = r.string(value, path: p)
+            case "type": step.type = readStepType(value, path: p, reader: &r) ?? .task
+            case "action": step.action = r.string(value, path: p)
+            case "inputs": step.inputs = r.object(value, path: p, what: "inputs")
+            case "dependencies": step.dependencies = r.stringList(value, path: p, what: "dependencies")
+            case "condition": step.condition = r.string(value, path: p)
+            case "timeout": step.timeout = r.duration(value, path: p)
+            case "retryPolicy": step.retryPolicy = readRetryPolicy(value, path: p, reader: &r)
+            case "parallel": step.parallel = r.bool(value, path: p) ?? true
+            case "continueOnFailure": step.continueOnFailure = r.bool(value, path: p) ?? false
+            case "cache": step.cache = readCache(value, path: p, reader: &r)
+            case "idempotent": step.idempotent = r.bool(value, path: p) ?? false
+            case "estimatedDuration": step.estimatedDuration = r.duration(value, path: p)
+            case "rollback": step.rollback = readBody(value, path: p, reader: &r)
+            case "outputs": step.outputs = r.stringList(value, path: p, what: "outputs")
+            default: break
+            }
+        }
+        if !sawID {
+            r.error(.missingField, "a step needs an 'id'", path: "\(path).id", at: node)
+        }
+        return step
+    }
+
+    static func readStepType(_ node: Node, path: String, reader r: inout NodeReader) -> StepType? {
+        guard let text = r.string(node, path: path) else { return nil }
+        if let type = StepType(fileName: text) { return type }
+        r.error(.invalidValue,
+                "unknown step type '\(text)'\(Suggestions.didYouMean(text, among: StepType.fileNames)); expected one of \(StepType.fileNames.joined(separator: ", "))",
+                path: path, at: node)
+        return nil
+    }
+
+    static func readBody(_ node: Node, path: String, reader r: inout NodeReader) -> StepBody? {
+        guard let fields = r.fields(node, path: path, known: bodyFields, what: "a rollback") else { return nil }
+        var body = StepBody()
+        for (key, value) in fields {
+            let p = "\(path).\(key)"
+            switch key {
+            case "type": body.type = readStepType(value, path: p, reader: &r) ?? .task
+            case "action": body.action = r.string(value, path: p)
+            case "inputs": body.inputs = r.object(value, path: p, what: "inputs")
+            case "timeout": body.timeout = r.duration(value, path: p)
+            case "retryPolicy": body.retryPolicy = readRetryPolicy(value, path: p, reader: &r)
+            default: break
+            }
+        }
+        return body
+    }
+
+    static func readRetryPolicy(_ node: Node, path: String, reader r: inout NodeReader) -> RetryPolicy? {
+        guard let fields = r.fields(node, path: path, known: retryFields, what: "a retry policy") else { return nil }
+        var policy = RetryPolicy()
+        for (key, value) in fields {
+            let p = "\(path).\(key)"
+            switch key {
+            case "maxAttempts": policy.maxAttempts = r.int(value, path: p) ?? policy.maxAttempts
+            case "backoffStrategy":
+                policy.backoffStrategy = r.enumeration(value, path: p, what: "backoff strategy") ?? policy.backoffStrategy
+            case "initialDelay": policy.initialDelay = r.duration(value, path: p) ?? policy.initialDelay
+            case "maxDelay": policy.maxDelay = r.duration(value, path: p) ?? policy.maxDelay
+            case "multiplier": policy.multiplier = r.number(value, path: p) ?? policy.multiplier
+            case "jitter": policy.jitter = r.enumeration(value, path: p, what: "jitter") ?? policy.jitter
+            case "retryOn":
+                var set = Set<RetryPolicy.RetryOn>()
+                if case .sequence(let items) = value {
+                    for (i, item) in items.enumerated() {
+                        if let v: RetryPolicy.RetryOn = r.enumeration(item, path: "\(p)[\(i)]", what: "retryOn value") { set.insert(v) }
+                    }
+                } else if let v: RetryPolicy.RetryOn = r.enumeration(value, path: p, what: "retryOn value") {
+                    set.insert(v)
+                }
+                policy.retryOn = set
+            default: break
+            }
+        }
+        return policy
+    }
+
+    static func readCache(_ node: Node, path: String, reader r: inout NodeReader) -> CachePolicy? {
+        if case .scalar = node, node.tagName == .bool {
+            return (r.bool(node, path: path) ?? false) ? CachePolicy() : CachePolicy(enabled: false)
+        }
+        guard let fields = r.fields(node, path: path, known: cacheFields, what: "a cache setting") else { return nil }
+        var cache = CachePolicy()
+        for (key, value) in fields {
+            let p = "\(path).\(key)"
+            switch key {
+            case "enabled": cache.enabled = r.bool(value, path: p) ?? true
+            case "ttl": cache.ttl = r.duration(value, path: p) ?? cache.ttl
+            default: break
+            }
+        }
+        return cache
+    }
+
+    // MARK: Triggers
+
+    static func readTrigger(_ node: Node, path: String, index: Int, reader r: inout NodeReader) -> WorkflowTrigger? {
+        guard let fields = r.fields(node, path: path, known: triggerFields, what: "a trigger") else { return nil }
+        var trigger = WorkflowTrigger(id: "", type: .manual)
+        var sawType = false
+        for (key, value) in fields {
+            let p = "\(path).\(key)"
+            switch key {
+            case "id": trigger.id = r.string(value, path: p) ?? ""
+            case "type":
+                sawType = true
+                trigger.type = r.enumeration(value, path: p, what: "trigger type") ?? .manual
+            case "source": trigger.source = r.string(value, path: p)
+            case "conditions": trigger.conditions = r.object(value, path: p, what: "conditions")
+            case "enabled": trigger.enabled = r.bool(value, path: p) ?? true
+            case "schedule": trigger.schedule = r.string(value, path: p)
+            case "timezone": trigger.timezone = r.string(value, path: p)
+            case "missedTicks": trigger.missedTicks = r.enumeration(value, path: p, what: "missed-tick policy")
+            case "jitter": trigger.jitter = r.duration(value, path: p)
+            case "secret": trigger.secret = r.string(value, path: p)
+            case "event": trigger.event = r.string(value, path: p)
+            case "inputs": trigger.inputs = r.object(value, path: p, what: "inputs")
+            default: break
+            }
+        }
+        if !sawType {
+            r.error(.missingField, "a trigger needs a 'type' (\(TriggerType.allCases.map(\.rawValue).joined(separator: ", ")))",
+                    path: "\(path).type", at: node)
+        }
+        if trigger.id.isEmpty { trigger.id = "\(trigger.type.rawValue)-\(index + 1)" }
+        return trigger
+    }
+
+    // MARK: Syntax
+
+    static func syntaxError(_ error: any Error, file: String) -> DefinitionError {
+        func at(_ mark: Mark?) -> SourceLocation {
+            SourceLocation(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1)
+        }
+        guard let yaml = error as? YamlError else {
+            return DefinitionError(.syntax, "cannot read the file: \(error)", path: "", location: at(nil))
+        }
+        switch yaml {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
+            let ctx = context.map { " (\($0.text) at \($0.mark.line):\($0.mark.column))" } ?? ""
+            return DefinitionError(.syntax, "YAML syntax error: \(problem)\(ctx)", path: "", location: at(mark))
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            return DefinitionError(
+                .syntax, "duplicate key\(duplicates.count == 1 ? "" : "s") \(duplicates.map { "'\($0)'" }.joined(separator: ", ")) in a mapping",
+                path: "", location: at(context.mark))
+        case .reader(let problem, let offset, _, _):
+            return DefinitionError(.syntax, "cannot read the file: \(problem)\(offset.map { " at byte \($0)" } ?? "")", path: "", location: at(nil))
+        default:
+            return DefinitionError(.syntax, "cannot read the file: \(yaml)", path: "", location: at(nil))
+        }
+    }
+
+    /// Rejects `[[[[…` nesting deep enough to exhaust the parser's stack, before parsing.
+    static func excessiveFlowNesting(_ source: String, file: String) -> DefinitionError? {
+        var depth = 0, line = 1, column = 0
+        var quote: UInt8 = 0
+        var comment = false
+        var previous = UInt8(ascii: " ")
+        let openers: Set<UInt8> = [UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: ":"), UInt8(ascii: "["),
+                                   UInt8(ascii: "{"), UInt8(ascii: ","), UInt8(ascii: "-"), UInt8(ascii: "\n")]
+        for byte in source.utf8 {
+            defer { previous = byte }
+            column += 1
+            if byte == UInt8(ascii: "\n") { line += 1; column = 0; comment = false; continue }
+            if comment { continue }
+            if quote != 0 {
+                if byte == quote { quote = 0 }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "'"): if openers.contains(previous) { quote = byte }
+            case UInt8(ascii: "#"): if previous == UInt8(ascii: " ") || previous == UInt8(ascii: "\t") { comment = true }
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                depth += 1
+                if depth > maximumFlowDepth {
+                    return DefinitionError(
+                        .tooLarge, "values are nested more than \(maximumFlowDepth) levels deep", path: "",
+                        location: SourceLocation(file: file, line: line, column: column))
+                }
+            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth = max(0, depth - 1)
+            default: break
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,223 @@
+extension ValidationContext {
+    mutating func checkSteps() {
+        var firstSeen: [String: Int] = [:]
+        let stepIDs = stepIDSet
+        for (i, step) in workflow.steps.enumerated() {
+            let path = "steps[\(i)]"
+            if step.id.isEmpty {
+                if present("\(path).id") { error(.invalidID, "a step id must not be empty", path: "\(path).id") }
+            } else if !Self.isValidID(step.id) {
+                error(.invalidID, "step id '\(step.id)' may only contain letters, digits, '_' and '-'", path: "\(path).id")
+            } else if ReferenceTarget.namespaces.contains(step.id) {
+                error(.reservedID, "step id '\(step.id)' is reserved for ${\(step.id).…} references; choose another", path: "\(path).id")
+            }
+            if let first = firstSeen[step.id], !step.id.isEmpty {
+                let at = location("steps[\(first)].id").map { " (first defined at line \($0.line))" } ?? ""
+                error(.duplicateID, "duplicate step id '\(step.id)'\(at)", path: "\(path).id")
+            } else {
+                firstSeen[step.id] = i
+            }
+            checkDependencies(step, at: i, stepIDs: stepIDs)
+            if let timeout = step.timeout, timeout <= .zero {
+                error(.invalidDuration, "a step timeout must be longer than 0s", path: "\(path).timeout")
+            }
+            if let policy = step.retryPolicy {
+                checkRetryPolicy(policy, path: "\(path).retryPolicy", stepTimeout: step.timeout)
+            }
+            if let cache = step.cache, cache.enabled, cache.ttl <= .zero {
+                error(.invalidDuration, "a cache ttl must be longer than 0s", path: "\(path).cache.ttl")
+            }
+            checkGuideCacheInputs(step, path: path)
+            // References in inputs add implicit dependencies.
+            var implicitSet = Set<Int>()
+            checkTemplates(in: step.inputs, path: "\(path).inputs", owner: i, allowSteps: true) { implicitSet.insert($0) }
+            if let condition = step.condition {
+                checkCondition(condition, owner: i, path: "\(path).condition", implicit: &implicitSet)
+            }
+            let explicit = Set(step.dependencies.compactMap { index[$0] })
+            implicit[i] = implicitSet.subtracting(explicit).sorted()
+            if let rollback = step.rollback {
+                checkTemplates(in: rollback.inputs, path: "\(path).rollback.inputs", owner: i, allowSteps: true, rollback: true) { _ in }
+                if let timeout = rollback.timeout, timeout <= .zero {
+                    error(.invalidDuration, "a rollback timeout must be longer than 0s", path: "\(path).rollback.timeout")
+                }
+                if let policy = rollback.retryPolicy {
+                    checkRetryPolicy(policy, path: "\(path).rollback.retryPolicy", stepTimeout: rollback.timeout)
+                }
+            }
+        }
+    }
+
+    mutating func checkDependencies(_ step: WorkflowStep, at i: Int, stepIDs: Set<String>) {
+        var seen = Set<String>()
+        for (j, dependency) in step.dependencies.enumerated() {
+            let path = "steps[\(i)].dependencies[\(j)]"
+            if dependency == step.id {
+                error(.selfDependency, "step '\(step.id)' cannot depend on itself", path: path)
+            } else if index[dependency] == nil {
+                guard !isFull else { continue }
+                error(.unknownDependency, "unknown step '\(dependency)'\(Suggestions.didYouMean(dependency, among: stepIDs))", path: path)
+            } else if !seen.insert(dependency).inserted {
+                warning(.invalidValue, "dependency '\(dependency)' is listed twice", path: path)
+            }
+        }
+    }
+
+    mutating func checkGuideCacheInputs(_ step: WorkflowStep, path: String) {
+        if let enabled = step.inputs["_cache_enabled"], case .bool = enabled {} else if step.inputs["_cache_enabled"] != nil {
+            error(.wrongType, "_cache_enabled must be true or false", path: "\(path).inputs._cache_enabled")
+        }
+        switch step.inputs["_cache_ttl"] {
+        case nil: break
+        case .number(let n)? where n > 0: break
+        case .string(let s)?:
+            if (try? DurationText.parse(s)) == nil {
+                error(.invalidDuration, "_cache_ttl '\(s)' is not a duration like '1h' or a number of seconds", path: "\(path).inputs._cache_ttl")
+            }
+        default:
+            error(.invalidDuration, "_cache_ttl must be a positive number of seconds or a duration like '1h'", path: "\(path).inputs._cache_ttl")
+        }
+    }
+
+    // MARK: References
+
+    /// Checks every `${…}` in `value`; `onStep` receives the index of each step referenced.
+    mutating func checkTemplates(
+        in inputs: [String: JSONValue], path: String, owner: Int?, allowSteps: Bool, rollback: Bool = false,
+        onStep: (Int) -> Void
+    ) {
+        for key in inputs.keys.sorted() {
+            checkValue(inputs[key]!, path: "\(path).\(key)", owner: owner, allowSteps: allowSteps, rollback: rollback, onStep: onStep)
+        }
+    }
+
+    private mutating func checkValue(
+        _ value: JSONValue, path: String, owner: Int?, allowSteps: Bool, rollback: Bool, onStep: (Int) -> Void
+    ) {
+        switch value {
+        case .string(let s):
+            guard s.contains("${") else { return }
+            do {
+                let template = try Template(s)
+                for ref in template.references {
+                    checkReference(ref, text: s, path: path, owner: owner, allowSteps: allowSteps, rollback: rollback, onStep: onStep)
+                }
+            } catch {
+                self.error(.invalidReference, error.message, path: path,
+                           location: sourceMap?.location(of: path, offset: error.offset ?? 0, in: s))
+            }
+        case .array(let items):
+            for (i, item) in items.enumerated() {
+                checkValue(item, path: "\(path)[\(i)]", owner: owner, allowSteps: allowSteps, rollback: rollback, onStep: onStep)
+            }
+        case .object(let fields):
+            for key in fields.keys.sorted() {
+                checkValue(fields[key]!, path: "\(path).\(key)", owner: owner, allowSteps: allowSteps, rollback: rollback, onStep: onStep)
+            }
+        default: break
+        }
+    }
+
+    /// Checks one reference; returns the referenced step, if any.
+    @discardableResult
+    mutating func checkReference(
+        _ located: LocatedReference, text: String, path: String, owner: Int?, allowSteps: Bool, rollback: Bool = false,
+        onStep: (Int) -> Void
+    ) -> (step: Int, field: String)? {
+        let at = sourceMap?.location(of: path, offset: located.offset, in: text)
+        let ref = located.reference
+        let ownerID = owner.map { workflow.steps[$0].id }
+        switch ref.target(stepIDs: stepIDSet, variables: variables) {
+        case .step(let id, let field, _):
+            guard let target = index[id] else {
+                guard !isFull else { return nil }
+                error(.unknownReference, "${\(ref)} refers to unknown step '\(id)'\(Suggestions.didYouMean(id, among: index.keys))",
+                      path: path, location: at)
+                return nil
+            }
+            if !allowSteps {
+                error(.unknownReference, "${\(ref)}: step outputs cannot be used here; triggers run before any step", path: path, location: at)
+                return nil
+            }
+            if id == ownerID, !rollback {
+                error(.unknownReference, "${\(ref)}: step '\(id)' cannot read its own result before it has run", path: path, location: at)
+                return nil
+            }
+            if !rollback { onStep(target) }
+            return (target, field)
+        case .unknown(let head):
+            guard !isFull else { return nil }
+            let candidates = Array(index.keys) + Array(variables)
+            let hint = Suggestions.nearest(head, among: candidates).map { "; did you mean '\($0)'?" }
+                ?? "; for a field of an input write ${inputs.\(ref)}"
+            error(.unknownReference, "${\(ref)} refers to unknown step '\(head)'\(hint)", path: path, location: at)
+        case .incomplete(let namespace):
+            let example = namespace == "secrets" ? "${secrets.NAME}" : namespace == "steps" ? "${steps.ID.FIELD}" : "${\(namespace).NAME}"
+            error(.invalidReference, "${\(ref)} is incomplete; write \(example)", path: path, location: at)
+        case .input(let name, _):
+            if !variables.contains(name) {
+                undeclaredInputs.append((name, path, located.offset, text))
+            }
+        case .secret, .execution, .workflow, .trigger:
+            break
+        }
+        return nil
+    }
+
+    mutating func checkCondition(_ condition: String, owner: Int, path: String, implicit: inout Set<Int>) {
+        var parser = ExpressionParser(condition)
+        do {
+            let parsed = try parser.parse()
+            conditions[owner] = parsed.expression
+            for ref in parsed.references {
+                if let (target, field) = checkReference(ref, text: condition, path: path, owner: owner, allowSteps: true, onStep: { implicit.insert($0) }),
+                   StepResult.statusFields.contains(field), ref.reference.components.count == 2 || ref.reference.head == "steps"
+                {
+                    statusReads[owner].insert(target)
+                }
+            }
+        } catch {
+            self.error(.invalidCondition, "condition does not parse: \(error.message)", path: path,
+                       location: sourceMap?.location(of: path, offset: error.offset ?? 0, in: condition))
+        }
+    }
+
+    // MARK: Retry policies
+
+    mutating func checkRetryPolicy(_ policy: RetryPolicy, path: String, stepTimeout: Duration?) {
+        if policy.maxAttempts < 1 {
+            error(.invalidRetryPolicy, "maxAttempts counts every attempt including the first, so it must be at least 1, not \(policy.maxAttempts)",
+                  path: "\(path).maxAttempts")
+        } else if policy.maxAttempts > WorkflowValidator.maximumAttempts {
+            error(.invalidRetryPolicy, "maxAttempts \(policy.maxAttempts) is more than the limit of \(WorkflowValidator.maximumAttempts)",
+                  path: "\(path).maxAttempts")
+        }
+        if policy.maxDelay < policy.initialDelay {
+            error(.invalidRetryPolicy,
+                  "maxDelay (\(DurationText.format(policy.maxDelay))) is shorter than initialDelay (\(DurationText.format(policy.initialDelay)))",
+                  path: "\(path).maxDelay")
+        }
+        if !(policy.multiplier > 0) || !policy.multiplier.isFinite {
+            error(.invalidRetryPolicy, "multiplier must be a positive number", path: "\(path).multiplier")
+        } else if policy.backoffStrategy == .exponential, policy.multiplier < 1 {
+            error(.invalidRetryPolicy, "an exponential backoff with multiplier \(JSONValue.format(policy.multiplier)) would shrink the delays; use a multiplier of at least 1",
+                  path: "\(path).multiplier")
+        }
+        if policy.maxAttempts > 1, policy.retryOn.isEmpty {
+            error(.invalidRetryPolicy, "retryOn is empty, so none of the \(policy.maxAttempts) attempts would ever be retried; list failure and/or timeout",
+                  path: "\(path).retryOn")
+        }
+        if policy.retryOn == [.timeout], stepTimeout == nil, policy.maxAttempts > 1, !path.hasPrefix("retryPolicy") {
+            error(.invalidRetryPolicy, "the policy retries only on timeout, but the step has no timeout", path: "\(path).retryOn")
+        }
+        if let workflowTimeout = workflow.timeout, policy.jitter == .none, policy.maxAttempts > 1, policy.maxAttempts <= WorkflowValidator.maximumAttempts {
+            var waiting = Duration.zero
+            for attempt in 1..<policy.maxAttempts { waiting += policy.baseDelay(afterAttempt: attempt) }
+            if waiting >= workflowTimeout {
+                warning(.invalidRetryPolicy,
+                        "the delays between the \(policy.maxAttempts) attempts add up to \(DurationText.format(waiting)), longer than the workflow timeout (\(DurationText.format(workflowTimeout))): the last attempts can never run",
+                        path: "\(path).maxAttempts")
+            }
+        }
+    }
+}

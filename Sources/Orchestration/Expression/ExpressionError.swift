@@ -1,0 +1,17 @@
+/// A problem with an expression or a `${…}` template: where (a character offset into the text,
+/// 0-based, when known) and what.
+public struct ExpressionError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var message: String
+    /// Character offset into the expression text; `nil` for errors found while evaluating.
+    public var offset: Int?
+
+    public init(_ message: String, offset: Int? = nil) {
+        self.message = message
+        self.offset = offset
+    }
+
+    public var description: String {
+        if let offset { return "column \(offset + 1): \(message)" }
+        return message
+    }
+}

@@ -1,0 +1,27 @@
+import Foundation
+import Orchestration
+
+/// Writing to standard output and standard error.
+enum Console {
+    static func out(_ text: String) {
+        FileHandle.standardOutput.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
+    }
+
+    static func err(_ text: String) {
+        FileHandle.standardError.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
+    }
+
+    /// Prints problems as `FILE:LINE:COL: error: message`, one per line, on standard error.
+    static func report(_ problems: [DefinitionError]) {
+        guard !problems.isEmpty else { return }
+        err(problems.map(\.description).joined(separator: "\n"))
+    }
+}
+
+/// Exit statuses shared by the commands.
+enum ExitStatus {
+    /// The input (a workflow file, an argument) is invalid.
+    static let invalidInput = ExitCode(2)
+}
+
+import ArgumentParser
