@@ -157,7 +157,7 @@ struct NodeReader {
         guard let text = string(node, path: path) else { return nil }
         if let value = E(rawValue: text) { return value }
         let all = names.isEmpty ? E.allCases.map(\.rawValue) : names
-        error(.invalidValue, "unknown \(what) '\(text)'\(Suggestions.didYouMean(text, among: all)); expected one of \(all.joined(separator: ", "))",
+        error(.invalidValue, "unknown \(what) '\(text)'\(Suggestions.unknownChoice(text, among: all))",
               path: path, at: node)
         return nil
     }

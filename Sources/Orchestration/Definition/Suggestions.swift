@@ -20,14 +20,18 @@ public enum Suggestions {
     }
 
     /// `"; did you mean 'x'?"` or the empty string.
+    ///
+    /// For a choice among a fixed list, ``unknownChoice(_:among:)`` reads better.
     public static func didYouMean(_ word: String, among candidates: some Sequence<String>) -> String {
         nearest(word, among: candidates).map { "; did you mean '\($0)'?" } ?? ""
     }
 
-    /// Levenshtein distance, giving up (returning `limit + 1`) once it must exceed `limit`.
+    /// Edit distance counting a swap of two neighbours as one edit (optimal string alignment),
+    /// giving up (returning `limit + 1`) once it must exceed `limit`.
     static func distance(_ a: [Unicode.Scalar], _ b: [Unicode.Scalar], limit: Int) -> Int {
         if a.isEmpty { return b.count }
         if b.isEmpty { return a.count }
+        var beforePrevious = [Int](repeating: 0, count: b.count + 1)
         var previous = Array(0...b.count)
         var current = [Int](repeating: 0, count: b.count + 1)
         for i in 1...a.count {
@@ -36,11 +40,22 @@ public enum Suggestions {
             for j in 1...b.count {
                 let cost = a[i - 1] == b[j - 1] ? 0 : 1
                 current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                    current[j] = min(current[j], beforePrevious[j - 2] + 1)
+                }
                 rowMin = min(rowMin, current[j])
             }
             if rowMin > limit { return limit + 1 }
-            swap(&previous, &current)
+            (beforePrevious, previous, current) = (previous, current, beforePrevious)
         }
         return previous[b.count]
+    }
+}
+
+extension Suggestions {
+    /// `"; did you mean 'x'?"` when a choice is near, else `"; expected one of a, b, c"`.
+    public static func unknownChoice(_ word: String, among choices: [String]) -> String {
+        if let near = nearest(word, among: choices) { return "; did you mean '\(near)'?" }
+        return "; expected one of \(choices.joined(separator: ", "))"
     }
 }

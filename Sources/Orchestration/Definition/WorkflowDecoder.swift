@@ -172,7 +172,7 @@ public struct WorkflowDecoder: Sendable {
         guard let text = r.string(node, path: path) else { return nil }
         if let type = StepType(fileName: text) { return type }
         r.error(.invalidValue,
-                "unknown step type '\(text)'\(Suggestions.didYouMean(text, among: StepType.fileNames)); expected one of \(StepType.fileNames.joined(separator: ", "))",
+                "unknown step type '\(text)'\(Suggestions.unknownChoice(text, among: StepType.fileNames))",
                 path: path, at: node)
         return nil
     }

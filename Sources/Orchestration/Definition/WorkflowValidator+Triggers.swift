@@ -71,7 +71,7 @@ extension ValidationContext {
         let source = trigger.source ?? "generic"
         if !Self.webhookSources.contains(source) {
             error(.invalidTrigger,
-                  "unknown webhook source '\(source)'\(Suggestions.didYouMean(source, among: Self.webhookSources)); expected one of \(Self.webhookSources.joined(separator: ", "))",
+                  "unknown webhook source '\(source)'\(Suggestions.unknownChoice(source, among: Self.webhookSources))",
                   path: "\(path).source")
         }
         if let secret = trigger.secret {
@@ -92,7 +92,7 @@ extension ValidationContext {
         }
         if let op = trigger.conditions["operator"] {
             if case .string(let s) = op, Self.metricOperators.contains(s) {} else {
-                error(.invalidTrigger, "unknown operator '\(op.text)'\(Suggestions.didYouMean(op.text, among: Self.metricOperators)); expected one of \(Self.metricOperators.joined(separator: ", "))",
+                error(.invalidTrigger, "unknown operator '\(op.text)'\(Suggestions.unknownChoice(op.text, among: Self.metricOperators))",
                       path: "\(path).conditions.operator")
             }
         } else {
@@ -122,7 +122,7 @@ extension ValidationContext {
         }
         if !Self.incidentSources.contains(source) {
             error(.invalidTrigger,
-                  "unknown incident source '\(source)'\(Suggestions.didYouMean(source, among: Self.incidentSources)); expected pagerduty or alertmanager",
+                  "unknown incident source '\(source)'\(Suggestions.unknownChoice(source, among: Self.incidentSources))",
                   path: "\(path).source")
         }
         switch trigger.conditions["severity"] {
