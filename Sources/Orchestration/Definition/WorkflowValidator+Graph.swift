@@ -26,16 +26,24 @@ extension ValidationContext {
                         positionOnStack[v] = stack.count
                         stack.append((v, 0))
                     } else if state[v] == 1, !reported[v] {
-                        // stack[pos(v)...] is v, …, u, and u waits on v: the cycle in run order is v ← … ← u.
+                        // stack[pos(v)...] is v, …, u, each waiting on the next: reversed, that is run order.
+                        // Print it from the step defined first, so the report does not depend on search order.
                         let members = stack[positionOnStack[v]...].map(\.node)
                         for m in members { reported[m] = true }
-                        let runOrder = members.reversed().map { graph.workflow.steps[$0].id }
-                        let text = (runOrder + [runOrder[0]]).joined(separator: " -> ")
-                        let position = graph.upstream[u].firstIndex(of: v)!
-                        let path = graph.isImplicit(step: u, upstreamPosition: position)
-                            ? "steps[\(u)]"
-                            : "steps[\(u)].dependencies[\(graph.workflow.steps[u].dependencies.firstIndex(of: graph.workflow.steps[v].id) ?? 0)]"
-                        let how = graph.isImplicit(step: u, upstreamPosition: position) ? " (through a ${\(graph.workflow.steps[v].id).…} reference)" : ""
+                        var runOrder = Array(members.reversed())
+                        let first = runOrder.indices.min { runOrder[$0] < runOrder[$1] }!
+                        runOrder = Array(runOrder[first...] + runOrder[..<first])
+                        let ids = runOrder.map { graph.workflow.steps[$0].id }
+                        let text = (ids + [ids[0]]).joined(separator: " -> ")
+                        // The last arrow, last -> first, is the first step's wait on the last one.
+                        let waiter = runOrder[0], awaited = runOrder[runOrder.count - 1]
+                        let position = graph.upstream[waiter].firstIndex(of: awaited)!
+                        let implicitEdge = graph.isImplicit(step: waiter, upstreamPosition: position)
+                        let awaitedID = graph.workflow.steps[awaited].id
+                        let path = implicitEdge
+                            ? "steps[\(waiter)]"
+                            : "steps[\(waiter)].dependencies[\(graph.workflow.steps[waiter].dependencies.firstIndex(of: awaitedID) ?? 0)]"
+                        let how = implicitEdge ? " (through a ${\(awaitedID).…} reference)" : ""
                         error(.cycle, "dependency cycle: \(text)\(how); each step waits for the one before it", path: path)
                     }
                 } else {

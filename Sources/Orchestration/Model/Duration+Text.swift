@@ -45,6 +45,8 @@ public enum DurationText {
             case "m": scale = 60
             case "h": scale = 3600
             case "d": scale = 86400
+            case "" where i < chars.count && chars[i] == " ":
+                throw ParseError(message: "durations are written without spaces, e.g. '10m' or '1h30m'", offset: i)
             case "":
                 throw ParseError(message: "missing unit after '\(String(String.UnicodeScalarView(chars[start..<i])))'; units are ns, us, ms, s, m, h, d", offset: unitStart)
             default:
