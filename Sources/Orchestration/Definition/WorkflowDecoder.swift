@@ -74,7 +74,9 @@ public struct WorkflowDecoder: Sendable {
         }
         var reader = NodeReader(file: file, source: source)
         let workflow = Self.readWorkflow(root, reader: &reader)
-        return Result(workflow: workflow, sourceMap: reader.sourceMap, errors: reader.errors)
+        // A definition over a size limit is not validated further: the rest would be noise.
+        let tooLarge = reader.errors.contains { $0.code == .tooLarge }
+        return Result(workflow: tooLarge ? nil : workflow, sourceMap: reader.sourceMap, errors: reader.errors)
     }
 
     // MARK: Workflow

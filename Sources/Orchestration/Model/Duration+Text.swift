@@ -7,6 +7,11 @@ public enum DurationText {
     public struct ParseError: Error, Sendable, Equatable {
         public var message: String
         public var offset: Int
+
+        public init(message: String, offset: Int) {
+            self.message = message
+            self.offset = offset
+        }
     }
 
     /// Parses `text`, or throws with the offset of the first bad character.

@@ -16,12 +16,23 @@ public struct ExecutionPlan: Sendable, Hashable {
         public var dependency: String
         /// The other upstream of `step` through which `dependency` is already awaited.
         public var via: String
+
+        public init(step: String, dependency: String, via: String) {
+            self.step = step
+            self.dependency = dependency
+            self.via = via
+        }
     }
 
     /// A dependency that exists because of a `${…}` reference, not a `dependencies` entry.
     public struct ImplicitDependency: Sendable, Hashable {
         public var step: String
         public var dependency: String
+
+        public init(step: String, dependency: String) {
+            self.step = step
+            self.dependency = dependency
+        }
     }
 
     public var workflowID: String

@@ -19,31 +19,35 @@ enum TransitiveReduction {
         var stack: [Int] = []
         var edges: [Edge] = []
 
+        var candidates: [Int] = []
         for v in graph.topologicalOrder where graph.upstream[v].count >= 2 && graph.explicitCount[v] >= 1 {
             // Candidates: the explicit upstreams of v; any of them reachable from another upstream is redundant.
-            var lowest = Int.max
+            // Ancestors sit earlier in topological order, so a step earlier than every unfound candidate
+            // cannot lead to one: the search stops there, and ends once every candidate is decided.
+            candidates.removeAll(keepingCapacity: true)
             for u in graph.upstream[v].prefix(graph.explicitCount[v]) {
                 target[u] = v
-                lowest = min(lowest, position[u])
+                candidates.append(u)
             }
-            var remaining = graph.explicitCount[v]
+            candidates.sort { position[$0] < position[$1] }
+            var next = 0
+            var lowest = position[candidates[0]]
             search: for w in graph.upstream[v] {
                 stack.removeAll(keepingCapacity: true)
-                for x in graph.upstream[w] where visited[x] != v && position[x] >= lowest {
-                    visited[x] = v
-                    stack.append(x)
-                }
+                stack.append(w)
                 while let x = stack.popLast() {
-                    budget -= 1
-                    if budget < 0 { return (edges, false) }
-                    if target[x] == v, found[x] != v {
-                        found[x] = v
-                        edges.append(Edge(step: v, dependency: x, via: w))
-                        remaining -= 1
-                        if remaining == 0 { break search }
-                    }
+                    guard position[x] > lowest else { continue }
                     for y in graph.upstream[x] where visited[y] != v && position[y] >= lowest {
+                        budget -= 1
+                        if budget < 0 { return (edges, false) }
                         visited[y] = v
+                        if target[y] == v, found[y] != v {
+                            found[y] = v
+                            edges.append(Edge(step: v, dependency: y, via: w))
+                            while next < candidates.count, found[candidates[next]] == v { next += 1 }
+                            if next == candidates.count { break search }
+                            lowest = position[candidates[next]]
+                        }
                         stack.append(y)
                     }
                 }

@@ -18,6 +18,11 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
         public var message: String
         public var offset: Int
         public var description: String { "column \(offset + 1): \(message)" }
+
+        public init(message: String, offset: Int) {
+            self.message = message
+            self.offset = offset
+        }
     }
 
     public let source: String
