@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "Orchestration", targets: ["Orchestration"]),
         .library(name: "OrchestrationTesting", targets: ["OrchestrationTesting"]),
         .executable(name: "novacron", targets: ["novacron"]),
+        .executable(name: "novacron-bench", targets: ["NovaCronBenchmark"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -39,6 +40,11 @@ let package = Package(
                 "Orchestration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: upcoming
+        ),
+        .executableTarget(
+            name: "NovaCronBenchmark",
+            dependencies: ["Orchestration"],
             swiftSettings: upcoming
         ),
         .testTarget(
