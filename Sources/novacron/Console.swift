@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Orchestration
 
@@ -23,5 +24,3 @@ enum ExitStatus {
     /// The input (a workflow file, an argument) is invalid.
     static let invalidInput = ExitCode(2)
 }
-
-import ArgumentParser

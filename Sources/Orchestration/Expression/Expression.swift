@@ -130,8 +130,7 @@ extension Expression: CustomStringConvertible {
         switch value {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
-        case .number(let n):
-            out += (n == n.rounded() && abs(n) < 1e15) ? String(Int64(n)) : "\(n)"
+        case .number(let n): out += JSONValue.format(n)
         case .string(let s):
             out += "'"
             for c in s.unicodeScalars {
