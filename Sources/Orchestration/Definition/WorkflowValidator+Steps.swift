@@ -64,7 +64,7 @@ extension ValidationContext {
     }
 
     mutating func checkGuideCacheInputs(_ step: WorkflowStep, path: String) {
-        if let enabled = step.inputs["_cache_enabled"], case .bool = enabled {} else if step.inputs["_cache_enabled"] != nil {
+        if let enabled = step.inputs["_cache_enabled"], enabled.kindName != "bool" {
             error(.wrongType, "_cache_enabled must be true or false", path: "\(path).inputs._cache_enabled")
         }
         switch step.inputs["_cache_ttl"] {

@@ -79,21 +79,3 @@ public struct Template: Sendable, Hashable {
         return .string(out)
     }
 }
-
-extension JSONValue {
-    /// Every `${…}` reference in this value's strings (including object keys' values and list items).
-    ///
-    /// Strings that do not parse as templates are reported through `onError` with their error.
-    public func forEachTemplate(_ body: (String, Template) -> Void, onError: (String, ExpressionError) -> Void) {
-        switch self {
-        case .string(let s):
-            guard s.contains("${") else { return }
-            do { body(s, try Template(s)) } catch { onError(s, error) }
-        case .array(let items):
-            for item in items { item.forEachTemplate(body, onError: onError) }
-        case .object(let fields):
-            for key in fields.keys.sorted() { fields[key]!.forEachTemplate(body, onError: onError) }
-        default: break
-        }
-    }
-}

@@ -86,4 +86,19 @@ struct WorkflowValidatorTests {
             "unknown webhook source 'bitbucket'; expected one of github, gitlab, generic",
         ])
     }
+
+    @Test("the guide's cache inputs are checked like the cache block")
+    func guideCacheInputs() {
+        let w = Workflow(name: "c", steps: [
+            WorkflowStep(id: "a", inputs: ["_cache_enabled": "yes", "_cache_ttl": "soon"], timeout: .seconds(1)),
+            WorkflowStep(id: "b", inputs: ["_cache_enabled": true, "_cache_ttl": 3600], timeout: .seconds(1)),
+        ])
+        let result = check(w)
+        #expect(result.errors.map(\.message) == [
+            "_cache_enabled must be true or false",
+            "_cache_ttl 'soon' is not a duration like '1h' or a number of seconds",
+        ])
+        #expect(w.steps[1].effectiveCache == CachePolicy(ttl: .seconds(3600)))
+        #expect(w.steps[0].effectiveCache == nil)
+    }
 }
