@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Orchestration", targets: ["Orchestration"]),
+        .library(name: "OrchestrationExecutors", targets: ["OrchestrationExecutors"]),
         .library(name: "OrchestrationTesting", targets: ["OrchestrationTesting"]),
         .executable(name: "novacron", targets: ["novacron"]),
         .executable(name: "novacron-bench", targets: ["NovaCronBenchmark"]),
@@ -19,6 +20,11 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         .target(
@@ -26,6 +32,19 @@ let package = Package(
             dependencies: [
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .target(
+            name: "OrchestrationExecutors",
+            dependencies: [
+                "Orchestration",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: upcoming
         ),
@@ -38,18 +57,24 @@ let package = Package(
             name: "novacron",
             dependencies: [
                 "Orchestration",
+                "OrchestrationExecutors",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: upcoming
         ),
         .executableTarget(
             name: "NovaCronBenchmark",
-            dependencies: ["Orchestration"],
+            dependencies: ["Orchestration", "OrchestrationExecutors"],
             swiftSettings: upcoming
         ),
         .testTarget(
             name: "OrchestrationTests",
-            dependencies: ["Orchestration", "OrchestrationTesting"],
+            dependencies: [
+                "Orchestration", "OrchestrationExecutors", "OrchestrationTesting",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             resources: [],
             swiftSettings: upcoming
         ),

@@ -1,23 +1,9 @@
 import Orchestration
 
-/// A deterministic random number generator (SplitMix64) for tests and simulations.
+/// The deterministic generator tests seed (the engine's own ``SplitMix64``).
 ///
 /// ```swift
 /// var rng = SeededGenerator(seed: 42)
 /// let delay = policy.delay(afterAttempt: 2, using: &rng)   // the same every run
 /// ```
-public struct SeededGenerator: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    public init(seed: UInt64) {
-        state = seed
-    }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+public typealias SeededGenerator = SplitMix64

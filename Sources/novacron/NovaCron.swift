@@ -7,10 +7,10 @@ struct NovaCron: AsyncParsableCommand {
         commandName: "novacron",
         abstract: "Workflow orchestration: DAGs of steps with retries, timeouts, rollback and caching.",
         discussion: """
-            Check a workflow file with `novacron validate FILE` and see how it will run with
-            `novacron plan FILE`. Running workflows arrives with the engine (`novacron run`).
+            Run a workflow with `novacron run FILE`, check one with `novacron validate FILE` and
+            see how it will run with `novacron plan FILE`.
             """,
         version: "0.1.0",
-        subcommands: [ValidateCommand.self, PlanCommand.self]
+        subcommands: [RunCommand.self, ValidateCommand.self, PlanCommand.self]
     )
 }

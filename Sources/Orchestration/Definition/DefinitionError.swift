@@ -34,7 +34,7 @@ public struct DefinitionError: Error, Sendable, Hashable, CustomStringConvertibl
         case unreadable, syntax, tooLarge, unknownField, missingField, wrongType, invalidValue
         case invalidID, duplicateID, reservedID, unknownDependency, selfDependency, cycle
         case unknownReference, invalidReference, invalidCondition, invalidDuration, invalidRetryPolicy
-        case invalidTrigger, invalidCron
+        case invalidTrigger, invalidCron, unknownAction, invalidAction
         case missingTimeout, undeclaredInput, exclusiveStep
     }
 

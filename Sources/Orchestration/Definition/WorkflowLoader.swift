@@ -22,15 +22,15 @@ public struct WorkflowDocument: Sendable {
 /// ```
 public enum WorkflowLoader {
     /// Reads the file at `path` (YAML or JSON) and validates it.
-    public static func load(contentsOf path: String) throws(DefinitionErrors) -> WorkflowDocument {
-        try load(source: try read(path), file: path)
+    public static func load(contentsOf path: String, actions: ActionCatalog = .builtIn) throws(DefinitionErrors) -> WorkflowDocument {
+        try load(source: try read(path), file: path, actions: actions)
     }
 
     /// Decodes and validates `source`, naming `file` in locations.
-    public static func load(source: String, file: String) throws(DefinitionErrors) -> WorkflowDocument {
+    public static func load(source: String, file: String, actions: ActionCatalog = .builtIn) throws(DefinitionErrors) -> WorkflowDocument {
         let decoded = WorkflowDecoder().decode(source, file: file)
         guard let workflow = decoded.workflow else { throw DefinitionErrors(decoded.errors) }
-        let validation = WorkflowValidator().validate(workflow, sourceMap: decoded.sourceMap)
+        let validation = WorkflowValidator(actions: actions).validate(workflow, sourceMap: decoded.sourceMap)
         var errors = decoded.errors
         var seen = Set(errors.map { "\($0.location?.description ?? ""):\($0.message)" })
         for e in validation.errors where seen.insert("\(e.location?.description ?? ""):\(e.message)").inserted {

@@ -28,6 +28,10 @@ extension ValidationContext {
                 error(.invalidDuration, "a cache ttl must be longer than 0s", path: "\(path).cache.ttl")
             }
             checkGuideCacheInputs(step, path: path)
+            checkAction(step.action, type: step.type, inputs: step.inputs, path: path)
+            if let rollback = step.rollback {
+                checkAction(rollback.action, type: rollback.type, inputs: rollback.inputs, path: "\(path).rollback")
+            }
             // References in inputs add implicit dependencies.
             var implicitSet = Set<Int>()
             checkTemplates(in: step.inputs, path: "\(path).inputs", owner: i, allowSteps: true) { implicitSet.insert($0) }
@@ -218,6 +222,30 @@ extension ValidationContext {
                         "the delays between the \(policy.maxAttempts) attempts add up to \(DurationText.format(waiting)), longer than the workflow timeout (\(DurationText.format(workflowTimeout))): the last attempts can never run",
                         path: "\(path).maxAttempts")
             }
+        }
+    }
+}
+
+extension ValidationContext {
+    /// An action must be in the catalog, fit the step type and get the inputs it needs; a task
+    /// step without an action needs `command` or `args`.
+    mutating func checkAction(_ name: String?, type: StepType, inputs: [String: JSONValue], path: String) {
+        guard let name else {
+            if type == .task, inputs["command"] == nil, inputs["args"] == nil {
+                error(.missingField, "a task step needs inputs.command (run by /bin/sh) or inputs.args (exec'd directly)", path: present("\(path).inputs") ? "\(path).inputs" : path)
+            }
+            return
+        }
+        guard let action = actions[name] else {
+            let hint = Suggestions.didYouMean(name, among: actions.names)
+            error(.unknownAction, "unknown action '\(name)'\(hint); known actions: \(actions.names.joined(separator: ", "))", path: "\(path).action")
+            return
+        }
+        if let expected = action.type, expected != type {
+            error(.invalidAction, "action '\(name)' runs as a \(expected.rawValue) step, not \(type.rawValue)", path: "\(path).action")
+        }
+        for input in action.required where inputs[input] == nil && action.defaults[input] == nil {
+            error(.missingField, "action '\(name)' needs input '\(input)'", path: present("\(path).inputs") ? "\(path).inputs" : "\(path).action")
         }
     }
 }

@@ -23,11 +23,16 @@ public struct WorkflowValidator: Sendable {
         public var graph: WorkflowGraph?
     }
 
-    public init() {}
+    /// The actions steps may name.
+    public var actions: ActionCatalog
+
+    public init(actions: ActionCatalog = .builtIn) {
+        self.actions = actions
+    }
 
     /// Validates `workflow`; `sourceMap` locates the problems in its file.
     public func validate(_ workflow: Workflow, sourceMap: SourceMap? = nil) -> Result {
-        var context = ValidationContext(workflow: workflow, sourceMap: sourceMap)
+        var context = ValidationContext(workflow: workflow, sourceMap: sourceMap, actions: actions)
         context.checkWorkflow()
         context.checkSteps()
         context.checkTriggers()
@@ -44,6 +49,7 @@ public struct WorkflowValidator: Sendable {
 struct ValidationContext {
     let workflow: Workflow
     let sourceMap: SourceMap?
+    let actions: ActionCatalog
     var problems: [DefinitionError] = []
     /// Step id → index of its first definition.
     var index: [String: Int] = [:]
@@ -57,9 +63,10 @@ struct ValidationContext {
     var statusReads: [Set<Int>]
     var undeclaredInputs: [(name: String, path: String, offset: Int?, text: String?)] = []
 
-    init(workflow: Workflow, sourceMap: SourceMap?) {
+    init(workflow: Workflow, sourceMap: SourceMap?, actions: ActionCatalog = .builtIn) {
         self.workflow = workflow
         self.sourceMap = sourceMap
+        self.actions = actions
         self.variables = Set(workflow.variables.keys)
         let n = workflow.steps.count
         conditions = Array(repeating: nil, count: n)

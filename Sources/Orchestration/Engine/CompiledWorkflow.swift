@@ -1,0 +1,150 @@
+import Foundation
+
+/// A validated workflow prepared for running: templates parsed, shell commands spliced, policies
+/// resolved and priorities computed, once at registration and shared by every execution.
+public struct CompiledWorkflow: Sendable {
+    /// One step body (a step or its rollback) ready to render.
+    public struct Body: Sendable {
+        public var id: String
+        public var type: StepType
+        public var action: ActionDefinition?
+        public var inputs: [String: CompiledValue]
+        /// The rewritten shell `command` of a task step, with its bindings.
+        public var splice: ShellSplice?
+        public var timeout: Duration?
+        public var retryPolicy: RetryPolicy
+    }
+
+    public let workflow: Workflow
+    public let graph: WorkflowGraph
+    public let bodies: [Body]
+    public let rollbacks: [Body?]
+    /// Longest estimated remaining path from each step to the end, in seconds: the start order
+    /// when more steps are ready than may run.
+    public let priorities: [Double]
+    public let cachePolicies: [CachePolicy?]
+    /// Every secret name any step or condition references.
+    public let secretNames: Set<String>
+
+    /// Compiles `graph` (from ``WorkflowValidator``), resolving actions against `actions`.
+    public init(graph: WorkflowGraph, actions: ActionCatalog = .builtIn, planner: Planner = Planner()) throws(ActionError) {
+        let workflow = graph.workflow
+        self.workflow = workflow
+        self.graph = graph
+        var secrets = Set<String>()
+        func collect(_ refs: [Reference]) {
+            for r in refs {
+                if case .secret(let name) = r.target(stepIDs: []) { secrets.insert(name) }
+            }
+        }
+        func body(id: String, type: StepType, action: String?, inputs: [String: JSONValue], timeout: Duration?, retry: RetryPolicy?) throws(ActionError) -> Body {
+            var definition: ActionDefinition?
+            if let action {
+                guard let found = actions[action] else {
+                    throw ActionError(message: "step '\(id)': unknown action '\(action)'; known actions: \(actions.names.joined(separator: ", "))")
+                }
+                definition = found
+            }
+            var compiled: [String: CompiledValue] = [:]
+            var splice: ShellSplice?
+            for (key, value) in inputs {
+                if key == "command", type == .task, case .string(let command) = value {
+                    do { splice = try ShellSplice(command) } catch {
+                        throw ActionError(message: "step '\(id)': inputs.command: \(error.message)")
+                    }
+                    collect(splice!.bindings.map(\.reference))
+                    continue
+                }
+                let c = CompiledValue(value)
+                collect(c.references)
+                compiled[key] = c
+            }
+            return Body(
+                id: id, type: type, action: definition, inputs: compiled, splice: splice, timeout: timeout,
+                retryPolicy: retry ?? workflow.retryPolicy ?? RetryPolicy())
+        }
+        var bodies: [Body] = []
+        var rollbacks: [Body?] = []
+        bodies.reserveCapacity(workflow.steps.count)
+        rollbacks.reserveCapacity(workflow.steps.count)
+        for step in workflow.steps {
+            bodies.append(try body(id: step.id, type: step.type, action: step.action, inputs: step.inputs, timeout: step.timeout, retry: step.retryPolicy))
+            if let r = step.rollback {
+                rollbacks.append(try body(id: step.id + ".rollback", type: r.type, action: r.action, inputs: r.inputs, timeout: r.timeout, retry: r.retryPolicy))
+            } else {
+                rollbacks.append(nil)
+            }
+        }
+        for condition in graph.conditions { if let condition { collect(condition.references) } }
+        self.bodies = bodies
+        self.rollbacks = rollbacks
+        self.secretNames = secrets
+        self.cachePolicies = workflow.steps.map(\.effectiveCache)
+        // Longest remaining path, bottom-up in reverse topological order.
+        let n = graph.count
+        var remaining = [Double](repeating: 0, count: n)
+        for v in graph.topologicalOrder.reversed() {
+            var longest = 0.0
+            for d in graph.downstream[v] where remaining[d] > longest { longest = remaining[d] }
+            let step = workflow.steps[v]
+            let estimate = (planner.learnedDurations[step.id] ?? step.estimatedDuration ?? planner.defaultEstimate).seconds
+            remaining[v] = estimate + longest
+        }
+        self.priorities = remaining
+    }
+}
+
+/// An input value with its `${…}` templates parsed once.
+public indirect enum CompiledValue: Sendable {
+    case literal(JSONValue)
+    case template(Template)
+    case array([CompiledValue])
+    case object([String: CompiledValue])
+
+    public init(_ value: JSONValue) {
+        switch value {
+        case .string(let s) where s.contains("${"):
+            if let t = try? Template(s) {
+                self = t.isLiteral ? .literal((try? t.render { _ in nil }) ?? value) : .template(t)
+            } else {
+                self = .literal(value)
+            }
+        case .array(let items):
+            let compiled = items.map(CompiledValue.init)
+            if compiled.allSatisfy({ if case .literal = $0 { return true } else { return false } }) {
+                self = .literal(value)
+            } else {
+                self = .array(compiled)
+            }
+        case .object(let fields):
+            let compiled = fields.mapValues(CompiledValue.init)
+            if compiled.values.allSatisfy({ if case .literal = $0 { return true } else { return false } }) {
+                self = .literal(value)
+            } else {
+                self = .object(compiled)
+            }
+        default:
+            self = .literal(value)
+        }
+    }
+
+    /// Every reference inside.
+    public var references: [Reference] {
+        switch self {
+        case .literal: return []
+        case .template(let t): return t.references.map(\.reference)
+        case .array(let items): return items.flatMap(\.references)
+        case .object(let fields): return fields.values.flatMap(\.references)
+        }
+    }
+
+    /// The value with references resolved.
+    public func render(_ resolve: ExpressionEvaluator.Resolver) throws -> JSONValue {
+        switch self {
+        case .literal(let v): return v
+        case .template(let t): return try t.render(resolve: resolve)
+        case .array(let items): return .array(try items.map { try $0.render(resolve) })
+        case .object(let fields): return .object(try fields.mapValues { try $0.render(resolve) })
+        }
+    }
+}

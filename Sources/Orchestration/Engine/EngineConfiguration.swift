@@ -1,0 +1,44 @@
+/// Engine-wide settings, with their defaults.
+public struct EngineConfiguration: Sendable {
+    /// The most steps running at once across one execution (a workflow's `maxParallelism` may
+    /// lower it). Default 64.
+    public var workerLimit: Int
+    /// Time a cancelled or timed-out process gets between SIGTERM and SIGKILL. Default 5 s.
+    public var killGracePeriod: Duration
+    /// Bytes of stdout/stderr kept per attempt (the tail). Default 64 KiB.
+    public var logLimit: Int
+    /// The actions steps may name.
+    public var actions: ActionCatalog
+    /// Finished executions kept in memory for `getExecution`/`listExecutions`. Default 1,000.
+    public var retainedExecutions: Int
+
+    public init(
+        workerLimit: Int = 64, killGracePeriod: Duration = .seconds(5), logLimit: Int = 64 * 1024,
+        actions: ActionCatalog = .builtIn, retainedExecutions: Int = 1000
+    ) {
+        self.workerLimit = workerLimit
+        self.killGracePeriod = killGracePeriod
+        self.logLimit = logLimit
+        self.actions = actions
+        self.retainedExecutions = retainedExecutions
+    }
+}
+
+/// Per-execution options.
+public struct ExecutionOptions: Sendable {
+    /// Lower the parallelism of this execution (`--max-parallel`).
+    public var maxParallelism: Int?
+    /// Pause before every step; `resumeExecution` lets one more start.
+    public var debug: Bool
+    /// The triggering event's data, read by `${trigger.…}`.
+    public var trigger: JSONValue
+    /// Results to reuse instead of running those steps (retry-from-failure).
+    public var reuse: [String: StepResult]
+
+    public init(maxParallelism: Int? = nil, debug: Bool = false, trigger: JSONValue = .null, reuse: [String: StepResult] = [:]) {
+        self.maxParallelism = maxParallelism
+        self.debug = debug
+        self.trigger = trigger
+        self.reuse = reuse
+    }
+}

@@ -1,0 +1,24 @@
+import Foundation
+
+/// A lifecycle event of an execution, as ``WorkflowEngine/events()`` streams them.
+public enum ExecutionEvent: Sendable {
+    case executionStarted(executionID: String, workflowID: String, stepCount: Int)
+    case stepStarted(executionID: String, stepID: String, attempt: Int, at: Date)
+    case stepRetrying(executionID: String, stepID: String, nextAttempt: Int, delay: Duration, error: String?)
+    /// A step reached a terminal state (success, failed, skipped, cancelled); rollbacks come as `<id>.rollback`.
+    case stepFinished(executionID: String, result: StepResult, log: String)
+    case executionPaused(executionID: String, beforeStep: String?)
+    case executionResumed(executionID: String)
+    case executionFinished(WorkflowExecution)
+
+    /// The execution the event belongs to.
+    public var executionID: String {
+        switch self {
+        case .executionStarted(let id, _, _), .stepStarted(let id, _, _, _), .stepRetrying(let id, _, _, _, _),
+             .stepFinished(let id, _, _), .executionPaused(let id, _), .executionResumed(let id):
+            return id
+        case .executionFinished(let e):
+            return e.id
+        }
+    }
+}

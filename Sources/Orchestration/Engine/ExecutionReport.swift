@@ -1,0 +1,65 @@
+import Foundation
+
+/// An execution as one JSON object: what `novacron run --output json` prints and the API returns.
+///
+/// Steps come in definition order, each followed by its rollback when one ran; durations are
+/// in milliseconds, dates in ISO 8601.
+public enum ExecutionReport {
+    public static func json(_ execution: WorkflowExecution, stepOrder: [String]? = nil) -> JSONValue {
+        let order = stepOrder ?? execution.stepResults.keys.sorted()
+        var steps: [JSONValue] = []
+        for id in order {
+            if let r = execution.stepResults[id] { steps.append(step(r)) }
+            if let r = execution.stepResults[id + ".rollback"] { steps.append(step(r)) }
+        }
+        let m = execution.metrics
+        var object: [String: JSONValue] = [
+            "id": .string(execution.id),
+            "workflowID": .string(execution.workflowID),
+            "status": .string(execution.status.rawValue),
+            "inputs": .object(execution.inputs),
+            "metrics": [
+                "stepCount": .number(Double(m.stepCount)),
+                "successfulSteps": .number(Double(m.successfulSteps)),
+                "failedSteps": .number(Double(m.failedSteps)),
+                "skippedSteps": .number(Double(m.skippedSteps)),
+                "retryCount": .number(Double(m.retryCount)),
+                "cacheHits": .number(Double(m.cacheHits)),
+                "totalDurationMs": .number(milliseconds(m.totalDuration)),
+                "criticalPathDurationMs": .number(milliseconds(m.criticalPathDuration)),
+                "optimizationGains": .number(m.optimizationGains),
+            ],
+            "steps": .array(steps),
+        ]
+        if let v = execution.workflowVersion { object["workflowVersion"] = .string(v) }
+        if let e = execution.error { object["error"] = .string(e) }
+        if let d = execution.startedAt { object["startedAt"] = .string(iso(d)) }
+        if let d = execution.finishedAt { object["finishedAt"] = .string(iso(d)) }
+        return .object(object)
+    }
+
+    static func step(_ r: StepResult) -> JSONValue {
+        var o: [String: JSONValue] = [
+            "id": .string(r.stepID),
+            "status": .string(r.status.rawValue),
+            "attempts": .number(Double(r.attempts)),
+            "durationMs": .number(milliseconds(r.duration)),
+            "outputs": .object(r.outputs),
+            "timedOut": .bool(r.timedOut),
+            "cached": .bool(r.cached),
+        ]
+        if let v = r.error { o["error"] = .string(v) }
+        if let v = r.skipReason { o["skipReason"] = .string(v) }
+        if let v = r.exitCode { o["exitCode"] = .number(Double(v)) }
+        if let d = r.startedAt { o["startedAt"] = .string(iso(d)) }
+        if let d = r.finishedAt { o["finishedAt"] = .string(iso(d)) }
+        return .object(o)
+    }
+
+    static func milliseconds(_ d: Duration) -> Double { (d.seconds * 1000).rounded() }
+
+    /// ISO 8601 with milliseconds, UTC.
+    public static func iso(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+}

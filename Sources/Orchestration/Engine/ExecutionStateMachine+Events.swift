@@ -1,0 +1,217 @@
+import Foundation
+import HeapModule
+
+extension ExecutionStateMachine {
+    /// An attempt of `step` ended with `outcome` (outputs already redacted).
+    public mutating func attemptFinished(step i: Int, outcome: StepOutcome, cached: Bool = false, now: Date) -> [Action] {
+        guard case .running(let attempt) = phase[i] else { return [] }
+        var actions: [Action] = []
+        running -= 1
+        if !compiled.workflow.steps[i].parallel { exclusiveRunning = false }
+        results[i].attempts = attempt
+        results[i].exitCode = outcome.exitCode
+        results[i].timedOut = outcome.timedOut
+        results[i].cached = cached
+        if outcome.succeeded {
+            results[i].outputs = outcome.outputs
+            results[i].error = nil
+            end(i, status: .success, reason: nil, error: nil, now: now, actions: &actions)
+            releaseDownstream(of: i, now: now, actions: &actions)
+        } else if outcome.cancelled {
+            results[i].outputs = outcome.outputs
+            end(i, status: .cancelled, reason: nil, error: outcome.error ?? stopping.map { "cancelled: \($0.reason)" }, now: now, actions: &actions)
+            releaseDownstream(of: i, now: now, actions: &actions)
+        } else {
+            results[i].outputs = outcome.outputs
+            results[i].error = outcome.error
+            let policy = compiled.bodies[i].retryPolicy
+            let kind: RetryPolicy.RetryOn = outcome.timedOut ? .timeout : .failure
+            if attempt < policy.maxAttempts, policy.retryOn.contains(kind), stopping == nil {
+                let delay = policy.delay(afterAttempt: attempt, using: &random)
+                phase[i] = .retryWait(attempt: attempt + 1)
+                retryWaits += 1
+                retryCount += 1
+                actions.append(.scheduleRetry(step: i, attempt: attempt + 1, delay: delay))
+            } else {
+                end(i, status: .failed, reason: nil, error: outcome.error ?? "failed", now: now, actions: &actions)
+                failedWithoutContinue(i, now: now, actions: &actions)
+                releaseDownstream(of: i, now: now, actions: &actions)
+            }
+        }
+        fill(now: now, actions: &actions)
+        checkCompletion(now: now, actions: &actions)
+        return actions
+    }
+
+    /// The delay before a retry of `step` has passed.
+    public mutating func retryDue(step i: Int, now: Date) -> [Action] {
+        guard case .retryWait = phase[i] else { return [] }
+        var actions: [Action] = []
+        retryWaits -= 1
+        if let stopping {
+            end(i, status: .cancelled, reason: nil, error: "not retried: \(stopping.reason)", now: now, actions: &actions)
+            releaseDownstream(of: i, now: now, actions: &actions)
+        } else {
+            // Back in the queue at its priority; `fill` picks the attempt number from the phase.
+            readyQueue.insert(Ready(priority: compiled.priorities[i], step: i))
+            fill(now: now, actions: &actions)
+        }
+        checkCompletion(now: now, actions: &actions)
+        return actions
+    }
+
+    /// A step failed for good: unless it may, it fails the execution; with `failFast` it stops the rest.
+    mutating func failedWithoutContinue(_ i: Int, now: Date, actions: inout [Action]) {
+        guard !compiled.workflow.steps[i].continueOnFailure else { return }
+        if failedStep == nil { failedStep = i }
+        if compiled.workflow.failFast, stopping == nil {
+            stop(reason: "failFast: step \(results[i].stepID) failed", status: .failed, now: now, actions: &actions)
+        }
+    }
+
+    /// Cancels the execution: nothing new starts, running attempts are stopped, then rollbacks run.
+    public mutating func cancel(reason: String, now: Date) -> [Action] {
+        guard !status.isTerminal, stopping == nil else { return [] }
+        var actions: [Action] = []
+        if status == .pending { status = .running; startedAt = now }
+        stop(reason: reason, status: .cancelled, now: now, actions: &actions)
+        checkCompletion(now: now, actions: &actions)
+        return actions
+    }
+
+    /// The workflow timeout passed: like cancel, but the execution ends `failed`.
+    public mutating func timedOut(after timeout: Duration, now: Date) -> [Action] {
+        guard !status.isTerminal, stopping == nil else { return [] }
+        var actions: [Action] = []
+        stop(reason: "workflow timed out after \(DurationText.format(timeout))", status: .failed, now: now, actions: &actions)
+        checkCompletion(now: now, actions: &actions)
+        return actions
+    }
+
+    mutating func stop(reason: String, status final: ExecutionStatus, now: Date, actions: inout [Action]) {
+        stopping = (reason, final)
+        if error == nil { error = reason }
+        paused = false
+        if status == .paused { status = .running }
+        var runningSteps: [Int] = []
+        for i in 0..<stepCount {
+            switch phase[i] {
+            case .waiting, .queued:
+                end(i, status: .cancelled, reason: nil, error: "not started: \(reason)", now: now, actions: &actions)
+            case .retryWait:
+                retryWaits -= 1
+                end(i, status: .cancelled, reason: nil, error: "not retried: \(reason)", now: now, actions: &actions)
+            case .running:
+                runningSteps.append(i)
+            case .done:
+                break
+            }
+        }
+        readyQueue = .init()
+        if !runningSteps.isEmpty { actions.append(.cancelAttempts(runningSteps)) }
+    }
+
+    /// Stops new starts; running steps finish.
+    public mutating func pause() -> [Action] {
+        guard status == .running || status == .pending, stopping == nil else { return [] }
+        paused = true
+        status = .paused
+        return [.paused(before: nil)]
+    }
+
+    /// Continues a paused execution; in debug mode, lets exactly one more step start.
+    public mutating func resume(now: Date) -> [Action] {
+        guard status == .paused else { return [] }
+        var actions: [Action] = []
+        paused = false
+        status = .running
+        if debug { debugReleases = 1 }
+        fill(now: now, actions: &actions)
+        checkCompletion(now: now, actions: &actions)
+        return actions
+    }
+
+    /// Turns debug mode on or off.
+    public mutating func setDebug(_ on: Bool, now: Date) -> [Action] {
+        debug = on
+        guard !on, status == .paused, debugReleases == 0 else { return [] }
+        return resume(now: now)
+    }
+
+    /// When every step is terminal: roll back if the execution failed or was cancelled, then finish.
+    mutating func checkCompletion(now: Date, actions: inout [Action]) {
+        guard doneCount == stepCount, running == 0, retryWaits == 0, !status.isTerminal else { return }
+        let outcome: ExecutionStatus
+        if let stopping { outcome = stopping.status } else if failedStep != nil { outcome = .failed } else { outcome = .completed }
+        if outcome != .completed, rollbackPhase == .notStarted {
+            if error == nil, let f = failedStep { error = "step \(results[f].stepID) failed" + (results[f].error.map { ": \($0)" } ?? "") }
+            rollbackQueue = completionOrder.reversed().filter { compiled.rollbacks[$0] != nil && !results[$0].cached }
+            rollbackPhase = .done
+            if nextRollback(attempt: 1, now: now, actions: &actions) { return }
+        }
+        if case .running = rollbackPhase { return }
+        if case .retryWait = rollbackPhase { return }
+        status = outcome
+        finishedAt = now
+        actions.append(.finish(outcome))
+    }
+
+    /// Starts the next rollback; false when there is none left.
+    mutating func nextRollback(attempt: Int, now: Date, actions: inout [Action]) -> Bool {
+        while let i = rollbackQueue.first {
+            guard let body = compiled.rollbacks[i] else { rollbackQueue.removeFirst(); continue }
+            if attempt == 1 {
+                rollbackResults[i] = StepResult(stepID: body.id, status: .running, startedAt: now)
+            }
+            do {
+                let request = try makeRequest(body, attempt: attempt)
+                rollbackPhase = .running(step: i, attempt: attempt)
+                actions.append(.startRollback(step: i, attempt: attempt, request: request))
+                return true
+            } catch {
+                rollbackQueue.removeFirst()
+                finishRollback(i, status: .failed, error: "\(error)", now: now, actions: &actions)
+            }
+        }
+        rollbackPhase = .done
+        return false
+    }
+
+    /// A rollback attempt ended.
+    public mutating func rollbackAttemptFinished(step i: Int, outcome: StepOutcome, now: Date) -> [Action] {
+        guard case .running(let step, let attempt) = rollbackPhase, step == i else { return [] }
+        var actions: [Action] = []
+        rollbackResults[i]?.attempts = attempt
+        rollbackResults[i]?.exitCode = outcome.exitCode
+        rollbackResults[i]?.timedOut = outcome.timedOut
+        rollbackResults[i]?.outputs = outcome.outputs
+        let policy = compiled.rollbacks[i]?.retryPolicy ?? RetryPolicy()
+        if !outcome.succeeded, attempt < policy.maxAttempts, policy.retryOn.contains(outcome.timedOut ? .timeout : .failure) {
+            rollbackPhase = .retryWait(step: i, attempt: attempt + 1)
+            actions.append(.scheduleRollbackRetry(step: i, attempt: attempt + 1, delay: policy.delay(afterAttempt: attempt, using: &random)))
+            return actions
+        }
+        rollbackQueue.removeFirst()
+        finishRollback(i, status: outcome.succeeded ? .success : .failed, error: outcome.succeeded ? nil : outcome.error ?? "failed", now: now, actions: &actions)
+        if !nextRollback(attempt: 1, now: now, actions: &actions) {
+            checkCompletion(now: now, actions: &actions)
+        }
+        return actions
+    }
+
+    /// The delay before a rollback retry has passed.
+    public mutating func rollbackRetryDue(step i: Int, now: Date) -> [Action] {
+        guard case .retryWait(let step, let attempt) = rollbackPhase, step == i else { return [] }
+        var actions: [Action] = []
+        if !nextRollback(attempt: attempt, now: now, actions: &actions) { checkCompletion(now: now, actions: &actions) }
+        return actions
+    }
+
+    mutating func finishRollback(_ i: Int, status: StepStatus, error: String?, now: Date, actions: inout [Action]) {
+        rollbackResults[i]?.status = status
+        rollbackResults[i]?.error = error
+        rollbackResults[i]?.finishedAt = now
+        if let start = rollbackResults[i]?.startedAt { rollbackResults[i]?.duration = .seconds(now.timeIntervalSince(start)) }
+        actions.append(.rollbackFinished(step: i))
+    }
+}

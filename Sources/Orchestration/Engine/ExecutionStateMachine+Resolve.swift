@@ -1,0 +1,113 @@
+import Foundation
+
+extension ExecutionStateMachine {
+    /// Resolves one reference against inputs, secrets, context and step results.
+    ///
+    /// In a condition, a missing output reads as `null` (so `${x.out} == null` works); in an
+    /// input it is an error that names the step and the field.
+    func resolve(_ reference: Reference, forCondition: Bool) throws -> JSONValue? {
+        let graph = compiled.graph
+        switch reference.target(stepIDs: Set(), variables: Set()) {
+        case .secret(let name):
+            guard let value = values.secrets[name] else { throw ResolutionError(message: "secret '\(name)' is not set") }
+            return .string(value)
+        case .execution(let path):
+            return ExecutionValues.descend(.object(["id": .string(values.executionID)]), path) ?? .null
+        case .workflow(let path):
+            let object: JSONValue = .object(["id": .string(values.workflowID), "name": .string(values.workflowName)])
+            return ExecutionValues.descend(object, path) ?? .null
+        case .trigger(let path):
+            return ExecutionValues.descend(values.trigger, path) ?? .null
+        case .step(let id, let field, let path):
+            return try stepValue(id: id, field: field, path: path, reference: reference, forCondition: forCondition)
+        default:
+            break
+        }
+        // `${name…}`: a step when the head is a step id, else an input or variable.
+        let head = reference.head
+        let rest = reference.components.dropFirst()
+        if let _ = graph.index[head], case .key(let field)? = rest.first {
+            return try stepValue(id: head, field: field, path: Array(rest.dropFirst()), reference: reference, forCondition: forCondition)
+        }
+        var name = head
+        var path = Array(rest)
+        if head == "inputs", case .key(let k)? = rest.first {
+            name = k
+            path = Array(rest.dropFirst())
+        }
+        guard let value = values.inputs[name] else {
+            if forCondition { return .null }
+            throw ResolutionError(message: "${\(reference)}: no input or variable '\(name)'")
+        }
+        guard let inner = ExecutionValues.descend(value, path) else {
+            if forCondition { return .null }
+            throw ResolutionError(message: "${\(reference)}: '\(name)' has no such field")
+        }
+        return inner
+    }
+
+    func stepValue(id: String, field: String, path: [Reference.Component], reference: Reference, forCondition: Bool) throws -> JSONValue? {
+        guard let i = compiled.graph.index[id] else { throw ResolutionError(message: "${\(reference)}: no step '\(id)'") }
+        let result = results[i]
+        guard let value = result.value(of: field) else {
+            if forCondition { return .null }
+            let produced = result.outputs.keys.sorted()
+            let list = produced.isEmpty ? "it produced no outputs" : "its outputs are \(produced.joined(separator: ", "))"
+            throw ResolutionError(message: "${\(reference)}: step \(id) has no output '\(field)' (\(list))")
+        }
+        guard let inner = ExecutionValues.descend(value, path) else {
+            if forCondition { return .null }
+            throw ResolutionError(message: "${\(reference)}: no such field inside \(id).\(field)")
+        }
+        return inner
+    }
+
+    /// The request for an attempt of `body`: inputs rendered, the action applied, the shell
+    /// command's bindings and every input exported as environment variables.
+    func makeRequest(_ body: CompiledWorkflow.Body, attempt: Int) throws -> StepRequest {
+        let resolver: ExpressionEvaluator.Resolver = { try self.resolve($0, forCondition: false) }
+        var inputs: [String: JSONValue] = [:]
+        inputs.reserveCapacity(body.inputs.count + 1)
+        for (key, value) in body.inputs { inputs[key] = try value.render(resolver) }
+        var environment: [String: String] = [:]
+        if let splice = body.splice {
+            inputs["command"] = .string(splice.script)
+            for binding in splice.bindings {
+                environment[binding.variable] = (try resolve(binding.reference, forCondition: false) ?? .null).text
+            }
+        }
+        if let action = body.action {
+            inputs = try action.apply(to: inputs)
+        }
+        for (key, value) in inputs where key != "command" && key != "args" && key != "env" {
+            environment[Self.environmentName(forInput: key)] = value.text
+        }
+        let key = "\(values.executionID)/\(body.id)"
+        environment["NOVACRON_EXECUTION_ID"] = values.executionID
+        environment["NOVACRON_WORKFLOW_ID"] = values.workflowID
+        environment["NOVACRON_STEP_ID"] = body.id
+        environment["NOVACRON_ATTEMPT"] = String(attempt)
+        environment["NOVACRON_IDEMPOTENCY_KEY"] = key
+        var request = StepRequest(
+            executionID: values.executionID, workflowID: values.workflowID, stepID: body.id, attempt: attempt,
+            type: body.type, action: body.action?.name, inputs: inputs, environment: environment,
+            idempotencyKey: key, timeout: body.timeout)
+        if let action = body.action, !action.outputs.isEmpty {
+            request.actionOutputs = try action.renderOutputs(inputs: inputs)
+        }
+        return request
+    }
+
+    /// `INPUT_<NAME>`: upper-cased, anything but letters and digits as `_` (`image-tag` → `INPUT_IMAGE_TAG`).
+    public static func environmentName(forInput key: String) -> String {
+        var out = "INPUT_"
+        for scalar in key.unicodeScalars {
+            if scalar.isASCII, scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) {
+                out.unicodeScalars.append(contentsOf: String(scalar).uppercased().unicodeScalars)
+            } else {
+                out += "_"
+            }
+        }
+        return out
+    }
+}

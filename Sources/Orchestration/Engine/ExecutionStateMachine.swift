@@ -1,0 +1,260 @@
+import Foundation
+import HeapModule
+
+/// The decisions of one execution, as a pure, synchronous state machine: events in, actions out.
+///
+/// It reads no clock, does no I/O and never suspends; ``WorkflowEngine`` feeds it events
+/// (`start`, `attemptFinished`, `retryDue`, `cancel`, …) with the current time and applies the
+/// ``Action``s it returns. Tests drive it directly.
+///
+/// Rules (DESIGN §4):
+/// - a step is ready when every upstream is terminal; it is skipped with a reason when an upstream
+///   did not succeed, unless its condition reads that upstream's status; a false condition skips;
+/// - ready steps start by longest estimated remaining path, up to the parallelism limit; an
+///   exclusive step (`parallel: false`) starts alone and nothing starts beside it;
+/// - a failed attempt is retried per its policy; a failure without `continueOnFailure` fails the
+///   execution (and with `failFast` cancels the rest);
+/// - on failure or cancellation, rollbacks of succeeded steps run in reverse completion order.
+///
+/// ```swift
+/// var machine = ExecutionStateMachine(compiled: compiled, values: values, limit: 8)
+/// var actions = machine.start(now: Date())
+/// // … run `.startAttempt` requests, then:
+/// actions = machine.attemptFinished(step: 0, outcome: .success(), now: Date())
+/// ```
+public struct ExecutionStateMachine: Sendable {
+    /// What the engine must do.
+    public enum Action: Sendable {
+        /// Run attempt `attempt` of `step` with `request`.
+        case startAttempt(step: Int, attempt: Int, request: StepRequest)
+        /// Call ``ExecutionStateMachine/retryDue(step:now:)`` after `delay`.
+        case scheduleRetry(step: Int, attempt: Int, delay: Duration)
+        /// Stop these running attempts (they report back as cancelled).
+        case cancelAttempts([Int])
+        /// Run attempt `attempt` of the rollback body of `step`.
+        case startRollback(step: Int, attempt: Int, request: StepRequest)
+        /// Call ``ExecutionStateMachine/rollbackRetryDue(step:now:)`` after `delay`.
+        case scheduleRollbackRetry(step: Int, attempt: Int, delay: Duration)
+        /// `step` reached a terminal state (persist it, tell subscribers).
+        case stepFinished(step: Int)
+        /// A rollback reached a terminal state.
+        case rollbackFinished(step: Int)
+        /// The execution paused; in debug mode, `before` is the step that waits.
+        case paused(before: Int?)
+        /// The execution ended.
+        case finish(ExecutionStatus)
+    }
+
+    enum Phase: Sendable, Equatable {
+        case waiting, queued, running(attempt: Int), retryWait(attempt: Int), done
+    }
+
+    struct Ready: Comparable {
+        var priority: Double
+        var step: Int
+        static func < (a: Ready, b: Ready) -> Bool {
+            a.priority != b.priority ? a.priority < b.priority : a.step > b.step
+        }
+    }
+
+    public let compiled: CompiledWorkflow
+    public private(set) var values: ExecutionValues
+    /// Results by step index.
+    public internal(set) var results: [StepResult]
+    /// Rollback results by step index.
+    public internal(set) var rollbackResults: [Int: StepResult] = [:]
+    public internal(set) var status: ExecutionStatus = .pending
+    /// Why the execution failed or was cancelled.
+    public internal(set) var error: String?
+    public internal(set) var startedAt: Date?
+    public internal(set) var finishedAt: Date?
+    /// Steps in the order they reached `success`.
+    public internal(set) var completionOrder: [Int] = []
+    /// Retries scheduled so far.
+    public internal(set) var retryCount = 0
+    /// When true, the execution pauses before every step.
+    public internal(set) var debug: Bool
+
+    var phase: [Phase]
+    var pendingUpstream: [Int]
+    var readyQueue = Heap<Ready>()
+    var running = 0
+    var exclusiveRunning = false
+    var doneCount = 0
+    var retryWaits = 0
+    let limit: Int
+    var paused = false
+    var debugReleases = 0
+    /// Set when no more steps may start: the reason, and the status the execution ends with.
+    var stopping: (reason: String, status: ExecutionStatus)?
+    var failedStep: Int?
+    var rollbackQueue: [Int] = []
+    var rollbackPhase: RollbackPhase = .notStarted
+    var random: SplitMix64
+
+    enum RollbackPhase: Equatable { case notStarted, running(step: Int, attempt: Int), retryWait(step: Int, attempt: Int), done }
+
+    /// - Parameters:
+    ///   - limit: the most steps running at once (the smaller of the workflow's `maxParallelism`
+    ///     and the engine's worker limit).
+    ///   - reuse: results of steps that succeeded in an earlier execution (retry-from-failure);
+    ///     they are not run again.
+    ///   - seed: seeds the jitter of retry delays.
+    public init(
+        compiled: CompiledWorkflow, values: ExecutionValues, limit: Int, reuse: [String: StepResult] = [:],
+        debug: Bool = false, seed: UInt64 = 0
+    ) {
+        self.compiled = compiled
+        self.values = values
+        let steps = compiled.workflow.steps
+        self.results = steps.map { StepResult(stepID: $0.id) }
+        self.phase = Array(repeating: .waiting, count: steps.count)
+        self.pendingUpstream = compiled.graph.upstream.map(\.count)
+        self.limit = max(1, min(limit, compiled.workflow.maxParallelism ?? Int.max))
+        self.debug = debug
+        self.random = SplitMix64(seed: seed)
+        for (id, result) in reuse where result.status == .success {
+            guard let i = compiled.graph.index[id] else { continue }
+            results[i] = result
+            phase[i] = .done
+        }
+    }
+
+    var stepCount: Int { phase.count }
+
+    /// Starts the execution: reused steps count as done, roots become ready.
+    public mutating func start(now: Date) -> [Action] {
+        guard status == .pending else { return [] }
+        status = .running
+        startedAt = now
+        var actions: [Action] = []
+        var finished: [Int] = []
+        for i in 0..<stepCount where phase[i] == .done {
+            doneCount += 1
+            completionOrder.append(i)
+            finished.append(i)
+        }
+        for i in finished { releaseDownstream(of: i, now: now, actions: &actions) }
+        for i in 0..<stepCount where phase[i] == .waiting && pendingUpstream[i] == 0 {
+            becomeReady(i, now: now, actions: &actions)
+        }
+        fill(now: now, actions: &actions)
+        checkCompletion(now: now, actions: &actions)
+        return actions
+    }
+
+    /// Upstream `i` is terminal: count it off its downstreams and decide those now ready.
+    mutating func releaseDownstream(of i: Int, now: Date, actions: inout [Action]) {
+        // An explicit work list: a long chain of skips must not recurse.
+        var work = [i]
+        while let u = work.popLast() {
+            for d in compiled.graph.downstream[u] {
+                pendingUpstream[d] -= 1
+                guard pendingUpstream[d] == 0, phase[d] == .waiting else { continue }
+                if let skipped = decide(d, now: now, actions: &actions) { work.append(skipped) }
+            }
+        }
+    }
+
+    mutating func becomeReady(_ i: Int, now: Date, actions: inout [Action]) {
+        if let skipped = decide(i, now: now, actions: &actions) {
+            releaseDownstream(of: skipped, now: now, actions: &actions)
+        }
+    }
+
+    /// Every upstream of `i` is terminal: queue it, or end it without running (skip, cancel,
+    /// condition error). Returns `i` when it ended, so the caller releases its downstreams.
+    mutating func decide(_ i: Int, now: Date, actions: inout [Action]) -> Int? {
+        if let stopping {
+            end(i, status: .cancelled, reason: nil, error: "not started: \(stopping.reason)", now: now, actions: &actions)
+            return i
+        }
+        let graph = compiled.graph
+        let reads = graph.statusReads[i]
+        for u in graph.upstream[i] where results[u].status != .success && !reads.contains(u) {
+            let what: String
+            switch results[u].status {
+            case .failed: what = "failed"
+            case .skipped: what = "was skipped"
+            case .cancelled: what = "was cancelled"
+            default: what = "did not succeed"
+            }
+            end(i, status: .skipped, reason: "upstream \(results[u].stepID) \(what)", error: nil, now: now, actions: &actions)
+            return i
+        }
+        if let condition = graph.conditions[i] {
+            do {
+                let holds = try ExpressionEvaluator.evaluateCondition(condition) { try self.resolve($0, forCondition: true) }
+                if !holds {
+                    end(i, status: .skipped, reason: "condition is false: \(compiled.workflow.steps[i].condition ?? condition.description)", error: nil, now: now, actions: &actions)
+                    return i
+                }
+            } catch {
+                end(i, status: .failed, reason: nil, error: "condition: \(error)", now: now, actions: &actions)
+                return i
+            }
+        }
+        phase[i] = .queued
+        readyQueue.insert(Ready(priority: compiled.priorities[i], step: i))
+        return nil
+    }
+
+    /// Starts queued steps while the limits allow.
+    mutating func fill(now: Date, actions: inout [Action]) {
+        guard stopping == nil else { return }
+        while !paused, running < limit, !exclusiveRunning, let top = readyQueue.max {
+            let exclusive = !compiled.workflow.steps[top.step].parallel
+            if exclusive && running > 0 { break }
+            if debug {
+                if debugReleases == 0 {
+                    paused = true
+                    status = .paused
+                    actions.append(.paused(before: top.step))
+                    break
+                }
+                debugReleases -= 1
+            }
+            _ = readyQueue.popMax()
+            let i = top.step
+            let attempt: Int
+            if case .retryWait(let a) = phase[i] { attempt = a } else { attempt = results[i].attempts + 1 }
+            launch(i, attempt: attempt, exclusive: exclusive, now: now, actions: &actions)
+        }
+    }
+
+    mutating func launch(_ i: Int, attempt: Int, exclusive: Bool, now: Date, actions: inout [Action]) {
+        let request: StepRequest
+        do {
+            request = try makeRequest(compiled.bodies[i], attempt: attempt)
+        } catch {
+            // A reference that cannot be resolved will not resolve on a retry either.
+            phase[i] = .running(attempt: attempt)
+            results[i].attempts = attempt
+            end(i, status: .failed, reason: nil, error: "\(error)", now: now, actions: &actions)
+            failedWithoutContinue(i, now: now, actions: &actions)
+            releaseDownstream(of: i, now: now, actions: &actions)
+            return
+        }
+        phase[i] = .running(attempt: attempt)
+        running += 1
+        if exclusive { exclusiveRunning = true }
+        results[i].status = .running
+        if results[i].startedAt == nil { results[i].startedAt = now }
+        actions.append(.startAttempt(step: i, attempt: attempt, request: request))
+    }
+
+    /// Records a terminal state.
+    mutating func end(_ i: Int, status: StepStatus, reason: String?, error: String?, now: Date, actions: inout [Action]) {
+        phase[i] = .done
+        doneCount += 1
+        results[i].status = status
+        results[i].skipReason = reason
+        if let error { results[i].error = error }
+        if results[i].startedAt != nil {
+            results[i].finishedAt = now
+            results[i].duration = results[i].startedAt.map { .seconds(now.timeIntervalSince($0)) } ?? .zero
+        }
+        if status == .success { completionOrder.append(i) }
+        actions.append(.stepFinished(step: i))
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+
+/// Runs one attempt of one step. Implementations do the I/O (a process, an HTTP call, a timer).
+///
+/// A step that fails — exit code 1, HTTP 503, a health check that never passes — is a
+/// ``StepOutcome`` with `succeeded == false`, not a thrown error. The engine enforces the
+/// per-attempt timeout by cancelling the task that calls ``execute(_:context:)``; an executor
+/// must stop promptly when cancelled (kill its process group, drop its connection) and return.
+///
+/// ```swift
+/// struct Echo: StepExecutor {
+///     func execute(_ request: StepRequest, context: ExecutorContext) async -> StepOutcome {
+///         .success(outputs: ["said": request.inputs["text"] ?? .null])
+///     }
+/// }
+/// ```
+public protocol StepExecutor: Sendable {
+    /// Runs `request` to its end and reports what happened.
+    func execute(_ request: StepRequest, context: ExecutorContext) async -> StepOutcome
+}
+
+/// What an executor gets: the step with every `${…}` resolved.
+public struct StepRequest: Sendable {
+    public var executionID: String
+    public var workflowID: String
+    public var stepID: String
+    /// 1 for the first attempt.
+    public var attempt: Int
+    public var type: StepType
+    public var action: String?
+    /// Inputs with references resolved. For a shell `command`, the script with references rewritten
+    /// to `NOVACRON_REF_n` variables (see ``ShellSplice``); their values are in ``environment``.
+    public var inputs: [String: JSONValue]
+    /// Variables to add to a process's environment: the splice bindings, every input as
+    /// `INPUT_<NAME>`, `NOVACRON_EXECUTION_ID`, `NOVACRON_STEP_ID`, `NOVACRON_IDEMPOTENCY_KEY`.
+    public var environment: [String: String]
+    /// `<execution>/<step>`: the same for every attempt of the step in this execution.
+    public var idempotencyKey: String
+    /// The per-attempt timeout, if any (the engine enforces it; executors may use it to bound polling).
+    public var timeout: Duration?
+    /// Outputs the step's action adds on success (rendered from its inputs).
+    public var actionOutputs: [String: JSONValue] = [:]
+
+    public init(
+        executionID: String, workflowID: String, stepID: String, attempt: Int, type: StepType, action: String?,
+        inputs: [String: JSONValue], environment: [String: String] = [:], idempotencyKey: String? = nil,
+        timeout: Duration? = nil
+    ) {
+        self.executionID = executionID
+        self.workflowID = workflowID
+        self.stepID = stepID
+        self.attempt = attempt
+        self.type = type
+        self.action = action
+        self.inputs = inputs
+        self.environment = environment
+        self.idempotencyKey = idempotencyKey ?? "\(executionID)/\(stepID)"
+        self.timeout = timeout
+    }
+
+    /// The text of input `name`, if present and not null.
+    public func text(_ name: String) -> String? {
+        guard let v = inputs[name], v != .null else { return nil }
+        return v.text
+    }
+}
+
+/// What an executor may use besides the request: the engine's clock (so waits run on virtual time
+/// in tests) and the grace period between SIGTERM and SIGKILL.
+public struct ExecutorContext: Sendable {
+    public var clock: any Clock<Duration>
+    /// How long a cancelled process gets after SIGTERM before SIGKILL.
+    public var killGracePeriod: Duration
+    /// The largest log tail kept per attempt, in bytes.
+    public var logLimit: Int
+
+    public init(clock: any Clock<Duration> = ContinuousClock(), killGracePeriod: Duration = .seconds(5), logLimit: Int = 64 * 1024) {
+        self.clock = clock
+        self.killGracePeriod = killGracePeriod
+        self.logLimit = logLimit
+    }
+}
+
+/// The result of one attempt.
+public struct StepOutcome: Sendable, Hashable {
+    public var succeeded: Bool
+    public var outputs: [String: JSONValue]
+    public var error: String?
+    public var exitCode: Int?
+    /// The attempt ran out of time (set by the engine when it enforces the timeout).
+    public var timedOut: Bool
+    /// The attempt was stopped because the execution was cancelled.
+    public var cancelled: Bool
+    /// The tail of stdout and stderr, bounded by ``ExecutorContext/logLimit``.
+    public var log: String
+
+    public init(
+        succeeded: Bool, outputs: [String: JSONValue] = [:], error: String? = nil, exitCode: Int? = nil,
+        timedOut: Bool = false, cancelled: Bool = false, log: String = ""
+    ) {
+        self.succeeded = succeeded
+        self.outputs = outputs
+        self.error = error
+        self.exitCode = exitCode
+        self.timedOut = timedOut
+        self.cancelled = cancelled
+        self.log = log
+    }
+
+    public static func success(outputs: [String: JSONValue] = [:], exitCode: Int? = nil, log: String = "") -> StepOutcome {
+        StepOutcome(succeeded: true, outputs: outputs, exitCode: exitCode, log: log)
+    }
+
+    public static func failure(_ error: String, exitCode: Int? = nil, outputs: [String: JSONValue] = [:], log: String = "") -> StepOutcome {
+        StepOutcome(succeeded: false, outputs: outputs, error: error, exitCode: exitCode, log: log)
+    }
+}

@@ -1,0 +1,177 @@
+import Foundation
+
+extension WorkflowEngine {
+    /// Validates and registers `workflow`; returns its id. Registering the same id again replaces it
+    /// for executions started afterwards.
+    @discardableResult
+    public func registerWorkflow(_ workflow: Workflow) throws -> String {
+        let validation = WorkflowValidator(actions: configuration.actions).validate(workflow)
+        guard let graph = validation.graph else { throw DefinitionErrors(validation.errors) }
+        try register(graph)
+        return workflow.id
+    }
+
+    /// Registers a workflow loaded (and validated) from a file.
+    @discardableResult
+    public func registerWorkflow(_ document: WorkflowDocument) throws -> String {
+        try register(document.graph)
+        return document.workflow.id
+    }
+
+    func register(_ graph: WorkflowGraph) throws {
+        let compiled: CompiledWorkflow
+        do { compiled = try CompiledWorkflow(graph: graph, actions: configuration.actions) } catch {
+            throw EngineError(.invalidInput, error.message)
+        }
+        workflows[graph.workflow.id] = compiled
+    }
+
+    /// Registered workflows by id.
+    public func registeredWorkflows() -> [Workflow] {
+        workflows.values.map(\.workflow).sorted { $0.id < $1.id }
+    }
+
+    /// Starts an execution of workflow `workflowID` and returns it, running.
+    ///
+    /// `inputs` override the workflow's variables. Every secret the workflow references must be
+    /// set, or this throws before anything runs.
+    public func executeWorkflow(_ workflowID: String, inputs: [String: JSONValue] = [:], options: ExecutionOptions = ExecutionOptions()) throws -> WorkflowExecution {
+        guard let compiled = workflows[workflowID] else {
+            let hint = Suggestions.didYouMean(workflowID, among: workflows.keys)
+            throw EngineError(.notFound, "no workflow '\(workflowID)'\(hint)")
+        }
+        var secretValues: [String: String] = [:]
+        var missing: [String] = []
+        for name in compiled.secretNames.sorted() {
+            if let v = secrets.value(name) { secretValues[name] = v } else { missing.append(name) }
+        }
+        if !missing.isEmpty {
+            let how = missing.map { "\(SecretProvider.environmentPrefix)\($0)" }.joined(separator: ", ")
+            throw EngineError(.invalidInput, "workflow \(workflowID) needs secret\(missing.count > 1 ? "s" : "") \(missing.joined(separator: ", ")): set \(how) or put \(missing.count > 1 ? "them" : "it") in a secrets file")
+        }
+        var merged = compiled.workflow.variables
+        merged.merge(inputs) { _, new in new }
+        let id = Self.makeExecutionID(&seeds)
+        let values = ExecutionValues(
+            executionID: id, workflowID: workflowID, workflowName: compiled.workflow.name, inputs: merged,
+            secrets: secretValues, trigger: options.trigger)
+        let limit = min(configuration.workerLimit, options.maxParallelism ?? Int.max)
+        let machine = ExecutionStateMachine(
+            compiled: compiled, values: values, limit: limit, reuse: options.reuse, debug: options.debug, seed: seeds.next())
+        let run = Run(machine: machine, redactor: Redactor(secrets: secretValues.values))
+        runs[id] = run
+        order.append(id)
+        trimRetained()
+        emit(.executionStarted(executionID: id, workflowID: workflowID, stepCount: compiled.workflow.steps.count))
+        let actions = run.machine.start(now: now())
+        if let timeout = compiled.workflow.timeout, !run.machine.status.isTerminal {
+            jobSink.yield(.timer(delay: timeout, fire: .workflowTimeout(executionID: id, timeout: timeout)))
+        }
+        apply(actions, to: run)
+        return run.final ?? run.machine.snapshot()
+    }
+
+    /// The execution's current state.
+    public func getExecution(_ id: String) throws -> WorkflowExecution {
+        guard let run = runs[id] else { throw EngineError(.notFound, "no execution '\(id)'") }
+        return run.final ?? run.machine.snapshot()
+    }
+
+    /// The newest executions first, of one workflow or all.
+    public func listExecutions(workflowID: String? = nil, limit: Int = 50) -> [WorkflowExecution] {
+        var out: [WorkflowExecution] = []
+        for id in order.reversed() {
+            guard out.count < limit, let run = runs[id] else { break }
+            if let workflowID, run.machine.values.workflowID != workflowID { continue }
+            out.append(run.final ?? run.machine.snapshot())
+        }
+        return out
+    }
+
+    /// Waits until the execution ends and returns it.
+    public func waitForExecution(_ id: String) async throws -> WorkflowExecution {
+        guard let run = runs[id] else { throw EngineError(.notFound, "no execution '\(id)'") }
+        if let final = run.final { return final }
+        return await withCheckedContinuation { run.waiters.append($0) }
+    }
+
+    /// The kept log tail of a step's last attempt (`<id>.rollback` for its rollback).
+    public func log(executionID: String, stepID: String) throws -> String {
+        guard let run = runs[executionID] else { throw EngineError(.notFound, "no execution '\(executionID)'") }
+        return run.logs[stepID] ?? ""
+    }
+
+    /// Cancels the execution: running steps are stopped (SIGTERM, then SIGKILL after the grace
+    /// period), nothing new starts, then the rollbacks of succeeded steps run.
+    public func cancelExecution(_ id: String, reason: String = "cancelled by user") throws {
+        let run = try active(id)
+        apply(run.machine.cancel(reason: reason, now: now()), to: run)
+    }
+
+    /// Stops new steps from starting; running steps finish.
+    public func pauseExecution(_ id: String) throws {
+        let run = try active(id)
+        apply(run.machine.pause(), to: run)
+    }
+
+    /// Continues a paused execution (in debug mode: lets one more step start).
+    public func resumeExecution(_ id: String) throws {
+        let run = try active(id)
+        guard run.machine.status == .paused else { throw EngineError(.conflict, "execution \(id) is \(run.machine.status.rawValue), not paused") }
+        emit(.executionResumed(executionID: id))
+        apply(run.machine.resume(now: now()), to: run)
+    }
+
+    /// Turns debug mode (pause before each step) on or off for a running execution.
+    public func setDebug(_ id: String, _ on: Bool) throws {
+        let run = try active(id)
+        apply(run.machine.setDebug(on, now: now()), to: run)
+    }
+
+    /// Starts a new execution of a failed or cancelled one, with the same inputs, reusing the
+    /// results of the steps that succeeded.
+    public func retryExecution(_ id: String, options: ExecutionOptions = ExecutionOptions()) throws -> WorkflowExecution {
+        guard let run = runs[id] else { throw EngineError(.notFound, "no execution '\(id)'") }
+        let previous = run.final ?? run.machine.snapshot()
+        guard previous.status == .failed || previous.status == .cancelled else {
+            throw EngineError(.conflict, "execution \(id) is \(previous.status.rawValue); only failed or cancelled executions can be retried")
+        }
+        var options = options
+        options.reuse = previous.stepResults.filter { $0.value.status == .success && !$0.key.hasSuffix(".rollback") }
+        options.trigger = run.machine.values.trigger
+        return try executeWorkflow(previous.workflowID, inputs: previous.inputs, options: options)
+    }
+
+    func active(_ id: String) throws -> Run {
+        guard let run = runs[id] else { throw EngineError(.notFound, "no execution '\(id)'") }
+        guard !run.machine.status.isTerminal else {
+            throw EngineError(.conflict, "execution \(id) already \(run.machine.status.rawValue)")
+        }
+        return run
+    }
+
+    func trimRetained() {
+        guard order.count > configuration.retainedExecutions else { return }
+        var keep: [String] = []
+        var excess = order.count - configuration.retainedExecutions
+        for id in order {
+            if excess > 0, let run = runs[id], run.final != nil {
+                runs[id] = nil
+                excess -= 1
+            } else {
+                keep.append(id)
+            }
+        }
+        order = keep
+    }
+
+    /// Sortable by start time: `yyyyMMdd-HHmmss-` and 8 random hex digits.
+    static func makeExecutionID(_ random: inout SplitMix64) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyyMMdd-HHmmss"
+        let suffix = String(random.next() & 0xFFFF_FFFF, radix: 16)
+        return f.string(from: Date()) + "-" + String(repeating: "0", count: 8 - suffix.count) + suffix
+    }
+}

@@ -1,0 +1,157 @@
+import Foundation
+
+extension WorkflowEngine {
+    /// Carries out the machine's actions for one execution.
+    func apply(_ actions: [ExecutionStateMachine.Action], to run: Run) {
+        let id = run.machine.values.executionID
+        for action in actions {
+            switch action {
+            case .startAttempt(let step, let attempt, let request):
+                let signal = AttemptSignal()
+                run.signals[step] = signal
+                var key: String?
+                if run.machine.compiled.cachePolicies[step] != nil {
+                    key = StepCacheKey.make(for: request)
+                    run.cacheKeys[step] = key
+                }
+                emit(.stepStarted(executionID: id, stepID: request.stepID, attempt: attempt, at: now()))
+                jobSink.yield(.attempt(executionID: id, step: step, attempt: attempt, request: request, signal: signal, cacheKey: key, rollback: false))
+            case .scheduleRetry(let step, let attempt, let delay):
+                let result = run.machine.results[step]
+                emit(.stepRetrying(executionID: id, stepID: result.stepID, nextAttempt: attempt, delay: delay, error: result.error))
+                jobSink.yield(.timer(delay: delay, fire: .retry(executionID: id, step: step)))
+            case .cancelAttempts(let steps):
+                for step in steps { run.signals[step]?.fire() }
+            case .startRollback(let step, _, let request):
+                let signal = AttemptSignal()
+                run.rollbackSignal = signal
+                emit(.stepStarted(executionID: id, stepID: request.stepID, attempt: request.attempt, at: now()))
+                jobSink.yield(.attempt(executionID: id, step: step, attempt: request.attempt, request: request, signal: signal, cacheKey: nil, rollback: true))
+            case .scheduleRollbackRetry(let step, _, let delay):
+                jobSink.yield(.timer(delay: delay, fire: .rollbackRetry(executionID: id, step: step)))
+            case .stepFinished(let step):
+                run.signals[step] = nil
+                let result = run.machine.results[step]
+                emit(.stepFinished(executionID: id, result: result, log: run.logs[result.stepID] ?? ""))
+            case .rollbackFinished(let step):
+                if let result = run.machine.rollbackResults[step] {
+                    emit(.stepFinished(executionID: id, result: result, log: run.logs[result.stepID] ?? ""))
+                }
+            case .paused(let before):
+                emit(.executionPaused(executionID: id, beforeStep: before.map { run.machine.results[$0].stepID }))
+            case .finish:
+                let final = run.machine.snapshot()
+                run.final = final
+                run.signals.removeAll()
+                emit(.executionFinished(final))
+                let waiters = run.waiters
+                run.waiters.removeAll()
+                for w in waiters { w.resume(returning: final) }
+            }
+        }
+    }
+
+    /// Runs one job as a child task of ``run()``.
+    nonisolated func perform(_ job: Job) async {
+        switch job {
+        case .attempt(let executionID, let step, let attempt, let request, let signal, let cacheKey, let rollback):
+            if let cacheKey, let outputs = await cache.lookup(cacheKey, now: time.now()) {
+                await attemptFinished(executionID, step: step, attempt: attempt, outcome: .success(outputs: outputs), cached: true, rollback: false)
+                return
+            }
+            let outcome = await runAttempt(request, signal: signal)
+            await attemptFinished(executionID, step: step, attempt: attempt, outcome: outcome, cached: false, rollback: rollback)
+        case .timer(let delay, let kind):
+            do { try await time.sleep(for: delay) } catch { return }
+            await timerFired(kind)
+        }
+    }
+
+    enum Race: Sendable {
+        case finished(StepOutcome)
+        case stopped
+        case timedOut
+    }
+
+    /// Runs the executor, racing the attempt's timeout and the stop signal; a stopped or timed-out
+    /// attempt is cancelled and awaited, so its processes are gone when this returns.
+    nonisolated func runAttempt(_ request: StepRequest, signal: AttemptSignal) async -> StepOutcome {
+        guard let executor = executors.executor(for: request) else {
+            return .failure("no executor for \(request.type.rawValue) steps\(request.action.map { " (action \($0))" } ?? "")")
+        }
+        let context = self.context
+        let time = self.time
+        return await withTaskGroup(of: Race.self) { group in
+            group.addTask { .finished(await executor.execute(request, context: context)) }
+            group.addTask {
+                await signal.wait()
+                return .stopped
+            }
+            if let timeout = request.timeout {
+                group.addTask {
+                    do { try await time.sleep(for: timeout) } catch { return .stopped }
+                    return .timedOut
+                }
+            }
+            var ending: Race?
+            while let next = await group.next() {
+                switch next {
+                case .finished(var outcome):
+                    group.cancelAll()
+                    switch ending {
+                    case .timedOut?:
+                        outcome.succeeded = false
+                        outcome.cancelled = false
+                        outcome.timedOut = true
+                        outcome.error = "timed out after \(DurationText.format(request.timeout ?? .zero))"
+                    case .stopped?:
+                        outcome.succeeded = false
+                        outcome.cancelled = true
+                        outcome.error = outcome.error ?? "cancelled"
+                    default:
+                        if outcome.succeeded {
+                            outcome.outputs.merge(request.actionOutputs) { own, _ in own }
+                        }
+                    }
+                    return outcome
+                case .stopped, .timedOut:
+                    if ending == nil {
+                        ending = next
+                        group.cancelAll()
+                    }
+                }
+            }
+            return .failure("the attempt ended without a result")
+        }
+    }
+
+    func attemptFinished(_ executionID: String, step: Int, attempt: Int, outcome raw: StepOutcome, cached: Bool, rollback: Bool) async {
+        guard let run = runs[executionID] else { return }
+        let outcome = run.redactor.redact(raw)
+        let now = self.now()
+        if rollback {
+            if let id = run.machine.compiled.rollbacks[step]?.id { run.logs[id] = outcome.log }
+            apply(run.machine.rollbackAttemptFinished(step: step, outcome: outcome, now: now), to: run)
+            return
+        }
+        run.logs[run.machine.results[step].stepID] = outcome.log
+        if outcome.succeeded, !cached, let key = run.cacheKeys[step], let policy = run.machine.compiled.cachePolicies[step] {
+            await cache.store(key, outputs: outcome.outputs, expires: now.addingTimeInterval(policy.ttl.seconds))
+        }
+        apply(run.machine.attemptFinished(step: step, outcome: outcome, cached: cached, now: now), to: run)
+    }
+
+    func timerFired(_ kind: TimerKind) {
+        switch kind {
+        case .retry(let id, let step):
+            guard let run = runs[id] else { return }
+            apply(run.machine.retryDue(step: step, now: now()), to: run)
+        case .rollbackRetry(let id, let step):
+            guard let run = runs[id] else { return }
+            apply(run.machine.rollbackRetryDue(step: step, now: now()), to: run)
+        case .workflowTimeout(let id, let timeout):
+            guard let run = runs[id], !run.machine.status.isTerminal else { return }
+            apply(run.machine.timedOut(after: timeout, now: now()), to: run)
+        }
+    }
+}

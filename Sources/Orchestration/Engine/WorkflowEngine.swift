@@ -1,0 +1,131 @@
+import Foundation
+import Synchronization
+
+/// Runs workflows: registers them, starts executions, and applies the decisions of each
+/// execution's ``ExecutionStateMachine`` — running attempts, timers, cancellation, rollback.
+///
+/// The engine's work happens inside ``run()``, which owns every attempt and timer as a child
+/// task; ``withEngine(executors:configuration:clock:secrets:cache:_:)`` runs it for the length of
+/// a closure.
+///
+/// ```swift
+/// let finished = try await WorkflowEngine.withEngine(executors: executors) { engine in
+///     let id = try await engine.registerWorkflow(workflow)
+///     let started = try await engine.executeWorkflow(id, inputs: ["env": "prod"])
+///     return try await engine.waitForExecution(started.id)
+/// }
+/// print(finished.status)   // completed
+/// ```
+public actor WorkflowEngine {
+    /// One running or retained execution. A class, so the machine is mutated in place.
+    final class Run {
+        var machine: ExecutionStateMachine
+        var signals: [Int: AttemptSignal] = [:]
+        var rollbackSignal: AttemptSignal?
+        let redactor: Redactor
+        var logs: [String: String] = [:]
+        var waiters: [CheckedContinuation<WorkflowExecution, Never>] = []
+        var cacheKeys: [Int: String] = [:]
+        var final: WorkflowExecution?
+
+        init(machine: ExecutionStateMachine, redactor: Redactor) {
+            self.machine = machine
+            self.redactor = redactor
+        }
+    }
+
+    enum Job: Sendable {
+        case attempt(executionID: String, step: Int, attempt: Int, request: StepRequest, signal: AttemptSignal, cacheKey: String?, rollback: Bool)
+        case timer(delay: Duration, fire: TimerKind)
+    }
+
+    enum TimerKind: Sendable {
+        case retry(executionID: String, step: Int)
+        case rollbackRetry(executionID: String, step: Int)
+        case workflowTimeout(executionID: String, timeout: Duration)
+    }
+
+    let executors: ExecutorRegistry
+    public let configuration: EngineConfiguration
+    let time: EngineTime
+    let secrets: SecretProvider
+    let cache: any StepCache
+    let context: ExecutorContext
+    var workflows: [String: CompiledWorkflow] = [:]
+    var runs: [String: Run] = [:]
+    var order: [String] = []
+    var seeds: SplitMix64
+    let jobs: AsyncStream<Job>
+    let jobSink: AsyncStream<Job>.Continuation
+    let subscribers = Mutex<[UInt64: AsyncStream<ExecutionEvent>.Continuation]>([:])
+    let nextSubscriber = Atomic<UInt64>(0)
+    let hasSubscribers = Atomic<Bool>(false)
+
+    /// - Parameters:
+    ///   - executors: who runs each step type.
+    ///   - clock: the engine's clock; a manual clock runs everything on virtual time.
+    ///   - seed: seeds retry jitter; `nil` for a random seed.
+    public init(
+        executors: ExecutorRegistry, configuration: EngineConfiguration = EngineConfiguration(),
+        clock: some Clock<Duration> = ContinuousClock(), secrets: SecretProvider = SecretProvider(),
+        cache: any StepCache = InMemoryStepCache(), seed: UInt64? = nil
+    ) {
+        self.executors = executors
+        self.configuration = configuration
+        self.time = EngineTime(clock)
+        self.secrets = secrets
+        self.cache = cache
+        self.context = ExecutorContext(clock: clock, killGracePeriod: configuration.killGracePeriod, logLimit: configuration.logLimit)
+        self.seeds = SplitMix64(seed: seed ?? UInt64.random(in: .min ... .max))
+        (jobs, jobSink) = AsyncStream.makeStream(of: Job.self)
+    }
+
+    /// Does the engine's work (attempts, timers) until the calling task is cancelled.
+    public func run() async {
+        await withDiscardingTaskGroup { group in
+            for await job in jobs {
+                group.addTask { await self.perform(job) }
+            }
+        }
+    }
+
+    /// Runs an engine for the length of `body`, then stops it (cancelling what still runs).
+    public static func withEngine<R: Sendable>(
+        executors: ExecutorRegistry, configuration: EngineConfiguration = EngineConfiguration(),
+        clock: some Clock<Duration> = ContinuousClock(), secrets: SecretProvider = SecretProvider(),
+        cache: any StepCache = InMemoryStepCache(), seed: UInt64? = nil,
+        _ body: (WorkflowEngine) async throws -> R
+    ) async throws -> R {
+        let engine = WorkflowEngine(executors: executors, configuration: configuration, clock: clock, secrets: secrets, cache: cache, seed: seed)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await engine.run() }
+            defer { group.cancelAll() }
+            return try await body(engine)
+        }
+    }
+
+    /// A stream of every execution's lifecycle events from now on.
+    public nonisolated func events() -> AsyncStream<ExecutionEvent> {
+        let (stream, continuation) = AsyncStream.makeStream(of: ExecutionEvent.self, bufferingPolicy: .unbounded)
+        let id = nextSubscriber.add(1, ordering: .relaxed).newValue
+        subscribers.withLock { $0[id] = continuation }
+        hasSubscribers.store(true, ordering: .releasing)
+        continuation.onTermination = { [weak self] _ in
+            guard let self else { return }
+            let empty = self.subscribers.withLock { s -> Bool in
+                s[id] = nil
+                return s.isEmpty
+            }
+            if empty { self.hasSubscribers.store(false, ordering: .releasing) }
+        }
+        return stream
+    }
+
+    nonisolated func emit(_ event: @autoclosure () -> ExecutionEvent) {
+        guard hasSubscribers.load(ordering: .acquiring) else { return }
+        let e = event()
+        subscribers.withLock { for c in $0.values { c.yield(e) } }
+    }
+
+    func now() -> Date { time.now() }
+}

@@ -1,0 +1,188 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Orchestration
+import Synchronization
+import OrchestrationExecutors
+import Yams
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `novacron run FILE [--input k=v]… [--inputs-file F] [--output text|json] [--max-parallel N]`.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a workflow to the end on this machine, with live progress.",
+        discussion: """
+            Exit status 0 when the execution completed, 1 when it failed or was cancelled, 2 when
+            the file or an input is invalid. Ctrl-C cancels: running steps are stopped (SIGTERM,
+            then SIGKILL), then the rollbacks of the steps that succeeded run; a second Ctrl-C
+            exits at once.
+            """
+    )
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case text, json
+    }
+
+    @Argument(help: "A workflow file (YAML or JSON).")
+    var file: String
+
+    @Option(name: .long, help: ArgumentHelp("An execution input, NAME=VALUE (repeatable); overrides the workflow's variables.", valueName: "name=value"))
+    var input: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("A YAML or JSON map of inputs; --input wins over it.", valueName: "file"))
+    var inputsFile: String?
+
+    @Option(name: .long, help: ArgumentHelp("A YAML or JSON map of secrets (mode 600), read by ${secrets.NAME}; NOVACRON_SECRET_NAME wins over it.", valueName: "file"))
+    var secretsFile: String?
+
+    @Option(name: .long, help: ArgumentHelp("An action catalog file adding to the built-in actions.", valueName: "file"))
+    var actions: String?
+
+    @Option(name: .shortAndLong, help: "text (live progress on a terminal, timestamped lines otherwise) or json (the final execution as one object).")
+    var output: Format = .text
+
+    @Option(name: .long, help: "Run at most N steps at once (default 64, or the workflow's maxParallelism if lower).")
+    var maxParallel: Int?
+
+    @Flag(name: .long, help: "Keep the execution in memory only (the durable store arrives with `--db`).")
+    var memory = false
+
+    @Option(name: .long, help: ArgumentHelp("The durable execution store (not built yet).", valueName: "path"))
+    var db: String?
+
+    @Option(name: .long, help: ArgumentHelp("Seconds a stopped process gets between SIGTERM and SIGKILL.", valueName: "seconds"))
+    var killGrace: Double = 5
+
+    func validate() throws {
+        if let maxParallel, maxParallel < 1 { throw ValidationError("--max-parallel must be at least 1") }
+        if killGrace < 0 { throw ValidationError("--kill-grace must not be negative") }
+        if db != nil {
+            throw ValidationError("--db: the durable SQLite store is not built yet; executions are kept in memory (--memory)")
+        }
+    }
+
+    func run() async throws {
+        var catalog = ActionCatalog.builtIn
+        if let actions {
+            do { catalog.merge(try ActionCatalog.load(contentsOf: actions)) } catch {
+                Console.err("error: \(error.message)")
+                throw ExitStatus.invalidInput
+            }
+        }
+        let document: WorkflowDocument
+        do { document = try WorkflowLoader.load(contentsOf: file, actions: catalog) } catch {
+            Console.report(error.errors)
+            throw ExitStatus.invalidInput
+        }
+        let inputs: [String: JSONValue]
+        let secrets: SecretProvider
+        do {
+            inputs = try readInputs()
+            secrets = try secretsFile.map { try SecretProvider(file: $0) } ?? SecretProvider()
+        } catch let error as EngineError {
+            Console.err("error: \(error.message)")
+            throw ExitStatus.invalidInput
+        }
+        let configuration = EngineConfiguration(
+            workerLimit: maxParallel ?? 64, killGracePeriod: .milliseconds(Int64(killGrace * 1000)), actions: catalog)
+        let engine = WorkflowEngine(executors: .standard(), configuration: configuration, secrets: secrets)
+        let interactive = output == .text && isatty(STDOUT_FILENO) == 1
+        let workflow = document.workflow
+        let final: WorkflowExecution = try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await engine.run() }
+            defer { group.cancelAll() }
+            let events = engine.events()
+            let started: WorkflowExecution
+            do {
+                try await engine.registerWorkflow(document)
+                started = try await engine.executeWorkflow(workflow.id, inputs: inputs)
+            } catch let error as EngineError {
+                Console.err("error: \(error.message)")
+                throw ExitStatus.invalidInput
+            }
+            let interrupts = Interrupts()
+            group.addTask {
+                for await count in interrupts.stream {
+                    if count == 1 {
+                        Console.err("\ninterrupted: cancelling \(started.id) and rolling back (Ctrl-C again to exit now)")
+                        try? await engine.cancelExecution(started.id, reason: "interrupted (Ctrl-C)")
+                    } else {
+                        Console.err("interrupted twice: exiting without waiting")
+                        Foundation.exit(130)
+                    }
+                }
+            }
+            let display = output == .json ? nil : ProgressDisplay(workflow: workflow, interactive: interactive)
+            for await event in events where event.executionID == started.id {
+                display?.handle(event)
+                if case .executionFinished(let execution) = event {
+                    interrupts.stop()
+                    return execution
+                }
+            }
+            interrupts.stop()
+            return try await engine.getExecution(started.id)
+        }
+        switch output {
+        case .json:
+            Console.out(ExecutionReport.json(final, stepOrder: workflow.steps.map(\.id)).prettyJSONText)
+        case .text:
+            Console.out(ProgressDisplay.summary(final, workflow: workflow))
+        }
+        if final.status != .completed { throw ExitCode(1) }
+    }
+
+    func readInputs() throws(EngineError) -> [String: JSONValue] {
+        var inputs: [String: JSONValue] = [:]
+        if let inputsFile {
+            guard let text = try? String(contentsOfFile: inputsFile, encoding: .utf8) else {
+                throw EngineError(.invalidInput, "\(inputsFile): cannot read the inputs file")
+            }
+            guard let map = (try? Yams.load(yaml: text)) as? [String: Any] else {
+                throw EngineError(.invalidInput, "\(inputsFile): the inputs file must be a YAML or JSON map of name: value")
+            }
+            for (k, v) in map { inputs[k] = JSONValue(yamlObject: v) }
+        }
+        for item in input {
+            guard let eq = item.firstIndex(of: "="), eq != item.startIndex else {
+                throw EngineError(.invalidInput, "--input '\(item)': expected NAME=VALUE")
+            }
+            inputs[String(item[..<eq])] = .string(String(item[item.index(after: eq)...]))
+        }
+        return inputs
+    }
+}
+
+/// SIGINT as an async stream of counts (1 for the first Ctrl-C, 2 for the second…).
+final class Interrupts: Sendable {
+    let stream: AsyncStream<Int>
+    private let continuation: AsyncStream<Int>.Continuation
+    private let source: Mutex<(any DispatchSourceSignal)?>
+
+    init() {
+        (stream, continuation) = AsyncStream.makeStream(of: Int.self)
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        let continuation = self.continuation
+        let counter = Counter()
+        source.setEventHandler { continuation.yield(counter.increment()) }
+        source.resume()
+        self.source = Mutex(source)
+    }
+
+    func stop() {
+        source.withLock { $0?.cancel() }
+        continuation.finish()
+    }
+
+    final class Counter: Sendable {
+        private let value = Atomic<Int>(0)
+        func increment() -> Int { value.add(1, ordering: .relaxed).newValue }
+    }
+}
