@@ -8,13 +8,20 @@ import Orchestration
 /// Where there is none, the step fails saying what to install.
 public struct ContainerExecutor: StepExecutor {
     let runtime: String?
+    let searchPath: String
 
-    public init(runtime: String? = ProcessInfo.processInfo.environment["NOVACRON_CONTAINER_RUNTIME"]) {
+    /// - Parameters:
+    ///   - runtime: the runtime to use; `nil` to look for docker, then podman, on `searchPath`.
+    public init(
+        runtime: String? = ProcessInfo.processInfo.environment["NOVACRON_CONTAINER_RUNTIME"],
+        searchPath: String = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+    ) {
         self.runtime = runtime
+        self.searchPath = searchPath
     }
 
     public func execute(_ request: StepRequest, context: ExecutorContext) async -> StepOutcome {
-        guard let runtime = runtime ?? Self.findRuntime() else {
+        guard let runtime = runtime ?? Self.findRuntime(path: searchPath) else {
             return .failure("no container runtime found: install Docker (https://docs.docker.com/engine/install/) or Podman (apt install podman), or set NOVACRON_CONTAINER_RUNTIME")
         }
         guard case .array(let args)? = request.inputs["args"], !args.isEmpty else {

@@ -21,9 +21,20 @@ public struct HTTPExecutor: StepExecutor {
     public static let bodyLimit = 1 << 20
     let client: HTTPClient
 
-    public init(client: HTTPClient = .shared) {
+    public init(client: HTTPClient = HTTPExecutor.sharedClient) {
         self.client = client
     }
+
+    /// The process-wide client steps use: a refused connection fails the attempt at once (the
+    /// step's retry policy decides about retrying, not the connection pool); connecting gives up
+    /// after 10 s; redirects are followed.
+    public static let sharedClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(10)
+        configuration.redirectConfiguration = .follow(max: 5, allowCycles: false)
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
 
     public func execute(_ request: StepRequest, context: ExecutorContext) async -> StepOutcome {
         let prepared: HTTPClientRequest

@@ -17,7 +17,7 @@ import Orchestration
 public struct WaitExecutor: StepExecutor {
     let http: HTTPExecutor
 
-    public init(client: HTTPClient = .shared) {
+    public init(client: HTTPClient = HTTPExecutor.sharedClient) {
         self.http = HTTPExecutor(client: client)
     }
 
