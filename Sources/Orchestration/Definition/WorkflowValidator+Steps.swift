@@ -227,15 +227,9 @@ extension ValidationContext {
 }
 
 extension ValidationContext {
-    /// An action must be in the catalog, fit the step type and get the inputs it needs; a task
-    /// step without an action needs `command` or `args`.
+    /// An action must be in the catalog, fit the step type and get the inputs it needs.
     mutating func checkAction(_ name: String?, type: StepType, inputs: [String: JSONValue], path: String) {
-        guard let name else {
-            if type == .task, inputs["command"] == nil, inputs["args"] == nil {
-                error(.missingField, "a task step needs inputs.command (run by /bin/sh) or inputs.args (exec'd directly)", path: present("\(path).inputs") ? "\(path).inputs" : path)
-            }
-            return
-        }
+        guard let name else { return }
         guard let action = actions[name] else {
             let hint = Suggestions.didYouMean(name, among: actions.names)
             error(.unknownAction, "unknown action '\(name)'\(hint); known actions: \(actions.names.joined(separator: ", "))", path: "\(path).action")

@@ -29,7 +29,7 @@ struct WorkflowDecoderTests {
             steps:
               - id: build
                 type: function
-                action: docker-build
+                action: noop
                 inputs: {tag: latest, _cache_enabled: true, _cache_ttl: 600}
                 timeout: 10m
                 estimatedDuration: 90s
@@ -56,7 +56,7 @@ struct WorkflowDecoderTests {
         #expect(w.variables["replicas"] == 3)
         #expect(w.retryPolicy?.maxAttempts == 2)
         let build = try #require(w.step("build"))
-        #expect(build.type == .lambda && build.action == "docker-build" && build.idempotent)
+        #expect(build.type == .lambda && build.action == "noop" && build.idempotent)
         #expect(build.effectiveCache == CachePolicy(ttl: .seconds(600)))
         #expect(build.estimatedDuration == .seconds(90) && build.outputs == ["image"])
         let deploy = try #require(w.step("deploy"))
