@@ -115,3 +115,114 @@ struct CLITests {
         #expect(invalid.stderr.contains("unknown-dependency.yaml:10:20: error: steps[1].dependencies[0]: unknown step 'biuld'; did you mean 'build'?"))
     }
 }
+
+@Suite("novacron run")
+struct RunCommandTests {
+    @Test("hello runs green: timestamped lines when piped, a summary, exit 0")
+    func hello() throws {
+        let result = try CLI.run("run", "Examples/hello.yaml", "--input", "who=NovaCron")
+        #expect(result.status == 0)
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.hasSuffix(" step greet started") && $0.first?.isNumber == true })
+        #expect(lines.contains { $0.contains(" step show success in ") })
+        #expect(lines.last?.hasPrefix("hello completed in ") == true)
+        #expect(lines.last?.contains("2 succeeded, 0 failed, 0 skipped") == true)
+    }
+
+    @Test("--output json prints the final execution as one object")
+    func json() throws {
+        let result = try CLI.run("run", "Examples/hello.yaml", "--output", "json", "--input", "who=a 'quoted' $(world)")
+        #expect(result.status == 0)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect(object["status"] as? String == "completed")
+        #expect((object["id"] as? String)?.isEmpty == false)
+        let metrics = try #require(object["metrics"] as? [String: Any])
+        #expect(metrics["successfulSteps"] as? Int == 2)
+        let steps = try #require(object["steps"] as? [[String: Any]])
+        #expect(steps.map { $0["id"] as? String } == ["greet", "show"])
+        #expect((steps[0]["outputs"] as? [String: Any])?["greeting"] as? String == "Hello, a 'quoted' $(world)!")
+        #expect(steps[1]["attempts"] as? Int == 1)
+        #expect(steps[1]["startedAt"] is String)
+    }
+
+    @Test("every offline example runs as documented", arguments: [
+        ("Examples/hello.yaml", Int32(0)), ("Examples/parallel-build.yaml", 0), ("Examples/flaky-retry.yaml", 0),
+        ("Examples/rollback-demo.yaml", 1),
+    ])
+    func offlineExamples(file: String, status: Int32) throws {
+        let result = try CLI.run("run", file, "--output", "json")
+        #expect(result.status == status, "\(result.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect(object["status"] as? String == (status == 0 ? "completed" : "failed"))
+    }
+
+    @Test("the rollback demo rolls back in reverse order and runs the alert step; exit 1")
+    func rollbackDemo() throws {
+        let result = try CLI.run("run", "Examples/rollback-demo.yaml")
+        #expect(result.status == 1)
+        let lines = result.stdout.split(separator: "\n").map { $0.split(separator: " ", maxSplits: 1).last.map(String.init) ?? "" }
+        let order = lines.filter { $0.hasSuffix(" started") }
+        #expect(order == ["step provision started", "step configure started", "step critical-step started", "step alert started",
+                          "step configure.rollback started", "step provision.rollback started"])
+        #expect(result.stdout.contains("rolled back: provision (success), configure (success)\nerror: step critical-step failed: exit code 3"))
+    }
+
+    @Test("flaky-retry recovers after two retries")
+    func flaky() throws {
+        let result = try CLI.run("run", "Examples/flaky-retry.yaml")
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("step flaky failed: exit code 1; retrying in 200ms (attempt 2)"))
+        #expect(result.stdout.contains("step flaky failed: exit code 1; retrying in 400ms (attempt 3)"))
+        #expect(result.stdout.contains("2 retries"))
+    }
+
+    @Test("invalid files, inputs and missing secrets exit 2 with a clear message")
+    func invalid() throws {
+        let file = try CLI.run("run", "Tests/Fixtures/invalid/cycle.yaml")
+        #expect(file.status == 2)
+        #expect(file.stderr.contains("cycle.yaml:7:20: error: steps[0].dependencies[0]: dependency cycle"))
+        let input = try CLI.run("run", "Examples/hello.yaml", "--input", "novalue")
+        #expect(input.status == 2)
+        #expect(input.stderr == "error: --input 'novalue': expected NAME=VALUE\n")
+        let secretFile = FileManager.default.temporaryDirectory.appendingPathComponent("novacron-secret-\(UUID()).yaml")
+        try "name: s\nsteps:\n  - {id: a, inputs: {command: 'echo ${secrets.API_TOKEN}'}}\n".write(to: secretFile, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: secretFile) }
+        let secret = try CLI.run("run", secretFile.path)
+        #expect(secret.status == 2)
+        #expect(secret.stderr == "error: workflow s needs secret API_TOKEN: set NOVACRON_SECRET_API_TOKEN or put it in a secrets file\n")
+    }
+
+    @Test("Ctrl-C cancels the running step, rolls back and exits 1")
+    func interrupt() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("novacron-interrupt-\(UUID()).yaml")
+        try """
+            name: interrupt
+            steps:
+              - {id: setup, inputs: {command: echo ready}, rollback: {type: task, inputs: {command: echo undone}}}
+              - {id: long, dependencies: [setup], inputs: {command: sleep 300}}
+            """.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let process = Process()
+        process.executableURL = CLI.binary
+        process.arguments = ["run", file.path, "--kill-grace", "1"]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = Pipe()
+        try process.run()
+        var seen = ""
+        // Wait for the event "step long started" on the child's output, then interrupt it.
+        while !seen.contains("step long started") {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen += String(decoding: chunk, as: UTF8.self)
+        }
+        process.interrupt()
+        seen += String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1)
+        #expect(seen.contains("step long cancelled"))
+        #expect(seen.contains("step setup.rollback success"))
+        #expect(seen.contains("interrupt cancelled in "))
+        #expect(seen.contains("error: interrupted (Ctrl-C)"))
+    }
+}
