@@ -4,7 +4,7 @@ import Orchestration
 /// What `novacron run` shows while an execution runs: on a terminal, a table of steps (state,
 /// attempt, duration) under a progress bar with an ETA, redrawn in place; piped, one timestamped
 /// line per event.
-final class ProgressDisplay {
+actor ProgressDisplay {
     struct Row {
         var status: StepStatus = .pending
         var attempt = 0
@@ -14,12 +14,13 @@ final class ProgressDisplay {
     }
 
     let workflow: Workflow
-    let interactive: Bool
+    nonisolated let interactive: Bool
     var rows: [String: Row] = [:]
     var order: [String]
     let startedAt = Date()
     var drawnLines = 0
     var lastDraw = Date.distantPast
+    var finished = false
     /// On a terminal, at most this many step rows are drawn (running ones first).
     static let visibleRows = 20
 
@@ -64,6 +65,7 @@ final class ProgressDisplay {
             line("resumed")
         case .executionFinished(let execution):
             line("execution \(execution.id) \(execution.status.rawValue)")
+            finished = true
             if interactive { draw(force: true) }
             return
         }
@@ -71,7 +73,7 @@ final class ProgressDisplay {
     }
 
     /// Piped: a timestamped line. On a terminal: nothing (the table shows it).
-    func line(_ text: String) {
+    nonisolated func line(_ text: String) {
         guard !interactive else { return }
         Console.out("\(ExecutionReport.iso(Date())) \(text)")
     }
@@ -118,6 +120,11 @@ final class ProgressDisplay {
         for l in lines { out += "\u{1B}[2K" + l + "\n" }
         drawnLines = lines.count
         FileHandle.standardOutput.write(Data(out.utf8))
+    }
+
+    /// Redraws the table so running steps' durations and the ETA move between events.
+    func tick() {
+        if interactive, !finished { draw(force: true) }
     }
 
     static func format(_ d: Duration) -> String {

@@ -119,8 +119,16 @@ struct RunCommand: AsyncParsableCommand {
                 }
             }
             let display = output == .json ? nil : ProgressDisplay(workflow: workflow, interactive: interactive)
+            if let display, interactive {
+                group.addTask {
+                    while true {
+                        try await Task.sleep(for: .milliseconds(250))
+                        await display.tick()
+                    }
+                }
+            }
             for await event in events where event.executionID == started.id {
-                display?.handle(event)
+                await display?.handle(event)
                 if case .executionFinished(let execution) = event {
                     interrupts.stop()
                     return execution
