@@ -64,7 +64,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "NovaCronBenchmark",
-            dependencies: ["Orchestration", "OrchestrationExecutors"],
+            dependencies: [
+                "Orchestration", "OrchestrationExecutors",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ],
             swiftSettings: upcoming
         ),
         .testTarget(

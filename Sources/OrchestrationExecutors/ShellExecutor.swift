@@ -42,7 +42,7 @@ public struct ShellExecutor: StepExecutor {
 /// The part shared by shell and container steps: environment, outputs file, exit status.
 enum ProcessStep {
     static func run(executable: String, arguments: [String], request: StepRequest, context: ExecutorContext) async -> StepOutcome {
-        var environment = request.environment
+        var environment = request.processEnvironment
         if case .object(let extra)? = request.inputs["env"] {
             for (k, v) in extra { environment[k] = v.text }
         }

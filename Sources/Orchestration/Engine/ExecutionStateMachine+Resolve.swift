@@ -79,15 +79,7 @@ extension ExecutionStateMachine {
         if let action = body.action {
             inputs = try action.apply(to: inputs)
         }
-        for (key, value) in inputs where key != "command" && key != "args" && key != "env" {
-            environment[Self.environmentName(forInput: key)] = value.text
-        }
         let key = "\(values.executionID)/\(body.id)"
-        environment["NOVACRON_EXECUTION_ID"] = values.executionID
-        environment["NOVACRON_WORKFLOW_ID"] = values.workflowID
-        environment["NOVACRON_STEP_ID"] = body.id
-        environment["NOVACRON_ATTEMPT"] = String(attempt)
-        environment["NOVACRON_IDEMPOTENCY_KEY"] = key
         var request = StepRequest(
             executionID: values.executionID, workflowID: values.workflowID, stepID: body.id, attempt: attempt,
             type: body.type, action: body.action?.name, inputs: inputs, environment: environment,
@@ -96,18 +88,5 @@ extension ExecutionStateMachine {
             request.actionOutputs = try action.renderOutputs(inputs: inputs)
         }
         return request
-    }
-
-    /// `INPUT_<NAME>`: upper-cased, anything but letters and digits as `_` (`image-tag` → `INPUT_IMAGE_TAG`).
-    public static func environmentName(forInput key: String) -> String {
-        var out = "INPUT_"
-        for scalar in key.unicodeScalars {
-            if scalar.isASCII, scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) {
-                out.unicodeScalars.append(contentsOf: String(scalar).uppercased().unicodeScalars)
-            } else {
-                out += "_"
-            }
-        }
-        return out
     }
 }

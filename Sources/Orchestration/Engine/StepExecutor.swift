@@ -31,8 +31,8 @@ public struct StepRequest: Sendable {
     /// Inputs with references resolved. For a shell `command`, the script with references rewritten
     /// to `NOVACRON_REF_n` variables (see ``ShellSplice``); their values are in ``environment``.
     public var inputs: [String: JSONValue]
-    /// Variables to add to a process's environment: the splice bindings, every input as
-    /// `INPUT_<NAME>`, `NOVACRON_EXECUTION_ID`, `NOVACRON_STEP_ID`, `NOVACRON_IDEMPOTENCY_KEY`.
+    /// The values a shell `command`'s `NOVACRON_REF_n` variables stand for (see ``ShellSplice``).
+    /// ``processEnvironment`` adds the rest of what a process gets.
     public var environment: [String: String]
     /// `<execution>/<step>`: the same for every attempt of the step in this execution.
     public var idempotencyKey: String
@@ -56,6 +56,36 @@ public struct StepRequest: Sendable {
         self.environment = environment
         self.idempotencyKey = idempotencyKey ?? "\(executionID)/\(stepID)"
         self.timeout = timeout
+    }
+
+    /// Everything a step's process gets added to its environment: the splice bindings, every input
+    /// (but `command`, `args`, `env`) as `INPUT_<NAME>`, and `NOVACRON_EXECUTION_ID`,
+    /// `NOVACRON_WORKFLOW_ID`, `NOVACRON_STEP_ID`, `NOVACRON_ATTEMPT`, `NOVACRON_IDEMPOTENCY_KEY`.
+    /// Built on demand, so steps that start no process (HTTP, no-op) do not pay for it.
+    public var processEnvironment: [String: String] {
+        var env = environment
+        for (key, value) in inputs where key != "command" && key != "args" && key != "env" {
+            env[Self.environmentName(forInput: key)] = value.text
+        }
+        env["NOVACRON_EXECUTION_ID"] = executionID
+        env["NOVACRON_WORKFLOW_ID"] = workflowID
+        env["NOVACRON_STEP_ID"] = stepID
+        env["NOVACRON_ATTEMPT"] = String(attempt)
+        env["NOVACRON_IDEMPOTENCY_KEY"] = idempotencyKey
+        return env
+    }
+
+    /// `INPUT_<NAME>`: upper-cased, anything but letters and digits as `_` (`image-tag` → `INPUT_IMAGE_TAG`).
+    public static func environmentName(forInput key: String) -> String {
+        var out = "INPUT_"
+        for scalar in key.unicodeScalars {
+            if scalar.isASCII, scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) {
+                out.unicodeScalars.append(contentsOf: String(scalar).uppercased().unicodeScalars)
+            } else {
+                out += "_"
+            }
+        }
+        return out
     }
 
     /// The text of input `name`, if present and not null.

@@ -130,11 +130,13 @@ extension WorkflowEngine {
         let outcome = run.redactor.redact(raw)
         let now = self.now()
         if rollback {
-            if let id = run.machine.compiled.rollbacks[step]?.id { run.logs[id] = outcome.log }
+            if let id = run.machine.compiled.rollbacks[step]?.id, !outcome.log.isEmpty { run.logs[id] = outcome.log }
             apply(run.machine.rollbackAttemptFinished(step: step, outcome: outcome, now: now), to: run)
             return
         }
-        run.logs[run.machine.results[step].stepID] = outcome.log
+        if !outcome.log.isEmpty || run.logs[run.machine.results[step].stepID] != nil {
+            run.logs[run.machine.results[step].stepID] = outcome.log
+        }
         if outcome.succeeded, !cached, let key = run.cacheKeys[step], let policy = run.machine.compiled.cachePolicies[step] {
             await cache.store(key, outputs: outcome.outputs, expires: now.addingTimeInterval(policy.ttl.seconds))
         }

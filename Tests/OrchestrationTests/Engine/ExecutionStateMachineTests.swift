@@ -341,8 +341,8 @@ struct ExecutionStateMachineTests {
             """)
         let request = try #require(m.start(now: t0).requests.first)
         #expect(request.idempotencyKey == "e1/build")
-        #expect(request.environment["NOVACRON_IDEMPOTENCY_KEY"] == "e1/build")
-        #expect(request.environment["INPUT_IMAGE"] == "ghcr.io/acme/app")
+        #expect(request.processEnvironment["NOVACRON_IDEMPOTENCY_KEY"] == "e1/build")
+        #expect(request.processEnvironment["INPUT_IMAGE"] == "ghcr.io/acme/app")
         #expect(request.inputs["args"] == ["build", "-t", "ghcr.io/acme/app:v1", "-f", "Dockerfile", "."])
         #expect(request.actionOutputs["image"] == "ghcr.io/acme/app:v1")
     }

@@ -1,12 +1,11 @@
 import Foundation
 import Orchestration
 
-/// `swift run -c release novacron-bench [steps]`: how long validation, planning and decoding take
-/// on large generated workflows. Prints one line per measurement (best of 5 runs).
-@main
-struct Benchmark {
-    static func main() throws {
-        let n = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 100_000
+/// `novacron-bench plan [steps]`: how long validation, planning and decoding take on large
+/// generated workflows. Prints one line per measurement (best of 5 runs).
+enum PlanBenchmark {
+    static func run(_ arguments: [String]) throws {
+        let n = arguments.first.flatMap(Int.init) ?? 100_000
         print("NovaCron planner benchmark, \(n) steps, best of 5 runs")
         for (name, workflow) in shapes(n) {
             let edges = workflow.steps.reduce(0) { $0 + $1.dependencies.count }
@@ -30,7 +29,6 @@ struct Benchmark {
               + String(format: "%7d bytes  decode + validate %7.1f ms", yaml.utf8.count, decode * 1000))
     }
 
-    struct BenchmarkError: Error { var message: String }
 
     static func best(_ body: () -> Void) -> Double {
         var best = Double.infinity

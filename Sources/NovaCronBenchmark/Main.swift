@@ -1,0 +1,38 @@
+import Foundation
+
+/// `swift run -c release novacron-bench [engine|plan|shell] …`
+///
+/// - `engine [--sizes 100,1000,10000,100000] [--shapes chain,fanout,diamond,random]`: no-op
+///   workflows through the real engine, each size and shape in a fresh process (so peak RSS is
+///   its own); one JSON line per run.
+/// - `shell [--steps 200]`: shell steps through the engine against a bare fork/exec of the same
+///   program; one JSON line.
+/// - `plan [steps]`: validation, planning and YAML decoding times.
+@main
+struct Benchmark {
+    static func main() async throws {
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        let command = arguments.first.map { $0.hasPrefix("-") ? "engine" : $0 } ?? "engine"
+        if !arguments.isEmpty, !arguments[0].hasPrefix("-") { arguments.removeFirst() }
+        switch command {
+        case "engine": try EngineBenchmark.all(arguments)
+        case "run-one": try await EngineBenchmark.one(arguments)
+        case "shell": try await ShellBenchmark.run(arguments)
+        case "plan": try PlanBenchmark.run(arguments)
+        default:
+            FileHandle.standardError.write(Data("usage: novacron-bench [engine|shell|plan] [options]\n".utf8))
+            exit(2)
+        }
+    }
+}
+
+/// `--name value` from an argument list.
+func option(_ name: String, in arguments: [String]) -> String? {
+    guard let i = arguments.firstIndex(of: "--\(name)"), i + 1 < arguments.count else { return nil }
+    return arguments[i + 1]
+}
+
+struct BenchmarkError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
