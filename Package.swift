@@ -67,6 +67,7 @@ let package = Package(
             dependencies: [
                 "Orchestration", "OrchestrationExecutors",
                 .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: upcoming
         ),

@@ -2,6 +2,7 @@ import Foundation
 import Orchestration
 import OrchestrationExecutors
 import Subprocess
+import SystemPackage
 
 /// Shell steps through the engine against bare spawns of the same programs.
 enum ShellBenchmark {
@@ -29,7 +30,7 @@ enum ShellBenchmark {
     static func bare(_ n: Int, _ path: String, _ args: [String]) async throws -> Double {
         let start = ContinuousClock.now
         for _ in 0..<n {
-            let r = try await Subprocess.run(.name(path), arguments: Arguments(args), output: .discarded)
+            let r = try await Subprocess.run(.path(FilePath(path)), arguments: Arguments(args), output: .discarded)
             guard r.terminationStatus.isSuccess else { throw BenchmarkError(message: "\(path) failed") }
         }
         return (ContinuousClock.now - start).seconds / Double(n)

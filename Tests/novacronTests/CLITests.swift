@@ -145,6 +145,17 @@ struct RunCommandTests {
         #expect(steps[1]["startedAt"] is String)
     }
 
+    @Test("--inputs-file gives inputs, --input wins over it")
+    func inputsFile() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("novacron-inputs-\(UUID()).yaml")
+        try "who: file\nunused: 1\n".write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let fromFile = try CLI.run("run", "Examples/hello.yaml", "--inputs-file", file.path, "-o", "json")
+        #expect(fromFile.stdout.contains(#""greeting": "Hello, file!""#))
+        let overridden = try CLI.run("run", "Examples/hello.yaml", "--inputs-file", file.path, "--input", "who=flag", "-o", "json")
+        #expect(overridden.stdout.contains(#""greeting": "Hello, flag!""#))
+    }
+
     @Test("every offline example runs as documented", arguments: [
         ("Examples/hello.yaml", Int32(0)), ("Examples/parallel-build.yaml", 0), ("Examples/flaky-retry.yaml", 0),
         ("Examples/rollback-demo.yaml", 1),

@@ -10,8 +10,9 @@ public protocol StepCache: Sendable {
     func store(_ key: String, outputs: [String: JSONValue], expires: Date) async
 }
 
-/// The cache key of a step: SHA-256 of its type, action and resolved inputs (keys sorted), so the
-/// same step with the same inputs hits and any change misses.
+/// The cache key of a step: SHA-256 of its type, action and resolved inputs (keys sorted, and the
+/// values spliced into a shell command), so the same work with the same inputs hits — in any
+/// workflow — and any change misses.
 ///
 /// ```swift
 /// let key = StepCacheKey.make(for: request)   // 64 hex digits
@@ -23,8 +24,6 @@ public enum StepCacheKey {
             hasher.update(data: Array(s.utf8))
             hasher.update(data: [0])
         }
-        feed(request.workflowID)
-        feed(request.stepID)
         feed(request.type.rawValue)
         feed(request.action ?? "")
         feed(JSONValue.object(request.inputs).jsonText)

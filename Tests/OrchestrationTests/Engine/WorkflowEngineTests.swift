@@ -315,3 +315,22 @@ struct WorkflowEngineTests {
         #expect(running.count == 2)
     }
 }
+
+@Suite("Secrets file")
+struct SecretsFileTests {
+    @Test("a secrets file is read when only its owner may read it; the environment wins over it")
+    func file() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("secrets-\(UUID().uuidString).yaml").path
+        try "API_TOKEN: from-file\nDB_PASSWORD: s3cret\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
+        #expect(throws: EngineError(.invalidInput, "\(path): the secrets file must not be readable or writable by others (mode 644); run chmod 600 \(path)")) {
+            try SecretProvider(file: path, environment: [:])
+        }
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+        let secrets = try SecretProvider(file: path, environment: ["NOVACRON_SECRET_API_TOKEN": "from-env"])
+        #expect(secrets.value("API_TOKEN") == "from-env")
+        #expect(secrets.value("DB_PASSWORD") == "s3cret")
+        #expect(secrets.value("MISSING") == nil)
+    }
+}
