@@ -1,5 +1,8 @@
 import Foundation
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Runs the real `novacron` binary built next to this test bundle.
 enum CLI {
@@ -38,6 +41,25 @@ enum CLI {
         process.waitUntilExit()
         return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
                       stderr: String(decoding: errData.wait(), as: UTF8.self))
+    }
+
+    /// Runs the binary with its output discarded; returns its exit status and its own peak
+    /// resident size in bytes (from wait4, so other processes do not count).
+    static func measure(_ arguments: String...) throws -> (status: Int32, peakRSS: Int) {
+        var actions: posix_spawn_file_actions_t = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let argv = ([binary.path] + arguments).map { strdup($0) } + [nil]
+        defer { for p in argv { free(p) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, binary.path, &actions, nil, argv, environ)
+        guard rc == 0 else { throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EINVAL) }
+        var status: Int32 = 0
+        var usage = rusage()
+        while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+        return ((status >> 8) & 0xff, usage.ru_maxrss * 1024)
     }
 
     /// Reads a pipe to its end on a thread of its own.
@@ -201,6 +223,21 @@ struct RunCommandTests {
         let secret = try CLI.run("run", secretFile.path)
         #expect(secret.status == 2)
         #expect(secret.stderr == "error: workflow s needs secret API_TOKEN: set NOVACRON_SECRET_API_TOKEN or put it in a secrets file\n")
+    }
+
+    @Test("a step printing 1 GB runs in bounded memory")
+    func hugeOutput() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("novacron-flood-\(UUID()).yaml")
+        try """
+            name: flood
+            steps:
+              - {id: flood, inputs: {command: 'head -c 1000000000 /dev/zero'}}
+            """.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let (status, peak) = try CLI.measure("run", file.path, "-o", "json")
+        #expect(status == 0)
+        // Keeping the output would need a gigabyte.
+        #expect(peak < 256 << 20)
     }
 
     @Test("Ctrl-C cancels the running step, rolls back and exits 1")

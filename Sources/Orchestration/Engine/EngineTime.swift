@@ -23,33 +23,45 @@ struct EngineTime: Sendable {
     }
 }
 
-/// Tells a running attempt to stop (cancel or timeout), and lets the attempt wait for that.
+/// A one-shot signal: tells a running attempt to stop (cancel or timeout), or an execution's timers
+/// that it ended. Any number of tasks may wait for it.
 final class AttemptSignal: Sendable {
-    private let state = Mutex<(fired: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
-
-    /// Wakes the waiter, now or when it starts waiting.
-    func fire() {
-        let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
-            s.fired = true
-            defer { s.waiter = nil }
-            return s.waiter
-        }
-        waiter?.resume()
+    private struct State {
+        var fired = false
+        var nextID = 0
+        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
     }
 
-    /// Returns once fired, or once the calling task is cancelled.
+    private let state = Mutex(State())
+
+    /// Wakes every waiter, now and from now on.
+    func fire() {
+        let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            s.fired = true
+            defer { s.waiters.removeAll() }
+            return Array(s.waiters.values)
+        }
+        for w in waiters { w.resume() }
+    }
+
+    /// Returns once fired, or once the calling task is cancelled (which does not fire it).
     func wait() async {
+        let id = state.withLock { s -> Int in
+            s.nextID += 1
+            return s.nextID
+        }
         await withTaskCancellationHandler {
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { s -> Bool in
                     if s.fired || Task.isCancelled { return true }
-                    s.waiter = c
+                    s.waiters[id] = c
                     return false
                 }
                 if resumeNow { c.resume() }
             }
         } onCancel: {
-            fire()
+            let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
+            waiter?.resume()
         }
     }
 

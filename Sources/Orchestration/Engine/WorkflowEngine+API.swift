@@ -65,7 +65,7 @@ extension WorkflowEngine {
         emit(.executionStarted(executionID: id, workflowID: workflowID, stepCount: compiled.workflow.steps.count))
         let actions = run.machine.start(now: now())
         if let timeout = compiled.workflow.timeout, !run.machine.status.isTerminal {
-            jobSink.yield(.timer(delay: timeout, fire: .workflowTimeout(executionID: id, timeout: timeout)))
+            jobSink.yield(.timer(delay: timeout, fire: .workflowTimeout(executionID: id, timeout: timeout), stop: run.timers))
         }
         apply(actions, to: run)
         return run.final ?? run.machine.snapshot()

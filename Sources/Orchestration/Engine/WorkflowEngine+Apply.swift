@@ -19,7 +19,7 @@ extension WorkflowEngine {
             case .scheduleRetry(let step, let attempt, let delay):
                 let result = run.machine.results[step]
                 emit(.stepRetrying(executionID: id, stepID: result.stepID, nextAttempt: attempt, delay: delay, error: result.error))
-                jobSink.yield(.timer(delay: delay, fire: .retry(executionID: id, step: step)))
+                jobSink.yield(.timer(delay: delay, fire: .retry(executionID: id, step: step), stop: run.timers))
             case .cancelAttempts(let steps):
                 for step in steps { run.signals[step]?.fire() }
             case .startRollback(let step, _, let request):
@@ -28,7 +28,7 @@ extension WorkflowEngine {
                 emit(.stepStarted(executionID: id, stepID: request.stepID, attempt: request.attempt, at: now()))
                 jobSink.yield(.attempt(executionID: id, step: step, attempt: request.attempt, request: request, signal: signal, cacheKey: nil, rollback: true))
             case .scheduleRollbackRetry(let step, _, let delay):
-                jobSink.yield(.timer(delay: delay, fire: .rollbackRetry(executionID: id, step: step)))
+                jobSink.yield(.timer(delay: delay, fire: .rollbackRetry(executionID: id, step: step), stop: run.timers))
             case .stepFinished(let step):
                 run.signals[step] = nil
                 let result = run.machine.results[step]
@@ -43,6 +43,7 @@ extension WorkflowEngine {
                 let final = run.machine.snapshot()
                 run.final = final
                 run.signals.removeAll()
+                run.timers.fire()
                 emit(.executionFinished(final))
                 let waiters = run.waiters
                 run.waiters.removeAll()
@@ -61,9 +62,22 @@ extension WorkflowEngine {
             }
             let outcome = await runAttempt(request, signal: signal)
             await attemptFinished(executionID, step: step, attempt: attempt, outcome: outcome, cached: false, rollback: rollback)
-        case .timer(let delay, let kind):
-            do { try await time.sleep(for: delay) } catch { return }
-            await timerFired(kind)
+        case .timer(let delay, let kind, let stop):
+            let time = self.time
+            let due = await withTaskGroup(of: Bool.self) { group in
+                group.addTask {
+                    do { try await time.sleep(for: delay) } catch { return false }
+                    return true
+                }
+                group.addTask {
+                    await stop.wait()
+                    return false
+                }
+                let first = await group.next() ?? false
+                group.cancelAll()
+                return first
+            }
+            if due { await timerFired(kind) }
         }
     }
 

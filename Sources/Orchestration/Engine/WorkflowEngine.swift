@@ -27,6 +27,8 @@ public actor WorkflowEngine {
         var waiters: [CheckedContinuation<WorkflowExecution, Never>] = []
         var cacheKeys: [Int: String] = [:]
         var final: WorkflowExecution?
+        /// Fired when the execution ends, so its timers (workflow timeout, retry delays) stop waiting.
+        let timers = AttemptSignal()
 
         init(machine: ExecutionStateMachine, redactor: Redactor) {
             self.machine = machine
@@ -36,7 +38,7 @@ public actor WorkflowEngine {
 
     enum Job: Sendable {
         case attempt(executionID: String, step: Int, attempt: Int, request: StepRequest, signal: AttemptSignal, cacheKey: String?, rollback: Bool)
-        case timer(delay: Duration, fire: TimerKind)
+        case timer(delay: Duration, fire: TimerKind, stop: AttemptSignal)
     }
 
     enum TimerKind: Sendable {
@@ -81,7 +83,7 @@ public actor WorkflowEngine {
     }
 
     /// Does the engine's work (attempts, timers) until the calling task is cancelled.
-    public func run() async {
+    public nonisolated func run() async {
         await withDiscardingTaskGroup { group in
             for await job in jobs {
                 group.addTask { await self.perform(job) }

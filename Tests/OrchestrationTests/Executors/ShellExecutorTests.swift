@@ -141,9 +141,8 @@ struct ShellExecutorTests {
         #expect(!Self.isAlive(pid))
     }
 
-    @Test("a step printing 1 GB keeps only a bounded tail in memory")
+    @Test("a step printing 1 GB keeps only a bounded tail (its memory is measured by the CLI test)")
     func hugeOutput() async throws {
-        let before = Self.peakRSS()
         let (e, logs) = try await runReal("""
             name: w
             steps:
@@ -154,8 +153,6 @@ struct ShellExecutorTests {
         #expect(log.hasPrefix("[… 999995913 bytes dropped …]\n"))
         #expect(log.hasSuffix("xxx\nTHE-END\n"))
         #expect(log.utf8.count < 4200)
-        // Holding the output would add a gigabyte; allow generous room for the runtime itself.
-        #expect(Self.peakRSS() - before < 256 << 20)
     }
 
     @Test("outputs larger than 1 MiB fail the step with a hint")
@@ -211,12 +208,5 @@ struct ShellExecutorTests {
         guard let close = stat.lastIndex(of: ")") else { return false }
         let state = stat[stat.index(close, offsetBy: 2)]
         return state != "Z" && state != "X"
-    }
-
-    /// Peak resident memory of this process, in bytes.
-    static func peakRSS() -> Int {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        return usage.ru_maxrss * 1024
     }
 }
