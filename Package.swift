@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .library(name: "Orchestration", targets: ["Orchestration"]),
         .library(name: "OrchestrationExecutors", targets: ["OrchestrationExecutors"]),
+        .library(name: "OrchestrationSQLite", targets: ["OrchestrationSQLite"]),
         .library(name: "OrchestrationTesting", targets: ["OrchestrationTesting"]),
         .executable(name: "novacron", targets: ["novacron"]),
         .executable(name: "novacron-bench", targets: ["NovaCronBenchmark"]),
@@ -25,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .target(
@@ -45,6 +47,14 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .target(
+            name: "OrchestrationSQLite",
+            dependencies: [
+                "Orchestration",
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: upcoming
         ),
@@ -74,7 +84,8 @@ let package = Package(
         .testTarget(
             name: "OrchestrationTests",
             dependencies: [
-                "Orchestration", "OrchestrationExecutors", "OrchestrationTesting",
+                "Orchestration", "OrchestrationExecutors", "OrchestrationSQLite", "OrchestrationTesting",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,0 +1,131 @@
+import Crypto
+import Foundation
+
+/// Where executions live: the source of truth the engine writes before it acts, and reads back
+/// after a crash. Two implementations: ``InMemoryExecutionStore`` and the SQLite store
+/// (`OrchestrationSQLite`); one conformance suite runs against both.
+///
+/// The engine's contract with a store (DESIGN §5): an execution is saved before
+/// `executeWorkflow` returns; a step's result is saved before any dependent starts; an attempt is
+/// saved as started before it runs, so one that was in flight at a crash is found and recorded as
+/// interrupted.
+///
+/// ```swift
+/// let store = InMemoryExecutionStore()
+/// let version = try await store.saveWorkflow(workflow)
+/// ```
+public protocol ExecutionStore: Sendable {
+    /// Saves a workflow definition under its content hash (idempotent) and returns the hash.
+    func saveWorkflow(_ workflow: Workflow) async throws -> String
+    /// A saved definition.
+    func workflow(id: String, version: String) async throws -> Workflow?
+
+    /// Saves a new execution (its step results, if any, too).
+    func createExecution(_ record: ExecutionRecord) async throws
+    /// Updates an execution's status, error, times, metrics and options (not its step results).
+    func updateExecution(_ record: ExecutionRecord) async throws
+    /// Records that an attempt started.
+    func attemptStarted(_ attempt: AttemptRecord) async throws
+    /// Records a step's (or rollback's, `<id>.rollback`) result, the attempt that produced it, and
+    /// the tail of its log, in one write.
+    func stepFinished(executionID: String, result: StepResult, attempt: AttemptRecord?, log: String) async throws
+    /// Records an attempt that ended without ending the step (it will be retried).
+    func attemptFinished(_ attempt: AttemptRecord) async throws
+
+    /// One execution with its step results.
+    func execution(id: String) async throws -> ExecutionRecord?
+    /// Executions, newest first, without step results.
+    func executions(workflowID: String?, status: ExecutionStatus?, limit: Int) async throws -> [ExecutionRecord]
+    /// Executions that had not ended (pending, running, paused), with their step results.
+    func unfinishedExecutions() async throws -> [ExecutionRecord]
+    /// Attempts of one execution (of one step, when given), in start order.
+    func attempts(executionID: String, stepID: String?) async throws -> [AttemptRecord]
+    /// The kept log tail of a step's last attempt.
+    func log(executionID: String, stepID: String) async throws -> String?
+    /// Marks every attempt of the execution still recorded as running as interrupted; returns them.
+    func interruptAttempts(executionID: String, at: Date) async throws -> [AttemptRecord]
+}
+
+/// An execution as stored: what users see, plus what the engine needs to carry it on.
+public struct ExecutionRecord: Sendable, Hashable, Codable {
+    public var execution: WorkflowExecution
+    /// The content hash of the workflow definition the execution runs (its pinned version).
+    public var workflowHash: String
+    public var options: StoredOptions
+    public var createdAt: Date
+
+    public init(execution: WorkflowExecution, workflowHash: String, options: StoredOptions, createdAt: Date) {
+        self.execution = execution
+        self.workflowHash = workflowHash
+        self.options = options
+        self.createdAt = createdAt
+    }
+}
+
+/// The execution options that must survive a restart.
+public struct StoredOptions: Sendable, Hashable, Codable {
+    public var maxParallelism: Int?
+    public var debug: Bool
+    public var paused: Bool
+    public var trigger: JSONValue
+
+    public init(maxParallelism: Int? = nil, debug: Bool = false, paused: Bool = false, trigger: JSONValue = .null) {
+        self.maxParallelism = maxParallelism
+        self.debug = debug
+        self.paused = paused
+        self.trigger = trigger
+    }
+}
+
+/// One attempt of one step.
+public struct AttemptRecord: Sendable, Hashable, Codable {
+    public enum Status: String, Sendable, Hashable, Codable, CaseIterable {
+        case running, succeeded, failed, timedOut, cancelled, cached
+        /// In flight when the process running it died; the step was run again.
+        case interrupted
+    }
+
+    public var executionID: String
+    public var stepID: String
+    public var attempt: Int
+    public var status: Status
+    public var startedAt: Date
+    public var finishedAt: Date?
+    public var error: String?
+    public var exitCode: Int?
+
+    public init(
+        executionID: String, stepID: String, attempt: Int, status: Status, startedAt: Date, finishedAt: Date? = nil,
+        error: String? = nil, exitCode: Int? = nil
+    ) {
+        self.executionID = executionID
+        self.stepID = stepID
+        self.attempt = attempt
+        self.status = status
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.error = error
+        self.exitCode = exitCode
+    }
+}
+
+/// Errors from a store: unreadable, foreign, newer or full databases and the like.
+public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+extension Workflow {
+    /// The definition as canonical JSON (sorted keys): what is stored and hashed.
+    public func canonicalJSON() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return try encoder.encode(self)
+    }
+
+    /// SHA-256 of the canonical JSON, in hex: the same definition always has the same version.
+    public func contentHash() throws -> String {
+        SHA256.hash(data: try canonicalJSON()).map { String(format: "%02x", $0) }.joined()
+    }
+}

@@ -1,0 +1,208 @@
+import Foundation
+import GRDB
+import Orchestration
+
+extension SQLiteExecutionStore {
+    public func saveWorkflow(_ workflow: Workflow) async throws -> String {
+        let definition = String(decoding: try workflow.canonicalJSON(), as: UTF8.self)
+        let hash = try workflow.contentHash()
+        let id = workflow.id
+        try await write("save a workflow") { db in
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO workflow_version (workflow_id, version, definition, created_at) VALUES (?, ?, ?, ?)",
+                arguments: [id, hash, definition, Date().timeIntervalSince1970])
+        }
+        return hash
+    }
+
+    public func workflow(id: String, version: String) async throws -> Workflow? {
+        let text = try await read("read a workflow") { db in
+            try String.fetchOne(db, sql: "SELECT definition FROM workflow_version WHERE workflow_id = ? AND version = ?", arguments: [id, version])
+        }
+        guard let text else { return nil }
+        return try Self.decode(Workflow.self, text)
+    }
+
+    public func createExecution(_ record: ExecutionRecord) async throws {
+        var header = record
+        let results = header.execution.stepResults
+        header.execution.stepResults = [:]
+        let text = try Self.json(header)
+        let resultRows = try results.values.map { ($0.stepID, try Self.json($0)) }
+        let e = record.execution
+        try await write("save an execution") { db in
+            try db.execute(
+                sql: "INSERT INTO execution (id, workflow_id, workflow_version, status, record, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [e.id, e.workflowID, record.workflowHash, e.status.rawValue, text, record.createdAt.timeIntervalSince1970])
+            for (stepID, json) in resultRows {
+                try db.execute(
+                    sql: "INSERT INTO step_result (execution_id, step_id, result) VALUES (?, ?, ?)",
+                    arguments: [e.id, stepID, json])
+            }
+        }
+    }
+
+    public func updateExecution(_ record: ExecutionRecord) async throws {
+        var header = record
+        header.execution.stepResults = [:]
+        let text = try Self.json(header)
+        let e = record.execution
+        try await write("update an execution") { db in
+            try db.execute(sql: "UPDATE execution SET status = ?, record = ? WHERE id = ?", arguments: [e.status.rawValue, text, e.id])
+            if db.changesCount == 0 { throw StoreError("no execution \(e.id)") }
+        }
+    }
+
+    public func attemptStarted(_ a: AttemptRecord) async throws {
+        try await write("record an attempt") { db in
+            try Self.upsert(a, db)
+        }
+    }
+
+    public func attemptFinished(_ a: AttemptRecord) async throws {
+        try await write("record an attempt") { db in
+            try Self.upsert(a, db)
+        }
+    }
+
+    static func upsert(_ a: AttemptRecord, _ db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO attempt (execution_id, step_id, attempt, status, started_at, finished_at, error, exit_code, seq)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM attempt WHERE execution_id = ?))
+                ON CONFLICT (execution_id, step_id, attempt) DO UPDATE SET
+                    status = excluded.status, finished_at = excluded.finished_at, error = excluded.error, exit_code = excluded.exit_code
+                """,
+            arguments: [
+                a.executionID, a.stepID, a.attempt, a.status.rawValue, a.startedAt.timeIntervalSince1970,
+                a.finishedAt?.timeIntervalSince1970, a.error, a.exitCode, a.executionID,
+            ])
+    }
+
+    public func stepFinished(executionID: String, result: StepResult, attempt: AttemptRecord?, log: String) async throws {
+        let json = try Self.json(result)
+        let stepID = result.stepID
+        try await write("record a step result") { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO step_result (execution_id, step_id, result, log) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (execution_id, step_id) DO UPDATE SET result = excluded.result, log = excluded.log
+                    """,
+                arguments: [executionID, stepID, json, log])
+            if let attempt { try Self.upsert(attempt, db) }
+        }
+    }
+
+    public func execution(id: String) async throws -> ExecutionRecord? {
+        let rows = try await read("read an execution") { db -> (String, [String])? in
+            guard let header = try String.fetchOne(db, sql: "SELECT record FROM execution WHERE id = ?", arguments: [id]) else { return nil }
+            let results = try String.fetchAll(db, sql: "SELECT result FROM step_result WHERE execution_id = ?", arguments: [id])
+            return (header, results)
+        }
+        guard let (header, results) = rows else { return nil }
+        var record = try Self.decode(ExecutionRecord.self, header)
+        for text in results {
+            let r = try Self.decode(StepResult.self, text)
+            record.execution.stepResults[r.stepID] = r
+        }
+        return record
+    }
+
+    public func executions(workflowID: String?, status: ExecutionStatus?, limit: Int) async throws -> [ExecutionRecord] {
+        let texts = try await read("list executions") { db -> [String] in
+            var sql = "SELECT record FROM execution"
+            var conditions: [String] = []
+            var arguments: StatementArguments = []
+            if let workflowID {
+                conditions.append("workflow_id = ?")
+                arguments += [workflowID]
+            }
+            if let status {
+                conditions.append("status = ?")
+                arguments += [status.rawValue]
+            }
+            if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+            sql += " ORDER BY created_at DESC, rowid DESC LIMIT ?"
+            arguments += [limit]
+            return try String.fetchAll(db, sql: sql, arguments: arguments)
+        }
+        return try texts.map { try Self.decode(ExecutionRecord.self, $0) }
+    }
+
+    public func unfinishedExecutions() async throws -> [ExecutionRecord] {
+        let ids = try await read("list unfinished executions") { db in
+            try String.fetchAll(db, sql: "SELECT id FROM execution WHERE status IN ('pending', 'running', 'paused') ORDER BY created_at, rowid")
+        }
+        var out: [ExecutionRecord] = []
+        for id in ids { if let r = try await execution(id: id) { out.append(r) } }
+        return out
+    }
+
+    public func attempts(executionID: String, stepID: String?) async throws -> [AttemptRecord] {
+        try await read("read attempts") { db in
+            var sql = "SELECT * FROM attempt WHERE execution_id = ?"
+            var arguments: StatementArguments = [executionID]
+            if let stepID {
+                sql += " AND step_id = ?"
+                arguments += [stepID]
+            }
+            sql += " ORDER BY seq"
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map(Self.attempt)
+        }
+    }
+
+    static func attempt(_ row: Row) -> AttemptRecord {
+        AttemptRecord(
+            executionID: row["execution_id"], stepID: row["step_id"], attempt: row["attempt"],
+            status: AttemptRecord.Status(rawValue: row["status"]) ?? .failed,
+            startedAt: Date(timeIntervalSince1970: row["started_at"]),
+            finishedAt: (row["finished_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
+            error: row["error"], exitCode: row["exit_code"])
+    }
+
+    public func log(executionID: String, stepID: String) async throws -> String? {
+        try await read("read a log") { db in
+            try String.fetchOne(db, sql: "SELECT log FROM step_result WHERE execution_id = ? AND step_id = ?", arguments: [executionID, stepID])
+        }
+    }
+
+    public func interruptAttempts(executionID: String, at date: Date) async throws -> [AttemptRecord] {
+        try await write("mark interrupted attempts") { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT * FROM attempt WHERE execution_id = ? AND status = 'running' ORDER BY seq", arguments: [executionID])
+            try db.execute(
+                sql: "UPDATE attempt SET status = 'interrupted', finished_at = ?, error = ? WHERE execution_id = ? AND status = 'running'",
+                arguments: [date.timeIntervalSince1970, "interrupted: the process running it stopped", executionID])
+            return rows.map {
+                var a = Self.attempt($0)
+                a.status = .interrupted
+                a.finishedAt = date
+                a.error = "interrupted: the process running it stopped"
+                return a
+            }
+        }
+    }
+
+    /// Runs SQLite's own consistency check; `["ok"]` when the file is sound.
+    public func integrityCheck() async throws -> [String] {
+        try await read("check the database") { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
+    }
+}
+
+extension SQLiteExecutionStore: StepCache {
+    public func lookup(_ key: String, now: Date) async -> [String: JSONValue]? {
+        let text = try? await read("read the cache") { db in
+            try String.fetchOne(db, sql: "SELECT outputs FROM cache_entry WHERE key = ? AND expires_at > ?", arguments: [key, now.timeIntervalSince1970])
+        }
+        guard let text else { return nil }
+        return try? Self.decode([String: JSONValue].self, text)
+    }
+
+    public func store(_ key: String, outputs: [String: JSONValue], expires: Date) async {
+        guard let json = try? Self.json(outputs) else { return }
+        _ = try? await write("write the cache") { db in
+            try db.execute(
+                sql: "INSERT INTO cache_entry (key, outputs, expires_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET outputs = excluded.outputs, expires_at = excluded.expires_at",
+                arguments: [key, json, expires.timeIntervalSince1970])
+        }
+    }
+}

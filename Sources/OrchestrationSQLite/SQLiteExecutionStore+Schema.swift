@@ -1,0 +1,86 @@
+import Foundation
+import GRDB
+import Orchestration
+
+extension SQLiteExecutionStore {
+    /// Named, append-only migrations: never edit one that shipped; add the next.
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1: workflows, executions, steps, attempts, cache, events") { db in
+            try db.execute(sql: """
+                CREATE TABLE workflow_version (
+                    workflow_id TEXT NOT NULL,
+                    version TEXT NOT NULL,
+                    definition TEXT NOT NULL,
+                    created_at REAL NOT NULL,
+                    PRIMARY KEY (workflow_id, version)
+                );
+                CREATE TABLE execution (
+                    id TEXT PRIMARY KEY,
+                    workflow_id TEXT NOT NULL,
+                    workflow_version TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    record TEXT NOT NULL,
+                    created_at REAL NOT NULL
+                );
+                CREATE INDEX execution_by_workflow ON execution(workflow_id, created_at);
+                CREATE INDEX execution_by_status ON execution(status, created_at);
+                CREATE TABLE step_result (
+                    execution_id TEXT NOT NULL REFERENCES execution(id) ON DELETE CASCADE,
+                    step_id TEXT NOT NULL,
+                    result TEXT NOT NULL,
+                    log TEXT NOT NULL DEFAULT '',
+                    PRIMARY KEY (execution_id, step_id)
+                );
+                CREATE TABLE attempt (
+                    execution_id TEXT NOT NULL REFERENCES execution(id) ON DELETE CASCADE,
+                    step_id TEXT NOT NULL,
+                    attempt INTEGER NOT NULL,
+                    status TEXT NOT NULL,
+                    started_at REAL NOT NULL,
+                    finished_at REAL,
+                    error TEXT,
+                    exit_code INTEGER,
+                    seq INTEGER NOT NULL,
+                    PRIMARY KEY (execution_id, step_id, attempt)
+                );
+                CREATE INDEX attempt_running ON attempt(execution_id, status);
+                CREATE TABLE cache_entry (
+                    key TEXT PRIMARY KEY,
+                    outputs TEXT NOT NULL,
+                    expires_at REAL NOT NULL
+                );
+                CREATE TABLE event (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    type TEXT NOT NULL,
+                    payload TEXT NOT NULL,
+                    created_at REAL NOT NULL
+                );
+                """)
+        }
+        return m
+    }
+
+    /// Refuses a database of another application or of a newer NovaCron, then migrates.
+    static func checkAndMigrate(_ pool: DatabasePool, path: String) throws(StoreError) {
+        let migrator = Self.migrator
+        do {
+            let (tables, superseded) = try pool.read { db -> ([String], Bool) in
+                let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+                let ours = tables.contains("grdb_migrations") && tables.contains("execution")
+                return (tables, ours ? try migrator.hasBeenSuperseded(db) : false)
+            }
+            if !tables.isEmpty, !(tables.contains("grdb_migrations") && tables.contains("execution")) {
+                throw StoreError("\(path): an SQLite database of another application (tables: \(tables.sorted().prefix(5).joined(separator: ", "))); give NovaCron its own file")
+            }
+            if superseded {
+                throw StoreError("\(path): written by a newer NovaCron (its schema has migrations this version does not know); upgrade NovaCron to use it")
+            }
+            try migrator.migrate(pool)
+        } catch let e as StoreError {
+            throw e
+        } catch {
+            throw describe(error, path: path, doing: "migrate")
+        }
+    }
+}

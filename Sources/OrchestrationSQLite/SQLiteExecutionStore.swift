@@ -1,0 +1,91 @@
+import Foundation
+import GRDB
+import Orchestration
+
+/// The embedded durable store: one SQLite file in WAL mode, through GRDB.
+///
+/// Tables: `workflow_version` (immutable definitions by content hash), `execution`,
+/// `step_result` (with the log tail), `attempt`, `cache_entry`, `event` (for triggers). Created by
+/// named, append-only migrations; a database written by a newer NovaCron, or by another
+/// application, is refused with a message that says so.
+///
+/// Durability: ``Durability/processCrash`` (`synchronous=NORMAL`, the default) survives the
+/// process being killed at any moment; ``Durability/powerLoss`` (`synchronous=FULL`) also
+/// survives the machine losing power, at the cost of an fsync per write.
+///
+/// ```swift
+/// let store = try SQLiteExecutionStore(path: "/var/lib/novacron/novacron.db")
+/// ```
+public final class SQLiteExecutionStore: ExecutionStore {
+    public enum Durability: String, Sendable, CaseIterable {
+        case processCrash, powerLoss
+    }
+
+    let pool: DatabasePool
+    public let path: String
+    public let durability: Durability
+
+    public init(path: String, durability: Durability = .processCrash) throws(StoreError) {
+        self.path = path
+        self.durability = durability
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        if !FileManager.default.fileExists(atPath: directory) {
+            do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
+                throw StoreError("\(path): cannot create the folder \(directory): \(error.localizedDescription)")
+            }
+        }
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        let synchronous = durability == .powerLoss ? "FULL" : "NORMAL"
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+        } catch {
+            throw Self.describe(error, path: path, doing: "open")
+        }
+        try Self.checkAndMigrate(pool, path: path)
+    }
+
+    static func describe(_ error: any Error, path: String, doing: String) -> StoreError {
+        if let e = error as? DatabaseError {
+            switch e.resultCode {
+            case .SQLITE_NOTADB: return StoreError("\(path): not a NovaCron database (the file is not SQLite)")
+            case .SQLITE_CORRUPT: return StoreError("\(path): the database is corrupt; restore a backup or move it aside")
+            case .SQLITE_READONLY: return StoreError("\(path): the database is read-only; NovaCron needs to write to it")
+            case .SQLITE_CANTOPEN: return StoreError("\(path): cannot open the database (check that the folder exists and is writable)")
+            case .SQLITE_FULL: return StoreError("\(path): the disk is full; nothing was written")
+            case .SQLITE_IOERR: return StoreError("\(path): I/O error while trying to \(doing): \(e.message ?? "")")
+            default: return StoreError("\(path): cannot \(doing) the database: \(e.message ?? "\(e.resultCode)")")
+            }
+        }
+        return StoreError("\(path): cannot \(doing) the database: \(error)")
+    }
+
+    func write<T: Sendable>(_ doing: String, _ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+        do { return try await pool.write(body) } catch let e as StoreError { throw e } catch {
+            throw Self.describe(error, path: path, doing: doing)
+        }
+    }
+
+    func read<T: Sendable>(_ doing: String, _ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+        do { return try await pool.read(body) } catch let e as StoreError { throw e } catch {
+            throw Self.describe(error, path: path, doing: doing)
+        }
+    }
+
+    static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return e
+    }()
+
+    static func json<T: Encodable>(_ value: T) throws -> String {
+        String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
+        try JSONDecoder().decode(type, from: Data(text.utf8))
+    }
+}
