@@ -23,45 +23,62 @@ extension SQLiteExecutionStore {
         return try Self.decode(Workflow.self, text)
     }
 
-    public func createExecution(_ record: ExecutionRecord) async throws {
-        var header = record
-        let results = header.execution.stepResults
-        header.execution.stepResults = [:]
-        let text = try Self.json(header)
-        let resultRows = try results.values.map { ($0.stepID, try Self.json($0)) }
-        let e = record.execution
-        try await write("save an execution") { db in
-            try db.execute(
-                sql: "INSERT INTO execution (id, workflow_id, workflow_version, status, record, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                arguments: [e.id, e.workflowID, record.workflowHash, e.status.rawValue, text, record.createdAt.timeIntervalSince1970])
-            for (stepID, json) in resultRows {
-                try db.execute(
-                    sql: "INSERT INTO step_result (execution_id, step_id, result) VALUES (?, ?, ?)",
-                    arguments: [e.id, stepID, json])
+    public func apply(_ writes: [StoreWrite]) async throws {
+        // Encode outside the write lock; then one transaction for the batch.
+        enum Prepared: Sendable {
+            case create(id: String, workflowID: String, hash: String, status: String, record: String, created: Double, results: [(String, String)])
+            case update(id: String, status: String, record: String)
+            case attempt(AttemptRecord)
+            case step(executionID: String, stepID: String, result: String, attempt: AttemptRecord?, log: String)
+        }
+        var prepared: [Prepared] = []
+        prepared.reserveCapacity(writes.count)
+        for w in writes {
+            switch w {
+            case .createExecution(let record):
+                var header = record
+                header.execution.stepResults = [:]
+                let e = record.execution
+                prepared.append(.create(
+                    id: e.id, workflowID: e.workflowID, hash: record.workflowHash, status: e.status.rawValue,
+                    record: try Self.json(header), created: record.createdAt.timeIntervalSince1970,
+                    results: try record.execution.stepResults.values.map { ($0.stepID, try Self.json($0)) }))
+            case .updateExecution(let record):
+                var header = record
+                header.execution.stepResults = [:]
+                prepared.append(.update(id: record.execution.id, status: record.execution.status.rawValue, record: try Self.json(header)))
+            case .attempt(let a):
+                prepared.append(.attempt(a))
+            case .stepFinished(let id, let result, let attempt, let log):
+                prepared.append(.step(executionID: id, stepID: result.stepID, result: try Self.json(result), attempt: attempt, log: log))
             }
         }
-    }
-
-    public func updateExecution(_ record: ExecutionRecord) async throws {
-        var header = record
-        header.execution.stepResults = [:]
-        let text = try Self.json(header)
-        let e = record.execution
-        try await write("update an execution") { db in
-            try db.execute(sql: "UPDATE execution SET status = ?, record = ? WHERE id = ?", arguments: [e.status.rawValue, text, e.id])
-            if db.changesCount == 0 { throw StoreError("no execution \(e.id)") }
-        }
-    }
-
-    public func attemptStarted(_ a: AttemptRecord) async throws {
-        try await write("record an attempt") { db in
-            try Self.upsert(a, db)
-        }
-    }
-
-    public func attemptFinished(_ a: AttemptRecord) async throws {
-        try await write("record an attempt") { db in
-            try Self.upsert(a, db)
+        let batch = prepared
+        try await write("save \(writes.count == 1 ? "a change" : "\(writes.count) changes")") { db in
+            for p in batch {
+                switch p {
+                case .create(let id, let workflowID, let hash, let status, let record, let created, let results):
+                    try db.execute(
+                        sql: "INSERT INTO execution (id, workflow_id, workflow_version, status, record, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                        arguments: [id, workflowID, hash, status, record, created])
+                    for (stepID, json) in results {
+                        try db.execute(sql: "INSERT INTO step_result (execution_id, step_id, result) VALUES (?, ?, ?)", arguments: [id, stepID, json])
+                    }
+                case .update(let id, let status, let record):
+                    try db.execute(sql: "UPDATE execution SET status = ?, record = ? WHERE id = ?", arguments: [status, record, id])
+                    if db.changesCount == 0 { throw StoreError("no execution \(id)") }
+                case .attempt(let a):
+                    try Self.upsert(a, db)
+                case .step(let id, let stepID, let result, let attempt, let log):
+                    try db.execute(
+                        sql: """
+                            INSERT INTO step_result (execution_id, step_id, result, log) VALUES (?, ?, ?, ?)
+                            ON CONFLICT (execution_id, step_id) DO UPDATE SET result = excluded.result, log = excluded.log
+                            """,
+                        arguments: [id, stepID, result, log])
+                    if let attempt { try Self.upsert(attempt, db) }
+                }
+            }
         }
     }
 
@@ -77,20 +94,6 @@ extension SQLiteExecutionStore {
                 a.executionID, a.stepID, a.attempt, a.status.rawValue, a.startedAt.timeIntervalSince1970,
                 a.finishedAt?.timeIntervalSince1970, a.error, a.exitCode, a.executionID,
             ])
-    }
-
-    public func stepFinished(executionID: String, result: StepResult, attempt: AttemptRecord?, log: String) async throws {
-        let json = try Self.json(result)
-        let stepID = result.stepID
-        try await write("record a step result") { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO step_result (execution_id, step_id, result, log) VALUES (?, ?, ?, ?)
-                    ON CONFLICT (execution_id, step_id) DO UPDATE SET result = excluded.result, log = excluded.log
-                    """,
-                arguments: [executionID, stepID, json, log])
-            if let attempt { try Self.upsert(attempt, db) }
-        }
     }
 
     public func execution(id: String) async throws -> ExecutionRecord? {

@@ -9,6 +9,8 @@ public struct EngineError: Error, Sendable, Hashable, CustomStringConvertible {
         case conflict
         /// A path that is not built yet.
         case unsupported
+        /// The store could not save or read (disk full, read-only, corrupt) (503).
+        case unavailable
     }
 
     public var code: Code

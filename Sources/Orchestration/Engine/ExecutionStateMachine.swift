@@ -67,6 +67,8 @@ public struct ExecutionStateMachine: Sendable {
     /// Why the execution failed or was cancelled.
     public internal(set) var error: String?
     public internal(set) var startedAt: Date?
+    /// Sets when the execution started (a recovered execution keeps its original start).
+    public mutating func setStartedAt(_ date: Date?) { startedAt = date }
     public internal(set) var finishedAt: Date?
     /// Steps in the order they reached `success`.
     public internal(set) var completionOrder: [Int] = []
@@ -97,12 +99,15 @@ public struct ExecutionStateMachine: Sendable {
     /// - Parameters:
     ///   - limit: the most steps running at once (the smaller of the workflow's `maxParallelism`
     ///     and the engine's worker limit).
-    ///   - reuse: results of steps that succeeded in an earlier execution (retry-from-failure);
-    ///     they are not run again.
+    ///   - reuse: results to take as they are instead of running those steps: the successes of
+    ///     an earlier execution (retry-from-failure), or everything a crashed process had saved
+    ///     (recovery). Terminal results are kept; a step saved as running keeps its attempt count,
+    ///     so it runs again as the next attempt.
+    ///   - paused: start paused (an execution that was paused when its process stopped).
     ///   - seed: seeds the jitter of retry delays.
     public init(
         compiled: CompiledWorkflow, values: ExecutionValues, limit: Int, reuse: [String: StepResult] = [:],
-        debug: Bool = false, seed: UInt64 = 0
+        debug: Bool = false, paused: Bool = false, seed: UInt64 = 0
     ) {
         self.compiled = compiled
         self.values = values
@@ -113,11 +118,17 @@ public struct ExecutionStateMachine: Sendable {
         self.limit = max(1, min(limit, compiled.workflow.maxParallelism ?? Int.max))
         self.debug = debug
         self.random = SplitMix64(seed: seed)
-        for (id, result) in reuse where result.status == .success {
+        for (id, result) in reuse {
             guard let i = compiled.graph.index[id] else { continue }
-            results[i] = result
-            phase[i] = .done
+            if result.status.isTerminal {
+                results[i] = result
+                phase[i] = .done
+            } else {
+                results[i].attempts = result.attempts
+                results[i].startedAt = result.startedAt
+            }
         }
+        self.paused = paused
     }
 
     var stepCount: Int { phase.count }
@@ -125,15 +136,17 @@ public struct ExecutionStateMachine: Sendable {
     /// Starts the execution: reused steps count as done, roots become ready.
     public mutating func start(now: Date) -> [Action] {
         guard status == .pending else { return [] }
-        status = .running
-        startedAt = now
+        status = paused ? .paused : .running
+        if startedAt == nil { startedAt = now }
         var actions: [Action] = []
         var finished: [Int] = []
         for i in 0..<stepCount where phase[i] == .done {
             doneCount += 1
-            completionOrder.append(i)
             finished.append(i)
+            if results[i].status == .failed, !compiled.workflow.steps[i].continueOnFailure, failedStep == nil { failedStep = i }
         }
+        completionOrder = finished.filter { results[$0].status == .success }
+            .sorted { (results[$0].finishedAt ?? .distantPast) < (results[$1].finishedAt ?? .distantPast) }
         for i in finished { releaseDownstream(of: i, now: now, actions: &actions) }
         for i in 0..<stepCount where phase[i] == .waiting && pendingUpstream[i] == 0 {
             becomeReady(i, now: now, actions: &actions)

@@ -4,26 +4,35 @@ extension WorkflowEngine {
     /// Validates and registers `workflow`; returns its id. Registering the same id again replaces it
     /// for executions started afterwards.
     @discardableResult
-    public func registerWorkflow(_ workflow: Workflow) throws -> String {
+    public func registerWorkflow(_ workflow: Workflow) async throws -> String {
         let validation = WorkflowValidator(actions: configuration.actions).validate(workflow)
         guard let graph = validation.graph else { throw DefinitionErrors(validation.errors) }
-        try register(graph)
+        try await register(graph)
         return workflow.id
     }
 
     /// Registers a workflow loaded (and validated) from a file.
     @discardableResult
-    public func registerWorkflow(_ document: WorkflowDocument) throws -> String {
-        try register(document.graph)
+    public func registerWorkflow(_ document: WorkflowDocument) async throws -> String {
+        try await register(document.graph)
         return document.workflow.id
     }
 
-    func register(_ graph: WorkflowGraph) throws {
+    func register(_ graph: WorkflowGraph) async throws {
         let compiled: CompiledWorkflow
         do { compiled = try CompiledWorkflow(graph: graph, actions: configuration.actions) } catch {
             throw EngineError(.invalidInput, error.message)
         }
+        let hash: String
+        if let store {
+            do { hash = try await store.saveWorkflow(graph.workflow) } catch {
+                throw EngineError(.unavailable, "cannot save workflow \(graph.workflow.id): \(error)")
+            }
+        } else {
+            hash = ""
+        }
         workflows[graph.workflow.id] = compiled
+        workflowHashes[graph.workflow.id] = hash
     }
 
     /// Registered workflows by id.
@@ -35,7 +44,7 @@ extension WorkflowEngine {
     ///
     /// `inputs` override the workflow's variables. Every secret the workflow references must be
     /// set, or this throws before anything runs.
-    public func executeWorkflow(_ workflowID: String, inputs: [String: JSONValue] = [:], options: ExecutionOptions = ExecutionOptions()) throws -> WorkflowExecution {
+    public func executeWorkflow(_ workflowID: String, inputs: [String: JSONValue] = [:], options: ExecutionOptions = ExecutionOptions()) async throws -> WorkflowExecution {
         guard let compiled = workflows[workflowID] else {
             let hint = Suggestions.didYouMean(workflowID, among: workflows.keys)
             throw EngineError(.notFound, "no workflow '\(workflowID)'\(hint)")
@@ -59,6 +68,19 @@ extension WorkflowEngine {
         let machine = ExecutionStateMachine(
             compiled: compiled, values: values, limit: limit, reuse: options.reuse, debug: options.debug, seed: seeds.next())
         let run = Run(machine: machine, redactor: Redactor(secrets: secretValues.values))
+        run.workflowHash = workflowHashes[workflowID] ?? ""
+        run.options = StoredOptions(maxParallelism: options.maxParallelism, debug: options.debug, trigger: options.trigger)
+        run.createdAt = now()
+        if let writer {
+            // Saved before anything runs and before this returns.
+            var record = header(run)
+            record.execution.status = .running
+            record.execution.startedAt = run.createdAt
+            record.execution.stepResults = options.reuse
+            do { try await writer.wait(for: writer.enqueue([.createExecution(record)])) } catch {
+                throw EngineError(.unavailable, "cannot save the execution: \(error)")
+            }
+        }
         runs[id] = run
         order.append(id)
         trimRetained()
@@ -67,7 +89,7 @@ extension WorkflowEngine {
         if let timeout = compiled.workflow.timeout, !run.machine.status.isTerminal {
             jobSink.yield(.timer(delay: timeout, fire: .workflowTimeout(executionID: id, timeout: timeout), stop: run.timers))
         }
-        apply(actions, to: run)
+        await apply(actions, to: run)
         return run.final ?? run.machine.snapshot()
     }
 
@@ -103,34 +125,40 @@ extension WorkflowEngine {
 
     /// Cancels the execution: running steps are stopped (SIGTERM, then SIGKILL after the grace
     /// period), nothing new starts, then the rollbacks of succeeded steps run.
-    public func cancelExecution(_ id: String, reason: String = "cancelled by user") throws {
+    public func cancelExecution(_ id: String, reason: String = "cancelled by user") async throws {
         let run = try active(id)
-        apply(run.machine.cancel(reason: reason, now: now()), to: run)
+        await apply(run.machine.cancel(reason: reason, now: now()), to: run)
     }
 
     /// Stops new steps from starting; running steps finish.
-    public func pauseExecution(_ id: String) throws {
+    public func pauseExecution(_ id: String) async throws {
         let run = try active(id)
-        apply(run.machine.pause(), to: run)
+        await apply(run.machine.pause(), to: run)
     }
 
     /// Continues a paused execution (in debug mode: lets one more step start).
-    public func resumeExecution(_ id: String) throws {
+    public func resumeExecution(_ id: String) async throws {
         let run = try active(id)
         guard run.machine.status == .paused else { throw EngineError(.conflict, "execution \(id) is \(run.machine.status.rawValue), not paused") }
         emit(.executionResumed(executionID: id))
-        apply(run.machine.resume(now: now()), to: run)
+        let actions = run.machine.resume(now: now())
+        if run.options.paused {
+            run.options.paused = false
+            await save([.updateExecution(header(run))], for: run)
+        }
+        await apply(actions, to: run)
     }
 
     /// Turns debug mode (pause before each step) on or off for a running execution.
-    public func setDebug(_ id: String, _ on: Bool) throws {
+    public func setDebug(_ id: String, _ on: Bool) async throws {
         let run = try active(id)
-        apply(run.machine.setDebug(on, now: now()), to: run)
+        run.options.debug = on
+        await apply(run.machine.setDebug(on, now: now()), to: run)
     }
 
     /// Starts a new execution of a failed or cancelled one, with the same inputs, reusing the
     /// results of the steps that succeeded.
-    public func retryExecution(_ id: String, options: ExecutionOptions = ExecutionOptions()) throws -> WorkflowExecution {
+    public func retryExecution(_ id: String, options: ExecutionOptions = ExecutionOptions()) async throws -> WorkflowExecution {
         guard let run = runs[id] else { throw EngineError(.notFound, "no execution '\(id)'") }
         let previous = run.final ?? run.machine.snapshot()
         guard previous.status == .failed || previous.status == .cancelled else {
@@ -139,7 +167,7 @@ extension WorkflowEngine {
         var options = options
         options.reuse = previous.stepResults.filter { $0.value.status == .success && !$0.key.hasSuffix(".rollback") }
         options.trigger = run.machine.values.trigger
-        return try executeWorkflow(previous.workflowID, inputs: previous.inputs, options: options)
+        return try await executeWorkflow(previous.workflowID, inputs: previous.inputs, options: options)
     }
 
     func active(_ id: String) throws -> Run {

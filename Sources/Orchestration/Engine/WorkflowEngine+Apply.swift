@@ -1,8 +1,90 @@
 import Foundation
 
 extension WorkflowEngine {
+    /// Saves what the actions record (attempts started, results, the end), waits until that and
+    /// every earlier write is committed, then carries the actions out. So a dependent never starts
+    /// before the result it depends on is saved.
+    func apply(_ actions: [ExecutionStateMachine.Action], to run: Run) async {
+        if writer != nil {
+            let writes = self.writes(for: actions, run: run)
+            if !writes.isEmpty { await save(writes, for: run) }
+        }
+        perform(actions, run: run)
+    }
+
+    /// Waits for `writes` to commit. When the store fails, the execution is cancelled (what is
+    /// not saved could not be recovered after a crash) and the error is its reason.
+    func save(_ writes: [StoreWrite], for run: Run) async {
+        guard let writer else { return }
+        do { try await writer.wait(for: writer.enqueue(writes)) } catch {
+            let reason = "the store failed: \(error)"
+            if !run.machine.status.isTerminal {
+                perform(run.machine.cancel(reason: reason, now: now()), run: run)
+            }
+        }
+    }
+
+    /// The execution's row: everything but the step results.
+    func header(_ run: Run) -> ExecutionRecord {
+        let m = run.machine
+        var execution = WorkflowExecution(
+            id: m.values.executionID, workflowID: m.values.workflowID, workflowVersion: m.compiled.workflow.version,
+            status: m.status, inputs: m.values.inputs, error: m.error, startedAt: m.startedAt, finishedAt: m.finishedAt)
+        if m.status.isTerminal { execution.metrics = m.metrics() }
+        var options = run.options
+        options.paused = m.status == .paused
+        return ExecutionRecord(execution: execution, workflowHash: run.workflowHash, options: options, createdAt: run.createdAt)
+    }
+
+    func writes(for actions: [ExecutionStateMachine.Action], run: Run) -> [StoreWrite] {
+        let id = run.machine.values.executionID
+        var out: [StoreWrite] = []
+        let now = self.now()
+        for action in actions {
+            switch action {
+            case .startAttempt(let step, let attempt, let request):
+                run.attemptStarts[step] = now
+                out.append(.attempt(AttemptRecord(executionID: id, stepID: request.stepID, attempt: attempt, status: .running, startedAt: now)))
+            case .scheduleRetry(let step, let next, _):
+                let r = run.machine.results[step]
+                out.append(.attempt(AttemptRecord(
+                    executionID: id, stepID: r.stepID, attempt: next - 1, status: r.timedOut ? .timedOut : .failed,
+                    startedAt: run.attemptStarts[step] ?? now, finishedAt: now, error: r.error, exitCode: r.exitCode)))
+            case .stepFinished(let step):
+                let r = run.machine.results[step]
+                var attempt: AttemptRecord?
+                if let started = run.attemptStarts.removeValue(forKey: step) {
+                    attempt = AttemptRecord(
+                        executionID: id, stepID: r.stepID, attempt: r.attempts, status: run.lastOutcome[step] ?? .failed,
+                        startedAt: started, finishedAt: now, error: r.error, exitCode: r.exitCode)
+                }
+                out.append(.stepFinished(executionID: id, result: r, attempt: attempt, log: run.logs[r.stepID] ?? ""))
+            case .startRollback(_, let attempt, let request):
+                run.rollbackStart = now
+                out.append(.attempt(AttemptRecord(executionID: id, stepID: request.stepID, attempt: attempt, status: .running, startedAt: now)))
+            case .rollbackFinished(let step):
+                guard let r = run.machine.rollbackResults[step] else { break }
+                let attempt = AttemptRecord(
+                    executionID: id, stepID: r.stepID, attempt: max(1, r.attempts), status: r.status == .success ? .succeeded : .failed,
+                    startedAt: run.rollbackStart ?? now, finishedAt: now, error: r.error, exitCode: r.exitCode)
+                out.append(.stepFinished(executionID: id, result: r, attempt: attempt, log: run.logs[r.stepID] ?? ""))
+            case .scheduleRollbackRetry(let step, let next, _):
+                if let r = run.machine.rollbackResults[step] {
+                    out.append(.attempt(AttemptRecord(
+                        executionID: id, stepID: r.stepID, attempt: next - 1, status: .failed,
+                        startedAt: run.rollbackStart ?? now, finishedAt: now, error: r.error, exitCode: r.exitCode)))
+                }
+            case .paused, .finish:
+                out.append(.updateExecution(header(run)))
+            case .cancelAttempts:
+                break
+            }
+        }
+        return out
+    }
+
     /// Carries out the machine's actions for one execution.
-    func apply(_ actions: [ExecutionStateMachine.Action], to run: Run) {
+    func perform(_ actions: [ExecutionStateMachine.Action], run: Run) {
         let id = run.machine.values.executionID
         for action in actions {
             switch action {
@@ -145,8 +227,11 @@ extension WorkflowEngine {
         let now = self.now()
         if rollback {
             if let id = run.machine.compiled.rollbacks[step]?.id, !outcome.log.isEmpty { run.logs[id] = outcome.log }
-            apply(run.machine.rollbackAttemptFinished(step: step, outcome: outcome, now: now), to: run)
+            await apply(run.machine.rollbackAttemptFinished(step: step, outcome: outcome, now: now), to: run)
             return
+        }
+        if writer != nil {
+            run.lastOutcome[step] = cached ? .cached : outcome.succeeded ? .succeeded : outcome.timedOut ? .timedOut : outcome.cancelled ? .cancelled : .failed
         }
         if !outcome.log.isEmpty || run.logs[run.machine.results[step].stepID] != nil {
             run.logs[run.machine.results[step].stepID] = outcome.log
@@ -154,20 +239,20 @@ extension WorkflowEngine {
         if outcome.succeeded, !cached, let key = run.cacheKeys[step], let policy = run.machine.compiled.cachePolicies[step] {
             await cache.store(key, outputs: outcome.outputs, expires: now.addingTimeInterval(policy.ttl.seconds))
         }
-        apply(run.machine.attemptFinished(step: step, outcome: outcome, cached: cached, now: now), to: run)
+        await apply(run.machine.attemptFinished(step: step, outcome: outcome, cached: cached, now: now), to: run)
     }
 
-    func timerFired(_ kind: TimerKind) {
+    func timerFired(_ kind: TimerKind) async {
         switch kind {
         case .retry(let id, let step):
             guard let run = runs[id] else { return }
-            apply(run.machine.retryDue(step: step, now: now()), to: run)
+            await apply(run.machine.retryDue(step: step, now: now()), to: run)
         case .rollbackRetry(let id, let step):
             guard let run = runs[id] else { return }
-            apply(run.machine.rollbackRetryDue(step: step, now: now()), to: run)
+            await apply(run.machine.rollbackRetryDue(step: step, now: now()), to: run)
         case .workflowTimeout(let id, let timeout):
             guard let run = runs[id], !run.machine.status.isTerminal else { return }
-            apply(run.machine.timedOut(after: timeout, now: now()), to: run)
+            await apply(run.machine.timedOut(after: timeout, now: now()), to: run)
         }
     }
 }

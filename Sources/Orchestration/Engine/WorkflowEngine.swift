@@ -27,6 +27,15 @@ public actor WorkflowEngine {
         var waiters: [CheckedContinuation<WorkflowExecution, Never>] = []
         var cacheKeys: [Int: String] = [:]
         var final: WorkflowExecution?
+        /// The pinned definition version, the options to keep, when it was created.
+        var workflowHash = ""
+        var options = StoredOptions()
+        var createdAt = Date()
+        /// When the running attempt of each step started (for its attempt record).
+        var attemptStarts: [Int: Date] = [:]
+        var rollbackStart: Date?
+        /// How each step's last attempt ended (for its attempt record).
+        var lastOutcome: [Int: AttemptRecord.Status] = [:]
         /// Fired when the execution ends, so its timers (workflow timeout, retry delays) stop waiting.
         let timers = AttemptSignal()
 
@@ -53,6 +62,10 @@ public actor WorkflowEngine {
     let secrets: SecretProvider
     let cache: any StepCache
     let context: ExecutorContext
+    /// Where executions are saved; `nil` keeps them in this process only.
+    public nonisolated let store: (any ExecutionStore)?
+    let writer: StoreWriter?
+    var workflowHashes: [String: String] = [:]
     var workflows: [String: CompiledWorkflow] = [:]
     var runs: [String: Run] = [:]
     var order: [String] = []
@@ -70,8 +83,10 @@ public actor WorkflowEngine {
     public init(
         executors: ExecutorRegistry, configuration: EngineConfiguration = EngineConfiguration(),
         clock: some Clock<Duration> = ContinuousClock(), secrets: SecretProvider = SecretProvider(),
-        cache: any StepCache = InMemoryStepCache(), seed: UInt64? = nil
+        cache: any StepCache = InMemoryStepCache(), store: (any ExecutionStore)? = nil, seed: UInt64? = nil
     ) {
+        self.store = store
+        self.writer = store.map(StoreWriter.init(store:))
         self.executors = executors
         self.configuration = configuration
         self.time = EngineTime(clock)
@@ -85,6 +100,7 @@ public actor WorkflowEngine {
     /// Does the engine's work (attempts, timers) until the calling task is cancelled.
     public nonisolated func run() async {
         await withDiscardingTaskGroup { group in
+            if let writer { group.addTask { await writer.run() } }
             for await job in jobs {
                 group.addTask { await self.perform(job) }
             }
@@ -95,10 +111,10 @@ public actor WorkflowEngine {
     public static func withEngine<R: Sendable>(
         executors: ExecutorRegistry, configuration: EngineConfiguration = EngineConfiguration(),
         clock: some Clock<Duration> = ContinuousClock(), secrets: SecretProvider = SecretProvider(),
-        cache: any StepCache = InMemoryStepCache(), seed: UInt64? = nil,
+        cache: any StepCache = InMemoryStepCache(), store: (any ExecutionStore)? = nil, seed: UInt64? = nil,
         _ body: (WorkflowEngine) async throws -> R
     ) async throws -> R {
-        let engine = WorkflowEngine(executors: executors, configuration: configuration, clock: clock, secrets: secrets, cache: cache, seed: seed)
+        let engine = WorkflowEngine(executors: executors, configuration: configuration, clock: clock, secrets: secrets, cache: cache, store: store, seed: seed)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await engine.run() }
             defer { group.cancelAll() }

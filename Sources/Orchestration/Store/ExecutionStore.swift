@@ -20,17 +20,9 @@ public protocol ExecutionStore: Sendable {
     /// A saved definition.
     func workflow(id: String, version: String) async throws -> Workflow?
 
-    /// Saves a new execution (its step results, if any, too).
-    func createExecution(_ record: ExecutionRecord) async throws
-    /// Updates an execution's status, error, times, metrics and options (not its step results).
-    func updateExecution(_ record: ExecutionRecord) async throws
-    /// Records that an attempt started.
-    func attemptStarted(_ attempt: AttemptRecord) async throws
-    /// Records a step's (or rollback's, `<id>.rollback`) result, the attempt that produced it, and
-    /// the tail of its log, in one write.
-    func stepFinished(executionID: String, result: StepResult, attempt: AttemptRecord?, log: String) async throws
-    /// Records an attempt that ended without ending the step (it will be retried).
-    func attemptFinished(_ attempt: AttemptRecord) async throws
+    /// Applies `writes` in order, all or none (one transaction): the engine batches what piles
+    /// up while the previous batch commits (group commit).
+    func apply(_ writes: [StoreWrite]) async throws
 
     /// One execution with its step results.
     func execution(id: String) async throws -> ExecutionRecord?
@@ -44,6 +36,29 @@ public protocol ExecutionStore: Sendable {
     func log(executionID: String, stepID: String) async throws -> String?
     /// Marks every attempt of the execution still recorded as running as interrupted; returns them.
     func interruptAttempts(executionID: String, at: Date) async throws -> [AttemptRecord]
+}
+
+/// One change to a store.
+public enum StoreWrite: Sendable {
+    /// A new execution (with its step results, if any).
+    case createExecution(ExecutionRecord)
+    /// An execution's status, error, times, metrics and options (not its step results).
+    case updateExecution(ExecutionRecord)
+    /// An attempt started, or ended without ending its step (it will be retried).
+    case attempt(AttemptRecord)
+    /// A step's (or rollback's, `<id>.rollback`) result, the attempt that produced it, and the
+    /// tail of its log.
+    case stepFinished(executionID: String, result: StepResult, attempt: AttemptRecord?, log: String)
+}
+
+extension ExecutionStore {
+    public func createExecution(_ record: ExecutionRecord) async throws { try await apply([.createExecution(record)]) }
+    public func updateExecution(_ record: ExecutionRecord) async throws { try await apply([.updateExecution(record)]) }
+    public func attemptStarted(_ attempt: AttemptRecord) async throws { try await apply([.attempt(attempt)]) }
+    public func attemptFinished(_ attempt: AttemptRecord) async throws { try await apply([.attempt(attempt)]) }
+    public func stepFinished(executionID: String, result: StepResult, attempt: AttemptRecord?, log: String) async throws {
+        try await apply([.stepFinished(executionID: executionID, result: result, attempt: attempt, log: log)])
+    }
 }
 
 /// An execution as stored: what users see, plus what the engine needs to carry it on.

@@ -21,36 +21,41 @@ public actor InMemoryExecutionStore: ExecutionStore {
         workflows["\(id)@\(version)"]
     }
 
-    public func createExecution(_ record: ExecutionRecord) throws {
-        guard records[record.execution.id] == nil else {
-            throw StoreError("execution \(record.execution.id) already exists")
+    public func apply(_ writes: [StoreWrite]) throws {
+        // Check first, so a batch is applied whole or not at all.
+        var creating = Set<String>()
+        for w in writes {
+            switch w {
+            case .createExecution(let r):
+                guard records[r.execution.id] == nil, creating.insert(r.execution.id).inserted else {
+                    throw StoreError("execution \(r.execution.id) already exists")
+                }
+            case .updateExecution(let r):
+                guard records[r.execution.id] != nil || creating.contains(r.execution.id) else { throw StoreError("no execution \(r.execution.id)") }
+            case .attempt(let a):
+                guard records[a.executionID] != nil || creating.contains(a.executionID) else { throw StoreError("no execution \(a.executionID)") }
+            case .stepFinished(let id, _, _, _):
+                guard records[id] != nil || creating.contains(id) else { throw StoreError("no execution \(id)") }
+            }
         }
-        records[record.execution.id] = record
-        order.append(record.execution.id)
-    }
-
-    public func updateExecution(_ record: ExecutionRecord) throws {
-        guard var existing = records[record.execution.id] else { throw StoreError("no execution \(record.execution.id)") }
-        let results = existing.execution.stepResults
-        existing = record
-        existing.execution.stepResults = results
-        records[record.execution.id] = existing
-    }
-
-    public func attemptStarted(_ attempt: AttemptRecord) throws {
-        guard records[attempt.executionID] != nil else { throw StoreError("no execution \(attempt.executionID)") }
-        attemptLog[attempt.executionID, default: []].append(attempt)
-    }
-
-    public func attemptFinished(_ attempt: AttemptRecord) throws {
-        replace(attempt)
-    }
-
-    public func stepFinished(executionID: String, result: StepResult, attempt: AttemptRecord?, log: String) throws {
-        guard records[executionID] != nil else { throw StoreError("no execution \(executionID)") }
-        records[executionID]?.execution.stepResults[result.stepID] = result
-        if let attempt { replace(attempt) }
-        logs["\(executionID)/\(result.stepID)"] = log
+        for w in writes {
+            switch w {
+            case .createExecution(let r):
+                records[r.execution.id] = r
+                order.append(r.execution.id)
+            case .updateExecution(let r):
+                let results = records[r.execution.id]?.execution.stepResults ?? [:]
+                var updated = r
+                updated.execution.stepResults = results
+                records[r.execution.id] = updated
+            case .attempt(let a):
+                replace(a)
+            case .stepFinished(let id, let result, let attempt, let log):
+                records[id]?.execution.stepResults[result.stepID] = result
+                if let attempt { replace(attempt) }
+                logs["\(id)/\(result.stepID)"] = log
+            }
+        }
     }
 
     func replace(_ attempt: AttemptRecord) {

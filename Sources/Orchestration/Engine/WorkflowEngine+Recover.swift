@@ -1,0 +1,80 @@
+import Foundation
+
+extension WorkflowEngine {
+    /// Carries on every execution the store holds as not ended — after a crash or a restart.
+    ///
+    /// Steps with a saved result are not run again (whatever the result was); attempts that were
+    /// in flight are recorded as `interrupted` and their steps run again as the next attempt
+    /// (at-least-once). An execution that was paused stays paused; debug mode is kept. Its
+    /// workflow runs in the version the execution pinned, and its timeout counts from its
+    /// original start. Returns the executions carried on.
+    @discardableResult
+    public func recover() async throws -> [WorkflowExecution] {
+        guard let store else { return [] }
+        var carried: [WorkflowExecution] = []
+        for record in try await store.unfinishedExecutions() where runs[record.execution.id] == nil {
+            let e = record.execution
+            let now = self.now()
+            guard let workflow = try await store.workflow(id: e.workflowID, version: record.workflowHash) else {
+                try await abandon(record, reason: "cannot carry on: workflow \(e.workflowID) version \(record.workflowHash.prefix(12)) is not in the store")
+                continue
+            }
+            let validation = WorkflowValidator(actions: configuration.actions).validate(workflow)
+            guard let graph = validation.graph, let compiled = try? CompiledWorkflow(graph: graph, actions: configuration.actions) else {
+                try await abandon(record, reason: "cannot carry on: workflow \(e.workflowID) no longer validates: \(validation.errors.first.map(\.description) ?? "unknown action")")
+                continue
+            }
+            var secretValues: [String: String] = [:]
+            var missing: [String] = []
+            for name in compiled.secretNames.sorted() {
+                if let v = secrets.value(name) { secretValues[name] = v } else { missing.append(name) }
+            }
+            if !missing.isEmpty {
+                try await abandon(record, reason: "cannot carry on: secret\(missing.count > 1 ? "s" : "") \(missing.joined(separator: ", ")) not set")
+                continue
+            }
+            _ = try await store.interruptAttempts(executionID: e.id, at: now)
+            // Steps go on from their last recorded attempt; results of rollbacks are not reused.
+            var reuse = e.stepResults.filter { !$0.key.hasSuffix(".rollback") }
+            for attempt in try await store.attempts(executionID: e.id, stepID: nil) where reuse[attempt.stepID]?.status.isTerminal != true {
+                let known = reuse[attempt.stepID]?.attempts ?? 0
+                if attempt.attempt > known {
+                    reuse[attempt.stepID] = StepResult(stepID: attempt.stepID, status: .running, attempts: attempt.attempt, startedAt: reuse[attempt.stepID]?.startedAt ?? attempt.startedAt)
+                }
+            }
+            let values = ExecutionValues(
+                executionID: e.id, workflowID: e.workflowID, workflowName: workflow.name, inputs: e.inputs,
+                secrets: secretValues, trigger: record.options.trigger)
+            let limit = min(configuration.workerLimit, record.options.maxParallelism ?? Int.max)
+            var machine = ExecutionStateMachine(
+                compiled: compiled, values: values, limit: limit, reuse: reuse, debug: record.options.debug,
+                paused: record.options.paused, seed: seeds.next())
+            machine.setStartedAt(e.startedAt ?? record.createdAt)
+            let run = Run(machine: machine, redactor: Redactor(secrets: secretValues.values))
+            run.workflowHash = record.workflowHash
+            run.options = record.options
+            run.createdAt = record.createdAt
+            runs[e.id] = run
+            order.append(e.id)
+            emit(.executionResumed(executionID: e.id))
+            let actions = run.machine.start(now: now)
+            if let timeout = workflow.timeout, !run.machine.status.isTerminal {
+                let elapsed = Duration.seconds(max(0, now.timeIntervalSince(run.machine.startedAt ?? now)))
+                jobSink.yield(.timer(delay: max(.zero, timeout - elapsed), fire: .workflowTimeout(executionID: e.id, timeout: timeout), stop: run.timers))
+            }
+            await apply(actions, to: run)
+            carried.append(run.final ?? run.machine.snapshot())
+        }
+        return carried
+    }
+
+    /// Ends an execution that cannot be carried on, saying why.
+    func abandon(_ record: ExecutionRecord, reason: String) async throws {
+        var r = record
+        r.execution.status = .failed
+        r.execution.error = reason
+        r.execution.finishedAt = now()
+        r.execution.stepResults = [:]
+        try await store?.updateExecution(r)
+    }
+}
