@@ -15,6 +15,8 @@ final class StoreWriter: Sendable {
         var waiters: [(ticket: Int, continuation: CheckedContinuation<Void, any Error>)] = []
         var wake: CheckedContinuation<Void, Never>?
         var batches = 0
+        /// Set when the engine stops: nothing more is written, waits fail.
+        var closed = false
     }
 
     let store: any ExecutionStore
@@ -41,6 +43,7 @@ final class StoreWriter: Sendable {
     func wait(for ticket: Int) async throws {
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
             let outcome = state.withLock { s -> Result<Bool, any Error> in
+                if s.closed, ticket > s.committed { return .failure(StoreError("the engine stopped before this was saved")) }
                 if ticket <= s.committed {
                     if let failure = s.failures.first(where: { $0.from < ticket && ticket <= $0.upTo }) { return .failure(failure.error) }
                     return .success(true)
@@ -56,8 +59,9 @@ final class StoreWriter: Sendable {
         }
     }
 
-    /// Commits batches until the calling task is cancelled.
+    /// Commits batches until the calling task is cancelled; then fails every wait still pending.
     func run() async {
+        defer { close() }
         while !Task.isCancelled {
             let batch = await nextBatch()
             guard let batch else { return }
@@ -79,6 +83,15 @@ final class StoreWriter: Sendable {
                 if failed, let failure { c.resume(throwing: failure) } else { c.resume() }
             }
         }
+    }
+
+    private func close() {
+        let waiters = state.withLock { s -> [CheckedContinuation<Void, any Error>] in
+            s.closed = true
+            defer { s.waiters.removeAll() }
+            return s.waiters.map(\.continuation)
+        }
+        for w in waiters { w.resume(throwing: StoreError("the engine stopped before this was saved")) }
     }
 
     /// How many batches were committed (write amplification = steps ÷ batches).
