@@ -68,6 +68,7 @@ let package = Package(
             dependencies: [
                 "Orchestration",
                 "OrchestrationExecutors",
+                "OrchestrationSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: upcoming

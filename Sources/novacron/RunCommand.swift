@@ -4,6 +4,7 @@ import Foundation
 import Orchestration
 import Synchronization
 import OrchestrationExecutors
+import OrchestrationSQLite
 import Yams
 
 #if canImport(Glibc)
@@ -30,7 +31,10 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     @Argument(help: "A workflow file (YAML or JSON).")
-    var file: String
+    var file: String?
+
+    @Option(name: .long, help: ArgumentHelp("Carry on an execution whose novacron process stopped, instead of starting one.", valueName: "execution-id"))
+    var resume: String?
 
     @Option(name: .long, help: ArgumentHelp("An execution input, NAME=VALUE (repeatable); overrides the workflow's variables.", valueName: "name=value"))
     var input: [String] = []
@@ -50,11 +54,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Run at most N steps at once (default 64, or the workflow's maxParallelism if lower).")
     var maxParallel: Int?
 
-    @Flag(name: .long, help: "Keep the execution in memory only (the durable store arrives with `--db`).")
-    var memory = false
-
-    @Option(name: .long, help: ArgumentHelp("The durable execution store (not built yet).", valueName: "path"))
-    var db: String?
+    @OptionGroup var storeOptions: StoreOptions
 
     @Option(name: .long, help: ArgumentHelp("Seconds a stopped process gets between SIGTERM and SIGKILL.", valueName: "seconds"))
     var killGrace: Double = 5
@@ -62,9 +62,8 @@ struct RunCommand: AsyncParsableCommand {
     func validate() throws {
         if let maxParallel, maxParallel < 1 { throw ValidationError("--max-parallel must be at least 1") }
         if killGrace < 0 { throw ValidationError("--kill-grace must not be negative") }
-        if db != nil {
-            throw ValidationError("--db: the durable SQLite store is not built yet; executions are kept in memory (--memory)")
-        }
+        if (file == nil) == (resume == nil) { throw ValidationError("give a workflow file, or --resume with an execution id") }
+        if resume != nil, !input.isEmpty || inputsFile != nil { throw ValidationError("--resume carries on with the execution's own inputs; drop --input/--inputs-file") }
     }
 
     func run() async throws {
@@ -75,67 +74,43 @@ struct RunCommand: AsyncParsableCommand {
                 throw ExitStatus.invalidInput
             }
         }
-        let document: WorkflowDocument
-        do { document = try WorkflowLoader.load(contentsOf: file, actions: catalog) } catch {
-            Console.report(error.errors)
-            throw ExitStatus.invalidInput
-        }
-        let inputs: [String: JSONValue]
         let secrets: SecretProvider
-        do {
-            inputs = try readInputs()
-            secrets = try secretsFile.map { try SecretProvider(file: $0) } ?? SecretProvider()
-        } catch let error as EngineError {
+        do { secrets = try secretsFile.map { try SecretProvider(file: $0) } ?? SecretProvider() } catch let error as EngineError {
             Console.err("error: \(error.message)")
             throw ExitStatus.invalidInput
         }
+        let store = try storeOptions.open()
         let configuration = EngineConfiguration(
             workerLimit: maxParallel ?? 64, killGracePeriod: .milliseconds(Int64(killGrace * 1000)), actions: catalog)
-        let engine = WorkflowEngine(executors: .standard(), configuration: configuration, secrets: secrets)
-        let interactive = output == .text && isatty(STDOUT_FILENO) == 1
-        let workflow = document.workflow
-        let final: WorkflowExecution = try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await engine.run() }
-            defer { group.cancelAll() }
-            let events = engine.events()
-            let started: WorkflowExecution
-            do {
-                try await engine.registerWorkflow(document)
-                started = try await engine.executeWorkflow(workflow.id, inputs: inputs)
-            } catch let error as EngineError {
+        let engine = WorkflowEngine(executors: .standard(), configuration: configuration, secrets: secrets, store: store)
+        let final: WorkflowExecution
+        let workflow: Workflow
+        if let resume {
+            guard let store else { throw ValidationError("--resume needs the store the execution was saved in (drop --memory)") }
+            workflow = try await Self.resumable(resume, in: store)
+            final = try await drive(engine, workflow: workflow) { engine in
+                let carried = try await engine.recover(only: [resume])
+                guard let execution = carried.first else {
+                    throw EngineError(.invalidInput, "execution \(resume) could not be carried on")
+                }
+                return execution.id
+            }
+        } else {
+            let document: WorkflowDocument
+            do { document = try WorkflowLoader.load(contentsOf: file ?? "", actions: catalog) } catch {
+                Console.report(error.errors)
+                throw ExitStatus.invalidInput
+            }
+            let inputs: [String: JSONValue]
+            do { inputs = try readInputs() } catch {
                 Console.err("error: \(error.message)")
                 throw ExitStatus.invalidInput
             }
-            let interrupts = Interrupts()
-            group.addTask {
-                for await count in interrupts.stream {
-                    if count == 1 {
-                        Console.err("\ninterrupted: cancelling \(started.id) and rolling back (Ctrl-C again to exit now)")
-                        try? await engine.cancelExecution(started.id, reason: "interrupted (Ctrl-C)")
-                    } else {
-                        Console.err("interrupted twice: exiting without waiting")
-                        Foundation.exit(130)
-                    }
-                }
+            workflow = document.workflow
+            final = try await drive(engine, workflow: workflow) { engine in
+                try await engine.registerWorkflow(document)
+                return try await engine.executeWorkflow(document.workflow.id, inputs: inputs).id
             }
-            let display = output == .json ? nil : ProgressDisplay(workflow: workflow, interactive: interactive)
-            if let display, interactive {
-                group.addTask {
-                    while true {
-                        try await Task.sleep(for: .milliseconds(250))
-                        await display.tick()
-                    }
-                }
-            }
-            for await event in events where event.executionID == started.id {
-                await display?.handle(event)
-                if case .executionFinished(let execution) = event {
-                    interrupts.stop()
-                    return execution
-                }
-            }
-            interrupts.stop()
-            return try await engine.getExecution(started.id)
         }
         switch output {
         case .json:
@@ -144,6 +119,90 @@ struct RunCommand: AsyncParsableCommand {
             Console.out(ProgressDisplay.summary(final, workflow: workflow))
         }
         if final.status != .completed { throw ExitCode(1) }
+    }
+
+    /// The saved execution's workflow, if it may be carried on from this process.
+    static func resumable(_ id: String, in store: any ExecutionStore) async throws -> Workflow {
+        do {
+            guard let record = try await store.execution(id: id) else {
+                throw EngineError(.notFound, "no execution '\(id)' in the store")
+            }
+            guard !record.execution.status.isTerminal else {
+                throw EngineError(.conflict, "execution \(id) already \(record.execution.status.rawValue); nothing to resume")
+            }
+            if let owner = record.owner, let (host, pid) = Self.parseOwner(owner),
+               host == ProcessInfo.processInfo.hostName, pid != ProcessInfo.processInfo.processIdentifier, Self.isAlive(pid) {
+                throw EngineError(.conflict, "execution \(id) is being run by process \(pid) on this machine; stop it first")
+            }
+            guard let workflow = try await store.workflow(id: record.execution.workflowID, version: record.workflowHash) else {
+                throw EngineError(.notFound, "the workflow version of execution \(id) is not in the store")
+            }
+            return workflow
+        } catch let error as EngineError {
+            Console.err("error: \(error.message)")
+            throw ExitStatus.invalidInput
+        }
+    }
+
+    /// Whether `pid` is a live process (a zombie, dead but not yet reaped, is not).
+    static func isAlive(_ pid: Int32) -> Bool {
+        guard kill(pid, 0) == 0 else { return false }
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")"), stat.index(close, offsetBy: 2) < stat.endIndex else { return true }
+        let state = stat[stat.index(close, offsetBy: 2)]
+        return state != "Z" && state != "X"
+    }
+
+    static func parseOwner(_ owner: String) -> (String, Int32)? {
+        guard let colon = owner.lastIndex(of: ":"), let pid = Int32(owner[owner.index(after: colon)...]) else { return nil }
+        return (String(owner[..<colon]), pid)
+    }
+
+    /// Runs the engine, starts (or carries on) one execution, shows its progress, returns it ended.
+    func drive(_ engine: WorkflowEngine, workflow: Workflow, start: @Sendable @escaping (WorkflowEngine) async throws -> String) async throws -> WorkflowExecution {
+        let interactive = output == .text && isatty(STDOUT_FILENO) == 1
+        let output = self.output
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await engine.run() }
+            defer { group.cancelAll() }
+            let events = engine.events()
+            let display = output == .json ? nil : ProgressDisplay(workflow: workflow, interactive: interactive)
+            let id: String
+            do { id = try await start(engine) } catch let error as EngineError {
+                Console.err("error: \(error.message)")
+                throw error.code == .unavailable ? ExitCode(1) : ExitStatus.invalidInput
+            }
+            let interrupts = Interrupts()
+            group.addTask {
+                for await count in interrupts.stream {
+                    if count == 1 {
+                        Console.err("\ninterrupted: cancelling \(id) and rolling back (Ctrl-C again to exit now)")
+                        try? await engine.cancelExecution(id, reason: "interrupted (Ctrl-C)")
+                    } else {
+                        Console.err("interrupted twice: exiting without waiting")
+                        Foundation.exit(130)
+                    }
+                }
+            }
+            if let display, interactive {
+                group.addTask {
+                    while true {
+                        try await Task.sleep(for: .milliseconds(250))
+                        await display.tick()
+                    }
+                }
+            }
+            // Events since the subscription above are buffered, so none is missed.
+            for await event in events where event.executionID == id {
+                await display?.handle(event)
+                if case .executionFinished(let execution) = event {
+                    interrupts.stop()
+                    return execution
+                }
+            }
+            interrupts.stop()
+            return try await engine.getExecution(id)
+        }
     }
 
     func readInputs() throws(EngineError) -> [String: JSONValue] {

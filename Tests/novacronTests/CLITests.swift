@@ -26,8 +26,22 @@ enum CLI {
         var stderr: String
     }
 
+    /// The store the CLI uses in these tests (never the user's ~/.novacron).
+    static let database = FileManager.default.temporaryDirectory.appendingPathComponent("novacron-cli-\(UUID().uuidString)/novacron.db").path
+
+    static var environment: [String: String] {
+        var env = ProcessInfo.processInfo.environment
+        env["NOVACRON_DB"] = database
+        return env
+    }
+
     static func run(_ arguments: String..., limitDataKiB: Int? = nil) throws -> Result {
+        try run(arguments, limitDataKiB: limitDataKiB)
+    }
+
+    static func run(_ arguments: [String], limitDataKiB: Int? = nil) throws -> Result {
         let process = Process()
+        process.environment = environment
         if let limitDataKiB {
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
             process.arguments = ["-c", "ulimit -d \(limitDataKiB) && exec \"$0\" \"$@\"", binary.path] + arguments
@@ -240,6 +254,7 @@ struct RunCommandTests {
         defer { try? FileManager.default.removeItem(at: file) }
         let process = Process()
         process.executableURL = CLI.binary
+        process.environment = CLI.environment
         process.arguments = ["run", file.path, "--kill-grace", "1"]
         let out = Pipe()
         process.standardOutput = out
@@ -260,5 +275,72 @@ struct RunCommandTests {
         #expect(seen.contains("step setup.rollback success"))
         #expect(seen.contains("interrupt cancelled in "))
         #expect(seen.contains("error: interrupted (Ctrl-C)"))
+    }
+}
+
+@Suite("novacron executions")
+struct ExecutionsCommandTests {
+    @Test("list, show and logs read what run saved")
+    func listShowLogs() throws {
+        let db = FileManager.default.temporaryDirectory.appendingPathComponent("novacron-\(UUID().uuidString)/x.db").path
+        let run = try CLI.run("run", "Examples/rollback-demo.yaml", "--db", db, "-o", "json")
+        #expect(run.status == 1)
+        let id = try #require((try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])?["id"] as? String)
+        let list = try CLI.run("executions", "list", "--db", db)
+        #expect(list.status == 0)
+        #expect(list.stdout.contains("\(id)  rollback-demo  failed"))
+        let show = try CLI.run("executions", "show", id, "--db", db)
+        #expect(show.stdout.contains("error: step critical-step failed: exit code 3"))
+        #expect(show.stdout.contains("configure.rollback  success  1"))
+        #expect(show.stdout.contains("critical-step       failed   1"))
+        let logs = try CLI.run("executions", "logs", id, "--step", "alert", "--db", db)
+        #expect(logs.stdout == "critical-step failed with exit code 3\n")
+        let missing = try CLI.run("executions", "show", "nope", "--db", db)
+        #expect(missing.status == 2)
+        #expect(missing.stderr == "error: no execution 'nope' in \(db)\n")
+        let done = try CLI.run("executions", "resume", id, "--db", db)
+        #expect(done.status == 2)
+        #expect(done.stderr == "error: execution \(id) already failed; nothing to resume\n")
+    }
+
+    @Test("an execution whose process was killed with SIGKILL is carried on by resume, without re-running what finished")
+    func resumeAfterKill() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("novacron-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let db = folder + "/x.db"
+        let file = folder + "/w.yaml"
+        try """
+            name: resumable
+            steps:
+              - {id: first, inputs: {command: 'echo first >> \(folder)/trace'}}
+              - {id: slow, dependencies: [first], inputs: {command: 'echo $$ > \(folder)/pgid; if [ "$NOVACRON_ATTEMPT" = 1 ]; then sleep 300; fi; echo slow >> \(folder)/trace'}}
+              - {id: last, dependencies: [slow], inputs: {command: 'echo last >> \(folder)/trace'}}
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = CLI.binary
+        process.arguments = ["run", file, "--db", db]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = Pipe()
+        try process.run()
+        var seen = ""
+        while !seen.contains("step slow started") {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen += String(decoding: chunk, as: UTF8.self)
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        // The step's own process group outlives a SIGKILLed novacron; end it.
+        if let text = try? String(contentsOfFile: folder + "/pgid", encoding: .utf8), let pgid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+            kill(-pgid, SIGKILL)
+        }
+        let id = try #require(seen.split(separator: " ").drop { $0 != "execution" }.dropFirst().first.map(String.init))
+        let resumed = try CLI.run("executions", "resume", id, "--db", db)
+        #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
+        #expect(resumed.stdout.contains("step slow started (attempt 2)"))
+        #expect(try String(contentsOfFile: folder + "/trace", encoding: .utf8) == "first\nslow\nlast\n")
+        let show = try CLI.run("executions", "show", id, "--db", db)
+        #expect(show.stdout.contains("resumable  completed"))
     }
 }

@@ -33,7 +33,7 @@ extension WorkflowEngine {
         if m.status.isTerminal { execution.metrics = m.metrics() }
         var options = run.options
         options.paused = m.status == .paused
-        return ExecutionRecord(execution: execution, workflowHash: run.workflowHash, options: options, createdAt: run.createdAt)
+        return ExecutionRecord(execution: execution, workflowHash: run.workflowHash, options: options, createdAt: run.createdAt, owner: ExecutionRecord.currentProcess)
     }
 
     func writes(for actions: [ExecutionStateMachine.Action], run: Run) -> [StoreWrite] {

@@ -8,11 +8,14 @@ extension WorkflowEngine {
     /// (at-least-once). An execution that was paused stays paused; debug mode is kept. Its
     /// workflow runs in the version the execution pinned, and its timeout counts from its
     /// original start. Returns the executions carried on.
+    ///
+    /// - Parameter only: carry on just these executions (`novacron executions resume ID`).
     @discardableResult
-    public func recover() async throws -> [WorkflowExecution] {
+    public func recover(only: Set<String>? = nil) async throws -> [WorkflowExecution] {
         guard let store else { return [] }
         var carried: [WorkflowExecution] = []
         for record in try await store.unfinishedExecutions() where runs[record.execution.id] == nil {
+            if let only, !only.contains(record.execution.id) { continue }
             let e = record.execution
             let now = self.now()
             guard let workflow = try await store.workflow(id: e.workflowID, version: record.workflowHash) else {
@@ -62,6 +65,8 @@ extension WorkflowEngine {
                 let elapsed = Duration.seconds(max(0, now.timeIntervalSince(run.machine.startedAt ?? now)))
                 jobSink.yield(.timer(delay: max(.zero, timeout - elapsed), fire: .workflowTimeout(executionID: e.id, timeout: timeout), stop: run.timers))
             }
+            // Take it over: this process runs it now.
+            await save([.updateExecution(header(run))], for: run)
             await apply(actions, to: run)
             carried.append(run.final ?? run.machine.snapshot())
         }

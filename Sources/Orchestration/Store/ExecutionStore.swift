@@ -68,12 +68,20 @@ public struct ExecutionRecord: Sendable, Hashable, Codable {
     public var workflowHash: String
     public var options: StoredOptions
     public var createdAt: Date
+    /// The process running the execution (`host:pid`), so another one does not run it too.
+    public var owner: String?
 
-    public init(execution: WorkflowExecution, workflowHash: String, options: StoredOptions, createdAt: Date) {
+    public init(execution: WorkflowExecution, workflowHash: String, options: StoredOptions, createdAt: Date, owner: String? = nil) {
         self.execution = execution
         self.workflowHash = workflowHash
         self.options = options
         self.createdAt = createdAt
+        self.owner = owner
+    }
+
+    /// `host:pid` of this process.
+    public static var currentProcess: String {
+        "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
     }
 }
 

@@ -1,0 +1,159 @@
+import ArgumentParser
+import Foundation
+import Orchestration
+import OrchestrationSQLite
+
+/// `novacron executions list|show|logs|resume`: the executions saved in the store.
+struct ExecutionsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "executions",
+        abstract: "Look at and carry on the executions saved in the store.",
+        subcommands: [List.self, Show.self, Logs.self, Resume.self]
+    )
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Executions, newest first.")
+
+        @OptionGroup var storeOptions: StoreOptions
+        @Option(name: .long, help: "Only this workflow's executions.") var workflow: String?
+        @Option(name: .long, help: "Only executions with this status (pending, running, paused, completed, failed, cancelled).") var status: ExecutionStatus?
+        @Option(name: .long, help: "At most this many.") var limit = 20
+        @Option(name: .shortAndLong, help: "text or json.") var output: OutputFormat = .text
+
+        func run() async throws {
+            let store = try storeOptions.openExisting()
+            let records = try await StoreCall.run { try await store.executions(workflowID: workflow, status: status, limit: limit) }
+            switch output {
+            case .json:
+                Console.out(JSONValue.array(records.map { ExecutionReport.json($0.execution) }).prettyJSONText)
+            case .text:
+                guard !records.isEmpty else { return Console.out("no executions in \(store.path)") }
+                var rows = [["ID", "WORKFLOW", "STATUS", "STARTED", "DURATION"]]
+                for r in records {
+                    let e = r.execution
+                    let duration = e.finishedAt.flatMap { end in e.startedAt.map { ProgressDisplay.format(.seconds(end.timeIntervalSince($0))) } } ?? "-"
+                    rows.append([e.id, e.workflowID, e.status.rawValue, e.startedAt.map(ExecutionReport.iso) ?? "-", duration])
+                }
+                Console.out(Table.render(rows))
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "One execution: status, error, and a row per step and rollback.")
+
+        @OptionGroup var storeOptions: StoreOptions
+        @Argument(help: "The execution id.") var id: String
+        @Option(name: .shortAndLong, help: "text or json.") var output: OutputFormat = .text
+
+        func run() async throws {
+            let store = try storeOptions.openExisting()
+            let (record, workflow) = try await StoreCall.run { () -> (ExecutionRecord?, Workflow?) in
+                guard let r = try await store.execution(id: id) else { return (nil, nil) }
+                return (r, try await store.workflow(id: r.execution.workflowID, version: r.workflowHash))
+            }
+            guard let record else {
+                Console.err("error: no execution '\(id)' in \(store.path)")
+                throw ExitStatus.invalidInput
+            }
+            let e = record.execution
+            let order = workflow?.steps.map(\.id) ?? e.stepResults.keys.filter { !$0.hasSuffix(".rollback") }.sorted()
+            switch output {
+            case .json:
+                Console.out(ExecutionReport.json(e, stepOrder: order).prettyJSONText)
+            case .text:
+                var text = "\(e.id)  \(e.workflowID)  \(e.status.rawValue)"
+                if let s = e.startedAt { text += "  started \(ExecutionReport.iso(s))" }
+                if let f = e.finishedAt, let s = e.startedAt { text += "  took \(ProgressDisplay.format(.seconds(f.timeIntervalSince(s))))" }
+                if let error = e.error { text += "\nerror: \(error)" }
+                var rows = [["STEP", "STATUS", "ATTEMPTS", "DURATION", "DETAIL"]]
+                for id in order {
+                    for key in [id, id + ".rollback"] {
+                        guard let r = e.stepResults[key] ?? (key == id ? StepResult(stepID: id) : nil) else { continue }
+                        let detail = r.skipReason ?? r.error ?? (r.cached ? "cached" : "")
+                        rows.append([key, r.status.rawValue, String(r.attempts), r.startedAt == nil ? "-" : ProgressDisplay.format(r.duration), String(detail.prefix(80))])
+                    }
+                }
+                Console.out(text + "\n" + Table.render(rows))
+            }
+        }
+    }
+
+    struct Logs: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The kept log tail of each step (or one step).")
+
+        @OptionGroup var storeOptions: StoreOptions
+        @Argument(help: "The execution id.") var id: String
+        @Option(name: .long, help: "Only this step (its rollback is <id>.rollback).") var step: String?
+
+        func run() async throws {
+            let store = try storeOptions.openExisting()
+            let (record, logs) = try await StoreCall.run { () -> (ExecutionRecord?, [(String, String)]) in
+                guard let r = try await store.execution(id: id) else { return (nil, []) }
+                let ids = step.map { [$0] } ?? r.execution.stepResults.values.sorted {
+                    ($0.startedAt ?? .distantFuture, $0.stepID) < ($1.startedAt ?? .distantFuture, $1.stepID)
+                }.map(\.stepID)
+                var out: [(String, String)] = []
+                for s in ids { if let log = try await store.log(executionID: id, stepID: s) { out.append((s, log)) } }
+                return (r, out)
+            }
+            guard record != nil else {
+                Console.err("error: no execution '\(id)' in \(store.path)")
+                throw ExitStatus.invalidInput
+            }
+            if let step, logs.isEmpty {
+                Console.err("error: execution \(id) has no log for step '\(step)'")
+                throw ExitStatus.invalidInput
+            }
+            for (s, log) in logs {
+                if step == nil { Console.out("==> \(s) <==") }
+                if !log.isEmpty { FileHandle.standardOutput.write(Data(log.utf8)) }
+            }
+        }
+    }
+
+    struct Resume: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Carry on an execution whose novacron process stopped (same as `novacron run --resume ID`).")
+
+        @Argument(help: "The execution id.") var id: String
+        @OptionGroup var storeOptions: StoreOptions
+        @Option(name: .shortAndLong, help: "text or json.") var output: RunCommand.Format = .text
+
+        func run() async throws {
+            var command = try RunCommand.parse(["--resume", id, "--output", output.rawValue]
+                + (storeOptions.db.map { ["--db", $0] } ?? []) + ["--durability", storeOptions.durability.rawValue])
+            try await command.run()
+        }
+    }
+}
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
+
+extension ExecutionStatus: ExpressibleByArgument {}
+
+/// Store errors as a clear message and exit status 2.
+enum StoreCall {
+    static func run<T>(_ body: () async throws -> T) async throws -> T {
+        do { return try await body() } catch let error as StoreError {
+            Console.err("error: \(error.message)")
+            throw ExitStatus.invalidInput
+        }
+    }
+}
+
+/// Left-aligned columns separated by two spaces.
+enum Table {
+    static func render(_ rows: [[String]]) -> String {
+        guard let first = rows.first else { return "" }
+        var widths = Array(repeating: 0, count: first.count)
+        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+        return rows.map { row in
+            row.enumerated().map { i, cell in
+                i == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[i] - cell.count)
+            }.joined(separator: "  ").replacing(/\s+$/, with: "")
+        }.joined(separator: "\n")
+    }
+}
