@@ -76,7 +76,7 @@ let package = Package(
         .executableTarget(
             name: "NovaCronBenchmark",
             dependencies: [
-                "Orchestration", "OrchestrationExecutors",
+                "Orchestration", "OrchestrationExecutors", "OrchestrationSQLite",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],

@@ -1,6 +1,7 @@
 import Foundation
 import Orchestration
 import OrchestrationExecutors
+import OrchestrationSQLite
 import Synchronization
 
 #if canImport(Glibc)
@@ -15,12 +16,13 @@ enum EngineBenchmark {
     static func all(_ arguments: [String]) throws {
         let sizes = (option("sizes", in: arguments) ?? "100,1000,10000,100000").split(separator: ",").compactMap { Int($0) }
         let shapes = (option("shapes", in: arguments) ?? allShapes.joined(separator: ",")).split(separator: ",").map(String.init)
+        let store = option("store", in: arguments) ?? "none"
         let me = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         for size in sizes {
             for shape in shapes {
                 let process = Process()
                 process.executableURL = me
-                process.arguments = ["run-one", "--shape", shape, "--steps", String(size)]
+                process.arguments = ["run-one", "--shape", shape, "--steps", String(size), "--store", store]
                 let pipe = Pipe()
                 process.standardOutput = pipe
                 try process.run()
@@ -42,8 +44,20 @@ enum EngineBenchmark {
         let recorder = Recorder(count: n)
         var executors = ExecutorRegistry.standard()
         executors.register(RecordingNoop(recorder: recorder), forAction: "noop")
+        let storeKind = option("store", in: arguments) ?? "none"
+        let store: (any ExecutionStore)?
+        switch storeKind {
+        case "none": store = nil
+        case "memory": store = InMemoryExecutionStore()
+        case "sqlite", "sqlite-full":
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("novacron-bench-\(UUID().uuidString).db").path
+            store = try SQLiteExecutionStore(path: path, durability: storeKind == "sqlite" ? .processCrash : .powerLoss)
+        default: throw BenchmarkError(message: "--store: none, memory, sqlite or sqlite-full")
+        }
         let rssBefore = peakRSS()
-        let result = try await WorkflowEngine.withEngine(executors: executors) { engine in
+        let commits = Mutex(0)
+        let result = try await WorkflowEngine.withEngine(executors: executors, store: store) { engine in
+            defer { commits.withLock { $0 = engine.storeCommits } }
             let registerStart = ContinuousClock.now
             try await engine.registerWorkflow(workflow)
             let registered = ContinuousClock.now - registerStart
@@ -58,7 +72,8 @@ enum EngineBenchmark {
         guard final.status == .completed else { throw BenchmarkError(message: "\(shape): execution \(final.status.rawValue)") }
         let latencies = recorder.latencies(workflow: workflow)
         let object: [String: Any] = [
-            "benchmark": "engine-noop", "shape": shape, "steps": n,
+            "benchmark": "engine-noop", "shape": shape, "steps": n, "store": storeKind,
+            "storeCommits": commits.withLock { $0 },
             "edges": workflow.steps.reduce(0) { $0 + $1.dependencies.count },
             "registerMs": round(registered.seconds * 1000 * 10) / 10,
             "runMs": round(elapsed.seconds * 1000 * 10) / 10,

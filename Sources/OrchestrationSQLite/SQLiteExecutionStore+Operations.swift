@@ -70,12 +70,10 @@ extension SQLiteExecutionStore {
                 case .attempt(let a):
                     try Self.upsert(a, db)
                 case .step(let id, let stepID, let result, let attempt, let log):
-                    try db.execute(
-                        sql: """
-                            INSERT INTO step_result (execution_id, step_id, result, log) VALUES (?, ?, ?, ?)
-                            ON CONFLICT (execution_id, step_id) DO UPDATE SET result = excluded.result, log = excluded.log
-                            """,
-                        arguments: [id, stepID, result, log])
+                    try db.cachedStatement(sql: """
+                        INSERT INTO step_result (execution_id, step_id, result, log) VALUES (?, ?, ?, ?)
+                        ON CONFLICT (execution_id, step_id) DO UPDATE SET result = excluded.result, log = excluded.log
+                        """).execute(arguments: [id, stepID, result, log])
                     if let attempt { try Self.upsert(attempt, db) }
                 }
             }
@@ -83,16 +81,15 @@ extension SQLiteExecutionStore {
     }
 
     static func upsert(_ a: AttemptRecord, _ db: Database) throws {
-        try db.execute(
-            sql: """
-                INSERT INTO attempt (execution_id, step_id, attempt, status, started_at, finished_at, error, exit_code, seq)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM attempt WHERE execution_id = ?))
-                ON CONFLICT (execution_id, step_id, attempt) DO UPDATE SET
-                    status = excluded.status, finished_at = excluded.finished_at, error = excluded.error, exit_code = excluded.exit_code
-                """,
+        try db.cachedStatement(sql: """
+            INSERT INTO attempt (execution_id, step_id, attempt, status, started_at, finished_at, error, exit_code)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (execution_id, step_id, attempt) DO UPDATE SET
+                status = excluded.status, finished_at = excluded.finished_at, error = excluded.error, exit_code = excluded.exit_code
+            """).execute(
             arguments: [
                 a.executionID, a.stepID, a.attempt, a.status.rawValue, a.startedAt.timeIntervalSince1970,
-                a.finishedAt?.timeIntervalSince1970, a.error, a.exitCode, a.executionID,
+                a.finishedAt?.timeIntervalSince1970, a.error, a.exitCode,
             ])
     }
 
@@ -149,7 +146,8 @@ extension SQLiteExecutionStore {
                 sql += " AND step_id = ?"
                 arguments += [stepID]
             }
-            sql += " ORDER BY seq"
+            // Insertion order: an upsert keeps the row (and its rowid).
+            sql += " ORDER BY rowid"
             return try Row.fetchAll(db, sql: sql, arguments: arguments).map(Self.attempt)
         }
     }
@@ -171,7 +169,7 @@ extension SQLiteExecutionStore {
 
     public func interruptAttempts(executionID: String, at date: Date) async throws -> [AttemptRecord] {
         try await write("mark interrupted attempts") { db in
-            let rows = try Row.fetchAll(db, sql: "SELECT * FROM attempt WHERE execution_id = ? AND status = 'running' ORDER BY seq", arguments: [executionID])
+            let rows = try Row.fetchAll(db, sql: "SELECT * FROM attempt WHERE execution_id = ? AND status = 'running' ORDER BY rowid", arguments: [executionID])
             try db.execute(
                 sql: "UPDATE attempt SET status = 'interrupted', finished_at = ?, error = ? WHERE execution_id = ? AND status = 'running'",
                 arguments: [date.timeIntervalSince1970, "interrupted: the process running it stopped", executionID])

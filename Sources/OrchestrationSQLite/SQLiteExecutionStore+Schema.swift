@@ -41,7 +41,6 @@ extension SQLiteExecutionStore {
                     finished_at REAL,
                     error TEXT,
                     exit_code INTEGER,
-                    seq INTEGER NOT NULL,
                     PRIMARY KEY (execution_id, step_id, attempt)
                 );
                 CREATE INDEX attempt_running ON attempt(execution_id, status);

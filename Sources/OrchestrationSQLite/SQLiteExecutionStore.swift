@@ -63,10 +63,17 @@ public final class SQLiteExecutionStore: ExecutionStore {
         return StoreError("\(path): cannot \(doing) the database: \(error)")
     }
 
+    /// Writes in one transaction. It runs on the calling thread (GRDB's synchronous API): a
+    /// commit takes tens of microseconds, and hopping to GRDB's queue and back cost more than
+    /// that on a serial chain of steps (3,540 → see docs/running.md for the figures).
     func write<T: Sendable>(_ doing: String, _ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
-        do { return try await pool.write(body) } catch let e as StoreError { throw e } catch {
+        do { return try writeNow(body) } catch let e as StoreError { throw e } catch {
             throw Self.describe(error, path: path, doing: doing)
         }
+    }
+
+    private func writeNow<T>(_ body: (Database) throws -> T) throws -> T {
+        try pool.write(body)
     }
 
     func read<T: Sendable>(_ doing: String, _ body: @Sendable @escaping (Database) throws -> T) async throws -> T {

@@ -146,4 +146,8 @@ public actor WorkflowEngine {
     }
 
     func now() -> Date { time.now() }
+
+    /// Transactions committed to the store so far (each holds every write that piled up while
+    /// the one before it committed).
+    public nonisolated var storeCommits: Int { writer?.batchCount ?? 0 }
 }

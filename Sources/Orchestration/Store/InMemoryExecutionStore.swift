@@ -7,6 +7,8 @@ public actor InMemoryExecutionStore: ExecutionStore {
     var records: [String: ExecutionRecord] = [:]
     var order: [String] = []
     var attemptLog: [String: [AttemptRecord]] = [:]
+    /// Per execution: "step#attempt" → position in `attemptLog`.
+    var attemptIndex: [String: [String: Int]] = [:]
     var logs: [String: String] = [:]
 
     public init() {}
@@ -59,13 +61,13 @@ public actor InMemoryExecutionStore: ExecutionStore {
     }
 
     func replace(_ attempt: AttemptRecord) {
-        var list = attemptLog[attempt.executionID, default: []]
-        if let i = list.lastIndex(where: { $0.stepID == attempt.stepID && $0.attempt == attempt.attempt }) {
-            list[i] = attempt
+        let key = "\(attempt.stepID)#\(attempt.attempt)"
+        if let i = attemptIndex[attempt.executionID]?[key] {
+            attemptLog[attempt.executionID]![i] = attempt
         } else {
-            list.append(attempt)
+            attemptIndex[attempt.executionID, default: [:]][key] = attemptLog[attempt.executionID, default: []].count
+            attemptLog[attempt.executionID, default: []].append(attempt)
         }
-        attemptLog[attempt.executionID] = list
     }
 
     public func execution(id: String) -> ExecutionRecord? { records[id] }
@@ -95,15 +97,13 @@ public actor InMemoryExecutionStore: ExecutionStore {
     }
 
     public func interruptAttempts(executionID: String, at date: Date) -> [AttemptRecord] {
-        var list = attemptLog[executionID] ?? []
         var interrupted: [AttemptRecord] = []
-        for i in list.indices where list[i].status == .running {
-            list[i].status = .interrupted
-            list[i].finishedAt = date
-            list[i].error = "interrupted: the process running it stopped"
-            interrupted.append(list[i])
+        for i in (attemptLog[executionID] ?? []).indices where attemptLog[executionID]![i].status == .running {
+            attemptLog[executionID]![i].status = .interrupted
+            attemptLog[executionID]![i].finishedAt = date
+            attemptLog[executionID]![i].error = "interrupted: the process running it stopped"
+            interrupted.append(attemptLog[executionID]![i])
         }
-        attemptLog[executionID] = list
         return interrupted
     }
 }
