@@ -79,7 +79,7 @@ extension SQLiteExecutionStore {
         } catch let e as StoreError {
             throw e
         } catch {
-            throw describe(error, path: path, doing: "migrate")
+            throw describe(error, path: path, doing: "migrate the database")
         }
     }
 }

@@ -43,7 +43,7 @@ public final class SQLiteExecutionStore: ExecutionStore {
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
         } catch {
-            throw Self.describe(error, path: path, doing: "open")
+            throw Self.describe(error, path: path, doing: "open the database")
         }
         try Self.checkAndMigrate(pool, path: path)
     }
@@ -57,10 +57,10 @@ public final class SQLiteExecutionStore: ExecutionStore {
             case .SQLITE_CANTOPEN: return StoreError("\(path): cannot open the database (check that the folder exists and is writable)")
             case .SQLITE_FULL: return StoreError("\(path): the disk is full; nothing was written")
             case .SQLITE_IOERR: return StoreError("\(path): I/O error while trying to \(doing): \(e.message ?? "")")
-            default: return StoreError("\(path): cannot \(doing) the database: \(e.message ?? "\(e.resultCode)")")
+            default: return StoreError("\(path): cannot \(doing): \(e.message ?? "\(e.resultCode)")")
             }
         }
-        return StoreError("\(path): cannot \(doing) the database: \(error)")
+        return StoreError("\(path): cannot \(doing): \(error)")
     }
 
     /// Writes in one transaction. It runs on the calling thread (GRDB's synchronous API): a

@@ -82,7 +82,9 @@ struct RunCommand: AsyncParsableCommand {
         let store = try storeOptions.open()
         let configuration = EngineConfiguration(
             workerLimit: maxParallel ?? 64, killGracePeriod: .milliseconds(Int64(killGrace * 1000)), actions: catalog)
-        let engine = WorkflowEngine(executors: .standard(), configuration: configuration, secrets: secrets, store: store)
+        // With a store, cached step outputs live in it too, so a cache hit survives the process.
+        let cache: any StepCache = store ?? InMemoryStepCache()
+        let engine = WorkflowEngine(executors: .standard(), configuration: configuration, secrets: secrets, cache: cache, store: store)
         let final: WorkflowExecution
         let workflow: Workflow
         if let resume {
