@@ -1,0 +1,120 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("Crash safety", .serialized)
+struct CrashTests {
+    /// Starts `novacron` with `arguments`, reads its output until `kills` "started" events went
+    /// by (or it ends), then kills it with SIGKILL. Returns whether it was killed.
+    static func runAndKill(_ arguments: [String], afterStarts kills: Int) throws -> Bool {
+        let process = Process()
+        process.executableURL = CLI.binary
+        process.arguments = arguments
+        process.environment = CLI.environment
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var seen = ""
+        var killed = false
+        while true {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen += String(decoding: chunk, as: UTF8.self)
+            if seen.components(separatedBy: " started").count - 1 >= kills {
+                kill(process.processIdentifier, SIGKILL)
+                killed = true
+                break
+            }
+        }
+        process.waitUntilExit()
+        return killed && process.terminationReason == .uncaughtSignal
+    }
+
+    @Test("SIGKILL at random moments, 20+ times: every execution completes, no finished step runs twice, the file stays sound")
+    func killRepeatedly() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("novacron-crash-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let db = folder + "/crash.db", trace = folder + "/trace", file = folder + "/w.yaml"
+        // A diamond of 12 steps, each appending "execution step attempt" to the trace.
+        var yaml = "name: crashy\nmaxParallelism: 3\nsteps:\n"
+        let line = "echo \"$NOVACRON_EXECUTION_ID $NOVACRON_STEP_ID $NOVACRON_ATTEMPT\" >> \(trace)"
+        yaml += "  - {id: s0, inputs: {command: '\(line)'}}\n"
+        for i in 1...10 { yaml += "  - {id: s\(i), dependencies: [s\(i < 4 ? 0 : i - 3)], inputs: {command: '\(line)'}}\n" }
+        yaml += "  - {id: s11, dependencies: [s8, s9, s10], inputs: {command: '\(line)'}}\n"
+        try yaml.write(toFile: file, atomically: true, encoding: .utf8)
+
+        var rng = SystemRandomNumberGenerator()
+        var kills = 0, completed = 0, rounds = 0
+        while (kills < 20 || completed < 4) && rounds < 200 {
+            rounds += 1
+            let running = try CLI.run("executions", "list", "--db", db, "--status", "running", "-o", "json")
+            let unfinished = (try JSONSerialization.jsonObject(with: Data(running.stdout.utf8)) as? [[String: Any]])?.compactMap { $0["id"] as? String } ?? []
+            let arguments = unfinished.first.map { ["executions", "resume", $0, "--db", db] } ?? ["run", file, "--db", db]
+            // Kill after 1–12 step starts: sometimes before the first finishes, sometimes late.
+            if try Self.runAndKill(arguments, afterStarts: Int.random(in: 1...12, using: &rng)) {
+                kills += 1
+            } else {
+                completed += 1
+            }
+        }
+        #expect(kills >= 20)
+
+        // Finish whatever the last kill left running.
+        let left = try CLI.run("executions", "list", "--db", db, "--status", "running", "-o", "json")
+        for id in (try JSONSerialization.jsonObject(with: Data(left.stdout.utf8)) as? [[String: Any]])?.compactMap({ $0["id"] as? String }) ?? [] {
+            #expect(try CLI.run("executions", "resume", id, "--db", db).status == 0)
+        }
+
+        let all = try CLI.run("executions", "list", "--db", db, "--limit", "1000", "-o", "json")
+        let executions = try #require(try JSONSerialization.jsonObject(with: Data(all.stdout.utf8)) as? [[String: Any]])
+        #expect(executions.allSatisfy { $0["status"] as? String == "completed" })
+
+        // Lines per (execution, step, attempt) in the trace.
+        let lines = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n").map(String.init)
+        var count: [String: Int] = [:]
+        for l in lines { count[l, default: 0] += 1 }
+        #expect(count.values.allSatisfy { $0 == 1 }, "an attempt ran twice")
+        for execution in executions {
+            let id = try #require(execution["id"] as? String)
+            let show = try CLI.run("executions", "show", id, "--db", db, "-o", "json")
+            let steps = try #require((try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any])?["steps"] as? [[String: Any]])
+            #expect(steps.count == 12)
+            for step in steps {
+                let stepID = try #require(step["id"] as? String)
+                let attempts = try #require(step["attempts"] as? Int)
+                // The attempt that succeeded wrote its line exactly once.
+                #expect(count["\(id) \(stepID) \(attempts)"] == 1, "\(id) \(stepID) attempt \(attempts)")
+            }
+        }
+        // Every line in the trace is an attempt the store knows: the one that succeeded, or one
+        // in flight at a kill, recorded as interrupted. And no step failed.
+        let statuses = Dictionary(uniqueKeysWithValues: try Self.sqlite(db, "SELECT execution_id || ' ' || step_id || ' ' || attempt || '|' || status FROM attempt")
+            .split(separator: "\n").map { $0.split(separator: "|").map(String.init) }.map { ($0[0], $0[1]) })
+        for l in lines {
+            #expect(statuses[l] == "succeeded" || statuses[l] == "interrupted", "\(l): \(statuses[l] ?? "not recorded")")
+        }
+        #expect(Set(statuses.values).isSubset(of: ["succeeded", "interrupted"]), "\(Set(statuses.values))")
+        #expect(statuses.values.contains("interrupted"))
+        #expect(try Self.integrity(db: db) == "ok")
+    }
+
+    static func integrity(db: String) throws -> String {
+        try sqlite(db, "PRAGMA integrity_check").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Reads the file with the python3 sqlite3 module: an independent reader.
+    static func sqlite(_ db: String, _ sql: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", "import sqlite3,sys\nc=sqlite3.connect(sys.argv[1])\nfor r in c.execute(sys.argv[2]): print(r[0])", db, sql]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
