@@ -61,7 +61,23 @@ extension SQLiteExecutionStore {
     }
 
     /// Refuses a database of another application or of a newer NovaCron, then migrates.
+    ///
+    /// Several processes may open a new file at once; one migrates, and the others, finding the
+    /// work done (or their attempt collide with it), check again.
     static func checkAndMigrate(_ pool: DatabasePool, path: String) throws(StoreError) {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                try checkAndMigrateOnce(pool, path: path)
+                return
+            } catch {
+                if error.message.contains("another application") || error.message.contains("newer NovaCron") || attempt >= 5 { throw error }
+            }
+        }
+    }
+
+    static func checkAndMigrateOnce(_ pool: DatabasePool, path: String) throws(StoreError) {
         let migrator = Self.migrator
         do {
             let (tables, superseded) = try pool.read { db -> ([String], Bool) in
@@ -69,7 +85,8 @@ extension SQLiteExecutionStore {
                 let ours = tables.contains("grdb_migrations") && tables.contains("execution")
                 return (tables, ours ? try migrator.hasBeenSuperseded(db) : false)
             }
-            if !tables.isEmpty, !(tables.contains("grdb_migrations") && tables.contains("execution")) {
+            // Only grdb_migrations: another process is creating the schema right now.
+            if !tables.isEmpty, tables != ["grdb_migrations"], !(tables.contains("grdb_migrations") && tables.contains("execution")) {
                 throw StoreError("\(path): an SQLite database of another application (tables: \(tables.sorted().prefix(5).joined(separator: ", "))); give NovaCron its own file")
             }
             if superseded {
