@@ -183,6 +183,28 @@ extension SQLiteExecutionStore {
         }
     }
 
+    public func prune(endedBefore cutoff: Date) async throws -> Int {
+        // The record's JSON holds finishedAt; created_at is a safe lower bound for the filter.
+        let candidates = try await read("list old executions") { db in
+            try String.fetchAll(db, sql: "SELECT record FROM execution WHERE status IN ('completed', 'failed', 'cancelled') AND created_at < ?", arguments: [cutoff.timeIntervalSince1970])
+        }
+        var old: [String] = []
+        for text in candidates {
+            let record = try Self.decode(ExecutionRecord.self, text)
+            if (record.execution.finishedAt ?? record.createdAt) < cutoff { old.append(record.execution.id) }
+        }
+        guard !old.isEmpty else { return 0 }
+        let ids = old
+        try await write("delete old executions") { db in
+            for id in ids {
+                try db.execute(sql: "DELETE FROM attempt WHERE execution_id = ?", arguments: [id])
+                try db.execute(sql: "DELETE FROM step_result WHERE execution_id = ?", arguments: [id])
+                try db.execute(sql: "DELETE FROM execution WHERE id = ?", arguments: [id])
+            }
+        }
+        return old.count
+    }
+
     /// Runs SQLite's own consistency check; `["ok"]` when the file is sound.
     public func integrityCheck() async throws -> [String] {
         try await read("check the database") { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }

@@ -1,14 +1,18 @@
 import ArgumentParser
 import Foundation
 import Orchestration
+import OrchestrationExecutors
 import OrchestrationSQLite
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `novacron executions list|show|logs|resume`: the executions saved in the store.
 struct ExecutionsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "executions",
         abstract: "Look at and carry on the executions saved in the store.",
-        subcommands: [List.self, Show.self, Logs.self, Resume.self]
+        subcommands: [List.self, Show.self, Logs.self, Resume.self, Retry.self, Cancel.self, Prune.self]
     )
 
     struct List: AsyncParsableCommand {
@@ -124,6 +128,105 @@ struct ExecutionsCommand: AsyncParsableCommand {
             var command = try RunCommand.parse(["--resume", id, "--output", output.rawValue]
                 + (storeOptions.db.map { ["--db", $0] } ?? []) + ["--durability", storeOptions.durability.rawValue])
             try await command.run()
+        }
+    }
+}
+
+extension ExecutionsCommand {
+    struct Retry: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Start a new execution of a failed or cancelled one: same inputs, same workflow version, reusing the steps that succeeded.")
+
+        @Argument(help: "The execution id.") var id: String
+        @OptionGroup var storeOptions: StoreOptions
+        @Option(name: .shortAndLong, help: "text or json.") var output: RunCommand.Format = .text
+
+        func run() async throws {
+            let store = try storeOptions.openExisting()
+            let (record, workflow) = try await StoreCall.run { () -> (ExecutionRecord?, Workflow?) in
+                guard let r = try await store.execution(id: id) else { return (nil, nil) }
+                return (r, try await store.workflow(id: r.execution.workflowID, version: r.workflowHash))
+            }
+            guard let record, let workflow else {
+                Console.err("error: no execution '\(id)' in \(store.path)")
+                throw ExitStatus.invalidInput
+            }
+            guard record.execution.status == .failed || record.execution.status == .cancelled else {
+                Console.err("error: execution \(id) is \(record.execution.status.rawValue); only failed or cancelled executions can be retried")
+                throw ExitStatus.invalidInput
+            }
+            let engine = WorkflowEngine(executors: .standard(), cache: store, store: store)
+            let reuse = record.execution.stepResults.filter { $0.value.status == .success && !$0.key.hasSuffix(".rollback") }
+            let options = ExecutionOptions(maxParallelism: record.options.maxParallelism, trigger: record.options.trigger, reuse: reuse)
+            let inputs = record.execution.inputs
+            let final = try await RunCommand.drive(engine, workflow: workflow, output: output) { engine in
+                try await engine.registerWorkflow(workflow)
+                return try await engine.executeWorkflow(workflow.id, inputs: inputs, options: options).id
+            }
+            switch output {
+            case .json: Console.out(ExecutionReport.json(final, stepOrder: workflow.steps.map(\.id)).prettyJSONText)
+            case .text: Console.out(ProgressDisplay.summary(final, workflow: workflow))
+            }
+            if final.status != .completed { throw ExitCode(1) }
+        }
+    }
+
+    struct Cancel: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Cancel an execution: running steps are stopped, then the steps that succeeded are rolled back.",
+            discussion: """
+                When a novacron process on this machine runs it, that process is asked to cancel
+                (as with Ctrl-C). When none does (it was killed), this command carries it on just
+                long enough to cancel it and run the rollbacks.
+                """)
+
+        @Argument(help: "The execution id.") var id: String
+        @OptionGroup var storeOptions: StoreOptions
+
+        func run() async throws {
+            let store = try storeOptions.openExisting()
+            guard let record = try await StoreCall.run({ try await store.execution(id: id) }) else {
+                Console.err("error: no execution '\(id)' in \(store.path)")
+                throw ExitStatus.invalidInput
+            }
+            guard !record.execution.status.isTerminal else {
+                Console.err("error: execution \(id) already \(record.execution.status.rawValue)")
+                throw ExitStatus.invalidInput
+            }
+            if let owner = record.owner, let (host, pid) = RunCommand.parseOwner(owner),
+               host == ProcessInfo.processInfo.hostName, RunCommand.isAlive(pid) {
+                kill(pid, SIGTERM)
+                Console.out("asked process \(pid), which runs \(id), to cancel it; it stops the running steps and rolls back")
+                return
+            }
+            let workflow = try await RunCommand.resumable(id, in: store)
+            let engine = WorkflowEngine(executors: .standard(), cache: store, store: store)
+            let final = try await RunCommand.drive(engine, workflow: workflow, output: .text) { engine in
+                guard try await engine.recover(only: [id]).first != nil else {
+                    throw EngineError(.invalidInput, "execution \(id) could not be carried on to cancel it")
+                }
+                try? await engine.cancelExecution(id, reason: "cancelled by user")
+                return id
+            }
+            Console.out(ProgressDisplay.summary(final, workflow: workflow))
+        }
+    }
+
+    struct Prune: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete executions that ended longer ago than a duration (running ones are kept).")
+
+        @Option(name: .long, help: "A duration: 30d, 12h, 90m.") var olderThan: String
+        @OptionGroup var storeOptions: StoreOptions
+
+        func run() async throws {
+            let age: Duration
+            do { age = try DurationText.parse(olderThan) } catch {
+                throw ValidationError("--older-than '\(olderThan)': \(error.message)")
+            }
+            let store = try storeOptions.openExisting()
+            let cutoff = Date().addingTimeInterval(-age.seconds)
+            let n = try await StoreCall.run { try await store.prune(endedBefore: cutoff) }
+            Console.out("deleted \(n) execution\(n == 1 ? "" : "s") that ended before \(ExecutionReport.iso(cutoff))")
         }
     }
 }

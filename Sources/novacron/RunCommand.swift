@@ -162,8 +162,11 @@ struct RunCommand: AsyncParsableCommand {
 
     /// Runs the engine, starts (or carries on) one execution, shows its progress, returns it ended.
     func drive(_ engine: WorkflowEngine, workflow: Workflow, start: @Sendable @escaping (WorkflowEngine) async throws -> String) async throws -> WorkflowExecution {
+        try await Self.drive(engine, workflow: workflow, output: output, start: start)
+    }
+
+    static func drive(_ engine: WorkflowEngine, workflow: Workflow, output: Format, start: @Sendable @escaping (WorkflowEngine) async throws -> String) async throws -> WorkflowExecution {
         let interactive = output == .text && isatty(STDOUT_FILENO) == 1
-        let output = self.output
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await engine.run() }
             defer { group.cancelAll() }
@@ -176,8 +179,11 @@ struct RunCommand: AsyncParsableCommand {
             }
             let interrupts = Interrupts()
             group.addTask {
-                for await count in interrupts.stream {
-                    if count == 1 {
+                for await (signal, count) in interrupts.stream {
+                    if signal == SIGTERM {
+                        Console.err("terminated: cancelling \(id) and rolling back")
+                        try? await engine.cancelExecution(id, reason: "cancelled (SIGTERM, e.g. novacron executions cancel)")
+                    } else if count == 1 {
                         Console.err("\ninterrupted: cancelling \(id) and rolling back (Ctrl-C again to exit now)")
                         try? await engine.cancelExecution(id, reason: "interrupted (Ctrl-C)")
                     } else {
@@ -228,25 +234,29 @@ struct RunCommand: AsyncParsableCommand {
     }
 }
 
-/// SIGINT as an async stream of counts (1 for the first Ctrl-C, 2 for the second…).
+/// SIGINT and SIGTERM as an async stream of (signal, how many SIGINTs so far).
 final class Interrupts: Sendable {
-    let stream: AsyncStream<Int>
-    private let continuation: AsyncStream<Int>.Continuation
-    private let source: Mutex<(any DispatchSourceSignal)?>
+    let stream: AsyncStream<(Int32, Int)>
+    private let continuation: AsyncStream<(Int32, Int)>.Continuation
+    private let sources: Mutex<[any DispatchSourceSignal]>
 
     init() {
-        (stream, continuation) = AsyncStream.makeStream(of: Int.self)
-        signal(SIGINT, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        (stream, continuation) = AsyncStream.makeStream(of: (Int32, Int).self)
         let continuation = self.continuation
         let counter = Counter()
-        source.setEventHandler { continuation.yield(counter.increment()) }
-        source.resume()
-        self.source = Mutex(source)
+        var sources: [any DispatchSourceSignal] = []
+        for number in [SIGINT, SIGTERM] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { continuation.yield((number, number == SIGINT ? counter.increment() : 0)) }
+            source.resume()
+            sources.append(source)
+        }
+        self.sources = Mutex(sources)
     }
 
     func stop() {
-        source.withLock { $0?.cancel() }
+        sources.withLock { for s in $0 { s.cancel() } }
         continuation.finish()
     }
 

@@ -280,6 +280,61 @@ struct RunCommandTests {
 
 @Suite("novacron executions")
 struct ExecutionsCommandTests {
+    @Test("retry reuses what succeeded; prune deletes what ended; cancel stops a running execution and rolls back")
+    func retryPruneCancel() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("novacron-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let db = folder + "/x.db"
+        // Fails the first time (no marker yet), succeeds on retry.
+        try """
+            name: second-time
+            steps:
+              - {id: prepare, inputs: {command: 'echo prepared >> \(folder)/trace'}}
+              - {id: flaky, dependencies: [prepare], inputs: {command: 'test -f \(folder)/marker || { touch \(folder)/marker; exit 1; }'}}
+            """.write(toFile: folder + "/w.yaml", atomically: true, encoding: .utf8)
+        let first = try CLI.run("run", folder + "/w.yaml", "--db", db, "-o", "json")
+        #expect(first.status == 1)
+        let id = try #require((try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any])?["id"] as? String)
+        let retry = try CLI.run("executions", "retry", id, "--db", db)
+        #expect(retry.status == 0, "\(retry.stderr)")
+        #expect(!retry.stdout.contains("step prepare started"))
+        #expect(try String(contentsOfFile: folder + "/trace", encoding: .utf8) == "prepared\n")
+        let again = try CLI.run("executions", "retry", id, "--db", db)
+        #expect(again.status == 0)
+
+        let pruned = try CLI.run("executions", "prune", "--older-than", "0s", "--db", db)
+        #expect(pruned.stdout.hasPrefix("deleted 3 executions that ended before "))
+        #expect(try CLI.run("executions", "list", "--db", db).stdout == "no executions in \(db)\n")
+
+        try """
+            name: long
+            steps:
+              - {id: setup, inputs: {command: echo ready}, rollback: {type: task, inputs: {command: echo undone}}}
+              - {id: wait, dependencies: [setup], inputs: {command: sleep 300}}
+            """.write(toFile: folder + "/long.yaml", atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = CLI.binary
+        process.arguments = ["run", folder + "/long.yaml", "--db", db, "--kill-grace", "1"]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var seen = ""
+        while !seen.contains("step wait started") {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen += String(decoding: chunk, as: UTF8.self)
+        }
+        let running = try #require(seen.split(separator: " ").drop { $0 != "execution" }.dropFirst().first.map(String.init))
+        let cancel = try CLI.run("executions", "cancel", running, "--db", db)
+        #expect(cancel.stdout.hasPrefix("asked process \(process.processIdentifier), which runs \(running), to cancel it"))
+        seen += String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1)
+        #expect(seen.contains("step setup.rollback success"))
+        #expect(try CLI.run("executions", "show", running, "--db", db).stdout.contains("long  cancelled"))
+    }
+
     @Test("several processes starting on a new database at once all run")
     func concurrentFirstOpen() throws {
         let db = FileManager.default.temporaryDirectory.appendingPathComponent("novacron-\(UUID().uuidString)/x.db").path

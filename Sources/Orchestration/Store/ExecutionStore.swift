@@ -36,6 +36,9 @@ public protocol ExecutionStore: Sendable {
     func log(executionID: String, stepID: String) async throws -> String?
     /// Marks every attempt of the execution still recorded as running as interrupted; returns them.
     func interruptAttempts(executionID: String, at: Date) async throws -> [AttemptRecord]
+    /// Deletes executions that ended before `cutoff` (with their steps, attempts and logs);
+    /// returns how many. Running and paused executions are kept whatever their age.
+    func prune(endedBefore cutoff: Date) async throws -> Int
 }
 
 /// One change to a store.

@@ -96,6 +96,22 @@ public actor InMemoryExecutionStore: ExecutionStore {
         logs["\(executionID)/\(stepID)"]
     }
 
+    public func prune(endedBefore cutoff: Date) -> Int {
+        let old = order.filter { id in
+            guard let e = records[id]?.execution, e.status.isTerminal else { return false }
+            return (e.finishedAt ?? records[id]!.createdAt) < cutoff
+        }
+        for id in old {
+            records[id] = nil
+            attemptLog[id] = nil
+            attemptIndex[id] = nil
+            logs = logs.filter { !$0.key.hasPrefix(id + "/") }
+        }
+        let gone = Set(old)
+        order.removeAll { gone.contains($0) }
+        return old.count
+    }
+
     public func interruptAttempts(executionID: String, at date: Date) -> [AttemptRecord] {
         var interrupted: [AttemptRecord] = []
         for i in (attemptLog[executionID] ?? []).indices where attemptLog[executionID]![i].status == .running {

@@ -29,6 +29,7 @@ final class CrashableStore: ExecutionStore {
     func attempts(executionID: String, stepID: String?) async throws -> [AttemptRecord] { try await base.attempts(executionID: executionID, stepID: stepID) }
     func log(executionID: String, stepID: String) async throws -> String? { try await base.log(executionID: executionID, stepID: stepID) }
     func interruptAttempts(executionID: String, at: Date) async throws -> [AttemptRecord] { try await base.interruptAttempts(executionID: executionID, at: at) }
+    func prune(endedBefore cutoff: Date) async throws -> Int { try await base.prune(endedBefore: cutoff) }
 }
 
 func withDurableEngine<R: Sendable>(

@@ -112,6 +112,27 @@ struct ExecutionStoreConformanceTests {
     }
 }
 
+extension ExecutionStoreConformanceTests {
+    @Test("prune deletes executions that ended before the cutoff, keeps the rest and unfinished ones", arguments: StoreKind.allCases)
+    func prune(kind: StoreKind) async throws {
+        let store = try kind.make()
+        var old = sampleRecord("old", status: .completed, at: 0)
+        old.execution.finishedAt = Date(timeIntervalSince1970: 1_800_000_010)
+        var recent = sampleRecord("recent", status: .failed, at: 100)
+        recent.execution.finishedAt = Date(timeIntervalSince1970: 1_800_000_200)
+        try await store.createExecution(old)
+        try await store.createExecution(recent)
+        try await store.createExecution(sampleRecord("running", status: .running, at: 0))
+        try await store.stepFinished(executionID: "old", result: StepResult(stepID: "a", status: .success), attempt: AttemptRecord(executionID: "old", stepID: "a", attempt: 1, status: .succeeded, startedAt: Date()), log: "x")
+        #expect(try await store.prune(endedBefore: Date(timeIntervalSince1970: 1_800_000_100)) == 1)
+        #expect(try await store.execution(id: "old") == nil)
+        #expect(try await store.attempts(executionID: "old", stepID: nil).isEmpty)
+        #expect(try await store.log(executionID: "old", stepID: "a") == nil)
+        #expect(try await store.execution(id: "recent") != nil)
+        #expect(try await store.execution(id: "running") != nil)
+    }
+}
+
 @Suite("SQLite store")
 struct SQLiteStoreTests {
     @Test("what was written survives closing and reopening the file; the file passes integrity_check")
