@@ -89,9 +89,11 @@ struct ExecutionsCommand: AsyncParsableCommand {
         @OptionGroup var storeOptions: StoreOptions
         @Argument(help: "The execution id.") var id: String
         @Option(name: .long, help: "Only this step (its rollback is <id>.rollback).") var step: String?
+        @Flag(name: .long, help: "Keep printing each step's log as the step ends, until the execution ends.") var follow = false
 
         func run() async throws {
             let store = try storeOptions.openExisting()
+            if follow { return try await followLogs(store) }
             let (record, logs) = try await StoreCall.run { () -> (ExecutionRecord?, [(String, String)]) in
                 guard let r = try await store.execution(id: id) else { return (nil, []) }
                 let ids = step.map { [$0] } ?? r.execution.stepResults.values.sorted {
@@ -112,6 +114,29 @@ struct ExecutionsCommand: AsyncParsableCommand {
             for (s, log) in logs {
                 if step == nil { Console.out("==> \(s) <==") }
                 if !log.isEmpty { FileHandle.standardOutput.write(Data(log.utf8)) }
+            }
+        }
+
+        /// Logs are saved when a step ends; this looks for newly ended steps every 200 ms (another
+        /// process writes them) and prints each once, until the execution ends.
+        func followLogs(_ store: SQLiteExecutionStore) async throws {
+            var printed = Set<String>()
+            while true {
+                guard let record = try await StoreCall.run({ try await store.execution(id: id) }) else {
+                    Console.err("error: no execution '\(id)' in \(store.path)")
+                    throw ExitStatus.invalidInput
+                }
+                let ended = record.execution.stepResults.values
+                    .filter { $0.status.isTerminal && !printed.contains($0.stepID) && (step == nil || $0.stepID == step) }
+                    .sorted { ($0.finishedAt ?? .distantPast, $0.stepID) < ($1.finishedAt ?? .distantPast, $1.stepID) }
+                for r in ended {
+                    printed.insert(r.stepID)
+                    let log = try await StoreCall.run { try await store.log(executionID: id, stepID: r.stepID) } ?? ""
+                    if step == nil { Console.out("==> \(r.stepID) (\(r.status.rawValue)) <==") }
+                    if !log.isEmpty { FileHandle.standardOutput.write(Data(log.utf8)) }
+                }
+                if record.execution.status.isTerminal { return }
+                try await Task.sleep(for: .milliseconds(200))
             }
         }
     }

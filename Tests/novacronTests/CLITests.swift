@@ -369,6 +369,11 @@ struct ExecutionsCommandTests {
         #expect(show.stdout.contains("critical-step       failed   1"))
         let logs = try CLI.run("executions", "logs", id, "--step", "alert", "--db", db)
         #expect(logs.stdout == "critical-step failed with exit code 3\n")
+        // On an ended execution, --follow prints every log once and returns.
+        let followed = try CLI.run("executions", "logs", id, "--follow", "--db", db)
+        #expect(followed.status == 0)
+        #expect(followed.stdout.contains("==> critical-step (failed) <==\nmigration failed\n"))
+        #expect(followed.stdout.contains("==> provision.rollback (success) <==\ndeprovisioned\n"))
         let missing = try CLI.run("executions", "show", "nope", "--db", db)
         #expect(missing.status == 2)
         #expect(missing.stderr == "error: no execution 'nope' in \(db)\n")
