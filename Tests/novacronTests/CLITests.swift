@@ -335,6 +335,36 @@ struct ExecutionsCommandTests {
         #expect(try CLI.run("executions", "show", running, "--db", db).stdout.contains("long  cancelled"))
     }
 
+    @Test("a disk that fills up mid-run fails the execution clearly and leaves the file sound")
+    func diskFull() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("novacron-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let db = folder + "/x.db"
+        #expect(try CLI.run("run", "Examples/hello.yaml", "--db", db).status == 0)
+        var yaml = "name: noisy\nsteps:\n"
+        for i in 0..<10 { yaml += "  - {id: s\(i), inputs: {command: 'head -c 100000 /dev/zero | tr \"\\\\0\" x | fold -w 100'}}\n" }
+        try yaml.write(toFile: folder + "/noisy.yaml", atomically: true, encoding: .utf8)
+        // The file-size limit (ulimit -f, 512-byte blocks; SIGXFSZ ignored so writes fail with
+        // EFBIG) stands in for a full disk: the log tails outgrow it after a few steps.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "trap '' XFSZ; ulimit -f 600 && exec \"$0\" run \"$1\" --db \"$2\"", CLI.binary.path, folder + "/noisy.yaml", db]
+        process.environment = CLI.environment
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1)
+        #expect(text.contains("error: the store failed: \(db): "), "\(text)")
+        #expect(!text.contains("noisy completed"))
+        // What was saved before is intact and the file is sound.
+        let list = try CLI.run("executions", "list", "--db", db)
+        #expect(list.stdout.contains("hello     completed"))
+        #expect(try CrashTests.integrity(db: db) == "ok")
+    }
+
     @Test("several processes starting on a new database at once all run")
     func concurrentFirstOpen() throws {
         let db = FileManager.default.temporaryDirectory.appendingPathComponent("novacron-\(UUID().uuidString)/x.db").path

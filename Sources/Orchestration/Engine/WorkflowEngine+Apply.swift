@@ -18,6 +18,7 @@ extension WorkflowEngine {
         guard let writer else { return }
         do { try await writer.wait(for: writer.enqueue(writes)) } catch {
             let reason = "the store failed: \(error)"
+            if run.storeFailure == nil { run.storeFailure = reason }
             if !run.machine.status.isTerminal {
                 perform(run.machine.cancel(reason: reason, now: now()), run: run)
             }
@@ -122,7 +123,12 @@ extension WorkflowEngine {
             case .paused(let before):
                 emit(.executionPaused(executionID: id, beforeStep: before.map { run.machine.results[$0].stepID }))
             case .finish:
-                let final = run.machine.snapshot()
+                var final = run.machine.snapshot()
+                if let failure = run.storeFailure {
+                    // It ran, but what was saved cannot be trusted: say so, and do not call it completed.
+                    if final.status == .completed { final.status = .failed }
+                    final.error = final.error.map { $0 == failure ? $0 : "\($0); \(failure)" } ?? failure
+                }
                 run.final = final
                 run.signals.removeAll()
                 run.timers.fire()

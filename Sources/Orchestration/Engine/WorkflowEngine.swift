@@ -36,6 +36,8 @@ public actor WorkflowEngine {
         var rollbackStart: Date?
         /// How each step's last attempt ended (for its attempt record).
         var lastOutcome: [Int: AttemptRecord.Status] = [:]
+        /// Set when a write to the store failed: the execution cannot be trusted to be saved.
+        var storeFailure: String?
         /// Fired when the execution ends, so its timers (workflow timeout, retry delays) stop waiting.
         let timers = AttemptSignal()
 
