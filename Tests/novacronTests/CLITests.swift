@@ -365,6 +365,39 @@ struct ExecutionsCommandTests {
         #expect(try CrashTests.integrity(db: db) == "ok")
     }
 
+    /// Whether `chattr +i` works here (root on ext4): the way to make a file read-only for root.
+    static let canMakeImmutable: Bool = {
+        let probe = FileManager.default.temporaryDirectory.appendingPathComponent("novacron-chattr-\(UUID().uuidString)").path
+        FileManager.default.createFile(atPath: probe, contents: Data())
+        defer { _ = chattr("-i", probe); try? FileManager.default.removeItem(atPath: probe) }
+        return chattr("+i", probe)
+    }()
+
+    static func chattr(_ flag: String, _ path: String) -> Bool {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["chattr", flag, path]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { return false }
+        p.waitUntilExit()
+        return p.terminationStatus == 0
+    }
+
+    @Test("a read-only database is refused with a clear message", .enabled(if: ExecutionsCommandTests.canMakeImmutable))
+    func readOnly() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("novacron-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let db = folder + "/x.db"
+        #expect(try CLI.run("run", "Examples/hello.yaml", "--db", db).status == 0)
+        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: db + suffix) }
+        #expect(Self.chattr("+i", db))
+        defer { _ = Self.chattr("-i", db) }
+        let result = try CLI.run("run", "Examples/hello.yaml", "--db", db)
+        #expect(result.status == 2)
+        #expect(result.stderr == "error: \(db): the database is read-only; NovaCron needs to write to it\n")
+    }
+
     @Test("several processes starting on a new database at once all run")
     func concurrentFirstOpen() throws {
         let db = FileManager.default.temporaryDirectory.appendingPathComponent("novacron-\(UUID().uuidString)/x.db").path
