@@ -62,6 +62,47 @@ enum CLI {
                       stderr: String(decoding: errData.wait(), as: UTF8.self))
     }
 
+    /// A `novacron` process started in the background, whose output a test reads as it comes:
+    /// the way to wait for an event ("step x started") before acting on the process.
+    final class Running {
+        let process = Process()
+        private let out = Pipe()
+        private(set) var seen = ""
+
+        init(_ arguments: [String]) throws {
+            process.executableURL = CLI.binary
+            process.arguments = arguments
+            process.environment = CLI.environment
+            process.currentDirectoryURL = CLI.root
+            process.standardOutput = out
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+        }
+
+        /// Reads output until `predicate` holds for all of it so far, or the output ends.
+        @discardableResult
+        func read(until predicate: (String) -> Bool) -> Bool {
+            while !predicate(seen) {
+                let chunk = out.fileHandleForReading.availableData
+                if chunk.isEmpty { return false }
+                seen += String(decoding: chunk, as: UTF8.self)
+            }
+            return true
+        }
+
+        /// Reads the rest of the output and waits for the exit status.
+        func finish() -> Int32 {
+            seen += String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+
+        /// The id in "execution ID of … started".
+        var executionID: String? {
+            seen.split(separator: " ").drop { $0 != "execution" }.dropFirst().first.map(String.init)
+        }
+    }
+
     /// Reads a pipe to its end on a thread of its own.
     final class ReadAll: @unchecked Sendable {
         private var data = Data()
@@ -252,25 +293,12 @@ struct RunCommandTests {
               - {id: long, dependencies: [setup], inputs: {command: sleep 300}}
             """.write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
-        let process = Process()
-        process.executableURL = CLI.binary
-        process.environment = CLI.environment
-        process.arguments = ["run", file.path, "--kill-grace", "1"]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = Pipe()
-        try process.run()
-        var seen = ""
+        let running = try CLI.Running(["run", file.path, "--kill-grace", "1"])
         // Wait for the event "step long started" on the child's output, then interrupt it.
-        while !seen.contains("step long started") {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            seen += String(decoding: chunk, as: UTF8.self)
-        }
-        process.interrupt()
-        seen += String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 1)
+        running.read { $0.contains("step long started") }
+        running.process.interrupt()
+        #expect(running.finish() == 1)
+        let seen = running.seen
         #expect(seen.contains("step long cancelled"))
         #expect(seen.contains("step setup.rollback success"))
         #expect(seen.contains("interrupt cancelled in "))
@@ -312,26 +340,13 @@ struct ExecutionsCommandTests {
               - {id: setup, inputs: {command: echo ready}, rollback: {type: task, inputs: {command: echo undone}}}
               - {id: wait, dependencies: [setup], inputs: {command: sleep 300}}
             """.write(toFile: folder + "/long.yaml", atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = CLI.binary
-        process.arguments = ["run", folder + "/long.yaml", "--db", db, "--kill-grace", "1"]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var seen = ""
-        while !seen.contains("step wait started") {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            seen += String(decoding: chunk, as: UTF8.self)
-        }
-        let running = try #require(seen.split(separator: " ").drop { $0 != "execution" }.dropFirst().first.map(String.init))
+        let long = try CLI.Running(["run", folder + "/long.yaml", "--db", db, "--kill-grace", "1"])
+        long.read { $0.contains("step wait started") }
+        let running = try #require(long.executionID)
         let cancel = try CLI.run("executions", "cancel", running, "--db", db)
-        #expect(cancel.stdout.hasPrefix("asked process \(process.processIdentifier), which runs \(running), to cancel it"))
-        seen += String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 1)
-        #expect(seen.contains("step setup.rollback success"))
+        #expect(cancel.stdout.hasPrefix("asked process \(long.process.processIdentifier), which runs \(running), to cancel it"))
+        #expect(long.finish() == 1)
+        #expect(long.seen.contains("step setup.rollback success"))
         #expect(try CLI.run("executions", "show", running, "--db", db).stdout.contains("long  cancelled"))
     }
 
@@ -458,26 +473,15 @@ struct ExecutionsCommandTests {
               - {id: slow, dependencies: [first], inputs: {command: 'echo $$ > \(folder)/pgid; if [ "$NOVACRON_ATTEMPT" = 1 ]; then sleep 300; fi; echo slow >> \(folder)/trace'}}
               - {id: last, dependencies: [slow], inputs: {command: 'echo last >> \(folder)/trace'}}
             """.write(toFile: file, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = CLI.binary
-        process.arguments = ["run", file, "--db", db]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = Pipe()
-        try process.run()
-        var seen = ""
-        while !seen.contains("step slow started") {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            seen += String(decoding: chunk, as: UTF8.self)
-        }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        let running = try CLI.Running(["run", file, "--db", db])
+        running.read { $0.contains("step slow started") }
+        kill(running.process.processIdentifier, SIGKILL)
+        _ = running.finish()
         // The step's own process group outlives a SIGKILLed novacron; end it.
         if let text = try? String(contentsOfFile: folder + "/pgid", encoding: .utf8), let pgid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
             kill(-pgid, SIGKILL)
         }
-        let id = try #require(seen.split(separator: " ").drop { $0 != "execution" }.dropFirst().first.map(String.init))
+        let id = try #require(running.executionID)
         let resumed = try CLI.run("executions", "resume", id, "--db", db)
         #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
         #expect(resumed.stdout.contains("step slow started (attempt 2)"))

@@ -9,28 +9,11 @@ struct CrashTests {
     /// Starts `novacron` with `arguments`, reads its output until `kills` "started" events went
     /// by (or it ends), then kills it with SIGKILL. Returns whether it was killed.
     static func runAndKill(_ arguments: [String], afterStarts kills: Int) throws -> Bool {
-        let process = Process()
-        process.executableURL = CLI.binary
-        process.arguments = arguments
-        process.environment = CLI.environment
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var seen = ""
-        var killed = false
-        while true {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            seen += String(decoding: chunk, as: UTF8.self)
-            if seen.components(separatedBy: " started").count - 1 >= kills {
-                kill(process.processIdentifier, SIGKILL)
-                killed = true
-                break
-            }
-        }
-        process.waitUntilExit()
-        return killed && process.terminationReason == .uncaughtSignal
+        let running = try CLI.Running(arguments)
+        let reached = running.read { $0.components(separatedBy: " started").count - 1 >= kills }
+        if reached { kill(running.process.processIdentifier, SIGKILL) }
+        _ = running.finish()
+        return reached && running.process.terminationReason == .uncaughtSignal
     }
 
     @Test("SIGKILL at random moments, 20+ times: every execution completes, no finished step runs twice, the file stays sound")
