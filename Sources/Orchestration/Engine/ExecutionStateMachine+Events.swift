@@ -20,6 +20,9 @@ extension ExecutionStateMachine {
         } else if outcome.cancelled {
             results[i].outputs = outcome.outputs
             end(i, status: .cancelled, reason: nil, error: outcome.error ?? stopping.map { "cancelled: \($0.reason)" }, now: now, actions: &actions)
+            // Stopped from outside the execution (the engine shutting down): the execution did
+            // not complete, whatever else happens.
+            if stopping == nil, failedStep == nil { failedStep = i }
             releaseDownstream(of: i, now: now, actions: &actions)
         } else {
             results[i].outputs = outcome.outputs

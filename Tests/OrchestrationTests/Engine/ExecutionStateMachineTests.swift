@@ -271,6 +271,19 @@ struct ExecutionStateMachineTests {
         #expect(m.error == "cancelled by user")
     }
 
+    @Test("a step stopped from outside (engine shutting down) keeps the execution from completing")
+    func cancelledFromOutside() throws {
+        var m = try machine("""
+            name: w
+            steps:
+              - {id: a, inputs: {command: x}}
+            """)
+        _ = m.start(now: t0)
+        let actions = m.finish("a", StepOutcome(succeeded: false, error: "cancelled", cancelled: true))
+        #expect(actions.finish == .failed)
+        #expect(m.result("a").status == .cancelled)
+    }
+
     @Test("pause stops new starts, resume continues; debug pauses before every step")
     func pauseAndDebug() throws {
         var m = try machine("""
