@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "Orchestration", targets: ["Orchestration"]),
         .library(name: "OrchestrationExecutors", targets: ["OrchestrationExecutors"]),
         .library(name: "OrchestrationSQLite", targets: ["OrchestrationSQLite"]),
+        .library(name: "OrchestrationServer", targets: ["OrchestrationServer"]),
         .library(name: "OrchestrationTesting", targets: ["OrchestrationTesting"]),
         .executable(name: "novacron", targets: ["novacron"]),
         .executable(name: "novacron-bench", targets: ["NovaCronBenchmark"]),
@@ -27,6 +28,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         .target(
@@ -59,6 +63,17 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .target(
+            name: "OrchestrationServer",
+            dependencies: [
+                "Orchestration", "OrchestrationExecutors", "OrchestrationSQLite",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .target(
             name: "OrchestrationTesting",
             dependencies: ["Orchestration"],
             swiftSettings: upcoming
@@ -69,6 +84,7 @@ let package = Package(
                 "Orchestration",
                 "OrchestrationExecutors",
                 "OrchestrationSQLite",
+                "OrchestrationServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: upcoming
@@ -85,8 +101,10 @@ let package = Package(
         .testTarget(
             name: "OrchestrationTests",
             dependencies: [
-                "Orchestration", "OrchestrationExecutors", "OrchestrationSQLite", "OrchestrationTesting",
+                "Orchestration", "OrchestrationExecutors", "OrchestrationSQLite", "OrchestrationServer", "OrchestrationTesting",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,0 +1,167 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import Orchestration
+
+/// The REST API under `/api/v1`: workflows and executions (DESIGN §10).
+struct APIController<Context: RequestContext>: Sendable {
+    let engine: WorkflowEngine
+    let store: (any ExecutionStore)?
+    /// The largest request body accepted (a workflow definition may be 4 MiB).
+    static var bodyLimit: Int { 4 << 20 }
+
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.post("workflows", use: register)
+        group.get("workflows", use: listWorkflows)
+        group.get("workflows/:id", use: getWorkflow)
+        group.get("workflows/:id/plan", use: plan)
+        group.post("workflows/:id/executions", use: start)
+        group.get("executions", use: listExecutions)
+        group.get("executions/:id", use: getExecution)
+        group.get("workflows/executions/:id", use: getExecution)
+        group.post("executions/:id/cancel") { request, context in try await self.operate(request, context) { try await $0.cancelExecution($1) } }
+        group.post("executions/:id/pause") { request, context in try await self.operate(request, context) { try await $0.pauseExecution($1) } }
+        group.post("executions/:id/resume") { request, context in try await self.operate(request, context) { try await $0.resumeExecution($1) } }
+        group.post("executions/:id/retry", use: retry)
+        group.get("learning/patterns/:id") { _, _ -> Response in
+            throw Problem(.notImplemented, "the learning engine is not built yet")
+        }
+    }
+
+    func register(_ request: Request, context: Context) async throws -> Response {
+        let body = try await request.body.collect(upTo: Self.bodyLimit)
+        let document = try WorkflowLoader.load(source: String(buffer: body), file: "request")
+        try await engine.registerWorkflow(document)
+        return Self.summary(document.workflow).response(.created)
+    }
+
+    func listWorkflows(_ request: Request, context: Context) async throws -> Response {
+        let page = try Page(request)
+        let all = await engine.registeredWorkflows()
+        return page.slice(all.map(Self.summary)).response()
+    }
+
+    func getWorkflow(_ request: Request, context: Context) async throws -> Response {
+        let id = try context.parameters.require("id")
+        guard let workflow = await engine.registeredWorkflows().first(where: { $0.id == id }) else {
+            throw Problem(.notFound, "no workflow '\(id)'")
+        }
+        var json = Self.summary(workflow)
+        if case .object(var o) = json {
+            o["steps"] = .array(workflow.steps.map { step in
+                var s: [String: JSONValue] = [
+                    "id": .string(step.id), "type": .string(step.type.rawValue),
+                    "dependencies": .array(step.dependencies.map(JSONValue.string)), "parallel": .bool(step.parallel),
+                ]
+                if let a = step.action { s["action"] = .string(a) }
+                if let c = step.condition { s["condition"] = .string(c) }
+                if let t = step.timeout { s["timeout"] = .string(DurationText.format(t)) }
+                return .object(s)
+            })
+            json = .object(o)
+        }
+        return json.response()
+    }
+
+    func plan(_ request: Request, context: Context) async throws -> Response {
+        let id = try context.parameters.require("id")
+        guard let workflow = await engine.registeredWorkflows().first(where: { $0.id == id }) else {
+            throw Problem(.notFound, "no workflow '\(id)'")
+        }
+        let plan = try Planner().plan(workflow)
+        guard let graph = WorkflowValidator().validate(workflow).graph else { throw Problem(.conflict, "workflow \(id) no longer validates") }
+        return PlanRenderer(plan: plan, graph: graph).json(warnings: [])
+            .response()
+    }
+
+    func start(_ request: Request, context: Context) async throws -> Response {
+        let id = try context.parameters.require("id")
+        let body = try await request.body.collect(upTo: 1 << 20)
+        var inputs: [String: JSONValue] = [:]
+        if body.readableBytes > 0 {
+            guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(String(buffer: body).utf8)), case .object(let o) = value else {
+                throw Problem(.badRequest, "the body must be a JSON object: {\"inputs\": {…}}")
+            }
+            if let i = o["inputs"] {
+                guard case .object(let given) = i else { throw Problem(.badRequest, "inputs must be an object of name: value") }
+                inputs = given
+            }
+        }
+        let execution = try await engine.executeWorkflow(id, inputs: inputs)
+        return ExecutionReport.json(execution).response(.created)
+    }
+
+    func listExecutions(_ request: Request, context: Context) async throws -> Response {
+        let page = try Page(request)
+        let workflow = request.uri.queryParameters.get("workflow")
+        var status: ExecutionStatus?
+        if let s = request.uri.queryParameters.get("status") {
+            guard let parsed = ExecutionStatus(rawValue: s) else {
+                throw Problem(.badRequest, "status must be one of \(ExecutionStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            status = parsed
+        }
+        let executions: [WorkflowExecution]
+        if let store {
+            executions = try await store.executions(workflowID: workflow, status: status, limit: page.offset + page.limit).map(\.execution)
+        } else {
+            executions = await engine.listExecutions(workflowID: workflow, limit: page.offset + page.limit).filter { status == nil || $0.status == status }
+        }
+        return page.slice(executions.map { ExecutionReport.json($0) }).response()
+    }
+
+    func getExecution(_ request: Request, context: Context) async throws -> Response {
+        let id = try context.parameters.require("id")
+        if let live = try? await engine.getExecution(id) {
+            let order = await engine.registeredWorkflows().first { $0.id == live.workflowID }?.steps.map(\.id)
+            return ExecutionReport.json(live, stepOrder: order).response()
+        }
+        if let store, let record = try await store.execution(id: id) {
+            return ExecutionReport.json(record.execution).response()
+        }
+        throw Problem(.notFound, "no execution '\(id)'")
+    }
+
+    func operate(_ request: Request, _ context: Context, _ body: (WorkflowEngine, String) async throws -> Void) async throws -> Response {
+        let id = try context.parameters.require("id")
+        try await body(engine, id)
+        return ExecutionReport.json(try await engine.getExecution(id)).response()
+    }
+
+    func retry(_ request: Request, context: Context) async throws -> Response {
+        let id = try context.parameters.require("id")
+        return ExecutionReport.json(try await engine.retryExecution(id)).response(.created)
+    }
+
+    static func summary(_ w: Workflow) -> JSONValue {
+        var o: [String: JSONValue] = ["id": .string(w.id), "name": .string(w.name), "stepCount": .number(Double(w.steps.count))]
+        if let d = w.description { o["description"] = .string(d) }
+        if let v = w.version { o["version"] = .string(v) }
+        return .object(o)
+    }
+}
+
+/// `?limit=&offset=` on lists: `{"items": […], "offset": 0, "limit": 50, "total": n}`.
+struct Page {
+    var offset: Int
+    var limit: Int
+
+    init(_ request: Request) throws {
+        let q = request.uri.queryParameters
+        offset = 0
+        limit = 50
+        if let o = q.get("offset") {
+            guard let v = Int(o), v >= 0 else { throw Problem(.badRequest, "offset must be a number ≥ 0") }
+            offset = v
+        }
+        if let l = q.get("limit") {
+            guard let v = Int(l), (1...1000).contains(v) else { throw Problem(.badRequest, "limit must be a number from 1 to 1000") }
+            limit = v
+        }
+    }
+
+    func slice(_ items: [JSONValue]) -> JSONValue {
+        let part = items.dropFirst(offset).prefix(limit)
+        return ["items": .array(Array(part)), "offset": .number(Double(offset)), "limit": .number(Double(limit)), "total": .number(Double(items.count))]
+    }
+}

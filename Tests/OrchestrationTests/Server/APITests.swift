@@ -1,0 +1,123 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Orchestration
+import OrchestrationServer
+import OrchestrationSQLite
+import OrchestrationTesting
+import Testing
+
+@Suite("REST API")
+struct APITests {
+    static let hello = """
+        name: hello
+        steps:
+          - {id: greet, inputs: {command: x}}
+          - {id: show, inputs: {command: "echo ${greet.greeting}"}}
+        """
+
+    func json(_ buffer: ByteBuffer) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(String(buffer: buffer).utf8)) as? [String: Any])
+    }
+
+    func withAPI(_ test: @Sendable (any TestClientProtocol, WorkflowEngine, ScriptedExecutor) async throws -> Void) async throws {
+        let executor = ScriptedExecutor()
+        executor.script("greet", [.success(outputs: ["greeting": "hi"])])
+        var executors = ExecutorRegistry()
+        for type in StepType.allCases { executors.register(executor, for: type) }
+        let store = try SQLiteExecutionStore(path: temporaryDatabasePath())
+        let engine = WorkflowEngine(executors: executors, secrets: SecretProvider(environment: [:]), store: store)
+        let app = try buildApplication(engine: engine, store: store, configuration: ServerConfiguration(port: 0))
+        try await app.test(.router) { client in try await test(client, engine, executor) }
+    }
+
+    @Test("register a workflow, start it, read it back under both paths; health answers")
+    func lifecycle() async throws {
+        try await withAPI { client, engine, _ in
+            try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
+            let id = try await client.execute(uri: "/api/v1/workflows", method: .post, body: ByteBuffer(string: Self.hello)) { response in
+                #expect(response.status == .created)
+                return try self.json(response.body)["id"] as? String
+            }
+            #expect(id == "hello")
+            try await client.execute(uri: "/api/v1/workflows", method: .get) { response in
+                let page = try self.json(response.body)
+                #expect((page["items"] as? [[String: Any]])?.map { $0["id"] as? String } == ["hello"])
+                #expect(page["total"] as? Int == 1)
+            }
+            let executionID = try await client.execute(
+                uri: "/api/v1/workflows/hello/executions", method: .post, headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"inputs": {"env": "prod"}}"#)
+            ) { response in
+                #expect(response.status == .created)
+                return try #require(try self.json(response.body)["id"] as? String)
+            }
+            _ = try await engine.waitForExecution(executionID)
+            for path in ["/api/v1/executions/\(executionID)", "/api/v1/workflows/executions/\(executionID)"] {
+                try await client.execute(uri: path, method: .get) { response in
+                    #expect(response.status == .ok)
+                    let e = try self.json(response.body)
+                    #expect(e["status"] as? String == "completed")
+                    #expect((e["steps"] as? [[String: Any]])?.map { $0["id"] as? String } == ["greet", "show"])
+                    #expect((e["inputs"] as? [String: Any])?["env"] as? String == "prod")
+                }
+            }
+            try await client.execute(uri: "/api/v1/executions?workflow=hello&status=completed&limit=10", method: .get) { response in
+                let page = try self.json(response.body)
+                #expect((page["items"] as? [[String: Any]])?.count == 1)
+            }
+        }
+    }
+
+    @Test("bad requests get problem documents: invalid workflow (located), unknown ids, bad query, not built yet")
+    func problems() async throws {
+        try await withAPI { client, _, _ in
+            try await client.execute(uri: "/api/v1/workflows", method: .post, body: ByteBuffer(string: "name: w\nsteps:\n  - {id: a, dependencies: [b]}\n")) { response in
+                #expect(response.status == .unprocessableContent)
+                #expect(response.headers[.contentType] == "application/problem+json")
+                let p = try self.json(response.body)
+                let errors = try #require(p["errors"] as? [[String: Any]])
+                #expect(errors.first?["line"] as? Int == 3)
+                #expect(errors.first?["path"] as? String == "steps[0].dependencies[0]")
+            }
+            try await client.execute(uri: "/api/v1/workflows/nope/executions", method: .post) { response in
+                #expect(response.status == .notFound)
+                let problem = try self.json(response.body)
+                #expect(problem["detail"] as? String == "no workflow 'nope'")
+            }
+            try await client.execute(uri: "/api/v1/executions/nope", method: .get) { #expect($0.status == .notFound) }
+            try await client.execute(uri: "/api/v1/executions?limit=0", method: .get) { #expect($0.status == .badRequest) }
+            try await client.execute(uri: "/api/v1/executions?status=done", method: .get) { #expect($0.status == .badRequest) }
+            try await client.execute(uri: "/api/v1/learning/patterns/hello", method: .get) { response in
+                #expect(response.status == .notImplemented)
+                #expect(response.headers[.contentType] == "application/problem+json")
+            }
+        }
+    }
+
+    @Test("cancel a running execution through the API; operations on an ended one conflict")
+    func cancel() async throws {
+        try await withAPI { client, engine, executor in
+            executor.hold("greet")
+            _ = try await client.execute(uri: "/api/v1/workflows", method: .post, body: ByteBuffer(string: Self.hello)) { _ in }
+            let id = try await client.execute(uri: "/api/v1/workflows/hello/executions", method: .post) { response in
+                try #require(try self.json(response.body)["id"] as? String)
+            }
+            await executor.waitForStarts(1)
+            try await client.execute(uri: "/api/v1/executions/\(id)/cancel", method: .post) { #expect($0.status == .ok) }
+            #expect(try await engine.waitForExecution(id).status == .cancelled)
+            try await client.execute(uri: "/api/v1/executions/\(id)/pause", method: .post) { #expect($0.status == .conflict) }
+        }
+    }
+
+    @Test("the server refuses to listen beyond loopback without --insecure")
+    func loopbackOnly() async throws {
+        let engine = WorkflowEngine(executors: ExecutorRegistry())
+        #expect(throws: EngineError.self) {
+            _ = try buildApplication(engine: engine, store: nil, configuration: ServerConfiguration(host: "0.0.0.0"))
+        }
+        _ = try buildApplication(engine: engine, store: nil, configuration: ServerConfiguration(host: "0.0.0.0", insecure: true))
+    }
+}
