@@ -8,11 +8,29 @@ extension SQLiteExecutionStore {
         let hash = try workflow.contentHash()
         let id = workflow.id
         try await write("save a workflow") { db in
+            let now = Date().timeIntervalSince1970
             try db.execute(
                 sql: "INSERT OR IGNORE INTO workflow_version (workflow_id, version, definition, created_at) VALUES (?, ?, ?, ?)",
-                arguments: [id, hash, definition, Date().timeIntervalSince1970])
+                arguments: [id, hash, definition, now])
+            try db.execute(
+                sql: """
+                    INSERT INTO registered_workflow (workflow_id, version, registered_at) VALUES (?, ?, ?)
+                    ON CONFLICT (workflow_id) DO UPDATE SET version = excluded.version, registered_at = excluded.registered_at
+                    """,
+                arguments: [id, hash, now])
         }
         return hash
+    }
+
+    public func registeredWorkflows() async throws -> [Workflow] {
+        let texts = try await read("list workflows") { db in
+            try String.fetchAll(db, sql: """
+                SELECT v.definition FROM registered_workflow r
+                JOIN workflow_version v ON v.workflow_id = r.workflow_id AND v.version = r.version
+                ORDER BY r.workflow_id
+                """)
+        }
+        return try texts.map { try Self.decode(Workflow.self, $0) }
     }
 
     public func workflow(id: String, version: String) async throws -> Workflow? {

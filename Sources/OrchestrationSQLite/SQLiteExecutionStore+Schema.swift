@@ -15,6 +15,11 @@ extension SQLiteExecutionStore {
                     created_at REAL NOT NULL,
                     PRIMARY KEY (workflow_id, version)
                 );
+                CREATE TABLE registered_workflow (
+                    workflow_id TEXT PRIMARY KEY,
+                    version TEXT NOT NULL,
+                    registered_at REAL NOT NULL
+                );
                 CREATE TABLE execution (
                     id TEXT PRIMARY KEY,
                     workflow_id TEXT NOT NULL,

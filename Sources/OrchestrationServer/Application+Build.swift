@@ -28,7 +28,7 @@ struct EngineService: Service {
     let engine: WorkflowEngine
 
     func run() async throws {
-        // Carry on what a previous process left unfinished, then do the engine's work.
+        // Carry on what a previous process left unfinished, while doing the engine's work.
         try await cancelWhenGracefulShutdown {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await engine.run() }
@@ -43,15 +43,17 @@ struct EngineService: Service {
 /// every error, and the engine as a service beside it. Tests call it too.
 ///
 /// ```swift
-/// let app = try buildApplication(engine: engine, store: store, configuration: ServerConfiguration(port: 8080))
+/// let app = try await buildApplication(engine: engine, store: store, configuration: ServerConfiguration(port: 8080))
 /// try await app.runService()
 /// ```
 public func buildApplication(
     engine: WorkflowEngine, store: (any ExecutionStore)?, configuration: ServerConfiguration
-) throws -> some ApplicationProtocol {
+) async throws -> some ApplicationProtocol {
     guard configuration.isLoopback || configuration.insecure else {
         throw EngineError(.invalidInput, "refusing to listen on \(configuration.host) without API tokens: authentication is not built yet; use a loopback address or pass --insecure")
     }
+    // The saved workflows are registered before the first request is served.
+    try await engine.restoreWorkflows()
     let router = Router()
     router.add(middleware: ProblemMiddleware())
     router.get("healthz") { _, _ in "ok" }

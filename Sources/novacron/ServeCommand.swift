@@ -36,7 +36,7 @@ struct ServeCommand: AsyncParsableCommand {
             executors: .standard(), configuration: EngineConfiguration(workerLimit: maxParallel ?? 64), secrets: secrets,
             cache: store ?? InMemoryStepCache(), store: store)
         do {
-            let app = try buildApplication(engine: engine, store: store, configuration: ServerConfiguration(host: host, port: port, insecure: insecure))
+            let app = try await buildApplication(engine: engine, store: store, configuration: ServerConfiguration(host: host, port: port, insecure: insecure))
             try await app.runService()
         } catch let error as EngineError {
             Console.err("error: \(error.message)")

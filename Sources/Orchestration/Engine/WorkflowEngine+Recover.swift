@@ -1,6 +1,25 @@
 import Foundation
 
 extension WorkflowEngine {
+    /// Registers again the workflows the store holds as registered (their last saved version);
+    /// returns their ids. One that no longer validates is skipped and named in the error list.
+    @discardableResult
+    public func restoreWorkflows() async throws -> (restored: [String], invalid: [String]) {
+        guard let store else { return ([], []) }
+        var restored: [String] = [], invalid: [String] = []
+        for workflow in try await store.registeredWorkflows() where workflows[workflow.id] == nil {
+            let validation = WorkflowValidator(actions: configuration.actions).validate(workflow)
+            guard let graph = validation.graph, let compiled = try? CompiledWorkflow(graph: graph, actions: configuration.actions) else {
+                invalid.append(workflow.id)
+                continue
+            }
+            workflows[workflow.id] = compiled
+            workflowHashes[workflow.id] = try workflow.contentHash()
+            restored.append(workflow.id)
+        }
+        return (restored, invalid)
+    }
+
     /// Carries on every execution the store holds as not ended — after a crash or a restart.
     ///
     /// Steps with a saved result are not run again (whatever the result was); attempts that were

@@ -19,6 +19,8 @@ public protocol ExecutionStore: Sendable {
     func saveWorkflow(_ workflow: Workflow) async throws -> String
     /// A saved definition.
     func workflow(id: String, version: String) async throws -> Workflow?
+    /// The workflows registered, each in the version saved last, by id.
+    func registeredWorkflows() async throws -> [Workflow]
 
     /// Applies `writes` in order, all or none (one transaction): the engine batches what piles
     /// up while the previous batch commits (group commit).

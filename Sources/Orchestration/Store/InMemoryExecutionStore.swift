@@ -4,6 +4,7 @@ import Foundation
 /// durability.
 public actor InMemoryExecutionStore: ExecutionStore {
     var workflows: [String: Workflow] = [:]
+    var registered: [String: Workflow] = [:]
     var records: [String: ExecutionRecord] = [:]
     var order: [String] = []
     var attemptLog: [String: [AttemptRecord]] = [:]
@@ -16,7 +17,12 @@ public actor InMemoryExecutionStore: ExecutionStore {
     public func saveWorkflow(_ workflow: Workflow) throws -> String {
         let hash = try workflow.contentHash()
         workflows["\(workflow.id)@\(hash)"] = workflow
+        registered[workflow.id] = workflow
         return hash
+    }
+
+    public func registeredWorkflows() -> [Workflow] {
+        registered.values.sorted { $0.id < $1.id }
     }
 
     public func workflow(id: String, version: String) -> Workflow? {

@@ -29,7 +29,7 @@ struct APITests {
         for type in StepType.allCases { executors.register(executor, for: type) }
         let store = try SQLiteExecutionStore(path: temporaryDatabasePath())
         let engine = WorkflowEngine(executors: executors, secrets: SecretProvider(environment: [:]), store: store)
-        let app = try buildApplication(engine: engine, store: store, configuration: ServerConfiguration(port: 0))
+        let app = try await buildApplication(engine: engine, store: store, configuration: ServerConfiguration(port: 0))
         try await app.test(.router) { client in try await test(client, engine, executor) }
     }
 
@@ -112,12 +112,33 @@ struct APITests {
         }
     }
 
+    @Test("registered workflows survive a restart of the server on the same store")
+    func workflowsSurviveRestart() async throws {
+        let path = temporaryDatabasePath()
+        for round in 0..<2 {
+            let store = try SQLiteExecutionStore(path: path)
+            let engine = WorkflowEngine(executors: ExecutorRegistry(), store: store)
+            let app = try await buildApplication(engine: engine, store: store, configuration: ServerConfiguration(port: 0))
+            try await app.test(.router) { client in
+                if round == 0 {
+                    try await client.execute(uri: "/api/v1/workflows", method: .post, body: ByteBuffer(string: Self.hello)) { #expect($0.status == .created) }
+                } else {
+                    try await client.execute(uri: "/api/v1/workflows/hello", method: .get) { response in
+                        #expect(response.status == .ok)
+                        let w = try self.json(response.body)
+                        #expect((w["steps"] as? [[String: Any]])?.count == 2)
+                    }
+                }
+            }
+        }
+    }
+
     @Test("the server refuses to listen beyond loopback without --insecure")
     func loopbackOnly() async throws {
         let engine = WorkflowEngine(executors: ExecutorRegistry())
-        #expect(throws: EngineError.self) {
-            _ = try buildApplication(engine: engine, store: nil, configuration: ServerConfiguration(host: "0.0.0.0"))
+        await #expect(throws: EngineError.self) {
+            _ = try await buildApplication(engine: engine, store: nil, configuration: ServerConfiguration(host: "0.0.0.0"))
         }
-        _ = try buildApplication(engine: engine, store: nil, configuration: ServerConfiguration(host: "0.0.0.0", insecure: true))
+        _ = try await buildApplication(engine: engine, store: nil, configuration: ServerConfiguration(host: "0.0.0.0", insecure: true))
     }
 }

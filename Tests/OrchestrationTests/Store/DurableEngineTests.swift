@@ -21,6 +21,7 @@ final class CrashableStore: ExecutionStore {
 
     func saveWorkflow(_ workflow: Workflow) async throws -> String { try await base.saveWorkflow(workflow) }
     func workflow(id: String, version: String) async throws -> Workflow? { try await base.workflow(id: id, version: version) }
+    func registeredWorkflows() async throws -> [Workflow] { try await base.registeredWorkflows() }
     func execution(id: String) async throws -> ExecutionRecord? { try await base.execution(id: id) }
     func executions(workflowID: String?, status: ExecutionStatus?, limit: Int) async throws -> [ExecutionRecord] {
         try await base.executions(workflowID: workflowID, status: status, limit: limit)

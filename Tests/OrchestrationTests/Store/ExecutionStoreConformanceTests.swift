@@ -44,6 +44,10 @@ struct ExecutionStoreConformanceTests {
         #expect(try await store.workflow(id: "deploy", version: v1) == w)
         #expect(try await store.workflow(id: "deploy", version: v2) == changed)
         #expect(try await store.workflow(id: "deploy", version: "nope") == nil)
+        // The last version saved is the registered one; saving an older one again makes it current.
+        #expect(try await store.registeredWorkflows() == [changed])
+        _ = try await store.saveWorkflow(w)
+        #expect(try await store.registeredWorkflows() == [w])
     }
 
     @Test("an execution, its attempts, results and logs read back as written", arguments: StoreKind.allCases)
