@@ -19,6 +19,7 @@ struct APIController<Context: RequestContext>: Sendable {
         group.get("executions", use: listExecutions)
         group.get("executions/:id", use: getExecution)
         group.get("workflows/executions/:id", use: getExecution)
+        group.get("executions/:id/events", use: events)
         group.post("executions/:id/cancel") { request, context in try await self.operate(request, context) { try await $0.cancelExecution($1) } }
         group.post("executions/:id/pause") { request, context in try await self.operate(request, context) { try await $0.pauseExecution($1) } }
         group.post("executions/:id/resume") { request, context in try await self.operate(request, context) { try await $0.resumeExecution($1) } }
@@ -120,6 +121,36 @@ struct APIController<Context: RequestContext>: Sendable {
             return ExecutionReport.json(record.execution).response()
         }
         throw Problem(.notFound, "no execution '\(id)'")
+    }
+
+    /// Server-Sent Events: `execution` (the state now), then each lifecycle event as it happens,
+    /// ending after `executionFinished`.
+    func events(_ request: Request, context: Context) async throws -> Response {
+        let id = try context.parameters.require("id")
+        let stream = engine.events()   // subscribe first, so nothing between the snapshot and it is lost
+        guard let now = try? await engine.getExecution(id) else {
+            if let store, let record = try await store.execution(id: id) {
+                return Self.sse(snapshot: ExecutionReport.json(record.execution), stream: nil, id: id)
+            }
+            throw Problem(.notFound, "no execution '\(id)'")
+        }
+        let order = await engine.registeredWorkflows().first { $0.id == now.workflowID }?.steps.map(\.id)
+        return Self.sse(snapshot: ExecutionReport.json(now, stepOrder: order), stream: now.status.isTerminal ? nil : stream, id: id)
+    }
+
+    static func sse(snapshot: JSONValue, stream: AsyncStream<ExecutionEvent>?, id: String) -> Response {
+        Response(
+            status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+            body: ResponseBody { writer in
+                try await writer.write(ByteBuffer(string: "event: execution\ndata: \(snapshot.jsonText)\n\n"))
+                if let stream {
+                    for await event in stream where event.executionID == id {
+                        try await writer.write(ByteBuffer(string: "event: \(event.name)\ndata: \(event.json.jsonText)\n\n"))
+                        if case .executionFinished = event { break }
+                    }
+                }
+                try await writer.finish(nil)
+            })
     }
 
     func operate(_ request: Request, _ context: Context, _ body: (WorkflowEngine, String) async throws -> Void) async throws -> Response {

@@ -63,3 +63,46 @@ public enum ExecutionReport {
         date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }
 }
+
+extension ExecutionEvent {
+    /// The event's name on the wire (SSE `event:` field).
+    public var name: String {
+        switch self {
+        case .executionStarted: return "executionStarted"
+        case .stepStarted: return "stepStarted"
+        case .stepRetrying: return "stepRetrying"
+        case .stepFinished: return "stepFinished"
+        case .executionPaused: return "executionPaused"
+        case .executionResumed: return "executionResumed"
+        case .executionFinished: return "executionFinished"
+        }
+    }
+
+    /// The event as a JSON object (`type`, `executionID` and the event's own fields).
+    public var json: JSONValue {
+        var o: [String: JSONValue] = ["type": .string(name), "executionID": .string(executionID)]
+        switch self {
+        case .executionStarted(_, let workflowID, let count):
+            o["workflowID"] = .string(workflowID)
+            o["stepCount"] = .number(Double(count))
+        case .stepStarted(_, let step, let attempt, let at):
+            o["stepID"] = .string(step)
+            o["attempt"] = .number(Double(attempt))
+            o["at"] = .string(ExecutionReport.iso(at))
+        case .stepRetrying(_, let step, let next, let delay, let error):
+            o["stepID"] = .string(step)
+            o["nextAttempt"] = .number(Double(next))
+            o["delayMs"] = .number(ExecutionReport.milliseconds(delay))
+            if let error { o["error"] = .string(error) }
+        case .stepFinished(_, let result, _):
+            o["step"] = ExecutionReport.step(result)
+        case .executionPaused(_, let before):
+            if let before { o["beforeStep"] = .string(before) }
+        case .executionResumed:
+            break
+        case .executionFinished(let execution):
+            o["execution"] = ExecutionReport.json(execution)
+        }
+        return .object(o)
+    }
+}

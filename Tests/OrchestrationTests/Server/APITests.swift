@@ -112,6 +112,36 @@ struct APITests {
         }
     }
 
+    @Test("the events stream sends the state, then live events, and ends when the execution ends")
+    func events() async throws {
+        try await withAPI { client, engine, executor in
+            executor.hold("greet")
+            _ = try await client.execute(uri: "/api/v1/workflows", method: .post, body: ByteBuffer(string: Self.hello)) { _ in }
+            let id = try await client.execute(uri: "/api/v1/workflows/hello/executions", method: .post) { response in
+                try #require(try self.json(response.body)["id"] as? String)
+            }
+            await executor.waitForStarts(1)
+            async let body = client.execute(uri: "/api/v1/executions/\(id)/events", method: .get) { response in
+                #expect(response.headers[.contentType] == "text/event-stream")
+                return String(buffer: response.body)
+            }
+            executor.release("greet")
+            let text = try await body
+            #expect(text.hasPrefix("event: execution\ndata: {"))
+            #expect(text.hasSuffix("\n\n"))
+            // Live or not, the stream ends with the execution completed.
+            #expect(text.contains("event: executionFinished") || text.contains(#""status":"completed""#))
+            #expect(try await engine.waitForExecution(id).status == .completed)
+            // On an ended execution: the state, then the end of the stream.
+            try await client.execute(uri: "/api/v1/executions/\(id)/events", method: .get) { response in
+                let done = String(buffer: response.body)
+                #expect(done.hasPrefix("event: execution\n"))
+                #expect(done.contains(#""status":"completed""#))
+                #expect(!done.contains("event: stepStarted"))
+            }
+        }
+    }
+
     @Test("registered workflows survive a restart of the server on the same store")
     func workflowsSurviveRestart() async throws {
         let path = temporaryDatabasePath()
