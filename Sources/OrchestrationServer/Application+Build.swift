@@ -8,13 +8,16 @@ import ServiceLifecycle
 public struct ServerConfiguration: Sendable {
     public var host: String
     public var port: Int
-    /// Allow binding beyond loopback (authentication is not built yet).
+    /// Allow binding beyond loopback without tokens.
     public var insecure: Bool
+    /// API tokens; empty means no authentication (loopback only, unless `insecure`).
+    public var tokens: APITokens
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, insecure: Bool = false) {
+    public init(host: String = "127.0.0.1", port: Int = 8080, insecure: Bool = false, tokens: APITokens = APITokens()) {
         self.host = host
         self.port = port
         self.insecure = insecure
+        self.tokens = tokens
     }
 
     /// Whether `host` only listens on this machine.
@@ -49,13 +52,14 @@ struct EngineService: Service {
 public func buildApplication(
     engine: WorkflowEngine, store: (any ExecutionStore)?, configuration: ServerConfiguration
 ) async throws -> some ApplicationProtocol {
-    guard configuration.isLoopback || configuration.insecure else {
-        throw EngineError(.invalidInput, "refusing to listen on \(configuration.host) without API tokens: authentication is not built yet; use a loopback address or pass --insecure")
+    guard configuration.isLoopback || configuration.insecure || !configuration.tokens.isEmpty else {
+        throw EngineError(.invalidInput, "refusing to listen on \(configuration.host) without API tokens (--tokens-file or NOVACRON_API_TOKENS); use a loopback address, give tokens, or pass --insecure")
     }
     // The saved workflows are registered before the first request is served.
     try await engine.restoreWorkflows()
     let router = Router()
     router.add(middleware: ProblemMiddleware())
+    if !configuration.tokens.isEmpty { router.add(middleware: AuthMiddleware(tokens: configuration.tokens)) }
     router.get("healthz") { _, _ in "ok" }
     router.get("readyz") { _, _ in "ok" }
     APIController(engine: engine, store: store).addRoutes(to: router.group("api/v1"))

@@ -1,0 +1,136 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Orchestration
+import Yams
+
+/// What a token may do: `viewer` reads, `operator` also starts and operates executions, `admin`
+/// also registers workflows.
+public enum Role: String, Sendable, Comparable, CaseIterable {
+    case viewer, `operator`, admin
+
+    public static func < (a: Role, b: Role) -> Bool {
+        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+    }
+}
+
+/// Bearer API tokens, kept only as SHA-256 hashes and compared in constant time.
+///
+/// From the environment, `NOVACRON_API_TOKENS=operator:s3cret,admin:…` (hashed as they are read);
+/// from a file (`--tokens-file`), a list of `{name, role, sha256}` so the file holds no secret:
+///
+/// ```yaml
+/// - {name: ci, role: operator, sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08}
+/// ```
+public struct APITokens: Sendable {
+    struct Entry: Sendable {
+        var name: String
+        var role: Role
+        var hash: [UInt8]
+    }
+
+    var entries: [Entry]
+
+    public var isEmpty: Bool { entries.isEmpty }
+
+    public init() { entries = [] }
+
+    public static func hash(_ token: String) -> [UInt8] { Array(SHA256.hash(data: Array(token.utf8))) }
+
+    /// Parses `role:token` pairs separated by commas.
+    public init(environment value: String) throws(EngineError) {
+        entries = []
+        for (n, item) in value.split(separator: ",").enumerated() {
+            let parts = item.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, let role = Role(rawValue: parts[0]), !parts[1].isEmpty else {
+                throw EngineError(.invalidInput, "NOVACRON_API_TOKENS item \(n + 1): expected role:token with role viewer, operator or admin")
+            }
+            entries.append(Entry(name: "env-\(n + 1)", role: role, hash: Self.hash(parts[1])))
+        }
+    }
+
+    /// Reads a tokens file: a list of `{name, role, sha256}`.
+    public init(file: String) throws(EngineError) {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+            throw EngineError(.invalidInput, "\(file): cannot read the tokens file")
+        }
+        guard let list = (try? Yams.load(yaml: text)) as? [[String: Any]] else {
+            throw EngineError(.invalidInput, "\(file): expected a list of {name, role, sha256}")
+        }
+        entries = []
+        for (i, item) in list.enumerated() {
+            guard let roleText = item["role"] as? String, let role = Role(rawValue: roleText) else {
+                throw EngineError(.invalidInput, "\(file): item \(i + 1): role must be viewer, operator or admin")
+            }
+            guard let hex = item["sha256"] as? String, let bytes = Self.bytes(hex: hex), bytes.count == 32 else {
+                throw EngineError(.invalidInput, "\(file): item \(i + 1): sha256 must be 64 hex digits (printf %s TOKEN | sha256sum)")
+            }
+            entries.append(Entry(name: item["name"] as? String ?? "token-\(i + 1)", role: role, hash: bytes))
+        }
+    }
+
+    public mutating func merge(_ other: APITokens) { entries += other.entries }
+
+    /// The role of `token`, comparing with every stored hash without stopping early.
+    public func role(of token: String) -> Role? {
+        let presented = Self.hash(token)
+        var found: Role?
+        for entry in entries {
+            var difference: UInt8 = 0
+            for (a, b) in zip(entry.hash, presented) { difference |= a ^ b }
+            if difference == 0, found == nil { found = entry.role }
+        }
+        return found
+    }
+
+    static func bytes(hex: String) -> [UInt8]? {
+        let chars = Array(hex.lowercased().utf8)
+        guard chars.count % 2 == 0 else { return nil }
+        var out: [UInt8] = []
+        var i = 0
+        while i < chars.count {
+            guard let hi = Self.nibble(chars[i]), let lo = Self.nibble(chars[i + 1]) else { return nil }
+            out.append(hi << 4 | lo)
+            i += 2
+        }
+        return out
+    }
+
+    static func nibble(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+        default: return nil
+        }
+    }
+}
+
+/// Checks the bearer token against the role the route needs: reads need `viewer`, starting and
+/// operating executions `operator`, registering workflows `admin`. `/healthz` and `/readyz`
+/// are open. 401 without a valid token, 403 with one whose role is too low.
+struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
+    let tokens: APITokens
+
+    static func requiredRole(_ request: Request) -> Role? {
+        let path = request.uri.path
+        if path == "/healthz" || path == "/readyz" { return nil }
+        if request.method == .get || request.method == .head { return .viewer }
+        if path == "/api/v1/workflows" { return .admin }
+        return .operator
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let needed = Self.requiredRole(request) else { return try await next(request, context) }
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
+              let role = tokens.role(of: String(header.dropFirst(7))) else {
+            var response = Problem(.unauthorized, "a bearer token is needed: Authorization: Bearer TOKEN").response
+            response.headers[.wwwAuthenticate] = "Bearer"
+            return response
+        }
+        guard role >= needed else {
+            return Problem(.forbidden, "this needs the \(needed.rawValue) role; the token has \(role.rawValue)").response
+        }
+        return try await next(request, context)
+    }
+}
