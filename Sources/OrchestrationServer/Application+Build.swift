@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Orchestration
 import OrchestrationExecutors
+import Prometheus
 import ServiceLifecycle
 
 /// What `novacron serve` needs to build its application.
@@ -60,6 +61,9 @@ public func buildApplication(
     let router = Router()
     router.add(middleware: ProblemMiddleware())
     if !configuration.tokens.isEmpty { router.add(middleware: AuthMiddleware(tokens: configuration.tokens)) }
+    let registry = PrometheusCollectorRegistry()
+    _ = EngineMetrics(engine: engine, registry: registry)
+    router.get("metrics") { _, _ in registry.response() }
     router.get("healthz") { _, _ in "ok" }
     router.get("readyz") { _, _ in "ok" }
     APIController(engine: engine, store: store).addRoutes(to: router.group("api/v1"))

@@ -77,6 +77,7 @@ public actor WorkflowEngine {
     let subscribers = Mutex<[UInt64: AsyncStream<ExecutionEvent>.Continuation]>([:])
     let nextSubscriber = Atomic<UInt64>(0)
     let hasSubscribers = Atomic<Bool>(false)
+    let observers = Mutex<[@Sendable (ExecutionEvent) -> Void]>([])
 
     /// - Parameters:
     ///   - executors: who runs each step type.
@@ -136,14 +137,23 @@ public actor WorkflowEngine {
                 s[id] = nil
                 return s.isEmpty
             }
-            if empty { self.hasSubscribers.store(false, ordering: .releasing) }
+            if empty, self.observers.withLock({ $0.isEmpty }) { self.hasSubscribers.store(false, ordering: .releasing) }
         }
         return stream
+    }
+
+    /// Calls `observer` with every event, synchronously, as it happens (before anyone waiting
+    /// for the execution is woken): for metrics that must be exact the moment an execution ends.
+    /// The observer must be quick and must not call back into the engine.
+    public nonisolated func observe(_ observer: @escaping @Sendable (ExecutionEvent) -> Void) {
+        observers.withLock { $0.append(observer) }
+        hasSubscribers.store(true, ordering: .releasing)
     }
 
     nonisolated func emit(_ event: @autoclosure () -> ExecutionEvent) {
         guard hasSubscribers.load(ordering: .acquiring) else { return }
         let e = event()
+        for o in observers.withLock({ $0 }) { o(e) }
         subscribers.withLock { for c in $0.values { c.yield(e) } }
     }
 

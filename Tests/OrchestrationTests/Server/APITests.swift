@@ -64,6 +64,11 @@ struct APITests {
                     #expect((e["inputs"] as? [String: Any])?["env"] as? String == "prod")
                 }
             }
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                let text = String(buffer: response.body)
+                #expect(text.contains(#"novacron_executions_started_total{workflow="hello"} 1"#))
+                #expect(text.contains(#"novacron_step_duration_seconds_count{status="success"} 2"#))
+            }
             try await client.execute(uri: "/api/v1/executions?workflow=hello&status=completed&limit=10", method: .get) { response in
                 let page = try self.json(response.body)
                 #expect((page["items"] as? [[String: Any]])?.count == 1)
