@@ -20,6 +20,7 @@ struct APIController<Context: RequestContext>: Sendable {
         group.get("executions/:id", use: getExecution)
         group.get("workflows/executions/:id", use: getExecution)
         group.get("executions/:id/events", use: events)
+        group.get("executions/:id/logs", use: logs)
         group.post("executions/:id/cancel") { request, context in try await self.operate(request, context) { try await $0.cancelExecution($1) } }
         group.post("executions/:id/pause") { request, context in try await self.operate(request, context) { try await $0.pauseExecution($1) } }
         group.post("executions/:id/resume") { request, context in try await self.operate(request, context) { try await $0.resumeExecution($1) } }
@@ -151,6 +152,32 @@ struct APIController<Context: RequestContext>: Sendable {
                 }
                 try await writer.finish(nil)
             })
+    }
+
+    /// `{"steps": [{"id", "log"}]}`: the kept log tail of each step (or `?step=`).
+    func logs(_ request: Request, context: Context) async throws -> Response {
+        let id = try context.parameters.require("id")
+        let only: String? = request.uri.queryParameters.get("step").map { String($0) }
+        var results: [StepResult]
+        if let live = try? await engine.getExecution(id) {
+            results = Array(live.stepResults.values)
+        } else if let store, let record = try await store.execution(id: id) {
+            results = Array(record.execution.stepResults.values)
+        } else {
+            throw Problem(.notFound, "no execution '\(id)'")
+        }
+        results.sort { ($0.startedAt ?? .distantFuture, $0.stepID) < ($1.startedAt ?? .distantFuture, $1.stepID) }
+        if let only {
+            results = results.filter { $0.stepID == only }
+            if results.isEmpty { throw Problem(.notFound, "execution \(id) has no step '\(only)'") }
+        }
+        var out: [JSONValue] = []
+        for r in results {
+            var log = (try? await engine.log(executionID: id, stepID: r.stepID)) ?? ""
+            if log.isEmpty, let store { log = (try await store.log(executionID: id, stepID: r.stepID)) ?? "" }
+            out.append(["id": .string(r.stepID), "status": .string(r.status.rawValue), "log": .string(log)])
+        }
+        return JSONValue.object(["steps": .array(out)]).response()
     }
 
     func operate(_ request: Request, _ context: Context, _ body: (WorkflowEngine, String) async throws -> Void) async throws -> Response {

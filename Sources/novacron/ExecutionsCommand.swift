@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Orchestration
+import NIOHTTP1
 import OrchestrationExecutors
 import OrchestrationSQLite
 #if canImport(Glibc)
@@ -23,8 +24,24 @@ struct ExecutionsCommand: AsyncParsableCommand {
         @Option(name: .long, help: "Only executions with this status (pending, running, paused, completed, failed, cancelled).") var status: ExecutionStatus?
         @Option(name: .long, help: "At most this many.") var limit = 20
         @Option(name: .shortAndLong, help: "text or json.") var output: OutputFormat = .text
+        @OptionGroup var remote: RemoteOptions
 
         func run() async throws {
+            if remote.serverURL != nil {
+                var query = "?limit=\(min(max(limit, 1), 1000))"
+                if let workflow { query += "&workflow=\(workflow.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? workflow)" }
+                if let status { query += "&status=\(status.rawValue)" }
+                let page = try await remote.call(.GET, "/api/v1/executions" + query)
+                guard case .object(let o) = page, case .array(let items)? = o["items"] else { return }
+                if output == .json { return Console.out(JSONValue.array(items).prettyJSONText) }
+                var rows = [["ID", "WORKFLOW", "STATUS", "STARTED", "DURATION"]]
+                for case .object(let e) in items {
+                    let ms = (e["metrics"].flatMap { if case .object(let m) = $0 { return m["totalDurationMs"] } else { return nil } })
+                    rows.append([e["id"]?.text ?? "", e["workflowID"]?.text ?? "", e["status"]?.text ?? "", e["startedAt"]?.text ?? "-",
+                                 ms.map { ProgressDisplay.format(.milliseconds(Int64(Double($0.text) ?? 0))) } ?? "-"])
+                }
+                return Console.out(rows.count == 1 ? "no executions on \(remote.serverURL!)" : Table.render(rows))
+            }
             let store = try storeOptions.openExisting()
             let records = try await StoreCall.run { try await store.executions(workflowID: workflow, status: status, limit: limit) }
             switch output {
@@ -49,8 +66,26 @@ struct ExecutionsCommand: AsyncParsableCommand {
         @OptionGroup var storeOptions: StoreOptions
         @Argument(help: "The execution id.") var id: String
         @Option(name: .shortAndLong, help: "text or json.") var output: OutputFormat = .text
+        @OptionGroup var remote: RemoteOptions
 
         func run() async throws {
+            if remote.serverURL != nil {
+                let e = try await remote.call(.GET, "/api/v1/executions/\(id)")
+                if output == .json { return Console.out(e.prettyJSONText) }
+                guard case .object(let o) = e else { return }
+                var text = "\(o["id"]?.text ?? id)  \(o["workflowID"]?.text ?? "")  \(o["status"]?.text ?? "")"
+                if let error = o["error"]?.text { text += "\nerror: \(error)" }
+                var rows = [["STEP", "STATUS", "ATTEMPTS", "DURATION", "DETAIL"]]
+                if case .array(let steps)? = o["steps"] {
+                    for case .object(let step) in steps {
+                        let detail = step["skipReason"]?.text ?? step["error"]?.text ?? ""
+                        rows.append([step["id"]?.text ?? "", step["status"]?.text ?? "", step["attempts"]?.text ?? "0",
+                                     step["startedAt"] == nil ? "-" : ProgressDisplay.format(.milliseconds(Int64(Double(step["durationMs"]?.text ?? "0") ?? 0))),
+                                     String(detail.prefix(80))])
+                    }
+                }
+                return Console.out(text + "\n" + Table.render(rows))
+            }
             let store = try storeOptions.openExisting()
             let (record, workflow) = try await StoreCall.run { () -> (ExecutionRecord?, Workflow?) in
                 guard let r = try await store.execution(id: id) else { return (nil, nil) }
@@ -90,8 +125,21 @@ struct ExecutionsCommand: AsyncParsableCommand {
         @Argument(help: "The execution id.") var id: String
         @Option(name: .long, help: "Only this step (its rollback is <id>.rollback).") var step: String?
         @Flag(name: .long, help: "Keep printing each step's log as the step ends, until the execution ends.") var follow = false
+        @OptionGroup var remote: RemoteOptions
 
         func run() async throws {
+            if remote.serverURL != nil {
+                if follow { throw ValidationError("--follow works on the store; against a server, watch /api/v1/executions/ID/events") }
+                let query = step.map { "?step=\($0.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? $0)" } ?? ""
+                let answer = try await remote.call(.GET, "/api/v1/executions/\(id)/logs" + query)
+                guard case .object(let o) = answer, case .array(let steps)? = o["steps"] else { return }
+                for case .object(let s) in steps {
+                    if step == nil { Console.out("==> \(s["id"]?.text ?? "") <==") }
+                    let log = s["log"]?.text ?? ""
+                    if !log.isEmpty { FileHandle.standardOutput.write(Data(log.utf8)) }
+                }
+                return
+            }
             let store = try storeOptions.openExisting()
             if follow { return try await followLogs(store) }
             let (record, logs) = try await StoreCall.run { () -> (ExecutionRecord?, [(String, String)]) in
@@ -165,8 +213,15 @@ extension ExecutionsCommand {
         @Argument(help: "The execution id.") var id: String
         @OptionGroup var storeOptions: StoreOptions
         @Option(name: .shortAndLong, help: "text or json.") var output: RunCommand.Format = .text
+        @OptionGroup var remote: RemoteOptions
 
         func run() async throws {
+            if remote.serverURL != nil {
+                let e = try await remote.call(.POST, "/api/v1/executions/\(id)/retry")
+                if output == .json { return Console.out(e.prettyJSONText) }
+                guard case .object(let o) = e else { return }
+                return Console.out("started \(o["id"]?.text ?? "?") on \(remote.serverURL!), reusing the steps of \(id) that succeeded")
+            }
             let store = try storeOptions.openExisting()
             let (record, workflow) = try await StoreCall.run { () -> (ExecutionRecord?, Workflow?) in
                 guard let r = try await store.execution(id: id) else { return (nil, nil) }
@@ -207,8 +262,14 @@ extension ExecutionsCommand {
 
         @Argument(help: "The execution id.") var id: String
         @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var remote: RemoteOptions
 
         func run() async throws {
+            if remote.serverURL != nil {
+                let e = try await remote.call(.POST, "/api/v1/executions/\(id)/cancel")
+                guard case .object(let o) = e else { return }
+                return Console.out("\(id) \(o["status"]?.text ?? "")")
+            }
             let store = try storeOptions.openExisting()
             guard let record = try await StoreCall.run({ try await store.execution(id: id) }) else {
                 Console.err("error: no execution '\(id)' in \(store.path)")

@@ -69,13 +69,14 @@ enum CLI {
         private let out = Pipe()
         private(set) var seen = ""
 
-        init(_ arguments: [String]) throws {
+        init(_ arguments: [String], environment extra: [String: String] = [:]) throws {
             process.executableURL = CLI.binary
             process.arguments = arguments
-            process.environment = CLI.environment
+            process.environment = CLI.environment.merging(extra) { _, new in new }
             process.currentDirectoryURL = CLI.root
             process.standardOutput = out
-            process.standardError = FileHandle.nullDevice
+            // Standard error too (the server logs there), on the same pipe.
+            process.standardError = out
             try process.run()
         }
 
@@ -411,6 +412,51 @@ struct ExecutionsCommandTests {
         let result = try CLI.run("run", "Examples/hello.yaml", "--db", db)
         #expect(result.status == 2)
         #expect(result.stderr == "error: \(db): the database is read-only; NovaCron needs to write to it\n")
+    }
+
+    @Test("list, show, logs, retry and cancel work against a running server with --server and --token")
+    func remote() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("novacron-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let server = try CLI.Running(["serve", "--port", "0", "--db", folder + "/s.db"], environment: ["NOVACRON_API_TOKENS": "admin:t0k"])
+        defer { server.process.terminate(); _ = server.finish() }
+        #expect(server.read { $0.contains("listening on 127.0.0.1:") && $0.hasSuffix("\n") })
+        let port = try #require(server.seen.components(separatedBy: "listening on 127.0.0.1:").last?.prefix { $0.isNumber })
+        let url = "http://127.0.0.1:\(port)"
+        // Register and start through the API, as another tool would (Python's urllib).
+        let post = """
+            import json, sys, urllib.request
+            def call(path, data):
+                r = urllib.request.Request(sys.argv[1] + path, data=data, method="POST", headers={"Authorization": "Bearer t0k"})
+                return json.load(urllib.request.urlopen(r))
+            call("/api/v1/workflows", open(sys.argv[2], "rb").read())
+            id = call("/api/v1/workflows/rollback-demo/executions", b"")["id"]
+            # The event stream ends when the execution does.
+            r = urllib.request.Request(sys.argv[1] + "/api/v1/executions/" + id + "/events", headers={"Authorization": "Bearer t0k"})
+            urllib.request.urlopen(r).read()
+            print(id)
+            """
+        let python = Process()
+        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        python.arguments = ["python3", "-c", post, url, CLI.root.appendingPathComponent("Examples/rollback-demo.yaml").path]
+        let out = Pipe()
+        python.standardOutput = out
+        try python.run()
+        let id = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        python.waitUntilExit()
+        #expect(!id.isEmpty)
+        let unauthorized = try CLI.run("executions", "list", "--server", url)
+        #expect(unauthorized.status == 2)
+        #expect(unauthorized.stderr == "error: a bearer token is needed: Authorization: Bearer TOKEN\n")
+        let show = try CLI.run("executions", "show", id, "--server", url, "--token", "t0k")
+        #expect(show.stdout.contains("rollback-demo  failed"))
+        #expect(show.stdout.contains("critical-step       failed   1"))
+        #expect(try CLI.run("executions", "list", "--server", url, "--token", "t0k").stdout.contains("\(id)  rollback-demo  failed"))
+        #expect(try CLI.run("executions", "logs", id, "--step", "alert", "--server", url, "--token", "t0k").stdout == "critical-step failed with exit code 3\n")
+        #expect(try CLI.run("executions", "retry", id, "--server", url, "--token", "t0k").stdout.hasPrefix("started "))
+        let cancel = try CLI.run("executions", "cancel", id, "--server", url, "--token", "t0k")
+        #expect(cancel.status == 2)
+        #expect(cancel.stderr == "error: execution \(id) already failed\n")
     }
 
     @Test("several processes starting on a new database at once all run")
