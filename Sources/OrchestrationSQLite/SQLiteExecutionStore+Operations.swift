@@ -22,6 +22,21 @@ extension SQLiteExecutionStore {
         return hash
     }
 
+    public func workflowVersions(id: String) async throws -> [(version: String, savedAt: Date)] {
+        let rows = try await read("list workflow versions") { db in
+            try Row.fetchAll(db, sql: "SELECT version, created_at FROM workflow_version WHERE workflow_id = ? ORDER BY created_at, rowid", arguments: [id])
+                .map { (($0["version"] as String), ($0["created_at"] as Double)) }
+        }
+        return rows.map { ($0.0, Date(timeIntervalSince1970: $0.1)) }
+    }
+
+    public func unregisterWorkflow(id: String) async throws -> Bool {
+        try await write("unregister a workflow") { db in
+            try db.execute(sql: "DELETE FROM registered_workflow WHERE workflow_id = ?", arguments: [id])
+            return db.changesCount > 0
+        }
+    }
+
     public func registeredWorkflows() async throws -> [Workflow] {
         let texts = try await read("list workflows") { db in
             try String.fetchAll(db, sql: """

@@ -15,6 +15,17 @@ struct APIController<Context: RequestContext>: Sendable {
         group.get("workflows", use: listWorkflows)
         group.get("workflows/:id", use: getWorkflow)
         group.get("workflows/:id/plan", use: plan)
+        group.delete("workflows/:id") { _, context -> Response in
+            try await self.engine.unregisterWorkflow(try context.parameters.require("id"))
+            return Response(status: .noContent)
+        }
+        group.get("workflows/:id/versions") { _, context -> Response in
+            let id = try context.parameters.require("id")
+            guard let store = self.store else { throw Problem(.notImplemented, "versions are kept by the store; this server runs without one (--memory)") }
+            let versions = try await store.workflowVersions(id: id)
+            guard !versions.isEmpty else { throw Problem(.notFound, "no workflow '\(id)'") }
+            return JSONValue.array(versions.map { ["version": .string($0.version), "savedAt": .string(ExecutionReport.iso($0.savedAt))] }).response()
+        }
         group.post("workflows/:id/executions", use: start)
         group.get("executions", use: listExecutions)
         group.get("executions/:id", use: getExecution)

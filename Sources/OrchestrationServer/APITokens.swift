@@ -116,7 +116,8 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
         let path = request.uri.path
         if path == "/healthz" || path == "/readyz" { return nil }
         if request.method == .get || request.method == .head { return .viewer }
-        if path == "/api/v1/workflows" { return .admin }
+        // Registering and deleting workflows; running them (…/executions) is for operators.
+        if path.hasPrefix("/api/v1/workflows"), !path.hasSuffix("/executions") { return .admin }
         return .operator
     }
 

@@ -35,6 +35,13 @@ extension WorkflowEngine {
         workflowHashes[graph.workflow.id] = hash
     }
 
+    /// Forgets a workflow: no new executions; running ones go on with the version they pinned.
+    public func unregisterWorkflow(_ id: String) async throws {
+        guard workflows.removeValue(forKey: id) != nil else { throw EngineError(.notFound, "no workflow '\(id)'") }
+        workflowHashes[id] = nil
+        if let store { _ = try await store.unregisterWorkflow(id: id) }
+    }
+
     /// Registered workflows by id.
     public func registeredWorkflows() -> [Workflow] {
         workflows.values.map(\.workflow).sorted { $0.id < $1.id }

@@ -21,6 +21,11 @@ public protocol ExecutionStore: Sendable {
     func workflow(id: String, version: String) async throws -> Workflow?
     /// The workflows registered, each in the version saved last, by id.
     func registeredWorkflows() async throws -> [Workflow]
+    /// Every saved version of a workflow, oldest first: content hash and when it was first saved.
+    func workflowVersions(id: String) async throws -> [(version: String, savedAt: Date)]
+    /// Forgets that a workflow is registered; its versions stay for the executions that pinned
+    /// them. Returns whether it was registered.
+    func unregisterWorkflow(id: String) async throws -> Bool
 
     /// Applies `writes` in order, all or none (one transaction): the engine batches what piles
     /// up while the previous batch commits (group commit).

@@ -5,6 +5,7 @@ import Foundation
 public actor InMemoryExecutionStore: ExecutionStore {
     var workflows: [String: Workflow] = [:]
     var registered: [String: Workflow] = [:]
+    var versions: [String: [(version: String, savedAt: Date)]] = [:]
     var records: [String: ExecutionRecord] = [:]
     var order: [String] = []
     var attemptLog: [String: [AttemptRecord]] = [:]
@@ -16,10 +17,15 @@ public actor InMemoryExecutionStore: ExecutionStore {
 
     public func saveWorkflow(_ workflow: Workflow) throws -> String {
         let hash = try workflow.contentHash()
+        if workflows["\(workflow.id)@\(hash)"] == nil { versions[workflow.id, default: []].append((hash, Date())) }
         workflows["\(workflow.id)@\(hash)"] = workflow
         registered[workflow.id] = workflow
         return hash
     }
+
+    public func workflowVersions(id: String) -> [(version: String, savedAt: Date)] { versions[id] ?? [] }
+
+    public func unregisterWorkflow(id: String) -> Bool { registered.removeValue(forKey: id) != nil }
 
     public func registeredWorkflows() -> [Workflow] {
         registered.values.sorted { $0.id < $1.id }

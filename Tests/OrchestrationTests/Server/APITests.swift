@@ -69,6 +69,9 @@ struct APITests {
                 #expect(text.contains(#"novacron_executions_started_total{workflow="hello"} 1"#))
                 #expect(text.contains(#"novacron_step_duration_seconds_count{status="success"} 2"#))
             }
+            try await client.execute(uri: "/api/v1/workflows/hello/versions", method: .get) { response in
+                #expect(String(buffer: response.body).contains(#""version":""#))
+            }
             try await client.execute(uri: "/api/v1/executions?workflow=hello&status=completed&limit=10", method: .get) { response in
                 let page = try self.json(response.body)
                 #expect((page["items"] as? [[String: Any]])?.count == 1)
@@ -165,6 +168,16 @@ struct APITests {
                     }
                 }
             }
+        }
+    }
+
+    @Test("deleting a workflow stops new executions of it")
+    func delete() async throws {
+        try await withAPI { client, _, _ in
+            _ = try await client.execute(uri: "/api/v1/workflows", method: .post, body: ByteBuffer(string: Self.hello)) { _ in }
+            try await client.execute(uri: "/api/v1/workflows/hello", method: .delete) { #expect($0.status == .noContent) }
+            try await client.execute(uri: "/api/v1/workflows/hello/executions", method: .post) { #expect($0.status == .notFound) }
+            try await client.execute(uri: "/api/v1/workflows/hello", method: .delete) { #expect($0.status == .notFound) }
         }
     }
 

@@ -22,6 +22,8 @@ final class CrashableStore: ExecutionStore {
     func saveWorkflow(_ workflow: Workflow) async throws -> String { try await base.saveWorkflow(workflow) }
     func workflow(id: String, version: String) async throws -> Workflow? { try await base.workflow(id: id, version: version) }
     func registeredWorkflows() async throws -> [Workflow] { try await base.registeredWorkflows() }
+    func workflowVersions(id: String) async throws -> [(version: String, savedAt: Date)] { try await base.workflowVersions(id: id) }
+    func unregisterWorkflow(id: String) async throws -> Bool { try await base.unregisterWorkflow(id: id) }
     func execution(id: String) async throws -> ExecutionRecord? { try await base.execution(id: id) }
     func executions(workflowID: String?, status: ExecutionStatus?, limit: Int) async throws -> [ExecutionRecord] {
         try await base.executions(workflowID: workflowID, status: status, limit: limit)

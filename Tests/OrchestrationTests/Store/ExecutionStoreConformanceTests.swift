@@ -48,6 +48,12 @@ struct ExecutionStoreConformanceTests {
         #expect(try await store.registeredWorkflows() == [changed])
         _ = try await store.saveWorkflow(w)
         #expect(try await store.registeredWorkflows() == [w])
+        #expect(try await store.workflowVersions(id: "deploy").map(\.version) == [v1, v2])
+        #expect(try await store.unregisterWorkflow(id: "deploy"))
+        #expect(try await store.registeredWorkflows().isEmpty)
+        #expect(try await !store.unregisterWorkflow(id: "deploy"))
+        // Versions stay for the executions that pinned them.
+        #expect(try await store.workflow(id: "deploy", version: v1) == w)
     }
 
     @Test("an execution, its attempts, results and logs read back as written", arguments: StoreKind.allCases)
