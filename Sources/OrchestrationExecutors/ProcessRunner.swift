@@ -76,9 +76,31 @@ struct ProcessRunner: Sendable {
         }
     }
 
+    /// Kills what is left of the group and returns once none of it is alive, so a step is never
+    /// reported done while a process of it still runs. SIGKILL is delivered asynchronously; the
+    /// common case (nothing left) costs one `kill`.
     private func killGroup(_ pgid: pid_t) {
-        guard pgid > 0 else { return }
-        _ = kill(-pgid, SIGKILL)
+        guard pgid > 0, kill(-pgid, SIGKILL) == 0 else { return }
+        // Something was left: wait (at most 2 s) until every member is dead. A dead member may
+        // linger as a zombie until its new parent reaps it; it runs nothing.
+        for _ in 0..<200 {
+            guard kill(-pgid, 0) == 0, Self.groupHasLiveMember(pgid) else { return }
+            usleep(10_000)
+        }
+    }
+
+    /// Whether a process of group `pgid` is alive (not a zombie), from /proc.
+    static func groupHasLiveMember(_ pgid: pid_t) -> Bool {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return false }
+        for entry in entries where entry.first?.isNumber == true {
+            guard let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            // After "pid (comm)": state ppid pgrp …
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 2, Int32(fields[2]) == pgid else { continue }
+            if fields[0] != "Z" && fields[0] != "X" { return true }
+        }
+        return false
     }
 
     private func describe(_ error: SubprocessError) -> String {
