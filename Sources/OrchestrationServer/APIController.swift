@@ -81,10 +81,8 @@ struct APIController<Context: RequestContext>: Sendable {
         guard let workflow = await engine.registeredWorkflows().first(where: { $0.id == id }) else {
             throw Problem(.notFound, "no workflow '\(id)'")
         }
-        let plan = try Planner().plan(workflow)
         guard let graph = WorkflowValidator().validate(workflow).graph else { throw Problem(.conflict, "workflow \(id) no longer validates") }
-        return PlanRenderer(plan: plan, graph: graph).json(warnings: [])
-            .response()
+        return PlanRenderer(plan: Planner().plan(graph), graph: graph).json(warnings: []).response()
     }
 
     func start(_ request: Request, context: Context) async throws -> Response {

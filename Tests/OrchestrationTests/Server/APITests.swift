@@ -69,6 +69,10 @@ struct APITests {
                 #expect(text.contains(#"novacron_executions_started_total{workflow="hello"} 1"#))
                 #expect(text.contains(#"novacron_step_duration_seconds_count{status="success"} 2"#))
             }
+            try await client.execute(uri: "/api/v1/workflows/hello/plan", method: .get) { response in
+                let plan = try self.json(response.body)
+                #expect((plan["stages"] as? [[String: Any]])?.count == 2)
+            }
             try await client.execute(uri: "/api/v1/workflows/hello/versions", method: .get) { response in
                 #expect(String(buffer: response.body).contains(#""version":""#))
             }
