@@ -13,12 +13,15 @@ public struct ServerConfiguration: Sendable {
     public var insecure: Bool
     /// API tokens; empty means no authentication (loopback only, unless `insecure`).
     public var tokens: APITokens
+    /// After SIGTERM, how long running steps get to finish before they are handed back. Default 30 s.
+    public var drainGrace: Duration
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, insecure: Bool = false, tokens: APITokens = APITokens()) {
+    public init(host: String = "127.0.0.1", port: Int = 8080, insecure: Bool = false, tokens: APITokens = APITokens(), drainGrace: Duration = .seconds(30)) {
         self.host = host
         self.port = port
         self.insecure = insecure
         self.tokens = tokens
+        self.drainGrace = drainGrace
     }
 
     /// Whether `host` only listens on this machine.
@@ -30,15 +33,23 @@ public struct ServerConfiguration: Sendable {
 /// Runs the engine's work for as long as the application runs; stops on graceful shutdown.
 struct EngineService: Service {
     let engine: WorkflowEngine
+    /// How long running steps get to finish after SIGTERM before they are handed back.
+    let drainGrace: Duration
 
     func run() async throws {
-        // Carry on what a previous process left unfinished, while doing the engine's work.
-        try await cancelWhenGracefulShutdown {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await engine.run() }
-                _ = try await engine.recover()
-                try await group.next()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await engine.run() }
+            // Carry on what a previous process left unfinished.
+            _ = try await engine.recover()
+            // Until SIGTERM: then nothing new starts, running steps get the grace period, and
+            // what still runs is handed back (cancelled here, carried on at the next start).
+            do {
+                try await gracefulShutdown()
+                await engine.drain(grace: drainGrace)
+            } catch {
+                // Cancelled rather than shut down gracefully: stop at once.
             }
+            group.cancelAll()
         }
     }
 }
@@ -70,6 +81,6 @@ public func buildApplication(
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "novacron"))
-    app.addServices(EngineService(engine: engine))
+    app.addServices(EngineService(engine: engine, drainGrace: configuration.drainGrace))
     return app
 }

@@ -86,6 +86,8 @@ public struct ExecutionStateMachine: Sendable {
     var retryWaits = 0
     let limit: Int
     var paused = false
+    /// Set while the engine drains: nothing new starts; not saved, not a pause.
+    var held = false
     var debugReleases = 0
     /// Set when no more steps may start: the reason, and the status the execution ends with.
     var stopping: (reason: String, status: ExecutionStatus)?
@@ -132,6 +134,16 @@ public struct ExecutionStateMachine: Sendable {
     }
 
     var stepCount: Int { phase.count }
+
+    /// Attempts (and rollbacks) running now.
+    public var runningAttempts: Int {
+        var n = running
+        if case .running = rollbackPhase { n += 1 }
+        return n
+    }
+
+    /// Stops new starts while the engine drains (see ``WorkflowEngine/drain(grace:)``).
+    public mutating func hold() { held = true }
 
     /// Starts the execution: reused steps count as done, roots become ready.
     public mutating func start(now: Date) -> [Action] {
@@ -215,7 +227,7 @@ public struct ExecutionStateMachine: Sendable {
     /// Starts queued steps while the limits allow.
     mutating func fill(now: Date, actions: inout [Action]) {
         guard stopping == nil else { return }
-        while !paused, running < limit, !exclusiveRunning, let top = readyQueue.max {
+        while !paused, !held, running < limit, !exclusiveRunning, let top = readyQueue.max {
             let exclusive = !compiled.workflow.steps[top.step].parallel
             if exclusive && running > 0 { break }
             if debug {

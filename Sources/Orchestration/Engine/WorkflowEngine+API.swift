@@ -52,6 +52,7 @@ extension WorkflowEngine {
     /// `inputs` override the workflow's variables. Every secret the workflow references must be
     /// set, or this throws before anything runs.
     public func executeWorkflow(_ workflowID: String, inputs: [String: JSONValue] = [:], options: ExecutionOptions = ExecutionOptions()) async throws -> WorkflowExecution {
+        guard !draining else { throw EngineError(.unavailable, "the engine is shutting down; start the execution again once it is back") }
         guard let compiled = workflows[workflowID] else {
             let hint = Suggestions.didYouMean(workflowID, among: workflows.keys)
             throw EngineError(.notFound, "no workflow '\(workflowID)'\(hint)")

@@ -10,6 +10,7 @@ extension WorkflowEngine {
             if !writes.isEmpty { await save(writes, for: run) }
         }
         perform(actions, run: run)
+        if draining { resumeDrainWaitersIfIdle() }
     }
 
     /// Waits for `writes` to commit. When the store fails, the execution is cancelled (what is

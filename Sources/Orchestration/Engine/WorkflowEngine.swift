@@ -68,6 +68,9 @@ public actor WorkflowEngine {
     public nonisolated let store: (any ExecutionStore)?
     let writer: StoreWriter?
     var workflowHashes: [String: String] = [:]
+    var draining = false
+    /// Fired when, while draining, no attempt runs any more.
+    let drainIdle = AttemptSignal()
     var workflows: [String: CompiledWorkflow] = [:]
     var runs: [String: Run] = [:]
     var order: [String] = []

@@ -294,6 +294,52 @@ struct WorkflowEngineTests {
         }
     }
 
+    @Test("drain: nothing new starts, running steps may finish within the grace period, new executions are refused")
+    func drain() async throws {
+        let executor = ScriptedExecutor()
+        executor.hold("a")
+        let clock = ManualClock()
+        try await withScriptedEngine(executor, clock: clock) { engine in
+            try await engine.registerWorkflow(try workflowDocument(Self.pipeline.replacingOccurrences(of: "{id: build, inputs: {command: make}}", with: "{id: a, inputs: {command: x}}\n  - {id: build, dependencies: [a], inputs: {command: make}}")))
+            let started = try await engine.executeWorkflow("pipeline")
+            await executor.waitForStarts(1)
+            async let drained: Void = engine.drain(grace: .seconds(30))
+            // The drain's grace timer is armed; the running step finishes within it.
+            await clock.waitForSleepers(1)
+            executor.release("a")
+            await drained
+            #expect(executor.started == ["a"])
+            let e = try await engine.getExecution(started.id)
+            #expect(e.stepResults["a"]?.status == .success)
+            #expect(e.stepResults["build"]?.status == .pending)
+            #expect(!e.status.isTerminal)
+            do {
+                _ = try await engine.executeWorkflow("pipeline")
+                Issue.record("expected a refusal")
+            } catch let error as EngineError {
+                #expect(error.code == .unavailable)
+            }
+        }
+    }
+
+    @Test("drain returns when the grace period ends, with the step still running")
+    func drainGrace() async throws {
+        let executor = ScriptedExecutor()
+        executor.hold("build")
+        let clock = ManualClock()
+        try await withScriptedEngine(executor, clock: clock) { engine in
+            try await engine.registerWorkflow(try workflowDocument(Self.pipeline))
+            _ = try await engine.executeWorkflow("pipeline")
+            await executor.waitForStarts(1)
+            async let drained: Void = engine.drain(grace: .seconds(30))
+            await clock.waitForSleepers(1)
+            clock.advance(by: .seconds(30))
+            await drained
+            #expect(await engine.isDraining)
+            #expect(executor.started == ["build"])
+        }
+    }
+
     @Test("the engine's worker limit bounds how many steps run at once")
     func workerLimit() async throws {
         let executor = ScriptedExecutor()

@@ -1,0 +1,32 @@
+import Foundation
+
+extension WorkflowEngine {
+    /// Drains before a shutdown: nothing new starts (in any execution, from now on), and this
+    /// returns once no attempt runs or `grace` has passed, whichever comes first. What is still
+    /// running afterwards is handed back: cancel ``run()``, and the next process carries it on
+    /// (``recover()``) from the saved state. New executions are refused while draining.
+    public func drain(grace: Duration) async {
+        draining = true
+        for run in runs.values where !run.machine.status.isTerminal { run.machine.hold() }
+        guard runningAttempts > 0 else { return }
+        let time = self.time
+        let idle = drainIdle
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await idle.wait() }
+            group.addTask { try? await time.sleep(for: grace) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Whether ``drain(grace:)`` was called.
+    public var isDraining: Bool { draining }
+
+    var runningAttempts: Int {
+        runs.values.reduce(0) { $0 + ($1.machine.status.isTerminal ? 0 : $1.machine.runningAttempts) }
+    }
+
+    func resumeDrainWaitersIfIdle() {
+        if runningAttempts == 0 { drainIdle.fire() }
+    }
+}
