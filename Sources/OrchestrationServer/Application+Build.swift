@@ -74,7 +74,11 @@ public func buildApplication(
     if !configuration.tokens.isEmpty { router.add(middleware: AuthMiddleware(tokens: configuration.tokens)) }
     let registry = PrometheusCollectorRegistry()
     _ = EngineMetrics(engine: engine, registry: registry)
-    router.get("metrics") { _, _ in registry.response() }
+    let readyDepth = registry.makeGauge(name: "novacron_ready_queue_depth", help: "Steps ready and waiting for a slot")
+    router.get("metrics") { _, _ in
+        readyDepth.set(Double(await engine.readyQueueDepth()))
+        return registry.response()
+    }
     router.get("healthz") { _, _ in "ok" }
     router.get("readyz") { _, _ in "ok" }
     APIController(engine: engine, store: store).addRoutes(to: router.group("api/v1"))

@@ -10,10 +10,12 @@ import Prometheus
 /// - `novacron_executions_started_total{workflow}`, `novacron_executions_finished_total{workflow,status}`
 /// - `novacron_executions_running`
 /// - `novacron_step_duration_seconds{status}` (histogram), `novacron_step_retries_total`
+/// - `novacron_scheduling_latency_seconds` (histogram), `novacron_ready_queue_depth` (at scrape time)
 struct EngineMetrics: Sendable {
     let registry: PrometheusCollectorRegistry
     let running: Gauge
     let retries: Counter
+    static let latencyBuckets: [Duration] = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5].map { .microseconds(Int64($0 * 1e6)) }
     static let buckets: [Duration] = [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800].map { .milliseconds(Int64($0 * 1000)) }
 
     /// Starts counting the engine's events into `registry`.
@@ -41,6 +43,10 @@ struct EngineMetrics: Sendable {
                 help: "Step durations from first start to end, by status").record(result.duration)
         case .stepRetrying:
             retries.increment()
+        case .stepScheduled(_, _, let latency):
+            registry.makeDurationHistogram(
+                name: "novacron_scheduling_latency_seconds", labels: [], buckets: Self.latencyBuckets,
+                help: "From a step becoming ready to its executor starting").record(latency)
         default:
             break
         }

@@ -59,6 +59,8 @@ actor ProgressDisplay {
             if !interactive, result.status == .failed, !log.isEmpty {
                 for l in log.split(separator: "\n", omittingEmptySubsequences: false).suffix(20) { line("  | \(l)") }
             }
+        case .stepScheduled:
+            return
         case .executionPaused(_, let before):
             line("paused" + (before.map { " before step \($0)" } ?? ""))
         case .executionResumed:

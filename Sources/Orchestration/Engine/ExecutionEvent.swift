@@ -4,6 +4,9 @@ import Foundation
 public enum ExecutionEvent: Sendable {
     case executionStarted(executionID: String, workflowID: String, stepCount: Int)
     case stepStarted(executionID: String, stepID: String, attempt: Int, at: Date)
+    /// The attempt's executor began, `latency` after the step became ready (dependency done →
+    /// dependent started: queueing behind the parallelism limit plus the engine's own overhead).
+    case stepScheduled(executionID: String, stepID: String, latency: Duration)
     case stepRetrying(executionID: String, stepID: String, nextAttempt: Int, delay: Duration, error: String?)
     /// A step reached a terminal state (success, failed, skipped, cancelled); rollbacks come as `<id>.rollback`.
     case stepFinished(executionID: String, result: StepResult, log: String)
@@ -14,7 +17,7 @@ public enum ExecutionEvent: Sendable {
     /// The execution the event belongs to.
     public var executionID: String {
         switch self {
-        case .executionStarted(let id, _, _), .stepStarted(let id, _, _, _), .stepRetrying(let id, _, _, _, _),
+        case .executionStarted(let id, _, _), .stepStarted(let id, _, _, _), .stepScheduled(let id, _, _), .stepRetrying(let id, _, _, _, _),
              .stepFinished(let id, _, _), .executionPaused(let id, _), .executionResumed(let id):
             return id
         case .executionFinished(let e):

@@ -70,6 +70,7 @@ extension ExecutionEvent {
         switch self {
         case .executionStarted: return "executionStarted"
         case .stepStarted: return "stepStarted"
+        case .stepScheduled: return "stepScheduled"
         case .stepRetrying: return "stepRetrying"
         case .stepFinished: return "stepFinished"
         case .executionPaused: return "executionPaused"
@@ -89,6 +90,9 @@ extension ExecutionEvent {
             o["stepID"] = .string(step)
             o["attempt"] = .number(Double(attempt))
             o["at"] = .string(ExecutionReport.iso(at))
+        case .stepScheduled(_, let step, let latency):
+            o["stepID"] = .string(step)
+            o["latencyUs"] = .number((latency.seconds * 1e6).rounded())
         case .stepRetrying(_, let step, let next, let delay, let error):
             o["stepID"] = .string(step)
             o["nextAttempt"] = .number(Double(next))

@@ -56,6 +56,7 @@ extension ExecutionStateMachine {
             releaseDownstream(of: i, now: now, actions: &actions)
         } else {
             // Back in the queue at its priority; `fill` picks the attempt number from the phase.
+            queuedAt[i] = now
             readyQueue.insert(Ready(priority: compiled.priorities[i], step: i))
             fill(now: now, actions: &actions)
         }

@@ -79,6 +79,8 @@ public struct ExecutionStateMachine: Sendable {
 
     var phase: [Phase]
     var pendingUpstream: [Int]
+    /// When each queued step became ready.
+    var queuedAt: [Date?]
     var readyQueue = Heap<Ready>()
     var running = 0
     var exclusiveRunning = false
@@ -116,6 +118,7 @@ public struct ExecutionStateMachine: Sendable {
         let steps = compiled.workflow.steps
         self.results = steps.map { StepResult(stepID: $0.id) }
         self.phase = Array(repeating: .waiting, count: steps.count)
+        self.queuedAt = Array(repeating: nil, count: steps.count)
         self.pendingUpstream = compiled.graph.upstream.map(\.count)
         self.limit = max(1, min(limit, compiled.workflow.maxParallelism ?? Int.max))
         self.debug = debug
@@ -141,6 +144,9 @@ public struct ExecutionStateMachine: Sendable {
         if case .running = rollbackPhase { n += 1 }
         return n
     }
+
+    /// Steps ready and waiting for a slot.
+    public var readyCount: Int { readyQueue.count }
 
     /// Stops new starts while the engine drains (see ``WorkflowEngine/drain(grace:)``).
     public mutating func hold() { held = true }
@@ -220,6 +226,7 @@ public struct ExecutionStateMachine: Sendable {
             }
         }
         phase[i] = .queued
+        queuedAt[i] = now
         readyQueue.insert(Ready(priority: compiled.priorities[i], step: i))
         return nil
     }
@@ -248,9 +255,10 @@ public struct ExecutionStateMachine: Sendable {
     }
 
     mutating func launch(_ i: Int, attempt: Int, exclusive: Bool, now: Date, actions: inout [Action]) {
-        let request: StepRequest
+        var request: StepRequest
         do {
             request = try makeRequest(compiled.bodies[i], attempt: attempt)
+            request.queuedAt = queuedAt[i]
         } catch {
             // A reference that cannot be resolved will not resolve on a retry either.
             phase[i] = .running(attempt: attempt)

@@ -40,6 +40,8 @@ public struct StepRequest: Sendable {
     public var timeout: Duration?
     /// Outputs the step's action adds on success (rendered from its inputs).
     public var actionOutputs: [String: JSONValue] = [:]
+    /// When the step became ready (its last upstream ended, or its retry delay passed).
+    public var queuedAt: Date?
 
     public init(
         executionID: String, workflowID: String, stepID: String, attempt: Int, type: StepType, action: String?,

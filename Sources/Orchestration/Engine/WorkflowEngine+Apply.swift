@@ -149,6 +149,9 @@ extension WorkflowEngine {
                 await attemptFinished(executionID, step: step, attempt: attempt, outcome: .success(outputs: outputs), cached: true, rollback: false)
                 return
             }
+            if let queued = request.queuedAt {
+                emit(.stepScheduled(executionID: executionID, stepID: request.stepID, latency: .seconds(max(0, time.now().timeIntervalSince(queued)))))
+            }
             let outcome = await runAttempt(request, signal: signal)
             await attemptFinished(executionID, step: step, attempt: attempt, outcome: outcome, cached: false, rollback: rollback)
         case .timer(let delay, let kind, let stop):

@@ -22,6 +22,11 @@ extension WorkflowEngine {
     /// Whether ``drain(grace:)`` was called.
     public var isDraining: Bool { draining }
 
+    /// Steps ready and waiting for a slot, across every execution.
+    public func readyQueueDepth() -> Int {
+        runs.values.reduce(0) { $0 + ($1.machine.status.isTerminal ? 0 : $1.machine.readyCount) }
+    }
+
     var runningAttempts: Int {
         runs.values.reduce(0) { $0 + ($1.machine.status.isTerminal ? 0 : $1.machine.runningAttempts) }
     }

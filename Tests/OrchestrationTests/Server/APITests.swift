@@ -68,6 +68,8 @@ struct APITests {
                 let text = String(buffer: response.body)
                 #expect(text.contains(#"novacron_executions_started_total{workflow="hello"} 1"#))
                 #expect(text.contains(#"novacron_step_duration_seconds_count{status="success"} 2"#))
+                #expect(text.contains("novacron_scheduling_latency_seconds_count 2"))
+                #expect(text.contains("novacron_ready_queue_depth 0.0"))
             }
             try await client.execute(uri: "/api/v1/workflows/hello/plan", method: .get) { response in
                 let plan = try self.json(response.body)
