@@ -39,10 +39,7 @@ func withDurableEngine<R: Sendable>(
     _ executor: ScriptedExecutor, store: any ExecutionStore, clock: ManualClock = ManualClock(),
     _ body: (WorkflowEngine) async throws -> R
 ) async throws -> R {
-    var executors = ExecutorRegistry()
-    for type in StepType.allCases { executors.register(executor, for: type) }
-    return try await WorkflowEngine.withEngine(
-        executors: executors, clock: clock, secrets: SecretProvider(environment: [:]), store: store, seed: 1, body)
+    try await withScriptedEngine(executor, clock: clock, store: store, body)
 }
 
 @Suite("Durable executions")
