@@ -56,7 +56,7 @@ struct APIController<Context: RequestContext>: Sendable {
 
     func getWorkflow(_ request: Request, context: Context) async throws -> Response {
         let id = try context.parameters.require("id")
-        guard let workflow = await engine.registeredWorkflows().first(where: { $0.id == id }) else {
+        guard let workflow = await engine.workflow(id) else {
             throw Problem(.notFound, "no workflow '\(id)'")
         }
         var json = Self.summary(workflow)
@@ -78,7 +78,7 @@ struct APIController<Context: RequestContext>: Sendable {
 
     func plan(_ request: Request, context: Context) async throws -> Response {
         let id = try context.parameters.require("id")
-        guard let workflow = await engine.registeredWorkflows().first(where: { $0.id == id }) else {
+        guard let workflow = await engine.workflow(id) else {
             throw Problem(.notFound, "no workflow '\(id)'")
         }
         guard let graph = WorkflowValidator().validate(workflow).graph else { throw Problem(.conflict, "workflow \(id) no longer validates") }
@@ -124,7 +124,7 @@ struct APIController<Context: RequestContext>: Sendable {
     func getExecution(_ request: Request, context: Context) async throws -> Response {
         let id = try context.parameters.require("id")
         if let live = try? await engine.getExecution(id) {
-            let order = await engine.registeredWorkflows().first { $0.id == live.workflowID }?.steps.map(\.id)
+            let order = await engine.workflow(live.workflowID)?.steps.map(\.id)
             return ExecutionReport.json(live, stepOrder: order).response()
         }
         if let store, let record = try await store.execution(id: id) {
@@ -144,7 +144,7 @@ struct APIController<Context: RequestContext>: Sendable {
             }
             throw Problem(.notFound, "no execution '\(id)'")
         }
-        let order = await engine.registeredWorkflows().first { $0.id == now.workflowID }?.steps.map(\.id)
+        let order = await engine.workflow(now.workflowID)?.steps.map(\.id)
         return Self.sse(snapshot: ExecutionReport.json(now, stepOrder: order), stream: now.status.isTerminal ? nil : stream, id: id)
     }
 

@@ -65,5 +65,4 @@ final class AttemptSignal: Sendable {
         }
     }
 
-    var isFired: Bool { state.withLock { $0.fired } }
 }

@@ -42,6 +42,9 @@ extension WorkflowEngine {
         if let store { _ = try await store.unregisterWorkflow(id: id) }
     }
 
+    /// The registered workflow with this id.
+    public func workflow(_ id: String) -> Workflow? { workflows[id]?.workflow }
+
     /// Registered workflows by id.
     public func registeredWorkflows() -> [Workflow] {
         workflows.values.map(\.workflow).sorted { $0.id < $1.id }

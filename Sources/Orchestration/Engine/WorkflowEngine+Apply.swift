@@ -107,8 +107,8 @@ extension WorkflowEngine {
             case .cancelAttempts(let steps):
                 for step in steps { run.signals[step]?.fire() }
             case .startRollback(let step, _, let request):
+                // Rollbacks run to their end: cancel does not stop them, so nobody keeps this signal.
                 let signal = AttemptSignal()
-                run.rollbackSignal = signal
                 emit(.stepStarted(executionID: id, stepID: request.stepID, attempt: request.attempt, at: now()))
                 jobSink.yield(.attempt(executionID: id, step: step, attempt: request.attempt, request: request, signal: signal, cacheKey: nil, rollback: true))
             case .scheduleRollbackRetry(let step, _, let delay):

@@ -21,7 +21,6 @@ public actor WorkflowEngine {
     final class Run {
         var machine: ExecutionStateMachine
         var signals: [Int: AttemptSignal] = [:]
-        var rollbackSignal: AttemptSignal?
         let redactor: Redactor
         var logs: [String: String] = [:]
         var waiters: [CheckedContinuation<WorkflowExecution, Never>] = []
