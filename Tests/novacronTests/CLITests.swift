@@ -26,6 +26,13 @@ enum CLI {
         var stderr: String
     }
 
+    /// A new empty folder under the temporary directory.
+    static func temporaryFolder() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("novacron-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
     /// The store the CLI uses in these tests (never the user's ~/.novacron).
     static let database = FileManager.default.temporaryDirectory.appendingPathComponent("novacron-cli-\(UUID().uuidString)/novacron.db").path
 
@@ -311,8 +318,7 @@ struct RunCommandTests {
 struct ExecutionsCommandTests {
     @Test("retry reuses what succeeded; prune deletes what ended; cancel stops a running execution and rolls back")
     func retryPruneCancel() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("novacron-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let folder = try CLI.temporaryFolder()
         let db = folder + "/x.db"
         // Fails the first time (no marker yet), succeeds on retry.
         try """
@@ -353,8 +359,7 @@ struct ExecutionsCommandTests {
 
     @Test("a disk that fills up mid-run fails the execution clearly and leaves the file sound")
     func diskFull() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("novacron-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let folder = try CLI.temporaryFolder()
         let db = folder + "/x.db"
         #expect(try CLI.run("run", "Examples/hello.yaml", "--db", db).status == 0)
         var yaml = "name: noisy\nsteps:\n"
@@ -402,8 +407,7 @@ struct ExecutionsCommandTests {
 
     @Test("a read-only database is refused with a clear message", .enabled(if: ExecutionsCommandTests.canMakeImmutable))
     func readOnly() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("novacron-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let folder = try CLI.temporaryFolder()
         let db = folder + "/x.db"
         #expect(try CLI.run("run", "Examples/hello.yaml", "--db", db).status == 0)
         for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: db + suffix) }
@@ -416,8 +420,7 @@ struct ExecutionsCommandTests {
 
     @Test("list, show, logs, retry and cancel work against a running server with --server and --token")
     func remote() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("novacron-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let folder = try CLI.temporaryFolder()
         let server = try CLI.Running(["serve", "--port", "0", "--db", folder + "/s.db"], environment: ["NOVACRON_API_TOKENS": "admin:t0k"])
         defer { server.process.terminate(); _ = server.finish() }
         #expect(server.read { $0.contains("listening on 127.0.0.1:") && $0.hasSuffix("\n") })
@@ -508,8 +511,7 @@ struct ExecutionsCommandTests {
 
     @Test("an execution whose process was killed with SIGKILL is carried on by resume, without re-running what finished")
     func resumeAfterKill() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("novacron-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let folder = try CLI.temporaryFolder()
         let db = folder + "/x.db"
         let file = folder + "/w.yaml"
         try """

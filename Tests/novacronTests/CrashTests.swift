@@ -18,8 +18,7 @@ struct CrashTests {
 
     @Test("SIGKILL at random moments, 20+ times: every execution completes, no finished step runs twice, the file stays sound")
     func killRepeatedly() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("novacron-crash-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let folder = try CLI.temporaryFolder()
         let db = folder + "/crash.db", trace = folder + "/trace", file = folder + "/w.yaml"
         // A diamond of 12 steps, each appending "execution step attempt" to the trace.
         var yaml = "name: crashy\nmaxParallelism: 3\nsteps:\n"

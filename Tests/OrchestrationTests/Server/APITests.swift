@@ -33,6 +33,17 @@ struct APITests {
         try await app.test(.router) { client in try await test(client, engine, executor) }
     }
 
+    /// Registers hello and starts it with its first step held running; returns the execution id.
+    func startHeld(_ client: any TestClientProtocol, _ executor: ScriptedExecutor) async throws -> String {
+        executor.hold("greet")
+        _ = try await client.execute(uri: "/api/v1/workflows", method: .post, body: ByteBuffer(string: Self.hello)) { _ in }
+        let id = try await client.execute(uri: "/api/v1/workflows/hello/executions", method: .post) { response in
+            try #require(try self.json(response.body)["id"] as? String)
+        }
+        await executor.waitForStarts(1)
+        return id
+    }
+
     @Test("register a workflow, start it, read it back under both paths; health answers")
     func lifecycle() async throws {
         try await withAPI { client, engine, _ in
@@ -114,12 +125,7 @@ struct APITests {
     @Test("cancel a running execution through the API; operations on an ended one conflict")
     func cancel() async throws {
         try await withAPI { client, engine, executor in
-            executor.hold("greet")
-            _ = try await client.execute(uri: "/api/v1/workflows", method: .post, body: ByteBuffer(string: Self.hello)) { _ in }
-            let id = try await client.execute(uri: "/api/v1/workflows/hello/executions", method: .post) { response in
-                try #require(try self.json(response.body)["id"] as? String)
-            }
-            await executor.waitForStarts(1)
+            let id = try await startHeld(client, executor)
             try await client.execute(uri: "/api/v1/executions/\(id)/cancel", method: .post) { #expect($0.status == .ok) }
             #expect(try await engine.waitForExecution(id).status == .cancelled)
             try await client.execute(uri: "/api/v1/executions/\(id)/pause", method: .post) { #expect($0.status == .conflict) }
@@ -129,12 +135,7 @@ struct APITests {
     @Test("the events stream sends the state, then live events, and ends when the execution ends")
     func events() async throws {
         try await withAPI { client, engine, executor in
-            executor.hold("greet")
-            _ = try await client.execute(uri: "/api/v1/workflows", method: .post, body: ByteBuffer(string: Self.hello)) { _ in }
-            let id = try await client.execute(uri: "/api/v1/workflows/hello/executions", method: .post) { response in
-                try #require(try self.json(response.body)["id"] as? String)
-            }
-            await executor.waitForStarts(1)
+            let id = try await startHeld(client, executor)
             async let body = client.execute(uri: "/api/v1/executions/\(id)/events", method: .get) { response in
                 #expect(response.headers[.contentType] == "text/event-stream")
                 return String(buffer: response.body)
