@@ -4,6 +4,15 @@ import Orchestration
 import OrchestrationExecutors
 import Prometheus
 import ServiceLifecycle
+import Synchronization
+
+/// Whether the server is ready for work: `/readyz` answers 503 until the executions a previous
+/// process left unfinished are recovered, and again once draining starts.
+final class Readiness: Sendable {
+    private let recovered = Mutex(false)
+    var isRecovered: Bool { recovered.withLock { $0 } }
+    func markRecovered() { recovered.withLock { $0 = true } }
+}
 
 /// What `novacron serve` needs to build its application.
 public struct ServerConfiguration: Sendable {
@@ -35,12 +44,14 @@ struct EngineService: Service {
     let engine: WorkflowEngine
     /// How long running steps get to finish after SIGTERM before they are handed back.
     let drainGrace: Duration
+    let readiness: Readiness
 
     func run() async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await engine.run() }
             // Carry on what a previous process left unfinished.
             _ = try await engine.recover()
+            readiness.markRecovered()
             // Until SIGTERM: then nothing new starts, running steps get the grace period, and
             // what still runs is handed back (cancelled here, carried on at the next start).
             do {
@@ -80,11 +91,16 @@ public func buildApplication(
         return registry.response()
     }
     router.get("healthz") { _, _ in "ok" }
-    router.get("readyz") { _, _ in "ok" }
+    let readiness = Readiness()
+    router.get("readyz") { _, _ -> String in
+        guard readiness.isRecovered else { throw Problem(.serviceUnavailable, "recovering the executions a previous process left unfinished") }
+        guard await !engine.isDraining else { throw Problem(.serviceUnavailable, "shutting down: no new executions start") }
+        return "ok"
+    }
     APIController(engine: engine, store: store).addRoutes(to: router.group("api/v1"))
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "novacron"))
-    app.addServices(EngineService(engine: engine, drainGrace: configuration.drainGrace))
+    app.addServices(EngineService(engine: engine, drainGrace: configuration.drainGrace, readiness: readiness))
     return app
 }

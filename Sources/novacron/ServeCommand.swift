@@ -4,6 +4,7 @@ import Hummingbird
 import Orchestration
 import OrchestrationExecutors
 import OrchestrationServer
+import OrchestrationSQLite
 
 /// `novacron serve [--host 127.0.0.1] [--port 8080] [--db PATH | --memory]`.
 struct ServeCommand: AsyncParsableCommand {
@@ -20,34 +21,63 @@ struct ServeCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(name: .long, help: "The address to listen on.") var host = "127.0.0.1"
-    @Option(name: .long, help: "The port to listen on.") var port = 8080
+    @Option(name: .long, help: ArgumentHelp("A settings file (YAML) with any of the keys below; default $NOVACRON_CONFIG.", valueName: "file")) var config: String?
+    @Option(name: .long, help: "The address to listen on (default 127.0.0.1).") var host: String?
+    @Option(name: .long, help: "The port to listen on (default 8080).") var port: Int?
     @Flag(name: .long, help: "Listen beyond loopback without authentication.") var insecure = false
     @Option(name: .long, help: ArgumentHelp("API tokens: a list of {name, role, sha256}; NOVACRON_API_TOKENS=role:token,… adds more.", valueName: "file")) var tokensFile: String?
-    @OptionGroup var storeOptions: StoreOptions
+    @Option(name: .long, help: ArgumentHelp("The execution store, an SQLite file (default ~/.novacron/novacron.db).", valueName: "path")) var db: String?
+    @Flag(name: .long, help: "Keep executions in memory only: nothing is saved, nothing can be resumed.") var memory = false
+    @Option(name: .long, help: "processCrash (default) or powerLoss (fsync on every commit).") var durability: String?
     @Option(name: .long, help: ArgumentHelp("A secrets file (mode 600).", valueName: "file")) var secretsFile: String?
     @Option(name: .long, help: "Run at most N steps of an execution at once (default 64).") var maxParallel: Int?
+    @Option(name: .long, help: ArgumentHelp("After SIGTERM, how long running steps get to finish before they are handed back (default 30s).", valueName: "duration")) var drainGrace: String?
+
+    /// What was given on the command line, by settings key.
+    var flags: [String: String] {
+        var f: [String: String] = [:]
+        f["host"] = host
+        f["port"] = port.map(String.init)
+        if insecure { f["insecure"] = "true" }
+        f["tokensFile"] = tokensFile
+        f["db"] = db
+        if memory { f["memory"] = "true" }
+        f["durability"] = durability
+        f["secretsFile"] = secretsFile
+        f["maxParallel"] = maxParallel.map(String.init)
+        f["drainGrace"] = drainGrace
+        return f
+    }
 
     func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let settings: ServeSettings
         let secrets: SecretProvider
-        do { secrets = try secretsFile.map { try SecretProvider(file: $0) } ?? SecretProvider() } catch let error as EngineError {
-            Console.err("error: \(error.message)")
-            throw ExitStatus.invalidInput
-        }
         var tokens = APITokens()
         do {
-            if let tokensFile { tokens.merge(try APITokens(file: tokensFile)) }
-            if let env = ProcessInfo.processInfo.environment["NOVACRON_API_TOKENS"], !env.isEmpty { tokens.merge(try APITokens(environment: env)) }
+            settings = try await ServeSettings.resolve(flags: flags, environment: environment, configFile: config)
+            secrets = try settings.secretsFile.map { try SecretProvider(file: $0) } ?? SecretProvider()
+            if let file = settings.tokensFile { tokens.merge(try APITokens(file: file)) }
+            if let env = environment["NOVACRON_API_TOKENS"], !env.isEmpty { tokens.merge(try APITokens(environment: env)) }
         } catch {
-            Console.err("error: \(error.message)")
+            Console.err("error: \((error as? EngineError)?.message ?? "\(error)")")
             throw ExitStatus.invalidInput
         }
-        let store = try storeOptions.open()
+        var store: SQLiteExecutionStore?
+        if !settings.memory {
+            let path = settings.db ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".novacron/novacron.db").path
+            do { store = try SQLiteExecutionStore(path: path, durability: SQLiteExecutionStore.Durability(rawValue: settings.durability) ?? .processCrash) } catch {
+                Console.err("error: \(error.message)")
+                throw ExitStatus.invalidInput
+            }
+        }
         let engine = WorkflowEngine(
-            executors: .standard(), configuration: EngineConfiguration(workerLimit: maxParallel ?? 64), secrets: secrets,
+            executors: .standard(), configuration: EngineConfiguration(workerLimit: settings.maxParallel), secrets: secrets,
             cache: store ?? InMemoryStepCache(), store: store)
         do {
-            let app = try await buildApplication(engine: engine, store: store, configuration: ServerConfiguration(host: host, port: port, insecure: insecure, tokens: tokens))
+            let app = try await buildApplication(
+                engine: engine, store: store,
+                configuration: ServerConfiguration(host: settings.host, port: settings.port, insecure: settings.insecure, tokens: tokens, drainGrace: settings.drainGrace))
             try await app.runService()
         } catch let error as EngineError {
             Console.err("error: \(error.message)")

@@ -1,0 +1,113 @@
+import Configuration
+import Foundation
+import Orchestration
+import SystemPackage
+import Yams
+
+/// What `novacron serve` runs with, read through swift-configuration from, in order of precedence:
+/// command-line flags, environment variables (`NOVACRON_PORT`, `NOVACRON_DRAIN_GRACE`, …), a YAML
+/// file (`--config`, or `NOVACRON_CONFIG`), then the defaults.
+///
+/// ```yaml
+/// # novacron.yaml
+/// host: 0.0.0.0
+/// port: 8080
+/// db: /var/lib/novacron/novacron.db
+/// tokensFile: /etc/novacron/tokens.yaml
+/// drainGrace: 45s
+/// maxParallel: 32
+/// ```
+public struct ServeSettings: Sendable, Equatable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var insecure = false
+    public var tokensFile: String?
+    /// The SQLite store; `nil` means the default path (or `memory`).
+    public var db: String?
+    public var memory = false
+    /// `processCrash` or `powerLoss`.
+    public var durability = "processCrash"
+    public var secretsFile: String?
+    public var maxParallel = 64
+    public var drainGrace: Duration = .seconds(30)
+
+    public init() {}
+
+    /// The keys a file, the environment (upper snake case after `NOVACRON_`) and flags may set.
+    public static let keys = ["host", "port", "insecure", "tokensFile", "db", "memory", "durability", "secretsFile", "maxParallel", "drainGrace"]
+
+    /// Resolves the settings. `flags` holds what was given on the command line, by key (only what
+    /// was given: a flag left out must not hide the environment or the file).
+    public static func resolve(
+        flags: [String: String], environment: [String: String], configFile: String?
+    ) async throws -> ServeSettings {
+        var providers: [any ConfigProvider] = [
+            InMemoryProvider(name: "flags", values: Dictionary(uniqueKeysWithValues: flags.map { (AbsoluteConfigKey([$0.key]), ConfigValue(.string($0.value), isSecret: false)) })),
+            EnvironmentVariablesProvider(environmentVariables: environment.filter { $0.key.hasPrefix("NOVACRON_") }).prefixKeys(with: ["novacron"]),
+        ]
+        if let path = configFile ?? environment["NOVACRON_CONFIG"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            try checkFile(path)
+            do {
+                providers.append(try await FileProvider<YAMLSnapshot>(filePath: FilePath(path)))
+            } catch {
+                throw EngineError(.invalidInput, "\(path): \(error)")
+            }
+        }
+        let config = ConfigReader(providers: providers)
+        var s = ServeSettings()
+        func text(_ key: String) -> String? { config.string(forKey: ConfigKey(key)) }
+        func bool(_ key: String) throws -> Bool? {
+            guard let t = text(key) else { return nil }
+            switch t.lowercased() {
+            case "true", "1": return true
+            case "false", "0": return false
+            default: throw EngineError(.invalidInput, "\(key): '\(t)' is not true or false")
+            }
+        }
+        func int(_ key: String, _ range: ClosedRange<Int>) throws -> Int? {
+            guard let t = text(key) else { return nil }
+            guard let v = Int(t), range.contains(v) else { throw EngineError(.invalidInput, "\(key): '\(t)' is not a whole number from \(range.lowerBound) to \(range.upperBound)") }
+            return v
+        }
+        if let v = text("host") { s.host = v }
+        if let v = try int("port", 0...65535) { s.port = v }
+        if let v = try bool("insecure") { s.insecure = v }
+        s.tokensFile = text("tokensFile")
+        s.db = text("db")
+        if let v = try bool("memory") { s.memory = v }
+        if let v = text("durability") {
+            guard ["processCrash", "powerLoss"].contains(v) else { throw EngineError(.invalidInput, "durability: '\(v)' is neither processCrash nor powerLoss") }
+            s.durability = v
+        }
+        s.secretsFile = text("secretsFile")
+        if let v = try int("maxParallel", 1...100_000) { s.maxParallel = v }
+        if let v = text("drainGrace") {
+            do { s.drainGrace = try DurationText.parse(v) } catch { throw EngineError(.invalidInput, "drainGrace: \(error.message)") }
+        }
+        if s.memory && s.db != nil { throw EngineError(.invalidInput, "db and memory exclude each other") }
+        return s
+    }
+
+    /// A settings file must be a mapping of known keys; a misspelt key is an error, not a silent default.
+    static func checkFile(_ path: String) throws {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw EngineError(.invalidInput, "\(path): cannot read the settings file (\(error.localizedDescription))")
+        }
+        let node: Node?
+        do { node = try Yams.compose(yaml: text) } catch { throw EngineError(.invalidInput, "\(path): \(error)") }
+        guard let node else { return }
+        guard let mapping = node.mapping else { throw EngineError(.invalidInput, "\(path): the settings file must be a mapping of key: value") }
+        for (key, value) in mapping {
+            let name = key.string ?? ""
+            guard keys.contains(name) else {
+                let line = key.mark.map { ":\($0.line):\($0.column)" } ?? ""
+                throw EngineError(.invalidInput, "\(path)\(line): unknown setting '\(name)'\(Suggestions.didYouMean(name, among: keys)); settings are \(keys.joined(separator: ", "))")
+            }
+            guard value.scalar != nil else {
+                let line = value.mark.map { ":\($0.line):\($0.column)" } ?? ""
+                throw EngineError(.invalidInput, "\(path)\(line): \(name) must be a single value")
+            }
+        }
+    }
+}
