@@ -21,7 +21,7 @@ struct APIController<Context: RequestContext>: Sendable {
         }
         group.get("workflows/:id/versions") { _, context -> Response in
             let id = try context.parameters.require("id")
-            guard let store = self.store else { throw Problem(.notImplemented, "versions are kept by the store; this server runs without one (--memory)") }
+            guard let store = self.store else { throw Problem(.notFound, "no saved versions of '\(id)': this server runs without a store") }
             let versions = try await store.workflowVersions(id: id)
             guard !versions.isEmpty else { throw Problem(.notFound, "no workflow '\(id)'") }
             return JSONValue.array(versions.map { ["version": .string($0.version), "savedAt": .string(ExecutionReport.iso($0.savedAt))] }).response()
@@ -32,6 +32,12 @@ struct APIController<Context: RequestContext>: Sendable {
         group.get("workflows/executions/:id", use: getExecution)
         group.get("executions/:id/events", use: events)
         group.get("executions/:id/logs", use: logs)
+        group.get("executions/:id/attempts", use: attempts)
+        group.get("openapi.json") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+        }
+        // With tokens, AuthMiddleware answers this itself with the token's role.
+        group.get("whoami") { _, _ in JSONValue.object(["role": "admin", "authenticated": false]).response() }
         group.post("executions/:id/cancel") { request, context in try await self.operate(request, context) { try await $0.cancelExecution($1) } }
         group.post("executions/:id/pause") { request, context in try await self.operate(request, context) { try await $0.pauseExecution($1) } }
         group.post("executions/:id/resume") { request, context in try await self.operate(request, context) { try await $0.resumeExecution($1) } }
@@ -51,7 +57,7 @@ struct APIController<Context: RequestContext>: Sendable {
     func listWorkflows(_ request: Request, context: Context) async throws -> Response {
         let page = try Page(request)
         let all = await engine.registeredWorkflows()
-        return page.slice(all.map(Self.summary)).response()
+        return page.slice(all.map(Self.summary), complete: true).response()
     }
 
     func getWorkflow(_ request: Request, context: Context) async throws -> Response {
@@ -114,11 +120,11 @@ struct APIController<Context: RequestContext>: Sendable {
         }
         let executions: [WorkflowExecution]
         if let store {
-            executions = try await store.executions(workflowID: workflow, status: status, limit: page.offset + page.limit).map(\.execution)
+            executions = try await store.executions(workflowID: workflow, status: status, limit: page.fetchCount).map(\.execution)
         } else {
-            executions = await engine.listExecutions(workflowID: workflow, limit: page.offset + page.limit).filter { status == nil || $0.status == status }
+            executions = await engine.listExecutions(workflowID: workflow, limit: page.fetchCount).filter { status == nil || $0.status == status }
         }
-        return page.slice(executions.map { ExecutionReport.json($0) }).response()
+        return page.slice(executions.map { ExecutionReport.json($0) }, complete: false).response()
     }
 
     func getExecution(_ request: Request, context: Context) async throws -> Response {
@@ -189,6 +195,42 @@ struct APIController<Context: RequestContext>: Sendable {
         return JSONValue.object(["steps": .array(out)]).response()
     }
 
+    /// `{"attempts": […]}`: every attempt of every step in start order, from the store; without one,
+    /// each step's last attempt.
+    func attempts(_ request: Request, context: Context) async throws -> Response {
+        let id = try context.parameters.require("id")
+        let live = try? await engine.getExecution(id)
+        var records: [AttemptRecord] = []
+        if let store {
+            records = try await store.attempts(executionID: id, stepID: nil)
+            if records.isEmpty, live == nil, try await store.execution(id: id) == nil { throw Problem(.notFound, "no execution '\(id)'") }
+        } else {
+            guard let live else { throw Problem(.notFound, "no execution '\(id)'") }
+            for r in live.stepResults.values {
+                guard let started = r.startedAt else { continue }
+                let status: AttemptRecord.Status = switch r.status {
+                case .running, .pending: .running
+                case .success: r.cached ? .cached : .succeeded
+                case .failed: r.timedOut ? .timedOut : .failed
+                case .cancelled, .skipped: .cancelled
+                }
+                records.append(AttemptRecord(executionID: id, stepID: r.stepID, attempt: max(r.attempts, 1), status: status, startedAt: started, finishedAt: r.finishedAt, error: r.error, exitCode: r.exitCode))
+            }
+        }
+        records.sort { ($0.startedAt, $0.stepID, $0.attempt) < ($1.startedAt, $1.stepID, $1.attempt) }
+        let list: [JSONValue] = records.map { a in
+            var o: [String: JSONValue] = [
+                "stepID": .string(a.stepID), "attempt": .number(Double(a.attempt)), "status": .string(a.status.rawValue),
+                "startedAt": .string(ExecutionReport.iso(a.startedAt)),
+            ]
+            if let d = a.finishedAt { o["finishedAt"] = .string(ExecutionReport.iso(d)) }
+            if let e = a.error { o["error"] = .string(e) }
+            if let c = a.exitCode { o["exitCode"] = .number(Double(c)) }
+            return .object(o)
+        }
+        return JSONValue.object(["attempts": .array(list)]).response()
+    }
+
     func operate(_ request: Request, _ context: Context, _ body: (WorkflowEngine, String) async throws -> Void) async throws -> Response {
         let id = try context.parameters.require("id")
         try await body(engine, id)
@@ -208,7 +250,8 @@ struct APIController<Context: RequestContext>: Sendable {
     }
 }
 
-/// `?limit=&offset=` on lists: `{"items": […], "offset": 0, "limit": 50, "total": n}`.
+/// `?limit=&offset=` on lists: `{"items": […], "offset": 0, "limit": 50, "nextOffset": 50 | null}`, and
+/// `total` where it is known without counting everything (workflows).
 struct Page {
     var offset: Int
     var limit: Int
@@ -227,8 +270,18 @@ struct Page {
         }
     }
 
-    func slice(_ items: [JSONValue]) -> JSONValue {
+    /// How many items to ask a source for: this page and one more, to know whether another page follows.
+    var fetchCount: Int { offset + limit + 1 }
+
+    /// This page of `items` (which start at offset 0). `total` only when `items` holds every item.
+    func slice(_ items: [JSONValue], complete: Bool) -> JSONValue {
         let part = items.dropFirst(offset).prefix(limit)
-        return ["items": .array(Array(part)), "offset": .number(Double(offset)), "limit": .number(Double(limit)), "total": .number(Double(items.count))]
+        let more = items.count > offset + limit
+        var o: [String: JSONValue] = [
+            "items": .array(Array(part)), "offset": .number(Double(offset)), "limit": .number(Double(limit)),
+            "nextOffset": more ? .number(Double(offset + limit)) : .null,
+        ]
+        if complete { o["total"] = .number(Double(items.count)) }
+        return .object(o)
     }
 }

@@ -114,7 +114,9 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
 
     static func requiredRole(_ request: Request) -> Role? {
         let path = request.uri.path
-        if path == "/healthz" || path == "/readyz" { return nil }
+        if path == "/healthz" || path == "/readyz" || path == "/api/v1/openapi.json" { return nil }
+        // The web UI's page and assets carry no data; the data they fetch needs a token.
+        if path == "/" || path.hasPrefix("/ui/") { return nil }
         if request.method == .get || request.method == .head { return .viewer }
         // Registering and deleting workflows; running them (…/executions) is for operators.
         if path.hasPrefix("/api/v1/workflows"), !path.hasSuffix("/executions") { return .admin }
@@ -131,6 +133,9 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         guard role >= needed else {
             return Problem(.forbidden, "this needs the \(needed.rawValue) role; the token has \(role.rawValue)").response
+        }
+        if request.uri.path == "/api/v1/whoami", request.method == .get {
+            return JSONValue.object(["role": .string(role.rawValue), "authenticated": true]).response()
         }
         return try await next(request, context)
     }

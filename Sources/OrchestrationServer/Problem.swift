@@ -76,6 +76,12 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as DefinitionErrors {
             return Problem(error).response
         } catch let error as HTTPError {
+            // The router found no route. If the path has routes for other methods, that is 405.
+            if error.status == .notFound, error.body == nil, let allowed = DocumentedRoutes.methods(for: request.uri.path) {
+                var response = Problem(.methodNotAllowed, "\(request.method.rawValue) is not allowed here; use \(allowed.joined(separator: ", "))").response
+                response.headers[.allow] = allowed.joined(separator: ", ")
+                return response
+            }
             return Problem(error.status, error.body ?? error.status.reasonPhrase).response
         } catch {
             return Problem(.internalServerError, "\(error)").response
@@ -87,5 +93,31 @@ extension JSONValue {
     /// A JSON response.
     func response(_ status: HTTPResponse.Status = .ok) -> Response {
         Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: jsonText)))
+    }
+}
+
+/// The paths and methods of the OpenAPI document, to tell 405 (the path exists, not with this
+/// method) from 404.
+enum DocumentedRoutes {
+    /// Each path as segments (`nil` for a `{parameter}`) with its methods, upper case.
+    static let routes: [(segments: [String?], methods: [String])] = {
+        guard let document = try? JSONSerialization.jsonObject(with: Data(OpenAPIDocument.json.utf8)) as? [String: Any],
+              let paths = document["paths"] as? [String: [String: Any]] else { return [] }
+        let verbs = ["get", "put", "post", "delete", "patch", "head", "options"]
+        return paths.map { path, item in
+            let segments: [String?] = path.split(separator: "/").map { $0.hasPrefix("{") ? nil : String($0) }
+            return (segments, verbs.filter { item[$0] != nil }.map { $0.uppercased() })
+        }
+    }()
+
+    /// The methods documented for `path`, or `nil` when no documented path matches it.
+    static func methods(for path: String) -> [String]? {
+        let parts = path.split(separator: "/")
+        var found: Set<String> = []
+        for route in routes where route.segments.count == parts.count
+            && zip(route.segments, parts).allSatisfy({ $0.0 == nil || $0.0! == $0.1 }) {
+            found.formUnion(route.methods)
+        }
+        return found.isEmpty ? nil : found.sorted()
     }
 }

@@ -63,7 +63,8 @@ struct ServeCommand: AsyncParsableCommand {
             Console.err("error: \((error as? EngineError)?.message ?? "\(error)")")
             throw ExitStatus.invalidInput
         }
-        var store: SQLiteExecutionStore?
+        // --memory keeps everything in this process, with the same API (versions, attempts, lists).
+        var store: any ExecutionStore = InMemoryExecutionStore()
         if !settings.memory {
             let path = settings.db ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".novacron/novacron.db").path
             do { store = try SQLiteExecutionStore(path: path, durability: SQLiteExecutionStore.Durability(rawValue: settings.durability) ?? .processCrash) } catch {
@@ -73,7 +74,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let engine = WorkflowEngine(
             executors: .standard(), configuration: EngineConfiguration(workerLimit: settings.maxParallel), secrets: secrets,
-            cache: store ?? InMemoryStepCache(), store: store)
+            cache: (store as? any StepCache) ?? InMemoryStepCache(), store: store)
         do {
             let app = try await buildApplication(
                 engine: engine, store: store,

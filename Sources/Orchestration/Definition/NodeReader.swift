@@ -70,11 +70,28 @@ struct NodeReader {
 
     // MARK: Scalars
 
-    mutating func string(_ node: Node, path: String) -> String? {
+    /// Text. `null` (nothing after the colon), true/false and — unless `numbers` — numbers are not
+    /// text, as in the JSON Schema: quote them (`'1.0'`) or leave the field out.
+    mutating func string(_ node: Node, path: String, numbers: Bool = false) -> String? {
         guard case .scalar(let s) = node else {
             error(.wrongType, "expected text, not \(describe(node))", path: path, at: node)
             return nil
         }
+        switch node.tagName {
+        case .null, .bool:
+            error(.wrongType, "expected text, not \(describe(node))", path: path, at: node)
+            return nil
+        case .int where !numbers, .float where !numbers:
+            error(.wrongType, "expected text, not \(describe(node)); write it in quotes: '\(s.string)'", path: path, at: node)
+            return nil
+        default: break
+        }
+        recordText(s, path: path)
+        return s.string
+    }
+
+    /// Remembers where a text value stands, so errors inside it (a `${…}`) get exact columns.
+    mutating func recordText(_ s: Node.Scalar, path: String) {
         if let mark = s.mark {
             let loc = SourceLocation(file: file, line: mark.line, column: mark.column)
             var origin = SourceMap.StringOrigin(location: loc, firstLineShift: 0, block: nil)
@@ -90,7 +107,6 @@ struct NodeReader {
             }
             sourceMap.strings[path] = origin
         }
-        return s.string
     }
 
     mutating func bool(_ node: Node, path: String) -> Bool? {
@@ -176,7 +192,7 @@ struct NodeReader {
         }
         switch node {
         case .scalar(let s):
-            _ = string(node, path: path)
+            recordText(s, path: path)
             switch node.tagName {
             case .null: return .null
             case .bool: return node.bool.map(JSONValue.bool) ?? .string(s.string)

@@ -91,9 +91,9 @@ public struct WorkflowDecoder: Sendable {
             case "id": explicitID = r.string(node, path: key)
             case "name":
                 sawName = true
-                workflow.name = r.string(node, path: key) ?? ""
+                workflow.name = r.string(node, path: key) ?? node.scalar?.string ?? ""
             case "description": workflow.description = r.string(node, path: key)
-            case "version": workflow.version = r.string(node, path: key)
+            case "version": workflow.version = r.string(node, path: key, numbers: true)
             case "timeout": workflow.timeout = r.duration(node, path: key)
             case "maxParallelism": workflow.maxParallelism = r.int(node, path: key)
             case "variables": workflow.variables = r.object(node, path: key, what: "variables")
@@ -144,7 +144,8 @@ public struct WorkflowDecoder: Sendable {
             switch key {
             case "id":
                 sawID = true
-                step.id = r.string(value, path: p) ?? ""
+                // A mistyped id (`id: 42`) is reported once; its text still names the step for the checks after.
+                step.id = r.string(value, path: p) ?? value.scalar?.string ?? ""
             case "name": step.name = r.string(value, path: p)
             case "description": step.description = r.string(value, path: p)
             case "type": step.type = readStepType(value, path: p, reader: &r) ?? .task
@@ -251,7 +252,7 @@ public struct WorkflowDecoder: Sendable {
         for (key, value) in fields {
             let p = "\(path).\(key)"
             switch key {
-            case "id": trigger.id = r.string(value, path: p) ?? ""
+            case "id": trigger.id = r.string(value, path: p) ?? value.scalar?.string ?? ""
             case "type":
                 sawType = true
                 trigger.type = r.enumeration(value, path: p, what: "trigger type") ?? .manual

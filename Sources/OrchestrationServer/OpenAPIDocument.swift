@@ -1,0 +1,599 @@
+import Foundation
+import Yams
+
+/// The OpenAPI 3.1 document of the API, served at `/api/v1/openapi.json`. Written as YAML here
+/// for people; served as JSON. A test runs schemathesis against the live server with it.
+enum OpenAPIDocument {
+    /// The document as JSON text, built once.
+    static let json: String = {
+        // The literal below is ours and parses; a failure here is a programming error caught by the tests.
+        let object = try! Yams.load(yaml: yaml) as Any
+        let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        return String(decoding: data, as: UTF8.self)
+    }()
+
+    static let yaml = #"""
+openapi: 3.1.0
+info:
+  title: NovaCron API
+  version: "1"
+  description: >-
+    Workflows and their executions. Every error is an RFC 9457 problem document
+    (application/problem+json). When the server has API tokens, every route but /healthz, /readyz
+    and this document needs `Authorization: Bearer TOKEN`: reads need the viewer role, starting
+    and operating executions operator, registering and deleting workflows admin.
+servers:
+  - url: /
+security:
+  - bearer: []
+tags:
+  - name: workflows
+  - name: executions
+  - name: server
+  - name: learning
+paths:
+  /healthz:
+    get:
+      tags: [server]
+      operationId: health
+      summary: The process is up.
+      security: []
+      responses:
+        "200": {description: ok, content: {text/plain: {schema: {type: string}}}}
+  /readyz:
+    get:
+      tags: [server]
+      operationId: ready
+      summary: Ready for work; 503 while recovering unfinished executions or draining.
+      security: []
+      responses:
+        "200": {description: ok, content: {text/plain: {schema: {type: string}}}}
+        "503": {$ref: "#/components/responses/Problem"}
+  /metrics:
+    get:
+      tags: [server]
+      operationId: metrics
+      summary: Prometheus metrics in the text exposition format.
+      responses:
+        "200": {description: metrics, content: {text/plain: {schema: {type: string}}}}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+  /api/v1/openapi.json:
+    get:
+      tags: [server]
+      operationId: openapi
+      summary: This document.
+      security: []
+      responses:
+        "200": {description: the OpenAPI document, content: {application/json: {schema: {type: object}}}}
+  /api/v1/whoami:
+    get:
+      tags: [server]
+      operationId: whoami
+      summary: The role of the token sent (admin when the server has no tokens).
+      responses:
+        "200":
+          description: the caller's role
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [role, authenticated]
+                properties:
+                  role: {$ref: "#/components/schemas/Role"}
+                  authenticated: {type: boolean, description: "false when the server runs without tokens"}
+                  name: {type: string}
+        "401": {$ref: "#/components/responses/Problem"}
+  /api/v1/workflows:
+    get:
+      tags: [workflows]
+      operationId: listWorkflows
+      summary: Registered workflows, sorted by id.
+      parameters:
+        - {$ref: "#/components/parameters/limit"}
+        - {$ref: "#/components/parameters/offset"}
+      responses:
+        "200":
+          description: a page of workflows
+          content:
+            application/json:
+              schema:
+                allOf:
+                  - {$ref: "#/components/schemas/Page"}
+                  - type: object
+                    required: [total]
+                    properties:
+                      items: {type: array, items: {$ref: "#/components/schemas/WorkflowSummary"}}
+                      total: {type: integer, minimum: 0}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+    post:
+      tags: [workflows]
+      operationId: registerWorkflow
+      summary: Registers (or replaces) a workflow from its YAML or JSON definition.
+      description: >-
+        The body is a workflow file (docs/workflow-files.md), YAML or JSON. A definition can match
+        the schema below and still be invalid (a cycle, an unknown dependency): that is 422 with
+        every located error.
+      requestBody:
+        required: true
+        content:
+          application/yaml:
+            schema: {type: string}
+            example: "name: hello\nsteps:\n  - id: greet\n    inputs: {command: echo hi}\n"
+          application/json:
+            schema: {$ref: "#/components/schemas/WorkflowDefinition"}
+            example: {name: hello, steps: [{id: greet, inputs: {command: echo hi}}]}
+      responses:
+        "201":
+          description: registered
+          content: {application/json: {schema: {$ref: "#/components/schemas/WorkflowSummary"}}}
+          links:
+            GetWorkflow: {operationId: getWorkflow, parameters: {workflowID: "$response.body#/id"}}
+            PlanWorkflow: {operationId: planWorkflow, parameters: {workflowID: "$response.body#/id"}}
+            WorkflowVersions: {operationId: workflowVersions, parameters: {workflowID: "$response.body#/id"}}
+            StartExecution: {operationId: startExecution, parameters: {workflowID: "$response.body#/id"}}
+            DeleteWorkflow: {operationId: deleteWorkflow, parameters: {workflowID: "$response.body#/id"}}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "413": {$ref: "#/components/responses/Problem"}
+        "422": {$ref: "#/components/responses/DefinitionProblem"}
+  /api/v1/workflows/{workflowID}:
+    parameters: [{$ref: "#/components/parameters/workflowID"}]
+    get:
+      tags: [workflows]
+      operationId: getWorkflow
+      responses:
+        "200": {description: the workflow, content: {application/json: {schema: {$ref: "#/components/schemas/WorkflowDetail"}}}}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+    delete:
+      tags: [workflows]
+      operationId: deleteWorkflow
+      summary: Unregisters a workflow; its executions are kept.
+      responses:
+        "204": {description: unregistered}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+  /api/v1/workflows/{workflowID}/versions:
+    parameters: [{$ref: "#/components/parameters/workflowID"}]
+    get:
+      tags: [workflows]
+      operationId: workflowVersions
+      summary: Every saved version of the definition, oldest first.
+      responses:
+        "200":
+          description: versions
+          content:
+            application/json:
+              schema:
+                type: array
+                items:
+                  type: object
+                  required: [version, savedAt]
+                  properties:
+                    version: {type: string}
+                    savedAt: {type: string, format: date-time}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "501": {$ref: "#/components/responses/Problem"}
+  /api/v1/workflows/{workflowID}/plan:
+    parameters: [{$ref: "#/components/parameters/workflowID"}]
+    get:
+      tags: [workflows]
+      operationId: planWorkflow
+      summary: Stages, critical path, priorities and the estimated duration.
+      responses:
+        "200": {description: the plan, content: {application/json: {schema: {$ref: "#/components/schemas/Plan"}}}}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+  /api/v1/workflows/{workflowID}/executions:
+    parameters: [{$ref: "#/components/parameters/workflowID"}]
+    post:
+      tags: [executions]
+      operationId: startExecution
+      summary: Starts an execution with inputs.
+      requestBody:
+        required: false
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                inputs: {type: object, additionalProperties: true}
+            example: {inputs: {}}
+      responses:
+        "201":
+          description: started
+          content: {application/json: {schema: {$ref: "#/components/schemas/Execution"}}}
+          links:
+            GetExecution: {operationId: getExecution, parameters: {executionID: "$response.body#/id"}}
+            GetExecutionGuidePath: {operationId: getExecutionGuidePath, parameters: {executionID: "$response.body#/id"}}
+            ExecutionEvents: {operationId: executionEvents, parameters: {executionID: "$response.body#/id"}}
+            ExecutionLogs: {operationId: executionLogs, parameters: {executionID: "$response.body#/id"}}
+            ExecutionAttempts: {operationId: executionAttempts, parameters: {executionID: "$response.body#/id"}}
+            CancelExecution: {operationId: cancelExecution, parameters: {executionID: "$response.body#/id"}}
+            PauseExecution: {operationId: pauseExecution, parameters: {executionID: "$response.body#/id"}}
+            ResumeExecution: {operationId: resumeExecution, parameters: {executionID: "$response.body#/id"}}
+            RetryExecution: {operationId: retryExecution, parameters: {executionID: "$response.body#/id"}}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "413": {$ref: "#/components/responses/Problem"}
+        "503": {$ref: "#/components/responses/Problem"}
+  /api/v1/executions:
+    get:
+      tags: [executions]
+      operationId: listExecutions
+      summary: Executions, newest first.
+      parameters:
+        - {name: workflow, in: query, schema: {type: string}, description: only this workflow's}
+        - {name: status, in: query, schema: {$ref: "#/components/schemas/ExecutionStatus"}}
+        - {$ref: "#/components/parameters/limit"}
+        - {$ref: "#/components/parameters/offset"}
+      responses:
+        "200":
+          description: a page of executions
+          content:
+            application/json:
+              schema:
+                allOf:
+                  - {$ref: "#/components/schemas/Page"}
+                  - type: object
+                    properties:
+                      items: {type: array, items: {$ref: "#/components/schemas/Execution"}}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+  /api/v1/executions/{executionID}:
+    parameters: [{$ref: "#/components/parameters/executionID"}]
+    get:
+      tags: [executions]
+      operationId: getExecution
+      responses:
+        "200": {description: the execution, content: {application/json: {schema: {$ref: "#/components/schemas/Execution"}}}}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+  /api/v1/workflows/executions/{executionID}:
+    parameters: [{$ref: "#/components/parameters/executionID"}]
+    get:
+      tags: [executions]
+      operationId: getExecutionGuidePath
+      summary: The same as /api/v1/executions/{executionID}, at the guide's path.
+      responses:
+        "200": {description: the execution, content: {application/json: {schema: {$ref: "#/components/schemas/Execution"}}}}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+  /api/v1/executions/{executionID}/events:
+    parameters: [{$ref: "#/components/parameters/executionID"}]
+    get:
+      tags: [executions]
+      operationId: executionEvents
+      summary: >-
+        Server-Sent Events: `execution` (the state now), then each lifecycle event
+        (executionStarted, stepScheduled, stepStarted, stepRetrying, stepFinished, executionPaused,
+        executionResumed, executionFinished) as it happens; the stream ends after executionFinished.
+      responses:
+        "200":
+          description: the event stream
+          content:
+            text/event-stream:
+              schema:
+                description: One event; `data` is a JSON object.
+                type: object
+                required: [event, data]
+                properties:
+                  event: {type: string, enum: [execution, executionStarted, stepScheduled, stepStarted, stepRetrying, stepFinished, executionPaused, executionResumed, executionFinished]}
+                  data:
+                    type: string
+                    contentMediaType: application/json
+                    contentSchema: {type: object}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+  /api/v1/executions/{executionID}/logs:
+    parameters: [{$ref: "#/components/parameters/executionID"}]
+    get:
+      tags: [executions]
+      operationId: executionLogs
+      summary: The kept log tail of each step (secrets redacted).
+      parameters:
+        - {name: step, in: query, schema: {type: string}, description: only this step's}
+      responses:
+        "200":
+          description: logs
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [steps]
+                properties:
+                  steps:
+                    type: array
+                    items:
+                      type: object
+                      required: [id, status, log]
+                      properties:
+                        id: {type: string}
+                        status: {$ref: "#/components/schemas/StepStatus"}
+                        log: {type: string}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+  /api/v1/executions/{executionID}/attempts:
+    parameters: [{$ref: "#/components/parameters/executionID"}]
+    get:
+      tags: [executions]
+      operationId: executionAttempts
+      summary: Every attempt of every step, in start order (the Gantt timeline).
+      responses:
+        "200":
+          description: attempts
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [attempts]
+                properties:
+                  attempts: {type: array, items: {$ref: "#/components/schemas/Attempt"}}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+  /api/v1/executions/{executionID}/cancel:
+    parameters: [{$ref: "#/components/parameters/executionID"}]
+    post:
+      tags: [executions]
+      operationId: cancelExecution
+      summary: Cancels a running or paused execution; its rollback runs.
+      responses:
+        "200": {description: the execution now, content: {application/json: {schema: {$ref: "#/components/schemas/Execution"}}}}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+  /api/v1/executions/{executionID}/pause:
+    parameters: [{$ref: "#/components/parameters/executionID"}]
+    post:
+      tags: [executions]
+      operationId: pauseExecution
+      summary: Starts nothing new until resumed; running steps finish.
+      responses:
+        "200": {description: the execution now, content: {application/json: {schema: {$ref: "#/components/schemas/Execution"}}}}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+  /api/v1/executions/{executionID}/resume:
+    parameters: [{$ref: "#/components/parameters/executionID"}]
+    post:
+      tags: [executions]
+      operationId: resumeExecution
+      responses:
+        "200": {description: the execution now, content: {application/json: {schema: {$ref: "#/components/schemas/Execution"}}}}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+  /api/v1/executions/{executionID}/retry:
+    parameters: [{$ref: "#/components/parameters/executionID"}]
+    post:
+      tags: [executions]
+      operationId: retryExecution
+      summary: A new execution of a failed or cancelled one, reusing what succeeded.
+      responses:
+        "201": {description: the new execution, content: {application/json: {schema: {$ref: "#/components/schemas/Execution"}}}}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+        "503": {$ref: "#/components/responses/Problem"}
+  /api/v1/learning/patterns/{workflowID}:
+    parameters: [{$ref: "#/components/parameters/workflowID"}]
+    get:
+      tags: [learning]
+      operationId: learningPatterns
+      summary: Not built yet; answers 501.
+      responses:
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "501": {$ref: "#/components/responses/Problem"}
+components:
+  securitySchemes:
+    bearer: {type: http, scheme: bearer}
+  parameters:
+    workflowID: {name: workflowID, in: path, required: true, schema: {type: string}, example: hello}
+    executionID: {name: executionID, in: path, required: true, schema: {type: string}}
+    limit: {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 1000, default: 50}}
+    offset: {name: offset, in: query, schema: {type: integer, minimum: 0, default: 0}}
+  responses:
+    Problem:
+      description: a problem document
+      content: {application/problem+json: {schema: {$ref: "#/components/schemas/Problem"}}}
+    DefinitionProblem:
+      description: the definition is invalid; every located error
+      content: {application/problem+json: {schema: {$ref: "#/components/schemas/DefinitionProblem"}}}
+  schemas:
+    WorkflowDefinition:
+      description: The outline of a workflow file; docs/workflow.schema.json has every field.
+      type: object
+      required: [name, steps]
+      properties:
+        id: {type: string}
+        name: {type: string, minLength: 1}
+        description: {type: string}
+        version: {type: string}
+        inputs: {type: object}
+        steps:
+          type: array
+          minItems: 1
+          items:
+            type: object
+            required: [id]
+            properties:
+              id: {type: string, pattern: "^[A-Za-z][A-Za-z0-9_-]*$"}
+              type: {type: string}
+              action: {type: string}
+              dependencies: {type: array, items: {type: string}}
+              inputs: {type: object}
+    Role: {type: string, enum: [viewer, operator, admin]}
+    ExecutionStatus: {type: string, enum: [pending, running, paused, completed, failed, cancelled]}
+    StepStatus: {type: string, enum: [pending, running, success, failed, skipped, cancelled]}
+    Problem:
+      type: object
+      required: [type, title, status, detail]
+      properties:
+        type: {type: string}
+        title: {type: string}
+        status: {type: integer, minimum: 400, maximum: 599}
+        detail: {type: string}
+    DefinitionProblem:
+      allOf:
+        - {$ref: "#/components/schemas/Problem"}
+        - type: object
+          required: [errors]
+          properties:
+            errors:
+              type: array
+              items:
+                type: object
+                required: [message, path]
+                properties:
+                  message: {type: string}
+                  path: {type: string}
+                  line: {type: integer, minimum: 1}
+                  column: {type: integer, minimum: 1}
+    Page:
+      type: object
+      required: [items, offset, limit]
+      properties:
+        items: {type: array}
+        offset: {type: integer, minimum: 0}
+        limit: {type: integer, minimum: 1}
+        nextOffset: {type: [integer, "null"], description: "the offset of the next page; null on the last"}
+    WorkflowSummary:
+      type: object
+      required: [id, name, stepCount]
+      properties:
+        id: {type: string}
+        name: {type: string}
+        description: {type: string}
+        version: {type: string}
+        stepCount: {type: integer, minimum: 0}
+    WorkflowDetail:
+      allOf:
+        - {$ref: "#/components/schemas/WorkflowSummary"}
+        - type: object
+          required: [steps]
+          properties:
+            steps:
+              type: array
+              items:
+                type: object
+                required: [id, type, dependencies, parallel]
+                properties:
+                  id: {type: string}
+                  type: {type: string}
+                  action: {type: string}
+                  condition: {type: string}
+                  timeout: {type: string}
+                  dependencies: {type: array, items: {type: string}}
+                  parallel: {type: boolean}
+    Plan:
+      type: object
+      required: [workflow, stages, criticalPath, estimatedSeconds, serialSeconds, optimizationScore, steps]
+      properties:
+        workflow: {type: string}
+        name: {type: string}
+        stages:
+          type: array
+          items:
+            type: object
+            required: [steps, parallel]
+            properties:
+              steps: {type: array, items: {type: string}}
+              parallel: {type: boolean}
+        criticalPath: {type: array, items: {type: string}}
+        criticalPathSeconds: {type: number}
+        estimatedSeconds: {type: number}
+        serialSeconds: {type: number}
+        optimizationScore: {type: number}
+        redundantDependencies: {type: array, items: {type: object}}
+        implicitDependencies: {type: array, items: {type: object}}
+        cacheHints: {type: array, items: {type: string}}
+        steps:
+          type: array
+          items:
+            type: object
+            required: [id, stage, dependencies]
+            properties:
+              id: {type: string}
+              stage: {type: integer}
+              estimateSeconds: {type: number}
+              prioritySeconds: {type: number}
+              dependencies: {type: array, items: {type: string}}
+              exclusive: {type: boolean}
+    Execution:
+      type: object
+      required: [id, workflowID, status, inputs, metrics, steps]
+      properties:
+        id: {type: string}
+        workflowID: {type: string}
+        workflowVersion: {type: string}
+        status: {$ref: "#/components/schemas/ExecutionStatus"}
+        inputs: {type: object}
+        error: {type: string}
+        startedAt: {type: string, format: date-time}
+        finishedAt: {type: string, format: date-time}
+        metrics:
+          type: object
+          required: [stepCount, successfulSteps, failedSteps, skippedSteps, retryCount, cacheHits, totalDurationMs, criticalPathDurationMs, optimizationGains]
+          properties:
+            stepCount: {type: integer}
+            successfulSteps: {type: integer}
+            failedSteps: {type: integer}
+            skippedSteps: {type: integer}
+            retryCount: {type: integer}
+            cacheHits: {type: integer}
+            totalDurationMs: {type: number}
+            criticalPathDurationMs: {type: number}
+            optimizationGains: {type: number}
+        steps: {type: array, items: {$ref: "#/components/schemas/StepResult"}}
+    StepResult:
+      type: object
+      required: [id, status, attempts, durationMs, outputs, timedOut, cached]
+      properties:
+        id: {type: string}
+        status: {$ref: "#/components/schemas/StepStatus"}
+        attempts: {type: integer, minimum: 0}
+        durationMs: {type: number}
+        outputs: {type: object}
+        timedOut: {type: boolean}
+        cached: {type: boolean}
+        error: {type: string}
+        skipReason: {type: string}
+        exitCode: {type: integer}
+        startedAt: {type: string, format: date-time}
+        finishedAt: {type: string, format: date-time}
+    Attempt:
+      type: object
+      required: [stepID, attempt, status, startedAt]
+      properties:
+        stepID: {type: string}
+        attempt: {type: integer, minimum: 1}
+        status: {type: string, enum: [running, succeeded, failed, timedOut, cancelled, cached, interrupted]}
+        startedAt: {type: string, format: date-time}
+        finishedAt: {type: string, format: date-time}
+        error: {type: string}
+        exitCode: {type: integer}
+"""#
+}
