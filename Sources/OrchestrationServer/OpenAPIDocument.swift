@@ -431,7 +431,7 @@ components:
         id: {type: string}
         name: {type: string, minLength: 1}
         description: {type: string}
-        version: {type: string}
+        version: {type: [string, number]}
         inputs: {type: object}
         steps:
           type: array
