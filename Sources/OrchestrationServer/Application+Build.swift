@@ -98,9 +98,29 @@ public func buildApplication(
         return "ok"
     }
     APIController(engine: engine, store: store).addRoutes(to: router.group("api/v1"))
+    addWebUI(to: router)
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "novacron"))
     app.addServices(EngineService(engine: engine, drainGrace: configuration.drainGrace, readiness: readiness))
     return app
+}
+
+/// The web UI: `/` and `/ui/{file}`, plain HTML, CSS and JavaScript built into the binary
+/// (Sources/OrchestrationServer/Web, embedded by scripts/embed-web). The page carries no data; what
+/// it shows comes from the API with the token the user gives it.
+func addWebUI<Context: RequestContext>(to router: Router<Context>) {
+    @Sendable func serve(_ name: String) throws -> Response {
+        guard let file = WebAssets.files[name] else { throw Problem(.notFound, "no file '\(name)' in the web UI") }
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: file.contentType, .cacheControl: "no-cache",
+                .contentSecurityPolicy: "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+                .xContentTypeOptions: "nosniff",
+            ],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: file.text)))
+    }
+    router.get("/") { _, _ in try serve("index.html") }
+    router.get("ui/:file") { _, context in try serve(try context.parameters.require("file")) }
 }

@@ -111,10 +111,3 @@ struct HTTPExecutorTests {
         #expect(outcome.succeeded)
     }
 }
-
-extension JSONValue {
-    var objectValue: [String: JSONValue]? {
-        if case .object(let o) = self { return o }
-        return nil
-    }
-}

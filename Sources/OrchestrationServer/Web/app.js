@@ -1,0 +1,385 @@
+// NovaCron web UI: plain JavaScript, no build step. Served by `novacron serve` at /ui/app.js.
+"use strict";
+
+const api = "/api/v1";
+const state = { role: null, stream: null };
+
+// ---- small helpers -------------------------------------------------------------------------
+
+/** Creates an element; attributes starting with "on" are listeners; children may be text. */
+function h(tag, attrs, ...children) {
+  const svg = ["svg", "g", "rect", "path", "text", "line", "title", "defs", "marker"].includes(tag);
+  const el = svg ? document.createElementNS("http://www.w3.org/2000/svg", tag) : document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+function token() { return localStorage.getItem("novacron.token") || ""; }
+
+function headers(extra) {
+  const out = Object.assign({}, extra || {});
+  if (token()) out["Authorization"] = "Bearer " + token();
+  return out;
+}
+
+class ProblemError extends Error {
+  constructor(status, detail) { super(detail); this.status = status; }
+}
+
+async function call(method, path, body) {
+  const init = { method, headers: headers(body ? { "Content-Type": "application/json" } : {}) };
+  if (body) init.body = JSON.stringify(body);
+  const response = await fetch(api + path, init);
+  const text = await response.text();
+  const data = text ? JSON.parse(text) : null;
+  if (!response.ok) throw new ProblemError(response.status, (data && data.detail) || response.statusText);
+  return data;
+}
+
+const canOperate = () => state.role === "operator" || state.role === "admin";
+
+function seconds(ms) {
+  if (ms === undefined || ms === null) return "";
+  if (ms < 1000) return Math.round(ms) + " ms";
+  if (ms < 60000) return (ms / 1000).toFixed(1) + " s";
+  return Math.floor(ms / 60000) + " m " + Math.round((ms % 60000) / 1000) + " s";
+}
+
+function when(iso) { return iso ? new Date(iso).toLocaleString() : ""; }
+
+function badge(status) { return h("span", { class: "badge " + status, "data-status": status }, status); }
+
+function main() { return document.getElementById("main"); }
+
+function show(...nodes) {
+  const m = main();
+  m.replaceChildren(...nodes);
+}
+
+function flash(message) {
+  const box = document.getElementById("flash");
+  box.textContent = message;
+  box.hidden = !message;
+}
+
+// ---- routing ---------------------------------------------------------------------------------
+
+async function route() {
+  if (state.stream) { state.stream.abort(); state.stream = null; }
+  flash("");
+  const hash = location.hash.replace(/^#/, "") || "/workflows";
+  const [path, query] = hash.split("?");
+  const params = new URLSearchParams(query || "");
+  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  document.querySelectorAll("nav a").forEach(a => a.classList.toggle("active", hash.startsWith(a.getAttribute("href").slice(1))));
+  try {
+    if (state.role === null) await whoami();
+    if (parts[0] === "workflows" && parts[1]) return await workflowPage(parts[1]);
+    if (parts[0] === "executions" && parts[1]) return await executionPage(parts[1]);
+    if (parts[0] === "executions") return await executionsPage(params);
+    return await workflowsPage();
+  } catch (error) {
+    if (error.status === 401) return loginPage(error.message);
+    show(h("p", { class: "error" }, error.message));
+  }
+}
+
+async function whoami() {
+  const me = await call("GET", "/whoami");
+  state.role = me.role;
+  const who = document.getElementById("who");
+  who.replaceChildren(me.authenticated ? `role: ${me.role} ` : "no authentication ",
+    me.authenticated ? h("button", { class: "link", onclick: () => { localStorage.removeItem("novacron.token"); state.role = null; route(); } }, "sign out") : "");
+}
+
+function loginPage(message) {
+  state.role = null;
+  const input = h("input", { type: "password", id: "token", placeholder: "API token", autocomplete: "off" });
+  show(h("form", { id: "login", onsubmit: (e) => { e.preventDefault(); localStorage.setItem("novacron.token", input.value); route(); } },
+    h("h1", {}, "Sign in"),
+    h("p", {}, message),
+    input, " ", h("button", { type: "submit" }, "Sign in")));
+}
+
+// ---- workflows ---------------------------------------------------------------------------------
+
+async function workflowsPage() {
+  const page = await call("GET", "/workflows?limit=1000");
+  const rows = page.items.map(w => h("tr", { "data-workflow": w.id },
+    h("td", {}, h("a", { href: "#/workflows/" + encodeURIComponent(w.id) }, w.id)),
+    h("td", {}, w.name), h("td", {}, w.description || ""), h("td", { class: "num" }, w.stepCount), h("td", {}, w.version || ""),
+    h("td", {}, h("a", { href: "#/executions?workflow=" + encodeURIComponent(w.id) }, "executions"))));
+  show(h("h1", {}, "Workflows"),
+    rows.length ? h("table", { id: "workflows" },
+      h("thead", {}, h("tr", {}, ["Id", "Name", "Description", "Steps", "Version", ""].map(t => h("th", {}, t)))),
+      h("tbody", {}, rows))
+      : h("p", {}, "No workflows yet. Register one: curl -X POST --data-binary @workflow.yaml " + location.origin + api + "/workflows"));
+}
+
+async function workflowPage(id) {
+  const [workflow, plan, recent] = await Promise.all([
+    call("GET", "/workflows/" + encodeURIComponent(id)),
+    call("GET", "/workflows/" + encodeURIComponent(id) + "/plan"),
+    call("GET", "/executions?limit=20&workflow=" + encodeURIComponent(id)),
+  ]);
+  const start = canOperate() ? h("button", { id: "start", onclick: async () => {
+    try {
+      const execution = await call("POST", "/workflows/" + encodeURIComponent(id) + "/executions", { inputs: {} });
+      location.hash = "#/executions/" + encodeURIComponent(execution.id);
+    } catch (error) { flash(error.message); }
+  } }, "Start") : null;
+  show(h("h1", {}, workflow.name, " ", h("small", {}, workflow.id)),
+    h("p", {}, workflow.description || ""),
+    h("div", { class: "actions" }, start),
+    h("p", { class: "facts" },
+      `${workflow.stepCount} steps in ${plan.stages.length} stages · critical path ${plan.criticalPath.join(" → ")} · estimated ${plan.estimatedSeconds}s (serial ${plan.serialSeconds}s, score ${plan.optimizationScore.toFixed(2)})`),
+    dag(plan, {}),
+    h("h2", {}, "Recent executions"),
+    executionsTable(recent.items));
+}
+
+// ---- the DAG -------------------------------------------------------------------------------------
+
+/** Draws the plan's steps as a graph: stages left to right, edges, the critical path highlighted.
+ *  `statuses` maps step id to its status, for the live colours of an execution. */
+function dag(plan, statuses) {
+  const W = 170, H = 38, GX = 70, GY = 22, PAD = 16;
+  const pos = {};
+  let rows = 0;
+  plan.stages.forEach((stage, col) => {
+    stage.steps.forEach((id, row) => { pos[id] = { x: PAD + col * (W + GX), y: PAD + row * (H + GY) }; });
+    rows = Math.max(rows, stage.steps.length);
+  });
+  const width = PAD * 2 + plan.stages.length * (W + GX) - GX;
+  const height = PAD * 2 + rows * (H + GY) - GY;
+  const critical = new Set(plan.criticalPath);
+  const criticalEdges = new Set(plan.criticalPath.slice(1).map((s, i) => plan.criticalPath[i] + ">" + s));
+  const edges = [];
+  for (const step of plan.steps) {
+    for (const dep of step.dependencies) {
+      const a = pos[dep], b = pos[step.id];
+      if (!a || !b) continue;
+      const x1 = a.x + W, y1 = a.y + H / 2, x2 = b.x, y2 = b.y + H / 2, mx = (x1 + x2) / 2;
+      const onPath = criticalEdges.has(dep + ">" + step.id);
+      edges.push(h("path", { class: "edge" + (onPath ? " critical" : ""), "data-from": dep, "data-to": step.id,
+        d: `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}`, "marker-end": "url(#arrow)" }));
+    }
+  }
+  const nodes = plan.steps.map(step => {
+    const p = pos[step.id];
+    const status = statuses[step.id] || "";
+    return h("g", { class: "node " + status + (critical.has(step.id) ? " critical" : ""), "data-step": step.id, "data-status": status,
+      transform: `translate(${p.x},${p.y})` },
+      h("title", {}, `${step.id}${status ? " — " + status : ""}; estimate ${step.estimateSeconds}s`),
+      h("rect", { width: W, height: H, rx: 6 }),
+      h("text", { x: 10, y: H / 2 + 5 }, step.id.length > 20 ? step.id.slice(0, 19) + "…" : step.id));
+  });
+  return h("div", { class: "dag-scroll" },
+    h("svg", { id: "dag", width, height, viewBox: `0 0 ${width} ${height}` },
+      h("defs", {}, h("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 8, markerHeight: 8, markerUnits: "userSpaceOnUse", orient: "auto-start-reverse" },
+        h("path", { d: "M 0 0 L 10 5 L 0 10 z", class: "arrowhead" }))),
+      h("g", {}, edges), h("g", {}, nodes)));
+}
+
+// ---- executions ----------------------------------------------------------------------------------
+
+function executionsTable(items) {
+  if (!items.length) return h("p", { class: "empty" }, "No executions.");
+  return h("table", { class: "executions" },
+    h("thead", {}, h("tr", {}, ["Execution", "Workflow", "Status", "Started", "Duration", "Steps"].map(t => h("th", {}, t)))),
+    h("tbody", {}, items.map(e => h("tr", { "data-execution": e.id },
+      h("td", {}, h("a", { href: "#/executions/" + encodeURIComponent(e.id) }, e.id)),
+      h("td", {}, h("a", { href: "#/workflows/" + encodeURIComponent(e.workflowID) }, e.workflowID)),
+      h("td", {}, badge(e.status)), h("td", {}, when(e.startedAt)), h("td", { class: "num" }, seconds(e.metrics.totalDurationMs)),
+      h("td", { class: "num" }, `${e.metrics.successfulSteps}/${e.metrics.stepCount}`)))));
+}
+
+async function executionsPage(params) {
+  const offset = Number(params.get("offset") || 0);
+  const query = new URLSearchParams({ limit: 50, offset });
+  if (params.get("workflow")) query.set("workflow", params.get("workflow"));
+  if (params.get("status")) query.set("status", params.get("status"));
+  const [page, workflows] = await Promise.all([call("GET", "/executions?" + query), call("GET", "/workflows?limit=1000")]);
+  const go = (changes) => {
+    const next = new URLSearchParams(params);
+    for (const [k, v] of Object.entries(changes)) { if (v) next.set(k, v); else next.delete(k); }
+    location.hash = "#/executions?" + next;
+  };
+  const workflowFilter = h("select", { id: "filter-workflow", onchange: (e) => go({ workflow: e.target.value, offset: "" }) },
+    h("option", { value: "" }, "all workflows"),
+    workflows.items.map(w => h("option", { value: w.id, selected: params.get("workflow") === w.id }, w.id)));
+  const statusFilter = h("select", { id: "filter-status", onchange: (e) => go({ status: e.target.value, offset: "" }) },
+    h("option", { value: "" }, "any status"),
+    ["pending", "running", "paused", "completed", "failed", "cancelled"].map(s => h("option", { value: s, selected: params.get("status") === s }, s)));
+  const pager = h("p", { class: "pager" },
+    offset > 0 ? h("button", { onclick: () => go({ offset: String(Math.max(0, offset - 50)) }) }, "← newer") : null, " ",
+    page.nextOffset !== null ? h("button", { onclick: () => go({ offset: String(page.nextOffset) }) }, "older →") : null);
+  show(h("h1", {}, "Executions"), h("p", { class: "filters" }, workflowFilter, " ", statusFilter), executionsTable(page.items), pager);
+}
+
+async function executionPage(id) {
+  const execution = await call("GET", "/executions/" + encodeURIComponent(id));
+  let plan = null;
+  try { plan = await call("GET", "/workflows/" + encodeURIComponent(execution.workflowID) + "/plan"); } catch (_) { /* unregistered since */ }
+  const view = { id, execution, plan, selected: null };
+  renderExecution(view);
+  await refreshAttempts(view);
+  if (!["completed", "failed", "cancelled"].includes(execution.status)) follow(view);
+}
+
+function statusMap(execution) {
+  const out = {};
+  for (const s of execution.steps) if (!s.id.endsWith(".rollback")) out[s.id] = s.status;
+  return out;
+}
+
+function renderExecution(view) {
+  const e = view.execution;
+  const act = (name, label, enabled) => canOperate() && enabled
+    ? h("button", { id: name, onclick: () => operate(view, name) }, label) : null;
+  const running = e.status === "running" || e.status === "pending";
+  const buttons = h("div", { class: "actions", id: "actions" },
+    act("pause", "Pause", running),
+    act("resume", "Resume", e.status === "paused"),
+    act("cancel", "Cancel", running || e.status === "paused"),
+    act("retry", "Retry", e.status === "failed" || e.status === "cancelled"));
+  const steps = h("table", { id: "steps" },
+    h("thead", {}, h("tr", {}, ["Step", "Status", "Attempts", "Duration", "Detail"].map(t => h("th", {}, t)))),
+    h("tbody", {}, e.steps.map(s => h("tr", { "data-step": s.id, class: view.selected === s.id ? "selected" : "", onclick: () => selectStep(view, s.id) },
+      h("td", {}, s.id), h("td", {}, badge(s.status)), h("td", { class: "num" }, s.attempts),
+      h("td", { class: "num" }, seconds(s.durationMs)), h("td", {}, s.error || s.skipReason || (s.cached ? "cached" : ""))))));
+  show(
+    h("h1", {}, "Execution ", h("small", { id: "execution-id" }, e.id)),
+    h("p", { class: "facts" }, "Workflow ", h("a", { href: "#/workflows/" + encodeURIComponent(e.workflowID) }, e.workflowID), " · ",
+      h("span", { id: "execution-status" }, badge(e.status)), " · started ", when(e.startedAt),
+      e.finishedAt ? " · took " + seconds(e.metrics.totalDurationMs) : "", e.error ? h("span", { class: "error" }, " · " + e.error) : ""),
+    buttons,
+    view.plan ? dag(view.plan, statusMap(e)) : h("p", {}, "The workflow is no longer registered; its graph is not available."),
+    h("h2", {}, "Timeline"), h("div", { id: "gantt" }, view.gantt || ""),
+    h("h2", {}, "Steps"), steps,
+    h("h2", {}, "Log ", h("small", { id: "log-step" }, view.selected || "(select a step)")),
+    h("pre", { id: "log" }, view.log || ""));
+}
+
+async function operate(view, name) {
+  try {
+    const result = await call("POST", "/executions/" + encodeURIComponent(view.id) + "/" + name);
+    if (name === "retry") { location.hash = "#/executions/" + encodeURIComponent(result.id); return; }
+    view.execution = result;
+    renderExecution(view);
+    if (!state.stream && !["completed", "failed", "cancelled"].includes(result.status)) follow(view);
+  } catch (error) { flash(error.message); }
+}
+
+async function selectStep(view, stepID) {
+  view.selected = stepID;
+  try {
+    const logs = await call("GET", "/executions/" + encodeURIComponent(view.id) + "/logs?step=" + encodeURIComponent(stepID));
+    view.log = logs.steps.map(s => s.log).join("\n") || "(no output)";
+  } catch (error) { view.log = error.message; }
+  renderExecution(view);
+}
+
+async function refreshAttempts(view) {
+  try {
+    const data = await call("GET", "/executions/" + encodeURIComponent(view.id) + "/attempts");
+    view.gantt = gantt(data.attempts, view.execution);
+    const box = document.getElementById("gantt");
+    if (box) box.replaceChildren(view.gantt);
+  } catch (_) { /* the timeline is optional */ }
+}
+
+/** A Gantt chart of attempts: a row per step, a bar per attempt, coloured by its outcome. */
+function gantt(attempts, execution) {
+  if (!attempts.length) return h("p", { class: "empty" }, "No attempts yet.");
+  const steps = [...new Set(attempts.map(a => a.stepID))];
+  const t0 = Math.min(...attempts.map(a => Date.parse(a.startedAt)));
+  const now = Date.now();
+  const end = Math.max(...attempts.map(a => a.finishedAt ? Date.parse(a.finishedAt) : now), t0 + 1);
+  const LABEL = 150, W = 640, ROW = 22;
+  const x = (t) => LABEL + (t - t0) / (end - t0) * W;
+  const bars = attempts.map(a => {
+    const s = Date.parse(a.startedAt), f = a.finishedAt ? Date.parse(a.finishedAt) : now;
+    const row = steps.indexOf(a.stepID);
+    return h("rect", { class: "bar " + a.status, "data-step": a.stepID, "data-attempt": a.attempt, x: x(s), y: row * ROW + 4,
+      width: Math.max(2, x(f) - x(s)), height: ROW - 8 },
+      h("title", {}, `${a.stepID} attempt ${a.attempt}: ${a.status}, ${seconds(f - s)}${a.error ? " — " + a.error : ""}`));
+  });
+  const labels = steps.map((s, i) => h("text", { x: 4, y: i * ROW + ROW / 2 + 4 }, s.length > 20 ? s.slice(0, 19) + "…" : s));
+  const height = steps.length * ROW + 18;
+  return h("svg", { id: "gantt-chart", width: LABEL + W + 10, height },
+    labels, bars,
+    h("line", { x1: LABEL, x2: LABEL + W, y1: height - 14, y2: height - 14, class: "axis" }),
+    h("text", { x: LABEL, y: height - 2, class: "tick" }, "0"),
+    h("text", { x: LABEL + W - 50, y: height - 2, class: "tick" }, seconds(end - t0)));
+}
+
+/** Follows the execution's Server-Sent Events (read with fetch, so the token goes in a header). */
+async function follow(view) {
+  const controller = new AbortController();
+  state.stream = controller;
+  let pending = null;
+  const refresh = () => {
+    if (pending) return;
+    pending = setTimeout(async () => {
+      pending = null;
+      try { view.execution = await call("GET", "/executions/" + encodeURIComponent(view.id)); } catch (_) { return; }
+      renderExecution(view);
+      refreshAttempts(view);
+    }, 100);
+  };
+  try {
+    const response = await fetch(api + "/executions/" + encodeURIComponent(view.id) + "/events", { headers: headers(), signal: controller.signal });
+    if (!response.ok) return;
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let cut;
+      while ((cut = buffer.indexOf("\n\n")) >= 0) {
+        const block = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        const event = (block.match(/^event: (.*)$/m) || [])[1];
+        const data = (block.match(/^data: (.*)$/m) || [])[1];
+        if (!event || !data) continue;
+        applyEvent(view, event, JSON.parse(data));
+        refresh();
+      }
+    }
+  } catch (_) { /* aborted on navigation */ }
+  if (state.stream === controller) state.stream = null;
+  refresh();
+}
+
+/** Colours the graph at once on each event; the tables follow with the refresh. */
+function applyEvent(view, event, data) {
+  let step = null, status = null;
+  if (event === "stepStarted") { step = data.stepID; status = "running"; }
+  if (event === "stepFinished" && data.step) { step = data.step.id; status = data.step.status; }
+  if (step) {
+    const node = document.querySelector(`#dag g.node[data-step="${CSS.escape(step)}"]`);
+    if (node) {
+      node.setAttribute("data-status", status);
+      node.setAttribute("class", node.getAttribute("class").replace(/\b(pending|running|success|failed|skipped|cancelled)\b/g, "").trim() + " " + status);
+    }
+  }
+  if (event === "executionFinished" || event === "executionPaused" || event === "executionResumed") {
+    const s = event === "executionPaused" ? "paused" : event === "executionResumed" ? "running" : data.execution && data.execution.status;
+    const box = document.getElementById("execution-status");
+    if (s && box) box.replaceChildren(badge(s));
+  }
+}
+
+window.addEventListener("hashchange", route);
+window.addEventListener("DOMContentLoaded", route);

@@ -1,0 +1,132 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Orchestration
+import OrchestrationServer
+import OrchestrationSQLite
+import OrchestrationTesting
+import Testing
+
+@Suite("Web UI in a real Chromium", .serialized)
+struct WebUITests {
+    static let workflow = """
+        name: ui-demo
+        description: Four steps in three stages
+        steps:
+          - {id: fetch, estimatedDuration: 1s}
+          - {id: build, dependencies: [fetch], estimatedDuration: 5s}
+          - {id: lint, dependencies: [fetch], estimatedDuration: 1s}
+          - {id: ship, dependencies: [build, lint], estimatedDuration: 1s}
+        """
+
+    /// Screenshots for people to look at: .build/ui-screenshots/NAME.png.
+    static func shot(_ name: String) -> String { Repository.path(".build/ui-screenshots/\(name).png") }
+
+    @Test("sign in, see the workflow's DAG with its critical path, follow an execution live, read a log, retry it; a viewer sees no buttons")
+    func walkThrough() async throws {
+        let executor = ScriptedExecutor()
+        executor.script("ship", [.failure("exit status 3: disk full"), .success()])
+        var executors = ExecutorRegistry()
+        for type in StepType.allCases { executors.register(executor, for: type) }
+        let store = try SQLiteExecutionStore(path: temporaryDatabasePath())
+        let engine = WorkflowEngine(executors: executors, secrets: SecretProvider(environment: [:]), store: store)
+        try await engine.registerWorkflow(try workflowDocument(Self.workflow))
+        let tokens = try APITokens(environment: "viewer:ui-viewer,operator:ui-operator")
+        let app = try await buildApplication(engine: engine, store: store, configuration: ServerConfiguration(port: 0, tokens: tokens))
+        try await app.test(.live) { client in
+            let site = "http://127.0.0.1:\(try #require(client.port))"
+            let browser = try await WebDriver.start()
+            do {
+                try await walk(browser, site: site, engine: engine, executor: executor)
+                await browser.quit()
+            } catch {
+                try? await browser.screenshot(to: Self.shot("failure"))
+                await browser.quit()
+                throw error
+            }
+        }
+    }
+
+    func walk(_ browser: WebDriver, site: String, engine: WorkflowEngine, executor: ScriptedExecutor) async throws {
+        // Without a token the API answers 401 and the page asks for one.
+        try await browser.navigate(site + "/")
+        try await browser.waitUntil("document.querySelector('#login input#token')", "the sign-in form")
+        try await browser.type("#token", "ui-operator")
+        try await browser.click("#login button")
+        try await browser.waitUntil("document.querySelector('#workflows tr[data-workflow=\"ui-demo\"]')", "ui-demo in the workflows list")
+        #expect(try await browser.run("return document.getElementById('who').textContent") == "role: operator sign out")
+        try await browser.screenshot(to: Self.shot("workflows"))
+
+        // The workflow page draws the DAG: four nodes, four edges, the critical path through build.
+        try await browser.navigate(site + "/#/workflows/ui-demo")
+        try await browser.waitUntil("document.querySelectorAll('#dag g.node').length === 4", "four nodes")
+        #expect(try await browser.run("return document.querySelectorAll('#dag path.edge').length") == 4)
+        #expect(try await browser.run("return [...document.querySelectorAll('#dag g.node.critical')].map(n => n.dataset.step)") == ["fetch", "build", "ship"])
+        #expect(try await browser.run("return [...document.querySelectorAll('#dag path.edge.critical')].map(e => e.dataset.from + '>' + e.dataset.to)") == ["fetch>build", "build>ship"])
+        // Stages left to right: fetch, then build and lint in one column, then ship.
+        let columns = try await browser.run("return ['fetch','build','lint','ship'].map(s => document.querySelector(`#dag g.node[data-step=${s}]`).transform.baseVal[0].matrix.e)")
+        guard case .array(let x) = columns, x.count == 4 else { Issue.record("no positions: \(columns)"); return }
+        #expect(x[1] == x[2])
+        #expect(x[0].number! < x[1].number! && x[1].number! < x[3].number!)
+        try await browser.screenshot(to: Self.shot("workflow-dag"))
+
+        // Start it from the page with build held: the execution page shows the live states.
+        executor.hold("build")
+        try await browser.click("#start")
+        try await browser.waitUntil("document.querySelector('#dag g.node[data-step=build][data-status=running]')", "build running")
+        #expect(try await browser.run("return document.querySelector('#dag g.node[data-step=fetch]').dataset.status") == "success")
+        let firstID = try #require(try await browser.run("return document.getElementById('execution-id').textContent").stringValue)
+        #expect(try await engine.getExecution(firstID).status == .running)
+        try await browser.screenshot(to: Self.shot("execution-running"))
+
+        // Released, build finishes and ship fails; the page follows over SSE without a reload.
+        executor.release("build")
+        try await browser.waitUntil("document.querySelector('#execution-status [data-status=failed]')", "the execution failed")
+        try await browser.waitUntil("document.querySelector('#dag g.node[data-step=ship][data-status=failed]')", "ship failed in the graph")
+        try await browser.waitUntil("document.querySelectorAll('#gantt-chart rect.bar').length === 4", "four bars in the timeline")
+        #expect(try await browser.run("return document.querySelector('#gantt-chart rect.bar[data-step=ship]').classList.contains('failed')") == true)
+        try await browser.click("#steps tr[data-step=ship]")
+        try await browser.waitUntil("document.getElementById('log-step').textContent === 'ship'", "ship's log")
+        #expect(try await browser.run("return document.querySelector('#steps tr[data-step=ship]').textContent").stringValue?.contains("disk full") == true)
+        #expect(try await browser.run("return ['pause','resume','cancel','retry'].filter(b => document.getElementById(b))") == ["retry"])
+        try await browser.screenshot(to: Self.shot("execution-failed"))
+
+        // Retry: a new execution that reuses what succeeded and completes.
+        try await browser.click("#retry")
+        try await browser.waitUntil("document.getElementById('execution-id') && document.getElementById('execution-id').textContent !== '\(firstID)'", "the retried execution")
+        try await browser.waitUntil("document.querySelector('#execution-status [data-status=completed]')", "the retry completed")
+        let secondID = try #require(try await browser.run("return document.getElementById('execution-id').textContent").stringValue)
+        let retried = try await engine.waitForExecution(secondID)
+        #expect(retried.status == .completed)
+        try await browser.screenshot(to: Self.shot("execution-retried"))
+
+        // The executions list filters by status.
+        try await browser.navigate(site + "/#/executions?status=failed")
+        try await browser.waitUntil("document.querySelector('table.executions tr[data-execution]')", "failed executions")
+        #expect(try await browser.run("return [...document.querySelectorAll('table.executions tr[data-execution]')].map(r => r.dataset.execution)") == [.string(firstID)])
+        try await browser.screenshot(to: Self.shot("executions-failed"))
+
+        // A viewer sees the same pages without the buttons.
+        try await browser.run("localStorage.setItem('novacron.token', 'ui-viewer')")
+        try await browser.navigate(site + "/#/workflows")
+        try await browser.run("location.reload()")
+        try await browser.waitUntil("document.getElementById('who').textContent.startsWith('role: viewer')", "the viewer role")
+        try await browser.navigate(site + "/#/executions/" + firstID)
+        try await browser.waitUntil("document.querySelector('#dag g.node[data-step=ship][data-status=failed]')", "the failed execution as a viewer")
+        #expect(try await browser.run("return document.querySelectorAll('#actions button').length") == 0)
+        try await browser.navigate(site + "/#/workflows/ui-demo")
+        try await browser.waitUntil("document.querySelectorAll('#dag g.node').length === 4", "the graph as a viewer")
+        #expect(try await browser.run("return document.getElementById('start')") == .null)
+        try await browser.screenshot(to: Self.shot("viewer"))
+    }
+
+    @Test("the embedded UI matches Sources/OrchestrationServer/Web (scripts/embed-web)")
+    func embedded() async throws {
+        let result = try await ExternalTool.run(["python3", Repository.path("scripts/embed-web"), "--check"])
+        #expect(result.status == 0, "\(result.output)")
+    }
+}
+
+extension JSONValue {
+    var number: Double? { if case .number(let n) = self { n } else { nil } }
+}
