@@ -9,7 +9,8 @@ public struct EngineConfiguration: Sendable {
     public var logLimit: Int
     /// The actions steps may name.
     public var actions: ActionCatalog
-    /// Finished executions kept in memory for `getExecution`/`listExecutions`. Default 1,000.
+    /// Finished executions kept in memory for `getExecution`/`listExecutions` (trimmed in batches, so
+    /// up to a quarter more between trims); older ones are read from the store. Default 1,000.
     public var retainedExecutions: Int
 
     public init(
