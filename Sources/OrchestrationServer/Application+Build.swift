@@ -85,7 +85,7 @@ public func buildApplication(
     if !configuration.tokens.isEmpty { router.add(middleware: AuthMiddleware(tokens: configuration.tokens)) }
     let registry = PrometheusCollectorRegistry()
     _ = EngineMetrics(engine: engine, registry: registry)
-    let readyDepth = registry.makeGauge(name: "novacron_ready_queue_depth", help: "Steps ready and waiting for a slot")
+    let readyDepth = registry.makeGauge(descriptor: .named("novacron_ready_queue_depth", "Steps ready and waiting for a slot"))
     router.get("metrics") { _, _ in
         readyDepth.set(Double(await engine.readyQueueDepth()))
         return registry.response()

@@ -21,8 +21,8 @@ struct EngineMetrics: Sendable {
     /// Starts counting the engine's events into `registry`.
     init(engine: WorkflowEngine, registry: PrometheusCollectorRegistry) {
         self.registry = registry
-        running = registry.makeGauge(name: "novacron_executions_running", help: "Executions started and not yet ended")
-        retries = registry.makeCounter(name: "novacron_step_retries_total", help: "Retries scheduled after a failed attempt")
+        running = registry.makeGauge(descriptor: .named("novacron_executions_running", "Executions started and not yet ended"))
+        retries = registry.makeCounter(descriptor: .named("novacron_step_retries_total", "Retries scheduled after a failed attempt"))
         let metrics = self
         engine.observe { metrics.record($0) }
     }
@@ -30,23 +30,23 @@ struct EngineMetrics: Sendable {
     func record(_ event: ExecutionEvent) {
         switch event {
         case .executionStarted(_, let workflowID, _):
-            registry.makeCounter(name: "novacron_executions_started_total", labels: [("workflow", workflowID)], help: "Executions started").increment()
+            registry.makeCounter(descriptor: .named("novacron_executions_started_total", "Executions started"), labels: [("workflow", workflowID)]).increment()
             running.increment(by: 1)
         case .executionFinished(let e):
             registry.makeCounter(
-                name: "novacron_executions_finished_total", labels: [("workflow", e.workflowID), ("status", e.status.rawValue)],
-                help: "Executions ended, by status").increment()
+                descriptor: .named("novacron_executions_finished_total", "Executions ended, by status"),
+                labels: [("workflow", e.workflowID), ("status", e.status.rawValue)]).increment()
             running.decrement(by: 1)
         case .stepFinished(_, let result, _) where result.startedAt != nil:
             registry.makeDurationHistogram(
-                name: "novacron_step_duration_seconds", labels: [("status", result.status.rawValue)], buckets: Self.buckets,
-                help: "Step durations from first start to end, by status").record(result.duration)
+                descriptor: .named("novacron_step_duration_seconds", "Step durations from first start to end, by status"),
+                labels: [("status", result.status.rawValue)], buckets: Self.buckets).record(result.duration)
         case .stepRetrying:
             retries.increment()
         case .stepScheduled(_, _, let latency):
             registry.makeDurationHistogram(
-                name: "novacron_scheduling_latency_seconds", labels: [], buckets: Self.latencyBuckets,
-                help: "From a step becoming ready to its executor starting").record(latency)
+                descriptor: .named("novacron_scheduling_latency_seconds", "From a step becoming ready to its executor starting"),
+                buckets: Self.latencyBuckets).record(latency)
         default:
             break
         }
@@ -59,5 +59,12 @@ extension PrometheusCollectorRegistry {
         Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: emitToBuffer())))
+    }
+}
+
+extension MetricNameDescriptor {
+    /// A metric whose whole name is `name`.
+    static func named(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
     }
 }

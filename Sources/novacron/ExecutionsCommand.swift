@@ -198,7 +198,7 @@ struct ExecutionsCommand: AsyncParsableCommand {
         @Option(name: .shortAndLong, help: "text or json.") var output: RunCommand.Format = .text
 
         func run() async throws {
-            var command = try RunCommand.parse(["--resume", id, "--output", output.rawValue]
+            let command = try RunCommand.parse(["--resume", id, "--output", output.rawValue]
                 + (storeOptions.db.map { ["--db", $0] } ?? []) + ["--durability", storeOptions.durability.rawValue])
             try await command.run()
         }
