@@ -30,6 +30,24 @@ extension SQLiteExecutionStore {
         return rows.map { ($0.0, Date(timeIntervalSince1970: $0.1)) }
     }
 
+    public func triggerStates(workflowID: String?) async throws -> [TriggerState] {
+        let rows = try await read("read trigger states") { db in
+            try String.fetchAll(
+                db, sql: "SELECT state FROM trigger_state WHERE ?1 IS NULL OR workflow_id = ?1 ORDER BY workflow_id, trigger_id",
+                arguments: [workflowID])
+        }
+        return try rows.map { try JSONDecoder().decode(TriggerState.self, from: Data($0.utf8)) }
+    }
+
+    public func saveTriggerState(_ state: TriggerState) async throws {
+        let json = String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
+        try await write("save a trigger's state") { db in
+            try db.execute(
+                sql: "INSERT INTO trigger_state (workflow_id, trigger_id, state) VALUES (?, ?, ?) ON CONFLICT(workflow_id, trigger_id) DO UPDATE SET state = excluded.state",
+                arguments: [state.workflowID, state.triggerID, json])
+        }
+    }
+
     public func unregisterWorkflow(id: String) async throws -> Bool {
         try await write("unregister a workflow") { db in
             try db.execute(sql: "DELETE FROM registered_workflow WHERE workflow_id = ?", arguments: [id])

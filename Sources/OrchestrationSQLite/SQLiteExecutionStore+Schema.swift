@@ -62,6 +62,16 @@ extension SQLiteExecutionStore {
                 );
                 """)
         }
+        m.registerMigration("v2: trigger state") { db in
+            try db.execute(sql: """
+                CREATE TABLE trigger_state (
+                    workflow_id TEXT NOT NULL,
+                    trigger_id TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    PRIMARY KEY (workflow_id, trigger_id)
+                );
+                """)
+        }
         return m
     }
 

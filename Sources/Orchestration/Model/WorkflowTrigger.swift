@@ -82,4 +82,11 @@ public struct WorkflowTrigger: Sendable, Hashable, Codable {
         if case .string(let s)? = conditions["schedule"] { return s }
         return nil
     }
+
+    /// The schedule's time zone, from `timezone` or `conditions.timezone`; UTC when neither.
+    public var effectiveTimezone: String {
+        if let timezone { return timezone }
+        if case .string(let s)? = conditions["timezone"] { return s }
+        return "UTC"
+    }
 }

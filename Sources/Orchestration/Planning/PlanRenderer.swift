@@ -1,3 +1,5 @@
+import Foundation
+
 /// Renders an ``ExecutionPlan`` as text, JSON, Graphviz DOT or Mermaid.
 ///
 /// ```swift
@@ -29,7 +31,7 @@ public struct PlanRenderer: Sendable {
     }
 
     /// A human summary: stages, critical path, estimates, score and findings.
-    public func text() -> String {
+    public func text(now: Date = Date()) -> String {
         let w = graph.workflow
         var out = "\(w.name) (\(w.id)): \(steps.count) step\(steps.count == 1 ? "" : "s") in \(plan.stages.count) stage\(plan.stages.count == 1 ? "" : "s")\n"
         out += "Stages:\n"
@@ -57,7 +59,26 @@ public struct PlanRenderer: Sendable {
         if !plan.cacheHints.isEmpty {
             out += "Cache hints: \(plan.cacheHints.joined(separator: ", ")) (idempotent; add cache: {enabled: true, ttl: 1h})\n"
         }
+        let schedules = self.schedules(now: now)
+        if !schedules.isEmpty {
+            out += "Schedules (next \(Self.upcomingCount) fire times):\n"
+            for s in schedules {
+                out += "  \(s.trigger): \(s.schedule.expression) (\(s.schedule.timeZone.identifier))"
+                out += s.next.isEmpty ? " never fires\n" : "\n" + s.next.map { "    \(s.schedule.localText($0))\n" }.joined()
+            }
+        }
         return out
+    }
+
+    /// How many upcoming fire times `plan` shows per schedule.
+    public static let upcomingCount = 5
+
+    /// Each schedule trigger with its next fire times after `now`.
+    public func schedules(now: Date) -> [(trigger: String, schedule: CronSchedule, next: [Date])] {
+        graph.workflow.triggers.compactMap { trigger in
+            guard let schedule = try? CronSchedule(trigger: trigger) else { return nil }
+            return (trigger.id, schedule, schedule.upcoming(after: now, count: Self.upcomingCount))
+        }
     }
 
     static func score(_ x: Double) -> String {
@@ -73,7 +94,7 @@ public struct PlanRenderer: Sendable {
     }
 
     /// The plan as a JSON value (durations in seconds).
-    public func json(warnings: [DefinitionError] = []) -> JSONValue {
+    public func json(warnings: [DefinitionError] = [], now: Date = Date()) -> JSONValue {
         var stepsOut: [JSONValue] = []
         var stageOf: [String: Int] = [:]
         for (i, stage) in plan.stages.enumerated() { for s in stage.steps { stageOf[s] = i + 1 } }
@@ -102,6 +123,10 @@ public struct PlanRenderer: Sendable {
             "reductionComplete": .bool(plan.reductionComplete),
             "implicitDependencies": .array(plan.implicitDependencies.map { ["step": .string($0.step), "dependency": .string($0.dependency)] }),
             "cacheHints": .array(plan.cacheHints.map(JSONValue.string)),
+            "schedules": .array(schedules(now: now).map { s in
+                ["trigger": .string(s.trigger), "schedule": .string(s.schedule.expression.source), "timezone": .string(s.schedule.timeZone.identifier),
+                 "next": .array(s.next.map { .string($0.formatted(.iso8601)) })]
+            }),
             "steps": .array(stepsOut),
             "warnings": .array(warnings.map { w in
                 var o: [String: JSONValue] = ["code": .string(w.code.rawValue), "message": .string(w.message), "path": .string(w.path)]

@@ -46,6 +46,11 @@ public protocol ExecutionStore: Sendable {
     /// Deletes executions that ended before `cutoff` (with their steps, attempts and logs);
     /// returns how many. Running and paused executions are kept whatever their age.
     func prune(endedBefore cutoff: Date) async throws -> Int
+
+    /// The saved state of every trigger (of one workflow, when given).
+    func triggerStates(workflowID: String?) async throws -> [TriggerState]
+    /// Saves a trigger's state (replacing what was saved).
+    func saveTriggerState(_ state: TriggerState) async throws
 }
 
 /// One change to a store.

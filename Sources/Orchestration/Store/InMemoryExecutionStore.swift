@@ -12,6 +12,7 @@ public actor InMemoryExecutionStore: ExecutionStore {
     /// Per execution: "step#attempt" → position in `attemptLog`.
     var attemptIndex: [String: [String: Int]] = [:]
     var logs: [String: String] = [:]
+    var triggers: [String: TriggerState] = [:]
 
     public init() {}
 
@@ -26,6 +27,15 @@ public actor InMemoryExecutionStore: ExecutionStore {
     public func workflowVersions(id: String) -> [(version: String, savedAt: Date)] { versions[id] ?? [] }
 
     public func unregisterWorkflow(id: String) -> Bool { registered.removeValue(forKey: id) != nil }
+
+    public func triggerStates(workflowID: String?) -> [TriggerState] {
+        triggers.values.filter { workflowID == nil || $0.workflowID == workflowID }
+            .sorted { ($0.workflowID, $0.triggerID) < ($1.workflowID, $1.triggerID) }
+    }
+
+    public func saveTriggerState(_ state: TriggerState) {
+        triggers[state.workflowID + "\u{1}" + state.triggerID] = state
+    }
 
     public func registeredWorkflows() -> [Workflow] {
         registered.values.sorted { $0.id < $1.id }

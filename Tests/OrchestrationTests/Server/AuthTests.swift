@@ -21,22 +21,26 @@ struct AuthTests {
         try await app.test(.router, test)
     }
 
-    /// The status each token gets on a route of each class.
-    @Test("each role on each route class: reads need viewer, running needs operator, registering needs admin", arguments: [
-        (nil as String?, [HTTPResponse.Status.unauthorized, .unauthorized, .unauthorized]),
-        ("wrong", [.unauthorized, .unauthorized, .unauthorized]),
-        ("v-token", [.ok, .forbidden, .forbidden]),
-        ("o-token", [.ok, .created, .forbidden]),
-        ("a-token", [.ok, .created, .created]),
+    /// The status each token gets on a route of each class: read (a list, /metrics), run (start),
+    /// operate (cancel an unknown execution: 404 once allowed), register, delete (an unknown workflow).
+    @Test("each role on each route class: reads need viewer, running and operating need operator, registering and deleting need admin", arguments: [
+        (nil as String?, [HTTPResponse.Status.unauthorized, .unauthorized, .unauthorized, .unauthorized, .unauthorized, .unauthorized]),
+        ("wrong", [.unauthorized, .unauthorized, .unauthorized, .unauthorized, .unauthorized, .unauthorized]),
+        ("v-token", [.ok, .ok, .forbidden, .forbidden, .forbidden, .forbidden]),
+        ("o-token", [.ok, .ok, .created, .notFound, .forbidden, .forbidden]),
+        ("a-token", [.ok, .ok, .created, .notFound, .created, .notFound]),
     ])
     func roles(token: String?, expected: [HTTPResponse.Status]) async throws {
         try await withServer { client in
             var headers: HTTPFields = [:]
             if let token { headers[.authorization] = "Bearer \(token)" }
             let read = try await client.execute(uri: "/api/v1/workflows", method: .get, headers: headers) { $0.status }
+            let metrics = try await client.execute(uri: "/metrics", method: .get, headers: headers) { $0.status }
             let run = try await client.execute(uri: "/api/v1/workflows/hello/executions", method: .post, headers: headers) { $0.status }
+            let operate = try await client.execute(uri: "/api/v1/executions/none/cancel", method: .post, headers: headers) { $0.status }
             let register = try await client.execute(uri: "/api/v1/workflows", method: .post, headers: headers, body: ByteBuffer(string: APITests.hello)) { $0.status }
-            #expect([read, run, register] == expected)
+            let delete = try await client.execute(uri: "/api/v1/workflows/nope", method: .delete, headers: headers) { $0.status }
+            #expect([read, metrics, run, operate, register, delete] == expected)
         }
     }
 

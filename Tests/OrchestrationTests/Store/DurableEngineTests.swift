@@ -33,6 +33,11 @@ final class CrashableStore: ExecutionStore {
     func log(executionID: String, stepID: String) async throws -> String? { try await base.log(executionID: executionID, stepID: stepID) }
     func interruptAttempts(executionID: String, at: Date) async throws -> [AttemptRecord] { try await base.interruptAttempts(executionID: executionID, at: at) }
     func prune(endedBefore cutoff: Date) async throws -> Int { try await base.prune(endedBefore: cutoff) }
+    func triggerStates(workflowID: String?) async throws -> [TriggerState] { try await base.triggerStates(workflowID: workflowID) }
+    func saveTriggerState(_ state: TriggerState) async throws {
+        if crashed.withLock({ $0 }) { throw StoreError("the process died") }
+        try await base.saveTriggerState(state)
+    }
 }
 
 func withDurableEngine<R: Sendable>(

@@ -1,0 +1,315 @@
+import Foundation
+
+/// Starts workflows from their triggers: cron schedules on the injected clock, and deliveries
+/// handed to ``fire(workflowID:triggerID:payload:)`` (webhooks, incidents, events). Keeps each
+/// trigger's state in the store: enabled or not, last fired, last schedule tick, last error.
+///
+/// Schedules fire at most once per tick: the tick is saved before the execution starts, so a
+/// crash in between loses that tick rather than running it twice. After downtime, the ticks
+/// missed since the saved one are handled by the trigger's `missedTicks` policy: `skip` (default)
+/// forgets them, `one` fires once for all of them, `all` fires once per tick (at most
+/// ``maximumCatchUp``).
+///
+/// ```swift
+/// let scheduler = TriggerScheduler(engine: engine, store: store)
+/// Task { await scheduler.run() }
+/// ```
+public actor TriggerScheduler {
+    /// One trigger as the API and CLI show it.
+    public struct Status: Sendable, Hashable {
+        public var workflowID: String
+        public var trigger: WorkflowTrigger
+        public var state: TriggerState
+        /// Whether it fires: the definition's `enabled`, unless enable/disable overrode it.
+        public var enabled: Bool
+        /// The next schedule tick (schedule triggers that are enabled).
+        public var nextFireAt: Date?
+    }
+
+    /// The most ticks the `all` policy makes up at once; more are skipped and reported.
+    public static let maximumCatchUp = 100
+
+    let engine: WorkflowEngine
+    let store: (any ExecutionStore)?
+    let clock: any Clock<Duration>
+    let now: @Sendable () -> Date
+    /// The longest one sleep lasts before the wall clock is read again.
+    let maximumSleep: Duration
+    var random: SplitMix64
+    var states: [String: TriggerState] = [:]
+    var loaded = false
+    /// Jittered fire times already drawn, by trigger key and tick.
+    var jittered: [String: (tick: Date, at: Date)] = [:]
+    var wakeUp: CheckedContinuation<Void, Never>?
+    var wakePending = false
+
+    public init(
+        engine: WorkflowEngine, store: (any ExecutionStore)?, clock: any Clock<Duration> = ContinuousClock(),
+        now: @escaping @Sendable () -> Date = { Date() }, seed: UInt64 = UInt64.random(in: 0...UInt64.max),
+        maximumSleep: Duration = .seconds(30)
+    ) {
+        self.engine = engine
+        self.store = store
+        self.clock = clock
+        self.now = now
+        self.random = SplitMix64(seed: seed)
+        self.maximumSleep = maximumSleep
+    }
+
+    static func key(_ workflowID: String, _ triggerID: String) -> String { workflowID + "\u{1}" + triggerID }
+
+    // MARK: Running schedules
+
+    /// Fires schedules until cancelled.
+    public func run() async {
+        await load()
+        await catchUp()
+        while !Task.isCancelled {
+            let due = await fireDue()
+            let wait = due.map { max(.zero, Self.duration(from: now(), to: $0)) } ?? maximumSleep
+            await sleep(min(wait, maximumSleep))
+        }
+    }
+
+    /// Makes the scheduler look at the registered workflows again now (a workflow was registered
+    /// or removed, a trigger enabled or disabled).
+    public func wake() {
+        if let c = wakeUp {
+            wakeUp = nil
+            c.resume()
+        } else {
+            wakePending = true
+        }
+    }
+
+    func sleep(_ duration: Duration) async {
+        if wakePending { wakePending = false; return }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { [clock] in try? await clock.sleep(for: duration, tolerance: nil) }
+            group.addTask { await self.waitForWake() }
+            await group.next()
+            group.cancelAll()
+            self.wake()   // releases the waiter if the clock won
+            self.wakePending = false
+        }
+    }
+
+    func waitForWake() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                if wakePending {
+                    wakePending = false
+                    c.resume()
+                } else {
+                    wakeUp = c
+                }
+            }
+        } onCancel: {
+            Task { await self.wake() }
+        }
+    }
+
+    func load() async {
+        guard !loaded else { return }
+        loaded = true
+        guard let store else { return }
+        do {
+            for s in try await store.triggerStates(workflowID: nil) { states[Self.key(s.workflowID, s.triggerID)] = s }
+        } catch {
+            // Without the saved states schedules start counting from now; nothing is lost but catch-up.
+        }
+    }
+
+    /// The enabled schedule triggers of the registered workflows.
+    func schedules() async -> [(workflowID: String, trigger: WorkflowTrigger, schedule: CronSchedule)] {
+        var out: [(String, WorkflowTrigger, CronSchedule)] = []
+        for workflow in await engine.registeredWorkflows() {
+            for trigger in workflow.triggers where trigger.type == .schedule {
+                guard isEnabled(workflow.id, trigger), let schedule = try? CronSchedule(trigger: trigger) else { continue }
+                out.append((workflow.id, trigger, schedule))
+            }
+        }
+        return out
+    }
+
+    func isEnabled(_ workflowID: String, _ trigger: WorkflowTrigger) -> Bool {
+        states[Self.key(workflowID, trigger.id)]?.enabled ?? trigger.enabled
+    }
+
+    func state(_ workflowID: String, _ triggerID: String) -> TriggerState {
+        states[Self.key(workflowID, triggerID)] ?? TriggerState(workflowID: workflowID, triggerID: triggerID)
+    }
+
+    func save(_ state: TriggerState) async {
+        states[Self.key(state.workflowID, state.triggerID)] = state
+        try? await store?.saveTriggerState(state)
+    }
+
+    /// After downtime: the ticks between the saved one and now, by each trigger's policy. A
+    /// trigger never seen before starts counting from now.
+    func catchUp() async {
+        let current = now()
+        for (workflowID, trigger, schedule) in await schedules() {
+            var s = state(workflowID, trigger.id)
+            guard let last = s.lastTick else {
+                s.lastTick = current
+                await save(s)
+                continue
+            }
+            var missed: [Date] = []
+            var cursor = last
+            while let next = schedule.next(after: cursor), next <= current {
+                missed.append(next)
+                cursor = next
+                if missed.count > Self.maximumCatchUp { break }
+            }
+            s.lastTick = current
+            await save(s)
+            guard !missed.isEmpty else { continue }
+            switch trigger.missedTicks ?? .skip {
+            case .skip:
+                continue
+            case .one:
+                await fireSchedule(workflowID, trigger, tick: missed.last!, missed: missed.count)
+            case .all:
+                if missed.count > Self.maximumCatchUp {
+                    await recordError(workflowID, trigger.id, "more than \(Self.maximumCatchUp) ticks were missed; made up the first \(Self.maximumCatchUp)")
+                }
+                for tick in missed.prefix(Self.maximumCatchUp) { await fireSchedule(workflowID, trigger, tick: tick, missed: 1) }
+            }
+        }
+    }
+
+    /// Fires what is due; returns when the next schedule is due (with its jitter).
+    func fireDue() async -> Date? {
+        var earliest: Date?
+        for (workflowID, trigger, schedule) in await schedules() {
+            let key = Self.key(workflowID, trigger.id)
+            var s = state(workflowID, trigger.id)
+            if s.lastTick == nil {
+                s.lastTick = now()
+                await save(s)
+            }
+            guard let tick = schedule.next(after: s.lastTick!) else { continue }
+            let at: Date
+            if let drawn = jittered[key], drawn.tick == tick {
+                at = drawn.at
+            } else {
+                let spread = trigger.jitter.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 } ?? 0
+                at = spread > 0 ? tick.addingTimeInterval(Double(random.next() % 1_000_000) / 1_000_000 * spread) : tick
+                jittered[key] = (tick, at)
+            }
+            if at <= now() {
+                jittered[key] = nil
+                s.lastTick = tick
+                await save(s)
+                await fireSchedule(workflowID, trigger, tick: tick, missed: 0)
+                // The one after it is due later; look again on the next turn.
+                if let following = schedule.next(after: tick) { earliest = min(earliest ?? following, following) }
+            } else {
+                earliest = min(earliest ?? at, at)
+            }
+        }
+        return earliest
+    }
+
+    func fireSchedule(_ workflowID: String, _ trigger: WorkflowTrigger, tick: Date, missed: Int) async {
+        var payload: [String: JSONValue] = [
+            "type": "schedule", "trigger": .string(trigger.id), "scheduledAt": .string(tick.formatted(.iso8601)),
+            "firedAt": .string(now().formatted(.iso8601)),
+        ]
+        if missed > 0 { payload["missedTicks"] = .number(Double(missed)) }
+        _ = try? await fire(workflowID: workflowID, trigger: trigger, payload: .object(payload))
+    }
+
+    // MARK: Firing
+
+    /// Starts an execution of `workflowID` for `trigger` with `payload` as `${trigger.…}`; the
+    /// trigger's `inputs` are rendered from it. Records the fire, or the error, on the trigger.
+    @discardableResult
+    public func fire(workflowID: String, trigger: WorkflowTrigger, payload: JSONValue) async throws -> WorkflowExecution {
+        await load()
+        do {
+            let inputs = try Self.inputs(of: trigger, payload: payload)
+            let execution = try await engine.executeWorkflow(workflowID, inputs: inputs, options: ExecutionOptions(trigger: payload))
+            var s = state(workflowID, trigger.id)
+            s.lastFiredAt = now()
+            s.fireCount += 1
+            await save(s)
+            return execution
+        } catch {
+            await recordError(workflowID, trigger.id, "\(error)")
+            throw error
+        }
+    }
+
+    /// Notes a problem on the trigger's status (shown by the API, CLI and UI).
+    public func recordError(_ workflowID: String, _ triggerID: String, _ message: String) async {
+        var s = state(workflowID, triggerID)
+        s.lastError = message
+        s.lastErrorAt = now()
+        await save(s)
+    }
+
+    /// The trigger's `inputs`, each rendered with `${trigger.…}` read from the payload.
+    static func inputs(of trigger: WorkflowTrigger, payload: JSONValue) throws -> [String: JSONValue] {
+        var out: [String: JSONValue] = [:]
+        for (name, value) in trigger.inputs {
+            out[name] = try render(value, payload: payload)
+        }
+        return out
+    }
+
+    static func render(_ value: JSONValue, payload: JSONValue) throws -> JSONValue {
+        switch value {
+        case .string(let text) where text.contains("${"):
+            return try Template(text).render { reference in
+                guard case .key("trigger")? = reference.components.first else {
+                    throw ResolutionError(message: "trigger inputs may read only ${trigger.…}, not ${\(reference)}")
+                }
+                return ExecutionValues.descend(payload, reference.components.dropFirst()) ?? .null
+            }
+        case .array(let items): return .array(try items.map { try render($0, payload: payload) })
+        case .object(let o): return .object(try o.mapValues { try render($0, payload: payload) })
+        default: return value
+        }
+    }
+
+    // MARK: Status and control
+
+    /// Every trigger of the registered workflows (of one, when given), with its state.
+    public func status(workflowID: String? = nil) async -> [Status] {
+        await load()
+        var out: [Status] = []
+        for workflow in await engine.registeredWorkflows() where workflowID == nil || workflow.id == workflowID {
+            for trigger in workflow.triggers {
+                let s = state(workflow.id, trigger.id)
+                let enabled = isEnabled(workflow.id, trigger)
+                var next: Date?
+                if enabled, let schedule = try? CronSchedule(trigger: trigger) {
+                    next = jittered[Self.key(workflow.id, trigger.id)]?.at ?? schedule.next(after: s.lastTick ?? now())
+                }
+                out.append(Status(workflowID: workflow.id, trigger: trigger, state: s, enabled: enabled, nextFireAt: next))
+            }
+        }
+        return out
+    }
+
+    /// Switches a trigger on or off without editing the workflow (kept across restarts).
+    public func setEnabled(workflowID: String, triggerID: String, _ enabled: Bool) async throws {
+        await load()
+        guard let workflow = await engine.workflow(workflowID) else { throw EngineError(.notFound, "no workflow '\(workflowID)'") }
+        guard workflow.triggers.contains(where: { $0.id == triggerID }) else {
+            throw EngineError(.notFound, "workflow \(workflowID) has no trigger '\(triggerID)'\(Suggestions.didYouMean(triggerID, among: workflow.triggers.map(\.id)))")
+        }
+        var s = state(workflowID, triggerID)
+        s.enabled = enabled
+        if enabled { s.lastTick = now() }   // a schedule switched back on starts from now
+        await save(s)
+        wake()
+    }
+
+    static func duration(from a: Date, to b: Date) -> Duration {
+        .nanoseconds(Int64((b.timeIntervalSince(a) * 1e9).rounded(.up)))
+    }
+}
