@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Orchestration
 
 /// `novacron plan FILE [--output text|json|dot|mermaid]`.
@@ -26,7 +27,15 @@ struct PlanCommand: ParsableCommand {
     @Option(name: .long, help: "The estimate for steps without estimatedDuration, e.g. 30s.")
     var defaultEstimate: String = "1s"
 
+    @Option(name: .long, help: ArgumentHelp("List schedule fire times from this instant (default now).", valueName: "ISO-8601"))
+    var from: String?
+
     func run() throws {
+        var now = Date()
+        if let from {
+            guard let parsed = CronCommand.Next.parseInstant(from) else { throw ValidationError("--from '\(from)' is not an ISO-8601 time") }
+            now = parsed
+        }
         let fallback: Duration
         do {
             fallback = try DurationText.parse(defaultEstimate)
@@ -44,12 +53,12 @@ struct PlanCommand: ParsableCommand {
         let renderer = PlanRenderer(plan: plan, graph: document.graph)
         switch output {
         case .text:
-            var text = renderer.text()
+            var text = renderer.text(now: now)
             if !document.warnings.isEmpty {
                 text += "Warnings:\n" + document.warnings.map { "  \($0)" }.joined(separator: "\n") + "\n"
             }
             Console.out(text)
-        case .json: Console.out(renderer.json(warnings: document.warnings).prettyJSONText)
+        case .json: Console.out(renderer.json(warnings: document.warnings, now: now).prettyJSONText)
         case .dot: Console.out(renderer.dot())
         case .mermaid: Console.out(renderer.mermaid())
         }

@@ -160,6 +160,33 @@ struct CLITests {
         #expect(result.stdout.contains("Critical path: extract -> transform-db1 -> load (3s)"))
     }
 
+    @Test("cron next prints fire times in the zone and in UTC, or JSON; bad input exits 2")
+    func cronNext() throws {
+        let json = try CLI.run("cron", "next", "30 2 * * *", "--timezone", "America/New_York", "--from", "2026-03-07T12:00:00Z", "--count", "2", "--output", "json")
+        #expect(json.status == 0)
+        #expect(json.stdout == #"["2026-03-08T07:00:00Z","2026-03-09T06:30:00Z"]"# + "\n")
+        let text = try CLI.run("cron", "next", "@monthly", "--timezone", "Europe/Berlin", "--from", "2026-11-26T00:00:00Z", "--count", "2")
+        #expect(text.stdout == "2026-12-01 00:00 GMT+1   2026-11-30T23:00:00Z\n2027-01-01 00:00 GMT+1   2026-12-31T23:00:00Z\n")
+        let bad = try CLI.run("cron", "next", "0 25 * * *")
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("hour"))
+        let zone = try CLI.run("cron", "next", "* * * * *", "--timezone", "Mars/Olympus")
+        #expect(zone.status == 2)
+        #expect(zone.stderr.contains("unknown time zone 'Mars/Olympus'"))
+        #expect(try CLI.run("cron", "next", "0 0 30 2 *").stdout.contains("never fires"))
+    }
+
+    @Test("plan lists the next five fire times of each schedule")
+    func planSchedules() throws {
+        let text = try CLI.run("plan", "Examples/data-pipeline.yaml", "--from", "2026-11-26T10:00:00Z")
+        #expect(text.stdout.contains("Schedules (next 5 fire times):\n  nightly: 0 2 * * * (UTC)\n    2026-11-27 02:00 GMT\n"))
+        #expect(text.stdout.contains("    2026-12-01 02:00 GMT\n"))
+        let json = try CLI.run("plan", "Examples/data-pipeline.yaml", "--from", "2026-11-26T10:00:00Z", "-o", "json")
+        let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        let schedules = object?["schedules"] as? [[String: Any]]
+        #expect((schedules?.first?["next"] as? [String])?.first == "2026-11-27T02:00:00Z")
+    }
+
     @Test("plan --output json|dot|mermaid, and warnings for steps without timeouts")
     func planFormats() throws {
         let json = try CLI.run("plan", "Examples/data-pipeline.yaml", "--output", "json")

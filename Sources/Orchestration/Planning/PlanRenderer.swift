@@ -63,7 +63,7 @@ public struct PlanRenderer: Sendable {
         if !schedules.isEmpty {
             out += "Schedules (next \(Self.upcomingCount) fire times):\n"
             for s in schedules {
-                out += "  \(s.trigger): \(s.schedule.expression) (\(s.schedule.timeZone.identifier))"
+                out += "  \(s.trigger): \(s.schedule.expression) (\(s.schedule.zoneName))"
                 out += s.next.isEmpty ? " never fires\n" : "\n" + s.next.map { "    \(s.schedule.localText($0))\n" }.joined()
             }
         }
@@ -124,7 +124,7 @@ public struct PlanRenderer: Sendable {
             "implicitDependencies": .array(plan.implicitDependencies.map { ["step": .string($0.step), "dependency": .string($0.dependency)] }),
             "cacheHints": .array(plan.cacheHints.map(JSONValue.string)),
             "schedules": .array(schedules(now: now).map { s in
-                ["trigger": .string(s.trigger), "schedule": .string(s.schedule.expression.source), "timezone": .string(s.schedule.timeZone.identifier),
+                ["trigger": .string(s.trigger), "schedule": .string(s.schedule.expression.source), "timezone": .string(s.schedule.zoneName),
                  "next": .array(s.next.map { .string($0.formatted(.iso8601)) })]
             }),
             "steps": .array(stepsOut),

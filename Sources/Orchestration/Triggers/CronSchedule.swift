@@ -15,10 +15,13 @@ import Foundation
 public struct CronSchedule: Sendable, Hashable {
     public let expression: CronExpression
     public let timeZone: TimeZone
+    /// The zone as it was named (`UTC` stays `UTC`, where Foundation would say `GMT`).
+    public let zoneName: String
 
-    public init(_ expression: CronExpression, timeZone: TimeZone) {
+    public init(_ expression: CronExpression, timeZone: TimeZone, zoneName: String? = nil) {
         self.expression = expression
         self.timeZone = timeZone
+        self.zoneName = zoneName ?? timeZone.identifier
     }
 
     /// Parses `expression`; `timeZone` is an IANA name (default UTC).
@@ -28,7 +31,7 @@ public struct CronSchedule: Sendable, Hashable {
         guard let zone = TimeZone(identifier: timeZone ?? "UTC") else {
             throw CronScheduleError(message: "unknown time zone '\(timeZone ?? "")'; use an IANA name like Europe/Berlin")
         }
-        self.init(parsed, timeZone: zone)
+        self.init(parsed, timeZone: zone, zoneName: timeZone ?? "UTC")
     }
 
     /// The schedule of a `schedule` trigger (`nil` for other types).
