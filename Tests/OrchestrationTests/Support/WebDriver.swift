@@ -110,9 +110,20 @@ final class WebDriver: Sendable {
         }
     }
 
+    /// Clicks the element like a user would. The UI redraws a page when an event arrives, so an
+    /// element found a moment ago may have been replaced: then it is found again.
     func click(_ selector: String) async throws {
-        let element = try await find(selector)
-        _ = try await command(.POST, "/element/\(element)/click", [:])
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                let element = try await find(selector)
+                _ = try await command(.POST, "/element/\(element)/click", [:])
+                return
+            } catch let failure as Failure where failure.description.contains("stale element") && attempt < 5 {
+                continue
+            }
+        }
     }
 
     func type(_ selector: String, _ text: String) async throws {
