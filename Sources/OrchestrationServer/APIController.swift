@@ -7,6 +7,7 @@ import Orchestration
 struct APIController<Context: RequestContext>: Sendable {
     let engine: WorkflowEngine
     let store: (any ExecutionStore)?
+    let scheduler: TriggerScheduler
     /// The largest request body accepted (a workflow definition may be 4 MiB).
     static var bodyLimit: Int { 4 << 20 }
 
@@ -17,6 +18,7 @@ struct APIController<Context: RequestContext>: Sendable {
         group.get("workflows/:id/plan", use: plan)
         group.delete("workflows/:id") { _, context -> Response in
             try await self.engine.unregisterWorkflow(try context.parameters.require("id"))
+            await self.scheduler.wake()
             return Response(status: .noContent)
         }
         group.get("workflows/:id/versions") { _, context -> Response in
@@ -42,6 +44,25 @@ struct APIController<Context: RequestContext>: Sendable {
         group.post("executions/:id/pause") { request, context in try await self.operate(request, context) { try await $0.pauseExecution($1) } }
         group.post("executions/:id/resume") { request, context in try await self.operate(request, context) { try await $0.resumeExecution($1) } }
         group.post("executions/:id/retry", use: retry)
+        group.get("triggers") { request, _ in
+            let workflow = request.uri.queryParameters.get("workflow").map { String($0) }
+            return JSONValue.object(["triggers": .array(await self.scheduler.status(workflowID: workflow).map(Self.trigger))]).response()
+        }
+        group.get("workflows/:id/triggers") { _, context in
+            let id = try context.parameters.require("id")
+            guard await self.engine.workflow(id) != nil else { throw Problem(.notFound, "no workflow '\(id)'") }
+            return JSONValue.object(["triggers": .array(await self.scheduler.status(workflowID: id).map(Self.trigger))]).response()
+        }
+        for (verb, on) in [("enable", true), ("disable", false)] {
+            group.post("workflows/:id/triggers/:trigger/\(verb)") { _, context in
+                let id = try context.parameters.require("id"), trigger = try context.parameters.require("trigger")
+                try await self.scheduler.setEnabled(workflowID: id, triggerID: trigger, on)
+                guard let status = await self.scheduler.status(workflowID: id).first(where: { $0.trigger.id == trigger }) else {
+                    throw Problem(.notFound, "no trigger '\(trigger)'")
+                }
+                return Self.trigger(status).response()
+            }
+        }
         group.get("learning/patterns/:id") { _, _ -> Response in
             throw Problem(.notImplemented, "the learning engine is not built yet")
         }
@@ -51,6 +72,7 @@ struct APIController<Context: RequestContext>: Sendable {
         let body = try await request.body.collect(upTo: Self.bodyLimit)
         let document = try WorkflowLoader.load(source: String(buffer: body), file: "request")
         try await engine.registerWorkflow(document)
+        await scheduler.wake()
         return Self.summary(document.workflow).response(.created)
     }
 
@@ -242,6 +264,23 @@ struct APIController<Context: RequestContext>: Sendable {
         return ExecutionReport.json(try await engine.retryExecution(id)).response(.created)
     }
 
+    /// A trigger with its state: `{workflowID, id, type, source?, schedule?, timezone?, enabled, fireCount,
+    /// lastFiredAt?, nextFireAt?, lastError?, lastErrorAt?}`.
+    static func trigger(_ s: TriggerScheduler.Status) -> JSONValue {
+        var o: [String: JSONValue] = [
+            "workflowID": .string(s.workflowID), "id": .string(s.trigger.id), "type": .string(s.trigger.type.rawValue),
+            "enabled": .bool(s.enabled), "fireCount": .number(Double(s.state.fireCount)),
+        ]
+        if let v = s.trigger.source { o["source"] = .string(v) }
+        if let v = s.trigger.effectiveSchedule { o["schedule"] = .string(v); o["timezone"] = .string(s.trigger.effectiveTimezone) }
+        if let v = s.trigger.event { o["event"] = .string(v) }
+        if let d = s.state.lastFiredAt { o["lastFiredAt"] = .string(ExecutionReport.iso(d)) }
+        if let d = s.nextFireAt { o["nextFireAt"] = .string(ExecutionReport.iso(d)) }
+        if let e = s.state.lastError { o["lastError"] = .string(e) }
+        if let d = s.state.lastErrorAt { o["lastErrorAt"] = .string(ExecutionReport.iso(d)) }
+        return .object(o)
+    }
+
     static func summary(_ w: Workflow) -> JSONValue {
         var o: [String: JSONValue] = ["id": .string(w.id), "name": .string(w.name), "stepCount": .number(Double(w.steps.count))]
         if let d = w.description { o["description"] = .string(d) }
@@ -261,7 +300,7 @@ struct Page {
         offset = 0
         limit = 50
         if let o = q.get("offset") {
-            guard let v = Int(o), v >= 0 else { throw Problem(.badRequest, "offset must be a number ≥ 0") }
+            guard let v = Int(o), (0...1_000_000_000).contains(v) else { throw Problem(.badRequest, "offset must be a number from 0 to 1000000000") }
             offset = v
         }
         if let l = q.get("limit") {

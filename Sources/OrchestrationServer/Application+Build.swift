@@ -42,6 +42,7 @@ public struct ServerConfiguration: Sendable {
 /// Runs the engine's work for as long as the application runs; stops on graceful shutdown.
 struct EngineService: Service {
     let engine: WorkflowEngine
+    let scheduler: TriggerScheduler
     /// How long running steps get to finish after SIGTERM before they are handed back.
     let drainGrace: Duration
     let readiness: Readiness
@@ -52,6 +53,8 @@ struct EngineService: Service {
             // Carry on what a previous process left unfinished.
             _ = try await engine.recover()
             readiness.markRecovered()
+            // Schedules start once the engine carries on what was unfinished.
+            group.addTask { await scheduler.run() }
             // Until SIGTERM: then nothing new starts, running steps get the grace period, and
             // what still runs is handed back (cancelled here, carried on at the next start).
             do {
@@ -97,12 +100,13 @@ public func buildApplication(
         guard await !engine.isDraining else { throw Problem(.serviceUnavailable, "shutting down: no new executions start") }
         return "ok"
     }
-    APIController(engine: engine, store: store).addRoutes(to: router.group("api/v1"))
+    let scheduler = TriggerScheduler(engine: engine, store: store)
+    APIController(engine: engine, store: store, scheduler: scheduler).addRoutes(to: router.group("api/v1"))
     addWebUI(to: router)
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "novacron"))
-    app.addServices(EngineService(engine: engine, drainGrace: configuration.drainGrace, readiness: readiness))
+    app.addServices(EngineService(engine: engine, scheduler: scheduler, drainGrace: configuration.drainGrace, readiness: readiness))
     return app
 }
 

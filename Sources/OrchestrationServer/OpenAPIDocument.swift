@@ -30,6 +30,7 @@ tags:
   - name: workflows
   - name: executions
   - name: server
+  - name: triggers
   - name: learning
 paths:
   /healthz:
@@ -397,6 +398,49 @@ paths:
         "404": {$ref: "#/components/responses/Problem"}
         "409": {$ref: "#/components/responses/Problem"}
         "503": {$ref: "#/components/responses/Problem"}
+  /api/v1/triggers:
+    get:
+      tags: [triggers]
+      operationId: listTriggers
+      summary: Every trigger of the registered workflows with its state (last fired, next fire, last error).
+      parameters:
+        - {name: workflow, in: query, schema: {type: string}, description: only this workflow's}
+      responses:
+        "200": {$ref: "#/components/responses/Triggers"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+  /api/v1/workflows/{workflowID}/triggers:
+    parameters: [{$ref: "#/components/parameters/workflowID"}]
+    get:
+      tags: [triggers]
+      operationId: workflowTriggers
+      responses:
+        "200": {$ref: "#/components/responses/Triggers"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+  /api/v1/workflows/{workflowID}/triggers/{triggerID}/enable:
+    parameters: [{$ref: "#/components/parameters/workflowID"}, {$ref: "#/components/parameters/triggerID"}]
+    post:
+      tags: [triggers]
+      operationId: enableTrigger
+      summary: Switches the trigger on (kept across restarts); a schedule counts from now.
+      responses:
+        "200": {description: the trigger now, content: {application/json: {schema: {$ref: "#/components/schemas/Trigger"}}}}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+  /api/v1/workflows/{workflowID}/triggers/{triggerID}/disable:
+    parameters: [{$ref: "#/components/parameters/workflowID"}, {$ref: "#/components/parameters/triggerID"}]
+    post:
+      tags: [triggers]
+      operationId: disableTrigger
+      summary: Switches the trigger off without editing the workflow (kept across restarts).
+      responses:
+        "200": {description: the trigger now, content: {application/json: {schema: {$ref: "#/components/schemas/Trigger"}}}}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
   /api/v1/learning/patterns/{workflowID}:
     parameters: [{$ref: "#/components/parameters/workflowID"}]
     get:
@@ -413,9 +457,19 @@ components:
   parameters:
     workflowID: {name: workflowID, in: path, required: true, schema: {type: string}, example: hello}
     executionID: {name: executionID, in: path, required: true, schema: {type: string}}
+    triggerID: {name: triggerID, in: path, required: true, schema: {type: string}}
     limit: {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 1000, default: 50}}
-    offset: {name: offset, in: query, schema: {type: integer, minimum: 0, default: 0}}
+    offset: {name: offset, in: query, schema: {type: integer, minimum: 0, maximum: 1000000000, default: 0}}
   responses:
+    Triggers:
+      description: triggers with their state
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [triggers]
+            properties:
+              triggers: {type: array, items: {$ref: "#/components/schemas/Trigger"}}
     Problem:
       description: a problem document
       content: {application/problem+json: {schema: {$ref: "#/components/schemas/Problem"}}}
@@ -446,6 +500,23 @@ components:
               dependencies: {type: array, items: {type: string}}
               inputs: {type: object}
     Role: {type: string, enum: [viewer, operator, admin]}
+    Trigger:
+      type: object
+      required: [workflowID, id, type, enabled, fireCount]
+      properties:
+        workflowID: {type: string}
+        id: {type: string}
+        type: {type: string, enum: [manual, schedule, webhook, metric, incident, event]}
+        source: {type: string}
+        schedule: {type: string}
+        timezone: {type: string}
+        event: {type: string}
+        enabled: {type: boolean}
+        fireCount: {type: integer, minimum: 0}
+        lastFiredAt: {type: string, format: date-time}
+        nextFireAt: {type: string, format: date-time}
+        lastError: {type: string}
+        lastErrorAt: {type: string, format: date-time}
     ExecutionStatus: {type: string, enum: [pending, running, paused, completed, failed, cancelled]}
     StepStatus: {type: string, enum: [pending, running, success, failed, skipped, cancelled]}
     Problem:

@@ -44,6 +44,45 @@ struct APITests {
         return id
     }
 
+    @Test("triggers list with their state; disable and enable switch a schedule without editing the workflow")
+    func triggers() async throws {
+        try await withAPI { client, _, _ in
+            let scheduled = Self.hello.replacingOccurrences(of: "name: hello\n", with: """
+                name: hello
+                triggers:
+                  - {id: nightly, type: schedule, schedule: "0 2 * * *", timezone: Europe/Berlin}
+                  - {id: push, type: webhook, source: github}
+
+                """)
+            _ = try await client.execute(uri: "/api/v1/workflows", method: .post, body: ByteBuffer(string: scheduled)) { #expect($0.status == .created) }
+            try await client.execute(uri: "/api/v1/triggers", method: .get) { response in
+                let triggers = try #require(try self.json(response.body)["triggers"] as? [[String: Any]])
+                #expect(triggers.map { $0["id"] as? String } == ["nightly", "push"])
+                #expect(triggers[0]["enabled"] as? Bool == true)
+                #expect(triggers[0]["timezone"] as? String == "Europe/Berlin")
+                #expect(triggers[0]["nextFireAt"] is String)
+                #expect(triggers[1]["nextFireAt"] == nil)
+            }
+            try await client.execute(uri: "/api/v1/workflows/hello/triggers/nightly/disable", method: .post) { response in
+                let trigger = try self.json(response.body)
+                #expect(trigger["enabled"] as? Bool == false)
+                #expect(trigger["nextFireAt"] == nil)
+            }
+            try await client.execute(uri: "/api/v1/workflows/hello/triggers", method: .get) { response in
+                let triggers = try #require(try self.json(response.body)["triggers"] as? [[String: Any]])
+                #expect(triggers.first?["enabled"] as? Bool == false)
+            }
+            try await client.execute(uri: "/api/v1/workflows/hello/triggers/nightly/enable", method: .post) { response in
+                let trigger = try self.json(response.body)
+                #expect(trigger["enabled"] as? Bool == true)
+            }
+            try await client.execute(uri: "/api/v1/workflows/hello/triggers/nigthly/enable", method: .post) { response in
+                #expect(response.status == .notFound)
+                #expect(String(buffer: response.body).contains("did you mean 'nightly'?"))
+            }
+        }
+    }
+
     @Test("register a workflow, start it, read it back under both paths; health answers")
     func lifecycle() async throws {
         try await withAPI { client, engine, _ in
