@@ -39,6 +39,14 @@ extension SQLiteExecutionStore {
         return try rows.map { try JSONDecoder().decode(TriggerState.self, from: Data($0.utf8)) }
     }
 
+    public func recordDelivery(source: String, id: String, at: Date) async throws -> Bool {
+        try await write("record a webhook delivery") { db in
+            try db.execute(sql: "DELETE FROM webhook_delivery WHERE received_at < ?", arguments: [at.timeIntervalSince1970 - 30 * 86_400])
+            try db.execute(sql: "INSERT OR IGNORE INTO webhook_delivery (source, id, received_at) VALUES (?, ?, ?)", arguments: [source, id, at.timeIntervalSince1970])
+            return db.changesCount > 0
+        }
+    }
+
     public func saveTriggerState(_ state: TriggerState) async throws {
         let json = String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
         try await write("save a trigger's state") { db in

@@ -62,7 +62,7 @@ extension SQLiteExecutionStore {
                 );
                 """)
         }
-        m.registerMigration("v2: trigger state") { db in
+        m.registerMigration("v2: trigger state, webhook deliveries") { db in
             try db.execute(sql: """
                 CREATE TABLE trigger_state (
                     workflow_id TEXT NOT NULL,
@@ -70,6 +70,13 @@ extension SQLiteExecutionStore {
                     state TEXT NOT NULL,
                     PRIMARY KEY (workflow_id, trigger_id)
                 );
+                CREATE TABLE webhook_delivery (
+                    source TEXT NOT NULL,
+                    id TEXT NOT NULL,
+                    received_at REAL NOT NULL,
+                    PRIMARY KEY (source, id)
+                );
+                CREATE INDEX webhook_delivery_age ON webhook_delivery(received_at);
                 """)
         }
         return m

@@ -117,6 +117,8 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
         if path == "/healthz" || path == "/readyz" || path == "/api/v1/openapi.json" { return nil }
         // The web UI's page and assets carry no data; the data they fetch needs a token.
         if path == "/" || path.hasPrefix("/ui/") { return nil }
+        // Webhook senders prove themselves with the trigger's secret (HMAC), not with a token.
+        if path.hasPrefix("/api/v1/webhooks/") { return nil }
         if request.method == .get || request.method == .head { return .viewer }
         // Registering and deleting workflows; running them (…/executions) is for operators.
         // Switching a trigger on or off is operating, like pausing an execution.

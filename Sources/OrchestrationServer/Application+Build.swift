@@ -102,6 +102,7 @@ public func buildApplication(
     }
     let scheduler = TriggerScheduler(engine: engine, store: store)
     APIController(engine: engine, store: store, scheduler: scheduler).addRoutes(to: router.group("api/v1"))
+    WebhookController(engine: engine, store: store, scheduler: scheduler).addRoutes(to: router.group("api/v1"))
     addWebUI(to: router)
     var app = Application(
         router: router,

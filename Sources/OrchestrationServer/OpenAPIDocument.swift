@@ -441,6 +441,30 @@ paths:
         "401": {$ref: "#/components/responses/Problem"}
         "403": {$ref: "#/components/responses/Problem"}
         "404": {$ref: "#/components/responses/Problem"}
+  /api/v1/webhooks/{source}:
+    parameters:
+      - {name: source, in: path, required: true, schema: {type: string}, example: github, description: "github, gitlab, or the source name of a generic trigger"}
+    post:
+      tags: [triggers]
+      operationId: receiveWebhook
+      summary: A webhook delivery; starts every matching webhook trigger of that source.
+      description: >-
+        Senders authenticate with the trigger's secret instead of a token: GitHub with
+        X-Hub-Signature-256, GitLab with X-Gitlab-Token, others with X-Signature-256
+        (sha256=HMAC-SHA256 of the body). A delivery id seen before (X-GitHub-Delivery,
+        X-Gitlab-Event-UUID, X-Delivery-ID) starts nothing and answers 200.
+      security: []
+      requestBody:
+        required: false
+        content:
+          application/json: {schema: {type: object}}
+      responses:
+        "202": {description: received, content: {application/json: {schema: {$ref: "#/components/schemas/WebhookResult"}}}}
+        "200": {description: a redelivery; nothing started, content: {application/json: {schema: {$ref: "#/components/schemas/WebhookResult"}}}}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "413": {$ref: "#/components/responses/Problem"}
   /api/v1/learning/patterns/{workflowID}:
     parameters: [{$ref: "#/components/parameters/workflowID"}]
     get:
@@ -500,6 +524,24 @@ components:
               dependencies: {type: array, items: {type: string}}
               inputs: {type: object}
     Role: {type: string, enum: [viewer, operator, admin]}
+    WebhookResult:
+      type: object
+      required: [duplicate, executions]
+      properties:
+        delivery: {type: string}
+        duplicate: {type: boolean}
+        executions:
+          type: array
+          items:
+            type: object
+            required: [workflow, trigger, execution]
+            properties: {workflow: {type: string}, trigger: {type: string}, execution: {type: string}}
+        skipped:
+          type: array
+          items:
+            type: object
+            required: [workflow, trigger, reason]
+            properties: {workflow: {type: string}, trigger: {type: string}, reason: {type: string}}
     Trigger:
       type: object
       required: [workflowID, id, type, enabled, fireCount]

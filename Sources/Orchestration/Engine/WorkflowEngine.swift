@@ -60,7 +60,8 @@ public actor WorkflowEngine {
     let executors: ExecutorRegistry
     public let configuration: EngineConfiguration
     let time: EngineTime
-    let secrets: SecretProvider
+    /// Where `${secrets.NAME}` come from (steps, and the secrets of webhook triggers).
+    public nonisolated let secrets: SecretProvider
     let cache: any StepCache
     let context: ExecutorContext
     /// Where executions are saved; `nil` keeps them in this process only.

@@ -51,6 +51,9 @@ public protocol ExecutionStore: Sendable {
     func triggerStates(workflowID: String?) async throws -> [TriggerState]
     /// Saves a trigger's state (replacing what was saved).
     func saveTriggerState(_ state: TriggerState) async throws
+    /// Remembers a webhook delivery id; `false` when it was seen before (a redelivery). Ids older
+    /// than 30 days are forgotten.
+    func recordDelivery(source: String, id: String, at: Date) async throws -> Bool
 }
 
 /// One change to a store.

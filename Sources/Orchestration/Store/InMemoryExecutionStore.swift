@@ -13,6 +13,7 @@ public actor InMemoryExecutionStore: ExecutionStore {
     var attemptIndex: [String: [String: Int]] = [:]
     var logs: [String: String] = [:]
     var triggers: [String: TriggerState] = [:]
+    var deliveries: [String: Date] = [:]
 
     public init() {}
 
@@ -31,6 +32,12 @@ public actor InMemoryExecutionStore: ExecutionStore {
     public func triggerStates(workflowID: String?) -> [TriggerState] {
         triggers.values.filter { workflowID == nil || $0.workflowID == workflowID }
             .sorted { ($0.workflowID, $0.triggerID) < ($1.workflowID, $1.triggerID) }
+    }
+
+    public func recordDelivery(source: String, id: String, at: Date) -> Bool {
+        let cutoff = at.addingTimeInterval(-30 * 86_400)
+        if deliveries.count > 10_000 { deliveries = deliveries.filter { $0.value >= cutoff } }
+        return deliveries.updateValue(at, forKey: source + "\u{1}" + id) == nil
     }
 
     public func saveTriggerState(_ state: TriggerState) {

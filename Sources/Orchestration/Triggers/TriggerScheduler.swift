@@ -132,6 +132,16 @@ public actor TriggerScheduler {
         return out
     }
 
+    /// The enabled triggers of one type across the registered workflows.
+    public func enabledTriggers(_ type: TriggerType) async -> [(workflowID: String, trigger: WorkflowTrigger)] {
+        await load()
+        var out: [(String, WorkflowTrigger)] = []
+        for workflow in await engine.registeredWorkflows() {
+            for trigger in workflow.triggers where trigger.type == type && isEnabled(workflow.id, trigger) { out.append((workflow.id, trigger)) }
+        }
+        return out
+    }
+
     func isEnabled(_ workflowID: String, _ trigger: WorkflowTrigger) -> Bool {
         states[Self.key(workflowID, trigger.id)]?.enabled ?? trigger.enabled
     }
@@ -254,6 +264,10 @@ public actor TriggerScheduler {
     /// The trigger's `inputs`, each rendered with `${trigger.…}` read from the payload.
     static func inputs(of trigger: WorkflowTrigger, payload: JSONValue) throws -> [String: JSONValue] {
         var out: [String: JSONValue] = [:]
+        // Without a mapping, webhooks give the guide's inputs: branch, commit_hash, triggered_by.
+        if trigger.inputs.isEmpty, trigger.type == .webhook, case .object(let fields) = payload {
+            for name in ["branch", "commit_hash", "triggered_by"] { out[name] = fields[name] }
+        }
         for (name, value) in trigger.inputs {
             out[name] = try render(value, payload: payload)
         }

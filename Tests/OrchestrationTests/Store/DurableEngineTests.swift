@@ -34,6 +34,7 @@ final class CrashableStore: ExecutionStore {
     func interruptAttempts(executionID: String, at: Date) async throws -> [AttemptRecord] { try await base.interruptAttempts(executionID: executionID, at: at) }
     func prune(endedBefore cutoff: Date) async throws -> Int { try await base.prune(endedBefore: cutoff) }
     func triggerStates(workflowID: String?) async throws -> [TriggerState] { try await base.triggerStates(workflowID: workflowID) }
+    func recordDelivery(source: String, id: String, at: Date) async throws -> Bool { try await base.recordDelivery(source: source, id: id, at: at) }
     func saveTriggerState(_ state: TriggerState) async throws {
         if crashed.withLock({ $0 }) { throw StoreError("the process died") }
         try await base.saveTriggerState(state)

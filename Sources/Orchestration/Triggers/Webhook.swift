@@ -1,0 +1,154 @@
+import Crypto
+import Foundation
+
+/// Webhook deliveries (`POST /api/v1/webhooks/{source}`): checking who sent them, reading them
+/// into a trigger payload, and matching a trigger's conditions. Pure; the server does the I/O.
+///
+/// | source | authenticity | event | delivery id |
+/// |---|---|---|---|
+/// | `github` | `X-Hub-Signature-256: sha256=HMAC-SHA256(secret, body)` | `X-GitHub-Event` | `X-GitHub-Delivery` |
+/// | `gitlab` | `X-Gitlab-Token: secret` | `X-Gitlab-Event` | `X-Gitlab-Event-UUID` |
+/// | anything else (generic) | `X-Signature-256: sha256=HMAC-SHA256(secret, body)` | `X-Event` or the body's `event` | `X-Delivery-ID` |
+public enum Webhook {
+    /// The largest body accepted (GitHub caps its payloads at 25 MB; most are far smaller).
+    public static let bodyLimit = 1 << 20
+
+    /// A delivery as received.
+    public struct Delivery: Sendable {
+        public var source: String
+        /// Header names in lower case.
+        public var headers: [String: String]
+        public var body: [UInt8]
+
+        public init(source: String, headers: [String: String], body: [UInt8]) {
+            self.source = source.lowercased()
+            self.headers = Dictionary(headers.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a })
+            self.body = body
+        }
+
+        /// The sender's id of this delivery, for deduplication (`nil` when it sent none).
+        public var deliveryID: String? {
+            switch source {
+            case "github": headers["x-github-delivery"]
+            case "gitlab": headers["x-gitlab-event-uuid"] ?? headers["idempotency-key"]
+            default: headers["x-delivery-id"] ?? headers["idempotency-key"]
+            }
+        }
+    }
+
+    /// Whether `delivery` was sent by someone who knows `secret`. Compared in constant time.
+    public static func verify(_ delivery: Delivery, secret: String) -> Bool {
+        switch delivery.source {
+        case "gitlab":
+            guard let token = delivery.headers["x-gitlab-token"] else { return false }
+            return constantTimeEqual(Array(SHA256.hash(data: Array(token.utf8))), Array(SHA256.hash(data: Array(secret.utf8))))
+        default:
+            let header = delivery.source == "github" ? "x-hub-signature-256" : "x-signature-256"
+            guard let value = delivery.headers[header], value.hasPrefix("sha256="), let given = hexBytes(value.dropFirst(7)) else { return false }
+            return constantTimeEqual(given, signature(delivery.body, secret: secret))
+        }
+    }
+
+    /// HMAC-SHA256 of `body` with `secret`: what `X-Hub-Signature-256` carries after `sha256=`.
+    public static func signature(_ body: [UInt8], secret: String) -> [UInt8] {
+        Array(HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Array(secret.utf8))))
+    }
+
+    public static func hex(_ bytes: [UInt8]) -> String {
+        bytes.map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func hexBytes(_ text: Substring) -> [UInt8]? {
+        guard text.count % 2 == 0 else { return nil }
+        var out: [UInt8] = []
+        var index = text.startIndex
+        while index < text.endIndex {
+            let next = text.index(index, offsetBy: 2)
+            guard let byte = UInt8(text[index..<next], radix: 16) else { return nil }
+            out.append(byte)
+            index = next
+        }
+        return out
+    }
+
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for (x, y) in zip(a, b) { difference |= x ^ y }
+        return difference == 0
+    }
+
+    /// Why a delivery was not read.
+    public struct Malformed: Error, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// The delivery as `${trigger.…}`: the JSON body's fields, plus `source`, `event`, `delivery`,
+    /// and — from GitHub and GitLab pushes — `branch`, `commit_hash`, `triggered_by`, `repository`.
+    public static func payload(of delivery: Delivery) throws(Malformed) -> JSONValue {
+        var object: [String: JSONValue] = [:]
+        if !delivery.body.isEmpty {
+            guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(delivery.body)) else {
+                throw Malformed(description: "the body is not JSON")
+            }
+            guard case .object(let o) = value else { throw Malformed(description: "the body must be a JSON object") }
+            object = o
+        }
+        object["source"] = .string(delivery.source)
+        if let id = delivery.deliveryID { object["delivery"] = .string(id) }
+        let text = { (path: [String]) -> String? in
+            var current: JSONValue = .object(object)
+            for key in path {
+                guard case .object(let o) = current, let next = o[key] else { return nil }
+                current = next
+            }
+            if case .string(let s) = current { return s }
+            return nil
+        }
+        switch delivery.source {
+        case "github":
+            object["event"] = delivery.headers["x-github-event"].map(JSONValue.string) ?? object["event"]
+            object["triggered_by"] = "github-webhook"
+            if let sender = text(["sender", "login"]) ?? text(["pusher", "name"]) { object["sender"] = .string(sender) }
+            if let commit = text(["after"]) ?? text(["head_commit", "id"]) ?? text(["pull_request", "head", "sha"]) { object["commit_hash"] = .string(commit) }
+            if let ref = text(["ref"]) ?? text(["pull_request", "head", "ref"]) { object["branch"] = .string(branch(of: ref)) }
+            if let repo = text(["repository", "full_name"]) { object["repository"] = .string(repo) }
+        case "gitlab":
+            object["event"] = delivery.headers["x-gitlab-event"].map(JSONValue.string) ?? object["event"]
+            object["triggered_by"] = "gitlab-webhook"
+            if let sender = text(["user_username"]) ?? text(["user", "username"]) { object["sender"] = .string(sender) }
+            if let commit = text(["checkout_sha"]) ?? text(["after"]) { object["commit_hash"] = .string(commit) }
+            if let ref = text(["ref"]) { object["branch"] = .string(branch(of: ref)) }
+            if let repo = text(["project", "path_with_namespace"]) { object["repository"] = .string(repo) }
+        default:
+            if let event = delivery.headers["x-event"] { object["event"] = .string(event) }
+            if object["triggered_by"] == nil { object["triggered_by"] = .string("\(delivery.source)-webhook") }
+        }
+        return .object(object)
+    }
+
+    /// `refs/heads/main` → `main`; `refs/tags/v1` → `v1`.
+    public static func branch(of ref: String) -> String {
+        for prefix in ["refs/heads/", "refs/tags/"] where ref.hasPrefix(prefix) { return String(ref.dropFirst(prefix.count)) }
+        return ref
+    }
+
+    /// Whether every condition holds: each key is a path into the payload (`repository.name`),
+    /// each value the text it must equal, or a list of texts one of which it must equal. Keys the
+    /// trigger uses for its own settings (`schedule`, `timezone`, …) are not conditions.
+    public static func matches(_ conditions: [String: JSONValue], payload: JSONValue) -> Bool {
+        for (key, wanted) in conditions where !settingKeys.contains(key) {
+            let actual = ExecutionValues.descend(payload, key.split(separator: ".").map { .key(String($0)) }).map(\.text)
+            switch wanted {
+            case .array(let options):
+                guard let actual, options.contains(where: { $0.text == actual }) else { return false }
+            default:
+                guard actual == wanted.text else { return false }
+            }
+        }
+        return true
+    }
+
+    /// Condition keys that configure a trigger rather than filter deliveries.
+    static let settingKeys: Set<String> = ["schedule", "timezone", "source", "secret", "query", "metric", "operator", "threshold", "duration", "interval", "severity", "service"]
+}
