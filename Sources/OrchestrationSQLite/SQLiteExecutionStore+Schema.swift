@@ -62,7 +62,7 @@ extension SQLiteExecutionStore {
                 );
                 """)
         }
-        m.registerMigration("v2: trigger state, webhook deliveries") { db in
+        m.registerMigration("v2: trigger state, webhook deliveries, event consumers") { db in
             try db.execute(sql: """
                 CREATE TABLE trigger_state (
                     workflow_id TEXT NOT NULL,
@@ -77,6 +77,21 @@ extension SQLiteExecutionStore {
                     PRIMARY KEY (source, id)
                 );
                 CREATE INDEX webhook_delivery_age ON webhook_delivery(received_at);
+                CREATE TABLE consumer_cursor (
+                    name TEXT PRIMARY KEY,
+                    seq INTEGER NOT NULL
+                );
+                CREATE TABLE event_subscription (
+                    id TEXT PRIMARY KEY,
+                    record TEXT NOT NULL,
+                    created_at REAL NOT NULL
+                );
+                CREATE TABLE dead_letter (
+                    subscription_id TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    record TEXT NOT NULL,
+                    PRIMARY KEY (subscription_id, seq)
+                );
                 """)
         }
         return m

@@ -121,6 +121,8 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
         if path.hasPrefix("/api/v1/webhooks/") { return nil }
         if request.method == .get || request.method == .head { return .viewer }
         // Registering and deleting workflows; running them (…/executions) is for operators.
+        // Outbound webhooks make the server call other hosts: admins only.
+        if path.hasPrefix("/api/v1/subscriptions") { return .admin }
         // Switching a trigger on or off is operating, like pausing an execution.
         if path.hasPrefix("/api/v1/workflows"), !path.hasSuffix("/executions"), !path.hasSuffix("/enable"), !path.hasSuffix("/disable") { return .admin }
         return .operator

@@ -43,6 +43,8 @@ public struct ServerConfiguration: Sendable {
 struct EngineService: Service {
     let engine: WorkflowEngine
     let scheduler: TriggerScheduler
+    let bus: EventBus
+    let outbound: OutboundWebhooks
     /// How long running steps get to finish after SIGTERM before they are handed back.
     let drainGrace: Duration
     let readiness: Readiness
@@ -50,11 +52,14 @@ struct EngineService: Service {
     func run() async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await engine.run() }
+            group.addTask { await bus.run() }
             // Carry on what a previous process left unfinished.
             _ = try await engine.recover()
             readiness.markRecovered()
             // Schedules start once the engine carries on what was unfinished.
             group.addTask { await scheduler.run() }
+            group.addTask { await scheduler.runEventTriggers(bus: bus) }
+            group.addTask { await outbound.run() }
             // Until SIGTERM: then nothing new starts, running steps get the grace period, and
             // what still runs is handed back (cancelled here, carried on at the next start).
             do {
@@ -101,13 +106,17 @@ public func buildApplication(
         return "ok"
     }
     let scheduler = TriggerScheduler(engine: engine, store: store)
+    let bus = EventBus(store: store ?? InMemoryExecutionStore())
+    let outbound = OutboundWebhooks(bus: bus, secrets: engine.secrets)
+    publishLifecycle(of: engine, to: bus)
+    EventController(bus: bus, outbound: outbound).addRoutes(to: router.group("api/v1"))
     APIController(engine: engine, store: store, scheduler: scheduler).addRoutes(to: router.group("api/v1"))
     WebhookController(engine: engine, store: store, scheduler: scheduler).addRoutes(to: router.group("api/v1"))
     addWebUI(to: router)
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "novacron"))
-    app.addServices(EngineService(engine: engine, scheduler: scheduler, drainGrace: configuration.drainGrace, readiness: readiness))
+    app.addServices(EngineService(engine: engine, scheduler: scheduler, bus: bus, outbound: outbound, drainGrace: configuration.drainGrace, readiness: readiness))
     return app
 }
 
@@ -128,4 +137,15 @@ func addWebUI<Context: RequestContext>(to router: Router<Context>) {
     }
     router.get("/") { _, _ in try serve("index.html") }
     router.get("ui/:file") { _, context in try serve(try context.parameters.require("file")) }
+}
+
+/// Puts the engine's lifecycle on the bus (`execution.started`, `step.failed`, …), source `engine`.
+func publishLifecycle(of engine: WorkflowEngine, to bus: EventBus) {
+    let workflows = Mutex<[String: String]>([:])
+    engine.observe { event in
+        if case .executionStarted(let id, let workflowID, _) = event { workflows.withLock { $0[id] = workflowID } }
+        let mapped = EventBus.lifecycle(event) { id in workflows.withLock { $0[id] } }
+        if case .executionFinished(let e) = event { _ = workflows.withLock { $0.removeValue(forKey: e.id) } }
+        if let mapped { bus.post(mapped.type, data: mapped.data, source: "engine") }
+    }
 }

@@ -31,6 +31,7 @@ tags:
   - name: executions
   - name: server
   - name: triggers
+  - name: events
   - name: learning
 paths:
   /healthz:
@@ -465,6 +466,163 @@ paths:
         "401": {$ref: "#/components/responses/Problem"}
         "404": {$ref: "#/components/responses/Problem"}
         "413": {$ref: "#/components/responses/Problem"}
+  /api/v1/events:
+    post:
+      tags: [events]
+      operationId: publishEvent
+      summary: Publishes an event on the bus; event triggers whose pattern matches start their workflows.
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [type]
+              properties:
+                type: {type: string, pattern: "^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$", maxLength: 200}
+                data: {type: object}
+                source: {type: string, maxLength: 100, not: {const: engine}}
+            example: {type: deployment.finished, data: {service: api, environment: production}}
+      responses:
+        "201": {description: saved, content: {application/json: {schema: {$ref: "#/components/schemas/Event"}}}}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "413": {$ref: "#/components/responses/Problem"}
+    get:
+      tags: [events]
+      operationId: listEvents
+      summary: Replay, oldest first, from a sequence number.
+      parameters:
+        - {$ref: "#/components/parameters/after"}
+        - {$ref: "#/components/parameters/eventType"}
+        - {$ref: "#/components/parameters/limit"}
+      responses:
+        "200":
+          description: events
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [events, lastSeq]
+                properties:
+                  events: {type: array, items: {$ref: "#/components/schemas/Event"}}
+                  lastSeq: {type: integer, minimum: 0}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+  /api/v1/events/stream:
+    get:
+      tags: [events]
+      operationId: streamEvents
+      summary: >-
+        Server-Sent Events from a sequence number (or Last-Event-ID): the saved events, then new
+        ones as they are saved; `id:` is the sequence number, `event:` the type. Runs until the
+        client closes it.
+      parameters:
+        - {$ref: "#/components/parameters/after"}
+        - {$ref: "#/components/parameters/eventType"}
+      responses:
+        "200":
+          description: the stream
+          content:
+            text/event-stream:
+              schema:
+                type: object
+                required: [event, data, id]
+                properties:
+                  id: {type: string}
+                  event: {type: string}
+                  data: {type: string, contentMediaType: application/json, contentSchema: {$ref: "#/components/schemas/Event"}}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+  /api/v1/subscriptions:
+    post:
+      tags: [events]
+      operationId: createSubscription
+      summary: An outbound webhook for events matching a pattern (admin).
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [url]
+              properties:
+                url: {type: string, format: uri}
+                events: {type: string, minLength: 1, maxLength: 200}
+                secret: {type: string}
+                maxAttempts: {type: integer, minimum: 1, maximum: 20}
+            example: {url: "http://127.0.0.1:9/hook", events: "deployment.*"}
+      responses:
+        "201": {description: created, content: {application/json: {schema: {$ref: "#/components/schemas/Subscription"}}}}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "413": {$ref: "#/components/responses/Problem"}
+    get:
+      tags: [events]
+      operationId: listSubscriptions
+      responses:
+        "200":
+          description: subscriptions (secrets are never shown)
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [subscriptions]
+                properties:
+                  subscriptions: {type: array, items: {$ref: "#/components/schemas/Subscription"}}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+  /api/v1/subscriptions/{subscriptionID}:
+    parameters: [{$ref: "#/components/parameters/subscriptionID"}]
+    get:
+      tags: [events]
+      operationId: getSubscription
+      responses:
+        "200": {description: the subscription, content: {application/json: {schema: {$ref: "#/components/schemas/Subscription"}}}}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+    delete:
+      tags: [events]
+      operationId: deleteSubscription
+      responses:
+        "204": {description: deleted}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+  /api/v1/subscriptions/{subscriptionID}/dead-letters:
+    parameters: [{$ref: "#/components/parameters/subscriptionID"}]
+    get:
+      tags: [events]
+      operationId: deadLetters
+      summary: Events the subscription gave up on, newest first.
+      responses:
+        "200":
+          description: dead letters
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [deadLetters]
+                properties:
+                  deadLetters:
+                    type: array
+                    items:
+                      type: object
+                      required: [seq, type, attempts, error, at]
+                      properties:
+                        seq: {type: integer}
+                        type: {type: string}
+                        attempts: {type: integer}
+                        error: {type: string}
+                        at: {type: string, format: date-time}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
   /api/v1/learning/patterns/{workflowID}:
     parameters: [{$ref: "#/components/parameters/workflowID"}]
     get:
@@ -482,6 +640,9 @@ components:
     workflowID: {name: workflowID, in: path, required: true, schema: {type: string}, example: hello}
     executionID: {name: executionID, in: path, required: true, schema: {type: string}}
     triggerID: {name: triggerID, in: path, required: true, schema: {type: string}}
+    subscriptionID: {name: subscriptionID, in: path, required: true, schema: {type: string}}
+    after: {name: after, in: query, schema: {type: integer, minimum: 0, maximum: 9223372036854775807, default: 0}, description: "events after this sequence number (or the Last-Event-ID header)"}
+    eventType: {name: type, in: query, schema: {type: string}, description: "a type pattern: deployment.*, *.failed"}
     limit: {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 1000, default: 50}}
     offset: {name: offset, in: query, schema: {type: integer, minimum: 0, maximum: 1000000000, default: 0}}
   responses:
@@ -524,6 +685,29 @@ components:
               dependencies: {type: array, items: {type: string}}
               inputs: {type: object}
     Role: {type: string, enum: [viewer, operator, admin]}
+    Event:
+      type: object
+      required: [seq, type, data, source, time]
+      properties:
+        seq: {type: integer, minimum: 1}
+        type: {type: string}
+        data: {}
+        source: {type: string}
+        time: {type: string, format: date-time}
+    Subscription:
+      type: object
+      required: [id, url, events, signed, maxAttempts, createdAt, delivered, deadLettered]
+      properties:
+        id: {type: string}
+        url: {type: string}
+        events: {type: string}
+        signed: {type: boolean}
+        maxAttempts: {type: integer}
+        createdAt: {type: string, format: date-time}
+        delivered: {type: integer}
+        deadLettered: {type: integer}
+        lastError: {type: string}
+        lastDeliveredSeq: {type: integer}
     WebhookResult:
       type: object
       required: [duplicate, executions]

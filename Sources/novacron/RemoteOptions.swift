@@ -19,10 +19,14 @@ struct RemoteOptions: ParsableArguments {
 
     /// Sends a request to the server and returns the JSON it answered; a problem document
     /// becomes an error message and exit status (2 for 4xx, 1 otherwise).
-    func call(_ method: HTTPMethod, _ path: String) async throws -> JSONValue {
-        guard let base = serverURL else { throw ValidationError("no server given") }
+    func call(_ method: HTTPMethod, _ path: String, body: JSONValue? = nil, defaultServer: String? = nil) async throws -> JSONValue {
+        guard let base = serverURL ?? defaultServer else { throw ValidationError("no server given") }
         var request = HTTPClientRequest(url: base + path)
         request.method = method
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: body.jsonText))
+        }
         if let token = token ?? ProcessInfo.processInfo.environment["NOVACRON_TOKEN"] {
             request.headers.add(name: "Authorization", value: "Bearer \(token)")
         }

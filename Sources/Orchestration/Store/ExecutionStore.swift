@@ -54,6 +54,23 @@ public protocol ExecutionStore: Sendable {
     /// Remembers a webhook delivery id; `false` when it was seen before (a redelivery). Ids older
     /// than 30 days are forgotten.
     func recordDelivery(source: String, id: String, at: Date) async throws -> Bool
+
+    /// Appends events in one transaction; returns them with their sequence numbers.
+    func appendEvents(_ events: [(type: String, data: JSONValue, source: String, time: Date)]) async throws -> [BusEvent]
+    /// Events after `seq`, oldest first.
+    func events(after seq: Int64, limit: Int) async throws -> [BusEvent]
+    /// The sequence number of the newest event (0 when there is none).
+    func lastEventSeq() async throws -> Int64
+    /// How far a durable consumer got (`nil` when it never ran).
+    func cursor(_ name: String) async throws -> Int64?
+    func saveCursor(_ name: String, _ seq: Int64) async throws
+    func subscriptions() async throws -> [EventSubscription]
+    func saveSubscription(_ subscription: EventSubscription) async throws
+    /// Returns whether it existed.
+    func deleteSubscription(id: String) async throws -> Bool
+    func addDeadLetter(_ letter: DeadLetter) async throws
+    /// Newest first.
+    func deadLetters(subscriptionID: String, limit: Int) async throws -> [DeadLetter]
 }
 
 /// One change to a store.

@@ -14,6 +14,10 @@ public actor InMemoryExecutionStore: ExecutionStore {
     var logs: [String: String] = [:]
     var triggers: [String: TriggerState] = [:]
     var deliveries: [String: Date] = [:]
+    var busEvents: [BusEvent] = []
+    var cursors: [String: Int64] = [:]
+    var subscriptionRecords: [String: EventSubscription] = [:]
+    var deadLetterRecords: [DeadLetter] = []
 
     public init() {}
 
@@ -38,6 +42,34 @@ public actor InMemoryExecutionStore: ExecutionStore {
         let cutoff = at.addingTimeInterval(-30 * 86_400)
         if deliveries.count > 10_000 { deliveries = deliveries.filter { $0.value >= cutoff } }
         return deliveries.updateValue(at, forKey: source + "\u{1}" + id) == nil
+    }
+
+    public func appendEvents(_ events: [(type: String, data: JSONValue, source: String, time: Date)]) -> [BusEvent] {
+        var out: [BusEvent] = []
+        for e in events {
+            let event = BusEvent(seq: (busEvents.last?.seq ?? 0) + 1, type: e.type, data: e.data, source: e.source, time: e.time)
+            busEvents.append(event)
+            out.append(event)
+        }
+        return out
+    }
+
+    public func events(after seq: Int64, limit: Int) -> [BusEvent] {
+        // Sequence numbers are dense from 1 here: index directly.
+        let start = Int(max(seq, 0))
+        guard start < busEvents.count else { return [] }
+        return Array(busEvents[start..<min(busEvents.count, start + limit)])
+    }
+
+    public func lastEventSeq() -> Int64 { busEvents.last?.seq ?? 0 }
+    public func cursor(_ name: String) -> Int64? { cursors[name] }
+    public func saveCursor(_ name: String, _ seq: Int64) { cursors[name] = seq }
+    public func subscriptions() -> [EventSubscription] { subscriptionRecords.values.sorted { $0.createdAt < $1.createdAt } }
+    public func saveSubscription(_ subscription: EventSubscription) { subscriptionRecords[subscription.id] = subscription }
+    public func deleteSubscription(id: String) -> Bool { subscriptionRecords.removeValue(forKey: id) != nil }
+    public func addDeadLetter(_ letter: DeadLetter) { deadLetterRecords.append(letter) }
+    public func deadLetters(subscriptionID: String, limit: Int) -> [DeadLetter] {
+        Array(deadLetterRecords.filter { $0.subscriptionID == subscriptionID }.reversed().prefix(limit))
     }
 
     public func saveTriggerState(_ state: TriggerState) {

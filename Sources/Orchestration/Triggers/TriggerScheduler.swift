@@ -232,6 +232,29 @@ public actor TriggerScheduler {
         _ = try? await fire(workflowID: workflowID, trigger: trigger, payload: .object(payload))
     }
 
+    // MARK: Event triggers
+
+    /// Fires `event` triggers from the bus until cancelled: a durable consumer, so an event saved
+    /// just before a crash still fires at the next start. A trigger matches when the event's type
+    /// matches its `event` pattern and its `conditions` hold on the event's data. The engine's
+    /// own lifecycle events never start the workflow they are about (no loops).
+    public func runEventTriggers(bus: EventBus) async {
+        await bus.consume(name: "event-triggers", pattern: "*") { event in
+            await self.deliver(event)
+        }
+    }
+
+    func deliver(_ event: BusEvent) async {
+        for (workflowID, trigger) in await enabledTriggers(.event) {
+            guard let pattern = trigger.event ?? trigger.conditions["event"]?.text, BusEvent.matches(type: event.type, pattern: pattern) else { continue }
+            if event.source == "engine", case .object(let data) = event.data, data["workflowID"] == .string(workflowID) { continue }
+            var conditions = trigger.conditions
+            conditions["event"] = nil
+            guard Webhook.matches(conditions, payload: event.data) else { continue }
+            _ = try? await fire(workflowID: workflowID, trigger: trigger, payload: event.json)
+        }
+    }
+
     // MARK: Firing
 
     /// Starts an execution of `workflowID` for `trigger` with `payload` as `${trigger.…}`; the

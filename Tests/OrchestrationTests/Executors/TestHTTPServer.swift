@@ -25,6 +25,7 @@ final class TestHTTPServer: Sendable {
 
     let channel: any Channel
     private let log = Mutex<[Request]>([])
+    private let watchers = Mutex<[(count: Int, continuation: CheckedContinuation<Void, Never>)]>([])
 
     var port: Int { channel.localAddress!.port! }
     var url: String { "http://127.0.0.1:\(port)" }
@@ -64,7 +65,25 @@ final class TestHTTPServer: Sendable {
 
     /// Records a request and returns its 1-based number.
     private func record(_ r: Request) -> Int {
-        log.withLock { $0.append(r); return $0.count }
+        let n = log.withLock { $0.append(r); return $0.count }
+        let ready = watchers.withLock { w -> [CheckedContinuation<Void, Never>] in
+            defer { w.removeAll { $0.count <= n } }
+            return w.filter { $0.count <= n }.map(\.continuation)
+        }
+        for c in ready { c.resume() }
+        return n
+    }
+
+    /// Returns once at least `count` requests have arrived.
+    func waitForRequests(_ count: Int) async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let now = watchers.withLock { w -> Bool in
+                if log.withLock({ $0.count }) >= count { return true }
+                w.append((count, c))
+                return false
+            }
+            if now { c.resume() }
+        }
     }
 
     func stop() async {

@@ -35,6 +35,19 @@ final class CrashableStore: ExecutionStore {
     func prune(endedBefore cutoff: Date) async throws -> Int { try await base.prune(endedBefore: cutoff) }
     func triggerStates(workflowID: String?) async throws -> [TriggerState] { try await base.triggerStates(workflowID: workflowID) }
     func recordDelivery(source: String, id: String, at: Date) async throws -> Bool { try await base.recordDelivery(source: source, id: id, at: at) }
+    func appendEvents(_ events: [(type: String, data: JSONValue, source: String, time: Date)]) async throws -> [BusEvent] {
+        if crashed.withLock({ $0 }) { throw StoreError("the process died") }
+        return try await base.appendEvents(events)
+    }
+    func events(after seq: Int64, limit: Int) async throws -> [BusEvent] { try await base.events(after: seq, limit: limit) }
+    func lastEventSeq() async throws -> Int64 { try await base.lastEventSeq() }
+    func cursor(_ name: String) async throws -> Int64? { try await base.cursor(name) }
+    func saveCursor(_ name: String, _ seq: Int64) async throws { try await base.saveCursor(name, seq) }
+    func subscriptions() async throws -> [EventSubscription] { try await base.subscriptions() }
+    func saveSubscription(_ subscription: EventSubscription) async throws { try await base.saveSubscription(subscription) }
+    func deleteSubscription(id: String) async throws -> Bool { try await base.deleteSubscription(id: id) }
+    func addDeadLetter(_ letter: DeadLetter) async throws { try await base.addDeadLetter(letter) }
+    func deadLetters(subscriptionID: String, limit: Int) async throws -> [DeadLetter] { try await base.deadLetters(subscriptionID: subscriptionID, limit: limit) }
     func saveTriggerState(_ state: TriggerState) async throws {
         if crashed.withLock({ $0 }) { throw StoreError("the process died") }
         try await base.saveTriggerState(state)

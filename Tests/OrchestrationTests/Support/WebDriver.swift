@@ -60,7 +60,7 @@ final class WebDriver: Sendable {
             _ = try await driver.command(.POST, "/timeouts", ["script": 20_000, "implicit": 0, "pageLoad": 20_000])
             return driver
         } catch {
-            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
             throw error
         }
     }
@@ -73,7 +73,10 @@ final class WebDriver: Sendable {
 
     func quit() async {
         _ = try? await Self.send(.DELETE, base + "/session/" + session, nil)
-        process.terminate()
+        // SIGKILL: a child started by Foundation's Process here inherits a mask that blocks
+        // SIGTERM, so terminate() would leave chromedriver running.
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
     }
 
     // MARK: Commands
@@ -183,8 +186,3 @@ final class LockedBox<Value: Sendable>: @unchecked Sendable {
     }
 }
 
-/// Reading parts of JSON answers in tests.
-extension JSONValue {
-    var stringValue: String? { if case .string(let s) = self { s } else { nil } }
-    var objectValue: [String: JSONValue]? { if case .object(let o) = self { o } else { nil } }
-}

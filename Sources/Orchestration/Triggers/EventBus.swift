@@ -1,0 +1,270 @@
+import Foundation
+import Synchronization
+
+/// The event bus (DESIGN §7): events are persisted with a sequence number, then handed to
+/// subscribers. Writes are group-committed: what is published while one batch commits goes into
+/// the next, so a durable store sustains many thousands of events per second.
+///
+/// Subscribers:
+/// - in-process handlers (``subscribe(_:handler:)``): live only, called after the event is saved;
+/// - durable consumers (``consume(name:pattern:deliver:)``): event triggers and outbound
+///   webhooks. Each keeps a cursor in the store and is handed every matching event after it,
+///   at least once: a crash between saving an event and delivering it delivers it at the next start.
+///
+/// ```swift
+/// let bus = EventBus(store: store)
+/// Task { await bus.run() }
+/// let token = bus.subscribe("deployment.*") { event in print(event.type, event.data) }
+/// try await bus.publish("deployment.finished", data: ["service": "api", "version": "1.4.2"])
+/// ```
+public final class EventBus: Sendable {
+    public typealias Handler = @Sendable (BusEvent) async -> Void
+
+    struct Pending {
+        var type: String
+        var data: JSONValue
+        var source: String
+        var time: Date
+        var waiter: CheckedContinuation<BusEvent, any Error>?
+    }
+
+    struct State {
+        var pending: [Pending] = []
+        var flusher: CheckedContinuation<Void, Never>?
+        var highWater: Int64 = -1
+        var watchers: [(after: Int64, continuation: CheckedContinuation<Void, Never>)] = []
+        var handlers: [UInt64: (pattern: String, handler: Handler)] = [:]
+        var nextHandler: UInt64 = 0
+        var stopped = false
+    }
+
+    public let store: any ExecutionStore
+    private let state = Mutex(State())
+    /// The most events one commit takes.
+    public static let batchLimit = 2_000
+
+    public init(store: any ExecutionStore) {
+        self.store = store
+    }
+
+    /// A type: letters, digits, `_`, `-`, dot-separated; at most 200 characters.
+    public static func validate(type: String) throws(EngineError) {
+        guard !type.isEmpty, type.count <= 200,
+              type.split(separator: ".", omittingEmptySubsequences: false).allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" } })
+        else {
+            throw EngineError(.invalidInput, "event type '\(type.prefix(60))' must be dot-separated words of letters, digits, '_' and '-' (at most 200 characters), like deployment.finished")
+        }
+    }
+
+    // MARK: Publishing
+
+    /// Saves an event and returns it with its sequence number, once it is durable.
+    @discardableResult
+    public func publish(_ type: String, data: JSONValue = [:], source: String = "swift") async throws -> BusEvent {
+        try Self.validate(type: type)
+        return try await withCheckedThrowingContinuation { c in
+            let flusher = state.withLock { s -> CheckedContinuation<Void, Never>? in
+                if s.stopped {
+                    c.resume(throwing: EngineError(.unavailable, "the event bus has stopped"))
+                    return nil
+                }
+                s.pending.append(Pending(type: type, data: data, source: source, time: Date(), waiter: c))
+                defer { s.flusher = nil }
+                return s.flusher
+            }
+            flusher?.resume()
+        }
+    }
+
+    /// Queues an event without waiting for it to be saved (the engine's lifecycle events).
+    public func post(_ type: String, data: JSONValue, source: String) {
+        let flusher = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            guard !s.stopped else { return nil }
+            s.pending.append(Pending(type: type, data: data, source: source, time: Date(), waiter: nil))
+            defer { s.flusher = nil }
+            return s.flusher
+        }
+        flusher?.resume()
+    }
+
+    /// Commits what is published, batch after batch, until cancelled. Then fails what is still
+    /// queued with "stopped".
+    public func run() async {
+        if (try? await store.lastEventSeq()).map({ seq in state.withLock { $0.highWater = max($0.highWater, seq) } }) == nil {
+            state.withLock { $0.highWater = max($0.highWater, 0) }
+        }
+        while !Task.isCancelled {
+            let batch = state.withLock { s -> [Pending] in
+                let n = min(s.pending.count, Self.batchLimit)
+                defer { s.pending.removeFirst(n) }
+                return Array(s.pending.prefix(n))
+            }
+            if batch.isEmpty {
+                await withTaskCancellationHandler {
+                    await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                        let resumeNow = state.withLock { s -> Bool in
+                            if !s.pending.isEmpty || s.stopped { return true }
+                            s.flusher = c
+                            return false
+                        }
+                        if resumeNow { c.resume() }
+                    }
+                } onCancel: {
+                    let c = self.state.withLock { s -> CheckedContinuation<Void, Never>? in
+                        s.stopped = true
+                        defer { s.flusher = nil }
+                        return s.flusher
+                    }
+                    c?.resume()
+                }
+                continue
+            }
+            do {
+                let saved = try await store.appendEvents(batch.map { ($0.type, $0.data, $0.source, $0.time) })
+                let (watchers, handlers) = state.withLock { s -> ([CheckedContinuation<Void, Never>], [(pattern: String, handler: Handler)]) in
+                    s.highWater = max(s.highWater, saved.last?.seq ?? s.highWater)
+                    let hw = s.highWater
+                    let ready = s.watchers.filter { $0.after < hw }.map(\.continuation)
+                    s.watchers.removeAll { $0.after < hw }
+                    return (ready, Array(s.handlers.values))
+                }
+                for (p, e) in zip(batch, saved) { p.waiter?.resume(returning: e) }
+                for w in watchers { w.resume() }
+                if !handlers.isEmpty {
+                    for event in saved {
+                        for h in handlers where BusEvent.matches(type: event.type, pattern: h.pattern) { await h.handler(event) }
+                    }
+                }
+            } catch {
+                for p in batch { p.waiter?.resume(throwing: error) }
+            }
+        }
+        let (left, watchers) = state.withLock { s -> ([Pending], [CheckedContinuation<Void, Never>]) in
+            s.stopped = true
+            defer { s.pending = []; s.watchers = [] }
+            return (s.pending, s.watchers.map(\.continuation))
+        }
+        for p in left { p.waiter?.resume(throwing: EngineError(.unavailable, "the event bus has stopped")) }
+        for w in watchers { w.resume() }
+    }
+
+    // MARK: Reading and subscribing
+
+    /// Whether the commit loop has stopped (the server is shutting down).
+    public var isStopped: Bool { state.withLock { $0.stopped } }
+
+    /// The sequence number of the newest saved event.
+    public var lastSeq: Int64 { get async throws { try await store.lastEventSeq() } }
+
+    /// Events after `seq` (replay), oldest first.
+    public func events(after seq: Int64, limit: Int = 1000) async throws -> [BusEvent] {
+        try await store.events(after: seq, limit: limit)
+    }
+
+    /// Returns once an event after `seq` is saved (or the bus stops, or the task is cancelled).
+    public func waitForEvents(after seq: Int64) async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { s -> Bool in
+                    if s.stopped || Task.isCancelled || (s.highWater >= 0 && s.highWater > seq) { return true }
+                    s.watchers.append((seq, c))
+                    return false
+                }
+                if now { c.resume() }
+            }
+        } onCancel: {
+            // Wake every watcher: each checks again and the cancelled one returns.
+            let all = self.state.withLock { s -> [CheckedContinuation<Void, Never>] in
+                defer { s.watchers = [] }
+                return s.watchers.map(\.continuation)
+            }
+            for w in all { w.resume() }
+        }
+    }
+
+    /// Calls `handler` for every event whose type matches `pattern`, from now on, in this process.
+    /// Returns a token for ``unsubscribe(_:)``.
+    @discardableResult
+    public func subscribe(_ pattern: String, handler: @escaping Handler) -> UInt64 {
+        state.withLock { s in
+            s.nextHandler += 1
+            s.handlers[s.nextHandler] = (pattern, handler)
+            return s.nextHandler
+        }
+    }
+
+    public func unsubscribe(_ token: UInt64) {
+        _ = state.withLock { $0.handlers.removeValue(forKey: token) }
+    }
+
+    /// A durable consumer: hands `deliver` every event matching `pattern` after the consumer's
+    /// saved cursor, in order, saving the cursor as it goes; runs until cancelled. A consumer
+    /// that never ran starts at the newest event (it does not replay history).
+    public func consume(name: String, pattern: String, deliver: @Sendable (BusEvent) async -> Void) async {
+        var cursor: Int64
+        do {
+            if let saved = try await store.cursor(name) {
+                cursor = saved
+            } else {
+                cursor = try await store.lastEventSeq()
+                try await store.saveCursor(name, cursor)
+            }
+        } catch {
+            return
+        }
+        while !Task.isCancelled {
+            guard let batch = try? await store.events(after: cursor, limit: 500) else { return }
+            if batch.isEmpty {
+                await waitForEvents(after: cursor)
+                if state.withLock({ $0.stopped }) { return }
+                continue
+            }
+            for event in batch {
+                if Task.isCancelled { return }
+                if BusEvent.matches(type: event.type, pattern: pattern) {
+                    await deliver(event)
+                    // Stopped while delivering: not done, so it is handed over again next time.
+                    if Task.isCancelled { return }
+                    cursor = event.seq
+                    try? await store.saveCursor(name, cursor)
+                }
+            }
+            if let last = batch.last?.seq, last > cursor {
+                cursor = last
+                try? await store.saveCursor(name, cursor)
+            }
+        }
+    }
+
+    // MARK: The engine's lifecycle
+
+    /// The bus event for an engine event: `execution.started`, `execution.paused`,
+    /// `execution.resumed`, `execution.completed|failed|cancelled`, `step.started`,
+    /// `step.retrying`, `step.success|failed|skipped|cancelled`. `nil` for scheduling details.
+    public static func lifecycle(_ event: ExecutionEvent, workflowID: (String) -> String?) -> (type: String, data: JSONValue)? {
+        switch event {
+        case .executionStarted(let id, let workflow, let count):
+            return ("execution.started", ["executionID": .string(id), "workflowID": .string(workflow), "stepCount": .number(Double(count))])
+        case .executionPaused(let id, _):
+            return ("execution.paused", ["executionID": .string(id), "workflowID": workflowID(id).map(JSONValue.string) ?? .null])
+        case .executionResumed(let id):
+            return ("execution.resumed", ["executionID": .string(id), "workflowID": workflowID(id).map(JSONValue.string) ?? .null])
+        case .executionFinished(let e):
+            var data: [String: JSONValue] = ["executionID": .string(e.id), "workflowID": .string(e.workflowID), "status": .string(e.status.rawValue)]
+            if let error = e.error { data["error"] = .string(error) }
+            return ("execution.\(e.status.rawValue)", .object(data))
+        case .stepStarted(let id, let step, let attempt, _):
+            return ("step.started", ["executionID": .string(id), "workflowID": workflowID(id).map(JSONValue.string) ?? .null, "stepID": .string(step), "attempt": .number(Double(attempt))])
+        case .stepRetrying(let id, let step, let next, _, let error):
+            var data: [String: JSONValue] = ["executionID": .string(id), "workflowID": workflowID(id).map(JSONValue.string) ?? .null, "stepID": .string(step), "nextAttempt": .number(Double(next))]
+            if let error { data["error"] = .string(error) }
+            return ("step.retrying", .object(data))
+        case .stepFinished(let id, let result, _):
+            var data: [String: JSONValue] = ["executionID": .string(id), "workflowID": workflowID(id).map(JSONValue.string) ?? .null, "stepID": .string(result.stepID), "status": .string(result.status.rawValue)]
+            if let error = result.error { data["error"] = .string(error) }
+            return ("step.\(result.status.rawValue)", .object(data))
+        case .stepScheduled:
+            return nil
+        }
+    }
+}

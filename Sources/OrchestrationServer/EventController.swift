@@ -1,0 +1,184 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Orchestration
+import ServiceLifecycle
+
+/// The event bus over HTTP: publish, replay (a page, or Server-Sent Events that go on live), and
+/// outbound webhook subscriptions with their dead letters.
+struct EventController<Context: RequestContext>: Sendable {
+    let bus: EventBus
+    let outbound: OutboundWebhooks
+
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.post("events", use: publish)
+        group.get("events", use: list)
+        group.get("events/stream", use: stream)
+        group.post("subscriptions", use: subscribe)
+        group.get("subscriptions") { _, _ in
+            JSONValue.object(["subscriptions": .array(try await self.bus.store.subscriptions().map(Self.json))]).response()
+        }
+        group.get("subscriptions/:id") { _, context in
+            Self.json(try await self.subscription(try context.parameters.require("id"))).response()
+        }
+        group.delete("subscriptions/:id") { _, context -> Response in
+            let id = try context.parameters.require("id")
+            guard try await self.bus.store.deleteSubscription(id: id) else { throw Problem(.notFound, "no subscription '\(id)'") }
+            await self.outbound.stop(id)
+            return Response(status: .noContent)
+        }
+        group.get("subscriptions/:id/dead-letters") { request, context in
+            let id = try context.parameters.require("id")
+            _ = try await self.subscription(id)
+            let letters = try await self.bus.store.deadLetters(subscriptionID: id, limit: 1000)
+            return JSONValue.object(["deadLetters": .array(letters.map { d in
+                ["seq": .number(Double(d.seq)), "type": .string(d.type), "attempts": .number(Double(d.attempts)), "error": .string(d.error), "at": .string(ExecutionReport.iso(d.at))]
+            })]).response()
+        }
+    }
+
+    func subscription(_ id: String) async throws -> EventSubscription {
+        guard let s = try await bus.store.subscriptions().first(where: { $0.id == id }) else { throw Problem(.notFound, "no subscription '\(id)'") }
+        return s
+    }
+
+    /// `{"type": "deployment.finished", "data": {…}}` → 201 with the saved event.
+    func publish(_ request: Request, context: Context) async throws -> Response {
+        let body = try await request.body.collect(upTo: 256 << 10)
+        guard case .object(let o)? = try? JSONDecoder().decode(JSONValue.self, from: Data(String(buffer: body).utf8)) else {
+            throw Problem(.badRequest, #"the body must be a JSON object: {"type": "deployment.finished", "data": {…}}"#)
+        }
+        guard case .string(let type)? = o["type"] else { throw Problem(.badRequest, "type is required: a text like deployment.finished") }
+        let data = o["data"] ?? [:]
+        guard case .object = data else { throw Problem(.badRequest, "data must be a JSON object") }
+        var source = "api"
+        if let given = o["source"] {
+            guard case .string(let s) = given, !s.isEmpty, s.count <= 100 else { throw Problem(.badRequest, "source must be text of at most 100 characters") }
+            source = s
+        }
+        guard source != "engine" else { throw Problem(.badRequest, "the source 'engine' is the engine's own") }
+        return try await bus.publish(type, data: data, source: source).json.response(.created)
+    }
+
+    struct Query {
+        var after: Int64 = 0
+        var limit = 100
+        var pattern = "*"
+
+        init(_ request: Request) throws {
+            let q = request.uri.queryParameters
+            if let a = q.get("after") {
+                guard let v = Int64(a), v >= 0 else { throw Problem(.badRequest, "after must be a sequence number ≥ 0") }
+                after = v
+            } else if let last = request.headers[HTTPField.Name("Last-Event-ID")!], let v = Int64(last), v >= 0 {
+                after = v
+            }
+            if let l = q.get("limit") {
+                guard let v = Int(l), (1...1000).contains(v) else { throw Problem(.badRequest, "limit must be a number from 1 to 1000") }
+                limit = v
+            }
+            if let t = q.get("type"), !t.isEmpty { pattern = String(t) }
+        }
+    }
+
+    /// `?after=N&limit=&type=PATTERN` → `{"events": […], "lastSeq": n}`: replay, oldest first.
+    func list(_ request: Request, context: Context) async throws -> Response {
+        let query = try Query(request)
+        var out: [JSONValue] = []
+        var cursor = query.after
+        // Filtering by type may skip many; read on until the page is full or the log ends.
+        while out.count < query.limit {
+            let batch = try await bus.events(after: cursor, limit: 1000)
+            guard let last = batch.last else { break }
+            for e in batch where BusEvent.matches(type: e.type, pattern: query.pattern) {
+                out.append(e.json)
+                if out.count == query.limit { break }
+            }
+            cursor = last.seq
+        }
+        return JSONValue.object(["events": .array(out), "lastSeq": .number(Double(try await bus.lastSeq))]).response()
+    }
+
+    /// Server-Sent Events from `?after=N` (or `Last-Event-ID`): the saved events, then new ones as
+    /// they are saved, each with `id: seq` so a client can resume where it stopped.
+    func stream(_ request: Request, context: Context) async throws -> Response {
+        let query = try Query(request)
+        let bus = self.bus
+        return Response(
+            status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+            body: ResponseBody { writer in
+                // A producer reads the log and follows it, until the client leaves or the server
+                // shuts down (a graceful shutdown would otherwise wait for this stream forever);
+                // this task writes what it produces.
+                let (texts, sink) = AsyncStream<String>.makeStream()
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        _ = try? await cancelWhenGracefulShutdown {
+                            var cursor = query.after
+                            while !Task.isCancelled, !bus.isStopped {
+                                let batch = try await bus.events(after: cursor, limit: 500)
+                                if batch.isEmpty {
+                                    await bus.waitForEvents(after: cursor)
+                                    continue
+                                }
+                                var text = ""
+                                for e in batch where BusEvent.matches(type: e.type, pattern: query.pattern) {
+                                    text += "id: \(e.seq)\nevent: \(e.type)\ndata: \(e.json.jsonText)\n\n"
+                                }
+                                cursor = batch.last!.seq
+                                if !text.isEmpty { sink.yield(text) }
+                            }
+                        }
+                        sink.finish()
+                    }
+                    for await text in texts { try await writer.write(ByteBuffer(string: text)) }
+                    group.cancelAll()
+                }
+                try await writer.finish(nil)
+            })
+    }
+
+    /// `{"url", "events": "deployment.*", "secret"?, "maxAttempts"?}` → 201. The secret is never
+    /// shown again; `${secrets.NAME}` keeps it out of the store too.
+    func subscribe(_ request: Request, context: Context) async throws -> Response {
+        let body = try await request.body.collect(upTo: 64 << 10)
+        guard case .object(let o)? = try? JSONDecoder().decode(JSONValue.self, from: Data(String(buffer: body).utf8)) else {
+            throw Problem(.badRequest, #"the body must be a JSON object: {"url": "https://…", "events": "deployment.*", "secret": "…"}"#)
+        }
+        guard case .string(let url)? = o["url"], let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
+            throw Problem(.badRequest, "url must be an http or https address")
+        }
+        var pattern = "*"
+        if let e = o["events"] {
+            guard case .string(let p) = e, !p.isEmpty, p.count <= 200 else { throw Problem(.badRequest, "events must be a type pattern like deployment.* or *") }
+            pattern = p
+        }
+        var secret: String?
+        if let s = o["secret"] {
+            guard case .string(let v) = s else { throw Problem(.badRequest, "secret must be text") }
+            secret = v
+        }
+        var attempts = 5
+        if let m = o["maxAttempts"] {
+            guard case .number(let v) = m, v == v.rounded(), (1...20).contains(v) else { throw Problem(.badRequest, "maxAttempts must be a whole number from 1 to 20") }
+            attempts = Int(v)
+        }
+        let subscription = EventSubscription(
+            id: "sub-" + UUID().uuidString.prefix(8).lowercased(), url: url, events: pattern, secret: secret, maxAttempts: attempts, createdAt: Date())
+        try await bus.store.saveSubscription(subscription)
+        await outbound.start(subscription.id)
+        return Self.json(subscription).response(.created)
+    }
+
+    static func json(_ s: EventSubscription) -> JSONValue {
+        var o: [String: JSONValue] = [
+            "id": .string(s.id), "url": .string(s.url), "events": .string(s.events), "signed": .bool(s.secret != nil),
+            "maxAttempts": .number(Double(s.maxAttempts)), "createdAt": .string(ExecutionReport.iso(s.createdAt)),
+            "delivered": .number(Double(s.delivered)), "deadLettered": .number(Double(s.deadLettered)),
+        ]
+        if let e = s.lastError { o["lastError"] = .string(e) }
+        if let q = s.lastDeliveredSeq { o["lastDeliveredSeq"] = .number(Double(q)) }
+        return .object(o)
+    }
+}
