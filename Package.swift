@@ -105,7 +105,11 @@ let package = Package(
         .executableTarget(
             name: "NovaCronBenchmark",
             dependencies: [
-                "Orchestration", "OrchestrationExecutors", "OrchestrationSQLite",
+                "Orchestration", "OrchestrationExecutors", "OrchestrationSQLite", "OrchestrationServer", "OrchestrationTesting",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],

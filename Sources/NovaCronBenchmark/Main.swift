@@ -8,6 +8,8 @@ import Foundation
 /// - `shell [--steps 200]`: shell steps through the engine against a bare fork/exec of the same
 ///   program; one JSON line.
 /// - `plan [steps]`: validation, planning and YAML decoding times.
+/// - `triggers [--events N] [--publishers P] [--deliveries D]`: event bus throughput on SQLite and
+///   webhook-to-first-step latency through the server.
 @main
 struct Benchmark {
     static func main() async throws {
@@ -19,8 +21,9 @@ struct Benchmark {
         case "run-one": try await EngineBenchmark.one(arguments)
         case "shell": try await ShellBenchmark.run(arguments)
         case "plan": try PlanBenchmark.run(arguments)
+        case "triggers": try await TriggerBenchmark.run(arguments)
         default:
-            FileHandle.standardError.write(Data("usage: novacron-bench [engine|shell|plan] [options]\n".utf8))
+            FileHandle.standardError.write(Data("usage: novacron-bench [engine|shell|plan|triggers] [options]\n".utf8))
             exit(2)
         }
     }
