@@ -124,8 +124,7 @@ function badge(status) { return h("span", { class: "badge " + status, "data-stat
 function main() { return document.getElementById("main"); }
 
 function show(...nodes) {
-  const m = main();
-  m.replaceChildren(...nodes);
+  main().replaceChildren(...nodes.flat().filter(n => n !== null && n !== undefined && n !== false));
 }
 
 function flash(message) {
@@ -189,10 +188,11 @@ async function workflowsPage() {
 }
 
 async function workflowPage(id) {
-  const [workflow, plan, recent] = await Promise.all([
+  const [workflow, plan, recent, triggers] = await Promise.all([
     call("GET", "/workflows/" + encodeURIComponent(id)),
     call("GET", "/workflows/" + encodeURIComponent(id) + "/plan"),
     call("GET", "/executions?limit=20&workflow=" + encodeURIComponent(id)),
+    call("GET", "/workflows/" + encodeURIComponent(id) + "/triggers"),
   ]);
   const start = canOperate() ? h("button", { id: "start", onclick: async () => {
     try {
@@ -206,8 +206,26 @@ async function workflowPage(id) {
     h("p", { class: "facts" },
       `${workflow.stepCount} steps in ${plan.stages.length} stages · critical path ${plan.criticalPath.join(" → ")} · estimated ${plan.estimatedSeconds}s (serial ${plan.serialSeconds}s, score ${plan.optimizationScore.toFixed(2)})`),
     dag(plan, {}),
+    triggers.triggers.length ? [h("h2", {}, "Triggers"), triggersTable(id, triggers.triggers)] : null,
     h("h2", {}, "Recent executions"),
     executionsTable(recent.items));
+}
+
+/** A workflow's triggers with their state; operators can switch each off and on. */
+function triggersTable(workflowID, triggers) {
+  const toggle = (t) => canOperate() ? h("button", { class: "toggle", onclick: async () => {
+    try {
+      await call("POST", `/workflows/${encodeURIComponent(workflowID)}/triggers/${encodeURIComponent(t.id)}/${t.enabled ? "disable" : "enable"}`);
+      route();
+    } catch (error) { flash(error.message); }
+  } }, t.enabled ? "Disable" : "Enable") : null;
+  const what = (t) => t.schedule ? `${t.schedule} (${t.timezone})` : t.event || t.source || "";
+  return h("table", { id: "triggers" },
+    h("thead", {}, h("tr", {}, ["Trigger", "Type", "On", "Fired", "Last fired", "Next", "Last error", ""].map(x => h("th", {}, x)))),
+    h("tbody", {}, triggers.map(t => h("tr", { "data-trigger": t.id, "data-enabled": String(t.enabled) },
+      h("td", {}, t.id, h("br"), h("small", {}, what(t))), h("td", {}, t.type), h("td", {}, t.enabled ? "yes" : "no"),
+      h("td", { class: "num" }, t.fireCount), h("td", {}, when(t.lastFiredAt)), h("td", {}, when(t.nextFireAt)),
+      h("td", { class: "error" }, t.lastError || ""), h("td", {}, toggle(t))))));
 }
 
 // ---- the DAG -------------------------------------------------------------------------------------

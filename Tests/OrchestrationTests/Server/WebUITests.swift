@@ -12,6 +12,8 @@ struct WebUITests {
     static let workflow = """
         name: ui-demo
         description: Four steps in three stages
+        triggers:
+          - {id: nightly, type: schedule, schedule: "0 2 * * *", timezone: Europe/Berlin}
         steps:
           - {id: fetch, estimatedDuration: 1s}
           - {id: build, dependencies: [fetch], estimatedDuration: 5s}
@@ -70,6 +72,15 @@ struct WebUITests {
         #expect(x[0].number! < x[1].number! && x[1].number! < x[3].number!)
         try await browser.screenshot(to: Self.shot("workflow-dag"))
 
+        // Its triggers, with the next fire time; an operator switches the schedule off and on.
+        try await browser.waitUntil("document.querySelector('#triggers tr[data-trigger=nightly][data-enabled=true]')", "the schedule trigger")
+        #expect(try await browser.run("return document.querySelector('#triggers tr[data-trigger=nightly]').textContent").stringValue?.contains("0 2 * * * (Europe/Berlin)") == true)
+        try await browser.click("#triggers tr[data-trigger=nightly] button.toggle")
+        try await browser.waitUntil("document.querySelector('#triggers tr[data-trigger=nightly][data-enabled=false]')", "the trigger switched off")
+        #expect(await engine.registeredWorkflows().isEmpty == false)
+        try await browser.click("#triggers tr[data-trigger=nightly] button.toggle")
+        try await browser.waitUntil("document.querySelector('#triggers tr[data-trigger=nightly][data-enabled=true]')", "the trigger switched on again")
+
         // Start it from the page with build held: the execution page shows the live states.
         executor.hold("build")
         try await browser.click("#start")
@@ -117,6 +128,7 @@ struct WebUITests {
         try await browser.navigate(site + "/#/workflows/ui-demo")
         try await browser.waitUntil("document.querySelectorAll('#dag g.node').length === 4", "the graph as a viewer")
         #expect(try await browser.run("return document.getElementById('start')") == .null)
+        #expect(try await browser.run("return document.querySelectorAll('#triggers button').length") == 0)
         try await browser.screenshot(to: Self.shot("viewer"))
     }
 
