@@ -445,6 +445,51 @@ struct ExecutionsCommandTests {
         #expect(result.stderr == "error: \(db): the database is read-only; NovaCron needs to write to it\n")
     }
 
+    @Test("events publish starts an event trigger's workflow; triggers list shows it fired; disable switches it off")
+    func eventsAndTriggers() throws {
+        let folder = try CLI.temporaryFolder()
+        let server = try CLI.Running(["serve", "--port", "0", "--db", folder + "/s.db"], environment: ["NOVACRON_API_TOKENS": "admin:t0k"])
+        defer { server.process.terminate(); _ = server.finish() }
+        #expect(server.read { $0.contains("listening on 127.0.0.1:") && $0.hasSuffix("\n") })
+        let port = try #require(server.seen.components(separatedBy: "listening on 127.0.0.1:").last?.prefix { $0.isNumber })
+        let url = "http://127.0.0.1:\(port)"
+        let workflow = folder + "/on-event.yaml"
+        try """
+            name: on-event
+            triggers:
+              - {id: deploys, type: event, event: "deployment.*", inputs: {service: "${trigger.data.service}"}}
+            steps:
+              - {id: say, inputs: {command: "echo deployed ${inputs.service}"}, timeout: 10s}
+            """.write(toFile: workflow, atomically: true, encoding: .utf8)
+        let register = Process()
+        register.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        register.arguments = ["curl", "-fsS", "-o", "/dev/null", "-H", "Authorization: Bearer t0k", "--data-binary", "@" + workflow, url + "/api/v1/workflows"]
+        try register.run()
+        register.waitUntilExit()
+        #expect(register.terminationStatus == 0)
+        let published = try CLI.run("events", "publish", "deployment.finished", "--data", #"{"service": "api"}"#, "--server", url, "--token", "t0k")
+        #expect(published.status == 0, "\(published.stderr)")
+        #expect(published.stdout.contains(#""type":"deployment.finished""#))
+        let bad = try CLI.run("events", "publish", "not a type", "--server", url, "--token", "t0k")
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("must be dot-separated words"))
+        // The trigger fires once its consumer reads the event; ask until the status says so
+        // (bounded: a few reads at most on a quiet machine).
+        var fired = ""
+        for _ in 0..<200 where !fired.contains(#""fireCount":1"#) {
+            fired = try CLI.run("triggers", "list", "--output", "json", "--server", url, "--token", "t0k").stdout
+        }
+        #expect(fired.contains(#""fireCount":1"#))
+        #expect(try CLI.run("triggers", "list", "--server", url, "--token", "t0k").stdout.contains("on-event/deploys"))
+        let events = try CLI.run("events", "list", "--type", "execution.*", "--server", url, "--token", "t0k").stdout
+        #expect(events.contains("execution.started"))
+        let disabled = try CLI.run("triggers", "disable", "on-event", "deploys", "--server", url, "--token", "t0k")
+        #expect(disabled.stdout.contains(#""enabled":false"#))
+        let missing = try CLI.run("triggers", "disable", "on-event", "deploy", "--server", url, "--token", "t0k")
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("did you mean 'deploys'?"))
+    }
+
     @Test("list, show, logs, retry and cancel work against a running server with --server and --token")
     func remote() throws {
         let folder = try CLI.temporaryFolder()
