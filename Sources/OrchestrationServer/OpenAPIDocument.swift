@@ -481,7 +481,7 @@ paths:
               properties:
                 type: {type: string, pattern: "^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$", maxLength: 200}
                 data: {type: object}
-                source: {type: string, maxLength: 100, not: {const: engine}}
+                source: {type: string, minLength: 1, maxLength: 100, not: {const: engine}}
             example: {type: deployment.finished, data: {service: api, environment: production}}
       responses:
         "201": {description: saved, content: {application/json: {schema: {$ref: "#/components/schemas/Event"}}}}
