@@ -40,10 +40,20 @@ public final class SQLiteExecutionStore: ExecutionStore {
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
         }
-        do {
-            pool = try DatabasePool(path: path, configuration: configuration)
-        } catch {
-            throw Self.describe(error, path: path, doing: "open the database")
+        // Switching a brand-new file to WAL takes a lock that SQLite does not wait for: when several
+        // processes create the same database at once, the losers get SQLITE_BUSY at once (seen in
+        // CI). Try again a few times, briefly.
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                pool = try DatabasePool(path: path, configuration: configuration)
+                break
+            } catch let error as DatabaseError where (error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED) && attempt < 20 {
+                usleep(UInt32(10_000 * attempt))
+            } catch {
+                throw Self.describe(error, path: path, doing: "open the database")
+            }
         }
         try Self.checkAndMigrate(pool, path: path)
     }

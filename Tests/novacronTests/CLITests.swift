@@ -537,7 +537,7 @@ struct ExecutionsCommandTests {
     @Test("several processes starting on a new database at once all run")
     func concurrentFirstOpen() throws {
         let db = FileManager.default.temporaryDirectory.appendingPathComponent("novacron-\(UUID().uuidString)/x.db").path
-        let processes = try (0..<6).map { _ -> Process in
+        let processes = try (0..<12).map { _ -> Process in
             let p = Process()
             p.executableURL = CLI.binary
             p.arguments = ["run", "Examples/hello.yaml", "--db", db, "-o", "json"]
@@ -548,9 +548,9 @@ struct ExecutionsCommandTests {
             return p
         }
         for p in processes { p.waitUntilExit() }
-        #expect(processes.map(\.terminationStatus) == Array(repeating: 0, count: 6))
+        #expect(processes.map(\.terminationStatus) == Array(repeating: 0, count: 12))
         let list = try CLI.run("executions", "list", "--db", db, "-o", "json")
-        #expect((try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [Any])?.count == 6)
+        #expect((try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [Any])?.count == 12)
     }
 
     @Test("list, show and logs read what run saved")
