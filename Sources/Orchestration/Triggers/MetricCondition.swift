@@ -1,0 +1,89 @@
+import Foundation
+
+/// A metric trigger's condition and its breach state (DESIGN §7): the query's value compared with
+/// a threshold must hold for `duration`; the trigger fires once per breach and re-arms only after
+/// the condition clears. Pure: the server polls Prometheus and feeds ``observe(_:at:)``.
+public struct MetricCondition: Sendable, Hashable {
+    public enum Operator: String, Sendable, Hashable {
+        case gt = ">", gte = ">=", lt = "<", lte = "<=", eq = "==", ne = "!="
+
+        public init?(text: String) {
+            switch text {
+            case ">", "gt": self = .gt
+            case ">=", "gte": self = .gte
+            case "<", "lt": self = .lt
+            case "<=", "lte": self = .lte
+            case "==", "eq": self = .eq
+            case "!=", "ne": self = .ne
+            default: return nil
+            }
+        }
+
+        public func holds(_ value: Double, _ threshold: Double) -> Bool {
+            switch self {
+            case .gt: value > threshold
+            case .gte: value >= threshold
+            case .lt: value < threshold
+            case .lte: value <= threshold
+            case .eq: value == threshold
+            case .ne: value != threshold
+            }
+        }
+    }
+
+    /// PromQL: `conditions.query`, or `conditions.metric` as a bare selector.
+    public var query: String
+    public var op: Operator
+    public var threshold: Double
+    /// How long the condition must hold before the trigger fires (0: at the first poll that sees it).
+    public var duration: Duration
+    /// How often Prometheus is asked (`conditions.interval`, default 15 s).
+    public var interval: Duration
+    /// The Prometheus server (`conditions.url`, else the server's `NOVACRON_PROMETHEUS_URL`).
+    public var url: String?
+
+    /// The condition of a metric trigger (`nil` for other types or an incomplete definition, which
+    /// validation already reported).
+    public init?(trigger: WorkflowTrigger) {
+        guard trigger.type == .metric else { return nil }
+        let c = trigger.conditions
+        guard let query = c["query"]?.text ?? c["metric"]?.text, let opText = c["operator"]?.text, let op = Operator(text: opText),
+              case .number(let threshold)? = c["threshold"] else { return nil }
+        self.query = query
+        self.op = op
+        self.threshold = threshold
+        func duration(_ key: String, _ fallback: Duration) -> Duration {
+            switch c[key] {
+            case .number(let n)?: return .milliseconds(Int64(n * 1000))
+            case .string(let s)?: return (try? DurationText.parse(s)) ?? fallback
+            default: return fallback
+            }
+        }
+        self.duration = duration("duration", .zero)
+        self.interval = max(duration("interval", .seconds(15)), .milliseconds(100))
+        self.url = c["url"]?.text
+    }
+
+    /// Where a trigger is between polls.
+    public struct State: Sendable, Hashable {
+        /// When the condition started holding, while it holds.
+        public var breachSince: Date?
+        /// It fired for the current breach; it fires again only after the condition clears.
+        public var fired = false
+        public init() {}
+    }
+
+    /// Feeds one poll: the values Prometheus returned (one per series). The condition holds when
+    /// any series satisfies it. Returns the value that makes the trigger fire now, or `nil`.
+    public func observe(_ values: [Double], at now: Date, state: inout State) -> Double? {
+        guard let hit = values.first(where: { op.holds($0, threshold) }) else {
+            state = State()   // cleared: re-armed
+            return nil
+        }
+        let since = state.breachSince ?? now
+        state.breachSince = since
+        guard !state.fired, now.timeIntervalSince(since) >= Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18 else { return nil }
+        state.fired = true
+        return hit
+    }
+}
