@@ -24,13 +24,19 @@ public struct ServerConfiguration: Sendable {
     public var tokens: APITokens
     /// After SIGTERM, how long running steps get to finish before they are handed back. Default 30 s.
     public var drainGrace: Duration
+    /// The Prometheus that metric triggers without `conditions.url` read. Default http://127.0.0.1:9090.
+    public var prometheusURL: String?
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, insecure: Bool = false, tokens: APITokens = APITokens(), drainGrace: Duration = .seconds(30)) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, insecure: Bool = false, tokens: APITokens = APITokens(), drainGrace: Duration = .seconds(30),
+        prometheusURL: String? = nil
+    ) {
         self.host = host
         self.port = port
         self.insecure = insecure
         self.tokens = tokens
         self.drainGrace = drainGrace
+        self.prometheusURL = prometheusURL
     }
 
     /// Whether `host` only listens on this machine.
@@ -45,6 +51,7 @@ struct EngineService: Service {
     let scheduler: TriggerScheduler
     let bus: EventBus
     let outbound: OutboundWebhooks
+    let metrics: MetricWatcher
     /// How long running steps get to finish after SIGTERM before they are handed back.
     let drainGrace: Duration
     let readiness: Readiness
@@ -60,6 +67,7 @@ struct EngineService: Service {
             group.addTask { await scheduler.run() }
             group.addTask { await scheduler.runEventTriggers(bus: bus) }
             group.addTask { await outbound.run() }
+            group.addTask { await metrics.run() }
             // Until SIGTERM: then nothing new starts, running steps get the grace period, and
             // what still runs is handed back (cancelled here, carried on at the next start).
             do {
@@ -108,6 +116,7 @@ public func buildApplication(
     let scheduler = TriggerScheduler(engine: engine, store: store)
     let bus = EventBus(store: store ?? InMemoryExecutionStore())
     let outbound = OutboundWebhooks(bus: bus, secrets: engine.secrets)
+    let metricWatcher = MetricWatcher(scheduler: scheduler, defaultURL: configuration.prometheusURL)
     publishLifecycle(of: engine, to: bus)
     EventController(bus: bus, outbound: outbound).addRoutes(to: router.group("api/v1"))
     APIController(engine: engine, store: store, scheduler: scheduler).addRoutes(to: router.group("api/v1"))
@@ -116,7 +125,7 @@ public func buildApplication(
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "novacron"))
-    app.addServices(EngineService(engine: engine, scheduler: scheduler, bus: bus, outbound: outbound, drainGrace: configuration.drainGrace, readiness: readiness))
+    app.addServices(EngineService(engine: engine, scheduler: scheduler, bus: bus, outbound: outbound, metrics: metricWatcher, drainGrace: configuration.drainGrace, readiness: readiness))
     return app
 }
 

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import Orchestration
+import OrchestrationExecutors
 
 /// Delivers the event bus to outbound webhook subscriptions: one durable consumer per
 /// subscription, in order, each event POSTed as JSON and signed with the subscription's secret
@@ -17,7 +18,7 @@ public actor OutboundWebhooks {
     var running: [String: Task<Void, Never>] = [:]
     var stopped = false
 
-    public init(bus: EventBus, secrets: SecretProvider, clock: any Clock<Duration> = ContinuousClock(), client: HTTPClient = .shared) {
+    public init(bus: EventBus, secrets: SecretProvider, clock: any Clock<Duration> = ContinuousClock(), client: HTTPClient = HTTPExecutor.sharedClient) {
         self.bus = bus
         self.secrets = secrets
         self.clock = clock

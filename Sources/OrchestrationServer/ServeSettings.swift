@@ -30,11 +30,13 @@ public struct ServeSettings: Sendable, Equatable {
     public var secretsFile: String?
     public var maxParallel = 64
     public var drainGrace: Duration = .seconds(30)
+    /// Where metric triggers read Prometheus unless they name a `url`.
+    public var prometheusURL: String?
 
     public init() {}
 
     /// The keys a file, the environment (upper snake case after `NOVACRON_`) and flags may set.
-    public static let keys = ["host", "port", "insecure", "tokensFile", "db", "memory", "durability", "secretsFile", "maxParallel", "drainGrace"]
+    public static let keys = ["host", "port", "insecure", "tokensFile", "db", "memory", "durability", "secretsFile", "maxParallel", "drainGrace", "prometheusURL"]
 
     /// Resolves the settings. `flags` holds what was given on the command line, by key (only what
     /// was given: a flag left out must not hide the environment or the file).
@@ -84,6 +86,7 @@ public struct ServeSettings: Sendable, Equatable {
         if let v = text("drainGrace") {
             do { s.drainGrace = try DurationText.parse(v) } catch { throw EngineError(.invalidInput, "drainGrace: \(error.message)") }
         }
+        s.prometheusURL = text("prometheusURL")
         if s.memory && s.db != nil { throw EngineError(.invalidInput, "db and memory exclude each other") }
         return s
     }

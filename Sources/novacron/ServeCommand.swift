@@ -33,6 +33,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Run at most N steps of an execution at once (default 64).") var maxParallel: Int?
     @Option(name: .long, help: ArgumentHelp("After SIGTERM, how long running steps get to finish before they are handed back (default 30s).", valueName: "duration")) var drainGrace: String?
 
+    @Option(name: .long, help: ArgumentHelp("The Prometheus metric triggers read (default http://127.0.0.1:9090).", valueName: "url")) var prometheusURL: String?
+
     /// What was given on the command line, by settings key.
     var flags: [String: String] {
         var f: [String: String] = [:]
@@ -46,6 +48,7 @@ struct ServeCommand: AsyncParsableCommand {
         f["secretsFile"] = secretsFile
         f["maxParallel"] = maxParallel.map(String.init)
         f["drainGrace"] = drainGrace
+        f["prometheusURL"] = prometheusURL
         return f
     }
 
@@ -78,7 +81,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             let app = try await buildApplication(
                 engine: engine, store: store,
-                configuration: ServerConfiguration(host: settings.host, port: settings.port, insecure: settings.insecure, tokens: tokens, drainGrace: settings.drainGrace))
+                configuration: ServerConfiguration(host: settings.host, port: settings.port, insecure: settings.insecure, tokens: tokens, drainGrace: settings.drainGrace, prometheusURL: settings.prometheusURL))
             try await app.runService()
         } catch let error as EngineError {
             Console.err("error: \(error.message)")

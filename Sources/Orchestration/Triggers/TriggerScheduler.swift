@@ -284,6 +284,15 @@ public actor TriggerScheduler {
         await save(s)
     }
 
+    /// Clears the trigger's last error once what failed works again.
+    public func clearError(_ workflowID: String, _ triggerID: String) async {
+        var s = state(workflowID, triggerID)
+        guard s.lastError != nil else { return }
+        s.lastError = nil
+        s.lastErrorAt = nil
+        await save(s)
+    }
+
     /// The trigger's `inputs`, each rendered with `${trigger.…}` read from the payload.
     static func inputs(of trigger: WorkflowTrigger, payload: JSONValue) throws -> [String: JSONValue] {
         var out: [String: JSONValue] = [:]
@@ -322,7 +331,7 @@ public actor TriggerScheduler {
             for trigger in workflow.triggers {
                 var s = state(workflow.id, trigger.id)
                 let enabled = isEnabled(workflow.id, trigger)
-                if trigger.type == .metric || trigger.type == .incident {
+                if trigger.type == .incident {
                     // Say so rather than look armed: these types are a later part of the triggers work.
                     s.lastError = "\(trigger.type.rawValue) triggers are not built yet: this trigger never fires"
                 }
