@@ -81,7 +81,7 @@ enum TriggerBenchmark {
                 let body = #"{"ref": "refs/heads/main", "after": "c\#(i)"}"#
                 var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/v1/webhooks/github")
                 request.method = .POST
-                request.headers.add(name: "X-Hub-Signature-256", value: "sha256=" + Webhook.hex(Webhook.signature(Array(body.utf8), secret: "bench-secret")))
+                request.headers.add(name: "X-Hub-Signature-256", value: "sha256=" + Hex.encode(Webhook.signature(Array(body.utf8), secret: "bench-secret")))
                 request.headers.add(name: "X-GitHub-Event", value: "push")
                 request.headers.add(name: "X-GitHub-Delivery", value: "bench-\(i)")
                 request.body = .bytes(ByteBuffer(string: body))

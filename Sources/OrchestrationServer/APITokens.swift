@@ -63,7 +63,7 @@ public struct APITokens: Sendable {
             guard let roleText = item["role"] as? String, let role = Role(rawValue: roleText) else {
                 throw EngineError(.invalidInput, "\(file): item \(i + 1): role must be viewer, operator or admin")
             }
-            guard let hex = item["sha256"] as? String, let bytes = Self.bytes(hex: hex), bytes.count == 32 else {
+            guard let hex = item["sha256"] as? String, let bytes = Hex.decode(hex), bytes.count == 32 else {
                 throw EngineError(.invalidInput, "\(file): item \(i + 1): sha256 must be 64 hex digits (printf %s TOKEN | sha256sum)")
             }
             entries.append(Entry(name: item["name"] as? String ?? "token-\(i + 1)", role: role, hash: bytes))
@@ -76,33 +76,10 @@ public struct APITokens: Sendable {
     public func role(of token: String) -> Role? {
         let presented = Self.hash(token)
         var found: Role?
-        for entry in entries {
-            var difference: UInt8 = 0
-            for (a, b) in zip(entry.hash, presented) { difference |= a ^ b }
-            if difference == 0, found == nil { found = entry.role }
+        for entry in entries where Hex.constantTimeEqual(entry.hash, presented) && found == nil {
+            found = entry.role
         }
         return found
-    }
-
-    static func bytes(hex: String) -> [UInt8]? {
-        let chars = Array(hex.lowercased().utf8)
-        guard chars.count % 2 == 0 else { return nil }
-        var out: [UInt8] = []
-        var i = 0
-        while i < chars.count {
-            guard let hi = Self.nibble(chars[i]), let lo = Self.nibble(chars[i + 1]) else { return nil }
-            out.append(hi << 4 | lo)
-            i += 2
-        }
-        return out
-    }
-
-    static func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-        default: return nil
-        }
     }
 }
 
@@ -120,10 +97,10 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
         // Webhook senders prove themselves with the trigger's secret (HMAC), not with a token.
         if path.hasPrefix("/api/v1/webhooks/") { return nil }
         if request.method == .get || request.method == .head { return .viewer }
-        // Registering and deleting workflows; running them (…/executions) is for operators.
         // Outbound webhooks make the server call other hosts: admins only.
         if path.hasPrefix("/api/v1/subscriptions") { return .admin }
-        // Switching a trigger on or off is operating, like pausing an execution.
+        // Registering and deleting workflows is for admins; running them (…/executions) and
+        // switching their triggers on or off is operating, like pausing an execution.
         if path.hasPrefix("/api/v1/workflows"), !path.hasSuffix("/executions"), !path.hasSuffix("/enable"), !path.hasSuffix("/disable") { return .admin }
         return .operator
     }

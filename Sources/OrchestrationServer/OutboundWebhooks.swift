@@ -98,7 +98,7 @@ public actor OutboundWebhooks {
         request.headers.add(name: "X-NovaCron-Event", value: event.type)
         request.headers.add(name: "X-NovaCron-Delivery", value: "\(subscription.id)-\(event.seq)")
         if let secret = resolve(subscription.secret) {
-            request.headers.add(name: "X-Signature-256", value: "sha256=" + Webhook.hex(Webhook.signature(body, secret: secret)))
+            request.headers.add(name: "X-Signature-256", value: "sha256=" + Hex.encode(Webhook.signature(body, secret: secret)))
         }
         request.body = .bytes(ByteBuffer(bytes: body))
         let response = try await client.execute(request, timeout: .seconds(10))

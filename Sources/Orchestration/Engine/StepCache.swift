@@ -32,7 +32,7 @@ public enum StepCacheKey {
             feed(k)
             feed(v)
         }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(hasher.finalize())
     }
 }
 

@@ -184,6 +184,6 @@ extension Workflow {
 
     /// SHA-256 of the canonical JSON, in hex: the same definition always has the same version.
     public func contentHash() throws -> String {
-        SHA256.hash(data: try canonicalJSON()).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(SHA256.hash(data: try canonicalJSON()))
     }
 }

@@ -41,41 +41,17 @@ public enum Webhook {
         switch delivery.source {
         case "gitlab":
             guard let token = delivery.headers["x-gitlab-token"] else { return false }
-            return constantTimeEqual(Array(SHA256.hash(data: Array(token.utf8))), Array(SHA256.hash(data: Array(secret.utf8))))
+            return Hex.constantTimeEqual(Array(SHA256.hash(data: Array(token.utf8))), Array(SHA256.hash(data: Array(secret.utf8))))
         default:
             let header = delivery.source == "github" ? "x-hub-signature-256" : "x-signature-256"
-            guard let value = delivery.headers[header], value.hasPrefix("sha256="), let given = hexBytes(value.dropFirst(7)) else { return false }
-            return constantTimeEqual(given, signature(delivery.body, secret: secret))
+            guard let value = delivery.headers[header], value.hasPrefix("sha256="), let given = Hex.decode(value.dropFirst(7)) else { return false }
+            return Hex.constantTimeEqual(given, signature(delivery.body, secret: secret))
         }
     }
 
     /// HMAC-SHA256 of `body` with `secret`: what `X-Hub-Signature-256` carries after `sha256=`.
     public static func signature(_ body: [UInt8], secret: String) -> [UInt8] {
         Array(HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Array(secret.utf8))))
-    }
-
-    public static func hex(_ bytes: [UInt8]) -> String {
-        bytes.map { String(format: "%02x", $0) }.joined()
-    }
-
-    static func hexBytes(_ text: Substring) -> [UInt8]? {
-        guard text.count % 2 == 0 else { return nil }
-        var out: [UInt8] = []
-        var index = text.startIndex
-        while index < text.endIndex {
-            let next = text.index(index, offsetBy: 2)
-            guard let byte = UInt8(text[index..<next], radix: 16) else { return nil }
-            out.append(byte)
-            index = next
-        }
-        return out
-    }
-
-    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        var difference: UInt8 = 0
-        for (x, y) in zip(a, b) { difference |= x ^ y }
-        return difference == 0
     }
 
     /// Why a delivery was not read.

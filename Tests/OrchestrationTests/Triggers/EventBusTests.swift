@@ -193,7 +193,7 @@ struct EventTriggerTests {
                 #expect(requests.map { $0.body.contains("\"n\":2") } == [false, true, true, true, false])
                 let first = try #require(requests.first)
                 #expect(first.header("X-NovaCron-Event") == "order.placed")
-                #expect(first.header("X-Signature-256") == "sha256=" + Webhook.hex(Webhook.signature(Array(first.body.utf8), secret: "s3cret")))
+                #expect(first.header("X-Signature-256") == "sha256=" + Hex.encode(Webhook.signature(Array(first.body.utf8), secret: "s3cret")))
                 #expect(!requests.contains { $0.body.contains("other.thing") })
                 // The last answer arrived; let the deliverer record it before stopping.
                 while try await store.subscriptions().first?.delivered != 2 { await Task.yield() }

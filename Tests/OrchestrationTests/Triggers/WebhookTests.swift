@@ -14,7 +14,7 @@ struct WebhookTests {
     @Test("GitHub's documented test vector: HMAC-SHA256 of 'Hello, World!' with 'It's a Secret to Everybody'")
     func githubVector() {
         let body = Array("Hello, World!".utf8)
-        #expect(Webhook.hex(Webhook.signature(body, secret: "It's a Secret to Everybody")) == "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17")
+        #expect(Hex.encode(Webhook.signature(body, secret: "It's a Secret to Everybody")) == "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17")
         let delivery = Webhook.Delivery(source: "github", headers: ["X-Hub-Signature-256": "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"], body: body)
         #expect(Webhook.verify(delivery, secret: "It's a Secret to Everybody"))
         #expect(!Webhook.verify(delivery, secret: "It's a Secret to Everybody!"))
@@ -72,7 +72,7 @@ struct WebhookTests {
     }
 
     static func github(_ body: String, secret: String = "gh-secret", delivery: String, event: String = "push") -> HTTPFields {
-        let signature = Webhook.hex(Webhook.signature(Array(body.utf8), secret: secret))
+        let signature = Hex.encode(Webhook.signature(Array(body.utf8), secret: secret))
         return [
             HTTPField.Name("X-Hub-Signature-256")!: "sha256=\(signature)", HTTPField.Name("X-GitHub-Event")!: event,
             HTTPField.Name("X-GitHub-Delivery")!: delivery, .contentType: "application/json",
@@ -170,7 +170,7 @@ struct WebhookTests {
             #expect(glExecution.inputs["triggered_by"] == "gitlab-webhook")
 
             let body = #"{"build": {"number": 42}}"#
-            let signature = "sha256=" + Webhook.hex(Webhook.signature(Array(body.utf8), secret: "generic-secret"))
+            let signature = "sha256=" + Hex.encode(Webhook.signature(Array(body.utf8), secret: "generic-secret"))
             let generic = try await client.execute(
                 uri: "/api/v1/webhooks/generic", method: .post,
                 headers: [HTTPField.Name("X-Signature-256")!: signature, HTTPField.Name("X-Delivery-ID")!: "j-1"], body: ByteBuffer(string: body)
