@@ -36,7 +36,7 @@ actor MetricWatcher {
                 let key = workflowID + "\u{1}" + trigger.id
                 let at = nextPoll[key] ?? now
                 if at <= now {
-                    nextPoll[key] = now.addingTimeInterval(Self.seconds(condition.interval))
+                    nextPoll[key] = now.addingTimeInterval(condition.interval.seconds)
                     due.append((workflowID, trigger, condition, key))
                     wait = min(wait, condition.interval)
                 } else {
@@ -52,8 +52,6 @@ actor MetricWatcher {
             do { try await clock.sleep(for: wait, tolerance: nil) } catch { return }
         }
     }
-
-    static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
 
     func poll(_ workflowID: String, _ trigger: WorkflowTrigger, _ condition: MetricCondition, key: String) async {
         let base = (condition.url ?? defaultURL).hasSuffix("/") ? String((condition.url ?? defaultURL).dropLast()) : (condition.url ?? defaultURL)

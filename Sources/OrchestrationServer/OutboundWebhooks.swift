@@ -97,7 +97,7 @@ public actor OutboundWebhooks {
         request.headers.add(name: "User-Agent", value: "NovaCron-Webhooks")
         request.headers.add(name: "X-NovaCron-Event", value: event.type)
         request.headers.add(name: "X-NovaCron-Delivery", value: "\(subscription.id)-\(event.seq)")
-        if let secret = resolve(subscription.secret) {
+        if let secret = secrets.resolve(subscription.secret) {
             request.headers.add(name: "X-Signature-256", value: "sha256=" + Hex.encode(Webhook.signature(body, secret: secret)))
         }
         request.body = .bytes(ByteBuffer(bytes: body))
@@ -106,11 +106,5 @@ public actor OutboundWebhooks {
         guard (200..<300).contains(response.status.code) else {
             throw DeliveryFailed(description: "HTTP \(response.status.code)")
         }
-    }
-
-    func resolve(_ secret: String?) -> String? {
-        guard let secret, !secret.isEmpty else { return nil }
-        if secret.hasPrefix("${secrets."), secret.hasSuffix("}") { return secrets.value(String(secret.dropFirst(10).dropLast())) }
-        return secret
     }
 }

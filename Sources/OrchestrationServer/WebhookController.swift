@@ -35,7 +35,7 @@ struct WebhookController<Context: RequestContext>: Sendable {
         // could come from anyone.
         var verified: [(workflowID: String, trigger: WorkflowTrigger)] = []
         for candidate in candidates {
-            guard let secret = resolveSecret(candidate.trigger.secret) else {
+            guard let secret = engine.secrets.resolve(candidate.trigger.secret) else {
                 await scheduler.recordError(candidate.workflowID, candidate.trigger.id, "no secret (or its ${secrets.…} is not set): deliveries are refused")
                 continue
             }
@@ -72,14 +72,5 @@ struct WebhookController<Context: RequestContext>: Sendable {
         var answer: [String: JSONValue] = ["duplicate": false, "executions": .array(started), "skipped": .array(skipped)]
         if let id = delivery.deliveryID { answer["delivery"] = .string(id) }
         return JSONValue.object(answer).response(.accepted)
-    }
-
-    /// `${secrets.NAME}` from the engine's secrets, or the text itself.
-    func resolveSecret(_ text: String?) -> String? {
-        guard let text, !text.isEmpty else { return nil }
-        if text.hasPrefix("${secrets."), text.hasSuffix("}") {
-            return engine.secrets.value(String(text.dropFirst(10).dropLast()))
-        }
-        return text
     }
 }

@@ -43,6 +43,14 @@ public struct SecretProvider: Sendable {
     public func value(_ name: String) -> String? {
         environment[Self.environmentPrefix + name] ?? fileValues[name]
     }
+
+    /// A setting that may be written as `${secrets.NAME}` (the usual way, so the value is not in
+    /// the file or the store) or in clear: its value, or `nil` when empty or not set.
+    public func resolve(_ text: String?) -> String? {
+        guard let text, !text.isEmpty else { return nil }
+        if text.hasPrefix("${secrets."), text.hasSuffix("}") { return value(String(text.dropFirst(10).dropLast())) }
+        return text
+    }
 }
 
 /// Replaces secret values with `***` in text that leaves the engine: logs, errors, outputs.

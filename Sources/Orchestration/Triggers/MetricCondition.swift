@@ -82,7 +82,7 @@ public struct MetricCondition: Sendable, Hashable {
         }
         let since = state.breachSince ?? now
         state.breachSince = since
-        guard !state.fired, now.timeIntervalSince(since) >= Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18 else { return nil }
+        guard !state.fired, now.timeIntervalSince(since) >= duration.seconds else { return nil }
         state.fired = true
         return hit
     }

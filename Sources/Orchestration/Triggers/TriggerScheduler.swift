@@ -205,7 +205,7 @@ public actor TriggerScheduler {
             if let drawn = jittered[key], drawn.tick == tick {
                 at = drawn.at
             } else {
-                let spread = trigger.jitter.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 } ?? 0
+                let spread = trigger.jitter?.seconds ?? 0
                 at = spread > 0 ? tick.addingTimeInterval(Double(random.next() % 1_000_000) / 1_000_000 * spread) : tick
                 jittered[key] = (tick, at)
             }

@@ -138,7 +138,3 @@ struct TriggerSchedulerTests {
         }
     }
 }
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}
