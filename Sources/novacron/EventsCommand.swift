@@ -104,21 +104,25 @@ struct TriggersCommand: AsyncParsableCommand {
 
     struct Enable: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Switch a trigger on (a schedule counts from now).")
-        @Argument(help: "The workflow id.") var workflow: String
-        @Argument(help: "The trigger id.") var trigger: String
-        @OptionGroup var remote: RemoteOptions
-        func run() async throws {
-            Console.out(try await remote.call(.POST, "/api/v1/workflows/\(workflow)/triggers/\(trigger)/enable", defaultServer: defaultServer).jsonText + "\n")
-        }
+        @OptionGroup var target: TriggerTarget
+        func run() async throws { try await target.switchTo("enable") }
     }
 
     struct Disable: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Switch a trigger off without editing the workflow.")
-        @Argument(help: "The workflow id.") var workflow: String
-        @Argument(help: "The trigger id.") var trigger: String
-        @OptionGroup var remote: RemoteOptions
-        func run() async throws {
-            Console.out(try await remote.call(.POST, "/api/v1/workflows/\(workflow)/triggers/\(trigger)/disable", defaultServer: defaultServer).jsonText + "\n")
-        }
+        @OptionGroup var target: TriggerTarget
+        func run() async throws { try await target.switchTo("disable") }
+    }
+}
+
+/// `WORKFLOW TRIGGER` on a running server, for enable and disable.
+struct TriggerTarget: ParsableArguments {
+    @Argument(help: "The workflow id.") var workflow: String
+    @Argument(help: "The trigger id.") var trigger: String
+    @OptionGroup var remote: RemoteOptions
+
+    /// POSTs `…/triggers/{trigger}/enable` or `/disable` and prints the trigger's new state.
+    func switchTo(_ verb: String) async throws {
+        Console.out(try await remote.call(.POST, "/api/v1/workflows/\(workflow)/triggers/\(trigger)/\(verb)", defaultServer: defaultServer).jsonText + "\n")
     }
 }

@@ -26,6 +26,23 @@ enum CLI {
         var stderr: String
     }
 
+    /// `novacron serve` on a free port with one admin token; returns it and its URL once it listens.
+    static func serve(db: String, token: String) throws -> (Running, String) {
+        let server = try Running(["serve", "--port", "0", "--db", db], environment: ["NOVACRON_API_TOKENS": "admin:\(token)"])
+        guard server.read(until: { $0.contains("listening on 127.0.0.1:") && $0.hasSuffix("\n") }),
+              let port = server.seen.components(separatedBy: "listening on 127.0.0.1:").last?.prefix(while: { $0.isNumber }), !port.isEmpty
+        else {
+            server.process.terminate()
+            throw CLIError(message: "novacron serve did not start: \(server.seen)")
+        }
+        return (server, "http://127.0.0.1:\(port)")
+    }
+
+    struct CLIError: Error, CustomStringConvertible {
+        var message: String
+        var description: String { message }
+    }
+
     /// A new empty folder under the temporary directory.
     static func temporaryFolder() throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("novacron-\(UUID().uuidString)").path
@@ -448,11 +465,8 @@ struct ExecutionsCommandTests {
     @Test("events publish starts an event trigger's workflow; triggers list shows it fired; disable switches it off")
     func eventsAndTriggers() throws {
         let folder = try CLI.temporaryFolder()
-        let server = try CLI.Running(["serve", "--port", "0", "--db", folder + "/s.db"], environment: ["NOVACRON_API_TOKENS": "admin:t0k"])
+        let (server, url) = try CLI.serve(db: folder + "/s.db", token: "t0k")
         defer { server.process.terminate(); _ = server.finish() }
-        #expect(server.read { $0.contains("listening on 127.0.0.1:") && $0.hasSuffix("\n") })
-        let port = try #require(server.seen.components(separatedBy: "listening on 127.0.0.1:").last?.prefix { $0.isNumber })
-        let url = "http://127.0.0.1:\(port)"
         let workflow = folder + "/on-event.yaml"
         try """
             name: on-event
@@ -493,11 +507,8 @@ struct ExecutionsCommandTests {
     @Test("list, show, logs, retry and cancel work against a running server with --server and --token")
     func remote() throws {
         let folder = try CLI.temporaryFolder()
-        let server = try CLI.Running(["serve", "--port", "0", "--db", folder + "/s.db"], environment: ["NOVACRON_API_TOKENS": "admin:t0k"])
+        let (server, url) = try CLI.serve(db: folder + "/s.db", token: "t0k")
         defer { server.process.terminate(); _ = server.finish() }
-        #expect(server.read { $0.contains("listening on 127.0.0.1:") && $0.hasSuffix("\n") })
-        let port = try #require(server.seen.components(separatedBy: "listening on 127.0.0.1:").last?.prefix { $0.isNumber })
-        let url = "http://127.0.0.1:\(port)"
         // Register and start through the API, as another tool would (Python's urllib).
         let post = """
             import json, sys, urllib.request
