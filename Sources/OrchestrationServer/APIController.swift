@@ -226,17 +226,21 @@ struct APIController<Context: RequestContext>: Sendable {
         if let store {
             records = try await store.attempts(executionID: id, stepID: nil)
             if records.isEmpty, live == nil, try await store.execution(id: id) == nil { throw Problem(.notFound, "no execution '\(id)'") }
+            // The engine knows a step ended a moment before the store has it saved: show what it knows.
+            if let live {
+                for (i, a) in records.enumerated() where a.status == .running {
+                    guard let r = live.stepResults[a.stepID], r.status.isTerminal, r.attempts == a.attempt else { continue }
+                    records[i].status = Self.attemptStatus(r)
+                    records[i].finishedAt = r.finishedAt
+                    records[i].error = r.error
+                    records[i].exitCode = r.exitCode
+                }
+            }
         } else {
             guard let live else { throw Problem(.notFound, "no execution '\(id)'") }
             for r in live.stepResults.values {
                 guard let started = r.startedAt else { continue }
-                let status: AttemptRecord.Status = switch r.status {
-                case .running, .pending: .running
-                case .success: r.cached ? .cached : .succeeded
-                case .failed: r.timedOut ? .timedOut : .failed
-                case .cancelled, .skipped: .cancelled
-                }
-                records.append(AttemptRecord(executionID: id, stepID: r.stepID, attempt: max(r.attempts, 1), status: status, startedAt: started, finishedAt: r.finishedAt, error: r.error, exitCode: r.exitCode))
+                records.append(AttemptRecord(executionID: id, stepID: r.stepID, attempt: max(r.attempts, 1), status: Self.attemptStatus(r), startedAt: started, finishedAt: r.finishedAt, error: r.error, exitCode: r.exitCode))
             }
         }
         records.sort { ($0.startedAt, $0.stepID, $0.attempt) < ($1.startedAt, $1.stepID, $1.attempt) }
@@ -251,6 +255,16 @@ struct APIController<Context: RequestContext>: Sendable {
             return .object(o)
         }
         return JSONValue.object(["attempts": .array(list)]).response()
+    }
+
+    /// The attempt status a step's result stands for (its last attempt).
+    static func attemptStatus(_ r: StepResult) -> AttemptRecord.Status {
+        switch r.status {
+        case .running, .pending: .running
+        case .success: r.cached ? .cached : .succeeded
+        case .failed: r.timedOut ? .timedOut : .failed
+        case .cancelled, .skipped: .cancelled
+        }
     }
 
     func operate(_ request: Request, _ context: Context, _ body: (WorkflowEngine, String) async throws -> Void) async throws -> Response {

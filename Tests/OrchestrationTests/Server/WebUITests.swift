@@ -95,7 +95,7 @@ struct WebUITests {
         try await browser.waitUntil("document.querySelector('#execution-status [data-status=failed]')", "the execution failed")
         try await browser.waitUntil("document.querySelector('#dag g.node[data-step=ship][data-status=failed]')", "ship failed in the graph")
         try await browser.waitUntil("document.querySelectorAll('#gantt-chart rect.bar').length === 4", "four bars in the timeline")
-        #expect(try await browser.run("return document.querySelector('#gantt-chart rect.bar[data-step=ship]').classList.contains('failed')") == true)
+        try await browser.waitUntil("document.querySelector('#gantt-chart rect.bar[data-step=ship]').classList.contains('failed')", "ship's bar failed")
         try await browser.click("#steps tr[data-step=ship]")
         try await browser.waitUntil("document.getElementById('log-step').textContent === 'ship'", "ship's log")
         #expect(try await browser.run("return document.querySelector('#steps tr[data-step=ship]').textContent").stringValue?.contains("disk full") == true)
