@@ -444,16 +444,18 @@ paths:
         "404": {$ref: "#/components/responses/Problem"}
   /api/v1/webhooks/{source}:
     parameters:
-      - {name: source, in: path, required: true, schema: {type: string}, example: github, description: "github, gitlab, or the source name of a generic trigger"}
+      - {name: source, in: path, required: true, schema: {type: string}, example: github, description: "github, gitlab, generic (webhook triggers), pagerduty or alertmanager (incident triggers)"}
     post:
       tags: [triggers]
       operationId: receiveWebhook
-      summary: A webhook delivery; starts every matching webhook trigger of that source.
+      summary: A webhook or incident delivery; starts every matching trigger of that source.
       description: >-
         Senders authenticate with the trigger's secret instead of a token: GitHub with
         X-Hub-Signature-256, GitLab with X-Gitlab-Token, others with X-Signature-256
-        (sha256=HMAC-SHA256 of the body). A delivery id seen before (X-GitHub-Delivery,
-        X-Gitlab-Event-UUID, X-Delivery-ID) starts nothing and answers 200.
+        (sha256=HMAC-SHA256 of the body), PagerDuty with X-PagerDuty-Signature (v1=HMAC-SHA256
+        of the body), Alertmanager with Authorization Bearer. A delivery id seen before
+        (X-GitHub-Delivery, X-Gitlab-Event-UUID, X-Delivery-ID, the PagerDuty event id, an
+        Alertmanager alert's fingerprint, start and status) starts nothing and answers 200.
       security: []
       requestBody:
         required: false
@@ -719,13 +721,17 @@ components:
           items:
             type: object
             required: [workflow, trigger, execution]
-            properties: {workflow: {type: string}, trigger: {type: string}, execution: {type: string}}
+            properties: {workflow: {type: string}, trigger: {type: string}, execution: {type: string}, incident: {type: string, description: the incident occurrence (PagerDuty and Alertmanager)}}
         skipped:
           type: array
           items:
             type: object
             required: [workflow, trigger, reason]
-            properties: {workflow: {type: string}, trigger: {type: string}, reason: {type: string}}
+            properties: {workflow: {type: string}, trigger: {type: string}, reason: {type: string}, incident: {type: string}}
+        duplicates:
+          type: array
+          description: incident occurrences seen before (PagerDuty event ids, Alertmanager alert occurrences)
+          items: {type: string}
     Trigger:
       type: object
       required: [workflowID, id, type, enabled, fireCount]

@@ -3,7 +3,8 @@ import Hummingbird
 import NIOCore
 import Orchestration
 
-/// `POST /api/v1/webhooks/{source}`: deliveries from GitHub, GitLab or any HMAC-signing sender.
+/// `POST /api/v1/webhooks/{source}`: deliveries from GitHub, GitLab or any HMAC-signing sender,
+/// and incidents from PagerDuty and Alertmanager (`incident` triggers).
 /// Senders authenticate with the trigger's secret, not with API tokens. Every enabled webhook
 /// trigger of that source whose secret verifies the delivery and whose conditions match starts
 /// its workflow; a delivery id seen before starts nothing (senders redeliver).
@@ -20,9 +21,10 @@ struct WebhookController<Context: RequestContext>: Sendable {
 
     func receive(_ request: Request, context: Context) async throws -> Response {
         let source = try context.parameters.require("source").lowercased()
-        let candidates = await scheduler.enabledTriggers(.webhook).filter { ($0.trigger.source ?? "generic").lowercased() == source }
+        let isIncident = Incident.sources.contains(source)
+        let candidates = await scheduler.enabledTriggers(isIncident ? .incident : .webhook).filter { ($0.trigger.source ?? "generic").lowercased() == source }
         guard !candidates.isEmpty else {
-            throw Problem(.notFound, "no enabled webhook trigger has source '\(source)'")
+            throw Problem(.notFound, "no enabled \(isIncident ? "incident" : "webhook") trigger has source '\(source)'")
         }
         let body: ByteBuffer
         do { body = try await request.body.collect(upTo: Webhook.bodyLimit) } catch {
@@ -31,20 +33,8 @@ struct WebhookController<Context: RequestContext>: Sendable {
         var headers: [String: String] = [:]
         for field in request.headers { headers[field.name.canonicalName] = field.value }
         let delivery = Webhook.Delivery(source: source, headers: headers, body: Array(buffer: body))
-        // Whose secret verifies it. A trigger without a secret takes nothing: unsigned deliveries
-        // could come from anyone.
-        var verified: [(workflowID: String, trigger: WorkflowTrigger)] = []
-        for candidate in candidates {
-            guard let secret = engine.secrets.resolve(candidate.trigger.secret) else {
-                await scheduler.recordError(candidate.workflowID, candidate.trigger.id, "no secret (or its ${secrets.…} is not set): deliveries are refused")
-                continue
-            }
-            if Webhook.verify(delivery, secret: secret) { verified.append(candidate) }
-        }
-        guard !verified.isEmpty else {
-            for c in candidates { await scheduler.recordError(c.workflowID, c.trigger.id, "refused a delivery whose signature does not verify") }
-            throw Problem(.unauthorized, source == "gitlab" ? "X-Gitlab-Token does not match" : "the signature does not verify (\(source == "github" ? "X-Hub-Signature-256" : "X-Signature-256"): sha256=HMAC-SHA256 of the body with the trigger's secret)")
-        }
+        let verified = try await verifiedTriggers(delivery, candidates: candidates)
+        if isIncident { return try await receiveIncident(delivery, triggers: verified) }
         let payload: JSONValue
         do { payload = try Webhook.payload(of: delivery) } catch {
             throw Problem(.badRequest, "the delivery cannot be read: \(error.description)")
@@ -72,5 +62,63 @@ struct WebhookController<Context: RequestContext>: Sendable {
         var answer: [String: JSONValue] = ["duplicate": false, "executions": .array(started), "skipped": .array(skipped)]
         if let id = delivery.deliveryID { answer["delivery"] = .string(id) }
         return JSONValue.object(answer).response(.accepted)
+    }
+
+    /// The candidates whose secret verifies the delivery. A trigger without a secret takes
+    /// nothing: unsigned deliveries could come from anyone. None at all is a 401.
+    func verifiedTriggers(_ delivery: Webhook.Delivery, candidates: [(workflowID: String, trigger: WorkflowTrigger)]) async throws -> [(workflowID: String, trigger: WorkflowTrigger)] {
+        let isIncident = Incident.sources.contains(delivery.source)
+        var verified: [(workflowID: String, trigger: WorkflowTrigger)] = []
+        for candidate in candidates {
+            guard let secret = engine.secrets.resolve(candidate.trigger.secret) else {
+                await scheduler.recordError(candidate.workflowID, candidate.trigger.id, "no secret (or its ${secrets.…} is not set): deliveries are refused")
+                continue
+            }
+            let ok = isIncident ? Incident.verify(delivery, secret: secret) : Webhook.verify(delivery, secret: secret)
+            if ok { verified.append(candidate) }
+        }
+        guard verified.isEmpty else { return verified }
+        for c in candidates { await scheduler.recordError(c.workflowID, c.trigger.id, "refused a delivery whose signature does not verify") }
+        let how = switch delivery.source {
+        case "gitlab": "X-Gitlab-Token does not match"
+        case "pagerduty": "the signature does not verify (X-PagerDuty-Signature: v1=HMAC-SHA256 of the body with the trigger's secret)"
+        case "alertmanager": "the credentials do not match (Authorization: Bearer with the trigger's secret)"
+        case "github": "the signature does not verify (X-Hub-Signature-256: sha256=HMAC-SHA256 of the body with the trigger's secret)"
+        default: "the signature does not verify (X-Signature-256: sha256=HMAC-SHA256 of the body with the trigger's secret)"
+        }
+        throw Problem(.unauthorized, how)
+    }
+
+    /// PagerDuty and Alertmanager: each incident event in the delivery (Alertmanager groups
+    /// alerts) starts every verified trigger it matches, once per occurrence id.
+    func receiveIncident(_ delivery: Webhook.Delivery, triggers: [(workflowID: String, trigger: WorkflowTrigger)]) async throws -> Response {
+        let occurrences: [Incident.Occurrence]
+        do { occurrences = try Incident.occurrences(of: delivery) } catch {
+            throw Problem(.badRequest, "the delivery cannot be read: \(error.description)")
+        }
+        var started: [JSONValue] = []
+        var skipped: [JSONValue] = []
+        var duplicates: [JSONValue] = []
+        for occurrence in occurrences {
+            guard try await (store ?? seen).recordDelivery(source: delivery.source, id: occurrence.id, at: Date()) else {
+                duplicates.append(.string(occurrence.id))
+                continue
+            }
+            for (workflowID, trigger) in triggers {
+                guard Incident.matches(trigger, payload: occurrence.payload) else {
+                    skipped.append(["workflow": .string(workflowID), "trigger": .string(trigger.id), "incident": .string(occurrence.id), "reason": "the incident does not match"])
+                    continue
+                }
+                do {
+                    let execution = try await scheduler.fire(workflowID: workflowID, trigger: trigger, payload: occurrence.payload)
+                    started.append(["workflow": .string(workflowID), "trigger": .string(trigger.id), "incident": .string(occurrence.id), "execution": .string(execution.id)])
+                } catch {
+                    skipped.append(["workflow": .string(workflowID), "trigger": .string(trigger.id), "incident": .string(occurrence.id), "reason": .string("\(error)")])
+                }
+            }
+        }
+        let duplicate = started.isEmpty && skipped.isEmpty && !duplicates.isEmpty
+        let answer: JSONValue = ["duplicate": .bool(duplicate), "executions": .array(started), "skipped": .array(skipped), "duplicates": .array(duplicates)]
+        return answer.response(duplicate ? .ok : .accepted)
     }
 }

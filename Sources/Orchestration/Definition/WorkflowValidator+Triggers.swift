@@ -2,7 +2,7 @@ import Foundation
 
 extension ValidationContext {
     static let webhookSources = ["github", "gitlab", "generic"]
-    static let incidentSources = ["pagerduty", "alertmanager"]
+    static let incidentSources = Incident.sources
     static let metricOperators = ["gt", "gte", "lt", "lte", "eq", "ne", ">", ">=", "<", "<=", "==", "!="]
 
     mutating func checkTriggers() {
@@ -74,13 +74,7 @@ extension ValidationContext {
                   "unknown webhook source '\(source)'\(Suggestions.unknownChoice(source, among: Self.webhookSources))",
                   path: "\(path).source")
         }
-        if let secret = trigger.secret {
-            if !secret.contains("${") {
-                warning(.invalidTrigger, "the webhook secret is written in clear in the file; use ${secrets.NAME}", path: "\(path).secret")
-            } else {
-                checkTemplates(in: ["secret": .string(secret)], path: path, owner: nil, allowSteps: false) { _ in }
-            }
-        }
+        checkSecret(trigger, path: path, kind: "webhook")
     }
 
     private mutating func checkMetric(_ trigger: WorkflowTrigger, path: String) {
@@ -125,10 +119,31 @@ extension ValidationContext {
                   "unknown incident source '\(source)'\(Suggestions.unknownChoice(source, among: Self.incidentSources))",
                   path: "\(path).source")
         }
-        switch trigger.conditions["severity"] {
-        case nil, .string?: break
-        case .array(let items)? where items.allSatisfy({ if case .string = $0 { return true } else { return false } }): break
-        default: error(.invalidTrigger, "severity must be a name or a list of names", path: "\(path).conditions.severity")
+        for key in ["severity", "service"] {
+            switch trigger.conditions[key] {
+            case nil, .string?: break
+            case .array(let items)? where items.allSatisfy({ if case .string = $0 { return true } else { return false } }): break
+            default: error(.invalidTrigger, "\(key) must be a name or a list of names", path: "\(path).conditions.\(key)")
+            }
+        }
+        let pattern = Incident.eventPattern(of: trigger)
+        if !pattern.hasPrefix("incident"), pattern != "*" {
+            error(.invalidTrigger, "incident triggers match incident events (incident.triggered, incident.resolved, incident.*), not '\(pattern)'",
+                  path: trigger.event != nil ? "\(path).event" : "\(path).conditions.event")
+        }
+        checkSecret(trigger, path: path, kind: "incident")
+    }
+
+    /// Deliveries are refused without a secret; one written in clear ends up in version control.
+    private mutating func checkSecret(_ trigger: WorkflowTrigger, path: String, kind: String) {
+        guard let secret = trigger.secret else {
+            warning(.invalidTrigger, "the \(kind) trigger has no 'secret': every delivery is refused until it has one (write secret: ${secrets.NAME})", path: path)
+            return
+        }
+        if !secret.contains("${") {
+            warning(.invalidTrigger, "the \(kind) secret is written in clear in the file; use ${secrets.NAME}", path: "\(path).secret")
+        } else {
+            checkTemplates(in: ["secret": .string(secret)], path: path, owner: nil, allowSteps: false) { _ in }
         }
     }
 }

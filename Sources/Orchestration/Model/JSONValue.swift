@@ -17,6 +17,11 @@ public enum JSONValue: Sendable, Hashable {
 }
 
 extension JSONValue {
+    /// The field `key` of an object; `nil` for a missing field or a value that is not an object.
+    public subscript(key: String) -> JSONValue? {
+        if case .object(let fields) = self { fields[key] } else { nil }
+    }
+
     /// The value as text, the way it is spliced into a larger string.
     ///
     /// Strings are returned as they are, numbers without a trailing `.0`, `null` as the empty

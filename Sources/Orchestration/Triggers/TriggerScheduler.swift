@@ -297,8 +297,14 @@ public actor TriggerScheduler {
     static func inputs(of trigger: WorkflowTrigger, payload: JSONValue) throws -> [String: JSONValue] {
         var out: [String: JSONValue] = [:]
         // Without a mapping, webhooks give the guide's inputs: branch, commit_hash, triggered_by.
-        if trigger.inputs.isEmpty, trigger.type == .webhook, case .object(let fields) = payload {
-            for name in ["branch", "commit_hash", "triggered_by"] { out[name] = fields[name] }
+        // Incidents give incident_id, title, severity, service and triggered_by.
+        if trigger.inputs.isEmpty, case .object(let fields) = payload {
+            let names = switch trigger.type {
+            case .webhook: ["branch", "commit_hash", "triggered_by"]
+            case .incident: ["incident_id", "title", "severity", "service", "triggered_by"]
+            default: [String]()
+            }
+            for name in names { out[name] = fields[name] }
         }
         for (name, value) in trigger.inputs {
             out[name] = try render(value, payload: payload)
@@ -329,12 +335,8 @@ public actor TriggerScheduler {
         var out: [Status] = []
         for workflow in await engine.registeredWorkflows() where workflowID == nil || workflow.id == workflowID {
             for trigger in workflow.triggers {
-                var s = state(workflow.id, trigger.id)
+                let s = state(workflow.id, trigger.id)
                 let enabled = isEnabled(workflow.id, trigger)
-                if trigger.type == .incident {
-                    // Say so rather than look armed: these types are a later part of the triggers work.
-                    s.lastError = "\(trigger.type.rawValue) triggers are not built yet: this trigger never fires"
-                }
                 var next: Date?
                 if enabled, let schedule = try? CronSchedule(trigger: trigger) {
                     next = jittered[Self.key(workflow.id, trigger.id)]?.at ?? schedule.next(after: s.lastTick ?? now())

@@ -4,5 +4,4 @@ import Orchestration
 extension JSONValue {
     var stringValue: String? { if case .string(let s) = self { s } else { nil } }
     var objectValue: [String: JSONValue]? { if case .object(let o) = self { o } else { nil } }
-    subscript(key: String) -> JSONValue? { objectValue?[key] }
 }
