@@ -132,6 +132,43 @@ extension SQLiteExecutionStore {
         return try rows.map { try JSONDecoder().decode(DeadLetter.self, from: Data($0.utf8)) }
     }
 
+    public func observations(workflowID: String, after seq: Int64, limit: Int) async throws -> [(seq: Int64, observation: ExecutionObservation)] {
+        let rows = try await read("read learning observations") { db in
+            try Row.fetchAll(db, sql: "SELECT seq, observation FROM learning_observation WHERE workflow_id = ? AND seq > ? ORDER BY seq LIMIT ?", arguments: [workflowID, seq, limit])
+                .map { (seq: $0["seq"] as Int64, text: $0["observation"] as String) }
+        }
+        return try rows.map { (seq: $0.seq, observation: try Self.decode(ExecutionObservation.self, $0.text)) }
+    }
+
+    public func learningSnapshot(workflowID: String) async throws -> Data? {
+        try await read("read learned statistics") { db in
+            try String.fetchOne(db, sql: "SELECT statistics FROM learning_snapshot WHERE workflow_id = ?", arguments: [workflowID]).map { Data($0.utf8) }
+        }
+    }
+
+    public func saveLearningSnapshot(workflowID: String, _ data: Data) async throws {
+        let text = String(decoding: data, as: UTF8.self)
+        try await write("save learned statistics") { db in
+            try db.execute(
+                sql: "INSERT INTO learning_snapshot (workflow_id, statistics) VALUES (?, ?) ON CONFLICT(workflow_id) DO UPDATE SET statistics = excluded.statistics",
+                arguments: [workflowID, text])
+        }
+    }
+
+    public func appendOptimizationRecord(_ record: OptimizationRecord) async throws {
+        let json = try Self.json(record)
+        try await write("record an optimization") { db in
+            try db.execute(sql: "INSERT INTO optimization_audit (workflow_id, record) VALUES (?, ?)", arguments: [record.workflowID, json])
+        }
+    }
+
+    public func optimizationRecords(workflowID: String) async throws -> [OptimizationRecord] {
+        let rows = try await read("read the optimization audit") { db in
+            try String.fetchAll(db, sql: "SELECT record FROM optimization_audit WHERE workflow_id = ? ORDER BY seq", arguments: [workflowID])
+        }
+        return try rows.map { try Self.decode(OptimizationRecord.self, $0) }
+    }
+
     public func saveTriggerState(_ state: TriggerState) async throws {
         let json = String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
         try await write("save a trigger's state") { db in
@@ -174,6 +211,7 @@ extension SQLiteExecutionStore {
             case update(id: String, status: String, record: String)
             case attempt(AttemptRecord)
             case step(executionID: String, stepID: String, result: String, attempt: AttemptRecord?, log: String)
+            case observation(workflowID: String, executionID: String, json: String)
         }
         var prepared: [Prepared] = []
         prepared.reserveCapacity(writes.count)
@@ -195,6 +233,8 @@ extension SQLiteExecutionStore {
                 prepared.append(.attempt(a))
             case .stepFinished(let id, let result, let attempt, let log):
                 prepared.append(.step(executionID: id, stepID: result.stepID, result: try Self.json(result), attempt: attempt, log: log))
+            case .observation(let o):
+                prepared.append(.observation(workflowID: o.workflowID, executionID: o.executionID, json: try Self.json(o)))
             }
         }
         let batch = prepared
@@ -219,6 +259,9 @@ extension SQLiteExecutionStore {
                         ON CONFLICT (execution_id, step_id) DO UPDATE SET result = excluded.result, log = excluded.log
                         """).execute(arguments: [id, stepID, result, log])
                     if let attempt { try Self.upsert(attempt, db) }
+                case .observation(let workflowID, let executionID, let json):
+                    try db.cachedStatement(sql: "INSERT INTO learning_observation (workflow_id, execution_id, observation) VALUES (?, ?, ?)")
+                        .execute(arguments: [workflowID, executionID, json])
                 }
             }
         }

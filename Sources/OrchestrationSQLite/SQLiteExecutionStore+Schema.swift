@@ -94,6 +94,27 @@ extension SQLiteExecutionStore {
                 );
                 """)
         }
+        m.registerMigration("v3: learning observations, snapshots, optimization audit") { db in
+            try db.execute(sql: """
+                CREATE TABLE learning_observation (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    workflow_id TEXT NOT NULL,
+                    execution_id TEXT NOT NULL,
+                    observation TEXT NOT NULL
+                );
+                CREATE INDEX learning_observation_workflow ON learning_observation(workflow_id, seq);
+                CREATE TABLE learning_snapshot (
+                    workflow_id TEXT PRIMARY KEY,
+                    statistics TEXT NOT NULL
+                );
+                CREATE TABLE optimization_audit (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    workflow_id TEXT NOT NULL,
+                    record TEXT NOT NULL
+                );
+                CREATE INDEX optimization_audit_workflow ON optimization_audit(workflow_id, seq);
+                """)
+        }
         return m
     }
 

@@ -34,6 +34,11 @@ public enum StepCacheKey {
         }
         return Hex.encode(hasher.finalize())
     }
+
+    /// SHA-256 of `text`, in hex.
+    public static func fingerprint(_ text: String) -> String {
+        Hex.encode(SHA256.hash(data: Array(text.utf8)))
+    }
 }
 
 /// A cache in memory, for one process.

@@ -29,7 +29,8 @@ extension WorkflowEngine {
                 throw EngineError(.unavailable, "cannot save workflow \(graph.workflow.id): \(error)")
             }
         } else {
-            hash = ""
+            // Versions matter to the learning engine (judging an applied optimization) even in memory.
+            hash = learning != nil ? (try? graph.workflow.contentHash()) ?? "" : ""
         }
         workflows[graph.workflow.id] = compiled
         workflowHashes[graph.workflow.id] = hash

@@ -76,8 +76,11 @@ extension WorkflowEngine {
                         executionID: id, stepID: r.stepID, attempt: next - 1, status: .failed,
                         startedAt: run.rollbackStart ?? now, finishedAt: now, error: r.error, exitCode: r.exitCode)))
                 }
-            case .paused, .finish:
+            case .paused:
                 out.append(.updateExecution(header(run)))
+            case .finish:
+                out.append(.updateExecution(header(run)))
+                if let observation = observation(run) { out.append(.observation(observation)) }
             case .cancelAttempts:
                 break
             }
@@ -98,6 +101,7 @@ extension WorkflowEngine {
                     key = StepCacheKey.make(for: request)
                     run.cacheKeys[step] = key
                 }
+                if learning != nil { trace(start: step, attempt: attempt, request: request, cacheKey: key, run: run) }
                 emit(.stepStarted(executionID: id, stepID: request.stepID, attempt: attempt, at: now()))
                 jobSink.yield(.attempt(executionID: id, step: step, attempt: attempt, request: request, signal: signal, cacheKey: key, rollback: false))
             case .scheduleRetry(let step, let attempt, let delay):
@@ -134,6 +138,7 @@ extension WorkflowEngine {
                 run.signals.removeAll()
                 run.timers.fire()
                 emit(.executionFinished(final))
+                if let observation = observation(run) { jobSink.yield(.learn(observation)) }
                 let waiters = run.waiters
                 run.waiters.removeAll()
                 for w in waiters { w.resume(returning: final) }
@@ -170,6 +175,8 @@ extension WorkflowEngine {
                 return first
             }
             if due { await timerFired(kind) }
+        case .learn(let observation):
+            await learning?.record(observation)
         }
     }
 
@@ -243,6 +250,7 @@ extension WorkflowEngine {
         if writer != nil {
             run.lastOutcome[step] = cached ? .cached : outcome.succeeded ? .succeeded : outcome.timedOut ? .timedOut : outcome.cancelled ? .cancelled : .failed
         }
+        if learning != nil { trace(end: step, outcome: outcome, cached: cached, now: now, run: run) }
         if !outcome.log.isEmpty || run.logs[run.machine.results[step].stepID] != nil {
             run.logs[run.machine.results[step].stepID] = outcome.log
         }
@@ -264,5 +272,42 @@ extension WorkflowEngine {
             guard let run = runs[id], !run.machine.status.isTerminal else { return }
             await apply(run.machine.timedOut(after: timeout, now: now()), to: run)
         }
+    }
+}
+
+extension WorkflowEngine {
+    /// Notes an attempt's start for the learning engine.
+    func trace(start step: Int, attempt: Int, request: StepRequest, cacheKey: String?, run: Run) {
+        let now = self.now()
+        run.traceStarts[step] = now
+        guard attempt == 1 else { return }
+        if let queued = request.queuedAt { run.queueWaits[step] = max(0, now.timeIntervalSince(queued)) }
+        run.inputKeys[step] = String((cacheKey ?? StepCacheKey.make(for: request)).prefix(16))
+    }
+
+    /// Notes how an attempt ended for the learning engine.
+    func trace(end step: Int, outcome: StepOutcome, cached: Bool, now: Date, run: Run) {
+        let started = run.traceStarts.removeValue(forKey: step) ?? now
+        let kind: AttemptObservation.Outcome = cached ? .cached : outcome.succeeded ? .succeeded : outcome.timedOut ? .timedOut : outcome.cancelled ? .cancelled : .failed
+        run.trace[step, default: []].append(AttemptObservation(outcome: kind, seconds: cached ? 0 : max(0, now.timeIntervalSince(started)), error: outcome.succeeded ? nil : outcome.error))
+        if outcome.succeeded { run.outputKeys[step] = String(StepCacheKey.fingerprint(JSONValue.object(outcome.outputs).jsonText).prefix(16)) }
+    }
+
+    /// What the learning engine learns from the finished execution (`nil` without one).
+    func observation(_ run: Run) -> ExecutionObservation? {
+        guard learning != nil else { return nil }
+        if let done = run.observation { return done }
+        let m = run.machine
+        let steps = m.compiled.workflow.steps.indices.map { i in
+            StepObservation(
+                stepID: m.results[i].stepID, status: m.results[i].status, attempts: run.trace[i] ?? [], queueWait: run.queueWaits[i],
+                inputKey: run.inputKeys[i], outputKey: run.outputKeys[i])
+        }
+        let started = m.startedAt ?? run.createdAt
+        let observation = ExecutionObservation(
+            executionID: m.values.executionID, workflowID: m.values.workflowID, version: run.workflowHash,
+            status: m.status, startedAt: started, seconds: max(0, (m.finishedAt ?? now()).timeIntervalSince(started)), steps: steps)
+        run.observation = observation
+        return observation
     }
 }

@@ -37,6 +37,14 @@ public actor WorkflowEngine {
         var lastOutcome: [Int: AttemptRecord.Status] = [:]
         /// Set when a write to the store failed: the execution cannot be trusted to be saved.
         var storeFailure: String?
+        /// What the learning engine gets (only kept when there is one): per step, its attempts,
+        /// when the running one started, its queue wait and input and output fingerprints.
+        var trace: [Int: [AttemptObservation]] = [:]
+        var traceStarts: [Int: Date] = [:]
+        var queueWaits: [Int: Double] = [:]
+        var inputKeys: [Int: String] = [:]
+        var outputKeys: [Int: String] = [:]
+        var observation: ExecutionObservation?
         /// Fired when the execution ends, so its timers (workflow timeout, retry delays) stop waiting.
         let timers = AttemptSignal()
 
@@ -49,6 +57,7 @@ public actor WorkflowEngine {
     enum Job: Sendable {
         case attempt(executionID: String, step: Int, attempt: Int, request: StepRequest, signal: AttemptSignal, cacheKey: String?, rollback: Bool)
         case timer(delay: Duration, fire: TimerKind, stop: AttemptSignal)
+        case learn(ExecutionObservation)
     }
 
     enum TimerKind: Sendable {
@@ -67,6 +76,8 @@ public actor WorkflowEngine {
     /// Where executions are saved; `nil` keeps them in this process only.
     public nonisolated let store: (any ExecutionStore)?
     let writer: StoreWriter?
+    /// Learns from every finished execution; `nil` learns nothing.
+    public nonisolated let learning: LearningEngine?
     var workflowHashes: [String: String] = [:]
     var draining = false
     /// Fired when, while draining, no attempt runs any more.
@@ -89,9 +100,11 @@ public actor WorkflowEngine {
     public init(
         executors: ExecutorRegistry, configuration: EngineConfiguration = EngineConfiguration(),
         clock: some Clock<Duration> = ContinuousClock(), secrets: SecretProvider = SecretProvider(),
-        cache: any StepCache = InMemoryStepCache(), store: (any ExecutionStore)? = nil, seed: UInt64? = nil
+        cache: any StepCache = InMemoryStepCache(), store: (any ExecutionStore)? = nil, seed: UInt64? = nil,
+        learning: LearningEngine? = nil
     ) {
         self.store = store
+        self.learning = learning
         self.writer = store.map(StoreWriter.init(store:))
         self.executors = executors
         self.configuration = configuration
@@ -118,9 +131,11 @@ public actor WorkflowEngine {
         executors: ExecutorRegistry, configuration: EngineConfiguration = EngineConfiguration(),
         clock: some Clock<Duration> = ContinuousClock(), secrets: SecretProvider = SecretProvider(),
         cache: any StepCache = InMemoryStepCache(), store: (any ExecutionStore)? = nil, seed: UInt64? = nil,
-        _ body: (WorkflowEngine) async throws -> R
+        learning: LearningEngine? = nil, _ body: (WorkflowEngine) async throws -> R
     ) async throws -> R {
-        let engine = WorkflowEngine(executors: executors, configuration: configuration, clock: clock, secrets: secrets, cache: cache, store: store, seed: seed)
+        let engine = WorkflowEngine(
+            executors: executors, configuration: configuration, clock: clock, secrets: secrets, cache: cache, store: store, seed: seed,
+            learning: learning)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await engine.run() }
             defer { group.cancelAll() }

@@ -71,6 +71,17 @@ public protocol ExecutionStore: Sendable {
     func addDeadLetter(_ letter: DeadLetter) async throws
     /// Newest first.
     func deadLetters(subscriptionID: String, limit: Int) async throws -> [DeadLetter]
+
+    /// Observations of finished executions of a workflow after `seq`, oldest first, with their
+    /// sequence numbers (written by ``StoreWrite/observation(_:)``).
+    func observations(workflowID: String, after seq: Int64, limit: Int) async throws -> [(seq: Int64, observation: ExecutionObservation)]
+    /// The learning engine's saved statistics of a workflow.
+    func learningSnapshot(workflowID: String) async throws -> Data?
+    func saveLearningSnapshot(workflowID: String, _ data: Data) async throws
+    /// Appends to the audit trail of optimizations applied and reverted.
+    func appendOptimizationRecord(_ record: OptimizationRecord) async throws
+    /// Oldest first.
+    func optimizationRecords(workflowID: String) async throws -> [OptimizationRecord]
 }
 
 /// One change to a store.
@@ -84,6 +95,8 @@ public enum StoreWrite: Sendable {
     /// A step's (or rollback's, `<id>.rollback`) result, the attempt that produced it, and the
     /// tail of its log.
     case stepFinished(executionID: String, result: StepResult, attempt: AttemptRecord?, log: String)
+    /// What the learning engine learns from a finished execution (in the transaction of its end).
+    case observation(ExecutionObservation)
 }
 
 extension ExecutionStore {

@@ -18,6 +18,9 @@ public actor InMemoryExecutionStore: ExecutionStore {
     var cursors: [String: Int64] = [:]
     var subscriptionRecords: [String: EventSubscription] = [:]
     var deadLetterRecords: [DeadLetter] = []
+    var observationLog: [(seq: Int64, observation: ExecutionObservation)] = []
+    var snapshots: [String: Data] = [:]
+    var audit: [OptimizationRecord] = []
 
     public init() {}
 
@@ -72,6 +75,21 @@ public actor InMemoryExecutionStore: ExecutionStore {
         Array(deadLetterRecords.filter { $0.subscriptionID == subscriptionID }.reversed().prefix(limit))
     }
 
+    public func observations(workflowID: String, after seq: Int64, limit: Int) -> [(seq: Int64, observation: ExecutionObservation)] {
+        // Sequence numbers are dense from 1: start at the first one after `seq`.
+        var out: [(seq: Int64, observation: ExecutionObservation)] = []
+        for entry in observationLog[Int(max(0, min(seq, Int64(observationLog.count))))...] where entry.observation.workflowID == workflowID {
+            out.append(entry)
+            if out.count == limit { break }
+        }
+        return out
+    }
+
+    public func learningSnapshot(workflowID: String) -> Data? { snapshots[workflowID] }
+    public func saveLearningSnapshot(workflowID: String, _ data: Data) { snapshots[workflowID] = data }
+    public func appendOptimizationRecord(_ record: OptimizationRecord) { audit.append(record) }
+    public func optimizationRecords(workflowID: String) -> [OptimizationRecord] { audit.filter { $0.workflowID == workflowID } }
+
     public func saveTriggerState(_ state: TriggerState) {
         triggers[state.workflowID + "\u{1}" + state.triggerID] = state
     }
@@ -99,6 +117,7 @@ public actor InMemoryExecutionStore: ExecutionStore {
                 guard records[a.executionID] != nil || creating.contains(a.executionID) else { throw StoreError("no execution \(a.executionID)") }
             case .stepFinished(let id, _, _, _):
                 guard records[id] != nil || creating.contains(id) else { throw StoreError("no execution \(id)") }
+            case .observation: break
             }
         }
         for w in writes {
@@ -117,6 +136,8 @@ public actor InMemoryExecutionStore: ExecutionStore {
                 records[id]?.execution.stepResults[result.stepID] = result
                 if let attempt { replace(attempt) }
                 logs["\(id)/\(result.stepID)"] = log
+            case .observation(let o):
+                observationLog.append(((observationLog.last?.seq ?? 0) + 1, o))
             }
         }
     }

@@ -48,6 +48,19 @@ final class CrashableStore: ExecutionStore {
     func deleteSubscription(id: String) async throws -> Bool { try await base.deleteSubscription(id: id) }
     func addDeadLetter(_ letter: DeadLetter) async throws { try await base.addDeadLetter(letter) }
     func deadLetters(subscriptionID: String, limit: Int) async throws -> [DeadLetter] { try await base.deadLetters(subscriptionID: subscriptionID, limit: limit) }
+    func observations(workflowID: String, after seq: Int64, limit: Int) async throws -> [(seq: Int64, observation: ExecutionObservation)] {
+        try await base.observations(workflowID: workflowID, after: seq, limit: limit)
+    }
+    func learningSnapshot(workflowID: String) async throws -> Data? { try await base.learningSnapshot(workflowID: workflowID) }
+    func saveLearningSnapshot(workflowID: String, _ data: Data) async throws {
+        if crashed.withLock({ $0 }) { throw StoreError("the process died") }
+        try await base.saveLearningSnapshot(workflowID: workflowID, data)
+    }
+    func appendOptimizationRecord(_ record: OptimizationRecord) async throws {
+        if crashed.withLock({ $0 }) { throw StoreError("the process died") }
+        try await base.appendOptimizationRecord(record)
+    }
+    func optimizationRecords(workflowID: String) async throws -> [OptimizationRecord] { try await base.optimizationRecords(workflowID: workflowID) }
     func saveTriggerState(_ state: TriggerState) async throws {
         if crashed.withLock({ $0 }) { throw StoreError("the process died") }
         try await base.saveTriggerState(state)

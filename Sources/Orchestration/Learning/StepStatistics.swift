@@ -1,0 +1,228 @@
+import Foundation
+
+/// The most recent samples, up to a capacity (a ring): what percentiles and regressions are
+/// computed from, so one observation costs the same however long the history is.
+public struct RecentSamples: Sendable, Hashable, Codable {
+    public private(set) var values: [Double] = []
+    var next = 0
+    public var capacity: Int
+
+    public init(capacity: Int) { self.capacity = max(1, capacity) }
+
+    public mutating func add(_ value: Double) {
+        if values.count < capacity {
+            values.append(value)
+        } else {
+            values[next] = value
+            next = (next + 1) % capacity
+        }
+    }
+
+    /// Oldest first.
+    public var ordered: [Double] {
+        values.count < capacity || next == 0 ? values : Array(values[next...] + values[..<next])
+    }
+
+    public var count: Int { values.count }
+}
+
+/// Counts per key, keeping the most frequent `capacity` keys (when full, the rarest half is
+/// dropped; what is dropped was rare).
+public struct BoundedCounts: Sendable, Hashable, Codable {
+    public private(set) var counts: [String: Int] = [:]
+    public var capacity: Int
+
+    public init(capacity: Int) { self.capacity = capacity }
+
+    public mutating func add(_ key: String, _ n: Int = 1) {
+        counts[key, default: 0] += n
+        if counts.count > capacity {
+            let keep = counts.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(capacity / 2)
+            counts = Dictionary(uniqueKeysWithValues: keep.map { ($0.key, $0.value) })
+        }
+    }
+}
+
+/// Duration aggregates: all-time count, mean and variance (Welford), an EWMA with the configured
+/// learning rate, and the recent samples.
+public struct DurationStatistics: Sendable, Hashable, Codable {
+    public var count = 0
+    public var mean = 0.0
+    var m2 = 0.0
+    public var ewma: Double?
+    public var recent: RecentSamples
+
+    public init(window: Int) { recent = RecentSamples(capacity: window) }
+
+    public mutating func add(_ seconds: Double, learningRate: Double) {
+        count += 1
+        let delta = seconds - mean
+        mean += delta / Double(count)
+        m2 += delta * (seconds - mean)
+        ewma = ewma.map { learningRate * seconds + (1 - learningRate) * $0 } ?? seconds
+        recent.add(seconds)
+    }
+
+    public var standardDeviation: Double { count > 1 ? (m2 / Double(count - 1)).squareRoot() : 0 }
+
+    public func percentile(_ q: Double) -> Double { Statistics.quantile(recent.values.sorted(), q) }
+}
+
+/// What the learning engine keeps about one step, updated per execution in O(window).
+public struct StepStatistics: Sendable, Hashable, Codable {
+    /// Executions in which the step started (ran or was served from cache).
+    public var runs = 0
+    public var successes = 0
+    /// Executions in which the step ended failed.
+    public var failures = 0
+    public var skipped = 0
+    public var cacheHits = 0
+    /// Attempts, and those cut off by the step timeout or ending in another failure.
+    public var attempts = 0
+    public var timedOutAttempts = 0
+    public var failedAttempts = 0
+    /// Executions whose first attempt did not succeed.
+    public var firstAttemptFailures = 0
+    /// …of those, the ones a later attempt rescued.
+    public var recovered = 0
+    /// Executions with a retry that still ended failed.
+    public var exhausted = 0
+    /// Successful attempts.
+    public var duration: DurationStatistics
+    /// How long attempts ran before their timeout cut them off (right-censored durations).
+    public var censored: RecentSamples
+    public var queueWait: DurationStatistics
+    /// Error signatures (see ``ErrorSignature``) and how often each failed an attempt.
+    public var errors: BoundedCounts
+    /// One redacted message per signature.
+    public var errorExamples: [String: String] = [:]
+    /// Per input fingerprint: executions that ended succeeded and failed.
+    public var inputSuccesses: BoundedCounts
+    public var inputFailures: BoundedCounts
+    /// Successful runs whose inputs had succeeded before, and of those, the ones whose outputs were the same.
+    public var repeatedInputs = 0
+    public var repeatedSameOutputs = 0
+    /// The outputs last seen per input fingerprint.
+    public var outputsByInput: [String: String] = [:]
+
+    public init(window: Int) {
+        duration = DurationStatistics(window: window)
+        censored = RecentSamples(capacity: window)
+        queueWait = DurationStatistics(window: 64)
+        errors = BoundedCounts(capacity: 64)
+        inputSuccesses = BoundedCounts(capacity: 512)
+        inputFailures = BoundedCounts(capacity: 512)
+    }
+
+    public mutating func add(_ step: StepObservation, learningRate: Double) {
+        switch step.status {
+        case .skipped:
+            skipped += 1
+            return
+        case .success: successes += 1
+        case .failed: failures += 1
+        default: break
+        }
+        guard !step.attempts.isEmpty else { return }
+        runs += 1
+        if step.attempts.contains(where: { $0.outcome == .cached }) {
+            cacheHits += 1
+            return
+        }
+        if let wait = step.queueWait { queueWait.add(wait, learningRate: learningRate) }
+        for attempt in step.attempts {
+            attempts += 1
+            switch attempt.outcome {
+            case .succeeded: duration.add(attempt.seconds, learningRate: learningRate)
+            case .timedOut:
+                timedOutAttempts += 1
+                censored.add(attempt.seconds)
+            case .failed:
+                failedAttempts += 1
+            case .cancelled, .cached: break
+            }
+            if attempt.outcome == .failed || attempt.outcome == .timedOut, let error = attempt.error {
+                let signature = ErrorSignature.of(error)
+                errors.add(signature)
+                if errorExamples[signature] == nil, errorExamples.count < 64 { errorExamples[signature] = String(error.prefix(500)) }
+            }
+        }
+        if let first = step.attempts.first, first.outcome == .failed || first.outcome == .timedOut {
+            firstAttemptFailures += 1
+            if step.status == .success { recovered += 1 }
+        }
+        if step.attempts.count > 1, step.status == .failed { exhausted += 1 }
+        if let key = step.inputKey {
+            if step.status == .success {
+                if let previous = outputsByInput[key] {
+                    repeatedInputs += 1
+                    if previous == step.outputKey { repeatedSameOutputs += 1 }
+                }
+                if outputsByInput.count >= 512, outputsByInput[key] == nil { outputsByInput.removeAll(keepingCapacity: true) }
+                outputsByInput[key] = step.outputKey ?? ""
+                inputSuccesses.add(key)
+            } else if step.status == .failed {
+                inputFailures.add(key)
+            }
+        }
+    }
+
+    /// Failed executions whose inputs succeeded in some other execution: failures that were not
+    /// caused by what the step was given.
+    public var failuresWithSucceedingInputs: Int {
+        inputFailures.counts.reduce(0) { $0 + (inputSuccesses.counts[$1.key] != nil ? $1.value : 0) }
+    }
+}
+
+/// What the learning engine keeps about one workflow.
+public struct WorkflowStatistics: Sendable, Hashable, Codable {
+    public var workflowID: String
+    public var executions = 0
+    public var completed = 0
+    public var failed = 0
+    public var cancelled = 0
+    public var duration: DurationStatistics
+    public var steps: [String: StepStatistics] = [:]
+    /// Per definition version: executions, successes, and the sum of durations of the successful ones.
+    public var versions: [String: VersionStatistics] = [:]
+    /// The store sequence number of the last observation included (0 without a store).
+    public var appliedSeq: Int64 = 0
+    public var window: Int
+
+    public init(workflowID: String, window: Int) {
+        self.workflowID = workflowID
+        self.window = window
+        duration = DurationStatistics(window: window)
+    }
+
+    public mutating func add(_ observation: ExecutionObservation, learningRate: Double) {
+        executions += 1
+        switch observation.status {
+        case .completed: completed += 1
+        case .failed: failed += 1
+        case .cancelled: cancelled += 1
+        default: break
+        }
+        if observation.status == .completed { duration.add(observation.seconds, learningRate: learningRate) }
+        var version = versions[observation.version] ?? VersionStatistics(firstSeen: observation.startedAt)
+        version.executions += 1
+        if observation.status == .completed {
+            version.successes += 1
+            version.durations.add(observation.seconds)
+        }
+        versions[observation.version] = version
+        for step in observation.steps {
+            steps[step.stepID, default: StepStatistics(window: window)].add(step, learningRate: learningRate)
+        }
+    }
+}
+
+/// One definition version's record, for judging an applied optimization.
+public struct VersionStatistics: Sendable, Hashable, Codable {
+    public var firstSeen: Date
+    public var executions = 0
+    public var successes = 0
+    public var durations = RecentSamples(capacity: 256)
+
+    public init(firstSeen: Date) { self.firstSeen = firstSeen }
+}
