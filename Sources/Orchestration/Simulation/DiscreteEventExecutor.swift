@@ -1,0 +1,62 @@
+import DequeModule
+import Foundation
+import Synchronization
+
+/// Runs async code — the real engine included — on one thread, on virtual time: every job of
+/// every task that prefers this executor runs here, in order, and when none is left to run the
+/// clock jumps to the next sleeper's deadline. That is discrete-event simulation of the engine's
+/// own code: only the steps are modelled, and an hour of virtual time costs only the engine's
+/// bookkeeping for it.
+///
+/// Everything the body starts must stay on this executor (tasks inherit the preference, and the
+/// engine's actor runs its jobs on the preferred executor) and wait only on the virtual clock;
+/// work waiting on anything else (a socket, a real timer) ends the run with ``Stalled``.
+public final class DiscreteEventExecutor: TaskExecutor, Sendable {
+    let queue = Mutex(Deque<UnownedJob>())
+    public let clock: VirtualClock
+
+    public init(clock: VirtualClock = VirtualClock()) { self.clock = clock }
+
+    public func enqueue(_ job: consuming ExecutorJob) {
+        let unowned = UnownedJob(job)
+        queue.withLock { $0.append(unowned) }
+    }
+
+    /// Nothing can run and nobody sleeps on the virtual clock, yet the body has not finished.
+    public struct Stalled: Error, CustomStringConvertible {
+        public var description: String { "the simulation stalled: its work waits on something other than the virtual clock" }
+    }
+
+    /// Runs `body` to its end on a thread of its own, and returns what it returns.
+    public func run<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let thread = Thread { [self] in
+                let result = Mutex<Result<T, any Error>?>(nil)
+                Task(executorPreference: self) {
+                    let outcome: Result<T, any Error>
+                    do { outcome = .success(try await body()) } catch { outcome = .failure(error) }
+                    result.withLock { $0 = outcome }
+                }
+                while true {
+                    drain()
+                    if let outcome = result.withLock({ $0 }) {
+                        continuation.resume(with: outcome)
+                        return
+                    }
+                    if !clock.advanceToNextDeadline() {
+                        continuation.resume(throwing: Stalled())
+                        return
+                    }
+                }
+            }
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+    }
+
+    func drain() {
+        while let job = queue.withLock({ $0.popFirst() }) {
+            job.runSynchronously(on: asUnownedTaskExecutor())
+        }
+    }
+}

@@ -1,0 +1,154 @@
+import Foundation
+import Synchronization
+
+/// Runs every step type of a simulation: waits on the virtual clock for a duration drawn from the
+/// model, then succeeds or fails as drawn. Draws are seeded per execution, step and attempt, so a
+/// simulation with the same seed runs the same.
+public final class SimulatedStepExecutor: StepExecutor, Sendable {
+    let model: SimulationModel
+    let seed: UInt64
+    /// Execution ids in the order they first ran a step: the run number of each.
+    let runs = Mutex<[String: Int]>([:])
+
+    public init(model: SimulationModel, seed: UInt64) {
+        self.model = model
+        self.seed = seed
+    }
+
+    static func mix(_ values: [UInt64]) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for v in values {
+            h ^= v
+            h = h &* 0x0000_0100_0000_01b3
+            h ^= h >> 29
+        }
+        return h
+    }
+
+    static func hash(_ text: String) -> UInt64 { mix(text.utf8.map(UInt64.init)) }
+
+    public func execute(_ request: StepRequest, context: ExecutorContext) async -> StepOutcome {
+        let run = runs.withLock { r -> Int in
+            if let n = r[request.executionID] { return n }
+            r[request.executionID] = r.count + 1
+            return r.count
+        }
+        let behaviour = model.step(request.stepID)
+        var rng = SplitMix64(seed: Self.mix([seed, UInt64(run), Self.hash(request.stepID), UInt64(request.attempt)]))
+        let u1 = Double.random(in: Double.ulpOfOne..<1, using: &rng), u2 = Double.random(in: 0..<1, using: &rng)
+        var seconds = behaviour.duration.draw(u1, u2)
+        if let after = behaviour.slowdownAfter, run > after { seconds *= behaviour.slowdownFactor }
+        let fails = Double.random(in: 0..<1, using: &rng) < behaviour.failureRate
+        do { try await context.clock.sleep(for: .seconds(seconds)) } catch {
+            return StepOutcome(succeeded: false, error: "cancelled", cancelled: true)
+        }
+        if fails { return .failure(behaviour.error, exitCode: 1) }
+        let value: JSONValue = behaviour.deterministicOutputs
+            ? .string(String(StepCacheKey.make(for: request).prefix(12)))
+            : .string("run-\(run)-attempt-\(request.attempt)")
+        return .success(outputs: ["result": value])
+    }
+}
+
+/// What a simulation found.
+public struct SimulationReport: Sendable, Codable {
+    public var runs: Int
+    public var succeeded: Int
+    public var successRate: Double
+    /// Virtual seconds from start to end of each execution: mean and percentiles.
+    public var makespan: Makespan
+    /// Real seconds the simulation took, and runs per real second.
+    public var wallSeconds: Double
+    public var runsPerSecond: Double
+    public var pattern: WorkflowPattern
+    public var suggestions: [Suggestion]
+
+    public struct Makespan: Sendable, Codable {
+        public var mean: Double
+        public var p50: Double
+        public var p90: Double
+        public var p99: Double
+        public var max: Double
+    }
+}
+
+/// `novacron simulate`: runs a workflow many times through the real engine on virtual time, with
+/// steps behaving as a ``SimulationModel`` says, and reports the makespans, the success rate and
+/// what the learning engine would suggest.
+///
+/// ```swift
+/// let report = try await Simulator(workflow: workflow, model: model, seed: 1).run(runs: 1000)
+/// print(report.makespan.p90, report.suggestions.map(\.description))
+/// ```
+public struct Simulator: Sendable {
+    public var workflow: Workflow
+    public var model: SimulationModel
+    public var maxParallelism: Int?
+    public var seed: UInt64
+    public var optimization: OptimizationConfig
+    /// Executions running at once (each started as soon as one ends). Default 1.
+    public var concurrency: Int
+
+    public init(workflow: Workflow, model: SimulationModel, maxParallelism: Int? = nil, seed: UInt64 = 1, optimization: OptimizationConfig = OptimizationConfig(), concurrency: Int = 1) {
+        self.workflow = workflow
+        self.model = model
+        self.maxParallelism = maxParallelism
+        self.seed = seed
+        self.optimization = optimization
+        self.concurrency = max(1, concurrency)
+    }
+
+    /// Runs `runs` executions; `each` sees every finished one (for tests and progress).
+    public func run(runs: Int, each: (@Sendable (WorkflowExecution) -> Void)? = nil) async throws -> SimulationReport {
+        let clock = VirtualClock()
+        let scheduler = DiscreteEventExecutor(clock: clock)
+        let learning = LearningEngine(configuration: optimization)
+        let executor = SimulatedStepExecutor(model: model, seed: seed)
+        var registry = ExecutorRegistry()
+        for type in StepType.allCases { registry.register(executor, for: type) }
+        let executors = registry
+        let workflow = self.workflow
+        let options = ExecutionOptions(maxParallelism: maxParallelism)
+        let concurrency = self.concurrency
+        let started = ContinuousClock.now
+        let finished = try await scheduler.run { () async throws -> [WorkflowExecution] in
+            try await WorkflowEngine.withEngine(
+                executors: executors, configuration: EngineConfiguration(retainedExecutions: 64), clock: clock,
+                secrets: SecretProvider(environment: [:]), seed: seed, learning: learning
+            ) { engine in
+                try await engine.registerWorkflow(workflow)
+                return try await withThrowingTaskGroup(of: WorkflowExecution.self) { group in
+                    var out: [WorkflowExecution] = []
+                    out.reserveCapacity(runs)
+                    var next = 0
+                    func start() {
+                        let n = next
+                        next += 1
+                        group.addTask {
+                            let e = try await engine.executeWorkflow(workflow.id, inputs: ["run": .number(Double(n + 1))], options: options)
+                            return try await engine.waitForExecution(e.id)
+                        }
+                    }
+                    while next < min(runs, concurrency) { start() }
+                    while let done = try await group.next() {
+                        each?(done)
+                        out.append(done)
+                        if next < runs { start() }
+                    }
+                    return out
+                }
+            }
+        }
+        let wall = started.duration(to: .now).seconds
+        let makespans = finished.map { ($0.finishedAt ?? Date()).timeIntervalSince($0.startedAt ?? Date()) }.sorted()
+        let succeeded = finished.filter { $0.status == .completed }.count
+        let pattern = await learning.pattern(workflowID: workflow.id, stepOrder: workflow.steps.map(\.id))
+        let suggestions = await learning.suggestions(for: workflow)
+        return SimulationReport(
+            runs: finished.count, succeeded: succeeded, successRate: finished.isEmpty ? 0 : Double(succeeded) / Double(finished.count),
+            makespan: .init(
+                mean: makespans.isEmpty ? 0 : makespans.reduce(0, +) / Double(makespans.count), p50: Statistics.quantile(makespans, 0.5),
+                p90: Statistics.quantile(makespans, 0.9), p99: Statistics.quantile(makespans, 0.99), max: makespans.last ?? 0),
+            wallSeconds: wall, runsPerSecond: wall > 0 ? Double(finished.count) / wall : 0, pattern: pattern, suggestions: suggestions)
+    }
+}

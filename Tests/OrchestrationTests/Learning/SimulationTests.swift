@@ -1,0 +1,74 @@
+import Foundation
+import Orchestration
+import OrchestrationTesting
+import Testing
+
+@Suite("Simulation on virtual time through the real engine")
+struct SimulationTests {
+    static let workflow = """
+        name: sim
+        steps:
+          - {id: fetch, timeout: 1m, estimatedDuration: 10s}
+          - {id: build, dependencies: [fetch], timeout: 5m, estimatedDuration: 2m, retryPolicy: {maxAttempts: 3, initialDelay: 5s, jitter: none}}
+          - {id: lint, dependencies: [fetch], timeout: 1m, estimatedDuration: 20s}
+          - {id: ship, dependencies: [build, lint], timeout: 1m, estimatedDuration: 5s}
+        """
+
+    static let model = """
+        default: {duration: 5s}
+        steps:
+          fetch: {duration: 10s}
+          build: {duration: {min: 100s, max: 140s}, failureRate: 0.3, error: "exit 2"}
+          lint: {duration: 20s}
+        """
+
+    func simulate(seed: UInt64, runs: Int = 200, maxParallel: Int? = nil) async throws -> SimulationReport {
+        let workflow = try workflowDocument(Self.workflow).workflow
+        let model = try SimulationModel.parse(Self.model, file: "model.yaml")
+        return try await Simulator(workflow: workflow, model: model, maxParallelism: maxParallel, seed: seed).run(runs: runs)
+    }
+
+    @Test("makespans follow the model: fetch, then build and lint together, then ship; failures are retried on virtual time")
+    func makespans() async throws {
+        let report = try await simulate(seed: 1)
+        #expect(report.runs == 200)
+        // Without a failure: 10 + build (100…140) + 5. Each failed build attempt adds its duration and the 5 s delay.
+        #expect(report.makespan.p50 >= 115 && report.makespan.p50 <= 300, "\(report.makespan)")
+        #expect(abs(report.makespan.mean - Self.expectedMean) / Self.expectedMean < 0.08, "\(report.makespan.mean) vs \(Self.expectedMean)")
+        // Failing all 3 attempts: 0.3³ = 2.7%.
+        #expect(report.successRate > 0.93 && report.successRate < 0.995)
+        let build = try #require(report.pattern.steps.first { $0.stepID == "build" })
+        #expect(abs((build.firstAttemptFailureRate ?? 0) - 0.3) < 0.08)
+        #expect((build.retryRecoveryRate ?? 0) > 0.8)
+    }
+
+    /// E[makespan] = 10 + E[build chain] + 5, where each attempt takes 120 s on average and a
+    /// failed one adds a 5 s delay: attempts a = 1 + 0.3 + 0.09 on average, delays 0.3 + 0.09.
+    static let expectedMean = 10 + (1 + 0.3 + 0.09) * 120 + (0.3 + 0.09) * 5 + 5
+
+    @Test("the same seed gives the same simulation; another seed another")
+    func deterministic() async throws {
+        let a = try await simulate(seed: 5, runs: 50), b = try await simulate(seed: 5, runs: 50), c = try await simulate(seed: 6, runs: 50)
+        #expect(a.makespan.mean == b.makespan.mean)
+        #expect(a.succeeded == b.succeeded)
+        #expect(a.makespan.mean != c.makespan.mean)
+    }
+
+    @Test("a parallelism limit of 1 serializes build and lint")
+    func parallelism() async throws {
+        let free = try await simulate(seed: 3, runs: 30), one = try await simulate(seed: 3, runs: 30, maxParallel: 1)
+        #expect(one.makespan.mean > free.makespan.mean + 15)
+    }
+
+    @Test("model files are checked, with the place of the problem")
+    func modelErrors() {
+        #expect(throws: SimulationModel.Invalid.self) { try SimulationModel.parse("steps: {a: {duration: {median: 5s}}}", file: "m.yaml") }
+        do {
+            _ = try SimulationModel.parse("steps:\n  a: {failureRate: 2}\n", file: "m.yaml")
+            Issue.record("accepted a failure rate of 2")
+        } catch {
+            #expect(error.description.contains("m.yaml:2:3 step a.failureRate: a probability from 0 to 1"), "\(error.description)")
+        }
+        #expect(throws: SimulationModel.Invalid.self) { try SimulationModel.parse("stepz: {}", file: "m.yaml") }
+    }
+}
