@@ -10,6 +10,8 @@ import Foundation
 /// - `plan [steps]`: validation, planning and YAML decoding times.
 /// - `triggers [--events N] [--publishers P] [--deliveries D]`: event bus throughput on SQLite and
 ///   webhook-to-first-step latency through the server.
+/// - `learning [--seeds N] [--runs R]`: precision and recall of the learning engine's suggestions
+///   against planted problems in simulated workloads, and simulation speed.
 @main
 struct Benchmark {
     static func main() async throws {
@@ -22,8 +24,9 @@ struct Benchmark {
         case "shell": try await ShellBenchmark.run(arguments)
         case "plan": try PlanBenchmark.run(arguments)
         case "triggers": try await TriggerBenchmark.run(arguments)
+        case "learning": try await LearningBenchmark.run(arguments)
         default:
-            FileHandle.standardError.write(Data("usage: novacron-bench [engine|shell|plan|triggers] [options]\n".utf8))
+            FileHandle.standardError.write(Data("usage: novacron-bench [engine|shell|plan|triggers|learning] [options]\n".utf8))
             exit(2)
         }
     }

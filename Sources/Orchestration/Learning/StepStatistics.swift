@@ -104,6 +104,11 @@ public struct StepStatistics: Sendable, Hashable, Codable {
     public var repeatedSameOutputs = 0
     /// The outputs last seen per input fingerprint.
     public var outputsByInput: [String: String] = [:]
+    /// Failures followed by another run of the step, and of those, the ones whose next run
+    /// succeeded: isolated failures look transient, runs of failures look like breakage.
+    public var failuresFollowed = 0
+    public var failuresFollowedBySuccess = 0
+    var lastRunFailed: Bool?
 
     public init(window: Int) {
         duration = DurationStatistics(window: window)
@@ -125,6 +130,11 @@ public struct StepStatistics: Sendable, Hashable, Codable {
         }
         guard !step.attempts.isEmpty else { return }
         runs += 1
+        if lastRunFailed == true {
+            failuresFollowed += 1
+            if step.status == .success { failuresFollowedBySuccess += 1 }
+        }
+        if step.status == .success || step.status == .failed { lastRunFailed = step.status == .failed }
         if step.attempts.contains(where: { $0.outcome == .cached }) {
             cacheHits += 1
             return

@@ -105,17 +105,20 @@ public struct Suggester: Sendable {
     }
 
     /// A step without retries fails (Wilson lower bound of its failure rate at least 1%, at least
-    /// 3 failures), and the inputs it failed on succeed in other executions: the failures are
-    /// transient. Attempts: the fewest `k` with (upper bound of the failure rate)^k ≤ 0.1%, 2…5.
-    /// Confidence: (Wilson lower bound of the per-attempt success rate) × (Wilson lower bound of
-    /// the share of failures whose inputs succeeded elsewhere).
+    /// 3 failures, mostly not timeouts), and the failures look transient: the inputs it failed on
+    /// succeed in other executions, or the run after a failure succeeds (isolated failures, not
+    /// runs of them). Attempts: the fewest `k` with (upper bound of the failure rate)^k ≤ 0.1%,
+    /// 2…5. Confidence: (Wilson lower bound of the per-attempt success rate) × (the larger Wilson
+    /// lower bound of the two transience shares).
     func addRetries(_ c: StepContext) -> Suggestion? {
         let s = c.stats
         let failures = s.failedAttempts + s.timedOutAttempts
         guard c.retryPolicy.maxAttempts <= 1, s.failures >= 3, s.failedAttempts >= s.timedOutAttempts,
               Statistics.wilsonLower(s.failures, s.runs - s.cacheHits) >= 0.01 else { return nil }
         let transient = s.failuresWithSucceedingInputs
-        let transientBound = Statistics.wilsonLower(transient, s.failures)
+        let transientBound = max(
+            Statistics.wilsonLower(transient, s.failures),
+            Statistics.wilsonLower(s.failuresFollowedBySuccess, s.failuresFollowed))
         let attemptSuccessBound = Statistics.wilsonLower(s.duration.count, s.attempts)
         let confidence = transientBound * attemptSuccessBound
         guard transientBound > 0 else { return nil }
@@ -127,12 +130,13 @@ public struct Suggester: Sendable {
         let policy: JSONValue = ["maxAttempts": .number(Double(k)), "backoffStrategy": "exponential", "initialDelay": "2s", "maxDelay": "1m", "jitter": "full"]
         return Suggestion(
             id: "\(Suggestion.Kind.addRetries.rawValue)/\(c.step.id)", kind: .addRetries, step: c.step.id,
-            description: "Retry \(c.step.id) up to \(k) attempts: it failed in \(s.failures) of \(s.runs - s.cacheHits) executions (\(Int((failRate * 100).rounded()))%), and \(transient) of those failures were on inputs that succeeded in other executions, so they look transient",
+            description: "Retry \(c.step.id) up to \(k) attempts: it failed in \(s.failures) of \(s.runs - s.cacheHits) executions (\(Int((failRate * 100).rounded()))%), and the failures look transient: \(s.failuresFollowedBySuccess) of \(s.failuresFollowed) were followed by a success, \(transient) were on inputs that succeeded elsewhere",
             expectedImpact: impact, priority: Self.priority(impact), confidence: confidence, safe: true, semanticChange: false,
             evidence: [
                 "runs": .number(Double(s.runs - s.cacheHits)), "failures": .number(Double(s.failures)),
                 "failureRateLowerBound": Self.number(Statistics.wilsonLower(s.failures, s.runs - s.cacheHits)),
-                "failuresOnInputsThatSucceeded": .number(Double(transient)), "transientLowerBound": Self.number(transientBound),
+                "failuresOnInputsThatSucceeded": .number(Double(transient)), "failuresFollowed": .number(Double(s.failuresFollowed)),
+                "failuresFollowedBySuccess": .number(Double(s.failuresFollowedBySuccess)), "transientLowerBound": Self.number(transientBound),
                 "attemptSuccessLowerBound": Self.number(attemptSuccessBound),
                 "topError": s.errors.counts.max { $0.value < $1.value }.map { .string($0.key) } ?? .null,
             ],

@@ -72,3 +72,16 @@ struct SimulationTests {
         #expect(throws: SimulationModel.Invalid.self) { try SimulationModel.parse("stepz: {}", file: "m.yaml") }
     }
 }
+
+@Suite("Learning evaluation: planted problems")
+struct LearningEvaluationTests {
+    @Test("over 200 simulated executions under 5 seeds, the suggestions find what was planted (recall ≥ 0.9) and nothing on healthy steps (precision ≥ 0.95)")
+    func planted() async throws {
+        let report = try await LearningEvaluation.evaluate(seeds: [1, 2, 3, 4, 5], runs: 200)
+        for run in report.seeds {
+            print("seed \(run.seed): found \(run.truePositives), false \(run.falsePositives), missed \(run.missed), \(Int(run.runsPerSecond)) runs/s")
+        }
+        #expect(report.precision >= 0.95, "precision \(report.precision)")
+        #expect(report.recall >= 0.9, "recall \(report.recall)")
+    }
+}
