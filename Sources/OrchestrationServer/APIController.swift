@@ -63,9 +63,6 @@ struct APIController<Context: RequestContext>: Sendable {
                 return Self.trigger(status).response()
             }
         }
-        group.get("learning/patterns/:id") { _, _ -> Response in
-            throw Problem(.notImplemented, "the learning engine is not built yet")
-        }
     }
 
     func register(_ request: Request, context: Context) async throws -> Response {

@@ -81,6 +81,16 @@ public struct APITokens: Sendable {
         }
         return found
     }
+
+    /// The name of `token`'s entry (for audit trails), compared like ``role(of:)``.
+    public func name(of token: String) -> String? {
+        let presented = Self.hash(token)
+        var found: String?
+        for entry in entries where Hex.constantTimeEqual(entry.hash, presented) && found == nil {
+            found = entry.name
+        }
+        return found
+    }
 }
 
 /// Checks the bearer token against the role the route needs: reads need `viewer`, starting and
@@ -97,6 +107,8 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
         // Webhook senders prove themselves with the trigger's secret (HMAC), not with a token.
         if path.hasPrefix("/api/v1/webhooks/") { return nil }
         if request.method == .get || request.method == .head { return .viewer }
+        // Applying a suggestion changes a workflow's definition, like registering one.
+        if path.hasPrefix("/api/v1/learning/") { return .admin }
         // Outbound webhooks make the server call other hosts: admins only.
         if path.hasPrefix("/api/v1/subscriptions") { return .admin }
         // Registering and deleting workflows is for admins; running them (…/executions) and

@@ -73,6 +73,7 @@ struct EngineService: Service {
             do {
                 try await gracefulShutdown()
                 await engine.drain(grace: drainGrace)
+                await engine.learning?.flush()
             } catch {
                 // Cancelled rather than shut down gracefully: stop at once.
             }
@@ -121,6 +122,7 @@ public func buildApplication(
     EventController(bus: bus, outbound: outbound).addRoutes(to: router.group("api/v1"))
     APIController(engine: engine, store: store, scheduler: scheduler).addRoutes(to: router.group("api/v1"))
     WebhookController(engine: engine, store: store, scheduler: scheduler).addRoutes(to: router.group("api/v1"))
+    LearningController(engine: engine, scheduler: scheduler, tokens: configuration.tokens).addRoutes(to: router.group("api/v1"))
     addWebUI(to: router)
     var app = Application(
         router: router,

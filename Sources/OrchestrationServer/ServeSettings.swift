@@ -16,6 +16,8 @@ import Yams
 /// tokensFile: /etc/novacron/tokens.yaml
 /// drainGrace: 45s
 /// maxParallel: 32
+/// autoOptimize: true      # apply safe suggestions at or above minConfidence
+/// minConfidence: 0.9
 /// ```
 public struct ServeSettings: Sendable, Equatable {
     public var host = "127.0.0.1"
@@ -32,11 +34,15 @@ public struct ServeSettings: Sendable, Equatable {
     public var drainGrace: Duration = .seconds(30)
     /// Where metric triggers read Prometheus unless they name a `url`.
     public var prometheusURL: String?
+    /// The learning engine's settings (`autoOptimize`, `learningRate`, `minConfidence`, `minExecutions`).
+    public var optimization = OptimizationConfig()
 
     public init() {}
 
     /// The keys a file, the environment (upper snake case after `NOVACRON_`) and flags may set.
-    public static let keys = ["host", "port", "insecure", "tokensFile", "db", "memory", "durability", "secretsFile", "maxParallel", "drainGrace", "prometheusURL"]
+    public static let keys = ["host", "port", "insecure", "tokensFile", "db", "memory", "durability", "secretsFile", "maxParallel", "drainGrace", "prometheusURL",
+        "autoOptimize", "learningRate", "minConfidence", "minExecutions",
+    ]
 
     /// Resolves the settings. `flags` holds what was given on the command line, by key (only what
     /// was given: a flag left out must not hide the environment or the file).
@@ -87,6 +93,15 @@ public struct ServeSettings: Sendable, Equatable {
             do { s.drainGrace = try DurationText.parse(v) } catch { throw EngineError(.invalidInput, "drainGrace: \(error.message)") }
         }
         s.prometheusURL = text("prometheusURL")
+        if let v = try bool("autoOptimize") { s.optimization.enableAutoOptimization = v }
+        func fraction(_ key: String) throws -> Double? {
+            guard let t = text(key) else { return nil }
+            guard let v = Double(t), v > 0, v <= 1 else { throw EngineError(.invalidInput, "\(key): '\(t)' is not a number above 0 and at most 1") }
+            return v
+        }
+        if let v = try fraction("learningRate") { s.optimization.learningRate = v }
+        if let v = try fraction("minConfidence") { s.optimization.minConfidence = v }
+        if let v = try int("minExecutions", 2...1_000_000) { s.optimization.minimumExecutions = v }
         if s.memory && s.db != nil { throw EngineError(.invalidInput, "db and memory exclude each other") }
         return s
     }

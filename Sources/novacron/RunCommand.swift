@@ -84,7 +84,10 @@ struct RunCommand: AsyncParsableCommand {
             workerLimit: maxParallel ?? 64, killGracePeriod: .milliseconds(Int64(killGrace * 1000)), actions: catalog)
         // With a store, cached step outputs live in it too, so a cache hit survives the process.
         let cache: any StepCache = store ?? InMemoryStepCache()
-        let engine = WorkflowEngine(executors: .standard(), configuration: configuration, secrets: secrets, cache: cache, store: store)
+        // With a store, each execution's end is recorded for the learning engine (`novacron patterns`).
+        let engine = WorkflowEngine(
+            executors: .standard(), configuration: configuration, secrets: secrets, cache: cache, store: store,
+            learning: store.map { LearningEngine(store: $0) })
         let final: WorkflowExecution
         let workflow: Workflow
         if let resume {

@@ -34,6 +34,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("After SIGTERM, how long running steps get to finish before they are handed back (default 30s).", valueName: "duration")) var drainGrace: String?
 
     @Option(name: .long, help: ArgumentHelp("The Prometheus metric triggers read (default http://127.0.0.1:9090).", valueName: "url")) var prometheusURL: String?
+    @Flag(name: .long, help: "Apply the learning engine's safe suggestions at or above --min-confidence as new workflow versions (reverted when they do worse).") var autoOptimize = false
+    @Option(name: .long, help: "The weight of the newest duration in the learned moving average (default 0.1).") var learningRate: Double?
+    @Option(name: .long, help: "The confidence a suggestion needs to be applied automatically (default 0.8).") var minConfidence: Double?
+    @Option(name: .long, help: "Executions before a workflow has a pattern (default 10).") var minExecutions: Int?
 
     /// What was given on the command line, by settings key.
     var flags: [String: String] {
@@ -49,6 +53,10 @@ struct ServeCommand: AsyncParsableCommand {
         f["maxParallel"] = maxParallel.map(String.init)
         f["drainGrace"] = drainGrace
         f["prometheusURL"] = prometheusURL
+        if autoOptimize { f["autoOptimize"] = "true" }
+        f["learningRate"] = learningRate.map { "\($0)" }
+        f["minConfidence"] = minConfidence.map { "\($0)" }
+        f["minExecutions"] = minExecutions.map(String.init)
         return f
     }
 
@@ -77,7 +85,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let engine = WorkflowEngine(
             executors: .standard(), configuration: EngineConfiguration(workerLimit: settings.maxParallel), secrets: secrets,
-            cache: (store as? any StepCache) ?? InMemoryStepCache(), store: store)
+            cache: (store as? any StepCache) ?? InMemoryStepCache(), store: store,
+            learning: LearningEngine(configuration: settings.optimization, store: store))
         do {
             let app = try await buildApplication(
                 engine: engine, store: store,

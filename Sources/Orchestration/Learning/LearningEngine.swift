@@ -25,6 +25,8 @@ public actor LearningEngine {
     var again: Set<String> = []
     /// The last error reading or saving what was learned.
     public private(set) var lastError: String?
+    /// The audit trail, when there is no store to keep it.
+    var audit: [OptimizationRecord] = []
 
     /// Observations between two saves of a workflow's statistics.
     public static let snapshotEvery = 50
@@ -67,6 +69,17 @@ public actor LearningEngine {
     /// Median learned durations per step, for planning and ETAs.
     public func learnedDurations(workflowID: String) async -> [String: Duration] {
         Suggester(configuration: configuration).learnedDurations(await statistics(workflowID: workflowID))
+    }
+
+    /// Adds to the audit trail of optimizations (in the store, when there is one).
+    public func appendAudit(_ record: OptimizationRecord) async throws {
+        if let store { try await store.appendOptimizationRecord(record) } else { audit.append(record) }
+    }
+
+    /// The workflow's optimizations applied and reverted, oldest first.
+    public func audit(workflowID: String) async throws -> [OptimizationRecord] {
+        if let store { return try await store.optimizationRecords(workflowID: workflowID) }
+        return audit.filter { $0.workflowID == workflowID }
     }
 
     /// Saves the statistics of every workflow with observations not saved yet.

@@ -24,7 +24,9 @@ public struct Suggester: Sendable {
             }
             if let graph, let plan { out += parallelize(workflow, graph: graph, plan: plan, statistics: statistics, learned: learned) }
         }
-        return out.sorted { ($0.priority, $0.confidence, $1.id) > ($1.priority, $1.confidence, $0.id) }
+        // A suggestion nobody should act on is noise.
+        return out.filter { $0.confidence >= Self.minimumConfidence }
+            .sorted { ($0.priority, $0.confidence, $1.id) > ($1.priority, $1.confidence, $0.id) }
     }
 
     /// Median successful duration per step, for planning.
@@ -54,6 +56,9 @@ public struct Suggester: Sendable {
             return total > 0 ? min(1, stats.duration.mean / total) : 0
         }
     }
+
+    /// Suggestions less confident than this are not made.
+    public static let minimumConfidence = 0.1
 
     static func priority(_ impact: Double) -> Suggestion.Priority {
         impact >= 10 ? .high : impact >= 2 ? .medium : .low
@@ -121,7 +126,8 @@ public struct Suggester: Sendable {
             Statistics.wilsonLower(s.failuresFollowedBySuccess, s.failuresFollowed))
         let attemptSuccessBound = Statistics.wilsonLower(s.duration.count, s.attempts)
         let confidence = transientBound * attemptSuccessBound
-        guard transientBound > 0 else { return nil }
+        // Most failures must look transient; a step that keeps failing needs fixing, not retrying.
+        guard transientBound >= 0.5 else { return nil }
         let failUpper = Statistics.wilsonUpper(failures, s.attempts)
         var k = 2
         while k < 5, pow(failUpper, Double(k)) > 0.001 { k += 1 }
