@@ -630,8 +630,85 @@ paths:
     get:
       tags: [learning]
       operationId: learningPatterns
-      summary: Not built yet; answers 501.
+      summary: What the learning engine learned about a workflow.
+      description: >-
+        Success rate, durations (mean, p50, p95, p99, EWMA), and per step the first-attempt
+        failure rate, how often retries recover, the timeout rate, cache hits, queue waits,
+        the most common failures and duration regressions. Before minimumExecutions executions
+        only executions and executionsNeeded are given.
       responses:
+        "200":
+          description: the pattern
+          content: {application/json: {schema: {$ref: "#/components/schemas/Pattern"}}}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "501": {$ref: "#/components/responses/Problem"}
+  /api/v1/learning/suggestions/{workflowID}:
+    parameters: [{$ref: "#/components/parameters/workflowID"}]
+    get:
+      tags: [learning]
+      operationId: learningSuggestions
+      summary: The learning engine's suggestions, each with its confidence, evidence and JSON Patch.
+      responses:
+        "200":
+          description: the suggestions, most important first
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [workflowID, executions, executionsNeeded, suggestions]
+                properties:
+                  workflowID: {type: string}
+                  executions: {type: integer}
+                  executionsNeeded: {type: integer}
+                  minConfidence: {type: number}
+                  suggestions: {type: array, items: {$ref: "#/components/schemas/Suggestion"}}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "501": {$ref: "#/components/responses/Problem"}
+  /api/v1/learning/suggestions/{workflowID}/apply:
+    parameters: [{$ref: "#/components/parameters/workflowID"}]
+    post:
+      tags: [learning]
+      operationId: applySuggestion
+      summary: Applies a current suggestion as a new workflow version (admin), recorded in the audit trail.
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [id]
+              properties: {id: {type: string, example: "add-retries/tests"}}
+      responses:
+        "201":
+          description: applied; the audit record
+          content: {application/json: {schema: {$ref: "#/components/schemas/OptimizationRecord"}}}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+        "501": {$ref: "#/components/responses/Problem"}
+  /api/v1/learning/audit/{workflowID}:
+    parameters: [{$ref: "#/components/parameters/workflowID"}]
+    get:
+      tags: [learning]
+      operationId: learningAudit
+      summary: Optimizations applied to and reverted from a workflow, oldest first.
+      responses:
+        "200":
+          description: the audit trail
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [workflowID, records]
+                properties:
+                  workflowID: {type: string}
+                  records: {type: array, items: {$ref: "#/components/schemas/OptimizationRecord"}}
         "401": {$ref: "#/components/responses/Problem"}
         "403": {$ref: "#/components/responses/Problem"}
         "501": {$ref: "#/components/responses/Problem"}
@@ -664,6 +741,100 @@ components:
       description: the definition is invalid; every located error
       content: {application/problem+json: {schema: {$ref: "#/components/schemas/DefinitionProblem"}}}
   schemas:
+    Durations:
+      type: object
+      required: [samples, mean, p50, p95, p99, ewma]
+      description: seconds
+      properties:
+        samples: {type: integer}
+        mean: {type: number}
+        p50: {type: number}
+        p95: {type: number}
+        p99: {type: number}
+        ewma: {type: number}
+    FailureCluster:
+      type: object
+      required: [signature, count]
+      properties:
+        signature: {type: string, description: "the message with numbers, ids, paths and times replaced by <n>, <hex>, <path>, <time>"}
+        count: {type: integer}
+        example: {type: string}
+        steps: {type: array, items: {type: string}}
+    Pattern:
+      type: object
+      required: [workflowID, executions, minimumExecutions, executionsNeeded, commonFailures, steps]
+      properties:
+        workflowID: {type: string}
+        executions: {type: integer}
+        minimumExecutions: {type: integer}
+        executionsNeeded: {type: integer}
+        successRate: {type: number}
+        duration: {$ref: "#/components/schemas/Durations"}
+        commonFailures: {type: array, items: {$ref: "#/components/schemas/FailureCluster"}}
+        steps:
+          type: array
+          items:
+            type: object
+            required: [stepID, runs, skipped, commonFailures]
+            properties:
+              stepID: {type: string}
+              runs: {type: integer}
+              skipped: {type: integer}
+              successRate: {type: number}
+              firstAttemptFailureRate: {type: number}
+              retryRecoveryRate: {type: number}
+              timeoutRate: {type: number}
+              cacheHitRate: {type: number}
+              duration: {$ref: "#/components/schemas/Durations"}
+              queueWait: {$ref: "#/components/schemas/Durations"}
+              commonFailures: {type: array, items: {$ref: "#/components/schemas/FailureCluster"}}
+              regression:
+                type: object
+                required: [recentRuns, baselineMedian, recentMedian, ratio, pValue]
+                properties:
+                  recentRuns: {type: integer}
+                  baselineMedian: {type: number}
+                  recentMedian: {type: number}
+                  ratio: {type: number}
+                  pValue: {type: number}
+    PatchOperation:
+      type: object
+      required: [op, path]
+      properties:
+        op: {type: string, enum: [add, remove, replace, test]}
+        path: {type: string}
+        value: {}
+    Suggestion:
+      type: object
+      required: [id, kind, description, expectedImpact, priority, confidence, safe, semanticChange, evidence, patch]
+      properties:
+        id: {type: string}
+        kind: {type: string, enum: [raise-timeout, add-retries, remove-retries, enable-cache, remove-dependency, parallelize, set-estimate, duration-regression]}
+        step: {type: string}
+        description: {type: string}
+        expectedImpact: {type: number, description: percent}
+        priority: {type: string, enum: [low, medium, high]}
+        confidence: {type: number, minimum: 0, maximum: 1}
+        safe: {type: boolean}
+        semanticChange: {type: boolean}
+        evidence: {type: object}
+        patch: {type: array, items: {$ref: "#/components/schemas/PatchOperation"}}
+    OptimizationRecord:
+      type: object
+      required: [workflowID, action, suggestionID, kind, by, reason, confidence, beforeVersion, afterVersion, patch, evidence, at]
+      properties:
+        workflowID: {type: string}
+        action: {type: string, enum: [applied, reverted]}
+        suggestionID: {type: string}
+        kind: {type: string}
+        by: {type: string}
+        reason: {type: string}
+        confidence: {type: number}
+        beforeVersion: {type: string}
+        afterVersion: {type: string}
+        patch: {type: array, items: {$ref: "#/components/schemas/PatchOperation"}}
+        evidence: {type: object}
+        at: {type: string, format: date-time}
     WorkflowDefinition:
       description: The outline of a workflow file; docs/workflow.schema.json has every field.
       type: object

@@ -135,7 +135,7 @@ struct APITests {
         }
     }
 
-    @Test("bad requests get problem documents: invalid workflow (located), unknown ids, bad query, not built yet")
+    @Test("bad requests get problem documents: invalid workflow (located), unknown ids, bad query, learning switched off")
     func problems() async throws {
         try await withAPI { client, _, _ in
             try await client.execute(uri: "/api/v1/workflows", method: .post, body: ByteBuffer(string: "name: w\nsteps:\n  - {id: a, dependencies: [b]}\n")) { response in
@@ -155,8 +155,14 @@ struct APITests {
             try await client.execute(uri: "/api/v1/executions?limit=0", method: .get) { #expect($0.status == .badRequest) }
             try await client.execute(uri: "/api/v1/executions?status=done", method: .get) { #expect($0.status == .badRequest) }
             try await client.execute(uri: "/api/v1/learning/patterns/hello", method: .get) { response in
-                #expect(response.status == .notImplemented)
+                #expect(response.status == .notFound)
                 #expect(response.headers[.contentType] == "application/problem+json")
+            }
+            // This server runs without a learning engine: its routes say so.
+            _ = try await client.execute(uri: "/api/v1/workflows", method: .post, body: ByteBuffer(string: Self.hello)) { _ in }
+            try await client.execute(uri: "/api/v1/learning/suggestions/hello", method: .get) { response in
+                #expect(response.status == .notImplemented)
+                #expect(String(buffer: response.body).contains("the learning engine is off"))
             }
         }
     }

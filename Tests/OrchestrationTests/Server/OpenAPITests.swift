@@ -17,7 +17,7 @@ struct OpenAPITests {
         var executors = ExecutorRegistry()
         for type in StepType.allCases { executors.register(ScriptedExecutor(), for: type) }
         let store = try SQLiteExecutionStore(path: temporaryDatabasePath())
-        let engine = WorkflowEngine(executors: executors, secrets: SecretProvider(environment: [:]), store: store)
+        let engine = WorkflowEngine(executors: executors, secrets: SecretProvider(environment: [:]), store: store, learning: LearningEngine(store: store))
         try await engine.registerWorkflow(try workflowDocument(APITests.hello))
         let tokens = try APITokens(environment: "admin:schemathesis-admin,viewer:schemathesis-viewer")
         let app = try await buildApplication(engine: engine, store: store, configuration: ServerConfiguration(port: 0, tokens: tokens))
