@@ -68,6 +68,10 @@ struct EngineService: Service {
             group.addTask { await scheduler.runEventTriggers(bus: bus) }
             group.addTask { await outbound.run() }
             group.addTask { await metrics.run() }
+            if engine.learning?.configuration.enableAutoOptimization == true {
+                let optimizer = AutoOptimizer(engine: engine)
+                group.addTask { await optimizer.run() }
+            }
             // Until SIGTERM: then nothing new starts, running steps get the grace period, and
             // what still runs is handed back (cancelled here, carried on at the next start).
             do {

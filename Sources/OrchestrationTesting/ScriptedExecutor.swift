@@ -23,10 +23,13 @@ public final class ScriptedExecutor: StepExecutor, Sendable {
 
     public init() {}
 
-    /// Outcomes for successive runs of `stepID` (across attempts and executions); the last
-    /// repeats. Unscripted steps succeed.
+    /// Outcomes for the successive runs of `stepID` from now on (across attempts and
+    /// executions); the last repeats. Unscripted steps succeed.
     public func script(_ stepID: String, _ outcomes: [StepOutcome]) {
-        state.withLock { $0.scripts[stepID] = outcomes }
+        state.withLock {
+            $0.scripts[stepID] = outcomes
+            $0.calls[stepID] = 0
+        }
     }
 
     /// Each attempt of `stepID` takes `duration` on the executor context's clock.

@@ -199,6 +199,8 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Run at most K steps of an execution at once.") var maxParallel: Int?
     @Option(name: .long, help: "Executions running at once (default 1).") var concurrency: Int = 1
     @Option(name: .long, help: "Seeds the draws; the same seed gives the same simulation (default 1).") var seed: UInt64 = 1
+    @Flag(name: .long, help: "Let the learning engine apply its safe suggestions as the runs go (and revert what does worse).") var autoOptimize = false
+    @Option(name: .long, help: "The confidence auto-optimization needs (default 0.8).") var minConfidence: Double = 0.8
     @Option(name: .shortAndLong, help: "text or json.") var output: OutputFormat = .text
     @OptionGroup var storeOptions: StoreOptions
 
@@ -235,7 +237,8 @@ struct SimulateCommand: AsyncParsableCommand {
         }
         let report: SimulationReport
         do {
-            report = try await Simulator(workflow: workflow, model: behaviour, maxParallelism: maxParallel, seed: seed, concurrency: concurrency).run(runs: runs)
+            let optimization = OptimizationConfig(enableAutoOptimization: autoOptimize, minConfidence: minConfidence)
+            report = try await Simulator(workflow: workflow, model: behaviour, maxParallelism: maxParallel, seed: seed, optimization: optimization, concurrency: concurrency).run(runs: runs)
         } catch {
             Console.err("error: \(error)")
             throw ExitCode(1)
@@ -244,6 +247,11 @@ struct SimulateCommand: AsyncParsableCommand {
         var text = "\(report.runs) runs of \(workflow.id) in \(String(format: "%.2f", report.wallSeconds)) s (\(Int(report.runsPerSecond)) runs/s), \(report.succeeded) succeeded (\(String(format: "%.1f", report.successRate * 100))%)\n"
         let m = report.makespan
         text += "makespan: mean \(LearningText.seconds(.number(m.mean))), p50 \(LearningText.seconds(.number(m.p50))), p90 \(LearningText.seconds(.number(m.p90))), p99 \(LearningText.seconds(.number(m.p99))), max \(LearningText.seconds(.number(m.max)))\n\n"
+        if autoOptimize {
+            text += "success rate by quarter of the runs: " + report.successRateByQuarter.map { String(format: "%.1f%%", $0 * 100) }.joined(separator: ", ") + "\n"
+            text += report.optimizations.isEmpty ? "auto-optimization applied nothing\n" : "auto-optimization:\n" + report.optimizations.map { "  \($0.action.rawValue) \($0.suggestionID): \($0.reason)" }.joined(separator: "\n") + "\n"
+            text += "\nwhat is still suggested:\n"
+        }
         text += LearningText.suggestions(["workflowID": .string(workflow.id), "suggestions": .array(report.suggestions.map(\.json))])
         Console.out(text)
     }

@@ -138,7 +138,11 @@ extension WorkflowEngine {
                 run.signals.removeAll()
                 run.timers.fire()
                 emit(.executionFinished(final))
-                if let observation = observation(run) { jobSink.yield(.learn(observation)) }
+                if let observation = observation(run) {
+                    // Without a store, hand it over before anyone waiting for the end is woken; with
+                    // one, it is saved already and the learning engine reads it from there.
+                    if store == nil { learning?.submit(observation) } else { jobSink.yield(.learn(observation)) }
+                }
                 let waiters = run.waiters
                 run.waiters.removeAll()
                 for w in waiters { w.resume(returning: final) }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Learns from finished executions, mirroring the guide's `LearningEngine`: ``record(_:)``
 /// (`RecordExecution`), ``pattern(workflowID:stepOrder:)`` (`GetPattern`) and
@@ -41,16 +42,35 @@ public actor LearningEngine {
     /// included.
     public func record(_ observation: ExecutionObservation) async {
         if store == nil {
-            statistics[observation.workflowID, default: WorkflowStatistics(workflowID: observation.workflowID, window: configuration.window)]
-                .add(observation, learningRate: configuration.learningRate)
+            submit(observation)
+            drainSubmitted()
         } else {
             await catchUp(observation.workflowID)
         }
     }
 
+    /// Hands over an observation at once, from any context (the engine does so at the moment an
+    /// execution ends, without a store): whatever is read next includes it.
+    public nonisolated func submit(_ observation: ExecutionObservation) {
+        submitted.withLock { $0.append(observation) }
+    }
+
+    nonisolated let submitted = Mutex<[ExecutionObservation]>([])
+
+    func drainSubmitted() {
+        let batch = submitted.withLock { pending -> [ExecutionObservation] in
+            defer { pending.removeAll() }
+            return pending
+        }
+        for observation in batch {
+            statistics[observation.workflowID, default: WorkflowStatistics(workflowID: observation.workflowID, window: configuration.window)]
+                .add(observation, learningRate: configuration.learningRate)
+        }
+    }
+
     /// What has been learned about a workflow so far (`nil` before its first execution).
     public func statistics(workflowID: String) async -> WorkflowStatistics? {
-        if store != nil { await catchUp(workflowID) }
+        if store != nil { await catchUp(workflowID) } else { drainSubmitted() }
         return statistics[workflowID]
     }
 

@@ -8,6 +8,8 @@ public struct OptimizationRecord: Sendable, Hashable, Codable {
         case applied
         /// An applied suggestion was undone because its version did significantly worse.
         case reverted
+        /// An applied suggestion's version did not do significantly worse: it stays.
+        case kept
     }
 
     public var workflowID: String

@@ -82,8 +82,10 @@ public struct Suggester: Sendable {
     /// finished attempts that succeeded.
     func raiseTimeout(_ c: StepContext) -> Suggestion? {
         let s = c.stats
-        guard let timeout = c.step.timeout, s.timedOutAttempts >= 3,
-              Statistics.wilsonLower(s.timedOutAttempts, s.attempts) >= 0.01,
+        // Cut-offs well under the current timeout happened under an older, lower one.
+        guard let timeout = c.step.timeout else { return nil }
+        let relevant = s.censored.values.filter { $0 >= 0.95 * timeout.seconds }.count
+        guard relevant >= 3, Statistics.wilsonLower(relevant, min(s.attempts, s.censored.capacity)) >= 0.01,
               let fit = Statistics.censoredLogNormal(observed: s.duration.recent.values, censoredAt: s.censored.values)
         else { return nil }
         let p995 = exp(fit.mu + Statistics.normalQuantile(0.995) * fit.sigma)
@@ -110,27 +112,31 @@ public struct Suggester: Sendable {
     }
 
     /// A step without retries fails (Wilson lower bound of its failure rate at least 1%, at least
-    /// 3 failures, mostly not timeouts), and the failures look transient: the inputs it failed on
-    /// succeed in other executions, or the run after a failure succeeds (isolated failures, not
-    /// runs of them). Attempts: the fewest `k` with (upper bound of the failure rate)^k ≤ 0.1%,
-    /// 2…5. Confidence: (Wilson lower bound of the per-attempt success rate) × (the larger Wilson
-    /// lower bound of the two transience shares).
+    /// 3 failures, mostly not timeouts), and the failures look transient — either the inputs it
+    /// failed on succeed in other executions (Wilson lower bound of that share), or a failure is
+    /// followed by a success about as often as any run is: Wilson lower bound of the share of
+    /// failures followed by a success, divided by the step's success rate (1 when failures are
+    /// independent of each other, near 0 when they come in runs, as breakage does). Attempts: the
+    /// fewest `k` with (upper bound of the failure rate)^k ≤ 0.1%, 2…5. Confidence: the larger
+    /// transience bound (at most 1) × (1 − (upper bound of the failure rate)^(k−1)), the chance
+    /// the retries rescue a failure.
     func addRetries(_ c: StepContext) -> Suggestion? {
         let s = c.stats
         let failures = s.failedAttempts + s.timedOutAttempts
         guard c.retryPolicy.maxAttempts <= 1, s.failures >= 3, s.failedAttempts >= s.timedOutAttempts,
               Statistics.wilsonLower(s.failures, s.runs - s.cacheHits) >= 0.01 else { return nil }
         let transient = s.failuresWithSucceedingInputs
-        let transientBound = max(
+        let successRate = Double(s.successes) / Double(max(1, s.successes + s.failures))
+        let transientBound = min(1, max(
             Statistics.wilsonLower(transient, s.failures),
-            Statistics.wilsonLower(s.failuresFollowedBySuccess, s.failuresFollowed))
-        let attemptSuccessBound = Statistics.wilsonLower(s.duration.count, s.attempts)
-        let confidence = transientBound * attemptSuccessBound
+            successRate > 0 ? Statistics.wilsonLower(s.failuresFollowedBySuccess, s.failuresFollowed) / successRate : 0))
         // Most failures must look transient; a step that keeps failing needs fixing, not retrying.
         guard transientBound >= 0.5 else { return nil }
         let failUpper = Statistics.wilsonUpper(failures, s.attempts)
         var k = 2
         while k < 5, pow(failUpper, Double(k)) > 0.001 { k += 1 }
+        let rescue = 1 - pow(failUpper, Double(k - 1))
+        let confidence = transientBound * rescue
         let failRate = Double(s.failures) / Double(max(1, s.runs - s.cacheHits))
         let impact = max(0, failRate - pow(failRate, Double(k))) * 100
         let policy: JSONValue = ["maxAttempts": .number(Double(k)), "backoffStrategy": "exponential", "initialDelay": "2s", "maxDelay": "1m", "jitter": "full"]
@@ -143,7 +149,7 @@ public struct Suggester: Sendable {
                 "failureRateLowerBound": Self.number(Statistics.wilsonLower(s.failures, s.runs - s.cacheHits)),
                 "failuresOnInputsThatSucceeded": .number(Double(transient)), "failuresFollowed": .number(Double(s.failuresFollowed)),
                 "failuresFollowedBySuccess": .number(Double(s.failuresFollowedBySuccess)), "transientLowerBound": Self.number(transientBound),
-                "attemptSuccessLowerBound": Self.number(attemptSuccessBound),
+                "rescueLowerBound": Self.number(rescue), "successRate": Self.number(successRate),
                 "topError": s.errors.counts.max { $0.value < $1.value }.map { .string($0.key) } ?? .null,
             ],
             patch: [c.guardOp, JSONPatchOperation(c.step.retryPolicy == nil ? .add : .replace, "\(c.path)/retryPolicy", policy)])
@@ -200,6 +206,8 @@ public struct Suggester: Sendable {
     func regression(_ c: StepContext) -> Suggestion? {
         guard let r = c.stats.regression else { return nil }
         let estimate = Duration.seconds(r.recentMedian)
+        // Already planned with the slower duration (this suggestion was applied).
+        if let current = c.step.estimatedDuration, abs(current.seconds - r.recentMedian) <= 0.1 * r.recentMedian { return nil }
         let impact = (r.ratio - 1) * c.shareOfExecution * 100
         return Suggestion(
             id: "\(Suggestion.Kind.durationRegression.rawValue)/\(c.step.id)", kind: .durationRegression, step: c.step.id,

@@ -62,6 +62,10 @@ public struct SimulationReport: Sendable, Codable {
     public var runsPerSecond: Double
     public var pattern: WorkflowPattern
     public var suggestions: [Suggestion]
+    /// What auto-optimization applied, kept and reverted during the runs.
+    public var optimizations: [OptimizationRecord]
+    /// The success rate of each quarter of the runs, in the order they finished.
+    public var successRateByQuarter: [Double]
 
     public struct Makespan: Sendable, Codable {
         public var mean: Double
@@ -111,13 +115,21 @@ public struct Simulator: Sendable {
         let options = ExecutionOptions(maxParallelism: maxParallelism)
         let concurrency = self.concurrency
         let started = ContinuousClock.now
-        let finished = try await scheduler.run { () async throws -> [WorkflowExecution] in
+        let (finished, finalWorkflow) = try await scheduler.run { () async throws -> ([WorkflowExecution], Workflow) in
             try await WorkflowEngine.withEngine(
                 executors: executors, configuration: EngineConfiguration(retainedExecutions: 64), clock: clock,
                 secrets: SecretProvider(environment: [:]), seed: seed, learning: learning
             ) { engine in
                 try await engine.registerWorkflow(workflow)
-                return try await withThrowingTaskGroup(of: WorkflowExecution.self) { group in
+                // With auto-optimization on, suggestions become versions (and are judged) as the runs go.
+                let optimizer = AutoOptimizer(engine: engine, judgedAfter: 20)
+                let executions = try await withThrowingTaskGroup(of: WorkflowExecution?.self) { group in
+                    if optimization.enableAutoOptimization {
+                        group.addTask {
+                            await optimizer.run()
+                            return nil
+                        }
+                    }
                     var out: [WorkflowExecution] = []
                     out.reserveCapacity(runs)
                     var next = 0
@@ -130,25 +142,33 @@ public struct Simulator: Sendable {
                         }
                     }
                     while next < min(runs, concurrency) { start() }
-                    while let done = try await group.next() {
+                    while out.count < runs, let finished = try await group.next() {
+                        guard let done = finished else { continue }
                         each?(done)
                         out.append(done)
                         if next < runs { start() }
                     }
+                    group.cancelAll()
                     return out
                 }
+                return (executions, await engine.workflow(workflow.id) ?? workflow)
             }
         }
         let wall = started.duration(to: .now).seconds
         let makespans = finished.map { ($0.finishedAt ?? Date()).timeIntervalSince($0.startedAt ?? Date()) }.sorted()
         let succeeded = finished.filter { $0.status == .completed }.count
         let pattern = await learning.pattern(workflowID: workflow.id, stepOrder: workflow.steps.map(\.id))
-        let suggestions = await learning.suggestions(for: workflow)
+        let suggestions = await learning.suggestions(for: finalWorkflow)
+        let audit = (try? await learning.audit(workflowID: workflow.id)) ?? []
         return SimulationReport(
             runs: finished.count, succeeded: succeeded, successRate: finished.isEmpty ? 0 : Double(succeeded) / Double(finished.count),
             makespan: .init(
                 mean: makespans.isEmpty ? 0 : makespans.reduce(0, +) / Double(makespans.count), p50: Statistics.quantile(makespans, 0.5),
                 p90: Statistics.quantile(makespans, 0.9), p99: Statistics.quantile(makespans, 0.99), max: makespans.last ?? 0),
-            wallSeconds: wall, runsPerSecond: wall > 0 ? Double(finished.count) / wall : 0, pattern: pattern, suggestions: suggestions)
+            wallSeconds: wall, runsPerSecond: wall > 0 ? Double(finished.count) / wall : 0, pattern: pattern, suggestions: suggestions,
+            optimizations: audit, successRateByQuarter: (0..<4).map { q in
+                let part = finished[(finished.count * q / 4)..<(finished.count * (q + 1) / 4)]
+                return part.isEmpty ? 0 : Double(part.filter { $0.status == .completed }.count) / Double(part.count)
+            })
     }
 }

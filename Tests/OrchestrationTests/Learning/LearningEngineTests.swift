@@ -148,3 +148,87 @@ struct LearningEngineTests {
         }
     }
 }
+
+@Suite("Auto-optimization")
+struct AutoOptimizerTests {
+    static let workflow = """
+        name: svc
+        steps:
+          - {id: a}
+          - {id: b, dependencies: [a]}
+          - {id: c, dependencies: [b, a]}
+        """
+
+    func run(_ engine: WorkflowEngine, count: Int) async throws {
+        for _ in 0..<count {
+            let e = try await engine.executeWorkflow("svc")
+            _ = try await engine.waitForExecution(e.id)
+        }
+    }
+
+    @Test("a safe, confident suggestion becomes a new version; when that version fails more, it is reverted and not applied again")
+    func applyAndRevert() async throws {
+        let executor = ScriptedExecutor()
+        let learning = LearningEngine(configuration: OptimizationConfig(enableAutoOptimization: true, minConfidence: 0.8))
+        var executors = ExecutorRegistry()
+        for type in StepType.allCases { executors.register(executor, for: type) }
+        try await WorkflowEngine.withEngine(executors: executors, clock: ManualClock(), learning: learning) { engine in
+            try await engine.registerWorkflow(try workflowDocument(Self.workflow))
+            let optimizer = AutoOptimizer(engine: engine, judgedAfter: 10)
+            try await run(engine, count: 10)
+            let applied = try await optimizer.consider("svc")
+            #expect(applied.map(\.action) == [.applied])
+            #expect(applied.first?.suggestionID == "remove-dependency/c:a")
+            #expect(applied.first?.by == "learning-engine")
+            #expect(await engine.workflow("svc")?.step("c")?.dependencies == ["b"])
+            // Not judged before 10 executions of the new version.
+            try await run(engine, count: 9)
+            #expect(try await optimizer.consider("svc").isEmpty)
+            // The new version fails half the time: reverted.
+            executor.script("b", [.failure("boom"), .success()])
+            try await run(engine, count: 1)
+            executor.script("b", [.failure("boom"), .success(), .failure("boom"), .success(), .failure("boom"), .success(), .failure("boom"), .success(), .failure("boom"), .success()])
+            try await run(engine, count: 10)
+            let reverted = try await optimizer.consider("svc")
+            #expect(reverted.map(\.action) == [.reverted])
+            #expect(reverted.first?.reason.contains("the success rate fell from 100%") == true, "\(reverted.first?.reason ?? "")")
+            #expect(await engine.workflow("svc")?.step("c")?.dependencies == ["b", "a"])
+            // Reverted once: not applied again.
+            executor.script("b", [.success()])
+            try await run(engine, count: 3)
+            #expect(try await optimizer.consider("svc").isEmpty)
+            let audit = try await learning.audit(workflowID: "svc")
+            #expect(audit.map(\.action) == [.applied, .reverted])
+            #expect(audit[1].afterVersion == audit[0].beforeVersion)
+        }
+    }
+
+    @Test("a change that does no harm is kept after its executions, and the next suggestion may follow")
+    func kept() async throws {
+        let executor = ScriptedExecutor()
+        let learning = LearningEngine(configuration: OptimizationConfig(enableAutoOptimization: true))
+        var executors = ExecutorRegistry()
+        for type in StepType.allCases { executors.register(executor, for: type) }
+        try await WorkflowEngine.withEngine(executors: executors, clock: ManualClock(), learning: learning) { engine in
+            try await engine.registerWorkflow(try workflowDocument(Self.workflow))
+            let optimizer = AutoOptimizer(engine: engine, judgedAfter: 10)
+            try await run(engine, count: 10)
+            #expect(try await optimizer.consider("svc").map(\.action) == [.applied])
+            try await run(engine, count: 10)
+            #expect(try await optimizer.consider("svc").map(\.action) == [.kept])
+            #expect(await engine.workflow("svc")?.step("c")?.dependencies == ["b"])
+        }
+    }
+
+    @Test("auto-optimization off: nothing is applied")
+    func off() async throws {
+        var executors = ExecutorRegistry()
+        for type in StepType.allCases { executors.register(ScriptedExecutor(), for: type) }
+        try await WorkflowEngine.withEngine(executors: executors, clock: ManualClock(), learning: LearningEngine()) { engine in
+            try await engine.registerWorkflow(try workflowDocument(Self.workflow))
+            try await run(engine, count: 10)
+            #expect(try await AutoOptimizer(engine: engine).consider("svc").isEmpty)
+            #expect(await engine.workflow("svc")?.step("c")?.dependencies == ["b", "a"])
+        }
+    }
+}
