@@ -68,6 +68,10 @@ struct EngineService: Service {
             group.addTask { await scheduler.runEventTriggers(bus: bus) }
             group.addTask { await outbound.run() }
             group.addTask { await metrics.run() }
+            if let learning = engine.learning {
+                // What was learned before this start orders steps and gives ETAs from the first execution on.
+                group.addTask { for workflow in await engine.registeredWorkflows() { _ = await learning.statistics(workflowID: workflow.id) } }
+            }
             if engine.learning?.configuration.enableAutoOptimization == true {
                 let optimizer = AutoOptimizer(engine: engine)
                 group.addTask { await optimizer.run() }

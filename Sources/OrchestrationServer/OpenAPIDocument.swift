@@ -1028,6 +1028,7 @@ components:
         error: {type: string}
         startedAt: {type: string, format: date-time}
         finishedAt: {type: string, format: date-time}
+        estimatedCompletion: {type: string, format: date-time, description: "when a running execution is expected to end, from learned step durations (docs/learning.md)"}
         metrics:
           type: object
           required: [stepCount, successfulSteps, failedSteps, skippedSteps, retryCount, cacheHits, totalDurationMs, criticalPathDurationMs, optimizationGains]

@@ -21,6 +21,8 @@ actor ProgressDisplay {
     var drawnLines = 0
     var lastDraw = Date.distantPast
     var finished = false
+    /// When the engine expects the execution to end.
+    var estimatedCompletion: Date?
     /// On a terminal, at most this many step rows are drawn (running ones first).
     static let visibleRows = 20
 
@@ -92,8 +94,9 @@ actor ProgressDisplay {
         let filled = total == 0 ? width : width * done / total
         var bar = "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "]"
         bar += " \(done)/\(total) steps, \(Self.format(.seconds(elapsed)))"
-        if done > 0, done < total {
-            bar += ", ETA \(Self.format(.seconds(elapsed / Double(done) * Double(total - done))))"
+        if let eta = estimatedCompletion, !finished {
+            // From the engine: learned step durations along the path still ahead.
+            bar += ", ETA \(Self.format(.seconds(max(0, eta.timeIntervalSince(now)))))"
         }
         lines.append(bar)
         let running = order.filter { rows[$0]?.status == .running }
@@ -125,7 +128,8 @@ actor ProgressDisplay {
     }
 
     /// Redraws the table so running steps' durations and the ETA move between events.
-    func tick() {
+    func tick(estimatedCompletion: Date?) {
+        self.estimatedCompletion = estimatedCompletion
         if interactive, !finished { draw(force: true) }
     }
 

@@ -88,6 +88,10 @@ struct RunCommand: AsyncParsableCommand {
         let engine = WorkflowEngine(
             executors: .standard(), configuration: configuration, secrets: secrets, cache: cache, store: store,
             learning: store.map { LearningEngine(store: $0) })
+        if let learning = engine.learning, let file, let id = try? WorkflowLoader.load(contentsOf: file).workflow.id {
+            // Learned durations order the steps and give the ETA from the first one on.
+            _ = await learning.statistics(workflowID: id)
+        }
         let final: WorkflowExecution
         let workflow: Workflow
         if let resume {
@@ -199,7 +203,7 @@ struct RunCommand: AsyncParsableCommand {
                 group.addTask {
                     while true {
                         try await Task.sleep(for: .milliseconds(250))
-                        await display.tick()
+                        await display.tick(estimatedCompletion: try? await engine.getExecution(id).estimatedCompletion)
                     }
                 }
             }

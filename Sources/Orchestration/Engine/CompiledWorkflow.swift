@@ -21,7 +21,9 @@ public struct CompiledWorkflow: Sendable {
     public let rollbacks: [Body?]
     /// Longest estimated remaining path from each step to the end, in seconds: the start order
     /// when more steps are ready than may run.
-    public let priorities: [Double]
+    public private(set) var priorities: [Double]
+    /// Each step's estimated duration in seconds: learned, else `estimatedDuration`, else 1 s.
+    public private(set) var estimates: [Double]
     public let cachePolicies: [CachePolicy?]
     /// Every secret name any step or condition references.
     public let secretNames: Set<String>
@@ -80,17 +82,30 @@ public struct CompiledWorkflow: Sendable {
         self.rollbacks = rollbacks
         self.secretNames = secrets
         self.cachePolicies = workflow.steps.map(\.effectiveCache)
-        // Longest remaining path, bottom-up in reverse topological order.
+        (self.estimates, self.priorities) = Self.priorities(graph: graph, planner: planner)
+    }
+
+    /// The same workflow with priorities from `learned` durations (by step id; others keep
+    /// their `estimatedDuration`).
+    public func reprioritized(learned: [String: Duration]) -> CompiledWorkflow {
+        var copy = self
+        (copy.estimates, copy.priorities) = Self.priorities(graph: graph, planner: Planner(learnedDurations: learned))
+        return copy
+    }
+
+    /// Estimates, and the longest remaining path from each step, bottom-up in reverse topological order.
+    static func priorities(graph: WorkflowGraph, planner: Planner) -> (estimates: [Double], priorities: [Double]) {
         let n = graph.count
         var remaining = [Double](repeating: 0, count: n)
+        var estimates = [Double](repeating: 0, count: n)
         for v in graph.topologicalOrder.reversed() {
             var longest = 0.0
             for d in graph.downstream[v] where remaining[d] > longest { longest = remaining[d] }
-            let step = workflow.steps[v]
-            let estimate = (planner.learnedDurations[step.id] ?? step.estimatedDuration ?? planner.defaultEstimate).seconds
-            remaining[v] = estimate + longest
+            let step = graph.workflow.steps[v]
+            estimates[v] = (planner.learnedDurations[step.id] ?? step.estimatedDuration ?? planner.defaultEstimate).seconds
+            remaining[v] = estimates[v] + longest
         }
-        self.priorities = remaining
+        return (estimates, remaining)
     }
 }
 

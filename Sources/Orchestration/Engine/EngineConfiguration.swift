@@ -12,11 +12,15 @@ public struct EngineConfiguration: Sendable {
     /// Finished executions kept in memory for `getExecution`/`listExecutions` (trimmed in batches, so
     /// up to a quarter more between trims); older ones are read from the store. Default 1,000.
     public var retainedExecutions: Int
+    /// Which ready step starts first when not all may: critical path first (by learned durations
+    /// once there are enough executions, else `estimatedDuration`), or first come, first served.
+    public var scheduling: ExecutionStateMachine.Scheduling
 
     public init(
         workerLimit: Int = 64, killGracePeriod: Duration = .seconds(5), logLimit: Int = 64 * 1024,
-        actions: ActionCatalog = .builtIn, retainedExecutions: Int = 1000
+        actions: ActionCatalog = .builtIn, retainedExecutions: Int = 1000, scheduling: ExecutionStateMachine.Scheduling = .criticalPathFirst
     ) {
+        self.scheduling = scheduling
         self.workerLimit = workerLimit
         self.killGracePeriod = killGracePeriod
         self.logLimit = logLimit

@@ -35,6 +35,7 @@ public enum ExecutionReport {
         if let e = execution.error { object["error"] = .string(e) }
         if let d = execution.startedAt { object["startedAt"] = .string(iso(d)) }
         if let d = execution.finishedAt { object["finishedAt"] = .string(iso(d)) }
+        if let d = execution.estimatedCompletion { object["estimatedCompletion"] = .string(iso(d)) }
         return .object(object)
     }
 

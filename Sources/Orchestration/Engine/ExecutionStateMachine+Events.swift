@@ -57,7 +57,7 @@ extension ExecutionStateMachine {
         } else {
             // Back in the queue at its priority; `fill` picks the attempt number from the phase.
             queuedAt[i] = now
-            readyQueue.insert(Ready(priority: compiled.priorities[i], step: i))
+            readyQueue.insert(ready(i))
             fill(now: now, actions: &actions)
         }
         checkCompletion(now: now, actions: &actions)

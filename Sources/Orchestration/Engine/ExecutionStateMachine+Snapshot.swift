@@ -17,6 +17,41 @@ extension ExecutionStateMachine {
             error: error, startedAt: startedAt, finishedAt: finishedAt)
     }
 
+    /// ``snapshot(workflowVersion:)`` with the expected end of a running execution.
+    public func snapshot(now: Date, workflowVersion: String? = nil) -> WorkflowExecution {
+        var execution = snapshot(workflowVersion: workflowVersion)
+        execution.estimatedCompletion = remainingSeconds(now: now).map { now.addingTimeInterval($0) }
+        return execution
+    }
+
+    /// Seconds until the execution is expected to end, from the step estimates (learned
+    /// durations once there are enough executions): the longer of the longest estimated path
+    /// still ahead — from each running step (its estimate minus what it has run, at least 0),
+    /// each queued step and each step waiting to retry — and the estimated work left divided by
+    /// the steps that may run at once. `nil` once the execution has ended.
+    public func remainingSeconds(now: Date) -> Double? {
+        guard !status.isTerminal else { return nil }
+        var path = 0.0, work = 0.0
+        for i in phase.indices {
+            let estimate = compiled.estimates[i], tail = compiled.priorities[i] - estimate
+            switch phase[i] {
+            case .running:
+                let ran = attemptStartedAt[i].map { now.timeIntervalSince($0) } ?? 0
+                let left = max(0, estimate - ran)
+                path = max(path, left + tail)
+                work += left
+            case .queued, .retryWait:
+                path = max(path, compiled.priorities[i])
+                work += estimate
+            case .waiting:
+                work += estimate
+            case .done:
+                break
+            }
+        }
+        return max(path, work / Double(max(1, limit)))
+    }
+
     /// Counts, durations, the critical path actually taken and the parallel speedup obtained.
     ///
     /// `optimizationGains` = sum of step durations ÷ wall time: 3 one-second steps run side by

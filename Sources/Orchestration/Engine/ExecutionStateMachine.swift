@@ -57,7 +57,22 @@ public struct ExecutionStateMachine: Sendable {
         }
     }
 
+    /// Critical path first (the longest estimated remaining path starts first), or first come,
+    /// first served (the step ready first starts first).
+    public enum Scheduling: String, Sendable, Hashable, Codable, CaseIterable {
+        case criticalPathFirst, firstComeFirstServed
+    }
+
     public let compiled: CompiledWorkflow
+    /// How the next step is picked when more are ready than may run.
+    public var scheduling: Scheduling = .criticalPathFirst
+    var readySequence = 0.0
+
+    /// A queue entry for step `i` under the scheduling policy.
+    mutating func ready(_ i: Int) -> Ready {
+        readySequence += 1
+        return Ready(priority: scheduling == .criticalPathFirst ? compiled.priorities[i] : -readySequence, step: i)
+    }
     public private(set) var values: ExecutionValues
     /// Results by step index.
     public internal(set) var results: [StepResult]
@@ -81,6 +96,8 @@ public struct ExecutionStateMachine: Sendable {
     var pendingUpstream: [Int]
     /// When each queued step became ready.
     var queuedAt: [Date?]
+    /// When each step's running attempt started (for ETAs).
+    var attemptStartedAt: [Int: Date] = [:]
     var readyQueue = Heap<Ready>()
     var running = 0
     var exclusiveRunning = false
@@ -227,7 +244,7 @@ public struct ExecutionStateMachine: Sendable {
         }
         phase[i] = .queued
         queuedAt[i] = now
-        readyQueue.insert(Ready(priority: compiled.priorities[i], step: i))
+        readyQueue.insert(ready(i))
         return nil
     }
 
@@ -269,6 +286,7 @@ public struct ExecutionStateMachine: Sendable {
             return
         }
         phase[i] = .running(attempt: attempt)
+        attemptStartedAt[i] = now
         running += 1
         if exclusive { exclusiveRunning = true }
         results[i].status = .running

@@ -34,6 +34,7 @@ extension WorkflowEngine {
         }
         workflows[graph.workflow.id] = compiled
         workflowHashes[graph.workflow.id] = hash
+        learnedGenerations[graph.workflow.id] = nil
     }
 
     /// Forgets a workflow: no new executions; running ones go on with the version they pinned.
@@ -57,9 +58,15 @@ extension WorkflowEngine {
     /// set, or this throws before anything runs.
     public func executeWorkflow(_ workflowID: String, inputs: [String: JSONValue] = [:], options: ExecutionOptions = ExecutionOptions()) async throws -> WorkflowExecution {
         guard !draining else { throw EngineError(.unavailable, "the engine is shutting down; start the execution again once it is back") }
-        guard let compiled = workflows[workflowID] else {
+        guard var compiled = workflows[workflowID] else {
             let hint = Suggestions.didYouMean(workflowID, among: workflows.keys)
             throw EngineError(.notFound, "no workflow '\(workflowID)'\(hint)")
+        }
+        // Priorities (and ETAs) from learned durations, once the learning engine has them.
+        if let learned = learning?.cachedDurations(workflowID: workflowID), learned.generation != learnedGenerations[workflowID] {
+            compiled = compiled.reprioritized(learned: learned.durations)
+            workflows[workflowID] = compiled
+            learnedGenerations[workflowID] = learned.generation
         }
         var secretValues: [String: String] = [:]
         var missing: [String] = []
@@ -77,8 +84,9 @@ extension WorkflowEngine {
             executionID: id, workflowID: workflowID, workflowName: compiled.workflow.name, inputs: merged,
             secrets: secretValues, trigger: options.trigger)
         let limit = min(configuration.workerLimit, options.maxParallelism ?? Int.max)
-        let machine = ExecutionStateMachine(
+        var machine = ExecutionStateMachine(
             compiled: compiled, values: values, limit: limit, reuse: options.reuse, debug: options.debug, seed: seeds.next())
+        machine.scheduling = configuration.scheduling
         let run = Run(machine: machine, redactor: Redactor(secrets: secretValues.values))
         run.workflowHash = workflowHashes[workflowID] ?? ""
         run.options = StoredOptions(maxParallelism: options.maxParallelism, debug: options.debug, trigger: options.trigger)
@@ -108,7 +116,14 @@ extension WorkflowEngine {
     /// The execution's current state.
     public func getExecution(_ id: String) throws -> WorkflowExecution {
         guard let run = runs[id] else { throw EngineError(.notFound, "no execution '\(id)'") }
-        return run.final ?? run.machine.snapshot()
+        return run.final ?? run.machine.snapshot(now: now())
+    }
+
+    /// The engine's time now and when the execution is expected to end (`nil` once it has).
+    public func estimatedCompletion(_ id: String) throws -> (now: Date, at: Date?) {
+        guard let run = runs[id] else { throw EngineError(.notFound, "no execution '\(id)'") }
+        let now = self.now()
+        return (now, run.final == nil ? run.machine.remainingSeconds(now: now).map { now.addingTimeInterval($0) } : nil)
     }
 
     /// The newest executions first, of one workflow or all.
@@ -117,7 +132,7 @@ extension WorkflowEngine {
         for id in order.reversed() {
             guard out.count < limit, let run = runs[id] else { break }
             if let workflowID, run.machine.values.workflowID != workflowID { continue }
-            out.append(run.final ?? run.machine.snapshot())
+            out.append(run.final ?? run.machine.snapshot(now: now()))
         }
         return out
     }

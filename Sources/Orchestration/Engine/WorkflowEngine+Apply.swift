@@ -141,7 +141,8 @@ extension WorkflowEngine {
                 if let observation = observation(run) {
                     // Without a store, hand it over before anyone waiting for the end is woken; with
                     // one, it is saved already and the learning engine reads it from there.
-                    if store == nil { learning?.submit(observation) } else { jobSink.yield(.learn(observation)) }
+                    if store == nil { learning?.submit(observation) }
+                    jobSink.yield(.learn(observation))
                 }
                 let waiters = run.waiters
                 run.waiters.removeAll()
@@ -180,7 +181,7 @@ extension WorkflowEngine {
             }
             if due { await timerFired(kind) }
         case .learn(let observation):
-            await learning?.record(observation)
+            await learning?.absorb(observation.workflowID)
         }
     }
 

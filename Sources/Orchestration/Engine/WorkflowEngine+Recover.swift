@@ -73,6 +73,7 @@ extension WorkflowEngine {
             var machine = ExecutionStateMachine(
                 compiled: compiled, values: values, limit: limit, reuse: reuse, debug: record.options.debug,
                 paused: record.options.paused, seed: seeds.next())
+            machine.scheduling = configuration.scheduling
             machine.setStartedAt(e.startedAt ?? record.createdAt)
             let run = Run(machine: machine, redactor: Redactor(secrets: secretValues.values))
             run.workflowHash = record.workflowHash

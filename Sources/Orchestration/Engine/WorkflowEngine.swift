@@ -83,6 +83,8 @@ public actor WorkflowEngine {
     /// Fired when, while draining, no attempt runs any more.
     let drainIdle = AttemptSignal()
     var workflows: [String: CompiledWorkflow] = [:]
+    /// The generation of learned durations each workflow's priorities were computed from.
+    var learnedGenerations: [String: Int] = [:]
     var runs: [String: Run] = [:]
     var order: [String] = []
     var seeds: SplitMix64

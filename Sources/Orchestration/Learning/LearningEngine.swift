@@ -49,6 +49,12 @@ public actor LearningEngine {
         }
     }
 
+    /// Learns what was handed over with ``submit(_:)`` (without a store) or saved in the store
+    /// (with one) for the workflow: the engine calls it after each execution it ends.
+    func absorb(_ workflowID: String) async {
+        if store == nil { drainSubmitted() } else { await catchUp(workflowID) }
+    }
+
     /// Hands over an observation at once, from any context (the engine does so at the moment an
     /// execution ends, without a store): whatever is read next includes it.
     public nonisolated func submit(_ observation: ExecutionObservation) {
@@ -56,6 +62,26 @@ public actor LearningEngine {
     }
 
     nonisolated let submitted = Mutex<[ExecutionObservation]>([])
+    nonisolated let durations = Mutex<[String: (generation: Int, durations: [String: Duration])]>([:])
+
+    /// The learned median durations of a workflow's steps as of the last refresh (every 10
+    /// executions), with a generation that changes with them; `nil` before there are any. Cheap:
+    /// the engine asks at every start.
+    public nonisolated func cachedDurations(workflowID: String) -> (generation: Int, durations: [String: Duration])? {
+        durations.withLock { $0[workflowID] }
+    }
+
+    /// Recomputes the cached durations when the workflow reached a refresh point.
+    func refreshDurations(_ workflowID: String, force: Bool = false) {
+        guard let s = statistics[workflowID] else { return }
+        guard force || s.executions == configuration.minimumExecutions || s.executions % 10 == 0 else { return }
+        let learned = Suggester(configuration: configuration).learnedDurations(s)
+        guard !learned.isEmpty else { return }
+        durations.withLock { cache in
+            let generation = (cache[workflowID]?.generation ?? 0) + 1
+            cache[workflowID] = (generation, learned)
+        }
+    }
 
     func drainSubmitted() {
         let batch = submitted.withLock { pending -> [ExecutionObservation] in
@@ -65,6 +91,7 @@ public actor LearningEngine {
         for observation in batch {
             statistics[observation.workflowID, default: WorkflowStatistics(workflowID: observation.workflowID, window: configuration.window)]
                 .add(observation, learningRate: configuration.learningRate)
+            refreshDurations(observation.workflowID)
         }
     }
 
@@ -140,11 +167,14 @@ public actor LearningEngine {
                 let page = try await store.observations(workflowID: workflowID, after: after, limit: 500)
                 guard !page.isEmpty else { break }
                 var s = statistics[workflowID] ?? WorkflowStatistics(workflowID: workflowID, window: configuration.window)
+                let before = s.executions
                 for (seq, observation) in page where seq > s.appliedSeq {
                     s.add(observation, learningRate: configuration.learningRate)
                     s.appliedSeq = seq
                 }
                 statistics[workflowID] = s
+                // Refresh when this page crossed a refresh point (or on the first read of a process).
+                refreshDurations(workflowID, force: before / 10 != s.executions / 10 || cachedDurations(workflowID: workflowID) == nil)
                 unsaved[workflowID, default: 0] += page.count
                 if unsaved[workflowID, default: 0] >= Self.snapshotEvery { await save(workflowID) }
                 if page.count < 500 { break }

@@ -47,6 +47,9 @@ public struct WorkflowExecution: Sendable, Hashable, Codable {
     public var error: String?
     public var startedAt: Date?
     public var finishedAt: Date?
+    /// When a running execution is expected to end (see
+    /// ``ExecutionStateMachine/remainingSeconds(now:)``); `nil` once it has.
+    public var estimatedCompletion: Date?
 
     public init(
         id: String, workflowID: String, workflowVersion: String? = nil, status: ExecutionStatus = .pending,

@@ -66,6 +66,33 @@ public struct SimulationReport: Sendable, Codable {
     public var optimizations: [OptimizationRecord]
     /// The success rate of each quarter of the runs, in the order they finished.
     public var successRateByQuarter: [Double]
+    /// How far the engine's ETA was off at 25%, 50% and 75% of each completed execution (after
+    /// the first ``Simulator/warmUp`` runs): mean |predicted end − actual end| ÷ actual duration.
+    public var etaError: ETAError?
+    /// Mean makespan ÷ its lower bound max(critical path, total work ÷ slots), from each completed
+    /// execution's own step durations (after the warm-up).
+    public var lowerBoundRatio: Double?
+
+    public struct ETAError: Sendable, Codable {
+        public var at25: Double
+        public var at50: Double
+        public var at75: Double
+        /// The same errors divided by the time that was still left instead of the whole duration.
+        public var ofRemaining25: Double
+        public var ofRemaining50: Double
+        public var ofRemaining75: Double
+        public var executions: Int
+
+        public init(at25: Double, at50: Double, at75: Double, ofRemaining25: Double, ofRemaining50: Double, ofRemaining75: Double, executions: Int) {
+            self.at25 = at25
+            self.at50 = at50
+            self.at75 = at75
+            self.ofRemaining25 = ofRemaining25
+            self.ofRemaining50 = ofRemaining50
+            self.ofRemaining75 = ofRemaining75
+            self.executions = executions
+        }
+    }
 
     public struct Makespan: Sendable, Codable {
         public var mean: Double
@@ -92,14 +119,32 @@ public struct Simulator: Sendable {
     public var optimization: OptimizationConfig
     /// Executions running at once (each started as soon as one ends). Default 1.
     public var concurrency: Int
+    /// Which ready step starts first under a parallelism limit.
+    public var scheduling: ExecutionStateMachine.Scheduling
+    /// Runs left out of the ETA and lower-bound figures while the engine learns. Default 20.
+    public var warmUp: Int
 
-    public init(workflow: Workflow, model: SimulationModel, maxParallelism: Int? = nil, seed: UInt64 = 1, optimization: OptimizationConfig = OptimizationConfig(), concurrency: Int = 1) {
+    public init(
+        workflow: Workflow, model: SimulationModel, maxParallelism: Int? = nil, seed: UInt64 = 1, optimization: OptimizationConfig = OptimizationConfig(),
+        concurrency: Int = 1, scheduling: ExecutionStateMachine.Scheduling = .criticalPathFirst, warmUp: Int = 20
+    ) {
         self.workflow = workflow
         self.model = model
         self.maxParallelism = maxParallelism
         self.seed = seed
         self.optimization = optimization
         self.concurrency = max(1, concurrency)
+        self.scheduling = scheduling
+        self.warmUp = warmUp
+    }
+
+    struct Prediction: Sendable {
+        var madeAt: Date
+        var end: Date
+    }
+
+    final class PredictionLog: Sendable {
+        let entries = Mutex<[String: [Prediction]]>([:])
     }
 
     /// Runs `runs` executions; `each` sees every finished one (for tests and progress).
@@ -115,15 +160,31 @@ public struct Simulator: Sendable {
         let options = ExecutionOptions(maxParallelism: maxParallelism)
         let concurrency = self.concurrency
         let started = ContinuousClock.now
+        let scheduling = self.scheduling
+        let predictions = PredictionLog()
         let (finished, finalWorkflow) = try await scheduler.run { () async throws -> ([WorkflowExecution], Workflow) in
             try await WorkflowEngine.withEngine(
-                executors: executors, configuration: EngineConfiguration(retainedExecutions: 64), clock: clock,
+                executors: executors, configuration: EngineConfiguration(retainedExecutions: 64, scheduling: scheduling), clock: clock,
                 secrets: SecretProvider(environment: [:]), seed: seed, learning: learning
             ) { engine in
                 try await engine.registerWorkflow(workflow)
                 // With auto-optimization on, suggestions become versions (and are judged) as the runs go.
                 let optimizer = AutoOptimizer(engine: engine, judgedAfter: 20)
                 let executions = try await withThrowingTaskGroup(of: WorkflowExecution?.self) { group in
+                    // The ETA as the engine gives it when an execution starts and whenever a step ends.
+                    let events = engine.events()
+                    group.addTask {
+                        for await event in events {
+                            switch event {
+                            case .executionStarted(let id, _, _), .stepFinished(let id, _, _):
+                                if let now = try? await engine.estimatedCompletion(id), let end = now.at {
+                                    predictions.entries.withLock { $0[id, default: []].append(Prediction(madeAt: now.now, end: end)) }
+                                }
+                            default: break
+                            }
+                        }
+                        return nil
+                    }
                     if optimization.enableAutoOptimization {
                         group.addTask {
                             await optimizer.run()
@@ -169,6 +230,50 @@ public struct Simulator: Sendable {
             optimizations: audit, successRateByQuarter: (0..<4).map { q in
                 let part = finished[(finished.count * q / 4)..<(finished.count * (q + 1) / 4)]
                 return part.isEmpty ? 0 : Double(part.filter { $0.status == .completed }.count) / Double(part.count)
-            })
+            },
+            etaError: Self.etaError(Array(finished.dropFirst(warmUp)), predictions: predictions.entries.withLock { $0 }),
+            lowerBoundRatio: Self.lowerBoundRatio(Array(finished.dropFirst(warmUp)), workflow: workflow, slots: maxParallelism ?? 64))
+    }
+
+    static func etaError(_ executions: [WorkflowExecution], predictions: [String: [Prediction]]) -> SimulationReport.ETAError? {
+        var total: [Double] = [0, 0, 0], remaining: [Double] = [0, 0, 0]
+        var n = 0
+        for e in executions where e.status == .completed {
+            guard let start = e.startedAt, let end = e.finishedAt, let made = predictions[e.id], end > start else { continue }
+            let actual = end.timeIntervalSince(start)
+            var row: [(Double, Double)] = []
+            for (k, fraction) in [0.25, 0.5, 0.75].enumerated() {
+                let at = start.addingTimeInterval(actual * fraction)
+                guard let p = made.last(where: { $0.madeAt <= at }) else { break }
+                let off = abs(p.end.timeIntervalSince(end))
+                row.append((off / actual, off / (actual * (1 - fraction))))
+                _ = k
+            }
+            guard row.count == 3 else { continue }
+            for k in 0..<3 {
+                total[k] += row[k].0
+                remaining[k] += row[k].1
+            }
+            n += 1
+        }
+        guard n > 0 else { return nil }
+        let d = Double(n)
+        return .init(at25: total[0] / d, at50: total[1] / d, at75: total[2] / d, ofRemaining25: remaining[0] / d, ofRemaining50: remaining[1] / d, ofRemaining75: remaining[2] / d, executions: n)
+    }
+
+    static func lowerBoundRatio(_ executions: [WorkflowExecution], workflow: Workflow, slots: Int) -> Double? {
+        guard let graph = WorkflowValidator().validate(workflow).graph else { return nil }
+        var ratios: [Double] = []
+        for e in executions where e.status == .completed {
+            guard let start = e.startedAt, let end = e.finishedAt else { continue }
+            let durations = workflow.steps.map { e.stepResults[$0.id]?.duration.seconds ?? 0 }
+            var longest = [Double](repeating: 0, count: durations.count)
+            for v in graph.topologicalOrder {
+                longest[v] = durations[v] + (graph.upstream[v].map { longest[$0] }.max() ?? 0)
+            }
+            let bound = max(longest.max() ?? 0, durations.reduce(0, +) / Double(max(1, slots)))
+            if bound > 0 { ratios.append(end.timeIntervalSince(start) / bound) }
+        }
+        return ratios.isEmpty ? nil : ratios.reduce(0, +) / Double(ratios.count)
     }
 }

@@ -85,3 +85,46 @@ struct LearningEvaluationTests {
         #expect(report.recall >= 0.9, "recall \(report.recall)")
     }
 }
+
+@Suite("ETAs and critical-path-first scheduling")
+struct SchedulingEvaluationTests {
+    @Test("on random DAGs under 4 slots, critical path first with learned durations beats first come first served, and ETAs are within 15%")
+    func randomDAGs() async throws {
+        let report = try await LearningEvaluation.scheduling(dags: 4, steps: 30, slots: 4, runs: 50)
+        print("makespan ÷ lower bound: FCFS \(report.firstComeFirstServed), critical path first \(report.criticalPathFirst); ETA error \(report.eta)")
+        #expect(report.criticalPathFirst < report.firstComeFirstServed)
+        #expect(report.criticalPathFirst >= 1)
+        #expect(report.eta.executions > 100)
+        #expect(report.eta.at25 <= 0.15 && report.eta.at50 <= 0.15 && report.eta.at75 <= 0.15, "\(report.eta)")
+    }
+
+    @Test("a running execution's ETA is the longest estimated path still ahead, and moves as steps run")
+    func eta() async throws {
+        let executor = ScriptedExecutor()
+        executor.takes("build", .seconds(60))
+        executor.takes("test", .seconds(30))
+        let clock = ManualClock()
+        try await withScriptedEngine(executor, clock: clock) { engine in
+            try await engine.registerWorkflow(try workflowDocument("""
+                name: eta
+                steps:
+                  - {id: build, estimatedDuration: 1m}
+                  - {id: test, dependencies: [build], estimatedDuration: 30s}
+                  - {id: lint, dependencies: [build], estimatedDuration: 10s}
+                """))
+            let started = try await engine.executeWorkflow("eta")
+            await clock.waitForSleepers(1)
+            let first = try await engine.estimatedCompletion(started.id)
+            #expect(first.at.map { $0.timeIntervalSince(first.now) } == 90)
+            #expect(try await engine.getExecution(started.id).estimatedCompletion == first.at)
+            clock.advance(by: .seconds(20))
+            let later = try await engine.estimatedCompletion(started.id)
+            #expect(later.at.map { $0.timeIntervalSince(later.now) } == 70)
+            clock.advance(by: .seconds(40))
+            await clock.waitForSleepers(1)
+            clock.advance(by: .seconds(30))
+            let done = try await engine.waitForExecution(started.id)
+            #expect(done.estimatedCompletion == nil)
+        }
+    }
+}
