@@ -60,6 +60,15 @@ pre#log { background: #101522; color: #e6e9ef; padding: 12px; border-radius: 8px
 #login { max-width: 420px; }
 #login input { padding: 6px; width: 260px; }
 .filters select { padding: 4px; }
+#trend { background: #fff; border: 1px solid var(--line); border-radius: 8px; vertical-align: middle; }
+#trend .trend-line { fill: none; stroke: var(--accent); stroke-width: 1.5; }
+#trend .trend-dot { fill: var(--success); }
+#trend .trend-dot.failed, #trend .trend-dot.cancelled { fill: var(--failed); }
+.trend { margin: 8px 0; }
+#suggestions { padding-left: 18px; }
+#suggestions li { margin-bottom: 10px; }
+#suggestions .apply { margin-top: 4px; }
+pre.evidence { background: #fff; border: 1px solid var(--line); padding: 8px; font-size: 12px; }
 """##),
         "app.js": ("text/javascript; charset=utf-8", ##"""
 // NovaCron web UI: plain JavaScript, no build step. Served by `novacron serve` at /ui/app.js.
@@ -207,8 +216,89 @@ async function workflowPage(id) {
       `${workflow.stepCount} steps in ${plan.stages.length} stages · critical path ${plan.criticalPath.join(" → ")} · estimated ${plan.estimatedSeconds}s (serial ${plan.serialSeconds}s, score ${plan.optimizationScore.toFixed(2)})`),
     dag(plan, {}),
     triggers.triggers.length ? [h("h2", {}, "Triggers"), triggersTable(id, triggers.triggers)] : null,
+    h("h2", {}, "Learning"), h("div", { id: "learning" }, "…"),
     h("h2", {}, "Recent executions"),
     executionsTable(recent.items));
+  learningSection(id, recent.items);
+}
+
+// ---- learning ----------------------------------------------------------------------------------
+
+function pct(x) { return x === undefined || x === null ? "–" : (x * 100).toFixed(1) + "%"; }
+function secs(x) { return x === undefined || x === null ? "–" : seconds(x * 1000); }
+
+/** What the learning engine learned about a workflow: success rate, duration trend, per-step
+ * figures, and its suggestions with their evidence (admins can apply one). */
+async function learningSection(id, recent) {
+  const box = document.getElementById("learning");
+  let pattern, suggestions;
+  try {
+    [pattern, suggestions] = await Promise.all([
+      call("GET", "/learning/patterns/" + encodeURIComponent(id)),
+      call("GET", "/learning/suggestions/" + encodeURIComponent(id)),
+    ]);
+  } catch (error) { box.replaceChildren(h("p", { class: "facts" }, error.message)); return; }
+  if (pattern.executionsNeeded > 0) {
+    box.replaceChildren(h("p", { class: "facts", id: "learning-needed" },
+      `${pattern.executions} execution${pattern.executions === 1 ? "" : "s"} so far; a pattern needs ${pattern.minimumExecutions} (${pattern.executionsNeeded} more).`),
+      suggestionList(id, suggestions.suggestions));
+    return;
+  }
+  const d = pattern.duration || {};
+  const steps = h("table", { id: "patterns" },
+    h("thead", {}, h("tr", {}, ["Step", "Runs", "Success", "1st attempt fails", "Retry rescues", "Timeouts", "p50", "p95", "Regression"].map(t => h("th", {}, t)))),
+    h("tbody", {}, pattern.steps.map(s => h("tr", { "data-step": s.stepID },
+      h("td", {}, s.stepID), h("td", { class: "num" }, s.runs), h("td", { class: "num" }, pct(s.successRate)),
+      h("td", { class: "num" }, pct(s.firstAttemptFailureRate)), h("td", { class: "num" }, pct(s.retryRecoveryRate)),
+      h("td", { class: "num" }, pct(s.timeoutRate)), h("td", { class: "num" }, secs(s.duration && s.duration.p50)),
+      h("td", { class: "num" }, secs(s.duration && s.duration.p95)),
+      h("td", {}, s.regression ? `${s.regression.ratio.toFixed(1)}× slower over the last ${s.regression.recentRuns} runs` : "")))));
+  box.replaceChildren(
+    h("p", { class: "facts", id: "learning-summary" },
+      `${pattern.executions} executions · success rate ${pct(pattern.successRate)} · duration p50 ${secs(d.p50)}, p95 ${secs(d.p95)}, p99 ${secs(d.p99)} (moving average ${secs(d.ewma)})`),
+    trend(recent), steps,
+    pattern.commonFailures.length ? h("p", { class: "facts" }, "Common failures: " + pattern.commonFailures.map(f => `${f.count}× ${f.signature}`).join(" · ")) : null,
+    h("h3", {}, "Suggestions"), suggestionList(id, suggestions.suggestions));
+}
+
+/** Durations of the recent executions, oldest left: a sparkline, failed ones in red. */
+function trend(items) {
+  const done = items.filter(e => e.finishedAt).slice().reverse();
+  if (done.length < 2) return null;
+  const width = 480, height = 60, max = Math.max(...done.map(e => e.metrics.totalDurationMs), 1);
+  const x = (i) => 8 + i * (width - 16) / (done.length - 1), y = (ms) => height - 6 - (height - 12) * ms / max;
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("id", "trend"); svg.setAttribute("width", width); svg.setAttribute("height", height);
+  const line = document.createElementNS(ns, "polyline");
+  line.setAttribute("points", done.map((e, i) => `${x(i)},${y(e.metrics.totalDurationMs)}`).join(" "));
+  line.setAttribute("class", "trend-line");
+  svg.appendChild(line);
+  done.forEach((e, i) => {
+    const dot = document.createElementNS(ns, "circle");
+    dot.setAttribute("cx", x(i)); dot.setAttribute("cy", y(e.metrics.totalDurationMs)); dot.setAttribute("r", 3);
+    dot.setAttribute("class", "trend-dot " + e.status);
+    svg.appendChild(dot);
+  });
+  return h("div", { class: "trend" }, svg, h("small", { class: "facts" }, ` last ${done.length} executions, up to ${seconds(max)}`));
+}
+
+function suggestionList(workflowID, list) {
+  if (!list.length) return h("p", { class: "facts", id: "no-suggestions" }, "No suggestions.");
+  return h("ul", { id: "suggestions" }, list.map(s => h("li", { "data-suggestion": s.id, class: "suggestion " + s.priority },
+    h("strong", {}, s.kind), " ", s.step ? h("code", {}, s.step) : "",
+    ` · confidence ${s.confidence.toFixed(2)} · impact ${s.expectedImpact.toFixed(1)}% · ${s.priority}`,
+    s.semanticChange ? h("span", { class: "error" }, " · changes what the workflow does") : "",
+    h("div", {}, s.description),
+    h("details", {}, h("summary", {}, "evidence and patch"),
+      h("pre", { class: "evidence" }, JSON.stringify(s.evidence, null, 2) + "\n" + s.patch.map(p => JSON.stringify(p)).join("\n"))),
+    state.role === "admin" ? h("button", { class: "apply", onclick: async () => {
+      try {
+        const record = await call("POST", "/learning/suggestions/" + encodeURIComponent(workflowID) + "/apply", { id: s.id });
+        await route();
+        flash(`Applied ${record.suggestionID}: now version ${record.afterVersion.slice(0, 12)}`);
+      } catch (error) { flash(error.message); }
+    } }, "Apply") : null)));
 }
 
 /** A workflow's triggers with their state; operators can switch each off and on. */
@@ -342,7 +432,9 @@ function renderExecution(view) {
     h("h1", {}, "Execution ", h("small", { id: "execution-id" }, e.id)),
     h("p", { class: "facts" }, "Workflow ", h("a", { href: "#/workflows/" + encodeURIComponent(e.workflowID) }, e.workflowID), " · ",
       h("span", { id: "execution-status" }, badge(e.status)), " · started ", when(e.startedAt),
-      e.finishedAt ? " · took " + seconds(e.metrics.totalDurationMs) : "", e.error ? h("span", { class: "error" }, " · " + e.error) : ""),
+      e.finishedAt ? " · took " + seconds(e.metrics.totalDurationMs) : "",
+      e.estimatedCompletion ? h("span", { id: "eta" }, " · expected to end " + when(e.estimatedCompletion)) : "",
+      e.error ? h("span", { class: "error" }, " · " + e.error) : ""),
     buttons,
     view.plan ? dag(view.plan, statusMap(e)) : h("p", {}, "The workflow is no longer registered; its graph is not available."),
     h("h2", {}, "Timeline"), h("div", { id: "gantt" }, view.gantt || ""),

@@ -88,6 +88,8 @@ struct WebUITests {
         #expect(try await browser.run("return document.querySelector('#dag g.node[data-step=fetch]').dataset.status") == "success")
         let firstID = try #require(try await browser.run("return document.getElementById('execution-id').textContent").stringValue)
         #expect(try await engine.getExecution(firstID).status == .running)
+        // The engine's ETA: build (5s) and ship (1s) still ahead.
+        #expect(try await browser.run("return document.getElementById('eta') !== null") == .bool(true))
         try await browser.screenshot(to: Self.shot("execution-running"))
 
         // Released, build finishes and ship fails; the page follows over SSE without a reload.
@@ -141,4 +143,61 @@ struct WebUITests {
 
 extension JSONValue {
     var number: Double? { if case .number(let n) = self { n } else { nil } }
+}
+
+extension WebUITests {
+    @Test("the workflow page shows what the learning engine learned: success rate, duration trend, per-step figures, suggestions with evidence; an admin applies one")
+    func learning() async throws {
+        let executor = ScriptedExecutor()
+        var executors = ExecutorRegistry()
+        for type in StepType.allCases { executors.register(executor, for: type) }
+        let store = try SQLiteExecutionStore(path: temporaryDatabasePath())
+        let engine = WorkflowEngine(executors: executors, secrets: SecretProvider(environment: [:]), store: store, learning: LearningEngine(store: store))
+        // ship also lists fetch, which it already waits for through build: a redundant dependency.
+        try await engine.registerWorkflow(try workflowDocument("""
+            name: learned
+            steps:
+              - {id: fetch, estimatedDuration: 1s}
+              - {id: build, dependencies: [fetch], estimatedDuration: 5s}
+              - {id: ship, dependencies: [build, fetch], estimatedDuration: 1s}
+            """))
+        let tokens = try APITokens(environment: "admin:ui-admin")
+        let app = try await buildApplication(engine: engine, store: store, configuration: ServerConfiguration(port: 0, tokens: tokens))
+        try await app.test(.live) { client in
+            // The engine runs with the server.
+            for i in 0..<12 {
+                executor.script("build", [i % 4 == 3 ? .failure("compiler crashed after \(i) s") : .success()])
+                let e = try await engine.executeWorkflow("learned")
+                _ = try await engine.waitForExecution(e.id)
+            }
+            let site = "http://127.0.0.1:\(try #require(client.port))"
+            let browser = try await WebDriver.start()
+            do {
+                try await browser.navigate(site + "/")
+                try await browser.waitUntil("document.querySelector('#login input#token')", "the sign-in form")
+                try await browser.type("#token", "ui-admin")
+                try await browser.click("#login button")
+                try await browser.waitUntil("document.querySelector('#workflows tr[data-workflow=\"learned\"]')", "the workflow")
+                try await browser.navigate(site + "/#/workflows/learned")
+                try await browser.waitUntil("document.getElementById('learning-summary')", "the learning summary")
+                #expect(try await browser.run("return document.getElementById('learning-summary').textContent").stringValue?.hasPrefix("12 executions · success rate 75.0%") == true)
+                #expect(try await browser.run("return document.querySelectorAll('#trend circle').length") == 12)
+                #expect(try await browser.run("return document.querySelectorAll('#trend circle.failed').length") == 3)
+                #expect(try await browser.run("return [...document.querySelectorAll('#patterns tr[data-step]')].map(r => r.dataset.step)") == ["fetch", "build", "ship"])
+                #expect(try await browser.run("return document.querySelector('#patterns tr[data-step=build]').children[2].textContent") == "75.0%")
+                let suggestion = "#suggestions li[data-suggestion=\"remove-dependency/ship:fetch\"]"
+                try await browser.waitUntil("document.querySelector('\(suggestion)')", "the redundant dependency suggestion")
+                #expect(try await browser.run("return document.querySelector('\(suggestion) pre.evidence').textContent").stringValue?.contains("\"via\": \"build\"") == true)
+                try await browser.screenshot(to: Self.shot("learning"))
+                try await browser.click("\(suggestion) button.apply")
+                try await browser.waitUntil("document.getElementById('flash') && document.getElementById('flash').textContent.startsWith('Applied remove-dependency/ship:fetch')", "the applied message")
+                #expect(await engine.workflow("learned")?.step("ship")?.dependencies == ["build"])
+                await browser.quit()
+            } catch {
+                try? await browser.screenshot(to: Self.shot("learning-failure"))
+                await browser.quit()
+                throw error
+            }
+        }
+    }
 }
