@@ -82,6 +82,15 @@ public final class SQLiteExecutionStore: ExecutionStore {
         }
     }
 
+    /// Writes in one transaction on GRDB's writer queue, leaving the calling thread free while
+    /// it waits for the write lock: for writes off the engine's path that may wait behind its
+    /// commits (the learning engine's saved statistics).
+    func writeWaiting<T: Sendable>(_ doing: String, _ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+        do { return try await pool.write(body) } catch let e as StoreError { throw e } catch {
+            throw Self.describe(error, path: path, doing: doing)
+        }
+    }
+
     private func writeNow<T>(_ body: (Database) throws -> T) throws -> T {
         try pool.write(body)
     }

@@ -46,6 +46,7 @@ public actor OutboundWebhooks {
             guard let subscription = try? await bus.store.subscriptions().first(where: { $0.id == id }) else { return }
             await bus.consume(name: "subscription:" + id, pattern: subscription.events) { event in
                 await self.deliver(event, to: id)
+                return true
             }
         }
     }

@@ -139,9 +139,9 @@ extension WorkflowEngine {
                 run.timers.fire()
                 emit(.executionFinished(final))
                 if let observation = observation(run) {
-                    // Without a store, hand it over before anyone waiting for the end is woken; with
-                    // one, it is saved already and the learning engine reads it from there.
-                    if store == nil { learning?.submit(observation) }
+                    // Handed over before anyone waiting for the end is woken (with a store, it is
+                    // saved already): whatever is read next includes it.
+                    learning?.submit(observation)
                     jobSink.yield(.learn(observation))
                 }
                 let waiters = run.waiters

@@ -195,8 +195,10 @@ public struct WorkflowStatistics: Sendable, Hashable, Codable {
     public var steps: [String: StepStatistics] = [:]
     /// Per definition version: executions, successes, and the sum of durations of the successful ones.
     public var versions: [String: VersionStatistics] = [:]
-    /// The store sequence number of the last observation included (0 without a store).
+    /// The store sequence number up to which every observation is included (0 without a store)…
     public var appliedSeq: Int64 = 0
+    /// …and the executions after it that are included too.
+    public var alsoApplied: [String] = []
     public var window: Int
 
     public init(workflowID: String, window: Int) {

@@ -75,6 +75,10 @@ public protocol ExecutionStore: Sendable {
     /// Observations of finished executions of a workflow after `seq`, oldest first, with their
     /// sequence numbers (written by ``StoreWrite/observation(_:)``).
     func observations(workflowID: String, after seq: Int64, limit: Int) async throws -> [(seq: Int64, observation: ExecutionObservation)]
+    /// The sequence numbers and execution ids of a workflow's observations after `seq`, oldest first.
+    func observationIDs(workflowID: String, after seq: Int64) async throws -> [(seq: Int64, executionID: String)]
+    /// The observations with these sequence numbers.
+    func observations(seqs: [Int64]) async throws -> [(seq: Int64, observation: ExecutionObservation)]
     /// The learning engine's saved statistics of a workflow.
     func learningSnapshot(workflowID: String) async throws -> Data?
     func saveLearningSnapshot(workflowID: String, _ data: Data) async throws

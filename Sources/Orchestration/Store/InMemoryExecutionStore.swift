@@ -85,6 +85,15 @@ public actor InMemoryExecutionStore: ExecutionStore {
         return out
     }
 
+    public func observationIDs(workflowID: String, after seq: Int64) -> [(seq: Int64, executionID: String)] {
+        observationLog.filter { $0.seq > seq && $0.observation.workflowID == workflowID }.map { ($0.seq, $0.observation.executionID) }
+    }
+
+    public func observations(seqs: [Int64]) -> [(seq: Int64, observation: ExecutionObservation)] {
+        // Dense from 1: index directly.
+        seqs.compactMap { seq in seq >= 1 && seq <= Int64(observationLog.count) ? observationLog[Int(seq - 1)] : nil }
+    }
+
     public func learningSnapshot(workflowID: String) -> Data? { snapshots[workflowID] }
     public func saveLearningSnapshot(workflowID: String, _ data: Data) { snapshots[workflowID] = data }
     public func appendOptimizationRecord(_ record: OptimizationRecord) { audit.append(record) }

@@ -198,9 +198,17 @@ public final class EventBus: Sendable {
     }
 
     /// A durable consumer: hands `deliver` every event matching `pattern` after the consumer's
-    /// saved cursor, in order, saving the cursor as it goes; runs until cancelled. A consumer
-    /// that never ran starts at the newest event (it does not replay history).
-    public func consume(name: String, pattern: String, deliver: @Sendable (BusEvent) async -> Void) async {
+    /// saved cursor, in order; runs until cancelled. A consumer that never ran starts at the
+    /// newest event (it does not replay history).
+    ///
+    /// The cursor is saved after each delivery that acted (`deliver` returns `true`: it started
+    /// an execution, posted a webhook), so a crash repeats at most the one in flight; otherwise
+    /// once per batch. While `interested` says no (no event trigger is enabled), events are
+    /// skipped without being read.
+    public func consume(
+        name: String, pattern: String, interested: (@Sendable () async -> Bool)? = nil,
+        deliver: @Sendable (BusEvent) async -> Bool
+    ) async {
         var cursor: Int64
         do {
             if let saved = try await store.cursor(name) {
@@ -212,7 +220,29 @@ public final class EventBus: Sendable {
         } catch {
             return
         }
+        var savedAt = ContinuousClock.now
+        var unsaved = false
         while !Task.isCancelled {
+            if let interested, await !interested() {
+                // Nobody to deliver to: move past what is there, unread (saving where, at most once a second).
+                guard let last = try? await store.lastEventSeq() else { return }
+                if last > cursor {
+                    cursor = last
+                    unsaved = true
+                }
+                if unsaved, savedAt.duration(to: .now) >= .seconds(1) {
+                    try? await store.saveCursor(name, cursor)
+                    savedAt = .now
+                    unsaved = false
+                }
+                await waitForEvents(after: cursor)
+                if state.withLock({ $0.stopped }) { return }
+                continue
+            }
+            if unsaved {
+                try? await store.saveCursor(name, cursor)
+                unsaved = false
+            }
             guard let batch = try? await store.events(after: cursor, limit: 500) else { return }
             if batch.isEmpty {
                 await waitForEvents(after: cursor)
@@ -222,14 +252,14 @@ public final class EventBus: Sendable {
             for event in batch {
                 if Task.isCancelled { return }
                 if BusEvent.matches(type: event.type, pattern: pattern) {
-                    await deliver(event)
+                    let acted = await deliver(event)
                     // Stopped while delivering: not done, so it is handed over again next time.
                     if Task.isCancelled { return }
                     cursor = event.seq
-                    try? await store.saveCursor(name, cursor)
+                    if acted { try? await store.saveCursor(name, cursor) }
                 }
             }
-            if let last = batch.last?.seq, last > cursor {
+            if let last = batch.last?.seq, last >= cursor {
                 cursor = last
                 try? await store.saveCursor(name, cursor)
             }

@@ -239,20 +239,24 @@ public actor TriggerScheduler {
     /// matches its `event` pattern and its `conditions` hold on the event's data. The engine's
     /// own lifecycle events never start the workflow they are about (no loops).
     public func runEventTriggers(bus: EventBus) async {
-        await bus.consume(name: "event-triggers", pattern: "*") { event in
+        await bus.consume(name: "event-triggers", pattern: "*", interested: { await !self.enabledTriggers(.event).isEmpty }) { event in
             await self.deliver(event)
         }
     }
 
-    func deliver(_ event: BusEvent) async {
+    /// Fires the event triggers `event` matches; whether it fired any.
+    @discardableResult
+    func deliver(_ event: BusEvent) async -> Bool {
+        var fired = false
         for (workflowID, trigger) in await enabledTriggers(.event) {
             guard let pattern = trigger.event ?? trigger.conditions["event"]?.text, BusEvent.matches(type: event.type, pattern: pattern) else { continue }
             if event.source == "engine", case .object(let data) = event.data, data["workflowID"] == .string(workflowID) { continue }
             var conditions = trigger.conditions
             conditions["event"] = nil
             guard Webhook.matches(conditions, payload: event.data) else { continue }
-            _ = try? await fire(workflowID: workflowID, trigger: trigger, payload: event.json)
+            if (try? await fire(workflowID: workflowID, trigger: trigger, payload: event.json)) != nil { fired = true }
         }
+        return fired
     }
 
     // MARK: Firing

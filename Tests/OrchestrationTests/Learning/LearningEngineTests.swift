@@ -87,8 +87,30 @@ struct LearningEngineTests {
         }
         let statistics = try #require(await again.statistics(workflowID: "nightly"))
         #expect(statistics.executions == 13)
-        #expect(statistics.appliedSeq == 13)
+        // Saved again, the statistics say they include the 13th observation.
+        await again.flush()
+        #expect(await again.statistics(workflowID: "nightly")?.appliedSeq == 13)
+        let third = LearningEngine(store: store)
+        #expect(await third.statistics(workflowID: "nightly")?.executions == 13)
         #expect(try await store.observations(workflowID: "nightly", after: 12, limit: 10).count == 1)
+    }
+
+    @Test("executions another process recorded in the same store are taken in before the statistics are saved")
+    func twoProcesses() async throws {
+        let store = try SQLiteExecutionStore(path: temporaryDatabasePath())
+        let first = LearningEngine(store: store), second = LearningEngine(store: store)
+        for (learning, count) in [(first, 5), (second, 3), (first, 2)] {
+            let (executor, clock, executors) = engineParts(store: store)
+            try await WorkflowEngine.withEngine(executors: executors, clock: clock, store: store, learning: learning) { engine in
+                try await engine.registerWorkflow(try workflowDocument(Self.workflow))
+                try await runExecutions(engine, executor, clock, count: count)
+            }
+        }
+        // The first saw only its own 7 in memory; saving notices the other 3 and reads them.
+        #expect(await first.statistics(workflowID: "nightly")?.executions == 7)
+        await first.flush()
+        #expect(await first.statistics(workflowID: "nightly")?.executions == 10)
+        #expect(await LearningEngine(store: store).statistics(workflowID: "nightly")?.executions == 10)
     }
 
     func json(_ buffer: ByteBuffer) throws -> [String: Any] {

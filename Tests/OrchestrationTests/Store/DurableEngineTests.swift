@@ -52,6 +52,8 @@ final class CrashableStore: ExecutionStore {
         try await base.observations(workflowID: workflowID, after: seq, limit: limit)
     }
     func learningSnapshot(workflowID: String) async throws -> Data? { try await base.learningSnapshot(workflowID: workflowID) }
+    func observationIDs(workflowID: String, after seq: Int64) async throws -> [(seq: Int64, executionID: String)] { try await base.observationIDs(workflowID: workflowID, after: seq) }
+    func observations(seqs: [Int64]) async throws -> [(seq: Int64, observation: ExecutionObservation)] { try await base.observations(seqs: seqs) }
     func saveLearningSnapshot(workflowID: String, _ data: Data) async throws {
         if crashed.withLock({ $0 }) { throw StoreError("the process died") }
         try await base.saveLearningSnapshot(workflowID: workflowID, data)

@@ -72,9 +72,10 @@ struct EventBusTests {
                             // Parked until cancelled, as a process that died mid-delivery (Task.sleep
                             // returns at once on cancellation; nothing waits for time to pass).
                             try? await Task.sleep(for: .seconds(86_400))
-                            return
+                            return true
                         }
                         got.update { $0.append(event.seq) }
+                        return true
                     }
                 }
                 for data: JSONValue in [["n": 1], ["n": 2], ["crash": true]] { try await bus.publish("audit.entry", data: data) }
@@ -95,6 +96,7 @@ struct EventBusTests {
                     await bus.consume(name: "audit", pattern: "audit.*") { event in
                         again.update { $0.append(event.seq) }
                         if event.seq == 6 { done.continuation.yield() }
+                        return true
                     }
                 }
                 try await bus.publish("audit.entry", data: ["n": 6])
