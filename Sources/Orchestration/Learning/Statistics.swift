@@ -6,23 +6,20 @@ public enum Statistics {
     /// z for a one-sided 95% bound.
     public static let z95 = 1.6448536269514722
 
-    /// The Wilson score interval's lower bound for `successes` out of `trials` (0 when no trials).
-    public static func wilsonLower(_ successes: Int, _ trials: Int, z: Double = z95) -> Double {
-        guard trials > 0 else { return 0 }
+    /// The Wilson score interval for `successes` out of `trials`: (0, 1) when there are none.
+    public static func wilson(_ successes: Int, _ trials: Int, z: Double = z95) -> (lower: Double, upper: Double) {
+        guard trials > 0 else { return (0, 1) }
         let n = Double(trials), p = Double(successes) / n, z2 = z * z
         let centre = p + z2 / (2 * n)
         let margin = z * ((p * (1 - p) + z2 / (4 * n)) / n).squareRoot()
-        return max(0, (centre - margin) / (1 + z2 / n))
+        return (max(0, (centre - margin) / (1 + z2 / n)), min(1, (centre + margin) / (1 + z2 / n)))
     }
 
+    /// The Wilson score interval's lower bound (0 when no trials).
+    public static func wilsonLower(_ successes: Int, _ trials: Int, z: Double = z95) -> Double { wilson(successes, trials, z: z).lower }
+
     /// The Wilson score interval's upper bound (1 when no trials).
-    public static func wilsonUpper(_ successes: Int, _ trials: Int, z: Double = z95) -> Double {
-        guard trials > 0 else { return 1 }
-        let n = Double(trials), p = Double(successes) / n, z2 = z * z
-        let centre = p + z2 / (2 * n)
-        let margin = z * ((p * (1 - p) + z2 / (4 * n)) / n).squareRoot()
-        return min(1, (centre + margin) / (1 + z2 / n))
-    }
+    public static func wilsonUpper(_ successes: Int, _ trials: Int, z: Double = z95) -> Double { wilson(successes, trials, z: z).upper }
 
     /// The standard normal distribution function.
     public static func normalCDF(_ x: Double) -> Double { 0.5 * erfc(-x / 2.0.squareRoot()) }
