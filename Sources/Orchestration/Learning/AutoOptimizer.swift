@@ -26,14 +26,21 @@ public actor AutoOptimizer {
         self.judgedAfter = judgedAfter
     }
 
-    /// Considers every workflow whose execution finishes, until cancelled.
+    /// Considers a workflow after every ``considerEvery`` of its executions finish, until cancelled
+    /// (suggestions validate and plan the workflow: not work for every execution).
     public func run() async {
         guard learning.configuration.enableAutoOptimization else { return }
+        var finished: [String: Int] = [:]
         for await event in engine.events() {
             guard case .executionFinished(let execution) = event else { continue }
+            finished[execution.workflowID, default: 0] += 1
+            guard finished[execution.workflowID, default: 0] % Self.considerEvery == 0 else { continue }
             _ = try? await consider(execution.workflowID)
         }
     }
+
+    /// Finished executions of a workflow between two considerations.
+    public static let considerEvery = 5
 
     /// Judges the pending change of `workflowID`, or applies the next suggestion; returns what it
     /// recorded (nothing when auto-optimization is off, a change waits for executions, or no
