@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "OrchestrationSQLite", targets: ["OrchestrationSQLite"]),
         .library(name: "OrchestrationServer", targets: ["OrchestrationServer"]),
         .library(name: "OrchestrationTesting", targets: ["OrchestrationTesting"]),
+        .library(name: "OrchestrationCloud", targets: ["OrchestrationCloud"]),
         .executable(name: "novacron", targets: ["novacron"]),
         .executable(name: "novacron-bench", targets: ["NovaCronBenchmark"]),
     ],
@@ -85,6 +86,11 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .target(
+            name: "OrchestrationCloud",
+            dependencies: ["Orchestration", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: upcoming
+        ),
+        .target(
             name: "OrchestrationTesting",
             dependencies: ["Orchestration"],
             swiftSettings: upcoming
@@ -119,7 +125,7 @@ let package = Package(
         .testTarget(
             name: "OrchestrationTests",
             dependencies: [
-                "Orchestration", "OrchestrationExecutors", "OrchestrationSQLite", "OrchestrationServer", "OrchestrationTesting",
+                "Orchestration", "OrchestrationExecutors", "OrchestrationSQLite", "OrchestrationServer", "OrchestrationTesting", "OrchestrationCloud",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
