@@ -162,6 +162,9 @@ public actor LearningEngine {
         await load(workflowID)
         loaded.insert(workflowID)
         for waiter in loading.removeValue(forKey: workflowID) ?? [] { waiter.resume() }
+        // Many observations since the last save (short-lived processes such as `novacron run`
+        // never reach a save of their own): save now, so the next process reads only what follows.
+        if unsaved[workflowID, default: 0] >= Self.snapshotEvery { await checkpoint(workflowID) }
     }
 
     /// Replaces what is in memory with what the store has: the saved statistics and every

@@ -113,6 +113,22 @@ struct LearningEngineTests {
         #expect(await LearningEngine(store: store).statistics(workflowID: "nightly")?.executions == 10)
     }
 
+    @Test("a process that loads many unsaved observations saves them, so short-lived processes do not each read the whole history")
+    func shortLivedProcesses() async throws {
+        let store = InMemoryExecutionStore()
+        let observation = { (i: Int) in
+            ExecutionObservation(executionID: "e\(i)", workflowID: "w", version: "v", status: .completed, startedAt: Date(), seconds: 1,
+                                 steps: [StepObservation(stepID: "a", status: .success, attempts: [AttemptObservation(outcome: .succeeded, seconds: 1)])])
+        }
+        try await store.apply((1...250).map { .observation(observation($0)) })
+        #expect(try await store.learningSnapshot(workflowID: "w") == nil)
+        #expect(await LearningEngine(store: store).statistics(workflowID: "w")?.executions == 250)
+        let saved = try #require(try await store.learningSnapshot(workflowID: "w"))
+        #expect(try JSONDecoder().decode(WorkflowStatistics.self, from: saved).appliedSeq == 250)
+        try await store.apply([.observation(observation(251))])
+        #expect(await LearningEngine(store: store).statistics(workflowID: "w")?.executions == 251)
+    }
+
     func json(_ buffer: ByteBuffer) throws -> [String: Any] {
         try #require(try JSONSerialization.jsonObject(with: Data(String(buffer: buffer).utf8)) as? [String: Any])
     }
