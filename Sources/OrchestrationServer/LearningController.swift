@@ -70,12 +70,3 @@ struct LearningController<Context: RequestContext>: Sendable {
         return JSONValue.object(["workflowID": .string(id), "records": .array(try records.map { try JSONValue(encoding: $0) })]).response()
     }
 }
-
-extension JSONValue {
-    /// A Codable value as JSON (dates as ISO 8601).
-    init(encoding value: some Encodable) throws {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        self = try JSONDecoder().decode(JSONValue.self, from: encoder.encode(value))
-    }
-}

@@ -15,7 +15,7 @@ struct LearningSource {
     func pattern(_ workflowID: String) async throws -> JSONValue {
         if remote.serverURL != nil { return try await remote.call(.GET, "/api/v1/learning/patterns/\(workflowID)") }
         let (workflow, learning) = try await local(workflowID)
-        return try JSONValue(encodingForCLI: await learning.pattern(workflowID: workflowID, stepOrder: workflow.steps.map(\.id)))
+        return try JSONValue(encoding: await learning.pattern(workflowID: workflowID, stepOrder: workflow.steps.map(\.id)))
     }
 
     func suggestions(_ workflowID: String) async throws -> JSONValue {
@@ -36,7 +36,7 @@ struct LearningSource {
         let engine = WorkflowEngine(executors: .standard(), store: store, learning: learning)
         try await engine.registerWorkflow(workflow)
         do {
-            return try JSONValue(encodingForCLI: try await engine.applySuggestion(suggestionID, workflowID: workflowID, by: "cli (\(ProcessInfo.processInfo.environment["USER"] ?? "unknown user"))"))
+            return try JSONValue(encoding: try await engine.applySuggestion(suggestionID, workflowID: workflowID, by: "cli (\(ProcessInfo.processInfo.environment["USER"] ?? "unknown user"))"))
         } catch let error as EngineError {
             Console.err("error: \(error.message)")
             throw ExitStatus.invalidInput
@@ -54,12 +54,6 @@ struct LearningSource {
 }
 
 extension JSONValue {
-    init(encodingForCLI value: some Encodable) throws {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        self = try JSONDecoder().decode(JSONValue.self, from: encoder.encode(value))
-    }
-
     var number: Double? { if case .number(let n) = self { n } else { nil } }
 }
 
@@ -243,7 +237,7 @@ struct SimulateCommand: AsyncParsableCommand {
             Console.err("error: \(error)")
             throw ExitCode(1)
         }
-        if output == .json { return Console.out(try JSONValue(encodingForCLI: report).jsonText) }
+        if output == .json { return Console.out(try JSONValue(encoding: report).jsonText) }
         var text = "\(report.runs) runs of \(workflow.id) in \(String(format: "%.2f", report.wallSeconds)) s (\(Int(report.runsPerSecond)) runs/s), \(report.succeeded) succeeded (\(String(format: "%.1f", report.successRate * 100))%)\n"
         let m = report.makespan
         text += "makespan: mean \(LearningText.seconds(.number(m.mean))), p50 \(LearningText.seconds(.number(m.p50))), p90 \(LearningText.seconds(.number(m.p90))), p99 \(LearningText.seconds(.number(m.p99))), max \(LearningText.seconds(.number(m.max)))\n\n"

@@ -17,6 +17,13 @@ public enum JSONValue: Sendable, Hashable {
 }
 
 extension JSONValue {
+    /// A Codable value as JSON, dates in ISO 8601 (what the API and `-o json` print).
+    public init(encoding value: some Encodable) throws {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        self = try JSONDecoder().decode(JSONValue.self, from: encoder.encode(value))
+    }
+
     /// The field `key` of an object; `nil` for a missing field or a value that is not an object.
     public subscript(key: String) -> JSONValue? {
         if case .object(let fields) = self { fields[key] } else { nil }
