@@ -44,18 +44,18 @@ extension WorkflowEngine {
         let now = self.now()
         for action in actions {
             switch action {
-            case .startAttempt(let step, let attempt, let request):
-                run.attemptStarts[step] = now
+            case .startAttempt(_, let attempt, let request):
                 out.append(.attempt(AttemptRecord(executionID: id, stepID: request.stepID, attempt: attempt, status: .running, startedAt: now)))
             case .scheduleRetry(let step, let next, _):
                 let r = run.machine.results[step]
                 out.append(.attempt(AttemptRecord(
                     executionID: id, stepID: r.stepID, attempt: next - 1, status: r.timedOut ? .timedOut : .failed,
-                    startedAt: run.attemptStarts[step] ?? now, finishedAt: now, error: r.error, exitCode: r.exitCode)))
+                    startedAt: run.machine.attemptStartedAt[step] ?? now, finishedAt: now, error: r.error, exitCode: r.exitCode)))
             case .stepFinished(let step):
                 let r = run.machine.results[step]
                 var attempt: AttemptRecord?
-                if let started = run.attemptStarts.removeValue(forKey: step) {
+                // Only a step that ran an attempt in this process has one to record.
+                if let started = run.machine.attemptStartedAt[step] {
                     attempt = AttemptRecord(
                         executionID: id, stepID: r.stepID, attempt: r.attempts, status: run.lastOutcome[step] ?? .failed,
                         startedAt: started, finishedAt: now, error: r.error, exitCode: r.exitCode)
@@ -283,16 +283,16 @@ extension WorkflowEngine {
 extension WorkflowEngine {
     /// Notes an attempt's start for the learning engine.
     func trace(start step: Int, attempt: Int, request: StepRequest, cacheKey: String?, run: Run) {
-        let now = self.now()
-        run.traceStarts[step] = now
         guard attempt == 1 else { return }
+        let now = self.now()
         if let queued = request.queuedAt { run.queueWaits[step] = max(0, now.timeIntervalSince(queued)) }
         run.inputKeys[step] = String((cacheKey ?? StepCacheKey.make(for: request)).prefix(16))
     }
 
     /// Notes how an attempt ended for the learning engine.
     func trace(end step: Int, outcome: StepOutcome, cached: Bool, now: Date, run: Run) {
-        let started = run.traceStarts.removeValue(forKey: step) ?? now
+        // The machine knows when the attempt started.
+        let started = run.machine.attemptStartedAt[step] ?? now
         let kind: AttemptObservation.Outcome = cached ? .cached : outcome.succeeded ? .succeeded : outcome.timedOut ? .timedOut : outcome.cancelled ? .cancelled : .failed
         run.trace[step, default: []].append(AttemptObservation(outcome: kind, seconds: cached ? 0 : max(0, now.timeIntervalSince(started)), error: outcome.succeeded ? nil : outcome.error))
         if outcome.succeeded { run.outputKeys[step] = String(StepCacheKey.fingerprint(JSONValue.object(outcome.outputs).jsonText).prefix(16)) }

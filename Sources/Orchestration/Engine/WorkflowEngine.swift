@@ -30,17 +30,14 @@ public actor WorkflowEngine {
         var workflowHash = ""
         var options = StoredOptions()
         var createdAt = Date()
-        /// When the running attempt of each step started (for its attempt record).
-        var attemptStarts: [Int: Date] = [:]
         var rollbackStart: Date?
         /// How each step's last attempt ended (for its attempt record).
         var lastOutcome: [Int: AttemptRecord.Status] = [:]
         /// Set when a write to the store failed: the execution cannot be trusted to be saved.
         var storeFailure: String?
         /// What the learning engine gets (only kept when there is one): per step, its attempts,
-        /// when the running one started, its queue wait and input and output fingerprints.
+        /// its queue wait and input and output fingerprints.
         var trace: [Int: [AttemptObservation]] = [:]
-        var traceStarts: [Int: Date] = [:]
         var queueWaits: [Int: Double] = [:]
         var inputKeys: [Int: String] = [:]
         var outputKeys: [Int: String] = [:]
