@@ -30,7 +30,7 @@ struct LearningController<Context: RequestContext>: Sendable {
     func pattern(_ request: Request, context: Context) async throws -> Response {
         let id = try context.parameters.require("id")
         let workflow = try await known(id)
-        let pattern = await try learning().pattern(workflowID: id, stepOrder: workflow.steps.map(\.id))
+        let pattern = try await learning().pattern(workflowID: id, stepOrder: workflow.steps.map(\.id))
         return try JSONValue(encoding: pattern).response()
     }
 

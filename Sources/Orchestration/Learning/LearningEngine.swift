@@ -126,11 +126,6 @@ public actor LearningEngine {
         return Suggester(configuration: configuration).suggestions(for: workflow, statistics: s)
     }
 
-    /// Median learned durations per step, for planning and ETAs.
-    public func learnedDurations(workflowID: String) async -> [String: Duration] {
-        Suggester(configuration: configuration).learnedDurations(await statistics(workflowID: workflowID))
-    }
-
     /// Adds to the audit trail of optimizations (in the store, when there is one).
     public func appendAudit(_ record: OptimizationRecord) async throws {
         if let store { try await store.appendOptimizationRecord(record) } else { audit.append(record) }

@@ -54,7 +54,7 @@ public enum Incident {
             } else {
                 return false
             }
-            return Hex.constantTimeEqual(Array(SHA256.hash(data: Array(given.utf8))), Array(SHA256.hash(data: Array(secret.utf8))))
+            return Webhook.sameSecret(given, secret)
         default:
             return false
         }

@@ -41,12 +41,18 @@ public enum Webhook {
         switch delivery.source {
         case "gitlab":
             guard let token = delivery.headers["x-gitlab-token"] else { return false }
-            return Hex.constantTimeEqual(Array(SHA256.hash(data: Array(token.utf8))), Array(SHA256.hash(data: Array(secret.utf8))))
+            return sameSecret(token, secret)
         default:
             let header = delivery.source == "github" ? "x-hub-signature-256" : "x-signature-256"
             guard let value = delivery.headers[header], value.hasPrefix("sha256="), let given = Hex.decode(value.dropFirst(7)) else { return false }
             return Hex.constantTimeEqual(given, signature(delivery.body, secret: secret))
         }
+    }
+
+    /// Whether a secret presented as it is (a token) equals the expected one, in constant time
+    /// (their hashes are compared, so their lengths do not show).
+    static func sameSecret(_ given: String, _ secret: String) -> Bool {
+        Hex.constantTimeEqual(Array(SHA256.hash(data: Array(given.utf8))), Array(SHA256.hash(data: Array(secret.utf8))))
     }
 
     /// HMAC-SHA256 of `body` with `secret`: what `X-Hub-Signature-256` carries after `sha256=`.
