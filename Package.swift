@@ -87,7 +87,7 @@ let package = Package(
         ),
         .target(
             name: "OrchestrationCloud",
-            dependencies: ["Orchestration", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["Orchestration", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Yams", package: "Yams")],
             swiftSettings: upcoming
         ),
         .target(
@@ -102,6 +102,7 @@ let package = Package(
                 "OrchestrationExecutors",
                 "OrchestrationSQLite",
                 "OrchestrationServer",
+                "OrchestrationCloud",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

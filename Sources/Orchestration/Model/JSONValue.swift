@@ -93,7 +93,7 @@ extension JSONValue {
     }
 
     /// Formats a number the way JSON and the expression language print it.
-    static func format(_ n: Double) -> String {
+    public static func format(_ n: Double) -> String {
         if n.isNaN { return "NaN" }
         if n.isInfinite { return n < 0 ? "-Infinity" : "Infinity" }
         if n == n.rounded(), abs(n) < 1e15 { return String(Int64(n)) }
