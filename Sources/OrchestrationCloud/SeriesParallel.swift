@@ -34,7 +34,10 @@ public enum SeriesParallel {
     }
 
     /// Decomposes the DAG of `upstream` (the dependencies of each step, by index).
-    public static func decompose(upstream: [[Int]], durations: [Double]) -> Decomposition {
+    /// Dependencies implied by others (c on a when c depends on b and b on a) are dropped
+    /// first: they change no order, and would make a series-parallel DAG look like it is not.
+    public static func decompose(upstream given: [[Int]], durations: [Double]) -> Decomposition {
+        let upstream = transitiveReduction(given)
         let n = upstream.count
         let before = criticalPath(upstream: upstream, durations: durations)
         guard n > 0 else { return Decomposition(structure: .series([]), exact: true, makespanBefore: 0, makespanAfter: 0) }
@@ -50,6 +53,25 @@ public enum SeriesParallel {
         var finish = [Double](repeating: 0, count: upstream.count)
         for v in topologicalOrder(upstream) { finish[v] = durations[v] + (upstream[v].map { finish[$0] }.max() ?? 0) }
         return finish.max() ?? 0
+    }
+
+    /// The fewest dependencies with the same reachability.
+    static func transitiveReduction(_ upstream: [[Int]]) -> [[Int]] {
+        // Ancestors of each step as bit sets, in topological order.
+        let n = upstream.count, words = (n + 63) / 64
+        var ancestors = [[UInt64]](repeating: [UInt64](repeating: 0, count: words), count: n)
+        for v in topologicalOrder(upstream) {
+            for u in upstream[v] {
+                ancestors[v][u / 64] |= 1 << UInt64(u % 64)
+                for w in 0..<words { ancestors[v][w] |= ancestors[u][w] }
+            }
+        }
+        return upstream.map { ups in
+            let direct = Set(ups)
+            return ups.filter { u in
+                !direct.contains { other in other != u && ancestors[other][u / 64] & (1 << UInt64(u % 64)) != 0 }
+            }
+        }
     }
 
     static func topologicalOrder(_ upstream: [[Int]]) -> [Int] {

@@ -1,11 +1,395 @@
+import Foundation
 import Orchestration
 
+/// Google Cloud Workflows YAML.
+///
+/// As for Step Functions, every step records its status in the map `results`, a failed step
+/// skips what depends on it, and a failed run rolls back and raises at the end. Series-parallel
+/// DAGs nest exactly as `parallel` branches (sharing `results`); other DAGs are layered. `api`
+/// steps and health checks → `http.request` / `http.get`; GCP functions → `http.post` with OIDC;
+/// Azure functions → `http.post` to their `url`; `container` (docker-run) → a Cloud Run job run
+/// with the command as an override; `wait` → `sys.sleep`; retry policies → `retry` with
+/// `backoff`.
 struct GCPWorkflowsExporter {
     let model: ExportModel
+    let names: [String]
+    var problems: [ExportProblem] = []
+    var warnings: [ExportProblem] = []
+    var parallelCount = 0
+    var usesRetry: Set<String> = []
+
+    init(model: ExportModel) {
+        self.model = model
+        self.names = model.safeNames()
+    }
 
     func export() -> ExporterOutput {
-        ExporterOutput(
-            result: ExportResult(target: .aws, document: .null, text: "", fileExtension: "", warnings: [], layout: nil),
-            problems: [ExportProblem(message: "not built yet")])
+        var builder = self
+        return builder.build()
+    }
+
+    private mutating func build() -> ExporterOutput {
+        let layout = model.decomposition()
+        if let w = model.layoutWarning(layout, target: .gcp) { warnings.append(w) }
+        if model.workflow.timeout != nil {
+            warnings.append(ExportProblem(field: "timeout", message: "GCP Workflows has no timeout for a whole execution; the workflow timeout is not exported"))
+        }
+        var steps: [JSONValue] = [
+            ["init": ["assign": [["inputs": .object(model.workflow.variables)], ["results": [:]]]]],
+            ["given": ["switch": [["condition": "${input != null}", "assign": [["inputs": "${map.merge(inputs, input)}"]]]]]],
+        ]
+        steps += structure(layout.structure)
+        // The end: roll back and raise if a step that may not fail failed.
+        let mayFail = model.steps.filter { !$0.continueOnFailure }
+        if !mayFail.isEmpty {
+            var undo: [JSONValue] = []
+            for i in model.topologicalOrder.reversed() {
+                guard let rollback = model.steps[i].rollback else { continue }
+                guard let call = call(rollback, stepID: model.steps[i].id, field: "rollback", result: "\(names[i])_rollback") else { continue }
+                undo.append(["\(names[i])_rollback": [
+                    "switch": [["condition": .string("${results.\(names[i]).status == \"success\"}"), "steps": [
+                        ["\(names[i])_undo": ["try": call, "except": ["as": "e", "steps": [["\(names[i])_undo_failed": ["assign": [["results.\(names[i])_rollback": "${e}"]]]]]]]],
+                    ]]],
+                ]])
+            }
+            undo.append(["failed": ["raise": ["code": 1, "message": "NovaCron.StepFailed: a step failed; see results"]]])
+            let anyFailed = mayFail.map { "results.\(names[$0.index]).status == \"failed\"" }.joined(separator: " or ")
+            steps.append(["finish": ["switch": [["condition": .string("${\(anyFailed)}"), "steps": .array(undo)]]]])
+        }
+        steps.append(["done": ["return": "${results}"]])
+        var document: [String: JSONValue] = ["main": ["params": ["input"], "steps": .array(steps)]]
+        for predicate in usesRetry.sorted() {
+            let test: String
+            switch predicate {
+            case "novacron_retry_failures": test = "${not(\"TimeoutError\" in e.tags)}"
+            case "novacron_retry_timeouts": test = "${\"TimeoutError\" in e.tags}"
+            default: test = "${true}"
+            }
+            document[predicate] = ["params": ["e"], "steps": [["decide": ["return": .string(test)]]]]
+        }
+        let value = JSONValue.object(document)
+        let order = ["main", "params", "steps", "call", "args", "result", "try", "retry", "except", "condition", "assign", "switch"]
+        return ExporterOutput(
+            result: ExportResult(target: .gcp, document: value, text: YAMLText.write(value, order: order), fileExtension: "yaml", warnings: warnings, layout: layout),
+            problems: problems)
+    }
+
+    private mutating func structure(_ s: SeriesParallel.Structure) -> [JSONValue] {
+        switch s {
+        case .step(let i): return [step(i)]
+        case .series(let parts): return parts.flatMap { structure($0) }
+        case .parallel(let parts):
+            // At most 10 branches each: more nest.
+            var branches = parts.map { structure($0) }
+            while branches.count > 10 {
+                let chunk = Array(branches.prefix(10))
+                branches = [[parallel(chunk)]] + branches.dropFirst(10)
+            }
+            return [parallel(branches)]
+        }
+    }
+
+    private mutating func parallel(_ branches: [[JSONValue]]) -> JSONValue {
+        parallelCount += 1
+        let n = parallelCount
+        return ["parallel_\(n)": ["parallel": [
+            "shared": ["results"],
+            "branches": .array(branches.enumerated().map { b, steps in ["branch_\(n)_\(b + 1)": ["steps": .array(steps)]] }),
+        ]]]
+    }
+
+    private mutating func step(_ i: Int) -> JSONValue {
+        let s = model.steps[i]
+        let name = names[i]
+        let work = call(s.body, stepID: s.id, field: nil, result: name + "_result") ?? [:]
+        var attempt: [String: JSONValue] = ["try": work]
+        if s.body.kind == .healthCheck {
+            let interval = (s.body.text("interval").flatMap { try? DurationText.parse($0) } ?? .seconds(2)).seconds
+            let maxWait = (s.body.text("maxWait").flatMap { try? DurationText.parse($0) } ?? s.body.timeout ?? .seconds(300)).seconds
+            usesRetry.insert("novacron_retry_all")
+            attempt["retry"] = [
+                "predicate": "${novacron_retry_all}", "max_retries": .number(max(1, (maxWait / max(interval, 1)).rounded(.down))),
+                "backoff": ["initial_delay": .number(max(1, interval.rounded(.up))), "max_delay": .number(max(1, interval.rounded(.up))), "multiplier": 1],
+            ]
+        } else if let retry = retry(s.body.retry, stepID: s.id) {
+            attempt["retry"] = retry
+        }
+        attempt["except"] = ["as": "e", "steps": [[name + "_failed": ["assign": [[
+            "results.\(name)": ["status": "failed", "success": false, "failed": true, "timedOut": "${\"TimeoutError\" in e.tags}", "error": "${e}"],
+        ]]]]]]
+        let skipped: JSONValue = ["assign": [["results.\(name)": ["status": "skipped", "success": false, "failed": false, "timedOut": false]]]]
+        var gate: [String] = s.upstream.filter { !s.statusReads.contains($0) }.map { "results.\(names[$0]).status == \"success\"" }
+        if let condition = s.condition {
+            if case .literal(.bool(false)) = condition { return [name: skipped] }
+            if let c = expression(condition, step: s.id) { gate.append("(\(c))") }
+        }
+        let run: JSONValue = [name + "_run": .object(attempt)]
+        guard !gate.isEmpty else { return [name: ["steps": [run]]] }
+        return [name: ["switch": [
+            ["condition": .string("${\(gate.joined(separator: " and "))}"), "steps": [run]],
+            ["condition": true, "steps": [[name + "_skipped": skipped]]],
+        ]]]
+    }
+
+    /// The steps that do a body's work and record its success, for a `try`.
+    private mutating func call(_ body: ExportModel.Body, stepID: String, field: String?, result: String) -> JSONValue? {
+        func problem(_ message: String, _ f: String? = nil) -> JSONValue? {
+            problems.append(ExportProblem(step: stepID, field: [field, f].compactMap { $0 }.joined(separator: ".").nilIfEmpty, message: message))
+            return nil
+        }
+        let key = field == nil ? "results.\(names[model.graph.index[stepID]!])" : "results.\(names[model.graph.index[stepID]!])_rollback"
+        var call: [String: JSONValue] = [:]
+        var output = JSONValue.string("${\(result)}")
+        switch body.kind {
+        case .shell: return problem(ExportMessages.shell(.gcp))
+        case .containerOther: return problem(ExportMessages.containerOther(.gcp))
+        case .http, .healthCheck:
+            guard let url = body.inputs["url"] else { return problem("an HTTP step needs inputs.url", "inputs.url") }
+            var args: [String: JSONValue] = [:]
+            args["url"] = value(url, stepID, "inputs.url")
+            if body.kind == .healthCheck {
+                call["call"] = "http.get"
+            } else {
+                call["call"] = "http.request"
+                args["method"] = body.inputs["method"].map { value($0, stepID, "inputs.method") } ?? "GET"
+                if let headers = body.inputs["headers"] { args["headers"] = value(headers, stepID, "inputs.headers") }
+                if let payload = body.inputs["json"] ?? body.inputs["body"] { args["body"] = value(payload, stepID, "inputs.json") }
+            }
+            if let timeout = body.timeout { args["timeout"] = .number(min(1800, max(1, timeout.seconds.rounded(.up)))) }
+            call["args"] = .object(args)
+            output = .object(["statusCode": .string("${\(result).code}"), "headers": .string("${\(result).headers}"), "body": .string("${\(result).body}")])
+        case .function(let provider):
+            var args: [String: JSONValue] = [:]
+            switch provider {
+            case "gcp":
+                if let url = body.inputs["url"] {
+                    args["url"] = value(url, stepID, "inputs.url")
+                } else {
+                    guard let project = body.text("project") ?? model.options.gcpProject, let region = body.text("region") ?? model.options.gcpRegion else {
+                        return problem("a Cloud Function is called at its URL: set inputs.url, or pass --gcp-project and --gcp-region", "inputs")
+                    }
+                    guard let function = body.inputs["function_name"] else { return problem("a function step needs inputs.function_name or inputs.url", "inputs") }
+                    args["url"] = concatenate([.literal(.string("https://\(region)-\(project).cloudfunctions.net/")), function], stepID, "inputs.function_name")
+                }
+                args["auth"] = ["type": "OIDC"]
+            case "azure":
+                guard let url = body.inputs["url"] else { return problem("an Azure function is called over HTTPS from GCP Workflows: set inputs.url", "inputs.url") }
+                args["url"] = value(url, stepID, "inputs.url")
+            default:
+                return problem("GCP Workflows calls GCP and Azure functions over HTTPS; an AWS Lambda needs SigV4 signing it cannot do", "inputs.provider")
+            }
+            args["body"] = value(LambdaPayload.payload(body.inputs), stepID, "inputs")
+            if let timeout = body.timeout { args["timeout"] = .number(min(1800, max(1, timeout.seconds.rounded(.up)))) }
+            call["call"] = "http.post"
+            call["args"] = .object(args)
+            output = .string("${\(result).body}")
+        case .containerRun:
+            guard let job = body.text("job") else {
+                return problem("Cloud Run runs jobs, not images: create a job for \(body.text("image") ?? "the image") and set inputs.job", "inputs")
+            }
+            guard let project = body.text("project") ?? model.options.gcpProject, let region = body.text("region") ?? model.options.gcpRegion else {
+                return problem("a Cloud Run job needs a project and region: pass --gcp-project and --gcp-region", "inputs")
+            }
+            guard let command = body.inputs["command"] else { return problem("a container step needs inputs.command", "inputs.command") }
+            call["call"] = "googleapis.run.v2.projects.locations.jobs.run"
+            call["args"] = [
+                "name": .string("projects/\(project)/locations/\(region)/jobs/\(job)"),
+                "body": ["overrides": ["containerOverrides": [["args": ["sh", "-c", value(command, stepID, "inputs.command")]]]]],
+            ]
+        case .sleep:
+            guard let text = body.text("duration"), let duration = try? DurationText.parse(text) else {
+                return problem("a wait step needs inputs.duration as a fixed duration", "inputs.duration")
+            }
+            call["call"] = "sys.sleep"
+            call["args"] = ["seconds": .number(max(0, duration.seconds.rounded(.up)))]
+            output = [:]
+        }
+        if output != [:] { call["result"] = .string(result) }
+        let record: JSONValue = ["assign": [[.init(stringLiteral: key): ["status": "success", "success": true, "failed": false, "timedOut": false, "output": output]]]]
+        return ["steps": [[result.replacingOccurrences(of: "_result", with: "_call"): .object(call)], [result.replacingOccurrences(of: "_result", with: "_ok"): record]]]
+    }
+
+    private mutating func retry(_ policy: RetryPolicy, stepID: String) -> JSONValue? {
+        guard policy.maxAttempts > 1 else { return nil }
+        let predicate: String
+        switch (policy.retryOn.contains(.failure), policy.retryOn.contains(.timeout)) {
+        case (true, true): predicate = "novacron_retry_all"
+        case (true, false): predicate = "novacron_retry_failures"
+        case (false, true): predicate = "novacron_retry_timeouts"
+        case (false, false): return nil
+        }
+        usesRetry.insert(predicate)
+        var multiplier = 1.0
+        switch policy.backoffStrategy {
+        case .fixed: multiplier = 1
+        case .exponential: multiplier = max(1, policy.multiplier)
+        case .linear:
+            warnings.append(ExportProblem(step: stepID, field: "retryPolicy.backoffStrategy", message: "GCP Workflows has no linear backoff; exported as fixed delays of \(DurationText.format(policy.initialDelay))"))
+        }
+        if policy.jitter == .full {
+            warnings.append(ExportProblem(step: stepID, field: "retryPolicy.jitter", message: "GCP Workflows does not jitter retry delays; they are exported without jitter"))
+        }
+        return [
+            "predicate": .string("${\(predicate)}"), "max_retries": .number(Double(policy.maxAttempts - 1)),
+            "backoff": [
+                "initial_delay": .number(max(1, policy.initialDelay.seconds.rounded(.up))),
+                "max_delay": .number(max(1, policy.maxDelay.seconds.rounded(.up))),
+                "multiplier": .number(multiplier),
+            ],
+        ]
+    }
+
+    // MARK: Values
+
+    /// A value with references as `${…}` expressions.
+    private mutating func value(_ v: CompiledValue, _ stepID: String, _ field: String) -> JSONValue {
+        switch v {
+        case .literal(let x): return Self.escapeLiteral(x)
+        case .template(let t):
+            if t.parts.count == 1, case .reference(let r, _) = t.parts[0] {
+                return .string("${\(reference(r, stepID: stepID, field: field) ?? "null")}")
+            }
+            var pieces: [String] = []
+            for part in t.parts {
+                switch part {
+                case .text(let text): pieces.append(Self.quote(text))
+                case .reference(let r, _): pieces.append("string(\(reference(r, stepID: stepID, field: field) ?? "null"))")
+                }
+            }
+            return .string("${" + pieces.joined(separator: " + ") + "}")
+        case .array(let items): return .array(items.map { value($0, stepID, field) })
+        case .object(let fields): return .object(fields.mapValues { value($0, stepID, field) })
+        }
+    }
+
+    private mutating func concatenate(_ parts: [CompiledValue], _ stepID: String, _ field: String) -> JSONValue {
+        var pieces: [String] = []
+        for p in parts {
+            switch p {
+            case .literal(let x): pieces.append(Self.quote(x.text))
+            case .template(let t):
+                for part in t.parts {
+                    switch part {
+                    case .text(let text): pieces.append(Self.quote(text))
+                    case .reference(let r, _): pieces.append("string(\(reference(r, stepID: stepID, field: field) ?? "null"))")
+                    }
+                }
+            default: break
+            }
+        }
+        return .string("${" + pieces.joined(separator: " + ") + "}")
+    }
+
+    /// Literal text that starts with `${` would be evaluated.
+    static func escapeLiteral(_ v: JSONValue) -> JSONValue {
+        switch v {
+        case .string(let s) where s.contains("${"): return .string("${" + quote(s) + "}")
+        case .array(let items): return .array(items.map(escapeLiteral))
+        case .object(let fields): return .object(fields.mapValues(escapeLiteral))
+        default: return v
+        }
+    }
+
+    static func quote(_ s: String) -> String { JSONValue.string(s).jsonText }
+
+    /// A reference as an expression over `inputs` and `results`.
+    private mutating func reference(_ r: Reference, stepID: String, field: String) -> String? {
+        func problem(_ message: String) -> String? {
+            problems.append(ExportProblem(step: stepID, field: field, message: message))
+            return nil
+        }
+        switch model.target(r) {
+        case .input(let name, let path):
+            return "inputs" + Self.key(name) + Self.components(path)
+        case .step(let id, let f, let path):
+            guard let i = model.graph.index[id] else { return problem("'\(r.template)' names no step") }
+            let base = "results.\(names[i])"
+            switch f {
+            case "status", "success", "failed", "timedOut", "error": return base + "." + f
+            case "exitCode", "attempts", "durationMs", "cached": return problem("'\(r.template)': GCP Workflows does not report a step's \(f)")
+            default: return base + ".output" + Self.key(f) + Self.components(path)
+            }
+        case .execution(let path):
+            if path == [.key("id")] { return "sys.get_env(\"GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID\")" }
+            return problem("'\(r.template)': GCP Workflows knows the execution's id only")
+        case .workflow(let path):
+            switch path {
+            case [.key("name")]: return Self.quote(model.workflow.name)
+            case [.key("id")]: return Self.quote(model.workflow.id)
+            case [.key("version")]: return Self.quote(model.workflow.version ?? "")
+            default: return problem("'\(r.template)': only workflow.name, id and version exist")
+            }
+        case .secret(let name):
+            return problem("'${secrets.\(name)}': secrets must not be written into a workflow; read them with googleapis.secretmanager")
+        case .trigger:
+            return problem("'\(r.template)': triggers are not exported; pass the value as an execution argument")
+        case .unknown(let head), .incomplete(let head):
+            return problem("'\(r.template)': '\(head)' names no input, step or namespace")
+        }
+    }
+
+    static func key(_ name: String) -> String {
+        let simple = name.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "_") } && !(name.first?.isNumber ?? true)
+        return simple ? "." + name : "[" + quote(name) + "]"
+    }
+
+    static func components(_ path: [Reference.Component]) -> String {
+        path.map { c in
+            switch c {
+            case .key(let k): key(k)
+            case .index(let n): "[\(n)]"
+            }
+        }.joined()
+    }
+
+    // MARK: Conditions
+
+    private mutating func expression(_ e: Condition, step: String) -> String? {
+        func problem(_ message: String) -> String? {
+            problems.append(ExportProblem(step: step, field: "condition", message: message))
+            return nil
+        }
+        switch e {
+        case .literal(let v):
+            switch v {
+            case .string(let s): return Self.quote(s)
+            case .number(let n): return JSONValue.format(n)
+            case .bool(let b): return b ? "true" : "false"
+            case .null: return "null"
+            default: return problem("objects cannot be written in a GCP expression")
+            }
+        case .reference(let r): return reference(r, stepID: step, field: "condition")
+        case .list(let items):
+            var out: [String] = []
+            for item in items { guard let x = expression(item, step: step) else { return nil }; out.append(x) }
+            return "[" + out.joined(separator: ", ") + "]"
+        case .not(let inner):
+            guard let x = expression(inner, step: step) else { return nil }
+            return "not(\(x))"
+        case .binary(let op, let l, let r):
+            guard let a = expression(l, step: step), let b = expression(r, step: step) else { return nil }
+            let symbol: String
+            switch op {
+            case .and: symbol = "and"
+            case .or: symbol = "or"
+            case .in: symbol = "in"
+            default: symbol = op.rawValue
+            }
+            return "(\(a) \(symbol) \(b))"
+        case .call(let f, let args):
+            var xs: [String] = []
+            for a in args { guard let x = expression(a, step: step) else { return nil }; xs.append(x) }
+            switch f {
+            case .len: return "len(\(xs[0]))"
+            case .contains: return "(text.find_substring(\(xs[0]), \(xs[1])) >= 0)"
+            case .startsWith: return "(text.find_substring(\(xs[0]), \(xs[1])) == 0)"
+            case .endsWith: return "text.match_regex(\(xs[0]), \(regexSuffix(args[1], xs[1])))"
+            }
+        }
+    }
+
+    private func regexSuffix(_ e: Condition, _ text: String) -> String {
+        if case .literal(.string(let s)) = e { return Self.quote(NSRegularExpression.escapedPattern(for: s) + "$") }
+        return "\(text) + \"$\""
     }
 }

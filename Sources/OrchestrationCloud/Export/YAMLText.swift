@@ -15,7 +15,11 @@ enum YAMLText {
         case .null: return Node("null", Tag(.null))
         case .bool(let b): return Node(b ? "true" : "false", Tag(.bool))
         case .number(let n): return Node(JSONValue.format(n), Tag(n == n.rounded() && abs(n) < 1e15 ? .int : .float))
-        case .string(let s): return Node(s, Tag(.str), .plain)
+        case .string(let s):
+            if s.contains("\n") { return Node(s, Tag(.str), .literal) }
+            // Plain only where YAML reads it back as this same text ("", "true", "1.0", "a: b" are not).
+            let plain = !s.isEmpty && Resolver.default.resolveTag(of: Node(s)) == .str
+            return Node(s, Tag(.str), plain ? .plain : .doubleQuoted)
         case .array(let items): return Node(items.map { node($0, rank: rank) })
         case .object(let fields):
             let keys = fields.keys.sorted { a, b in

@@ -5,3 +5,11 @@ extension JSONValue {
     var stringValue: String? { if case .string(let s) = self { s } else { nil } }
     var objectValue: [String: JSONValue]? { if case .object(let o) = self { o } else { nil } }
 }
+
+extension JSONValue {
+    /// Item `index` of a list; nil for anything else or out of range.
+    subscript(index: Int) -> JSONValue? {
+        guard case .array(let items) = self, items.indices.contains(index) else { return nil }
+        return items[index]
+    }
+}
