@@ -3,13 +3,23 @@ import Orchestration
 import OrchestrationCloud
 import Testing
 
-/// The GCP Workflows and Argo exporters, checked against the published JSON Schemas, and every
-/// example against every target.
-@Suite("Export to GCP Workflows and Argo")
+/// The GCP Workflows and Argo exporters, checked against the published JSON Schemas; the Logic
+/// Apps exporter, checked for runAfter references, statuses and cycles; every example against
+/// every target.
+@Suite("Export to GCP Workflows, Argo and Azure Logic Apps")
 struct CloudExportTests {
     static let argoSchema = Repository.path("Tests/Fixtures/cloud/argo-workflows.schema.json")
     static let gcpSchema = Repository.path("Tests/Fixtures/cloud/gcp-workflows.schema.json")
-    static let gcpOptions = ExportOptions(gcpProject: "acme", gcpRegion: "europe-west1")
+    static let gcpOptions = ExportOptions(gcpProject: "acme", gcpRegion: "europe-west1", azureFunctionApp: "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Web/sites/scoring")
+
+    /// Runs the Logic Apps structure checker on definitions.
+    static func checkLogicApps(_ texts: [String]) async throws -> (Int32, String) {
+        var files: [String] = []
+        defer { for f in files { try? FileManager.default.removeItem(atPath: f) } }
+        for text in texts { files.append(try ExportSupport.temporary(text, extension: "json")) }
+        let run = try await ExternalTool.run(["python3", Repository.path("Tests/Fixtures/cloud/check_logic_app.py")] + files)
+        return (run.status, run.output)
+    }
 
     /// Validates documents with the schema; returns the validator's complaints.
     static func validate(_ texts: [String], schema: String, definition: String? = nil) async throws -> (Int32, String) {
@@ -102,14 +112,61 @@ struct CloudExportTests {
         #expect(status == 0, "\(output)")
     }
 
+    @Test("Logic Apps keeps the DAG in runAfter, wraps conditional steps in If and decides the run at the end")
+    func logicApps() async throws {
+        let result = try WorkflowExporter.export(try ExportSupport.graph(file: "Tests/Fixtures/cloud/azure-pipeline.yaml"), to: .azure, options: Self.gcpOptions)
+        let (status, output) = try await Self.checkLogicApps([result.text])
+        #expect(status == 0, "\(output)")
+        let actions = result.document["actions"]
+        #expect(actions?["settle"] == ["type": "Wait", "inputs": ["interval": ["count": 90, "unit": "Second"]], "runAfter": ["score": ["Succeeded"], "audit": ["Succeeded"]]])
+        #expect(actions?["fetch"]?["inputs"]?["uri"] == "https://orders.example.com/api/orders?region=@{coalesce(triggerBody()?['region'], parameters('region'))}&limit=@{coalesce(triggerBody()?['limit'], parameters('limit'))}")
+        #expect(actions?["fetch"]?["inputs"]?["retryPolicy"] == ["type": "exponential", "count": 3, "interval": "PT10S", "minimumInterval": "PT10S", "maximumInterval": "PT5M"])
+        #expect(actions?["fetch"]?["limit"] == ["timeout": "PT30S"])
+        #expect(actions?["score"]?["type"] == "Function")
+        #expect(actions?["score"]?["inputs"]?["function"] == ["id": "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Web/sites/scoring/functions/score"])
+        #expect(actions?["score"]?["inputs"]?["body"] == ["orders": "@body('fetch')", "limit": "@coalesce(triggerBody()?['limit'], parameters('limit'))"])
+        #expect(actions?["publish"]?["type"] == "If")
+        #expect(actions?["publish"]?["expression"] == "@and(equals(actions('score')?['status'], 'Succeeded'), greater(coalesce(triggerBody()?['limit'], parameters('limit')), 10))")
+        #expect(actions?["publish"]?["actions"]?["publish-run"]?["inputs"]?["body"] == ["scores": "@body('score')?['scores']", "run": "@workflow()?['run']?['name']"])
+        // After a step that may have been skipped, the next one checks it ran.
+        #expect(actions?["ready"]?["expression"] == "@equals(actions('publish-run')?['status'], 'Succeeded')")
+        let result2 = actions?["NovaCron-result"]
+        #expect(result2?["runAfter"] == ["ready": ["Succeeded", "Failed", "Skipped", "TimedOut"]])
+        #expect(result2?["actions"]?["publish-rollback"]?["expression"] == "@equals(actions('publish-run')?['status'], 'Succeeded')")
+        #expect(result2?["actions"]?["NovaCron-failed"]?["runAfter"] == ["publish-rollback": ["Succeeded", "Failed", "Skipped", "TimedOut"]])
+        // audit may fail (continueOnFailure): it is not among the failures that fail the run.
+        #expect(result2?["expression"]?.stringValue?.contains("actions('audit')") == false)
+        // Exponential ×2 with full jitter is what Logic Apps does itself: nothing to warn about.
+        #expect(result.warnings.isEmpty, "\(result.warnings)")
+    }
+
+    @Test("the Logic Apps checker finds what it checks for")
+    func logicAppsChecker() async throws {
+        let broken = """
+            {"$schema": "https://schema.management.azure.com/providers/Microsoft.Logic/schemas/2016-06-01/workflowdefinition.json#",
+             "contentVersion": "1.0.0.0", "triggers": {},
+             "actions": {
+               "a": {"type": "Http", "inputs": {"method": "GET", "uri": "https://x"}, "runAfter": {"b": ["Succeeded"]}},
+               "b": {"type": "Http", "inputs": {"method": "GET", "uri": "https://x"}, "runAfter": {"a": ["Done"]}},
+               "c": {"type": "Wait", "inputs": {}, "runAfter": {"nowhere": ["Succeeded"]}}}}
+            """
+        let (status, output) = try await Self.checkLogicApps([broken])
+        #expect(status == 1)
+        #expect(output.contains("runAfter cycle"))
+        #expect(output.contains("statuses ['Done']"))
+        #expect(output.contains("runAfter names 'nowhere'"))
+        #expect(output.contains("a Wait action needs"))
+    }
+
     /// Which examples each target can express; the rest fail with their problems listed.
     static let expressible: [CloudTarget: [String]] = [
         .aws: [],
+        .azure: [],
         .gcp: [],
         .argo: ["Examples/data-pipeline.yaml", "Examples/hello.yaml", "Examples/parallel-build.yaml"],
     ]
 
-    @Test("every example a target can express exports and validates; the others name what stops them", arguments: [CloudTarget.aws, .gcp, .argo])
+    @Test("every example a target can express exports and validates; the others name what stops them", arguments: CloudTarget.allCases)
     func examples(target: CloudTarget) async throws {
         var exported: [String] = []
         var texts: [String] = []
@@ -133,7 +190,10 @@ struct CloudExportTests {
         case .gcp:
             let (status, output) = try await Self.validate(texts, schema: Self.gcpSchema)
             #expect(status == 0, "\(output)")
-        default:
+        case .azure:
+            let (status, output) = try await Self.checkLogicApps(texts)
+            #expect(status == 0, "\(output)")
+        case .aws:
             for text in texts {
                 let file = try ExportSupport.temporary(text, extension: "json")
                 defer { try? FileManager.default.removeItem(atPath: file) }
