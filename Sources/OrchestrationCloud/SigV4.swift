@@ -219,6 +219,12 @@ public struct AWSEnvironment: Sendable, Hashable {
     public var region: String
     public var endpointURL: String?
 
+    public init(credentials: AWSCredentials, region: String, endpointURL: String? = nil) {
+        self.credentials = credentials
+        self.region = region
+        self.endpointURL = endpointURL
+    }
+
     public struct Missing: Error, Sendable, CustomStringConvertible {
         public var description: String
     }

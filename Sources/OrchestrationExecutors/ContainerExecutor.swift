@@ -42,12 +42,13 @@ public struct ContainerExecutor: StepExecutor {
     }
 }
 
-/// Runs `lambda`/`function` steps — until a cloud provider is configured, each fails saying so.
+/// Stands in for `lambda`/`function` steps where the cloud executor is not registered: each
+/// fails saying so. The CLI and server register `OrchestrationCloud`'s `FunctionExecutor`.
 public struct CloudFunctionExecutor: StepExecutor {
     public init() {}
 
     public func execute(_ request: StepRequest, context: ExecutorContext) async -> StepOutcome {
-        .failure("no cloud provider configured: \(request.type.rawValue) step '\(request.stepID)' needs AWS Lambda, Azure Functions or GCP Cloud Functions, and multi-cloud execution is not built yet")
+        .failure("\(request.type.rawValue) step '\(request.stepID)': no cloud function executor is registered (register OrchestrationCloud's FunctionExecutor with registerCloudFunctions())")
     }
 }
 

@@ -235,7 +235,7 @@ extension ExecutionsCommand {
                 Console.err("error: execution \(id) is \(record.execution.status.rawValue); only failed or cancelled executions can be retried")
                 throw ExitStatus.invalidInput
             }
-            let engine = WorkflowEngine(executors: .standard(), cache: store, store: store, learning: LearningEngine(store: store))
+            let engine = WorkflowEngine(executors: .withCloudFunctions(), cache: store, store: store, learning: LearningEngine(store: store))
             let reuse = record.execution.stepResults.filter { $0.value.status == .success && !$0.key.hasSuffix(".rollback") }
             let options = ExecutionOptions(maxParallelism: record.options.maxParallelism, trigger: record.options.trigger, reuse: reuse)
             let inputs = record.execution.inputs
@@ -286,7 +286,7 @@ extension ExecutionsCommand {
                 return
             }
             let workflow = try await RunCommand.resumable(id, in: store)
-            let engine = WorkflowEngine(executors: .standard(), cache: store, store: store, learning: LearningEngine(store: store))
+            let engine = WorkflowEngine(executors: .withCloudFunctions(), cache: store, store: store, learning: LearningEngine(store: store))
             let final = try await RunCommand.drive(engine, workflow: workflow, output: .text) { engine in
                 guard try await engine.recover(only: [id]).first != nil else {
                     throw EngineError(.invalidInput, "execution \(id) could not be carried on to cancel it")

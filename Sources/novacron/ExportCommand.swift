@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Orchestration
 import OrchestrationCloud
+import OrchestrationExecutors
 
 /// `novacron export FILE --target aws|azure|gcp|argo [--out F]`.
 struct ExportCommand: ParsableCommand {
@@ -90,5 +91,14 @@ struct ExportCommand: ParsableCommand {
         } else {
             FileHandle.standardOutput.write(Data(result.text.utf8))
         }
+    }
+}
+
+extension ExecutorRegistry {
+    /// The standard executors, with `lambda`/`function` steps run on the cloud providers.
+    static func withCloudFunctions() -> ExecutorRegistry {
+        var registry = ExecutorRegistry.standard()
+        registry.registerCloudFunctions()
+        return registry
     }
 }

@@ -33,7 +33,7 @@ struct LearningSource {
         if remote.serverURL != nil { return try await remote.call(.POST, "/api/v1/learning/suggestions/\(workflowID)/apply", body: ["id": .string(suggestionID)]) }
         let store = try storeOptions.openExisting()
         let (workflow, learning) = try await local(workflowID, store: store)
-        let engine = WorkflowEngine(executors: .standard(), store: store, learning: learning)
+        let engine = WorkflowEngine(executors: .withCloudFunctions(), store: store, learning: learning)
         try await engine.registerWorkflow(workflow)
         do {
             return try JSONValue(encoding: try await engine.applySuggestion(suggestionID, workflowID: workflowID, by: "cli (\(ProcessInfo.processInfo.environment["USER"] ?? "unknown user"))"))

@@ -86,7 +86,7 @@ struct RunCommand: AsyncParsableCommand {
         let cache: any StepCache = store ?? InMemoryStepCache()
         // With a store, each execution's end is recorded for the learning engine (`novacron patterns`).
         let engine = WorkflowEngine(
-            executors: .standard(), configuration: configuration, secrets: secrets, cache: cache, store: store,
+            executors: .withCloudFunctions(), configuration: configuration, secrets: secrets, cache: cache, store: store,
             learning: store.map { LearningEngine(store: $0) })
         if let learning = engine.learning, let file, let id = try? WorkflowLoader.load(contentsOf: file).workflow.id {
             // Learned durations order the steps and give the ETA from the first one on.

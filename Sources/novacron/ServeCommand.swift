@@ -84,7 +84,7 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         let engine = WorkflowEngine(
-            executors: .standard(), configuration: EngineConfiguration(workerLimit: settings.maxParallel), secrets: secrets,
+            executors: .withCloudFunctions(), configuration: EngineConfiguration(workerLimit: settings.maxParallel), secrets: secrets,
             cache: (store as? any StepCache) ?? InMemoryStepCache(), store: store,
             learning: LearningEngine(configuration: settings.optimization, store: store))
         do {
