@@ -10,8 +10,8 @@ struct ExportCommand: ParsableCommand {
         commandName: "export",
         abstract: "Write a workflow as an AWS Step Functions, Azure Logic Apps, GCP Workflows or Argo document.",
         discussion: """
-            AWS and Azure documents are JSON, GCP and Argo documents YAML. Steps or fields the target
-            cannot express are listed and nothing is written (exit status 2); differences worth knowing
+            AWS and Azure documents are JSON, GCP and Argo documents YAML. Steps or fields the target \
+            cannot express are listed and nothing is written (exit status 2); differences worth knowing \
             (lost parallelism, approximated retry curves) are printed as warnings on stderr.
             """
     )
@@ -29,6 +29,31 @@ struct ExportCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Write the document here instead of standard output.", valueName: "file"))
     var out: String?
 
+    @OptionGroup var target_: ExportTargetOptions
+
+    func run() throws {
+        let (document, catalog) = try target_.load(file)
+        let result: ExportResult
+        do {
+            result = try WorkflowExporter.export(document.graph, to: CloudTarget(rawValue: target.rawValue)!, options: target_.options, actions: catalog)
+        } catch {
+            Console.err("\(file): \(error)")
+            throw ExitStatus.invalidInput
+        }
+        for warning in result.warnings { Console.err("warning: \(warning)") }
+        if let out {
+            do { try result.text.write(toFile: out, atomically: true, encoding: .utf8) } catch {
+                Console.err("novacron: cannot write \(out): \(error.localizedDescription)")
+                throw ExitCode(1)
+            }
+        } else {
+            FileHandle.standardOutput.write(Data(result.text.utf8))
+        }
+    }
+}
+
+/// Where things live on the target, for `export` and `sync`.
+struct ExportTargetOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("An action catalog file adding to the built-in actions.", valueName: "file"))
     var actions: String?
 
@@ -56,7 +81,15 @@ struct ExportCommand: ParsableCommand {
     @Option(name: .long, help: "Argo: the namespace.")
     var namespace: String?
 
-    func run() throws {
+    var options: ExportOptions {
+        ExportOptions(
+            awsConnectionArn: awsConnectionArn, ecsCluster: ecsCluster, gcpProject: gcpProject, gcpRegion: gcpRegion,
+            azureFunctionApp: azureFunctionApp, argoImage: argoImage, argoKind: argoTemplate ? .workflowTemplate : .workflow,
+            namespace: namespace)
+    }
+
+    /// The workflow file with the action catalog; exit status 2 when either is invalid.
+    func load(_ file: String) throws -> (WorkflowDocument, ActionCatalog) {
         var catalog = ActionCatalog.builtIn
         if let actions {
             do { catalog.merge(try ActionCatalog.load(contentsOf: actions)) } catch {
@@ -64,32 +97,78 @@ struct ExportCommand: ParsableCommand {
                 throw ExitStatus.invalidInput
             }
         }
-        let document: WorkflowDocument
         do {
-            document = try WorkflowLoader.load(contentsOf: file, actions: catalog)
+            return (try WorkflowLoader.load(contentsOf: file, actions: catalog), catalog)
         } catch {
             Console.report(error.errors)
             throw ExitStatus.invalidInput
         }
-        let options = ExportOptions(
-            awsConnectionArn: awsConnectionArn, ecsCluster: ecsCluster, gcpProject: gcpProject, gcpRegion: gcpRegion,
-            azureFunctionApp: azureFunctionApp, argoImage: argoImage, argoKind: argoTemplate ? .workflowTemplate : .workflow,
-            namespace: namespace)
+    }
+}
+
+/// `novacron sync FILE --provider aws|azure|gcp`.
+struct SyncCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync",
+        abstract: "Create or update the workflow's deployed definition on AWS Step Functions, Azure Logic Apps or GCP Workflows.",
+        discussion: """
+            Exports the workflow, looks the deployed one up by name (the workflow id), and creates it, \
+            updates it, or leaves it when it is the same. Credentials and endpoints come from each \
+            provider's standard variables: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, \
+            AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL; AZURE_TENANT_ID, AZURE_CLIENT_ID, \
+            AZURE_CLIENT_SECRET, AZURE_SUBSCRIPTION_ID, AZURE_RESOURCE_GROUP, AZURE_LOCATION; \
+            GOOGLE_APPLICATION_CREDENTIALS, GOOGLE_CLOUD_PROJECT, GOOGLE_CLOUD_REGION.
+            """
+    )
+
+    enum Provider: String, ExpressibleByArgument, CaseIterable {
+        case aws, azure, gcp
+    }
+
+    @Argument(help: "A workflow file (YAML or JSON).")
+    var file: String
+
+    @Option(name: .shortAndLong, help: "aws, azure or gcp.")
+    var provider: Provider
+
+    @Option(name: .long, help: "The deployed name (default: the workflow id).")
+    var name: String?
+
+    @Option(name: .long, help: "AWS: the IAM role a new state machine runs as.")
+    var awsRoleArn: String?
+
+    @Option(name: .long, help: "Azure: the resource group (default AZURE_RESOURCE_GROUP).")
+    var resourceGroup: String?
+
+    @Option(name: .long, help: "Azure: the location of a new logic app (default AZURE_LOCATION).")
+    var location: String?
+
+    @Option(name: .long, help: "GCP: the region (default GOOGLE_CLOUD_REGION).")
+    var region: String?
+
+    @OptionGroup var target_: ExportTargetOptions
+
+    func run() async throws {
+        let (document, catalog) = try target_.load(file)
+        let target = CloudTarget(rawValue: provider.rawValue)!
         let result: ExportResult
         do {
-            result = try WorkflowExporter.export(document.graph, to: CloudTarget(rawValue: target.rawValue)!, options: options, actions: catalog)
+            result = try WorkflowExporter.export(document.graph, to: target, options: target_.options, actions: catalog)
         } catch {
             Console.err("\(file): \(error)")
             throw ExitStatus.invalidInput
         }
         for warning in result.warnings { Console.err("warning: \(warning)") }
-        if let out {
-            do { try result.text.write(toFile: out, atomically: true, encoding: .utf8) } catch {
-                Console.err("novacron: cannot write \(out): \(error.localizedDescription)")
-                throw ExitCode(1)
-            }
-        } else {
-            FileHandle.standardOutput.write(Data(result.text.utf8))
+        let sync = WorkflowSync(options: SyncOptions(awsRoleArn: awsRoleArn, azureResourceGroup: resourceGroup, azureLocation: location, gcpRegion: region))
+        do {
+            let done = try await sync.sync(result, name: name ?? document.workflow.id, description: document.workflow.description)
+            Console.out(done.description)
+        } catch let error as CloudError {
+            Console.err("novacron: \(error)")
+            throw ExitCode(1)
+        } catch let error as AWSEnvironment.Missing {
+            Console.err("novacron: \(error)")
+            throw ExitCode(1)
         }
     }
 }
