@@ -67,10 +67,38 @@ struct ArgoExporter {
                 task["arguments"] = ["parameters": .array(parameters.keys.sorted().map { ["name": .string($0), "value": .string(parameters[$0]!)] })]
             }
             if s.continueOnFailure { task["continueOn"] = ["failed": true] }
-            if s.rollback != nil {
-                problems.append(ExportProblem(step: s.id, field: "rollback", message: "rollback is not exported to Argo yet; run the undo in an onExit handler"))
+            tasks.append(.object(task))
+        }
+        // Rollbacks: tasks after every step has ended, each where its step succeeded and a step
+        // that may not fail failed, one after another in reverse topological order.
+        let ended = model.steps.map { "(\(names[$0.index]).Succeeded || \(names[$0.index]).Failed || \(names[$0.index]).Errored || \(names[$0.index]).Skipped || \(names[$0.index]).Omitted)" }
+        let failed = model.steps.filter { !$0.continueOnFailure }.map { "'{{tasks.\(names[$0.index]).status}}' == 'Failed' || '{{tasks.\(names[$0.index]).status}}' == 'Error'" }
+        var previous: String?
+        var usedNames = Set(names)
+        for i in model.topologicalOrder.reversed() {
+            let s = model.steps[i]
+            guard let rollback = s.rollback else { continue }
+            var name = names[i] + "-rollback", n = 2
+            while usedNames.contains(name) { name = names[i] + "-rollback-\(n)"; n += 1 }
+            usedNames.insert(name)
+            var parameters: [String: String] = [:]
+            let body = ExportModel.Step(
+                index: i, body: rollback, condition: nil, upstream: [], statusReads: [], continueOnFailure: true, rollback: nil, step: s.step)
+            guard var template = template(body, parameters: &parameters) else { continue }
+            template["name"] = .string(name)
+            templates.append(.object(template))
+            var depends = ["\(names[i]).Succeeded"] + ended.enumerated().filter { $0.offset != i }.map(\.element)
+            if let previous { depends.append("(\(previous).Succeeded || \(previous).Failed || \(previous).Errored || \(previous).Skipped)") }
+            var task: [String: JSONValue] = [
+                "name": .string(name), "template": .string(name), "depends": .string(depends.joined(separator: " && ")),
+                "when": .string(failed.isEmpty ? "false" : failed.joined(separator: " || ")),
+                "continueOn": ["failed": true],
+            ]
+            if !parameters.isEmpty {
+                task["arguments"] = ["parameters": .array(parameters.keys.sorted().map { ["name": .string($0), "value": .string(parameters[$0]!)] })]
             }
             tasks.append(.object(task))
+            previous = name
         }
         let dag: JSONValue = ["name": "main", "dag": ["tasks": .array(tasks), "failFast": .bool(workflow.failFast)]]
         var spec: [String: JSONValue] = ["entrypoint": "main", "templates": .array([dag] + templates)]

@@ -158,12 +158,31 @@ struct CloudExportTests {
         #expect(output.contains("a Wait action needs"))
     }
 
+    @Test("Argo rolls back after every step has ended, each rollback where its step succeeded, latest first")
+    func argoRollback() async throws {
+        let result = try WorkflowExporter.export(try ExportSupport.graph(file: "Tests/Fixtures/cloud/gcp-pipeline.yaml"), to: .argo)
+        let (status, output) = try await Self.validate([result.text], schema: Self.argoSchema, definition: "io.argoproj.workflow.v1alpha1.Workflow")
+        #expect(status == 0, "\(output)")
+        guard case .array(let tasks)? = result.document["spec"]?["templates"]?[0]?["dag"]?["tasks"] else { Issue.record("no tasks"); return }
+        let rollback = try #require(tasks.first { $0["name"] == "report-rollback" })
+        let depends = try #require(rollback["depends"]?.stringValue)
+        #expect(depends.hasPrefix("report.Succeeded && (fetch.Succeeded || fetch.Failed || fetch.Errored || fetch.Skipped || fetch.Omitted)"))
+        #expect(depends.contains("(ready.Succeeded || ready.Failed || ready.Errored || ready.Skipped || ready.Omitted)"))
+        #expect(rollback["when"]?.stringValue?.hasPrefix("'{{tasks.fetch.status}}' == 'Failed' || '{{tasks.fetch.status}}' == 'Error'") == true)
+        let template = result.document["spec"]?["templates"]?[7]
+        #expect(template?["name"] == "report-rollback")
+        #expect(template?["http"]?["method"] == "DELETE")
+        // The container step runs its command in its image; the HTTP step reads another's body.
+        #expect(result.document["spec"]?["templates"]?[5]?["container"] == ["image": "reporter", "command": ["sh", "-c"], "args": ["report --region {{workflow.parameters.region}}"]])
+        #expect(tasks[1]["arguments"] == ["parameters": [["name": "p-fetch-outputs-result", "value": "{{tasks.fetch.outputs.result}}"]]])
+    }
+
     /// Which examples each target can express; the rest fail with their problems listed.
     static let expressible: [CloudTarget: [String]] = [
         .aws: [],
         .azure: [],
         .gcp: [],
-        .argo: ["Examples/data-pipeline.yaml", "Examples/hello.yaml", "Examples/parallel-build.yaml"],
+        .argo: ["Examples/data-pipeline.yaml", "Examples/hello.yaml", "Examples/parallel-build.yaml", "Examples/rollback-demo.yaml"],
     ]
 
     @Test("every example a target can express exports and validates; the others name what stops them", arguments: CloudTarget.allCases)
