@@ -63,7 +63,7 @@ enum CLI {
         try run(arguments, limitDataKiB: limitDataKiB)
     }
 
-    static func run(_ arguments: [String], limitDataKiB: Int? = nil) throws -> Result {
+    static func run(_ arguments: [String], limitDataKiB: Int? = nil, environment: [String: String] = CLI.environment) throws -> Result {
         let process = Process()
         process.environment = environment
         if let limitDataKiB {
@@ -619,5 +619,48 @@ struct ExecutionsCommandTests {
         #expect(try String(contentsOfFile: folder + "/trace", encoding: .utf8) == "first\nslow\nlast\n")
         let show = try CLI.run("executions", "show", id, "--db", db)
         #expect(show.stdout.contains("resumable  completed"))
+    }
+}
+
+@Suite("novacron export and sync")
+struct ExportCLITests {
+    @Test("export writes the document to stdout or --out; what a target cannot express exits 2 with every problem")
+    func export() throws {
+        let argo = try CLI.run("export", "Examples/hello.yaml", "--target", "argo")
+        #expect(argo.status == 0, "\(argo.stderr)")
+        #expect(argo.stdout.hasPrefix("apiVersion: argoproj.io/v1alpha1\nkind: Workflow\n"))
+        let folder = try CLI.temporaryFolder()
+        let out = folder + "/hello.yaml"
+        let written = try CLI.run("export", "Examples/hello.yaml", "--target", "argo", "--argo-template", "--out", out)
+        #expect(written.status == 0)
+        #expect(written.stdout.isEmpty)
+        #expect(try String(contentsOfFile: out, encoding: .utf8).contains("kind: WorkflowTemplate"))
+        let aws = try CLI.run("export", "Examples/hello.yaml", "--target", "aws")
+        #expect(aws.status == 2)
+        #expect(aws.stdout.isEmpty)
+        #expect(aws.stderr == """
+            Examples/hello.yaml: cannot export to AWS Step Functions: 2 problems
+              step 'greet': a task step runs a shell command on the machine running NovaCron, which AWS Step Functions cannot do; make it a container, api or lambda step
+              step 'show': a task step runs a shell command on the machine running NovaCron, which AWS Step Functions cannot do; make it a container, api or lambda step
+
+            """)
+    }
+
+    @Test("sync without credentials says which variable to set and exits 1")
+    func syncWithoutCredentials() throws {
+        let file = try CLI.temporaryFolder() + "/fn.yaml"
+        try "name: fn\nsteps:\n  - {id: call, type: lambda, inputs: {function_name: f}}\n".write(toFile: file, atomically: true, encoding: .utf8)
+        var environment = CLI.environment
+        for key in environment.keys where key.hasPrefix("AWS_") { environment[key] = nil }
+        environment["HOME"] = try CLI.temporaryFolder()
+        let run = try CLI.run(["sync", file, "--provider", "aws"], environment: environment)
+        #expect(run.status == 1)
+        #expect(run.stderr == "novacron: no AWS region: set AWS_REGION (e.g. eu-west-1)\n")
+        environment["AWS_REGION"] = "eu-west-1"
+        let keys = try CLI.run(["sync", file, "--provider", "aws"], environment: environment)
+        #expect(keys.stderr.hasPrefix("novacron: no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or put profile 'default' in "))
+        environment["AWS_REGION"] = "europe"
+        let region = try CLI.run(["sync", file, "--provider", "aws"], environment: environment)
+        #expect(region.stderr == "novacron: 'europe' is not an AWS region name like eu-west-1\n")
     }
 }
