@@ -68,7 +68,8 @@ struct ASLExportTests {
                  retryPolicy: {maxAttempts: 4, initialDelay: 3s, multiplier: 1.5, maxDelay: 1m, jitter: none, retryOn: [failure]}}
               - {id: b, type: lambda, inputs: {function_name: b}, dependencies: [a]}
               - {id: c, type: wait, action: sleep, inputs: {duration: 90s}, dependencies: [a]}
-              - {id: d, type: lambda, inputs: {function_name: d, note: "it's {x}"}, dependencies: [b, c]}
+              - {id: d, type: lambda, inputs: {function_name: d, note: "it's {x}", say: "it's {${who}}"}, dependencies: [b, c]}
+            variables: {who: me}
             """)
         let result = try WorkflowExporter.export(graph, to: .aws)
         #expect(result.layout?.exact == true)
@@ -85,7 +86,7 @@ struct ASLExportTests {
         #expect(branches.map { $0["StartAt"] } == ["b?", "c?"])
         #expect(branches[1]["States"]?["c"] == ["Type": "Wait", "Seconds": 90, "Next": "c (done)"])
         // Quotes and braces are escaped inside intrinsic functions.
-        #expect(states?["d"]?["Parameters"]?["Payload"] == ["note": "it's {x}"])
+        #expect(states?["d"]?["Parameters"]?["Payload"] == ["note": "it's {x}", "say.$": #"States.Format('it\'s \{{}\}', $.inputs.who)"#])
         #expect(result.text.contains(#""BackoffRate": 1.5"#))
     }
 
