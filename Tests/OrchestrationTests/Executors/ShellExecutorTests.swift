@@ -165,7 +165,7 @@ struct ShellExecutorTests {
         #expect(e.stepResults["big"]?.error == "NOVACRON_OUTPUT: outputs larger than 1024 KiB; write big data to a file and output its path")
     }
 
-    @Test("container steps without docker or podman fail naming what to install; lambda says no provider")
+    @Test("container steps without docker or podman fail naming what to install; lambda without the cloud executor says so")
     func unavailable() async throws {
         let request = StepRequest(executionID: "e", workflowID: "w", stepID: "build", attempt: 1, type: .container, action: "docker-build", inputs: ["args": ["build", "."]])
         let container = await ContainerExecutor(runtime: nil, searchPath: "/nonexistent").execute(request, context: ExecutorContext())
@@ -175,7 +175,7 @@ struct ShellExecutorTests {
             steps:
               - {id: fn, type: lambda, inputs: {function: resize}}
             """)
-        #expect(e.stepResults["fn"]?.error == "no cloud provider configured: lambda step 'fn' needs AWS Lambda, Azure Functions or GCP Cloud Functions, and multi-cloud execution is not built yet")
+        #expect(e.stepResults["fn"]?.error == "lambda step 'fn': no cloud function executor is registered (register OrchestrationCloud's FunctionExecutor with registerCloudFunctions())")
     }
 
     @Test("a container runtime gets the action's arguments and the action's outputs are added")
