@@ -32,15 +32,7 @@ struct ExportCommand: ParsableCommand {
     @OptionGroup var target_: ExportTargetOptions
 
     func run() throws {
-        let (document, catalog) = try target_.load(file)
-        let result: ExportResult
-        do {
-            result = try WorkflowExporter.export(document.graph, to: CloudTarget(rawValue: target.rawValue)!, options: target_.options, actions: catalog)
-        } catch {
-            Console.err("\(file): \(error)")
-            throw ExitStatus.invalidInput
-        }
-        for warning in result.warnings { Console.err("warning: \(warning)") }
+        let (_, result) = try target_.export(file, to: CloudTarget(rawValue: target.rawValue)!)
         if let out {
             do { try result.text.write(toFile: out, atomically: true, encoding: .utf8) } catch {
                 Console.err("novacron: cannot write \(out): \(error.localizedDescription)")
@@ -86,6 +78,20 @@ struct ExportTargetOptions: ParsableArguments {
             awsConnectionArn: awsConnectionArn, ecsCluster: ecsCluster, gcpProject: gcpProject, gcpRegion: gcpRegion,
             azureFunctionApp: azureFunctionApp, argoImage: argoImage, argoKind: argoTemplate ? .workflowTemplate : .workflow,
             namespace: namespace)
+    }
+
+    /// The workflow file exported to `target`, warnings printed; exit status 2 when the file is
+    /// invalid or the target cannot express it.
+    func export(_ file: String, to target: CloudTarget) throws -> (WorkflowDocument, ExportResult) {
+        let (document, catalog) = try load(file)
+        do {
+            let result = try WorkflowExporter.export(document.graph, to: target, options: options, actions: catalog)
+            for warning in result.warnings { Console.err("warning: \(warning)") }
+            return (document, result)
+        } catch {
+            Console.err("\(file): \(error)")
+            throw ExitStatus.invalidInput
+        }
     }
 
     /// The workflow file with the action catalog; exit status 2 when either is invalid.
@@ -149,16 +155,7 @@ struct SyncCommand: AsyncParsableCommand {
     @OptionGroup var target_: ExportTargetOptions
 
     func run() async throws {
-        let (document, catalog) = try target_.load(file)
-        let target = CloudTarget(rawValue: provider.rawValue)!
-        let result: ExportResult
-        do {
-            result = try WorkflowExporter.export(document.graph, to: target, options: target_.options, actions: catalog)
-        } catch {
-            Console.err("\(file): \(error)")
-            throw ExitStatus.invalidInput
-        }
-        for warning in result.warnings { Console.err("warning: \(warning)") }
+        let (document, result) = try target_.export(file, to: CloudTarget(rawValue: provider.rawValue)!)
         let sync = WorkflowSync(options: SyncOptions(awsRoleArn: awsRoleArn, azureResourceGroup: resourceGroup, azureLocation: location, gcpRegion: region))
         do {
             let done = try await sync.sync(result, name: name ?? document.workflow.id, description: document.workflow.description)

@@ -404,18 +404,14 @@ struct ASLExporter {
             if path == [.key("startedAt")] { return .path("$$.Execution.StartTime") }
             return problem("'\(reference.template)': Step Functions knows the execution's id and startedAt only")
         case .workflow(let path):
-            switch path {
-            case [.key("name")]: return .constant(.string(model.workflow.name))
-            case [.key("id")]: return .constant(.string(model.workflow.id))
-            case [.key("version")]: return .constant(.string(model.workflow.version ?? ""))
-            default: return problem("'\(reference.template)': only workflow.name, id and version exist")
-            }
+            guard let field = model.workflowField(path) else { return problem(ExportMessages.workflowField(reference)) }
+            return .constant(.string(field))
         case .secret(let name):
             return problem("'${secrets.\(name)}': secrets must not be written into a state machine definition; keep them in Secrets Manager and read them in the function")
         case .trigger:
             return problem("'\(reference.template)': triggers are not exported; pass the value as an execution input")
         case .unknown(let head), .incomplete(let head):
-            return problem("'\(reference.template)': '\(head)' names no input, step or namespace")
+            return problem(ExportMessages.unknown(reference, head))
         }
     }
 

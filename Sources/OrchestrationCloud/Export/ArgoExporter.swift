@@ -389,18 +389,14 @@ struct ArgoExporter {
             if path == [.key("id")] { return "{{workflow.uid}}" }
             return problem("'\(r.template)': Argo knows the execution's id only")
         case .workflow(let path):
-            switch path {
-            case [.key("name")]: return model.workflow.name
-            case [.key("id")]: return model.workflow.id
-            case [.key("version")]: return model.workflow.version ?? ""
-            default: return problem("'\(r.template)': only workflow.name, id and version exist")
-            }
+            guard let field = model.workflowField(path) else { return problem(ExportMessages.workflowField(r)) }
+            return field
         case .secret(let name):
             return problem("'${secrets.\(name)}': secrets must not be written into a workflow; mount a Kubernetes Secret instead")
         case .trigger:
             return problem("'\(r.template)': triggers are not exported; pass the value as a workflow parameter")
         case .unknown(let head), .incomplete(let head):
-            return problem("'\(r.template)': '\(head)' names no input, step or namespace")
+            return problem(ExportMessages.unknown(r, head))
         }
     }
 

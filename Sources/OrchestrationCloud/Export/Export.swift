@@ -249,6 +249,16 @@ struct ExportModel {
         reference.target(stepIDs: stepIDs, variables: variableNames)
     }
 
+    /// `${workflow.name}`, `.id` and `.version`: constants on every target; nil for any other path.
+    func workflowField(_ path: [Reference.Component]) -> String? {
+        switch path {
+        case [.key("name")]: workflow.name
+        case [.key("id")]: workflow.id
+        case [.key("version")]: workflow.version ?? ""
+        default: nil
+        }
+    }
+
     /// Estimated seconds of each step, for the makespan report.
     var durations: [Double] {
         steps.map { s in options.durations[s.id] ?? s.step.estimatedDuration?.seconds ?? 1 }
@@ -290,6 +300,10 @@ enum ExportMessages {
     static func shell(_ target: CloudTarget) -> String {
         "a task step runs a shell command on the machine running NovaCron, which \(target) cannot do; make it a container, api or lambda step"
     }
+
+    static func workflowField(_ r: Reference) -> String { "'\(r.template)': only workflow.name, id and version exist" }
+
+    static func unknown(_ r: Reference, _ head: String) -> String { "'\(r.template)': '\(head)' names no input, step or namespace" }
 
     static func containerOther(_ target: CloudTarget) -> String {
         "only containers that run a command (docker-run: image and command) can be exported to \(target); building and pushing images needs a build service there"

@@ -313,18 +313,14 @@ struct GCPWorkflowsExporter {
             if path == [.key("id")] { return "sys.get_env(\"GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID\")" }
             return problem("'\(r.template)': GCP Workflows knows the execution's id only")
         case .workflow(let path):
-            switch path {
-            case [.key("name")]: return Self.quote(model.workflow.name)
-            case [.key("id")]: return Self.quote(model.workflow.id)
-            case [.key("version")]: return Self.quote(model.workflow.version ?? "")
-            default: return problem("'\(r.template)': only workflow.name, id and version exist")
-            }
+            guard let field = model.workflowField(path) else { return problem(ExportMessages.workflowField(r)) }
+            return Self.quote(field)
         case .secret(let name):
             return problem("'${secrets.\(name)}': secrets must not be written into a workflow; read them with googleapis.secretmanager")
         case .trigger:
             return problem("'\(r.template)': triggers are not exported; pass the value as an execution argument")
         case .unknown(let head), .incomplete(let head):
-            return problem("'\(r.template)': '\(head)' names no input, step or namespace")
+            return problem(ExportMessages.unknown(r, head))
         }
     }
 

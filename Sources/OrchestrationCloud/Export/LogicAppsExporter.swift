@@ -310,18 +310,14 @@ struct LogicAppsExporter {
             if path == [.key("id")] { return "workflow()?['run']?['name']" }
             return problem("'\(r.template)': Logic Apps knows the execution's id only")
         case .workflow(let path):
-            switch path {
-            case [.key("name")]: return Self.quote(model.workflow.name)
-            case [.key("id")]: return Self.quote(model.workflow.id)
-            case [.key("version")]: return Self.quote(model.workflow.version ?? "")
-            default: return problem("'\(r.template)': only workflow.name, id and version exist")
-            }
+            guard let field = model.workflowField(path) else { return problem(ExportMessages.workflowField(r)) }
+            return Self.quote(field)
         case .secret(let name):
             return problem("'${secrets.\(name)}': secrets must not be written into a definition; use a secure parameter or Key Vault")
         case .trigger:
             return problem("'\(r.template)': triggers are not exported; pass the value in the request body")
         case .unknown(let head), .incomplete(let head):
-            return problem("'\(r.template)': '\(head)' names no input, step or namespace")
+            return problem(ExportMessages.unknown(r, head))
         }
     }
 
