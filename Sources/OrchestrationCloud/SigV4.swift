@@ -234,8 +234,13 @@ public struct AWSEnvironment: Sendable, Hashable {
         guard let region = value("AWS_REGION") ?? value("AWS_DEFAULT_REGION") else {
             throw Missing(description: "no AWS region: set AWS_REGION (e.g. eu-west-1)")
         }
-        guard region.range(of: #"^[a-z]{2}(-gov)?-[a-z]+-\d$"#, options: .regularExpression) != nil else {
+        guard region.range(of: #"^[a-z]{2,4}(-gov|-iso[a-z]?)?-[a-z]+-\d$"#, options: .regularExpression) != nil else {
             throw Missing(description: "'\(region)' is not an AWS region name like eu-west-1")
+        }
+        // An endpoint of one's own (LocalStack, moto, a new region) takes any well-formed name.
+        guard Self.knownRegions.contains(region) || value("AWS_ENDPOINT_URL") != nil else {
+            let near = Self.knownRegions.filter { $0.hasPrefix(String(region.prefix(3))) }.sorted()
+            throw Missing(description: "unknown AWS region '\(region)'\(near.isEmpty ? "" : "; regions like it: " + near.joined(separator: ", ")) (set AWS_ENDPOINT_URL to use an endpoint of your own)")
         }
         if let key = value("AWS_ACCESS_KEY_ID") {
             guard let secret = value("AWS_SECRET_ACCESS_KEY") else {
@@ -254,6 +259,16 @@ public struct AWSEnvironment: Sendable, Hashable {
         }
         return AWSEnvironment(credentials: AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: section["aws_session_token"]), region: region, endpointURL: value("AWS_ENDPOINT_URL"))
     }
+
+    /// The regions AWS has opened (2026), in every partition.
+    public static let knownRegions: Set<String> = [
+        "us-east-1", "us-east-2", "us-west-1", "us-west-2", "af-south-1", "ap-east-1", "ap-east-2", "ap-south-1", "ap-south-2",
+        "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5", "ap-southeast-6", "ap-southeast-7",
+        "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ca-central-1", "ca-west-1", "eu-central-1", "eu-central-2",
+        "eu-west-1", "eu-west-2", "eu-west-3", "eu-south-1", "eu-south-2", "eu-north-1", "il-central-1", "me-south-1",
+        "me-central-1", "mx-central-1", "sa-east-1", "us-gov-east-1", "us-gov-west-1", "cn-north-1", "cn-northwest-1",
+        "eusc-de-east-1",
+    ]
 
     /// `[section]` and `key = value` lines; `#` and `;` start comments.
     static func ini(_ text: String) -> [String: [String: String]] {

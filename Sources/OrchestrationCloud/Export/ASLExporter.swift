@@ -270,7 +270,7 @@ struct ASLExporter {
             put(&parameters, "Payload", LambdaPayload.payload(body.inputs), stepID, "inputs")
             output = ("output.$", "$.Payload")
         case .http, .healthCheck:
-            guard let arn = body.text("connectionArn") ?? model.options.awsConnectionArn else {
+            guard let arn = body.constant("connectionArn") ?? model.options.awsConnectionArn else {
                 return problem("Step Functions HTTP tasks authenticate through an EventBridge connection: pass --aws-connection-arn (or set inputs.connectionArn)")
             }
             guard let url = body.inputs["url"] else { return problem("an HTTP step needs inputs.url", "inputs") }
@@ -290,12 +290,12 @@ struct ASLExporter {
             parameters["Authentication"] = ["ConnectionArn": .string(arn)]
             output = ("output", ["statusCode.$": "$.StatusCode", "headers.$": "$.Headers", "body.$": "$.ResponseBody"])
         case .sleep:
-            guard let text = body.text("duration") else { return problem("a wait step needs inputs.duration as a fixed duration", "inputs.duration") }
+            guard let text = body.constant("duration") else { return problem("a wait step needs inputs.duration as a fixed duration", "inputs.duration") }
             guard let duration = try? DurationText.parse(text) else { return problem("'\(text)' is not a duration", "inputs.duration") }
             return ["Type": "Wait", "Seconds": .number(Double(seconds(duration)))]
         case .containerRun:
             guard let taskDefinition = body.inputs["taskDefinition"] else {
-                return problem("ECS runs task definitions, not images: set inputs.taskDefinition (a task definition whose container runs \(body.text("image") ?? "the image")) and inputs.containerName", "inputs")
+                return problem("ECS runs task definitions, not images: set inputs.taskDefinition (a task definition whose container runs \(body.constant("image") ?? "the image")) and inputs.containerName", "inputs")
             }
             guard let cluster = body.inputs["cluster"] ?? model.options.ecsCluster.map({ .literal(.string($0)) }) else {
                 return problem("an ECS task needs a cluster: pass --ecs-cluster or set inputs.cluster", "inputs")
@@ -318,8 +318,8 @@ struct ASLExporter {
         state["ResultPath"] = .string(resultPath)
         if let timeout = body.timeout { state["TimeoutSeconds"] = .number(Double(seconds(timeout))) }
         if body.kind == .healthCheck {
-            let interval = (body.text("interval").flatMap { try? DurationText.parse($0) } ?? .seconds(2)).seconds
-            let maxWait = (body.text("maxWait").flatMap { try? DurationText.parse($0) } ?? body.timeout ?? .seconds(300)).seconds
+            let interval = (body.constant("interval").flatMap { try? DurationText.parse($0) } ?? .seconds(2)).seconds
+            let maxWait = (body.constant("maxWait").flatMap { try? DurationText.parse($0) } ?? body.timeout ?? .seconds(300)).seconds
             state["Retry"] = [[
                 "ErrorEquals": ["States.ALL"], "IntervalSeconds": .number(max(1, interval.rounded(.up))),
                 "MaxAttempts": .number(max(1, (maxWait / max(interval, 1)).rounded(.down))), "BackoffRate": 1,
@@ -678,7 +678,7 @@ enum Intrinsic {
 /// What a function step sends: `inputs.payload` when given, else every input that is not about
 /// where the function is.
 enum LambdaPayload {
-    static let addressing: Set<String> = ["provider", "function_name", "function", "qualifier", "region", "url", "auth", "method", "project"]
+    static let addressing: Set<String> = ["provider", "function_name", "function", "qualifier", "region", "url", "auth", "method", "project", "app", "key", "token"]
 
     static func payload(_ inputs: [String: CompiledValue]) -> CompiledValue {
         if let payload = inputs["payload"] { return payload }

@@ -174,7 +174,7 @@ struct ArgoExporter {
                 outputs = declared.sorted().map { ["name": .string($0), "valueFrom": ["path": .string("/tmp/novacron-outputs/\($0)"), "default": ""]] }
             }
             var script: [String: JSONValue] = [
-                "image": .string(body.text("image") ?? model.options.argoImage), "command": ["sh"], "source": .string(source),
+                "image": .string(body.constant("image") ?? model.options.argoImage), "command": ["sh"], "source": .string(source),
             ]
             if !env.isEmpty { script["env"] = .array(env) }
             template["script"] = .object(script)
@@ -214,15 +214,18 @@ struct ArgoExporter {
             guard provider == "azure" || provider == "gcp" else {
                 return problem("Argo's HTTP templates cannot sign AWS requests; invoke the Lambda from a container step with the AWS CLI", "inputs.provider")
             }
-            guard let url = body.inputs["url"], let urlText = text(url, s, "inputs.url", &parameters) else {
+            guard let url = body.functionURL(model.options), let urlText = text(url, s, "inputs.url", &parameters) else {
                 return problem("\(provider == "azure" ? "Azure" : "GCP") functions are called over HTTPS on Argo: set inputs.url", "inputs.url")
+            }
+            if body.inputs["key"] != nil {
+                warnings.append(ExportProblem(step: s.id, field: "inputs.key", message: "a function key is a secret and is not written into the workflow; add it as a header from a Kubernetes Secret"))
             }
             var http: [String: JSONValue] = ["url": .string(urlText), "method": "POST", "headers": [["name": "Content-Type", "value": "application/json"]]]
             if let b = jsonText(LambdaPayload.payload(body.inputs), s, "inputs", &parameters) { http["body"] = .string(b) }
             http["successCondition"] = "response.statusCode >= 200 && response.statusCode < 300"
             template["http"] = .object(http)
         case .sleep:
-            guard let text = body.text("duration"), let duration = try? DurationText.parse(text) else {
+            guard let text = body.constant("duration"), let duration = try? DurationText.parse(text) else {
                 return problem("a wait step needs inputs.duration as a fixed duration", "inputs.duration")
             }
             template["suspend"] = ["duration": .string("\(seconds(duration))s")]
@@ -243,8 +246,8 @@ struct ArgoExporter {
             }
         }
         if body.kind == .healthCheck {
-            let interval = (body.text("interval").flatMap { try? DurationText.parse($0) } ?? .seconds(2)).seconds
-            let maxWait = (body.text("maxWait").flatMap { try? DurationText.parse($0) } ?? body.timeout ?? .seconds(300)).seconds
+            let interval = (body.constant("interval").flatMap { try? DurationText.parse($0) } ?? .seconds(2)).seconds
+            let maxWait = (body.constant("maxWait").flatMap { try? DurationText.parse($0) } ?? body.timeout ?? .seconds(300)).seconds
             template["retryStrategy"] = [
                 "limit": .string(JSONValue.format(max(1, (maxWait / max(interval, 1)).rounded(.down)))), "retryPolicy": "Always",
                 "backoff": ["duration": .string("\(Int(max(1, interval.rounded(.up))))s")],

@@ -164,10 +164,39 @@ struct ExportModel {
         var timeout: Duration?
         var retry: RetryPolicy
 
+        /// The input as written, `${…}` and all (for shell commands, which splice references themselves).
         func text(_ key: String) -> String? {
             if case .string(let s)? = raw[key] { return s }
             if case .number? = raw[key] { return raw[key]?.text }
             return nil
+        }
+
+        /// The input as fixed text; nil when it is absent or computed from references.
+        func constant(_ key: String) -> String? {
+            guard case .literal(let v)? = inputs[key] else { return nil }
+            switch v {
+            case .string(let s): return s
+            case .number: return v.text
+            default: return nil
+            }
+        }
+
+        /// Where a function step is called over HTTPS: `url`; for Azure `app` and `function_name`;
+        /// for GCP `function_name` with `project` and `region` (or the options). References stay
+        /// references.
+        func functionURL(_ options: ExportOptions) -> CompiledValue? {
+            if let url = inputs["url"] { return url }
+            guard let name = text("function_name") else { return nil }
+            switch kind {
+            case .function(provider: "azure"):
+                guard let app = text("app") else { return nil }
+                return CompiledValue(.string("https://\(app).azurewebsites.net/api/\(name)"))
+            case .function(provider: "gcp"):
+                guard let project = text("project") ?? options.gcpProject, let region = text("region") ?? options.gcpRegion else { return nil }
+                return CompiledValue(.string("https://\(region)-\(project).cloudfunctions.net/\(name)"))
+            default:
+                return nil
+            }
         }
 
         /// What the step does, in the terms the exporters map.

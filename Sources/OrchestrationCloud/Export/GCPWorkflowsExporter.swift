@@ -104,8 +104,8 @@ struct GCPWorkflowsExporter {
         let work = call(s.body, stepID: s.id, field: nil, result: name + "_result") ?? [:]
         var attempt: [String: JSONValue] = ["try": work]
         if s.body.kind == .healthCheck {
-            let interval = (s.body.text("interval").flatMap { try? DurationText.parse($0) } ?? .seconds(2)).seconds
-            let maxWait = (s.body.text("maxWait").flatMap { try? DurationText.parse($0) } ?? s.body.timeout ?? .seconds(300)).seconds
+            let interval = (s.body.constant("interval").flatMap { try? DurationText.parse($0) } ?? .seconds(2)).seconds
+            let maxWait = (s.body.constant("maxWait").flatMap { try? DurationText.parse($0) } ?? s.body.timeout ?? .seconds(300)).seconds
             usesRetry.insert("novacron_retry_all")
             attempt["retry"] = [
                 "predicate": "${novacron_retry_all}", "max_retries": .number(max(1, (maxWait / max(interval, 1)).rounded(.down))),
@@ -161,20 +161,17 @@ struct GCPWorkflowsExporter {
         case .function(let provider):
             var args: [String: JSONValue] = [:]
             switch provider {
-            case "gcp":
-                if let url = body.inputs["url"] {
-                    args["url"] = value(url, stepID, "inputs.url")
-                } else {
-                    guard let project = body.text("project") ?? model.options.gcpProject, let region = body.text("region") ?? model.options.gcpRegion else {
-                        return problem("a Cloud Function is called at its URL: set inputs.url, or pass --gcp-project and --gcp-region", "inputs")
-                    }
-                    guard let function = body.inputs["function_name"] else { return problem("a function step needs inputs.function_name or inputs.url", "inputs") }
-                    args["url"] = concatenate([.literal(.string("https://\(region)-\(project).cloudfunctions.net/")), function], stepID, "inputs.function_name")
+            case "gcp", "azure":
+                guard let url = body.functionURL(model.options) else {
+                    return problem(provider == "gcp"
+                        ? "a Cloud Function is called at its URL: set inputs.url, or inputs.function_name with inputs.project and inputs.region (or --gcp-project and --gcp-region)"
+                        : "an Azure function is called over HTTPS from GCP Workflows: set inputs.url, or inputs.app and inputs.function_name", "inputs")
                 }
-                args["auth"] = ["type": "OIDC"]
-            case "azure":
-                guard let url = body.inputs["url"] else { return problem("an Azure function is called over HTTPS from GCP Workflows: set inputs.url", "inputs.url") }
                 args["url"] = value(url, stepID, "inputs.url")
+                if provider == "gcp" { args["auth"] = ["type": "OIDC"] }
+                if body.inputs["key"] != nil {
+                    warnings.append(ExportProblem(step: stepID, field: "inputs.key", message: "a function key is a secret and is not written into the workflow; allow the call another way (a key read from Secret Manager in a step before, or an anonymous function)"))
+                }
             default:
                 return problem("GCP Workflows calls GCP and Azure functions over HTTPS; an AWS Lambda needs SigV4 signing it cannot do", "inputs.provider")
             }
@@ -184,10 +181,10 @@ struct GCPWorkflowsExporter {
             call["args"] = .object(args)
             output = .string("${\(result).body}")
         case .containerRun:
-            guard let job = body.text("job") else {
-                return problem("Cloud Run runs jobs, not images: create a job for \(body.text("image") ?? "the image") and set inputs.job", "inputs")
+            guard let job = body.constant("job") else {
+                return problem("Cloud Run runs jobs, not images: create a job for \(body.constant("image") ?? "the image") and set inputs.job", "inputs")
             }
-            guard let project = body.text("project") ?? model.options.gcpProject, let region = body.text("region") ?? model.options.gcpRegion else {
+            guard let project = body.constant("project") ?? model.options.gcpProject, let region = body.constant("region") ?? model.options.gcpRegion else {
                 return problem("a Cloud Run job needs a project and region: pass --gcp-project and --gcp-region", "inputs")
             }
             guard let command = body.inputs["command"] else { return problem("a container step needs inputs.command", "inputs.command") }
@@ -197,7 +194,7 @@ struct GCPWorkflowsExporter {
                 "body": ["overrides": ["containerOverrides": [["args": ["sh", "-c", value(command, stepID, "inputs.command")]]]]],
             ]
         case .sleep:
-            guard let text = body.text("duration"), let duration = try? DurationText.parse(text) else {
+            guard let text = body.constant("duration"), let duration = try? DurationText.parse(text) else {
                 return problem("a wait step needs inputs.duration as a fixed duration", "inputs.duration")
             }
             call["call"] = "sys.sleep"
@@ -260,24 +257,6 @@ struct GCPWorkflowsExporter {
         case .array(let items): return .array(items.map { value($0, stepID, field) })
         case .object(let fields): return .object(fields.mapValues { value($0, stepID, field) })
         }
-    }
-
-    private mutating func concatenate(_ parts: [CompiledValue], _ stepID: String, _ field: String) -> JSONValue {
-        var pieces: [String] = []
-        for p in parts {
-            switch p {
-            case .literal(let x): pieces.append(Self.quote(x.text))
-            case .template(let t):
-                for part in t.parts {
-                    switch part {
-                    case .text(let text): pieces.append(Self.quote(text))
-                    case .reference(let r, _): pieces.append("string(\(reference(r, stepID: stepID, field: field) ?? "null"))")
-                    }
-                }
-            default: break
-            }
-        }
-        return .string("${" + pieces.joined(separator: " + ") + "}")
     }
 
     /// Literal text that starts with `${` would be evaluated.

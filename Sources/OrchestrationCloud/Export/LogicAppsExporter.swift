@@ -150,17 +150,17 @@ struct LogicAppsExporter {
         case .function(let provider):
             switch provider {
             case "azure":
-                if let app = body.text("functionApp") ?? model.options.azureFunctionApp, let name = body.text("function_name") {
+                if let app = body.constant("functionApp") ?? model.options.azureFunctionApp, let name = body.constant("function_name") {
                     action["type"] = "Function"
                     inputs["function"] = ["id": .string(app + "/functions/" + name)]
-                } else if let url = body.inputs["url"] {
+                } else if let url = body.functionURL(model.options) {
                     action["type"] = "Http"
                     inputs["uri"] = value(url, stepID, "inputs.url")
                 } else {
-                    return problem("an Azure function needs --azure-function-app (or inputs.functionApp) and inputs.function_name, or inputs.url", "inputs")
+                    return problem("an Azure function needs --azure-function-app (or inputs.functionApp) and inputs.function_name, or inputs.url, or inputs.app and inputs.function_name", "inputs")
                 }
             case "gcp":
-                guard let url = body.inputs["url"] else { return problem("a GCP function is called over HTTPS from Logic Apps: set inputs.url", "inputs.url") }
+                guard let url = body.functionURL(model.options) else { return problem("a GCP function is called over HTTPS from Logic Apps: set inputs.url", "inputs.url") }
                 action["type"] = "Http"
                 inputs["uri"] = value(url, stepID, "inputs.url")
             default:
@@ -169,14 +169,14 @@ struct LogicAppsExporter {
             inputs["method"] = "POST"
             inputs["body"] = value(LambdaPayload.payload(body.inputs), stepID, "inputs")
         case .sleep:
-            guard let text = body.text("duration"), let duration = try? DurationText.parse(text) else {
+            guard let text = body.constant("duration"), let duration = try? DurationText.parse(text) else {
                 return problem("a wait step needs inputs.duration as a fixed duration", "inputs.duration")
             }
             return ["type": "Wait", "inputs": ["interval": ["count": .number(max(1, duration.seconds.rounded(.up))), "unit": "Second"]]]
         }
         if body.kind == .healthCheck {
-            let interval = (body.text("interval").flatMap { try? DurationText.parse($0) } ?? .seconds(2)).seconds
-            let maxWait = (body.text("maxWait").flatMap { try? DurationText.parse($0) } ?? body.timeout ?? .seconds(300)).seconds
+            let interval = (body.constant("interval").flatMap { try? DurationText.parse($0) } ?? .seconds(2)).seconds
+            let maxWait = (body.constant("maxWait").flatMap { try? DurationText.parse($0) } ?? body.timeout ?? .seconds(300)).seconds
             inputs["retryPolicy"] = [
                 "type": "fixed", "count": .number(min(90, max(1, (maxWait / max(interval, 1)).rounded(.down)))),
                 "interval": .string(Self.iso8601(max(5, interval))),

@@ -119,6 +119,8 @@ struct AWSEnvironmentTests {
         }
         #expect(message([:]) == "no AWS region: set AWS_REGION (e.g. eu-west-1)")
         #expect(message(["AWS_REGION": "europe"]) == "'europe' is not an AWS region name like eu-west-1")
+        #expect(message(["AWS_REGION": "eu-east-1"]) == "unknown AWS region 'eu-east-1'; regions like it: eu-central-1, eu-central-2, eu-north-1, eu-south-1, eu-south-2, eu-west-1, eu-west-2, eu-west-3 (set AWS_ENDPOINT_URL to use an endpoint of your own)")
+        #expect(try AWSEnvironment.resolve(["AWS_REGION": "eu-east-1", "AWS_ENDPOINT_URL": "http://127.0.0.1:4566", "AWS_ACCESS_KEY_ID": "A", "AWS_SECRET_ACCESS_KEY": "B"], home: home).region == "eu-east-1")
         #expect(message(["AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "A"]) == "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not")
         #expect(message(["AWS_REGION": "us-east-1", "AWS_PROFILE": "prod"]).contains("has no aws_access_key_id and aws_secret_access_key for profile 'prod'"))
         #expect(message(["AWS_REGION": "us-east-1", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/c"]).hasPrefix("no AWS credentials: set AWS_ACCESS_KEY_ID"))
