@@ -12,6 +12,7 @@ import Foundation
 ///   webhook-to-first-step latency through the server.
 /// - `learning [--seeds N] [--runs R]`: precision and recall of the learning engine's suggestions
 ///   against planted problems in simulated workloads, and simulation speed.
+/// - `export [steps]`: exporting generated workflows to each cloud target.
 @main
 struct Benchmark {
     static func main() async throws {
@@ -25,8 +26,9 @@ struct Benchmark {
         case "plan": try PlanBenchmark.run(arguments)
         case "triggers": try await TriggerBenchmark.run(arguments)
         case "learning": try await LearningBenchmark.run(arguments)
+        case "export": try ExportBenchmark.run(arguments)
         default:
-            FileHandle.standardError.write(Data("usage: novacron-bench [engine|shell|plan|triggers|learning] [options]\n".utf8))
+            FileHandle.standardError.write(Data("usage: novacron-bench [engine|shell|plan|triggers|learning|export] [options]\n".utf8))
             exit(2)
         }
     }

@@ -94,58 +94,76 @@ public enum SeriesParallel {
     /// sink after every last one: a node with one edge in and one out joins its edges in
     /// series; edges between the same two nodes join in parallel. Series-parallel exactly when
     /// one edge from source to sink is left; its label is the structure.
+    ///
+    /// Parallel edges are joined as they appear, and a worklist holds the nodes whose degrees
+    /// changed, so the whole reduction takes time linear in the edges (hash operations aside).
     static func reduce(upstream: [[Int]]) -> Structure? {
         let n = upstream.count, source = n, sink = n + 1
-        // Edges as (from, to, label); a label of nil is an empty edge.
-        var edges: [Int: (from: Int, to: Int, label: Structure?)] = [:]
+        struct Edge {
+            var from: Int
+            var to: Int
+            /// nil for an empty edge.
+            var label: Structure?
+        }
+        var edges: [Int: Edge] = [:]
+        var byEnds: [Int: Int] = [:]          // from * (n + 2) + to → edge id
+        var ins = [Set<Int>](repeating: [], count: n + 2)
+        var outs = [Set<Int>](repeating: [], count: n + 2)
         var next = 0
+        var work: [Int] = []
+        func key(_ from: Int, _ to: Int) -> Int { from * (n + 2) + to }
         func add(_ from: Int, _ to: Int, _ label: Structure?) {
-            edges[next] = (from, to, label)
+            if let existing = byEnds[key(from, to)] {
+                // Parallel reduction: join with the edge already there.
+                let old = edges[existing]!.label
+                edges[existing]!.label = switch (old, label) {
+                case (nil, let x), (let x, nil): x
+                case (let a?, let b?): .parallel([a, b])
+                }
+                work.append(from)
+                work.append(to)
+                return
+            }
+            edges[next] = Edge(from: from, to: to, label: label)
+            byEnds[key(from, to)] = next
+            outs[from].insert(next)
+            ins[to].insert(next)
             next += 1
+        }
+        func remove(_ id: Int) {
+            let e = edges.removeValue(forKey: id)!
+            byEnds[key(e.from, e.to)] = nil
+            outs[e.from].remove(id)
+            ins[e.to].remove(id)
         }
         var hasDownstream = [Bool](repeating: false, count: n)
         for (v, ups) in upstream.enumerated() {
             if ups.isEmpty { add(source, v, nil) }
-            for u in Set(ups) {
+            for u in ups {
                 add(u, v, nil)
                 hasDownstream[u] = true
             }
         }
         for v in 0..<n where !hasDownstream[v] { add(v, sink, nil) }
-        var removed = Set<Int>()
-        var changed = true
-        while changed {
-            changed = false
-            // Parallel: edges with the same ends.
-            var byEnds: [[Int]: [Int]] = [:]
-            for (id, e) in edges { byEnds[[e.from, e.to], default: []].append(id) }
-            for (ends, ids) in byEnds where ids.count > 1 {
-                let labels = ids.sorted().compactMap { edges[$0]?.label }
-                for id in ids { edges[id] = nil }
-                add(ends[0], ends[1], labels.isEmpty ? nil : labels.count == 1 ? labels[0] : .parallel(labels))
-                changed = true
+        var removed = [Bool](repeating: false, count: n)
+        work = Array((0..<n).reversed())
+        while let v = work.popLast() {
+            guard v < n, !removed[v], ins[v].count == 1, outs[v].count == 1,
+                  let i = ins[v].first, let o = outs[v].first, let a = edges[i], let b = edges[o]
+            else { continue }
+            // Series reduction.
+            remove(i)
+            remove(o)
+            removed[v] = true
+            let parts = [a.label, .step(v), b.label].compactMap { $0 }.flatMap { part -> [Structure] in
+                if case .series(let inner) = part { return inner }
+                return [part]
             }
-            // Series: a step with exactly one edge in and one edge out.
-            var ins: [Int: [Int]] = [:], outs: [Int: [Int]] = [:]
-            for (id, e) in edges {
-                ins[e.to, default: []].append(id)
-                outs[e.from, default: []].append(id)
-            }
-            for v in 0..<n where !removed.contains(v) {
-                guard let i = ins[v], let o = outs[v], i.count == 1, o.count == 1, let a = edges[i[0]], let b = edges[o[0]] else { continue }
-                edges[i[0]] = nil
-                edges[o[0]] = nil
-                let parts = [a.label, .step(v), b.label].compactMap { $0 }.flatMap { part -> [Structure] in
-                    if case .series(let inner) = part { return inner }
-                    return [part]
-                }
-                add(a.from, b.to, .series(parts))
-                removed.insert(v)
-                changed = true
-                break
-            }
+            add(a.from, b.to, .series(parts))
+            work.append(a.from)
+            work.append(b.to)
         }
-        guard edges.count == 1, let last = edges.values.first, last.from == source, last.to == sink, removed.count == n else { return nil }
+        guard edges.count == 1, let last = edges.values.first, last.from == source, last.to == sink, !removed.contains(false) else { return nil }
         return flatten(last.label ?? .series([]))
     }
 

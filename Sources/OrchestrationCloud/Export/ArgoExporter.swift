@@ -326,8 +326,8 @@ struct ArgoExporter {
     /// parameter the DAG task passes.
     private mutating func referenceText(_ r: Reference, _ s: ExportModel.Step, _ field: String, _ parameters: inout [String: String]) -> String? {
         guard let dag = dagValue(r, step: s.id, field: field) else { return nil }
-        guard dag.hasPrefix("{{tasks.") else { return dag }
-        let name = "p-" + String(dag.dropFirst(8).dropLast(2).map { $0.isLetter || $0.isNumber ? $0 : "-" })
+        guard dag.hasPrefix("{{tasks.") || dag.hasPrefix("{{=jsonpath(tasks[") else { return dag }
+        let name = "p-" + String(r.description.map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "-" })
         parameters[name] = dag
         return "{{inputs.parameters.\(name)}}"
     }
@@ -375,16 +375,28 @@ struct ArgoExporter {
         case .step(let id, let f, let path):
             guard let i = model.graph.index[id] else { return problem("'\(r.template)' names no step") }
             let task = "tasks.\(names[i])"
-            guard path.isEmpty else { return problem("'\(r.template)': Argo output parameters are text; a path inside one cannot be read") }
+            let answersJSON = [.http, .healthCheck].contains(model.steps[i].body.kind) || model.steps[i].body.type == .lambda
+            guard path.isEmpty || answersJSON else { return problem("'\(r.template)': Argo output parameters are text; a path inside one cannot be read") }
             switch f {
             case "status": return "{{\(task).status}}"
             case "exitCode": return "{{\(task).exitCode}}"
             case "success", "failed", "timedOut", "attempts", "durationMs", "error", "cached":
                 return problem("'\(r.template)': Argo has no \(f) of a task outside a condition")
             default:
-                if [.http, .healthCheck].contains(model.steps[i].body.kind) || model.steps[i].body.type == .lambda {
-                    guard f == "body" else { return problem("'\(r.template)': an Argo HTTP template's output is its response body (${\(id).body})") }
-                    return "{{\(task).outputs.result}}"
+                if answersJSON {
+                    // The response body is the task's result; a field of a JSON answer is read with jsonpath.
+                    let inBody = model.steps[i].body.type == .lambda ? [.key(f)] + path : path
+                    if model.steps[i].body.type != .lambda, f != "body" {
+                        return problem("'\(r.template)': an Argo HTTP template's output is its response body (${\(id).body})")
+                    }
+                    if inBody.isEmpty { return "{{\(task).outputs.result}}" }
+                    let jsonPath = "$" + inBody.map { c -> String in
+                        switch c {
+                        case .key(let k): "['" + k.replacingOccurrences(of: "'", with: "\\'") + "']"
+                        case .index(let n): "[\(n)]"
+                        }
+                    }.joined()
+                    return "{{=jsonpath(tasks['\(names[i])'].outputs.result, '\(jsonPath)')}}"
                 }
                 return "{{\(task).outputs.parameters.\(f)}}"
             }

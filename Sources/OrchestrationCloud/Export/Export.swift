@@ -241,6 +241,8 @@ struct ExportModel {
     init(graph: WorkflowGraph, actions: ActionCatalog, options: ExportOptions) {
         self.graph = graph
         self.options = options
+        self.stepIDs = Set(graph.index.keys)
+        self.variableNames = Set(graph.workflow.variables.keys)
         var problems: [ExportProblem] = []
         func body(id: String, stepID: String, type: StepType, action name: String?, inputs: [String: JSONValue], timeout: Duration?, retry: RetryPolicy?) -> Body {
             var raw = inputs
@@ -271,8 +273,9 @@ struct ExportModel {
         self.problems = problems
     }
 
-    var stepIDs: Set<String> { Set(graph.index.keys) }
-    var variableNames: Set<String> { Set(workflow.variables.keys) }
+    /// Computed once: every reference resolves against them.
+    let stepIDs: Set<String>
+    let variableNames: Set<String>
 
     func target(_ reference: Reference) -> ReferenceTarget {
         reference.target(stepIDs: stepIDs, variables: variableNames)

@@ -63,7 +63,7 @@ struct LogicAppsExporter {
             }
         }
         // The end: after every last step, decide the run.
-        let sinks = model.steps.filter { s in !model.steps.contains { $0.upstream.contains(s.index) } }
+        let sinks = model.steps.filter { model.graph.downstream[$0.index].isEmpty }
         var failedTests = model.steps.filter { !$0.continueOnFailure }.map {
             "or(equals(actions('\(runName($0.index))')?['status'], 'Failed'), equals(actions('\(runName($0.index))')?['status'], 'TimedOut'))"
         }

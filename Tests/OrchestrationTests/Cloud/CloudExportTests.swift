@@ -79,7 +79,7 @@ struct CloudExportTests {
         let tasks = result.document["spec"]?["templates"]?[0]?["dag"]?["tasks"]
         #expect(tasks?[2] == [
             "name": "c", "template": "c", "depends": "b.Succeeded && a.Succeeded",
-            "arguments": ["parameters": [["name": "p-a-outputs-parameters-v", "value": "{{tasks.a.outputs.parameters.v}}"]]],
+            "arguments": ["parameters": [["name": "p-a-v", "value": "{{tasks.a.outputs.parameters.v}}"]]],
         ])
         #expect(tasks?[3]?["depends"] == "(b.Succeeded || b.Failed || b.Errored || b.Skipped || b.Omitted) && a.Succeeded")
         #expect(tasks?[3]?["when"] == "('{{tasks.b.status}}' == 'Failed' || '{{tasks.b.status}}' == 'Error') && ('{{workflow.parameters.env}}' =~ '^stag')")
@@ -92,13 +92,13 @@ struct CloudExportTests {
         let c = result.document["spec"]?["templates"]?[3]?["script"]
         #expect(c?["source"] == #"echo got "${NOVACRON_REF_0}" in "${NOVACRON_REF_1}""#)
         #expect(c?["env"] == [
-            ["name": "NOVACRON_REF_0", "value": "{{inputs.parameters.p-a-outputs-parameters-v}}"],
+            ["name": "NOVACRON_REF_0", "value": "{{inputs.parameters.p-a-v}}"],
             ["name": "NOVACRON_REF_1", "value": "{{workflow.parameters.env}}"],
         ])
         let d = result.document["spec"]?["templates"]?[4]?["http"]
         #expect(d == [
             "url": "https://example.com/{{workflow.parameters.env}}", "method": "POST",
-            "body": #"{"v":"{{inputs.parameters.p-a-outputs-parameters-v}}"}"#,
+            "body": #"{"v":"{{inputs.parameters.p-a-v}}"}"#,
             "successCondition": "response.statusCode >= 200 && response.statusCode < 300",
         ])
     }
@@ -174,7 +174,7 @@ struct CloudExportTests {
         #expect(template?["http"]?["method"] == "DELETE")
         // The container step runs its command in its image; the HTTP step reads another's body.
         #expect(result.document["spec"]?["templates"]?[5]?["container"] == ["image": "reporter", "command": ["sh", "-c"], "args": ["report --region {{workflow.parameters.region}}"]])
-        #expect(tasks[1]["arguments"] == ["parameters": [["name": "p-fetch-outputs-result", "value": "{{tasks.fetch.outputs.result}}"]]])
+        #expect(tasks[1]["arguments"] == ["parameters": [["name": "p-fetch-body", "value": "{{tasks.fetch.outputs.result}}"]]])
     }
 
     /// Which examples each target can express; the rest fail with their problems listed.
