@@ -90,6 +90,39 @@ struct ASLExportTests {
         #expect(result.text.contains(#""BackoffRate": 1.5"#))
     }
 
+    @Test("HTTP tasks, health checks and ECS tasks pass statelint, with the connection and cluster they need")
+    func httpAndContainers() async throws {
+        let graph = try ExportSupport.graph("""
+            name: web
+            variables: {env: prod}
+            steps:
+              - {id: call, type: api, inputs: {url: "https://api.example.com/${env}/deploy", method: POST, headers: {X-Env: "${env}"}, json: {env: "${env}"}},
+                 timeout: 30s, retryPolicy: {maxAttempts: 3, backoffStrategy: linear, initialDelay: 2s}}
+              - {id: ready, type: wait, action: health-check, inputs: {url: "https://api.example.com/healthz", interval: 5s}, timeout: 1m, dependencies: [call]}
+              - {id: job, type: container, action: docker-run, inputs: {image: tools, command: "migrate ${call.body}", taskDefinition: tools:3}, dependencies: [ready]}
+            """)
+        let options = ExportOptions(awsConnectionArn: "arn:aws:events:eu-west-1:123456789012:connection/api/abc", ecsCluster: "main")
+        let result = try WorkflowExporter.export(graph, to: .aws, options: options)
+        let states = result.document["States"]
+        #expect(states?["call"]?["Resource"] == "arn:aws:states:::http:invoke")
+        #expect(states?["call"]?["Parameters"] == [
+            "ApiEndpoint.$": "States.Format('https://api.example.com/{}/deploy', $.inputs.env)", "Method": "POST",
+            "Headers": ["X-Env.$": "$.inputs.env"], "RequestBody": ["env.$": "$.inputs.env"],
+            "Authentication": ["ConnectionArn": "arn:aws:events:eu-west-1:123456789012:connection/api/abc"],
+        ])
+        #expect(states?["ready"]?["Retry"] == [["ErrorEquals": ["States.ALL"], "IntervalSeconds": 5, "MaxAttempts": 12, "BackoffRate": 1]])
+        #expect(states?["job"]?["Parameters"]?["Overrides"] == ["ContainerOverrides": [[
+            "Name": "job", "Command.$": "States.Array('sh', '-c', States.Format('migrate {}', $.steps.call.output.body))",
+        ]]])
+        #expect(result.warnings.map(\.description) == [
+            "step 'call' (retryPolicy.backoffStrategy): Step Functions has no linear backoff; exported as exponential with BackoffRate 2, which reaches the same last delay",
+        ])
+        let file = try ExportSupport.temporary(result.text, extension: "json")
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let lint = try await ExternalTool.run(["python3", "-m", "statelint", file])
+        #expect(lint.status == 0, "statelint: \(lint.output)")
+    }
+
     @Test("an N-shaped DAG is layered into waves and the lost parallelism is reported")
     func waves() throws {
         let graph = try ExportSupport.graph("""
