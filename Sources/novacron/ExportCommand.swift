@@ -5,7 +5,7 @@ import OrchestrationCloud
 import OrchestrationExecutors
 
 /// `novacron export FILE --target aws|azure|gcp|argo [--out F]`.
-struct ExportCommand: ParsableCommand {
+struct ExportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
         abstract: "Write a workflow as an AWS Step Functions, Azure Logic Apps, GCP Workflows or Argo document.",
@@ -31,8 +31,23 @@ struct ExportCommand: ParsableCommand {
 
     @OptionGroup var target_: ExportTargetOptions
 
-    func run() throws {
-        let (_, result) = try target_.export(file, to: CloudTarget(rawValue: target.rawValue)!)
+    @Flag(name: .long, help: "Report lost parallelism with the step durations learned from past executions (in the store) instead of the estimates.")
+    var learned = false
+
+    @OptionGroup var store: StoreOptions
+
+    func run() async throws {
+        var durations: [String: Double] = [:]
+        if learned {
+            let (document, _) = try target_.load(file)
+            let learning = LearningEngine(store: try store.openExisting())
+            let statistics = await learning.statistics(workflowID: document.workflow.id)
+            durations = Suggester().learnedDurations(statistics).mapValues(\.seconds)
+            if durations.isEmpty {
+                Console.err("warning: nothing learned yet about '\(document.workflow.id)' in \(store.path) (a step needs \(OptimizationConfig().minimumExecutions) executions); using the estimates")
+            }
+        }
+        let (_, result) = try target_.export(file, to: CloudTarget(rawValue: target.rawValue)!, durations: durations)
         if let out {
             do { try result.text.write(toFile: out, atomically: true, encoding: .utf8) } catch {
                 Console.err("novacron: cannot write \(out): \(error.localizedDescription)")
@@ -82,8 +97,10 @@ struct ExportTargetOptions: ParsableArguments {
 
     /// The workflow file exported to `target`, warnings printed; exit status 2 when the file is
     /// invalid or the target cannot express it.
-    func export(_ file: String, to target: CloudTarget) throws -> (WorkflowDocument, ExportResult) {
+    func export(_ file: String, to target: CloudTarget, durations: [String: Double] = [:]) throws -> (WorkflowDocument, ExportResult) {
         let (document, catalog) = try load(file)
+        var options = self.options
+        options.durations = durations
         do {
             let result = try WorkflowExporter.export(document.graph, to: target, options: options, actions: catalog)
             for warning in result.warnings { Console.err("warning: \(warning)") }

@@ -664,3 +664,45 @@ struct ExportCLITests {
         #expect(region.stderr == "novacron: 'europe' is not an AWS region name like eu-west-1\n")
     }
 }
+
+@Suite("novacron export --learned")
+struct ExportLearnedCLITests {
+    @Test("the parallelism lost to waves is reported with the durations learned from past runs")
+    func learned() throws {
+        let folder = try CLI.temporaryFolder()
+        let file = folder + "/n.yaml"
+        // The N shape: d waits for a and b, c for a only. Not series-parallel, so AWS runs it in two waves.
+        try """
+            name: n-shape
+            steps:
+              - {id: a, type: wait, action: sleep, inputs: {duration: 2ms}}
+              - {id: b, type: wait, action: sleep, inputs: {duration: 50ms}}
+              - {id: c, type: wait, action: sleep, inputs: {duration: 50ms}, dependencies: [a]}
+              - {id: d, type: wait, action: sleep, inputs: {duration: 2ms}, dependencies: [a, b]}
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        let db = folder + "/runs.db"
+        let before = try CLI.run("export", file, "--target", "aws", "--learned", "--db", db)
+        #expect(before.status == 0)
+        #expect(before.stderr.hasPrefix("warning: nothing learned yet about 'n-shape' in \(db) (a step needs 10 executions); using the estimates\n"), "\(before.stderr)")
+        for _ in 0..<10 {
+            let run = try CLI.run("run", file, "--db", db)
+            try #require(run.status == 0, "\(run.stderr)")
+        }
+        let estimated = try CLI.run("export", file, "--target", "aws")
+        #expect(estimated.stderr.contains("estimated 2s as a DAG, 2s in waves"), "\(estimated.stderr)")
+        let learned = try CLI.run("export", file, "--target", "aws", "--learned", "--db", db)
+        #expect(learned.status == 0, "\(learned.stderr)")
+        // About 52 ms as a DAG (a then c, or b then d) and 100 ms in waves (b, then c).
+        let numbers = learned.stderr.split(separator: "estimated ").last.map { text in
+            text.split(separator: " ").compactMap { word -> Double? in
+                let w = word.trimmingCharacters(in: CharacterSet(charactersIn: ","))
+                if w.hasSuffix("ms") { return Double(w.dropLast(2)).map { $0 / 1000 } }
+                if w.hasSuffix("s") { return Double(w.dropLast()) }
+                return nil
+            }
+        } ?? []
+        try #require(numbers.count == 2, "\(learned.stderr)")
+        #expect(numbers[0] >= 0.05 && numbers[0] < 0.5)
+        #expect(numbers[1] > numbers[0] * 1.5)
+    }
+}
