@@ -119,6 +119,10 @@ public struct WorkflowSync: Sendable {
         guard let group = options.azureResourceGroup ?? value("AZURE_RESOURCE_GROUP") else {
             throw CloudError(service: service, message: "no resource group: pass --resource-group or set AZURE_RESOURCE_GROUP")
         }
+        if let location = options.azureLocation ?? value("AZURE_LOCATION"), location.range(of: #"^[a-z][a-z0-9]*$"#, options: .regularExpression) == nil {
+            let suggestion = location.lowercased().filter { $0.isLetter || $0.isNumber }
+            throw CloudError(service: service, message: "'\(location)' is not an Azure location name; write it like '\(suggestion)' (az account list-locations)")
+        }
         var endpoint = value("AZURE_RESOURCE_MANAGER_ENDPOINT") ?? "https://management.azure.com"
         if endpoint.hasSuffix("/") { endpoint.removeLast() }
         let token = try await AzureCredentials.resolve(environment).token(scope: "https://management.azure.com/.default")
@@ -165,6 +169,9 @@ public struct WorkflowSync: Sendable {
         }
         guard let region = options.gcpRegion ?? value("GOOGLE_CLOUD_REGION") else {
             throw CloudError(service: service, message: "no region: pass --region or set GOOGLE_CLOUD_REGION")
+        }
+        guard region.range(of: #"^[a-z]+-[a-z]+[0-9]+$"#, options: .regularExpression) != nil else {
+            throw CloudError(service: service, message: "'\(region)' is not a GCP region name like europe-west1")
         }
         var endpoint = value("CLOUDSDK_API_ENDPOINT_OVERRIDES_WORKFLOWS") ?? "https://workflows.googleapis.com/"
         if !endpoint.hasSuffix("/") { endpoint += "/" }

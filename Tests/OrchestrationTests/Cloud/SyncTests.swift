@@ -115,6 +115,10 @@ struct SyncTests {
             #expect(try await sync.sync(try Self.export(changed, .azure), name: "triage").action == .updated)
             #expect(azure.deployed.withLock { $0?["properties"]?["definition"]?["actions"]?["page"]?["inputs"]?["body"] } == ["team": "db"])
             #expect(azure.deployed.withLock { $0?["location"] } == "westeurope")
+            // A display name where the API wants a location name.
+            await #expect(throws: CloudError(service: "Azure Resource Manager", message: "'West Europe' is not an Azure location name; write it like 'westeurope' (az account list-locations)")) {
+                try await WorkflowSync(environment: environment, options: SyncOptions(azureLocation: "West Europe")).sync(try Self.export(Self.http, .azure), name: "other")
+            }
             // A wrong secret: Entra ID's own words.
             var wrong = environment
             wrong["AZURE_CLIENT_SECRET"] = "nope"
@@ -177,6 +181,11 @@ struct SyncTests {
             let changed = Self.http.replacingOccurrences(of: "team: sre", with: "team: db")
             #expect(try await sync.sync(try Self.export(changed, .gcp), name: "triage").action == .updated)
             #expect(gcp.source.withLock { $0 }?.contains("team: db") == true)
+            var badRegion = environment
+            badRegion["GOOGLE_CLOUD_REGION"] = "europe"
+            await #expect(throws: CloudError(service: "GCP Workflows", message: "'europe' is not a GCP region name like europe-west1")) {
+                try await WorkflowSync(environment: badRegion).sync(try Self.export(Self.http, .gcp), name: "triage")
+            }
             // The project came from the key file; a missing region is named.
             await #expect(throws: CloudError(service: "GCP Workflows", message: "no region: pass --region or set GOOGLE_CLOUD_REGION")) {
                 try await WorkflowSync(environment: ["GOOGLE_APPLICATION_CREDENTIALS": keyFile]).sync(try Self.export(Self.http, .gcp), name: "triage")
