@@ -52,11 +52,17 @@ public struct WorkflowSync: Sendable {
     public var environment: [String: String]
     public var options: SyncOptions
     public var home: String
+    /// How the wait between polls of a long-running operation is spent (tests pass a clock's).
+    public var pause: @Sendable (Duration) async throws -> Void
 
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment, options: SyncOptions = SyncOptions(), home: String = NSHomeDirectory()) {
+    public init(
+        environment: [String: String] = ProcessInfo.processInfo.environment, options: SyncOptions = SyncOptions(), home: String = NSHomeDirectory(),
+        pause: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
+    ) {
         self.environment = environment
         self.options = options
         self.home = home
+        self.pause = pause
     }
 
     func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
@@ -189,15 +195,40 @@ public struct WorkflowSync: Sendable {
                 "PATCH", endpoint + "v1/" + id + "?updateMask=sourceContents,description", headers: headers,
                 body: Array(JSONValue.object(body).jsonText.utf8), service: service)
             guard (200..<300).contains(patch.status) else { throw Self.googleError(patch, service: service) }
+            try await awaitOperation(patch, endpoint: endpoint, headers: headers, service: service)
             return SyncResult(provider: .gcp, action: .updated, id: id)
         case 404:
             let create = try await CloudHTTP.send(
                 "POST", endpoint + "v1/" + parent + "/workflows?workflowId=" + name, headers: headers,
                 body: Array(JSONValue.object(body).jsonText.utf8), service: service)
             guard (200..<300).contains(create.status) else { throw Self.googleError(create, service: service) }
+            try await awaitOperation(create, endpoint: endpoint, headers: headers, service: service)
             return SyncResult(provider: .gcp, action: .created, id: id)
         default:
             throw Self.googleError(current, service: service)
+        }
+    }
+
+    /// Follows a long-running operation until it is done (polling at 1, 2, 4… s, at most 5 minutes
+    /// in all); its error, such as a definition the service refuses, is thrown in its words.
+    func awaitOperation(_ response: CloudResponse, endpoint: String, headers: [(name: String, value: String)], service: String) async throws {
+        var operation = response.json ?? [:]
+        var delay = 1.0, waited = 0.0
+        while operation["done"] != .bool(true) {
+            guard let name = operation["name"]?.stringValue else { return }
+            guard waited < 300 else {
+                throw CloudError(service: service, message: "operation \(name) is still running after 5 minutes; it may yet finish")
+            }
+            try await pause(.seconds(delay))
+            waited += delay
+            delay = min(delay * 2, 30)
+            let poll = try await CloudHTTP.send("GET", endpoint + "v1/" + name, headers: headers, service: service)
+            guard (200..<300).contains(poll.status) else { throw Self.googleError(poll, service: service) }
+            operation = poll.json ?? [:]
+        }
+        if let error = operation["error"], error != .null {
+            throw CloudError(
+                service: service, code: error["code"].map { "code \($0.text)" }, message: error["message"]?.text ?? error.jsonText)
         }
     }
 

@@ -158,8 +158,14 @@ struct SyncTests {
                 guard let body = try? JSONDecoder().decode(JSONValue.self, from: Data(r.body.utf8)), case .string(let text)? = body["sourceContents"] else {
                     return .init(status: 400, body: #"{"error":{"code":400,"message":"sourceContents is required","status":"INVALID_ARGUMENT"}}"#)
                 }
+                // The service checks the definition in the operation, as the real one does.
+                if text.contains("refuse-me") {
+                    return .init(status: 200, body: #"{"name":"projects/acme/locations/europe-west1/operations/op-bad","done":true,"error":{"code":3,"message":"failed to build: unknown step 'refuse-me'"}}"#)
+                }
                 source.withLock { $0 = text }
                 return .init(status: 200, body: #"{"name":"projects/acme/locations/europe-west1/operations/op-1","done":false}"#)
+            case ("GET", "/v1/projects/acme/locations/europe-west1/operations/op-1"):
+                return .init(status: 200, body: #"{"name":"projects/acme/locations/europe-west1/operations/op-1","done":true,"response":{}}"#)
             default:
                 return .init(status: 404, body: #"{"error":{"code":404,"message":"no route","status":"NOT_FOUND"}}"#)
             }
@@ -174,13 +180,19 @@ struct SyncTests {
         try await TestHTTPServer.with({ r, _ in gcp.handle(r) }) { (server: TestHTTPServer) async throws -> Void in
             try FunctionExecutorTests.serviceAccount(tokenURI: server.url + "/token").write(toFile: keyFile, atomically: true, encoding: .utf8)
             let environment = ["GOOGLE_APPLICATION_CREDENTIALS": keyFile, "GOOGLE_CLOUD_REGION": "europe-west1", "CLOUDSDK_API_ENDPOINT_OVERRIDES_WORKFLOWS": server.url + "/"]
-            let sync = WorkflowSync(environment: environment)
+            // The server has the operation done when first asked: no need to wait between polls.
+            let sync = WorkflowSync(environment: environment, pause: { _ in })
             let id = "projects/acme/locations/europe-west1/workflows/triage"
             #expect(try await sync.sync(try Self.export(Self.http, .gcp), name: "triage") == SyncResult(provider: .gcp, action: .created, id: id))
             #expect(try await sync.sync(try Self.export(Self.http, .gcp), name: "triage").action == .unchanged)
             let changed = Self.http.replacingOccurrences(of: "team: sre", with: "team: db")
             #expect(try await sync.sync(try Self.export(changed, .gcp), name: "triage").action == .updated)
             #expect(gcp.source.withLock { $0 }?.contains("team: db") == true)
+            // The operation's error is the sync's error.
+            let refused = Self.http.replacingOccurrences(of: "team: sre", with: "team: refuse-me")
+            await #expect(throws: CloudError(service: "GCP Workflows", code: "code 3", message: "failed to build: unknown step 'refuse-me'")) {
+                try await sync.sync(try Self.export(refused, .gcp), name: "triage")
+            }
             var badRegion = environment
             badRegion["GOOGLE_CLOUD_REGION"] = "europe"
             await #expect(throws: CloudError(service: "GCP Workflows", message: "'europe' is not a GCP region name like europe-west1")) {
