@@ -44,7 +44,7 @@ public struct FunctionExecutor: StepExecutor {
 
     static func payload(_ inputs: [String: JSONValue]) -> JSONValue {
         if let payload = inputs["payload"] { return payload }
-        return .object(inputs.filter { !LambdaPayload.addressing.contains($0.key) && $0.key != "key" && $0.key != "token" && $0.key != "app" })
+        return .object(inputs.filter { !LambdaPayload.addressing.contains($0.key) })
     }
 
     static func outputs(_ response: CloudResponse) -> [String: JSONValue] {

@@ -674,14 +674,3 @@ enum Intrinsic {
         return out
     }
 }
-
-/// What a function step sends: `inputs.payload` when given, else every input that is not about
-/// where the function is.
-enum LambdaPayload {
-    static let addressing: Set<String> = ["provider", "function_name", "function", "qualifier", "region", "url", "auth", "method", "project", "app", "key", "token"]
-
-    static func payload(_ inputs: [String: CompiledValue]) -> CompiledValue {
-        if let payload = inputs["payload"] { return payload }
-        return .object(inputs.filter { !addressing.contains($0.key) })
-    }
-}

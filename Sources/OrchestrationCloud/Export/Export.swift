@@ -341,3 +341,15 @@ enum ExportMessages {
         "only containers that run a command (docker-run: image and command) can be exported to \(target); building and pushing images needs a build service there"
     }
 }
+
+/// What a function step sends: `inputs.payload` when given, else every input that is not about
+/// where the function is or how to call it (keys and tokens never go in a payload). The exporters
+/// and ``FunctionExecutor`` agree on it.
+enum LambdaPayload {
+    static let addressing: Set<String> = ["provider", "function_name", "function", "qualifier", "region", "url", "auth", "method", "project", "app", "key", "token"]
+
+    static func payload(_ inputs: [String: CompiledValue]) -> CompiledValue {
+        if let payload = inputs["payload"] { return payload }
+        return .object(inputs.filter { !addressing.contains($0.key) })
+    }
+}
