@@ -346,7 +346,7 @@ enum ExportMessages {
 /// where the function is or how to call it (keys and tokens never go in a payload). The exporters
 /// and ``FunctionExecutor`` agree on it.
 enum LambdaPayload {
-    static let addressing: Set<String> = ["provider", "function_name", "function", "qualifier", "region", "url", "auth", "method", "project", "app", "key", "token"]
+    static let addressing: Set<String> = ["provider", "function_name", "function", "qualifier", "region", "url", "auth", "method", "project", "app", "functionApp", "key", "token"]
 
     static func payload(_ inputs: [String: CompiledValue]) -> CompiledValue {
         if let payload = inputs["payload"] { return payload }
