@@ -47,7 +47,7 @@ struct ASLExporter {
         }
     }
 
-    private mutating func build() -> ExporterOutput {
+    mutating func build() -> ExporterOutput {
         let layout = model.decomposition()
         if let w = model.layoutWarning(layout, target: .aws) { warnings.append(w) }
         if model.workflow.failFast {
@@ -124,7 +124,7 @@ struct ASLExporter {
     }
 
     /// Adds the states of `s` and returns the name of its first.
-    private mutating func structure(_ s: SeriesParallel.Structure, exit: Exit, states: inout [String: JSONValue]) -> String {
+    mutating func structure(_ s: SeriesParallel.Structure, exit: Exit, states: inout [String: JSONValue]) -> String {
         switch s {
         case .step(let i):
             return step(i, exit: exit, states: &states)
@@ -162,7 +162,7 @@ struct ASLExporter {
     }
 
     /// A step: a Choice when it has a gate, its work, and Pass states recording a skip or failure.
-    private mutating func step(_ i: Int, exit: Exit, states: inout [String: JSONValue]) -> String {
+    mutating func step(_ i: Int, exit: Exit, states: inout [String: JSONValue]) -> String {
         let s = model.steps[i]
         let id = s.id, path = "$.steps.\(names[i])"
         let gate = gateRule(s)
@@ -218,7 +218,7 @@ struct ASLExporter {
     }
 
     /// When a step runs: every upstream it does not read the status of succeeded, and its condition holds.
-    private mutating func gateRule(_ s: ExportModel.Step) -> Gate {
+    mutating func gateRule(_ s: ExportModel.Step) -> Gate {
         var rules: [JSONValue] = s.upstream.filter { !s.statusReads.contains($0) }.map {
             ["Variable": .string("$.steps.\(names[$0]).status"), "StringEquals": "success"]
         }
@@ -236,7 +236,7 @@ struct ASLExporter {
         return .when(["And": .array(rules)])
     }
 
-    private func constant(_ e: Condition) -> Bool? {
+    func constant(_ e: Condition) -> Bool? {
         if case .literal(.bool(let b)) = e { return b }
         return nil
     }
@@ -244,7 +244,7 @@ struct ASLExporter {
     // MARK: Work states
 
     /// The state that does a body's work, without Next/End or Catch.
-    private mutating func work(_ body: ExportModel.Body, resultPath: String, stepID: String, field: String?) -> [String: JSONValue]? {
+    mutating func work(_ body: ExportModel.Body, resultPath: String, stepID: String, field: String?) -> [String: JSONValue]? {
         func problem(_ message: String, _ f: String? = nil) -> [String: JSONValue]? {
             problems.append(ExportProblem(step: stepID, field: [field, f].compactMap { $0 }.joined(separator: ".").nilIfEmpty, message: message))
             return nil
@@ -332,7 +332,7 @@ struct ASLExporter {
     }
 
     /// A retry policy as one retrier.
-    private mutating func retrier(_ policy: RetryPolicy, stepID: String) -> JSONValue? {
+    mutating func retrier(_ policy: RetryPolicy, stepID: String) -> JSONValue? {
         guard policy.maxAttempts > 1 else { return nil }
         let errors: [JSONValue]
         switch (policy.retryOn.contains(.failure), policy.retryOn.contains(.timeout)) {
@@ -371,306 +371,5 @@ struct ASLExporter {
         ]
     }
 
-    private func seconds(_ d: Duration) -> Int { max(1, Int(d.seconds.rounded(.up))) }
-
-    // MARK: Values
-
-    enum Operand {
-        case path(String)
-        case constant(JSONValue)
-    }
-
-    /// Where a reference's value is in the state, or the constant it is.
-    private mutating func operand(_ reference: Reference, stepID: String, field: String?) -> Operand? {
-        func problem(_ message: String) -> Operand? {
-            problems.append(ExportProblem(step: stepID, field: field, message: message))
-            return nil
-        }
-        switch model.target(reference) {
-        case .input(let name, let path):
-            return .path("$.inputs" + JSONPath.key(name) + JSONPath.components(path))
-        case .step(let id, let f, let path):
-            guard let index = model.graph.index[id] else { return problem("'\(reference.template)' names no step") }
-            let base = "$.steps.\(names[index])"
-            switch f {
-            case "status", "success", "failed", "timedOut": return .path(base + "." + f)
-            case "error": return .path(base + ".error")
-            case "exitCode", "attempts", "durationMs", "cached":
-                return problem("'\(reference.template)': Step Functions does not report a step's \(f)")
-            default: return .path(base + ".output" + JSONPath.key(f) + JSONPath.components(path))
-            }
-        case .execution(let path):
-            if path == [.key("id")] { return .path("$$.Execution.Id") }
-            if path == [.key("startedAt")] { return .path("$$.Execution.StartTime") }
-            return problem("'\(reference.template)': Step Functions knows the execution's id and startedAt only")
-        case .workflow(let path):
-            guard let field = model.workflowField(path) else { return problem(ExportMessages.workflowField(reference)) }
-            return .constant(.string(field))
-        case .secret(let name):
-            return problem("'${secrets.\(name)}': secrets must not be written into a state machine definition; keep them in Secrets Manager and read them in the function")
-        case .trigger:
-            return problem("'\(reference.template)': triggers are not exported; pass the value as an execution input")
-        case .unknown(let head), .incomplete(let head):
-            return problem(ExportMessages.unknown(reference, head))
-        }
-    }
-
-    /// Sets `key` (as `key.$` when it is computed) in a Parameters-like object.
-    private mutating func put(_ object: inout [String: JSONValue], _ key: String, _ value: CompiledValue, _ stepID: String, _ field: String) {
-        guard let (dynamic, rendered) = render(value, stepID: stepID, field: field) else { return }
-        object[dynamic ? key + ".$" : key] = rendered
-    }
-
-    /// A value for a Parameters field: constant, or a path or intrinsic to evaluate.
-    private mutating func render(_ value: CompiledValue, stepID: String, field: String) -> (Bool, JSONValue)? {
-        switch value {
-        case .literal(let v):
-            return (false, v)
-        case .template(let t):
-            guard let text = intrinsic(t, stepID: stepID, field: field) else { return nil }
-            if case .constant(let c) = text { return (false, c) }
-            if case .path(let p) = text { return (true, .string(p)) }
-            return nil
-        case .array(let items):
-            var args: [String] = []
-            for item in items {
-                switch item {
-                case .literal(let v):
-                    guard let lit = Intrinsic.literal(v) else {
-                        problems.append(ExportProblem(step: stepID, field: field, message: "a list with computed items may hold only text, numbers, booleans and null on Step Functions"))
-                        return nil
-                    }
-                    args.append(lit)
-                case .template(let t):
-                    guard let op = intrinsic(t, stepID: stepID, field: field) else { return nil }
-                    switch op {
-                    case .path(let p): args.append(p)
-                    case .constant(let c): args.append(Intrinsic.literal(c) ?? "null")
-                    }
-                default:
-                    problems.append(ExportProblem(step: stepID, field: field, message: "a list with computed items may hold only text, numbers, booleans and null on Step Functions"))
-                    return nil
-                }
-            }
-            return (true, .string("States.Array(\(args.joined(separator: ", ")))"))
-        case .object(let fields):
-            var out: [String: JSONValue] = [:]
-            for (k, v) in fields { put(&out, k, v, stepID, field + "." + k) }
-            return (false, .object(out))
-        }
-    }
-
-    /// A template as a path (one reference), `States.Format(…)` (text with references), or a constant.
-    private mutating func intrinsic(_ t: Template, stepID: String, field: String) -> Operand? {
-        if t.parts.count == 1, case .reference(let r, _) = t.parts[0] { return operand(r, stepID: stepID, field: field) }
-        var format = "", args: [String] = []
-        for part in t.parts {
-            switch part {
-            case .text(let text): format += Intrinsic.escape(text)
-            case .reference(let r, _):
-                guard let op = operand(r, stepID: stepID, field: field) else { return nil }
-                switch op {
-                case .path(let p):
-                    format += "{}"
-                    args.append(p)
-                case .constant(let c): format += Intrinsic.escape(c.text)
-                }
-            }
-        }
-        if args.isEmpty { return .constant(.string(format)) }
-        return .path("States.Format('\(format)', \(args.joined(separator: ", ")))")
-    }
-
-    // MARK: Conditions
-
-    /// A condition as a Choice rule (without Next), or nil after recording why not.
-    private mutating func rule(_ e: Condition, step: String) -> [String: JSONValue]? {
-        func problem(_ message: String) -> [String: JSONValue]? {
-            problems.append(ExportProblem(step: step, field: "condition", message: message))
-            return nil
-        }
-        switch e {
-        case .binary(.and, let l, let r), .binary(.or, let l, let r):
-            let op = e.isAnd ? "And" : "Or"
-            guard let a = rule(l, step: step), let b = rule(r, step: step) else { return nil }
-            var items: [JSONValue] = []
-            for x in [a, b] {
-                if x.count == 1, case .array(let inner)? = x[op] { items += inner } else { items.append(.object(x)) }
-            }
-            return [op: .array(items)]
-        case .not(let inner):
-            guard let r = rule(inner, step: step) else { return nil }
-            return ["Not": .object(r)]
-        case .reference(let ref):
-            guard let op = operand(ref, stepID: step, field: "condition") else { return nil }
-            guard case .path(let p) = op else { return problem("'\(ref.template)' is a constant; write the condition without it") }
-            return guarded(p, ["Variable": .string(p), "BooleanEquals": true])
-        case .binary(.in, let l, .list(let items)):
-            var rules: [JSONValue] = []
-            for item in items {
-                guard let r = rule(.binary(.equal, l, item), step: step) else { return nil }
-                rules.append(.object(r))
-            }
-            return ["Or": .array(rules)]
-        case .binary(let op, let l, let r):
-            guard let comparison = Comparison(op) else { return problem("'\(op.rawValue)' has no Choice rule on Step Functions") }
-            var lhs = l, rhs = r, cmp = comparison
-            if case .literal = lhs { swap(&lhs, &rhs); cmp = cmp.flipped }
-            guard case .reference(let ref) = lhs else { return problem("Step Functions compares a value from the run with a constant; '\(e)' is neither") }
-            guard let op = operand(ref, stepID: step, field: "condition") else { return nil }
-            guard case .path(let path) = op else { return problem("'\(ref.template)' is a constant here; compare something from the run") }
-            guard case .literal(let value) = rhs else {
-                return problem("Step Functions can compare '\(ref.template)' only with a constant, not with '\(rhs)'")
-            }
-            var test: [String: JSONValue] = ["Variable": .string(path)]
-            switch value {
-            case .string(let s):
-                guard let name = cmp.name(prefix: "String") else { return nil }
-                test[name] = .string(s)
-            case .number(let n):
-                guard let name = cmp.name(prefix: "Numeric") else { return nil }
-                test[name] = .number(n)
-            case .bool(let b):
-                guard cmp == .equal || cmp == .notEqual else { return problem("booleans are only compared for equality") }
-                test["BooleanEquals"] = .bool(b)
-            case .null:
-                guard cmp == .equal || cmp == .notEqual else { return problem("null is only compared for equality") }
-                // Absent or null.
-                let isNull: [String: JSONValue] = ["Or": [["Variable": .string(path), "IsPresent": false], ["Variable": .string(path), "IsNull": true]]]
-                return cmp == .notEqual ? ["Not": .object(isNull)] : isNull
-            default:
-                return problem("Step Functions compares with text, numbers, booleans and null only")
-            }
-            let guardedTest = guarded(path, test)
-            return cmp == .notEqual ? ["Not": .object(guardedTest)] : guardedTest
-        case .call(let f, let args):
-            guard f != .len, args.count == 2, case .reference(let ref) = args[0], case .literal(.string(let s)) = args[1] else {
-                return problem("Step Functions has no rule for \(f.rawValue)(…) except contains, startsWith and endsWith of a text from the run and a constant text")
-            }
-            guard let op = operand(ref, stepID: step, field: "condition"), case .path(let path) = op else { return nil }
-            let pattern = Intrinsic.wildcardEscape(s)
-            let matches: String
-            switch f {
-            case .startsWith: matches = pattern + "*"
-            case .endsWith: matches = "*" + pattern
-            default: matches = "*" + pattern + "*"
-            }
-            return guarded(path, ["Variable": .string(path), "StringMatches": .string(matches)])
-        case .literal, .list:
-            return problem("'\(e)' is not a test of anything from the run")
-        }
-    }
-
-    /// A test on an output path holds only when the path exists (Step Functions fails the run on
-    /// a missing path); statuses always exist.
-    private func guarded(_ path: String, _ test: [String: JSONValue]) -> [String: JSONValue] {
-        guard path.contains(".output") || path.hasPrefix("$.inputs") else { return test }
-        return ["And": [["Variable": .string(path), "IsPresent": true], .object(test)]]
-    }
-
-    enum Comparison: Equatable {
-        case equal, notEqual, less, lessOrEqual, greater, greaterOrEqual
-
-        init?(_ op: Condition.BinaryOperator) {
-            switch op {
-            case .equal: self = .equal
-            case .notEqual: self = .notEqual
-            case .less: self = .less
-            case .lessOrEqual: self = .lessOrEqual
-            case .greater: self = .greater
-            case .greaterOrEqual: self = .greaterOrEqual
-            default: return nil
-            }
-        }
-
-        var flipped: Comparison {
-            switch self {
-            case .less: .greater
-            case .lessOrEqual: .greaterOrEqual
-            case .greater: .less
-            case .greaterOrEqual: .lessOrEqual
-            default: self
-            }
-        }
-
-        func name(prefix: String) -> String? {
-            switch self {
-            case .equal, .notEqual: prefix + "Equals"
-            case .less: prefix + "LessThan"
-            case .lessOrEqual: prefix + "LessThanEquals"
-            case .greater: prefix + "GreaterThan"
-            case .greaterOrEqual: prefix + "GreaterThanEquals"
-            }
-        }
-    }
-}
-
-extension ASLExporter.Exit {
-    var name: String? {
-        if case .next(let n) = self { return n }
-        return nil
-    }
-}
-
-extension Condition {
-    var isAnd: Bool {
-        if case .binary(.and, _, _) = self { return true }
-        return false
-    }
-}
-
-extension String {
-    var nilIfEmpty: String? { isEmpty ? nil : self }
-}
-
-/// JSONPath text for Step Functions.
-enum JSONPath {
-    static func key(_ name: String) -> String {
-        let simple = name.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "_") }
-            && !(name.first?.isNumber ?? true)
-        return simple ? "." + name : "['" + name + "']"
-    }
-
-    static func components(_ path: [Reference.Component]) -> String {
-        path.map { c in
-            switch c {
-            case .key(let k): key(k)
-            case .index(let n): "[\(n)]"
-            }
-        }.joined()
-    }
-}
-
-/// Intrinsic-function text.
-enum Intrinsic {
-    /// Text inside `'…'` of an intrinsic: `'`, `{`, `}` and `\` escaped.
-    static func escape(_ text: String) -> String {
-        var out = ""
-        for c in text {
-            if "'{}\\".contains(c) { out.append("\\") }
-            out.append(c)
-        }
-        return out
-    }
-
-    /// A constant as an intrinsic argument.
-    static func literal(_ v: JSONValue) -> String? {
-        switch v {
-        case .string(let s): "'" + escape(s) + "'"
-        case .number(let n): JSONValue.format(n)
-        case .bool(let b): b ? "true" : "false"
-        case .null: "null"
-        default: nil
-        }
-    }
-
-    /// Text for StringMatches: `*` and `\` escaped.
-    static func wildcardEscape(_ text: String) -> String {
-        var out = ""
-        for c in text {
-            if c == "*" || c == "\\" { out.append("\\") }
-            out.append(c)
-        }
-        return out
-    }
+    func seconds(_ d: Duration) -> Int { max(1, Int(d.seconds.rounded(.up))) }
 }

@@ -49,7 +49,7 @@ struct ArgoExporter {
 
     static let resultFields: Set<String> = ["status", "success", "failed", "timedOut", "exitCode", "attempts", "durationMs", "error", "cached"]
 
-    private mutating func build() -> ExporterOutput {
+    mutating func build() -> ExporterOutput {
         let workflow = model.workflow
         var tasks: [JSONValue] = []
         var templates: [JSONValue] = []
@@ -124,16 +124,16 @@ struct ArgoExporter {
             problems: problems)
     }
 
-    private func kubernetesName(_ id: String) -> String {
+    func kubernetesName(_ id: String) -> String {
         let lowered = id.lowercased().map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "-" }
         return String(String(lowered).trimmingCharacters(in: CharacterSet(charactersIn: "-")).prefix(60))
     }
 
-    private func seconds(_ d: Duration) -> Int { max(1, Int(d.seconds.rounded(.up))) }
+    func seconds(_ d: Duration) -> Int { max(1, Int(d.seconds.rounded(.up))) }
 
     // MARK: Templates
 
-    private mutating func template(_ s: ExportModel.Step, parameters: inout [String: String]) -> [String: JSONValue]? {
+    mutating func template(_ s: ExportModel.Step, parameters: inout [String: String]) -> [String: JSONValue]? {
         let body = s.body
         func problem(_ message: String, _ field: String? = nil) -> [String: JSONValue]? {
             problems.append(ExportProblem(step: s.id, field: field, message: message))
@@ -268,7 +268,7 @@ struct ArgoExporter {
         return s.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "_") }
     }
 
-    private func successCondition(_ expected: JSONValue?) -> String {
+    func successCondition(_ expected: JSONValue?) -> String {
         switch expected {
         case .number(let n)?: return "response.statusCode == \(JSONValue.format(n))"
         case .array(let codes)?: return codes.map { "response.statusCode == \($0.text)" }.joined(separator: " || ")
@@ -276,7 +276,7 @@ struct ArgoExporter {
         }
     }
 
-    private mutating func retryStrategy(_ policy: RetryPolicy, step: String) -> JSONValue? {
+    mutating func retryStrategy(_ policy: RetryPolicy, step: String) -> JSONValue? {
         guard policy.maxAttempts > 1 else { return nil }
         var backoff: [String: JSONValue] = [
             "duration": .string(DurationText.format(policy.initialDelay)), "cap": .string(DurationText.format(policy.maxDelay)),
@@ -297,212 +297,5 @@ struct ArgoExporter {
         default: on = "Always"
         }
         return ["limit": .string(String(policy.maxAttempts - 1)), "retryPolicy": .string(on), "backoff": .object(backoff)]
-    }
-
-    // MARK: Values
-
-    /// A value as the text Argo substitutes into a template: `{{workflow.parameters.x}}` for
-    /// inputs, `{{inputs.parameters.p}}` for what other steps produce (passed in by the DAG task).
-    private mutating func text(_ value: CompiledValue, _ s: ExportModel.Step, _ field: String, _ parameters: inout [String: String]) -> String? {
-        switch value {
-        case .literal(let v): return Self.escapeBraces(v.text)
-        case .template(let t):
-            var out = ""
-            for part in t.parts {
-                switch part {
-                case .text(let text): out += Self.escapeBraces(text)
-                case .reference(let r, _):
-                    guard let piece = referenceText(r, s, field, &parameters) else { return nil }
-                    out += piece
-                }
-            }
-            return out
-        case .array, .object:
-            return jsonText(value, s, field, &parameters)
-        }
-    }
-
-    /// A reference inside a step's template: what other tasks produce comes in as an input
-    /// parameter the DAG task passes.
-    private mutating func referenceText(_ r: Reference, _ s: ExportModel.Step, _ field: String, _ parameters: inout [String: String]) -> String? {
-        guard let dag = dagValue(r, step: s.id, field: field) else { return nil }
-        guard dag.hasPrefix("{{tasks.") || dag.hasPrefix("{{=jsonpath(tasks[") else { return dag }
-        let name = "p-" + String(r.description.map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "-" })
-        parameters[name] = dag
-        return "{{inputs.parameters.\(name)}}"
-    }
-
-    /// A structured value as JSON text with references spliced in as text.
-    private mutating func jsonText(_ value: CompiledValue, _ s: ExportModel.Step, _ field: String, _ parameters: inout [String: String]) -> String? {
-        switch value {
-        case .literal(let v): return Self.escapeBraces(v.jsonText)
-        case .template:
-            // Argo parameters are text: a reference becomes a JSON string.
-            guard let inner = text(value, s, field, &parameters) else { return nil }
-            return "\"" + inner.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
-        case .array(let items):
-            var parts: [String] = []
-            for item in items { guard let t = jsonText(item, s, field, &parameters) else { return nil }; parts.append(t) }
-            return "[" + parts.joined(separator: ",") + "]"
-        case .object(let fields):
-            var parts: [String] = []
-            for key in fields.keys.sorted() {
-                guard let t = jsonText(fields[key]!, s, field + "." + key, &parameters) else { return nil }
-                parts.append(JSONValue.string(key).jsonText + ":" + t)
-            }
-            return "{" + parts.joined(separator: ",") + "}"
-        }
-    }
-
-    /// `{{` in literal text would be read as an Argo expression.
-    static func escapeBraces(_ s: String) -> String {
-        s.contains("{{") ? s.replacingOccurrences(of: "{{", with: "{{'{{'}}") : s
-    }
-
-    /// A reference as Argo variable text in the DAG (or workflow) scope.
-    private mutating func dagValue(_ r: Reference, step: String, field: String) -> String? {
-        func problem(_ message: String) -> String? {
-            problems.append(ExportProblem(step: step, field: field, message: message))
-            return nil
-        }
-        switch model.target(r) {
-        case .input(let name, let path):
-            guard path.isEmpty else { return problem("'\(r.template)': Argo parameters are text; a path inside one cannot be read") }
-            guard model.workflow.variables[name] != nil else {
-                return problem("'\(r.template)': Argo workflows take only declared parameters; give '\(name)' a default in variables")
-            }
-            return "{{workflow.parameters.\(name)}}"
-        case .step(let id, let f, let path):
-            guard let i = model.graph.index[id] else { return problem("'\(r.template)' names no step") }
-            let task = "tasks.\(names[i])"
-            let answersJSON = [.http, .healthCheck].contains(model.steps[i].body.kind) || model.steps[i].body.type == .lambda
-            guard path.isEmpty || answersJSON else { return problem("'\(r.template)': Argo output parameters are text; a path inside one cannot be read") }
-            switch f {
-            case "status": return "{{\(task).status}}"
-            case "exitCode": return "{{\(task).exitCode}}"
-            case "success", "failed", "timedOut", "attempts", "durationMs", "error", "cached":
-                return problem("'\(r.template)': Argo has no \(f) of a task outside a condition")
-            default:
-                if answersJSON {
-                    // The response body is the task's result; a field of a JSON answer is read with jsonpath.
-                    let inBody = model.steps[i].body.type == .lambda ? [.key(f)] + path : path
-                    if model.steps[i].body.type != .lambda, f != "body" {
-                        return problem("'\(r.template)': an Argo HTTP template's output is its response body (${\(id).body})")
-                    }
-                    if inBody.isEmpty { return "{{\(task).outputs.result}}" }
-                    let jsonPath = "$" + inBody.map { c -> String in
-                        switch c {
-                        case .key(let k): "['" + k.replacingOccurrences(of: "'", with: "\\'") + "']"
-                        case .index(let n): "[\(n)]"
-                        }
-                    }.joined()
-                    return "{{=jsonpath(tasks['\(names[i])'].outputs.result, '\(jsonPath)')}}"
-                }
-                return "{{\(task).outputs.parameters.\(f)}}"
-            }
-        case .execution(let path):
-            if path == [.key("id")] { return "{{workflow.uid}}" }
-            return problem("'\(r.template)': Argo knows the execution's id only")
-        case .workflow(let path):
-            guard let field = model.workflowField(path) else { return problem(ExportMessages.workflowField(r)) }
-            return field
-        case .secret(let name):
-            return problem("'${secrets.\(name)}': secrets must not be written into a workflow; mount a Kubernetes Secret instead")
-        case .trigger:
-            return problem("'\(r.template)': triggers are not exported; pass the value as a workflow parameter")
-        case .unknown(let head), .incomplete(let head):
-            return problem(ExportMessages.unknown(r, head))
-        }
-    }
-
-    // MARK: Conditions
-
-    /// A condition as an Argo `when` expression (govaluate).
-    private mutating func when(_ e: Condition, step: String) -> String? {
-        func problem(_ message: String) -> String? {
-            problems.append(ExportProblem(step: step, field: "condition", message: message))
-            return nil
-        }
-        switch e {
-        case .binary(.and, let l, let r), .binary(.or, let l, let r):
-            guard let a = when(l, step: step), let b = when(r, step: step) else { return nil }
-            return "(\(a)) \(e.isAnd ? "&&" : "||") (\(b))"
-        case .not(let inner):
-            guard let a = when(inner, step: step) else { return nil }
-            return "!(\(a))"
-        case .literal(.bool(let b)):
-            return b ? "true" : "false"
-        case .reference(let r):
-            if let status = statusTest(r, equals: nil) { return status }
-            guard let v = dagValue(r, step: step, field: "condition") else { return nil }
-            return "\(v) == true"
-        case .binary(.in, let l, .list(let items)):
-            var tests: [String] = []
-            for item in items { guard let t = when(.binary(.equal, l, item), step: step) else { return nil }; tests.append(t) }
-            return tests.joined(separator: " || ")
-        case .binary(let op, let l, let r):
-            guard ["==", "!=", "<", "<=", ">", ">="].contains(op.rawValue) else { return problem("'\(op.rawValue)' has no Argo form") }
-            if case .reference(let ref) = l, case .literal(.string(let s)) = r, op == .equal || op == .notEqual,
-               let status = statusTest(ref, equals: s) {
-                return op == .equal ? status : "!(\(status))"
-            }
-            if case .literal(.string(let s)) = l, case .reference(let ref) = r, op == .equal || op == .notEqual,
-               let status = statusTest(ref, equals: s) {
-                return op == .equal ? status : "!(\(status))"
-            }
-            if case .reference(let ref) = l, case .literal(.bool(let b)) = r, op == .equal || op == .notEqual,
-               let status = statusTest(ref, equals: nil) {
-                return (op == .equal) == b ? status : "!(\(status))"
-            }
-            let stringy = [l, r].contains { if case .literal(.string) = $0 { true } else { false } }
-            guard let a = operand(l, quoted: stringy, step: step), let b = operand(r, quoted: stringy, step: step) else { return nil }
-            return "\(a) \(op.rawValue) \(b)"
-        case .call(let f, let args):
-            guard f != .len, args.count == 2, case .literal(.string(let s)) = args[1], let subject = operand(args[0], quoted: true, step: step) else {
-                return problem("Argo conditions have no \(f.rawValue)(…) except contains, startsWith and endsWith of a constant text")
-            }
-            let pattern = NSRegularExpression.escapedPattern(for: s).replacingOccurrences(of: "'", with: "\\'")
-            switch f {
-            case .startsWith: return "\(subject) =~ '^\(pattern)'"
-            case .endsWith: return "\(subject) =~ '\(pattern)$'"
-            default: return "\(subject) =~ '\(pattern)'"
-            }
-        case .literal, .list:
-            return problem("'\(e)' is not a test of anything from the run")
-        }
-    }
-
-    private mutating func operand(_ e: Condition, quoted: Bool, step: String) -> String? {
-        switch e {
-        case .literal(let v):
-            switch v {
-            case .string(let s): return "'" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
-            case .number(let n): return JSONValue.format(n)
-            case .bool(let b): return b ? "true" : "false"
-            default:
-                problems.append(ExportProblem(step: step, field: "condition", message: "Argo conditions compare text, numbers and booleans"))
-                return nil
-            }
-        case .reference(let r):
-            guard let v = dagValue(r, step: step, field: "condition") else { return nil }
-            return quoted ? "'\(v)'" : v
-        default:
-            problems.append(ExportProblem(step: step, field: "condition", message: "Argo conditions compare a value with a constant; '\(e)' is neither"))
-            return nil
-        }
-    }
-
-    /// A test of a step's status: `${a.status} == 'success'`, `${a.failed}`…
-    private func statusTest(_ r: Reference, equals value: String?) -> String? {
-        guard case .step(let id, let field, let path) = model.target(r), path.isEmpty, let i = model.graph.index[id] else { return nil }
-        let status = "'{{tasks.\(names[i]).status}}'"
-        func any(_ phases: [String]) -> String { phases.map { "\(status) == '\($0)'" }.joined(separator: " || ") }
-        switch (field, value) {
-        case ("status", "success"?), ("success", nil): return any(["Succeeded"])
-        case ("status", "failed"?), ("failed", nil): return any(["Failed", "Error"])
-        case ("status", "skipped"?): return any(["Skipped", "Omitted"])
-        case ("status", "cancelled"?): return "false"
-        default: return nil
-        }
     }
 }

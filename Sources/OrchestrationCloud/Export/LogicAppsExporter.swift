@@ -40,7 +40,7 @@ struct LogicAppsExporter {
 
     func runName(_ i: Int) -> String { wrapped[i] ? model.steps[i].id + "-run" : model.steps[i].id }
 
-    private mutating func build() -> ExporterOutput {
+    mutating func build() -> ExporterOutput {
         var actions: [String: JSONValue] = [:]
         for s in model.steps {
             var runAfter: [String: JSONValue] = [:]
@@ -125,7 +125,7 @@ struct LogicAppsExporter {
 
     // MARK: Actions
 
-    private mutating func action(_ body: ExportModel.Body, stepID: String, field: String?) -> [String: JSONValue]? {
+    mutating func action(_ body: ExportModel.Body, stepID: String, field: String?) -> [String: JSONValue]? {
         func problem(_ message: String, _ f: String? = nil) -> [String: JSONValue]? {
             problems.append(ExportProblem(step: stepID, field: [field, f].compactMap { $0 }.joined(separator: ".").nilIfEmpty, message: message))
             return nil
@@ -192,7 +192,7 @@ struct LogicAppsExporter {
         return action
     }
 
-    private mutating func retryPolicy(_ policy: RetryPolicy, stepID: String) -> JSONValue {
+    mutating func retryPolicy(_ policy: RetryPolicy, stepID: String) -> JSONValue {
         guard policy.maxAttempts > 1 else { return ["type": "none"] }
         if policy.maxAttempts - 1 > 90 {
             warnings.append(ExportProblem(step: stepID, field: "retryPolicy.maxAttempts", message: "Logic Apps retries at most 90 times"))
@@ -236,7 +236,7 @@ struct LogicAppsExporter {
     // MARK: Values
 
     /// A value in the workflow definition language: `@expr` for one reference, `@{expr}` inside text.
-    private mutating func value(_ v: CompiledValue, _ stepID: String, _ field: String) -> JSONValue {
+    mutating func value(_ v: CompiledValue, _ stepID: String, _ field: String) -> JSONValue {
         switch v {
         case .literal(let x): return Self.escapeLiteral(x)
         case .template(let t):
@@ -277,7 +277,7 @@ struct LogicAppsExporter {
         }.joined()
     }
 
-    private mutating func reference(_ r: Reference, stepID: String, field: String) -> String? {
+    mutating func reference(_ r: Reference, stepID: String, field: String) -> String? {
         func problem(_ message: String) -> String? {
             problems.append(ExportProblem(step: stepID, field: field, message: message))
             return nil
@@ -318,94 +318,6 @@ struct LogicAppsExporter {
             return problem("'\(r.template)': triggers are not exported; pass the value in the request body")
         case .unknown(let head), .incomplete(let head):
             return problem(ExportMessages.unknown(r, head))
-        }
-    }
-
-    // MARK: Conditions
-
-    /// `boolean`: the expression stands where a test is expected (a reference is tested for
-    /// `true`); otherwise it is an operand.
-    private mutating func expression(_ e: Condition, step: String, boolean: Bool = true) -> String? {
-        func problem(_ message: String) -> String? {
-            problems.append(ExportProblem(step: step, field: "condition", message: message))
-            return nil
-        }
-        switch e {
-        case .literal(let v):
-            switch v {
-            case .string(let s): return Self.quote(s)
-            case .number(let n): return JSONValue.format(n)
-            case .bool(let b): return b ? "true" : "false"
-            case .null: return "null"
-            default: return problem("objects cannot be written in a Logic Apps expression")
-            }
-        case .reference(let r):
-            if boolean, let status = statusTest(r, equals: nil) { return status }
-            guard let x = reference(r, stepID: step, field: "condition") else { return nil }
-            return boolean ? "equals(\(x), true)" : x
-        case .list:
-            return problem("a list is only compared with 'in' on Logic Apps")
-        case .not(let inner):
-            guard let x = expression(inner, step: step) else { return nil }
-            return "not(\(x))"
-        case .binary(.in, let l, .list(let items)):
-            var tests: [String] = []
-            for item in items { guard let t = expression(.binary(.equal, l, item), step: step) else { return nil }; tests.append(t) }
-            return tests.count == 1 ? tests[0] : "or(\(tests.joined(separator: ", ")))"
-        case .binary(let op, let l, let r):
-            if op == .equal || op == .notEqual {
-                for (a, b) in [(l, r), (r, l)] {
-                    if case .reference(let ref) = a, case .literal(let lit) = b {
-                        let wanted: String? = if case .string(let s) = lit { s } else { nil }
-                        if case .bool(let flag) = lit, let status = statusTest(ref, equals: nil) {
-                            return (op == .equal) == flag ? status : "not(\(status))"
-                        }
-                        if let wanted, let status = statusTest(ref, equals: wanted) {
-                            return op == .equal ? status : "not(\(status))"
-                        }
-                    }
-                }
-            }
-            let logical = op == .and || op == .or
-            guard let a = expression(l, step: step, boolean: logical), let b = expression(r, step: step, boolean: logical) else { return nil }
-            switch op {
-            case .and: return "and(\(a), \(b))"
-            case .or: return "or(\(a), \(b))"
-            case .equal: return "equals(\(a), \(b))"
-            case .notEqual: return "not(equals(\(a), \(b)))"
-            case .less: return "less(\(a), \(b))"
-            case .lessOrEqual: return "lessOrEquals(\(a), \(b))"
-            case .greater: return "greater(\(a), \(b))"
-            case .greaterOrEqual: return "greaterOrEquals(\(a), \(b))"
-            case .in: return "contains(\(b), \(a))"
-            }
-        case .call(let f, let args):
-            var xs: [String] = []
-            for a in args { guard let x = expression(a, step: step, boolean: false) else { return nil }; xs.append(x) }
-            switch f {
-            case .len: return "length(\(xs[0]))"
-            case .contains: return "contains(\(xs[0]), \(xs[1]))"
-            case .startsWith: return "startsWith(\(xs[0]), \(xs[1]))"
-            case .endsWith: return "endsWith(\(xs[0]), \(xs[1]))"
-            }
-        }
-    }
-
-    /// A test of a step's status: `${a.status} == 'success'`, `${a.failed}`…
-    private func statusTest(_ r: Reference, equals value: String?) -> String? {
-        guard case .step(let id, let field, let path) = model.target(r), path.isEmpty, let i = model.graph.index[id] else { return nil }
-        let status = "actions(\(Self.quote(runName(i))))?['status']"
-        func any(_ phases: [String]) -> String {
-            let tests = phases.map { "equals(\(status), '\($0)')" }
-            return tests.count == 1 ? tests[0] : "or(\(tests.joined(separator: ", ")))"
-        }
-        switch (field, value) {
-        case ("status", "success"?), ("success", nil): return any(["Succeeded"])
-        case ("status", "failed"?), ("failed", nil): return any(["Failed", "TimedOut"])
-        case ("timedOut", nil): return any(["TimedOut"])
-        case ("status", "skipped"?): return any(["Skipped"])
-        case ("status", "cancelled"?): return any(["Cancelled"])
-        default: return nil
         }
     }
 }
