@@ -3,7 +3,6 @@ import Orchestration
 
 /// Conditions as Choice rules.
 extension ASLExporter {
-
     /// A condition as a Choice rule (without Next), or nil after recording why not.
     mutating func rule(_ e: Condition, step: String) -> [String: JSONValue]? {
         func problem(_ message: String) -> [String: JSONValue]? {

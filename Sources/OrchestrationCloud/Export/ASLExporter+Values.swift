@@ -3,7 +3,6 @@ import Orchestration
 
 /// Values as JSONPath, intrinsic functions and constants.
 extension ASLExporter {
-
     enum Operand {
         case path(String)
         case constant(JSONValue)

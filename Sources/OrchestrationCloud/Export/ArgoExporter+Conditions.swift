@@ -3,7 +3,6 @@ import Orchestration
 
 /// Conditions as Argo `when` expressions.
 extension ArgoExporter {
-
     /// A condition as an Argo `when` expression (govaluate).
     mutating func when(_ e: Condition, step: String) -> String? {
         func problem(_ message: String) -> String? {

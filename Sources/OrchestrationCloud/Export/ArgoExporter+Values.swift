@@ -3,7 +3,6 @@ import Orchestration
 
 /// Values as the text Argo substitutes, and references as Argo variables.
 extension ArgoExporter {
-
     /// A value as the text Argo substitutes into a template: `{{workflow.parameters.x}}` for
     /// inputs, `{{inputs.parameters.p}}` for what other steps produce (passed in by the DAG task).
     mutating func text(_ value: CompiledValue, _ s: ExportModel.Step, _ field: String, _ parameters: inout [String: String]) -> String? {

@@ -3,7 +3,6 @@ import Orchestration
 
 /// Conditions as workflow definition language expressions.
 extension LogicAppsExporter {
-
     /// `boolean`: the expression stands where a test is expected (a reference is tested for
     /// `true`); otherwise it is an operand.
     mutating func expression(_ e: Condition, step: String, boolean: Bool = true) -> String? {
