@@ -51,13 +51,7 @@ enum Intrinsic {
 
     /// A constant as an intrinsic argument.
     static func literal(_ v: JSONValue) -> String? {
-        switch v {
-        case .string(let s): "'" + escape(s) + "'"
-        case .number(let n): JSONValue.format(n)
-        case .bool(let b): b ? "true" : "false"
-        case .null: "null"
-        default: nil
-        }
+        v.expressionLiteral { "'" + escape($0) + "'" }
     }
 
     /// Text for StringMatches: `*` and `\` escaped.

@@ -353,3 +353,17 @@ enum LambdaPayload {
         return .object(inputs.filter { !addressing.contains($0.key) })
     }
 }
+
+extension JSONValue {
+    /// A scalar as a literal of a target's expression language, text written by `quote`; nil for
+    /// lists and objects, which those languages cannot write inline.
+    func expressionLiteral(quote: (String) -> String) -> String? {
+        switch self {
+        case .string(let s): quote(s)
+        case .number(let n): JSONValue.format(n)
+        case .bool(let b): b ? "true" : "false"
+        case .null: "null"
+        default: nil
+        }
+    }
+}

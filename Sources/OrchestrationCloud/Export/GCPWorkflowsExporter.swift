@@ -326,13 +326,7 @@ struct GCPWorkflowsExporter {
         }
         switch e {
         case .literal(let v):
-            switch v {
-            case .string(let s): return Self.quote(s)
-            case .number(let n): return JSONValue.format(n)
-            case .bool(let b): return b ? "true" : "false"
-            case .null: return "null"
-            default: return problem("objects cannot be written in a GCP expression")
-            }
+            return v.expressionLiteral(quote: Self.quote) ?? problem("objects cannot be written in a GCP expression")
         case .reference(let r): return reference(r, stepID: step, field: "condition")
         case .list(let items):
             var out: [String] = []

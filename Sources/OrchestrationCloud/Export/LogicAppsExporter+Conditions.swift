@@ -12,13 +12,7 @@ extension LogicAppsExporter {
         }
         switch e {
         case .literal(let v):
-            switch v {
-            case .string(let s): return Self.quote(s)
-            case .number(let n): return JSONValue.format(n)
-            case .bool(let b): return b ? "true" : "false"
-            case .null: return "null"
-            default: return problem("objects cannot be written in a Logic Apps expression")
-            }
+            return v.expressionLiteral(quote: Self.quote) ?? problem("objects cannot be written in a Logic Apps expression")
         case .reference(let r):
             if boolean, let status = statusTest(r, equals: nil) { return status }
             guard let x = reference(r, stepID: step, field: "condition") else { return nil }
