@@ -1,5 +1,6 @@
 import Foundation
 import Orchestration
+import Synchronization
 
 /// Runs `lambda`/`function` steps on the provider `inputs.provider` names (default `aws`):
 ///
@@ -18,6 +19,9 @@ import Orchestration
 public struct FunctionExecutor: StepExecutor {
     let environment: [String: String]
     let home: String
+    /// What one executor resolved once and reuses across steps: the AWS settings (read from the
+    /// variables or the credentials file) and Google ID tokens (a network round trip each).
+    let cache = CredentialCache()
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment, home: String = NSHomeDirectory()) {
         self.environment = environment
@@ -59,7 +63,7 @@ public struct FunctionExecutor: StepExecutor {
         guard let name = request.text("function_name") ?? request.text("function") else {
             return .failure("a Lambda step needs inputs.function_name")
         }
-        let aws = AWSClient(environment: try AWSEnvironment.resolve(environment, home: home))
+        let aws = AWSClient(environment: try cache.aws { try AWSEnvironment.resolve(environment, home: home) })
         let context = Base64URL.standard(Array(#"{"custom":{"novacron_idempotency_key":\#(JSONValue.string(request.idempotencyKey).jsonText)}}"#.utf8))
         let response = try await aws.send(
             service: "lambda", name: "AWS Lambda", method: "POST",
@@ -116,7 +120,8 @@ public struct FunctionExecutor: StepExecutor {
             headers.append(("authorization", "Bearer \(token)"))
         } else if environment["GOOGLE_APPLICATION_CREDENTIALS"].map({ !$0.isEmpty }) == true {
             let audience = URL(string: url).map { "\($0.scheme ?? "https")://\($0.hostHeader)" } ?? url
-            headers.append(("authorization", "Bearer \(try await GoogleCredentials.resolve(environment).idToken(audience: audience))"))
+            let token = try await cache.idToken(audience: audience) { try await GoogleCredentials.resolve(environment).idToken(audience: audience) }
+            headers.append(("authorization", "Bearer \(token)"))
         }
         return try await post(url, headers: headers, request: request, service: "Google Cloud")
     }
@@ -146,5 +151,28 @@ extension ExecutorRegistry {
     /// Runs `lambda`/`function` steps on AWS Lambda, Azure Functions and Cloud Run / Cloud Functions.
     public mutating func registerCloudFunctions(environment: [String: String] = ProcessInfo.processInfo.environment) {
         register(FunctionExecutor(environment: environment), for: .lambda)
+    }
+}
+
+/// Credentials kept between steps. Failures are not kept: the next step tries again.
+final class CredentialCache: Sendable {
+    /// Google ID tokens last an hour; one is reused for 50 minutes.
+    static let idTokenLifetime: TimeInterval = 50 * 60
+
+    private let awsEnvironment = Mutex<AWSEnvironment?>(nil)
+    private let idTokens = Mutex<[String: (token: String, until: Date)]>([:])
+
+    func aws(_ resolve: () throws -> AWSEnvironment) throws -> AWSEnvironment {
+        if let known = awsEnvironment.withLock({ $0 }) { return known }
+        let resolved = try resolve()
+        awsEnvironment.withLock { $0 = resolved }
+        return resolved
+    }
+
+    func idToken(audience: String, now: Date = Date(), fetch: () async throws -> String) async throws -> String {
+        if let kept = idTokens.withLock({ $0[audience] }), kept.until > now { return kept.token }
+        let token = try await fetch()
+        idTokens.withLock { $0[audience] = (token, now.addingTimeInterval(Self.idTokenLifetime)) }
+        return token
     }
 }

@@ -142,6 +142,7 @@ struct FunctionExecutorTests {
                     steps:
                       - {id: score, type: function, inputs: {provider: azure, url: "\(server.url)/api/score", key: fn-key, order: 7}}
                       - {id: report, type: function, inputs: {provider: gcp, url: "\(server.url)/run", score: "${score.score}"}}
+                      - {id: archive, type: function, inputs: {provider: gcp, url: "\(server.url)/run", of: "${report.result}"}}
                       - {id: denied, type: function, inputs: {provider: azure, url: "\(server.url)/api/score", key: wrong}}
                     """))
                 let started = try await engine.executeWorkflow("fns")
@@ -149,6 +150,9 @@ struct FunctionExecutorTests {
             }
             #expect(run.stepResults["score"]?.outputs == ["score": 0.9])
             #expect(run.stepResults["report"]?.outputs == ["result": "done"])
+            #expect(run.stepResults["archive"]?.outputs == ["result": "done"])
+            // One ID token for both calls to the same service.
+            #expect(server.requests.filter { $0.uri == "/token" }.count == 1)
             #expect(run.stepResults["denied"]?.error == "Azure Functions: POST \(server.url)/api/score answered 403: Forbidden")
             // The assertion exchanged for the ID token names the Cloud Run URL as its audience.
             let exchange = try #require(server.requests.first { $0.uri == "/token" })
