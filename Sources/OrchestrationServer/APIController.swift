@@ -8,53 +8,61 @@ struct APIController<Context: RequestContext>: Sendable {
     let engine: WorkflowEngine
     let store: (any ExecutionStore)?
     let scheduler: TriggerScheduler
+    let control: AccessControl
+    let gate: StreamGate
     /// The largest request body accepted (a workflow definition may be 4 MiB).
     static var bodyLimit: Int { 4 << 20 }
 
-    func addRoutes(to group: RouterGroup<Context>) {
-        group.post("workflows", use: register)
-        group.get("workflows", use: listWorkflows)
-        group.get("workflows/:id", use: getWorkflow)
-        group.get("workflows/:id/plan", use: plan)
-        group.delete("workflows/:id") { _, context -> Response in
+    func addRoutes(to api: Routes<Context>) {
+        // Registering and deleting workflows is for admins (a definition runs commands); running
+        // them and operating executions is for operators; reading is for viewers.
+        api.post("workflows", .role(.admin), accepts: MediaType.definitions, use: register)
+        api.get("workflows", .role(.viewer), use: listWorkflows)
+        api.get("workflows/:id", .role(.viewer), use: getWorkflow)
+        api.get("workflows/:id/plan", .role(.viewer), use: plan)
+        api.delete("workflows/:id", .role(.admin)) { _, context -> Response in
             try await self.engine.unregisterWorkflow(try context.parameters.require("id"))
             await self.scheduler.wake()
             return Response(status: .noContent)
         }
-        group.get("workflows/:id/versions") { _, context -> Response in
+        api.get("workflows/:id/versions", .role(.viewer)) { _, context -> Response in
             let id = try context.parameters.require("id")
             guard let store = self.store else { throw Problem(.notFound, "no saved versions of '\(id)': this server runs without a store") }
             let versions = try await store.workflowVersions(id: id)
             guard !versions.isEmpty else { throw Problem(.notFound, "no workflow '\(id)'") }
             return JSONValue.array(versions.map { ["version": .string($0.version), "savedAt": .string(ExecutionReport.iso($0.savedAt))] }).response()
         }
-        group.post("workflows/:id/executions", use: start)
-        group.get("executions", use: listExecutions)
-        group.get("executions/:id", use: getExecution)
-        group.get("workflows/executions/:id", use: getExecution)
-        group.get("executions/:id/events", use: events)
-        group.get("executions/:id/logs", use: logs)
-        group.get("executions/:id/attempts", use: attempts)
-        group.get("openapi.json") { _, _ in
+        api.post("workflows/:id/executions", .role(.operator), use: start)
+        api.get("executions", .role(.viewer), use: listExecutions)
+        api.get("executions/:id", .role(.viewer), use: getExecution)
+        api.get("workflows/executions/:id", .role(.viewer), use: getExecution)
+        api.get("executions/:id/events", .role(.viewer), use: events)
+        api.get("executions/:id/logs", .role(.viewer), use: logs)
+        api.get("executions/:id/attempts", .role(.viewer), use: attempts)
+        api.get("openapi.json", .open) { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
         }
-        // With tokens, AuthMiddleware answers this itself with the token's role.
-        group.get("whoami") { _, _ in JSONValue.object(["role": "admin", "authenticated": false]).response() }
-        group.post("executions/:id/cancel") { request, context in try await self.operate(request, context) { try await $0.cancelExecution($1) } }
-        group.post("executions/:id/pause") { request, context in try await self.operate(request, context) { try await $0.pauseExecution($1) } }
-        group.post("executions/:id/resume") { request, context in try await self.operate(request, context) { try await $0.resumeExecution($1) } }
-        group.post("executions/:id/retry", use: retry)
-        group.get("triggers") { request, _ in
+        let control = api.control
+        api.get("whoami", .role(.viewer)) { request, _ in
+            let principal = try control.authorize(request, .role(.viewer))
+            return JSONValue.object(["role": .string(principal.role.rawValue), "authenticated": .bool(principal.authenticated)]).response()
+        }
+        api.post("executions/:id/cancel", .role(.operator)) { request, context in try await self.operate(request, context) { try await $0.cancelExecution($1) } }
+        api.post("executions/:id/pause", .role(.operator)) { request, context in try await self.operate(request, context) { try await $0.pauseExecution($1) } }
+        api.post("executions/:id/resume", .role(.operator)) { request, context in try await self.operate(request, context) { try await $0.resumeExecution($1) } }
+        api.post("executions/:id/retry", .role(.operator), use: retry)
+        api.get("triggers", .role(.viewer)) { request, _ in
             let workflow = request.uri.queryParameters.get("workflow").map { String($0) }
             return JSONValue.object(["triggers": .array(await self.scheduler.status(workflowID: workflow).map(Self.trigger))]).response()
         }
-        group.get("workflows/:id/triggers") { _, context in
+        api.get("workflows/:id/triggers", .role(.viewer)) { _, context in
             let id = try context.parameters.require("id")
             guard await self.engine.workflow(id) != nil else { throw Problem(.notFound, "no workflow '\(id)'") }
             return JSONValue.object(["triggers": .array(await self.scheduler.status(workflowID: id).map(Self.trigger))]).response()
         }
+        // Switching a trigger on or off is operating, like pausing an execution.
         for (verb, on) in [("enable", true), ("disable", false)] {
-            group.post("workflows/:id/triggers/:trigger/\(verb)") { _, context in
+            api.post("workflows/:id/triggers/:trigger/\(verb)", .role(.operator)) { _, context in
                 let id = try context.parameters.require("id"), trigger = try context.parameters.require("trigger")
                 try await self.scheduler.setEnabled(workflowID: id, triggerID: trigger, on)
                 guard let status = await self.scheduler.status(workflowID: id).first(where: { $0.trigger.id == trigger }) else {
@@ -162,25 +170,29 @@ struct APIController<Context: RequestContext>: Sendable {
     /// ending after `executionFinished`.
     func events(_ request: Request, context: Context) async throws -> Response {
         let id = try context.parameters.require("id")
+        let ticket = try gate.enter((control.principal(of: request) ?? .anonymous).name)
         let stream = engine.events()   // subscribe first, so nothing between the snapshot and it is lost
         guard let now = try? await engine.getExecution(id) else {
             if let store, let record = try await store.execution(id: id) {
-                return Self.sse(snapshot: ExecutionReport.json(record.execution), stream: nil, id: id)
+                return sse(snapshot: ExecutionReport.json(record.execution), stream: nil, id: id, ticket: ticket)
             }
             throw Problem(.notFound, "no execution '\(id)'")
         }
         let order = await engine.workflow(now.workflowID)?.steps.map(\.id)
-        return Self.sse(snapshot: ExecutionReport.json(now, stepOrder: order), stream: now.status.isTerminal ? nil : stream, id: id)
+        return sse(snapshot: ExecutionReport.json(now, stepOrder: order), stream: now.status.isTerminal ? nil : stream, id: id, ticket: ticket)
     }
 
-    static func sse(snapshot: JSONValue, stream: AsyncStream<ExecutionEvent>?, id: String) -> Response {
-        Response(
+    func sse(snapshot: JSONValue, stream: AsyncStream<ExecutionEvent>?, id: String, ticket: StreamGate.Ticket) -> Response {
+        let stallTimeout = gate.limits.stallTimeout
+        return Response(
             status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
             body: ResponseBody { writer in
-                try await writer.write(ByteBuffer(string: "event: execution\ndata: \(snapshot.jsonText)\n\n"))
-                if let stream {
+                try await streamEvents(to: &writer, stallTimeout: stallTimeout) { send in
+                    _ = ticket
+                    try await send("event: execution\ndata: \(snapshot.jsonText)\n\n")
+                    guard let stream else { return }
                     for await event in stream where event.executionID == id {
-                        try await writer.write(ByteBuffer(string: "event: \(event.name)\ndata: \(event.json.jsonText)\n\n"))
+                        try await send("event: \(event.name)\ndata: \(event.json.jsonText)\n\n")
                         if case .executionFinished = event { break }
                     }
                 }

@@ -72,65 +72,19 @@ public struct APITokens: Sendable {
 
     public mutating func merge(_ other: APITokens) { entries += other.entries }
 
-    /// The role of `token`, comparing with every stored hash without stopping early.
-    public func role(of token: String) -> Role? {
+    /// The entry of `token`, comparing with every stored hash without stopping early.
+    func entry(of token: String) -> Entry? {
         let presented = Self.hash(token)
-        var found: Role?
+        var found: Entry?
         for entry in entries where Hex.constantTimeEqual(entry.hash, presented) && found == nil {
-            found = entry.role
+            found = entry
         }
         return found
     }
 
-    /// The name of `token`'s entry (for audit trails), compared like ``role(of:)``.
-    public func name(of token: String) -> String? {
-        let presented = Self.hash(token)
-        var found: String?
-        for entry in entries where Hex.constantTimeEqual(entry.hash, presented) && found == nil {
-            found = entry.name
-        }
-        return found
-    }
-}
+    /// The role of `token`, compared like ``entry(of:)``.
+    public func role(of token: String) -> Role? { entry(of: token)?.role }
 
-/// Checks the bearer token against the role the route needs: reads need `viewer`, starting and
-/// operating executions `operator`, registering workflows `admin`. `/healthz` and `/readyz`
-/// are open. 401 without a valid token, 403 with one whose role is too low.
-struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
-    let tokens: APITokens
-
-    static func requiredRole(_ request: Request) -> Role? {
-        let path = request.uri.path
-        if path == "/healthz" || path == "/readyz" || path == "/api/v1/openapi.json" { return nil }
-        // The web UI's page and assets carry no data; the data they fetch needs a token.
-        if path == "/" || path.hasPrefix("/ui/") { return nil }
-        // Webhook senders prove themselves with the trigger's secret (HMAC), not with a token.
-        if path.hasPrefix("/api/v1/webhooks/") { return nil }
-        if request.method == .get || request.method == .head { return .viewer }
-        // Applying a suggestion changes a workflow's definition, like registering one.
-        if path.hasPrefix("/api/v1/learning/") { return .admin }
-        // Outbound webhooks make the server call other hosts: admins only.
-        if path.hasPrefix("/api/v1/subscriptions") { return .admin }
-        // Registering and deleting workflows is for admins; running them (…/executions) and
-        // switching their triggers on or off is operating, like pausing an execution.
-        if path.hasPrefix("/api/v1/workflows"), !path.hasSuffix("/executions"), !path.hasSuffix("/enable"), !path.hasSuffix("/disable") { return .admin }
-        return .operator
-    }
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let needed = Self.requiredRole(request) else { return try await next(request, context) }
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
-              let role = tokens.role(of: String(header.dropFirst(7))) else {
-            var response = Problem(.unauthorized, "a bearer token is needed: Authorization: Bearer TOKEN").response
-            response.headers[.wwwAuthenticate] = "Bearer"
-            return response
-        }
-        guard role >= needed else {
-            return Problem(.forbidden, "this needs the \(needed.rawValue) role; the token has \(role.rawValue)").response
-        }
-        if request.uri.path == "/api/v1/whoami", request.method == .get {
-            return JSONValue.object(["role": .string(role.rawValue), "authenticated": true]).response()
-        }
-        return try await next(request, context)
-    }
+    /// The name of `token`'s entry (for audit trails).
+    public func name(of token: String) -> String? { entry(of: token)?.name }
 }

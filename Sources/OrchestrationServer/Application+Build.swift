@@ -1,5 +1,7 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import NIOCore
 import Orchestration
 import OrchestrationExecutors
 import Prometheus
@@ -26,10 +28,21 @@ public struct ServerConfiguration: Sendable {
     public var drainGrace: Duration
     /// The Prometheus that metric triggers without `conditions.url` read. Default http://127.0.0.1:9090.
     public var prometheusURL: String?
+    /// The names clients may reach the server by (the `Host` header, without port). Empty: loopback
+    /// names when listening on loopback, any name otherwise. See ``RequestGuard``.
+    public var allowedHosts: [String]
+    /// A connection that sends nothing for this long is closed: between requests, and while a
+    /// request's head (or the next part of its body) is awaited. Default 30 s.
+    public var idleTimeout: Duration
+    /// Connections served at once; further ones wait in the listen backlog. Default 512.
+    public var maxConnections: Int
+    /// Event streams (SSE) open at once per token, and in all. Defaults 16 and 256.
+    public var streamLimits: StreamLimits
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, insecure: Bool = false, tokens: APITokens = APITokens(), drainGrace: Duration = .seconds(30),
-        prometheusURL: String? = nil
+        prometheusURL: String? = nil, allowedHosts: [String] = [], idleTimeout: Duration = .seconds(30), maxConnections: Int = 512,
+        streamLimits: StreamLimits = StreamLimits()
     ) {
         self.host = host
         self.port = port
@@ -37,12 +50,14 @@ public struct ServerConfiguration: Sendable {
         self.tokens = tokens
         self.drainGrace = drainGrace
         self.prometheusURL = prometheusURL
+        self.allowedHosts = allowedHosts
+        self.idleTimeout = idleTimeout
+        self.maxConnections = maxConnections
+        self.streamLimits = streamLimits
     }
 
-    /// Whether `host` only listens on this machine.
-    public var isLoopback: Bool {
-        ["127.0.0.1", "localhost", "::1"].contains(host) || host.hasPrefix("127.")
-    }
+    /// Whether `host` only listens on this machine (an address in 127.0.0.0/8, `::1` or `localhost`).
+    public var isLoopback: Bool { Loopback.isLoopbackName(host) }
 }
 
 /// Runs the engine's work for as long as the application runs; stops on graceful shutdown.
@@ -107,17 +122,20 @@ public func buildApplication(
     try await engine.restoreWorkflows()
     let router = Router()
     router.add(middleware: ProblemMiddleware())
-    if !configuration.tokens.isEmpty { router.add(middleware: AuthMiddleware(tokens: configuration.tokens)) }
+    router.add(middleware: RequestGuard(allowedHosts: Set(configuration.allowedHosts.map { $0.lowercased() }), loopbackOnly: configuration.isLoopback))
+    let control = AccessControl(tokens: configuration.tokens)
+    let root = Routes(router: router, prefix: "", control: control)
+    let api = Routes(router: router, prefix: "/api/v1", control: control)
     let registry = PrometheusCollectorRegistry()
     _ = EngineMetrics(engine: engine, registry: registry)
     let readyDepth = registry.makeGauge(descriptor: .named("novacron_ready_queue_depth", "Steps ready and waiting for a slot"))
-    router.get("metrics") { _, _ in
+    root.get("metrics", .role(.viewer)) { _, _ in
         readyDepth.set(Double(await engine.readyQueueDepth()))
         return registry.response()
     }
-    router.get("healthz") { _, _ in "ok" }
+    root.get("healthz", .open) { _, _ in "ok" }
     let readiness = Readiness()
-    router.get("readyz") { _, _ -> String in
+    root.get("readyz", .open) { _, _ -> String in
         guard readiness.isRecovered else { throw Problem(.serviceUnavailable, "recovering the executions a previous process left unfinished") }
         guard await !engine.isDraining else { throw Problem(.serviceUnavailable, "shutting down: no new executions start") }
         return "ok"
@@ -127,14 +145,19 @@ public func buildApplication(
     let outbound = OutboundWebhooks(bus: bus, secrets: engine.secrets)
     let metricWatcher = MetricWatcher(scheduler: scheduler, defaultURL: configuration.prometheusURL)
     publishLifecycle(of: engine, to: bus)
-    EventController(bus: bus, outbound: outbound).addRoutes(to: router.group("api/v1"))
-    APIController(engine: engine, store: store, scheduler: scheduler).addRoutes(to: router.group("api/v1"))
-    WebhookController(engine: engine, store: store, scheduler: scheduler).addRoutes(to: router.group("api/v1"))
-    LearningController(engine: engine, scheduler: scheduler, tokens: configuration.tokens).addRoutes(to: router.group("api/v1"))
-    addWebUI(to: router)
+    let gate = StreamGate(limits: configuration.streamLimits)
+    EventController(bus: bus, outbound: outbound, control: control, gate: gate).addRoutes(to: api)
+    APIController(engine: engine, store: store, scheduler: scheduler, control: control, gate: gate).addRoutes(to: api)
+    WebhookController(engine: engine, store: store, scheduler: scheduler).addRoutes(to: api)
+    LearningController(engine: engine, scheduler: scheduler, control: control).addRoutes(to: api)
+    addWebUI(to: root)
+    let idle = TimeAmount.nanoseconds(min(configuration.idleTimeout.components.seconds, 86_400) * 1_000_000_000 + configuration.idleTimeout.components.attoseconds / 1_000_000_000)
     var app = Application(
         router: router,
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "novacron"))
+        server: .http1(configuration: .init(idleTimeout: idle)),
+        configuration: .init(
+            address: .hostname(configuration.host, port: configuration.port), serverName: "novacron",
+            availableConnectionsDelegate: MaximumAvailableConnections(max(1, configuration.maxConnections))))
     app.addServices(EngineService(engine: engine, scheduler: scheduler, bus: bus, outbound: outbound, metrics: metricWatcher, drainGrace: configuration.drainGrace, readiness: readiness))
     return app
 }
@@ -142,7 +165,7 @@ public func buildApplication(
 /// The web UI: `/` and `/ui/{file}`, plain HTML, CSS and JavaScript built into the binary
 /// (Sources/OrchestrationServer/Web, embedded by scripts/embed-web). The page carries no data; what
 /// it shows comes from the API with the token the user gives it.
-func addWebUI<Context: RequestContext>(to router: Router<Context>) {
+func addWebUI<Context: RequestContext>(to routes: Routes<Context>) {
     @Sendable func serve(_ name: String) throws -> Response {
         guard let file = WebAssets.files[name] else { throw Problem(.notFound, "no file '\(name)' in the web UI") }
         return Response(
@@ -154,8 +177,8 @@ func addWebUI<Context: RequestContext>(to router: Router<Context>) {
             ],
             body: ResponseBody(byteBuffer: ByteBuffer(string: file.text)))
     }
-    router.get("/") { _, _ in try serve("index.html") }
-    router.get("ui/:file") { _, context in try serve(try context.parameters.require("file")) }
+    routes.get("", .open) { _, _ in try serve("index.html") }
+    routes.get("ui/:file", .open) { _, context in try serve(try context.parameters.require("file")) }
 }
 
 /// Puts the engine's lifecycle on the bus (`execution.started`, `step.failed`, …), source `engine`.

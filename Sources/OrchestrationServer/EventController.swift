@@ -10,25 +10,28 @@ import ServiceLifecycle
 struct EventController<Context: RequestContext>: Sendable {
     let bus: EventBus
     let outbound: OutboundWebhooks
+    let control: AccessControl
+    let gate: StreamGate
 
-    func addRoutes(to group: RouterGroup<Context>) {
-        group.post("events", use: publish)
-        group.get("events", use: list)
-        group.get("events/stream", use: stream)
-        group.post("subscriptions", use: subscribe)
-        group.get("subscriptions") { _, _ in
+    func addRoutes(to api: Routes<Context>) {
+        api.post("events", .role(.operator), use: publish)
+        api.get("events", .role(.viewer), use: list)
+        api.get("events/stream", .role(.viewer), use: stream)
+        // Outbound webhooks make the server call other hosts: admins only.
+        api.post("subscriptions", .role(.admin), use: subscribe)
+        api.get("subscriptions", .role(.viewer)) { _, _ in
             JSONValue.object(["subscriptions": .array(try await self.bus.store.subscriptions().map(Self.json))]).response()
         }
-        group.get("subscriptions/:id") { _, context in
+        api.get("subscriptions/:id", .role(.viewer)) { _, context in
             Self.json(try await self.subscription(try context.parameters.require("id"))).response()
         }
-        group.delete("subscriptions/:id") { _, context -> Response in
+        api.delete("subscriptions/:id", .role(.admin)) { _, context -> Response in
             let id = try context.parameters.require("id")
             guard try await self.bus.store.deleteSubscription(id: id) else { throw Problem(.notFound, "no subscription '\(id)'") }
             await self.outbound.stop(id)
             return Response(status: .noContent)
         }
-        group.get("subscriptions/:id/dead-letters") { request, context in
+        api.get("subscriptions/:id/dead-letters", .role(.viewer)) { request, context in
             let id = try context.parameters.require("id")
             _ = try await self.subscription(id)
             let letters = try await self.bus.store.deadLetters(subscriptionID: id, limit: 1000)
@@ -62,7 +65,9 @@ struct EventController<Context: RequestContext>: Sendable {
     }
 
     struct Query {
-        var after: Int64 = 0
+        /// Where to start: `?after=`, else `Last-Event-ID`, else `nil` (the page starts at the
+        /// oldest event, the stream at the newest).
+        var after: Int64?
         var limit = 100
         var pattern = "*"
 
@@ -71,7 +76,8 @@ struct EventController<Context: RequestContext>: Sendable {
             if let a = q.get("after") {
                 guard let v = Int64(a), v >= 0 else { throw Problem(.badRequest, "after must be a sequence number ≥ 0") }
                 after = v
-            } else if let last = request.headers[HTTPField.Name("Last-Event-ID")!], let v = Int64(last), v >= 0 {
+            } else if let last = request.headers[HTTPField.Name("Last-Event-ID")!] {
+                guard let v = Int64(last), v >= 0 else { throw Problem(.badRequest, "Last-Event-ID must be a sequence number ≥ 0") }
                 after = v
             }
             if let l = q.get("limit") {
@@ -86,7 +92,7 @@ struct EventController<Context: RequestContext>: Sendable {
     func list(_ request: Request, context: Context) async throws -> Response {
         let query = try Query(request)
         var out: [JSONValue] = []
-        var cursor = query.after
+        var cursor = query.after ?? 0
         // Filtering by type may skip many; read on until the page is full or the log ends.
         while out.count < query.limit {
             let batch = try await bus.events(after: cursor, limit: 1000)
@@ -100,40 +106,40 @@ struct EventController<Context: RequestContext>: Sendable {
         return JSONValue.object(["events": .array(out), "lastSeq": .number(Double(try await bus.lastSeq))]).response()
     }
 
-    /// Server-Sent Events from `?after=N` (or `Last-Event-ID`): the saved events, then new ones as
-    /// they are saved, each with `id: seq` so a client can resume where it stopped.
+    /// Server-Sent Events from `?after=N` (or `Last-Event-ID`), else from now: the saved events
+    /// after that point, then new ones as they are saved, each with `id: seq` so a client can resume
+    /// where it stopped. At most ``StreamLimits`` streams are open; a client that stops reading is
+    /// dropped after the stall timeout instead of being buffered for.
     func stream(_ request: Request, context: Context) async throws -> Response {
         let query = try Query(request)
+        let ticket = try gate.enter((control.principal(of: request) ?? .anonymous).name)
+        let start: Int64
+        if let after = query.after { start = after } else { start = try await bus.lastSeq }
         let bus = self.bus
+        let stallTimeout = gate.limits.stallTimeout
         return Response(
             status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
             body: ResponseBody { writer in
-                // A producer reads the log and follows it, until the client leaves or the server
-                // shuts down (a graceful shutdown would otherwise wait for this stream forever);
-                // this task writes what it produces.
-                let (texts, sink) = AsyncStream<String>.makeStream()
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask {
-                        _ = try? await cancelWhenGracefulShutdown {
-                            var cursor = query.after
-                            while !Task.isCancelled, !bus.isStopped {
-                                let batch = try await bus.events(after: cursor, limit: 500)
-                                if batch.isEmpty {
-                                    await bus.waitForEvents(after: cursor)
-                                    continue
-                                }
-                                var text = ""
-                                for e in batch where BusEvent.matches(type: e.type, pattern: query.pattern) {
-                                    text += "id: \(e.seq)\nevent: \(e.type)\ndata: \(e.json.jsonText)\n\n"
-                                }
-                                cursor = batch.last!.seq
-                                if !text.isEmpty { sink.yield(text) }
+                // Until the client leaves, the server shuts down (a graceful shutdown would
+                // otherwise wait for this stream forever), or the client stalls.
+                try await streamEvents(to: &writer, stallTimeout: stallTimeout) { send in
+                    _ = ticket
+                    _ = try? await cancelWhenGracefulShutdown {
+                        var cursor = start
+                        while !Task.isCancelled, !bus.isStopped {
+                            let batch = try await bus.events(after: cursor, limit: 200)
+                            guard let last = batch.last else {
+                                await bus.waitForEvents(after: cursor)
+                                continue
                             }
+                            var text = ""
+                            for e in batch where BusEvent.matches(type: e.type, pattern: query.pattern) {
+                                text += "id: \(e.seq)\nevent: \(e.type)\ndata: \(e.json.jsonText)\n\n"
+                            }
+                            cursor = last.seq
+                            if !text.isEmpty { try await send(text) }
                         }
-                        sink.finish()
                     }
-                    for await text in texts { try await writer.write(ByteBuffer(string: text)) }
-                    group.cancelAll()
                 }
                 try await writer.finish(nil)
             })

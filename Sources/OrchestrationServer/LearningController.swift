@@ -8,13 +8,14 @@ import Orchestration
 struct LearningController<Context: RequestContext>: Sendable {
     let engine: WorkflowEngine
     let scheduler: TriggerScheduler
-    let tokens: APITokens
+    let control: AccessControl
 
-    func addRoutes(to group: RouterGroup<Context>) {
-        group.get("learning/patterns/:id", use: pattern)
-        group.get("learning/suggestions/:id", use: suggestions)
-        group.post("learning/suggestions/:id/apply", use: apply)
-        group.get("learning/audit/:id", use: audit)
+    func addRoutes(to api: Routes<Context>) {
+        api.get("learning/patterns/:id", .role(.viewer), use: pattern)
+        api.get("learning/suggestions/:id", .role(.viewer), use: suggestions)
+        // Applying a suggestion changes a workflow's definition, like registering one.
+        api.post("learning/suggestions/:id/apply", .role(.admin), use: apply)
+        api.get("learning/audit/:id", .role(.viewer), use: audit)
     }
 
     func learning() throws -> LearningEngine {
@@ -55,10 +56,8 @@ struct LearningController<Context: RequestContext>: Sendable {
         guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(String(buffer: body).utf8)), case .string(let suggestion)? = value["id"] else {
             throw Problem(.badRequest, "the body is {\"id\": SUGGESTION_ID}, an id from GET /api/v1/learning/suggestions/\(id)")
         }
-        var by = "api"
-        if let header = request.headers[.authorization], header.hasPrefix("Bearer "), let name = tokens.name(of: String(header.dropFirst(7))) {
-            by = name
-        }
+        let principal = control.principal(of: request)
+        let by = principal?.authenticated == true ? principal!.name : "api"
         let record = try await engine.applySuggestion(suggestion, workflowID: id, by: by)
         await scheduler.wake()
         return try JSONValue(encoding: record).response(.created)

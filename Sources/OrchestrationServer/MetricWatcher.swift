@@ -40,7 +40,7 @@ actor MetricWatcher {
                     due.append((workflowID, trigger, condition, key))
                     wait = min(wait, condition.interval)
                 } else {
-                    wait = min(wait, .milliseconds(Int64(at.timeIntervalSince(now) * 1000) + 1))
+                    wait = min(wait, .clamped(seconds: at.timeIntervalSince(now) + 0.001))
                 }
             }
             // At once, so a slow or unreachable Prometheus does not hold up the other triggers.

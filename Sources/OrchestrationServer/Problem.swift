@@ -14,11 +14,14 @@ public struct Problem: Error, Sendable {
     public var detail: String
     /// Extra members (`errors` for definition problems).
     public var extra: [String: JSONValue]
+    /// Extra response headers (`WWW-Authenticate` on a 401, `Retry-After`).
+    public var headers: HTTPFields
 
-    public init(_ status: HTTPResponse.Status, _ detail: String, extra: [String: JSONValue] = [:]) {
+    public init(_ status: HTTPResponse.Status, _ detail: String, extra: [String: JSONValue] = [:], headers: HTTPFields = [:]) {
         self.status = status
         self.detail = detail
         self.extra = extra
+        self.headers = headers
     }
 
     public var json: JSONValue {
@@ -31,9 +34,9 @@ public struct Problem: Error, Sendable {
     }
 
     public var response: Response {
-        Response(
-            status: status, headers: [.contentType: "application/problem+json"],
-            body: ResponseBody(byteBuffer: ByteBuffer(string: json.jsonText)))
+        var fields = headers
+        fields[.contentType] = "application/problem+json"
+        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(string: json.jsonText)))
     }
 
     /// The problem for an engine error: 400, 404, 409, 501 or 503.

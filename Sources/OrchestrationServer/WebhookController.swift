@@ -15,8 +15,9 @@ struct WebhookController<Context: RequestContext>: Sendable {
     /// Delivery ids seen, when the server runs without a store.
     let seen = InMemoryExecutionStore()
 
-    func addRoutes(to group: RouterGroup<Context>) {
-        group.post("webhooks/:source", use: receive)
+    func addRoutes(to api: Routes<Context>) {
+        // Senders prove themselves with the trigger's secret, not with a token.
+        api.post("webhooks/:source", .signed, accepts: MediaType.webhook, use: receive)
     }
 
     func receive(_ request: Request, context: Context) async throws -> Response {
