@@ -67,7 +67,7 @@ public struct HTTPExecutor: StepExecutor {
             }
             let code = Int(response.status.code)
             let outputs: [String: JSONValue] = ["statusCode": .number(Double(code)), "headers": .object(headers), "body": bodyValue]
-            let log = "\(prepared.method.rawValue) \(prepared.url) → \(code)\n" + String(text.prefix(context.logLimit))
+            let log = "\(prepared.method.rawValue) \(prepared.url) → \(code)\n" + Self.cut(context.redactor.redact(text), to: context.logLimit, redactor: context.redactor)
             if expected(code) { return .success(outputs: outputs, log: log) }
             return .failure("\(prepared.method.rawValue) \(prepared.url) answered \(code) \(response.status.reasonPhrase)", outputs: outputs, log: log)
         } catch is CancellationError {
@@ -77,6 +77,14 @@ public struct HTTPExecutor: StepExecutor {
         } catch {
             return .failure("\(prepared.method.rawValue) \(prepared.url) failed: \(error)")
         }
+    }
+
+    /// The first `limit` bytes of an already redacted `text`, with a piece of a secret at the cut masked.
+    static func cut(_ text: String, to limit: Int, redactor: Redactor) -> String {
+        guard text.utf8.count > limit else { return text }
+        var end = text.utf8.index(text.utf8.startIndex, offsetBy: max(0, limit))
+        while end > text.utf8.startIndex, UTF8.isContinuation(text.utf8[end]) { end = text.utf8.index(before: end) }
+        return redactor.withoutTrailingFragment(String(text[..<end]))
     }
 
     struct Problem: Error { var message: String }

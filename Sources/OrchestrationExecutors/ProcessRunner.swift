@@ -31,9 +31,10 @@ struct ProcessRunner: Sendable {
     var workingDirectory: String?
     var grace: Duration
     var logLimit: Int
+    var redactor: Redactor
 
     func run() async -> Result {
-        var env: [Environment.Key: String?] = [:]
+        var env: [Environment.Key: String] = [:]
         for (k, v) in environment {
             guard let key = Environment.Key(rawValue: k) else {
                 return Result(log: "", launchError: "invalid environment variable name '\(k)'")
@@ -44,11 +45,11 @@ struct ProcessRunner: Sendable {
         options.processGroupID = 0
         options.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: grace)]
         let group = Mutex<pid_t>(0)
-        let tail = Mutex(LogTail(limit: logLimit))
+        let tail = Mutex(LogTail(limit: logLimit, redactor: redactor))
         let exe: Executable = executable.contains("/") ? .path(FilePath(executable)) : .name(executable)
         do {
             let result = try await Subprocess.run(
-                exe, arguments: Arguments(arguments), environment: .inherit.updating(env),
+                exe, arguments: Arguments(arguments), environment: .custom(env),
                 workingDirectory: workingDirectory.map { FilePath($0) }, platformOptions: options,
                 input: .none, output: .sequence, error: .combinedWithOutput
             ) { execution in

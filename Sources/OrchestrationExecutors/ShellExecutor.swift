@@ -42,7 +42,8 @@ public struct ShellExecutor: StepExecutor {
 /// The part shared by shell and container steps: environment, outputs file, exit status.
 enum ProcessStep {
     static func run(executable: String, arguments: [String], request: StepRequest, context: ExecutorContext) async -> StepOutcome {
-        var environment = request.processEnvironment
+        // A clean environment: the allow-list of the server's own, then the step's.
+        var environment = StepEnvironment.current.variables.merging(request.processEnvironment) { _, step in step }
         if case .object(let extra)? = request.inputs["env"] {
             for (k, v) in extra { environment[k] = v.text }
         }
@@ -55,7 +56,8 @@ enum ProcessStep {
         environment["NOVACRON_OUTPUT"] = outputPath
         let runner = ProcessRunner(
             executable: executable, arguments: arguments, environment: environment,
-            workingDirectory: request.text("workingDirectory"), grace: context.killGracePeriod, logLimit: context.logLimit)
+            workingDirectory: request.text("workingDirectory"), grace: context.killGracePeriod, logLimit: context.logLimit,
+            redactor: context.redactor)
         let result = await runner.run()
         if let launchError = result.launchError {
             return StepOutcome(succeeded: false, error: launchError, log: result.log)

@@ -75,7 +75,11 @@ public struct WaitExecutor: StepExecutor {
     struct Problem: Error { var message: String }
 
     static func duration(_ text: String) throws(Problem) -> Duration {
-        if let seconds = Double(text) { return .seconds(seconds) }
-        do { return try DurationText.parse(text) } catch { throw Problem(message: "'\(text)' is not a duration (\(error.message))") }
+        do {
+            if let seconds = Double(text) { return try DurationText.duration(seconds: seconds) }
+            return try DurationText.parse(text)
+        } catch {
+            throw Problem(message: "'\(text.prefix(40))' is not a duration (\(error.message))")
+        }
     }
 }

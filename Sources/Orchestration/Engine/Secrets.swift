@@ -64,6 +64,31 @@ public struct Redactor: Sendable {
 
     public var isEmpty: Bool { values.isEmpty }
 
+    /// The length of the longest secret, in UTF-8 bytes: how much more than its limit a log must
+    /// keep so that every secret in the part shown is whole when it is redacted.
+    public var longestSecret: Int { values.first?.utf8.count ?? 0 }
+
+    /// `text` without a leading piece of a secret: where a log was cut, the cut may fall inside a
+    /// secret, and the piece after the cut is no longer the secret the redaction looks for.
+    public func withoutLeadingFragment(_ text: String) -> String {
+        for v in values {
+            for k in stride(from: v.count - 1, through: 1, by: -1) where text.hasPrefix(v.suffix(k)) {
+                return "***" + text.dropFirst(k)
+            }
+        }
+        return text
+    }
+
+    /// `text` without a trailing piece of a secret (the cut at the end of a kept prefix).
+    public func withoutTrailingFragment(_ text: String) -> String {
+        for v in values {
+            for k in stride(from: v.count - 1, through: 1, by: -1) where text.hasSuffix(v.prefix(k)) {
+                return text.dropLast(k) + "***"
+            }
+        }
+        return text
+    }
+
     public func redact(_ text: String) -> String {
         guard !values.isEmpty else { return text }
         var out = text

@@ -105,11 +105,18 @@ public struct ExecutorContext: Sendable {
     public var killGracePeriod: Duration
     /// The largest log tail kept per attempt, in bytes.
     public var logLimit: Int
+    /// The execution's secrets: executors redact what they keep before they cut it to
+    /// ``logLimit``, so no piece of a secret survives at the cut. The engine sets it per execution.
+    public var redactor: Redactor
 
-    public init(clock: any Clock<Duration> = ContinuousClock(), killGracePeriod: Duration = .seconds(5), logLimit: Int = 64 * 1024) {
+    public init(
+        clock: any Clock<Duration> = ContinuousClock(), killGracePeriod: Duration = .seconds(5), logLimit: Int = 64 * 1024,
+        redactor: Redactor = Redactor(secrets: [])
+    ) {
         self.clock = clock
         self.killGracePeriod = killGracePeriod
         self.logLimit = logLimit
+        self.redactor = redactor
     }
 }
 

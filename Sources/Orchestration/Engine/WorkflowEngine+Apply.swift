@@ -103,7 +103,7 @@ extension WorkflowEngine {
                 }
                 if learning != nil { trace(start: step, attempt: attempt, request: request, cacheKey: key, run: run) }
                 emit(.stepStarted(executionID: id, stepID: request.stepID, attempt: attempt, at: now()))
-                jobSink.yield(.attempt(executionID: id, step: step, attempt: attempt, request: request, signal: signal, cacheKey: key, rollback: false))
+                jobSink.yield(.attempt(executionID: id, step: step, attempt: attempt, request: request, signal: signal, cacheKey: key, rollback: false, redactor: run.redactor))
             case .scheduleRetry(let step, let attempt, let delay):
                 let result = run.machine.results[step]
                 emit(.stepRetrying(executionID: id, stepID: result.stepID, nextAttempt: attempt, delay: delay, error: result.error))
@@ -114,7 +114,7 @@ extension WorkflowEngine {
                 // Rollbacks run to their end: cancel does not stop them, so nobody keeps this signal.
                 let signal = AttemptSignal()
                 emit(.stepStarted(executionID: id, stepID: request.stepID, attempt: request.attempt, at: now()))
-                jobSink.yield(.attempt(executionID: id, step: step, attempt: request.attempt, request: request, signal: signal, cacheKey: nil, rollback: true))
+                jobSink.yield(.attempt(executionID: id, step: step, attempt: request.attempt, request: request, signal: signal, cacheKey: nil, rollback: true, redactor: run.redactor))
             case .scheduleRollbackRetry(let step, _, let delay):
                 jobSink.yield(.timer(delay: delay, fire: .rollbackRetry(executionID: id, step: step), stop: run.timers))
             case .stepFinished(let step):
@@ -154,7 +154,7 @@ extension WorkflowEngine {
     /// Runs one job as a child task of ``run()``.
     nonisolated func perform(_ job: Job) async {
         switch job {
-        case .attempt(let executionID, let step, let attempt, let request, let signal, let cacheKey, let rollback):
+        case .attempt(let executionID, let step, let attempt, let request, let signal, let cacheKey, let rollback, let redactor):
             if let cacheKey, let outputs = await cache.lookup(cacheKey, now: time.now()) {
                 await attemptFinished(executionID, step: step, attempt: attempt, outcome: .success(outputs: outputs), cached: true, rollback: false)
                 return
@@ -162,7 +162,7 @@ extension WorkflowEngine {
             if let queued = request.queuedAt {
                 emit(.stepScheduled(executionID: executionID, stepID: request.stepID, latency: .seconds(max(0, time.now().timeIntervalSince(queued)))))
             }
-            let outcome = await runAttempt(request, signal: signal)
+            let outcome = await runAttempt(request, signal: signal, redactor: redactor)
             await attemptFinished(executionID, step: step, attempt: attempt, outcome: outcome, cached: false, rollback: rollback)
         case .timer(let delay, let kind, let stop):
             let time = self.time
@@ -193,11 +193,11 @@ extension WorkflowEngine {
 
     /// Runs the executor, racing the attempt's timeout and the stop signal; a stopped or timed-out
     /// attempt is cancelled and awaited, so its processes are gone when this returns.
-    nonisolated func runAttempt(_ request: StepRequest, signal: AttemptSignal) async -> StepOutcome {
+    nonisolated func runAttempt(_ request: StepRequest, signal: AttemptSignal, redactor: Redactor) async -> StepOutcome {
         guard let executor = executors.executor(for: request) else {
             return .failure("no executor for \(request.type.rawValue) steps\(request.action.map { " (action \($0))" } ?? "")")
         }
-        let context = self.context
+        let context = { var c = self.context; c.redactor = redactor; return c }()
         let time = self.time
         return await withTaskGroup(of: Race.self) { group in
             group.addTask { .finished(await executor.execute(request, context: context)) }

@@ -52,7 +52,7 @@ public actor WorkflowEngine {
     }
 
     enum Job: Sendable {
-        case attempt(executionID: String, step: Int, attempt: Int, request: StepRequest, signal: AttemptSignal, cacheKey: String?, rollback: Bool)
+        case attempt(executionID: String, step: Int, attempt: Int, request: StepRequest, signal: AttemptSignal, cacheKey: String?, rollback: Bool, redactor: Redactor)
         case timer(delay: Duration, fire: TimerKind, stop: AttemptSignal)
         case learn(ExecutionObservation)
     }
