@@ -61,7 +61,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func validate() throws {
         if let maxParallel, maxParallel < 1 { throw ValidationError("--max-parallel must be at least 1") }
-        if killGrace < 0 { throw ValidationError("--kill-grace must not be negative") }
+        guard killGrace.isFinite, (0...3600).contains(killGrace) else { throw ValidationError("--kill-grace must be a number of seconds from 0 to 3600") }
         if (file == nil) == (resume == nil) { throw ValidationError("give a workflow file, or --resume with an execution id") }
         if resume != nil, !input.isEmpty || inputsFile != nil { throw ValidationError("--resume carries on with the execution's own inputs; drop --input/--inputs-file") }
     }
@@ -81,7 +81,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         let store = try storeOptions.open()
         let configuration = EngineConfiguration(
-            workerLimit: maxParallel ?? 64, killGracePeriod: .milliseconds(Int64(killGrace * 1000)), actions: catalog)
+            workerLimit: maxParallel ?? 64, killGracePeriod: .clamped(seconds: killGrace), actions: catalog)
         // With a store, cached step outputs live in it too, so a cache hit survives the process.
         let cache: any StepCache = store ?? InMemoryStepCache()
         // With a store, each execution's end is recorded for the learning engine (`novacron patterns`).

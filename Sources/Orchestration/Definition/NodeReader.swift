@@ -4,6 +4,8 @@ import Yams
 struct NodeReader {
     /// The most scalar values one definition may expand to (guards against alias bombs).
     static let maximumValueNodes = 1_000_000
+    /// The largest number a definition may hold: 2^53 − 1, beyond which numbers lose whole units.
+    static let largestNumber: Double = 9_007_199_254_740_991
 
     let file: String
     let lines: [Substring]
@@ -123,6 +125,10 @@ struct NodeReader {
 
     mutating func number(_ node: Node, path: String) -> Double? {
         if case .scalar = node, node.tagName == .int || node.tagName == .float, let n = node.float {
+            guard n.isFinite, abs(n) <= Self.largestNumber else {
+                error(.invalidValue, "the number \(node.scalar?.string.prefix(40) ?? "") is out of range (at most ±9007199254740991)", path: path, at: node)
+                return nil
+            }
             return n
         }
         error(.wrongType, "expected a number, not \(describe(node))", path: path, at: node)
@@ -135,11 +141,10 @@ struct NodeReader {
             return nil
         }
         if node.tagName == .int || node.tagName == .float, let seconds = node.float {
-            guard seconds >= 0 else {
-                error(.invalidDuration, "a duration cannot be negative", path: path, at: node)
+            do { return try DurationText.duration(seconds: seconds) } catch {
+                self.error(.invalidDuration, "invalid duration \(s.string.prefix(40)): \(error.message)", path: path, at: node)
                 return nil
             }
-            return .seconds(seconds)
         }
         do {
             return try DurationText.parse(s.string)
@@ -196,7 +201,13 @@ struct NodeReader {
             switch node.tagName {
             case .null: return .null
             case .bool: return node.bool.map(JSONValue.bool) ?? .string(s.string)
-            case .int, .float: return node.float.map(JSONValue.number) ?? .string(s.string)
+            case .int, .float:
+                guard let n = node.float else { return .string(s.string) }
+                guard n.isFinite, abs(n) <= Self.largestNumber else {
+                    error(.invalidValue, "the number \(s.string.prefix(40)) is out of range (at most ±9007199254740991); quote it to keep it as text", path: path, at: node)
+                    return .null
+                }
+                return .number(n)
             default: return .string(s.string)
             }
         case .sequence(let items):

@@ -13,8 +13,12 @@ extension WorkflowEngine {
                 invalid.append(workflow.id)
                 continue
             }
+            guard let hash = try? workflow.contentHash() else {
+                invalid.append(workflow.id)
+                continue
+            }
             workflows[workflow.id] = compiled
-            workflowHashes[workflow.id] = try workflow.contentHash()
+            workflowHashes[workflow.id] = hash
             restored.append(workflow.id)
         }
         return (restored, invalid)
@@ -35,64 +39,77 @@ extension WorkflowEngine {
         var carried: [WorkflowExecution] = []
         for record in try await store.unfinishedExecutions() where runs[record.execution.id] == nil {
             if let only, !only.contains(record.execution.id) { continue }
-            let e = record.execution
-            let now = self.now()
-            guard let workflow = try await store.workflow(id: e.workflowID, version: record.workflowHash) else {
-                try await abandon(record, reason: "cannot carry on: workflow \(e.workflowID) version \(record.workflowHash.prefix(12)) is not in the store")
-                continue
+            // One execution that cannot be carried on must not keep the others (or the server) down.
+            do {
+                if let execution = try await recoverOne(record) { carried.append(execution) }
+            } catch {
+                runs[record.execution.id] = nil
+                order.removeAll { $0 == record.execution.id }
+                try? await abandon(record, reason: "cannot carry on: \(error)")
             }
-            let validation = WorkflowValidator(actions: configuration.actions).validate(workflow)
-            guard let graph = validation.graph, let compiled = try? CompiledWorkflow(graph: graph, actions: configuration.actions) else {
-                try await abandon(record, reason: "cannot carry on: workflow \(e.workflowID) no longer validates: \(validation.errors.first.map(\.description) ?? "unknown action")")
-                continue
-            }
-            var secretValues: [String: String] = [:]
-            var missing: [String] = []
-            for name in compiled.secretNames.sorted() {
-                if let v = secrets.value(name) { secretValues[name] = v } else { missing.append(name) }
-            }
-            if !missing.isEmpty {
-                try await abandon(record, reason: "cannot carry on: secret\(missing.count > 1 ? "s" : "") \(missing.joined(separator: ", ")) not set")
-                continue
-            }
-            _ = try await store.interruptAttempts(executionID: e.id, at: now)
-            // Steps go on from their last recorded attempt; results of rollbacks are not reused.
-            // A step saved as cancelled was stopped by its engine shutting down (a cancel of the
-            // execution would have ended it): it runs again.
-            var reuse = e.stepResults.filter { !$0.key.hasSuffix(".rollback") && $0.value.status != .cancelled }
-            for attempt in try await store.attempts(executionID: e.id, stepID: nil) where reuse[attempt.stepID]?.status.isTerminal != true {
-                let known = reuse[attempt.stepID]?.attempts ?? 0
-                if attempt.attempt > known {
-                    reuse[attempt.stepID] = StepResult(stepID: attempt.stepID, status: .running, attempts: attempt.attempt, startedAt: reuse[attempt.stepID]?.startedAt ?? attempt.startedAt)
-                }
-            }
-            let values = ExecutionValues(
-                executionID: e.id, workflowID: e.workflowID, workflowName: workflow.name, inputs: e.inputs,
-                secrets: secretValues, trigger: record.options.trigger)
-            let limit = min(configuration.workerLimit, record.options.maxParallelism ?? Int.max)
-            var machine = ExecutionStateMachine(
-                compiled: compiled, values: values, limit: limit, reuse: reuse, debug: record.options.debug,
-                paused: record.options.paused, seed: seeds.next())
-            machine.scheduling = configuration.scheduling
-            machine.setStartedAt(e.startedAt ?? record.createdAt)
-            let run = Run(machine: machine, redactor: Redactor(secrets: secretValues.values))
-            run.workflowHash = record.workflowHash
-            run.options = record.options
-            run.createdAt = record.createdAt
-            runs[e.id] = run
-            order.append(e.id)
-            emit(.executionResumed(executionID: e.id))
-            let actions = run.machine.start(now: now)
-            if let timeout = workflow.timeout, !run.machine.status.isTerminal {
-                let elapsed = Duration.seconds(max(0, now.timeIntervalSince(run.machine.startedAt ?? now)))
-                jobSink.yield(.timer(delay: max(.zero, timeout - elapsed), fire: .workflowTimeout(executionID: e.id, timeout: timeout), stop: run.timers))
-            }
-            // Take it over: this process runs it now.
-            await save([.updateExecution(header(run))], for: run)
-            await apply(actions, to: run)
-            carried.append(run.final ?? run.machine.snapshot())
         }
         return carried
+    }
+
+    /// Carries on one unfinished execution; `nil` when it was abandoned with a reason.
+    private func recoverOne(_ record: ExecutionRecord) async throws -> WorkflowExecution? {
+        guard let store else { return nil }
+        let e = record.execution
+        let now = self.now()
+        guard let workflow = try await store.workflow(id: e.workflowID, version: record.workflowHash) else {
+            try await abandon(record, reason: "cannot carry on: workflow \(e.workflowID) version \(record.workflowHash.prefix(12)) is not in the store")
+            return nil
+        }
+        let validation = WorkflowValidator(actions: configuration.actions).validate(workflow)
+        guard let graph = validation.graph, let compiled = try? CompiledWorkflow(graph: graph, actions: configuration.actions) else {
+            try await abandon(record, reason: "cannot carry on: workflow \(e.workflowID) no longer validates: \(validation.errors.first.map(\.description) ?? "unknown action")")
+            return nil
+        }
+        var secretValues: [String: String] = [:]
+        var missing: [String] = []
+        for name in compiled.secretNames.sorted() {
+            if let v = secrets.value(name) { secretValues[name] = v } else { missing.append(name) }
+        }
+        if !missing.isEmpty {
+            try await abandon(record, reason: "cannot carry on: secret\(missing.count > 1 ? "s" : "") \(missing.joined(separator: ", ")) not set")
+            return nil
+        }
+        _ = try await store.interruptAttempts(executionID: e.id, at: now)
+        // Steps go on from their last recorded attempt; results of rollbacks are not reused.
+        // A step saved as cancelled was stopped by its engine shutting down (a cancel of the
+        // execution would have ended it): it runs again.
+        var reuse = e.stepResults.filter { !$0.key.hasSuffix(".rollback") && $0.value.status != .cancelled }
+        for attempt in try await store.attempts(executionID: e.id, stepID: nil) where reuse[attempt.stepID]?.status.isTerminal != true {
+            let known = reuse[attempt.stepID]?.attempts ?? 0
+            if attempt.attempt > known {
+                reuse[attempt.stepID] = StepResult(stepID: attempt.stepID, status: .running, attempts: attempt.attempt, startedAt: reuse[attempt.stepID]?.startedAt ?? attempt.startedAt)
+            }
+        }
+        let values = ExecutionValues(
+            executionID: e.id, workflowID: e.workflowID, workflowName: workflow.name, inputs: e.inputs,
+            secrets: secretValues, trigger: record.options.trigger)
+        let limit = min(configuration.workerLimit, record.options.maxParallelism ?? Int.max)
+        var machine = ExecutionStateMachine(
+            compiled: compiled, values: values, limit: limit, reuse: reuse, debug: record.options.debug,
+            paused: record.options.paused, seed: seeds.next())
+        machine.scheduling = configuration.scheduling
+        machine.setStartedAt(e.startedAt ?? record.createdAt)
+        let run = Run(machine: machine, redactor: Redactor(secrets: secretValues.values))
+        run.workflowHash = record.workflowHash
+        run.options = record.options
+        run.createdAt = record.createdAt
+        runs[e.id] = run
+        order.append(e.id)
+        emit(.executionResumed(executionID: e.id))
+        let actions = run.machine.start(now: now)
+        if let timeout = workflow.timeout, !run.machine.status.isTerminal {
+            let elapsed = Duration.seconds(max(0, now.timeIntervalSince(run.machine.startedAt ?? now)))
+            jobSink.yield(.timer(delay: max(.zero, timeout - elapsed), fire: .workflowTimeout(executionID: e.id, timeout: timeout), stop: run.timers))
+        }
+        // Take it over: this process runs it now.
+        await save([.updateExecution(header(run))], for: run)
+        await apply(actions, to: run)
+        return run.final ?? run.machine.snapshot()
     }
 
     /// Ends an execution that cannot be carried on, saying why.

@@ -62,13 +62,30 @@ public enum DurationText {
         return try fromSeconds(total, offset: 0)
     }
 
+    /// The longest duration anything accepts: 100 years.
+    public static let maximumSeconds: Double = 100 * 365 * 86400
+
+    /// `seconds` as a duration, refusing what is not a number, negative, or longer than
+    /// ``maximumSeconds`` — the one way a number from outside becomes a `Duration`
+    /// (`Duration.seconds(Double)` traps on infinity, NaN and beyond ±9.2e18 s).
+    ///
+    /// ```swift
+    /// try DurationText.duration(seconds: 1.5)        // 1.5 s
+    /// try DurationText.duration(seconds: .infinity)  // throws "not a finite number"
+    /// ```
+    public static func duration(seconds: Double) throws(ParseError) -> Duration {
+        try fromSeconds(seconds, offset: 0)
+    }
+
     private static func fromSeconds(_ seconds: Double, offset: Int) throws(ParseError) -> Duration {
-        guard seconds.isFinite, seconds <= 100 * 365 * 86400 else {
+        guard seconds.isFinite else {
+            throw ParseError(message: "a duration must be a finite number of seconds", offset: offset)
+        }
+        guard seconds >= 0 else { throw ParseError(message: "a duration cannot be negative", offset: offset) }
+        guard seconds <= maximumSeconds else {
             throw ParseError(message: "duration is too long (at most 100 years)", offset: offset)
         }
-        let whole = seconds.rounded(.down)
-        let attos = Int64(((seconds - whole) * 1e18).rounded())
-        return Duration(secondsComponent: Int64(whole), attosecondsComponent: attos)
+        return Duration.clamped(seconds: seconds)
     }
 
     /// Formats a duration the way files write it: `1h30m`, `2.5s`, `500ms`, `0s`.
@@ -105,6 +122,18 @@ public enum DurationText {
 }
 
 extension Duration {
+    /// `seconds` as a duration, total: NaN is zero, and anything beyond ±100 years is 100 years
+    /// (``DurationText/maximumSeconds``). For values that were computed, not read (a learned
+    /// median, the time between two dates); a value read from outside goes through
+    /// ``DurationText/duration(seconds:)`` and is refused instead.
+    public static func clamped(seconds: Double) -> Duration {
+        guard !seconds.isNaN else { return .zero }
+        let s = Swift.min(Swift.max(seconds, -DurationText.maximumSeconds), DurationText.maximumSeconds)
+        let whole = s.rounded(.down)
+        let attos = Swift.min(Int64(((s - whole) * 1e18).rounded()), 999_999_999_999_999_999)
+        return Duration(secondsComponent: Int64(whole), attosecondsComponent: attos)
+    }
+
     /// The duration in seconds as a `Double`.
     public var seconds: Double {
         let (s, atto) = components

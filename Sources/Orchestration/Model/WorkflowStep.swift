@@ -82,7 +82,7 @@ public struct WorkflowStep: Sendable, Hashable, Codable {
     public var effectiveCache: CachePolicy? {
         if let cache { return cache.enabled ? cache : nil }
         guard case .bool(true)? = inputs["_cache_enabled"] else { return nil }
-        if case .number(let seconds)? = inputs["_cache_ttl"] { return CachePolicy(ttl: .seconds(seconds)) }
+        if case .number(let seconds)? = inputs["_cache_ttl"], let ttl = try? DurationText.duration(seconds: seconds) { return CachePolicy(ttl: ttl) }
         if case .string(let text)? = inputs["_cache_ttl"], let ttl = try? DurationText.parse(text) {
             return CachePolicy(ttl: ttl)
         }

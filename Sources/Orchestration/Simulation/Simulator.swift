@@ -39,7 +39,7 @@ public final class SimulatedStepExecutor: StepExecutor, Sendable {
         var seconds = behaviour.duration.draw(u1, u2)
         if let after = behaviour.slowdownAfter, run > after { seconds *= behaviour.slowdownFactor }
         let fails = Double.random(in: 0..<1, using: &rng) < behaviour.failureRate
-        do { try await context.clock.sleep(for: .seconds(seconds)) } catch {
+        do { try await context.clock.sleep(for: .clamped(seconds: seconds)) } catch {
             return StepOutcome(succeeded: false, error: "cancelled", cancelled: true)
         }
         if fails { return .failure(behaviour.error, exitCode: 1) }

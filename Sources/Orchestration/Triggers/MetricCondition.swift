@@ -54,7 +54,7 @@ public struct MetricCondition: Sendable, Hashable {
         self.threshold = threshold
         func duration(_ key: String, _ fallback: Duration) -> Duration {
             switch c[key] {
-            case .number(let n)?: return .milliseconds(Int64(n * 1000))
+            case .number(let n)?: return (try? DurationText.duration(seconds: n)) ?? fallback
             case .string(let s)?: return (try? DurationText.parse(s)) ?? fallback
             default: return fallback
             }

@@ -366,6 +366,6 @@ public actor TriggerScheduler {
     }
 
     static func duration(from a: Date, to b: Date) -> Duration {
-        .nanoseconds(Int64((b.timeIntervalSince(a) * 1e9).rounded(.up)))
+        .clamped(seconds: b.timeIntervalSince(a))
     }
 }
