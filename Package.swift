@@ -149,7 +149,7 @@ let package = Package(
         ),
         .testTarget(
             name: "novacronTests",
-            dependencies: ["novacron", "Orchestration"],
+            dependencies: ["novacron", "Orchestration", "OrchestrationTesting"],
             swiftSettings: upcoming
         ),
     ],

@@ -36,6 +36,13 @@ struct APIController<Context: RequestContext>: Sendable {
         api.get("executions", .role(.viewer), use: listExecutions)
         api.get("executions/:id", .role(.viewer), use: getExecution)
         api.get("workflows/executions/:id", .role(.viewer), use: getExecution)
+        // A workflow saved as 'executions' before that id was reserved can still be read and deleted.
+        api.get("workflows/executions", .role(.viewer)) { request, context in try await self.getWorkflow(request, context: context, id: "executions") }
+        api.delete("workflows/executions", .role(.admin)) { _, _ -> Response in
+            try await self.engine.unregisterWorkflow("executions")
+            await self.scheduler.wake()
+            return Response(status: .noContent)
+        }
         api.get("executions/:id/events", .role(.viewer), use: events)
         api.get("executions/:id/logs", .role(.viewer), use: logs)
         api.get("executions/:id/attempts", .role(.viewer), use: attempts)
@@ -75,7 +82,13 @@ struct APIController<Context: RequestContext>: Sendable {
 
     func register(_ request: Request, context: Context) async throws -> Response {
         let body = try await request.body.collect(upTo: Self.bodyLimit)
-        let document = try WorkflowLoader.load(source: String(buffer: body), file: "request")
+        guard let source = String(validating: body.readableBytesView, as: UTF8.self) else {
+            throw Problem(.badRequest, "the definition is not UTF-8 text")
+        }
+        let document = try WorkflowLoader.load(source: source, file: "request")
+        guard document.workflow.id != "executions" else {
+            throw Problem(.unprocessableContent, "the workflow id 'executions' is reserved (/api/v1/workflows/executions/{id} reads an execution); give the workflow another id")
+        }
         try await engine.registerWorkflow(document)
         await scheduler.wake()
         return Self.summary(document.workflow).response(.created)
@@ -88,7 +101,10 @@ struct APIController<Context: RequestContext>: Sendable {
     }
 
     func getWorkflow(_ request: Request, context: Context) async throws -> Response {
-        let id = try context.parameters.require("id")
+        try await getWorkflow(request, context: context, id: try context.parameters.require("id"))
+    }
+
+    func getWorkflow(_ request: Request, context: Context, id: String) async throws -> Response {
         guard let workflow = await engine.workflow(id) else {
             throw Problem(.notFound, "no workflow '\(id)'")
         }

@@ -116,7 +116,7 @@ struct EventController<Context: RequestContext>: Sendable {
         let start: Int64
         if let after = query.after { start = after } else { start = try await bus.lastSeq }
         let bus = self.bus
-        let stallTimeout = gate.limits.stallTimeout
+        let stallTimeout = gate.limits.stallTimeout, heartbeat = gate.limits.heartbeat
         return Response(
             status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
             body: ResponseBody { writer in
@@ -129,7 +129,15 @@ struct EventController<Context: RequestContext>: Sendable {
                         while !Task.isCancelled, !bus.isStopped {
                             let batch = try await bus.events(after: cursor, limit: 200)
                             guard let last = batch.last else {
-                                await bus.waitForEvents(after: cursor)
+                                let seen = cursor
+                                let woken = await withTaskGroup(of: Bool.self) { group in
+                                    group.addTask { await bus.waitForEvents(after: seen); return true }
+                                    group.addTask { try? await Task.sleep(for: heartbeat); return false }
+                                    let first = await group.next() ?? true
+                                    group.cancelAll()
+                                    return first
+                                }
+                                if !woken { try await send(": heartbeat\n\n") }
                                 continue
                             }
                             var text = ""

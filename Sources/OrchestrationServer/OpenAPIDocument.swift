@@ -19,9 +19,11 @@ info:
   version: "1"
   description: >-
     Workflows and their executions. Every error is an RFC 9457 problem document
-    (application/problem+json). When the server has API tokens, every route but /healthz, /readyz
-    and this document needs `Authorization: Bearer TOKEN`: reads need the viewer role, starting
-    and operating executions operator, registering and deleting workflows admin.
+    (application/problem+json). When the server has API tokens, every route but /healthz, /readyz,
+    this document and webhooks needs `Authorization: Bearer TOKEN`; each operation's
+    `x-novacron-access` names the role it needs (viewer < operator < admin), `open` or `signed`
+    (the sender proves the trigger's secret). Requests from browsers must be same-origin and carry
+    `X-NovaCron-Request`; bodies must have the documented Content-Type (415 otherwise).
 servers:
   - url: /
 security:
@@ -38,6 +40,7 @@ paths:
     get:
       tags: [server]
       operationId: health
+      x-novacron-access: open
       summary: The process is up.
       security: []
       responses:
@@ -46,6 +49,7 @@ paths:
     get:
       tags: [server]
       operationId: ready
+      x-novacron-access: open
       summary: Ready for work; 503 while recovering unfinished executions or draining.
       security: []
       responses:
@@ -55,6 +59,7 @@ paths:
     get:
       tags: [server]
       operationId: metrics
+      x-novacron-access: viewer
       summary: Prometheus metrics in the text exposition format.
       responses:
         "200": {description: metrics, content: {text/plain: {schema: {type: string}}}}
@@ -64,6 +69,7 @@ paths:
     get:
       tags: [server]
       operationId: openapi
+      x-novacron-access: open
       summary: This document.
       security: []
       responses:
@@ -72,6 +78,7 @@ paths:
     get:
       tags: [server]
       operationId: whoami
+      x-novacron-access: viewer
       summary: The role of the token sent (admin when the server has no tokens).
       responses:
         "200":
@@ -90,6 +97,7 @@ paths:
     get:
       tags: [workflows]
       operationId: listWorkflows
+      x-novacron-access: viewer
       summary: Registered workflows, sorted by id.
       parameters:
         - {$ref: "#/components/parameters/limit"}
@@ -113,6 +121,7 @@ paths:
     post:
       tags: [workflows]
       operationId: registerWorkflow
+      x-novacron-access: admin
       summary: Registers (or replaces) a workflow from its YAML or JSON definition.
       description: >-
         The body is a workflow file (docs/workflow-files.md), YAML or JSON. A definition can match
@@ -147,6 +156,7 @@ paths:
     get:
       tags: [workflows]
       operationId: getWorkflow
+      x-novacron-access: viewer
       responses:
         "200": {description: the workflow, content: {application/json: {schema: {$ref: "#/components/schemas/WorkflowDetail"}}}}
         "401": {$ref: "#/components/responses/Problem"}
@@ -155,6 +165,7 @@ paths:
     delete:
       tags: [workflows]
       operationId: deleteWorkflow
+      x-novacron-access: admin
       summary: Unregisters a workflow; its executions are kept.
       responses:
         "204": {description: unregistered}
@@ -166,6 +177,7 @@ paths:
     get:
       tags: [workflows]
       operationId: workflowVersions
+      x-novacron-access: viewer
       summary: Every saved version of the definition, oldest first.
       responses:
         "200":
@@ -189,6 +201,7 @@ paths:
     get:
       tags: [workflows]
       operationId: planWorkflow
+      x-novacron-access: viewer
       summary: Stages, critical path, priorities and the estimated duration.
       responses:
         "200": {description: the plan, content: {application/json: {schema: {$ref: "#/components/schemas/Plan"}}}}
@@ -201,6 +214,7 @@ paths:
     post:
       tags: [executions]
       operationId: startExecution
+      x-novacron-access: operator
       summary: Starts an execution with inputs.
       requestBody:
         required: false
@@ -235,6 +249,7 @@ paths:
     get:
       tags: [executions]
       operationId: listExecutions
+      x-novacron-access: viewer
       summary: Executions, newest first.
       parameters:
         - {name: workflow, in: query, schema: {type: string}, description: only this workflow's}
@@ -260,8 +275,30 @@ paths:
     get:
       tags: [executions]
       operationId: getExecution
+      x-novacron-access: viewer
       responses:
         "200": {description: the execution, content: {application/json: {schema: {$ref: "#/components/schemas/Execution"}}}}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+  /api/v1/workflows/executions:
+    get:
+      tags: [workflows]
+      operationId: getLegacyExecutionsWorkflow
+      x-novacron-access: viewer
+      summary: The workflow saved as 'executions' before that id was reserved (it collides with /api/v1/workflows/executions/{executionID}).
+      responses:
+        "200": {description: the workflow, content: {application/json: {schema: {$ref: "#/components/schemas/WorkflowDetail"}}}}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+    delete:
+      tags: [workflows]
+      operationId: deleteLegacyExecutionsWorkflow
+      x-novacron-access: admin
+      summary: Unregisters the workflow saved as 'executions'.
+      responses:
+        "204": {description: unregistered}
         "401": {$ref: "#/components/responses/Problem"}
         "403": {$ref: "#/components/responses/Problem"}
         "404": {$ref: "#/components/responses/Problem"}
@@ -270,6 +307,7 @@ paths:
     get:
       tags: [executions]
       operationId: getExecutionGuidePath
+      x-novacron-access: viewer
       summary: The same as /api/v1/executions/{executionID}, at the guide's path.
       responses:
         "200": {description: the execution, content: {application/json: {schema: {$ref: "#/components/schemas/Execution"}}}}
@@ -281,6 +319,7 @@ paths:
     get:
       tags: [executions]
       operationId: executionEvents
+      x-novacron-access: viewer
       summary: >-
         Server-Sent Events: `execution` (the state now), then each lifecycle event
         (executionStarted, stepScheduled, stepStarted, stepRetrying, stepFinished, executionPaused,
@@ -308,6 +347,7 @@ paths:
     get:
       tags: [executions]
       operationId: executionLogs
+      x-novacron-access: viewer
       summary: The kept log tail of each step (secrets redacted).
       parameters:
         - {name: step, in: query, schema: {type: string}, description: only this step's}
@@ -337,6 +377,7 @@ paths:
     get:
       tags: [executions]
       operationId: executionAttempts
+      x-novacron-access: viewer
       summary: Every attempt of every step, in start order (the Gantt timeline).
       responses:
         "200":
@@ -356,6 +397,7 @@ paths:
     post:
       tags: [executions]
       operationId: cancelExecution
+      x-novacron-access: operator
       summary: Cancels a running or paused execution; its rollback runs.
       responses:
         "200": {description: the execution now, content: {application/json: {schema: {$ref: "#/components/schemas/Execution"}}}}
@@ -368,6 +410,7 @@ paths:
     post:
       tags: [executions]
       operationId: pauseExecution
+      x-novacron-access: operator
       summary: Starts nothing new until resumed; running steps finish.
       responses:
         "200": {description: the execution now, content: {application/json: {schema: {$ref: "#/components/schemas/Execution"}}}}
@@ -380,6 +423,7 @@ paths:
     post:
       tags: [executions]
       operationId: resumeExecution
+      x-novacron-access: operator
       responses:
         "200": {description: the execution now, content: {application/json: {schema: {$ref: "#/components/schemas/Execution"}}}}
         "401": {$ref: "#/components/responses/Problem"}
@@ -391,6 +435,7 @@ paths:
     post:
       tags: [executions]
       operationId: retryExecution
+      x-novacron-access: operator
       summary: A new execution of a failed or cancelled one, reusing what succeeded.
       responses:
         "201": {description: the new execution, content: {application/json: {schema: {$ref: "#/components/schemas/Execution"}}}}
@@ -403,6 +448,7 @@ paths:
     get:
       tags: [triggers]
       operationId: listTriggers
+      x-novacron-access: viewer
       summary: Every trigger of the registered workflows with its state (last fired, next fire, last error).
       parameters:
         - {name: workflow, in: query, schema: {type: string}, description: only this workflow's}
@@ -415,6 +461,7 @@ paths:
     get:
       tags: [triggers]
       operationId: workflowTriggers
+      x-novacron-access: viewer
       responses:
         "200": {$ref: "#/components/responses/Triggers"}
         "401": {$ref: "#/components/responses/Problem"}
@@ -425,6 +472,7 @@ paths:
     post:
       tags: [triggers]
       operationId: enableTrigger
+      x-novacron-access: operator
       summary: Switches the trigger on (kept across restarts); a schedule counts from now.
       responses:
         "200": {description: the trigger now, content: {application/json: {schema: {$ref: "#/components/schemas/Trigger"}}}}
@@ -436,6 +484,7 @@ paths:
     post:
       tags: [triggers]
       operationId: disableTrigger
+      x-novacron-access: operator
       summary: Switches the trigger off without editing the workflow (kept across restarts).
       responses:
         "200": {description: the trigger now, content: {application/json: {schema: {$ref: "#/components/schemas/Trigger"}}}}
@@ -448,6 +497,7 @@ paths:
     post:
       tags: [triggers]
       operationId: receiveWebhook
+      x-novacron-access: signed
       summary: A webhook or incident delivery; starts every matching trigger of that source.
       description: >-
         Senders authenticate with the trigger's secret instead of a token: GitHub with
@@ -472,6 +522,7 @@ paths:
     post:
       tags: [events]
       operationId: publishEvent
+      x-novacron-access: operator
       summary: Publishes an event on the bus; event triggers whose pattern matches start their workflows.
       requestBody:
         required: true
@@ -494,6 +545,7 @@ paths:
     get:
       tags: [events]
       operationId: listEvents
+      x-novacron-access: viewer
       summary: Replay, oldest first, from a sequence number.
       parameters:
         - {$ref: "#/components/parameters/after"}
@@ -517,6 +569,7 @@ paths:
     get:
       tags: [events]
       operationId: streamEvents
+      x-novacron-access: viewer
       summary: >-
         Server-Sent Events from a sequence number (or Last-Event-ID): the saved events, then new
         ones as they are saved; `id:` is the sequence number, `event:` the type. Runs until the
@@ -543,6 +596,7 @@ paths:
     post:
       tags: [events]
       operationId: createSubscription
+      x-novacron-access: admin
       summary: An outbound webhook for events matching a pattern (admin).
       requestBody:
         required: true
@@ -566,6 +620,7 @@ paths:
     get:
       tags: [events]
       operationId: listSubscriptions
+      x-novacron-access: viewer
       responses:
         "200":
           description: subscriptions (secrets are never shown)
@@ -583,6 +638,7 @@ paths:
     get:
       tags: [events]
       operationId: getSubscription
+      x-novacron-access: viewer
       responses:
         "200": {description: the subscription, content: {application/json: {schema: {$ref: "#/components/schemas/Subscription"}}}}
         "401": {$ref: "#/components/responses/Problem"}
@@ -591,6 +647,7 @@ paths:
     delete:
       tags: [events]
       operationId: deleteSubscription
+      x-novacron-access: admin
       responses:
         "204": {description: deleted}
         "401": {$ref: "#/components/responses/Problem"}
@@ -601,6 +658,7 @@ paths:
     get:
       tags: [events]
       operationId: deadLetters
+      x-novacron-access: viewer
       summary: Events the subscription gave up on, newest first.
       responses:
         "200":
@@ -630,6 +688,7 @@ paths:
     get:
       tags: [learning]
       operationId: learningPatterns
+      x-novacron-access: viewer
       summary: What the learning engine learned about a workflow.
       description: >-
         Success rate, durations (mean, p50, p95, p99, EWMA), and per step the first-attempt
@@ -649,6 +708,7 @@ paths:
     get:
       tags: [learning]
       operationId: learningSuggestions
+      x-novacron-access: viewer
       summary: The learning engine's suggestions, each with its confidence, evidence and JSON Patch.
       responses:
         "200":
@@ -673,6 +733,7 @@ paths:
     post:
       tags: [learning]
       operationId: applySuggestion
+      x-novacron-access: admin
       summary: Applies a current suggestion as a new workflow version (admin), recorded in the audit trail.
       requestBody:
         required: true
@@ -697,6 +758,7 @@ paths:
     get:
       tags: [learning]
       operationId: learningAudit
+      x-novacron-access: viewer
       summary: Optimizations applied to and reverted from a workflow, oldest first.
       responses:
         "200":

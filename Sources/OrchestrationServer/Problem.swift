@@ -86,8 +86,12 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                 return response
             }
             return Problem(error.status, error.body ?? error.status.reasonPhrase).response
+        } catch is NIOTooManyBytesError {
+            return Problem(.contentTooLarge, "the request body is larger than this route accepts (\(APIController<Context>.bodyLimit >> 20) MiB for a definition, less elsewhere)").response
         } catch {
-            return Problem(.internalServerError, "\(error)").response
+            // Internal names and messages stay in the server's log, not in the answer.
+            FileHandle.standardError.write(Data("novacron: \(request.method.rawValue) \(request.uri.path.prefix(200)): internal error: \(error)\n".utf8))
+            return Problem(.internalServerError, "internal error; the server's log has the details").response
         }
     }
 }

@@ -34,6 +34,12 @@ public struct ServeSettings: Sendable, Equatable {
     public var drainGrace: Duration = .seconds(30)
     /// Where metric triggers read Prometheus unless they name a `url`.
     public var prometheusURL: String?
+    /// Host names clients reach the server by; empty: loopback names on loopback, any otherwise.
+    public var allowedHosts: [String] = []
+    /// How long a connection may send nothing before it is closed.
+    public var idleTimeout: Duration = .seconds(30)
+    /// Connections served at once.
+    public var maxConnections = 512
     /// The learning engine's settings (`autoOptimize`, `learningRate`, `minConfidence`, `minExecutions`).
     public var optimization = OptimizationConfig()
 
@@ -41,6 +47,7 @@ public struct ServeSettings: Sendable, Equatable {
 
     /// The keys a file, the environment (upper snake case after `NOVACRON_`) and flags may set.
     public static let keys = ["host", "port", "insecure", "tokensFile", "db", "memory", "durability", "secretsFile", "maxParallel", "drainGrace", "prometheusURL",
+        "allowedHosts", "idleTimeout", "maxConnections",
         "autoOptimize", "learningRate", "minConfidence", "minExecutions",
     ]
 
@@ -93,6 +100,12 @@ public struct ServeSettings: Sendable, Equatable {
             do { s.drainGrace = try DurationText.parse(v) } catch { throw EngineError(.invalidInput, "drainGrace: \(error.message)") }
         }
         s.prometheusURL = text("prometheusURL")
+        if let v = text("allowedHosts") { s.allowedHosts = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty } }
+        if let v = text("idleTimeout") {
+            do { s.idleTimeout = try DurationText.parse(v) } catch { throw EngineError(.invalidInput, "idleTimeout: \(error.message)") }
+            guard s.idleTimeout >= .seconds(1), s.idleTimeout <= .seconds(3600) else { throw EngineError(.invalidInput, "idleTimeout: '\(v)' is not from 1s to 1h") }
+        }
+        if let v = try int("maxConnections", 1...1_000_000) { s.maxConnections = v }
         if let v = try bool("autoOptimize") { s.optimization.enableAutoOptimization = v }
         func fraction(_ key: String) throws -> Double? {
             guard let t = text(key) else { return nil }

@@ -11,11 +11,15 @@ public struct StreamLimits: Sendable, Equatable {
     /// A stream whose client takes longer than this to accept the next write is ended (the
     /// connection is closed), so a client that stops reading holds no memory. Default 30 s.
     public var stallTimeout: Duration
+    /// A stream with nothing to send writes a comment this often, so a client that left is
+    /// noticed (and its place given back) on a quiet server too. Default 15 s.
+    public var heartbeat: Duration
 
-    public init(perPrincipal: Int = 16, total: Int = 256, stallTimeout: Duration = .seconds(30)) {
+    public init(perPrincipal: Int = 16, total: Int = 256, stallTimeout: Duration = .seconds(30), heartbeat: Duration = .seconds(15)) {
         self.perPrincipal = perPrincipal
         self.total = total
         self.stallTimeout = stallTimeout
+        self.heartbeat = heartbeat
     }
 }
 

@@ -97,8 +97,10 @@ function h(tag, attrs, ...children) {
 
 function token() { return localStorage.getItem("novacron.token") || ""; }
 
+// X-NovaCron-Request marks the UI's own requests: a page of another site cannot send a custom
+// header without a CORS preflight, which the server never grants (docs/security.md).
 function headers(extra) {
-  const out = Object.assign({}, extra || {});
+  const out = Object.assign({ "X-NovaCron-Request": "1" }, extra || {});
   if (token()) out["Authorization"] = "Bearer " + token();
   return out;
 }

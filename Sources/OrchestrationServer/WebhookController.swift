@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Hummingbird
 import NIOCore
@@ -40,11 +41,22 @@ struct WebhookController<Context: RequestContext>: Sendable {
         do { payload = try Webhook.payload(of: delivery) } catch {
             throw Problem(.badRequest, "the delivery cannot be read: \(error.description)")
         }
-        if let id = delivery.deliveryID {
-            let isNew = try await (store ?? seen).recordDelivery(source: source, id: id, at: Date())
-            if !isNew {
-                return JSONValue.object(["delivery": .string(id), "duplicate": true, "executions": []]).response(.ok)
-            }
+        // Replays: the sender's delivery id is required, a seen one starts nothing, and so does a
+        // seen body where only the body is signed (its id could be swapped); a signed timestamp
+        // must be recent.
+        guard let id = delivery.deliveryID else {
+            throw Problem(.badRequest, "the delivery has no delivery id (\(delivery.deliveryHeader)); without one a captured delivery could be replayed")
+        }
+        if let stale = Webhook.staleness(delivery, now: Date()) {
+            throw Problem(.unauthorized, "refused a replayed or delayed delivery: \(stale)")
+        }
+        let deliveries = store ?? seen
+        var isNew = try await deliveries.recordDelivery(source: source, id: id, at: Date())
+        if isNew, delivery.signsBodyOnly {
+            isNew = try await deliveries.recordDelivery(source: source, id: "sha256:" + Hex.encode(Array(SHA256.hash(data: delivery.body))), at: Date())
+        }
+        if !isNew {
+            return JSONValue.object(["delivery": .string(id), "duplicate": true, "executions": []]).response(.ok)
         }
         var started: [JSONValue] = []
         var skipped: [JSONValue] = []
@@ -60,8 +72,7 @@ struct WebhookController<Context: RequestContext>: Sendable {
                 skipped.append(["workflow": .string(workflowID), "trigger": .string(trigger.id), "reason": .string("\(error)")])
             }
         }
-        var answer: [String: JSONValue] = ["duplicate": false, "executions": .array(started), "skipped": .array(skipped)]
-        if let id = delivery.deliveryID { answer["delivery"] = .string(id) }
+        let answer: [String: JSONValue] = ["duplicate": false, "executions": .array(started), "skipped": .array(skipped), "delivery": .string(id)]
         return JSONValue.object(answer).response(.accepted)
     }
 

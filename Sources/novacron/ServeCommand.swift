@@ -34,6 +34,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("After SIGTERM, how long running steps get to finish before they are handed back (default 30s).", valueName: "duration")) var drainGrace: String?
 
     @Option(name: .long, help: ArgumentHelp("The Prometheus metric triggers read (default http://127.0.0.1:9090).", valueName: "url")) var prometheusURL: String?
+    @Option(name: .long, help: ArgumentHelp("Comma-separated host names clients reach the server by (the Host header); default: loopback names on loopback, any otherwise.", valueName: "names")) var allowedHosts: String?
+    @Option(name: .long, help: ArgumentHelp("Close a connection that sends nothing for this long, between requests or while a request's head is awaited (default 30s).", valueName: "duration")) var idleTimeout: String?
+    @Option(name: .long, help: "Serve at most N connections at once (default 512).") var maxConnections: Int?
     @Flag(name: .long, help: "Apply the learning engine's safe suggestions at or above --min-confidence as new workflow versions (reverted when they do worse).") var autoOptimize = false
     @Option(name: .long, help: "The weight of the newest duration in the learned moving average (default 0.1).") var learningRate: Double?
     @Option(name: .long, help: "The confidence a suggestion needs to be applied automatically (default 0.8).") var minConfidence: Double?
@@ -53,6 +56,9 @@ struct ServeCommand: AsyncParsableCommand {
         f["maxParallel"] = maxParallel.map(String.init)
         f["drainGrace"] = drainGrace
         f["prometheusURL"] = prometheusURL
+        f["allowedHosts"] = allowedHosts
+        f["idleTimeout"] = idleTimeout
+        f["maxConnections"] = maxConnections.map(String.init)
         if autoOptimize { f["autoOptimize"] = "true" }
         f["learningRate"] = learningRate.map { "\($0)" }
         f["minConfidence"] = minConfidence.map { "\($0)" }
@@ -90,7 +96,8 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             let app = try await buildApplication(
                 engine: engine, store: store,
-                configuration: ServerConfiguration(host: settings.host, port: settings.port, insecure: settings.insecure, tokens: tokens, drainGrace: settings.drainGrace, prometheusURL: settings.prometheusURL))
+                configuration: ServerConfiguration(host: settings.host, port: settings.port, insecure: settings.insecure, tokens: tokens, drainGrace: settings.drainGrace, prometheusURL: settings.prometheusURL,
+                    allowedHosts: settings.allowedHosts, idleTimeout: settings.idleTimeout, maxConnections: settings.maxConnections))
             try await app.runService()
         } catch let error as EngineError {
             Console.err("error: \(error.message)")

@@ -72,6 +72,11 @@ public struct WorkflowDecoder: Sendable {
         } catch {
             return Result(workflow: nil, sourceMap: sourceMap, errors: [Self.syntaxError(error, file: file)])
         }
+        if AliasBudget.expandsBeyond(root, sourceBytes: source.utf8.count) {
+            return Result(workflow: nil, sourceMap: sourceMap, errors: [DefinitionError(
+                .tooLarge, "the document expands to more than \(AliasBudget.budget(sourceBytes: source.utf8.count)) values through its aliases (an alias bomb?); write the values out instead of nesting aliases of aliases",
+                path: "", location: start)])
+        }
         var reader = NodeReader(file: file, source: source)
         let workflow = Self.readWorkflow(root, reader: &reader)
         // A definition over a size limit is not validated further: the rest would be noise.

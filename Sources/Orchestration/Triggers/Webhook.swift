@@ -8,8 +8,18 @@ import Foundation
 /// |---|---|---|---|
 /// | `github` | `X-Hub-Signature-256: sha256=HMAC-SHA256(secret, body)` | `X-GitHub-Event` | `X-GitHub-Delivery` |
 /// | `gitlab` | `X-Gitlab-Token: secret` | `X-Gitlab-Event` | `X-Gitlab-Event-UUID` |
-/// | anything else (generic) | `X-Signature-256: sha256=HMAC-SHA256(secret, body)` | `X-Event` or the body's `event` | `X-Delivery-ID` |
+/// | anything else (generic) | [Standard Webhooks](https://www.standardwebhooks.com): `webhook-signature: v1,base64(HMAC-SHA256(key, "id.timestamp.body"))`, or `X-Signature-256: sha256=HMAC-SHA256(secret, body)` | `X-Event` or the body's `event` | `webhook-id`, or `X-Delivery-ID` |
+///
+/// Replays: every delivery must carry its sender's delivery id, and a delivery id seen before
+/// starts nothing. Where only the body is signed (GitHub, `X-Signature-256`), the id could be
+/// changed by whoever captured a delivery, so a body seen before starts nothing either. Standard
+/// Webhooks signs the id and a timestamp: a delivery older (or newer) than ``timestampTolerance``
+/// is refused. GitLab sends its secret in clear, so a captured delivery gives the secret away;
+/// only TLS keeps it.
 public enum Webhook {
+    /// How far a signed timestamp may be from now (Standard Webhooks' recommendation: 5 minutes).
+    public static let timestampTolerance: Double = 300
+
     /// The largest body accepted (GitHub caps its payloads at 25 MB; most are far smaller).
     public static let bodyLimit = 1 << 20
 
@@ -31,9 +41,38 @@ public enum Webhook {
             switch source {
             case "github": headers["x-github-delivery"]
             case "gitlab": headers["x-gitlab-event-uuid"] ?? headers["idempotency-key"]
-            default: headers["x-delivery-id"] ?? headers["idempotency-key"]
+            default: headers["webhook-id"] ?? headers["x-delivery-id"] ?? headers["idempotency-key"]
             }
         }
+
+        /// Where the sender puts its delivery id, for messages.
+        public var deliveryHeader: String {
+            switch source {
+            case "github": "X-GitHub-Delivery"
+            case "gitlab": "X-Gitlab-Event-UUID"
+            default: "webhook-id (Standard Webhooks) or X-Delivery-ID"
+            }
+        }
+
+        /// Whether the signature covers only the body, so the delivery id could be swapped:
+        /// then a body seen before is a replay too.
+        public var signsBodyOnly: Bool {
+            source == "github" || (source != "gitlab" && headers["webhook-signature"] == nil)
+        }
+    }
+
+    /// Why a delivery is too old or too new to take (Standard Webhooks' signed timestamp), or
+    /// `nil` when it has none or it is within ``timestampTolerance`` of `now`.
+    public static func staleness(_ delivery: Delivery, now: Date) -> String? {
+        guard delivery.headers["webhook-signature"] != nil else { return nil }
+        guard let text = delivery.headers["webhook-timestamp"], let seconds = Double(text), seconds.isFinite else {
+            return "webhook-timestamp is missing or not a number of seconds since 1970"
+        }
+        let skew = now.timeIntervalSince1970 - seconds
+        guard abs(skew) <= timestampTolerance else {
+            return "webhook-timestamp is \(Int(abs(skew).rounded())) s \(skew > 0 ? "old" : "in the future"); at most \(Int(timestampTolerance)) s is accepted"
+        }
+        return nil
     }
 
     /// Whether `delivery` was sent by someone who knows `secret`. Compared in constant time.
@@ -42,11 +81,35 @@ public enum Webhook {
         case "gitlab":
             guard let token = delivery.headers["x-gitlab-token"] else { return false }
             return sameSecret(token, secret)
+        case let source where source != "github" && delivery.headers["webhook-signature"] != nil:
+            return verifyStandard(delivery, secret: secret)
         default:
             let header = delivery.source == "github" ? "x-hub-signature-256" : "x-signature-256"
             guard let value = delivery.headers[header], value.hasPrefix("sha256="), let given = Hex.decode(value.dropFirst(7)) else { return false }
             return Hex.constantTimeEqual(given, signature(delivery.body, secret: secret))
         }
+    }
+
+    /// Standard Webhooks: `webhook-signature` lists `v1,<base64>` signatures (several during a
+    /// key rotation) of `"<webhook-id>.<webhook-timestamp>.<body>"`, keyed with the base64 after
+    /// `whsec_` (or the secret's own bytes when it has no such prefix).
+    static func verifyStandard(_ delivery: Delivery, secret: String) -> Bool {
+        guard let id = delivery.headers["webhook-id"], let timestamp = delivery.headers["webhook-timestamp"],
+              let header = delivery.headers["webhook-signature"] else { return false }
+        let key: [UInt8]
+        if secret.hasPrefix("whsec_") {
+            guard let decoded = Data(base64Encoded: String(secret.dropFirst(6))) else { return false }
+            key = Array(decoded)
+        } else {
+            key = Array(secret.utf8)
+        }
+        let signed = Array("\(id).\(timestamp).".utf8) + delivery.body
+        let expected = Array(HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: key)))
+        var ok = false
+        for entry in header.split(separator: " ") where entry.hasPrefix("v1,") {
+            if let given = Data(base64Encoded: String(entry.dropFirst(3))), Hex.constantTimeEqual(Array(given), expected) { ok = true }
+        }
+        return ok
     }
 
     /// Whether a secret presented as it is (a token) equals the expected one, in constant time
