@@ -129,8 +129,11 @@ public func buildApplication(
     let registry = PrometheusCollectorRegistry()
     _ = EngineMetrics(engine: engine, registry: registry)
     let readyDepth = registry.makeGauge(descriptor: .named("novacron_ready_queue_depth", "Steps ready and waiting for a slot"))
+    let openStreams = registry.makeGauge(descriptor: .named("novacron_event_streams_open", "Event streams (SSE) open now"))
+    let gate = StreamGate(limits: configuration.streamLimits)
     root.get("metrics", .role(.viewer)) { _, _ in
         readyDepth.set(Double(await engine.readyQueueDepth()))
+        openStreams.set(Double(gate.openCount))
         return registry.response()
     }
     root.get("healthz", .open) { _, _ in "ok" }
@@ -145,7 +148,6 @@ public func buildApplication(
     let outbound = OutboundWebhooks(bus: bus, secrets: engine.secrets)
     let metricWatcher = MetricWatcher(scheduler: scheduler, defaultURL: configuration.prometheusURL)
     publishLifecycle(of: engine, to: bus)
-    let gate = StreamGate(limits: configuration.streamLimits)
     EventController(bus: bus, outbound: outbound, control: control, gate: gate).addRoutes(to: api)
     APIController(engine: engine, store: store, scheduler: scheduler, control: control, gate: gate).addRoutes(to: api)
     WebhookController(engine: engine, store: store, scheduler: scheduler).addRoutes(to: api)

@@ -140,9 +140,15 @@ struct EventController<Context: RequestContext>: Sendable {
                                 if !woken { try await send(": heartbeat\n\n") }
                                 continue
                             }
+                            // Written in chunks of about 64 KiB, so one stream holds at most that much
+                            // beyond what the connection buffers.
                             var text = ""
                             for e in batch where BusEvent.matches(type: e.type, pattern: query.pattern) {
                                 text += "id: \(e.seq)\nevent: \(e.type)\ndata: \(e.json.jsonText)\n\n"
+                                if text.utf8.count >= 64 << 10 {
+                                    try await send(text)
+                                    text = ""
+                                }
                             }
                             cursor = last.seq
                             if !text.isEmpty { try await send(text) }

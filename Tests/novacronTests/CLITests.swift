@@ -477,7 +477,7 @@ struct ExecutionsCommandTests {
             """.write(toFile: workflow, atomically: true, encoding: .utf8)
         let register = Process()
         register.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        register.arguments = ["curl", "-fsS", "-o", "/dev/null", "-H", "Authorization: Bearer t0k", "--data-binary", "@" + workflow, url + "/api/v1/workflows"]
+        register.arguments = ["curl", "-fsS", "-o", "/dev/null", "-H", "Authorization: Bearer t0k", "-H", "Content-Type: application/yaml", "--data-binary", "@" + workflow, url + "/api/v1/workflows"]
         try register.run()
         register.waitUntilExit()
         #expect(register.terminationStatus == 0)
@@ -513,7 +513,7 @@ struct ExecutionsCommandTests {
         let post = """
             import json, sys, urllib.request
             def call(path, data):
-                r = urllib.request.Request(sys.argv[1] + path, data=data, method="POST", headers={"Authorization": "Bearer t0k"})
+                r = urllib.request.Request(sys.argv[1] + path, data=data, method="POST", headers={"Authorization": "Bearer t0k", "Content-Type": "application/yaml" if data else "application/json"})
                 return json.load(urllib.request.urlopen(r))
             call("/api/v1/workflows", open(sys.argv[2], "rb").read())
             id = call("/api/v1/workflows/rollback-demo/executions", b"")["id"]

@@ -160,7 +160,7 @@ struct WebhookTests {
             try await client.execute(uri: "/api/v1/webhooks/gitlab", method: .post, headers: [HTTPField.Name("X-Gitlab-Token")!: "nope"], body: ByteBuffer(string: push)) { #expect($0.status == .unauthorized) }
             let gitlab = try await client.execute(
                 uri: "/api/v1/webhooks/gitlab", method: .post,
-                headers: [HTTPField.Name("X-Gitlab-Token")!: "gl-secret", HTTPField.Name("X-Gitlab-Event")!: "Push Hook"], body: ByteBuffer(string: push)
+                headers: [HTTPField.Name("X-Gitlab-Token")!: "gl-secret", HTTPField.Name("X-Gitlab-Event")!: "Push Hook", HTTPField.Name("X-Gitlab-Event-UUID")!: "gl-1"], body: ByteBuffer(string: push)
             ) { response in
                 #expect(response.status == .accepted)
                 return try #require(((try self.json(response.body)["executions"] as? [[String: Any]])?.first?["execution"]) as? String)
