@@ -199,7 +199,7 @@ struct APIController<Context: RequestContext>: Sendable {
     }
 
     func sse(snapshot: JSONValue, stream: AsyncStream<ExecutionEvent>?, id: String, ticket: StreamGate.Ticket) -> Response {
-        let stallTimeout = gate.limits.stallTimeout
+        let stallTimeout = gate.limits.stallTimeout, heartbeat = gate.limits.heartbeat
         return Response(
             status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
             body: ResponseBody { writer in
@@ -207,9 +207,29 @@ struct APIController<Context: RequestContext>: Sendable {
                     _ = ticket
                     try await send("event: execution\ndata: \(snapshot.jsonText)\n\n")
                     guard let stream else { return }
-                    for await event in stream where event.executionID == id {
-                        try await send("event: \(event.name)\ndata: \(event.json.jsonText)\n\n")
-                        if case .executionFinished = event { break }
+                    // The execution's events, and a heartbeat comment while it is quiet (a paused
+                    // execution), so a client that left is noticed and its place given back.
+                    let (merged, sink) = AsyncStream<ExecutionEvent?>.makeStream()
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        group.addTask {
+                            for await event in stream where event.executionID == id { sink.yield(event) }
+                            sink.finish()
+                        }
+                        group.addTask {
+                            while !Task.isCancelled {
+                                try await Task.sleep(for: heartbeat)
+                                sink.yield(nil)
+                            }
+                        }
+                        for await event in merged {
+                            guard let event else {
+                                try await send(": heartbeat\n\n")
+                                continue
+                            }
+                            try await send("event: \(event.name)\ndata: \(event.json.jsonText)\n\n")
+                            if case .executionFinished = event { break }
+                        }
+                        group.cancelAll()
                     }
                 }
                 try await writer.finish(nil)
