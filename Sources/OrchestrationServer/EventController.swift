@@ -127,7 +127,7 @@ struct EventController<Context: RequestContext>: Sendable {
                     _ = try? await cancelWhenGracefulShutdown {
                         var cursor = start
                         while !Task.isCancelled, !bus.isStopped {
-                            let batch = try await bus.events(after: cursor, limit: 200)
+                            let batch = try await bus.events(after: cursor, limit: 64)
                             guard let last = batch.last else {
                                 let seen = cursor
                                 let woken = await withTaskGroup(of: Bool.self) { group in

@@ -28,8 +28,9 @@ struct RequestGuard<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if let authority = request.head.authority {
-            let host = Self.hostName(of: authority)
-            let allowed = allowedHosts.isEmpty ? (!loopbackOnly || Loopback.isLoopbackName(host)) : allowedHosts.contains(host)
+            let allowed = allowedHosts.isEmpty
+                ? (!loopbackOnly || Loopback.isLoopbackName(Self.hostName(of: authority)))
+                : allowedHosts.contains(Self.hostName(of: authority).lowercased())
             guard allowed else {
                 return Problem(.misdirectedRequest, "this server does not answer to the host '\(authority.prefix(100))'; use http://127.0.0.1:PORT or http://localhost:PORT\(allowedHosts.isEmpty ? "" : ", or one of the allowed hosts")").response
             }
@@ -50,15 +51,15 @@ struct RequestGuard<Context: RequestContext>: RouterMiddleware {
         return try await next(request, context)
     }
 
-    /// `example.com:8080` → `example.com`; `[::1]:8080` → `::1`; lower case.
-    static func hostName(of authority: String) -> String {
+    /// `example.com:8080` → `example.com`; `[::1]:8080` → `::1`; as written (compare without case).
+    static func hostName(of authority: String) -> Substring {
         var host = Substring(authority)
         if host.hasPrefix("["), let close = host.firstIndex(of: "]") {
             host = host[host.index(after: host.startIndex)..<close]
         } else if let colon = host.lastIndex(of: ":") {
             host = host[..<colon]
         }
-        return host.lowercased()
+        return host
     }
 
     /// Whether `origin` (`http://127.0.0.1:8080`) names the server the request was sent to.
@@ -76,16 +77,30 @@ struct RequestGuard<Context: RequestContext>: RouterMiddleware {
 public enum Loopback {
     /// Whether `host` is `localhost`, an IPv4 address in 127.0.0.0/8 or `::1` — parsed, so a
     /// name like `127.example.com` is not taken for one.
-    public static func isLoopbackName(_ host: String) -> Bool {
-        let h = host.lowercased()
-        if h == "localhost" || h == "localhost." || h == "::1" || h == "0:0:0:0:0:0:0:1" { return true }
-        let parts = h.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4 else { return false }
-        var octets: [Int] = []
-        for part in parts {
-            guard (1...3).contains(part.count), part.allSatisfy({ $0.isASCII && $0.isNumber }), let n = Int(part), n <= 255 else { return false }
-            octets.append(n)
+    public static func isLoopbackName<S: StringProtocol>(_ host: S) -> Bool {
+        // Read as bytes, without allocating: this runs on every request.
+        let bytes = host.utf8
+        func lower(_ b: UInt8) -> UInt8 { (65...90).contains(b) ? b + 32 : b }
+        for name in ["localhost", "localhost.", "::1", "0:0:0:0:0:0:0:1"] where bytes.count == name.utf8.count {
+            if zip(bytes, name.utf8).allSatisfy({ lower($0) == $1 }) { return true }
         }
-        return octets[0] == 127
+        // Four decimal octets of 0–255, the first 127.
+        var octets = 0, value = 0, digits = 0, first = -1
+        for b in bytes {
+            if b == UInt8(ascii: ".") {
+                guard digits > 0, octets < 3 else { return false }
+                if octets == 0 { first = value }
+                octets += 1
+                value = 0
+                digits = 0
+            } else if (48...57).contains(b) {
+                digits += 1
+                value = value * 10 + Int(b - 48)
+                guard digits <= 3, value <= 255 else { return false }
+            } else {
+                return false
+            }
+        }
+        return octets == 3 && digits > 0 && first == 127
     }
 }
