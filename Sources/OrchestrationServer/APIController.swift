@@ -186,7 +186,7 @@ struct APIController<Context: RequestContext>: Sendable {
     /// ending after `executionFinished`.
     func events(_ request: Request, context: Context) async throws -> Response {
         let id = try context.parameters.require("id")
-        let ticket = try gate.enter((control.principal(of: request) ?? .anonymous).name)
+        let ticket = try gate.enter(control.callerName(of: request))
         let stream = engine.events()   // subscribe first, so nothing between the snapshot and it is lost
         guard let now = try? await engine.getExecution(id) else {
             if let store, let record = try await store.execution(id: id) {
@@ -204,7 +204,7 @@ struct APIController<Context: RequestContext>: Sendable {
             status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
             body: ResponseBody { writer in
                 try await streamEvents(to: &writer, stallTimeout: stallTimeout) { send in
-                    _ = ticket
+                    _ = ticket   // the stream holds its place until it ends
                     try await send("event: execution\ndata: \(snapshot.jsonText)\n\n")
                     guard let stream else { return }
                     // The execution's events, and a heartbeat comment while it is quiet (a paused

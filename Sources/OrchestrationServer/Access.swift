@@ -53,6 +53,9 @@ public struct AccessControl: Sendable {
         return Principal(name: entry.name, role: entry.role, authenticated: true)
     }
 
+    /// The name streams and audit trails count the caller of `request` under.
+    public func callerName(of request: Request) -> String { (principal(of: request) ?? .anonymous).name }
+
     /// Checks `access` for `request`: the principal, or a 401 (no valid token) or 403 (role too low).
     @discardableResult
     public func authorize(_ request: Request, _ access: Access) throws(Problem) -> Principal {

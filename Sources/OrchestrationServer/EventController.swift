@@ -112,7 +112,7 @@ struct EventController<Context: RequestContext>: Sendable {
     /// dropped after the stall timeout instead of being buffered for.
     func stream(_ request: Request, context: Context) async throws -> Response {
         let query = try Query(request)
-        let ticket = try gate.enter((control.principal(of: request) ?? .anonymous).name)
+        let ticket = try gate.enter(control.callerName(of: request))
         let start: Int64
         if let after = query.after { start = after } else { start = try await bus.lastSeq }
         let bus = self.bus
@@ -123,7 +123,7 @@ struct EventController<Context: RequestContext>: Sendable {
                 // Until the client leaves, the server shuts down (a graceful shutdown would
                 // otherwise wait for this stream forever), or the client stalls.
                 try await streamEvents(to: &writer, stallTimeout: stallTimeout) { send in
-                    _ = ticket
+                    _ = ticket   // the stream holds its place until it ends
                     _ = try? await cancelWhenGracefulShutdown {
                         var cursor = start
                         while !Task.isCancelled, !bus.isStopped {

@@ -64,8 +64,6 @@ enum MediaType {
     static let json = ["application/json"]
     /// Workflow definitions: YAML or JSON.
     static let definitions = ["application/yaml", "application/x-yaml", "text/yaml", "application/json"]
-    /// A webhook sender's body.
-    static let webhook = ["application/json"]
 
     /// Refuses a body whose `Content-Type` is not one of `accepts` (415). Browsers send
     /// `text/plain`, form and multipart bodies across sites without asking first; none of those

@@ -18,7 +18,7 @@ struct WebhookController<Context: RequestContext>: Sendable {
 
     func addRoutes(to api: Routes<Context>) {
         // Senders prove themselves with the trigger's secret, not with a token.
-        api.post("webhooks/:source", .signed, accepts: MediaType.webhook, use: receive)
+        api.post("webhooks/:source", .signed, accepts: MediaType.json, use: receive)
     }
 
     func receive(_ request: Request, context: Context) async throws -> Response {

@@ -123,13 +123,18 @@ struct NodeReader {
         return nil
     }
 
+    /// `n` when it is finite and within ±``largestNumber``; else a located error and `nil`.
+    mutating func inRange(_ n: Double, _ s: Node.Scalar, path: String, at node: Node) -> Double? {
+        guard n.isFinite, abs(n) <= Self.largestNumber else {
+            error(.invalidValue, "the number \(s.string.prefix(40)) is out of range (at most ±9007199254740991, finite); quote it to keep it as text", path: path, at: node)
+            return nil
+        }
+        return n
+    }
+
     mutating func number(_ node: Node, path: String) -> Double? {
-        if case .scalar = node, node.tagName == .int || node.tagName == .float, let n = node.float {
-            guard n.isFinite, abs(n) <= Self.largestNumber else {
-                error(.invalidValue, "the number \(node.scalar?.string.prefix(40) ?? "") is out of range (at most ±9007199254740991)", path: path, at: node)
-                return nil
-            }
-            return n
+        if case .scalar(let s) = node, node.tagName == .int || node.tagName == .float, let n = node.float {
+            return inRange(n, s, path: path, at: node)
         }
         error(.wrongType, "expected a number, not \(describe(node))", path: path, at: node)
         return nil
@@ -203,11 +208,7 @@ struct NodeReader {
             case .bool: return node.bool.map(JSONValue.bool) ?? .string(s.string)
             case .int, .float:
                 guard let n = node.float else { return .string(s.string) }
-                guard n.isFinite, abs(n) <= Self.largestNumber else {
-                    error(.invalidValue, "the number \(s.string.prefix(40)) is out of range (at most ±9007199254740991); quote it to keep it as text", path: path, at: node)
-                    return .null
-                }
-                return .number(n)
+                return inRange(n, s, path: path, at: node).map(JSONValue.number) ?? .null
             default: return .string(s.string)
             }
         case .sequence(let items):
