@@ -38,7 +38,7 @@ struct ExecutionsCommand: AsyncParsableCommand {
                 for case .object(let e) in items {
                     let ms = (e["metrics"].flatMap { if case .object(let m) = $0 { return m["totalDurationMs"] } else { return nil } })
                     rows.append([e["id"]?.text ?? "", e["workflowID"]?.text ?? "", e["status"]?.text ?? "", e["startedAt"]?.text ?? "-",
-                                 ms.map { ProgressDisplay.format(.milliseconds(Int64(Double($0.text) ?? 0))) } ?? "-"])
+                                 ms.map { ProgressDisplay.format(.clamped(seconds: (Double($0.text) ?? 0) / 1000)) } ?? "-"])
                 }
                 return Console.out(rows.count == 1 ? "no executions on \(remote.serverURL!)" : Table.render(rows))
             }
@@ -52,7 +52,7 @@ struct ExecutionsCommand: AsyncParsableCommand {
                 var rows = [["ID", "WORKFLOW", "STATUS", "STARTED", "DURATION"]]
                 for r in records {
                     let e = r.execution
-                    let duration = e.finishedAt.flatMap { end in e.startedAt.map { ProgressDisplay.format(.seconds(end.timeIntervalSince($0))) } } ?? "-"
+                    let duration = e.finishedAt.flatMap { end in e.startedAt.map { ProgressDisplay.format(.clamped(seconds: end.timeIntervalSince($0))) } } ?? "-"
                     rows.append([e.id, e.workflowID, e.status.rawValue, e.startedAt.map(ExecutionReport.iso) ?? "-", duration])
                 }
                 Console.out(Table.render(rows))
@@ -80,7 +80,7 @@ struct ExecutionsCommand: AsyncParsableCommand {
                     for case .object(let step) in steps {
                         let detail = step["skipReason"]?.text ?? step["error"]?.text ?? ""
                         rows.append([step["id"]?.text ?? "", step["status"]?.text ?? "", step["attempts"]?.text ?? "0",
-                                     step["startedAt"] == nil ? "-" : ProgressDisplay.format(.milliseconds(Int64(Double(step["durationMs"]?.text ?? "0") ?? 0))),
+                                     step["startedAt"] == nil ? "-" : ProgressDisplay.format(.clamped(seconds: (Double(step["durationMs"]?.text ?? "0") ?? 0) / 1000)),
                                      String(detail.prefix(80))])
                     }
                 }
@@ -103,7 +103,7 @@ struct ExecutionsCommand: AsyncParsableCommand {
             case .text:
                 var text = "\(e.id)  \(e.workflowID)  \(e.status.rawValue)"
                 if let s = e.startedAt { text += "  started \(ExecutionReport.iso(s))" }
-                if let f = e.finishedAt, let s = e.startedAt { text += "  took \(ProgressDisplay.format(.seconds(f.timeIntervalSince(s))))" }
+                if let f = e.finishedAt, let s = e.startedAt { text += "  took \(ProgressDisplay.format(.clamped(seconds: f.timeIntervalSince(s))))" }
                 if let error = e.error { text += "\nerror: \(error)" }
                 var rows = [["STEP", "STATUS", "ATTEMPTS", "DURATION", "DETAIL"]]
                 for id in order {

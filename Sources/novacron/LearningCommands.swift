@@ -110,7 +110,7 @@ struct SuggestCommand: AsyncParsableCommand {
 enum LearningText {
     static func seconds(_ value: JSONValue?) -> String {
         guard let s = value?.number else { return "-" }
-        return DurationText.format(.milliseconds((s * 1000).rounded()))
+        return DurationText.format(.clamped(seconds: (s * 1000).rounded() / 1000))
     }
 
     static func percent(_ value: JSONValue?) -> String {
@@ -120,9 +120,9 @@ enum LearningText {
 
     static func pattern(_ p: JSONValue) -> String {
         let id = p["workflowID"]?.text ?? "?"
-        let executions = Int(p["executions"]?.number ?? 0), needed = Int(p["executionsNeeded"]?.number ?? 0)
+        let executions = Int(saturating: p["executions"]?.number ?? 0), needed = Int(saturating: p["executionsNeeded"]?.number ?? 0)
         if needed > 0 {
-            return "\(id): \(executions) execution\(executions == 1 ? "" : "s"); a pattern needs \(Int(p["minimumExecutions"]?.number ?? 10)) (\(needed) more)"
+            return "\(id): \(executions) execution\(executions == 1 ? "" : "s"); a pattern needs \(Int(saturating: p["minimumExecutions"]?.number ?? 10)) (\(needed) more)"
         }
         var out = "\(id): \(executions) executions, \(percent(p["successRate"])) succeeded"
         if let d = p["duration"] {
@@ -134,12 +134,12 @@ enum LearningText {
         if case .array(let steps)? = p["steps"] {
             for s in steps {
                 rows.append([
-                    s["stepID"]?.text ?? "?", "\(Int(s["runs"]?.number ?? 0))", percent(s["successRate"]), percent(s["firstAttemptFailureRate"]),
+                    s["stepID"]?.text ?? "?", "\(Int(saturating: s["runs"]?.number ?? 0))", percent(s["successRate"]), percent(s["firstAttemptFailureRate"]),
                     percent(s["retryRecoveryRate"]), percent(s["timeoutRate"]), percent(s["cacheHitRate"]),
                     seconds(s["duration"]?["p50"]), seconds(s["duration"]?["p95"]), seconds(s["queueWait"]?["p95"]),
                 ])
                 if let r = s["regression"] {
-                    regressions.append("  \(s["stepID"]?.text ?? "?"): \(String(format: "%.1f", r["ratio"]?.number ?? 0))× slower over its last \(Int(r["recentRuns"]?.number ?? 0)) runs (\(seconds(r["baselineMedian"])) → \(seconds(r["recentMedian"])), p = \(String(format: "%.1e", r["pValue"]?.number ?? 1)))")
+                    regressions.append("  \(s["stepID"]?.text ?? "?"): \(String(format: "%.1f", r["ratio"]?.number ?? 0))× slower over its last \(Int(saturating: r["recentRuns"]?.number ?? 0)) runs (\(seconds(r["baselineMedian"])) → \(seconds(r["recentMedian"])), p = \(String(format: "%.1e", r["pValue"]?.number ?? 1)))")
                 }
             }
         }
@@ -147,7 +147,7 @@ enum LearningText {
         if case .array(let failures)? = p["commonFailures"], !failures.isEmpty {
             out += "\n\nCommon failures:\n" + failures.map { f in
                 let steps = (f["steps"].map { if case .array(let a) = $0 { a.map(\.text) } else { [] } } ?? []).joined(separator: ", ")
-                return "  \(Int(f["count"]?.number ?? 0))× \(f["signature"]?.text ?? "")\(steps.isEmpty ? "" : " [\(steps)]")"
+                return "  \(Int(saturating: f["count"]?.number ?? 0))× \(f["signature"]?.text ?? "")\(steps.isEmpty ? "" : " [\(steps)]")"
             }.joined(separator: "\n")
         }
         if !regressions.isEmpty { out += "\n\nDuration regressions:\n" + regressions.joined(separator: "\n") }
@@ -157,7 +157,7 @@ enum LearningText {
     static func suggestions(_ answer: JSONValue) -> String {
         let id = answer["workflowID"]?.text ?? "?"
         guard case .array(let list)? = answer["suggestions"], !list.isEmpty else {
-            let needed = Int(answer["executionsNeeded"]?.number ?? 0)
+            let needed = Int(saturating: answer["executionsNeeded"]?.number ?? 0)
             return needed > 0 ? "no suggestions for \(id) yet: \(needed) more execution\(needed == 1 ? "" : "s") needed" : "no suggestions for \(id)"
         }
         return list.map { s in
@@ -238,7 +238,7 @@ struct SimulateCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         if output == .json { return Console.out(try JSONValue(encoding: report).jsonText) }
-        var text = "\(report.runs) runs of \(workflow.id) in \(String(format: "%.2f", report.wallSeconds)) s (\(Int(report.runsPerSecond)) runs/s), \(report.succeeded) succeeded (\(String(format: "%.1f", report.successRate * 100))%)\n"
+        var text = "\(report.runs) runs of \(workflow.id) in \(String(format: "%.2f", report.wallSeconds)) s (\(Int(saturating: report.runsPerSecond)) runs/s), \(report.succeeded) succeeded (\(String(format: "%.1f", report.successRate * 100))%)\n"
         let m = report.makespan
         text += "makespan: mean \(LearningText.seconds(.number(m.mean))), p50 \(LearningText.seconds(.number(m.p50))), p90 \(LearningText.seconds(.number(m.p90))), p99 \(LearningText.seconds(.number(m.p99))), max \(LearningText.seconds(.number(m.max)))\n\n"
         if autoOptimize {

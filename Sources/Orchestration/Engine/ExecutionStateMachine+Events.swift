@@ -215,7 +215,7 @@ extension ExecutionStateMachine {
         rollbackResults[i]?.status = status
         rollbackResults[i]?.error = error
         rollbackResults[i]?.finishedAt = now
-        if let start = rollbackResults[i]?.startedAt { rollbackResults[i]?.duration = .seconds(now.timeIntervalSince(start)) }
+        if let start = rollbackResults[i]?.startedAt { rollbackResults[i]?.duration = .clamped(seconds: now.timeIntervalSince(start)) }
         actions.append(.rollbackFinished(step: i))
     }
 }

@@ -49,7 +49,8 @@ extension ExecutionStateMachine {
                 break
             }
         }
-        return max(path, work / Double(max(1, limit)))
+        let seconds = max(path, work / Double(max(1, limit)))
+        return seconds.isNaN ? 0 : min(max(0, seconds), DurationText.maximumSeconds)
     }
 
     /// Counts, durations, the critical path actually taken and the parallel speedup obtained.
@@ -72,7 +73,7 @@ extension ExecutionStateMachine {
         m.retryCount = retryCount
         if let start = startedAt {
             let end = finishedAt ?? results.compactMap(\.finishedAt).max() ?? start
-            m.totalDuration = .seconds(max(0, end.timeIntervalSince(start)))
+            m.totalDuration = .clamped(seconds: max(0, end.timeIntervalSince(start)))
         }
         // Longest chain of actual durations through the DAG.
         let graph = compiled.graph
@@ -84,7 +85,7 @@ extension ExecutionStateMachine {
             longest[v] = before + results[v].duration.seconds
             if longest[v] > best { best = longest[v] }
         }
-        m.criticalPathDuration = .seconds(best)
+        m.criticalPathDuration = .clamped(seconds: best)
         let wall = m.totalDuration.seconds
         m.optimizationGains = wall > 0 ? (busy / wall * 1000).rounded() / 1000 : 0
         return m

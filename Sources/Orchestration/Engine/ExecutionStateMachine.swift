@@ -303,7 +303,7 @@ public struct ExecutionStateMachine: Sendable {
         if let error { results[i].error = error }
         if results[i].startedAt != nil {
             results[i].finishedAt = now
-            results[i].duration = results[i].startedAt.map { .seconds(now.timeIntervalSince($0)) } ?? .zero
+            results[i].duration = results[i].startedAt.map { .clamped(seconds: now.timeIntervalSince($0)) } ?? .zero
         }
         if status == .success { completionOrder.append(i) }
         actions.append(.stepFinished(step: i))

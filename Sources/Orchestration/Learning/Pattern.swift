@@ -101,7 +101,7 @@ public struct WorkflowPattern: Sendable, Hashable, Codable {
     public var isReady: Bool { executionsNeeded == 0 }
 
     /// The guide's `AverageDuration`.
-    public var averageDuration: Duration? { duration.map { .seconds($0.mean) } }
+    public var averageDuration: Duration? { duration.map { .clamped(seconds: $0.mean) } }
 }
 
 extension StepStatistics {
@@ -116,7 +116,7 @@ extension StepStatistics {
             let later = Array(samples.suffix(k)), earlier = Array(samples.dropLast(k))
             let p = min(1, Statistics.mannWhitneyGreater(later: later, earlier: earlier) * Double(splits.count))
             let before = Statistics.quantile(earlier.sorted(), 0.5), after = Statistics.quantile(later.sorted(), 0.5)
-            guard before > 0, p < 0.001, after / before >= 1.2 else { continue }
+            guard before > 0, p < 0.001, after / before >= 1.2, (after / before).isFinite else { continue }
             if best == nil || p < best!.pValue {
                 best = DurationRegression(recentRuns: k, baselineMedian: before, recentMedian: after, ratio: after / before, pValue: p)
             }

@@ -9,7 +9,8 @@ public enum Statistics {
     /// The Wilson score interval for `successes` out of `trials`: (0, 1) when there are none.
     public static func wilson(_ successes: Int, _ trials: Int, z: Double = z95) -> (lower: Double, upper: Double) {
         guard trials > 0 else { return (0, 1) }
-        let n = Double(trials), p = Double(successes) / n, z2 = z * z
+        // Counts from a damaged history can disagree (more successes than trials): clamp them.
+        let n = Double(trials), p = Double(min(max(0, successes), trials)) / n, z2 = z * z
         let centre = p + z2 / (2 * n)
         let margin = z * ((p * (1 - p) + z2 / (4 * n)) / n).squareRoot()
         return (max(0, (centre - margin) / (1 + z2 / n)), min(1, (centre + margin) / (1 + z2 / n)))
@@ -28,8 +29,9 @@ public enum Statistics {
     public static func normalPDF(_ x: Double) -> Double { exp(-x * x / 2) / (2 * Double.pi).squareRoot() }
 
     /// The standard normal quantile (Acklam's rational approximation, refined by one Halley step).
+    /// Total: `p` is clamped into [1e-300, 1 − 2⁻⁵³] (NaN is ½), so the answer is always finite.
     public static func normalQuantile(_ p: Double) -> Double {
-        precondition(p > 0 && p < 1)
+        let p = p.isNaN ? 0.5 : min(max(p, 1e-300), 1 - Double.ulpOfOne / 2)
         let a = [-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, 1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00]
         let b = [-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02, 6.680131188771972e+01, -1.328068155288572e+01]
         let c = [-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00, -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00]
@@ -55,6 +57,7 @@ public enum Statistics {
     /// The `q` quantile (0…1) of `values` by linear interpolation between order statistics.
     public static func quantile(_ sorted: [Double], _ q: Double) -> Double {
         guard !sorted.isEmpty else { return 0 }
+        let q = q.isNaN ? 0.5 : min(max(q, 0), 1)
         let position = q * Double(sorted.count - 1)
         let i = Int(position.rounded(.down)), f = position - Double(i)
         return i + 1 < sorted.count ? sorted[i] + f * (sorted[i + 1] - sorted[i]) : sorted[i]
@@ -87,10 +90,11 @@ public enum Statistics {
 
     /// A log-normal fit of durations of which some are known only to exceed a limit (attempts
     /// cut off by a timeout: right-censored): the EM algorithm for a censored normal on log
-    /// scale. Returns μ and σ of log(seconds).
+    /// scale. Returns μ and σ of log(seconds), or `nil` when the data cannot give a finite fit
+    /// (fewer than two positive observations; non-finite values are ignored).
     public static func censoredLogNormal(observed: [Double], censoredAt limits: [Double]) -> (mu: Double, sigma: Double)? {
-        let logs = observed.filter { $0 > 0 }.map(log)
-        let cuts = limits.filter { $0 > 0 }.map(log)
+        let logs = observed.filter { $0 > 0 && $0.isFinite }.map(log)
+        let cuts = limits.filter { $0 > 0 && $0.isFinite }.map(log)
         guard logs.count >= 2 else { return nil }
         let n = Double(logs.count + cuts.count)
         var mu = logs.reduce(0, +) / Double(logs.count)
@@ -114,6 +118,8 @@ public enum Statistics {
             sigma = newSigma
             if done { break }
         }
+        // Heavy censoring can push the fit off to infinity: no fit then, rather than an infinite one.
+        guard mu.isFinite, sigma.isFinite else { return nil }
         return (mu, sigma)
     }
 }

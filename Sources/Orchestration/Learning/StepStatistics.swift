@@ -54,13 +54,21 @@ public struct DurationStatistics: Sendable, Hashable, Codable {
 
     public init(window: Int) { recent = RecentSamples(capacity: window) }
 
+    /// `seconds` is clamped into [0, 100 years] (NaN counts as 0): a damaged or hostile history
+    /// cannot make a mean, variance or percentile infinite.
     public mutating func add(_ seconds: Double, learningRate: Double) {
+        let seconds = Self.sample(seconds)
+        let learningRate = learningRate.isFinite ? min(max(learningRate, 0), 1) : 0.1
         count += 1
         let delta = seconds - mean
         mean += delta / Double(count)
         m2 += delta * (seconds - mean)
         ewma = ewma.map { learningRate * seconds + (1 - learningRate) * $0 } ?? seconds
         recent.add(seconds)
+    }
+
+    static func sample(_ seconds: Double) -> Double {
+        seconds.isNaN ? 0 : min(max(seconds, 0), DurationText.maximumSeconds)
     }
 
     public var standardDeviation: Double { count > 1 ? (m2 / Double(count - 1)).squareRoot() : 0 }
@@ -146,7 +154,7 @@ public struct StepStatistics: Sendable, Hashable, Codable {
             case .succeeded: duration.add(attempt.seconds, learningRate: learningRate)
             case .timedOut:
                 timedOutAttempts += 1
-                censored.add(attempt.seconds)
+                censored.add(DurationStatistics.sample(attempt.seconds))
             case .failed:
                 failedAttempts += 1
             case .cancelled, .cached: break
@@ -220,7 +228,7 @@ public struct WorkflowStatistics: Sendable, Hashable, Codable {
         version.executions += 1
         if observation.status == .completed {
             version.successes += 1
-            version.durations.add(observation.seconds)
+            version.durations.add(DurationStatistics.sample(observation.seconds))
         }
         versions[observation.version] = version
         for step in observation.steps {

@@ -11,6 +11,15 @@ public struct Suggester: Sendable {
     /// Suggestions, most important first. Structural ones (redundant dependencies) need no
     /// history; the rest need `minimumExecutions` executions.
     public func suggestions(for workflow: Workflow, statistics: WorkflowStatistics?) -> [Suggestion] {
+        // A suggestion nobody should act on is noise; one with a number that is not finite is a bug
+        // in its kind, and is dropped rather than sent (the property tests look for them).
+        candidates(for: workflow, statistics: statistics).filter { $0.isFinite && $0.confidence >= Self.minimumConfidence }
+            .sorted { ($0.priority, $0.confidence, $1.id) > ($1.priority, $1.confidence, $0.id) }
+    }
+
+    /// Every suggestion each kind makes, before the confidence and finiteness filter, in no
+    /// particular order: what ``suggestions(for:statistics:)`` chooses from.
+    public func candidates(for workflow: Workflow, statistics: WorkflowStatistics?) -> [Suggestion] {
         var out: [Suggestion] = []
         let graph = WorkflowValidator().validate(workflow).graph
         let learned = learnedDurations(statistics)
@@ -24,9 +33,7 @@ public struct Suggester: Sendable {
             }
             if let graph, let plan { out += parallelize(workflow, graph: graph, plan: plan, statistics: statistics, learned: learned) }
         }
-        // A suggestion nobody should act on is noise.
-        return out.filter { $0.confidence >= Self.minimumConfidence }
-            .sorted { ($0.priority, $0.confidence, $1.id) > ($1.priority, $1.confidence, $0.id) }
+        return out
     }
 
     /// Median successful duration per step, for planning.
@@ -34,7 +41,7 @@ public struct Suggester: Sendable {
         guard let statistics else { return [:] }
         var out: [String: Duration] = [:]
         for (id, s) in statistics.steps where s.duration.count >= configuration.minimumExecutions {
-            out[id] = .seconds(s.duration.percentile(0.5))
+            out[id] = .clamped(seconds: s.duration.percentile(0.5))
         }
         return out
     }
@@ -67,11 +74,22 @@ public struct Suggester: Sendable {
     static func number(_ x: Double, _ digits: Double = 1000) -> JSONValue { .number((x * digits).rounded() / digits) }
 
     /// A duration rounded up to a value people write: whole seconds, then 5 s, 30 s, minutes.
+    /// Total: NaN is 0, and nothing goes beyond ``DurationText/maximumSeconds``.
     static func roundUp(_ seconds: Double) -> Duration {
+        let seconds = seconds.isNaN ? 0 : min(max(seconds, 0), DurationText.maximumSeconds)
         let steps: [Double] = [1, 5, 10, 30, 60, 300, 600, 1800, 3600]
         let unit = steps.last { $0 <= seconds / 5 } ?? 1
-        return .seconds((seconds / unit).rounded(.up) * unit)
+        return .clamped(seconds: min((seconds / unit).rounded(.up) * unit, DurationText.maximumSeconds))
     }
+
+    /// `share` (0…1) as a whole percentage, total: NaN is 0.
+    static func percent(_ share: Double) -> Int {
+        share.isNaN ? 0 : Int((min(max(share, 0), 1) * 100).rounded())
+    }
+
+    /// How far one suggestion may raise a timeout: a fit extrapolated from heavy censoring can
+    /// ask for anything, and a tenfold raise is already a question for a person.
+    static let maximumTimeoutRaise = 10.0
 
     // MARK: Kinds
 
@@ -89,23 +107,27 @@ public struct Suggester: Sendable {
               let fit = Statistics.censoredLogNormal(observed: s.duration.recent.values, censoredAt: s.censored.values)
         else { return nil }
         let p995 = exp(fit.mu + Statistics.normalQuantile(0.995) * fit.sigma)
-        let proposed = Self.roundUp(max(p995 * 1.2, timeout.seconds * 1.25))
-        guard proposed > timeout else { return nil }
+        let wanted = max(p995 * 1.2, timeout.seconds * 1.25)
+        let capped = !(wanted <= timeout.seconds * Self.maximumTimeoutRaise)
+        let cap = Duration.clamped(seconds: timeout.seconds * Self.maximumTimeoutRaise).roundedToMilliseconds
+        let proposed = capped ? cap : min(Self.roundUp(wanted), max(cap, timeout))
+        guard proposed > timeout, s.attempts > 0 else { return nil }
         let finished = s.duration.count + s.failedAttempts
         let confidence = Statistics.wilsonLower(s.duration.count, finished)
-        let stillCut = 1 - Statistics.normalCDF((log(proposed.seconds) - fit.mu) / fit.sigma)
+        let stillCut = 1 - Statistics.normalCDF((log(max(proposed.seconds, 1e-9)) - fit.mu) / fit.sigma)
         let timeoutRate = Double(s.timedOutAttempts) / Double(s.attempts)
         let impact = max(0, timeoutRate - stillCut) * 100
         let patch = [c.guardOp, JSONPatchOperation(c.step.timeout == nil ? .add : .replace, "\(c.path)/timeout", .string(DurationText.format(proposed)))]
         return Suggestion(
             id: "\(Suggestion.Kind.raiseTimeout.rawValue)/\(c.step.id)", kind: .raiseTimeout, step: c.step.id,
-            description: "Raise \(c.step.id)'s timeout from \(DurationText.format(timeout)) to \(DurationText.format(proposed)): \(s.timedOutAttempts) of \(s.attempts) attempts (\(Int((timeoutRate * 100).rounded()))%) were cut off, while \(Int((Double(s.duration.count) / Double(max(1, finished)) * 100).rounded()))% of attempts allowed to finish succeeded",
+            description: "Raise \(c.step.id)'s timeout from \(DurationText.format(timeout)) to \(DurationText.format(proposed)): \(s.timedOutAttempts) of \(s.attempts) attempts (\(Self.percent(timeoutRate))%) were cut off, while \(Self.percent(Double(s.duration.count) / Double(max(1, finished))))% of attempts allowed to finish succeeded\(capped ? " (the fit asks for more; one suggestion raises a timeout at most tenfold)" : "")",
             expectedImpact: impact, priority: Self.priority(impact), confidence: confidence, safe: true, semanticChange: false,
             evidence: [
                 "attempts": .number(Double(s.attempts)), "timedOutAttempts": .number(Double(s.timedOutAttempts)),
                 "timeoutRateLowerBound": Self.number(Statistics.wilsonLower(s.timedOutAttempts, s.attempts)),
                 "finishedAttempts": .number(Double(finished)), "succeededAttempts": .number(Double(s.duration.count)),
-                "fittedMedianSeconds": Self.number(exp(fit.mu)), "fittedP995Seconds": Self.number(p995),
+                "fittedMedianSeconds": Self.number(min(exp(fit.mu), DurationText.maximumSeconds)),
+                "fittedP995Seconds": Self.number(min(p995, DurationText.maximumSeconds)), "capped": .bool(capped),
                 "shareStillCutOff": Self.number(stillCut, 10000), "currentTimeout": .string(DurationText.format(timeout)),
             ],
             patch: patch)
@@ -142,7 +164,7 @@ public struct Suggester: Sendable {
         let policy: JSONValue = ["maxAttempts": .number(Double(k)), "backoffStrategy": "exponential", "initialDelay": "2s", "maxDelay": "1m", "jitter": "full"]
         return Suggestion(
             id: "\(Suggestion.Kind.addRetries.rawValue)/\(c.step.id)", kind: .addRetries, step: c.step.id,
-            description: "Retry \(c.step.id) up to \(k) attempts: it failed in \(s.failures) of \(s.runs - s.cacheHits) executions (\(Int((failRate * 100).rounded()))%), and the failures look transient: \(s.failuresFollowedBySuccess) of \(s.failuresFollowed) were followed by a success, \(transient) were on inputs that succeeded elsewhere",
+            description: "Retry \(c.step.id) up to \(k) attempts: it failed in \(s.failures) of \(s.runs - s.cacheHits) executions (\(Self.percent(failRate))%), and the failures look transient: \(s.failuresFollowedBySuccess) of \(s.failuresFollowed) were followed by a success, \(transient) were on inputs that succeeded elsewhere",
             expectedImpact: impact, priority: Self.priority(impact), confidence: confidence, safe: true, semanticChange: false,
             evidence: [
                 "runs": .number(Double(s.runs - s.cacheHits)), "failures": .number(Double(s.failures)),
@@ -205,13 +227,13 @@ public struct Suggester: Sendable {
     /// slower is for a person to find. Confidence: 1 − the corrected p-value.
     func regression(_ c: StepContext) -> Suggestion? {
         guard let r = c.stats.regression else { return nil }
-        let estimate = Duration.seconds(r.recentMedian)
+        let estimate = Duration.clamped(seconds: r.recentMedian)
         // Already planned with the slower duration (this suggestion was applied).
         if let current = c.step.estimatedDuration, abs(current.seconds - r.recentMedian) <= 0.1 * r.recentMedian { return nil }
         let impact = (r.ratio - 1) * c.shareOfExecution * 100
         return Suggestion(
             id: "\(Suggestion.Kind.durationRegression.rawValue)/\(c.step.id)", kind: .durationRegression, step: c.step.id,
-            description: "\(c.step.id) got \(String(format: "%.1f", r.ratio))× slower over its last \(r.recentRuns) runs (median \(DurationText.format(.seconds(r.baselineMedian))) → \(DurationText.format(estimate))); find out what changed. The patch updates its estimate",
+            description: "\(c.step.id) got \(String(format: "%.1f", r.ratio))× slower over its last \(r.recentRuns) runs (median \(DurationText.format(.clamped(seconds: r.baselineMedian))) → \(DurationText.format(estimate))); find out what changed. The patch updates its estimate",
             expectedImpact: impact, priority: Self.priority(max(impact, 10)), confidence: 1 - r.pValue, safe: true, semanticChange: false,
             evidence: [
                 "recentRuns": .number(Double(r.recentRuns)), "baselineMedianSeconds": Self.number(r.baselineMedian),
@@ -235,7 +257,7 @@ public struct Suggester: Sendable {
         let sd = (n / 4).squareRoot()
         let confidence = max(0, Statistics.normalCDF((within - n / 2) / sd) - Statistics.normalCDF((below - n / 2) / sd))
         let impact = min(100, abs(median - 1) / median * 100)
-        let estimate = Duration.seconds(median).roundedToMilliseconds
+        let estimate = Duration.clamped(seconds: median).roundedToMilliseconds
         return Suggestion(
             id: "\(Suggestion.Kind.setEstimate.rawValue)/\(c.step.id)", kind: .setEstimate, step: c.step.id,
             description: "Set \(c.step.id)'s estimatedDuration to \(DurationText.format(estimate)), its median over \(samples.count) runs; plans use 1s without it",
@@ -290,7 +312,7 @@ public struct Suggester: Sendable {
                 let confidence = 0.5 * Statistics.wilsonLower(upstream.successes, upstream.successes + upstream.failures)
                 out.append(Suggestion(
                     id: "\(Suggestion.Kind.parallelize.rawValue)/\(step.id):\(dependency)", kind: .parallelize, step: step.id,
-                    description: "Let \(step.id) run alongside \(dependency): it never reads \(dependency)'s outputs, and the plan would take \(DurationText.format(.seconds(after).roundedToMilliseconds)) instead of \(DurationText.format(.seconds(before).roundedToMilliseconds)). Check that \(step.id) does not need \(dependency)'s side effects first",
+                    description: "Let \(step.id) run alongside \(dependency): it never reads \(dependency)'s outputs, and the plan would take \(DurationText.format(.clamped(seconds: after).roundedToMilliseconds)) instead of \(DurationText.format(.clamped(seconds: before).roundedToMilliseconds)). Check that \(step.id) does not need \(dependency)'s side effects first",
                     expectedImpact: gain * 100, priority: Self.priority(gain * 100), confidence: confidence, safe: false, semanticChange: true,
                     evidence: ["dependency": .string(dependency), "plannedSecondsBefore": Self.number(before), "plannedSecondsAfter": Self.number(after)],
                     patch: [
@@ -306,5 +328,5 @@ public struct Suggester: Sendable {
 
 extension Duration {
     /// Rounded to whole milliseconds, for durations people read.
-    var roundedToMilliseconds: Duration { .milliseconds((seconds * 1000).rounded()) }
+    var roundedToMilliseconds: Duration { .clamped(seconds: (seconds * 1000).rounded() / 1000) }
 }

@@ -54,6 +54,12 @@ public struct Suggestion: Sendable, Hashable, Codable {
     /// still where it was.
     public var patch: [JSONPatchOperation]
 
+    /// Every number in it is finite. A suggestion that is not is never made: JSON cannot carry
+    /// NaN or infinity, and a person cannot act on one.
+    public var isFinite: Bool {
+        expectedImpact.isFinite && confidence.isFinite && evidence.values.allSatisfy(\.isFinite) && patch.allSatisfy { $0.value?.isFinite ?? true }
+    }
+
     /// The guide's `Description`.
     public var json: JSONValue {
         var o: [String: JSONValue] = [

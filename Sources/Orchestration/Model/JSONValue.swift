@@ -17,6 +17,16 @@ public enum JSONValue: Sendable, Hashable {
 }
 
 extension JSONValue {
+    /// No number in it is NaN or infinite.
+    public var isFinite: Bool {
+        switch self {
+        case .number(let n): n.isFinite
+        case .array(let a): a.allSatisfy(\.isFinite)
+        case .object(let o): o.values.allSatisfy(\.isFinite)
+        case .null, .bool, .string: true
+        }
+    }
+
     /// A Codable value as JSON, dates in ISO 8601 (what the API and `-o json` print).
     public init(encoding value: some Encodable) throws {
         let encoder = JSONEncoder()

@@ -78,7 +78,7 @@ public struct RetryPolicy: Sendable, Hashable, Codable {
         }
         let seconds = initialDelay.seconds * factor
         guard seconds.isFinite, seconds < maxDelay.seconds else { return maxDelay }
-        return .seconds(seconds)
+        return .clamped(seconds: seconds)
     }
 
     /// The delay before the next attempt with jitter applied, drawing from `generator`.
@@ -86,7 +86,7 @@ public struct RetryPolicy: Sendable, Hashable, Codable {
         let base = baseDelay(afterAttempt: attempt)
         switch jitter {
         case .none: return base
-        case .full: return .seconds(Double.random(in: 0...1, using: &generator) * base.seconds)
+        case .full: return .clamped(seconds: Double.random(in: 0...1, using: &generator) * base.seconds)
         }
     }
 }

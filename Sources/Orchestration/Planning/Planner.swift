@@ -102,8 +102,8 @@ public struct Planner: Sendable {
         priorities.reserveCapacity(n)
         var implicit: [ExecutionPlan.ImplicitDependency] = []
         for v in 0..<n {
-            estimates[steps[v].id] = .seconds(estimate[v])
-            priorities[steps[v].id] = .seconds(remaining[v])
+            estimates[steps[v].id] = .clamped(seconds: estimate[v])
+            priorities[steps[v].id] = .clamped(seconds: remaining[v])
             for position in graph.explicitCount[v]..<graph.upstream[v].count {
                 implicit.append(.init(step: steps[v].id, dependency: steps[graph.upstream[v][position]].id))
             }
@@ -112,9 +112,9 @@ public struct Planner: Sendable {
             workflowID: graph.workflow.id,
             stages: stages,
             criticalPath: criticalPath,
-            criticalPathDuration: .seconds(end >= 0 ? finish[end] : 0),
-            estimatedDuration: .seconds(makespan),
-            serialDuration: .seconds(serial),
+            criticalPathDuration: .clamped(seconds: end >= 0 ? finish[end] : 0),
+            estimatedDuration: .clamped(seconds: makespan),
+            serialDuration: .clamped(seconds: serial),
             optimizationScore: makespan > 0 ? serial / makespan : 1,
             estimates: estimates,
             priorities: priorities,

@@ -100,7 +100,12 @@ public struct SimulationModel: Sendable, Hashable {
     }
 
     static func seconds(_ node: Node, at place: String) throws(Invalid) -> Double {
-        if let n = node.float { return n }
+        if let n = node.float {
+            guard let d = try? DurationText.duration(seconds: n) else {
+                throw Invalid(description: "\(place): \(n) is not a number of seconds from 0 to 100 years")
+            }
+            return d.seconds
+        }
         guard let text = node.string, let d = try? DurationText.parse(text) else {
             throw Invalid(description: "\(place): '\(node.string ?? "")' is not a duration like '30s'")
         }
@@ -119,7 +124,7 @@ public struct SimulationModel: Sendable, Hashable {
                     if let median = get("median"), let p95 = get("p95") {
                         let a = try seconds(median, at: here), b = try seconds(p95, at: here)
                         guard a > 0, b >= a else { throw Invalid(description: "\(here): needs 0 < median ≤ p95") }
-                        step.duration = .logNormal(mu: log(a), sigma: (log(b) - log(a)) / Statistics.normalQuantile(0.95))
+                        step.duration = .logNormal(mu: log(a), sigma: max(0, (log(b) - log(a)) / Statistics.normalQuantile(0.95)))
                     } else if let min = get("min"), let max = get("max") {
                         let a = try seconds(min, at: here), b = try seconds(max, at: here)
                         guard a >= 0, b >= a else { throw Invalid(description: "\(here): needs 0 ≤ min ≤ max") }
@@ -135,7 +140,7 @@ public struct SimulationModel: Sendable, Hashable {
                 step.failureRate = p
             case "error": step.error = value.string ?? step.error
             case "slowdown":
-                guard let m = value.mapping, let after = m[Node("after")]?.int, let factor = m[Node("factor")]?.float, factor > 0 else {
+                guard let m = value.mapping, let after = m[Node("after")]?.int, let factor = m[Node("factor")]?.float, factor > 0, factor <= 1e6 else {
                     throw Invalid(description: "\(here): {after: EXECUTIONS, factor: N}")
                 }
                 step.slowdownAfter = after
