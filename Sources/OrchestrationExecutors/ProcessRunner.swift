@@ -17,6 +17,13 @@ import Darwin
 /// Cancellation (the step's timeout, or the execution cancelled) sends SIGTERM to the whole
 /// group, then SIGKILL after the grace period. When the process ends, whatever it left running
 /// in its group is killed too, so a step never leaks processes (detach a daemon with `setsid`).
+/// If this process dies first, ``ProcessWatchdog`` kills the group; recovery stops what is
+/// left from the ``ProcessHandle`` recorded with the attempt.
+///
+/// The process starts behind a gate: a `/bin/sh` that waits for `go` on a pipe before it execs the
+/// real program (stdin then /dev/null). The gate opens once the group is known to the watchdog
+/// and reported to the engine; should this process die before that, the pipe closes without `go`
+/// and the step never runs — so no step can start that nothing would stop.
 struct ProcessRunner: Sendable {
     struct Result: Sendable {
         var exitCode: Int?
@@ -32,8 +39,16 @@ struct ProcessRunner: Sendable {
     var grace: Duration
     var logLimit: Int
     var redactor: Redactor
+    /// Told the group's ``ProcessHandle`` once it exists (the engine records it with the attempt).
+    var processStarted: @Sendable (ProcessHandle) -> Void = { _ in }
+
+    /// Waits for the word `go` on stdin, then becomes the step's program.
+    static let gate = #"IFS= read -r word || exit 125; [ "$word" = go ] || exit 125; exec "$0" "$@" </dev/null"#
 
     func run() async -> Result {
+        guard let program = Self.resolve(executable, path: environment["PATH"]) else {
+            return Result(log: "", launchError: "command not found: \(executable)")
+        }
         var env: [Environment.Key: String] = [:]
         for (k, v) in environment {
             guard let key = Environment.Key(rawValue: k) else {
@@ -46,14 +61,25 @@ struct ProcessRunner: Sendable {
         options.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: grace)]
         let group = Mutex<pid_t>(0)
         let tail = Mutex(LogTail(limit: logLimit, redactor: redactor))
-        let exe: Executable = executable.contains("/") ? .path(FilePath(executable)) : .name(executable)
+        // The gate's pipe: its write end stays here (close-on-exec, so no child holds it).
+        var gate: [Int32] = [-1, -1]
+        guard Glibc.pipe(&gate) == 0 else { return Result(log: "", launchError: "cannot create a pipe: errno \(errno)") }
+        _ = fcntl(gate[1], F_SETFD, FD_CLOEXEC)
+        let (readEnd, writeEnd) = (gate[0], gate[1])
+        defer { close(writeEnd) }
         do {
             let result = try await Subprocess.run(
-                exe, arguments: Arguments(arguments), environment: .custom(env),
+                .path("/bin/sh"), arguments: Arguments(["-c", Self.gate, program] + arguments), environment: .custom(env),
                 workingDirectory: workingDirectory.map { FilePath($0) }, platformOptions: options,
-                input: .none, output: .sequence, error: .combinedWithOutput
+                input: .fileDescriptor(FileDescriptor(rawValue: readEnd), closeAfterSpawningProcess: true),
+                output: .sequence, error: .combinedWithOutput
             ) { execution in
-                group.withLock { $0 = execution.processIdentifier.value }
+                let pgid = execution.processIdentifier.value
+                group.withLock { $0 = pgid }
+                ProcessWatchdog.shared.started(pgid)
+                if let handle = ProcessHandle.ofGroupLeader(pgid) { processStarted(handle) }
+                // Known to the watchdog and to the engine: let it run.
+                _ = "go\n".withCString { write(writeEnd, $0, 3) }
                 do {
                     for try await chunk in execution.standardOutput {
                         chunk.withUnsafeBytes { bytes in tail.withLock { $0.append(bytes) } }
@@ -81,7 +107,9 @@ struct ProcessRunner: Sendable {
     /// reported done while a process of it still runs. SIGKILL is delivered asynchronously; the
     /// common case (nothing left) costs one `kill`.
     private func killGroup(_ pgid: pid_t) {
-        guard pgid > 0, kill(-pgid, SIGKILL) == 0 else { return }
+        guard pgid > 0 else { return }
+        defer { ProcessWatchdog.shared.ended(pgid) }
+        guard kill(-pgid, SIGKILL) == 0 else { return }
         // Something was left: wait (at most 2 s) until every member is dead. A dead member may
         // linger as a zombie until its new parent reaps it; it runs nothing.
         for _ in 0..<200 {
@@ -102,6 +130,17 @@ struct ProcessRunner: Sendable {
             if fields[0] != "Z" && fields[0] != "X" { return true }
         }
         return false
+    }
+
+    /// `name` as a path to an executable file: itself when it holds a `/`, else the first match
+    /// along `path` (the step's PATH); `nil` when there is none.
+    static func resolve(_ name: String, path: String?) -> String? {
+        if name.contains("/") { return access(name, X_OK) == 0 ? name : nil }
+        for folder in (path ?? "/usr/bin:/bin").split(separator: ":") where !folder.isEmpty {
+            let candidate = "\(folder)/\(name)"
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+        return nil
     }
 
     private func describe(_ error: SubprocessError) -> String {

@@ -57,7 +57,7 @@ enum ProcessStep {
         let runner = ProcessRunner(
             executable: executable, arguments: arguments, environment: environment,
             workingDirectory: request.text("workingDirectory"), grace: context.killGracePeriod, logLimit: context.logLimit,
-            redactor: context.redactor)
+            redactor: context.redactor, processStarted: context.processStarted)
         let result = await runner.run()
         if let launchError = result.launchError {
             return StepOutcome(succeeded: false, error: launchError, log: result.log)

@@ -175,6 +175,7 @@ extension SQLiteExecutionStore {
             case attempt(AttemptRecord)
             case step(executionID: String, stepID: String, result: String, attempt: AttemptRecord?, log: String)
             case observation(workflowID: String, executionID: String, json: String)
+            case process(executionID: String, stepID: String, attempt: Int, json: String)
         }
         var prepared: [Prepared] = []
         prepared.reserveCapacity(writes.count)
@@ -198,6 +199,8 @@ extension SQLiteExecutionStore {
                 prepared.append(.step(executionID: id, stepID: result.stepID, result: try Self.json(result), attempt: attempt, log: log))
             case .observation(let o):
                 prepared.append(.observation(workflowID: o.workflowID, executionID: o.executionID, json: try Self.json(o)))
+            case .attemptProcess(let id, let stepID, let attempt, let process):
+                prepared.append(.process(executionID: id, stepID: stepID, attempt: attempt, json: try Self.json(process)))
             }
         }
         let batch = prepared
@@ -225,6 +228,9 @@ extension SQLiteExecutionStore {
                 case .observation(let workflowID, let executionID, let json):
                     try db.cachedStatement(sql: "INSERT INTO learning_observation (workflow_id, execution_id, observation) VALUES (?, ?, ?)")
                         .execute(arguments: [workflowID, executionID, json])
+                case .process(let id, let stepID, let attempt, let json):
+                    try db.cachedStatement(sql: "UPDATE attempt SET process = ? WHERE execution_id = ? AND step_id = ? AND attempt = ?")
+                        .execute(arguments: [json, id, stepID, attempt])
                 }
             }
         }
@@ -308,7 +314,8 @@ extension SQLiteExecutionStore {
             status: AttemptRecord.Status(rawValue: row["status"]) ?? .failed,
             startedAt: Date(timeIntervalSince1970: row["started_at"]),
             finishedAt: (row["finished_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
-            error: row["error"], exitCode: row["exit_code"])
+            error: row["error"], exitCode: row["exit_code"],
+            process: (row["process"] as String?).flatMap { try? JSONDecoder().decode(ProcessHandle.self, from: Data($0.utf8)) })
     }
 
     public func log(executionID: String, stepID: String) async throws -> String? {

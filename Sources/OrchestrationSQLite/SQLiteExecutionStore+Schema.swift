@@ -115,6 +115,9 @@ extension SQLiteExecutionStore {
                 CREATE INDEX optimization_audit_workflow ON optimization_audit(workflow_id, seq);
                 """)
         }
+        m.registerMigration("v4: the process group of each attempt") { db in
+            try db.execute(sql: "ALTER TABLE attempt ADD COLUMN process TEXT")
+        }
         return m
     }
 

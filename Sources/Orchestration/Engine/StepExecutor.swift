@@ -108,6 +108,9 @@ public struct ExecutorContext: Sendable {
     /// The execution's secrets: executors redact what they keep before they cut it to
     /// ``logLimit``, so no piece of a secret survives at the cut. The engine sets it per execution.
     public var redactor: Redactor
+    /// Called by an executor once the process group of this attempt exists; the engine records
+    /// it with the attempt, so recovery after a crash can stop what is left of it.
+    public var processStarted: @Sendable (ProcessHandle) -> Void = { _ in }
 
     public init(
         clock: any Clock<Duration> = ContinuousClock(), killGracePeriod: Duration = .seconds(5), logLimit: Int = 64 * 1024,

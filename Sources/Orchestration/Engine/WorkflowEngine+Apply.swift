@@ -160,7 +160,7 @@ extension WorkflowEngine {
                 return
             }
             if let queued = request.queuedAt {
-                emit(.stepScheduled(executionID: executionID, stepID: request.stepID, latency: .seconds(max(0, time.now().timeIntervalSince(queued)))))
+                emit(.stepScheduled(executionID: executionID, stepID: request.stepID, latency: .clamped(seconds: max(0, time.now().timeIntervalSince(queued)))))
             }
             let outcome = await runAttempt(request, signal: signal, redactor: redactor)
             await attemptFinished(executionID, step: step, attempt: attempt, outcome: outcome, cached: false, rollback: rollback)
@@ -197,7 +197,17 @@ extension WorkflowEngine {
         guard let executor = executors.executor(for: request) else {
             return .failure("no executor for \(request.type.rawValue) steps\(request.action.map { " (action \($0))" } ?? "")")
         }
-        let context = { var c = self.context; c.redactor = redactor; return c }()
+        let writer = self.writer
+        let context = { () -> ExecutorContext in
+            var c = self.context
+            c.redactor = redactor
+            if let writer {
+                c.processStarted = { process in
+                    _ = writer.enqueue([.attemptProcess(executionID: request.executionID, stepID: request.stepID, attempt: request.attempt, process: process)])
+                }
+            }
+            return c
+        }()
         let time = self.time
         return await withTaskGroup(of: Race.self) { group in
             group.addTask { .finished(await executor.execute(request, context: context)) }

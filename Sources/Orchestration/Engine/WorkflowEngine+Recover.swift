@@ -74,7 +74,16 @@ extension WorkflowEngine {
             try await abandon(record, reason: "cannot carry on: secret\(missing.count > 1 ? "s" : "") \(missing.joined(separator: ", ")) not set")
             return nil
         }
-        _ = try await store.interruptAttempts(executionID: e.id, at: now)
+        // What an interrupted attempt started may still run (the engine died, its steps did not):
+        // stop it before the step runs again, so it never runs twice at the same time.
+        for attempt in try await store.interruptAttempts(executionID: e.id, at: now) {
+            guard let process = attempt.process else { continue }
+            let result = await Task.detached { process.stop() }.value
+            if case .stillRunning = result {
+                try await abandon(record, reason: "cannot carry on: step \(attempt.stepID)'s attempt \(attempt.attempt) still runs as process group \(process.processGroup) and could not be stopped")
+                return nil
+            }
+        }
         // Steps go on from their last recorded attempt; results of rollbacks are not reused.
         // A step saved as cancelled was stopped by its engine shutting down (a cancel of the
         // execution would have ended it): it runs again.
@@ -103,7 +112,7 @@ extension WorkflowEngine {
         emit(.executionResumed(executionID: e.id))
         let actions = run.machine.start(now: now)
         if let timeout = workflow.timeout, !run.machine.status.isTerminal {
-            let elapsed = Duration.seconds(max(0, now.timeIntervalSince(run.machine.startedAt ?? now)))
+            let elapsed = Duration.clamped(seconds: max(0, now.timeIntervalSince(run.machine.startedAt ?? now)))
             jobSink.yield(.timer(delay: max(.zero, timeout - elapsed), fire: .workflowTimeout(executionID: e.id, timeout: timeout), stop: run.timers))
         }
         // Take it over: this process runs it now.

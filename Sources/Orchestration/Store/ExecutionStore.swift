@@ -101,6 +101,8 @@ public enum StoreWrite: Sendable {
     case stepFinished(executionID: String, result: StepResult, attempt: AttemptRecord?, log: String)
     /// What the learning engine learns from a finished execution (in the transaction of its end).
     case observation(ExecutionObservation)
+    /// The process group an attempt started (its record exists already).
+    case attemptProcess(executionID: String, stepID: String, attempt: Int, process: ProcessHandle)
 }
 
 extension ExecutionStore {
@@ -168,11 +170,14 @@ public struct AttemptRecord: Sendable, Hashable, Codable {
     public var finishedAt: Date?
     public var error: String?
     public var exitCode: Int?
+    /// The process group the attempt started, while it may still run (see ``ProcessHandle``).
+    public var process: ProcessHandle?
 
     public init(
         executionID: String, stepID: String, attempt: Int, status: Status, startedAt: Date, finishedAt: Date? = nil,
-        error: String? = nil, exitCode: Int? = nil
+        error: String? = nil, exitCode: Int? = nil, process: ProcessHandle? = nil
     ) {
+        self.process = process
         self.executionID = executionID
         self.stepID = stepID
         self.attempt = attempt

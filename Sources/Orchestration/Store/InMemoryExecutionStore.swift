@@ -127,6 +127,8 @@ public actor InMemoryExecutionStore: ExecutionStore {
             case .stepFinished(let id, _, _, _):
                 guard records[id] != nil || creating.contains(id) else { throw StoreError("no execution \(id)") }
             case .observation: break
+            case .attemptProcess(let id, _, _, _):
+                guard records[id] != nil || creating.contains(id) else { throw StoreError("no execution \(id)") }
             }
         }
         for w in writes {
@@ -147,6 +149,8 @@ public actor InMemoryExecutionStore: ExecutionStore {
                 logs["\(id)/\(result.stepID)"] = log
             case .observation(let o):
                 observationLog.append(((observationLog.last?.seq ?? 0) + 1, o))
+            case .attemptProcess(let id, let stepID, let attempt, let process):
+                if let i = attemptIndex[id]?["\(stepID)#\(attempt)"] { attemptLog[id]![i].process = process }
             }
         }
     }
