@@ -13,6 +13,7 @@ import Foundation
 /// - `learning [--seeds N] [--runs R]`: precision and recall of the learning engine's suggestions
 ///   against planted problems in simulated workloads, and simulation speed.
 /// - `export [steps]`: exporting generated workflows to each cloud target.
+/// - `decode [--sizes 10000,100000]`: a large layered DAG from JSON and YAML text to a plan.
 @main
 struct Benchmark {
     static func main() async throws {
@@ -27,8 +28,9 @@ struct Benchmark {
         case "triggers": try await TriggerBenchmark.run(arguments)
         case "learning": try await LearningBenchmark.run(arguments)
         case "export": try ExportBenchmark.run(arguments)
+        case "decode": try DecodeBenchmark.run(arguments)
         default:
-            FileHandle.standardError.write(Data("usage: novacron-bench [engine|shell|plan|triggers|learning|export] [options]\n".utf8))
+            FileHandle.standardError.write(Data("usage: novacron-bench [engine|shell|plan|triggers|learning|export|decode] [options]\n".utf8))
             exit(2)
         }
     }

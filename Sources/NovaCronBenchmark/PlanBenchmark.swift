@@ -19,7 +19,7 @@ enum PlanBenchmark {
                          edges, validate * 1000, planning * 1000, plan!.stages.count,
                          plan!.redundantDependencies.count, plan!.reductionComplete ? "" : ", search cut short"))
         }
-        // Decoding a file of that size (a chain, under the 4 MiB limit), from text.
+        // Decoding a file of that size (a chain), from text.
         var yaml = "name: big\nsteps:\n- {id: s0}\n"
         for i in 1..<n { yaml += "- {id: s\(i), dependencies: [s\(i - 1)]}\n" }
         var decoded = false

@@ -8,15 +8,22 @@ struct NodeReader {
     static let largestNumber: Double = 9_007_199_254_740_991
 
     let file: String
-    let lines: [Substring]
+    let source: String
+    /// The source's lines, split the first time a block scalar needs them.
+    private var splitLines: [Substring]?
     var errors: [DefinitionError] = []
     var sourceMap: SourceMap
     private var valueNodes = 0
     private var reportedValueBudget = false
 
-    init(file: String, source: String) {
+    /// Where errors are placed when the tree carries no marks (the JSON fast path): a map that
+    /// finds locations when first asked.
+    let fallback: SourceMap?
+
+    init(file: String, source: String, fallback: SourceMap? = nil) {
+        self.fallback = fallback
         self.file = file
-        self.lines = source.split(separator: "\n", omittingEmptySubsequences: false)
+        self.source = source
         self.sourceMap = SourceMap(file: file)
     }
 
@@ -25,7 +32,7 @@ struct NodeReader {
     }
 
     mutating func error(_ code: DefinitionError.Code, _ message: String, path: String, at node: Node?) {
-        let location = node.flatMap(location) ?? sourceMap.location(of: path)
+        let location = node.flatMap(location) ?? fallback?.location(of: path) ?? sourceMap.location(of: path)
         errors.append(DefinitionError(code, message, path: path, location: location))
     }
 
@@ -50,14 +57,14 @@ struct NodeReader {
                 error(.wrongType, "field names must be text", path: path, at: keyNode)
                 continue
             }
-            let fieldPath = Self.join(path, key)
-            if let l = location(keyNode) { sourceMap.keys[fieldPath] = l }
+            // The field's path is built only when something is recorded or reported under it.
+            if let l = location(keyNode) { sourceMap.keys[Self.join(path, key)] = l }
             if !known.contains(key) {
                 error(.unknownField, "unknown field '\(key)' in \(what)\(Suggestions.didYouMean(key, among: known))",
-                      path: fieldPath, at: keyNode)
+                      path: Self.join(path, key), at: keyNode)
                 continue
             }
-            record(value, path: fieldPath)
+            if value.mark != nil { record(value, path: Self.join(path, key)) }
             out.append((key, value))
         }
         return out
@@ -101,6 +108,8 @@ struct NodeReader {
             case .singleQuoted, .doubleQuoted: origin.firstLineShift = 1
             case .literal, .folded:
                 let next = mark.line  // 0-based index of the line after the indicator
+                if splitLines == nil { splitLines = source.split(separator: "\n", omittingEmptySubsequences: false) }
+                let lines = splitLines ?? []
                 if next < lines.count {
                     let indent = lines[next].prefix(while: { $0 == " " }).count
                     origin.block = (line: mark.line + 1, column: indent + 1)
@@ -154,7 +163,7 @@ struct NodeReader {
         do {
             return try DurationText.parse(s.string)
         } catch {
-            var location = location(node)
+            var location = location(node) ?? fallback?.location(of: path)
             if s.style == .singleQuoted || s.style == .doubleQuoted { location = location?.advanced(by: 1) }
             errors.append(DefinitionError(
                 .invalidDuration, "invalid duration '\(s.string)': \(error.message)", path: path,

@@ -1,6 +1,10 @@
+import Synchronization
+
 /// Where each field of a decoded definition came from, by field path (`steps[2].timeout`).
 ///
-/// Validation uses it to put file:line:column on errors found after decoding.
+/// Validation uses it to put file:line:column on errors found after decoding. A definition read
+/// through the JSON fast path has a map that finds its locations the first time one is asked for
+/// (by reading the text again the slow way): a valid file pays nothing for them.
 public struct SourceMap: Sendable {
     /// How a string was written, to turn an offset inside it into a line and column.
     struct StringOrigin: Sendable {
@@ -16,12 +20,45 @@ public struct SourceMap: Sendable {
     var keys: [String: SourceLocation] = [:]
     var strings: [String: StringOrigin] = [:]
 
+    /// Finds the locations on first use, once; `nil` when they were recorded while decoding.
+    let locator: Locator?
+
+    final class Locator: Sendable {
+        let locate: @Sendable () -> SourceMap
+        private let found = Mutex<SourceMap?>(nil)
+
+        init(_ locate: @escaping @Sendable () -> SourceMap) { self.locate = locate }
+
+        var map: SourceMap {
+            found.withLock { found in
+                if let found { return found }
+                let map = locate()
+                found = map
+                return map
+            }
+        }
+    }
+
     public init(file: String) {
         self.file = file
+        self.locator = nil
+    }
+
+    /// A map whose locations `locate` finds when one is first needed.
+    init(file: String, locate: @escaping @Sendable () -> SourceMap) {
+        self.file = file
+        self.locator = Locator(locate)
+    }
+
+    /// Whether the file had a value at `path`.
+    public func hasValue(at path: String) -> Bool {
+        if let locator { return locator.map.hasValue(at: path) }
+        return values[path] != nil
     }
 
     /// The location of the value at `path`, else of its key, else of the nearest parent.
     public func location(of path: String) -> SourceLocation? {
+        if let locator { return locator.map.location(of: path) }
         var p = path
         while true {
             if let l = values[p] ?? keys[p] { return l }
@@ -33,11 +70,13 @@ public struct SourceMap: Sendable {
 
     /// The location of the key of the field at `path` (falls back to ``location(of:)``).
     public func keyLocation(of path: String) -> SourceLocation? {
-        keys[path] ?? location(of: path)
+        if let locator { return locator.map.keyLocation(of: path) }
+        return keys[path] ?? location(of: path)
     }
 
     /// The location of character `offset` inside the string at `path`.
     public func location(of path: String, offset: Int, in text: String) -> SourceLocation? {
+        if let locator { return locator.map.location(of: path, offset: offset, in: text) }
         guard let origin = strings[path] else { return location(of: path) }
         guard let block = origin.block else {
             return origin.location.advanced(by: origin.firstLineShift + offset)

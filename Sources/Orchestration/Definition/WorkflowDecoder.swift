@@ -1,3 +1,4 @@
+import Foundation
 import Yams
 
 /// Turns YAML or JSON text into a ``Workflow``, collecting every problem with its location.
@@ -10,10 +11,31 @@ import Yams
 /// for error in result.errors { print(error) }   // deploy.yaml:7:5: error: …
 /// ```
 public struct WorkflowDecoder: Sendable {
-    /// The largest definition accepted, in bytes (4 MiB).
-    public static let maximumDefinitionBytes = 4 * 1024 * 1024
     /// The most steps a workflow may have.
     public static let maximumSteps = 100_000
+    /// The largest definition accepted by default, in bytes: 32 MiB, room for ``maximumSteps``
+    /// steps of about 300 bytes each (a realistic 100,000-step file is 10–15 MB).
+    public static let defaultMaximumBytes = 32 * 1024 * 1024
+    /// The limit in effect when none is given: `NOVACRON_MAX_DEFINITION_BYTES` when set to a
+    /// positive number, else ``defaultMaximumBytes``. The CLI and the server both start from it.
+    public static let configuredMaximumBytes: Int = maximumBytes(environment: ProcessInfo.processInfo.environment)
+
+    /// `NOVACRON_MAX_DEFINITION_BYTES` from `environment`, else the default.
+    public static func maximumBytes(environment: [String: String]) -> Int {
+        environment["NOVACRON_MAX_DEFINITION_BYTES"].flatMap(Int.init).flatMap { $0 > 0 ? $0 : nil } ?? defaultMaximumBytes
+    }
+
+    /// `bytes` as people read a size: `32 MiB`, `4.5 MiB`, `900 KiB`.
+    public static func describe(bytes: Int) -> String {
+        if bytes >= 1 << 20 {
+            let mib = Double(bytes) / Double(1 << 20)
+            return mib == mib.rounded() ? "\(Int(mib)) MiB" : String(format: "%.1f MiB", mib)
+        }
+        return bytes >= 1024 ? "\(bytes / 1024) KiB" : "\(bytes) bytes"
+    }
+
+    /// The largest definition this decoder accepts, in bytes.
+    public var maximumBytes: Int
     /// The deepest `[`/`{` nesting accepted, checked before parsing.
     public static let maximumFlowDepth = 256
 
@@ -47,18 +69,41 @@ public struct WorkflowDecoder: Sendable {
         return Resolver.default.removing(.bool).appending(bool)
     }()
 
-    public init() {}
+    public init(maximumBytes: Int = WorkflowDecoder.configuredMaximumBytes) {
+        self.maximumBytes = maximumBytes
+    }
 
     /// Decodes `source`, naming `file` in locations.
+    ///
+    /// JSON takes a fast path (``JSONNodeParser``): its locations are found only if a
+    /// diagnostic asks for one. Text that path does not accept, and YAML, are read with Yams.
     public func decode(_ source: String, file: String) -> Result {
+        if source.utf8.count > maximumBytes {
+            var sourceMap = SourceMap(file: file)
+            let start = SourceLocation(file: file, line: 1, column: 1)
+            sourceMap.values[""] = start
+            return Result(workflow: nil, sourceMap: sourceMap, errors: [DefinitionError(
+                .tooLarge, "definition is \(source.utf8.count) bytes; the limit is \(maximumBytes) (\(Self.describe(bytes: maximumBytes))); set NOVACRON_MAX_DEFINITION_BYTES to change it",
+                path: "", location: start)])
+        }
+        if JSONNodeParser.looksLikeJSON(source), let root = JSONNodeParser.parse(source) {
+            // Locations are found when a diagnostic first needs one, by reading the text as YAML
+            // (JSON that libyaml cannot read — \u0000, surrogate pairs — then places it at 1:1).
+            let decoder = self
+            let sourceMap = SourceMap(file: file) { decoder.decodeYAML(source, file: file).sourceMap }
+            var reader = NodeReader(file: file, source: source, fallback: sourceMap)
+            let workflow = Self.readWorkflow(root, reader: &reader)
+            let tooLarge = reader.errors.contains { $0.code == .tooLarge }
+            return Result(workflow: tooLarge ? nil : workflow, sourceMap: sourceMap, errors: reader.errors)
+        }
+        return decodeYAML(source, file: file)
+    }
+
+    /// Decodes `source` with Yams, recording every location as it goes.
+    func decodeYAML(_ source: String, file: String) -> Result {
         var sourceMap = SourceMap(file: file)
         let start = SourceLocation(file: file, line: 1, column: 1)
         sourceMap.values[""] = start
-        if source.utf8.count > Self.maximumDefinitionBytes {
-            return Result(workflow: nil, sourceMap: sourceMap, errors: [DefinitionError(
-                .tooLarge, "definition is \(source.utf8.count) bytes; the limit is \(Self.maximumDefinitionBytes) (4 MiB)",
-                path: "", location: start)])
-        }
         if let deep = Self.excessiveFlowNesting(source, file: file) {
             return Result(workflow: nil, sourceMap: sourceMap, errors: [deep])
         }
@@ -132,15 +177,38 @@ public struct WorkflowDecoder: Sendable {
         }
         var steps: [WorkflowStep] = []
         steps.reserveCapacity(items.count)
+        var derived: [Int] = []
         for (i, item) in items.enumerated() {
-            if let step = readStep(item, path: "steps[\(i)]", reader: &r) { steps.append(step) }
+            guard let (step, idFromName) = readStep(item, path: "steps[\(i)]", reader: &r) else { continue }
+            if idFromName { derived.append(steps.count) }
+            steps.append(step)
         }
+        if !derived.isEmpty { makeDerivedIDsUnique(&steps, derived: derived) }
         return steps
+    }
+
+    /// Ids derived from names (`Deploy to AWS` → `deploy-to-aws`) get `-2`, `-3`… where they
+    /// would repeat another id; written ids are left as they are.
+    static func makeDerivedIDsUnique(_ steps: inout [WorkflowStep], derived: [Int]) {
+        let derivedSet = Set(derived)
+        var taken = Set(steps.indices.filter { !derivedSet.contains($0) }.map { steps[$0].id })
+        for i in derived {
+            let base = steps[i].id
+            var candidate = base, n = 1
+            while taken.contains(candidate) {
+                n += 1
+                candidate = "\(base)-\(n)"
+            }
+            steps[i].id = candidate
+            taken.insert(candidate)
+        }
     }
 
     // MARK: Steps
 
-    static func readStep(_ node: Node, path: String, reader r: inout NodeReader) -> WorkflowStep? {
+    /// The step, and whether its id was derived from its name (the guide's steps often have only
+    /// a `name`).
+    static func readStep(_ node: Node, path: String, reader r: inout NodeReader) -> (WorkflowStep, Bool)? {
         guard let fields = r.fields(node, path: path, known: stepFields, what: "a step") else { return nil }
         var step = WorkflowStep(id: "")
         var sawID = false
@@ -171,9 +239,14 @@ public struct WorkflowDecoder: Sendable {
             }
         }
         if !sawID {
-            r.error(.missingField, "a step needs an 'id'", path: "\(path).id", at: node)
+            let derived = step.name.map(Workflow.deriveID(from:)) ?? ""
+            guard derived.isEmpty else {
+                step.id = derived
+                return (step, true)
+            }
+            r.error(.missingField, "a step needs an 'id' (or a 'name' to derive one from)", path: "\(path).id", at: node)
         }
-        return step
+        return (step, false)
     }
 
     static func readStepType(_ node: Node, path: String, reader r: inout NodeReader) -> StepType? {

@@ -22,13 +22,17 @@ public struct WorkflowDocument: Sendable {
 /// ```
 public enum WorkflowLoader {
     /// Reads the file at `path` (YAML or JSON) and validates it.
-    public static func load(contentsOf path: String, actions: ActionCatalog = .builtIn) throws(DefinitionErrors) -> WorkflowDocument {
-        try load(source: try read(path), file: path, actions: actions)
+    public static func load(
+        contentsOf path: String, actions: ActionCatalog = .builtIn, maximumBytes: Int = WorkflowDecoder.configuredMaximumBytes
+    ) throws(DefinitionErrors) -> WorkflowDocument {
+        try load(source: try read(path, maximumBytes: maximumBytes), file: path, actions: actions, maximumBytes: maximumBytes)
     }
 
     /// Decodes and validates `source`, naming `file` in locations.
-    public static func load(source: String, file: String, actions: ActionCatalog = .builtIn) throws(DefinitionErrors) -> WorkflowDocument {
-        let decoded = WorkflowDecoder().decode(source, file: file)
+    public static func load(
+        source: String, file: String, actions: ActionCatalog = .builtIn, maximumBytes: Int = WorkflowDecoder.configuredMaximumBytes
+    ) throws(DefinitionErrors) -> WorkflowDocument {
+        let decoded = WorkflowDecoder(maximumBytes: maximumBytes).decode(source, file: file)
         guard let workflow = decoded.workflow else { throw DefinitionErrors(decoded.errors) }
         let validation = WorkflowValidator(actions: actions).validate(workflow, sourceMap: decoded.sourceMap)
         var errors = decoded.errors
@@ -43,7 +47,7 @@ public enum WorkflowLoader {
     }
 
     /// The text of `path`, refusing files over the size limit before reading them whole.
-    static func read(_ path: String) throws(DefinitionErrors) -> String {
+    static func read(_ path: String, maximumBytes limit: Int) throws(DefinitionErrors) -> String {
         let start = SourceLocation(file: path, line: 1, column: 1)
         func fail(_ code: DefinitionError.Code, _ message: String) -> DefinitionErrors {
             DefinitionErrors([DefinitionError(code, message, path: "", location: start)])
@@ -56,7 +60,6 @@ public enum WorkflowLoader {
             throw fail(.unreadable, "no such file")
         }
         defer { try? handle.close() }
-        let limit = WorkflowDecoder.maximumDefinitionBytes
         let data: Data
         do {
             data = try handle.read(upToCount: limit + 1) ?? Data()
@@ -64,7 +67,7 @@ public enum WorkflowLoader {
             throw fail(.unreadable, "cannot read the file: \(error.localizedDescription)")
         }
         if data.count > limit {
-            throw fail(.tooLarge, "the file is larger than \(limit) bytes (4 MiB), the limit for a definition")
+            throw fail(.tooLarge, "the file is larger than \(limit) bytes (\(WorkflowDecoder.describe(bytes: limit))), the limit for a definition; set NOVACRON_MAX_DEFINITION_BYTES to change it")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw fail(.unreadable, "the file is not UTF-8 text")

@@ -72,4 +72,53 @@ extension ValidationContext {
                     path: input.path, location: at)
         }
     }
+
+    /// A stage this wide is one the guide's "Don't" list means by a monolithic workflow.
+    static let widestStage = 1000
+
+    /// What a validator can see of the guide's best practices, and steps that cannot run as
+    /// written (they fail when they start, saying what they need).
+    mutating func collectBestPracticeWarnings(_ graph: WorkflowGraph) {
+        func list(_ indices: [Int]) -> String {
+            indices.prefix(5).map { "'\(workflow.steps[$0].id)'" }.joined(separator: ", ") + (indices.count > 5 ? " and \(indices.count - 5) more" : "")
+        }
+        let idle = workflow.steps.indices.filter { hasNothingToRun(workflow.steps[$0]) }
+        if let first = idle.first {
+            warning(.missingField, "\(idle.count == 1 ? "step" : "\(idle.count) steps") with nothing to run: \(list(idle)); a task step needs inputs.command or inputs.args, a container step an action or inputs.args, an api step inputs.url, a wait step inputs.duration or inputs.url — without it the step fails when it starts",
+                    path: "steps[\(first)].inputs")
+        }
+        let unretried = workflow.steps.indices.filter {
+            let step = workflow.steps[$0]
+            return (step.type == .api || step.type == .lambda) && (step.retryPolicy ?? workflow.retryPolicy).map { $0.maxAttempts <= 1 } ?? true
+        }
+        if let first = unretried.first {
+            warning(.invalidRetryPolicy, "\(unretried.count == 1 ? "step" : "\(unretried.count) steps") calling another service without retries: \(list(unretried)); calls fail transiently, so give them a retryPolicy (the guide's best practice)",
+                    path: "steps[\(first)]")
+        }
+        guard graph.topologicalOrder.count == workflow.steps.count else { return }
+        var level = [Int](repeating: 0, count: workflow.steps.count)
+        var width: [Int: Int] = [:]
+        for v in graph.topologicalOrder {
+            for u in graph.upstream[v] where level[u] + 1 > level[v] { level[v] = level[u] + 1 }
+            width[level[v], default: 0] += 1
+        }
+        if let (stage, count) = width.max(by: { ($0.value, $1.key) < ($1.value, $0.key) }), count > Self.widestStage {
+            let first = level.firstIndex(of: stage) ?? 0
+            warning(.tooLarge, "stage \(stage + 1) holds \(count) steps that all become ready at once (more than \(Self.widestStage)); split the workflow or group the work into fewer, larger steps (the guide's 'Don't' list)",
+                    path: "steps[\(first)]")
+        }
+    }
+
+    /// A step without an action that lacks what its executor needs.
+    func hasNothingToRun(_ step: WorkflowStep) -> Bool {
+        guard step.action == nil else { return false }
+        func has(_ name: String) -> Bool { step.inputs[name].map { $0 != .null } ?? false }
+        switch step.type {
+        case .task: return !has("command") && !has("args")
+        case .container: return !has("args")
+        case .api: return !has("url")
+        case .wait: return !has("duration") && !has("url")
+        case .lambda: return false
+        }
+    }
 }

@@ -67,7 +67,13 @@ extension ValidationContext {
         }
     }
 
+    /// The guide's underscore inputs: `_cache_enabled` and `_cache_ttl` are honoured (as
+    /// `cache`); `_optimization_level` has no meaning here and is refused rather than passed on.
     mutating func checkGuideCacheInputs(_ step: WorkflowStep, path: String) {
+        if step.inputs["_optimization_level"] != nil {
+            error(.invalidValue, "_optimization_level (the guide's troubleshooting hint) does nothing in NovaCron and is not passed to the step: make the step's own command faster, raise its timeout, or let 'novacron suggest' propose changes from its history; remove this input",
+                  path: "\(path).inputs._optimization_level")
+        }
         if let enabled = step.inputs["_cache_enabled"], enabled.kindName != "bool" {
             error(.wrongType, "_cache_enabled must be true or false", path: "\(path).inputs._cache_enabled")
         }
@@ -235,11 +241,14 @@ extension ValidationContext {
             error(.unknownAction, "unknown action '\(name)'\(hint); known actions: \(actions.names.joined(separator: ", "))", path: "\(path).action")
             return
         }
+        // What the action fixes wins over the step's type: it can run. A missing input is only
+        // missing for a real run (a template or a later edit may supply it): the step fails then,
+        // saying which input it needs.
         if let expected = action.type, expected != type {
-            error(.invalidAction, "action '\(name)' runs as a \(expected.rawValue) step, not \(type.rawValue)", path: "\(path).action")
+            warning(.invalidAction, "action '\(name)' runs as a \(expected.rawValue) step; the step's type \(type.rawValue) is ignored", path: "\(path).type")
         }
         for input in action.required where inputs[input] == nil && action.defaults[input] == nil {
-            error(.missingField, "action '\(name)' needs input '\(input)'", path: present("\(path).inputs") ? "\(path).inputs" : "\(path).action")
+            warning(.missingField, "action '\(name)' needs input '\(input)' to run; without it the step fails", path: present("\(path).inputs") ? "\(path).inputs" : "\(path).action")
         }
     }
 }

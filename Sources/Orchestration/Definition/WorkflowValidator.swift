@@ -39,6 +39,7 @@ public struct WorkflowValidator: Sendable {
         let graph = context.buildGraph()
         context.checkCycles(graph)
         context.collectWarnings()
+        context.collectBestPracticeWarnings(graph)
         let errors = context.problems.filter { $0.severity == .error }.sortedByLocation()
         let warnings = context.problems.filter { $0.severity == .warning }.sortedByLocation()
         return Result(errors: errors, warnings: warnings, graph: errors.isEmpty ? graph : nil)
@@ -95,7 +96,7 @@ struct ValidationContext {
     /// Whether the file had a value at `path` (always true for workflows built in code).
     func present(_ path: String) -> Bool {
         guard let sourceMap else { return true }
-        return sourceMap.values[path] != nil
+        return sourceMap.hasValue(at: path)
     }
 
     static func isValidID(_ id: String) -> Bool {

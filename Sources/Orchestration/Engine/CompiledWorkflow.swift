@@ -31,7 +31,6 @@ public struct CompiledWorkflow: Sendable {
     /// Compiles `graph` (from ``WorkflowValidator``), resolving actions against `actions`.
     public init(graph: WorkflowGraph, actions: ActionCatalog = .builtIn, planner: Planner = Planner()) throws(ActionError) {
         let workflow = graph.workflow
-        self.workflow = workflow
         self.graph = graph
         var secrets = Set<String>()
         func collect(_ refs: [Reference]) {
@@ -47,6 +46,8 @@ public struct CompiledWorkflow: Sendable {
                 }
                 definition = found
             }
+            // An action runs as its own type, whatever the step says (the validator warns).
+            let type = definition?.type ?? type
             var compiled: [String: CompiledValue] = [:]
             var splice: ShellSplice?
             for (key, value) in inputs {
@@ -83,6 +84,13 @@ public struct CompiledWorkflow: Sendable {
         self.secretNames = secrets
         self.cachePolicies = workflow.steps.map(\.effectiveCache)
         (self.estimates, self.priorities) = Self.priorities(graph: graph, planner: planner)
+        // The optimization score (serial ÷ planned duration) from the same estimates, as the plan
+        // reports it: the guide's `OptimizationScore`, filled in at registration.
+        var scored = workflow
+        let serial = estimates.reduce(0, +)
+        let makespan = PlanSimulation.makespan(graph: graph, estimates: estimates, priorities: priorities, limit: workflow.maxParallelism)
+        scored.optimizationScore = makespan > 0 && serial.isFinite ? (serial / makespan * 1000).rounded() / 1000 : 1
+        self.workflow = scored
     }
 
     /// The same workflow with priorities from `learned` durations (by step id; others keep

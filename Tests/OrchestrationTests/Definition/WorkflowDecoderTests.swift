@@ -93,10 +93,14 @@ struct WorkflowDecoderTests {
         #expect(problems("- just\n- a list\n") == ["wf.yaml:1:1: error: a workflow must be a mapping of fields, not a list"])
     }
 
-    @Test("size limits: 4 MiB, 100,000 steps, nesting, alias expansion")
+    @Test("size limits: 32 MiB (configurable), 100,000 steps, nesting, alias expansion")
     func limits() {
-        let big = "name: big\n# " + String(repeating: "x", count: 4 * 1024 * 1024) + "\nsteps: []\n"
-        #expect(problems(big).first?.contains("the limit is 4194304 (4 MiB)") == true)
+        let big = "name: big\n# " + String(repeating: "x", count: 32 * 1024 * 1024) + "\nsteps: []\n"
+        #expect(problems(big).first?.contains("the limit is 33554432 (32 MiB); set NOVACRON_MAX_DEFINITION_BYTES to change it") == true)
+        let small = WorkflowDecoder(maximumBytes: 1024).decode("name: x\n# " + String(repeating: "x", count: 2000) + "\nsteps: [{id: a}]\n", file: "wf.yaml")
+        #expect(small.errors.map(\.description) == ["wf.yaml:1:1: error: definition is 2028 bytes; the limit is 1024 (1 KiB); set NOVACRON_MAX_DEFINITION_BYTES to change it"])
+        #expect(WorkflowDecoder.maximumBytes(environment: ["NOVACRON_MAX_DEFINITION_BYTES": "5000"]) == 5000)
+        #expect(WorkflowDecoder.maximumBytes(environment: ["NOVACRON_MAX_DEFINITION_BYTES": "-1"]) == WorkflowDecoder.defaultMaximumBytes)
 
         var many = "name: many\nsteps:\n"
         for i in 0...100_000 { many += "- {id: s\(i)}\n" }

@@ -63,6 +63,7 @@ struct WorkflowValidatorTests {
             "the webhook secret is written in clear in the file; use ${secrets.NAME}",
             "step without a timeout: 'a'; only the workflow timeout (1m) stops them",
             "input 'target' has no default in 'variables'; every execution must supply it",
+            "step with nothing to run: 'b'; a task step needs inputs.command or inputs.args, a container step an action or inputs.args, an api step inputs.url, a wait step inputs.duration or inputs.url — without it the step fails when it starts",
         ])
     }
 

@@ -105,7 +105,7 @@ struct IncidentTests {
     @Test("incident triggers validate their source, severity, service and event; a missing or clear-text secret is warned about")
     func validation() {
         func check(_ trigger: WorkflowTrigger) -> [String] {
-            let workflow = Workflow(name: "respond", steps: [WorkflowStep(id: "page", timeout: .seconds(60))], triggers: [trigger])
+            let workflow = Workflow(name: "respond", steps: [WorkflowStep(id: "page", inputs: ["command": "page-oncall"], timeout: .seconds(60))], triggers: [trigger])
             let result = WorkflowValidator().validate(workflow)
             return (result.errors + result.warnings).map(\.message)
         }
@@ -227,13 +227,11 @@ final class AlertmanagerServer: Sendable {
                     http_config:
                       authorization: {type: Bearer, credentials: \(token)}
             """.write(toFile: folder + "/alertmanager.yml", atomically: true, encoding: .utf8)
-        let port = try PrometheusServer.freePort()
-        url = "http://127.0.0.1:\(port)"
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [
             "prometheus-alertmanager", "--config.file=\(folder)/alertmanager.yml", "--storage.path=\(folder)/data",
-            "--web.listen-address=127.0.0.1:\(port)", "--cluster.listen-address=",
+            "--web.listen-address=127.0.0.1:0", "--cluster.listen-address=",
         ]
         let log = Pipe()
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
@@ -260,22 +258,26 @@ final class AlertmanagerServer: Sendable {
             let listening = seen.withLock { s -> Bool in
                 guard !s.done else { return false }
                 s.text += String(decoding: data, as: UTF8.self)
-                return s.text.contains("Listening on")
+                return ListeningPort.from(s.text, after: Self.listening) != nil
             }
             if listening { settle(true) }
         }
         let ready = await withCheckedContinuation { continuation in
             let already = seen.withLock { s -> Bool? in
-                if s.done { return s.text.contains("Listening on") }
+                if s.done { return ListeningPort.from(s.text, after: Self.listening) != nil }
                 s.waiter = continuation
                 return nil
             }
             if let already { continuation.resume(returning: already) }
         }
-        guard ready else {
+        guard ready, let port = ListeningPort.from(seen.withLock({ $0.text }), after: Self.listening) else {
             throw AlertmanagerFailed(message: "prometheus-alertmanager exited before listening: \(seen.withLock { $0.text })")
         }
+        // Bound to port 0, it logs the port it got.
+        url = "http://127.0.0.1:\(port)"
     }
+
+    static let listening = #"msg="Listening on" address=127.0.0.1:"#
 
     struct AlertmanagerFailed: Error { var message: String }
 
