@@ -10,8 +10,8 @@ struct APIController<Context: RequestContext>: Sendable {
     let scheduler: TriggerScheduler
     let control: AccessControl
     let gate: StreamGate
-    /// The largest request body accepted (a workflow definition may be 4 MiB).
-    static var bodyLimit: Int { 4 << 20 }
+    /// The largest definition a request may carry, in bytes (``ServerConfiguration/maxDefinitionBytes``).
+    let definitionLimit: Int
 
     func addRoutes(to api: Routes<Context>) {
         // Registering and deleting workflows is for admins (a definition runs commands); running
@@ -33,6 +33,10 @@ struct APIController<Context: RequestContext>: Sendable {
             return JSONValue.array(versions.map { ["version": .string($0.version), "savedAt": .string(ExecutionReport.iso($0.savedAt))] }).response()
         }
         api.post("workflows/:id/executions", .role(.operator), use: start)
+        api.get("workflows/:id/executions", .role(.viewer)) { request, context in
+            let id = try context.parameters.require("id")
+            return try await self.listExecutions(request, context: context, workflow: id, mustExist: true)
+        }
         api.get("executions", .role(.viewer), use: listExecutions)
         api.get("executions/:id", .role(.viewer), use: getExecution)
         api.get("workflows/executions/:id", .role(.viewer), use: getExecution)
@@ -81,17 +85,20 @@ struct APIController<Context: RequestContext>: Sendable {
     }
 
     func register(_ request: Request, context: Context) async throws -> Response {
-        let body = try await request.body.collect(upTo: Self.bodyLimit)
+        let body: ByteBuffer
+        do { body = try await request.body.collect(upTo: definitionLimit) } catch is NIOTooManyBytesError {
+            throw Problem(.contentTooLarge, "the definition is larger than \(definitionLimit) bytes (\(WorkflowDecoder.describe(bytes: definitionLimit))), this server's limit (maxDefinitionBytes)")
+        }
         guard let source = String(validating: body.readableBytesView, as: UTF8.self) else {
             throw Problem(.badRequest, "the definition is not UTF-8 text")
         }
-        let document = try WorkflowLoader.load(source: source, file: "request")
+        let document = try WorkflowLoader.load(source: source, file: "request", maximumBytes: definitionLimit)
         guard document.workflow.id != "executions" else {
             throw Problem(.unprocessableContent, "the workflow id 'executions' is reserved (/api/v1/workflows/executions/{id} reads an execution); give the workflow another id")
         }
         try await engine.registerWorkflow(document)
         await scheduler.wake()
-        return Self.summary(document.workflow).response(.created)
+        return Self.summary(await engine.workflow(document.workflow.id) ?? document.workflow).response(.created)
     }
 
     func listWorkflows(_ request: Request, context: Context) async throws -> Response {
@@ -152,8 +159,13 @@ struct APIController<Context: RequestContext>: Sendable {
     }
 
     func listExecutions(_ request: Request, context: Context) async throws -> Response {
+        try await listExecutions(request, context: context, workflow: request.uri.queryParameters.get("workflow"), mustExist: false)
+    }
+
+    /// Executions, newest first; of one workflow when `workflow` is set (404 when `mustExist` and
+    /// the workflow is neither registered nor has any execution on record).
+    func listExecutions(_ request: Request, context: Context, workflow: String?, mustExist: Bool) async throws -> Response {
         let page = try Page(request)
-        let workflow = request.uri.queryParameters.get("workflow")
         var status: ExecutionStatus?
         if let s = request.uri.queryParameters.get("status") {
             guard let parsed = ExecutionStatus(rawValue: s) else {
@@ -166,6 +178,9 @@ struct APIController<Context: RequestContext>: Sendable {
             executions = try await store.executions(workflowID: workflow, status: status, limit: page.fetchCount).map(\.execution)
         } else {
             executions = await engine.listExecutions(workflowID: workflow, limit: page.fetchCount).filter { status == nil || $0.status == status }
+        }
+        if mustExist, executions.isEmpty, let workflow, await engine.workflow(workflow) == nil {
+            throw Problem(.notFound, "no workflow '\(workflow)'")
         }
         return page.slice(executions.map { ExecutionReport.json($0) }, complete: false).response()
     }
@@ -341,7 +356,9 @@ struct APIController<Context: RequestContext>: Sendable {
     }
 
     static func summary(_ w: Workflow) -> JSONValue {
-        var o: [String: JSONValue] = ["id": .string(w.id), "name": .string(w.name), "stepCount": .number(Double(w.steps.count))]
+        var o: [String: JSONValue] = [
+            "id": .string(w.id), "name": .string(w.name), "stepCount": .number(Double(w.steps.count)), "optimizationScore": .number(w.optimizationScore),
+        ]
         if let d = w.description { o["description"] = .string(d) }
         if let v = w.version { o["version"] = .string(v) }
         return .object(o)

@@ -38,12 +38,15 @@ public struct ServerConfiguration: Sendable {
     public var maxConnections: Int
     /// Event streams (SSE) open at once per token, and in all. Defaults 16 and 256.
     public var streamLimits: StreamLimits
+    /// The largest workflow definition a request may carry, in bytes (default 32 MiB, as the CLI).
+    public var maxDefinitionBytes: Int
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, insecure: Bool = false, tokens: APITokens = APITokens(), drainGrace: Duration = .seconds(30),
         prometheusURL: String? = nil, allowedHosts: [String] = [], idleTimeout: Duration = .seconds(30), maxConnections: Int = 512,
-        streamLimits: StreamLimits = StreamLimits()
+        streamLimits: StreamLimits = StreamLimits(), maxDefinitionBytes: Int = WorkflowDecoder.defaultMaximumBytes
     ) {
+        self.maxDefinitionBytes = maxDefinitionBytes
         self.host = host
         self.port = port
         self.insecure = insecure
@@ -149,7 +152,7 @@ public func buildApplication(
     let metricWatcher = MetricWatcher(scheduler: scheduler, defaultURL: configuration.prometheusURL)
     publishLifecycle(of: engine, to: bus)
     EventController(bus: bus, outbound: outbound, control: control, gate: gate).addRoutes(to: api)
-    APIController(engine: engine, store: store, scheduler: scheduler, control: control, gate: gate).addRoutes(to: api)
+    APIController(engine: engine, store: store, scheduler: scheduler, control: control, gate: gate, definitionLimit: configuration.maxDefinitionBytes).addRoutes(to: api)
     WebhookController(engine: engine, store: store, scheduler: scheduler).addRoutes(to: api)
     LearningController(engine: engine, scheduler: scheduler, control: control).addRoutes(to: api)
     addWebUI(to: root)

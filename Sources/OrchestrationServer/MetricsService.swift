@@ -8,6 +8,8 @@ import Prometheus
 /// served at `/metrics`:
 ///
 /// - `novacron_executions_started_total{workflow}`, `novacron_executions_finished_total{workflow,status}`
+///   (per workflow, `status="completed"` counts successes and `status="failed"` failures)
+/// - `novacron_execution_duration_seconds{workflow,status}` (histogram, start to end)
 /// - `novacron_executions_running`
 /// - `novacron_step_duration_seconds{status}` (histogram), `novacron_step_retries_total`
 /// - `novacron_scheduling_latency_seconds` (histogram), `novacron_ready_queue_depth` (at scrape time)
@@ -17,6 +19,8 @@ struct EngineMetrics: Sendable {
     let retries: Counter
     static let latencyBuckets: [Duration] = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5].map { .microseconds(Int64($0 * 1e6)) }
     static let buckets: [Duration] = [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800].map { .milliseconds(Int64($0 * 1000)) }
+    /// Executions run from seconds to hours.
+    static let executionBuckets: [Duration] = [0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 1800, 3600, 7200, 21600].map { .milliseconds(Int64($0 * 1000)) }
 
     /// Starts counting the engine's events into `registry`.
     init(engine: WorkflowEngine, registry: PrometheusCollectorRegistry) {
@@ -36,6 +40,12 @@ struct EngineMetrics: Sendable {
             registry.makeCounter(
                 descriptor: .named("novacron_executions_finished_total", "Executions ended, by status"),
                 labels: [("workflow", e.workflowID), ("status", e.status.rawValue)]).increment()
+            if let start = e.startedAt, let end = e.finishedAt {
+                registry.makeDurationHistogram(
+                    descriptor: .named("novacron_execution_duration_seconds", "Execution durations from start to end, by workflow and status"),
+                    labels: [("workflow", e.workflowID), ("status", e.status.rawValue)], buckets: Self.executionBuckets)
+                    .record(.clamped(seconds: max(0, end.timeIntervalSince(start))))
+            }
             running.decrement(by: 1)
         case .stepFinished(_, let result, _) where result.startedAt != nil:
             registry.makeDurationHistogram(

@@ -211,6 +211,30 @@ paths:
         "409": {$ref: "#/components/responses/Problem"}
   /api/v1/workflows/{workflowID}/executions:
     parameters: [{$ref: "#/components/parameters/workflowID"}]
+    get:
+      tags: [executions]
+      operationId: listWorkflowExecutions
+      x-novacron-access: viewer
+      summary: This workflow's executions, newest first (the same as /api/v1/executions?workflow=ID, but 404 for a workflow nobody knows).
+      parameters:
+        - {name: status, in: query, schema: {$ref: "#/components/schemas/ExecutionStatus"}}
+        - {$ref: "#/components/parameters/limit"}
+        - {$ref: "#/components/parameters/offset"}
+      responses:
+        "200":
+          description: a page of executions
+          content:
+            application/json:
+              schema:
+                allOf:
+                  - {$ref: "#/components/schemas/Page"}
+                  - type: object
+                    properties:
+                      items: {type: array, items: {$ref: "#/components/schemas/Execution"}}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
     post:
       tags: [executions]
       operationId: startExecution
@@ -1018,13 +1042,17 @@ components:
         nextOffset: {type: [integer, "null"], description: "the offset of the next page; null on the last"}
     WorkflowSummary:
       type: object
-      required: [id, name, stepCount]
+      required: [id, name, stepCount, optimizationScore]
       properties:
         id: {type: string}
         name: {type: string}
         description: {type: string}
         version: {type: string}
         stepCount: {type: integer, minimum: 0}
+        optimizationScore:
+          description: Serial duration ÷ planned duration from the steps' estimates (the guide's OptimizationScore), set at registration.
+          type: number
+          minimum: 0
     WorkflowDetail:
       allOf:
         - {$ref: "#/components/schemas/WorkflowSummary"}
@@ -1132,5 +1160,14 @@ components:
         finishedAt: {type: string, format: date-time}
         error: {type: string}
         exitCode: {type: integer}
+        process:
+          description: The process group the attempt started (recovery stops what is left of it before the next attempt).
+          type: object
+          required: [host, bootID, processGroup, startTicks]
+          properties:
+            host: {type: string}
+            bootID: {type: string}
+            processGroup: {type: integer}
+            startTicks: {type: integer, minimum: 0}
 """#
 }

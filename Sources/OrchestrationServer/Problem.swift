@@ -87,7 +87,7 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             }
             return Problem(error.status, error.body ?? error.status.reasonPhrase).response
         } catch is NIOTooManyBytesError {
-            return Problem(.contentTooLarge, "the request body is larger than this route accepts (\(APIController<Context>.bodyLimit >> 20) MiB for a definition, less elsewhere)").response
+            return Problem(.contentTooLarge, "the request body is larger than this route accepts").response
         } catch {
             // Internal names and messages stay in the server's log, not in the answer.
             FileHandle.standardError.write(Data("novacron: \(request.method.rawValue) \(request.uri.path.prefix(200)): internal error: \(error)\n".utf8))

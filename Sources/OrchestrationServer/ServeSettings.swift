@@ -40,6 +40,8 @@ public struct ServeSettings: Sendable, Equatable {
     public var idleTimeout: Duration = .seconds(30)
     /// Connections served at once.
     public var maxConnections = 512
+    /// The largest workflow definition accepted, in bytes (the CLI's default too).
+    public var maxDefinitionBytes = WorkflowDecoder.defaultMaximumBytes
     /// The learning engine's settings (`autoOptimize`, `learningRate`, `minConfidence`, `minExecutions`).
     public var optimization = OptimizationConfig()
 
@@ -47,7 +49,7 @@ public struct ServeSettings: Sendable, Equatable {
 
     /// The keys a file, the environment (upper snake case after `NOVACRON_`) and flags may set.
     public static let keys = ["host", "port", "insecure", "tokensFile", "db", "memory", "durability", "secretsFile", "maxParallel", "drainGrace", "prometheusURL",
-        "allowedHosts", "idleTimeout", "maxConnections",
+        "allowedHosts", "idleTimeout", "maxConnections", "maxDefinitionBytes",
         "autoOptimize", "learningRate", "minConfidence", "minExecutions",
     ]
 
@@ -106,6 +108,7 @@ public struct ServeSettings: Sendable, Equatable {
             guard s.idleTimeout >= .seconds(1), s.idleTimeout <= .seconds(3600) else { throw EngineError(.invalidInput, "idleTimeout: '\(v)' is not from 1s to 1h") }
         }
         if let v = try int("maxConnections", 1...1_000_000) { s.maxConnections = v }
+        if let v = try int("maxDefinitionBytes", 1024...(1 << 30)) { s.maxDefinitionBytes = v }
         if let v = try bool("autoOptimize") { s.optimization.enableAutoOptimization = v }
         func fraction(_ key: String) throws -> Double? {
             guard let t = text(key) else { return nil }

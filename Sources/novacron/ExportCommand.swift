@@ -129,14 +129,16 @@ struct ExportTargetOptions: ParsableArguments {
     }
 }
 
-/// `novacron sync FILE --provider aws|azure|gcp`.
+/// `novacron sync FILE --provider aws[,azure,gcp]`.
 struct SyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sync",
-        abstract: "Create or update the workflow's deployed definition on AWS Step Functions, Azure Logic Apps or GCP Workflows.",
+        abstract: "Create or update the workflow's deployed definition on AWS Step Functions, Azure Logic Apps and/or GCP Workflows.",
         discussion: """
             Exports the workflow, looks the deployed one up by name (the workflow id), and creates it, \
-            updates it, or leaves it when it is the same. Credentials and endpoints come from each \
+            updates it, or leaves it when it is the same — on each provider given, in order (the \
+            guide's SyncWorkflow with several providers), one line per provider; a provider that \
+            fails does not stop the others, and the exit status is then 1. Credentials and endpoints come from each \
             provider's standard variables: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, \
             AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL; AZURE_TENANT_ID, AZURE_CLIENT_ID, \
             AZURE_CLIENT_SECRET, AZURE_SUBSCRIPTION_ID, AZURE_RESOURCE_GROUP, AZURE_LOCATION; \
@@ -151,8 +153,23 @@ struct SyncCommand: AsyncParsableCommand {
     @Argument(help: "A workflow file (YAML or JSON).")
     var file: String
 
-    @Option(name: .shortAndLong, help: "aws, azure or gcp.")
-    var provider: Provider
+    @Option(name: .shortAndLong, help: ArgumentHelp("aws, azure or gcp; several as aws,azure,gcp or by repeating the option.", valueName: "providers"))
+    var provider: [String]
+
+    /// The providers named, in order, each once.
+    func providers() throws -> [Provider] {
+        var out: [Provider] = []
+        for name in provider.flatMap({ $0.split(separator: ",") }).map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) {
+            guard let p = Provider(rawValue: name) else {
+                throw ValidationError("unknown provider '\(name)'; expected aws, azure or gcp")
+            }
+            if !out.contains(p) { out.append(p) }
+        }
+        guard !out.isEmpty else { throw ValidationError("name at least one provider: --provider aws,azure,gcp") }
+        return out
+    }
+
+    func validate() throws { _ = try providers() }
 
     @Option(name: .long, help: "The deployed name (default: the workflow id).")
     var name: String?
@@ -172,18 +189,28 @@ struct SyncCommand: AsyncParsableCommand {
     @OptionGroup var target_: ExportTargetOptions
 
     func run() async throws {
-        let (document, result) = try target_.export(file, to: CloudTarget(rawValue: provider.rawValue)!)
-        let sync = WorkflowSync(options: SyncOptions(awsRoleArn: awsRoleArn, azureResourceGroup: resourceGroup, azureLocation: location, gcpRegion: region))
-        do {
-            let done = try await sync.sync(result, name: name ?? document.workflow.id, description: document.workflow.description)
-            Console.out(done.description)
-        } catch let error as CloudError {
-            Console.err("novacron: \(error)")
-            throw ExitCode(1)
-        } catch let error as AWSEnvironment.Missing {
-            Console.err("novacron: \(error)")
-            throw ExitCode(1)
+        // Every export first: a definition a target cannot express stops everything (exit 2)
+        // before anything is deployed anywhere.
+        var exports: [(Provider, WorkflowDocument, ExportResult)] = []
+        for provider in try providers() {
+            let (document, result) = try target_.export(file, to: CloudTarget(rawValue: provider.rawValue)!)
+            exports.append((provider, document, result))
         }
+        let sync = WorkflowSync(options: SyncOptions(awsRoleArn: awsRoleArn, azureResourceGroup: resourceGroup, azureLocation: location, gcpRegion: region))
+        var failed = false
+        for (provider, document, result) in exports {
+            do {
+                let done = try await sync.sync(result, name: name ?? document.workflow.id, description: document.workflow.description)
+                Console.out(done.description)
+            } catch let error as CloudError {
+                Console.err("novacron: \(provider.rawValue): \(error)")
+                failed = true
+            } catch let error as AWSEnvironment.Missing {
+                Console.err("novacron: \(provider.rawValue): \(error)")
+                failed = true
+            }
+        }
+        if failed { throw ExitCode(1) }
     }
 }
 

@@ -33,8 +33,9 @@ actor ProgressDisplay {
         for id in order { rows[id] = Row() }
     }
 
-    func handle(_ event: ExecutionEvent) {
-        let now = Date()
+    /// Shows `event`, which happened at `now`.
+    func handle(_ event: ExecutionEvent, at now: Date = Date()) {
+        func line(_ text: String) { self.line(text, at: now) }
         switch event {
         case .executionStarted(let id, let workflowID, let count):
             line("execution \(id) of \(workflowID) started (\(count) step\(count == 1 ? "" : "s"))")
@@ -77,9 +78,9 @@ actor ProgressDisplay {
     }
 
     /// Piped: a timestamped line. On a terminal: nothing (the table shows it).
-    nonisolated func line(_ text: String) {
+    nonisolated func line(_ text: String, at time: Date = Date()) {
         guard !interactive else { return }
-        Console.out("\(ExecutionReport.iso(Date())) \(text)")
+        Console.out("\(ExecutionReport.iso(time)) \(text)")
     }
 
     func draw(force: Bool) {
@@ -93,10 +94,10 @@ actor ProgressDisplay {
         let width = 30
         let filled = total == 0 ? width : width * done / total
         var bar = "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "]"
-        bar += " \(done)/\(total) steps, \(Self.format(.seconds(elapsed)))"
+        bar += " \(done)/\(total) steps, \(Self.format(.clamped(seconds: elapsed)))"
         if let eta = estimatedCompletion, !finished {
             // From the engine: learned step durations along the path still ahead.
-            bar += ", ETA \(Self.format(.seconds(max(0, eta.timeIntervalSince(now)))))"
+            bar += ", ETA \(Self.format(.clamped(seconds: max(0, eta.timeIntervalSince(now)))))"
         }
         lines.append(bar)
         let running = order.filter { rows[$0]?.status == .running }
@@ -114,7 +115,7 @@ actor ProgressDisplay {
             case .cancelled: mark = "⊘"
             }
             var duration = ""
-            if let s = row.started { duration = Self.format(.seconds((row.finished ?? now).timeIntervalSince(s))) }
+            if let s = row.started { duration = Self.format(.clamped(seconds: (row.finished ?? now).timeIntervalSince(s))) }
             let attempt = row.attempt > 1 ? " #\(row.attempt)" : ""
             let padded = id.count < 24 ? id + String(repeating: " ", count: 24 - id.count) : id
             lines.append(" \(mark) \(padded) \(row.status.rawValue)\(attempt) \(duration) \(row.note.prefix(60))")
@@ -137,7 +138,7 @@ actor ProgressDisplay {
         let s = d.seconds
         if s < 1 { return "\(Int((s * 1000).rounded()))ms" }
         if s < 60 { return String(format: "%.1fs", s) }
-        return DurationText.format(.seconds(s.rounded()))
+        return DurationText.format(.clamped(seconds: s.rounded()))
     }
 
     /// The closing lines: status, counts, time, and the error when it failed.

@@ -177,7 +177,10 @@ struct RunCommand: AsyncParsableCommand {
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await engine.run() }
             defer { group.cancelAll() }
-            let events = engine.events()
+            // Stamped as they happen (an observer runs at the event), so a piped line carries the
+            // time of its event, not the time it was printed.
+            let (events, stamped) = AsyncStream.makeStream(of: (Date, ExecutionEvent).self, bufferingPolicy: .unbounded)
+            engine.observe { event in stamped.yield((Date(), event)) }
             let display = output == .json ? nil : ProgressDisplay(workflow: workflow, interactive: interactive)
             let id: String
             do { id = try await start(engine) } catch let error as EngineError {
@@ -208,8 +211,8 @@ struct RunCommand: AsyncParsableCommand {
                 }
             }
             // Events since the subscription above are buffered, so none is missed.
-            for await event in events where event.executionID == id {
-                await display?.handle(event)
+            for await (time, event) in events where event.executionID == id {
+                await display?.handle(event, at: time)
                 if case .executionFinished(let execution) = event {
                     interrupts.stop()
                     return execution

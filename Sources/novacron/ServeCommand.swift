@@ -37,6 +37,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Comma-separated host names clients reach the server by (the Host header); default: loopback names on loopback, any otherwise.", valueName: "names")) var allowedHosts: String?
     @Option(name: .long, help: ArgumentHelp("Close a connection that sends nothing for this long, between requests or while a request's head is awaited (default 30s).", valueName: "duration")) var idleTimeout: String?
     @Option(name: .long, help: "Serve at most N connections at once (default 512).") var maxConnections: Int?
+    @Option(name: .long, help: ArgumentHelp("Refuse workflow definitions larger than this many bytes (default 33554432, 32 MiB, as the other commands; NOVACRON_MAX_DEFINITION_BYTES).", valueName: "bytes")) var maxDefinitionBytes: Int?
     @Flag(name: .long, help: "Apply the learning engine's safe suggestions at or above --min-confidence as new workflow versions (reverted when they do worse).") var autoOptimize = false
     @Option(name: .long, help: "The weight of the newest duration in the learned moving average (default 0.1).") var learningRate: Double?
     @Option(name: .long, help: "The confidence a suggestion needs to be applied automatically (default 0.8).") var minConfidence: Double?
@@ -59,6 +60,7 @@ struct ServeCommand: AsyncParsableCommand {
         f["allowedHosts"] = allowedHosts
         f["idleTimeout"] = idleTimeout
         f["maxConnections"] = maxConnections.map(String.init)
+        f["maxDefinitionBytes"] = maxDefinitionBytes.map(String.init)
         if autoOptimize { f["autoOptimize"] = "true" }
         f["learningRate"] = learningRate.map { "\($0)" }
         f["minConfidence"] = minConfidence.map { "\($0)" }
@@ -97,7 +99,8 @@ struct ServeCommand: AsyncParsableCommand {
             let app = try await buildApplication(
                 engine: engine, store: store,
                 configuration: ServerConfiguration(host: settings.host, port: settings.port, insecure: settings.insecure, tokens: tokens, drainGrace: settings.drainGrace, prometheusURL: settings.prometheusURL,
-                    allowedHosts: settings.allowedHosts, idleTimeout: settings.idleTimeout, maxConnections: settings.maxConnections))
+                    allowedHosts: settings.allowedHosts, idleTimeout: settings.idleTimeout, maxConnections: settings.maxConnections,
+                    maxDefinitionBytes: settings.maxDefinitionBytes))
             try await app.runService()
         } catch let error as EngineError {
             Console.err("error: \(error.message)")

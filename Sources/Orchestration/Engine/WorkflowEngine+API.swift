@@ -25,12 +25,12 @@ extension WorkflowEngine {
         }
         let hash: String
         if let store {
-            do { hash = try await store.saveWorkflow(graph.workflow) } catch {
+            do { hash = try await store.saveWorkflow(compiled.workflow) } catch {
                 throw EngineError(.unavailable, "cannot save workflow \(graph.workflow.id): \(error)")
             }
         } else {
             // Versions matter to the learning engine (judging an applied optimization) even in memory.
-            hash = learning != nil ? (try? graph.workflow.contentHash()) ?? "" : ""
+            hash = learning != nil ? (try? compiled.workflow.contentHash()) ?? "" : ""
         }
         workflows[graph.workflow.id] = compiled
         workflowHashes[graph.workflow.id] = hash

@@ -301,7 +301,11 @@ public actor TriggerScheduler {
     static func inputs(of trigger: WorkflowTrigger, payload: JSONValue) throws -> [String: JSONValue] {
         var out: [String: JSONValue] = [:]
         // Without a mapping, webhooks give the guide's inputs: branch, commit_hash, triggered_by.
-        // Incidents give incident_id, title, severity, service and triggered_by.
+        // Incidents give incident_id, title, severity, service and triggered_by. Events give their
+        // data's fields, as the guide's subscriber hands the event's data to the workflow.
+        if trigger.inputs.isEmpty, trigger.type == .event, case .object(let data)? = payload["data"] {
+            return data
+        }
         if trigger.inputs.isEmpty, case .object(let fields) = payload {
             let names = switch trigger.type {
             case .webhook: ["branch", "commit_hash", "triggered_by"]

@@ -48,11 +48,15 @@ async function call(method, path, body) {
 
 const canOperate = () => state.role === "operator" || state.role === "admin";
 
+/// A duration in milliseconds as people write it: 250 ms, 3.3 s, 2 m 5 s, 1 h 20 m.
 function seconds(ms) {
-  if (ms === undefined || ms === null) return "";
+  if (ms === undefined || ms === null || !isFinite(ms)) return "";
   if (ms < 1000) return Math.round(ms) + " ms";
-  if (ms < 60000) return (ms / 1000).toFixed(1) + " s";
-  return Math.floor(ms / 60000) + " m " + Math.round((ms % 60000) / 1000) + " s";
+  if (ms < 60000) return (Math.round(ms / 100) / 10) + " s";
+  const s = Math.round(ms / 1000);
+  if (s < 3600) return Math.floor(s / 60) + " m" + (s % 60 ? " " + (s % 60) + " s" : "");
+  const m = Math.round(s / 60);
+  return Math.floor(m / 60) + " h" + (m % 60 ? " " + (m % 60) + " m" : "");
 }
 
 function when(iso) { return iso ? new Date(iso).toLocaleString() : ""; }
@@ -142,7 +146,7 @@ async function workflowPage(id) {
     h("p", {}, workflow.description || ""),
     h("div", { class: "actions" }, start),
     h("p", { class: "facts" },
-      `${workflow.stepCount} steps in ${plan.stages.length} stages · critical path ${plan.criticalPath.join(" → ")} · estimated ${plan.estimatedSeconds}s (serial ${plan.serialSeconds}s, score ${plan.optimizationScore.toFixed(2)})`),
+      `${workflow.stepCount} steps in ${plan.stages.length} stages · critical path ${plan.criticalPath.join(" → ")} · estimated ${secs(plan.estimatedSeconds)} (serial ${secs(plan.serialSeconds)}, score ${plan.optimizationScore.toFixed(2)})`),
     dag(plan, {}),
     triggers.triggers.length ? [h("h2", {}, "Triggers"), triggersTable(id, triggers.triggers)] : null,
     h("h2", {}, "Learning"), h("div", { id: "learning" }, "…"),
@@ -279,7 +283,7 @@ function dag(plan, statuses) {
     const status = statuses[step.id] || "";
     return h("g", { class: "node " + status + (critical.has(step.id) ? " critical" : ""), "data-step": step.id, "data-status": status,
       transform: `translate(${p.x},${p.y})` },
-      h("title", {}, `${step.id}${status ? " — " + status : ""}; estimate ${step.estimateSeconds}s`),
+      h("title", {}, `${step.id}${status ? " — " + status : ""}; estimate ${secs(step.estimateSeconds)}`),
       h("rect", { width: W, height: H, rx: 6 }),
       h("text", { x: 10, y: H / 2 + 5 }, step.id.length > 20 ? step.id.slice(0, 19) + "…" : step.id));
   });
@@ -362,7 +366,7 @@ function renderExecution(view) {
     h("p", { class: "facts" }, "Workflow ", h("a", { href: "#/workflows/" + encodeURIComponent(e.workflowID) }, e.workflowID), " · ",
       h("span", { id: "execution-status" }, badge(e.status)), " · started ", when(e.startedAt),
       e.finishedAt ? " · took " + seconds(e.metrics.totalDurationMs) : "",
-      e.estimatedCompletion ? h("span", { id: "eta" }, " · expected to end " + when(e.estimatedCompletion)) : "",
+      e.estimatedCompletion ? h("span", { id: "eta", "data-at": e.estimatedCompletion }, " · expected to end " + when(e.estimatedCompletion)) : "",
       e.error ? h("span", { class: "error" }, " · " + e.error) : ""),
     buttons,
     view.plan ? dag(view.plan, statusMap(e)) : h("p", {}, "The workflow is no longer registered; its graph is not available."),

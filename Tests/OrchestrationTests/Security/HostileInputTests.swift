@@ -97,12 +97,13 @@ struct HostileInputTests {
         #expect(good.status == .completed)
     }
 
-    @Test("a body over the limit is 413 with no internal error names; an alias bomb is refused at once")
+    @Test("a body over the limit (maxDefinitionBytes) is 413 with no internal error names; an alias bomb is refused at once")
     func sizes() async throws {
-        try await withLiveServer { port, _ in
-            let big = String(repeating: "# padding\n", count: 500_000)
+        try await withLiveServer(configure: { $0.maxDefinitionBytes = 256 * 1024 }) { port, _ in
+            let big = String(repeating: "# padding\n", count: 30_000)
             let (status, text) = try await Self.register(port, big)
             #expect(status == 413)
+            #expect(text.contains("the definition is larger than 262144 bytes (256 KiB), this server's limit (maxDefinitionBytes)"), "\(text.suffix(300))")
             #expect(!text.contains("NIO") && !text.contains("Error"), "\(text.suffix(300))")
             var bomb = "name: bomb\nvariables:\n  a: &a [x,x,x,x,x,x,x,x,x]\n"
             for (prev, name) in zip("abcdefgh", "bcdefghi") { bomb += "  \(name): &\(name) [*\(prev),*\(prev),*\(prev),*\(prev),*\(prev),*\(prev),*\(prev),*\(prev),*\(prev)]\n" }

@@ -120,6 +120,23 @@ struct APITests {
                 #expect(text.contains(#"novacron_step_duration_seconds_count{status="success"} 2"#))
                 #expect(text.contains("novacron_scheduling_latency_seconds_count 2"))
                 #expect(text.contains("novacron_ready_queue_depth 0.0"))
+                // Per workflow: successes and failures, and how long executions took.
+                #expect(text.contains(#"novacron_executions_finished_total{workflow="hello",status="completed"} 1"#))
+                #expect(text.contains(#"novacron_execution_duration_seconds_count{workflow="hello",status="completed"} 1"#))
+            }
+            // This workflow's executions, at the guide's path; an unknown workflow is a 404.
+            try await client.execute(uri: "/api/v1/workflows/hello/executions?status=completed", method: .get) { response in
+                #expect(response.status == .ok)
+                let page = try self.json(response.body)
+                #expect((page["items"] as? [[String: Any]])?.map { $0["id"] as? String } == [executionID])
+            }
+            try await client.execute(uri: "/api/v1/workflows/nope/executions", method: .get) { response in
+                #expect(response.status == .notFound)
+            }
+            // The optimization score, set at registration, is in the workflow's summary.
+            try await client.execute(uri: "/api/v1/workflows/hello", method: .get) { response in
+                let score = try #require(try self.json(response.body)["optimizationScore"] as? Double)
+                #expect(score >= 1)
             }
             try await client.execute(uri: "/api/v1/workflows/hello/plan", method: .get) { response in
                 let plan = try self.json(response.body)

@@ -164,6 +164,37 @@ struct EventTriggerTests {
         }
     }
 
+    @Test("an event trigger without an inputs mapping passes the event's data as the execution's inputs, as the guide's subscriber does")
+    func eventDataAsInputs() async throws {
+        let executor = ScriptedExecutor()
+        let store = InMemoryExecutionStore()
+        try await withScriptedEngine(executor, store: store) { engine in
+            try await engine.registerWorkflow(try workflowDocument("""
+                name: on-order
+                triggers:
+                  - {type: event, event: order.placed}
+                steps:
+                  - {id: ship, timeout: 1m}
+                """))
+            let bus = EventBus(store: store)
+            let scheduler = TriggerScheduler(engine: engine, store: store)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await bus.run() }
+                group.addTask { await scheduler.runEventTriggers(bus: bus) }
+                while try await store.cursor("event-triggers") == nil { await Task.yield() }
+                let executions = engine.events()
+                try await bus.publish("order.placed", data: ["order": 7, "customer": "ada", "items": ["a", "b"]])
+                var started: String?
+                for await event in executions {
+                    if case .executionStarted(let id, _, _) = event { started = id; break }
+                }
+                let execution = try await engine.getExecution(try #require(started))
+                #expect(execution.inputs == ["order": 7, "customer": "ada", "items": ["a", "b"]])
+                group.cancelAll()
+            }
+        }
+    }
+
     @Test("outbound webhooks: events are POSTed in order, signed; a failing receiver is retried with backoff, then dead-lettered")
     func outbound() async throws {
         let store = InMemoryExecutionStore()
