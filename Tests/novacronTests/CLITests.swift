@@ -66,7 +66,13 @@ enum CLI {
     static func run(_ arguments: [String], limitDataKiB: Int? = nil, environment: [String: String] = CLI.environment) throws -> Result {
         let process = Process()
         process.environment = environment
-        if let limitDataKiB {
+        var arguments = arguments
+        if arguments.first == "--as-nobody" {
+            // As the unprivileged user 'nobody' (setpriv, from util-linux), for what root may always do.
+            arguments.removeFirst()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", binary.path] + arguments
+        } else if let limitDataKiB {
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
             process.arguments = ["-c", "ulimit -d \(limitDataKiB) && exec \"$0\" \"$@\"", binary.path] + arguments
         } else {
@@ -430,35 +436,20 @@ struct ExecutionsCommandTests {
         #expect(try CrashTests.integrity(db: db) == "ok")
     }
 
-    /// Whether `chattr +i` works here (root on ext4): the way to make a file read-only for root.
-    static let canMakeImmutable: Bool = {
-        let probe = FileManager.default.temporaryDirectory.appendingPathComponent("novacron-chattr-\(UUID().uuidString)").path
-        FileManager.default.createFile(atPath: probe, contents: Data())
-        defer { _ = chattr("-i", probe); try? FileManager.default.removeItem(atPath: probe) }
-        return chattr("+i", probe)
-    }()
-
-    static func chattr(_ flag: String, _ path: String) -> Bool {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["chattr", flag, path]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        guard (try? p.run()) != nil else { return false }
-        p.waitUntilExit()
-        return p.terminationStatus == 0
-    }
-
-    @Test("a read-only database is refused with a clear message", .enabled(if: ExecutionsCommandTests.canMakeImmutable))
+    @Test("a read-only database is refused with a clear message")
     func readOnly() throws {
         let folder = try CLI.temporaryFolder()
         let db = folder + "/x.db"
         #expect(try CLI.run("run", "Examples/hello.yaml", "--db", db).status == 0)
         for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: db + suffix) }
-        #expect(Self.chattr("+i", db))
-        defer { _ = Self.chattr("-i", db) }
-        let result = try CLI.run("run", "Examples/hello.yaml", "--db", db)
-        #expect(result.status == 2)
+        // Read-only for whoever runs novacron: the file's mode for an ordinary user; root ignores
+        // modes, so as root novacron runs as 'nobody' (setpriv), for whom the file is read-only.
+        try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: db)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: folder)
+        var arguments = ["run", "Examples/hello.yaml", "--db", db]
+        if getuid() == 0 { arguments = ["--as-nobody"] + arguments }
+        let result = try CLI.run(arguments)
+        #expect(result.status == 2, "\(result.stderr)")
         #expect(result.stderr == "error: \(db): the database is read-only; NovaCron needs to write to it\n")
     }
 
@@ -608,10 +599,6 @@ struct ExecutionsCommandTests {
         running.read { $0.contains("step slow started") }
         kill(running.process.processIdentifier, SIGKILL)
         _ = running.finish()
-        // The step's own process group outlives a SIGKILLed novacron; end it.
-        if let text = try? String(contentsOfFile: folder + "/pgid", encoding: .utf8), let pgid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
-            kill(-pgid, SIGKILL)
-        }
         let id = try #require(running.executionID)
         let resumed = try CLI.run("executions", "resume", id, "--db", db)
         #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
@@ -619,6 +606,34 @@ struct ExecutionsCommandTests {
         #expect(try String(contentsOfFile: folder + "/trace", encoding: .utf8) == "first\nslow\nlast\n")
         let show = try CLI.run("executions", "show", id, "--db", db)
         #expect(show.stdout.contains("resumable  completed"))
+    }
+
+    @Test("kill -9 of novacron run in the middle of 'sleep 3; echo x >> file', resumed at once: the killed attempt's processes are gone and the file gets one line, not two")
+    func killedStepDoesNotRunTwice() throws {
+        let folder = try CLI.temporaryFolder()
+        let db = folder + "/x.db"
+        let file = folder + "/w.yaml"
+        // The first attempt tells the test its process group through a FIFO once it runs, so the
+        // kill lands in the middle of the step, not before it started.
+        let fifo = folder + "/running"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        try """
+            name: once
+            steps:
+              - {id: append, inputs: {command: 'if [ "$NOVACRON_ATTEMPT" = 1 ]; then echo $$ > \(fifo); fi; sleep 3; echo x >> \(folder)/file'}}
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        let running = try CLI.Running(["run", file, "--db", db])
+        let reader = try #require(FileHandle(forReadingAtPath: fifo))  // opens once the step does
+        let pgid = try #require(Int32(String(decoding: reader.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
+        kill(running.process.processIdentifier, SIGKILL)
+        _ = running.finish()
+        let id = try #require(running.executionID)
+        let resumed = try CLI.run("executions", "resume", id, "--db", db)
+        #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
+        #expect(resumed.stdout.contains("step append started (attempt 2)"))
+        #expect(try String(contentsOfFile: folder + "/file", encoding: .utf8) == "x\n")
+        // The killed attempt's group did not outlive its novacron.
+        #expect(kill(-pgid, 0) != 0, "process group \(pgid) still runs")
     }
 }
 
@@ -655,13 +670,29 @@ struct ExportCLITests {
         environment["HOME"] = try CLI.temporaryFolder()
         let run = try CLI.run(["sync", file, "--provider", "aws"], environment: environment)
         #expect(run.status == 1)
-        #expect(run.stderr == "novacron: no AWS region: set AWS_REGION (e.g. eu-west-1)\n")
+        #expect(run.stderr == "novacron: aws: no AWS region: set AWS_REGION (e.g. eu-west-1)\n")
         environment["AWS_REGION"] = "eu-west-1"
         let keys = try CLI.run(["sync", file, "--provider", "aws"], environment: environment)
-        #expect(keys.stderr.hasPrefix("novacron: no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or put profile 'default' in "))
+        #expect(keys.stderr.hasPrefix("novacron: aws: no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or put profile 'default' in "))
         environment["AWS_REGION"] = "europe"
         let region = try CLI.run(["sync", file, "--provider", "aws"], environment: environment)
-        #expect(region.stderr == "novacron: 'europe' is not an AWS region name like eu-west-1\n")
+        #expect(region.stderr == "novacron: aws: 'europe' is not an AWS region name like eu-west-1\n")
+        // Several providers (the guide's SyncWorkflow with a list): every export comes first, so one
+        // a target cannot express stops all of them before anything is deployed…
+        let first = try CLI.run(["sync", file, "--provider", "aws,gcp"], environment: environment)
+        #expect(first.status == 2)
+        #expect(first.stderr.contains("cannot export to GCP Workflows") && !first.stderr.contains("novacron: aws:"), "\(first.stderr)")
+        // …then each provider is tried and reported in order; one failing does not stop the next.
+        let hook = try CLI.temporaryFolder() + "/hook.yaml"
+        try "name: hook\nsteps:\n  - {id: call, type: api, inputs: {url: 'https://example.com/hook', method: POST}, timeout: 30s}\n".write(toFile: hook, atomically: true, encoding: .utf8)
+        for key in environment.keys where key.hasPrefix("AZURE_") || key.hasPrefix("GOOGLE_") || key.hasPrefix("CLOUDSDK_") { environment[key] = nil }
+        environment["AWS_REGION"] = "eu-west-1"
+        let several = try CLI.run(["sync", hook, "--provider", "aws,azure", "--provider", "gcp,aws", "--aws-connection-arn", "arn:aws:events:eu-west-1:123456789012:connection/x/y"], environment: environment)
+        #expect(several.status == 1)
+        let lines = several.stderr.split(separator: "\n").map { $0.prefix(while: { $0 != ":" }) + ":" + $0.dropFirst("novacron: ".count).prefix(while: { $0 != ":" }) }
+        #expect(lines == ["novacron:aws", "novacron:azure", "novacron:gcp"], "\(several.stderr)")
+        let unknown = try CLI.run(["sync", file, "--provider", "aws,oracle"], environment: environment)
+        #expect(unknown.status == 64 && unknown.stderr.contains("unknown provider 'oracle'; expected aws, azure or gcp"), "\(unknown.status) \(unknown.stderr)")
     }
 }
 

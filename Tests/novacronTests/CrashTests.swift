@@ -1,4 +1,6 @@
 import Foundation
+import Orchestration
+import OrchestrationTesting
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -28,7 +30,9 @@ struct CrashTests {
         yaml += "  - {id: s11, dependencies: [s8, s9, s10], inputs: {command: '\(line)'}}\n"
         try yaml.write(toFile: file, atomically: true, encoding: .utf8)
 
-        var rng = SystemRandomNumberGenerator()
+        // Seeded, and the seed is in every failure message: NOVACRON_PROPERTY_SEED replays a run.
+        let seed = ProcessInfo.processInfo.environment["NOVACRON_PROPERTY_SEED"].flatMap(UInt64.init) ?? UInt64(Date().timeIntervalSince1970)
+        var rng = SeededGenerator(seed: seed)
         var kills = 0, completed = 0, rounds = 0
         while (kills < 20 || completed < 4) && rounds < 200 {
             rounds += 1
@@ -42,7 +46,7 @@ struct CrashTests {
                 completed += 1
             }
         }
-        #expect(kills >= 20)
+        #expect(kills >= 20, "seed \(seed)")
 
         // Finish whatever the last kill left running.
         let left = try CLI.run("executions", "list", "--db", db, "--status", "running", "-o", "json")
@@ -52,13 +56,13 @@ struct CrashTests {
 
         let all = try CLI.run("executions", "list", "--db", db, "--limit", "1000", "-o", "json")
         let executions = try #require(try JSONSerialization.jsonObject(with: Data(all.stdout.utf8)) as? [[String: Any]])
-        #expect(executions.allSatisfy { $0["status"] as? String == "completed" })
+        #expect(executions.allSatisfy { $0["status"] as? String == "completed" }, "seed \(seed)")
 
         // Lines per (execution, step, attempt) in the trace.
         let lines = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n").map(String.init)
         var count: [String: Int] = [:]
         for l in lines { count[l, default: 0] += 1 }
-        #expect(count.values.allSatisfy { $0 == 1 }, "an attempt ran twice")
+        #expect(count.values.allSatisfy { $0 == 1 }, "an attempt ran twice (seed \(seed))")
         for execution in executions {
             let id = try #require(execution["id"] as? String)
             let show = try CLI.run("executions", "show", id, "--db", db, "-o", "json")

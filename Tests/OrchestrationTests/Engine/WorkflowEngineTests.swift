@@ -348,7 +348,13 @@ struct WorkflowEngineTests {
             try await engine.registerWorkflow(Workflow(name: "w", steps: (0..<4).map { WorkflowStep(id: "s\($0)", inputs: ["command": "x"]) }))
             let started = try await engine.executeWorkflow("w")
             await executor.waitForStarts(2)
+            // The engine dispatches everything it may the moment steps become ready: with two
+            // held, the other two must still be waiting — not running, not merely not yet called.
+            let held = try await engine.getExecution(started.id)
+            #expect(held.stepResults.values.filter { $0.status == .running }.count == 2)
+            #expect(held.stepResults.values.filter { $0.status == .pending }.count == 2)
             let first = executor.started
+            #expect(first.count == 2)
             executor.release(first[0])
             await executor.waitForStarts(3)
             for id in executor.started { executor.release(id) }

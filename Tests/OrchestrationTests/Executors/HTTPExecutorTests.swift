@@ -48,10 +48,10 @@ struct HTTPExecutorTests {
     func badInputs() async throws {
         let noURL = await HTTPExecutor().execute(request(["url": "ftp://example.com/x"]), context: ExecutorContext())
         #expect(noURL.error == "inputs.url must be an http or https URL, got 'ftp://example.com/x'")
-        // A port nothing listens on: bind a server, note its port, close it.
-        let server = try await TestHTTPServer.start { _, _ in .init() }
-        let url = server.url
-        await server.stop()
+        // A port bound and not listening: connections are refused, and nobody else takes it meanwhile.
+        let reserved = try ListeningPort.Reserved()
+        defer { withExtendedLifetime(reserved) {} }
+        let url = "http://127.0.0.1:\(reserved.port)/"
         let refused = await HTTPExecutor().execute(request(["url": .string(url)]), context: ExecutorContext())
         #expect(!refused.succeeded)
         #expect(refused.error?.hasPrefix("GET \(url) failed:") == true)

@@ -39,7 +39,7 @@ struct WebUITests {
             let site = "http://127.0.0.1:\(try #require(client.port))"
             let browser = try await WebDriver.start()
             do {
-                try await walk(browser, site: site, engine: engine, executor: executor)
+                try await walk(browser, site: site, engine: engine, executor: executor, store: store)
                 await browser.quit()
             } catch {
                 try? await browser.screenshot(to: Self.shot("failure"))
@@ -49,7 +49,8 @@ struct WebUITests {
         }
     }
 
-    func walk(_ browser: WebDriver, site: String, engine: WorkflowEngine, executor: ScriptedExecutor) async throws {
+    func walk(_ browser: WebDriver, site: String, engine: WorkflowEngine, executor: ScriptedExecutor, store: SQLiteExecutionStore) async throws {
+        let nightly = { try await store.triggerStates(workflowID: "ui-demo").first { $0.triggerID == "nightly" }?.enabled }
         // Without a token the API answers 401 and the page asks for one.
         try await browser.navigate(site + "/")
         try await browser.waitUntil("document.querySelector('#login input#token')", "the sign-in form")
@@ -77,9 +78,11 @@ struct WebUITests {
         #expect(try await browser.run("return document.querySelector('#triggers tr[data-trigger=nightly]').textContent").stringValue?.contains("0 2 * * * (Europe/Berlin)") == true)
         try await browser.click("#triggers tr[data-trigger=nightly] button.toggle")
         try await browser.waitUntil("document.querySelector('#triggers tr[data-trigger=nightly][data-enabled=false]')", "the trigger switched off")
-        #expect(await engine.registeredWorkflows().isEmpty == false)
+        // The server saved it: the schedule is off, not just drawn so.
+        #expect(try await nightly() == false)
         try await browser.click("#triggers tr[data-trigger=nightly] button.toggle")
         try await browser.waitUntil("document.querySelector('#triggers tr[data-trigger=nightly][data-enabled=true]')", "the trigger switched on again")
+        #expect(try await nightly() == true)
 
         // Start it from the page with build held: the execution page shows the live states.
         executor.hold("build")
@@ -88,8 +91,13 @@ struct WebUITests {
         #expect(try await browser.run("return document.querySelector('#dag g.node[data-step=fetch]').dataset.status") == "success")
         let firstID = try #require(try await browser.run("return document.getElementById('execution-id').textContent").stringValue)
         #expect(try await engine.getExecution(firstID).status == .running)
-        // The engine's ETA: build (5s) and ship (1s) still ahead.
-        #expect(try await browser.run("return document.getElementById('eta') !== null") == .bool(true))
+        // The engine's ETA: build (5s) and ship (1s) still ahead, so about 6 s after build started.
+        let shown = try #require(try await browser.run("return document.getElementById('eta').dataset.at").stringValue)
+        let fractions = ISO8601DateFormatter()
+        fractions.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let eta = try #require(fractions.date(from: shown) ?? ISO8601DateFormatter().date(from: shown))
+        let building = try #require(try await engine.getExecution(firstID).stepResults["build"]?.startedAt)
+        #expect(abs(eta.timeIntervalSince(building) - 6) < 2, "ETA \(shown), build started \(building)")
         try await browser.screenshot(to: Self.shot("execution-running"))
 
         // Released, build finishes and ship fails; the page follows over SSE without a reload.

@@ -17,10 +17,9 @@ final class MotoServer: Sendable {
     }
 
     static func start(setupRequests: Int? = nil) async throws -> MotoServer {
-        let port = try PrometheusServer.freePort()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)]
+        process.arguments = ["python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", "0"]
         var environment = ExternalTool.pythonEnvironment
         if let setupRequests { environment["INITIAL_NO_AUTH_ACTION_COUNT"] = String(setupRequests) }
         // Its log goes to a pipe: unbuffered, or the line it is ready with never comes.
@@ -30,9 +29,9 @@ final class MotoServer: Sendable {
         process.standardError = pipe
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         // Ready when it logs the address it listens on.
-        let seen = Mutex<(text: String, continuation: CheckedContinuation<Void, any Error>?)>(("", nil))
-        let url = "http://127.0.0.1:\(port)"
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+        // Bound to port 0, it logs the port it got.
+        let seen = Mutex<(text: String, continuation: CheckedContinuation<Int, any Error>?)>(("", nil))
+        let port = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int, any Error>) in
             seen.withLock { $0.continuation = continuation }
             pipe.fileHandleForReading.readabilityHandler = { handle in
                 let data = handle.availableData
@@ -44,8 +43,8 @@ final class MotoServer: Sendable {
                         return
                     }
                     state.text += String(decoding: data, as: UTF8.self)
-                    if state.text.contains("Running on \(url)") {
-                        state.continuation?.resume()
+                    if let port = ListeningPort.from(state.text, after: "Running on http://127.0.0.1:") {
+                        state.continuation?.resume(returning: port)
                         state.continuation = nil
                     }
                     // Keep only the tail: moto logs every request.
@@ -57,10 +56,10 @@ final class MotoServer: Sendable {
                 continuation.resume(throwing: error)
             }
         }
-        let server = MotoServer(process: process, url: url)
+        let server = MotoServer(process: process, url: "http://127.0.0.1:\(port)")
         let config = try await ExternalTool.run([
             "python3", "-c",
-            "import urllib.request, json; urllib.request.urlopen(urllib.request.Request('\(url)/moto-api/config', data=json.dumps({'lambda': {'use_docker': False}, 'stepfunctions': {'execute_state_machine': True}}).encode(), method='POST'))",
+            "import urllib.request, json; urllib.request.urlopen(urllib.request.Request('\(server.url)/moto-api/config', data=json.dumps({'lambda': {'use_docker': False}, 'stepfunctions': {'execute_state_machine': True}}).encode(), method='POST'))",
         ])
         guard config.status == 0 else {
             server.stop()

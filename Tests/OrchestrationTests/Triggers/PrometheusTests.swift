@@ -16,21 +16,15 @@ final class PrometheusServer: Sendable {
     let url: String
     let folder: String
 
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
+    private init(process: Process, url: String, folder: String) {
+        self.process = process
+        self.url = url
+        self.folder = folder
     }
 
-    init(scraping target: String) throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("novacron-prom-\(UUID().uuidString)").path
+    /// Starts Prometheus on port 0; returns once it logs the port it got.
+    static func start(scraping target: String) async throws -> PrometheusServer {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("novacron-prom-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder + "/data", withIntermediateDirectories: true)
         try """
             global: {scrape_interval: 1s, evaluation_interval: 1s}
@@ -38,14 +32,38 @@ final class PrometheusServer: Sendable {
               - job_name: test
                 static_configs: [{targets: ["\(target)"]}]
             """.write(toFile: folder + "/prometheus.yml", atomically: true, encoding: .utf8)
-        let port = try Self.freePort()
-        url = "http://127.0.0.1:\(port)"
-        process = Process()
+        let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["prometheus", "--config.file=\(folder)/prometheus.yml", "--storage.tsdb.path=\(folder)/data", "--web.listen-address=127.0.0.1:\(port)"]
+        process.arguments = ["prometheus", "--config.file=\(folder)/prometheus.yml", "--storage.tsdb.path=\(folder)/data", "--web.listen-address=127.0.0.1:0"]
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
+        let log = Pipe()
+        process.standardError = log
+        let seen = Mutex<(text: String, continuation: CheckedContinuation<Int, any Error>?)>(("", nil))
+        let port = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int, any Error>) in
+            seen.withLock { $0.continuation = continuation }
+            log.fileHandleForReading.readabilityHandler = { handle in
+                let data = handle.availableData
+                if data.isEmpty { handle.readabilityHandler = nil }
+                seen.withLock { state in
+                    guard let waiting = state.continuation else { return }  // ready: the rest is read and dropped
+                    if data.isEmpty {
+                        waiting.resume(throwing: CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "prometheus exited before listening:\n\(state.text)"]))
+                        state.continuation = nil
+                        return
+                    }
+                    state.text += String(decoding: data, as: UTF8.self)
+                    if let port = ListeningPort.from(state.text, after: #"msg="Listening on" address=127.0.0.1:"#) {
+                        waiting.resume(returning: port)
+                        state.continuation = nil
+                    }
+                }
+            }
+            do { try process.run() } catch {
+                seen.withLock { $0.continuation = nil }
+                continuation.resume(throwing: error)
+            }
+        }
+        return PrometheusServer(process: process, url: "http://127.0.0.1:\(port)", folder: folder)
     }
 
     func stop() {
@@ -64,9 +82,11 @@ struct PrometheusTests {
         try await TestHTTPServer.with({ _, _ in
             .init(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: "novacron_test_queue_depth \(depth.withLock { $0 })\n")
         }) { exporter in
-            let prometheus = try PrometheusServer(scraping: "127.0.0.1:\(exporter.port)")
+            let prometheus = try await PrometheusServer.start(scraping: "127.0.0.1:\(exporter.port)")
             defer { prometheus.stop() }
-            let down = try PrometheusServer.freePort()
+            let reserved = try ListeningPort.Reserved()
+            defer { withExtendedLifetime(reserved) {} }
+            let down = reserved.port
             var executors = ExecutorRegistry()
             for type in StepType.allCases { executors.register(ScriptedExecutor(), for: type) }
             let engine = WorkflowEngine(executors: executors, secrets: SecretProvider(environment: [:]))
