@@ -145,16 +145,25 @@ struct APIController<Context: RequestContext>: Sendable {
         let id = try context.parameters.require("id")
         let body = try await request.body.collect(upTo: 1 << 20)
         var inputs: [String: JSONValue] = [:]
+        var options = ExecutionOptions()
         if body.readableBytes > 0 {
             guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(String(buffer: body).utf8)), case .object(let o) = value else {
-                throw Problem(.badRequest, "the body must be a JSON object: {\"inputs\": {…}}")
+                throw Problem(.badRequest, "the body must be a JSON object: {\"inputs\": {…}, \"debug\": false}")
+            }
+            if let unknown = o.keys.first(where: { $0 != "inputs" && $0 != "debug" }) {
+                throw Problem(.badRequest, "unknown field '\(unknown)'; the body may have 'inputs' and 'debug'")
             }
             if let i = o["inputs"] {
                 guard case .object(let given) = i else { throw Problem(.badRequest, "inputs must be an object of name: value") }
                 inputs = given
             }
+            if let d = o["debug"] {
+                // The guide's debug mode: paused before each step; each resume runs exactly one.
+                guard case .bool(let on) = d else { throw Problem(.badRequest, "debug must be true or false") }
+                options.debug = on
+            }
         }
-        let execution = try await engine.executeWorkflow(id, inputs: inputs)
+        let execution = try await engine.executeWorkflow(id, inputs: inputs, options: options)
         return ExecutionReport.json(execution).response(.created)
     }
 

@@ -246,9 +246,13 @@ paths:
           application/json:
             schema:
               type: object
+              additionalProperties: false
               properties:
                 inputs: {type: object, additionalProperties: true}
-            example: {inputs: {}}
+                debug:
+                  type: boolean
+                  description: The guide's debug mode. The execution pauses before each step; POST …/resume runs exactly the next one, then it pauses again.
+            example: {inputs: {}, debug: false}
       responses:
         "201":
           description: started
@@ -1119,6 +1123,8 @@ components:
         startedAt: {type: string, format: date-time}
         finishedAt: {type: string, format: date-time}
         estimatedCompletion: {type: string, format: date-time, description: "when a running execution is expected to end, from learned step durations (docs/learning.md)"}
+        debug: {type: boolean, description: "present (true) while the execution runs in debug mode: paused before each step"}
+        pausedBefore: {type: string, description: "in debug mode, the step the execution is paused before; POST …/resume runs it"}
         metrics:
           type: object
           required: [stepCount, successfulSteps, failedSteps, skippedSteps, retryCount, cacheHits, totalDurationMs, criticalPathDurationMs, optimizationGains]

@@ -209,15 +209,18 @@ async function workflowPage(id) {
     call("GET", "/executions?limit=20&workflow=" + encodeURIComponent(id)),
     call("GET", "/workflows/" + encodeURIComponent(id) + "/triggers"),
   ]);
-  const start = canOperate() ? h("button", { id: "start", onclick: async () => {
+  const launch = debug => async () => {
     try {
-      const execution = await call("POST", "/workflows/" + encodeURIComponent(id) + "/executions", { inputs: {} });
+      const execution = await call("POST", "/workflows/" + encodeURIComponent(id) + "/executions", { inputs: {}, debug });
       location.hash = "#/executions/" + encodeURIComponent(execution.id);
     } catch (error) { flash(error.message); }
-  } }, "Start") : null;
+  };
+  const start = canOperate() ? h("button", { id: "start", onclick: launch(false) }, "Start") : null;
+  // Debug mode: paused before each step; "Step" on the execution page runs the next one.
+  const startDebug = canOperate() ? h("button", { id: "start-debug", onclick: launch(true) }, "Debug") : null;
   show(h("h1", {}, workflow.name, " ", h("small", {}, workflow.id)),
     h("p", {}, workflow.description || ""),
-    h("div", { class: "actions" }, start),
+    h("div", { class: "actions" }, start, startDebug),
     h("p", { class: "facts" },
       `${workflow.stepCount} steps in ${plan.stages.length} stages · critical path ${plan.criticalPath.join(" → ")} · estimated ${secs(plan.estimatedSeconds)} (serial ${secs(plan.serialSeconds)}, score ${plan.optimizationScore.toFixed(2)})`),
     dag(plan, {}),
@@ -424,9 +427,13 @@ function renderExecution(view) {
   const act = (name, label, enabled) => canOperate() && enabled
     ? h("button", { id: name, onclick: () => operate(view, name) }, label) : null;
   const running = e.status === "running" || e.status === "pending";
+  const stepping = e.debug && e.status === "paused";
   const buttons = h("div", { class: "actions", id: "actions" },
     act("pause", "Pause", running),
-    act("resume", "Resume", e.status === "paused"),
+    act("resume", "Resume", e.status === "paused" && !stepping),
+    canOperate() && stepping
+      ? h("button", { id: "step", "data-step": e.pausedBefore || "", onclick: () => operate(view, "resume") }, "Step" + (e.pausedBefore ? " (run " + e.pausedBefore + ")" : ""))
+      : null,
     act("cancel", "Cancel", running || e.status === "paused"),
     act("retry", "Retry", e.status === "failed" || e.status === "cancelled"));
   const steps = h("table", { id: "steps" },

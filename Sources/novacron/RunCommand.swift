@@ -59,6 +59,15 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Seconds a stopped process gets between SIGTERM and SIGKILL.", valueName: "seconds"))
     var killGrace: Double = 5
 
+    @Flag(name: .long, help: "Debug mode: pause before each step, show it with its resolved inputs, and run it when Enter is pressed (c continues without stopping, q cancels).")
+    var debug = false
+
+    @Option(name: .long, help: ArgumentHelp("Debug mode from this step on: the steps before it run without stopping.", valueName: "step"))
+    var breakAt: String?
+
+    /// Pauses before steps, when debugging.
+    var stepper: DebugStepper? { debug || breakAt != nil ? DebugStepper(breakAt: breakAt) : nil }
+
     func validate() throws {
         if let maxParallel, maxParallel < 1 { throw ValidationError("--max-parallel must be at least 1") }
         guard killGrace.isFinite, (0...3600).contains(killGrace) else { throw ValidationError("--kill-grace must be a number of seconds from 0 to 3600") }
@@ -97,11 +106,13 @@ struct RunCommand: AsyncParsableCommand {
         if let resume {
             guard let store else { throw ValidationError("--resume needs the store the execution was saved in (drop --memory)") }
             workflow = try await Self.resumable(resume, in: store)
-            final = try await drive(engine, workflow: workflow) { engine in
+            let stepper = self.stepper
+            final = try await drive(engine, workflow: workflow, stepper: stepper) { engine in
                 let carried = try await engine.recover(only: [resume])
                 guard let execution = carried.first else {
                     throw EngineError(.invalidInput, "execution \(resume) could not be carried on")
                 }
+                if stepper != nil { try await engine.setDebug(execution.id, true) }
                 return execution.id
             }
         } else {
@@ -116,9 +127,14 @@ struct RunCommand: AsyncParsableCommand {
                 throw ExitStatus.invalidInput
             }
             workflow = document.workflow
-            final = try await drive(engine, workflow: workflow) { engine in
+            if let breakAt, !workflow.steps.contains(where: { $0.id == breakAt }) {
+                Console.err("error: --break-at \(breakAt): no such step in \(workflow.id)\(Suggestions.didYouMean(breakAt, among: workflow.steps.map(\.id)))")
+                throw ExitStatus.invalidInput
+            }
+            let stepper = self.stepper
+            final = try await drive(engine, workflow: workflow, stepper: stepper) { engine in
                 try await engine.registerWorkflow(document)
-                return try await engine.executeWorkflow(document.workflow.id, inputs: inputs).id
+                return try await engine.executeWorkflow(document.workflow.id, inputs: inputs, options: ExecutionOptions(debug: stepper != nil)).id
             }
         }
         switch output {
@@ -168,11 +184,14 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     /// Runs the engine, starts (or carries on) one execution, shows its progress, returns it ended.
-    func drive(_ engine: WorkflowEngine, workflow: Workflow, start: @Sendable @escaping (WorkflowEngine) async throws -> String) async throws -> WorkflowExecution {
-        try await Self.drive(engine, workflow: workflow, output: output, start: start)
+    func drive(_ engine: WorkflowEngine, workflow: Workflow, stepper: DebugStepper? = nil, start: @Sendable @escaping (WorkflowEngine) async throws -> String) async throws -> WorkflowExecution {
+        try await Self.drive(engine, workflow: workflow, output: output, stepper: stepper, start: start)
     }
 
-    static func drive(_ engine: WorkflowEngine, workflow: Workflow, output: Format, start: @Sendable @escaping (WorkflowEngine) async throws -> String) async throws -> WorkflowExecution {
+    static func drive(
+        _ engine: WorkflowEngine, workflow: Workflow, output: Format, stepper: DebugStepper? = nil,
+        start: @Sendable @escaping (WorkflowEngine) async throws -> String
+    ) async throws -> WorkflowExecution {
         let interactive = output == .text && isatty(STDOUT_FILENO) == 1
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await engine.run() }
@@ -213,6 +232,9 @@ struct RunCommand: AsyncParsableCommand {
             // Events since the subscription above are buffered, so none is missed.
             for await (time, event) in events where event.executionID == id {
                 await display?.handle(event, at: time)
+                if let stepper, case .executionPaused(_, let before) = event {
+                    await stepper.paused(engine, execution: id, before: before)
+                }
                 if case .executionFinished(let execution) = event {
                     interrupts.stop()
                     return execution

@@ -63,8 +63,15 @@ enum CLI {
         try run(arguments, limitDataKiB: limitDataKiB)
     }
 
-    static func run(_ arguments: [String], limitDataKiB: Int? = nil, environment: [String: String] = CLI.environment) throws -> Result {
+    static func run(_ arguments: [String], limitDataKiB: Int? = nil, environment: [String: String] = CLI.environment, stdin: String? = nil) throws -> Result {
         let process = Process()
+        if let stdin {
+            // What a person would type, then the end of input.
+            let input = Pipe()
+            process.standardInput = input
+            try input.fileHandleForWriting.write(contentsOf: Data(stdin.utf8))
+            try input.fileHandleForWriting.close()
+        }
         process.environment = environment
         var arguments = arguments
         if arguments.first == "--as-nobody" {

@@ -36,6 +36,8 @@ public enum ExecutionReport {
         if let d = execution.startedAt { object["startedAt"] = .string(iso(d)) }
         if let d = execution.finishedAt { object["finishedAt"] = .string(iso(d)) }
         if let d = execution.estimatedCompletion { object["estimatedCompletion"] = .string(iso(d)) }
+        if execution.debug == true { object["debug"] = true }
+        if let s = execution.pausedBefore { object["pausedBefore"] = .string(s) }
         return .object(object)
     }
 

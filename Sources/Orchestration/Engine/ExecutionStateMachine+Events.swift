@@ -129,6 +129,7 @@ extension ExecutionStateMachine {
         var actions: [Action] = []
         paused = false
         status = .running
+        debugPausedBefore = nil
         if debug { debugReleases = 1 }
         fill(now: now, actions: &actions)
         checkCompletion(now: now, actions: &actions)

@@ -90,3 +90,14 @@ extension ExecutionStateMachine {
         return request
     }
 }
+
+extension ExecutionStateMachine {
+    /// What step `stepID` would be given if it started now (its next attempt): for a person
+    /// deciding whether to let it run (debug mode).
+    public func preview(stepID: String) throws -> StepRequest {
+        guard let i = compiled.bodies.firstIndex(where: { $0.id == stepID }) else {
+            throw ResolutionError(message: "no step '\(stepID)'")
+        }
+        return try makeRequest(compiled.bodies[i], attempt: results[i].attempts + 1)
+    }
+}

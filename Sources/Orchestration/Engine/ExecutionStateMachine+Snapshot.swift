@@ -11,10 +11,15 @@ extension ExecutionStateMachine {
         for (i, p) in phase.enumerated() {
             if case .running = p { current = results[i].stepID; break }
         }
-        return WorkflowExecution(
+        var execution = WorkflowExecution(
             id: values.executionID, workflowID: values.workflowID, workflowVersion: workflowVersion ?? compiled.workflow.version,
             status: status, inputs: values.inputs, currentStep: current, stepResults: stepResults, metrics: metrics(),
             error: error, startedAt: startedAt, finishedAt: finishedAt)
+        if debug, !status.isTerminal {
+            execution.debug = true
+            execution.pausedBefore = status == .paused ? debugPausedBefore.map { results[$0].stepID } : nil
+        }
+        return execution
     }
 
     /// ``snapshot(workflowVersion:)`` with the expected end of a running execution.

@@ -108,6 +108,8 @@ public struct ExecutionStateMachine: Sendable {
     /// Set while the engine drains: nothing new starts; not saved, not a pause.
     var held = false
     var debugReleases = 0
+    /// In debug mode, the step the execution is paused before.
+    var debugPausedBefore: Int?
     /// Set when no more steps may start: the reason, and the status the execution ends with.
     var stopping: (reason: String, status: ExecutionStatus)?
     var failedStep: Int?
@@ -258,6 +260,7 @@ public struct ExecutionStateMachine: Sendable {
                 if debugReleases == 0 {
                     paused = true
                     status = .paused
+                    debugPausedBefore = top.step
                     actions.append(.paused(before: top.step))
                     break
                 }

@@ -176,6 +176,18 @@ extension WorkflowEngine {
         await apply(actions, to: run)
     }
 
+    /// What step `stepID` of a running execution would be given if it started now — its inputs
+    /// rendered and the values its shell command's references stand for — with the execution's
+    /// secrets redacted. Debug mode shows it before a step runs.
+    public func preview(_ id: String, stepID: String) throws -> (inputs: [String: JSONValue], values: [String: String]) {
+        let run = try active(id)
+        let request: StepRequest
+        do { request = try run.machine.preview(stepID: stepID) } catch {
+            throw EngineError(.invalidInput, run.redactor.redact("\(error)"))
+        }
+        return (request.inputs.mapValues(run.redactor.redact), request.environment.mapValues(run.redactor.redact))
+    }
+
     /// Turns debug mode (pause before each step) on or off for a running execution.
     public func setDebug(_ id: String, _ on: Bool) async throws {
         let run = try active(id)

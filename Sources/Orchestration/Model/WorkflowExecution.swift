@@ -50,6 +50,10 @@ public struct WorkflowExecution: Sendable, Hashable, Codable {
     /// When a running execution is expected to end (see
     /// ``ExecutionStateMachine/remainingSeconds(now:)``); `nil` once it has.
     public var estimatedCompletion: Date?
+    /// `true` while the execution runs in debug mode (paused before each step).
+    public var debug: Bool?
+    /// In debug mode, the step the execution is paused before (`resume` runs it).
+    public var pausedBefore: String?
 
     public init(
         id: String, workflowID: String, workflowVersion: String? = nil, status: ExecutionStatus = .pending,

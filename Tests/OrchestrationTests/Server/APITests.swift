@@ -44,6 +44,43 @@ struct APITests {
         return id
     }
 
+    @Test("debug mode: started with debug: true, the execution is paused before each step, and each resume runs exactly that one")
+    func debugMode() async throws {
+        try await withAPI { client, engine, executor in
+            _ = try await client.execute(uri: "/api/v1/workflows", method: .post, body: ByteBuffer(string: Self.hello)) { #expect($0.status == .created) }
+            let id = try await client.execute(
+                uri: "/api/v1/workflows/hello/executions", method: .post, headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"inputs": {}, "debug": true}"#)
+            ) { response in
+                #expect(response.status == .created)
+                return try #require(try self.json(response.body)["id"] as? String)
+            }
+            // Paused before greet; nothing ran.
+            let paused = { (expected: String) async throws in
+                while try await engine.getExecution(id).pausedBefore != expected { await Task.yield() }
+                try await client.execute(uri: "/api/v1/executions/\(id)", method: .get) { response in
+                    let e = try self.json(response.body)
+                    #expect(e["status"] as? String == "paused")
+                    #expect(e["debug"] as? Bool == true)
+                    #expect(e["pausedBefore"] as? String == expected)
+                }
+            }
+            try await paused("greet")
+            #expect(executor.started.isEmpty)
+            try await client.execute(uri: "/api/v1/executions/\(id)/resume", method: .post) { #expect($0.status == .ok) }
+            try await paused("show")
+            #expect(executor.started == ["greet"])
+            try await client.execute(uri: "/api/v1/executions/\(id)/resume", method: .post) { #expect($0.status == .ok) }
+            #expect(try await engine.waitForExecution(id).status == .completed)
+            #expect(executor.started == ["greet", "show"])
+            // A bad flag is a 400, not ignored.
+            try await client.execute(
+                uri: "/api/v1/workflows/hello/executions", method: .post, headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"debug": "yes"}"#)
+            ) { #expect($0.status == .badRequest) }
+        }
+    }
+
     @Test("triggers list with their state; disable and enable switch a schedule without editing the workflow")
     func triggers() async throws {
         try await withAPI { client, _, _ in

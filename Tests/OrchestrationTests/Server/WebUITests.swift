@@ -121,6 +121,19 @@ struct WebUITests {
         #expect(retried.status == .completed)
         try await browser.screenshot(to: Self.shot("execution-retried"))
 
+        // Debug mode from the workflow page: paused before each step, "Step" runs just the next one.
+        try await browser.navigate(site + "/#/workflows/ui-demo")
+        try await browser.waitUntil("document.getElementById('start-debug')", "the Debug button")
+        try await browser.click("#start-debug")
+        try await browser.waitUntil("document.querySelector('#step[data-step=fetch]')", "paused before fetch, with a Step button")
+        try await browser.click("#step")
+        try await browser.waitUntil("document.querySelector('#step') && document.querySelector('#step').dataset.step !== 'fetch'", "paused before the next step")
+        #expect(try await browser.run("return document.getElementById('step').dataset.step") == "build")
+        #expect(try await browser.run("return document.querySelector('#dag g.node[data-step=fetch]').dataset.status") == "success")
+        #expect(try await browser.run("return document.querySelector('#dag g.node[data-step=build]').dataset.status") == "pending")
+        try await browser.click("#cancel")
+        try await browser.waitUntil("document.querySelector('#execution-status [data-status=cancelled]')", "the debugged execution cancelled")
+
         // The executions list filters by status.
         try await browser.navigate(site + "/#/executions?status=failed")
         try await browser.waitUntil("document.querySelector('table.executions tr[data-execution]')", "failed executions")

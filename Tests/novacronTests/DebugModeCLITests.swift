@@ -1,0 +1,66 @@
+import Foundation
+import Testing
+
+/// `novacron run --debug` and `--break-at`: the guide's debug mode, typed at a real binary.
+@Suite("novacron run --debug")
+struct DebugModeCLITests {
+    /// Three steps; b reads a's output, c a secret. Each leaves a file behind when it runs.
+    static func workflow(in folder: String) throws -> String {
+        let file = folder + "/w.yaml"
+        try """
+            name: stepped
+            steps:
+              - {id: a, inputs: {command: 'touch \(folder)/a; echo out=hello >> "$NOVACRON_OUTPUT"'}}
+              - {id: b, dependencies: [a], inputs: {command: 'touch \(folder)/b; echo ${a.out}'}}
+              - {id: c, dependencies: [b], inputs: {command: 'touch \(folder)/c; curl -H "Authorization: ${secrets.TOKEN}" x || true'}}
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        return file
+    }
+
+    static var environment: [String: String] {
+        var env = CLI.environment
+        env["NOVACRON_SECRET_TOKEN"] = "s3cr3t-token"
+        return env
+    }
+
+    @Test("each step waits for Enter and shows its resolved inputs first; a secret shows as ***")
+    func stepThrough() throws {
+        let folder = try CLI.temporaryFolder()
+        let file = try Self.workflow(in: folder)
+        let run = try CLI.run(["run", file, "--debug"], environment: Self.environment, stdin: "\n\n\n")
+        #expect(run.status == 0, "\(run.stderr)")
+        for step in ["a", "b", "c"] { #expect(run.stderr.contains("paused before step \(step)")) }
+        // b's command reads a's output through a variable, shown with its value.
+        #expect(run.stderr.contains("$NOVACRON_REF_0 = hello"), "\(run.stderr)")
+        #expect(run.stderr.contains("$NOVACRON_REF_0 = ***"), "\(run.stderr)")
+        #expect(!run.stderr.contains("s3cr3t") && !run.stdout.contains("s3cr3t"))
+        #expect(run.stdout.contains("stepped completed"), "\(run.stdout)")
+    }
+
+    @Test("--break-at runs the steps before it without stopping; q cancels before the step runs")
+    func breakAtAndQuit() throws {
+        let folder = try CLI.temporaryFolder()
+        let file = try Self.workflow(in: folder)
+        let run = try CLI.run(["run", file, "--break-at", "c"], environment: Self.environment, stdin: "q\n")
+        #expect(run.status == 1)
+        #expect(!run.stderr.contains("paused before step a") && !run.stderr.contains("paused before step b"))
+        #expect(run.stderr.contains("paused before step c"))
+        // a and b ran; c never started.
+        #expect(FileManager.default.fileExists(atPath: folder + "/b"))
+        #expect(!FileManager.default.fileExists(atPath: folder + "/c"))
+        #expect(run.stdout.contains("cancelled"), "\(run.stdout)")
+        let unknown = try CLI.run(["run", file, "--break-at", "cc"], environment: Self.environment)
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr == "error: --break-at cc: no such step in stepped; did you mean 'c'?\n")
+    }
+
+    @Test("c continues without stopping")
+    func continueWithoutStopping() throws {
+        let folder = try CLI.temporaryFolder()
+        let file = try Self.workflow(in: folder)
+        let run = try CLI.run(["run", file, "--debug"], environment: Self.environment, stdin: "c\n")
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("paused before step a") && !run.stderr.contains("paused before step b"))
+        #expect(FileManager.default.fileExists(atPath: folder + "/c"))
+    }
+}
