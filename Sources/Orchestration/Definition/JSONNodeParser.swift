@@ -1,5 +1,3 @@
-import Yams
-
 /// The fast path for definitions written as JSON: strict RFC 8259 JSON straight into the tree the
 /// decoder reads, with each scalar's type known from its syntax, so nothing of YAML's machinery
 /// (libyaml's scanner, tag resolution by regular expression, marks for every node) is paid for.
@@ -22,7 +20,7 @@ enum JSONNodeParser {
         return false
     }
 
-    static func parse(_ source: String) -> Node? {
+    static func parse(_ source: String) -> DefinitionNode? {
         var text = source
         return text.withUTF8 { bytes in
             var parser = Cursor(bytes: bytes)
@@ -31,15 +29,6 @@ enum JSONNodeParser {
             return parser.index == bytes.count ? node : nil
         }
     }
-
-    // Tags are immutable once explicit, so one instance per type serves every node.
-    nonisolated(unsafe) static let stringTag = Tag(.str)
-    nonisolated(unsafe) static let intTag = Tag(.int)
-    nonisolated(unsafe) static let floatTag = Tag(.float)
-    nonisolated(unsafe) static let boolTag = Tag(.bool)
-    nonisolated(unsafe) static let nullTag = Tag(.null)
-    nonisolated(unsafe) static let mappingTag = Tag(.map)
-    nonisolated(unsafe) static let sequenceTag = Tag(.seq)
 
     struct Cursor {
         let bytes: UnsafeBufferPointer<UInt8>
@@ -58,23 +47,23 @@ enum JSONNodeParser {
             }
         }
 
-        mutating func value(depth: Int) -> Node? {
+        mutating func value(depth: Int) -> DefinitionNode? {
             skipBlank()
             guard let byte = current else { return nil }
             switch byte {
             case UInt8(ascii: "{"): return depth < WorkflowDecoder.maximumFlowDepth ? object(depth: depth + 1) : nil
             case UInt8(ascii: "["): return depth < WorkflowDecoder.maximumFlowDepth ? array(depth: depth + 1) : nil
-            case UInt8(ascii: "\""): return string().map { .scalar(.init($0, JSONNodeParser.stringTag, .doubleQuoted)) }
-            case UInt8(ascii: "t"): return literal("true", JSONNodeParser.boolTag)
-            case UInt8(ascii: "f"): return literal("false", JSONNodeParser.boolTag)
-            case UInt8(ascii: "n"): return literal("null", JSONNodeParser.nullTag)
+            case UInt8(ascii: "\""): return string().map(DefinitionNode.string)
+            case UInt8(ascii: "t"): return literal("true", .bool, true)
+            case UInt8(ascii: "f"): return literal("false", .bool, false)
+            case UInt8(ascii: "n"): return literal("null", .null, nil)
             default: return number()
             }
         }
 
-        mutating func object(depth: Int) -> Node? {
+        mutating func object(depth: Int) -> DefinitionNode? {
             index += 1
-            var pairs: [(Node, Node)] = []
+            var pairs: [(key: DefinitionNode, value: DefinitionNode)] = []
             var keys: [String] = []
             // Objects are small (a step has a handful of fields): a linear search beats hashing
             // until they are not.
@@ -82,7 +71,7 @@ enum JSONNodeParser {
             skipBlank()
             if current == UInt8(ascii: "}") {
                 index += 1
-                return .mapping(.init(pairs, JSONNodeParser.mappingTag, .flow))
+                return .mapping(pairs, .none)
             }
             while true {
                 skipBlank()
@@ -102,25 +91,25 @@ enum JSONNodeParser {
                 guard current == UInt8(ascii: ":") else { return nil }
                 index += 1
                 guard let value = value(depth: depth) else { return nil }
-                pairs.append((.scalar(.init(key, JSONNodeParser.stringTag, .doubleQuoted)), value))
+                pairs.append((key: .string(key), value: value))
                 skipBlank()
                 switch current {
                 case UInt8(ascii: ","): index += 1
                 case UInt8(ascii: "}"):
                     index += 1
-                    return .mapping(.init(pairs, JSONNodeParser.mappingTag, .flow))
+                    return .mapping(pairs, .none)
                 default: return nil
                 }
             }
         }
 
-        mutating func array(depth: Int) -> Node? {
+        mutating func array(depth: Int) -> DefinitionNode? {
             index += 1
-            var items: [Node] = []
+            var items: [DefinitionNode] = []
             skipBlank()
             if current == UInt8(ascii: "]") {
                 index += 1
-                return .sequence(.init(items, JSONNodeParser.sequenceTag, .flow))
+                return .sequence(items, .none)
             }
             while true {
                 guard let item = value(depth: depth) else { return nil }
@@ -130,18 +119,18 @@ enum JSONNodeParser {
                 case UInt8(ascii: ","): index += 1
                 case UInt8(ascii: "]"):
                     index += 1
-                    return .sequence(.init(items, JSONNodeParser.sequenceTag, .flow))
+                    return .sequence(items, .none)
                 default: return nil
                 }
             }
         }
 
-        mutating func literal(_ word: StaticString, _ tag: Tag) -> Node? {
+        mutating func literal(_ word: StaticString, _ kind: DefinitionNode.Kind, _ boolean: Bool?) -> DefinitionNode? {
             let count = word.utf8CodeUnitCount
             guard index + count <= bytes.count else { return nil }
             for k in 0..<count where bytes[index + k] != word.utf8Start[k] { return nil }
             index += count
-            return .scalar(.init(word.description, tag, .plain))
+            return .scalar(.init(text: word.description, kind: kind, style: .plain, mark: .none, boolean: boolean))
         }
 
         /// A string's value; `nil` on anything RFC 8259 does not allow (raw control characters,
@@ -221,7 +210,7 @@ enum JSONNodeParser {
 
         /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`, typed int when it has no fraction or
         /// exponent and fits an `Int`, else float.
-        mutating func number() -> Node? {
+        mutating func number() -> DefinitionNode? {
             let start = index
             func digits() -> Int {
                 let from = index
@@ -247,8 +236,8 @@ enum JSONNodeParser {
                 guard digits() > 0 else { return nil }
             }
             let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-            let tag = integral && Int(text) != nil ? JSONNodeParser.intTag : JSONNodeParser.floatTag
-            return .scalar(.init(text, tag, .plain))
+            let integer = integral ? Int(text) : nil
+            return .scalar(.init(text: text, kind: integer != nil ? .int : .float, style: .plain, mark: .none, integer: integer, number: Double(text)))
         }
     }
 }

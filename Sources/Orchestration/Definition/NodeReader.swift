@@ -1,6 +1,4 @@
-import Yams
-
-/// Reads a composed YAML tree field by field, recording locations and collecting every error.
+/// Reads a ``DefinitionNode`` tree field by field, recording locations and collecting every error.
 struct NodeReader {
     /// The most scalar values one definition may expand to (guards against alias bombs).
     static let maximumValueNodes = 1_000_000
@@ -27,16 +25,20 @@ struct NodeReader {
         self.sourceMap = SourceMap(file: file)
     }
 
-    func location(_ node: Node) -> SourceLocation? {
-        node.mark.map { SourceLocation(file: file, line: $0.line, column: $0.column) }
+    func location(_ node: DefinitionNode) -> SourceLocation? {
+        location(node.mark)
     }
 
-    mutating func error(_ code: DefinitionError.Code, _ message: String, path: String, at node: Node?) {
+    func location(_ mark: DefinitionNode.Mark) -> SourceLocation? {
+        mark.isKnown ? SourceLocation(file: file, line: Int(mark.line), column: Int(mark.column)) : nil
+    }
+
+    mutating func error(_ code: DefinitionError.Code, _ message: String, path: String, at node: DefinitionNode?) {
         let location = node.flatMap(location) ?? fallback?.location(of: path) ?? sourceMap.location(of: path)
         errors.append(DefinitionError(code, message, path: path, location: location))
     }
 
-    mutating func record(_ node: Node, path: String) {
+    mutating func record(_ node: DefinitionNode, path: String) {
         if let l = location(node) { sourceMap.values[path] = l }
     }
 
@@ -45,15 +47,16 @@ struct NodeReader {
     // MARK: Shapes
 
     /// The fields of a mapping, with unknown keys reported against `known`.
-    mutating func fields(_ node: Node, path: String, known: [String], what: String) -> [(String, Node)]? {
+    mutating func fields(_ node: DefinitionNode, path: String, known: [String], what: String) -> [(String, DefinitionNode)]? {
         record(node, path: path)
-        guard case .mapping(let mapping) = node else {
+        guard case .mapping(let mapping, _) = node else {
             error(.wrongType, "\(what) must be a mapping of fields, not \(describe(node))", path: path, at: node)
             return nil
         }
-        var out: [(String, Node)] = []
+        var out: [(String, DefinitionNode)] = []
+        out.reserveCapacity(mapping.count)
         for (keyNode, value) in mapping {
-            guard let key = keyNode.scalar?.string else {
+            guard let key = keyNode.scalar?.text else {
                 error(.wrongType, "field names must be text", path: path, at: keyNode)
                 continue
             }
@@ -64,15 +67,15 @@ struct NodeReader {
                       path: Self.join(path, key), at: keyNode)
                 continue
             }
-            if value.mark != nil { record(value, path: Self.join(path, key)) }
+            if value.mark.isKnown { record(value, path: Self.join(path, key)) }
             out.append((key, value))
         }
         return out
     }
 
-    mutating func sequence(_ node: Node, path: String, what: String) -> [Node]? {
-        if case .sequence(let s) = node { return Array(s) }
-        if case .scalar = node, node.tagName == .null { return [] }
+    mutating func sequence(_ node: DefinitionNode, path: String, what: String) -> [DefinitionNode]? {
+        if case .sequence(let items, _) = node { return items }
+        if node.kind == .null { return [] }
         error(.wrongType, "\(what) must be a list, not \(describe(node))", path: path, at: node)
         return nil
     }
@@ -81,28 +84,28 @@ struct NodeReader {
 
     /// Text. `null` (nothing after the colon), true/false and — unless `numbers` — numbers are not
     /// text, as in the JSON Schema: quote them (`'1.0'`) or leave the field out.
-    mutating func string(_ node: Node, path: String, numbers: Bool = false) -> String? {
+    mutating func string(_ node: DefinitionNode, path: String, numbers: Bool = false) -> String? {
         guard case .scalar(let s) = node else {
             error(.wrongType, "expected text, not \(describe(node))", path: path, at: node)
             return nil
         }
-        switch node.tagName {
+        switch s.kind {
         case .null, .bool:
             error(.wrongType, "expected text, not \(describe(node))", path: path, at: node)
             return nil
         case .int where !numbers, .float where !numbers:
-            error(.wrongType, "expected text, not \(describe(node)); write it in quotes: '\(s.string)'", path: path, at: node)
+            error(.wrongType, "expected text, not \(describe(node)); write it in quotes: '\(s.text)'", path: path, at: node)
             return nil
         default: break
         }
         recordText(s, path: path)
-        return s.string
+        return s.text
     }
 
     /// Remembers where a text value stands, so errors inside it (a `${…}`) get exact columns.
-    mutating func recordText(_ s: Node.Scalar, path: String) {
-        if let mark = s.mark {
-            let loc = SourceLocation(file: file, line: mark.line, column: mark.column)
+    mutating func recordText(_ s: DefinitionNode.Scalar, path: String) {
+        if let loc = location(s.mark) {
+            let mark = (line: Int(s.mark.line), column: Int(s.mark.column))
             var origin = SourceMap.StringOrigin(location: loc, firstLineShift: 0, block: nil)
             switch s.style {
             case .singleQuoted, .doubleQuoted: origin.firstLineShift = 1
@@ -120,60 +123,60 @@ struct NodeReader {
         }
     }
 
-    mutating func bool(_ node: Node, path: String) -> Bool? {
-        if case .scalar = node, node.tagName == .bool, let b = node.bool { return b }
+    mutating func bool(_ node: DefinitionNode, path: String) -> Bool? {
+        if let b = node.scalar?.boolean { return b }
         error(.wrongType, "expected true or false, not \(describe(node))", path: path, at: node)
         return nil
     }
 
-    mutating func int(_ node: Node, path: String) -> Int? {
-        if case .scalar = node, node.tagName == .int, let n = node.int { return n }
+    mutating func int(_ node: DefinitionNode, path: String) -> Int? {
+        if let s = node.scalar, s.kind == .int, let n = s.integer { return n }
         error(.wrongType, "expected a whole number, not \(describe(node))", path: path, at: node)
         return nil
     }
 
     /// `n` when it is finite and within ±``largestNumber``; else a located error and `nil`.
-    mutating func inRange(_ n: Double, _ s: Node.Scalar, path: String, at node: Node) -> Double? {
+    mutating func inRange(_ n: Double, _ s: DefinitionNode.Scalar, path: String, at node: DefinitionNode) -> Double? {
         guard n.isFinite, abs(n) <= Self.largestNumber else {
-            error(.invalidValue, "the number \(s.string.prefix(40)) is out of range (at most ±9007199254740991, finite); quote it to keep it as text", path: path, at: node)
+            error(.invalidValue, "the number \(s.text.prefix(40)) is out of range (at most ±9007199254740991, finite); quote it to keep it as text", path: path, at: node)
             return nil
         }
         return n
     }
 
-    mutating func number(_ node: Node, path: String) -> Double? {
-        if case .scalar(let s) = node, node.tagName == .int || node.tagName == .float, let n = node.float {
+    mutating func number(_ node: DefinitionNode, path: String) -> Double? {
+        if case .scalar(let s) = node, s.kind == .int || s.kind == .float, let n = s.number {
             return inRange(n, s, path: path, at: node)
         }
         error(.wrongType, "expected a number, not \(describe(node))", path: path, at: node)
         return nil
     }
 
-    mutating func duration(_ node: Node, path: String) -> Duration? {
+    mutating func duration(_ node: DefinitionNode, path: String) -> Duration? {
         guard case .scalar(let s) = node else {
             error(.invalidDuration, "expected a duration like '30s', '5m' or '1h30m', not \(describe(node))", path: path, at: node)
             return nil
         }
-        if node.tagName == .int || node.tagName == .float, let seconds = node.float {
+        if s.kind == .int || s.kind == .float, let seconds = s.number {
             do { return try DurationText.duration(seconds: seconds) } catch {
-                self.error(.invalidDuration, "invalid duration \(s.string.prefix(40)): \(error.message)", path: path, at: node)
+                self.error(.invalidDuration, "invalid duration \(s.text.prefix(40)): \(error.message)", path: path, at: node)
                 return nil
             }
         }
         do {
-            return try DurationText.parse(s.string)
+            return try DurationText.parse(s.text)
         } catch {
             var location = location(node) ?? fallback?.location(of: path)
             if s.style == .singleQuoted || s.style == .doubleQuoted { location = location?.advanced(by: 1) }
             errors.append(DefinitionError(
-                .invalidDuration, "invalid duration '\(s.string)': \(error.message)", path: path,
+                .invalidDuration, "invalid duration '\(s.text)': \(error.message)", path: path,
                 location: location?.advanced(by: error.offset)))
             return nil
         }
     }
 
-    mutating func stringList(_ node: Node, path: String, what: String) -> [String] {
-        if case .scalar = node, node.tagName != .null, let single = string(node, path: path) {
+    mutating func stringList(_ node: DefinitionNode, path: String, what: String) -> [String] {
+        if case .scalar(let s) = node, s.kind != .null, let single = string(node, path: path) {
             return [single]
         }
         guard let items = sequence(node, path: path, what: what) else { return [] }
@@ -186,7 +189,7 @@ struct NodeReader {
         return out
     }
 
-    mutating func enumeration<E: RawRepresentable>(_ node: Node, path: String, what: String, names: [String] = [])
+    mutating func enumeration<E: RawRepresentable>(_ node: DefinitionNode, path: String, what: String, names: [String] = [])
         -> E? where E.RawValue == String, E: CaseIterable
     {
         guard let text = string(node, path: path) else { return nil }
@@ -199,7 +202,7 @@ struct NodeReader {
 
     // MARK: Free-form values
 
-    mutating func value(_ node: Node, path: String) -> JSONValue {
+    mutating func value(_ node: DefinitionNode, path: String) -> JSONValue {
         valueNodes += 1
         if valueNodes > Self.maximumValueNodes {
             if !reportedValueBudget {
@@ -212,38 +215,37 @@ struct NodeReader {
         switch node {
         case .scalar(let s):
             recordText(s, path: path)
-            switch node.tagName {
+            switch s.kind {
             case .null: return .null
-            case .bool: return node.bool.map(JSONValue.bool) ?? .string(s.string)
+            case .bool: return s.boolean.map(JSONValue.bool) ?? .string(s.text)
             case .int, .float:
-                guard let n = node.float else { return .string(s.string) }
+                guard let n = s.number else { return .string(s.text) }
                 return inRange(n, s, path: path, at: node).map(JSONValue.number) ?? .null
-            default: return .string(s.string)
+            case .string: return .string(s.text)
             }
-        case .sequence(let items):
+        case .sequence(let items, _):
             return .array(items.enumerated().map { i, item in
                 let p = "\(path)[\(i)]"
                 record(item, path: p)
                 return value(item, path: p)
             })
-        case .mapping(let mapping):
+        case .mapping(let mapping, _):
             var out: [String: JSONValue] = [:]
+            out.reserveCapacity(mapping.count)
             for (k, v) in mapping {
-                let key = k.scalar?.string ?? describe(k)
+                let key = k.scalar?.text ?? describe(k)
                 let p = Self.join(path, key)
                 if let l = location(k) { sourceMap.keys[p] = l }
                 record(v, path: p)
                 out[key] = value(v, path: p)
             }
             return .object(out)
-        case .alias:
-            return .null
         }
     }
 
-    mutating func object(_ node: Node, path: String, what: String) -> [String: JSONValue] {
+    mutating func object(_ node: DefinitionNode, path: String, what: String) -> [String: JSONValue] {
         guard case .mapping = node else {
-            if case .scalar = node, node.tagName == .null { return [:] }
+            if node.kind == .null { return [:] }
             error(.wrongType, "\(what) must be a mapping, not \(describe(node))", path: path, at: node)
             return [:]
         }
@@ -251,23 +253,17 @@ struct NodeReader {
         return [:]
     }
 
-    func describe(_ node: Node) -> String {
+    func describe(_ node: DefinitionNode) -> String {
         switch node {
         case .mapping: return "a mapping"
         case .sequence: return "a list"
-        case .alias: return "an alias"
         case .scalar(let s):
-            switch node.tagName {
+            switch s.kind {
             case .null: return "null"
-            case .bool: return "the boolean \(s.string)"
-            case .int, .float: return "the number \(s.string)"
-            default: return "the text '\(s.string.count > 40 ? String(s.string.prefix(40)) + "…" : s.string)'"
+            case .bool: return "the boolean \(s.text)"
+            case .int, .float: return "the number \(s.text)"
+            case .string: return "the text '\(s.text.count > 40 ? String(s.text.prefix(40)) + "…" : s.text)'"
             }
         }
     }
-}
-
-extension Node {
-    /// The resolved tag's name (`tag:yaml.org,2002:int`, …).
-    var tagName: Tag.Name { Tag.Name(rawValue: tag.rawValue) }
 }

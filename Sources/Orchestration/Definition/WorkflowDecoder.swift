@@ -123,7 +123,7 @@ public struct WorkflowDecoder: Sendable {
                 path: "", location: start)])
         }
         var reader = NodeReader(file: file, source: source)
-        let workflow = Self.readWorkflow(root, reader: &reader)
+        let workflow = Self.readWorkflow(DefinitionNode(yaml: root), reader: &reader)
         // A definition over a size limit is not validated further: the rest would be noise.
         let tooLarge = reader.errors.contains { $0.code == .tooLarge }
         return Result(workflow: tooLarge ? nil : workflow, sourceMap: reader.sourceMap, errors: reader.errors)
@@ -131,7 +131,7 @@ public struct WorkflowDecoder: Sendable {
 
     // MARK: Workflow
 
-    static func readWorkflow(_ root: Node, reader r: inout NodeReader) -> Workflow? {
+    static func readWorkflow(_ root: DefinitionNode, reader r: inout NodeReader) -> Workflow? {
         guard let fields = r.fields(root, path: "", known: workflowFields, what: "a workflow") else { return nil }
         var workflow = Workflow(name: "", steps: [])
         var explicitID: String?
@@ -141,7 +141,7 @@ public struct WorkflowDecoder: Sendable {
             case "id": explicitID = r.string(node, path: key)
             case "name":
                 sawName = true
-                workflow.name = r.string(node, path: key) ?? node.scalar?.string ?? ""
+                workflow.name = r.string(node, path: key) ?? node.scalar?.text ?? ""
             case "description": workflow.description = r.string(node, path: key)
             case "version": workflow.version = r.string(node, path: key, numbers: true)
             case "timeout": workflow.timeout = r.duration(node, path: key)
@@ -169,7 +169,7 @@ public struct WorkflowDecoder: Sendable {
         return workflow
     }
 
-    static func readSteps(_ node: Node, reader r: inout NodeReader) -> [WorkflowStep] {
+    static func readSteps(_ node: DefinitionNode, reader r: inout NodeReader) -> [WorkflowStep] {
         guard let items = r.sequence(node, path: "steps", what: "steps") else { return [] }
         guard items.count <= maximumSteps else {
             r.error(.tooLarge, "the workflow has \(items.count) steps; the limit is \(maximumSteps)", path: "steps", at: node)
@@ -208,7 +208,7 @@ public struct WorkflowDecoder: Sendable {
 
     /// The step, and whether its id was derived from its name (the guide's steps often have only
     /// a `name`).
-    static func readStep(_ node: Node, path: String, reader r: inout NodeReader) -> (WorkflowStep, Bool)? {
+    static func readStep(_ node: DefinitionNode, path: String, reader r: inout NodeReader) -> (WorkflowStep, Bool)? {
         guard let fields = r.fields(node, path: path, known: stepFields, what: "a step") else { return nil }
         var step = WorkflowStep(id: "")
         var sawID = false
@@ -218,7 +218,7 @@ public struct WorkflowDecoder: Sendable {
             case "id":
                 sawID = true
                 // A mistyped id (`id: 42`) is reported once; its text still names the step for the checks after.
-                step.id = r.string(value, path: p) ?? value.scalar?.string ?? ""
+                step.id = r.string(value, path: p) ?? value.scalar?.text ?? ""
             case "name": step.name = r.string(value, path: p)
             case "description": step.description = r.string(value, path: p)
             case "type": step.type = readStepType(value, path: p, reader: &r) ?? .task
@@ -249,7 +249,7 @@ public struct WorkflowDecoder: Sendable {
         return (step, false)
     }
 
-    static func readStepType(_ node: Node, path: String, reader r: inout NodeReader) -> StepType? {
+    static func readStepType(_ node: DefinitionNode, path: String, reader r: inout NodeReader) -> StepType? {
         guard let text = r.string(node, path: path) else { return nil }
         if let type = StepType(fileName: text) { return type }
         r.error(.invalidValue,
@@ -258,7 +258,7 @@ public struct WorkflowDecoder: Sendable {
         return nil
     }
 
-    static func readBody(_ node: Node, path: String, reader r: inout NodeReader) -> StepBody? {
+    static func readBody(_ node: DefinitionNode, path: String, reader r: inout NodeReader) -> StepBody? {
         guard let fields = r.fields(node, path: path, known: bodyFields, what: "a rollback") else { return nil }
         var body = StepBody()
         for (key, value) in fields {
@@ -275,7 +275,7 @@ public struct WorkflowDecoder: Sendable {
         return body
     }
 
-    static func readRetryPolicy(_ node: Node, path: String, reader r: inout NodeReader) -> RetryPolicy? {
+    static func readRetryPolicy(_ node: DefinitionNode, path: String, reader r: inout NodeReader) -> RetryPolicy? {
         guard let fields = r.fields(node, path: path, known: retryFields, what: "a retry policy") else { return nil }
         var policy = RetryPolicy()
         for (key, value) in fields {
@@ -290,7 +290,7 @@ public struct WorkflowDecoder: Sendable {
             case "jitter": policy.jitter = r.enumeration(value, path: p, what: "jitter") ?? policy.jitter
             case "retryOn":
                 var set = Set<RetryPolicy.RetryOn>()
-                if case .sequence(let items) = value {
+                if case .sequence(let items, _) = value {
                     for (i, item) in items.enumerated() {
                         if let v: RetryPolicy.RetryOn = r.enumeration(item, path: "\(p)[\(i)]", what: "retryOn value") { set.insert(v) }
                     }
@@ -304,8 +304,8 @@ public struct WorkflowDecoder: Sendable {
         return policy
     }
 
-    static func readCache(_ node: Node, path: String, reader r: inout NodeReader) -> CachePolicy? {
-        if case .scalar = node, node.tagName == .bool {
+    static func readCache(_ node: DefinitionNode, path: String, reader r: inout NodeReader) -> CachePolicy? {
+        if node.kind == .bool {
             return (r.bool(node, path: path) ?? false) ? CachePolicy() : CachePolicy(enabled: false)
         }
         guard let fields = r.fields(node, path: path, known: cacheFields, what: "a cache setting") else { return nil }
@@ -323,14 +323,14 @@ public struct WorkflowDecoder: Sendable {
 
     // MARK: Triggers
 
-    static func readTrigger(_ node: Node, path: String, index: Int, reader r: inout NodeReader) -> WorkflowTrigger? {
+    static func readTrigger(_ node: DefinitionNode, path: String, index: Int, reader r: inout NodeReader) -> WorkflowTrigger? {
         guard let fields = r.fields(node, path: path, known: triggerFields, what: "a trigger") else { return nil }
         var trigger = WorkflowTrigger(id: "", type: .manual)
         var sawType = false
         for (key, value) in fields {
             let p = "\(path).\(key)"
             switch key {
-            case "id": trigger.id = r.string(value, path: p) ?? value.scalar?.string ?? ""
+            case "id": trigger.id = r.string(value, path: p) ?? value.scalar?.text ?? ""
             case "type":
                 sawType = true
                 trigger.type = r.enumeration(value, path: p, what: "trigger type") ?? .manual
