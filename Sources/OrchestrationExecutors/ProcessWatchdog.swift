@@ -54,6 +54,11 @@ final class ProcessWatchdog: Sendable {
         }
     }
 
+    /// The descriptors open in this process, from /proc/self/fd.
+    static func openDescriptors() -> [Int32] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap(Int32.init)
+    }
+
     /// Starts the watchdog (posix_spawn, synchronously: no task to wait for); returns the write
     /// end of its pipe, or -1.
     private static func start() -> Int32 {
@@ -76,6 +81,12 @@ final class ProcessWatchdog: Sendable {
         posix_spawn_file_actions_adddup2(&actions, fds[0], 0)
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        // It holds nothing else of ours open: a pipe it inherited would never reach end-of-file
+        // for whoever reads it (a socket, a child's output). glibc ignores a close of an fd that
+        // was closed meanwhile.
+        for fd in Self.openDescriptors() where fd > 2 {
+            posix_spawn_file_actions_addclose(&actions, fd)
+        }
         // A group of its own: a Ctrl-C for our group does not reach it.
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
         posix_spawnattr_setpgroup(&attributes, 0)

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import Logging
 import NIOCore
 import Orchestration
 import OrchestrationExecutors
@@ -162,7 +163,9 @@ public func buildApplication(
         server: .http1(configuration: .init(idleTimeout: idle)),
         configuration: .init(
             address: .hostname(configuration.host, port: configuration.port), serverName: "novacron",
-            availableConnectionsDelegate: MaximumAvailableConnections(max(1, configuration.maxConnections))))
+            availableConnectionsDelegate: MaximumAvailableConnections(max(1, configuration.maxConnections))),
+        // The engine's logger, when it has one, logs the server's own events (start, stop) too.
+        logger: engine.logger)
     app.addServices(EngineService(engine: engine, scheduler: scheduler, bus: bus, outbound: outbound, metrics: metricWatcher, drainGrace: configuration.drainGrace, readiness: readiness))
     return app
 }

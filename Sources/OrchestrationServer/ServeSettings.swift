@@ -1,5 +1,6 @@
 import Configuration
 import Foundation
+import Logging
 import Orchestration
 import SystemPackage
 import Yams
@@ -42,6 +43,8 @@ public struct ServeSettings: Sendable, Equatable {
     public var maxConnections = 512
     /// The largest workflow definition accepted, in bytes (the CLI's default too).
     public var maxDefinitionBytes = WorkflowDecoder.defaultMaximumBytes
+    /// Logging: `logLevel` (default info), `logFormat` (text or json), `logFile` (default stderr).
+    public var log = LogSettings()
     /// The learning engine's settings (`autoOptimize`, `learningRate`, `minConfidence`, `minExecutions`).
     public var optimization = OptimizationConfig()
 
@@ -49,7 +52,7 @@ public struct ServeSettings: Sendable, Equatable {
 
     /// The keys a file, the environment (upper snake case after `NOVACRON_`) and flags may set.
     public static let keys = ["host", "port", "insecure", "tokensFile", "db", "memory", "durability", "secretsFile", "maxParallel", "drainGrace", "prometheusURL",
-        "allowedHosts", "idleTimeout", "maxConnections", "maxDefinitionBytes",
+        "allowedHosts", "idleTimeout", "maxConnections", "maxDefinitionBytes", "logLevel", "logFormat", "logFile",
         "autoOptimize", "learningRate", "minConfidence", "minExecutions",
     ]
 
@@ -109,6 +112,7 @@ public struct ServeSettings: Sendable, Equatable {
         }
         if let v = try int("maxConnections", 1...1_000_000) { s.maxConnections = v }
         if let v = try int("maxDefinitionBytes", 1024...(1 << 30)) { s.maxDefinitionBytes = v }
+        s.log = try LogSettings.resolve(level: text("logLevel"), format: text("logFormat"), file: text("logFile"), defaultLevel: .info)
         if let v = try bool("autoOptimize") { s.optimization.enableAutoOptimization = v }
         func fraction(_ key: String) throws -> Double? {
             guard let t = text(key) else { return nil }

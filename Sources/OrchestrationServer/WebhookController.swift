@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Logging
 import Hummingbird
 import NIOCore
 import Orchestration
@@ -21,7 +22,19 @@ struct WebhookController<Context: RequestContext>: Sendable {
         api.post("webhooks/:source", .signed, accepts: MediaType.json, use: receive)
     }
 
+    /// A refused delivery is logged (source, status, reason; never its body or signature).
     func receive(_ request: Request, context: Context) async throws -> Response {
+        do {
+            return try await accept(request, context: context)
+        } catch let problem as Problem {
+            engine.logger.warning("webhook delivery refused", metadata: [
+                "source": "\(context.parameters.get("source") ?? "")", "status": "\(problem.status.code)", "reason": "\(problem.detail)",
+            ])
+            throw problem
+        }
+    }
+
+    func accept(_ request: Request, context: Context) async throws -> Response {
         let source = try context.parameters.require("source").lowercased()
         let isIncident = Incident.sources.contains(source)
         let candidates = await scheduler.enabledTriggers(isIncident ? .incident : .webhook).filter { ($0.trigger.source ?? "generic").lowercased() == source }

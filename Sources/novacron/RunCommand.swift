@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import Logging
 import Orchestration
 import Synchronization
 import OrchestrationExecutors
@@ -56,6 +57,8 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var storeOptions: StoreOptions
 
+    @OptionGroup var logOptions: LogOptions
+
     @Option(name: .long, help: ArgumentHelp("Seconds a stopped process gets between SIGTERM and SIGKILL.", valueName: "seconds"))
     var killGrace: Double = 5
 
@@ -88,9 +91,14 @@ struct RunCommand: AsyncParsableCommand {
             Console.err("error: \(error.message)")
             throw ExitStatus.invalidInput
         }
+        let logger: Logger?
+        do { logger = try logOptions.logger(secrets: secrets) } catch {
+            Console.err("error: \(error.message)")
+            throw ExitStatus.invalidInput
+        }
         let store = try storeOptions.open()
         let configuration = EngineConfiguration(
-            workerLimit: maxParallel ?? 64, killGracePeriod: .clamped(seconds: killGrace), actions: catalog)
+            workerLimit: maxParallel ?? 64, killGracePeriod: .clamped(seconds: killGrace), actions: catalog, logger: logger)
         // With a store, cached step outputs live in it too, so a cache hit survives the process.
         let cache: any StepCache = store ?? InMemoryStepCache()
         // With a store, each execution's end is recorded for the learning engine (`novacron patterns`).

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Hummingbird
+import Logging
 import Orchestration
 import OrchestrationExecutors
 import OrchestrationServer
@@ -38,6 +39,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Close a connection that sends nothing for this long, between requests or while a request's head is awaited (default 30s).", valueName: "duration")) var idleTimeout: String?
     @Option(name: .long, help: "Serve at most N connections at once (default 512).") var maxConnections: Int?
     @Option(name: .long, help: ArgumentHelp("Refuse workflow definitions larger than this many bytes (default 33554432, 32 MiB, as the other commands; NOVACRON_MAX_DEFINITION_BYTES).", valueName: "bytes")) var maxDefinitionBytes: Int?
+    @Option(name: .long, help: "Log at this level and above: trace, debug, info (default), warning, error (NOVACRON_LOG_LEVEL).") var logLevel: String?
+    @Option(name: .long, help: "text (default) or json: one JSON object a line (NOVACRON_LOG_FORMAT).") var logFormat: String?
+    @Option(name: .long, help: ArgumentHelp("Append the log to this file instead of standard error (NOVACRON_LOG_FILE).", valueName: "path")) var logFile: String?
     @Flag(name: .long, help: "Apply the learning engine's safe suggestions at or above --min-confidence as new workflow versions (reverted when they do worse).") var autoOptimize = false
     @Option(name: .long, help: "The weight of the newest duration in the learned moving average (default 0.1).") var learningRate: Double?
     @Option(name: .long, help: "The confidence a suggestion needs to be applied automatically (default 0.8).") var minConfidence: Double?
@@ -61,6 +65,9 @@ struct ServeCommand: AsyncParsableCommand {
         f["idleTimeout"] = idleTimeout
         f["maxConnections"] = maxConnections.map(String.init)
         f["maxDefinitionBytes"] = maxDefinitionBytes.map(String.init)
+        f["logLevel"] = logLevel
+        f["logFormat"] = logFormat
+        f["logFile"] = logFile
         if autoOptimize { f["autoOptimize"] = "true" }
         f["learningRate"] = learningRate.map { "\($0)" }
         f["minConfidence"] = minConfidence.map { "\($0)" }
@@ -73,9 +80,11 @@ struct ServeCommand: AsyncParsableCommand {
         let settings: ServeSettings
         let secrets: SecretProvider
         var tokens = APITokens()
+        let logger: Logger
         do {
             settings = try await ServeSettings.resolve(flags: flags, environment: environment, configFile: config)
             secrets = try settings.secretsFile.map { try SecretProvider(file: $0) } ?? SecretProvider()
+            logger = try settings.log.makeLogger(secrets: secrets.allValues)
             if let file = settings.tokensFile { tokens.merge(try APITokens(file: file)) }
             if let env = environment["NOVACRON_API_TOKENS"], !env.isEmpty { tokens.merge(try APITokens(environment: env)) }
         } catch {
@@ -92,7 +101,7 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         let engine = WorkflowEngine(
-            executors: .withCloudFunctions(), configuration: EngineConfiguration(workerLimit: settings.maxParallel), secrets: secrets,
+            executors: .withCloudFunctions(), configuration: EngineConfiguration(workerLimit: settings.maxParallel, logger: logger), secrets: secrets,
             cache: (store as? any StepCache) ?? InMemoryStepCache(), store: store,
             learning: LearningEngine(configuration: settings.optimization, store: store))
         do {

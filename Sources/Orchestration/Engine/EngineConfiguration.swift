@@ -1,5 +1,11 @@
+import Logging
+
 /// Engine-wide settings, with their defaults.
 public struct EngineConfiguration: Sendable {
+    /// Where the engine logs execution and step lifecycle events, trigger fires, recovery and store
+    /// errors, with `execution`, `workflow`, `step` and `attempt` metadata. `nil` (the default):
+    /// nothing is logged.
+    public var logger: Logger?
     /// The most steps running at once across one execution (a workflow's `maxParallelism` may
     /// lower it). Default 64.
     public var workerLimit: Int
@@ -18,8 +24,10 @@ public struct EngineConfiguration: Sendable {
 
     public init(
         workerLimit: Int = 64, killGracePeriod: Duration = .seconds(5), logLimit: Int = 64 * 1024,
-        actions: ActionCatalog = .builtIn, retainedExecutions: Int = 1000, scheduling: ExecutionStateMachine.Scheduling = .criticalPathFirst
+        actions: ActionCatalog = .builtIn, retainedExecutions: Int = 1000, scheduling: ExecutionStateMachine.Scheduling = .criticalPathFirst,
+        logger: Logger? = nil
     ) {
+        self.logger = logger
         self.scheduling = scheduling
         self.workerLimit = workerLimit
         self.killGracePeriod = killGracePeriod

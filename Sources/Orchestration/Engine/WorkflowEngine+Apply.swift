@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 extension WorkflowEngine {
     /// Saves what the actions record (attempts started, results, the end), waits until that and
@@ -19,7 +20,10 @@ extension WorkflowEngine {
         guard let writer else { return }
         do { try await writer.wait(for: writer.enqueue(writes)) } catch {
             let reason = "the store failed: \(error)"
-            if run.storeFailure == nil { run.storeFailure = reason }
+            if run.storeFailure == nil {
+                run.storeFailure = reason
+                logger.error("store failed; cancelling the execution", metadata: ["execution": "\(run.machine.values.executionID)", "error": "\(error)"])
+            }
             if !run.machine.status.isTerminal {
                 perform(run.machine.cancel(reason: reason, now: now()), run: run)
             }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 extension WorkflowEngine {
     /// Registers again the workflows the store holds as registered (their last saved version);
@@ -41,8 +42,12 @@ extension WorkflowEngine {
             if let only, !only.contains(record.execution.id) { continue }
             // One execution that cannot be carried on must not keep the others (or the server) down.
             do {
-                if let execution = try await recoverOne(record) { carried.append(execution) }
+                if let execution = try await recoverOne(record) {
+                    carried.append(execution)
+                    logger.info("execution recovered", metadata: ["execution": "\(execution.id)", "workflow": "\(execution.workflowID)"])
+                }
             } catch {
+                logger.error("execution cannot be recovered", metadata: ["execution": "\(record.execution.id)", "error": "\(error)"])
                 runs[record.execution.id] = nil
                 order.removeAll { $0 == record.execution.id }
                 try? await abandon(record, reason: "cannot carry on: \(error)")
@@ -79,6 +84,9 @@ extension WorkflowEngine {
         for attempt in try await store.interruptAttempts(executionID: e.id, at: now) {
             guard let process = attempt.process else { continue }
             let result = await Task.detached { process.stop() }.value
+            logger.info("leftover process group of an interrupted attempt", metadata: [
+                "execution": "\(e.id)", "step": "\(attempt.stepID)", "attempt": "\(attempt.attempt)", "processGroup": "\(process.processGroup)", "result": "\(result)",
+            ])
             if case .stillRunning = result {
                 try await abandon(record, reason: "cannot carry on: step \(attempt.stepID)'s attempt \(attempt.attempt) still runs as process group \(process.processGroup) and could not be stopped")
                 return nil
@@ -123,6 +131,7 @@ extension WorkflowEngine {
 
     /// Ends an execution that cannot be carried on, saying why.
     func abandon(_ record: ExecutionRecord, reason: String) async throws {
+        logger.error("execution abandoned at recovery", metadata: ["execution": "\(record.execution.id)", "workflow": "\(record.execution.workflowID)", "reason": "\(reason)"])
         var r = record
         r.execution.status = .failed
         r.execution.error = reason

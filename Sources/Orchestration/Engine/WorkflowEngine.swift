@@ -113,6 +113,7 @@ public actor WorkflowEngine {
         self.context = ExecutorContext(clock: clock, killGracePeriod: configuration.killGracePeriod, logLimit: configuration.logLimit)
         self.seeds = SplitMix64(seed: seed ?? UInt64.random(in: .min ... .max))
         (jobs, jobSink) = AsyncStream.makeStream(of: Job.self)
+        if let logger = configuration.logger { observe { EngineLog.record($0, logger) } }
     }
 
     /// Does the engine's work (attempts, timers) until the calling task is cancelled.

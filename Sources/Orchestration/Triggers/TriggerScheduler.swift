@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// Starts workflows from their triggers: cron schedules on the injected clock, and deliveries
 /// handed to ``fire(workflowID:triggerID:payload:)`` (webhooks, incidents, events). Keeps each
@@ -273,8 +274,14 @@ public actor TriggerScheduler {
             s.lastFiredAt = now()
             s.fireCount += 1
             await save(s)
+            engine.logger.info("trigger fired", metadata: [
+                "workflow": "\(workflowID)", "trigger": "\(trigger.id)", "type": "\(trigger.type.rawValue)", "execution": "\(execution.id)",
+            ])
             return execution
         } catch {
+            engine.logger.warning("trigger could not start its workflow", metadata: [
+                "workflow": "\(workflowID)", "trigger": "\(trigger.id)", "type": "\(trigger.type.rawValue)", "error": "\(error)",
+            ])
             await recordError(workflowID, trigger.id, "\(error)")
             throw error
         }

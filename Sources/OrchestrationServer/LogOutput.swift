@@ -1,0 +1,118 @@
+import Foundation
+import Logging
+import Orchestration
+import Synchronization
+
+/// Where and how `novacron serve` and `novacron run` log (swift-log): a level, text or JSON lines
+/// (one object a line), standard error or a file appended to. Every line is redacted with the
+/// secrets the process knows, on top of the engine redacting what it logs.
+///
+/// ```swift
+/// let logger = try LogSettings(level: .info, format: .json, file: "/var/log/novacron.log").makeLogger(secrets: secrets.allValues)
+/// ```
+public struct LogSettings: Sendable, Hashable {
+    public enum Format: String, Sendable, Hashable, CaseIterable {
+        case text, json
+    }
+
+    public var level: Logger.Level
+    public var format: Format
+    /// Appended to; `nil`: standard error.
+    public var file: String?
+
+    public init(level: Logger.Level = .info, format: Format = .text, file: String? = nil) {
+        self.level = level
+        self.format = format
+        self.file = file
+    }
+
+    /// Settings from their texts (flags, `NOVACRON_LOG_*`, a settings file), each checked.
+    public static func resolve(level: String?, format: String?, file: String?, defaultLevel: Logger.Level) throws(EngineError) -> LogSettings {
+        var settings = LogSettings(level: defaultLevel)
+        if let level {
+            guard let parsed = Self.level(level) else {
+                throw EngineError(.invalidInput, "logLevel: '\(level)' is not one of trace, debug, info, notice, warning, error, critical")
+            }
+            settings.level = parsed
+        }
+        if let format {
+            guard let parsed = Format(rawValue: format.lowercased()) else { throw EngineError(.invalidInput, "logFormat: '\(format)' is not text or json") }
+            settings.format = parsed
+        }
+        if let file, !file.isEmpty { settings.file = file }
+        return settings
+    }
+
+    /// `trace|debug|info|warning|error` (also `notice`, `critical`), case-insensitive.
+    public static func level(_ text: String) -> Logger.Level? {
+        Logger.Level(rawValue: text.lowercased())
+    }
+
+    /// A logger with these settings; throws when the file cannot be opened for appending.
+    public func makeLogger(label: String = "novacron", secrets: [String] = []) throws -> Logger {
+        let sink = try LogSink(file: file)
+        let handler = LineLogHandler(sink: sink, format: format, redactor: Redactor(secrets: secrets), logLevel: level)
+        return Logger(label: label, factory: { _ in handler })
+    }
+}
+
+/// One file handle, written a whole line at a time.
+final class LogSink: Sendable {
+    private let handle: Mutex<FileHandle>
+
+    init(file: String?) throws {
+        if let file {
+            if !FileManager.default.fileExists(atPath: file) {
+                guard FileManager.default.createFile(atPath: file, contents: nil, attributes: [.posixPermissions: 0o640]) else {
+                    throw EngineError(.invalidInput, "\(file): cannot create the log file")
+                }
+            }
+            guard let h = FileHandle(forWritingAtPath: file) else { throw EngineError(.invalidInput, "\(file): cannot open the log file for writing") }
+            h.seekToEndOfFile()
+            handle = Mutex(h)
+        } else {
+            handle = Mutex(FileHandle.standardError)
+        }
+    }
+
+    func write(_ line: String) {
+        handle.withLock { $0.write(Data(line.utf8)) }
+    }
+}
+
+/// A line per log event: `TIME LEVEL message key=value…`, or a JSON object with `time`, `level`,
+/// `message`, `label` and the metadata.
+struct LineLogHandler: LogHandler {
+    let sink: LogSink
+    let format: LogSettings.Format
+    let redactor: Redactor
+    var logLevel: Logger.Level
+    var metadata: Logger.Metadata = [:]
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+        var all = metadata
+        if let explicit { all.merge(explicit) { $1 } }
+        let time = ExecutionReport.iso(Date())
+        switch format {
+        case .text:
+            var text = "\(time) \(level.rawValue) \(redactor.redact(message.description))"
+            for key in all.keys.sorted() { text += " \(key)=\(Self.quoted(redactor.redact(all[key]!.description)))" }
+            sink.write(text + "\n")
+        case .json:
+            var object: [String: JSONValue] = ["time": .string(time), "level": .string(level.rawValue), "message": .string(redactor.redact(message.description))]
+            for (key, value) in all where object[key] == nil { object[key] = .string(redactor.redact(value.description)) }
+            sink.write(JSONValue.object(object).jsonText + "\n")
+        }
+    }
+
+    /// A value as `key=value`, quoted when it holds a space, a quote or a line break.
+    static func quoted(_ value: String) -> String {
+        guard value.isEmpty || value.contains(where: { $0 == " " || $0 == "\"" || $0 == "\n" || $0 == "=" }) else { return value }
+        return "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n") + "\""
+    }
+}
