@@ -126,6 +126,20 @@ extension ValidationContext {
             default: error(.invalidTrigger, "\(key) must be a name or a list of names", path: "\(path).conditions.\(key)")
             }
         }
+        // PagerDuty incidents carry an urgency or a priority, not a severity: a condition on any
+        // other value (the guide's 'critical') can never match.
+        if source == "pagerduty", let wanted = trigger.conditions["severity"] {
+            let values: [String] = switch wanted {
+            case .string(let s): [s]
+            case .array(let items): items.compactMap { if case .string(let s) = $0 { s } else { nil } }
+            default: []
+            }
+            let never = values.filter { !["high", "low"].contains($0.lowercased()) && !$0.uppercased().hasPrefix("P") }
+            if !never.isEmpty {
+                warning(.invalidTrigger, "PagerDuty incidents have an urgency (high, low) or a priority (P1…P5), never \(never.map { "'\($0)'" }.joined(separator: ", ")): this condition cannot match; write severity: high (or a priority such as P1)",
+                        path: "\(path).conditions.severity")
+            }
+        }
         let pattern = Incident.eventPattern(of: trigger)
         if !pattern.hasPrefix("incident"), pattern != "*" {
             error(.invalidTrigger, "incident triggers match incident events (incident.triggered, incident.resolved, incident.*), not '\(pattern)'",

@@ -59,6 +59,8 @@ struct GuideWorkflowTests {
         #expect(ci.contains("4 steps with nothing to run: 'build', 'deploy-staging', 'integration-tests', 'deploy-production'"))
         let incident = Self.warnings(try Self.load("incident-response"))
         #expect(incident.contains("step calling another service without retries: 'notify-team'"))
+        // The guide's severity: critical can never match a PagerDuty incident: said, not silent.
+        #expect(incident.contains("PagerDuty incidents have an urgency (high, low) or a priority (P1…P5), never 'critical'"))
         let cloud = Self.warnings(try Self.load("multi-cloud-deployment"))
         #expect(cloud.contains("3 steps calling another service without retries"))
     }
