@@ -44,6 +44,17 @@ struct ProcessRunner: Sendable {
 
     /// Waits for the word `go` on stdin, then becomes the step's program.
     static let gate = #"IFS= read -r word || exit 125; [ "$word" = go ] || exit 125; exec "$0" "$@" </dev/null"#
+    /// The same wait at the top of a shell step's own script, so it costs no second shell.
+    static let inlineGate = #"IFS= read -r __novacron_gate || exit 125; [ "$__novacron_gate" = go ] || exit 125; unset __novacron_gate; exec </dev/null"# + "\n"
+
+    /// What to spawn: a `/bin/sh -c SCRIPT` step gets the gate in its script; anything else runs
+    /// behind a gate shell that execs it.
+    static func gated(_ program: String, _ arguments: [String]) -> (String, [String]) {
+        if program == "/bin/sh", arguments.count == 2, arguments[0] == "-c" {
+            return (program, ["-c", inlineGate + arguments[1]])
+        }
+        return ("/bin/sh", ["-c", gate, program] + arguments)
+    }
 
     func run() async -> Result {
         guard let program = Self.resolve(executable, path: environment["PATH"]) else {
@@ -67,9 +78,10 @@ struct ProcessRunner: Sendable {
         _ = fcntl(gate[1], F_SETFD, FD_CLOEXEC)
         let (readEnd, writeEnd) = (gate[0], gate[1])
         defer { close(writeEnd) }
+        let (spawned, spawnedArguments) = Self.gated(program, arguments)
         do {
             let result = try await Subprocess.run(
-                .path("/bin/sh"), arguments: Arguments(["-c", Self.gate, program] + arguments), environment: .custom(env),
+                .path(FilePath(spawned)), arguments: Arguments(spawnedArguments), environment: .custom(env),
                 workingDirectory: workingDirectory.map { FilePath($0) }, platformOptions: options,
                 input: .fileDescriptor(FileDescriptor(rawValue: readEnd), closeAfterSpawningProcess: true),
                 output: .sequence, error: .combinedWithOutput

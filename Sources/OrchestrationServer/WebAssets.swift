@@ -518,7 +518,11 @@ async function follow(view) {
     if (pending) return;
     pending = setTimeout(async () => {
       pending = null;
+      // The page may have moved on meanwhile: a late event must not draw this execution over it.
+      const here = () => location.hash === "#/executions/" + encodeURIComponent(view.id);
+      if (!here()) return;
       try { view.execution = await call("GET", "/executions/" + encodeURIComponent(view.id)); } catch (_) { return; }
+      if (!here()) return;
       renderExecution(view);
       refreshAttempts(view);
     }, 100);
