@@ -57,7 +57,7 @@ struct ProcessRunner: Sendable {
     }
 
     func run() async -> Result {
-        guard let program = Self.resolve(executable, path: environment["PATH"]) else {
+        guard let program = Self.resolve(executable, path: environment["PATH"], in: workingDirectory) else {
             return Result(log: "", launchError: "command not found: \(executable)")
         }
         var env: [Environment.Key: String] = [:]
@@ -74,7 +74,7 @@ struct ProcessRunner: Sendable {
         let tail = Mutex(LogTail(limit: logLimit, redactor: redactor))
         // The gate's pipe: its write end stays here (close-on-exec, so no child holds it).
         var gate: [Int32] = [-1, -1]
-        guard Glibc.pipe(&gate) == 0 else { return Result(log: "", launchError: "cannot create a pipe: errno \(errno)") }
+        guard pipe(&gate) == 0 else { return Result(log: "", launchError: "cannot create a pipe: errno \(errno)") }
         _ = fcntl(gate[1], F_SETFD, FD_CLOEXEC)
         let (readEnd, writeEnd) = (gate[0], gate[1])
         defer { close(writeEnd) }
@@ -146,8 +146,12 @@ struct ProcessRunner: Sendable {
 
     /// `name` as a path to an executable file: itself when it holds a `/`, else the first match
     /// along `path` (the step's PATH); `nil` when there is none.
-    static func resolve(_ name: String, path: String?) -> String? {
-        if name.contains("/") { return access(name, X_OK) == 0 ? name : nil }
+    static func resolve(_ name: String, path: String?, in directory: String? = nil) -> String? {
+        if name.contains("/") {
+            // A relative path is relative to where the step runs.
+            let located = name.hasPrefix("/") || directory == nil ? name : "\(directory!)/\(name)"
+            return access(located, X_OK) == 0 ? name : nil
+        }
         for folder in (path ?? "/usr/bin:/bin").split(separator: ":") where !folder.isEmpty {
             let candidate = "\(folder)/\(name)"
             if access(candidate, X_OK) == 0 { return candidate }

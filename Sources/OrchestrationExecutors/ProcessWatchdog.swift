@@ -50,7 +50,13 @@ final class ProcessWatchdog: Sendable {
             guard let f = fd, f >= 0 else { return }
             var bytes = Array(line.utf8)
             let n = bytes.withUnsafeMutableBytes { write(f, $0.baseAddress, $0.count) }
-            if n != bytes.count { bytes.removeAll() }  // the watchdog is gone: steps still run, recovery still stops leftovers
+            if n != bytes.count, errno == EPIPE {
+                // It died: the next step starts a new one. (A watchdog that only stopped reading
+                // keeps its pipe — closing it would make it kill the steps it knows when it wakes;
+                // the line is dropped, and recovery still stops leftovers from the recorded handles.)
+                close(f)
+                fd = nil
+            }
         }
     }
 
@@ -67,8 +73,10 @@ final class ProcessWatchdog: Sendable {
         var fds: [Int32] = [0, 0]
         // Called with the lock held, so no other step spawns between pipe() and FD_CLOEXEC here
         // (and the step spawner closes every other descriptor in its children anyway).
-        guard Glibc.pipe(&fds) == 0 else { return -1 }
+        guard pipe(&fds) == 0 else { return -1 }
         _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+        // Never block a step's start on a watchdog that stopped reading (SIGSTOP, a frozen cgroup).
+        _ = fcntl(fds[1], F_SETFL, fcntl(fds[1], F_GETFL) | O_NONBLOCK)
         var actions = posix_spawn_file_actions_t()
         var attributes = posix_spawnattr_t()
         posix_spawn_file_actions_init(&actions)

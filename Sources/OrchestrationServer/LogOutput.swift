@@ -51,7 +51,7 @@ public struct LogSettings: Sendable, Hashable {
     /// A logger with these settings; throws when the file cannot be opened for appending.
     public func makeLogger(label: String = "novacron", secrets: [String] = []) throws -> Logger {
         let sink = try LogSink(file: file)
-        let handler = LineLogHandler(sink: sink, format: format, redactor: Redactor(secrets: secrets), logLevel: level)
+        let handler = LineLogHandler(sink: sink, format: format, redactor: Redactor(secrets: secrets), label: label, logLevel: level)
         return Logger(label: label, factory: { _ in handler })
     }
 }
@@ -75,8 +75,10 @@ final class LogSink: Sendable {
         }
     }
 
+    /// A line that cannot be written (a full disk, a closed pipe) is dropped: logging never stops
+    /// the process.
     func write(_ line: String) {
-        handle.withLock { $0.write(Data(line.utf8)) }
+        handle.withLock { try? $0.write(contentsOf: Data(line.utf8)) }
     }
 }
 
@@ -86,6 +88,7 @@ struct LineLogHandler: LogHandler {
     let sink: LogSink
     let format: LogSettings.Format
     let redactor: Redactor
+    let label: String
     var logLevel: Logger.Level
     var metadata: Logger.Metadata = [:]
 
@@ -100,19 +103,43 @@ struct LineLogHandler: LogHandler {
         let time = ExecutionReport.iso(Date())
         switch format {
         case .text:
-            var text = "\(time) \(level.rawValue) \(redactor.redact(message.description))"
+            var text = "\(time) \(level.rawValue) \(Self.escaped(redactor.redact(message.description)))"
             for key in all.keys.sorted() { text += " \(key)=\(Self.quoted(redactor.redact(all[key]!.description)))" }
             sink.write(text + "\n")
         case .json:
-            var object: [String: JSONValue] = ["time": .string(time), "level": .string(level.rawValue), "message": .string(redactor.redact(message.description))]
+            var object: [String: JSONValue] = [
+                "time": .string(time), "level": .string(level.rawValue), "message": .string(redactor.redact(message.description)), "label": .string(label),
+            ]
             for (key, value) in all where object[key] == nil { object[key] = .string(redactor.redact(value.description)) }
             sink.write(JSONValue.object(object).jsonText + "\n")
         }
     }
 
     /// A value as `key=value`, quoted when it holds a space, a quote or a line break.
+    /// A message with its control characters escaped (it stays one line).
+    static func escaped(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return text }
+        let q = quoted(text)
+        return String(q.dropFirst().dropLast())
+    }
+
+    /// A value as `key=value`: quoted when it holds a space, `"` or `=`, with control characters
+    /// escaped, so no value can forge a line or send a terminal escape.
     static func quoted(_ value: String) -> String {
-        guard value.isEmpty || value.contains(where: { $0 == " " || $0 == "\"" || $0 == "\n" || $0 == "=" }) else { return value }
-        return "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n") + "\""
+        let plain = !value.isEmpty && value.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value != 0x7F && $0 != "\"" && $0 != "=" && $0 != "\\" }
+        guard !plain else { return value }
+        var out = "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
     }
 }

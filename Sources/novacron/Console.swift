@@ -4,12 +4,14 @@ import Orchestration
 
 /// Writing to standard output and standard error.
 enum Console {
+    /// Standard output closed early (`novacron run … | head -1`) drops the rest: the step
+    /// watchdog ignores SIGPIPE, so a write fails instead of ending the process, and must not trap.
     static func out(_ text: String) {
-        FileHandle.standardOutput.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
+        try? FileHandle.standardOutput.write(contentsOf: Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
     }
 
     static func err(_ text: String) {
-        FileHandle.standardError.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
+        try? FileHandle.standardError.write(contentsOf: Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
     }
 
     /// Prints problems as `FILE:LINE:COL: error: message`, one per line, on standard error.

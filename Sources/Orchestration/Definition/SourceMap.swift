@@ -22,6 +22,9 @@ public struct SourceMap: Sendable {
 
     /// Finds the locations on first use, once; `nil` when they were recorded while decoding.
     let locator: Locator?
+    /// Whether every value of the file was seen (false when the text could not be read as YAML,
+    /// as some valid JSON cannot): then nothing can be said absent.
+    var complete = true
 
     final class Locator: Sendable {
         let locate: @Sendable () -> SourceMap
@@ -53,7 +56,7 @@ public struct SourceMap: Sendable {
     /// Whether the file had a value at `path`.
     public func hasValue(at path: String) -> Bool {
         if let locator { return locator.map.hasValue(at: path) }
-        return values[path] != nil
+        return !complete || values[path] != nil
     }
 
     /// The location of the value at `path`, else of its key, else of the nearest parent.

@@ -90,7 +90,12 @@ public struct WorkflowDecoder: Sendable {
             // Locations are found when a diagnostic first needs one, by reading the text as YAML
             // (JSON that libyaml cannot read — \u0000, surrogate pairs — then places it at 1:1).
             let decoder = self
-            let sourceMap = SourceMap(file: file) { decoder.decodeYAML(source, file: file).sourceMap }
+            let sourceMap = SourceMap(file: file) {
+                let yaml = decoder.decodeYAML(source, file: file)
+                var map = yaml.sourceMap
+                map.complete = yaml.workflow != nil
+                return map
+            }
             var reader = NodeReader(file: file, source: source, fallback: sourceMap)
             let workflow = Self.readWorkflow(root, reader: &reader)
             let tooLarge = reader.errors.contains { $0.code == .tooLarge }

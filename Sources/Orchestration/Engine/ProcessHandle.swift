@@ -18,12 +18,16 @@ public struct ProcessHandle: Sendable, Hashable, Codable {
     public var bootID: String
     public var processGroup: Int32
     public var startTicks: UInt64
+    /// The session the group belongs to (the engine's): a group that reuses the number later, in
+    /// a daemon's session of its own, is never taken for it.
+    public var session: Int32?
 
-    public init(host: String, bootID: String, processGroup: Int32, startTicks: UInt64) {
+    public init(host: String, bootID: String, processGroup: Int32, startTicks: UInt64, session: Int32? = nil) {
         self.host = host
         self.bootID = bootID
         self.processGroup = processGroup
         self.startTicks = startTicks
+        self.session = session
     }
 
     /// The handle of the group led by `pid` (a process started in a group of its own — it may not
@@ -31,7 +35,7 @@ public struct ProcessHandle: Sendable, Hashable, Codable {
     /// where there is no /proc or the process is already gone.
     public static func ofGroupLeader(_ pid: Int32) -> ProcessHandle? {
         guard pid > 0, let stat = ProcStat(pid: pid), let boot = Self.bootID else { return nil }
-        return ProcessHandle(host: Self.hostName, bootID: boot, processGroup: pid, startTicks: stat.startTicks)
+        return ProcessHandle(host: Self.hostName, bootID: boot, processGroup: pid, startTicks: stat.startTicks, session: stat.session)
     }
 
     /// What ``stop(timeout:)`` found.
@@ -48,9 +52,10 @@ public struct ProcessHandle: Sendable, Hashable, Codable {
     }
 
     /// Kills every process of the group that is provably this one: the leader with the recorded
-    /// start time, or — once the leader is gone — members started no earlier than it (Linux does
-    /// not hand out a pid still in use as a group id, so they are its children). Waits until they
-    /// are dead, at most `timeout`.
+    /// start time, or — once the leader is gone — members of the same session started no earlier
+    /// than it (Linux does not hand out a pid still in use as a group id, so while they live they
+    /// are its children; the session rules out a later group that reuses the number). Waits until
+    /// they are dead, at most `timeout`.
     public func stop(timeout: Duration = .seconds(5)) -> StopResult {
         guard host == Self.hostName else { return .elsewhere("it ran on host \(host)") }
         guard bootID == Self.bootID else { return .elsewhere("it ran before this machine restarted") }
@@ -72,7 +77,9 @@ public struct ProcessHandle: Sendable, Hashable, Codable {
             // The leader's pid now names another process: the group is not ours.
             return []
         }
-        return ProcStat.all().filter { $0.processGroup == processGroup && $0.isLive && $0.startTicks >= startTicks }.map(\.pid)
+        return ProcStat.all().filter {
+            $0.processGroup == processGroup && $0.isLive && $0.startTicks >= startTicks && (session == nil || $0.session == session)
+        }.map(\.pid)
     }
 
     /// This machine's name.
@@ -88,11 +95,22 @@ public struct ProcessHandle: Sendable, Hashable, Codable {
     }()
 }
 
+extension ExecutionRecord {
+    /// Whether `owner` (`host:pid`) names a live process on this host other than this one.
+    public static func isLiveOtherProcess(_ owner: String) -> Bool {
+        guard let colon = owner.lastIndex(of: ":"), let pid = Int32(owner[owner.index(after: colon)...]),
+              String(owner[..<colon]) == ProcessInfo.processInfo.hostName, pid != ProcessInfo.processInfo.processIdentifier
+        else { return false }
+        return ProcStat(pid: pid)?.isLive ?? false
+    }
+}
+
 /// The fields of /proc/PID/stat recovery needs.
 struct ProcStat {
     var pid: Int32
     var state: Character
     var processGroup: Int32
+    var session: Int32
     var startTicks: UInt64
 
     var isLive: Bool { state != "Z" && state != "X" }
@@ -108,10 +126,12 @@ struct ProcStat {
     init?(pid: Int32, stat: String) {
         guard let close = stat.lastIndex(of: ")") else { return nil }
         let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 19, let state = fields[0].first, let group = Int32(fields[2]), let start = UInt64(fields[19]) else { return nil }
+        guard fields.count > 19, let state = fields[0].first, let group = Int32(fields[2]), let session = Int32(fields[3]),
+              let start = UInt64(fields[19]) else { return nil }
         self.pid = pid
         self.state = state
         self.processGroup = group
+        self.session = session
         self.startTicks = start
     }
 

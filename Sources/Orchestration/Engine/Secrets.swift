@@ -39,13 +39,13 @@ public struct SecretProvider: Sendable {
         self.init(environment: environment, values: values)
     }
 
-    /// The secret's value, or `nil` when it is set nowhere.
     /// Every secret value this provider knows (the environment's and the file's), for redacting
     /// text that never passed through an execution — log lines.
     public var allValues: [String] {
         Array(Set(fileValues.values).union(environment.filter { $0.key.hasPrefix(Self.environmentPrefix) }.values)).filter { !$0.isEmpty }
     }
 
+    /// The secret's value, or `nil` when it is set nowhere.
     public func value(_ name: String) -> String? {
         environment[Self.environmentPrefix + name] ?? fileValues[name]
     }

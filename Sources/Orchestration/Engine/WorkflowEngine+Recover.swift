@@ -40,6 +40,12 @@ extension WorkflowEngine {
         var carried: [WorkflowExecution] = []
         for record in try await store.unfinishedExecutions() where runs[record.execution.id] == nil {
             if let only, !only.contains(record.execution.id) { continue }
+            // Another live process on this machine runs it (a `novacron run` beside the server):
+            // not ours to carry on — and its steps are not leftovers to stop.
+            if let owner = record.owner, ExecutionRecord.isLiveOtherProcess(owner) {
+                logger.info("execution left to the process running it", metadata: ["execution": "\(record.execution.id)", "owner": "\(owner)"])
+                continue
+            }
             // One execution that cannot be carried on must not keep the others (or the server) down.
             do {
                 if let execution = try await recoverOne(record) {

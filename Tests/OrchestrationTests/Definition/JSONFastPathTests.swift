@@ -110,3 +110,18 @@ struct JSONFastPathTests {
         #expect(flow.errors.isEmpty && flow.workflow?.steps.map(\.id) == ["a"])
     }
 }
+
+@Suite("Definitions: the JSON fast path, where libyaml cannot follow")
+struct JSONFastPathPresenceTests {
+    @Test("JSON that libyaml cannot read still gets every check: an empty name and an empty step id are errors")
+    func emptyFieldsStillChecked() {
+        do {
+            _ = try WorkflowLoader.load(source: #"{"name": "", "description": "\ud83d\ude80", "steps": [{"id": "", "inputs": {"command": "true"}}]}"#, file: "w.json")
+            Issue.record("an empty name and step id were accepted")
+        } catch {
+            let messages = error.errors.map(\.message)
+            #expect(messages.contains { $0.contains("step id must not be empty") }, "\(messages)")
+            #expect(messages.contains { $0.contains("name") }, "\(messages)")
+        }
+    }
+}

@@ -38,6 +38,9 @@ struct ProcessHandleTests {
         var rebooted = recorded
         rebooted.bootID = "another-boot"
         if case .elsewhere = rebooted.stop() {} else { Issue.record("a handle from another boot was acted on") }
+        var otherSession = recorded
+        otherSession.session = (recorded.session ?? 0) + 1  // a later group reusing the number, in a session of its own
+        #expect(otherSession.stop(timeout: .milliseconds(200)) == .gone)
         var remote = recorded
         remote.host = "some-other-host"
         if case .elsewhere = remote.stop() {} else { Issue.record("a handle from another host was acted on") }
@@ -47,5 +50,22 @@ struct ProcessHandleTests {
         p.waitUntilExit()
         #expect(p.terminationReason == .uncaughtSignal && p.terminationStatus == SIGKILL)
         #expect(recorded.stop() == .gone)
+    }
+}
+
+@Suite("Programs named by a relative path")
+struct RelativeProgramTests {
+    @Test("args: [./tool] runs the tool in the step's working directory")
+    func relativeToWorkingDirectory() async throws {
+        let folder = try temporaryFolder()
+        try "#!/bin/sh\necho ran in $(pwd)\n".write(toFile: folder + "/tool", atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: folder + "/tool")
+        let (e, logs) = try await runReal("""
+            name: relative
+            steps:
+              - {id: run, inputs: {args: [./tool], workingDirectory: '\(folder)'}}
+            """)
+        #expect(e.status == .completed, "\(e.stepResults["run"]?.error ?? "")")
+        #expect(logs["run"]?.contains("ran in \(folder)") == true)
     }
 }

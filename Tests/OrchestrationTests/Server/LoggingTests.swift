@@ -79,6 +79,11 @@ struct LoggingTests {
         let object = try #require(try JSONSerialization.jsonObject(with: Data(lines[1].utf8)) as? [String: String])
         #expect(object["level"] == "debug" && object["message"] == "token *** seen" && object["step"] == "s" && object["time"] != nil)
         #expect(!lines.joined().contains("hunter2"))
+        // No value forges a line or sends a terminal escape.
+        let forged = try LogSettings(level: .info, format: .text, file: file).makeLogger()
+        forged.warning("refused\nfake line", metadata: ["reason": "a\r\u{1B}[31mred\tb"])
+        let last = try #require(try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").last)
+        #expect(last.hasSuffix(#"warning refused\nfake line reason="a\r\u001b[31mred\tb""#), "\(last)")
         #expect(throws: EngineError.self) { try LogSettings.resolve(level: "loud", format: nil, file: nil, defaultLevel: .info) }
         #expect(throws: EngineError.self) { try LogSettings.resolve(level: nil, format: "xml", file: nil, defaultLevel: .info) }
     }

@@ -63,4 +63,35 @@ struct LeftoverProcessTests {
         #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL)
         #expect(second.requests.first?.attempt == 2)
     }
+
+    @Test("an execution another live process runs is left to it: not carried on, its steps not stopped")
+    func liveOwnerKeepsIt() async throws {
+        let path = temporaryDatabasePath()
+        let sqlite = try SQLiteExecutionStore(path: path)
+        let leaver = LeavesProcessExecutor()
+        var executors = ExecutorRegistry()
+        for type in StepType.allCases { executors.register(leaver, for: type) }
+        let workflow = try WorkflowLoader.load(source: "name: owned\nsteps:\n  - {id: a, inputs: {command: x}}\n", file: "owned.yaml").workflow
+        let crashable = CrashableStore(sqlite)
+        let id = try await WorkflowEngine.withEngine(executors: executors, clock: ManualClock(), store: crashable) { engine in
+            try await engine.registerWorkflow(workflow)
+            let started = try await engine.executeWorkflow("owned")
+            while try await sqlite.attempts(executionID: started.id, stepID: "a").first?.process == nil { await Task.yield() }
+            crashable.crash()
+            return started.id
+        }
+        let process = try #require(leaver.started.withLock { $0 })
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        // As if a `novacron run` (the sleep stands in for it) still ran the execution.
+        var record = try #require(try await sqlite.execution(id: id))
+        record.owner = "\(ProcessInfo.processInfo.hostName):\(process.processIdentifier)"
+        try await sqlite.updateExecution(record)
+        let second = ScriptedExecutor()
+        let carried = try await withScriptedEngine(second, clock: ManualClock(), store: sqlite) { engine in
+            try await engine.recover()
+        }
+        #expect(carried.isEmpty)
+        #expect(process.isRunning)
+        #expect(second.started.isEmpty)
+    }
 }
