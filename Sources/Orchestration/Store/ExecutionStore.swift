@@ -197,11 +197,15 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
 }
 
 extension Workflow {
-    /// The definition as canonical JSON (sorted keys): what is stored and hashed.
+    /// The definition as canonical JSON (sorted keys): what is stored and hashed. The optimization
+    /// score is derived from the rest (and changes with the planner), so it is always written as 0:
+    /// the same definition keeps the same version, as it did before registration filled it in.
     public func canonicalJSON() throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        return try encoder.encode(self)
+        var definition = self
+        definition.optimizationScore = 0
+        return try encoder.encode(definition)
     }
 
     /// SHA-256 of the canonical JSON, in hex: the same definition always has the same version.

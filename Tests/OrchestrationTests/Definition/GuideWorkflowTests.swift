@@ -65,6 +65,21 @@ struct GuideWorkflowTests {
         #expect(cloud.contains("3 steps calling another service without retries"))
     }
 
+    @Test("the optimization score is filled in at registration but is not part of the version: the same file is the same version")
+    func scoreIsNotTheVersion() async throws {
+        let document = try Self.load("data-pipeline")
+        var scored = document.workflow
+        scored.optimizationScore = 2.5
+        #expect(try scored.contentHash() == document.workflow.contentHash())
+        try await WorkflowEngine.withEngine(executors: ExecutorRegistry()) { engine in
+            try await engine.registerWorkflow(document)
+            let registered = try #require(await engine.workflow(document.workflow.id))
+            // extract, three transforms side by side, load: 5 steps of 1 s in 3 s of plan.
+            #expect(abs(registered.optimizationScore - 5.0 / 3.0) < 0.01, "\(registered.optimizationScore)")
+            #expect(try registered.contentHash() == document.workflow.contentHash())
+        }
+    }
+
     @Test("the guide's _optimization_level is refused with a message, not passed to the step")
     func optimizationLevel() throws {
         let yaml = "name: x\nsteps:\n  - {id: slow, inputs: {command: 'true', _optimization_level: aggressive}}\n"
