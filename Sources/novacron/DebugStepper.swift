@@ -14,13 +14,6 @@ final class DebugStepper: Sendable {
         self.breakAt = breakAt
     }
 
-    /// The next line typed, read off the cooperative pool (a blocking read would hold one of its
-    /// threads); `nil` at the end of input.
-    static func nextLine() async -> String? {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: readLine(strippingNewline: true)) }
-        }
-    }
 
     /// The execution paused before `step`: run it, stop stepping, or cancel, as the user says.
     func paused(_ engine: WorkflowEngine, execution id: String, before step: String?) async {
@@ -35,7 +28,20 @@ final class DebugStepper: Sendable {
         }
         Console.err(await describe(engine, id, step))
         FileHandle.standardError.write(Data("[Enter] run \(step) · c: continue without stopping · q: cancel > ".utf8))
-        let answer = await Self.nextLine()
+        // Whichever comes first: an answer, or the execution ending meanwhile (Ctrl-C cancels it).
+        // The read blocks a thread of its own, which is simply left behind if the execution wins.
+        let answer: String?? = await withCheckedContinuation { continuation in
+            let settled = Mutex(false)
+            let settle: @Sendable (String??) -> Void = { value in
+                if settled.withLock({ done in defer { done = true }; return !done }) { continuation.resume(returning: value) }
+            }
+            DispatchQueue.global().async { settle(.some(readLine(strippingNewline: true))) }
+            Task {
+                _ = try? await engine.waitForExecution(id)
+                settle(.none)
+            }
+        }
+        guard let answer else { return }  // ended while waiting
         switch answer?.trimmingCharacters(in: .whitespaces).lowercased() {
         case nil, "q"?:
             Console.err(answer == nil ? "\nno more input: cancelling" : "cancelling")

@@ -114,13 +114,16 @@ struct RunCommand: AsyncParsableCommand {
         if let resume {
             guard let store else { throw ValidationError("--resume needs the store the execution was saved in (drop --memory)") }
             workflow = try await Self.resumable(resume, in: store)
+            if let breakAt, !workflow.steps.contains(where: { $0.id == breakAt }) {
+                Console.err("error: --break-at \(breakAt): no such step in \(workflow.id)\(Suggestions.didYouMean(breakAt, among: workflow.steps.map(\.id)))")
+                throw ExitStatus.invalidInput
+            }
             let stepper = self.stepper
             final = try await drive(engine, workflow: workflow, stepper: stepper) { engine in
-                let carried = try await engine.recover(only: [resume])
+                let carried = try await engine.recover(only: [resume], debug: stepper != nil ? true : nil)
                 guard let execution = carried.first else {
                     throw EngineError(.invalidInput, "execution \(resume) could not be carried on")
                 }
-                if stepper != nil { try await engine.setDebug(execution.id, true) }
                 return execution.id
             }
         } else {

@@ -1,5 +1,8 @@
 import Foundation
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `novacron run --debug` and `--break-at`: the guide's debug mode, typed at a real binary.
 @Suite("novacron run --debug")
@@ -62,5 +65,30 @@ struct DebugModeCLITests {
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stderr.contains("paused before step a") && !run.stderr.contains("paused before step b"))
         #expect(FileManager.default.fileExists(atPath: folder + "/c"))
+    }
+}
+
+@Suite("novacron run --resume --debug")
+struct ResumeDebugCLITests {
+    @Test("a killed execution resumed with --debug pauses before the step it carries on, before that step runs again")
+    func resumeInDebugMode() throws {
+        let folder = try CLI.temporaryFolder()
+        let db = folder + "/x.db", file = folder + "/w.yaml", fifo = folder + "/running"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        try """
+            name: resumed
+            steps:
+              - {id: slow, inputs: {command: 'if [ "$NOVACRON_ATTEMPT" = 1 ]; then echo $$ > \(fifo); sleep 30; fi; echo done >> \(folder)/trace'}}
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        let running = try CLI.Running(["run", file, "--db", db])
+        let reader = try #require(FileHandle(forReadingAtPath: fifo))
+        _ = reader.readDataToEndOfFile()
+        kill(running.process.processIdentifier, SIGKILL)
+        _ = running.finish()
+        let id = try #require(running.executionID)
+        let resumed = try CLI.run(["run", "--resume", id, "--db", db, "--debug"], stdin: "\n")
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("paused before step slow"), "\(resumed.stderr)")
+        #expect(try String(contentsOfFile: folder + "/trace", encoding: .utf8) == "done\n")
     }
 }

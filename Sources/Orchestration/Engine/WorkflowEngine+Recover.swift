@@ -33,9 +33,12 @@ extension WorkflowEngine {
     /// workflow runs in the version the execution pinned, and its timeout counts from its
     /// original start. Returns the executions carried on.
     ///
-    /// - Parameter only: carry on just these executions (`novacron executions resume ID`).
+    /// - Parameters:
+    ///   - only: carry on just these executions (`novacron executions resume ID`).
+    ///   - debug: carry them on in debug mode (or not), instead of as they were; set before any
+    ///     step starts again (`run --resume ID --debug`).
     @discardableResult
-    public func recover(only: Set<String>? = nil) async throws -> [WorkflowExecution] {
+    public func recover(only: Set<String>? = nil, debug: Bool? = nil) async throws -> [WorkflowExecution] {
         guard let store else { return [] }
         var carried: [WorkflowExecution] = []
         for record in try await store.unfinishedExecutions() where runs[record.execution.id] == nil {
@@ -48,7 +51,7 @@ extension WorkflowEngine {
             }
             // One execution that cannot be carried on must not keep the others (or the server) down.
             do {
-                if let execution = try await recoverOne(record) {
+                if let execution = try await recoverOne(record, debug: debug) {
                     carried.append(execution)
                     logger.info("execution recovered", metadata: ["execution": "\(execution.id)", "workflow": "\(execution.workflowID)"])
                 }
@@ -63,7 +66,7 @@ extension WorkflowEngine {
     }
 
     /// Carries on one unfinished execution; `nil` when it was abandoned with a reason.
-    private func recoverOne(_ record: ExecutionRecord) async throws -> WorkflowExecution? {
+    private func recoverOne(_ record: ExecutionRecord, debug: Bool?) async throws -> WorkflowExecution? {
         guard let store else { return nil }
         let e = record.execution
         let now = self.now()
@@ -113,7 +116,7 @@ extension WorkflowEngine {
             secrets: secretValues, trigger: record.options.trigger)
         let limit = min(configuration.workerLimit, record.options.maxParallelism ?? Int.max)
         var machine = ExecutionStateMachine(
-            compiled: compiled, values: values, limit: limit, reuse: reuse, debug: record.options.debug,
+            compiled: compiled, values: values, limit: limit, reuse: reuse, debug: debug ?? record.options.debug,
             paused: record.options.paused, seed: seeds.next())
         machine.scheduling = configuration.scheduling
         machine.setStartedAt(e.startedAt ?? record.createdAt)
