@@ -1,0 +1,159 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs the real `novacron` binary built next to this test bundle.
+enum CLI {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static var binary: URL {
+        if let explicit = ProcessInfo.processInfo.environment["NOVACRON_BIN"] { return URL(fileURLWithPath: explicit) }
+        // The test runner lives in the build products folder, beside the executable.
+        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        while folder.path != "/" {
+            let candidate = folder.appendingPathComponent("novacron")
+            if FileManager.default.isExecutableFile(atPath: candidate.path), !candidate.hasDirectoryPath { return candidate }
+            folder = folder.deletingLastPathComponent()
+        }
+        return root.appendingPathComponent(".build/debug/novacron")
+    }
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// `novacron serve` on a free port with one admin token; returns it and its URL once it listens.
+    static func serve(db: String, token: String) throws -> (Running, String) {
+        let server = try Running(["serve", "--port", "0", "--db", db], environment: ["NOVACRON_API_TOKENS": "admin:\(token)"])
+        guard server.read(until: { $0.contains("listening on 127.0.0.1:") && $0.hasSuffix("\n") }),
+              let port = server.seen.components(separatedBy: "listening on 127.0.0.1:").last?.prefix(while: { $0.isNumber }), !port.isEmpty
+        else {
+            server.process.terminate()
+            throw CLIError(message: "novacron serve did not start: \(server.seen)")
+        }
+        return (server, "http://127.0.0.1:\(port)")
+    }
+
+    struct CLIError: Error, CustomStringConvertible {
+        var message: String
+        var description: String { message }
+    }
+
+    /// A new empty folder under the temporary directory.
+    static func temporaryFolder() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("novacron-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// The store the CLI uses in these tests (never the user's ~/.novacron).
+    static let database = FileManager.default.temporaryDirectory.appendingPathComponent("novacron-cli-\(UUID().uuidString)/novacron.db").path
+
+    static var environment: [String: String] {
+        var env = ProcessInfo.processInfo.environment
+        env["NOVACRON_DB"] = database
+        return env
+    }
+
+    static func run(_ arguments: String..., limitDataKiB: Int? = nil) throws -> Result {
+        try run(arguments, limitDataKiB: limitDataKiB)
+    }
+
+    static func run(_ arguments: [String], limitDataKiB: Int? = nil, environment: [String: String] = CLI.environment, stdin: String? = nil) throws -> Result {
+        let process = Process()
+        if let stdin {
+            // What a person would type, then the end of input.
+            let input = Pipe()
+            process.standardInput = input
+            try input.fileHandleForWriting.write(contentsOf: Data(stdin.utf8))
+            try input.fileHandleForWriting.close()
+        }
+        process.environment = environment
+        var arguments = arguments
+        if arguments.first == "--as-nobody" {
+            // As the unprivileged user 'nobody' (setpriv, from util-linux), for what root may always do.
+            arguments.removeFirst()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", binary.path] + arguments
+        } else if let limitDataKiB {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "ulimit -d \(limitDataKiB) && exec \"$0\" \"$@\"", binary.path] + arguments
+        } else {
+            process.executableURL = binary
+            process.arguments = arguments
+        }
+        process.currentDirectoryURL = root
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Read both pipes to the end before waiting, so a full pipe cannot block the child.
+        let errData = ReadAll(err.fileHandleForReading)
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData.wait(), as: UTF8.self))
+    }
+
+    /// A `novacron` process started in the background, whose output a test reads as it comes:
+    /// the way to wait for an event ("step x started") before acting on the process.
+    final class Running {
+        let process = Process()
+        private let out = Pipe()
+        private(set) var seen = ""
+
+        init(_ arguments: [String], environment extra: [String: String] = [:]) throws {
+            process.executableURL = CLI.binary
+            process.arguments = arguments
+            process.environment = CLI.environment.merging(extra) { _, new in new }
+            process.currentDirectoryURL = CLI.root
+            process.standardOutput = out
+            // Standard error too (the server logs there), on the same pipe.
+            process.standardError = out
+            try process.run()
+        }
+
+        /// Reads output until `predicate` holds for all of it so far, or the output ends.
+        @discardableResult
+        func read(until predicate: (String) -> Bool) -> Bool {
+            while !predicate(seen) {
+                let chunk = out.fileHandleForReading.availableData
+                if chunk.isEmpty { return false }
+                seen += String(decoding: chunk, as: UTF8.self)
+            }
+            return true
+        }
+
+        /// Reads the rest of the output and waits for the exit status.
+        func finish() -> Int32 {
+            seen += String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+
+        /// The id in "execution ID of … started".
+        var executionID: String? {
+            seen.split(separator: " ").drop { $0 != "execution" }.dropFirst().first.map(String.init)
+        }
+    }
+
+    /// Reads a pipe to its end on a thread of its own.
+    final class ReadAll: @unchecked Sendable {
+        private var data = Data()
+        private let done = DispatchSemaphore(value: 0)
+        init(_ handle: FileHandle) {
+            Thread.detachNewThread { [self] in
+                data = handle.readDataToEndOfFile()
+                done.signal()
+            }
+        }
+        func wait() -> Data {
+            done.wait()
+            return data
+        }
+    }
+}

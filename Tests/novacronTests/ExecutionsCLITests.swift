@@ -1,0 +1,278 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("novacron executions")
+struct ExecutionsCommandTests {
+    @Test("retry reuses what succeeded; prune deletes what ended; cancel stops a running execution and rolls back")
+    func retryPruneCancel() throws {
+        let folder = try CLI.temporaryFolder()
+        let db = folder + "/x.db"
+        // Fails the first time (no marker yet), succeeds on retry.
+        try """
+            name: second-time
+            steps:
+              - {id: prepare, inputs: {command: 'echo prepared >> \(folder)/trace'}}
+              - {id: flaky, dependencies: [prepare], inputs: {command: 'test -f \(folder)/marker || { touch \(folder)/marker; exit 1; }'}}
+            """.write(toFile: folder + "/w.yaml", atomically: true, encoding: .utf8)
+        let first = try CLI.run("run", folder + "/w.yaml", "--db", db, "-o", "json")
+        #expect(first.status == 1)
+        let id = try #require((try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any])?["id"] as? String)
+        let retry = try CLI.run("executions", "retry", id, "--db", db)
+        #expect(retry.status == 0, "\(retry.stderr)")
+        #expect(!retry.stdout.contains("step prepare started"))
+        #expect(try String(contentsOfFile: folder + "/trace", encoding: .utf8) == "prepared\n")
+        let again = try CLI.run("executions", "retry", id, "--db", db)
+        #expect(again.status == 0)
+
+        let pruned = try CLI.run("executions", "prune", "--older-than", "0s", "--db", db)
+        #expect(pruned.stdout.hasPrefix("deleted 3 executions that ended before "))
+        #expect(try CLI.run("executions", "list", "--db", db).stdout == "no executions in \(db)\n")
+
+        try """
+            name: long
+            steps:
+              - {id: setup, inputs: {command: echo ready}, rollback: {type: task, inputs: {command: echo undone}}}
+              - {id: wait, dependencies: [setup], inputs: {command: sleep 300}}
+            """.write(toFile: folder + "/long.yaml", atomically: true, encoding: .utf8)
+        let long = try CLI.Running(["run", folder + "/long.yaml", "--db", db, "--kill-grace", "1"])
+        long.read { $0.contains("step wait started") }
+        let running = try #require(long.executionID)
+        let cancel = try CLI.run("executions", "cancel", running, "--db", db)
+        #expect(cancel.stdout.hasPrefix("asked process \(long.process.processIdentifier), which runs \(running), to cancel it"))
+        #expect(long.finish() == 1)
+        #expect(long.seen.contains("step setup.rollback success"))
+        #expect(try CLI.run("executions", "show", running, "--db", db).stdout.contains("long  cancelled"))
+    }
+
+    @Test("a disk that fills up mid-run fails the execution clearly and leaves the file sound")
+    func diskFull() throws {
+        let folder = try CLI.temporaryFolder()
+        let db = folder + "/x.db"
+        #expect(try CLI.run("run", "Examples/hello.yaml", "--db", db).status == 0)
+        var yaml = "name: noisy\nsteps:\n"
+        for i in 0..<10 { yaml += "  - {id: s\(i), inputs: {command: 'head -c 100000 /dev/zero | tr \"\\\\0\" x | fold -w 100'}}\n" }
+        try yaml.write(toFile: folder + "/noisy.yaml", atomically: true, encoding: .utf8)
+        // The file-size limit (ulimit -f, 512-byte blocks; SIGXFSZ ignored so writes fail with
+        // EFBIG) stands in for a full disk: the log tails outgrow it after a few steps.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "trap '' XFSZ; ulimit -f 600 && exec \"$0\" run \"$1\" --db \"$2\"", CLI.binary.path, folder + "/noisy.yaml", db]
+        process.environment = CLI.environment
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1)
+        #expect(text.contains("error: the store failed: \(db): "), "\(text)")
+        #expect(!text.contains("noisy completed"))
+        // What was saved before is intact and the file is sound.
+        let list = try CLI.run("executions", "list", "--db", db)
+        #expect(list.stdout.contains("hello     completed"))
+        #expect(try CrashTests.integrity(db: db) == "ok")
+    }
+
+    @Test("a read-only database is refused with a clear message")
+    func readOnly() throws {
+        let folder = try CLI.temporaryFolder()
+        let db = folder + "/x.db"
+        #expect(try CLI.run("run", "Examples/hello.yaml", "--db", db).status == 0)
+        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: db + suffix) }
+        // Read-only for whoever runs novacron: the file's mode for an ordinary user; root ignores
+        // modes, so as root novacron runs as 'nobody' (setpriv), for whom the file is read-only.
+        try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: db)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: folder)
+        var arguments = ["run", "Examples/hello.yaml", "--db", db]
+        if getuid() == 0 { arguments = ["--as-nobody"] + arguments }
+        let result = try CLI.run(arguments)
+        #expect(result.status == 2, "\(result.stderr)")
+        #expect(result.stderr == "error: \(db): the database is read-only; NovaCron needs to write to it\n")
+    }
+
+    @Test("events publish starts an event trigger's workflow; triggers list shows it fired; disable switches it off")
+    func eventsAndTriggers() throws {
+        let folder = try CLI.temporaryFolder()
+        let (server, url) = try CLI.serve(db: folder + "/s.db", token: "t0k")
+        defer { server.process.terminate(); _ = server.finish() }
+        let workflow = folder + "/on-event.yaml"
+        try """
+            name: on-event
+            triggers:
+              - {id: deploys, type: event, event: "deployment.*", inputs: {service: "${trigger.data.service}"}}
+            steps:
+              - {id: say, inputs: {command: "echo deployed ${inputs.service}"}, timeout: 10s}
+            """.write(toFile: workflow, atomically: true, encoding: .utf8)
+        let register = Process()
+        register.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        register.arguments = ["curl", "-fsS", "-o", "/dev/null", "-H", "Authorization: Bearer t0k", "-H", "Content-Type: application/yaml", "--data-binary", "@" + workflow, url + "/api/v1/workflows"]
+        try register.run()
+        register.waitUntilExit()
+        #expect(register.terminationStatus == 0)
+        let published = try CLI.run("events", "publish", "deployment.finished", "--data", #"{"service": "api"}"#, "--server", url, "--token", "t0k")
+        #expect(published.status == 0, "\(published.stderr)")
+        #expect(published.stdout.contains(#""type":"deployment.finished""#))
+        let bad = try CLI.run("events", "publish", "not a type", "--server", url, "--token", "t0k")
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("must be dot-separated words"))
+        // The trigger fires once its consumer reads the event; ask until the status says so
+        // (bounded: a few reads at most on a quiet machine).
+        var fired = ""
+        for _ in 0..<200 where !fired.contains(#""fireCount":1"#) {
+            fired = try CLI.run("triggers", "list", "--output", "json", "--server", url, "--token", "t0k").stdout
+        }
+        #expect(fired.contains(#""fireCount":1"#))
+        #expect(try CLI.run("triggers", "list", "--server", url, "--token", "t0k").stdout.contains("on-event/deploys"))
+        let events = try CLI.run("events", "list", "--type", "execution.*", "--server", url, "--token", "t0k").stdout
+        #expect(events.contains("execution.started"))
+        let disabled = try CLI.run("triggers", "disable", "on-event", "deploys", "--server", url, "--token", "t0k")
+        #expect(disabled.stdout.contains(#""enabled":false"#))
+        let missing = try CLI.run("triggers", "disable", "on-event", "deploy", "--server", url, "--token", "t0k")
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("did you mean 'deploys'?"))
+    }
+
+    @Test("list, show, logs, retry and cancel work against a running server with --server and --token")
+    func remote() throws {
+        let folder = try CLI.temporaryFolder()
+        let (server, url) = try CLI.serve(db: folder + "/s.db", token: "t0k")
+        defer { server.process.terminate(); _ = server.finish() }
+        // Register and start through the API, as another tool would (Python's urllib).
+        let post = """
+            import json, sys, urllib.request
+            def call(path, data):
+                r = urllib.request.Request(sys.argv[1] + path, data=data, method="POST", headers={"Authorization": "Bearer t0k", "Content-Type": "application/yaml" if data else "application/json"})
+                return json.load(urllib.request.urlopen(r))
+            call("/api/v1/workflows", open(sys.argv[2], "rb").read())
+            id = call("/api/v1/workflows/rollback-demo/executions", b"")["id"]
+            # The event stream ends when the execution does.
+            r = urllib.request.Request(sys.argv[1] + "/api/v1/executions/" + id + "/events", headers={"Authorization": "Bearer t0k"})
+            urllib.request.urlopen(r).read()
+            print(id)
+            """
+        let python = Process()
+        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        python.arguments = ["python3", "-c", post, url, CLI.root.appendingPathComponent("Examples/rollback-demo.yaml").path]
+        let out = Pipe()
+        python.standardOutput = out
+        try python.run()
+        let id = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        python.waitUntilExit()
+        #expect(!id.isEmpty)
+        let unauthorized = try CLI.run("executions", "list", "--server", url)
+        #expect(unauthorized.status == 2)
+        #expect(unauthorized.stderr == "error: a bearer token is needed: Authorization: Bearer TOKEN\n")
+        let show = try CLI.run("executions", "show", id, "--server", url, "--token", "t0k")
+        #expect(show.stdout.contains("rollback-demo  failed"))
+        #expect(show.stdout.contains("critical-step       failed   1"))
+        #expect(try CLI.run("executions", "list", "--server", url, "--token", "t0k").stdout.contains("\(id)  rollback-demo  failed"))
+        #expect(try CLI.run("executions", "logs", id, "--step", "alert", "--server", url, "--token", "t0k").stdout == "critical-step failed with exit code 3\n")
+        #expect(try CLI.run("executions", "retry", id, "--server", url, "--token", "t0k").stdout.hasPrefix("started "))
+        let cancel = try CLI.run("executions", "cancel", id, "--server", url, "--token", "t0k")
+        #expect(cancel.status == 2)
+        #expect(cancel.stderr == "error: execution \(id) already failed\n")
+    }
+
+    @Test("several processes starting on a new database at once all run")
+    func concurrentFirstOpen() throws {
+        let db = FileManager.default.temporaryDirectory.appendingPathComponent("novacron-\(UUID().uuidString)/x.db").path
+        let processes = try (0..<12).map { _ -> Process in
+            let p = Process()
+            p.executableURL = CLI.binary
+            p.arguments = ["run", "Examples/hello.yaml", "--db", db, "-o", "json"]
+            p.currentDirectoryURL = CLI.root
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            return p
+        }
+        for p in processes { p.waitUntilExit() }
+        #expect(processes.map(\.terminationStatus) == Array(repeating: 0, count: 12))
+        let list = try CLI.run("executions", "list", "--db", db, "-o", "json")
+        #expect((try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [Any])?.count == 12)
+    }
+
+    @Test("list, show and logs read what run saved")
+    func listShowLogs() throws {
+        let db = FileManager.default.temporaryDirectory.appendingPathComponent("novacron-\(UUID().uuidString)/x.db").path
+        let run = try CLI.run("run", "Examples/rollback-demo.yaml", "--db", db, "-o", "json")
+        #expect(run.status == 1)
+        let id = try #require((try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])?["id"] as? String)
+        let list = try CLI.run("executions", "list", "--db", db)
+        #expect(list.status == 0)
+        #expect(list.stdout.contains("\(id)  rollback-demo  failed"))
+        let show = try CLI.run("executions", "show", id, "--db", db)
+        #expect(show.stdout.contains("error: step critical-step failed: exit code 3"))
+        #expect(show.stdout.contains("configure.rollback  success  1"))
+        #expect(show.stdout.contains("critical-step       failed   1"))
+        let logs = try CLI.run("executions", "logs", id, "--step", "alert", "--db", db)
+        #expect(logs.stdout == "critical-step failed with exit code 3\n")
+        // On an ended execution, --follow prints every log once and returns.
+        let followed = try CLI.run("executions", "logs", id, "--follow", "--db", db)
+        #expect(followed.status == 0)
+        #expect(followed.stdout.contains("==> critical-step (failed) <==\nmigration failed\n"))
+        #expect(followed.stdout.contains("==> provision.rollback (success) <==\ndeprovisioned\n"))
+        let missing = try CLI.run("executions", "show", "nope", "--db", db)
+        #expect(missing.status == 2)
+        #expect(missing.stderr == "error: no execution 'nope' in \(db)\n")
+        let done = try CLI.run("executions", "resume", id, "--db", db)
+        #expect(done.status == 2)
+        #expect(done.stderr == "error: execution \(id) already failed; nothing to resume\n")
+    }
+
+    @Test("an execution whose process was killed with SIGKILL is carried on by resume, without re-running what finished")
+    func resumeAfterKill() throws {
+        let folder = try CLI.temporaryFolder()
+        let db = folder + "/x.db"
+        let file = folder + "/w.yaml"
+        try """
+            name: resumable
+            steps:
+              - {id: first, inputs: {command: 'echo first >> \(folder)/trace'}}
+              - {id: slow, dependencies: [first], inputs: {command: 'echo $$ > \(folder)/pgid; if [ "$NOVACRON_ATTEMPT" = 1 ]; then sleep 300; fi; echo slow >> \(folder)/trace'}}
+              - {id: last, dependencies: [slow], inputs: {command: 'echo last >> \(folder)/trace'}}
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        let running = try CLI.Running(["run", file, "--db", db])
+        running.read { $0.contains("step slow started") }
+        kill(running.process.processIdentifier, SIGKILL)
+        _ = running.finish()
+        let id = try #require(running.executionID)
+        let resumed = try CLI.run("executions", "resume", id, "--db", db)
+        #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
+        #expect(resumed.stdout.contains("step slow started (attempt 2)"))
+        #expect(try String(contentsOfFile: folder + "/trace", encoding: .utf8) == "first\nslow\nlast\n")
+        let show = try CLI.run("executions", "show", id, "--db", db)
+        #expect(show.stdout.contains("resumable  completed"))
+    }
+
+    @Test("kill -9 of novacron run in the middle of 'sleep 3; echo x >> file', resumed at once: the killed attempt's processes are gone and the file gets one line, not two")
+    func killedStepDoesNotRunTwice() throws {
+        let folder = try CLI.temporaryFolder()
+        let db = folder + "/x.db"
+        let file = folder + "/w.yaml"
+        // The first attempt tells the test its process group through a FIFO once it runs, so the
+        // kill lands in the middle of the step, not before it started.
+        let fifo = folder + "/running"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        try """
+            name: once
+            steps:
+              - {id: append, inputs: {command: 'if [ "$NOVACRON_ATTEMPT" = 1 ]; then echo $$ > \(fifo); fi; sleep 3; echo x >> \(folder)/file'}}
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        let running = try CLI.Running(["run", file, "--db", db])
+        let reader = try #require(FileHandle(forReadingAtPath: fifo))  // opens once the step does
+        let pgid = try #require(Int32(String(decoding: reader.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
+        kill(running.process.processIdentifier, SIGKILL)
+        _ = running.finish()
+        let id = try #require(running.executionID)
+        let resumed = try CLI.run("executions", "resume", id, "--db", db)
+        #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
+        #expect(resumed.stdout.contains("step append started (attempt 2)"))
+        #expect(try String(contentsOfFile: folder + "/file", encoding: .utf8) == "x\n")
+        // The killed attempt's group did not outlive its novacron.
+        #expect(kill(-pgid, 0) != 0, "process group \(pgid) still runs")
+    }
+}
