@@ -2,6 +2,7 @@ import Configuration
 import Foundation
 import Logging
 import Orchestration
+import OrchestrationSQLite
 import SystemPackage
 import Yams
 
@@ -29,7 +30,7 @@ public struct ServeSettings: Sendable, Equatable {
     public var db: String?
     public var memory = false
     /// `processCrash` or `powerLoss`.
-    public var durability = "processCrash"
+    public var durability: SQLiteExecutionStore.Durability = .processCrash
     public var secretsFile: String?
     public var maxParallel = 64
     public var drainGrace: Duration = .seconds(30)
@@ -96,8 +97,10 @@ public struct ServeSettings: Sendable, Equatable {
         s.db = text("db")
         if let v = try bool("memory") { s.memory = v }
         if let v = text("durability") {
-            guard ["processCrash", "powerLoss"].contains(v) else { throw EngineError(.invalidInput, "durability: '\(v)' is neither processCrash nor powerLoss") }
-            s.durability = v
+            guard let level = SQLiteExecutionStore.Durability(rawValue: v) else {
+                throw EngineError(.invalidInput, "durability: '\(v)' is neither processCrash nor powerLoss")
+            }
+            s.durability = level
         }
         s.secretsFile = text("secretsFile")
         if let v = try int("maxParallel", 1...100_000) { s.maxParallel = v }

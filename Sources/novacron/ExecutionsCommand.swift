@@ -96,7 +96,7 @@ struct ExecutionsCommand: AsyncParsableCommand {
                 throw ExitStatus.invalidInput
             }
             let e = record.execution
-            let order = workflow?.steps.map(\.id) ?? e.stepResults.keys.filter { !$0.hasSuffix(".rollback") }.sorted()
+            let order = workflow?.steps.map(\.id) ?? e.stepResults.keys.filter { !StepResult.isRollbackID($0) }.sorted()
             switch output {
             case .json:
                 Console.out(ExecutionReport.json(e, stepOrder: order).prettyJSONText)
@@ -107,7 +107,7 @@ struct ExecutionsCommand: AsyncParsableCommand {
                 if let error = e.error { text += "\nerror: \(error)" }
                 var rows = [["STEP", "STATUS", "ATTEMPTS", "DURATION", "DETAIL"]]
                 for id in order {
-                    for key in [id, id + ".rollback"] {
+                    for key in [id, StepResult.rollbackID(of: id)] {
                         guard let r = e.stepResults[key] ?? (key == id ? StepResult(stepID: id) : nil) else { continue }
                         let detail = r.skipReason ?? r.error ?? (r.cached ? "cached" : "")
                         rows.append([key, r.status.rawValue, String(r.attempts), r.startedAt == nil ? "-" : ProgressDisplay.format(r.duration), String(detail.prefix(80))])
@@ -236,7 +236,7 @@ extension ExecutionsCommand {
                 throw ExitStatus.invalidInput
             }
             let engine = WorkflowEngine(executors: .withCloudFunctions(), cache: store, store: store, learning: LearningEngine(store: store))
-            let reuse = record.execution.stepResults.filter { $0.value.status == .success && !$0.key.hasSuffix(".rollback") }
+            let reuse = record.execution.stepResults.filter { $0.value.status == .success && !StepResult.isRollbackID($0.key) }
             let options = ExecutionOptions(maxParallelism: record.options.maxParallelism, trigger: record.options.trigger, reuse: reuse)
             let inputs = record.execution.inputs
             let final = try await RunCommand.drive(engine, workflow: workflow, output: output) { engine in

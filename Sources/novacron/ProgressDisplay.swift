@@ -149,7 +149,7 @@ actor ProgressDisplay {
         if m.retryCount > 0 { text += ", \(m.retryCount) retr\(m.retryCount == 1 ? "y" : "ies")" }
         if m.cacheHits > 0 { text += ", \(m.cacheHits) cached" }
         text += String(format: "; parallel speedup %.2fx", m.optimizationGains)
-        let rollbacks = workflow.steps.compactMap { e.stepResults[$0.id + ".rollback"] }
+        let rollbacks = workflow.steps.compactMap { e.stepResults[StepResult.rollbackID(of: $0.id)] }
         if !rollbacks.isEmpty {
             text += "\nrolled back: " + rollbacks.map { "\($0.stepID.dropLast(9)) (\($0.status.rawValue))" }.joined(separator: ", ")
         }

@@ -95,7 +95,7 @@ struct ServeCommand: AsyncParsableCommand {
         var store: any ExecutionStore = InMemoryExecutionStore()
         if !settings.memory {
             let path = settings.db ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".novacron/novacron.db").path
-            do { store = try SQLiteExecutionStore(path: path, durability: SQLiteExecutionStore.Durability(rawValue: settings.durability) ?? .processCrash) } catch {
+            do { store = try SQLiteExecutionStore(path: path, durability: settings.durability) } catch {
                 Console.err("error: \(error.message)")
                 throw ExitStatus.invalidInput
             }

@@ -73,7 +73,7 @@ public struct CompiledWorkflow: Sendable {
         for step in workflow.steps {
             bodies.append(try body(id: step.id, type: step.type, action: step.action, inputs: step.inputs, timeout: step.timeout, retry: step.retryPolicy))
             if let r = step.rollback {
-                rollbacks.append(try body(id: step.id + ".rollback", type: r.type, action: r.action, inputs: r.inputs, timeout: r.timeout, retry: r.retryPolicy))
+                rollbacks.append(try body(id: StepResult.rollbackID(of: step.id), type: r.type, action: r.action, inputs: r.inputs, timeout: r.timeout, retry: r.retryPolicy))
             } else {
                 rollbacks.append(nil)
             }

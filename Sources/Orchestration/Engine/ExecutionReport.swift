@@ -10,7 +10,7 @@ public enum ExecutionReport {
         var steps: [JSONValue] = []
         for id in order {
             if let r = execution.stepResults[id] { steps.append(step(r)) }
-            if let r = execution.stepResults[id + ".rollback"] { steps.append(step(r)) }
+            if let r = execution.stepResults[StepResult.rollbackID(of: id)] { steps.append(step(r)) }
         }
         let m = execution.metrics
         var object: [String: JSONValue] = [

@@ -204,7 +204,7 @@ extension WorkflowEngine {
             throw EngineError(.conflict, "execution \(id) is \(previous.status.rawValue); only failed or cancelled executions can be retried")
         }
         var options = options
-        options.reuse = previous.stepResults.filter { $0.value.status == .success && !$0.key.hasSuffix(".rollback") }
+        options.reuse = previous.stepResults.filter { $0.value.status == .success && !StepResult.isRollbackID($0.key) }
         options.trigger = run.machine.values.trigger
         return try await executeWorkflow(previous.workflowID, inputs: previous.inputs, options: options)
     }

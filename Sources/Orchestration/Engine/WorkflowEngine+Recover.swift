@@ -104,7 +104,7 @@ extension WorkflowEngine {
         // Steps go on from their last recorded attempt; results of rollbacks are not reused.
         // A step saved as cancelled was stopped by its engine shutting down (a cancel of the
         // execution would have ended it): it runs again.
-        var reuse = e.stepResults.filter { !$0.key.hasSuffix(".rollback") && $0.value.status != .cancelled }
+        var reuse = e.stepResults.filter { !StepResult.isRollbackID($0.key) && $0.value.status != .cancelled }
         for attempt in try await store.attempts(executionID: e.id, stepID: nil) where reuse[attempt.stepID]?.status.isTerminal != true {
             let known = reuse[attempt.stepID]?.attempts ?? 0
             if attempt.attempt > known {

@@ -65,3 +65,11 @@ public struct StepResult: Sendable, Hashable, Codable {
     /// Result fields that a condition reads to decide about a step that did not succeed.
     public static let statusFields: Set<String> = ["status", "success", "failed", "timedOut"]
 }
+
+extension StepResult {
+    /// The id a step's rollback is recorded under: `<step>.rollback`. The one place that spells it.
+    public static func rollbackID(of stepID: String) -> String { stepID + ".rollback" }
+
+    /// Whether `id` names a rollback's result rather than a step's.
+    public static func isRollbackID(_ id: String) -> Bool { id.hasSuffix(".rollback") }
+}

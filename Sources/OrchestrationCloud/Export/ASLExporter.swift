@@ -60,7 +60,7 @@ struct ASLExporter {
         var failure: Exit = .next("Failed")
         for i in model.topologicalOrder.reversed() {
             guard let rollback = model.steps[i].rollback else { continue }
-            let name = model.steps[i].id + ".rollback"
+            let name = StepResult.rollbackID(of: model.steps[i].id)
             let skip = failure
             var task = work(rollback, resultPath: "$.rollbacks.\(names[i])", stepID: model.steps[i].id, field: "rollback") ?? [:]
             failure.apply(to: &task)

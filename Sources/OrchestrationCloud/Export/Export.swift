@@ -266,7 +266,7 @@ struct ExportModel {
                 condition: graph.conditions[i], upstream: graph.upstream[i], statusReads: graph.statusReads[i],
                 continueOnFailure: s.continueOnFailure,
                 rollback: s.rollback.map { r in
-                    body(id: s.id + ".rollback", stepID: s.id, type: r.type, action: r.action, inputs: r.inputs, timeout: r.timeout, retry: r.retryPolicy)
+                    body(id: StepResult.rollbackID(of: s.id), stepID: s.id, type: r.type, action: r.action, inputs: r.inputs, timeout: r.timeout, retry: r.retryPolicy)
                 },
                 step: s)
         }

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import Orchestration
 import OrchestrationServer
+import OrchestrationSQLite
 import OrchestrationTesting
 import Testing
 
@@ -28,7 +29,7 @@ struct SettingsTests {
         #expect(s.db == "/var/env.db")
         #expect(s.host == "0.0.0.0")
         #expect(s.maxParallel == 8)
-        #expect(s.durability == "processCrash")
+        #expect(s.durability == .processCrash)
         let defaults = try await ServeSettings.resolve(flags: [:], environment: [:], configFile: nil)
         #expect(defaults == ServeSettings())
         #expect(defaults.port == 8080 && defaults.drainGrace == .seconds(30))
