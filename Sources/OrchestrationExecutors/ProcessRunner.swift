@@ -125,23 +125,9 @@ struct ProcessRunner: Sendable {
         // Something was left: wait (at most 2 s) until every member is dead. A dead member may
         // linger as a zombie until its new parent reaps it; it runs nothing.
         for _ in 0..<200 {
-            guard kill(-pgid, 0) == 0, Self.groupHasLiveMember(pgid) else { return }
+            guard kill(-pgid, 0) == 0, ProcessHandle.groupHasLiveMember(pgid) else { return }
             usleep(10_000)
         }
-    }
-
-    /// Whether a process of group `pgid` is alive (not a zombie), from /proc.
-    static func groupHasLiveMember(_ pgid: pid_t) -> Bool {
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return false }
-        for entry in entries where entry.first?.isNumber == true {
-            guard let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { continue }
-            // After "pid (comm)": state ppid pgrp …
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            guard fields.count > 2, Int32(fields[2]) == pgid else { continue }
-            if fields[0] != "Z" && fields[0] != "X" { return true }
-        }
-        return false
     }
 
     /// `name` as a path to an executable file: itself when it holds a `/`, else the first match

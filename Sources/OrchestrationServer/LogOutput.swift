@@ -115,7 +115,6 @@ struct LineLogHandler: LogHandler {
         }
     }
 
-    /// A value as `key=value`, quoted when it holds a space, a quote or a line break.
     /// A message with its control characters escaped (it stays one line).
     static func escaped(_ text: String) -> String {
         guard text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return text }
@@ -124,22 +123,10 @@ struct LineLogHandler: LogHandler {
     }
 
     /// A value as `key=value`: quoted when it holds a space, `"` or `=`, with control characters
-    /// escaped, so no value can forge a line or send a terminal escape.
+    /// escaped as JSON escapes them, so no value can forge a line or send a terminal escape.
     static func quoted(_ value: String) -> String {
         let plain = !value.isEmpty && value.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value != 0x7F && $0 != "\"" && $0 != "=" && $0 != "\\" }
-        guard !plain else { return value }
-        var out = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+        // Quoted the way JSON quotes a string: every control character escaped.
+        return plain ? value : JSONValue.string(value).jsonText
     }
 }

@@ -279,8 +279,7 @@ extension ExecutionsCommand {
                 Console.err("error: execution \(id) already \(record.execution.status.rawValue)")
                 throw ExitStatus.invalidInput
             }
-            if let owner = record.owner, let (host, pid) = RunCommand.parseOwner(owner),
-               host == ProcessInfo.processInfo.hostName, RunCommand.isAlive(pid) {
+            if let owner = record.owner, let pid = ExecutionRecord.liveOtherProcess(owner) {
                 kill(pid, SIGTERM)
                 Console.out("asked process \(pid), which runs \(id), to cancel it; it stops the running steps and rolls back")
                 return

@@ -166,8 +166,7 @@ struct RunCommand: AsyncParsableCommand {
             guard !record.execution.status.isTerminal else {
                 throw EngineError(.conflict, "execution \(id) already \(record.execution.status.rawValue); nothing to resume")
             }
-            if let owner = record.owner, let (host, pid) = Self.parseOwner(owner),
-               host == ProcessInfo.processInfo.hostName, pid != ProcessInfo.processInfo.processIdentifier, Self.isAlive(pid) {
+            if let owner = record.owner, let pid = ExecutionRecord.liveOtherProcess(owner) {
                 throw EngineError(.conflict, "execution \(id) is being run by process \(pid) on this machine; stop it first")
             }
             guard let workflow = try await store.workflow(id: record.execution.workflowID, version: record.workflowHash) else {
@@ -178,20 +177,6 @@ struct RunCommand: AsyncParsableCommand {
             Console.err("error: \(error.message)")
             throw ExitStatus.invalidInput
         }
-    }
-
-    /// Whether `pid` is a live process (a zombie, dead but not yet reaped, is not).
-    static func isAlive(_ pid: Int32) -> Bool {
-        guard kill(pid, 0) == 0 else { return false }
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")"), stat.index(close, offsetBy: 2) < stat.endIndex else { return true }
-        let state = stat[stat.index(close, offsetBy: 2)]
-        return state != "Z" && state != "X"
-    }
-
-    static func parseOwner(_ owner: String) -> (String, Int32)? {
-        guard let colon = owner.lastIndex(of: ":"), let pid = Int32(owner[owner.index(after: colon)...]) else { return nil }
-        return (String(owner[..<colon]), pid)
     }
 
     /// Runs the engine, starts (or carries on) one execution, shows its progress, returns it ended.

@@ -96,12 +96,21 @@ public struct ProcessHandle: Sendable, Hashable, Codable {
 }
 
 extension ExecutionRecord {
-    /// Whether `owner` (`host:pid`) names a live process on this host other than this one.
-    public static func isLiveOtherProcess(_ owner: String) -> Bool {
+    /// The pid `owner` (`host:pid`) names when it is a live (not zombie) process on this host
+    /// other than this one; `nil` otherwise.
+    public static func liveOtherProcess(_ owner: String) -> Int32? {
         guard let colon = owner.lastIndex(of: ":"), let pid = Int32(owner[owner.index(after: colon)...]),
-              String(owner[..<colon]) == ProcessInfo.processInfo.hostName, pid != ProcessInfo.processInfo.processIdentifier
-        else { return false }
-        return ProcStat(pid: pid)?.isLive ?? false
+              String(owner[..<colon]) == ProcessInfo.processInfo.hostName, pid != ProcessInfo.processInfo.processIdentifier,
+              ProcStat(pid: pid)?.isLive == true
+        else { return nil }
+        return pid
+    }
+}
+
+extension ProcessHandle {
+    /// Whether a process of group `pgid` is alive (not a zombie), from /proc.
+    public static func groupHasLiveMember(_ pgid: Int32) -> Bool {
+        ProcStat.all().contains { $0.processGroup == pgid && $0.isLive }
     }
 }
 

@@ -45,7 +45,7 @@ extension WorkflowEngine {
             if let only, !only.contains(record.execution.id) { continue }
             // Another live process on this machine runs it (a `novacron run` beside the server):
             // not ours to carry on — and its steps are not leftovers to stop.
-            if let owner = record.owner, ExecutionRecord.isLiveOtherProcess(owner) {
+            if let owner = record.owner, ExecutionRecord.liveOtherProcess(owner) != nil {
                 logger.info("execution left to the process running it", metadata: ["execution": "\(record.execution.id)", "owner": "\(owner)"])
                 continue
             }

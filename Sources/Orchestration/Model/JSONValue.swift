@@ -94,7 +94,7 @@ extension JSONValue {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
                 out += "\\u" + String(format: "%04x", scalar.value)
             default: out.unicodeScalars.append(scalar)
             }
