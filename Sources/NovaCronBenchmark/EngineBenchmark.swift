@@ -45,13 +45,13 @@ enum EngineBenchmark {
         var executors = ExecutorRegistry.standard()
         executors.register(RecordingNoop(recorder: recorder), forAction: "noop")
         let storeKind = option("store", in: arguments) ?? "none"
-        let store: (any ExecutionStore)?
+        let store: (any Store)?
         switch storeKind {
         case "none": store = nil
-        case "memory": store = InMemoryExecutionStore()
+        case "memory": store = InMemoryStore()
         case "sqlite", "sqlite-full":
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("novacron-bench-\(UUID().uuidString).db").path
-            store = try SQLiteExecutionStore(path: path, durability: storeKind == "sqlite" ? .processCrash : .powerLoss)
+            store = try SQLiteStore(path: path, durability: storeKind == "sqlite" ? .processCrash : .powerLoss)
         default: throw BenchmarkError(message: "--store: none, memory, sqlite or sqlite-full")
         }
         let rssBefore = peakRSS()

@@ -26,7 +26,7 @@ enum TriggerBenchmark {
     }
 
     static func busThroughput(path: String, events: Int, publishers: Int) async throws {
-        let store = try SQLiteExecutionStore(path: path)
+        let store = try SQLiteStore(path: path)
         let bus = EventBus(store: store)
         let start = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -56,7 +56,7 @@ enum TriggerBenchmark {
         var executors = ExecutorRegistry()
         let executor = ScriptedExecutor()
         for type in StepType.allCases { executors.register(executor, for: type) }
-        let store = try SQLiteExecutionStore(path: path)
+        let store = try SQLiteStore(path: path)
         let engine = WorkflowEngine(executors: executors, secrets: SecretProvider(environment: [:], values: ["HOOK": "bench-secret"]), store: store)
         try await engine.registerWorkflow(try WorkflowLoader.load(source: """
             name: hooked

@@ -6,7 +6,7 @@ import Orchestration
 /// The REST API under `/api/v1`: workflows and executions (DESIGN §10).
 struct APIController<Context: RequestContext>: Sendable {
     let engine: WorkflowEngine
-    let store: (any ExecutionStore)?
+    let store: (any WorkflowStore & ExecutionStore)?
     let scheduler: TriggerScheduler
     let control: AccessControl
     let gate: StreamGate

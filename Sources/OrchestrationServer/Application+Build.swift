@@ -117,7 +117,7 @@ struct EngineService: Service {
 /// try await app.runService()
 /// ```
 public func buildApplication(
-    engine: WorkflowEngine, store: (any ExecutionStore)?, configuration: ServerConfiguration
+    engine: WorkflowEngine, store: (any Store)?, configuration: ServerConfiguration
 ) async throws -> some ApplicationProtocol {
     guard configuration.isLoopback || configuration.insecure || !configuration.tokens.isEmpty else {
         throw EngineError(.invalidInput, "refusing to listen on \(configuration.host) without API tokens (--tokens-file or NOVACRON_API_TOKENS); use a loopback address, give tokens, or pass --insecure")
@@ -148,7 +148,7 @@ public func buildApplication(
         return "ok"
     }
     let scheduler = TriggerScheduler(engine: engine, store: store)
-    let bus = EventBus(store: store ?? InMemoryExecutionStore())
+    let bus = EventBus(store: store ?? InMemoryStore())
     let outbound = OutboundWebhooks(bus: bus, secrets: engine.secrets)
     let metricWatcher = MetricWatcher(scheduler: scheduler, defaultURL: configuration.prometheusURL)
     publishLifecycle(of: engine, to: bus)

@@ -30,7 +30,7 @@ public struct ServeSettings: Sendable, Equatable {
     public var db: String?
     public var memory = false
     /// `processCrash` or `powerLoss`.
-    public var durability: SQLiteExecutionStore.Durability = .processCrash
+    public var durability: SQLiteStore.Durability = .processCrash
     public var secretsFile: String?
     public var maxParallel = 64
     public var drainGrace: Duration = .seconds(30)
@@ -97,7 +97,7 @@ public struct ServeSettings: Sendable, Equatable {
         s.db = text("db")
         if let v = try bool("memory") { s.memory = v }
         if let v = text("durability") {
-            guard let level = SQLiteExecutionStore.Durability(rawValue: v) else {
+            guard let level = SQLiteStore.Durability(rawValue: v) else {
                 throw EngineError(.invalidInput, "durability: '\(v)' is neither processCrash nor powerLoss")
             }
             s.durability = level

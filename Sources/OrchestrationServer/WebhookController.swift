@@ -12,10 +12,10 @@ import Orchestration
 /// its workflow; a delivery id seen before starts nothing (senders redeliver).
 struct WebhookController<Context: RequestContext>: Sendable {
     let engine: WorkflowEngine
-    let store: (any ExecutionStore)?
+    let store: (any TriggerStore)?
     let scheduler: TriggerScheduler
     /// Delivery ids seen, when the server runs without a store.
-    let seen = InMemoryExecutionStore()
+    let seen: any TriggerStore = InMemoryStore()
 
     func addRoutes(to api: Routes<Context>) {
         // Senders prove themselves with the trigger's secret, not with a token.

@@ -167,7 +167,7 @@ struct ExecutionsCommand: AsyncParsableCommand {
 
         /// Logs are saved when a step ends; this looks for newly ended steps every 200 ms (another
         /// process writes them) and prints each once, until the execution ends.
-        func followLogs(_ store: SQLiteExecutionStore) async throws {
+        func followLogs(_ store: SQLiteStore) async throws {
             var printed = Set<String>()
             while true {
                 guard let record = try await StoreCall.run({ try await store.execution(id: id) }) else {

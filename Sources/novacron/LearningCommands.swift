@@ -43,7 +43,7 @@ struct LearningSource {
         }
     }
 
-    func local(_ workflowID: String, store given: SQLiteExecutionStore? = nil) async throws -> (Workflow, LearningEngine) {
+    func local(_ workflowID: String, store given: SQLiteStore? = nil) async throws -> (Workflow, LearningEngine) {
         let store = try given ?? storeOptions.openExisting()
         guard let workflow = try await store.registeredWorkflows().first(where: { $0.id == workflowID }) else {
             Console.err("error: no workflow '\(workflowID)' in \(storeOptions.path); run it first (novacron run FILE)")

@@ -158,7 +158,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     /// The saved execution's workflow, if it may be carried on from this process.
-    static func resumable(_ id: String, in store: any ExecutionStore) async throws -> Workflow {
+    static func resumable(_ id: String, in store: any WorkflowStore & ExecutionStore) async throws -> Workflow {
         do {
             guard let record = try await store.execution(id: id) else {
                 throw EngineError(.notFound, "no execution '\(id)' in the store")

@@ -92,10 +92,10 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitStatus.invalidInput
         }
         // --memory keeps everything in this process, with the same API (versions, attempts, lists).
-        var store: any ExecutionStore = InMemoryExecutionStore()
+        var store: any Store = InMemoryStore()
         if !settings.memory {
             let path = settings.db ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".novacron/novacron.db").path
-            do { store = try SQLiteExecutionStore(path: path, durability: settings.durability) } catch {
+            do { store = try SQLiteStore(path: path, durability: settings.durability) } catch {
                 Console.err("error: \(error.message)")
                 throw ExitStatus.invalidInput
             }

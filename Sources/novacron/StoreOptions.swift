@@ -12,7 +12,7 @@ struct StoreOptions: ParsableArguments {
     var memory = false
 
     @Option(name: .long, help: "processCrash (survives the process being killed; default) or powerLoss (fsync on every commit).")
-    var durability: SQLiteExecutionStore.Durability = .processCrash
+    var durability: SQLiteStore.Durability = .processCrash
 
     func validate() throws {
         if db != nil && memory { throw ValidationError("--db and --memory exclude each other") }
@@ -26,20 +26,20 @@ struct StoreOptions: ParsableArguments {
     }
 
     /// The store, or `nil` with `--memory`; exits 2 with the store's message when it cannot open.
-    func open() throws -> SQLiteExecutionStore? {
+    func open() throws -> SQLiteStore? {
         guard !memory else { return nil }
-        do { return try SQLiteExecutionStore(path: path, durability: durability) } catch {
+        do { return try SQLiteStore(path: path, durability: durability) } catch {
             Console.err("error: \(error.message)")
             throw ExitStatus.invalidInput
         }
     }
 
     /// The store for commands that only read or manage saved executions.
-    func openExisting() throws -> SQLiteExecutionStore {
+    func openExisting() throws -> SQLiteStore {
         guard !memory else { throw ValidationError("--memory keeps nothing to look at; use --db") }
         guard let store = try open() else { throw ExitStatus.invalidInput }
         return store
     }
 }
 
-extension SQLiteExecutionStore.Durability: ExpressibleByArgument {}
+extension SQLiteStore.Durability: ExpressibleByArgument {}

@@ -71,8 +71,10 @@ public actor WorkflowEngine {
     let cache: any StepCache
     let context: ExecutorContext
     /// Where executions are saved; `nil` keeps them in this process only.
-    public nonisolated let store: (any ExecutionStore)?
-    let writer: StoreWriter?
+    public nonisolated let store: (any WorkflowStore & ExecutionStore)?
+    /// Writes to the store in order, group-committed; the engine waits for a write before it
+    /// acts on the change, so nothing starts before what led to it is saved.
+    let writer: GroupCommitQueue<StoreWrite, Void>?
     /// Learns from every finished execution; `nil` learns nothing.
     public nonisolated let learning: LearningEngine?
     var workflowHashes: [String: String] = [:]
@@ -99,12 +101,17 @@ public actor WorkflowEngine {
     public init(
         executors: ExecutorRegistry, configuration: EngineConfiguration = EngineConfiguration(),
         clock: some Clock<Duration> = ContinuousClock(), secrets: SecretProvider = SecretProvider(),
-        cache: any StepCache = InMemoryStepCache(), store: (any ExecutionStore)? = nil, seed: UInt64? = nil,
+        cache: any StepCache = InMemoryStepCache(), store: (any WorkflowStore & ExecutionStore)? = nil, seed: UInt64? = nil,
         learning: LearningEngine? = nil
     ) {
         self.store = store
         self.learning = learning
-        self.writer = store.map(StoreWriter.init(store:))
+        self.writer = store.map { store in
+            GroupCommitQueue(closedError: StoreError("the engine stopped before this was saved")) { writes in
+                try await store.apply(writes)
+                return writes.map { _ in () }
+            }
+        }
         self.executors = executors
         self.configuration = configuration
         self.time = EngineTime(clock)
@@ -130,7 +137,7 @@ public actor WorkflowEngine {
     public static func withEngine<R: Sendable>(
         executors: ExecutorRegistry, configuration: EngineConfiguration = EngineConfiguration(),
         clock: some Clock<Duration> = ContinuousClock(), secrets: SecretProvider = SecretProvider(),
-        cache: any StepCache = InMemoryStepCache(), store: (any ExecutionStore)? = nil, seed: UInt64? = nil,
+        cache: any StepCache = InMemoryStepCache(), store: (any WorkflowStore & ExecutionStore)? = nil, seed: UInt64? = nil,
         learning: LearningEngine? = nil, _ body: (WorkflowEngine) async throws -> R
     ) async throws -> R {
         let engine = WorkflowEngine(

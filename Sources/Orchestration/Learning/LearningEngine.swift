@@ -21,7 +21,7 @@ import Synchronization
 /// ```
 public actor LearningEngine {
     public nonisolated let configuration: OptimizationConfig
-    nonisolated let store: (any ExecutionStore)?
+    nonisolated let store: (any LearningStore)?
     var statistics: [String: WorkflowStatistics] = [:]
     var loaded: Set<String> = []
     var loading: [String: [CheckedContinuation<Void, Never>]] = [:]
@@ -41,7 +41,7 @@ public actor LearningEngine {
     /// Observations between two saves of a workflow's statistics.
     public static let snapshotEvery = 200
 
-    public init(configuration: OptimizationConfig = OptimizationConfig(), store: (any ExecutionStore)? = nil) {
+    public init(configuration: OptimizationConfig = OptimizationConfig(), store: (any LearningStore)? = nil) {
         self.configuration = configuration
         self.store = store
     }

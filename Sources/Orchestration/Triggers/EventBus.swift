@@ -20,17 +20,15 @@ import Synchronization
 public final class EventBus: Sendable {
     public typealias Handler = @Sendable (BusEvent) async -> Void
 
-    struct Pending {
+    /// An event to save: what ``publish(_:data:source:)`` and ``post(_:data:source:)`` queue.
+    struct Pending: Sendable {
         var type: String
         var data: JSONValue
         var source: String
         var time: Date
-        var waiter: CheckedContinuation<BusEvent, any Error>?
     }
 
     struct State {
-        var pending: [Pending] = []
-        var flusher: CheckedContinuation<Void, Never>?
         var highWater: Int64 = -1
         var watchers: [(after: Int64, continuation: CheckedContinuation<Void, Never>)] = []
         var handlers: [UInt64: (pattern: String, handler: Handler)] = [:]
@@ -38,13 +36,42 @@ public final class EventBus: Sendable {
         var stopped = false
     }
 
-    public let store: any ExecutionStore
-    private let state = Mutex(State())
+    public let store: any EventLogStore & SubscriptionStore
+    /// The bus's state, in a class the commit queue's closures share.
+    final class Shared: Sendable { let state = Mutex(State()) }
+    private let shared: Shared
+    /// Saves what is published, in batches of at most ``batchLimit``.
+    private let queue: GroupCommitQueue<Pending, BusEvent>
     /// The most events one commit takes.
     public static let batchLimit = 2_000
 
-    public init(store: any ExecutionStore) {
+    public init(store: any EventLogStore & SubscriptionStore) {
+        let shared = Shared()
+        self.shared = shared
         self.store = store
+        self.queue = GroupCommitQueue(
+            batchLimit: Self.batchLimit, closedError: EngineError(.unavailable, "the event bus has stopped"),
+            commit: { batch in
+                let saved = try await store.appendEvents(batch.map { ($0.type, $0.data, $0.source, $0.time) })
+                shared.state.withLock { $0.highWater = max($0.highWater, saved.last?.seq ?? $0.highWater) }
+                return saved
+            },
+            committed: { saved in await Self.deliver(saved, shared) })
+    }
+
+    /// Wakes the readers waiting for new events, then calls the in-process handlers.
+    private static func deliver(_ saved: [BusEvent], _ shared: Shared) async {
+        let (watchers, handlers) = shared.state.withLock { s -> ([CheckedContinuation<Void, Never>], [(pattern: String, handler: Handler)]) in
+            let hw = s.highWater
+            let ready = s.watchers.filter { $0.after < hw }.map(\.continuation)
+            s.watchers.removeAll { $0.after < hw }
+            return (ready, Array(s.handlers.values))
+        }
+        for w in watchers { w.resume() }
+        guard !handlers.isEmpty else { return }
+        for event in saved {
+            for h in handlers where BusEvent.matches(type: event.type, pattern: h.pattern) { await h.handler(event) }
+        }
     }
 
     /// A type: letters, digits, `_`, `-`, dot-separated; at most 200 characters.
@@ -62,96 +89,37 @@ public final class EventBus: Sendable {
     @discardableResult
     public func publish(_ type: String, data: JSONValue = [:], source: String = "swift") async throws -> BusEvent {
         try Self.validate(type: type)
-        return try await withCheckedThrowingContinuation { c in
-            let flusher = state.withLock { s -> CheckedContinuation<Void, Never>? in
-                if s.stopped {
-                    c.resume(throwing: EngineError(.unavailable, "the event bus has stopped"))
-                    return nil
-                }
-                s.pending.append(Pending(type: type, data: data, source: source, time: Date(), waiter: c))
-                defer { s.flusher = nil }
-                return s.flusher
-            }
-            flusher?.resume()
-        }
+        return try await queue.submit(Pending(type: type, data: data, source: source, time: Date()))
     }
 
     /// Queues an event without waiting for it to be saved (the engine's lifecycle events).
     public func post(_ type: String, data: JSONValue, source: String) {
-        let flusher = state.withLock { s -> CheckedContinuation<Void, Never>? in
-            guard !s.stopped else { return nil }
-            s.pending.append(Pending(type: type, data: data, source: source, time: Date(), waiter: nil))
-            defer { s.flusher = nil }
-            return s.flusher
-        }
-        flusher?.resume()
+        queue.enqueue([Pending(type: type, data: data, source: source, time: Date())])
     }
 
     /// Commits what is published, batch after batch, until cancelled. Then fails what is still
     /// queued with "stopped".
     public func run() async {
-        if (try? await store.lastEventSeq()).map({ seq in state.withLock { $0.highWater = max($0.highWater, seq) } }) == nil {
-            state.withLock { $0.highWater = max($0.highWater, 0) }
+        if (try? await store.lastEventSeq()).map({ seq in shared.state.withLock { $0.highWater = max($0.highWater, seq) } }) == nil {
+            shared.state.withLock { $0.highWater = max($0.highWater, 0) }
         }
-        while !Task.isCancelled {
-            let batch = state.withLock { s -> [Pending] in
-                let n = min(s.pending.count, Self.batchLimit)
-                defer { s.pending.removeFirst(n) }
-                return Array(s.pending.prefix(n))
-            }
-            if batch.isEmpty {
-                await withTaskCancellationHandler {
-                    await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                        let resumeNow = state.withLock { s -> Bool in
-                            if !s.pending.isEmpty || s.stopped { return true }
-                            s.flusher = c
-                            return false
-                        }
-                        if resumeNow { c.resume() }
-                    }
-                } onCancel: {
-                    let c = self.state.withLock { s -> CheckedContinuation<Void, Never>? in
-                        s.stopped = true
-                        defer { s.flusher = nil }
-                        return s.flusher
-                    }
-                    c?.resume()
-                }
-                continue
-            }
-            do {
-                let saved = try await store.appendEvents(batch.map { ($0.type, $0.data, $0.source, $0.time) })
-                let (watchers, handlers) = state.withLock { s -> ([CheckedContinuation<Void, Never>], [(pattern: String, handler: Handler)]) in
-                    s.highWater = max(s.highWater, saved.last?.seq ?? s.highWater)
-                    let hw = s.highWater
-                    let ready = s.watchers.filter { $0.after < hw }.map(\.continuation)
-                    s.watchers.removeAll { $0.after < hw }
-                    return (ready, Array(s.handlers.values))
-                }
-                for (p, e) in zip(batch, saved) { p.waiter?.resume(returning: e) }
-                for w in watchers { w.resume() }
-                if !handlers.isEmpty {
-                    for event in saved {
-                        for h in handlers where BusEvent.matches(type: event.type, pattern: h.pattern) { await h.handler(event) }
-                    }
-                }
-            } catch {
-                for p in batch { p.waiter?.resume(throwing: error) }
-            }
+        await withTaskCancellationHandler {
+            await queue.run()
+        } onCancel: {
+            shared.state.withLock { $0.stopped = true }
         }
-        let (left, watchers) = state.withLock { s -> ([Pending], [CheckedContinuation<Void, Never>]) in
+        let watchers = shared.state.withLock { s -> [CheckedContinuation<Void, Never>] in
             s.stopped = true
-            defer { s.pending = []; s.watchers = [] }
-            return (s.pending, s.watchers.map(\.continuation))
+            defer { s.watchers = [] }
+            return s.watchers.map(\.continuation)
         }
-        for p in left { p.waiter?.resume(throwing: EngineError(.unavailable, "the event bus has stopped")) }
         for w in watchers { w.resume() }
     }
 
     // MARK: Reading and subscribing
 
     /// Whether the commit loop has stopped (the server is shutting down).
-    public var isStopped: Bool { state.withLock { $0.stopped } }
+    public var isStopped: Bool { shared.state.withLock { $0.stopped } }
 
     /// The sequence number of the newest saved event.
     public var lastSeq: Int64 { get async throws { try await store.lastEventSeq() } }
@@ -165,7 +133,7 @@ public final class EventBus: Sendable {
     public func waitForEvents(after seq: Int64) async {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                let now = state.withLock { s -> Bool in
+                let now = shared.state.withLock { s -> Bool in
                     if s.stopped || Task.isCancelled || (s.highWater >= 0 && s.highWater > seq) { return true }
                     s.watchers.append((seq, c))
                     return false
@@ -174,7 +142,7 @@ public final class EventBus: Sendable {
             }
         } onCancel: {
             // Wake every watcher: each checks again and the cancelled one returns.
-            let all = self.state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            let all = self.shared.state.withLock { s -> [CheckedContinuation<Void, Never>] in
                 defer { s.watchers = [] }
                 return s.watchers.map(\.continuation)
             }
@@ -186,7 +154,7 @@ public final class EventBus: Sendable {
     /// Returns a token for ``unsubscribe(_:)``.
     @discardableResult
     public func subscribe(_ pattern: String, handler: @escaping Handler) -> UInt64 {
-        state.withLock { s in
+        shared.state.withLock { s in
             s.nextHandler += 1
             s.handlers[s.nextHandler] = (pattern, handler)
             return s.nextHandler
@@ -194,7 +162,7 @@ public final class EventBus: Sendable {
     }
 
     public func unsubscribe(_ token: UInt64) {
-        _ = state.withLock { $0.handlers.removeValue(forKey: token) }
+        _ = shared.state.withLock { $0.handlers.removeValue(forKey: token) }
     }
 
     /// A durable consumer: hands `deliver` every event matching `pattern` after the consumer's
@@ -236,7 +204,7 @@ public final class EventBus: Sendable {
                     unsaved = false
                 }
                 await waitForEvents(after: cursor)
-                if state.withLock({ $0.stopped }) { return }
+                if shared.state.withLock({ $0.stopped }) { return }
                 continue
             }
             if unsaved {
@@ -246,7 +214,7 @@ public final class EventBus: Sendable {
             guard let batch = try? await store.events(after: cursor, limit: 500) else { return }
             if batch.isEmpty {
                 await waitForEvents(after: cursor)
-                if state.withLock({ $0.stopped }) { return }
+                if shared.state.withLock({ $0.stopped }) { return }
                 continue
             }
             for event in batch {

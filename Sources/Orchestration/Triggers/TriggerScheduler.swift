@@ -31,7 +31,7 @@ public actor TriggerScheduler {
     public static let maximumCatchUp = 100
 
     let engine: WorkflowEngine
-    let store: (any ExecutionStore)?
+    let store: (any TriggerStore)?
     let clock: any Clock<Duration>
     let now: @Sendable () -> Date
     /// The longest one sleep lasts before the wall clock is read again.
@@ -45,7 +45,7 @@ public actor TriggerScheduler {
     var wakePending = false
 
     public init(
-        engine: WorkflowEngine, store: (any ExecutionStore)?, clock: any Clock<Duration> = ContinuousClock(),
+        engine: WorkflowEngine, store: (any TriggerStore)?, clock: any Clock<Duration> = ContinuousClock(),
         now: @escaping @Sendable () -> Date = { Date() }, seed: UInt64 = UInt64.random(in: 0...UInt64.max),
         maximumSleep: Duration = .seconds(30)
     ) {

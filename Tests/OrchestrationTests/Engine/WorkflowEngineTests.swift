@@ -6,7 +6,7 @@ import Testing
 /// Runs `body` with an engine on a manual clock whose every step type goes to `executor`.
 func withScriptedEngine<R: Sendable>(
     _ executor: ScriptedExecutor, clock: ManualClock = ManualClock(), secrets: SecretProvider = SecretProvider(environment: [:]),
-    cache: any StepCache = InMemoryStepCache(), store: (any ExecutionStore)? = nil, workerLimit: Int = 64,
+    cache: any StepCache = InMemoryStepCache(), store: (any Store)? = nil, workerLimit: Int = 64,
     _ body: (WorkflowEngine) async throws -> R
 ) async throws -> R {
     var executors = ExecutorRegistry()

@@ -34,7 +34,7 @@ struct LearningEngineTests {
         }
     }
 
-    func engineParts(store: SQLiteExecutionStore) -> (ScriptedExecutor, ManualClock, ExecutorRegistry) {
+    func engineParts(store: SQLiteStore) -> (ScriptedExecutor, ManualClock, ExecutorRegistry) {
         let executor = ScriptedExecutor()
         executor.script("fetch", [.success(outputs: ["result": "ref"])])
         executor.script("ship", [.success(outputs: ["result": "shipped"])])
@@ -49,7 +49,7 @@ struct LearningEngineTests {
     @Test("every finished execution is learned from; no pattern before 10; the statistics survive a restart without relearning")
     func recordingAndRestart() async throws {
         let path = temporaryDatabasePath()
-        let store = try SQLiteExecutionStore(path: path)
+        let store = try SQLiteStore(path: path)
         let (executor, clock, executors) = engineParts(store: store)
         let learning = LearningEngine(store: store)
         try await WorkflowEngine.withEngine(executors: executors, clock: clock, store: store, learning: learning) { engine in
@@ -97,7 +97,7 @@ struct LearningEngineTests {
 
     @Test("executions another process recorded in the same store are taken in before the statistics are saved")
     func twoProcesses() async throws {
-        let store = try SQLiteExecutionStore(path: temporaryDatabasePath())
+        let store = try SQLiteStore(path: temporaryDatabasePath())
         let first = LearningEngine(store: store), second = LearningEngine(store: store)
         for (learning, count) in [(first, 5), (second, 3), (first, 2)] {
             let (executor, clock, executors) = engineParts(store: store)
@@ -115,7 +115,7 @@ struct LearningEngineTests {
 
     @Test("a process that loads many unsaved observations saves them, so short-lived processes do not each read the whole history")
     func shortLivedProcesses() async throws {
-        let store = InMemoryExecutionStore()
+        let store = InMemoryStore()
         let observation = { (i: Int) in
             ExecutionObservation(executionID: "e\(i)", workflowID: "w", version: "v", status: .completed, startedAt: Date(), seconds: 1,
                                  steps: [StepObservation(stepID: "a", status: .success, attempts: [AttemptObservation(outcome: .succeeded, seconds: 1)])])
@@ -135,7 +135,7 @@ struct LearningEngineTests {
 
     @Test("the API serves patterns and suggestions; an admin applies one as a new version with an audit record; a viewer cannot")
     func api() async throws {
-        let store = try SQLiteExecutionStore(path: temporaryDatabasePath())
+        let store = try SQLiteStore(path: temporaryDatabasePath())
         let (executor, clock, executors) = engineParts(store: store)
         let engine = WorkflowEngine(executors: executors, clock: clock, secrets: SecretProvider(environment: [:]), store: store, learning: LearningEngine(store: store))
         let tokens = try APITokens(environment: "admin:a,viewer:v")

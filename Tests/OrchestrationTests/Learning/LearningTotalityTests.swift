@@ -180,7 +180,7 @@ struct LearningRealHistoryTests {
 
     @Test("40 real runs, 34 of them cut off by the timeout: the pattern and suggestions are finite, and one raises the timeout")
     func cutOffHistory() async throws {
-        let store = try SQLiteExecutionStore(path: temporaryDatabasePath())
+        let store = try SQLiteStore(path: temporaryDatabasePath())
         let learning = LearningEngine(store: store)
         try await WorkflowEngine.withEngine(executors: .standard(), store: store, learning: learning) { engine in
             try await engine.registerWorkflow(try WorkflowLoader.load(source: Self.workflow, file: "tight.yaml").workflow)

@@ -71,7 +71,7 @@ struct HostileInputTests {
         first.hold("first")
         first.hold("begin")
         let steady = Self.waits.replacingOccurrences(of: "name: waits", with: "name: steady").replacingOccurrences(of: "first", with: "begin")
-        let crashable = CrashableStore(try SQLiteExecutionStore(path: path))
+        let crashable = CrashableStore(try SQLiteStore(path: path))
         let (poisoned, healthy) = try await WorkflowEngine.withEngine(
             executors: Self.executors(first), secrets: SecretProvider(environment: [:]), store: crashable
         ) { engine in
@@ -85,7 +85,7 @@ struct HostileInputTests {
         }
         // A new process on the same store carries on what the first one left.
         let (bad, good) = try await WorkflowEngine.withEngine(
-            executors: Self.executors(ScriptedExecutor()), secrets: SecretProvider(environment: [:]), store: try SQLiteExecutionStore(path: path)
+            executors: Self.executors(ScriptedExecutor()), secrets: SecretProvider(environment: [:]), store: try SQLiteStore(path: path)
         ) { engine in
             try await engine.restoreWorkflows()
             let carried = try await engine.recover()

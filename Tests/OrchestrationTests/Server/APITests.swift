@@ -27,7 +27,7 @@ struct APITests {
         executor.script("greet", [.success(outputs: ["greeting": "hi"])])
         var executors = ExecutorRegistry()
         for type in StepType.allCases { executors.register(executor, for: type) }
-        let store = try SQLiteExecutionStore(path: temporaryDatabasePath())
+        let store = try SQLiteStore(path: temporaryDatabasePath())
         let engine = WorkflowEngine(executors: executors, secrets: SecretProvider(environment: [:]), store: store)
         let app = try await buildApplication(engine: engine, store: store, configuration: ServerConfiguration(port: 0))
         try await app.test(.router) { client in try await test(client, engine, executor) }
@@ -260,7 +260,7 @@ struct APITests {
     func workflowsSurviveRestart() async throws {
         let path = temporaryDatabasePath()
         for round in 0..<2 {
-            let store = try SQLiteExecutionStore(path: path)
+            let store = try SQLiteStore(path: path)
             let engine = WorkflowEngine(executors: ExecutorRegistry(), store: store)
             let app = try await buildApplication(engine: engine, store: store, configuration: ServerConfiguration(port: 0))
             try await app.test(.router) { client in

@@ -21,7 +21,7 @@ struct EventAPITests {
     func withServer(_ test: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
         var executors = ExecutorRegistry()
         for type in StepType.allCases { executors.register(ScriptedExecutor(), for: type) }
-        let store = try SQLiteExecutionStore(path: temporaryDatabasePath())
+        let store = try SQLiteStore(path: temporaryDatabasePath())
         let engine = WorkflowEngine(executors: executors, secrets: SecretProvider(environment: [:]), store: store)
         let app = try await buildApplication(engine: engine, store: store, configuration: ServerConfiguration(port: 0, tokens: try APITokens(environment: "viewer:v,admin:a")))
         try await app.test(.router, test)

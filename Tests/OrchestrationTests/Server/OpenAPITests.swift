@@ -16,7 +16,7 @@ struct OpenAPITests {
     func withLiveServer(_ test: @Sendable (Int) async throws -> Void) async throws {
         var executors = ExecutorRegistry()
         for type in StepType.allCases { executors.register(ScriptedExecutor(), for: type) }
-        let store = try SQLiteExecutionStore(path: temporaryDatabasePath())
+        let store = try SQLiteStore(path: temporaryDatabasePath())
         let engine = WorkflowEngine(executors: executors, secrets: SecretProvider(environment: [:]), store: store, learning: LearningEngine(store: store))
         try await engine.registerWorkflow(try workflowDocument(APITests.hello))
         let tokens = try APITokens(environment: "admin:schemathesis-admin,viewer:schemathesis-viewer")

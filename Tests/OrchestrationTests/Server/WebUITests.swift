@@ -30,7 +30,7 @@ struct WebUITests {
         executor.script("ship", [.failure("exit status 3: disk full"), .success()])
         var executors = ExecutorRegistry()
         for type in StepType.allCases { executors.register(executor, for: type) }
-        let store = try SQLiteExecutionStore(path: temporaryDatabasePath())
+        let store = try SQLiteStore(path: temporaryDatabasePath())
         let engine = WorkflowEngine(executors: executors, secrets: SecretProvider(environment: [:]), store: store)
         try await engine.registerWorkflow(try workflowDocument(Self.workflow))
         let tokens = try APITokens(environment: "viewer:ui-viewer,operator:ui-operator")
@@ -49,7 +49,7 @@ struct WebUITests {
         }
     }
 
-    func walk(_ browser: WebDriver, site: String, engine: WorkflowEngine, executor: ScriptedExecutor, store: SQLiteExecutionStore) async throws {
+    func walk(_ browser: WebDriver, site: String, engine: WorkflowEngine, executor: ScriptedExecutor, store: SQLiteStore) async throws {
         let nightly = { try await store.triggerStates(workflowID: "ui-demo").first { $0.triggerID == "nightly" }?.enabled }
         // Without a token the API answers 401 and the page asks for one.
         try await browser.navigate(site + "/")
@@ -172,7 +172,7 @@ extension WebUITests {
         let executor = ScriptedExecutor()
         var executors = ExecutorRegistry()
         for type in StepType.allCases { executors.register(executor, for: type) }
-        let store = try SQLiteExecutionStore(path: temporaryDatabasePath())
+        let store = try SQLiteStore(path: temporaryDatabasePath())
         let engine = WorkflowEngine(executors: executors, secrets: SecretProvider(environment: [:]), store: store, learning: LearningEngine(store: store))
         // ship also lists fetch, which it already waits for through build: a redundant dependency.
         try await engine.registerWorkflow(try workflowDocument("""

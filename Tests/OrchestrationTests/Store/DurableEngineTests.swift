@@ -6,11 +6,11 @@ import Synchronization
 import Testing
 
 /// A store that stops saving anything once `crash()` is called — as if the process died there.
-final class CrashableStore: ExecutionStore {
-    let base: any ExecutionStore
+final class CrashableStore: Store {
+    let base: any Store
     private let crashed = Mutex(false)
 
-    init(_ base: any ExecutionStore) { self.base = base }
+    init(_ base: any Store) { self.base = base }
 
     func crash() { crashed.withLock { $0 = true } }
 
@@ -70,7 +70,7 @@ final class CrashableStore: ExecutionStore {
 }
 
 func withDurableEngine<R: Sendable>(
-    _ executor: ScriptedExecutor, store: any ExecutionStore, clock: ManualClock = ManualClock(),
+    _ executor: ScriptedExecutor, store: any Store, clock: ManualClock = ManualClock(),
     _ body: (WorkflowEngine) async throws -> R
 ) async throws -> R {
     try await withScriptedEngine(executor, clock: clock, store: store, body)
@@ -88,7 +88,7 @@ struct DurableEngineTests {
 
     @Test("an execution, its attempts, results and logs are in the SQLite store when it ends")
     func saved() async throws {
-        let store = try SQLiteExecutionStore(path: temporaryDatabasePath())
+        let store = try SQLiteStore(path: temporaryDatabasePath())
         let executor = ScriptedExecutor()
         executor.script("a", [.success(outputs: ["out": "v1"], log: "a says hi\n")])
         executor.script("b", [.failure("flaky", exitCode: 1), .success()])
@@ -118,7 +118,7 @@ struct DurableEngineTests {
     @Test("after a crash, recover() carries on: finished steps are not run again, the in-flight attempt is recorded interrupted and run again")
     func recover() async throws {
         let path = temporaryDatabasePath()
-        let sqlite = try SQLiteExecutionStore(path: path)
+        let sqlite = try SQLiteStore(path: path)
         let crashable = CrashableStore(sqlite)
         let first = ScriptedExecutor()
         first.script("a", [.success(outputs: ["out": "v1"])])
@@ -133,7 +133,7 @@ struct DurableEngineTests {
         #expect(first.started == ["a", "b"])
 
         // A new process, the same file.
-        let reopened = try SQLiteExecutionStore(path: path)
+        let reopened = try SQLiteStore(path: path)
         let second = ScriptedExecutor()
         let final = try await withDurableEngine(second, store: reopened) { engine in
             let carried = try await engine.recover()
@@ -151,7 +151,7 @@ struct DurableEngineTests {
 
     @Test("a paused execution stays paused across a restart")
     func pausedStaysPaused() async throws {
-        let sqlite = try SQLiteExecutionStore(path: temporaryDatabasePath())
+        let sqlite = try SQLiteStore(path: temporaryDatabasePath())
         let crashable = CrashableStore(sqlite)
         let first = ScriptedExecutor()
         first.hold("a")

@@ -1,61 +1,9 @@
 import Foundation
-import GRDB
 import Orchestration
-import OrchestrationSQLite
 import Testing
-
-/// The stores every conformance test runs against.
-enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
-    case memory, sqlite
-
-    var testDescription: String { rawValue }
-
-    func make() throws -> any ExecutionStore {
-        switch self {
-        case .memory: return InMemoryExecutionStore()
-        case .sqlite: return try SQLiteExecutionStore(path: temporaryDatabasePath())
-        }
-    }
-}
-
-func temporaryDatabasePath() -> String {
-    FileManager.default.temporaryDirectory.appendingPathComponent("novacron-\(UUID().uuidString)/novacron.db").path
-}
-
-func sampleRecord(_ id: String, workflow: String = "w", status: ExecutionStatus = .running, at seconds: Double = 0) -> ExecutionRecord {
-    let created = Date(timeIntervalSince1970: 1_800_000_000 + seconds)
-    return ExecutionRecord(
-        execution: WorkflowExecution(id: id, workflowID: workflow, workflowVersion: "3", status: status, inputs: ["env": "prod"], startedAt: created),
-        workflowHash: "abc", options: StoredOptions(maxParallelism: 4, debug: true, trigger: ["branch": "main"]), createdAt: created)
-}
 
 @Suite("Execution store conformance")
 struct ExecutionStoreConformanceTests {
-    @Test("workflow versions are content-hashed and read back the same", arguments: StoreKind.allCases)
-    func workflows(kind: StoreKind) async throws {
-        let store = try kind.make()
-        let w = Workflow(name: "deploy", version: "3", steps: [WorkflowStep(id: "a", inputs: ["command": "echo ${secrets.T}"], timeout: .seconds(5))], timeout: .seconds(60))
-        let v1 = try await store.saveWorkflow(w)
-        #expect(try await store.saveWorkflow(w) == v1)
-        var changed = w
-        changed.steps[0].timeout = .seconds(6)
-        let v2 = try await store.saveWorkflow(changed)
-        #expect(v2 != v1)
-        #expect(try await store.workflow(id: "deploy", version: v1) == w)
-        #expect(try await store.workflow(id: "deploy", version: v2) == changed)
-        #expect(try await store.workflow(id: "deploy", version: "nope") == nil)
-        // The last version saved is the registered one; saving an older one again makes it current.
-        #expect(try await store.registeredWorkflows() == [changed])
-        _ = try await store.saveWorkflow(w)
-        #expect(try await store.registeredWorkflows() == [w])
-        #expect(try await store.workflowVersions(id: "deploy").map(\.version) == [v1, v2])
-        #expect(try await store.unregisterWorkflow(id: "deploy"))
-        #expect(try await store.registeredWorkflows().isEmpty)
-        #expect(try await !store.unregisterWorkflow(id: "deploy"))
-        // Versions stay for the executions that pinned them.
-        #expect(try await store.workflow(id: "deploy", version: v1) == w)
-    }
-
     @Test("an execution, its attempts, results and logs read back as written", arguments: StoreKind.allCases)
     func executionLifecycle(kind: StoreKind) async throws {
         let store = try kind.make()
@@ -143,54 +91,33 @@ extension ExecutionStoreConformanceTests {
     }
 }
 
-@Suite("SQLite store")
-struct SQLiteStoreTests {
-    @Test("what was written survives closing and reopening the file; the file passes integrity_check")
-    func reopen() async throws {
-        let path = temporaryDatabasePath()
-        do {
-            let store = try SQLiteExecutionStore(path: path)
-            try await store.createExecution(sampleRecord("kept"))
+extension ExecutionStoreConformanceTests {
+    @Test("a batch is applied whole or not at all, its learning observation with it", arguments: StoreKind.allCases)
+    func batchAtomicity(kind: StoreKind) async throws {
+        let store = try kind.make()
+        let observation = ExecutionObservation(executionID: "e", workflowID: "w", version: "abc", status: .completed, startedAt: Date(timeIntervalSince1970: 1_800_000_000), seconds: 2, steps: [])
+        // The last write names an execution that does not exist: nothing of the batch is kept.
+        await #expect(throws: (any Error).self) {
+            try await store.apply([.createExecution(sampleRecord("e")), .observation(observation), .updateExecution(sampleRecord("ghost"))])
         }
-        let again = try SQLiteExecutionStore(path: path, durability: .powerLoss)
-        #expect(try await again.execution(id: "kept")?.execution.inputs == ["env": "prod"])
-        #expect(try await again.integrityCheck() == ["ok"])
+        #expect(try await store.execution(id: "e") == nil)
+        #expect(try await store.observations(workflowID: "w", after: 0, limit: 10).isEmpty)
+
+        var ended = sampleRecord("e", status: .completed)
+        ended.execution.finishedAt = Date(timeIntervalSince1970: 1_800_000_002)
+        try await store.apply([.createExecution(sampleRecord("e")), .updateExecution(ended), .observation(observation)])
+        #expect(try await store.execution(id: "e")?.execution.status == .completed)
+        #expect(try await store.observations(workflowID: "w", after: 0, limit: 10).map(\.observation) == [observation])
     }
 
-    @Test("a file that is not SQLite, a foreign database and a newer schema are refused clearly")
-    func badFiles() throws {
-        let garbage = temporaryDatabasePath()
-        try FileManager.default.createDirectory(atPath: (garbage as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try Data(repeating: 0x42, count: 8192).write(to: URL(fileURLWithPath: garbage))
-        #expect(throws: StoreError("\(garbage): not a NovaCron database (the file is not SQLite)")) {
-            try SQLiteExecutionStore(path: garbage)
-        }
-
-        let foreign = temporaryDatabasePath()
-        try FileManager.default.createDirectory(atPath: (foreign as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try Self.sqlite(foreign, "CREATE TABLE customers (id INTEGER PRIMARY KEY); CREATE TABLE orders (id INTEGER PRIMARY KEY);")
-        #expect(throws: StoreError("\(foreign): an SQLite database of another application (tables: customers, orders); give NovaCron its own file")) {
-            try SQLiteExecutionStore(path: foreign)
-        }
-
-        let newer = temporaryDatabasePath()
-        _ = try SQLiteExecutionStore(path: newer)
-        try Self.sqlite(newer, "INSERT INTO grdb_migrations (identifier) VALUES ('v99: from the future');")
-        #expect(throws: StoreError("\(newer): written by a newer NovaCron (its schema has migrations this version does not know); upgrade NovaCron to use it")) {
-            try SQLiteExecutionStore(path: newer)
-        }
-    }
-
-    @Test("a database in a folder that cannot be created is a clear error")
-    func unwritable() throws {
-        let path = "/proc/novacron-cannot-exist/novacron.db"
-        #expect(throws: StoreError.self) { try SQLiteExecutionStore(path: path) }
-    }
-
-    /// Runs SQL on the file outside the store, as another program would.
-    static func sqlite(_ path: String, _ sql: String) throws {
-        let queue = try DatabaseQueue(path: path)
-        try queue.write { try $0.execute(sql: sql) }
-        try queue.close()
+    @Test("an attempt's process group is recorded on its attempt", arguments: StoreKind.allCases)
+    func attemptProcess(kind: StoreKind) async throws {
+        let store = try kind.make()
+        try await store.createExecution(sampleRecord("e"))
+        let t = Date(timeIntervalSince1970: 1_800_000_000)
+        try await store.attemptStarted(AttemptRecord(executionID: "e", stepID: "a", attempt: 1, status: .running, startedAt: t))
+        let process = ProcessHandle(host: "h", bootID: "b", processGroup: 4242, startTicks: 99, session: 7)
+        try await store.apply([.attemptProcess(executionID: "e", stepID: "a", attempt: 1, process: process)])
+        #expect(try await store.attempts(executionID: "e", stepID: "a").first?.process == process)
     }
 }

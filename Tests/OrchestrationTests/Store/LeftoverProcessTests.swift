@@ -32,7 +32,7 @@ struct LeftoverProcessTests {
     @Test("the interrupted attempt's process group is recorded with it, and recovery kills it before the step runs again")
     func recoveryStopsLeftovers() async throws {
         let path = temporaryDatabasePath()
-        let sqlite = try SQLiteExecutionStore(path: path)
+        let sqlite = try SQLiteStore(path: path)
         let leaver = LeavesProcessExecutor()
         var executors = ExecutorRegistry()
         for type in StepType.allCases { executors.register(leaver, for: type) }
@@ -67,7 +67,7 @@ struct LeftoverProcessTests {
     @Test("an execution another live process runs is left to it: not carried on, its steps not stopped")
     func liveOwnerKeepsIt() async throws {
         let path = temporaryDatabasePath()
-        let sqlite = try SQLiteExecutionStore(path: path)
+        let sqlite = try SQLiteStore(path: path)
         let leaver = LeavesProcessExecutor()
         var executors = ExecutorRegistry()
         for type in StepType.allCases { executors.register(leaver, for: type) }

@@ -16,7 +16,7 @@ func withLiveServer(
 ) async throws {
     var executors = ExecutorRegistry()
     for type in StepType.allCases { executors.register(ScriptedExecutor(), for: type) }
-    let store = try SQLiteExecutionStore(path: temporaryDatabasePath())
+    let store = try SQLiteStore(path: temporaryDatabasePath())
     let engine = WorkflowEngine(executors: given ?? executors, secrets: SecretProvider(environment: [:], values: secrets), store: store)
     var configuration = ServerConfiguration(port: 0, tokens: tokens)
     configure(&configuration)

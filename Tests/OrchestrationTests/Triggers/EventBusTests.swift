@@ -8,7 +8,7 @@ import Testing
 @Suite("Event bus")
 struct EventBusTests {
     /// Runs `body` with a bus on `store` whose commit loop runs beside it.
-    func withBus<R: Sendable>(_ store: any ExecutionStore, _ body: (EventBus) async throws -> R) async throws -> R {
+    func withBus<R: Sendable>(_ store: any EventLogStore & SubscriptionStore, _ body: (EventBus) async throws -> R) async throws -> R {
         let bus = EventBus(store: store)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await bus.run() }
@@ -29,7 +29,7 @@ struct EventBusTests {
 
     @Test("published events are saved with increasing sequence numbers, replayed from any of them, and handed to in-process subscribers")
     func publishAndReplay() async throws {
-        let store = try SQLiteExecutionStore(path: temporaryDatabasePath())
+        let store = try SQLiteStore(path: temporaryDatabasePath())
         try await withBus(store) { bus in
             let seen = LockedBox<[String]>([])
             bus.subscribe("deployment.*") { event in seen.update { $0.append(event.type) } }
@@ -50,13 +50,13 @@ struct EventBusTests {
             await #expect(throws: EngineError.self) { try await bus.publish("bad type!") }
         }
         // Saved: a new process reads them back.
-        let reopened = try SQLiteExecutionStore(path: store.path)
+        let reopened = try SQLiteStore(path: store.path)
         #expect(try await reopened.lastEventSeq() == 301)
     }
 
     @Test("a durable consumer gets each matching event once, in order; after a crash it is handed what it had not finished")
     func durableConsumer() async throws {
-        let store = try SQLiteExecutionStore(path: temporaryDatabasePath())
+        let store = try SQLiteStore(path: temporaryDatabasePath())
         _ = try await store.appendEvents([("old.event", [:], "test", Date())])
         // As if the consumer had run before and got as far as the old event.
         try await store.saveCursor("audit", 1)
@@ -129,7 +129,7 @@ struct EventTriggerTests {
     @Test("an event trigger starts its workflow for matching events with the event as ${trigger.…}; data filters apply; its own lifecycle does not loop")
     func eventTrigger() async throws {
         let executor = ScriptedExecutor()
-        let store = InMemoryExecutionStore()
+        let store = InMemoryStore()
         try await withScriptedEngine(executor, store: store) { engine in
             try await engine.registerWorkflow(try workflowDocument(Self.workflow))
             let bus = EventBus(store: store)
@@ -167,7 +167,7 @@ struct EventTriggerTests {
     @Test("an event trigger without an inputs mapping passes the event's data as the execution's inputs, as the guide's subscriber does")
     func eventDataAsInputs() async throws {
         let executor = ScriptedExecutor()
-        let store = InMemoryExecutionStore()
+        let store = InMemoryStore()
         try await withScriptedEngine(executor, store: store) { engine in
             try await engine.registerWorkflow(try workflowDocument("""
                 name: on-order
@@ -197,7 +197,7 @@ struct EventTriggerTests {
 
     @Test("outbound webhooks: events are POSTed in order, signed; a failing receiver is retried with backoff, then dead-lettered")
     func outbound() async throws {
-        let store = InMemoryExecutionStore()
+        let store = InMemoryStore()
         let clock = ManualClock()
         try await TestHTTPServer.with({ request, n in
             // The second event fails every time; the others go through.

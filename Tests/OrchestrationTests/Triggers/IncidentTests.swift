@@ -149,7 +149,7 @@ struct IncidentTests {
     func pagerDutyDelivery() async throws {
         var executors = ExecutorRegistry()
         for type in StepType.allCases { executors.register(ScriptedExecutor(), for: type) }
-        let store = try SQLiteExecutionStore(path: temporaryDatabasePath())
+        let store = try SQLiteStore(path: temporaryDatabasePath())
         let engine = WorkflowEngine(executors: executors, secrets: SecretProvider(environment: [:], values: ["PD_SECRET": "pd-secret"]), store: store)
         try await engine.registerWorkflow(try workflowDocument(Self.workflow))
         let app = try await buildApplication(engine: engine, store: store, configuration: ServerConfiguration(port: 0, tokens: try APITokens(environment: "viewer:v")))

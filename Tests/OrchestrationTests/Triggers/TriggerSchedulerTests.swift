@@ -23,7 +23,7 @@ struct TriggerSchedulerTests {
 
     /// An engine and a running scheduler whose wall clock is `start` plus the manual clock's time.
     func withScheduler(
-        _ definition: String, start: Date = epoch, store: any ExecutionStore = InMemoryExecutionStore(),
+        _ definition: String, start: Date = epoch, store: any Store = InMemoryStore(),
         _ body: @Sendable (WorkflowEngine, TriggerScheduler, ManualClock) async throws -> Void
     ) async throws {
         let clock = ManualClock()
@@ -85,7 +85,7 @@ struct TriggerSchedulerTests {
         ("all", ["2026-11-26T10:30:00Z", "2026-11-26T10:45:00Z", "2026-11-26T11:00:00Z", "2026-11-26T11:15:00Z"]),
     ])
     func missedTicks(policy: String, expected: [String]) async throws {
-        let store = InMemoryExecutionStore()
+        let store = InMemoryStore()
         // The last process handled the 10:15 tick; this one starts at 11:20.
         await store.saveTriggerState(TriggerState(workflowID: "tick", triggerID: "every15", lastTick: try Date("2026-11-26T10:15:00Z", strategy: .iso8601)))
         let start = try Date("2026-11-26T11:20:00Z", strategy: .iso8601)
@@ -106,7 +106,7 @@ struct TriggerSchedulerTests {
 
     @Test("a disabled trigger does not fire; enabled again it counts from now; the switch is saved")
     func disable() async throws {
-        let store = InMemoryExecutionStore()
+        let store = InMemoryStore()
         try await withScheduler(Self.workflow(), store: store) { engine, scheduler, clock in
             await clock.waitForSleepers(1)
             try await scheduler.setEnabled(workflowID: "tick", triggerID: "every15", false)

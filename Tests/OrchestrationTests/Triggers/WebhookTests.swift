@@ -58,7 +58,7 @@ struct WebhookTests {
     func withServer(_ test: @Sendable (any TestClientProtocol, WorkflowEngine) async throws -> Void) async throws {
         var executors = ExecutorRegistry()
         for type in StepType.allCases { executors.register(ScriptedExecutor(), for: type) }
-        let store = try SQLiteExecutionStore(path: temporaryDatabasePath())
+        let store = try SQLiteStore(path: temporaryDatabasePath())
         let secrets = SecretProvider(environment: [:], values: ["GH_HOOK": "gh-secret", "GL_HOOK": "gl-secret", "GENERIC_HOOK": "generic-secret"])
         let engine = WorkflowEngine(executors: executors, secrets: secrets, store: store)
         try await engine.registerWorkflow(try workflowDocument(Self.workflow))

@@ -4,19 +4,22 @@ import Orchestration
 
 /// The embedded durable store: one SQLite file in WAL mode, through GRDB.
 ///
-/// Tables: `workflow_version` (immutable definitions by content hash), `execution`,
-/// `step_result` (with the log tail), `attempt`, `cache_entry`, `event` (for triggers). Created by
-/// named, append-only migrations; a database written by a newer NovaCron, or by another
-/// application, is refused with a message that says so.
+/// It implements every concern of ``Store``, one `SQLiteStore+Concern.swift` file each: workflows
+/// (`workflow_version`, `registered_workflow`), executions (`execution`, `step_result` with the
+/// log tail, `attempt`), triggers (`trigger_state`, `webhook_delivery`), events (`event`,
+/// `consumer_cursor`, `event_subscription`, `dead_letter`), learning (`learning_observation`,
+/// `learning_snapshot`, `optimization_audit`) and the step cache (`cache_entry`). Tables are
+/// created by named, append-only migrations (`+Schema`); a database written by a newer NovaCron,
+/// or by another application, is refused with a message that says so.
 ///
 /// Durability: ``Durability/processCrash`` (`synchronous=NORMAL`, the default) survives the
 /// process being killed at any moment; ``Durability/powerLoss`` (`synchronous=FULL`) also
 /// survives the machine losing power, at the cost of an fsync per write.
 ///
 /// ```swift
-/// let store = try SQLiteExecutionStore(path: "/var/lib/novacron/novacron.db")
+/// let store = try SQLiteStore(path: "/var/lib/novacron/novacron.db")
 /// ```
-public final class SQLiteExecutionStore: ExecutionStore {
+public final class SQLiteStore: Sendable {
     public enum Durability: String, Sendable, CaseIterable {
         case processCrash, powerLoss
     }

@@ -4,7 +4,7 @@ import Orchestration
 
 /// What the learning engine keeps: observations of finished executions (written with each
 /// execution's end, in ``apply(_:)``), its saved statistics, and the audit trail of optimizations.
-extension SQLiteExecutionStore {
+extension SQLiteStore: LearningStore {
     public func observations(workflowID: String, after seq: Int64, limit: Int) async throws -> [(seq: Int64, observation: ExecutionObservation)] {
         let rows = try await read("read learning observations") { db in
             try Row.fetchAll(db, sql: "SELECT seq, observation FROM learning_observation WHERE workflow_id = ? AND seq > ? ORDER BY seq LIMIT ?", arguments: [workflowID, seq, limit])

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import Orchestration
 
-extension SQLiteExecutionStore {
+extension SQLiteStore {
     /// Named, append-only migrations: never edit one that shipped; add the next.
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()

@@ -2,7 +2,7 @@ import Foundation
 
 /// A store that keeps everything in this process: for tests, `--memory`, and embedding without
 /// durability.
-public actor InMemoryExecutionStore: ExecutionStore {
+public actor InMemoryStore {
     var workflows: [String: Workflow] = [:]
     var registered: [String: Workflow] = [:]
     var versions: [String: [(version: String, savedAt: Date)]] = [:]
@@ -23,7 +23,9 @@ public actor InMemoryExecutionStore: ExecutionStore {
     var audit: [OptimizationRecord] = []
 
     public init() {}
+}
 
+extension InMemoryStore: WorkflowStore {
     public func saveWorkflow(_ workflow: Workflow) throws -> String {
         let hash = try workflow.contentHash()
         if workflows["\(workflow.id)@\(hash)"] == nil { versions[workflow.id, default: []].append((hash, Date())) }
@@ -32,85 +34,20 @@ public actor InMemoryExecutionStore: ExecutionStore {
         return hash
     }
 
-    public func workflowVersions(id: String) -> [(version: String, savedAt: Date)] { versions[id] ?? [] }
-
-    public func unregisterWorkflow(id: String) -> Bool { registered.removeValue(forKey: id) != nil }
-
-    public func triggerStates(workflowID: String?) -> [TriggerState] {
-        triggers.values.filter { workflowID == nil || $0.workflowID == workflowID }
-            .sorted { ($0.workflowID, $0.triggerID) < ($1.workflowID, $1.triggerID) }
-    }
-
-    public func recordDelivery(source: String, id: String, at: Date) -> Bool {
-        let cutoff = at.addingTimeInterval(-30 * 86_400)
-        if deliveries.count > 10_000 { deliveries = deliveries.filter { $0.value >= cutoff } }
-        return deliveries.updateValue(at, forKey: source + "\u{1}" + id) == nil
-    }
-
-    public func appendEvents(_ events: [(type: String, data: JSONValue, source: String, time: Date)]) -> [BusEvent] {
-        var out: [BusEvent] = []
-        for e in events {
-            let event = BusEvent(seq: (busEvents.last?.seq ?? 0) + 1, type: e.type, data: e.data, source: e.source, time: e.time)
-            busEvents.append(event)
-            out.append(event)
-        }
-        return out
-    }
-
-    public func events(after seq: Int64, limit: Int) -> [BusEvent] {
-        // Sequence numbers are dense from 1 here: index directly.
-        let start = Int(max(seq, 0))
-        guard start < busEvents.count else { return [] }
-        return Array(busEvents[start..<min(busEvents.count, start + limit)])
-    }
-
-    public func lastEventSeq() -> Int64 { busEvents.last?.seq ?? 0 }
-    public func cursor(_ name: String) -> Int64? { cursors[name] }
-    public func saveCursor(_ name: String, _ seq: Int64) { cursors[name] = seq }
-    public func subscriptions() -> [EventSubscription] { subscriptionRecords.values.sorted { $0.createdAt < $1.createdAt } }
-    public func saveSubscription(_ subscription: EventSubscription) { subscriptionRecords[subscription.id] = subscription }
-    public func deleteSubscription(id: String) -> Bool { subscriptionRecords.removeValue(forKey: id) != nil }
-    public func addDeadLetter(_ letter: DeadLetter) { deadLetterRecords.append(letter) }
-    public func deadLetters(subscriptionID: String, limit: Int) -> [DeadLetter] {
-        Array(deadLetterRecords.filter { $0.subscriptionID == subscriptionID }.reversed().prefix(limit))
-    }
-
-    public func observations(workflowID: String, after seq: Int64, limit: Int) -> [(seq: Int64, observation: ExecutionObservation)] {
-        // Sequence numbers are dense from 1: start at the first one after `seq`.
-        var out: [(seq: Int64, observation: ExecutionObservation)] = []
-        for entry in observationLog[Int(max(0, min(seq, Int64(observationLog.count))))...] where entry.observation.workflowID == workflowID {
-            out.append(entry)
-            if out.count == limit { break }
-        }
-        return out
-    }
-
-    public func observationIDs(workflowID: String, after seq: Int64) -> [(seq: Int64, executionID: String)] {
-        observationLog.filter { $0.seq > seq && $0.observation.workflowID == workflowID }.map { ($0.seq, $0.observation.executionID) }
-    }
-
-    public func observations(seqs: [Int64]) -> [(seq: Int64, observation: ExecutionObservation)] {
-        // Dense from 1: index directly.
-        seqs.compactMap { seq in seq >= 1 && seq <= Int64(observationLog.count) ? observationLog[Int(seq - 1)] : nil }
-    }
-
-    public func learningSnapshot(workflowID: String) -> Data? { snapshots[workflowID] }
-    public func saveLearningSnapshot(workflowID: String, _ data: Data) { snapshots[workflowID] = data }
-    public func appendOptimizationRecord(_ record: OptimizationRecord) { audit.append(record) }
-    public func optimizationRecords(workflowID: String) -> [OptimizationRecord] { audit.filter { $0.workflowID == workflowID } }
-
-    public func saveTriggerState(_ state: TriggerState) {
-        triggers[state.workflowID + "\u{1}" + state.triggerID] = state
+    public func workflow(id: String, version: String) -> Workflow? {
+        workflows["\(id)@\(version)"]
     }
 
     public func registeredWorkflows() -> [Workflow] {
         registered.values.sorted { $0.id < $1.id }
     }
 
-    public func workflow(id: String, version: String) -> Workflow? {
-        workflows["\(id)@\(version)"]
-    }
+    public func workflowVersions(id: String) -> [(version: String, savedAt: Date)] { versions[id] ?? [] }
 
+    public func unregisterWorkflow(id: String) -> Bool { registered.removeValue(forKey: id) != nil }
+}
+
+extension InMemoryStore: ExecutionStore {
     public func apply(_ writes: [StoreWrite]) throws {
         // Check first, so a batch is applied whole or not at all.
         var creating = Set<String>()
@@ -217,4 +154,98 @@ public actor InMemoryExecutionStore: ExecutionStore {
         }
         return interrupted
     }
+}
+
+extension InMemoryStore: TriggerStore {
+    public func triggerStates(workflowID: String?) -> [TriggerState] {
+        triggers.values.filter { workflowID == nil || $0.workflowID == workflowID }
+            .sorted { ($0.workflowID, $0.triggerID) < ($1.workflowID, $1.triggerID) }
+    }
+
+    public func saveTriggerState(_ state: TriggerState) {
+        triggers[state.workflowID + "\u{1}" + state.triggerID] = state
+    }
+
+    public func recordDelivery(source: String, id: String, at: Date) -> Bool {
+        let cutoff = at.addingTimeInterval(-30 * 86_400)
+        if deliveries.count > 10_000 { deliveries = deliveries.filter { $0.value >= cutoff } }
+        let key = source + "\u{1}" + id
+        if let seen = deliveries[key], seen >= cutoff { return false }
+        deliveries[key] = at
+        return true
+    }
+}
+
+extension InMemoryStore: EventLogStore {
+    public func appendEvents(_ events: [(type: String, data: JSONValue, source: String, time: Date)]) -> [BusEvent] {
+        var out: [BusEvent] = []
+        for e in events {
+            let event = BusEvent(seq: (busEvents.last?.seq ?? 0) + 1, type: e.type, data: e.data, source: e.source, time: e.time)
+            busEvents.append(event)
+            out.append(event)
+        }
+        return out
+    }
+
+    public func events(after seq: Int64, limit: Int) -> [BusEvent] {
+        // Sequence numbers are dense from 1 here: index directly.
+        let start = Int(max(seq, 0))
+        guard start < busEvents.count else { return [] }
+        return Array(busEvents[start..<min(busEvents.count, start + limit)])
+    }
+
+    public func lastEventSeq() -> Int64 { busEvents.last?.seq ?? 0 }
+
+    public func cursor(_ name: String) -> Int64? { cursors[name] }
+
+    public func saveCursor(_ name: String, _ seq: Int64) { cursors[name] = seq }
+}
+
+extension InMemoryStore: SubscriptionStore {
+    public func subscriptions() -> [EventSubscription] { subscriptionRecords.values.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) } }
+
+    public func saveSubscription(_ subscription: EventSubscription) { subscriptionRecords[subscription.id] = subscription }
+
+    public func deleteSubscription(id: String) -> Bool {
+        cursors["subscription:" + id] = nil
+        return subscriptionRecords.removeValue(forKey: id) != nil
+    }
+
+    public func addDeadLetter(_ letter: DeadLetter) {
+        deadLetterRecords.removeAll { $0.subscriptionID == letter.subscriptionID && $0.seq == letter.seq }
+        deadLetterRecords.append(letter)
+    }
+
+    public func deadLetters(subscriptionID: String, limit: Int) -> [DeadLetter] {
+        Array(deadLetterRecords.filter { $0.subscriptionID == subscriptionID }.sorted { $0.seq > $1.seq }.prefix(limit))
+    }
+}
+
+extension InMemoryStore: LearningStore {
+    public func observations(workflowID: String, after seq: Int64, limit: Int) -> [(seq: Int64, observation: ExecutionObservation)] {
+        // Sequence numbers are dense from 1: start at the first one after `seq`.
+        var out: [(seq: Int64, observation: ExecutionObservation)] = []
+        for entry in observationLog[Int(max(0, min(seq, Int64(observationLog.count))))...] where entry.observation.workflowID == workflowID {
+            out.append(entry)
+            if out.count == limit { break }
+        }
+        return out
+    }
+
+    public func observations(seqs: [Int64]) -> [(seq: Int64, observation: ExecutionObservation)] {
+        // Dense from 1: index directly.
+        Set(seqs).sorted().compactMap { seq in seq >= 1 && seq <= Int64(observationLog.count) ? observationLog[Int(seq - 1)] : nil }
+    }
+
+    public func observationIDs(workflowID: String, after seq: Int64) -> [(seq: Int64, executionID: String)] {
+        observationLog.filter { $0.seq > seq && $0.observation.workflowID == workflowID }.map { ($0.seq, $0.observation.executionID) }
+    }
+
+    public func learningSnapshot(workflowID: String) -> Data? { snapshots[workflowID] }
+
+    public func saveLearningSnapshot(workflowID: String, _ data: Data) { snapshots[workflowID] = data }
+
+    public func appendOptimizationRecord(_ record: OptimizationRecord) { audit.append(record) }
+
+    public func optimizationRecords(workflowID: String) -> [OptimizationRecord] { audit.filter { $0.workflowID == workflowID } }
 }

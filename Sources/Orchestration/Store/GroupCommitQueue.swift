@@ -1,0 +1,201 @@
+import Synchronization
+
+/// Items queued by many tasks and committed by one loop, in batches: what is queued while one
+/// batch commits goes into the next (group commit), so a durable store pays one transaction for
+/// many writes. The engine's store writes and the event bus's events both go through one.
+///
+/// Every item gets a ticket, its position in the queue (from 1). Waiting for a ticket returns
+/// once that item and every earlier one are committed, or throws the error of the batch that held
+/// it. When ``run()`` ends (its task is cancelled), what is still queued is dropped and every
+/// wait, and every later one, throws `closedError`.
+///
+/// ```swift
+/// let queue = GroupCommitQueue<StoreWrite, Void>(closedError: StoreError("stopped")) { writes in
+///     try await store.apply(writes)
+///     return writes.map { _ in () }
+/// }
+/// async let loop: Void = queue.run()
+/// try await queue.wait(for: queue.enqueue([.createExecution(record)]))
+/// ```
+public final class GroupCommitQueue<Item: Sendable, Output: Sendable>: Sendable {
+    /// Commits a batch, all or nothing; returns one output per item, in order.
+    public typealias Commit = @Sendable ([Item]) async throws -> [Output]
+    /// Called after a batch committed and its waiters were resumed, before the next batch.
+    public typealias Committed = @Sendable ([Output]) async -> Void
+
+    private struct State {
+        var queue: [Item] = []
+        var enqueued = 0
+        var committed = 0
+        /// Recent failed batches: the tickets (from, upTo] they held.
+        var failures: [(from: Int, upTo: Int, error: any Error)] = []
+        var waiters: [(ticket: Int, continuation: CheckedContinuation<Output?, any Error>)] = []
+        var wake: CheckedContinuation<Void, Never>?
+        var batches = 0
+        var closed = false
+    }
+
+    private let state = Mutex(State())
+    private let commit: Commit
+    private let committed: Committed?
+    private let batchLimit: Int
+    private let closedError: any Error
+
+    /// - Parameters:
+    ///   - batchLimit: the most items one commit takes.
+    ///   - closedError: what waits throw once the loop has stopped.
+    public init(batchLimit: Int = .max, closedError: any Error, commit: @escaping Commit, committed: Committed? = nil) {
+        self.batchLimit = max(1, batchLimit)
+        self.closedError = closedError
+        self.commit = commit
+        self.committed = committed
+    }
+
+    /// Queues `items` without waiting; returns the ticket of the last one (of the last item
+    /// queued before, when `items` is empty). Once the loop has stopped, nothing is queued and
+    /// waiting for the ticket returned throws `closedError`.
+    @discardableResult
+    public func enqueue(_ items: [Item]) -> Int {
+        let (ticket, wake) = state.withLock { s -> (Int, CheckedContinuation<Void, Never>?) in
+            guard !s.closed else { return (.max, nil) }
+            s.queue.append(contentsOf: items)
+            s.enqueued += items.count
+            defer { s.wake = nil }
+            return (s.enqueued, items.isEmpty ? nil : s.wake)
+        }
+        wake?.resume()
+        return ticket
+    }
+
+    /// Returns once every item up to `ticket` is committed; throws the error of a failed batch
+    /// that held one of them, or `closedError` when the loop stopped first.
+    public func wait(for ticket: Int) async throws {
+        _ = try await withCheckedThrowingContinuation { (c: CheckedContinuation<Output?, any Error>) in
+            let outcome = state.withLock { s -> Result<Bool, any Error> in
+                if ticket <= s.committed {
+                    if let failure = s.failures.first(where: { $0.from < ticket && ticket <= $0.upTo }) { return .failure(failure.error) }
+                    return .success(true)
+                }
+                if s.closed { return .failure(closedError) }
+                s.waiters.append((ticket, c))
+                return .success(false)
+            }
+            switch outcome {
+            case .success(true): c.resume(returning: nil)
+            case .success(false): break
+            case .failure(let error): c.resume(throwing: error)
+            }
+        }
+    }
+
+    /// Queues one item and returns its output once it is committed.
+    public func submit(_ item: Item) async throws -> Output {
+        let output = try await withCheckedThrowingContinuation { (c: CheckedContinuation<Output?, any Error>) in
+            let (closed, wake) = state.withLock { s -> (Bool, CheckedContinuation<Void, Never>?) in
+                guard !s.closed else { return (true, nil) }
+                s.queue.append(item)
+                s.enqueued += 1
+                s.waiters.append((s.enqueued, c))
+                defer { s.wake = nil }
+                return (false, s.wake)
+            }
+            if closed { c.resume(throwing: closedError) }
+            wake?.resume()
+        }
+        guard let output else { throw closedError }
+        return output
+    }
+
+    /// How many batches were committed (write amplification = items ÷ batches).
+    public var batchCount: Int { state.withLock { $0.batches } }
+
+    /// Whether the loop has stopped.
+    public var isClosed: Bool { state.withLock { $0.closed } }
+
+    /// Commits batches until the calling task is cancelled; then fails every wait still pending.
+    public func run() async {
+        defer { close() }
+        while let batch = await nextBatch() {
+            var result: Result<[Output], any Error>
+            do {
+                let outputs = try await commit(batch.items)
+                result = outputs.count == batch.items.count ? .success(outputs) : .failure(GroupCommitError.outputCount(outputs.count, batch.items.count))
+            } catch {
+                result = .failure(error)
+            }
+            let ready = state.withLock { s -> [(ticket: Int, continuation: CheckedContinuation<Output?, any Error>)] in
+                s.committed = batch.upTo
+                s.batches += 1
+                if case .failure(let error) = result {
+                    s.failures.append((batch.from, batch.upTo, error))
+                    if s.failures.count > 64 { s.failures.removeFirst() }
+                }
+                let done = s.waiters.filter { $0.ticket <= batch.upTo }
+                s.waiters.removeAll { $0.ticket <= batch.upTo }
+                return done
+            }
+            switch result {
+            case .success(let outputs):
+                for w in ready {
+                    let index = w.ticket - batch.from - 1
+                    w.continuation.resume(returning: outputs.indices.contains(index) ? outputs[index] : nil)
+                }
+                if let committed { await committed(outputs) }
+            case .failure(let error):
+                for w in ready { w.continuation.resume(throwing: error) }
+            }
+        }
+    }
+
+    private func close() {
+        let waiters = state.withLock { s -> [CheckedContinuation<Output?, any Error>] in
+            s.closed = true
+            s.queue.removeAll()
+            defer { s.waiters.removeAll() }
+            return s.waiters.map(\.continuation)
+        }
+        for w in waiters { w.resume(throwing: closedError) }
+    }
+
+    private func nextBatch() async -> (items: [Item], from: Int, upTo: Int)? {
+        while true {
+            if Task.isCancelled { return nil }
+            let taken = state.withLock { s -> (items: [Item], from: Int, upTo: Int)? in
+                guard !s.queue.isEmpty else { return nil }
+                let n = min(s.queue.count, batchLimit)
+                let from = s.committed
+                if n == s.queue.count {
+                    defer { s.queue.removeAll(keepingCapacity: true) }
+                    return (s.queue, from, from + n)
+                }
+                defer { s.queue.removeFirst(n) }
+                return (Array(s.queue.prefix(n)), from, from + n)
+            }
+            if let taken { return taken }
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                    let resumeNow = state.withLock { s -> Bool in
+                        if !s.queue.isEmpty || Task.isCancelled { return true }
+                        s.wake = c
+                        return false
+                    }
+                    if resumeNow { c.resume() }
+                }
+            } onCancel: {
+                let c = state.withLock { s -> CheckedContinuation<Void, Never>? in
+                    defer { s.wake = nil }
+                    return s.wake
+                }
+                c?.resume()
+            }
+        }
+    }
+}
+
+/// A commit that returned a different number of outputs than it was given items.
+struct GroupCommitError: Error, CustomStringConvertible {
+    var description: String
+    static func outputCount(_ got: Int, _ expected: Int) -> GroupCommitError {
+        GroupCommitError(description: "a group commit returned \(got) outputs for \(expected) items")
+    }
+}
