@@ -141,7 +141,20 @@ extension WorkflowEngine {
     public func waitForExecution(_ id: String) async throws -> WorkflowExecution {
         guard let run = runs[id] else { throw EngineError(.notFound, "no execution '\(id)'") }
         if let final = run.final { return final }
-        return await withCheckedContinuation { run.waiters.append($0) }
+        waiterTokens &+= 1
+        let token = waiterTokens
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { c in
+                if Task.isCancelled { c.resume(throwing: CancellationError()) } else { run.waiters[token] = c }
+            }
+        } onCancel: {
+            Task { await self.stopWaiting(id, token) }
+        }
+    }
+
+    /// A wait for the end whose task was cancelled throws `CancellationError`.
+    private func stopWaiting(_ id: String, _ token: UInt64) {
+        runs[id]?.waiters.removeValue(forKey: token)?.resume(throwing: CancellationError())
     }
 
     /// The kept log tail of a step's last attempt (`<id>.rollback` for its rollback).

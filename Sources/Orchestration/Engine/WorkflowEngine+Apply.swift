@@ -150,7 +150,7 @@ extension WorkflowEngine {
                 }
                 let waiters = run.waiters
                 run.waiters.removeAll()
-                for w in waiters { w.resume(returning: final) }
+                for w in waiters.values { w.resume(returning: final) }
             }
         }
     }

@@ -23,7 +23,8 @@ public actor WorkflowEngine {
         var signals: [Int: AttemptSignal] = [:]
         let redactor: Redactor
         var logs: [String: String] = [:]
-        var waiters: [CheckedContinuation<WorkflowExecution, Never>] = []
+        /// Who waits for the end, by token (so a cancelled wait can leave).
+        var waiters: [UInt64: CheckedContinuation<WorkflowExecution, any Error>] = [:]
         var cacheKeys: [Int: String] = [:]
         var final: WorkflowExecution?
         /// The pinned definition version, the options to keep, when it was created.
@@ -85,6 +86,8 @@ public actor WorkflowEngine {
     /// The generation of learned durations each workflow's priorities were computed from.
     var learnedGenerations: [String: Int] = [:]
     var runs: [String: Run] = [:]
+    /// The last token handed to a wait for an execution's end.
+    var waiterTokens: UInt64 = 0
     var order: [String] = []
     var seeds: SplitMix64
     let jobs: AsyncStream<Job>

@@ -58,10 +58,11 @@ public final class GroupCommitQueue<Item: Sendable, Output: Sendable>: Sendable 
     public func enqueue(_ items: [Item]) -> Int {
         let (ticket, wake) = state.withLock { s -> (Int, CheckedContinuation<Void, Never>?) in
             guard !s.closed else { return (.max, nil) }
+            guard !items.isEmpty else { return (s.enqueued, nil) }
             s.queue.append(contentsOf: items)
             s.enqueued += items.count
             defer { s.wake = nil }
-            return (s.enqueued, items.isEmpty ? nil : s.wake)
+            return (s.enqueued, s.wake)
         }
         wake?.resume()
         return ticket

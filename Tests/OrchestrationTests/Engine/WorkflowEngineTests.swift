@@ -386,3 +386,26 @@ struct SecretsFileTests {
         #expect(secrets.value("MISSING") == nil)
     }
 }
+
+extension WorkflowEngineTests {
+    @Test("a wait for an execution's end whose task is cancelled throws CancellationError; the execution carries on")
+    func cancelledWait() async throws {
+        let executor = ScriptedExecutor()
+        executor.hold("slow")
+        let final = try await withScriptedEngine(executor) { engine in
+            try await engine.registerWorkflow(try workflowDocument("""
+                name: w
+                steps:
+                  - {id: slow, inputs: {command: x}}
+                """))
+            let started = try await engine.executeWorkflow("w")
+            await executor.waitForStarts(1)
+            let waiting = Task { try await engine.waitForExecution(started.id) }
+            waiting.cancel()
+            await #expect(throws: CancellationError.self) { try await waiting.value }
+            executor.release("slow")
+            return try await engine.waitForExecution(started.id)
+        }
+        #expect(final.status == .completed)
+    }
+}
