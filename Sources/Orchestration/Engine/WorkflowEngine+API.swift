@@ -79,7 +79,7 @@ extension WorkflowEngine {
         }
         var merged = compiled.workflow.variables
         merged.merge(inputs) { _, new in new }
-        let id = Self.makeExecutionID(&seeds)
+        let id = Self.makeExecutionID(&seeds, at: now())
         let values = ExecutionValues(
             executionID: id, workflowID: workflowID, workflowName: compiled.workflow.name, inputs: merged,
             secrets: secretValues, trigger: options.trigger)
@@ -248,9 +248,9 @@ extension WorkflowEngine {
     }
 
     /// Sortable by start time: `yyyyMMdd-HHmmss-` and 8 random hex digits.
-    static func makeExecutionID(_ random: inout SplitMix64) -> String {
+    static func makeExecutionID(_ random: inout SplitMix64, at date: Date) -> String {
         // By hand: a DateFormatter per id was a visible cost of starting executions (ICU set-up).
-        var seconds = time_t(Date().timeIntervalSince1970)
+        var seconds = time_t(date.timeIntervalSince1970)
         var t = tm()
         gmtime_r(&seconds, &t)
         func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }

@@ -30,7 +30,8 @@ public actor WorkflowEngine {
         /// The pinned definition version, the options to keep, when it was created.
         var workflowHash = ""
         var options = StoredOptions()
-        var createdAt = Date()
+        /// Set when the execution is created, or read back when it is recovered.
+        var createdAt = Date.distantPast
         var rollbackStart: Date?
         /// How each step's last attempt ended (for its attempt record).
         var lastOutcome: [Int: AttemptRecord.Status] = [:]
@@ -66,7 +67,8 @@ public actor WorkflowEngine {
 
     let executors: ExecutorRegistry
     public let configuration: EngineConfiguration
-    let time: EngineTime
+    /// The engine's time: its clock, and dates that follow it from when the engine started.
+    public nonisolated let time: TimeSource
     /// Where `${secrets.NAME}` come from (steps, and the secrets of webhook triggers).
     public nonisolated let secrets: SecretProvider
     let cache: any StepCache
@@ -117,7 +119,7 @@ public actor WorkflowEngine {
         }
         self.executors = executors
         self.configuration = configuration
-        self.time = EngineTime(clock)
+        self.time = TimeSource(clock)
         self.secrets = secrets
         self.cache = cache
         self.context = ExecutorContext(clock: clock, killGracePeriod: configuration.killGracePeriod, logLimit: configuration.logLimit)

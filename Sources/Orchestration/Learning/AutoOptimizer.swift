@@ -63,7 +63,7 @@ public actor AutoOptimizer {
     }
 
     func judge(_ applied: OptimizationRecord, current: Workflow, statistics: WorkflowStatistics) async throws -> [OptimizationRecord] {
-        let now = Date()
+        let now = engine.time.now()
         if Self.planningOnly.contains(applied.kind) {
             // Estimates change the plan, not what runs: nothing to judge, and what happens to the
             // workflow meanwhile (the slowdown that prompted it) is not its doing.

@@ -22,13 +22,16 @@ public actor InMemoryStore {
     var snapshots: [String: Data] = [:]
     var audit: [OptimizationRecord] = []
 
-    public init() {}
+    /// What dates saved workflow versions.
+    let time: TimeSource
+
+    public init(time: TimeSource = .system) { self.time = time }
 }
 
 extension InMemoryStore: WorkflowStore {
     public func saveWorkflow(_ workflow: Workflow) throws -> String {
         let hash = try workflow.contentHash()
-        if workflows["\(workflow.id)@\(hash)"] == nil { versions[workflow.id, default: []].append((hash, Date())) }
+        if workflows["\(workflow.id)@\(hash)"] == nil { versions[workflow.id, default: []].append((hash, time.now())) }
         workflows["\(workflow.id)@\(hash)"] = workflow
         registered[workflow.id] = workflow
         return hash

@@ -37,6 +37,8 @@ public final class EventBus: Sendable {
     }
 
     public let store: any EventLogStore & SubscriptionStore
+    /// What dates events.
+    let time: TimeSource
     /// The bus's state, in a class the commit queue's closures share.
     final class Shared: Sendable { let state = Mutex(State()) }
     private let shared: Shared
@@ -45,7 +47,8 @@ public final class EventBus: Sendable {
     /// The most events one commit takes.
     public static let batchLimit = 2_000
 
-    public init(store: any EventLogStore & SubscriptionStore) {
+    public init(store: any EventLogStore & SubscriptionStore, time: TimeSource = .system) {
+        self.time = time
         let shared = Shared()
         self.shared = shared
         self.store = store
@@ -89,12 +92,12 @@ public final class EventBus: Sendable {
     @discardableResult
     public func publish(_ type: String, data: JSONValue = [:], source: String = "swift") async throws -> BusEvent {
         try Self.validate(type: type)
-        return try await queue.submit(Pending(type: type, data: data, source: source, time: Date()))
+        return try await queue.submit(Pending(type: type, data: data, source: source, time: time.now()))
     }
 
     /// Queues an event without waiting for it to be saved (the engine's lifecycle events).
     public func post(_ type: String, data: JSONValue, source: String) {
-        queue.enqueue([Pending(type: type, data: data, source: source, time: Date())])
+        queue.enqueue([Pending(type: type, data: data, source: source, time: time.now())])
     }
 
     /// Commits what is published, batch after batch, until cancelled. Then fails what is still

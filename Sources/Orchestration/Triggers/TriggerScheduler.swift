@@ -32,8 +32,8 @@ public actor TriggerScheduler {
 
     let engine: WorkflowEngine
     let store: (any TriggerStore)?
-    let clock: any Clock<Duration>
-    let now: @Sendable () -> Date
+    /// Sleeps on its clock; cron ticks are read against its dates (the wall clock, by default).
+    let time: TimeSource
     /// The longest one sleep lasts before the wall clock is read again.
     let maximumSleep: Duration
     var random: SplitMix64
@@ -45,14 +45,12 @@ public actor TriggerScheduler {
     var wakePending = false
 
     public init(
-        engine: WorkflowEngine, store: (any TriggerStore)?, clock: any Clock<Duration> = ContinuousClock(),
-        now: @escaping @Sendable () -> Date = { Date() }, seed: UInt64 = UInt64.random(in: 0...UInt64.max),
+        engine: WorkflowEngine, store: (any TriggerStore)?, time: TimeSource = .system, seed: UInt64 = UInt64.random(in: 0...UInt64.max),
         maximumSleep: Duration = .seconds(30)
     ) {
         self.engine = engine
         self.store = store
-        self.clock = clock
-        self.now = now
+        self.time = time
         self.random = SplitMix64(seed: seed)
         self.maximumSleep = maximumSleep
     }
@@ -67,7 +65,7 @@ public actor TriggerScheduler {
         await catchUp()
         while !Task.isCancelled {
             let due = await fireDue()
-            let wait = due.map { max(.zero, Self.duration(from: now(), to: $0)) } ?? maximumSleep
+            let wait = due.map { max(.zero, Self.duration(from: time.now(), to: $0)) } ?? maximumSleep
             await sleep(min(wait, maximumSleep))
         }
     }
@@ -86,7 +84,7 @@ public actor TriggerScheduler {
     func sleep(_ duration: Duration) async {
         if wakePending { wakePending = false; return }
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { [clock] in try? await clock.sleep(for: duration, tolerance: nil) }
+            group.addTask { [time] in try? await time.sleep(for: duration) }
             group.addTask { await self.waitForWake() }
             await group.next()
             group.cancelAll()
@@ -159,7 +157,7 @@ public actor TriggerScheduler {
     /// After downtime: the ticks between the saved one and now, by each trigger's policy. A
     /// trigger never seen before starts counting from now.
     func catchUp() async {
-        let current = now()
+        let current = time.now()
         for (workflowID, trigger, schedule) in await schedules() {
             var s = state(workflowID, trigger.id)
             guard let last = s.lastTick else {
@@ -198,7 +196,7 @@ public actor TriggerScheduler {
             let key = Self.key(workflowID, trigger.id)
             var s = state(workflowID, trigger.id)
             if s.lastTick == nil {
-                s.lastTick = now()
+                s.lastTick = time.now()
                 await save(s)
             }
             guard let tick = schedule.next(after: s.lastTick!) else { continue }
@@ -210,7 +208,7 @@ public actor TriggerScheduler {
                 at = spread > 0 ? tick.addingTimeInterval(Double(random.next() % 1_000_000) / 1_000_000 * spread) : tick
                 jittered[key] = (tick, at)
             }
-            if at <= now() {
+            if at <= time.now() {
                 jittered[key] = nil
                 s.lastTick = tick
                 await save(s)
@@ -227,7 +225,7 @@ public actor TriggerScheduler {
     func fireSchedule(_ workflowID: String, _ trigger: WorkflowTrigger, tick: Date, missed: Int) async {
         var payload: [String: JSONValue] = [
             "type": "schedule", "trigger": .string(trigger.id), "scheduledAt": .string(tick.formatted(.iso8601)),
-            "firedAt": .string(now().formatted(.iso8601)),
+            "firedAt": .string(time.now().formatted(.iso8601)),
         ]
         if missed > 0 { payload["missedTicks"] = .number(Double(missed)) }
         _ = try? await fire(workflowID: workflowID, trigger: trigger, payload: .object(payload))
@@ -271,7 +269,7 @@ public actor TriggerScheduler {
             let inputs = try Self.inputs(of: trigger, payload: payload)
             let execution = try await engine.executeWorkflow(workflowID, inputs: inputs, options: ExecutionOptions(trigger: payload))
             var s = state(workflowID, trigger.id)
-            s.lastFiredAt = now()
+            s.lastFiredAt = time.now()
             s.fireCount += 1
             await save(s)
             engine.logger.info("trigger fired", metadata: [
@@ -291,7 +289,7 @@ public actor TriggerScheduler {
     public func recordError(_ workflowID: String, _ triggerID: String, _ message: String) async {
         var s = state(workflowID, triggerID)
         s.lastError = message
-        s.lastErrorAt = now()
+        s.lastErrorAt = time.now()
         await save(s)
     }
 
@@ -354,7 +352,7 @@ public actor TriggerScheduler {
                 let enabled = isEnabled(workflow.id, trigger)
                 var next: Date?
                 if enabled, let schedule = try? CronSchedule(trigger: trigger) {
-                    next = jittered[Self.key(workflow.id, trigger.id)]?.at ?? schedule.next(after: s.lastTick ?? now())
+                    next = jittered[Self.key(workflow.id, trigger.id)]?.at ?? schedule.next(after: s.lastTick ?? time.now())
                 }
                 out.append(Status(workflowID: workflow.id, trigger: trigger, state: s, enabled: enabled, nextFireAt: next))
             }
@@ -371,7 +369,7 @@ public actor TriggerScheduler {
         }
         var s = state(workflowID, triggerID)
         s.enabled = enabled
-        if enabled { s.lastTick = now() }   // a schedule switched back on starts from now
+        if enabled { s.lastTick = time.now() }   // a schedule switched back on starts from now
         await save(s)
         wake()
     }

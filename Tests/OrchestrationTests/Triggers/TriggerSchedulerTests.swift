@@ -31,7 +31,7 @@ struct TriggerSchedulerTests {
         try await withScriptedEngine(executor, clock: clock, store: store) { engine in
             try await engine.registerWorkflow(try workflowDocument(definition))
             let scheduler = TriggerScheduler(
-                engine: engine, store: store, clock: clock, now: { start.addingTimeInterval(clock.now.offset.seconds) }, seed: 7,
+                engine: engine, store: store, time: TimeSource(clock, origin: start), seed: 7,
                 maximumSleep: .seconds(3600))
             let running = Task { await scheduler.run() }
             do {

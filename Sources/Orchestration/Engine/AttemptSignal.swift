@@ -1,27 +1,4 @@
-import Foundation
 import Synchronization
-
-/// The engine's view of an injected clock: elapsed time since the engine started, dates derived
-/// from it, and sleeps. With a manual clock, dates, durations and timeouts all follow virtual time.
-struct EngineTime: Sendable {
-    let clock: any Clock<Duration>
-    let elapsed: @Sendable () -> Duration
-    let origin: Date
-
-    init<C: Clock>(_ clock: C, origin: Date = Date()) where C.Duration == Duration {
-        self.clock = clock
-        let start = clock.now
-        self.elapsed = { start.duration(to: clock.now) }
-        self.origin = origin
-    }
-
-    /// The current date on this clock.
-    func now() -> Date { origin.addingTimeInterval(elapsed().seconds) }
-
-    func sleep(for duration: Duration) async throws {
-        try await clock.sleep(for: duration)
-    }
-}
 
 /// A one-shot signal: tells a running attempt to stop (cancel or timeout), or an execution's timers
 /// that it ended. Any number of tasks may wait for it.
@@ -64,5 +41,4 @@ final class AttemptSignal: Sendable {
             waiter?.resume()
         }
     }
-
 }
