@@ -9,14 +9,6 @@ import Prometheus
 import ServiceLifecycle
 import Synchronization
 
-/// Whether the server is ready for work: `/readyz` answers 503 until the executions a previous
-/// process left unfinished are recovered, and again once draining starts.
-final class Readiness: Sendable {
-    private let recovered = Mutex(false)
-    var isRecovered: Bool { recovered.withLock { $0 } }
-    func markRecovered() { recovered.withLock { $0 = true } }
-}
-
 /// What `novacron serve` needs to build its application.
 public struct ServerConfiguration: Sendable {
     public var host: String
@@ -64,60 +56,38 @@ public struct ServerConfiguration: Sendable {
     public var isLoopback: Bool { Loopback.isLoopbackName(host) }
 }
 
-/// Runs the engine's work for as long as the application runs; stops on graceful shutdown.
-struct EngineService: Service {
-    let engine: WorkflowEngine
-    let scheduler: TriggerScheduler
-    let bus: EventBus
-    let outbound: OutboundWebhooks
-    let metrics: MetricWatcher
-    /// How long running steps get to finish after SIGTERM before they are handed back.
-    let drainGrace: Duration
-    let readiness: Readiness
-
-    func run() async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await engine.run() }
-            group.addTask { await bus.run() }
-            // Carry on what a previous process left unfinished.
-            _ = try await engine.recover()
-            readiness.markRecovered()
-            // Schedules start once the engine carries on what was unfinished.
-            group.addTask { await scheduler.run() }
-            group.addTask { await scheduler.runEventTriggers(bus: bus) }
-            group.addTask { await outbound.run() }
-            group.addTask { await metrics.run() }
-            if let learning = engine.learning {
-                // What was learned before this start orders steps and gives ETAs from the first execution on.
-                group.addTask { for workflow in await engine.registeredWorkflows() { _ = await learning.statistics(workflowID: workflow.id) } }
-            }
-            if engine.learning?.configuration.enableAutoOptimization == true {
-                let optimizer = AutoOptimizer(engine: engine)
-                group.addTask { await optimizer.run() }
-            }
-            // Until SIGTERM: then nothing new starts, running steps get the grace period, and
-            // what still runs is handed back (cancelled here, carried on at the next start).
-            do {
-                try await gracefulShutdown()
-                await engine.drain(grace: drainGrace)
-                await engine.learning?.flush()
-            } catch {
-                // Cancelled rather than shut down gracefully: stop at once.
-            }
-            group.cancelAll()
-        }
-    }
+/// Builds what `novacron serve` runs from its settings: opens the store they name (SQLite, or
+/// memory), builds the engine and its learning engine on it, and the application around them.
+/// The CLI calls this; tests may too.
+///
+/// ```swift
+/// let settings = try await ServeSettings.resolve(flags: [.port: "8080"], environment: [:], configFile: nil)
+/// let app = try await buildApplication(settings: settings, secrets: SecretProvider(), logger: logger, executors: .standard())
+/// try await app.runService()
+/// ```
+public func buildApplication(
+    settings: ServeSettings, tokens: APITokens = APITokens(), secrets: SecretProvider, logger: Logger, executors: ExecutorRegistry,
+    time: TimeSource = .system
+) async throws -> some ApplicationProtocol {
+    let store = try settings.openStore()
+    let engine = WorkflowEngine(
+        executors: executors, configuration: EngineConfiguration(workerLimit: settings.maxParallel, logger: logger), secrets: secrets,
+        cache: (store as? any StepCache) ?? InMemoryStepCache(), store: store,
+        learning: LearningEngine(configuration: settings.optimization, store: store))
+    return try await buildApplication(engine: engine, store: store, configuration: settings.serverConfiguration(tokens: tokens), time: time)
 }
 
-/// Builds the server: the REST API under `/api/v1`, `/healthz`, `/readyz`, problem documents for
-/// every error, and the engine as a service beside it. Tests call it too.
+/// Builds the server around an engine: the REST API under `/api/v1`, `/healthz`, `/readyz`,
+/// problem documents for every error, and the engine, event bus, triggers and outbound webhooks
+/// as services beside it, in one service group with graceful shutdown. `time` is what the
+/// triggers, event bus and webhooks read dates from and sleep on.
 ///
 /// ```swift
 /// let app = try await buildApplication(engine: engine, store: store, configuration: ServerConfiguration(port: 8080))
 /// try await app.runService()
 /// ```
 public func buildApplication(
-    engine: WorkflowEngine, store: (any Store)?, configuration: ServerConfiguration
+    engine: WorkflowEngine, store: (any Store)?, configuration: ServerConfiguration, time: TimeSource = .system
 ) async throws -> some ApplicationProtocol {
     guard configuration.isLoopback || configuration.insecure || !configuration.tokens.isEmpty else {
         throw EngineError(.invalidInput, "refusing to listen on \(configuration.host) without API tokens (--tokens-file or NOVACRON_API_TOKENS); use a loopback address, give tokens, or pass --insecure")
@@ -147,14 +117,14 @@ public func buildApplication(
         guard await !engine.isDraining else { throw Problem(.serviceUnavailable, "shutting down: no new executions start") }
         return "ok"
     }
-    let scheduler = TriggerScheduler(engine: engine, store: store)
-    let bus = EventBus(store: store ?? InMemoryStore())
-    let outbound = OutboundWebhooks(bus: bus, secrets: engine.secrets)
-    let metricWatcher = MetricWatcher(scheduler: scheduler, defaultURL: configuration.prometheusURL)
+    let scheduler = TriggerScheduler(engine: engine, store: store, time: time)
+    let bus = EventBus(store: store ?? InMemoryStore(time: time), time: time)
+    let outbound = OutboundWebhooks(bus: bus, secrets: engine.secrets, time: time)
+    let metricWatcher = MetricWatcher(scheduler: scheduler, defaultURL: configuration.prometheusURL, time: time)
     publishLifecycle(of: engine, to: bus)
     EventController(bus: bus, outbound: outbound, control: control, gate: gate).addRoutes(to: api)
     APIController(engine: engine, store: store, scheduler: scheduler, control: control, gate: gate, definitionLimit: configuration.maxDefinitionBytes).addRoutes(to: api)
-    WebhookController(engine: engine, store: store, scheduler: scheduler).addRoutes(to: api)
+    WebhookController(engine: engine, store: store, scheduler: scheduler, time: time).addRoutes(to: api)
     LearningController(engine: engine, scheduler: scheduler, control: control).addRoutes(to: api)
     addWebUI(to: root)
     let idle = TimeAmount.nanoseconds(min(configuration.idleTimeout.components.seconds, 86_400) * 1_000_000_000 + configuration.idleTimeout.components.attoseconds / 1_000_000_000)
@@ -166,7 +136,18 @@ public func buildApplication(
             availableConnectionsDelegate: MaximumAvailableConnections(max(1, configuration.maxConnections))),
         // The engine's logger, when it has one, logs the server's own events (start, stop) too.
         logger: engine.logger)
-    app.addServices(EngineService(engine: engine, scheduler: scheduler, bus: bus, outbound: outbound, metrics: metricWatcher, drainGrace: configuration.drainGrace, readiness: readiness))
+    // Graceful shutdown goes in reverse: the HTTP server, then the optimizer, metric watcher, event
+    // triggers and schedules (nothing new starts), then the engine drains, then outbound webhooks
+    // and the event bus, which carry what the drain publishes.
+    let optimizer = AutoOptimizer(engine: engine)
+    app.addServices(
+        BackgroundService("event bus") { await bus.run() },
+        outbound,
+        EngineService(engine: engine, drainGrace: configuration.drainGrace, readiness: readiness),
+        BackgroundService("schedules", after: readiness) { await scheduler.run() },
+        BackgroundService("event triggers", after: readiness) { await scheduler.runEventTriggers(bus: bus) },
+        BackgroundService("metric triggers", after: readiness) { await metricWatcher.run() },
+        BackgroundService("optimizer", after: readiness) { await optimizer.run() })
     return app
 }
 

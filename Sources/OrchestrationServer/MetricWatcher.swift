@@ -12,24 +12,25 @@ actor MetricWatcher {
     let scheduler: TriggerScheduler
     /// Where triggers without `conditions.url` look.
     let defaultURL: String
-    let clock: any Clock<Duration>
+    /// Polls are timed on it; breaches are dated by it.
+    let time: TimeSource
     let client: HTTPClient
     var states: [String: MetricCondition.State] = [:]
     var nextPoll: [String: Date] = [:]
 
     /// The HTTP steps' client: a refused connection fails at once instead of being retried until
     /// the connect timeout, which would hold up every other trigger's poll.
-    init(scheduler: TriggerScheduler, defaultURL: String?, clock: any Clock<Duration> = ContinuousClock(), client: HTTPClient = HTTPExecutor.sharedClient) {
+    init(scheduler: TriggerScheduler, defaultURL: String?, time: TimeSource = .system, client: HTTPClient = HTTPExecutor.sharedClient) {
         self.scheduler = scheduler
         self.defaultURL = defaultURL ?? "http://127.0.0.1:9090"
-        self.clock = clock
+        self.time = time
         self.client = client
     }
 
     func run() async {
         while !Task.isCancelled {
             var wait = Duration.seconds(5)
-            let now = Date()
+            let now = time.now()
             var due: [(String, WorkflowTrigger, MetricCondition, String)] = []
             for (workflowID, trigger) in await scheduler.enabledTriggers(.metric) {
                 guard let condition = MetricCondition(trigger: trigger) else { continue }
@@ -49,7 +50,7 @@ actor MetricWatcher {
                     group.addTask { await self.poll(workflowID, trigger, condition, key: key) }
                 }
             }
-            do { try await clock.sleep(for: wait, tolerance: nil) } catch { return }
+            do { try await time.sleep(for: wait) } catch { return }
         }
     }
 
@@ -64,13 +65,13 @@ actor MetricWatcher {
         }
         await scheduler.clearError(workflowID, trigger.id)
         var state = states[key] ?? MetricCondition.State()
-        let firing = condition.observe(values, at: Date(), state: &state)
+        let firing = condition.observe(values, at: time.now(), state: &state)
         states[key] = state
         guard let value = firing else { return }
         let payload: JSONValue = [
             "type": "metric", "trigger": .string(trigger.id), "query": .string(condition.query), "value": .number(value),
             "operator": .string(condition.op.rawValue), "threshold": .number(condition.threshold),
-            "since": .string((state.breachSince ?? Date()).formatted(.iso8601)),
+            "since": .string((state.breachSince ?? time.now()).formatted(.iso8601)),
         ]
         _ = try? await scheduler.fire(workflowID: workflowID, trigger: trigger, payload: payload)
     }

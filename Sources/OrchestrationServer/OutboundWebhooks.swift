@@ -4,58 +4,100 @@ import NIOCore
 import NIOHTTP1
 import Orchestration
 import OrchestrationExecutors
+import ServiceLifecycle
+import Synchronization
 
 /// Delivers the event bus to outbound webhook subscriptions: one durable consumer per
 /// subscription, in order, each event POSTed as JSON and signed with the subscription's secret
 /// (`X-Signature-256: sha256=HMAC-SHA256(secret, body)`), retried with exponential backoff (1 s,
 /// 2 s, 4 s, … at most 60 s), and dead-lettered after `maxAttempts` failures so one bad event
 /// does not hold back the rest.
-public actor OutboundWebhooks {
+///
+/// A service: a consumer per subscription runs as a child task of ``run()``; ``start(_:)`` and
+/// ``stop(_:)`` add and remove them while it runs, and graceful shutdown stops them all.
+public final class OutboundWebhooks: Service, Sendable {
     let bus: EventBus
     let secrets: SecretProvider
-    let clock: any Clock<Duration>
+    let time: TimeSource
     let client: HTTPClient
-    var running: [String: Task<Void, Never>] = [:]
-    var stopped = false
 
-    public init(bus: EventBus, secrets: SecretProvider, clock: any Clock<Duration> = ContinuousClock(), client: HTTPClient = HTTPExecutor.sharedClient) {
-        self.bus = bus
-        self.secrets = secrets
-        self.clock = clock
-        self.client = client
+    /// One subscription's consumer: told to stop, and says when it has.
+    final class Consumer: Sendable {
+        let stop = OneShotSignal()
+        let done = OneShotSignal()
     }
 
-    /// Starts a consumer for every saved subscription; stops them all when cancelled.
-    public func run() async {
+    private struct State {
+        /// By subscription id; `started` once ``run()`` took it.
+        var consumers: [String: (consumer: Consumer, started: Bool)] = [:]
+        var stopped = false
+    }
+
+    private let state = Mutex(State())
+    private let starts: AsyncStream<(String, Consumer)>
+    private let startSink: AsyncStream<(String, Consumer)>.Continuation
+
+    public init(bus: EventBus, secrets: SecretProvider, time: TimeSource = .system, client: HTTPClient = HTTPExecutor.sharedClient) {
+        self.bus = bus
+        self.secrets = secrets
+        self.time = time
+        self.client = client
+        (starts, startSink) = AsyncStream.makeStream()
+    }
+
+    /// Delivers to every saved subscription and to those started later, until graceful shutdown
+    /// or cancellation; then stops them all.
+    public func run() async throws {
         if let saved = try? await bus.store.subscriptions() {
             for subscription in saved { start(subscription.id) }
         }
-        // Parked until the server stops (Task.sleep returns at once when cancelled).
-        while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
-        stopped = true
-        let tasks = running.values
-        running = [:]
-        for t in tasks { t.cancel() }
-        for t in tasks { await t.value }
+        await withDiscardingTaskGroup { group in
+            for await (id, consumer) in starts.cancelOnGracefulShutdown() {
+                let take = state.withLock { s -> Bool in
+                    guard s.consumers[id]?.consumer === consumer else { return false }
+                    s.consumers[id]?.started = true
+                    return true
+                }
+                if take { group.addTask { await self.consume(id, consumer) } }
+            }
+            state.withLock { $0.stopped = true }
+            group.cancelAll()
+        }
     }
 
     /// A subscription was created (or the server started): deliver to it.
     public func start(_ id: String) {
-        guard !stopped, running[id] == nil else { return }
-        running[id] = Task { [bus] in
-            guard let subscription = try? await bus.store.subscriptions().first(where: { $0.id == id }) else { return }
-            await bus.consume(name: "subscription:" + id, pattern: subscription.events) { event in
-                await self.deliver(event, to: id)
-                return true
-            }
+        let consumer = Consumer()
+        let added = state.withLock { s -> Bool in
+            guard !s.stopped, s.consumers[id] == nil else { return false }
+            s.consumers[id] = (consumer, false)
+            return true
         }
+        if added { startSink.yield((id, consumer)) }
     }
 
-    /// A subscription was deleted: stop delivering to it.
+    /// A subscription was deleted: stop delivering to it; returns once its consumer stopped.
     public func stop(_ id: String) async {
-        guard let task = running.removeValue(forKey: id) else { return }
-        task.cancel()
-        await task.value
+        guard let entry = state.withLock({ $0.consumers.removeValue(forKey: id) }), entry.started else { return }
+        entry.consumer.stop.fire()
+        await entry.consumer.done.wait()
+    }
+
+    /// Hands the subscription its events until it is stopped or the service is.
+    private func consume(_ id: String, _ consumer: Consumer) async {
+        defer { consumer.done.fire() }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { [bus] in
+                guard let subscription = try? await bus.store.subscriptions().first(where: { $0.id == id }) else { return }
+                await bus.consume(name: "subscription:" + id, pattern: subscription.events) { event in
+                    await self.deliver(event, to: id)
+                    return true
+                }
+            }
+            group.addTask { await consumer.stop.wait() }
+            await group.next()
+            group.cancelAll()
+        }
     }
 
     func deliver(_ event: BusEvent, to id: String) async {
@@ -78,13 +120,13 @@ public actor OutboundWebhooks {
                 try? await bus.store.saveSubscription(subscription)
                 guard attempt < subscription.maxAttempts else { break }
                 let delay = Duration.seconds(min(60, 1 << (attempt - 1)))
-                do { try await clock.sleep(for: delay, tolerance: nil) } catch { return }   // cancelled: redelivered at next start
+                do { try await time.sleep(for: delay) } catch { return }   // cancelled: redelivered at next start
             }
         }
         guard !Task.isCancelled else { return }
         subscription.deadLettered += 1
         try? await bus.store.saveSubscription(subscription)
-        try? await bus.store.addDeadLetter(DeadLetter(subscriptionID: id, seq: event.seq, type: event.type, attempts: attempt, error: lastError, at: Date()))
+        try? await bus.store.addDeadLetter(DeadLetter(subscriptionID: id, seq: event.seq, type: event.type, attempts: attempt, error: lastError, at: time.now()))
     }
 
     struct DeliveryFailed: Error, CustomStringConvertible {

@@ -51,19 +51,24 @@ public struct ServeSettings: Sendable, Equatable {
 
     public init() {}
 
-    /// The keys a file, the environment (upper snake case after `NOVACRON_`) and flags may set.
-    public static let keys = ["host", "port", "insecure", "tokensFile", "db", "memory", "durability", "secretsFile", "maxParallel", "drainGrace", "prometheusURL",
-        "allowedHosts", "idleTimeout", "maxConnections", "maxDefinitionBytes", "logLevel", "logFormat", "logFile",
-        "autoOptimize", "learningRate", "minConfidence", "minExecutions",
-    ]
+    /// The settings a file, the environment (upper snake case after `NOVACRON_`) and flags may set:
+    /// the one list of them.
+    public enum Key: String, Sendable, CaseIterable {
+        case host, port, insecure, tokensFile, db, memory, durability, secretsFile, maxParallel, drainGrace, prometheusURL
+        case allowedHosts, idleTimeout, maxConnections, maxDefinitionBytes, logLevel, logFormat, logFile
+        case autoOptimize, learningRate, minConfidence, minExecutions
+    }
+
+    /// The keys' names, as a file spells them.
+    public static var keys: [String] { Key.allCases.map(\.rawValue) }
 
     /// Resolves the settings. `flags` holds what was given on the command line, by key (only what
     /// was given: a flag left out must not hide the environment or the file).
     public static func resolve(
-        flags: [String: String], environment: [String: String], configFile: String?
+        flags: [Key: String], environment: [String: String], configFile: String?
     ) async throws -> ServeSettings {
         var providers: [any ConfigProvider] = [
-            InMemoryProvider(name: "flags", values: Dictionary(uniqueKeysWithValues: flags.map { (AbsoluteConfigKey([$0.key]), ConfigValue(.string($0.value), isSecret: false)) })),
+            InMemoryProvider(name: "flags", values: Dictionary(uniqueKeysWithValues: flags.map { (AbsoluteConfigKey([$0.key.rawValue]), ConfigValue(.string($0.value), isSecret: false)) })),
             EnvironmentVariablesProvider(environmentVariables: environment.filter { $0.key.hasPrefix("NOVACRON_") }).prefixKeys(with: ["novacron"]),
         ]
         if let path = configFile ?? environment["NOVACRON_CONFIG"].flatMap({ $0.isEmpty ? nil : $0 }) {
@@ -76,8 +81,8 @@ public struct ServeSettings: Sendable, Equatable {
         }
         let config = ConfigReader(providers: providers)
         var s = ServeSettings()
-        func text(_ key: String) -> String? { config.string(forKey: ConfigKey(key)) }
-        func bool(_ key: String) throws -> Bool? {
+        func text(_ key: Key) -> String? { config.string(forKey: ConfigKey(key.rawValue)) }
+        func bool(_ key: Key) throws -> Bool? {
             guard let t = text(key) else { return nil }
             switch t.lowercased() {
             case "true", "1": return true
@@ -85,48 +90,63 @@ public struct ServeSettings: Sendable, Equatable {
             default: throw EngineError(.invalidInput, "\(key): '\(t)' is not true or false")
             }
         }
-        func int(_ key: String, _ range: ClosedRange<Int>) throws -> Int? {
+        func int(_ key: Key, _ range: ClosedRange<Int>) throws -> Int? {
             guard let t = text(key) else { return nil }
             guard let v = Int(t), range.contains(v) else { throw EngineError(.invalidInput, "\(key): '\(t)' is not a whole number from \(range.lowerBound) to \(range.upperBound)") }
             return v
         }
-        if let v = text("host") { s.host = v }
-        if let v = try int("port", 0...65535) { s.port = v }
-        if let v = try bool("insecure") { s.insecure = v }
-        s.tokensFile = text("tokensFile")
-        s.db = text("db")
-        if let v = try bool("memory") { s.memory = v }
-        if let v = text("durability") {
+        if let v = text(.host) { s.host = v }
+        if let v = try int(.port, 0...65535) { s.port = v }
+        if let v = try bool(.insecure) { s.insecure = v }
+        s.tokensFile = text(.tokensFile)
+        s.db = text(.db)
+        if let v = try bool(.memory) { s.memory = v }
+        if let v = text(.durability) {
             guard let level = SQLiteStore.Durability(rawValue: v) else {
                 throw EngineError(.invalidInput, "durability: '\(v)' is neither processCrash nor powerLoss")
             }
             s.durability = level
         }
-        s.secretsFile = text("secretsFile")
-        if let v = try int("maxParallel", 1...100_000) { s.maxParallel = v }
-        if let v = text("drainGrace") {
+        s.secretsFile = text(.secretsFile)
+        if let v = try int(.maxParallel, 1...100_000) { s.maxParallel = v }
+        if let v = text(.drainGrace) {
             do { s.drainGrace = try DurationText.parse(v) } catch { throw EngineError(.invalidInput, "drainGrace: \(error.message)") }
         }
-        s.prometheusURL = text("prometheusURL")
-        if let v = text("allowedHosts") { s.allowedHosts = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty } }
-        if let v = text("idleTimeout") {
+        s.prometheusURL = text(.prometheusURL)
+        if let v = text(.allowedHosts) { s.allowedHosts = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty } }
+        if let v = text(.idleTimeout) {
             do { s.idleTimeout = try DurationText.parse(v) } catch { throw EngineError(.invalidInput, "idleTimeout: \(error.message)") }
             guard s.idleTimeout >= .seconds(1), s.idleTimeout <= .seconds(3600) else { throw EngineError(.invalidInput, "idleTimeout: '\(v)' is not from 1s to 1h") }
         }
-        if let v = try int("maxConnections", 1...1_000_000) { s.maxConnections = v }
-        if let v = try int("maxDefinitionBytes", 1024...(1 << 30)) { s.maxDefinitionBytes = v }
-        s.log = try LogSettings.resolve(level: text("logLevel"), format: text("logFormat"), file: text("logFile"), defaultLevel: .info)
-        if let v = try bool("autoOptimize") { s.optimization.enableAutoOptimization = v }
-        func fraction(_ key: String) throws -> Double? {
+        if let v = try int(.maxConnections, 1...1_000_000) { s.maxConnections = v }
+        if let v = try int(.maxDefinitionBytes, 1024...(1 << 30)) { s.maxDefinitionBytes = v }
+        s.log = try LogSettings.resolve(level: text(.logLevel), format: text(.logFormat), file: text(.logFile), defaultLevel: .info)
+        if let v = try bool(.autoOptimize) { s.optimization.enableAutoOptimization = v }
+        func fraction(_ key: Key) throws -> Double? {
             guard let t = text(key) else { return nil }
             guard let v = Double(t), v > 0, v <= 1 else { throw EngineError(.invalidInput, "\(key): '\(t)' is not a number above 0 and at most 1") }
             return v
         }
-        if let v = try fraction("learningRate") { s.optimization.learningRate = v }
-        if let v = try fraction("minConfidence") { s.optimization.minConfidence = v }
-        if let v = try int("minExecutions", 2...1_000_000) { s.optimization.minimumExecutions = v }
+        if let v = try fraction(.learningRate) { s.optimization.learningRate = v }
+        if let v = try fraction(.minConfidence) { s.optimization.minConfidence = v }
+        if let v = try int(.minExecutions, 2...1_000_000) { s.optimization.minimumExecutions = v }
         if s.memory && s.db != nil { throw EngineError(.invalidInput, "db and memory exclude each other") }
         return s
+    }
+
+    /// The server's configuration from these settings, with these API tokens.
+    public func serverConfiguration(tokens: APITokens) -> ServerConfiguration {
+        ServerConfiguration(
+            host: host, port: port, insecure: insecure, tokens: tokens, drainGrace: drainGrace, prometheusURL: prometheusURL,
+            allowedHosts: allowedHosts, idleTimeout: idleTimeout, maxConnections: maxConnections, maxDefinitionBytes: maxDefinitionBytes)
+    }
+
+    /// The store these settings name: in memory (everything in this process, with the same API:
+    /// versions, attempts, lists), or the SQLite file (`~/.novacron/novacron.db` by default).
+    public func openStore() throws(StoreError) -> any Store {
+        if memory { return InMemoryStore() }
+        let path = db ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".novacron/novacron.db").path
+        return try SQLiteStore(path: path, durability: durability)
     }
 
     /// A settings file must be a mapping of known keys; a misspelt key is an error, not a silent default.

@@ -14,6 +14,8 @@ struct WebhookController<Context: RequestContext>: Sendable {
     let engine: WorkflowEngine
     let store: (any TriggerStore)?
     let scheduler: TriggerScheduler
+    /// What delivery times and timestamps' staleness are read against.
+    let time: TimeSource
     /// Delivery ids seen, when the server runs without a store.
     let seen: any TriggerStore = InMemoryStore()
 
@@ -60,13 +62,13 @@ struct WebhookController<Context: RequestContext>: Sendable {
         guard let id = delivery.deliveryID else {
             throw Problem(.badRequest, "the delivery has no delivery id (\(delivery.deliveryHeader)); without one a captured delivery could be replayed")
         }
-        if let stale = Webhook.staleness(delivery, now: Date()) {
+        if let stale = Webhook.staleness(delivery, now: time.now()) {
             throw Problem(.unauthorized, "refused a replayed or delayed delivery: \(stale)")
         }
         let deliveries = store ?? seen
-        var isNew = try await deliveries.recordDelivery(source: source, id: id, at: Date())
+        var isNew = try await deliveries.recordDelivery(source: source, id: id, at: time.now())
         if isNew, delivery.signsBodyOnly {
-            isNew = try await deliveries.recordDelivery(source: source, id: "sha256:" + Hex.encode(Array(SHA256.hash(data: delivery.body))), at: Date())
+            isNew = try await deliveries.recordDelivery(source: source, id: "sha256:" + Hex.encode(Array(SHA256.hash(data: delivery.body))), at: time.now())
         }
         if !isNew {
             return JSONValue.object(["delivery": .string(id), "duplicate": true, "executions": []]).response(.ok)
@@ -125,7 +127,7 @@ struct WebhookController<Context: RequestContext>: Sendable {
         var skipped: [JSONValue] = []
         var duplicates: [JSONValue] = []
         for occurrence in occurrences {
-            guard try await (store ?? seen).recordDelivery(source: delivery.source, id: occurrence.id, at: Date()) else {
+            guard try await (store ?? seen).recordDelivery(source: delivery.source, id: occurrence.id, at: time.now()) else {
                 duplicates.append(.string(occurrence.id))
                 continue
             }

@@ -48,30 +48,30 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Executions before a workflow has a pattern (default 10).") var minExecutions: Int?
 
     /// What was given on the command line, by settings key.
-    var flags: [String: String] {
-        var f: [String: String] = [:]
-        f["host"] = host
-        f["port"] = port.map(String.init)
-        if insecure { f["insecure"] = "true" }
-        f["tokensFile"] = tokensFile
-        f["db"] = db
-        if memory { f["memory"] = "true" }
-        f["durability"] = durability
-        f["secretsFile"] = secretsFile
-        f["maxParallel"] = maxParallel.map(String.init)
-        f["drainGrace"] = drainGrace
-        f["prometheusURL"] = prometheusURL
-        f["allowedHosts"] = allowedHosts
-        f["idleTimeout"] = idleTimeout
-        f["maxConnections"] = maxConnections.map(String.init)
-        f["maxDefinitionBytes"] = maxDefinitionBytes.map(String.init)
-        f["logLevel"] = logLevel
-        f["logFormat"] = logFormat
-        f["logFile"] = logFile
-        if autoOptimize { f["autoOptimize"] = "true" }
-        f["learningRate"] = learningRate.map { "\($0)" }
-        f["minConfidence"] = minConfidence.map { "\($0)" }
-        f["minExecutions"] = minExecutions.map(String.init)
+    var flags: [ServeSettings.Key: String] {
+        var f: [ServeSettings.Key: String] = [:]
+        f[.host] = host
+        f[.port] = port.map(String.init)
+        if insecure { f[.insecure] = "true" }
+        f[.tokensFile] = tokensFile
+        f[.db] = db
+        if memory { f[.memory] = "true" }
+        f[.durability] = durability
+        f[.secretsFile] = secretsFile
+        f[.maxParallel] = maxParallel.map(String.init)
+        f[.drainGrace] = drainGrace
+        f[.prometheusURL] = prometheusURL
+        f[.allowedHosts] = allowedHosts
+        f[.idleTimeout] = idleTimeout
+        f[.maxConnections] = maxConnections.map(String.init)
+        f[.maxDefinitionBytes] = maxDefinitionBytes.map(String.init)
+        f[.logLevel] = logLevel
+        f[.logFormat] = logFormat
+        f[.logFile] = logFile
+        if autoOptimize { f[.autoOptimize] = "true" }
+        f[.learningRate] = learningRate.map { "\($0)" }
+        f[.minConfidence] = minConfidence.map { "\($0)" }
+        f[.minExecutions] = minExecutions.map(String.init)
         return f
     }
 
@@ -91,26 +91,22 @@ struct ServeCommand: AsyncParsableCommand {
             Console.err("error: \((error as? EngineError)?.message ?? "\(error)")")
             throw ExitStatus.invalidInput
         }
-        // --memory keeps everything in this process, with the same API (versions, attempts, lists).
-        var store: any Store = InMemoryStore()
-        if !settings.memory {
-            let path = settings.db ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".novacron/novacron.db").path
-            do { store = try SQLiteStore(path: path, durability: settings.durability) } catch {
-                Console.err("error: \(error.message)")
-                throw ExitStatus.invalidInput
-            }
-        }
-        let engine = WorkflowEngine(
-            executors: .withCloudFunctions(), configuration: EngineConfiguration(workerLimit: settings.maxParallel, logger: logger), secrets: secrets,
-            cache: (store as? any StepCache) ?? InMemoryStepCache(), store: store,
-            learning: LearningEngine(configuration: settings.optimization, store: store))
+        let app = try await Self.application(settings: settings, tokens: tokens, secrets: secrets, logger: logger)
         do {
-            let app = try await buildApplication(
-                engine: engine, store: store,
-                configuration: ServerConfiguration(host: settings.host, port: settings.port, insecure: settings.insecure, tokens: tokens, drainGrace: settings.drainGrace, prometheusURL: settings.prometheusURL,
-                    allowedHosts: settings.allowedHosts, idleTimeout: settings.idleTimeout, maxConnections: settings.maxConnections,
-                    maxDefinitionBytes: settings.maxDefinitionBytes))
             try await app.runService()
+        } catch let error as EngineError {
+            Console.err("error: \(error.message)")
+            throw ExitStatus.invalidInput
+        }
+    }
+
+    /// The application, or the store's or settings' error on standard error.
+    static func application(settings: ServeSettings, tokens: APITokens, secrets: SecretProvider, logger: Logger) async throws -> some ApplicationProtocol {
+        do {
+            return try await buildApplication(settings: settings, tokens: tokens, secrets: secrets, logger: logger, executors: .withCloudFunctions())
+        } catch let error as StoreError {
+            Console.err("error: \(error.message)")
+            throw ExitStatus.invalidInput
         } catch let error as EngineError {
             Console.err("error: \(error.message)")
             throw ExitStatus.invalidInput

@@ -98,7 +98,7 @@ extension WorkflowEngine {
         for action in actions {
             switch action {
             case .startAttempt(let step, let attempt, let request):
-                let signal = AttemptSignal()
+                let signal = OneShotSignal()
                 run.signals[step] = signal
                 var key: String?
                 if run.machine.compiled.cachePolicies[step] != nil {
@@ -116,7 +116,7 @@ extension WorkflowEngine {
                 for step in steps { run.signals[step]?.fire() }
             case .startRollback(let step, _, let request):
                 // Rollbacks run to their end: cancel does not stop them, so nobody keeps this signal.
-                let signal = AttemptSignal()
+                let signal = OneShotSignal()
                 emit(.stepStarted(executionID: id, stepID: request.stepID, attempt: request.attempt, at: now()))
                 jobSink.yield(.attempt(executionID: id, step: step, attempt: request.attempt, request: request, signal: signal, cacheKey: nil, rollback: true, redactor: run.redactor))
             case .scheduleRollbackRetry(let step, _, let delay):
@@ -197,7 +197,7 @@ extension WorkflowEngine {
 
     /// Runs the executor, racing the attempt's timeout and the stop signal; a stopped or timed-out
     /// attempt is cancelled and awaited, so its processes are gone when this returns.
-    nonisolated func runAttempt(_ request: StepRequest, signal: AttemptSignal, redactor: Redactor) async -> StepOutcome {
+    nonisolated func runAttempt(_ request: StepRequest, signal: OneShotSignal, redactor: Redactor) async -> StepOutcome {
         guard let executor = executors.executor(for: request) else {
             return .failure("no executor for \(request.type.rawValue) steps\(request.action.map { " (action \($0))" } ?? "")")
         }

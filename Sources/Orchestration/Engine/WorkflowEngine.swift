@@ -20,7 +20,7 @@ public actor WorkflowEngine {
     /// One running or retained execution. A class, so the machine is mutated in place.
     final class Run {
         var machine: ExecutionStateMachine
-        var signals: [Int: AttemptSignal] = [:]
+        var signals: [Int: OneShotSignal] = [:]
         let redactor: Redactor
         var logs: [String: String] = [:]
         /// Who waits for the end, by token (so a cancelled wait can leave).
@@ -45,7 +45,7 @@ public actor WorkflowEngine {
         var outputKeys: [Int: String] = [:]
         var observation: ExecutionObservation?
         /// Fired when the execution ends, so its timers (workflow timeout, retry delays) stop waiting.
-        let timers = AttemptSignal()
+        let timers = OneShotSignal()
 
         init(machine: ExecutionStateMachine, redactor: Redactor) {
             self.machine = machine
@@ -54,8 +54,8 @@ public actor WorkflowEngine {
     }
 
     enum Job: Sendable {
-        case attempt(executionID: String, step: Int, attempt: Int, request: StepRequest, signal: AttemptSignal, cacheKey: String?, rollback: Bool, redactor: Redactor)
-        case timer(delay: Duration, fire: TimerKind, stop: AttemptSignal)
+        case attempt(executionID: String, step: Int, attempt: Int, request: StepRequest, signal: OneShotSignal, cacheKey: String?, rollback: Bool, redactor: Redactor)
+        case timer(delay: Duration, fire: TimerKind, stop: OneShotSignal)
         case learn(ExecutionObservation)
     }
 
@@ -83,7 +83,7 @@ public actor WorkflowEngine {
     var workflowHashes: [String: String] = [:]
     var draining = false
     /// Fired when, while draining, no attempt runs any more.
-    let drainIdle = AttemptSignal()
+    let drainIdle = OneShotSignal()
     var workflows: [String: CompiledWorkflow] = [:]
     /// The generation of learned durations each workflow's priorities were computed from.
     var learnedGenerations: [String: Int] = [:]

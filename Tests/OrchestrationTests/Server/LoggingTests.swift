@@ -92,7 +92,7 @@ struct LoggingTests {
     func settings() async throws {
         let fromEnvironment = try await ServeSettings.resolve(flags: [:], environment: ["NOVACRON_LOG_LEVEL": "debug", "NOVACRON_LOG_FORMAT": "json"], configFile: nil)
         #expect(fromEnvironment.log == LogSettings(level: .debug, format: .json))
-        let flagWins = try await ServeSettings.resolve(flags: ["logLevel": "error"], environment: ["NOVACRON_LOG_LEVEL": "debug"], configFile: nil)
+        let flagWins = try await ServeSettings.resolve(flags: [.logLevel: "error"], environment: ["NOVACRON_LOG_LEVEL": "debug"], configFile: nil)
         #expect(flagWins.log.level == .error)
         #expect(try await ServeSettings.resolve(flags: [:], environment: [:], configFile: nil).log == LogSettings(level: .info, format: .text))
     }

@@ -21,7 +21,7 @@ struct SettingsTests {
         let path = try file("host: 0.0.0.0\nport: 9000\ndrainGrace: 45s\nmaxParallel: 8\ndb: /var/file.db\n")
         defer { try? FileManager.default.removeItem(atPath: path) }
         let s = try await ServeSettings.resolve(
-            flags: ["port": "9002"],
+            flags: [.port: "9002"],
             environment: ["NOVACRON_PORT": "9001", "NOVACRON_DRAIN_GRACE": "2m", "PORT": "1", "NOVACRON_DB": "/var/env.db"],
             configFile: path)
         #expect(s.port == 9002)

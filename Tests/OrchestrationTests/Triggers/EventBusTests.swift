@@ -204,14 +204,14 @@ struct EventTriggerTests {
             request.body.contains("\"n\":2") ? .init(status: 500, body: "boom") : .init(status: 204)
         }) { receiver in
             let bus = EventBus(store: store)
-            let outbound = OutboundWebhooks(bus: bus, secrets: SecretProvider(environment: [:], values: ["HOOK": "s3cret"]), clock: clock)
+            let outbound = OutboundWebhooks(bus: bus, secrets: SecretProvider(environment: [:], values: ["HOOK": "s3cret"]), time: TimeSource(clock))
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await bus.run() }
                 _ = try await bus.publish("boot")
                 try await store.saveSubscription(EventSubscription(
                     id: "sub-1", url: receiver.url + "/hook", events: "order.*", secret: "${secrets.HOOK}", maxAttempts: 3, createdAt: Date()))
                 try await store.saveCursor("subscription:sub-1", 1)
-                group.addTask { await outbound.run() }
+                group.addTask { try await outbound.run() }
                 for n in 1...3 { try await bus.publish("order.placed", data: ["n": .number(Double(n))]) }
                 try await bus.publish("other.thing")
                 await receiver.waitForRequests(2)          // event 1, then the first try of event 2

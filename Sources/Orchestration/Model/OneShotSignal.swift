@@ -1,8 +1,8 @@
 import Synchronization
 
-/// A one-shot signal: tells a running attempt to stop (cancel or timeout), or an execution's timers
-/// that it ended. Any number of tasks may wait for it.
-final class AttemptSignal: Sendable {
+/// A one-shot signal: tells a running attempt to stop (cancel or timeout), an execution's timers
+/// that it ended, a server's services that recovery is done. Any number of tasks may wait for it.
+package final class OneShotSignal: Sendable {
     private struct State {
         var fired = false
         var nextID = 0
@@ -11,8 +11,13 @@ final class AttemptSignal: Sendable {
 
     private let state = Mutex(State())
 
+    package init() {}
+
+    /// Whether it was fired.
+    package var isFired: Bool { state.withLock { $0.fired } }
+
     /// Wakes every waiter, now and from now on.
-    func fire() {
+    package func fire() {
         let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
             s.fired = true
             defer { s.waiters.removeAll() }
@@ -22,7 +27,7 @@ final class AttemptSignal: Sendable {
     }
 
     /// Returns once fired, or once the calling task is cancelled (which does not fire it).
-    func wait() async {
+    package func wait() async {
         let id = state.withLock { s -> Int in
             s.nextID += 1
             return s.nextID
