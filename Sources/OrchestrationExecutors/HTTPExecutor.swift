@@ -71,7 +71,7 @@ public struct HTTPExecutor: StepExecutor {
             if expected(code) { return .success(outputs: outputs, log: log) }
             return .failure("\(prepared.method.rawValue) \(prepared.url) answered \(code) \(response.status.reasonPhrase)", outputs: outputs, log: log)
         } catch is CancellationError {
-            return StepOutcome(succeeded: false, error: "cancelled", cancelled: true)
+            return StepOutcome.cancelled()
         } catch let error as NIOTooManyBytesError {
             return .failure("the response body is larger than \(Self.bodyLimit / 1024) KiB (\(error))")
         } catch {

@@ -60,18 +60,18 @@ enum ProcessStep {
             redactor: context.redactor, processStarted: context.processStarted)
         let result = await runner.run()
         if let launchError = result.launchError {
-            return StepOutcome(succeeded: false, error: launchError, log: result.log)
+            return StepOutcome(ending: .failed, error: launchError, log: result.log)
         }
         let outputs: [String: JSONValue]
         do { outputs = try StepOutputs.read(path: outputPath) } catch {
-            return StepOutcome(succeeded: false, error: error.message, exitCode: result.exitCode, log: result.log)
+            return StepOutcome(ending: .failed, error: error.message, exitCode: result.exitCode, log: result.log)
         }
         if let signal = result.signal {
-            return StepOutcome(succeeded: false, outputs: outputs, error: "killed by signal \(signal)", log: result.log)
+            return StepOutcome(ending: .failed, outputs: outputs, error: "killed by signal \(signal)", log: result.log)
         }
         let code = result.exitCode ?? -1
         if code == 0 { return .success(outputs: outputs, exitCode: 0, log: result.log) }
-        return StepOutcome(succeeded: false, outputs: outputs, error: "exit code \(code)", exitCode: code, log: result.log)
+        return StepOutcome(ending: .failed, outputs: outputs, error: "exit code \(code)", exitCode: code, log: result.log)
     }
 }
 

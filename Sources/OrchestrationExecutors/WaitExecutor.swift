@@ -31,7 +31,7 @@ public struct WaitExecutor: StepExecutor {
         let duration: Duration
         do { duration = try Self.duration(text) } catch { return .failure("inputs.duration: \(error.message)") }
         do { try await context.clock.sleep(for: duration) } catch {
-            return StepOutcome(succeeded: false, error: "cancelled", cancelled: true)
+            return StepOutcome.cancelled()
         }
         return .success(outputs: ["waited": .string(DurationText.format(duration))])
     }
@@ -66,7 +66,7 @@ public struct WaitExecutor: StepExecutor {
                 return .failure("not healthy after \(checks) check\(checks == 1 ? "" : "s") over \(DurationText.format(waited)): \(last)")
             }
             do { try await context.clock.sleep(for: interval) } catch {
-                return StepOutcome(succeeded: false, error: "cancelled while waiting for \(request.text("url") ?? "")", cancelled: true)
+                return StepOutcome.cancelled("cancelled while waiting for \(request.text("url") ?? "")")
             }
             waited += interval
         }

@@ -148,7 +148,7 @@ extension SQLiteStore: ExecutionStore {
     static func attempt(_ row: Row) -> AttemptRecord {
         AttemptRecord(
             executionID: row["execution_id"], stepID: row["step_id"], attempt: row["attempt"],
-            status: AttemptRecord.Status(rawValue: row["status"]) ?? .failed,
+            status: AttemptStatus(rawValue: row["status"]) ?? .failed,
             startedAt: Date(timeIntervalSince1970: row["started_at"]),
             finishedAt: (row["finished_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
             error: row["error"], exitCode: row["exit_code"],

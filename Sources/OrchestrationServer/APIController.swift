@@ -262,7 +262,7 @@ struct APIController<Context: RequestContext>: Sendable {
     }
 
     /// The attempt status a step's result stands for (its last attempt).
-    static func attemptStatus(_ r: StepResult) -> AttemptRecord.Status {
+    static func attemptStatus(_ r: StepResult) -> AttemptStatus {
         switch r.status {
         case .running, .pending: .running
         case .success: r.cached ? .cached : .succeeded

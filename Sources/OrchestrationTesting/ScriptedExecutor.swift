@@ -96,11 +96,11 @@ public final class ScriptedExecutor: StepExecutor, Sendable {
                 let c = state.withLock { $0.waiting.removeValue(forKey: request.stepID) }
                 c?.resume()
             }
-            if Task.isCancelled { return StepOutcome(succeeded: false, error: "cancelled", cancelled: true) }
+            if Task.isCancelled { return StepOutcome.cancelled() }
         }
         if let duration {
             do { try await context.clock.sleep(for: duration) } catch {
-                return StepOutcome(succeeded: false, error: "cancelled", cancelled: true)
+                return StepOutcome.cancelled()
             }
         }
         return outcome

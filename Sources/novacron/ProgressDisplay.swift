@@ -39,7 +39,7 @@ actor ProgressDisplay {
         switch event {
         case .executionStarted(let id, let workflowID, let count):
             line("execution \(id) of \(workflowID) started (\(count) step\(count == 1 ? "" : "s"))")
-        case .stepStarted(_, let step, let attempt, _):
+        case .stepStarted(_, let step, let attempt, _, _, _):
             if rows[step] == nil { rows[step] = Row(); order.append(step) }
             rows[step]?.status = .running
             rows[step]?.attempt = attempt
@@ -62,7 +62,7 @@ actor ProgressDisplay {
             if !interactive, result.status == .failed, !log.isEmpty {
                 for l in log.split(separator: "\n", omittingEmptySubsequences: false).suffix(20) { line("  | \(l)") }
             }
-        case .stepScheduled:
+        case .stepScheduled, .attemptFinished:
             return
         case .executionPaused(_, let before):
             line("paused" + (before.map { " before step \($0)" } ?? ""))

@@ -9,8 +9,10 @@ enum EngineLog {
         switch event {
         case .executionStarted(let id, let workflow, let steps):
             logger.info("execution started", metadata: ["execution": "\(id)", "workflow": "\(workflow)", "steps": "\(steps)"])
-        case .stepStarted(let id, let step, let attempt, _):
+        case .stepStarted(let id, let step, let attempt, _, _, _):
             logger.info("step started", metadata: ["execution": "\(id)", "step": "\(step)", "attempt": "\(attempt)"])
+        case .attemptFinished:
+            break   // the step's end (or retry) says how it went
         case .stepScheduled(let id, let step, let latency):
             logger.trace("step scheduled", metadata: ["execution": "\(id)", "step": "\(step)", "latencySeconds": "\(latency.seconds)"])
         case .stepRetrying(let id, let step, let next, let delay, let error):

@@ -74,6 +74,7 @@ extension ExecutionEvent {
         case .executionStarted: return "executionStarted"
         case .stepStarted: return "stepStarted"
         case .stepScheduled: return "stepScheduled"
+        case .attemptFinished: return "attemptFinished"
         case .stepRetrying: return "stepRetrying"
         case .stepFinished: return "stepFinished"
         case .executionPaused: return "executionPaused"
@@ -89,10 +90,16 @@ extension ExecutionEvent {
         case .executionStarted(_, let workflowID, let count):
             o["workflowID"] = .string(workflowID)
             o["stepCount"] = .number(Double(count))
-        case .stepStarted(_, let step, let attempt, let at):
+        case .stepStarted(_, let step, let attempt, let at, _, _):
             o["stepID"] = .string(step)
             o["attempt"] = .number(Double(attempt))
             o["at"] = .string(ExecutionReport.iso(at))
+        case .attemptFinished(_, let step, let attempt, let status, let seconds, let error, _):
+            o["stepID"] = .string(step)
+            o["attempt"] = .number(Double(attempt))
+            o["status"] = .string(status.rawValue)
+            o["seconds"] = .number(seconds)
+            if let error { o["error"] = .string(error) }
         case .stepScheduled(_, let step, let latency):
             o["stepID"] = .string(step)
             o["latencyUs"] = .number((latency.seconds * 1e6).rounded())

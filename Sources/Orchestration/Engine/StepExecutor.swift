@@ -125,35 +125,59 @@ public struct ExecutorContext: Sendable {
 
 /// The result of one attempt.
 public struct StepOutcome: Sendable, Hashable {
-    public var succeeded: Bool
+    /// How an attempt ended: exactly one of these.
+    public enum Ending: String, Sendable, Hashable, CaseIterable {
+        case succeeded, failed
+        /// It ran out of time (set by the engine when it enforces the timeout).
+        case timedOut
+        /// It was stopped because the execution was cancelled.
+        case cancelled
+    }
+
+    public var ending: Ending
     public var outputs: [String: JSONValue]
     public var error: String?
     public var exitCode: Int?
-    /// The attempt ran out of time (set by the engine when it enforces the timeout).
-    public var timedOut: Bool
-    /// The attempt was stopped because the execution was cancelled.
-    public var cancelled: Bool
     /// The tail of stdout and stderr, bounded by ``ExecutorContext/logLimit``.
     public var log: String
 
-    public init(
-        succeeded: Bool, outputs: [String: JSONValue] = [:], error: String? = nil, exitCode: Int? = nil,
-        timedOut: Bool = false, cancelled: Bool = false, log: String = ""
-    ) {
-        self.succeeded = succeeded
+    public init(ending: Ending, outputs: [String: JSONValue] = [:], error: String? = nil, exitCode: Int? = nil, log: String = "") {
+        self.ending = ending
         self.outputs = outputs
         self.error = error
         self.exitCode = exitCode
-        self.timedOut = timedOut
-        self.cancelled = cancelled
         self.log = log
     }
 
+    public var succeeded: Bool { ending == .succeeded }
+    public var timedOut: Bool { ending == .timedOut }
+    public var cancelled: Bool { ending == .cancelled }
+
+    /// The attempt's status as recorded (`cached` when its outputs came from the cache).
+    public func status(cached: Bool) -> AttemptStatus {
+        if cached { return .cached }
+        switch ending {
+        case .succeeded: return .succeeded
+        case .failed: return .failed
+        case .timedOut: return .timedOut
+        case .cancelled: return .cancelled
+        }
+    }
+
     public static func success(outputs: [String: JSONValue] = [:], exitCode: Int? = nil, log: String = "") -> StepOutcome {
-        StepOutcome(succeeded: true, outputs: outputs, exitCode: exitCode, log: log)
+        StepOutcome(ending: .succeeded, outputs: outputs, exitCode: exitCode, log: log)
     }
 
     public static func failure(_ error: String, exitCode: Int? = nil, outputs: [String: JSONValue] = [:], log: String = "") -> StepOutcome {
-        StepOutcome(succeeded: false, outputs: outputs, error: error, exitCode: exitCode, log: log)
+        StepOutcome(ending: .failed, outputs: outputs, error: error, exitCode: exitCode, log: log)
+    }
+
+    public static func cancelled(_ error: String = "cancelled", log: String = "") -> StepOutcome {
+        StepOutcome(ending: .cancelled, error: error, log: log)
+    }
+
+    public static func timedOut(_ error: String, log: String = "") -> StepOutcome {
+        StepOutcome(ending: .timedOut, error: error, log: log)
     }
 }
+

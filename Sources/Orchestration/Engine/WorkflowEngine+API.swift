@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 extension WorkflowEngine {
     /// Validates and registers `workflow`; returns its id. Registering the same id again replaces it
@@ -29,8 +30,9 @@ extension WorkflowEngine {
                 throw EngineError(.unavailable, "cannot save workflow \(graph.workflow.id): \(error)")
             }
         } else {
-            // Versions matter to the learning engine (judging an applied optimization) even in memory.
-            hash = learning != nil ? (try? compiled.workflow.contentHash()) ?? "" : ""
+            // Versions matter to observers that ask (the learning engine, judging an applied
+            // optimization) even in memory.
+            hash = wantsFingerprints.load(ordering: .acquiring) ? (try? compiled.workflow.contentHash()) ?? "" : ""
         }
         workflows[graph.workflow.id] = compiled
         workflowHashes[graph.workflow.id] = hash
@@ -62,8 +64,8 @@ extension WorkflowEngine {
             let hint = Suggestions.didYouMean(workflowID, among: workflows.keys)
             throw EngineError(.notFound, "no workflow '\(workflowID)'\(hint)")
         }
-        // Priorities (and ETAs) from learned durations, once the learning engine has them.
-        if let learned = learning?.cachedDurations(workflowID: workflowID), learned.generation != learnedGenerations[workflowID] {
+        // Priorities (and ETAs) from learned durations, once there are some.
+        if let learned = estimates?.cachedDurations(workflowID: workflowID), learned.generation != learnedGenerations[workflowID] {
             compiled = compiled.reprioritized(learned: learned.durations)
             workflows[workflowID] = compiled
             learnedGenerations[workflowID] = learned.generation

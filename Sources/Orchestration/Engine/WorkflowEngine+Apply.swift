@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 extension WorkflowEngine {
     /// Saves what the actions record (attempts started, results, the end), waits until that and
@@ -84,7 +85,7 @@ extension WorkflowEngine {
                 out.append(.updateExecution(header(run)))
             case .finish:
                 out.append(.updateExecution(header(run)))
-                if let observation = observation(run) { out.append(.observation(observation)) }
+                out += endingWrites(run)
             case .cancelAttempts:
                 break
             }
@@ -105,8 +106,7 @@ extension WorkflowEngine {
                     key = StepCacheKey.make(for: request)
                     run.cacheKeys[step] = key
                 }
-                if learning != nil { trace(start: step, attempt: attempt, request: request, cacheKey: key, run: run) }
-                emit(.stepStarted(executionID: id, stepID: request.stepID, attempt: attempt, at: now()))
+                emitStarted(request, attempt: attempt, cacheKey: key)
                 jobSink.yield(.attempt(executionID: id, step: step, attempt: attempt, request: request, signal: signal, cacheKey: key, rollback: false, redactor: run.redactor))
             case .scheduleRetry(let step, let attempt, let delay):
                 let result = run.machine.results[step]
@@ -117,7 +117,7 @@ extension WorkflowEngine {
             case .startRollback(let step, _, let request):
                 // Rollbacks run to their end: cancel does not stop them, so nobody keeps this signal.
                 let signal = OneShotSignal()
-                emit(.stepStarted(executionID: id, stepID: request.stepID, attempt: request.attempt, at: now()))
+                emit(.stepStarted(executionID: id, stepID: request.stepID, attempt: request.attempt, at: now(), queueWait: nil, inputFingerprint: nil))
                 jobSink.yield(.attempt(executionID: id, step: step, attempt: request.attempt, request: request, signal: signal, cacheKey: nil, rollback: true, redactor: run.redactor))
             case .scheduleRollbackRetry(let step, _, let delay):
                 jobSink.yield(.timer(delay: delay, fire: .rollbackRetry(executionID: id, step: step), stop: run.timers))
@@ -141,13 +141,10 @@ extension WorkflowEngine {
                 run.final = final
                 run.signals.removeAll()
                 run.timers.fire()
+                // Observers see the end (without a store, this is where they are told) before
+                // anyone waiting for it is woken: whatever is read next includes it.
+                _ = endingWrites(run)
                 emit(.executionFinished(final))
-                if let observation = observation(run) {
-                    // Handed over before anyone waiting for the end is woken (with a store, it is
-                    // saved already): whatever is read next includes it.
-                    learning?.submit(observation)
-                    jobSink.yield(.learn(observation))
-                }
                 let waiters = run.waiters
                 run.waiters.removeAll()
                 for w in waiters.values { w.resume(returning: final) }
@@ -184,8 +181,8 @@ extension WorkflowEngine {
                 return first
             }
             if due { await timerFired(kind) }
-        case .learn(let observation):
-            await learning?.absorb(observation.workflowID)
+        case .followUp(let work):
+            await work()
         }
     }
 
@@ -232,13 +229,10 @@ extension WorkflowEngine {
                     group.cancelAll()
                     switch ending {
                     case .timedOut?:
-                        outcome.succeeded = false
-                        outcome.cancelled = false
-                        outcome.timedOut = true
+                        outcome.ending = .timedOut
                         outcome.error = "timed out after \(DurationText.format(request.timeout ?? .zero))"
                     case .stopped?:
-                        outcome.succeeded = false
-                        outcome.cancelled = true
+                        outcome.ending = .cancelled
                         outcome.error = outcome.error ?? "cancelled"
                     default:
                         if outcome.succeeded {
@@ -262,14 +256,15 @@ extension WorkflowEngine {
         let outcome = run.redactor.redact(raw)
         let now = self.now()
         if rollback {
-            if let id = run.machine.compiled.rollbacks[step]?.id, !outcome.log.isEmpty { run.logs[id] = outcome.log }
+            if let id = run.machine.compiled.rollbacks[step]?.id {
+                if !outcome.log.isEmpty { run.logs[id] = outcome.log }
+                emitFinished(id, attempt: attempt, outcome: outcome, cached: false, startedAt: run.rollbackStart ?? now, now: now, run: run)
+            }
             await apply(run.machine.rollbackAttemptFinished(step: step, outcome: outcome, now: now), to: run)
             return
         }
-        if writer != nil {
-            run.lastOutcome[step] = cached ? .cached : outcome.succeeded ? .succeeded : outcome.timedOut ? .timedOut : outcome.cancelled ? .cancelled : .failed
-        }
-        if learning != nil { trace(end: step, outcome: outcome, cached: cached, now: now, run: run) }
+        if writer != nil { run.lastOutcome[step] = outcome.status(cached: cached) }
+        emitFinished(run.machine.results[step].stepID, attempt: attempt, outcome: outcome, cached: cached, startedAt: run.machine.attemptStartedAt[step] ?? now, now: now, run: run)
         if !outcome.log.isEmpty || run.logs[run.machine.results[step].stepID] != nil {
             run.logs[run.machine.results[step].stepID] = outcome.log
         }
@@ -295,38 +290,39 @@ extension WorkflowEngine {
 }
 
 extension WorkflowEngine {
-    /// Notes an attempt's start for the learning engine.
-    func trace(start step: Int, attempt: Int, request: StepRequest, cacheKey: String?, run: Run) {
-        guard attempt == 1 else { return }
+    /// `.stepStarted` for a step's attempt: its queue wait and, when an observer wants one, a
+    /// fingerprint of its inputs (the cache key when it has one).
+    func emitStarted(_ request: StepRequest, attempt: Int, cacheKey: String?) {
         let now = self.now()
-        if let queued = request.queuedAt { run.queueWaits[step] = max(0, now.timeIntervalSince(queued)) }
-        run.inputKeys[step] = String((cacheKey ?? StepCacheKey.make(for: request)).prefix(16))
+        var fingerprint: String?
+        if attempt == 1, wantsFingerprints.load(ordering: .relaxed) { fingerprint = String((cacheKey ?? StepCacheKey.make(for: request)).prefix(16)) }
+        emit(.stepStarted(
+            executionID: request.executionID, stepID: request.stepID, attempt: attempt, at: now,
+            queueWait: request.queuedAt.map { max(0, now.timeIntervalSince($0)) }, inputFingerprint: fingerprint))
     }
 
-    /// Notes how an attempt ended for the learning engine.
-    func trace(end step: Int, outcome: StepOutcome, cached: Bool, now: Date, run: Run) {
-        // The machine knows when the attempt started.
-        let started = run.machine.attemptStartedAt[step] ?? now
-        let kind: AttemptObservation.Outcome = cached ? .cached : outcome.succeeded ? .succeeded : outcome.timedOut ? .timedOut : outcome.cancelled ? .cancelled : .failed
-        run.trace[step, default: []].append(AttemptObservation(outcome: kind, seconds: cached ? 0 : max(0, now.timeIntervalSince(started)), error: outcome.succeeded ? nil : outcome.error))
-        if outcome.succeeded { run.outputKeys[step] = String(StepCacheKey.fingerprint(JSONValue.object(outcome.outputs).jsonText).prefix(16)) }
+    /// `.attemptFinished`: how the attempt ended and how long it ran (0 when cached).
+    func emitFinished(_ stepID: String, attempt: Int, outcome: StepOutcome, cached: Bool, startedAt: Date, now: Date, run: Run) {
+        emit(.attemptFinished(
+            executionID: run.machine.values.executionID, stepID: stepID, attempt: attempt, status: outcome.status(cached: cached),
+            seconds: cached ? 0 : max(0, now.timeIntervalSince(startedAt)), error: outcome.succeeded ? nil : outcome.error, outputs: outcome.outputs))
     }
 
-    /// What the learning engine learns from the finished execution (`nil` without one).
-    func observation(_ run: Run) -> ExecutionObservation? {
-        guard learning != nil else { return nil }
-        if let done = run.observation { return done }
-        let m = run.machine
-        let steps = m.compiled.workflow.steps.indices.map { i in
-            StepObservation(
-                stepID: m.results[i].stepID, status: m.results[i].status, attempts: run.trace[i] ?? [], queueWait: run.queueWaits[i],
-                inputKey: run.inputKeys[i], outputKey: run.outputKeys[i])
+    /// What observers write with the execution's end; asks them once.
+    func endingWrites(_ run: Run) -> [StoreWrite] {
+        if let done = run.endingWrites { return done }
+        let observers = self.observers.withLock { $0 }
+        guard !observers.isEmpty else {
+            run.endingWrites = []
+            return []
         }
+        let m = run.machine
         let started = m.startedAt ?? run.createdAt
-        let observation = ExecutionObservation(
-            executionID: m.values.executionID, workflowID: m.values.workflowID, version: run.workflowHash,
-            status: m.status, startedAt: started, seconds: max(0, (m.finishedAt ?? now()).timeIntervalSince(started)), steps: steps)
-        run.observation = observation
-        return observation
+        let ending = EndingExecution(
+            executionID: m.values.executionID, workflowID: m.values.workflowID, version: run.workflowHash, status: m.status,
+            startedAt: started, finishedAt: m.finishedAt ?? now(), steps: m.results.map { ($0.stepID, $0.status) })
+        let writes = observers.flatMap { $0.executionEnding(ending) }
+        run.endingWrites = writes
+        return writes
     }
 }

@@ -34,16 +34,11 @@ public actor WorkflowEngine {
         var createdAt = Date.distantPast
         var rollbackStart: Date?
         /// How each step's last attempt ended (for its attempt record).
-        var lastOutcome: [Int: AttemptRecord.Status] = [:]
+        var lastOutcome: [Int: AttemptStatus] = [:]
         /// Set when a write to the store failed: the execution cannot be trusted to be saved.
         var storeFailure: String?
-        /// What the learning engine gets (only kept when there is one): per step, its attempts,
-        /// its queue wait and input and output fingerprints.
-        var trace: [Int: [AttemptObservation]] = [:]
-        var queueWaits: [Int: Double] = [:]
-        var inputKeys: [Int: String] = [:]
-        var outputKeys: [Int: String] = [:]
-        var observation: ExecutionObservation?
+        /// What observers add to the transaction of the execution's end, once asked.
+        var endingWrites: [StoreWrite]?
         /// Fired when the execution ends, so its timers (workflow timeout, retry delays) stop waiting.
         let timers = OneShotSignal()
 
@@ -56,7 +51,8 @@ public actor WorkflowEngine {
     enum Job: Sendable {
         case attempt(executionID: String, step: Int, attempt: Int, request: StepRequest, signal: OneShotSignal, cacheKey: String?, rollback: Bool, redactor: Redactor)
         case timer(delay: Duration, fire: TimerKind, stop: OneShotSignal)
-        case learn(ExecutionObservation)
+        /// What an observer handed back after an event.
+        case followUp(ExecutionObserverFollowUp)
     }
 
     enum TimerKind: Sendable {
@@ -78,8 +74,9 @@ public actor WorkflowEngine {
     /// Writes to the store in order, group-committed; the engine waits for a write before it
     /// acts on the change, so nothing starts before what led to it is saved.
     let writer: GroupCommitQueue<StoreWrite, Void>?
-    /// Learns from every finished execution; `nil` learns nothing.
-    public nonisolated let learning: LearningEngine?
+    /// Learned step durations, which order ready steps (critical path first) and give ETAs;
+    /// `nil` estimates from the definition only.
+    public nonisolated let estimates: (any DurationEstimates)?
     var workflowHashes: [String: String] = [:]
     var draining = false
     /// Fired when, while draining, no attempt runs any more.
@@ -97,20 +94,23 @@ public actor WorkflowEngine {
     let subscribers = Mutex<[UInt64: AsyncStream<ExecutionEvent>.Continuation]>([:])
     let nextSubscriber = Atomic<UInt64>(0)
     let hasSubscribers = Atomic<Bool>(false)
-    let observers = Mutex<[@Sendable (ExecutionEvent) -> Void]>([])
+    let observers = Mutex<[any ExecutionObserver]>([])
+    /// Whether some observer wants input fingerprints and workflow versions.
+    let wantsFingerprints = Atomic<Bool>(false)
 
     /// - Parameters:
     ///   - executors: who runs each step type.
     ///   - clock: the engine's clock; a manual clock runs everything on virtual time.
     ///   - seed: seeds retry jitter; `nil` for a random seed.
+    ///   - estimates: learned step durations (the learning engine's), for priorities and ETAs.
     public init(
         executors: ExecutorRegistry, configuration: EngineConfiguration = EngineConfiguration(),
         clock: some Clock<Duration> = ContinuousClock(), secrets: SecretProvider = SecretProvider(),
         cache: any StepCache = InMemoryStepCache(), store: (any WorkflowStore & ExecutionStore)? = nil, seed: UInt64? = nil,
-        learning: LearningEngine? = nil
+        estimates: (any DurationEstimates)? = nil
     ) {
         self.store = store
-        self.learning = learning
+        self.estimates = estimates
         self.writer = store.map { store in
             GroupCommitQueue(closedError: StoreError("the engine stopped before this was saved")) { writes in
                 try await store.apply(writes)
@@ -143,11 +143,15 @@ public actor WorkflowEngine {
         executors: ExecutorRegistry, configuration: EngineConfiguration = EngineConfiguration(),
         clock: some Clock<Duration> = ContinuousClock(), secrets: SecretProvider = SecretProvider(),
         cache: any StepCache = InMemoryStepCache(), store: (any WorkflowStore & ExecutionStore)? = nil, seed: UInt64? = nil,
-        learning: LearningEngine? = nil, _ body: (WorkflowEngine) async throws -> R
+        _ body: (WorkflowEngine) async throws -> R
     ) async throws -> R {
-        let engine = WorkflowEngine(
-            executors: executors, configuration: configuration, clock: clock, secrets: secrets, cache: cache, store: store, seed: seed,
-            learning: learning)
+        let engine = WorkflowEngine(executors: executors, configuration: configuration, clock: clock, secrets: secrets, cache: cache, store: store, seed: seed)
+        return try await engine.running(body)
+    }
+
+    /// Runs this engine for the length of `body`, then stops it (cancelling what still runs).
+    public nonisolated func running<R: Sendable>(_ body: (WorkflowEngine) async throws -> R) async throws -> R {
+        let engine = self
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await engine.run() }
             defer { group.cancelAll() }
@@ -172,18 +176,30 @@ public actor WorkflowEngine {
         return stream
     }
 
-    /// Calls `observer` with every event, synchronously, as it happens (before anyone waiting
-    /// for the execution is woken): for metrics that must be exact the moment an execution ends.
-    /// The observer must be quick and must not call back into the engine.
-    public nonisolated func observe(_ observer: @escaping @Sendable (ExecutionEvent) -> Void) {
+    /// The one hook: `observer` sees every event, synchronously, as it happens (before anyone
+    /// waiting for the execution is woken), and may add writes to an execution's end. See
+    /// ``ExecutionObserver``.
+    public nonisolated func observe(_ observer: some ExecutionObserver) {
         observers.withLock { $0.append(observer) }
+        if observer.wantsFingerprints { wantsFingerprints.store(true, ordering: .releasing) }
         hasSubscribers.store(true, ordering: .releasing)
     }
 
+    /// Calls `body` with every event, synchronously, as it happens: for metrics that must be
+    /// exact the moment an execution ends. It must be quick and must not call back into the engine.
+    public nonisolated func observe(_ body: @escaping @Sendable (ExecutionEvent) -> Void) {
+        observe(ClosureObserver(body: body))
+    }
+
+    /// Hands `event` to every observer (running what they hand back in the engine's task group)
+    /// and, but for attempts' ends, to every ``events()`` stream.
     nonisolated func emit(_ event: @autoclosure () -> ExecutionEvent) {
         guard hasSubscribers.load(ordering: .acquiring) else { return }
         let e = event()
-        for o in observers.withLock({ $0 }) { o(e) }
+        for o in observers.withLock({ $0 }) {
+            if let followUp = o.observe(e) { jobSink.yield(.followUp(followUp)) }
+        }
+        if case .attemptFinished = e { return }
         subscribers.withLock { for c in $0.values { c.yield(e) } }
     }
 

@@ -49,16 +49,13 @@ public struct StepObservation: Sendable, Hashable, Codable {
 
 /// One attempt of a step.
 public struct AttemptObservation: Sendable, Hashable, Codable {
-    public enum Outcome: String, Sendable, Hashable, Codable {
-        case succeeded, failed, timedOut, cancelled, cached
-    }
-
-    public var outcome: Outcome
+    /// How the attempt ended (never `running`; `interrupted` ones are not observed).
+    public var outcome: AttemptStatus
     public var seconds: Double
     /// The error, already redacted (secrets never reach the learning engine).
     public var error: String?
 
-    public init(outcome: Outcome, seconds: Double, error: String? = nil) {
+    public init(outcome: AttemptStatus, seconds: Double, error: String? = nil) {
         self.outcome = outcome
         self.seconds = seconds
         self.error = error

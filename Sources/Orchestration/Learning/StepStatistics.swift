@@ -157,7 +157,7 @@ public struct StepStatistics: Sendable, Hashable, Codable {
                 censored.add(DurationStatistics.sample(attempt.seconds))
             case .failed:
                 failedAttempts += 1
-            case .cancelled, .cached: break
+            case .cancelled, .cached, .running, .interrupted: break
             }
             if attempt.outcome == .failed || attempt.outcome == .timedOut, let error = attempt.error {
                 let signature = ErrorSignature.of(error)

@@ -40,7 +40,7 @@ public final class SimulatedStepExecutor: StepExecutor, Sendable {
         if let after = behaviour.slowdownAfter, run > after { seconds *= behaviour.slowdownFactor }
         let fails = Double.random(in: 0..<1, using: &rng) < behaviour.failureRate
         do { try await context.clock.sleep(for: .clamped(seconds: seconds)) } catch {
-            return StepOutcome(succeeded: false, error: "cancelled", cancelled: true)
+            return StepOutcome.cancelled()
         }
         if fails { return .failure(behaviour.error, exitCode: 1) }
         let value: JSONValue = behaviour.deterministicOutputs

@@ -41,16 +41,10 @@ public struct StoredOptions: Sendable, Hashable, Codable {
 
 /// One attempt of one step.
 public struct AttemptRecord: Sendable, Hashable, Codable {
-    public enum Status: String, Sendable, Hashable, Codable, CaseIterable {
-        case running, succeeded, failed, timedOut, cancelled, cached
-        /// In flight when the process running it died; the step was run again.
-        case interrupted
-    }
-
     public var executionID: String
     public var stepID: String
     public var attempt: Int
-    public var status: Status
+    public var status: AttemptStatus
     public var startedAt: Date
     public var finishedAt: Date?
     public var error: String?
@@ -59,7 +53,7 @@ public struct AttemptRecord: Sendable, Hashable, Codable {
     public var process: ProcessHandle?
 
     public init(
-        executionID: String, stepID: String, attempt: Int, status: Status, startedAt: Date, finishedAt: Date? = nil,
+        executionID: String, stepID: String, attempt: Int, status: AttemptStatus, startedAt: Date, finishedAt: Date? = nil,
         error: String? = nil, exitCode: Int? = nil, process: ProcessHandle? = nil
     ) {
         self.process = process

@@ -254,7 +254,7 @@ public final class EventBus: Sendable {
             var data: [String: JSONValue] = ["executionID": .string(e.id), "workflowID": .string(e.workflowID), "status": .string(e.status.rawValue)]
             if let error = e.error { data["error"] = .string(error) }
             return ("execution.\(e.status.rawValue)", .object(data))
-        case .stepStarted(let id, let step, let attempt, _):
+        case .stepStarted(let id, let step, let attempt, _, _, _):
             return ("step.started", ["executionID": .string(id), "workflowID": workflowID(id).map(JSONValue.string) ?? .null, "stepID": .string(step), "attempt": .number(Double(attempt))])
         case .stepRetrying(let id, let step, let next, _, let error):
             var data: [String: JSONValue] = ["executionID": .string(id), "workflowID": workflowID(id).map(JSONValue.string) ?? .null, "stepID": .string(step), "nextAttempt": .number(Double(next))]
@@ -264,7 +264,7 @@ public final class EventBus: Sendable {
             var data: [String: JSONValue] = ["executionID": .string(id), "workflowID": workflowID(id).map(JSONValue.string) ?? .null, "stepID": .string(result.stepID), "status": .string(result.status.rawValue)]
             if let error = result.error { data["error"] = .string(error) }
             return ("step.\(result.status.rawValue)", .object(data))
-        case .stepScheduled:
+        case .stepScheduled, .attemptFinished:
             return nil
         }
     }

@@ -38,7 +38,7 @@ public struct FunctionExecutor: StepExecutor {
             default: return .failure("inputs.provider: '\(provider)' is not aws, azure or gcp")
             }
         } catch is CancellationError {
-            return StepOutcome(succeeded: false, error: "cancelled", cancelled: true)
+            return StepOutcome.cancelled()
         } catch let error as AWSEnvironment.Missing {
             return .failure(error.description)
         } catch {

@@ -39,7 +39,7 @@ struct WorkflowEngineTests {
             for await event in stream {
                 switch event {
                 case .executionStarted: seen.append("start")
-                case .stepStarted(_, let step, _, _): seen.append("run \(step)")
+                case .stepStarted(_, let step, _, _, _, _): seen.append("run \(step)")
                 case .stepFinished(_, let r, _): seen.append("\(r.stepID) \(r.status.rawValue)")
                 case .executionFinished(let e): seen.append("end \(e.status.rawValue)")
                 default: break
@@ -156,7 +156,7 @@ struct WorkflowEngineTests {
             let events = engine.events()
             try await engine.resumeExecution(started.id)
             for await event in events {
-                if case .stepStarted(_, "c", _, _) = event { break }
+                if case .stepStarted(_, "c", _, _, _, _) = event { break }
             }
             try await engine.cancelExecution(started.id)
             return (paused, try await engine.waitForExecution(started.id))

@@ -60,7 +60,7 @@ struct LearningTotalityTests {
         var attempts: [AttemptObservation] = []
         var status = StepStatus.failed
         for attempt in 1...maxAttempts {
-            let outcome: AttemptObservation.Outcome
+            let outcome: AttemptStatus
             switch behaviour {
             case .allFailures, .neverRescued: outcome = .failed
             case .allTimeouts, .cutOffsOnly: outcome = .timedOut

@@ -23,7 +23,7 @@ final class LeavesProcessExecutor: StepExecutor {
         started.withLock { $0 = p }
         // Cancelled when the engine goes away; the process is left behind on purpose.
         while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
-        return StepOutcome(succeeded: false, error: "cancelled", cancelled: true)
+        return StepOutcome.cancelled()
     }
 }
 
