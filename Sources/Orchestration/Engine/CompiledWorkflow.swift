@@ -25,6 +25,8 @@ public struct CompiledWorkflow: Sendable {
     /// Each step's estimated duration in seconds: learned, else `estimatedDuration`, else 1 s.
     public private(set) var estimates: [Double]
     public let cachePolicies: [CachePolicy?]
+    /// Per step, whether it runs alone (`parallel: false`).
+    public let exclusive: [Bool]
     /// Every secret name any step or condition references.
     public let secretNames: Set<String>
 
@@ -83,12 +85,13 @@ public struct CompiledWorkflow: Sendable {
         self.rollbacks = rollbacks
         self.secretNames = secrets
         self.cachePolicies = workflow.steps.map(\.effectiveCache)
+        self.exclusive = workflow.steps.map { !$0.parallel }
         (self.estimates, self.priorities) = Self.priorities(graph: graph, planner: planner)
         // The optimization score (serial ÷ planned duration) from the same estimates, as the plan
         // reports it: the guide's `OptimizationScore`, filled in at registration.
         var scored = workflow
         let serial = estimates.reduce(0, +)
-        let makespan = PlanSimulation.makespan(graph: graph, estimates: estimates, priorities: priorities, limit: workflow.maxParallelism)
+        let makespan = PlanSimulation.makespan(graph: graph, estimates: estimates, priorities: priorities, exclusive: exclusive, limit: workflow.maxParallelism)
         scored.optimizationScore = makespan > 0 && serial.isFinite ? (serial / makespan * 1000).rounded() / 1000 : 1
         self.workflow = scored
     }

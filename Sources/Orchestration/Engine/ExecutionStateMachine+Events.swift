@@ -6,8 +6,7 @@ extension ExecutionStateMachine {
     public mutating func attemptFinished(step i: Int, outcome: StepOutcome, cached: Bool = false, now: Date) -> [Action] {
         guard case .running(let attempt) = phase[i] else { return [] }
         var actions: [Action] = []
-        running -= 1
-        if !compiled.workflow.steps[i].parallel { exclusiveRunning = false }
+        readyQueue.finish(i)
         results[i].attempts = attempt
         results[i].exitCode = outcome.exitCode
         results[i].timedOut = outcome.timedOut
@@ -57,7 +56,7 @@ extension ExecutionStateMachine {
         } else {
             // Back in the queue at its priority; `fill` picks the attempt number from the phase.
             queuedAt[i] = now
-            readyQueue.insert(ready(i))
+            readyQueue.add(i)
             fill(now: now, actions: &actions)
         }
         checkCompletion(now: now, actions: &actions)
@@ -111,7 +110,7 @@ extension ExecutionStateMachine {
                 break
             }
         }
-        readyQueue = .init()
+        readyQueue.removeAllReady()
         if !runningSteps.isEmpty { actions.append(.cancelAttempts(runningSteps)) }
     }
 
@@ -145,7 +144,7 @@ extension ExecutionStateMachine {
 
     /// When every step is terminal: roll back if the execution failed or was cancelled, then finish.
     mutating func checkCompletion(now: Date, actions: inout [Action]) {
-        guard doneCount == stepCount, running == 0, retryWaits == 0, !status.isTerminal else { return }
+        guard doneCount == stepCount, readyQueue.running == 0, retryWaits == 0, !status.isTerminal else { return }
         let outcome: ExecutionStatus
         if let stopping { outcome = stopping.status } else if failedStep != nil { outcome = .failed } else { outcome = .completed }
         if outcome != .completed, rollbackPhase == .notStarted {

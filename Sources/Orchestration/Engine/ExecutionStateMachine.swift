@@ -49,14 +49,6 @@ public struct ExecutionStateMachine: Sendable {
         case waiting, queued, running(attempt: Int), retryWait(attempt: Int), done
     }
 
-    struct Ready: Comparable {
-        var priority: Double
-        var step: Int
-        static func < (a: Ready, b: Ready) -> Bool {
-            a.priority != b.priority ? a.priority < b.priority : a.step > b.step
-        }
-    }
-
     /// Critical path first (the longest estimated remaining path starts first), or first come,
     /// first served (the step ready first starts first).
     public enum Scheduling: String, Sendable, Hashable, Codable, CaseIterable {
@@ -65,13 +57,9 @@ public struct ExecutionStateMachine: Sendable {
 
     public let compiled: CompiledWorkflow
     /// How the next step is picked when more are ready than may run.
-    public var scheduling: Scheduling = .criticalPathFirst
-    var readySequence = 0.0
-
-    /// A queue entry for step `i` under the scheduling policy.
-    mutating func ready(_ i: Int) -> Ready {
-        readySequence += 1
-        return Ready(priority: scheduling == .criticalPathFirst ? compiled.priorities[i] : -readySequence, step: i)
+    public var scheduling: Scheduling {
+        get { readyQueue.scheduling }
+        set { readyQueue.scheduling = newValue }
     }
     public private(set) var values: ExecutionValues
     /// Results by step index.
@@ -98,9 +86,8 @@ public struct ExecutionStateMachine: Sendable {
     var queuedAt: [Date?]
     /// When each step's running attempt started (for ETAs).
     var attemptStartedAt: [Int: Date] = [:]
-    var readyQueue = Heap<Ready>()
-    var running = 0
-    var exclusiveRunning = false
+    /// Which ready step starts next, within the limits: the rule the planner uses too.
+    var readyQueue: ReadyQueue
     var doneCount = 0
     var retryWaits = 0
     let limit: Int
@@ -140,6 +127,7 @@ public struct ExecutionStateMachine: Sendable {
         self.queuedAt = Array(repeating: nil, count: steps.count)
         self.pendingUpstream = compiled.graph.upstream.map(\.count)
         self.limit = max(1, min(limit, compiled.workflow.maxParallelism ?? Int.max))
+        self.readyQueue = ReadyQueue(priorities: compiled.priorities, exclusive: compiled.exclusive, limit: self.limit)
         self.debug = debug
         self.random = SplitMix64(seed: seed)
         for (id, result) in reuse {
@@ -159,7 +147,7 @@ public struct ExecutionStateMachine: Sendable {
 
     /// Attempts (and rollbacks) running now.
     public var runningAttempts: Int {
-        var n = running
+        var n = readyQueue.running
         if case .running = rollbackPhase { n += 1 }
         return n
     }
@@ -246,41 +234,40 @@ public struct ExecutionStateMachine: Sendable {
         }
         phase[i] = .queued
         queuedAt[i] = now
-        readyQueue.insert(ready(i))
+        readyQueue.add(i)
         return nil
     }
 
     /// Starts queued steps while the limits allow.
     mutating func fill(now: Date, actions: inout [Action]) {
         guard stopping == nil else { return }
-        while !paused, !held, running < limit, !exclusiveRunning, let top = readyQueue.max {
-            let exclusive = !compiled.workflow.steps[top.step].parallel
-            if exclusive && running > 0 { break }
+        while !paused, !held, let i = readyQueue.next() {
             if debug {
                 if debugReleases == 0 {
                     paused = true
                     status = .paused
-                    debugPausedBefore = top.step
-                    actions.append(.paused(before: top.step))
+                    debugPausedBefore = i
+                    actions.append(.paused(before: i))
                     break
                 }
                 debugReleases -= 1
             }
-            _ = readyQueue.popMax()
-            let i = top.step
+            readyQueue.start(i)
             let attempt: Int
             if case .retryWait(let a) = phase[i] { attempt = a } else { attempt = results[i].attempts + 1 }
-            launch(i, attempt: attempt, exclusive: exclusive, now: now, actions: &actions)
+            launch(i, attempt: attempt, now: now, actions: &actions)
         }
     }
 
-    mutating func launch(_ i: Int, attempt: Int, exclusive: Bool, now: Date, actions: inout [Action]) {
+    /// Starts an attempt of `i`, which the ready queue counts as running already.
+    mutating func launch(_ i: Int, attempt: Int, now: Date, actions: inout [Action]) {
         var request: StepRequest
         do {
             request = try makeRequest(compiled.bodies[i], attempt: attempt)
             request.queuedAt = queuedAt[i]
         } catch {
             // A reference that cannot be resolved will not resolve on a retry either.
+            readyQueue.finish(i)
             phase[i] = .running(attempt: attempt)
             results[i].attempts = attempt
             end(i, status: .failed, reason: nil, error: "\(error)", now: now, actions: &actions)
@@ -290,8 +277,6 @@ public struct ExecutionStateMachine: Sendable {
         }
         phase[i] = .running(attempt: attempt)
         attemptStartedAt[i] = now
-        running += 1
-        if exclusive { exclusiveRunning = true }
         results[i].status = .running
         if results[i].startedAt == nil { results[i].startedAt = now }
         actions.append(.startAttempt(step: i, attempt: attempt, request: request))
