@@ -163,7 +163,7 @@ public struct ServeSettings: Sendable, Equatable {
             let name = key.string ?? ""
             guard keys.contains(name) else {
                 let line = key.mark.map { ":\($0.line):\($0.column)" } ?? ""
-                throw EngineError(.invalidInput, "\(path)\(line): unknown setting '\(name)'\(Suggestions.didYouMean(name, among: keys)); settings are \(keys.joined(separator: ", "))")
+                throw EngineError(.invalidInput, "\(path)\(line): unknown setting '\(name)'\(DidYouMean.hint(name, among: keys)); settings are \(keys.joined(separator: ", "))")
             }
             guard value.scalar != nil else {
                 let line = value.mark.map { ":\($0.line):\($0.column)" } ?? ""

@@ -115,7 +115,7 @@ struct RunCommand: AsyncParsableCommand {
             guard let store else { throw ValidationError("--resume needs the store the execution was saved in (drop --memory)") }
             workflow = try await Self.resumable(resume, in: store)
             if let breakAt, !workflow.steps.contains(where: { $0.id == breakAt }) {
-                Console.err("error: --break-at \(breakAt): no such step in \(workflow.id)\(Suggestions.didYouMean(breakAt, among: workflow.steps.map(\.id)))")
+                Console.err("error: --break-at \(breakAt): no such step in \(workflow.id)\(DidYouMean.hint(breakAt, among: workflow.steps.map(\.id)))")
                 throw ExitStatus.invalidInput
             }
             let stepper = self.stepper
@@ -139,7 +139,7 @@ struct RunCommand: AsyncParsableCommand {
             }
             workflow = document.workflow
             if let breakAt, !workflow.steps.contains(where: { $0.id == breakAt }) {
-                Console.err("error: --break-at \(breakAt): no such step in \(workflow.id)\(Suggestions.didYouMean(breakAt, among: workflow.steps.map(\.id)))")
+                Console.err("error: --break-at \(breakAt): no such step in \(workflow.id)\(DidYouMean.hint(breakAt, among: workflow.steps.map(\.id)))")
                 throw ExitStatus.invalidInput
             }
             let stepper = self.stepper

@@ -63,7 +63,7 @@ struct NodeReader {
             // The field's path is built only when something is recorded or reported under it.
             if let l = location(keyNode) { sourceMap.keys[Self.join(path, key)] = l }
             if !known.contains(key) {
-                error(.unknownField, "unknown field '\(key)' in \(what)\(Suggestions.didYouMean(key, among: known))",
+                error(.unknownField, "unknown field '\(key)' in \(what)\(DidYouMean.hint(key, among: known))",
                       path: Self.join(path, key), at: keyNode)
                 continue
             }
@@ -195,7 +195,7 @@ struct NodeReader {
         guard let text = string(node, path: path) else { return nil }
         if let value = E(rawValue: text) { return value }
         let all = names.isEmpty ? E.allCases.map(\.rawValue) : names
-        error(.invalidValue, "unknown \(what) '\(text)'\(Suggestions.unknownChoice(text, among: all))",
+        error(.invalidValue, "unknown \(what) '\(text)'\(DidYouMean.unknownChoice(text, among: all))",
               path: path, at: node)
         return nil
     }

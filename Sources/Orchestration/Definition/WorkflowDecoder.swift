@@ -258,7 +258,7 @@ public struct WorkflowDecoder: Sendable {
         guard let text = r.string(node, path: path) else { return nil }
         if let type = StepType(fileName: text) { return type }
         r.error(.invalidValue,
-                "unknown step type '\(text)'\(Suggestions.unknownChoice(text, among: StepType.fileNames))",
+                "unknown step type '\(text)'\(DidYouMean.unknownChoice(text, among: StepType.fileNames))",
                 path: path, at: node)
         return nil
     }

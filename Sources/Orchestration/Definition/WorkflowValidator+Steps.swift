@@ -60,7 +60,7 @@ extension ValidationContext {
                 error(.selfDependency, "step '\(step.id)' cannot depend on itself", path: path)
             } else if index[dependency] == nil {
                 guard !isFull else { continue }
-                error(.unknownDependency, "unknown step '\(dependency)'\(Suggestions.didYouMean(dependency, among: stepIDs))", path: path)
+                error(.unknownDependency, "unknown step '\(dependency)'\(DidYouMean.hint(dependency, among: stepIDs))", path: path)
             } else if !seen.insert(dependency).inserted {
                 warning(.invalidValue, "dependency '\(dependency)' is listed twice", path: path)
             }
@@ -141,7 +141,7 @@ extension ValidationContext {
         case .step(let id, let field, _):
             guard let target = index[id] else {
                 guard !isFull else { return nil }
-                error(.unknownReference, "${\(ref)} refers to unknown step '\(id)'\(Suggestions.didYouMean(id, among: index.keys))",
+                error(.unknownReference, "${\(ref)} refers to unknown step '\(id)'\(DidYouMean.hint(id, among: index.keys))",
                       path: path, location: at)
                 return nil
             }
@@ -158,7 +158,7 @@ extension ValidationContext {
         case .unknown(let head):
             guard !isFull else { return nil }
             let candidates = Array(index.keys) + Array(variables)
-            let hint = Suggestions.nearest(head, among: candidates).map { "; did you mean '\($0)'?" }
+            let hint = DidYouMean.nearest(head, among: candidates).map { "; did you mean '\($0)'?" }
                 ?? "; for a field of an input write ${inputs.\(ref)}"
             error(.unknownReference, "${\(ref)} refers to unknown step '\(head)'\(hint)", path: path, location: at)
         case .incomplete(let namespace):
@@ -237,7 +237,7 @@ extension ValidationContext {
     mutating func checkAction(_ name: String?, type: StepType, inputs: [String: JSONValue], path: String) {
         guard let name else { return }
         guard let action = actions[name] else {
-            let hint = Suggestions.didYouMean(name, among: actions.names)
+            let hint = DidYouMean.hint(name, among: actions.names)
             error(.unknownAction, "unknown action '\(name)'\(hint); known actions: \(actions.names.joined(separator: ", "))", path: "\(path).action")
             return
         }

@@ -59,7 +59,7 @@ extension ValidationContext {
         let zone = trigger.timezone ?? conditionText(trigger, "timezone")
         if let zone, TimeZone(identifier: zone) == nil {
             let known = TimeZone.knownTimeZoneIdentifiers
-            error(.invalidTrigger, "unknown time zone '\(zone)'\(Suggestions.didYouMean(zone, among: known)); use an IANA name like 'Europe/Berlin'",
+            error(.invalidTrigger, "unknown time zone '\(zone)'\(DidYouMean.hint(zone, among: known)); use an IANA name like 'Europe/Berlin'",
                   path: trigger.timezone != nil ? "\(path).timezone" : "\(path).conditions.timezone")
         }
         if let jitter = trigger.jitter, jitter < .zero {
@@ -71,7 +71,7 @@ extension ValidationContext {
         let source = trigger.source ?? "generic"
         if !Self.webhookSources.contains(source) {
             error(.invalidTrigger,
-                  "unknown webhook source '\(source)'\(Suggestions.unknownChoice(source, among: Self.webhookSources))",
+                  "unknown webhook source '\(source)'\(DidYouMean.unknownChoice(source, among: Self.webhookSources))",
                   path: "\(path).source")
         }
         checkSecret(trigger, path: path, kind: "webhook")
@@ -86,7 +86,7 @@ extension ValidationContext {
         }
         if let op = trigger.conditions["operator"] {
             if case .string(let s) = op, Self.metricOperators.contains(s) {} else {
-                error(.invalidTrigger, "unknown operator '\(op.text)'\(Suggestions.unknownChoice(op.text, among: Self.metricOperators))",
+                error(.invalidTrigger, "unknown operator '\(op.text)'\(DidYouMean.unknownChoice(op.text, among: Self.metricOperators))",
                       path: "\(path).conditions.operator")
             }
         } else {
@@ -116,7 +116,7 @@ extension ValidationContext {
         }
         if !Self.incidentSources.contains(source) {
             error(.invalidTrigger,
-                  "unknown incident source '\(source)'\(Suggestions.unknownChoice(source, among: Self.incidentSources))",
+                  "unknown incident source '\(source)'\(DidYouMean.unknownChoice(source, among: Self.incidentSources))",
                   path: "\(path).source")
         }
         for key in ["severity", "service"] {

@@ -12,12 +12,12 @@ extension ExecutionStateMachine {
             guard let value = values.secrets[name] else { throw ResolutionError(message: "secret '\(name)' is not set") }
             return .string(value)
         case .execution(let path):
-            return ExecutionValues.descend(.object(["id": .string(values.executionID)]), path) ?? .null
+            return JSONValue.descend(.object(["id": .string(values.executionID)]), path) ?? .null
         case .workflow(let path):
             let object: JSONValue = .object(["id": .string(values.workflowID), "name": .string(values.workflowName)])
-            return ExecutionValues.descend(object, path) ?? .null
+            return JSONValue.descend(object, path) ?? .null
         case .trigger(let path):
-            return ExecutionValues.descend(values.trigger, path) ?? .null
+            return JSONValue.descend(values.trigger, path) ?? .null
         case .step(let id, let field, let path):
             return try stepValue(id: id, field: field, path: path, reference: reference, forCondition: forCondition)
         default:
@@ -39,7 +39,7 @@ extension ExecutionStateMachine {
             if forCondition { return .null }
             throw ResolutionError(message: "${\(reference)}: no input or variable '\(name)'")
         }
-        guard let inner = ExecutionValues.descend(value, path) else {
+        guard let inner = JSONValue.descend(value, path) else {
             if forCondition { return .null }
             throw ResolutionError(message: "${\(reference)}: '\(name)' has no such field")
         }
@@ -55,7 +55,7 @@ extension ExecutionStateMachine {
             let list = produced.isEmpty ? "it produced no outputs" : "its outputs are \(produced.joined(separator: ", "))"
             throw ResolutionError(message: "${\(reference)}: step \(id) has no output '\(field)' (\(list))")
         }
-        guard let inner = ExecutionValues.descend(value, path) else {
+        guard let inner = JSONValue.descend(value, path) else {
             if forCondition { return .null }
             throw ResolutionError(message: "${\(reference)}: no such field inside \(id).\(field)")
         }

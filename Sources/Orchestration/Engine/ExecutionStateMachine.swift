@@ -49,11 +49,8 @@ public struct ExecutionStateMachine: Sendable {
         case waiting, queued, running(attempt: Int), retryWait(attempt: Int), done
     }
 
-    /// Critical path first (the longest estimated remaining path starts first), or first come,
-    /// first served (the step ready first starts first).
-    public enum Scheduling: String, Sendable, Hashable, Codable, CaseIterable {
-        case criticalPathFirst, firstComeFirstServed
-    }
+    /// Critical path first, or first come, first served: ``ReadyQueue/Scheduling``.
+    public typealias Scheduling = ReadyQueue.Scheduling
 
     public let compiled: CompiledWorkflow
     /// How the next step is picked when more are ready than may run.

@@ -61,7 +61,7 @@ extension WorkflowEngine {
     public func executeWorkflow(_ workflowID: String, inputs: [String: JSONValue] = [:], options: ExecutionOptions = ExecutionOptions()) async throws -> WorkflowExecution {
         guard !draining else { throw EngineError(.unavailable, "the engine is shutting down; start the execution again once it is back") }
         guard var compiled = workflows[workflowID] else {
-            let hint = Suggestions.didYouMean(workflowID, among: workflows.keys)
+            let hint = DidYouMean.hint(workflowID, among: workflows.keys)
             throw EngineError(.notFound, "no workflow '\(workflowID)'\(hint)")
         }
         // Priorities (and ETAs) from learned durations, once there are some.

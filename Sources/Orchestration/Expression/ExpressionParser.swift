@@ -130,7 +130,7 @@ public struct ExpressionParser {
             guard let function = Expression.Function(rawValue: word) else {
                 let names = Expression.Function.allCases.map(\.rawValue)
                 throw ExpressionError(
-                    "unknown function '\(word)'\(Suggestions.didYouMean(word, among: names)); functions are \(names.joined(separator: ", "))",
+                    "unknown function '\(word)'\(DidYouMean.hint(word, among: names)); functions are \(names.joined(separator: ", "))",
                     offset: start)
             }
             let open = i

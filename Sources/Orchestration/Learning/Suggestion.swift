@@ -4,24 +4,8 @@ import Foundation
 /// a JSON Patch of the definition (see ``Workflow/document``). Mirrors the guide's optimization
 /// suggestions.
 public struct Suggestion: Sendable, Hashable, Codable {
-    public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
-        /// The step timeout cuts off attempts that would have succeeded.
-        case raiseTimeout = "raise-timeout"
-        /// The step fails transiently and has no retries.
-        case addRetries = "add-retries"
-        /// The step's retries never rescue it.
-        case removeRetries = "remove-retries"
-        /// An idempotent step keeps getting the same inputs.
-        case enableCache = "enable-cache"
-        /// A listed dependency another path already implies.
-        case removeDependency = "remove-dependency"
-        /// A dependency whose outputs the step never reads holds the critical path back.
-        case parallelize
-        /// A step has no `estimatedDuration`; planning uses 1 s for it.
-        case setEstimate = "set-estimate"
-        /// Recent runs of the step are significantly slower than before.
-        case durationRegression = "duration-regression"
-    }
+    /// What kind of change it is: ``SuggestionKind``.
+    public typealias Kind = SuggestionKind
 
     public enum Priority: String, Sendable, Hashable, Codable, Comparable {
         case low, medium, high

@@ -120,13 +120,13 @@ public struct Simulator: Sendable {
     /// Executions running at once (each started as soon as one ends). Default 1.
     public var concurrency: Int
     /// Which ready step starts first under a parallelism limit.
-    public var scheduling: ExecutionStateMachine.Scheduling
+    public var scheduling: ReadyQueue.Scheduling
     /// Runs left out of the ETA and lower-bound figures while the engine learns. Default 20.
     public var warmUp: Int
 
     public init(
         workflow: Workflow, model: SimulationModel, maxParallelism: Int? = nil, seed: UInt64 = 1, optimization: OptimizationConfig = OptimizationConfig(),
-        concurrency: Int = 1, scheduling: ExecutionStateMachine.Scheduling = .criticalPathFirst, warmUp: Int = 20
+        concurrency: Int = 1, scheduling: ReadyQueue.Scheduling = .criticalPathFirst, warmUp: Int = 20
     ) {
         self.workflow = workflow
         self.model = model

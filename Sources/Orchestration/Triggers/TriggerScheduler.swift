@@ -332,7 +332,7 @@ public actor TriggerScheduler {
                 guard case .key("trigger")? = reference.components.first else {
                     throw ResolutionError(message: "trigger inputs may read only ${trigger.…}, not ${\(reference)}")
                 }
-                return ExecutionValues.descend(payload, reference.components.dropFirst()) ?? .null
+                return JSONValue.descend(payload, reference.components.dropFirst()) ?? .null
             }
         case .array(let items): return .array(try items.map { try render($0, payload: payload) })
         case .object(let o): return .object(try o.mapValues { try render($0, payload: payload) })
@@ -365,7 +365,7 @@ public actor TriggerScheduler {
         await load()
         guard let workflow = await engine.workflow(workflowID) else { throw EngineError(.notFound, "no workflow '\(workflowID)'") }
         guard workflow.triggers.contains(where: { $0.id == triggerID }) else {
-            throw EngineError(.notFound, "workflow \(workflowID) has no trigger '\(triggerID)'\(Suggestions.didYouMean(triggerID, among: workflow.triggers.map(\.id)))")
+            throw EngineError(.notFound, "workflow \(workflowID) has no trigger '\(triggerID)'\(DidYouMean.hint(triggerID, among: workflow.triggers.map(\.id)))")
         }
         var s = state(workflowID, triggerID)
         s.enabled = enabled

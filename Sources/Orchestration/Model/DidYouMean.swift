@@ -1,5 +1,5 @@
 /// "Did you mean …?" hints from edit distance.
-public enum Suggestions {
+public enum DidYouMean {
     /// The candidate nearest to `word`, if it is near enough to be a plausible typo.
     ///
     /// Near enough: an edit distance of at most a third of the word's length (at least 1),
@@ -22,7 +22,7 @@ public enum Suggestions {
     /// `"; did you mean 'x'?"` or the empty string.
     ///
     /// For a choice among a fixed list, ``unknownChoice(_:among:)`` reads better.
-    public static func didYouMean(_ word: String, among candidates: some Sequence<String>) -> String {
+    public static func hint(_ word: String, among candidates: some Sequence<String>) -> String {
         nearest(word, among: candidates).map { "; did you mean '\($0)'?" } ?? ""
     }
 
@@ -52,7 +52,7 @@ public enum Suggestions {
     }
 }
 
-extension Suggestions {
+extension DidYouMean {
     /// `"; did you mean 'x'?"` when a choice is near, else `"; expected one of a, b, c"`.
     public static func unknownChoice(_ word: String, among choices: [String]) -> String {
         if let near = nearest(word, among: choices) { return "; did you mean '\(near)'?" }

@@ -68,7 +68,7 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
         if trimmed.hasPrefix("@") {
             guard let expansion = Self.macros[trimmed.lowercased()] else {
                 throw ParseError(
-                    message: "unknown macro '\(trimmed)'\(Suggestions.didYouMean(trimmed.lowercased(), among: Self.macros.keys)); macros are @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly",
+                    message: "unknown macro '\(trimmed)'\(DidYouMean.hint(trimmed.lowercased(), among: Self.macros.keys)); macros are @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly",
                     offset: 0)
             }
             text = expansion
@@ -155,7 +155,7 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
         if let named = field.names[text.uppercased()] { return named }
         let hint = field.names.isEmpty
             ? "; expected a number \(field.range.lowerBound)-\(field.range.upperBound)"
-            : Suggestions.didYouMean(text.uppercased(), among: field.names.keys) + "; expected a number or a name like \(field.names.min { $0.value < $1.value }!.key)"
+            : DidYouMean.hint(text.uppercased(), among: field.names.keys) + "; expected a number or a name like \(field.names.min { $0.value < $1.value }!.key)"
         throw ParseError(message: "'\(text)' is not valid in the \(field.name) field\(hint)", offset: offset)
     }
 }

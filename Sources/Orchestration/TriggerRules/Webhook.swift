@@ -183,7 +183,7 @@ public enum Webhook {
     /// trigger uses for its own settings (`schedule`, `timezone`, …) are not conditions.
     public static func matches(_ conditions: [String: JSONValue], payload: JSONValue) -> Bool {
         for (key, wanted) in conditions where !settingKeys.contains(key) {
-            let actual = ExecutionValues.descend(payload, key.split(separator: ".").map { .key(String($0)) }).map(\.text)
+            let actual = JSONValue.descend(payload, key.split(separator: ".").map { .key(String($0)) }).map(\.text)
             switch wanted {
             case .array(let options):
                 guard let actual, options.contains(where: { $0.text == actual }) else { return false }

@@ -22,8 +22,14 @@ public struct ReadyQueue: Sendable {
         }
     }
 
+    /// Critical path first (the longest estimated remaining path starts first), or first come,
+    /// first served (the step ready first starts first).
+    public enum Scheduling: String, Sendable, Hashable, Codable, CaseIterable {
+        case criticalPathFirst, firstComeFirstServed
+    }
+
     /// Critical path first, or first come, first served.
-    public var scheduling: ExecutionStateMachine.Scheduling = .criticalPathFirst
+    public var scheduling: Scheduling = .criticalPathFirst
     let priorities: [Double]
     let exclusive: [Bool]
     /// The most steps running at once.
