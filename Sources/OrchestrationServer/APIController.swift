@@ -3,7 +3,7 @@ import Hummingbird
 import NIOCore
 import Orchestration
 
-/// The REST API under `/api/v1`: workflows and executions (DESIGN §10).
+/// The REST API under `/api/v1`: workflows and executions (docs/server.md).
 struct APIController<Context: RequestContext>: Sendable {
     let engine: WorkflowEngine
     let store: (any WorkflowStore & ExecutionStore)?

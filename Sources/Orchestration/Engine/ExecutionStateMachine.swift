@@ -7,7 +7,7 @@ import HeapModule
 /// (`start`, `attemptFinished`, `retryDue`, `cancel`, …) with the current time and applies the
 /// ``Action``s it returns. Tests drive it directly.
 ///
-/// Rules (DESIGN §4):
+/// Rules (docs/running.md):
 /// - a step is ready when every upstream is terminal; it is skipped with a reason when an upstream
 ///   did not succeed, unless its condition reads that upstream's status; a false condition skips;
 /// - ready steps start by longest estimated remaining path, up to the parallelism limit; an

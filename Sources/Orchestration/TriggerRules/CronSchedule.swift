@@ -2,7 +2,7 @@ import Foundation
 
 /// A cron expression in a time zone: the instants it fires at.
 ///
-/// Fields match the wall clock of `timeZone`. Around daylight-saving changes (DESIGN §7):
+/// Fields match the wall clock of `timeZone`. Around daylight-saving changes (docs/triggers.md):
 /// - a wall time skipped by a jump forward fires at the first instant after the jump (02:30 on the
 ///   night clocks go from 02:00 to 03:00 fires at 03:00), once however many skipped times match;
 /// - a wall time repeated by a fall back fires once, at its first occurrence.

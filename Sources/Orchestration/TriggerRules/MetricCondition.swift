@@ -1,6 +1,6 @@
 import Foundation
 
-/// A metric trigger's condition and its breach state (DESIGN §7): the query's value compared with
+/// A metric trigger's condition and its breach state (docs/triggers.md): the query's value compared with
 /// a threshold must hold for `duration`; the trigger fires once per breach and re-arms only after
 /// the condition clears. Pure: the server polls Prometheus and feeds ``observe(_:at:)``.
 public struct MetricCondition: Sendable, Hashable {

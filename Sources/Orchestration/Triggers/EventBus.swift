@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
 
-/// The event bus (DESIGN §7): events are persisted with a sequence number, then handed to
+/// The event bus (docs/triggers.md): events are persisted with a sequence number, then handed to
 /// subscribers. Writes are group-committed: what is published while one batch commits goes into
 /// the next, so a durable store sustains many thousands of events per second.
 ///
