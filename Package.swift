@@ -1,6 +1,7 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+/// Settings every target gets (applied in one loop at the end).
 let upcoming: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
@@ -45,8 +46,7 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: upcoming
+            ]
         ),
         .target(
             name: "OrchestrationExecutors",
@@ -57,16 +57,14 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-            ],
-            swiftSettings: upcoming
+            ]
         ),
         .target(
             name: "OrchestrationSQLite",
             dependencies: [
                 "Orchestration",
                 .product(name: "GRDB", package: "GRDB.swift"),
-            ],
-            swiftSettings: upcoming
+            ]
         ),
         .target(
             name: "OrchestrationServer",
@@ -86,8 +84,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            exclude: ["Web"],
-            swiftSettings: upcoming
+            exclude: ["Web"]
         ),
         .target(
             name: "OrchestrationCloud",
@@ -99,13 +96,11 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-            ],
-            swiftSettings: upcoming
+            ]
         ),
         .target(
             name: "OrchestrationTesting",
-            dependencies: ["Orchestration"],
-            swiftSettings: upcoming
+            dependencies: ["Orchestration"]
         ),
         .executableTarget(
             name: "novacron",
@@ -116,12 +111,13 @@ let package = Package(
                 "OrchestrationServer",
                 "OrchestrationCloud",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-            ],
-            swiftSettings: upcoming
+            ]
         ),
         .executableTarget(
             name: "NovaCronBenchmark",
@@ -133,14 +129,15 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
-            ],
-            swiftSettings: upcoming
+            ]
         ),
         .testTarget(
             name: "OrchestrationTests",
             dependencies: [
                 "Orchestration", "OrchestrationExecutors", "OrchestrationSQLite", "OrchestrationServer", "OrchestrationTesting", "OrchestrationCloud",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -148,15 +145,16 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ],
-            resources: [],
-            swiftSettings: upcoming
+            ]
         ),
         .testTarget(
             name: "novacronTests",
-            dependencies: ["novacron", "Orchestration", "OrchestrationTesting", .product(name: "Logging", package: "swift-log")],
-            swiftSettings: upcoming
+            dependencies: ["novacron", "Orchestration", "OrchestrationTesting"]
         ),
     ],
     swiftLanguageModes: [.v6]
 )
+
+for target in package.targets {
+    target.swiftSettings = (target.swiftSettings ?? []) + upcoming
+}

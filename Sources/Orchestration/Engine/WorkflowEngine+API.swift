@@ -143,20 +143,15 @@ extension WorkflowEngine {
     public func waitForExecution(_ id: String) async throws -> WorkflowExecution {
         guard let run = runs[id] else { throw EngineError(.notFound, "no execution '\(id)'") }
         if let final = run.final { return final }
-        waiterTokens &+= 1
-        let token = waiterTokens
+        // Registered here, on the actor, before anything suspends; the waiter itself settles
+        // the race between the end and a cancellation.
+        let waiter = EndWaiter()
+        run.waiters.append(waiter)
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { c in
-                if Task.isCancelled { c.resume(throwing: CancellationError()) } else { run.waiters[token] = c }
-            }
+            try await waiter.wait()
         } onCancel: {
-            Task { await self.stopWaiting(id, token) }
+            waiter.settle(.failure(CancellationError()))
         }
-    }
-
-    /// A wait for the end whose task was cancelled throws `CancellationError`.
-    private func stopWaiting(_ id: String, _ token: UInt64) {
-        runs[id]?.waiters.removeValue(forKey: token)?.resume(throwing: CancellationError())
     }
 
     /// The kept log tail of a step's last attempt (`<id>.rollback` for its rollback).

@@ -147,7 +147,7 @@ extension WorkflowEngine {
                 emit(.executionFinished(final))
                 let waiters = run.waiters
                 run.waiters.removeAll()
-                for w in waiters.values { w.resume(returning: final) }
+                for w in waiters { w.settle(.success(final)) }
             }
         }
     }

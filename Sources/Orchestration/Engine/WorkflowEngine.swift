@@ -23,8 +23,8 @@ public actor WorkflowEngine {
         var signals: [Int: OneShotSignal] = [:]
         let redactor: Redactor
         var logs: [String: String] = [:]
-        /// Who waits for the end, by token (so a cancelled wait can leave).
-        var waiters: [UInt64: CheckedContinuation<WorkflowExecution, any Error>] = [:]
+        /// Who waits for the end.
+        var waiters: [EndWaiter] = []
         var cacheKeys: [Int: String] = [:]
         var final: WorkflowExecution?
         /// The pinned definition version, the options to keep, when it was created.
@@ -85,8 +85,6 @@ public actor WorkflowEngine {
     /// The generation of learned durations each workflow's priorities were computed from.
     var learnedGenerations: [String: Int] = [:]
     var runs: [String: Run] = [:]
-    /// The last token handed to a wait for an execution's end.
-    var waiterTokens: UInt64 = 0
     var order: [String] = []
     var seeds: SplitMix64
     let jobs: AsyncStream<Job>

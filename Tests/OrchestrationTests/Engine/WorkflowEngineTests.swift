@@ -409,3 +409,24 @@ extension WorkflowEngineTests {
         #expect(final.status == .completed)
     }
 }
+
+extension WorkflowEngineTests {
+    @Test("a wait for the end is never lost while many steps end at once (100 fan-outs of 50 steps)")
+    func waitsAreNotLost() async throws {
+        var steps = [WorkflowStep(id: "root", inputs: ["command": "true"])]
+        for i in 0..<48 { steps.append(WorkflowStep(id: "s\(i)", inputs: ["command": "true"], dependencies: ["root"])) }
+        steps.append(WorkflowStep(id: "join", inputs: ["command": "true"], dependencies: (0..<48).map { "s\($0)" }))
+        var executors = ExecutorRegistry()
+        for type in StepType.allCases { executors.register(ScriptedExecutor(), for: type) }
+        let statuses = try await WorkflowEngine.withEngine(executors: executors) { engine in
+            try await engine.registerWorkflow(Workflow(name: "fan", steps: steps))
+            var statuses: [ExecutionStatus] = []
+            for _ in 0..<100 {
+                let started = try await engine.executeWorkflow("fan")
+                statuses.append(try await engine.waitForExecution(started.id).status)
+            }
+            return statuses
+        }
+        #expect(statuses == Array(repeating: .completed, count: 100))
+    }
+}
