@@ -32,8 +32,10 @@ enum DecodeBenchmark {
                     // load = decode + validate; then the plan.
                     total = min(total, (loadedAt - decodedAt).seconds + (end - loadedAt).seconds)
                 }
-                print(String(format: "%-9@ %7d steps %6.1f MB  decode %7.1f ms  decode + validate + plan %7.1f ms  (%d stages)",
-                             format as NSString, n, Double(text.utf8.count) / 1e6, decodeOnly * 1000, total * 1000, stages))
+                print(
+                    String(
+                        format: "%-9@ %7d steps %6.1f MB  decode %7.1f ms  decode + validate + plan %7.1f ms  (%d stages)",
+                        format as NSString, n, Double(text.utf8.count) / 1e6, decodeOnly * 1000, total * 1000, stages))
             }
         }
     }

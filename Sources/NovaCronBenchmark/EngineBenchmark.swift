@@ -5,7 +5,7 @@ import OrchestrationSQLite
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// No-op workflows through the real engine: throughput, scheduling latency, peak memory.
@@ -115,7 +115,10 @@ enum EngineBenchmark {
             let width = max(2, Int(Double(n).squareRoot()))
             for i in 0..<n {
                 let layer = i / width
-                if layer == 0 { steps.append(step(i, [])); continue }
+                if layer == 0 {
+                    steps.append(step(i, []))
+                    continue
+                }
                 let base = (layer - 1) * width
                 let deps = Set((0..<3).map { _ in base + Int(rng.next() % UInt64(width)) })
                 steps.append(step(i, deps.sorted()))
@@ -123,7 +126,10 @@ enum EngineBenchmark {
         case "random":
             // Each step after up to 3 random steps among the 1,000 before it.
             for i in 0..<n {
-                if i == 0 { steps.append(step(0, [])); continue }
+                if i == 0 {
+                    steps.append(step(0, []))
+                    continue
+                }
                 let window = min(i, 1000)
                 let k = Int(rng.next() % 4)
                 let deps = Set((0..<k).map { _ in i - 1 - Int(rng.next() % UInt64(window)) })

@@ -19,7 +19,9 @@ enum ExportBenchmark {
                 var bytes = 0
                 var failed: String?
                 let time = PlanBenchmark.best {
-                    do { bytes = try WorkflowExporter.export(graph, to: target).text.utf8.count } catch { failed = "\(error)".prefix(500).description }
+                    do { bytes = try WorkflowExporter.export(graph, to: target).text.utf8.count } catch {
+                        failed = "\(error)".prefix(500).description
+                    }
                 }
                 if let failed { throw BenchmarkError(message: "\(shape) → \(target): \(failed)") }
                 line += String(format: "  %@ %7.1f ms (%5d KiB)", target.rawValue, time * 1000, bytes / 1024)

@@ -11,17 +11,27 @@ enum LearningBenchmark {
         let runs = Int(option("runs", in: arguments) ?? "") ?? 200
         let report = try await LearningEvaluation.evaluate(seeds: (1...UInt64(seedCount)).map { $0 }, runs: runs)
         for run in report.seeds {
-            print("seed \(run.seed): \(run.truePositives.count) found, false positives \(run.falsePositives), missed \(run.missed), \(Int(run.runsPerSecond)) runs/s")
+            print(
+                "seed \(run.seed): \(run.truePositives.count) found, false positives \(run.falsePositives), missed \(run.missed), \(Int(run.runsPerSecond)) runs/s"
+            )
         }
         let speeds = report.seeds.map(\.runsPerSecond).sorted()
-        print(String(format: "precision %.3f, recall %.3f over %d seeds × %d executions; simulation %.0f–%.0f runs/s (median %.0f)",
-                     report.precision, report.recall, seedCount, runs, speeds.first ?? 0, speeds.last ?? 0, speeds[speeds.count / 2]))
+        print(
+            String(
+                format: "precision %.3f, recall %.3f over %d seeds × %d executions; simulation %.0f–%.0f runs/s (median %.0f)",
+                report.precision, report.recall, seedCount, runs, speeds.first ?? 0, speeds.last ?? 0, speeds[speeds.count / 2]))
         let scheduling = try await LearningEvaluation.scheduling(dags: Int(option("dags", in: arguments) ?? "") ?? 20)
-        print(String(format: "random DAGs (%d, 30 steps, %d slots): makespan ÷ lower bound %.3f first come first served, %.3f critical path first (learned durations)",
-                     scheduling.dags, scheduling.slots, scheduling.firstComeFirstServed, scheduling.criticalPathFirst))
+        print(
+            String(
+                format:
+                    "random DAGs (%d, 30 steps, %d slots): makespan ÷ lower bound %.3f first come first served, %.3f critical path first (learned durations)",
+                scheduling.dags, scheduling.slots, scheduling.firstComeFirstServed, scheduling.criticalPathFirst))
         let e = scheduling.eta
-        print(String(format: "ETA error over %d executions: %.1f%% / %.1f%% / %.1f%% of the duration at 25/50/75%% progress (%.1f%% / %.1f%% / %.1f%% of the time left)",
-                     e.executions, e.at25 * 100, e.at50 * 100, e.at75 * 100, e.ofRemaining25 * 100, e.ofRemaining50 * 100, e.ofRemaining75 * 100))
+        print(
+            String(
+                format:
+                    "ETA error over %d executions: %.1f%% / %.1f%% / %.1f%% of the duration at 25/50/75%% progress (%.1f%% / %.1f%% / %.1f%% of the time left)",
+                e.executions, e.at25 * 100, e.at50 * 100, e.at75 * 100, e.ofRemaining25 * 100, e.ofRemaining50 * 100, e.ofRemaining75 * 100))
         // What the engine says, for the first seed.
         let workflow = try WorkflowLoader.load(source: LearningEvaluation.workflow, file: "planted.yaml").workflow
         let model = try SimulationModel.parse(LearningEvaluation.model, file: "planted.model.yaml")

@@ -14,10 +14,12 @@ enum PlanBenchmark {
             guard let graph else { throw BenchmarkError(message: "\(name) is invalid") }
             var plan: ExecutionPlan?
             let planning = best { plan = Planner().plan(graph) }
-            print(name.padding(toLength: 22, withPad: " ", startingAt: 0)
-                + String(format: "%7d edges  validate %7.1f ms  plan %7.1f ms  (stages %d, redundant %d%@)",
-                         edges, validate * 1000, planning * 1000, plan!.stages.count,
-                         plan!.redundantDependencies.count, plan!.reductionComplete ? "" : ", search cut short"))
+            print(
+                name.padding(toLength: 22, withPad: " ", startingAt: 0)
+                    + String(
+                        format: "%7d edges  validate %7.1f ms  plan %7.1f ms  (stages %d, redundant %d%@)",
+                        edges, validate * 1000, planning * 1000, plan!.stages.count,
+                        plan!.redundantDependencies.count, plan!.reductionComplete ? "" : ", search cut short"))
         }
         // Decoding a file of that size (a chain), from text.
         var yaml = "name: big\nsteps:\n- {id: s0}\n"
@@ -25,10 +27,10 @@ enum PlanBenchmark {
         var decoded = false
         let decode = best { decoded = (try? WorkflowLoader.load(source: yaml, file: "big.yaml")) != nil }
         guard decoded else { throw BenchmarkError(message: "the generated YAML did not load") }
-        print("YAML file (chain)".padding(toLength: 22, withPad: " ", startingAt: 0)
-              + String(format: "%7d bytes  decode + validate %7.1f ms", yaml.utf8.count, decode * 1000))
+        print(
+            "YAML file (chain)".padding(toLength: 22, withPad: " ", startingAt: 0)
+                + String(format: "%7d bytes  decode + validate %7.1f ms", yaml.utf8.count, decode * 1000))
     }
-
 
     static func best(_ body: () -> Void) -> Double {
         var best = Double.infinity

@@ -49,7 +49,9 @@ enum TriggerBenchmark {
         let saved = try await store.lastEventSeq()
         guard saved == Int64(events) else { throw BenchmarkError(message: "saved \(saved) events, expected \(events)") }
         let seconds = elapsed.seconds
-        print(#"{"benchmark":"bus","events":\#(events),"publishers":\#(publishers),"seconds":\#(String(format: "%.3f", seconds)),"eventsPerSecond":\#(Int(Double(events) / seconds))}"#)
+        print(
+            #"{"benchmark":"bus","events":\#(events),"publishers":\#(publishers),"seconds":\#(String(format: "%.3f", seconds)),"eventsPerSecond":\#(Int(Double(events) / seconds))}"#
+        )
     }
 
     static func webhookLatency(path: String, deliveries: Int) async throws {
@@ -58,16 +60,18 @@ enum TriggerBenchmark {
         for type in StepType.allCases { executors.register(executor, for: type) }
         let store = try SQLiteStore(path: path)
         let engine = WorkflowEngine(executors: executors, secrets: SecretProvider(environment: [:], values: ["HOOK": "bench-secret"]), store: store)
-        try await engine.registerWorkflow(try WorkflowLoader.load(source: """
-            name: hooked
-            triggers:
-              - {id: push, type: webhook, source: github, secret: "${secrets.HOOK}", conditions: {branch: main}}
-            steps:
-              - {id: first, timeout: 1m}
-            """, file: "bench.yaml"))
+        try await engine.registerWorkflow(
+            try WorkflowLoader.load(
+                source: """
+                    name: hooked
+                    triggers:
+                      - {id: push, type: webhook, source: github, secret: "${secrets.HOOK}", conditions: {branch: main}}
+                    steps:
+                      - {id: first, timeout: 1m}
+                    """, file: "bench.yaml"))
         let port = 20_000 + Int.random(in: 0..<20_000)
         let app = try await buildApplication(engine: engine, store: store, configuration: ServerConfiguration(port: port))
-        var latencies: [Double] = []   // microseconds
+        var latencies: [Double] = []  // microseconds
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await app.runService() }
             let client = HTTPClient.shared
@@ -81,7 +85,8 @@ enum TriggerBenchmark {
                 let body = #"{"ref": "refs/heads/main", "after": "c\#(i)"}"#
                 var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/v1/webhooks/github")
                 request.method = .POST
-                request.headers.add(name: "X-Hub-Signature-256", value: "sha256=" + Hex.encode(Webhook.signature(Array(body.utf8), secret: "bench-secret")))
+                request.headers.add(
+                    name: "X-Hub-Signature-256", value: "sha256=" + Hex.encode(Webhook.signature(Array(body.utf8), secret: "bench-secret")))
                 request.headers.add(name: "X-GitHub-Event", value: "push")
                 request.headers.add(name: "X-GitHub-Delivery", value: "bench-\(i)")
                 request.body = .bytes(ByteBuffer(string: body))
@@ -99,6 +104,8 @@ enum TriggerBenchmark {
         }
         latencies.sort()
         let p50 = Int(EngineBenchmark.percentile(latencies, 0.50)), p99 = Int(EngineBenchmark.percentile(latencies, 0.99))
-        print(#"{"benchmark":"webhook-to-first-step","deliveries":\#(deliveries),"p50Us":\#(p50),"p99Us":\#(p99),"maxUs":\#(Int(latencies.last ?? 0))}"#)
+        print(
+            #"{"benchmark":"webhook-to-first-step","deliveries":\#(deliveries),"p50Us":\#(p50),"p99Us":\#(p99),"maxUs":\#(Int(latencies.last ?? 0))}"#
+        )
     }
 }

@@ -22,7 +22,9 @@ public struct ContainerExecutor: StepExecutor {
 
     public func execute(_ request: StepRequest, context: ExecutorContext) async -> StepOutcome {
         guard let runtime = runtime ?? Self.findRuntime(path: searchPath) else {
-            return .failure("no container runtime found: install Docker (https://docs.docker.com/engine/install/) or Podman (apt install podman), or set NOVACRON_CONTAINER_RUNTIME")
+            return .failure(
+                "no container runtime found: install Docker (https://docs.docker.com/engine/install/) or Podman (apt install podman), or set NOVACRON_CONTAINER_RUNTIME"
+            )
         }
         guard case .array(let args)? = request.inputs["args"], !args.isEmpty else {
             return .failure("a container step needs an action (docker-build, docker-run, registry-push) or inputs.args for \(runtime)")
@@ -48,7 +50,9 @@ public struct CloudFunctionExecutor: StepExecutor {
     public init() {}
 
     public func execute(_ request: StepRequest, context: ExecutorContext) async -> StepOutcome {
-        .failure("\(request.type.rawValue) step '\(request.stepID)': no cloud function executor is registered (register OrchestrationCloud's FunctionExecutor with registerCloudFunctions())")
+        .failure(
+            "\(request.type.rawValue) step '\(request.stepID)': no cloud function executor is registered (register OrchestrationCloud's FunctionExecutor with registerCloudFunctions())"
+        )
     }
 }
 

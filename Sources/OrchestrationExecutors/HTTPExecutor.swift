@@ -60,16 +60,20 @@ public struct HTTPExecutor: StepExecutor {
             let text = String(buffer: body)
             let bodyValue: JSONValue
             if let data = text.data(using: .utf8), let parsed = try? JSONDecoder().decode(JSONValue.self, from: data),
-               !text.trimmingCharacters(in: .whitespaces).isEmpty {
+                !text.trimmingCharacters(in: .whitespaces).isEmpty
+            {
                 bodyValue = parsed
             } else {
                 bodyValue = .string(text)
             }
             let code = Int(response.status.code)
             let outputs: [String: JSONValue] = ["statusCode": .number(Double(code)), "headers": .object(headers), "body": bodyValue]
-            let log = "\(prepared.method.rawValue) \(prepared.url) → \(code)\n" + Self.cut(context.redactor.redact(text), to: context.logLimit, redactor: context.redactor)
+            let log =
+                "\(prepared.method.rawValue) \(prepared.url) → \(code)\n"
+                + Self.cut(context.redactor.redact(text), to: context.logLimit, redactor: context.redactor)
             if expected(code) { return .success(outputs: outputs, log: log) }
-            return .failure("\(prepared.method.rawValue) \(prepared.url) answered \(code) \(response.status.reasonPhrase)", outputs: outputs, log: log)
+            return .failure(
+                "\(prepared.method.rawValue) \(prepared.url) answered \(code) \(response.status.reasonPhrase)", outputs: outputs, log: log)
         } catch is CancellationError {
             return StepOutcome.cancelled()
         } catch let error as NIOTooManyBytesError {
@@ -91,7 +95,8 @@ public struct HTTPExecutor: StepExecutor {
 
     static func makeRequest(_ request: StepRequest) throws(Problem) -> HTTPClientRequest {
         guard let url = request.text("url"), let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(),
-              scheme == "http" || scheme == "https", parsed.host != nil else {
+            scheme == "http" || scheme == "https", parsed.host != nil
+        else {
             throw Problem(message: "inputs.url must be an http or https URL, got \(request.text("url").map { "'\($0)'" } ?? "nothing")")
         }
         var r = HTTPClientRequest(url: url)

@@ -5,11 +5,11 @@ import Synchronization
 import SystemPackage
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Runs one process in its own process group, keeping the tail of its combined stdout/stderr.
@@ -45,7 +45,8 @@ struct ProcessRunner: Sendable {
     /// Waits for the word `go` on stdin, then becomes the step's program.
     static let gate = #"IFS= read -r word || exit 125; [ "$word" = go ] || exit 125; exec "$0" "$@" </dev/null"#
     /// The same wait at the top of a shell step's own script, so it costs no second shell.
-    static let inlineGate = #"IFS= read -r __novacron_gate || exit 125; [ "$__novacron_gate" = go ] || exit 125; unset __novacron_gate; exec </dev/null"# + "\n"
+    static let inlineGate =
+        #"IFS= read -r __novacron_gate || exit 125; [ "$__novacron_gate" = go ] || exit 125; unset __novacron_gate; exec </dev/null"# + "\n"
 
     /// What to spawn: a `/bin/sh -c SCRIPT` step gets the gate in its script; anything else runs
     /// behind a gate shell that execs it.

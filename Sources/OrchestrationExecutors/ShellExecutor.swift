@@ -87,7 +87,8 @@ public enum StepOutputs {
         if trimmed.isEmpty { return [:] }
         if trimmed.hasPrefix("{") {
             guard let data = trimmed.data(using: .utf8), let value = try? JSONDecoder().decode(JSONValue.self, from: data),
-                  case .object(let object) = value else {
+                case .object(let object) = value
+            else {
                 throw Problem(message: "NOVACRON_OUTPUT: starts with '{' but is not one JSON object")
             }
             return object
@@ -109,7 +110,8 @@ public enum StepOutputs {
         defer { try? handle.close() }
         let data = (try? handle.read(upToCount: ShellExecutor.outputLimit + 1)) ?? Data()
         if data.count > ShellExecutor.outputLimit {
-            throw Problem(message: "NOVACRON_OUTPUT: outputs larger than \(ShellExecutor.outputLimit / 1024) KiB; write big data to a file and output its path")
+            throw Problem(
+                message: "NOVACRON_OUTPUT: outputs larger than \(ShellExecutor.outputLimit / 1024) KiB; write big data to a file and output its path")
         }
         return try parse(String(decoding: data, as: UTF8.self))
     }

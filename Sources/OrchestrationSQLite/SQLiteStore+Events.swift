@@ -43,19 +43,25 @@ extension SQLiteStore: EventLogStore {
     }
 
     public func cursor(_ name: String) async throws -> Int64? {
-        try await read("read a consumer's cursor") { db in try Int64.fetchOne(db, sql: "SELECT seq FROM consumer_cursor WHERE name = ?", arguments: [name]) }
+        try await read("read a consumer's cursor") { db in
+            try Int64.fetchOne(db, sql: "SELECT seq FROM consumer_cursor WHERE name = ?", arguments: [name])
+        }
     }
 
     public func saveCursor(_ name: String, _ seq: Int64) async throws {
         try await write("save a consumer's cursor") { db in
-            try db.execute(sql: "INSERT INTO consumer_cursor (name, seq) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET seq = excluded.seq", arguments: [name, seq])
+            try db.execute(
+                sql: "INSERT INTO consumer_cursor (name, seq) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET seq = excluded.seq",
+                arguments: [name, seq])
         }
     }
 }
 
 extension SQLiteStore: SubscriptionStore {
     public func subscriptions() async throws -> [EventSubscription] {
-        let rows = try await read("list subscriptions") { db in try String.fetchAll(db, sql: "SELECT record FROM event_subscription ORDER BY created_at, id") }
+        let rows = try await read("list subscriptions") { db in
+            try String.fetchAll(db, sql: "SELECT record FROM event_subscription ORDER BY created_at, id")
+        }
         return try rows.map { try JSONDecoder().decode(EventSubscription.self, from: Data($0.utf8)) }
     }
 
@@ -63,7 +69,8 @@ extension SQLiteStore: SubscriptionStore {
         let json = String(decoding: try JSONEncoder().encode(subscription), as: UTF8.self)
         try await write("save a subscription") { db in
             try db.execute(
-                sql: "INSERT INTO event_subscription (id, record, created_at) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET record = excluded.record",
+                sql:
+                    "INSERT INTO event_subscription (id, record, created_at) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET record = excluded.record",
                 arguments: [subscription.id, json, subscription.createdAt.timeIntervalSince1970])
         }
     }
@@ -80,13 +87,16 @@ extension SQLiteStore: SubscriptionStore {
     public func addDeadLetter(_ letter: DeadLetter) async throws {
         let json = String(decoding: try JSONEncoder().encode(letter), as: UTF8.self)
         try await write("record a dead letter") { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO dead_letter (subscription_id, seq, record) VALUES (?, ?, ?)", arguments: [letter.subscriptionID, letter.seq, json])
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO dead_letter (subscription_id, seq, record) VALUES (?, ?, ?)",
+                arguments: [letter.subscriptionID, letter.seq, json])
         }
     }
 
     public func deadLetters(subscriptionID: String, limit: Int) async throws -> [DeadLetter] {
         let rows = try await read("list dead letters") { db in
-            try String.fetchAll(db, sql: "SELECT record FROM dead_letter WHERE subscription_id = ? ORDER BY seq DESC LIMIT ?", arguments: [subscriptionID, limit])
+            try String.fetchAll(
+                db, sql: "SELECT record FROM dead_letter WHERE subscription_id = ? ORDER BY seq DESC LIMIT ?", arguments: [subscriptionID, limit])
         }
         return try rows.map { try JSONDecoder().decode(DeadLetter.self, from: Data($0.utf8)) }
     }

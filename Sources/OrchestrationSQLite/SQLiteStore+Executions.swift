@@ -22,10 +22,11 @@ extension SQLiteStore: ExecutionStore {
                 var header = record
                 header.execution.stepResults = [:]
                 let e = record.execution
-                prepared.append(.create(
-                    id: e.id, workflowID: e.workflowID, hash: record.workflowHash, status: e.status.rawValue,
-                    record: try Self.json(header), created: record.createdAt.timeIntervalSince1970,
-                    results: try record.execution.stepResults.values.map { ($0.stepID, try Self.json($0)) }))
+                prepared.append(
+                    .create(
+                        id: e.id, workflowID: e.workflowID, hash: record.workflowHash, status: e.status.rawValue,
+                        record: try Self.json(header), created: record.createdAt.timeIntervalSince1970,
+                        results: try record.execution.stepResults.values.map { ($0.stepID, try Self.json($0)) }))
             case .updateExecution(let record):
                 var header = record
                 header.execution.stepResults = [:]
@@ -49,7 +50,8 @@ extension SQLiteStore: ExecutionStore {
                         sql: "INSERT INTO execution (id, workflow_id, workflow_version, status, record, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                         arguments: [id, workflowID, hash, status, record, created])
                     for (stepID, json) in results {
-                        try db.execute(sql: "INSERT INTO step_result (execution_id, step_id, result) VALUES (?, ?, ?)", arguments: [id, stepID, json])
+                        try db.execute(
+                            sql: "INSERT INTO step_result (execution_id, step_id, result) VALUES (?, ?, ?)", arguments: [id, stepID, json])
                     }
                 case .update(let id, let status, let record):
                     try db.execute(sql: "UPDATE execution SET status = ?, record = ? WHERE id = ?", arguments: [status, record, id])
@@ -57,10 +59,12 @@ extension SQLiteStore: ExecutionStore {
                 case .attempt(let a):
                     try Self.upsert(a, db)
                 case .step(let id, let stepID, let result, let attempt, let log):
-                    try db.cachedStatement(sql: """
-                        INSERT INTO step_result (execution_id, step_id, result, log) VALUES (?, ?, ?, ?)
-                        ON CONFLICT (execution_id, step_id) DO UPDATE SET result = excluded.result, log = excluded.log
-                        """).execute(arguments: [id, stepID, result, log])
+                    try db.cachedStatement(
+                        sql: """
+                            INSERT INTO step_result (execution_id, step_id, result, log) VALUES (?, ?, ?, ?)
+                            ON CONFLICT (execution_id, step_id) DO UPDATE SET result = excluded.result, log = excluded.log
+                            """
+                    ).execute(arguments: [id, stepID, result, log])
                     if let attempt { try Self.upsert(attempt, db) }
                 case .observation(let workflowID, let executionID, let json):
                     try db.cachedStatement(sql: "INSERT INTO learning_observation (workflow_id, execution_id, observation) VALUES (?, ?, ?)")
@@ -74,12 +78,14 @@ extension SQLiteStore: ExecutionStore {
     }
 
     static func upsert(_ a: AttemptRecord, _ db: Database) throws {
-        try db.cachedStatement(sql: """
-            INSERT INTO attempt (execution_id, step_id, attempt, status, started_at, finished_at, error, exit_code)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (execution_id, step_id, attempt) DO UPDATE SET
-                status = excluded.status, finished_at = excluded.finished_at, error = excluded.error, exit_code = excluded.exit_code
-            """).execute(
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO attempt (execution_id, step_id, attempt, status, started_at, finished_at, error, exit_code)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (execution_id, step_id, attempt) DO UPDATE SET
+                    status = excluded.status, finished_at = excluded.finished_at, error = excluded.error, exit_code = excluded.exit_code
+                """
+        ).execute(
             arguments: [
                 a.executionID, a.stepID, a.attempt, a.status.rawValue, a.startedAt.timeIntervalSince1970,
                 a.finishedAt?.timeIntervalSince1970, a.error, a.exitCode,
@@ -163,7 +169,8 @@ extension SQLiteStore: ExecutionStore {
 
     public func interruptAttempts(executionID: String, at date: Date) async throws -> [AttemptRecord] {
         try await write("mark interrupted attempts") { db in
-            let rows = try Row.fetchAll(db, sql: "SELECT * FROM attempt WHERE execution_id = ? AND status = 'running' ORDER BY rowid", arguments: [executionID])
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT * FROM attempt WHERE execution_id = ? AND status = 'running' ORDER BY rowid", arguments: [executionID])
             try db.execute(
                 sql: "UPDATE attempt SET status = 'interrupted', finished_at = ?, error = ? WHERE execution_id = ? AND status = 'running'",
                 arguments: [date.timeIntervalSince1970, "interrupted: the process running it stopped", executionID])
@@ -180,7 +187,9 @@ extension SQLiteStore: ExecutionStore {
     public func prune(endedBefore cutoff: Date) async throws -> Int {
         // The record's JSON holds finishedAt; created_at is a safe lower bound for the filter.
         let candidates = try await read("list old executions") { db in
-            try String.fetchAll(db, sql: "SELECT record FROM execution WHERE status IN ('completed', 'failed', 'cancelled') AND created_at < ?", arguments: [cutoff.timeIntervalSince1970])
+            try String.fetchAll(
+                db, sql: "SELECT record FROM execution WHERE status IN ('completed', 'failed', 'cancelled') AND created_at < ?",
+                arguments: [cutoff.timeIntervalSince1970])
         }
         var old: [String] = []
         for text in candidates {

@@ -7,31 +7,43 @@ import Orchestration
 extension SQLiteStore: LearningStore {
     public func observations(workflowID: String, after seq: Int64, limit: Int) async throws -> [(seq: Int64, observation: ExecutionObservation)] {
         let rows = try await read("read learning observations") { db in
-            try Row.fetchAll(db, sql: "SELECT seq, observation FROM learning_observation WHERE workflow_id = ? AND seq > ? ORDER BY seq LIMIT ?", arguments: [workflowID, seq, limit])
-                .map { (seq: $0["seq"] as Int64, text: $0["observation"] as String) }
+            try Row.fetchAll(
+                db, sql: "SELECT seq, observation FROM learning_observation WHERE workflow_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                arguments: [workflowID, seq, limit]
+            )
+            .map { (seq: $0["seq"] as Int64, text: $0["observation"] as String) }
         }
         return try rows.map { (seq: $0.seq, observation: try Self.decode(ExecutionObservation.self, $0.text)) }
     }
 
     public func observationIDs(workflowID: String, after seq: Int64) async throws -> [(seq: Int64, executionID: String)] {
         try await read("list learning observations") { db in
-            try Row.fetchAll(db, sql: "SELECT seq, execution_id FROM learning_observation WHERE workflow_id = ? AND seq > ? ORDER BY seq", arguments: [workflowID, seq])
-                .map { (seq: $0["seq"] as Int64, executionID: $0["execution_id"] as String) }
+            try Row.fetchAll(
+                db, sql: "SELECT seq, execution_id FROM learning_observation WHERE workflow_id = ? AND seq > ? ORDER BY seq",
+                arguments: [workflowID, seq]
+            )
+            .map { (seq: $0["seq"] as Int64, executionID: $0["execution_id"] as String) }
         }
     }
 
     public func observations(seqs: [Int64]) async throws -> [(seq: Int64, observation: ExecutionObservation)] {
         guard !seqs.isEmpty else { return [] }
         let rows = try await read("read learning observations") { db in
-            try Row.fetchAll(db, sql: "SELECT seq, observation FROM learning_observation WHERE seq IN (\(seqs.map { _ in "?" }.joined(separator: ","))) ORDER BY seq", arguments: StatementArguments(seqs))
-                .map { (seq: $0["seq"] as Int64, text: $0["observation"] as String) }
+            try Row.fetchAll(
+                db,
+                sql: "SELECT seq, observation FROM learning_observation WHERE seq IN (\(seqs.map { _ in "?" }.joined(separator: ","))) ORDER BY seq",
+                arguments: StatementArguments(seqs)
+            )
+            .map { (seq: $0["seq"] as Int64, text: $0["observation"] as String) }
         }
         return try rows.map { (seq: $0.seq, observation: try Self.decode(ExecutionObservation.self, $0.text)) }
     }
 
     public func learningSnapshot(workflowID: String) async throws -> Data? {
         try await read("read learned statistics") { db in
-            try String.fetchOne(db, sql: "SELECT statistics FROM learning_snapshot WHERE workflow_id = ?", arguments: [workflowID]).map { Data($0.utf8) }
+            try String.fetchOne(db, sql: "SELECT statistics FROM learning_snapshot WHERE workflow_id = ?", arguments: [workflowID]).map {
+                Data($0.utf8)
+            }
         }
     }
 
@@ -39,7 +51,8 @@ extension SQLiteStore: LearningStore {
         let text = String(decoding: data, as: UTF8.self)
         try await writeWaiting("save learned statistics") { db in
             try db.execute(
-                sql: "INSERT INTO learning_snapshot (workflow_id, statistics) VALUES (?, ?) ON CONFLICT(workflow_id) DO UPDATE SET statistics = excluded.statistics",
+                sql:
+                    "INSERT INTO learning_snapshot (workflow_id, statistics) VALUES (?, ?) ON CONFLICT(workflow_id) DO UPDATE SET statistics = excluded.statistics",
                 arguments: [workflowID, text])
         }
     }

@@ -7,113 +7,116 @@ extension SQLiteStore {
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
         m.registerMigration("v1: workflows, executions, steps, attempts, cache, events") { db in
-            try db.execute(sql: """
-                CREATE TABLE workflow_version (
-                    workflow_id TEXT NOT NULL,
-                    version TEXT NOT NULL,
-                    definition TEXT NOT NULL,
-                    created_at REAL NOT NULL,
-                    PRIMARY KEY (workflow_id, version)
-                );
-                CREATE TABLE registered_workflow (
-                    workflow_id TEXT PRIMARY KEY,
-                    version TEXT NOT NULL,
-                    registered_at REAL NOT NULL
-                );
-                CREATE TABLE execution (
-                    id TEXT PRIMARY KEY,
-                    workflow_id TEXT NOT NULL,
-                    workflow_version TEXT NOT NULL,
-                    status TEXT NOT NULL,
-                    record TEXT NOT NULL,
-                    created_at REAL NOT NULL
-                );
-                CREATE INDEX execution_by_workflow ON execution(workflow_id, created_at);
-                CREATE INDEX execution_by_status ON execution(status, created_at);
-                CREATE TABLE step_result (
-                    execution_id TEXT NOT NULL REFERENCES execution(id) ON DELETE CASCADE,
-                    step_id TEXT NOT NULL,
-                    result TEXT NOT NULL,
-                    log TEXT NOT NULL DEFAULT '',
-                    PRIMARY KEY (execution_id, step_id)
-                );
-                CREATE TABLE attempt (
-                    execution_id TEXT NOT NULL REFERENCES execution(id) ON DELETE CASCADE,
-                    step_id TEXT NOT NULL,
-                    attempt INTEGER NOT NULL,
-                    status TEXT NOT NULL,
-                    started_at REAL NOT NULL,
-                    finished_at REAL,
-                    error TEXT,
-                    exit_code INTEGER,
-                    PRIMARY KEY (execution_id, step_id, attempt)
-                );
-                CREATE INDEX attempt_running ON attempt(execution_id, status);
-                CREATE TABLE cache_entry (
-                    key TEXT PRIMARY KEY,
-                    outputs TEXT NOT NULL,
-                    expires_at REAL NOT NULL
-                );
-                CREATE TABLE event (
-                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                    type TEXT NOT NULL,
-                    payload TEXT NOT NULL,
-                    created_at REAL NOT NULL
-                );
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE workflow_version (
+                        workflow_id TEXT NOT NULL,
+                        version TEXT NOT NULL,
+                        definition TEXT NOT NULL,
+                        created_at REAL NOT NULL,
+                        PRIMARY KEY (workflow_id, version)
+                    );
+                    CREATE TABLE registered_workflow (
+                        workflow_id TEXT PRIMARY KEY,
+                        version TEXT NOT NULL,
+                        registered_at REAL NOT NULL
+                    );
+                    CREATE TABLE execution (
+                        id TEXT PRIMARY KEY,
+                        workflow_id TEXT NOT NULL,
+                        workflow_version TEXT NOT NULL,
+                        status TEXT NOT NULL,
+                        record TEXT NOT NULL,
+                        created_at REAL NOT NULL
+                    );
+                    CREATE INDEX execution_by_workflow ON execution(workflow_id, created_at);
+                    CREATE INDEX execution_by_status ON execution(status, created_at);
+                    CREATE TABLE step_result (
+                        execution_id TEXT NOT NULL REFERENCES execution(id) ON DELETE CASCADE,
+                        step_id TEXT NOT NULL,
+                        result TEXT NOT NULL,
+                        log TEXT NOT NULL DEFAULT '',
+                        PRIMARY KEY (execution_id, step_id)
+                    );
+                    CREATE TABLE attempt (
+                        execution_id TEXT NOT NULL REFERENCES execution(id) ON DELETE CASCADE,
+                        step_id TEXT NOT NULL,
+                        attempt INTEGER NOT NULL,
+                        status TEXT NOT NULL,
+                        started_at REAL NOT NULL,
+                        finished_at REAL,
+                        error TEXT,
+                        exit_code INTEGER,
+                        PRIMARY KEY (execution_id, step_id, attempt)
+                    );
+                    CREATE INDEX attempt_running ON attempt(execution_id, status);
+                    CREATE TABLE cache_entry (
+                        key TEXT PRIMARY KEY,
+                        outputs TEXT NOT NULL,
+                        expires_at REAL NOT NULL
+                    );
+                    CREATE TABLE event (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        type TEXT NOT NULL,
+                        payload TEXT NOT NULL,
+                        created_at REAL NOT NULL
+                    );
+                    """)
         }
         m.registerMigration("v2: trigger state, webhook deliveries, event consumers") { db in
-            try db.execute(sql: """
-                CREATE TABLE trigger_state (
-                    workflow_id TEXT NOT NULL,
-                    trigger_id TEXT NOT NULL,
-                    state TEXT NOT NULL,
-                    PRIMARY KEY (workflow_id, trigger_id)
-                );
-                CREATE TABLE webhook_delivery (
-                    source TEXT NOT NULL,
-                    id TEXT NOT NULL,
-                    received_at REAL NOT NULL,
-                    PRIMARY KEY (source, id)
-                );
-                CREATE INDEX webhook_delivery_age ON webhook_delivery(received_at);
-                CREATE TABLE consumer_cursor (
-                    name TEXT PRIMARY KEY,
-                    seq INTEGER NOT NULL
-                );
-                CREATE TABLE event_subscription (
-                    id TEXT PRIMARY KEY,
-                    record TEXT NOT NULL,
-                    created_at REAL NOT NULL
-                );
-                CREATE TABLE dead_letter (
-                    subscription_id TEXT NOT NULL,
-                    seq INTEGER NOT NULL,
-                    record TEXT NOT NULL,
-                    PRIMARY KEY (subscription_id, seq)
-                );
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE trigger_state (
+                        workflow_id TEXT NOT NULL,
+                        trigger_id TEXT NOT NULL,
+                        state TEXT NOT NULL,
+                        PRIMARY KEY (workflow_id, trigger_id)
+                    );
+                    CREATE TABLE webhook_delivery (
+                        source TEXT NOT NULL,
+                        id TEXT NOT NULL,
+                        received_at REAL NOT NULL,
+                        PRIMARY KEY (source, id)
+                    );
+                    CREATE INDEX webhook_delivery_age ON webhook_delivery(received_at);
+                    CREATE TABLE consumer_cursor (
+                        name TEXT PRIMARY KEY,
+                        seq INTEGER NOT NULL
+                    );
+                    CREATE TABLE event_subscription (
+                        id TEXT PRIMARY KEY,
+                        record TEXT NOT NULL,
+                        created_at REAL NOT NULL
+                    );
+                    CREATE TABLE dead_letter (
+                        subscription_id TEXT NOT NULL,
+                        seq INTEGER NOT NULL,
+                        record TEXT NOT NULL,
+                        PRIMARY KEY (subscription_id, seq)
+                    );
+                    """)
         }
         m.registerMigration("v3: learning observations, snapshots, optimization audit") { db in
-            try db.execute(sql: """
-                CREATE TABLE learning_observation (
-                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                    workflow_id TEXT NOT NULL,
-                    execution_id TEXT NOT NULL,
-                    observation TEXT NOT NULL
-                );
-                CREATE INDEX learning_observation_workflow ON learning_observation(workflow_id, seq);
-                CREATE TABLE learning_snapshot (
-                    workflow_id TEXT PRIMARY KEY,
-                    statistics TEXT NOT NULL
-                );
-                CREATE TABLE optimization_audit (
-                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                    workflow_id TEXT NOT NULL,
-                    record TEXT NOT NULL
-                );
-                CREATE INDEX optimization_audit_workflow ON optimization_audit(workflow_id, seq);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE learning_observation (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        workflow_id TEXT NOT NULL,
+                        execution_id TEXT NOT NULL,
+                        observation TEXT NOT NULL
+                    );
+                    CREATE INDEX learning_observation_workflow ON learning_observation(workflow_id, seq);
+                    CREATE TABLE learning_snapshot (
+                        workflow_id TEXT PRIMARY KEY,
+                        statistics TEXT NOT NULL
+                    );
+                    CREATE TABLE optimization_audit (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        workflow_id TEXT NOT NULL,
+                        record TEXT NOT NULL
+                    );
+                    CREATE INDEX optimization_audit_workflow ON optimization_audit(workflow_id, seq);
+                    """)
         }
         m.registerMigration("v4: the process group of each attempt") { db in
             try db.execute(sql: "ALTER TABLE attempt ADD COLUMN process TEXT")
@@ -148,10 +151,13 @@ extension SQLiteStore {
             }
             // Only grdb_migrations: another process is creating the schema right now.
             if !tables.isEmpty, tables != ["grdb_migrations"], !(tables.contains("grdb_migrations") && tables.contains("execution")) {
-                throw StoreError("\(path): an SQLite database of another application (tables: \(tables.sorted().prefix(5).joined(separator: ", "))); give NovaCron its own file")
+                throw StoreError(
+                    "\(path): an SQLite database of another application (tables: \(tables.sorted().prefix(5).joined(separator: ", "))); give NovaCron its own file"
+                )
             }
             if superseded {
-                throw StoreError("\(path): written by a newer NovaCron (its schema has migrations this version does not know); upgrade NovaCron to use it")
+                throw StoreError(
+                    "\(path): written by a newer NovaCron (its schema has migrations this version does not know); upgrade NovaCron to use it")
             }
             try migrator.migrate(pool)
         } catch let e as StoreError {

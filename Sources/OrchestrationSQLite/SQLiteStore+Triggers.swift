@@ -16,7 +16,9 @@ extension SQLiteStore: TriggerStore {
     public func recordDelivery(source: String, id: String, at: Date) async throws -> Bool {
         try await write("record a webhook delivery") { db in
             try db.execute(sql: "DELETE FROM webhook_delivery WHERE received_at < ?", arguments: [at.timeIntervalSince1970 - 30 * 86_400])
-            try db.execute(sql: "INSERT OR IGNORE INTO webhook_delivery (source, id, received_at) VALUES (?, ?, ?)", arguments: [source, id, at.timeIntervalSince1970])
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO webhook_delivery (source, id, received_at) VALUES (?, ?, ?)",
+                arguments: [source, id, at.timeIntervalSince1970])
             return db.changesCount > 0
         }
     }
@@ -25,7 +27,8 @@ extension SQLiteStore: TriggerStore {
         let json = String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
         try await write("save a trigger's state") { db in
             try db.execute(
-                sql: "INSERT INTO trigger_state (workflow_id, trigger_id, state) VALUES (?, ?, ?) ON CONFLICT(workflow_id, trigger_id) DO UPDATE SET state = excluded.state",
+                sql:
+                    "INSERT INTO trigger_state (workflow_id, trigger_id, state) VALUES (?, ?, ?) ON CONFLICT(workflow_id, trigger_id) DO UPDATE SET state = excluded.state",
                 arguments: [state.workflowID, state.triggerID, json])
         }
     }

@@ -25,8 +25,10 @@ extension SQLiteStore: WorkflowStore {
 
     public func workflowVersions(id: String) async throws -> [(version: String, savedAt: Date)] {
         let rows = try await read("list workflow versions") { db in
-            try Row.fetchAll(db, sql: "SELECT version, created_at FROM workflow_version WHERE workflow_id = ? ORDER BY created_at, rowid", arguments: [id])
-                .map { (($0["version"] as String), ($0["created_at"] as Double)) }
+            try Row.fetchAll(
+                db, sql: "SELECT version, created_at FROM workflow_version WHERE workflow_id = ? ORDER BY created_at, rowid", arguments: [id]
+            )
+            .map { (($0["version"] as String), ($0["created_at"] as Double)) }
         }
         return rows.map { ($0.0, Date(timeIntervalSince1970: $0.1)) }
     }
@@ -40,11 +42,13 @@ extension SQLiteStore: WorkflowStore {
 
     public func registeredWorkflows() async throws -> [Workflow] {
         let texts = try await read("list workflows") { db in
-            try String.fetchAll(db, sql: """
-                SELECT v.definition FROM registered_workflow r
-                JOIN workflow_version v ON v.workflow_id = r.workflow_id AND v.version = r.version
-                ORDER BY r.workflow_id
-                """)
+            try String.fetchAll(
+                db,
+                sql: """
+                    SELECT v.definition FROM registered_workflow r
+                    JOIN workflow_version v ON v.workflow_id = r.workflow_id AND v.version = r.version
+                    ORDER BY r.workflow_id
+                    """)
         }
         return try texts.map { try Self.decode(Workflow.self, $0) }
     }

@@ -41,7 +41,8 @@ struct APIController<Context: RequestContext>: Sendable {
         api.get("executions/:id", .role(.viewer), use: getExecution)
         api.get("workflows/executions/:id", .role(.viewer), use: getExecution)
         // A workflow saved as 'executions' before that id was reserved can still be read and deleted.
-        api.get("workflows/executions", .role(.viewer)) { request, context in try await self.getWorkflow(request, context: context, id: "executions") }
+        api.get("workflows/executions", .role(.viewer)) { request, context in try await self.getWorkflow(request, context: context, id: "executions")
+        }
         api.delete("workflows/executions", .role(.admin)) { _, _ -> Response in
             try await self.engine.unregisterWorkflow("executions")
             await self.scheduler.wake()
@@ -51,16 +52,23 @@ struct APIController<Context: RequestContext>: Sendable {
         api.get("executions/:id/logs", .role(.viewer), use: logs)
         api.get("executions/:id/attempts", .role(.viewer), use: attempts)
         api.get("openapi.json", .open) { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+            Response(
+                status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
         }
         let control = api.control
         api.get("whoami", .role(.viewer)) { request, _ in
             let principal = try control.authorize(request, .role(.viewer))
             return JSONValue.object(["role": .string(principal.role.rawValue), "authenticated": .bool(principal.authenticated)]).response()
         }
-        api.post("executions/:id/cancel", .role(.operator)) { request, context in try await self.operate(request, context) { try await $0.cancelExecution($1) } }
-        api.post("executions/:id/pause", .role(.operator)) { request, context in try await self.operate(request, context) { try await $0.pauseExecution($1) } }
-        api.post("executions/:id/resume", .role(.operator)) { request, context in try await self.operate(request, context) { try await $0.resumeExecution($1) } }
+        api.post("executions/:id/cancel", .role(.operator)) { request, context in
+            try await self.operate(request, context) { try await $0.cancelExecution($1) }
+        }
+        api.post("executions/:id/pause", .role(.operator)) { request, context in
+            try await self.operate(request, context) { try await $0.pauseExecution($1) }
+        }
+        api.post("executions/:id/resume", .role(.operator)) { request, context in
+            try await self.operate(request, context) { try await $0.resumeExecution($1) }
+        }
         api.post("executions/:id/retry", .role(.operator), use: retry)
         api.get("triggers", .role(.viewer)) { request, _ in
             let workflow = request.uri.queryParameters.get("workflow").map { String($0) }
@@ -87,14 +95,19 @@ struct APIController<Context: RequestContext>: Sendable {
     func register(_ request: Request, context: Context) async throws -> Response {
         let body: ByteBuffer
         do { body = try await request.body.collect(upTo: definitionLimit) } catch is NIOTooManyBytesError {
-            throw Problem(.contentTooLarge, "the definition is larger than \(definitionLimit) bytes (\(WorkflowDecoder.describe(bytes: definitionLimit))), this server's limit (maxDefinitionBytes)")
+            throw Problem(
+                .contentTooLarge,
+                "the definition is larger than \(definitionLimit) bytes (\(WorkflowDecoder.describe(bytes: definitionLimit))), this server's limit (maxDefinitionBytes)"
+            )
         }
         guard let source = String(validating: body.readableBytesView, as: UTF8.self) else {
             throw Problem(.badRequest, "the definition is not UTF-8 text")
         }
         let document = try WorkflowLoader.load(source: source, file: "request", maximumBytes: definitionLimit)
         guard document.workflow.id != "executions" else {
-            throw Problem(.unprocessableContent, "the workflow id 'executions' is reserved (/api/v1/workflows/executions/{id} reads an execution); give the workflow another id")
+            throw Problem(
+                .unprocessableContent,
+                "the workflow id 'executions' is reserved (/api/v1/workflows/executions/{id} reads an execution); give the workflow another id")
         }
         try await engine.registerWorkflow(document)
         await scheduler.wake()
@@ -117,16 +130,17 @@ struct APIController<Context: RequestContext>: Sendable {
         }
         var json = Self.summary(workflow)
         if case .object(var o) = json {
-            o["steps"] = .array(workflow.steps.map { step in
-                var s: [String: JSONValue] = [
-                    "id": .string(step.id), "type": .string(step.type.rawValue),
-                    "dependencies": .array(step.dependencies.map(JSONValue.string)), "parallel": .bool(step.parallel),
-                ]
-                if let a = step.action { s["action"] = .string(a) }
-                if let c = step.condition { s["condition"] = .string(c) }
-                if let t = step.timeout { s["timeout"] = .string(DurationText.format(t)) }
-                return .object(s)
-            })
+            o["steps"] = .array(
+                workflow.steps.map { step in
+                    var s: [String: JSONValue] = [
+                        "id": .string(step.id), "type": .string(step.type.rawValue),
+                        "dependencies": .array(step.dependencies.map(JSONValue.string)), "parallel": .bool(step.parallel),
+                    ]
+                    if let a = step.action { s["action"] = .string(a) }
+                    if let c = step.condition { s["condition"] = .string(c) }
+                    if let t = step.timeout { s["timeout"] = .string(DurationText.format(t)) }
+                    return .object(s)
+                })
             json = .object(o)
         }
         return json.response()
@@ -146,7 +160,7 @@ struct APIController<Context: RequestContext>: Sendable {
     func events(_ request: Request, context: Context) async throws -> Response {
         let id = try context.parameters.require("id")
         let ticket = try gate.enter(control.callerName(of: request))
-        let stream = engine.events()   // subscribe first, so nothing between the snapshot and it is lost
+        let stream = engine.events()  // subscribe first, so nothing between the snapshot and it is lost
         guard let now = try? await engine.getExecution(id) else {
             if let store, let record = try await store.execution(id: id) {
                 return sse(snapshot: ExecutionReport.json(record.execution), stream: nil, id: id, ticket: ticket)
@@ -163,7 +177,7 @@ struct APIController<Context: RequestContext>: Sendable {
             status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
             body: ResponseBody { writer in
                 try await streamEvents(to: &writer, stallTimeout: stallTimeout) { send in
-                    _ = ticket   // the stream holds its place until it ends
+                    _ = ticket  // the stream holds its place until it ends
                     try await send("event: execution\ndata: \(snapshot.jsonText)\n\n")
                     guard let stream else { return }
                     // The execution's events, and a heartbeat comment while it is quiet (a paused
@@ -244,7 +258,10 @@ struct APIController<Context: RequestContext>: Sendable {
             guard let live else { throw Problem(.notFound, "no execution '\(id)'") }
             for r in live.stepResults.values {
                 guard let started = r.startedAt else { continue }
-                records.append(AttemptRecord(executionID: id, stepID: r.stepID, attempt: max(r.attempts, 1), status: Self.attemptStatus(r), startedAt: started, finishedAt: r.finishedAt, error: r.error, exitCode: r.exitCode))
+                records.append(
+                    AttemptRecord(
+                        executionID: id, stepID: r.stepID, attempt: max(r.attempts, 1), status: Self.attemptStatus(r), startedAt: started,
+                        finishedAt: r.finishedAt, error: r.error, exitCode: r.exitCode))
             }
         }
         records.sort { ($0.startedAt, $0.stepID, $0.attempt) < ($1.startedAt, $1.stepID, $1.attempt) }
@@ -290,7 +307,10 @@ struct APIController<Context: RequestContext>: Sendable {
             "enabled": .bool(s.enabled), "fireCount": .number(Double(s.state.fireCount)),
         ]
         if let v = s.trigger.source { o["source"] = .string(v) }
-        if let v = s.trigger.effectiveSchedule { o["schedule"] = .string(v); o["timezone"] = .string(s.trigger.effectiveTimezone) }
+        if let v = s.trigger.effectiveSchedule {
+            o["schedule"] = .string(v)
+            o["timezone"] = .string(s.trigger.effectiveTimezone)
+        }
         if let v = s.trigger.event { o["event"] = .string(v) }
         if let d = s.state.lastFiredAt { o["lastFiredAt"] = .string(ExecutionReport.iso(d)) }
         if let d = s.nextFireAt { o["nextFireAt"] = .string(ExecutionReport.iso(d)) }
@@ -301,7 +321,8 @@ struct APIController<Context: RequestContext>: Sendable {
 
     static func summary(_ w: Workflow) -> JSONValue {
         var o: [String: JSONValue] = [
-            "id": .string(w.id), "name": .string(w.name), "stepCount": .number(Double(w.steps.count)), "optimizationScore": .number(w.optimizationScore),
+            "id": .string(w.id), "name": .string(w.name), "stepCount": .number(Double(w.steps.count)),
+            "optimizationScore": .number(w.optimizationScore),
         ]
         if let d = w.description { o["description"] = .string(d) }
         if let v = w.version { o["version"] = .string(v) }

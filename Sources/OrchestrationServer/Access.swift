@@ -49,7 +49,8 @@ public struct AccessControl: Sendable {
     public func principal(of request: Request) -> Principal? {
         guard !tokens.isEmpty else { return .local }
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
-              let entry = tokens.entry(of: String(header.dropFirst(7))) else { return nil }
+            let entry = tokens.entry(of: String(header.dropFirst(7)))
+        else { return nil }
         return Principal(name: entry.name, role: entry.role, authenticated: true)
     }
 

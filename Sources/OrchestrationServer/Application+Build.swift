@@ -90,13 +90,17 @@ public func buildApplication(
     engine: WorkflowEngine, store: (any Store)?, configuration: ServerConfiguration, time: TimeSource = .system
 ) async throws -> some ApplicationProtocol {
     guard configuration.isLoopback || configuration.insecure || !configuration.tokens.isEmpty else {
-        throw EngineError(.invalidInput, "refusing to listen on \(configuration.host) without API tokens (--tokens-file or NOVACRON_API_TOKENS); use a loopback address, give tokens, or pass --insecure")
+        throw EngineError(
+            .invalidInput,
+            "refusing to listen on \(configuration.host) without API tokens (--tokens-file or NOVACRON_API_TOKENS); use a loopback address, give tokens, or pass --insecure"
+        )
     }
     // The saved workflows are registered before the first request is served.
     try await engine.restoreWorkflows()
     let router = Router()
     router.add(middleware: ProblemMiddleware())
-    router.add(middleware: RequestGuard(allowedHosts: Set(configuration.allowedHosts.map { $0.lowercased() }), loopbackOnly: configuration.isLoopback))
+    router.add(
+        middleware: RequestGuard(allowedHosts: Set(configuration.allowedHosts.map { $0.lowercased() }), loopbackOnly: configuration.isLoopback))
     let control = AccessControl(tokens: configuration.tokens)
     let root = Routes(router: router, prefix: "", control: control)
     let api = Routes(router: router, prefix: "/api/v1", control: control)
@@ -123,11 +127,13 @@ public func buildApplication(
     let metricWatcher = MetricWatcher(scheduler: scheduler, defaultURL: configuration.prometheusURL, time: time)
     publishLifecycle(of: engine, to: bus)
     EventController(bus: bus, outbound: outbound, control: control, gate: gate).addRoutes(to: api)
-    APIController(engine: engine, store: store, scheduler: scheduler, control: control, gate: gate, definitionLimit: configuration.maxDefinitionBytes).addRoutes(to: api)
+    APIController(engine: engine, store: store, scheduler: scheduler, control: control, gate: gate, definitionLimit: configuration.maxDefinitionBytes)
+        .addRoutes(to: api)
     WebhookController(engine: engine, store: store, scheduler: scheduler, time: time).addRoutes(to: api)
     LearningController(engine: engine, scheduler: scheduler, control: control).addRoutes(to: api)
     addWebUI(to: root)
-    let idle = TimeAmount.nanoseconds(min(configuration.idleTimeout.components.seconds, 86_400) * 1_000_000_000 + configuration.idleTimeout.components.attoseconds / 1_000_000_000)
+    let idle = TimeAmount.nanoseconds(
+        min(configuration.idleTimeout.components.seconds, 86_400) * 1_000_000_000 + configuration.idleTimeout.components.attoseconds / 1_000_000_000)
     var app = Application(
         router: router,
         server: .http1(configuration: .init(idleTimeout: idle)),
@@ -152,7 +158,7 @@ public func buildApplication(
 }
 
 /// The web UI: `/` and `/ui/{file}`, plain HTML, CSS and JavaScript built into the binary
-/// (Sources/OrchestrationServer/Web, embedded by scripts/embed-web). The page carries no data; what
+/// (Sources/OrchestrationServer/Web, embedded at build time by the EmbedFiles plugin). The page carries no data; what
 /// it shows comes from the API with the token the user gives it.
 func addWebUI<Context: RequestContext>(to routes: Routes<Context>) {
     @Sendable func serve(_ name: String) throws -> Response {

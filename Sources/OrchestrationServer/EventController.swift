@@ -35,9 +35,15 @@ struct EventController<Context: RequestContext>: Sendable {
             let id = try context.parameters.require("id")
             _ = try await self.subscription(id)
             let letters = try await self.bus.store.deadLetters(subscriptionID: id, limit: 1000)
-            return JSONValue.object(["deadLetters": .array(letters.map { d in
-                ["seq": .number(Double(d.seq)), "type": .string(d.type), "attempts": .number(Double(d.attempts)), "error": .string(d.error), "at": .string(ExecutionReport.iso(d.at))]
-            })]).response()
+            return JSONValue.object([
+                "deadLetters": .array(
+                    letters.map { d in
+                        [
+                            "seq": .number(Double(d.seq)), "type": .string(d.type), "attempts": .number(Double(d.attempts)),
+                            "error": .string(d.error), "at": .string(ExecutionReport.iso(d.at)),
+                        ]
+                    })
+            ]).response()
         }
     }
 
@@ -57,7 +63,9 @@ struct EventController<Context: RequestContext>: Sendable {
         guard case .object = data else { throw Problem(.badRequest, "data must be a JSON object") }
         var source = "api"
         if let given = o["source"] {
-            guard case .string(let s) = given, !s.isEmpty, s.count <= 100 else { throw Problem(.badRequest, "source must be text of at most 100 characters") }
+            guard case .string(let s) = given, !s.isEmpty, s.count <= 100 else {
+                throw Problem(.badRequest, "source must be text of at most 100 characters")
+            }
             source = s
         }
         guard source != "engine" else { throw Problem(.badRequest, "the source 'engine' is the engine's own") }
@@ -123,7 +131,7 @@ struct EventController<Context: RequestContext>: Sendable {
                 // Until the client leaves, the server shuts down (a graceful shutdown would
                 // otherwise wait for this stream forever), or the client stalls.
                 try await streamEvents(to: &writer, stallTimeout: stallTimeout) { send in
-                    _ = ticket   // the stream holds its place until it ends
+                    _ = ticket  // the stream holds its place until it ends
                     _ = try? await cancelWhenGracefulShutdown {
                         var cursor = start
                         while !Task.isCancelled, !bus.isStopped {
@@ -131,8 +139,14 @@ struct EventController<Context: RequestContext>: Sendable {
                             guard let last = batch.last else {
                                 let seen = cursor
                                 let woken = await withTaskGroup(of: Bool.self) { group in
-                                    group.addTask { await bus.waitForEvents(after: seen); return true }
-                                    group.addTask { try? await Task.sleep(for: heartbeat); return false }
+                                    group.addTask {
+                                        await bus.waitForEvents(after: seen)
+                                        return true
+                                    }
+                                    group.addTask {
+                                        try? await Task.sleep(for: heartbeat)
+                                        return false
+                                    }
                                     let first = await group.next() ?? true
                                     group.cancelAll()
                                     return first
@@ -166,12 +180,15 @@ struct EventController<Context: RequestContext>: Sendable {
         guard case .object(let o)? = try? JSONDecoder().decode(JSONValue.self, from: Data(String(buffer: body).utf8)) else {
             throw Problem(.badRequest, #"the body must be a JSON object: {"url": "https://…", "events": "deployment.*", "secret": "…"}"#)
         }
-        guard case .string(let url)? = o["url"], let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
+        guard case .string(let url)? = o["url"], let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil
+        else {
             throw Problem(.badRequest, "url must be an http or https address")
         }
         var pattern = "*"
         if let e = o["events"] {
-            guard case .string(let p) = e, !p.isEmpty, p.count <= 200 else { throw Problem(.badRequest, "events must be a type pattern like deployment.* or *") }
+            guard case .string(let p) = e, !p.isEmpty, p.count <= 200 else {
+                throw Problem(.badRequest, "events must be a type pattern like deployment.* or *")
+            }
             pattern = p
         }
         var secret: String?
@@ -181,11 +198,14 @@ struct EventController<Context: RequestContext>: Sendable {
         }
         var attempts = 5
         if let m = o["maxAttempts"] {
-            guard case .number(let v) = m, v == v.rounded(), (1...20).contains(v) else { throw Problem(.badRequest, "maxAttempts must be a whole number from 1 to 20") }
+            guard case .number(let v) = m, v == v.rounded(), (1...20).contains(v) else {
+                throw Problem(.badRequest, "maxAttempts must be a whole number from 1 to 20")
+            }
             attempts = Int(v)
         }
         let subscription = EventSubscription(
-            id: "sub-" + UUID().uuidString.prefix(8).lowercased(), url: url, events: pattern, secret: secret, maxAttempts: attempts, createdAt: Date())
+            id: "sub-" + UUID().uuidString.prefix(8).lowercased(), url: url, events: pattern, secret: secret, maxAttempts: attempts, createdAt: Date()
+        )
         try await bus.store.saveSubscription(subscription)
         await outbound.start(subscription.id)
         return Self.json(subscription).response(.created)

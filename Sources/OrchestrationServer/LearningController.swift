@@ -53,7 +53,9 @@ struct LearningController<Context: RequestContext>: Sendable {
         _ = try await known(id)
         _ = try learning()
         let body = try await request.body.collect(upTo: 64 * 1024)
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(String(buffer: body).utf8)), case .string(let suggestion)? = value["id"] else {
+        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(String(buffer: body).utf8)),
+            case .string(let suggestion)? = value["id"]
+        else {
             throw Problem(.badRequest, "the body is {\"id\": SUGGESTION_ID}, an id from GET /api/v1/learning/suggestions/\(id)")
         }
         let principal = control.principal(of: request)

@@ -36,7 +36,9 @@ public struct LogSettings: Sendable, Hashable {
             settings.level = parsed
         }
         if let format {
-            guard let parsed = Format(rawValue: format.lowercased()) else { throw EngineError(.invalidInput, "logFormat: '\(format)' is not text or json") }
+            guard let parsed = Format(rawValue: format.lowercased()) else {
+                throw EngineError(.invalidInput, "logFormat: '\(format)' is not text or json")
+            }
             settings.format = parsed
         }
         if let file, !file.isEmpty { settings.file = file }
@@ -67,7 +69,9 @@ final class LogSink: Sendable {
                     throw EngineError(.invalidInput, "\(file): cannot create the log file")
                 }
             }
-            guard let h = FileHandle(forWritingAtPath: file) else { throw EngineError(.invalidInput, "\(file): cannot open the log file for writing") }
+            guard let h = FileHandle(forWritingAtPath: file) else {
+                throw EngineError(.invalidInput, "\(file): cannot open the log file for writing")
+            }
             h.seekToEndOfFile()
             handle = Mutex(h)
         } else {
@@ -97,7 +101,9 @@ struct LineLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+    func log(
+        level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String, file: String, function: String, line: UInt
+    ) {
         var all = metadata
         if let explicit { all.merge(explicit) { $1 } }
         let time = ExecutionReport.iso(Date())
@@ -108,7 +114,8 @@ struct LineLogHandler: LogHandler {
             sink.write(text + "\n")
         case .json:
             var object: [String: JSONValue] = [
-                "time": .string(time), "level": .string(level.rawValue), "message": .string(redactor.redact(message.description)), "label": .string(label),
+                "time": .string(time), "level": .string(level.rawValue), "message": .string(redactor.redact(message.description)),
+                "label": .string(label),
             ]
             for (key, value) in all where object[key] == nil { object[key] = .string(redactor.redact(value.description)) }
             sink.write(JSONValue.object(object).jsonText + "\n")

@@ -34,29 +34,34 @@ struct EngineMetrics: Sendable {
     func record(_ event: ExecutionEvent) {
         switch event {
         case .executionStarted(_, let workflowID, _):
-            registry.makeCounter(descriptor: .named("novacron_executions_started_total", "Executions started"), labels: [("workflow", workflowID)]).increment()
+            registry.makeCounter(descriptor: .named("novacron_executions_started_total", "Executions started"), labels: [("workflow", workflowID)])
+                .increment()
             running.increment(by: 1)
         case .executionFinished(let e):
             registry.makeCounter(
                 descriptor: .named("novacron_executions_finished_total", "Executions ended, by status"),
-                labels: [("workflow", e.workflowID), ("status", e.status.rawValue)]).increment()
+                labels: [("workflow", e.workflowID), ("status", e.status.rawValue)]
+            ).increment()
             if let start = e.startedAt, let end = e.finishedAt {
                 registry.makeDurationHistogram(
                     descriptor: .named("novacron_execution_duration_seconds", "Execution durations from start to end, by workflow and status"),
-                    labels: [("workflow", e.workflowID), ("status", e.status.rawValue)], buckets: Self.executionBuckets)
-                    .record(.clamped(seconds: max(0, end.timeIntervalSince(start))))
+                    labels: [("workflow", e.workflowID), ("status", e.status.rawValue)], buckets: Self.executionBuckets
+                )
+                .record(.clamped(seconds: max(0, end.timeIntervalSince(start))))
             }
             running.decrement(by: 1)
         case .stepFinished(_, let result, _) where result.startedAt != nil:
             registry.makeDurationHistogram(
                 descriptor: .named("novacron_step_duration_seconds", "Step durations from first start to end, by status"),
-                labels: [("status", result.status.rawValue)], buckets: Self.buckets).record(result.duration)
+                labels: [("status", result.status.rawValue)], buckets: Self.buckets
+            ).record(result.duration)
         case .stepRetrying:
             retries.increment()
         case .stepScheduled(_, _, let latency):
             registry.makeDurationHistogram(
                 descriptor: .named("novacron_scheduling_latency_seconds", "From a step becoming ready to its executor starting"),
-                buckets: Self.latencyBuckets).record(latency)
+                buckets: Self.latencyBuckets
+            ).record(latency)
         default:
             break
         }

@@ -120,13 +120,14 @@ public final class OutboundWebhooks: Service, Sendable {
                 try? await bus.store.saveSubscription(subscription)
                 guard attempt < subscription.maxAttempts else { break }
                 let delay = Duration.seconds(min(60, 1 << (attempt - 1)))
-                do { try await time.sleep(for: delay) } catch { return }   // cancelled: redelivered at next start
+                do { try await time.sleep(for: delay) } catch { return }  // cancelled: redelivered at next start
             }
         }
         guard !Task.isCancelled else { return }
         subscription.deadLettered += 1
         try? await bus.store.saveSubscription(subscription)
-        try? await bus.store.addDeadLetter(DeadLetter(subscriptionID: id, seq: event.seq, type: event.type, attempts: attempt, error: lastError, at: time.now()))
+        try? await bus.store.addDeadLetter(
+            DeadLetter(subscriptionID: id, seq: event.seq, type: event.type, attempts: attempt, error: lastError, at: time.now()))
     }
 
     struct DeliveryFailed: Error, CustomStringConvertible {

@@ -62,7 +62,9 @@ public struct Problem: Error, Sendable {
             }
             return .object(o)
         }
-        self.init(.unprocessableContent, "the workflow is invalid: \(errors.errors.count) error\(errors.errors.count == 1 ? "" : "s")", extra: ["errors": .array(list)])
+        self.init(
+            .unprocessableContent, "the workflow is invalid: \(errors.errors.count) error\(errors.errors.count == 1 ? "" : "s")",
+            extra: ["errors": .array(list)])
     }
 }
 
@@ -81,7 +83,8 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as HTTPError {
             // The router found no route. If the path has routes for other methods, that is 405.
             if error.status == .notFound, error.body == nil, let allowed = DocumentedRoutes.methods(for: request.uri.path) {
-                var response = Problem(.methodNotAllowed, "\(request.method.rawValue) is not allowed here; use \(allowed.joined(separator: ", "))").response
+                var response = Problem(.methodNotAllowed, "\(request.method.rawValue) is not allowed here; use \(allowed.joined(separator: ", "))")
+                    .response
                 response.headers[.allow] = allowed.joined(separator: ", ")
                 return response
             }
@@ -90,7 +93,8 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             return Problem(.contentTooLarge, "the request body is larger than this route accepts").response
         } catch {
             // Internal names and messages stay in the server's log, not in the answer.
-            FileHandle.standardError.write(Data("novacron: \(request.method.rawValue) \(request.uri.path.prefix(200)): internal error: \(error)\n".utf8))
+            FileHandle.standardError.write(
+                Data("novacron: \(request.method.rawValue) \(request.uri.path.prefix(200)): internal error: \(error)\n".utf8))
             return Problem(.internalServerError, "internal error; the server's log has the details").response
         }
     }
@@ -109,7 +113,8 @@ enum DocumentedRoutes {
     /// Each path as segments (`nil` for a `{parameter}`) with its methods, upper case.
     static let routes: [(segments: [String?], methods: [String])] = {
         guard let document = try? JSONSerialization.jsonObject(with: Data(OpenAPIDocument.json.utf8)) as? [String: Any],
-              let paths = document["paths"] as? [String: [String: Any]] else { return [] }
+            let paths = document["paths"] as? [String: [String: Any]]
+        else { return [] }
         let verbs = ["get", "put", "post", "delete", "patch", "head", "options"]
         return paths.map { path, item in
             let segments: [String?] = path.split(separator: "/").map { $0.hasPrefix("{") ? nil : String($0) }
@@ -121,8 +126,10 @@ enum DocumentedRoutes {
     static func methods(for path: String) -> [String]? {
         let parts = path.split(separator: "/")
         var found: Set<String> = []
-        for route in routes where route.segments.count == parts.count
-            && zip(route.segments, parts).allSatisfy({ $0.0 == nil || $0.0! == $0.1 }) {
+        for route in routes
+        where route.segments.count == parts.count
+            && zip(route.segments, parts).allSatisfy({ $0.0 == nil || $0.0! == $0.1 })
+        {
             found.formUnion(route.methods)
         }
         return found.isEmpty ? nil : found.sorted()

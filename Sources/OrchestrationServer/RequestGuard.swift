@@ -28,11 +28,15 @@ struct RequestGuard<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if let authority = request.head.authority {
-            let allowed = allowedHosts.isEmpty
+            let allowed =
+                allowedHosts.isEmpty
                 ? (!loopbackOnly || Loopback.isLoopbackName(Self.hostName(of: authority)))
                 : allowedHosts.contains(Self.hostName(of: authority).lowercased())
             guard allowed else {
-                return Problem(.misdirectedRequest, "this server does not answer to the host '\(authority.prefix(100))'; use http://127.0.0.1:PORT or http://localhost:PORT\(allowedHosts.isEmpty ? "" : ", or one of the allowed hosts")").response
+                return Problem(
+                    .misdirectedRequest,
+                    "this server does not answer to the host '\(authority.prefix(100))'; use http://127.0.0.1:PORT or http://localhost:PORT\(allowedHosts.isEmpty ? "" : ", or one of the allowed hosts")"
+                ).response
             }
         }
         if ![.get, .head, .options].contains(request.method) {

@@ -68,7 +68,10 @@ public struct ServeSettings: Sendable, Equatable {
         flags: [Key: String], environment: [String: String], configFile: String?
     ) async throws -> ServeSettings {
         var providers: [any ConfigProvider] = [
-            InMemoryProvider(name: "flags", values: Dictionary(uniqueKeysWithValues: flags.map { (AbsoluteConfigKey([$0.key.rawValue]), ConfigValue(.string($0.value), isSecret: false)) })),
+            InMemoryProvider(
+                name: "flags",
+                values: Dictionary(
+                    uniqueKeysWithValues: flags.map { (AbsoluteConfigKey([$0.key.rawValue]), ConfigValue(.string($0.value), isSecret: false)) })),
             EnvironmentVariablesProvider(environmentVariables: environment.filter { $0.key.hasPrefix("NOVACRON_") }).prefixKeys(with: ["novacron"]),
         ]
         if let path = configFile ?? environment["NOVACRON_CONFIG"].flatMap({ $0.isEmpty ? nil : $0 }) {
@@ -92,7 +95,9 @@ public struct ServeSettings: Sendable, Equatable {
         }
         func int(_ key: Key, _ range: ClosedRange<Int>) throws -> Int? {
             guard let t = text(key) else { return nil }
-            guard let v = Int(t), range.contains(v) else { throw EngineError(.invalidInput, "\(key): '\(t)' is not a whole number from \(range.lowerBound) to \(range.upperBound)") }
+            guard let v = Int(t), range.contains(v) else {
+                throw EngineError(.invalidInput, "\(key): '\(t)' is not a whole number from \(range.lowerBound) to \(range.upperBound)")
+            }
             return v
         }
         if let v = text(.host) { s.host = v }
@@ -113,10 +118,14 @@ public struct ServeSettings: Sendable, Equatable {
             do { s.drainGrace = try DurationText.parse(v) } catch { throw EngineError(.invalidInput, "drainGrace: \(error.message)") }
         }
         s.prometheusURL = text(.prometheusURL)
-        if let v = text(.allowedHosts) { s.allowedHosts = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty } }
+        if let v = text(.allowedHosts) {
+            s.allowedHosts = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
+        }
         if let v = text(.idleTimeout) {
             do { s.idleTimeout = try DurationText.parse(v) } catch { throw EngineError(.invalidInput, "idleTimeout: \(error.message)") }
-            guard s.idleTimeout >= .seconds(1), s.idleTimeout <= .seconds(3600) else { throw EngineError(.invalidInput, "idleTimeout: '\(v)' is not from 1s to 1h") }
+            guard s.idleTimeout >= .seconds(1), s.idleTimeout <= .seconds(3600) else {
+                throw EngineError(.invalidInput, "idleTimeout: '\(v)' is not from 1s to 1h")
+            }
         }
         if let v = try int(.maxConnections, 1...1_000_000) { s.maxConnections = v }
         if let v = try int(.maxDefinitionBytes, 1024...(1 << 30)) { s.maxDefinitionBytes = v }
@@ -163,7 +172,9 @@ public struct ServeSettings: Sendable, Equatable {
             let name = key.string ?? ""
             guard keys.contains(name) else {
                 let line = key.mark.map { ":\($0.line):\($0.column)" } ?? ""
-                throw EngineError(.invalidInput, "\(path)\(line): unknown setting '\(name)'\(DidYouMean.hint(name, among: keys)); settings are \(keys.joined(separator: ", "))")
+                throw EngineError(
+                    .invalidInput,
+                    "\(path)\(line): unknown setting '\(name)'\(DidYouMean.hint(name, among: keys)); settings are \(keys.joined(separator: ", "))")
             }
             guard value.scalar != nil else {
                 let line = value.mark.map { ":\($0.line):\($0.column)" } ?? ""

@@ -56,7 +56,10 @@ final class StreamGate: Sendable {
             return true
         }
         guard admitted else {
-            throw Problem(.tooManyRequests, "too many open event streams (at most \(limits.perPrincipal) per token and \(limits.total) in all); close one first", headers: [.retryAfter: "5"])
+            throw Problem(
+                .tooManyRequests,
+                "too many open event streams (at most \(limits.perPrincipal) per token and \(limits.total) in all); close one first",
+                headers: [.retryAfter: "5"])
         }
         return Ticket(gate: self, principal: principal)
     }

@@ -29,9 +29,11 @@ struct WebhookController<Context: RequestContext>: Sendable {
         do {
             return try await accept(request, context: context)
         } catch let problem as Problem {
-            engine.logger.warning("webhook delivery refused", metadata: [
-                "source": "\(context.parameters.get("source") ?? "")", "status": "\(problem.status.code)", "reason": "\(problem.detail)",
-            ])
+            engine.logger.warning(
+                "webhook delivery refused",
+                metadata: [
+                    "source": "\(context.parameters.get("source") ?? "")", "status": "\(problem.status.code)", "reason": "\(problem.detail)",
+                ])
             throw problem
         }
     }
@@ -39,7 +41,9 @@ struct WebhookController<Context: RequestContext>: Sendable {
     func accept(_ request: Request, context: Context) async throws -> Response {
         let source = try context.parameters.require("source").lowercased()
         let isIncident = Incident.sources.contains(source)
-        let candidates = await scheduler.enabledTriggers(isIncident ? .incident : .webhook).filter { ($0.trigger.source ?? "generic").lowercased() == source }
+        let candidates = await scheduler.enabledTriggers(isIncident ? .incident : .webhook).filter {
+            ($0.trigger.source ?? "generic").lowercased() == source
+        }
         guard !candidates.isEmpty else {
             throw Problem(.notFound, "no enabled \(isIncident ? "incident" : "webhook") trigger has source '\(source)'")
         }
@@ -60,7 +64,8 @@ struct WebhookController<Context: RequestContext>: Sendable {
         // seen body where only the body is signed (its id could be swapped); a signed timestamp
         // must be recent.
         guard let id = delivery.deliveryID else {
-            throw Problem(.badRequest, "the delivery has no delivery id (\(delivery.deliveryHeader)); without one a captured delivery could be replayed")
+            throw Problem(
+                .badRequest, "the delivery has no delivery id (\(delivery.deliveryHeader)); without one a captured delivery could be replayed")
         }
         if let stale = Webhook.staleness(delivery, now: time.now()) {
             throw Problem(.unauthorized, "refused a replayed or delayed delivery: \(stale)")
@@ -68,7 +73,8 @@ struct WebhookController<Context: RequestContext>: Sendable {
         let deliveries = store ?? seen
         var isNew = try await deliveries.recordDelivery(source: source, id: id, at: time.now())
         if isNew, delivery.signsBodyOnly {
-            isNew = try await deliveries.recordDelivery(source: source, id: "sha256:" + Hex.encode(Array(SHA256.hash(data: delivery.body))), at: time.now())
+            isNew = try await deliveries.recordDelivery(
+                source: source, id: "sha256:" + Hex.encode(Array(SHA256.hash(data: delivery.body))), at: time.now())
         }
         if !isNew {
             return JSONValue.object(["delivery": .string(id), "duplicate": true, "executions": []]).response(.ok)
@@ -93,12 +99,15 @@ struct WebhookController<Context: RequestContext>: Sendable {
 
     /// The candidates whose secret verifies the delivery. A trigger without a secret takes
     /// nothing: unsigned deliveries could come from anyone. None at all is a 401.
-    func verifiedTriggers(_ delivery: Webhook.Delivery, candidates: [(workflowID: String, trigger: WorkflowTrigger)]) async throws -> [(workflowID: String, trigger: WorkflowTrigger)] {
+    func verifiedTriggers(_ delivery: Webhook.Delivery, candidates: [(workflowID: String, trigger: WorkflowTrigger)]) async throws -> [(
+        workflowID: String, trigger: WorkflowTrigger
+    )] {
         let isIncident = Incident.sources.contains(delivery.source)
         var verified: [(workflowID: String, trigger: WorkflowTrigger)] = []
         for candidate in candidates {
             guard let secret = engine.secrets.resolve(candidate.trigger.secret) else {
-                await scheduler.recordError(candidate.workflowID, candidate.trigger.id, "no secret (or its ${secrets.…} is not set): deliveries are refused")
+                await scheduler.recordError(
+                    candidate.workflowID, candidate.trigger.id, "no secret (or its ${secrets.…} is not set): deliveries are refused")
                 continue
             }
             let ok = isIncident ? Incident.verify(delivery, secret: secret) : Webhook.verify(delivery, secret: secret)
@@ -106,13 +115,14 @@ struct WebhookController<Context: RequestContext>: Sendable {
         }
         guard verified.isEmpty else { return verified }
         for c in candidates { await scheduler.recordError(c.workflowID, c.trigger.id, "refused a delivery whose signature does not verify") }
-        let how = switch delivery.source {
-        case "gitlab": "X-Gitlab-Token does not match"
-        case "pagerduty": "the signature does not verify (X-PagerDuty-Signature: v1=HMAC-SHA256 of the body with the trigger's secret)"
-        case "alertmanager": "the credentials do not match (Authorization: Bearer with the trigger's secret)"
-        case "github": "the signature does not verify (X-Hub-Signature-256: sha256=HMAC-SHA256 of the body with the trigger's secret)"
-        default: "the signature does not verify (X-Signature-256: sha256=HMAC-SHA256 of the body with the trigger's secret)"
-        }
+        let how =
+            switch delivery.source {
+            case "gitlab": "X-Gitlab-Token does not match"
+            case "pagerduty": "the signature does not verify (X-PagerDuty-Signature: v1=HMAC-SHA256 of the body with the trigger's secret)"
+            case "alertmanager": "the credentials do not match (Authorization: Bearer with the trigger's secret)"
+            case "github": "the signature does not verify (X-Hub-Signature-256: sha256=HMAC-SHA256 of the body with the trigger's secret)"
+            default: "the signature does not verify (X-Signature-256: sha256=HMAC-SHA256 of the body with the trigger's secret)"
+            }
         throw Problem(.unauthorized, how)
     }
 
@@ -133,19 +143,30 @@ struct WebhookController<Context: RequestContext>: Sendable {
             }
             for (workflowID, trigger) in triggers {
                 guard Incident.matches(trigger, payload: occurrence.payload) else {
-                    skipped.append(["workflow": .string(workflowID), "trigger": .string(trigger.id), "incident": .string(occurrence.id), "reason": "the incident does not match"])
+                    skipped.append([
+                        "workflow": .string(workflowID), "trigger": .string(trigger.id), "incident": .string(occurrence.id),
+                        "reason": "the incident does not match",
+                    ])
                     continue
                 }
                 do {
                     let execution = try await scheduler.fire(workflowID: workflowID, trigger: trigger, payload: occurrence.payload)
-                    started.append(["workflow": .string(workflowID), "trigger": .string(trigger.id), "incident": .string(occurrence.id), "execution": .string(execution.id)])
+                    started.append([
+                        "workflow": .string(workflowID), "trigger": .string(trigger.id), "incident": .string(occurrence.id),
+                        "execution": .string(execution.id),
+                    ])
                 } catch {
-                    skipped.append(["workflow": .string(workflowID), "trigger": .string(trigger.id), "incident": .string(occurrence.id), "reason": .string("\(error)")])
+                    skipped.append([
+                        "workflow": .string(workflowID), "trigger": .string(trigger.id), "incident": .string(occurrence.id),
+                        "reason": .string("\(error)"),
+                    ])
                 }
             }
         }
         let duplicate = started.isEmpty && skipped.isEmpty && !duplicates.isEmpty
-        let answer: JSONValue = ["duplicate": .bool(duplicate), "executions": .array(started), "skipped": .array(skipped), "duplicates": .array(duplicates)]
+        let answer: JSONValue = [
+            "duplicate": .bool(duplicate), "executions": .array(started), "skipped": .array(skipped), "duplicates": .array(duplicates),
+        ]
         return answer.response(duplicate ? .ok : .accepted)
     }
 }

@@ -72,9 +72,11 @@ public enum LearningEvaluation {
             let report = try await Simulator(workflow: workflow, model: model, seed: seed).run(runs: runs)
             let suggested = report.suggestions.map { "\($0.kind.rawValue)/\($0.step ?? "")" }
             let found = Set(suggested)
-            out.append(Report.Run(
-                seed: seed, suggested: suggested.sorted(), truePositives: found.intersection(truth).sorted(),
-                falsePositives: found.subtracting(truth).sorted(), missed: truth.subtracting(found).sorted(), runsPerSecond: report.runsPerSecond))
+            out.append(
+                Report.Run(
+                    seed: seed, suggested: suggested.sorted(), truePositives: found.intersection(truth).sorted(),
+                    falsePositives: found.subtracting(truth).sorted(), missed: truth.subtracting(found).sorted(), runsPerSecond: report.runsPerSecond)
+            )
         }
         let tp = Double(out.map(\.truePositives.count).reduce(0, +))
         let fp = Double(out.map(\.falsePositives.count).reduce(0, +))
@@ -125,7 +127,8 @@ public enum LearningEvaluation {
         for d in 0..<dags {
             let (workflow, model) = try randomDAG(seed: UInt64(100 + d), steps: steps)
             for policy in ExecutionStateMachine.Scheduling.allCases {
-                let report = try await Simulator(workflow: workflow, model: model, maxParallelism: slots, seed: UInt64(d + 1), scheduling: policy).run(runs: runs)
+                let report = try await Simulator(workflow: workflow, model: model, maxParallelism: slots, seed: UInt64(d + 1), scheduling: policy)
+                    .run(runs: runs)
                 guard let ratio = report.lowerBoundRatio else { continue }
                 if policy == .criticalPathFirst {
                     critical.append(ratio)
@@ -138,7 +141,8 @@ public enum LearningEvaluation {
         let mean = { (x: [Double]) in x.isEmpty ? 0 : x.reduce(0, +) / Double(x.count) }
         let eta = SimulationReport.ETAError(
             at25: mean(etas.map(\.at25)), at50: mean(etas.map(\.at50)), at75: mean(etas.map(\.at75)),
-            ofRemaining25: mean(etas.map(\.ofRemaining25)), ofRemaining50: mean(etas.map(\.ofRemaining50)), ofRemaining75: mean(etas.map(\.ofRemaining75)),
+            ofRemaining25: mean(etas.map(\.ofRemaining25)), ofRemaining50: mean(etas.map(\.ofRemaining50)),
+            ofRemaining75: mean(etas.map(\.ofRemaining75)),
             executions: etas.map(\.executions).reduce(0, +))
         return SchedulingReport(dags: dags, slots: slots, firstComeFirstServed: mean(fifo), criticalPathFirst: mean(critical), eta: eta)
     }

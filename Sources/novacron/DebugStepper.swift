@@ -14,7 +14,6 @@ final class DebugStepper: Sendable {
         self.breakAt = breakAt
     }
 
-
     /// The execution paused before `step`: run it, stop stepping, or cancel, as the user says.
     func paused(_ engine: WorkflowEngine, execution id: String, before step: String?) async {
         guard let step else { return }
@@ -33,7 +32,12 @@ final class DebugStepper: Sendable {
         let answer: String?? = await withCheckedContinuation { continuation in
             let settled = Mutex(false)
             let settle: @Sendable (String??) -> Void = { value in
-                if settled.withLock({ done in defer { done = true }; return !done }) { continuation.resume(returning: value) }
+                if settled.withLock({ done in
+                    defer { done = true }
+                    return !done
+                }) {
+                    continuation.resume(returning: value)
+                }
             }
             DispatchQueue.global().async { settle(.some(readLine(strippingNewline: true))) }
             Task {
@@ -65,7 +69,9 @@ final class DebugStepper: Sendable {
             }
             if !values.isEmpty {
                 text += "\n  values:"
-                for key in values.keys.sorted(by: { $0.localizedStandardCompare($1) == .orderedAscending }) { text += "\n    $\(key) = \(values[key]!)" }
+                for key in values.keys.sorted(by: { $0.localizedStandardCompare($1) == .orderedAscending }) {
+                    text += "\n    $\(key) = \(values[key]!)"
+                }
             }
         } catch {
             text += "\n  (its inputs cannot be resolved yet: \(error); running it fails the same way)"

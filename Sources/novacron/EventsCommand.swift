@@ -17,7 +17,9 @@ struct EventsCommand: AsyncParsableCommand {
     struct Publish: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Publish an event: event triggers whose pattern matches start their workflows.",
-            discussion: "Example: novacron events publish deployment.finished --data '{\"service\": \"api\"}'. Prints the saved event with its sequence number.")
+            discussion:
+                "Example: novacron events publish deployment.finished --data '{\"service\": \"api\"}'. Prints the saved event with its sequence number."
+        )
 
         @Argument(help: "The event type, e.g. deployment.finished.") var type: String
         @Option(name: .long, help: ArgumentHelp("The event's data, a JSON object.", valueName: "json")) var data: String = "{}"
@@ -33,7 +35,8 @@ struct EventsCommand: AsyncParsableCommand {
                 throw ExitStatus.invalidInput
             }
             let parsed = try JSONDecoder().decode(JSONValue.self, from: Data(data.utf8))
-            let event = try await remote.call(.POST, "/api/v1/events", body: ["type": .string(type), "data": parsed, "source": "cli"], defaultServer: defaultServer)
+            let event = try await remote.call(
+                .POST, "/api/v1/events", body: ["type": .string(type), "data": parsed, "source": "cli"], defaultServer: defaultServer)
             Console.out(event.jsonText + "\n")
         }
     }
@@ -49,7 +52,10 @@ struct EventsCommand: AsyncParsableCommand {
 
         func run() async throws {
             var path = "/api/v1/events?after=\(after)&limit=\(limit)"
-            if let type { path += "&type=" + (type.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: ".*-_"))) ?? type) }
+            if let type {
+                path +=
+                    "&type=" + (type.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: ".*-_"))) ?? type)
+            }
             let page = try await remote.call(.GET, path, defaultServer: defaultServer)
             guard output != "json" else {
                 Console.out(page.jsonText + "\n")
@@ -85,7 +91,8 @@ struct TriggersCommand: AsyncParsableCommand {
                 return
             }
             guard case .object(let o) = answer, case .array(let triggers)? = o["triggers"] else { return }
-            Console.out("WORKFLOW / TRIGGER                TYPE      ENABLED  FIRED  LAST FIRED                NEXT FIRE                 LAST ERROR\n")
+            Console.out(
+                "WORKFLOW / TRIGGER                TYPE      ENABLED  FIRED  LAST FIRED                NEXT FIRE                 LAST ERROR\n")
             for case .object(let t) in triggers {
                 let name = "\(t["workflowID"]?.text ?? "")/\(t["id"]?.text ?? "")"
                 let cells = [
@@ -123,6 +130,7 @@ struct TriggerTarget: ParsableArguments {
 
     /// POSTs `…/triggers/{trigger}/enable` or `/disable` and prints the trigger's new state.
     func switchTo(_ verb: String) async throws {
-        Console.out(try await remote.call(.POST, "/api/v1/workflows/\(workflow)/triggers/\(trigger)/\(verb)", defaultServer: defaultServer).jsonText + "\n")
+        Console.out(
+            try await remote.call(.POST, "/api/v1/workflows/\(workflow)/triggers/\(trigger)/\(verb)", defaultServer: defaultServer).jsonText + "\n")
     }
 }

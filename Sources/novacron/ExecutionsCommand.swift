@@ -5,7 +5,7 @@ import NIOHTTP1
 import OrchestrationExecutors
 import OrchestrationSQLite
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `novacron executions list|show|logs|resume`: the executions saved in the store.
@@ -21,7 +21,8 @@ struct ExecutionsCommand: AsyncParsableCommand {
 
         @OptionGroup var storeOptions: StoreOptions
         @Option(name: .long, help: "Only this workflow's executions.") var workflow: String?
-        @Option(name: .long, help: "Only executions with this status (pending, running, paused, completed, failed, cancelled).") var status: ExecutionStatus?
+        @Option(name: .long, help: "Only executions with this status (pending, running, paused, completed, failed, cancelled).") var status:
+            ExecutionStatus?
         @Option(name: .long, help: "At most this many.") var limit = 20
         @Option(name: .shortAndLong, help: "text or json.") var output: OutputFormat = .text
         @OptionGroup var remote: RemoteOptions
@@ -37,8 +38,10 @@ struct ExecutionsCommand: AsyncParsableCommand {
                 var rows = [["ID", "WORKFLOW", "STATUS", "STARTED", "DURATION"]]
                 for case .object(let e) in items {
                     let ms = (e["metrics"].flatMap { if case .object(let m) = $0 { return m["totalDurationMs"] } else { return nil } })
-                    rows.append([e["id"]?.text ?? "", e["workflowID"]?.text ?? "", e["status"]?.text ?? "", e["startedAt"]?.text ?? "-",
-                                 ms.map { ProgressDisplay.format(.clamped(seconds: (Double($0.text) ?? 0) / 1000)) } ?? "-"])
+                    rows.append([
+                        e["id"]?.text ?? "", e["workflowID"]?.text ?? "", e["status"]?.text ?? "", e["startedAt"]?.text ?? "-",
+                        ms.map { ProgressDisplay.format(.clamped(seconds: (Double($0.text) ?? 0) / 1000)) } ?? "-",
+                    ])
                 }
                 return Console.out(rows.count == 1 ? "no executions on \(remote.serverURL!)" : Table.render(rows))
             }
@@ -52,7 +55,9 @@ struct ExecutionsCommand: AsyncParsableCommand {
                 var rows = [["ID", "WORKFLOW", "STATUS", "STARTED", "DURATION"]]
                 for r in records {
                     let e = r.execution
-                    let duration = e.finishedAt.flatMap { end in e.startedAt.map { ProgressDisplay.format(.clamped(seconds: end.timeIntervalSince($0))) } } ?? "-"
+                    let duration =
+                        e.finishedAt.flatMap { end in e.startedAt.map { ProgressDisplay.format(.clamped(seconds: end.timeIntervalSince($0))) } }
+                        ?? "-"
                     rows.append([e.id, e.workflowID, e.status.rawValue, e.startedAt.map(ExecutionReport.iso) ?? "-", duration])
                 }
                 Console.out(Table.render(rows))
@@ -79,9 +84,12 @@ struct ExecutionsCommand: AsyncParsableCommand {
                 if case .array(let steps)? = o["steps"] {
                     for case .object(let step) in steps {
                         let detail = step["skipReason"]?.text ?? step["error"]?.text ?? ""
-                        rows.append([step["id"]?.text ?? "", step["status"]?.text ?? "", step["attempts"]?.text ?? "0",
-                                     step["startedAt"] == nil ? "-" : ProgressDisplay.format(.clamped(seconds: (Double(step["durationMs"]?.text ?? "0") ?? 0) / 1000)),
-                                     String(detail.prefix(80))])
+                        rows.append([
+                            step["id"]?.text ?? "", step["status"]?.text ?? "", step["attempts"]?.text ?? "0",
+                            step["startedAt"] == nil
+                                ? "-" : ProgressDisplay.format(.clamped(seconds: (Double(step["durationMs"]?.text ?? "0") ?? 0) / 1000)),
+                            String(detail.prefix(80)),
+                        ])
                     }
                 }
                 return Console.out(text + "\n" + Table.render(rows))
@@ -110,7 +118,10 @@ struct ExecutionsCommand: AsyncParsableCommand {
                     for key in [id, StepResult.rollbackID(of: id)] {
                         guard let r = e.stepResults[key] ?? (key == id ? StepResult(stepID: id) : nil) else { continue }
                         let detail = r.skipReason ?? r.error ?? (r.cached ? "cached" : "")
-                        rows.append([key, r.status.rawValue, String(r.attempts), r.startedAt == nil ? "-" : ProgressDisplay.format(r.duration), String(detail.prefix(80))])
+                        rows.append([
+                            key, r.status.rawValue, String(r.attempts), r.startedAt == nil ? "-" : ProgressDisplay.format(r.duration),
+                            String(detail.prefix(80)),
+                        ])
                     }
                 }
                 Console.out(text + "\n" + Table.render(rows))
@@ -144,9 +155,11 @@ struct ExecutionsCommand: AsyncParsableCommand {
             if follow { return try await followLogs(store) }
             let (record, logs) = try await StoreCall.run { () -> (ExecutionRecord?, [(String, String)]) in
                 guard let r = try await store.execution(id: id) else { return (nil, []) }
-                let ids = step.map { [$0] } ?? r.execution.stepResults.values.sorted {
-                    ($0.startedAt ?? .distantFuture, $0.stepID) < ($1.startedAt ?? .distantFuture, $1.stepID)
-                }.map(\.stepID)
+                let ids =
+                    step.map { [$0] }
+                    ?? r.execution.stepResults.values.sorted {
+                        ($0.startedAt ?? .distantFuture, $0.stepID) < ($1.startedAt ?? .distantFuture, $1.stepID)
+                    }.map(\.stepID)
                 var out: [(String, String)] = []
                 for s in ids { if let log = try await store.log(executionID: id, stepID: s) { out.append((s, log)) } }
                 return (r, out)
@@ -198,8 +211,9 @@ struct ExecutionsCommand: AsyncParsableCommand {
         @Option(name: .shortAndLong, help: "text or json.") var output: RunCommand.Format = .text
 
         func run() async throws {
-            let command = try RunCommand.parse(["--resume", id, "--output", output.rawValue]
-                + (storeOptions.db.map { ["--db", $0] } ?? []) + ["--durability", storeOptions.durability.rawValue])
+            let command = try RunCommand.parse(
+                ["--resume", id, "--output", output.rawValue]
+                    + (storeOptions.db.map { ["--db", $0] } ?? []) + ["--durability", storeOptions.durability.rawValue])
             try await command.run()
         }
     }

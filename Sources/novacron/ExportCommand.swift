@@ -44,7 +44,9 @@ struct ExportCommand: AsyncParsableCommand {
             let statistics = await learning.statistics(workflowID: document.workflow.id)
             durations = Suggester().learnedDurations(statistics).mapValues(\.seconds)
             if durations.isEmpty {
-                Console.err("warning: nothing learned yet about '\(document.workflow.id)' in \(store.path) (a step needs \(OptimizationConfig().minimumExecutions) executions); using the estimates")
+                Console.err(
+                    "warning: nothing learned yet about '\(document.workflow.id)' in \(store.path) (a step needs \(OptimizationConfig().minimumExecutions) executions); using the estimates"
+                )
             }
         }
         let (_, result) = try target_.export(file, to: CloudTarget(rawValue: target.rawValue)!, durations: durations)
@@ -153,7 +155,8 @@ struct SyncCommand: AsyncParsableCommand {
     @Argument(help: "A workflow file (YAML or JSON).")
     var file: String
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("aws, azure or gcp; several as aws,azure,gcp or by repeating the option.", valueName: "providers"))
+    @Option(
+        name: .shortAndLong, help: ArgumentHelp("aws, azure or gcp; several as aws,azure,gcp or by repeating the option.", valueName: "providers"))
     var provider: [String]
 
     /// The providers named, in order, each once.
@@ -196,7 +199,8 @@ struct SyncCommand: AsyncParsableCommand {
             let (document, result) = try target_.export(file, to: CloudTarget(rawValue: provider.rawValue)!)
             exports.append((provider, document, result))
         }
-        let sync = WorkflowSync(options: SyncOptions(awsRoleArn: awsRoleArn, azureResourceGroup: resourceGroup, azureLocation: location, gcpRegion: region))
+        let sync = WorkflowSync(
+            options: SyncOptions(awsRoleArn: awsRoleArn, azureResourceGroup: resourceGroup, azureLocation: location, gcpRegion: region))
         var failed = false
         for (provider, document, result) in exports {
             do {

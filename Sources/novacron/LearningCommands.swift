@@ -30,13 +30,17 @@ struct LearningSource {
     }
 
     func apply(_ suggestionID: String, workflowID: String) async throws -> JSONValue {
-        if remote.serverURL != nil { return try await remote.call(.POST, "/api/v1/learning/suggestions/\(workflowID)/apply", body: ["id": .string(suggestionID)]) }
+        if remote.serverURL != nil {
+            return try await remote.call(.POST, "/api/v1/learning/suggestions/\(workflowID)/apply", body: ["id": .string(suggestionID)])
+        }
         let store = try storeOptions.openExisting()
         let (workflow, learning) = try await local(workflowID, store: store)
         let engine = WorkflowEngine(executors: .withCloudFunctions(), store: store, learning: learning)
         try await engine.registerWorkflow(workflow)
         do {
-            return try JSONValue(encoding: try await engine.applySuggestion(suggestionID, workflowID: workflowID, by: "cli (\(ProcessInfo.processInfo.environment["USER"] ?? "unknown user"))"))
+            return try JSONValue(
+                encoding: try await engine.applySuggestion(
+                    suggestionID, workflowID: workflowID, by: "cli (\(ProcessInfo.processInfo.environment["USER"] ?? "unknown user"))"))
         } catch let error as EngineError {
             Console.err("error: \(error.message)")
             throw ExitStatus.invalidInput
@@ -62,7 +66,9 @@ struct PatternsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "patterns",
         abstract: "What the learning engine learned about a workflow: success rates, durations, retries, timeouts, failures, regressions.",
-        discussion: "Read from the store (--db) or a server (--server). A workflow needs 10 executions before it has a pattern; until then this says how many more.")
+        discussion:
+            "Read from the store (--db) or a server (--server). A workflow needs 10 executions before it has a pattern; until then this says how many more."
+    )
 
     @Argument(help: "The workflow id.") var workflow: String
     @Option(name: .shortAndLong, help: "text or json.") var output: OutputFormat = .text
@@ -98,7 +104,9 @@ struct SuggestCommand: AsyncParsableCommand {
         if let apply {
             let record = try await source.apply(apply, workflowID: workflow)
             if output == .json { return Console.out(record.jsonText) }
-            return Console.out("applied \(apply): \(workflow) is now version \(record["afterVersion"]?.text.prefix(12) ?? "?") (was \(record["beforeVersion"]?.text.prefix(12) ?? "?"))\n\(record["reason"]?.text ?? "")")
+            return Console.out(
+                "applied \(apply): \(workflow) is now version \(record["afterVersion"]?.text.prefix(12) ?? "?") (was \(record["beforeVersion"]?.text.prefix(12) ?? "?"))\n\(record["reason"]?.text ?? "")"
+            )
         }
         let answer = try await source.suggestions(workflow)
         if output == .json { return Console.out(answer.jsonText) }
@@ -122,11 +130,13 @@ enum LearningText {
         let id = p["workflowID"]?.text ?? "?"
         let executions = Int(saturating: p["executions"]?.number ?? 0), needed = Int(saturating: p["executionsNeeded"]?.number ?? 0)
         if needed > 0 {
-            return "\(id): \(executions) execution\(executions == 1 ? "" : "s"); a pattern needs \(Int(saturating: p["minimumExecutions"]?.number ?? 10)) (\(needed) more)"
+            return
+                "\(id): \(executions) execution\(executions == 1 ? "" : "s"); a pattern needs \(Int(saturating: p["minimumExecutions"]?.number ?? 10)) (\(needed) more)"
         }
         var out = "\(id): \(executions) executions, \(percent(p["successRate"])) succeeded"
         if let d = p["duration"] {
-            out += "; duration mean \(seconds(d["mean"])), p50 \(seconds(d["p50"])), p95 \(seconds(d["p95"])), p99 \(seconds(d["p99"])) (EWMA \(seconds(d["ewma"])))"
+            out +=
+                "; duration mean \(seconds(d["mean"])), p50 \(seconds(d["p50"])), p95 \(seconds(d["p95"])), p99 \(seconds(d["p99"])) (EWMA \(seconds(d["ewma"])))"
         }
         out += "\n\n"
         var rows = [["STEP", "RUNS", "SUCCESS", "1ST-FAIL", "RECOVERED", "TIMEOUTS", "CACHED", "P50", "P95", "QUEUE-P95"]]
@@ -134,21 +144,26 @@ enum LearningText {
         if case .array(let steps)? = p["steps"] {
             for s in steps {
                 rows.append([
-                    s["stepID"]?.text ?? "?", "\(Int(saturating: s["runs"]?.number ?? 0))", percent(s["successRate"]), percent(s["firstAttemptFailureRate"]),
+                    s["stepID"]?.text ?? "?", "\(Int(saturating: s["runs"]?.number ?? 0))", percent(s["successRate"]),
+                    percent(s["firstAttemptFailureRate"]),
                     percent(s["retryRecoveryRate"]), percent(s["timeoutRate"]), percent(s["cacheHitRate"]),
                     seconds(s["duration"]?["p50"]), seconds(s["duration"]?["p95"]), seconds(s["queueWait"]?["p95"]),
                 ])
                 if let r = s["regression"] {
-                    regressions.append("  \(s["stepID"]?.text ?? "?"): \(String(format: "%.1f", r["ratio"]?.number ?? 0))× slower over its last \(Int(saturating: r["recentRuns"]?.number ?? 0)) runs (\(seconds(r["baselineMedian"])) → \(seconds(r["recentMedian"])), p = \(String(format: "%.1e", r["pValue"]?.number ?? 1)))")
+                    regressions.append(
+                        "  \(s["stepID"]?.text ?? "?"): \(String(format: "%.1f", r["ratio"]?.number ?? 0))× slower over its last \(Int(saturating: r["recentRuns"]?.number ?? 0)) runs (\(seconds(r["baselineMedian"])) → \(seconds(r["recentMedian"])), p = \(String(format: "%.1e", r["pValue"]?.number ?? 1)))"
+                    )
                 }
             }
         }
         out += Table.render(rows)
         if case .array(let failures)? = p["commonFailures"], !failures.isEmpty {
-            out += "\n\nCommon failures:\n" + failures.map { f in
-                let steps = (f["steps"].map { if case .array(let a) = $0 { a.map(\.text) } else { [] } } ?? []).joined(separator: ", ")
-                return "  \(Int(saturating: f["count"]?.number ?? 0))× \(f["signature"]?.text ?? "")\(steps.isEmpty ? "" : " [\(steps)]")"
-            }.joined(separator: "\n")
+            out +=
+                "\n\nCommon failures:\n"
+                + failures.map { f in
+                    let steps = (f["steps"].map { if case .array(let a) = $0 { a.map(\.text) } else { [] } } ?? []).joined(separator: ", ")
+                    return "  \(Int(saturating: f["count"]?.number ?? 0))× \(f["signature"]?.text ?? "")\(steps.isEmpty ? "" : " [\(steps)]")"
+                }.joined(separator: "\n")
         }
         if !regressions.isEmpty { out += "\n\nDuration regressions:\n" + regressions.joined(separator: "\n") }
         return out
@@ -161,12 +176,17 @@ enum LearningText {
             return needed > 0 ? "no suggestions for \(id) yet: \(needed) more execution\(needed == 1 ? "" : "s") needed" : "no suggestions for \(id)"
         }
         return list.map { s in
-            var line = "\(s["id"]?.text ?? "?")  [\(s["priority"]?.text ?? "")] confidence \(String(format: "%.2f", s["confidence"]?.number ?? 0)), impact \(String(format: "%.1f", s["expectedImpact"]?.number ?? 0))%"
+            var line =
+                "\(s["id"]?.text ?? "?")  [\(s["priority"]?.text ?? "")] confidence \(String(format: "%.2f", s["confidence"]?.number ?? 0)), impact \(String(format: "%.1f", s["expectedImpact"]?.number ?? 0))%"
             if s["safe"] == .bool(false) { line += ", review before applying" }
             if s["semanticChange"] == .bool(true) { line += " (changes what the workflow does)" }
             line += "\n  \(s["description"]?.text ?? "")"
             if case .array(let patch)? = s["patch"] {
-                line += "\n  patch: " + patch.filter { $0["op"] != "test" }.map { "\($0["op"]?.text ?? "") \($0["path"]?.text ?? "")\($0["value"].map { " " + $0.jsonText } ?? "")" }.joined(separator: "; ")
+                line +=
+                    "\n  patch: "
+                    + patch.filter { $0["op"] != "test" }.map {
+                        "\($0["op"]?.text ?? "") \($0["path"]?.text ?? "")\($0["value"].map { " " + $0.jsonText } ?? "")"
+                    }.joined(separator: "; ")
             }
             return line
         }.joined(separator: "\n\n")
@@ -193,7 +213,8 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Run at most K steps of an execution at once.") var maxParallel: Int?
     @Option(name: .long, help: "Executions running at once (default 1).") var concurrency: Int = 1
     @Option(name: .long, help: "Seeds the draws; the same seed gives the same simulation (default 1).") var seed: UInt64 = 1
-    @Flag(name: .long, help: "Let the learning engine apply its safe suggestions as the runs go (and revert what does worse).") var autoOptimize = false
+    @Flag(name: .long, help: "Let the learning engine apply its safe suggestions as the runs go (and revert what does worse).") var autoOptimize =
+        false
     @Option(name: .long, help: "The confidence auto-optimization needs (default 0.8).") var minConfidence: Double = 0.8
     @Option(name: .shortAndLong, help: "text or json.") var output: OutputFormat = .text
     @OptionGroup var storeOptions: StoreOptions
@@ -232,18 +253,28 @@ struct SimulateCommand: AsyncParsableCommand {
         let report: SimulationReport
         do {
             let optimization = OptimizationConfig(enableAutoOptimization: autoOptimize, minConfidence: minConfidence)
-            report = try await Simulator(workflow: workflow, model: behaviour, maxParallelism: maxParallel, seed: seed, optimization: optimization, concurrency: concurrency).run(runs: runs)
+            report = try await Simulator(
+                workflow: workflow, model: behaviour, maxParallelism: maxParallel, seed: seed, optimization: optimization, concurrency: concurrency
+            ).run(runs: runs)
         } catch {
             Console.err("error: \(error)")
             throw ExitCode(1)
         }
         if output == .json { return Console.out(try JSONValue(encoding: report).jsonText) }
-        var text = "\(report.runs) runs of \(workflow.id) in \(String(format: "%.2f", report.wallSeconds)) s (\(Int(saturating: report.runsPerSecond)) runs/s), \(report.succeeded) succeeded (\(String(format: "%.1f", report.successRate * 100))%)\n"
+        var text =
+            "\(report.runs) runs of \(workflow.id) in \(String(format: "%.2f", report.wallSeconds)) s (\(Int(saturating: report.runsPerSecond)) runs/s), \(report.succeeded) succeeded (\(String(format: "%.1f", report.successRate * 100))%)\n"
         let m = report.makespan
-        text += "makespan: mean \(LearningText.seconds(.number(m.mean))), p50 \(LearningText.seconds(.number(m.p50))), p90 \(LearningText.seconds(.number(m.p90))), p99 \(LearningText.seconds(.number(m.p99))), max \(LearningText.seconds(.number(m.max)))\n\n"
+        text +=
+            "makespan: mean \(LearningText.seconds(.number(m.mean))), p50 \(LearningText.seconds(.number(m.p50))), p90 \(LearningText.seconds(.number(m.p90))), p99 \(LearningText.seconds(.number(m.p99))), max \(LearningText.seconds(.number(m.max)))\n\n"
         if autoOptimize {
-            text += "success rate by quarter of the runs: " + report.successRateByQuarter.map { String(format: "%.1f%%", $0 * 100) }.joined(separator: ", ") + "\n"
-            text += report.optimizations.isEmpty ? "auto-optimization applied nothing\n" : "auto-optimization:\n" + report.optimizations.map { "  \($0.action.rawValue) \($0.suggestionID): \($0.reason)" }.joined(separator: "\n") + "\n"
+            text +=
+                "success rate by quarter of the runs: "
+                + report.successRateByQuarter.map { String(format: "%.1f%%", $0 * 100) }.joined(separator: ", ") + "\n"
+            text +=
+                report.optimizations.isEmpty
+                ? "auto-optimization applied nothing\n"
+                : "auto-optimization:\n"
+                    + report.optimizations.map { "  \($0.action.rawValue) \($0.suggestionID): \($0.reason)" }.joined(separator: "\n") + "\n"
             text += "\nwhat is still suggested:\n"
         }
         text += LearningText.suggestions(["workflowID": .string(workflow.id), "suggestions": .array(report.suggestions.map(\.json))])

@@ -8,7 +8,9 @@ import OrchestrationServer
 /// `NOVACRON_LOG_LEVEL`, `NOVACRON_LOG_FORMAT` and `NOVACRON_LOG_FILE` behind them. `run` shows its
 /// progress anyway, so it logs only when asked to: one of these set.
 struct LogOptions: ParsableArguments {
-    @Option(name: .long, help: "Log at this level and above: trace, debug, info, warning, error (NOVACRON_LOG_LEVEL). Without any log option, run does not log.")
+    @Option(
+        name: .long,
+        help: "Log at this level and above: trace, debug, info, warning, error (NOVACRON_LOG_LEVEL). Without any log option, run does not log.")
     var logLevel: String?
 
     @Option(name: .long, help: "text (default) or json: one JSON object a line (NOVACRON_LOG_FORMAT).")

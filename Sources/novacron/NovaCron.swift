@@ -11,6 +11,10 @@ struct NovaCron: AsyncParsableCommand {
             see how it will run with `novacron plan FILE`.
             """,
         version: "0.1.0",
-        subcommands: [RunCommand.self, ExecutionsCommand.self, ServeCommand.self, ValidateCommand.self, PlanCommand.self, CronCommand.self, TriggersCommand.self, EventsCommand.self, PatternsCommand.self, SuggestCommand.self, SimulateCommand.self, ExportCommand.self, SyncCommand.self]
+        subcommands: [
+            RunCommand.self, ExecutionsCommand.self, ServeCommand.self, ValidateCommand.self, PlanCommand.self, CronCommand.self,
+            TriggersCommand.self, EventsCommand.self, PatternsCommand.self, SuggestCommand.self, SimulateCommand.self, ExportCommand.self,
+            SyncCommand.self,
+        ]
     )
 }

@@ -40,7 +40,10 @@ actor ProgressDisplay {
         case .executionStarted(let id, let workflowID, let count):
             line("execution \(id) of \(workflowID) started (\(count) step\(count == 1 ? "" : "s"))")
         case .stepStarted(_, let step, let attempt, _, _, _):
-            if rows[step] == nil { rows[step] = Row(); order.append(step) }
+            if rows[step] == nil {
+                rows[step] = Row()
+                order.append(step)
+            }
             rows[step]?.status = .running
             rows[step]?.attempt = attempt
             if rows[step]?.started == nil { rows[step]?.started = now }
@@ -49,7 +52,10 @@ actor ProgressDisplay {
             rows[step]?.note = "retry \(next) in \(DurationText.format(delay))"
             line("step \(step) failed\(error.map { ": \($0)" } ?? ""); retrying in \(DurationText.format(delay)) (attempt \(next))")
         case .stepFinished(_, let result, let log):
-            if rows[result.stepID] == nil { rows[result.stepID] = Row(); order.append(result.stepID) }
+            if rows[result.stepID] == nil {
+                rows[result.stepID] = Row()
+                order.append(result.stepID)
+            }
             rows[result.stepID]?.status = result.status
             rows[result.stepID]?.finished = now
             rows[result.stepID]?.note = result.skipReason ?? result.error ?? (result.cached ? "cached" : "")

@@ -9,9 +9,9 @@ import OrchestrationSQLite
 import Yams
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// `novacron run FILE [--input k=v]… [--inputs-file F] [--output text|json] [--max-parallel N]`.
@@ -34,16 +34,21 @@ struct RunCommand: AsyncParsableCommand {
     @Argument(help: "A workflow file (YAML or JSON).")
     var file: String?
 
-    @Option(name: .long, help: ArgumentHelp("Carry on an execution whose novacron process stopped, instead of starting one.", valueName: "execution-id"))
+    @Option(
+        name: .long, help: ArgumentHelp("Carry on an execution whose novacron process stopped, instead of starting one.", valueName: "execution-id"))
     var resume: String?
 
-    @Option(name: .long, help: ArgumentHelp("An execution input, NAME=VALUE (repeatable); overrides the workflow's variables.", valueName: "name=value"))
+    @Option(
+        name: .long, help: ArgumentHelp("An execution input, NAME=VALUE (repeatable); overrides the workflow's variables.", valueName: "name=value"))
     var input: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("A YAML or JSON map of inputs; --input wins over it.", valueName: "file"))
     var inputsFile: String?
 
-    @Option(name: .long, help: ArgumentHelp("A YAML or JSON map of secrets (mode 600), read by ${secrets.NAME}; NOVACRON_SECRET_NAME wins over it.", valueName: "file"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("A YAML or JSON map of secrets (mode 600), read by ${secrets.NAME}; NOVACRON_SECRET_NAME wins over it.", valueName: "file")
+    )
     var secretsFile: String?
 
     @Option(name: .long, help: ArgumentHelp("An action catalog file adding to the built-in actions.", valueName: "file"))
@@ -62,7 +67,11 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Seconds a stopped process gets between SIGTERM and SIGKILL.", valueName: "seconds"))
     var killGrace: Double = 5
 
-    @Flag(name: .long, help: "Debug mode: pause before each step, show it with its resolved inputs, and run it when Enter is pressed (c continues without stopping, q cancels).")
+    @Flag(
+        name: .long,
+        help:
+            "Debug mode: pause before each step, show it with its resolved inputs, and run it when Enter is pressed (c continues without stopping, q cancels)."
+    )
     var debug = false
 
     @Option(name: .long, help: ArgumentHelp("Debug mode from this step on: the steps before it run without stopping.", valueName: "step"))
@@ -73,9 +82,13 @@ struct RunCommand: AsyncParsableCommand {
 
     func validate() throws {
         if let maxParallel, maxParallel < 1 { throw ValidationError("--max-parallel must be at least 1") }
-        guard killGrace.isFinite, (0...3600).contains(killGrace) else { throw ValidationError("--kill-grace must be a number of seconds from 0 to 3600") }
+        guard killGrace.isFinite, (0...3600).contains(killGrace) else {
+            throw ValidationError("--kill-grace must be a number of seconds from 0 to 3600")
+        }
         if (file == nil) == (resume == nil) { throw ValidationError("give a workflow file, or --resume with an execution id") }
-        if resume != nil, !input.isEmpty || inputsFile != nil { throw ValidationError("--resume carries on with the execution's own inputs; drop --input/--inputs-file") }
+        if resume != nil, !input.isEmpty || inputsFile != nil {
+            throw ValidationError("--resume carries on with the execution's own inputs; drop --input/--inputs-file")
+        }
     }
 
     func run() async throws {
@@ -115,7 +128,8 @@ struct RunCommand: AsyncParsableCommand {
             guard let store else { throw ValidationError("--resume needs the store the execution was saved in (drop --memory)") }
             workflow = try await Self.resumable(resume, in: store)
             if let breakAt, !workflow.steps.contains(where: { $0.id == breakAt }) {
-                Console.err("error: --break-at \(breakAt): no such step in \(workflow.id)\(DidYouMean.hint(breakAt, among: workflow.steps.map(\.id)))")
+                Console.err(
+                    "error: --break-at \(breakAt): no such step in \(workflow.id)\(DidYouMean.hint(breakAt, among: workflow.steps.map(\.id)))")
                 throw ExitStatus.invalidInput
             }
             let stepper = self.stepper
@@ -139,7 +153,8 @@ struct RunCommand: AsyncParsableCommand {
             }
             workflow = document.workflow
             if let breakAt, !workflow.steps.contains(where: { $0.id == breakAt }) {
-                Console.err("error: --break-at \(breakAt): no such step in \(workflow.id)\(DidYouMean.hint(breakAt, among: workflow.steps.map(\.id)))")
+                Console.err(
+                    "error: --break-at \(breakAt): no such step in \(workflow.id)\(DidYouMean.hint(breakAt, among: workflow.steps.map(\.id)))")
                 throw ExitStatus.invalidInput
             }
             let stepper = self.stepper
@@ -180,7 +195,9 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     /// Runs the engine, starts (or carries on) one execution, shows its progress, returns it ended.
-    func drive(_ engine: WorkflowEngine, workflow: Workflow, stepper: DebugStepper? = nil, start: @Sendable @escaping (WorkflowEngine) async throws -> String) async throws -> WorkflowExecution {
+    func drive(
+        _ engine: WorkflowEngine, workflow: Workflow, stepper: DebugStepper? = nil, start: @Sendable @escaping (WorkflowEngine) async throws -> String
+    ) async throws -> WorkflowExecution {
         try await Self.drive(engine, workflow: workflow, output: output, stepper: stepper, start: start)
     }
 

@@ -22,27 +22,52 @@ struct ServeCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(name: .long, help: ArgumentHelp("A settings file (YAML) with any of the keys below; default $NOVACRON_CONFIG.", valueName: "file")) var config: String?
+    @Option(name: .long, help: ArgumentHelp("A settings file (YAML) with any of the keys below; default $NOVACRON_CONFIG.", valueName: "file"))
+    var config: String?
     @Option(name: .long, help: "The address to listen on (default 127.0.0.1).") var host: String?
     @Option(name: .long, help: "The port to listen on (default 8080).") var port: Int?
     @Flag(name: .long, help: "Listen beyond loopback without authentication.") var insecure = false
-    @Option(name: .long, help: ArgumentHelp("API tokens: a list of {name, role, sha256}; NOVACRON_API_TOKENS=role:token,… adds more.", valueName: "file")) var tokensFile: String?
-    @Option(name: .long, help: ArgumentHelp("The execution store, an SQLite file (default ~/.novacron/novacron.db).", valueName: "path")) var db: String?
+    @Option(
+        name: .long, help: ArgumentHelp("API tokens: a list of {name, role, sha256}; NOVACRON_API_TOKENS=role:token,… adds more.", valueName: "file"))
+    var tokensFile: String?
+    @Option(name: .long, help: ArgumentHelp("The execution store, an SQLite file (default ~/.novacron/novacron.db).", valueName: "path")) var db:
+        String?
     @Flag(name: .long, help: "Keep executions in memory only: nothing is saved, nothing can be resumed.") var memory = false
     @Option(name: .long, help: "processCrash (default) or powerLoss (fsync on every commit).") var durability: String?
     @Option(name: .long, help: ArgumentHelp("A secrets file (mode 600).", valueName: "file")) var secretsFile: String?
     @Option(name: .long, help: "Run at most N steps of an execution at once (default 64).") var maxParallel: Int?
-    @Option(name: .long, help: ArgumentHelp("After SIGTERM, how long running steps get to finish before they are handed back (default 30s).", valueName: "duration")) var drainGrace: String?
+    @Option(
+        name: .long,
+        help: ArgumentHelp("After SIGTERM, how long running steps get to finish before they are handed back (default 30s).", valueName: "duration"))
+    var drainGrace: String?
 
-    @Option(name: .long, help: ArgumentHelp("The Prometheus metric triggers read (default http://127.0.0.1:9090).", valueName: "url")) var prometheusURL: String?
-    @Option(name: .long, help: ArgumentHelp("Comma-separated host names clients reach the server by (the Host header); default: loopback names on loopback, any otherwise.", valueName: "names")) var allowedHosts: String?
-    @Option(name: .long, help: ArgumentHelp("Close a connection that sends nothing for this long, between requests or while a request's head is awaited (default 30s).", valueName: "duration")) var idleTimeout: String?
+    @Option(name: .long, help: ArgumentHelp("The Prometheus metric triggers read (default http://127.0.0.1:9090).", valueName: "url"))
+    var prometheusURL: String?
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Comma-separated host names clients reach the server by (the Host header); default: loopback names on loopback, any otherwise.",
+            valueName: "names")) var allowedHosts: String?
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Close a connection that sends nothing for this long, between requests or while a request's head is awaited (default 30s).",
+            valueName: "duration")) var idleTimeout: String?
     @Option(name: .long, help: "Serve at most N connections at once (default 512).") var maxConnections: Int?
-    @Option(name: .long, help: ArgumentHelp("Refuse workflow definitions larger than this many bytes (default 33554432, 32 MiB, as the other commands; NOVACRON_MAX_DEFINITION_BYTES).", valueName: "bytes")) var maxDefinitionBytes: Int?
-    @Option(name: .long, help: "Log at this level and above: trace, debug, info (default), warning, error (NOVACRON_LOG_LEVEL).") var logLevel: String?
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Refuse workflow definitions larger than this many bytes (default 33554432, 32 MiB, as the other commands; NOVACRON_MAX_DEFINITION_BYTES).",
+            valueName: "bytes")) var maxDefinitionBytes: Int?
+    @Option(name: .long, help: "Log at this level and above: trace, debug, info (default), warning, error (NOVACRON_LOG_LEVEL).") var logLevel:
+        String?
     @Option(name: .long, help: "text (default) or json: one JSON object a line (NOVACRON_LOG_FORMAT).") var logFormat: String?
-    @Option(name: .long, help: ArgumentHelp("Append the log to this file instead of standard error (NOVACRON_LOG_FILE).", valueName: "path")) var logFile: String?
-    @Flag(name: .long, help: "Apply the learning engine's safe suggestions at or above --min-confidence as new workflow versions (reverted when they do worse).") var autoOptimize = false
+    @Option(name: .long, help: ArgumentHelp("Append the log to this file instead of standard error (NOVACRON_LOG_FILE).", valueName: "path"))
+    var logFile: String?
+    @Flag(
+        name: .long,
+        help: "Apply the learning engine's safe suggestions at or above --min-confidence as new workflow versions (reverted when they do worse).")
+    var autoOptimize = false
     @Option(name: .long, help: "The weight of the newest duration in the learned moving average (default 0.1).") var learningRate: Double?
     @Option(name: .long, help: "The confidence a suggestion needs to be applied automatically (default 0.8).") var minConfidence: Double?
     @Option(name: .long, help: "Executions before a workflow has a pattern (default 10).") var minExecutions: Int?
@@ -101,7 +126,9 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     /// The application, or the store's or settings' error on standard error.
-    static func application(settings: ServeSettings, tokens: APITokens, secrets: SecretProvider, logger: Logger) async throws -> some ApplicationProtocol {
+    static func application(settings: ServeSettings, tokens: APITokens, secrets: SecretProvider, logger: Logger) async throws
+        -> some ApplicationProtocol
+    {
         do {
             return try await buildApplication(settings: settings, tokens: tokens, secrets: secrets, logger: logger, executors: .withCloudFunctions())
         } catch let error as StoreError {

@@ -5,7 +5,9 @@ import OrchestrationSQLite
 
 /// `--db PATH | --memory` and `--durability`, shared by the commands that touch executions.
 struct StoreOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The execution store, an SQLite file (default $NOVACRON_DB, else ~/.novacron/novacron.db).", valueName: "path"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("The execution store, an SQLite file (default $NOVACRON_DB, else ~/.novacron/novacron.db).", valueName: "path"))
     var db: String?
 
     @Flag(name: .long, help: "Keep executions in memory only: nothing is saved, nothing can be resumed.")

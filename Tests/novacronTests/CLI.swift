@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Runs the real `novacron` binary built next to this test bundle.
@@ -30,7 +30,7 @@ enum CLI {
     static func serve(db: String, token: String) throws -> (Running, String) {
         let server = try Running(["serve", "--port", "0", "--db", db], environment: ["NOVACRON_API_TOKENS": "admin:\(token)"])
         guard server.read(until: { $0.contains("listening on 127.0.0.1:") && $0.hasSuffix("\n") }),
-              let port = server.seen.components(separatedBy: "listening on 127.0.0.1:").last?.prefix(while: { $0.isNumber }), !port.isEmpty
+            let port = server.seen.components(separatedBy: "listening on 127.0.0.1:").last?.prefix(while: { $0.isNumber }), !port.isEmpty
         else {
             server.process.terminate()
             throw CLIError(message: "novacron serve did not start: \(server.seen)")
@@ -63,7 +63,9 @@ enum CLI {
         try run(arguments, limitDataKiB: limitDataKiB)
     }
 
-    static func run(_ arguments: [String], limitDataKiB: Int? = nil, environment: [String: String] = CLI.environment, stdin: String? = nil) throws -> Result {
+    static func run(_ arguments: [String], limitDataKiB: Int? = nil, environment: [String: String] = CLI.environment, stdin: String? = nil) throws
+        -> Result
+    {
         let process = Process()
         if let stdin {
             // What a person would type, then the end of input.
@@ -95,8 +97,9 @@ enum CLI {
         let errData = ReadAll(err.fileHandleForReading)
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData.wait(), as: UTF8.self))
+        return Result(
+            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData.wait(), as: UTF8.self))
     }
 
     /// A `novacron` process started in the background, whose output a test reads as it comes:

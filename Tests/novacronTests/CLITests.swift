@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite("novacron command line")
@@ -14,13 +14,14 @@ struct CLITests {
 
         let bad = try CLI.run("validate", "Examples/hello.yaml", "Tests/Fixtures/invalid/cycle.yaml", "Tests/Fixtures/invalid/bad-duration.yaml")
         #expect(bad.status == 2)
-        #expect(bad.stderr == """
-            Tests/Fixtures/invalid/cycle.yaml:7:20: error: steps[0].dependencies[0]: dependency cycle: a -> b -> c -> a; each step waits for the one before it
-            Tests/Fixtures/invalid/bad-duration.yaml:7:16: error: steps[0].timeout: invalid duration '10 minutes': durations are written without spaces, e.g. '10m' or '1h30m'
-            Tests/Fixtures/invalid/bad-duration.yaml:8:25: error: steps[0].estimatedDuration: invalid duration '5mins': unknown unit 'mins'; units are ns, us, ms, s, m, h, d
-            2 of 3 files invalid
+        #expect(
+            bad.stderr == """
+                Tests/Fixtures/invalid/cycle.yaml:7:20: error: steps[0].dependencies[0]: dependency cycle: a -> b -> c -> a; each step waits for the one before it
+                Tests/Fixtures/invalid/bad-duration.yaml:7:16: error: steps[0].timeout: invalid duration '10 minutes': durations are written without spaces, e.g. '10m' or '1h30m'
+                Tests/Fixtures/invalid/bad-duration.yaml:8:25: error: steps[0].estimatedDuration: invalid duration '5mins': unknown unit 'mins'; units are ns, us, ms, s, m, h, d
+                2 of 3 files invalid
 
-            """)
+                """)
         let missing = try CLI.run("validate", "no/such.yaml")
         #expect(missing.status == 2)
         #expect(missing.stderr.hasPrefix("no/such.yaml:1:1: error: no such file\n"))
@@ -38,7 +39,8 @@ struct CLITests {
 
     @Test("cron next prints fire times in the zone and in UTC, or JSON; bad input exits 2")
     func cronNext() throws {
-        let json = try CLI.run("cron", "next", "30 2 * * *", "--timezone", "America/New_York", "--from", "2026-03-07T12:00:00Z", "--count", "2", "--output", "json")
+        let json = try CLI.run(
+            "cron", "next", "30 2 * * *", "--timezone", "America/New_York", "--from", "2026-03-07T12:00:00Z", "--count", "2", "--output", "json")
         #expect(json.status == 0)
         #expect(json.stdout == #"["2026-03-08T07:00:00Z","2026-03-09T06:30:00Z"]"# + "\n")
         let text = try CLI.run("cron", "next", "@monthly", "--timezone", "Europe/Berlin", "--from", "2026-11-26T00:00:00Z", "--count", "2")
@@ -82,11 +84,14 @@ struct CLITests {
         defer { try? FileManager.default.removeItem(at: file) }
         let warned = try CLI.run("plan", file.path)
         #expect(warned.status == 0)
-        #expect(warned.stdout.contains("Warnings:\n  \(file.path):3:5: warning: steps[0]: 2 steps without a timeout: 'a', 'b'; nothing stops them if they hang"))
+        #expect(
+            warned.stdout.contains(
+                "Warnings:\n  \(file.path):3:5: warning: steps[0]: 2 steps without a timeout: 'a', 'b'; nothing stops them if they hang"))
 
         let invalid = try CLI.run("plan", "Tests/Fixtures/invalid/unknown-dependency.yaml")
         #expect(invalid.status == 2)
-        #expect(invalid.stderr.contains("unknown-dependency.yaml:10:20: error: steps[1].dependencies[0]: unknown step 'biuld'; did you mean 'build'?"))
+        #expect(
+            invalid.stderr.contains("unknown-dependency.yaml:10:20: error: steps[1].dependencies[0]: unknown step 'biuld'; did you mean 'build'?"))
     }
 }
 
@@ -130,10 +135,12 @@ struct RunCommandTests {
         #expect(overridden.stdout.contains(#""greeting": "Hello, flag!""#))
     }
 
-    @Test("every offline example runs as documented", arguments: [
-        ("Examples/hello.yaml", Int32(0)), ("Examples/parallel-build.yaml", 0), ("Examples/flaky-retry.yaml", 0),
-        ("Examples/rollback-demo.yaml", 1),
-    ])
+    @Test(
+        "every offline example runs as documented",
+        arguments: [
+            ("Examples/hello.yaml", Int32(0)), ("Examples/parallel-build.yaml", 0), ("Examples/flaky-retry.yaml", 0),
+            ("Examples/rollback-demo.yaml", 1),
+        ])
     func offlineExamples(file: String, status: Int32) throws {
         let result = try CLI.run("run", file, "--output", "json")
         #expect(result.status == status, "\(result.stderr)")
@@ -147,8 +154,11 @@ struct RunCommandTests {
         #expect(result.status == 1)
         let lines = result.stdout.split(separator: "\n").map { $0.split(separator: " ", maxSplits: 1).last.map(String.init) ?? "" }
         let order = lines.filter { $0.hasSuffix(" started") }
-        #expect(order == ["step provision started", "step configure started", "step critical-step started", "step alert started",
-                          "step configure.rollback started", "step provision.rollback started"])
+        #expect(
+            order == [
+                "step provision started", "step configure started", "step critical-step started", "step alert started",
+                "step configure.rollback started", "step provision.rollback started",
+            ])
         #expect(result.stdout.contains("rolled back: provision (success), configure (success)\nerror: step critical-step failed: exit code 3"))
     }
 
@@ -181,10 +191,10 @@ struct RunCommandTests {
     func hugeOutput() throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("novacron-flood-\(UUID()).yaml")
         try """
-            name: flood
-            steps:
-              - {id: flood, inputs: {command: 'head -c 1000000000 /dev/zero'}}
-            """.write(to: file, atomically: true, encoding: .utf8)
+        name: flood
+        steps:
+          - {id: flood, inputs: {command: 'head -c 1000000000 /dev/zero'}}
+        """.write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
         // Under a 384 MiB data limit (ulimit -d): keeping the output would need a gigabyte, and
         // an allocation past the limit fails. (Peak RSS from wait4 is no use here: a child
@@ -198,11 +208,11 @@ struct RunCommandTests {
     func interrupt() throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("novacron-interrupt-\(UUID()).yaml")
         try """
-            name: interrupt
-            steps:
-              - {id: setup, inputs: {command: echo ready}, rollback: {type: task, inputs: {command: echo undone}}}
-              - {id: long, dependencies: [setup], inputs: {command: sleep 300}}
-            """.write(to: file, atomically: true, encoding: .utf8)
+        name: interrupt
+        steps:
+          - {id: setup, inputs: {command: echo ready}, rollback: {type: task, inputs: {command: echo undone}}}
+          - {id: long, dependencies: [setup], inputs: {command: sleep 300}}
+        """.write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
         let running = try CLI.Running(["run", file.path, "--kill-grace", "1"])
         // Wait for the event "step long started" on the child's output, then interrupt it.

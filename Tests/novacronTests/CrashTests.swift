@@ -3,7 +3,7 @@ import Orchestration
 import OrchestrationTesting
 import Testing
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite("Crash safety", .serialized)
@@ -37,7 +37,8 @@ struct CrashTests {
         while (kills < 20 || completed < 4) && rounds < 200 {
             rounds += 1
             let running = try CLI.run("executions", "list", "--db", db, "--status", "running", "-o", "json")
-            let unfinished = (try JSONSerialization.jsonObject(with: Data(running.stdout.utf8)) as? [[String: Any]])?.compactMap { $0["id"] as? String } ?? []
+            let unfinished =
+                (try JSONSerialization.jsonObject(with: Data(running.stdout.utf8)) as? [[String: Any]])?.compactMap { $0["id"] as? String } ?? []
             let arguments = unfinished.first.map { ["executions", "resume", $0, "--db", db] } ?? ["run", file, "--db", db]
             // Kill after 1–12 step starts: sometimes before the first finishes, sometimes late.
             if try Self.runAndKill(arguments, afterStarts: Int.random(in: 1...12, using: &rng)) {
@@ -77,8 +78,9 @@ struct CrashTests {
         }
         // Every line in the trace is an attempt the store knows: the one that succeeded, or one
         // in flight at a kill, recorded as interrupted. And no step failed.
-        let statuses = Dictionary(uniqueKeysWithValues: try Self.sqlite(db, "SELECT execution_id || ' ' || step_id || ' ' || attempt || '|' || status FROM attempt")
-            .split(separator: "\n").map { $0.split(separator: "|").map(String.init) }.map { ($0[0], $0[1]) })
+        let statuses = Dictionary(
+            uniqueKeysWithValues: try Self.sqlite(db, "SELECT execution_id || ' ' || step_id || ' ' || attempt || '|' || status FROM attempt")
+                .split(separator: "\n").map { $0.split(separator: "|").map(String.init) }.map { ($0[0], $0[1]) })
         for l in lines {
             #expect(statuses[l] == "succeeded" || statuses[l] == "interrupted", "\(l): \(statuses[l] ?? "not recorded")")
         }
@@ -95,7 +97,9 @@ struct CrashTests {
     static func sqlite(_ db: String, _ sql: String) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import sqlite3,sys\nc=sqlite3.connect(sys.argv[1])\nfor r in c.execute(sys.argv[2]): print(r[0])", db, sql]
+        process.arguments = [
+            "python3", "-c", "import sqlite3,sys\nc=sqlite3.connect(sys.argv[1])\nfor r in c.execute(sys.argv[2]): print(r[0])", db, sql,
+        ]
         let out = Pipe()
         process.standardOutput = out
         try process.run()

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `novacron run --debug` and `--break-at`: the guide's debug mode, typed at a real binary.
@@ -11,12 +11,12 @@ struct DebugModeCLITests {
     static func workflow(in folder: String) throws -> String {
         let file = folder + "/w.yaml"
         try """
-            name: stepped
-            steps:
-              - {id: a, inputs: {command: 'touch \(folder)/a; echo out=hello >> "$NOVACRON_OUTPUT"'}}
-              - {id: b, dependencies: [a], inputs: {command: 'touch \(folder)/b; echo ${a.out}'}}
-              - {id: c, dependencies: [b], inputs: {command: 'touch \(folder)/c; curl -H "Authorization: ${secrets.TOKEN}" x || true'}}
-            """.write(toFile: file, atomically: true, encoding: .utf8)
+        name: stepped
+        steps:
+          - {id: a, inputs: {command: 'touch \(folder)/a; echo out=hello >> "$NOVACRON_OUTPUT"'}}
+          - {id: b, dependencies: [a], inputs: {command: 'touch \(folder)/b; echo ${a.out}'}}
+          - {id: c, dependencies: [b], inputs: {command: 'touch \(folder)/c; curl -H "Authorization: ${secrets.TOKEN}" x || true'}}
+        """.write(toFile: file, atomically: true, encoding: .utf8)
         return file
     }
 
@@ -76,10 +76,10 @@ struct ResumeDebugCLITests {
         let db = folder + "/x.db", file = folder + "/w.yaml", fifo = folder + "/running"
         #expect(mkfifo(fifo, 0o600) == 0)
         try """
-            name: resumed
-            steps:
-              - {id: slow, inputs: {command: 'if [ "$NOVACRON_ATTEMPT" = 1 ]; then echo $$ > \(fifo); sleep 30; fi; echo done >> \(folder)/trace'}}
-            """.write(toFile: file, atomically: true, encoding: .utf8)
+        name: resumed
+        steps:
+          - {id: slow, inputs: {command: 'if [ "$NOVACRON_ATTEMPT" = 1 ]; then echo $$ > \(fifo); sleep 30; fi; echo done >> \(folder)/trace'}}
+        """.write(toFile: file, atomically: true, encoding: .utf8)
         let running = try CLI.Running(["run", file, "--db", db])
         let reader = try #require(FileHandle(forReadingAtPath: fifo))
         _ = reader.readDataToEndOfFile()

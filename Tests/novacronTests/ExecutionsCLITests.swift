@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite("novacron executions")
@@ -12,11 +12,11 @@ struct ExecutionsCommandTests {
         let db = folder + "/x.db"
         // Fails the first time (no marker yet), succeeds on retry.
         try """
-            name: second-time
-            steps:
-              - {id: prepare, inputs: {command: 'echo prepared >> \(folder)/trace'}}
-              - {id: flaky, dependencies: [prepare], inputs: {command: 'test -f \(folder)/marker || { touch \(folder)/marker; exit 1; }'}}
-            """.write(toFile: folder + "/w.yaml", atomically: true, encoding: .utf8)
+        name: second-time
+        steps:
+          - {id: prepare, inputs: {command: 'echo prepared >> \(folder)/trace'}}
+          - {id: flaky, dependencies: [prepare], inputs: {command: 'test -f \(folder)/marker || { touch \(folder)/marker; exit 1; }'}}
+        """.write(toFile: folder + "/w.yaml", atomically: true, encoding: .utf8)
         let first = try CLI.run("run", folder + "/w.yaml", "--db", db, "-o", "json")
         #expect(first.status == 1)
         let id = try #require((try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any])?["id"] as? String)
@@ -32,11 +32,11 @@ struct ExecutionsCommandTests {
         #expect(try CLI.run("executions", "list", "--db", db).stdout == "no executions in \(db)\n")
 
         try """
-            name: long
-            steps:
-              - {id: setup, inputs: {command: echo ready}, rollback: {type: task, inputs: {command: echo undone}}}
-              - {id: wait, dependencies: [setup], inputs: {command: sleep 300}}
-            """.write(toFile: folder + "/long.yaml", atomically: true, encoding: .utf8)
+        name: long
+        steps:
+          - {id: setup, inputs: {command: echo ready}, rollback: {type: task, inputs: {command: echo undone}}}
+          - {id: wait, dependencies: [setup], inputs: {command: sleep 300}}
+        """.write(toFile: folder + "/long.yaml", atomically: true, encoding: .utf8)
         let long = try CLI.Running(["run", folder + "/long.yaml", "--db", db, "--kill-grace", "1"])
         long.read { $0.contains("step wait started") }
         let running = try #require(long.executionID)
@@ -97,18 +97,24 @@ struct ExecutionsCommandTests {
     func eventsAndTriggers() throws {
         let folder = try CLI.temporaryFolder()
         let (server, url) = try CLI.serve(db: folder + "/s.db", token: "t0k")
-        defer { server.process.terminate(); _ = server.finish() }
+        defer {
+            server.process.terminate()
+            _ = server.finish()
+        }
         let workflow = folder + "/on-event.yaml"
         try """
-            name: on-event
-            triggers:
-              - {id: deploys, type: event, event: "deployment.*", inputs: {service: "${trigger.data.service}"}}
-            steps:
-              - {id: say, inputs: {command: "echo deployed ${inputs.service}"}, timeout: 10s}
-            """.write(toFile: workflow, atomically: true, encoding: .utf8)
+        name: on-event
+        triggers:
+          - {id: deploys, type: event, event: "deployment.*", inputs: {service: "${trigger.data.service}"}}
+        steps:
+          - {id: say, inputs: {command: "echo deployed ${inputs.service}"}, timeout: 10s}
+        """.write(toFile: workflow, atomically: true, encoding: .utf8)
         let register = Process()
         register.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        register.arguments = ["curl", "-fsS", "-o", "/dev/null", "-H", "Authorization: Bearer t0k", "-H", "Content-Type: application/yaml", "--data-binary", "@" + workflow, url + "/api/v1/workflows"]
+        register.arguments = [
+            "curl", "-fsS", "-o", "/dev/null", "-H", "Authorization: Bearer t0k", "-H", "Content-Type: application/yaml", "--data-binary",
+            "@" + workflow, url + "/api/v1/workflows",
+        ]
         try register.run()
         register.waitUntilExit()
         #expect(register.terminationStatus == 0)
@@ -139,7 +145,10 @@ struct ExecutionsCommandTests {
     func remote() throws {
         let folder = try CLI.temporaryFolder()
         let (server, url) = try CLI.serve(db: folder + "/s.db", token: "t0k")
-        defer { server.process.terminate(); _ = server.finish() }
+        defer {
+            server.process.terminate()
+            _ = server.finish()
+        }
         // Register and start through the API, as another tool would (Python's urllib).
         let post = """
             import json, sys, urllib.request
@@ -169,7 +178,9 @@ struct ExecutionsCommandTests {
         #expect(show.stdout.contains("rollback-demo  failed"))
         #expect(show.stdout.contains("critical-step       failed   1"))
         #expect(try CLI.run("executions", "list", "--server", url, "--token", "t0k").stdout.contains("\(id)  rollback-demo  failed"))
-        #expect(try CLI.run("executions", "logs", id, "--step", "alert", "--server", url, "--token", "t0k").stdout == "critical-step failed with exit code 3\n")
+        #expect(
+            try CLI.run("executions", "logs", id, "--step", "alert", "--server", url, "--token", "t0k").stdout
+                == "critical-step failed with exit code 3\n")
         #expect(try CLI.run("executions", "retry", id, "--server", url, "--token", "t0k").stdout.hasPrefix("started "))
         let cancel = try CLI.run("executions", "cancel", id, "--server", url, "--token", "t0k")
         #expect(cancel.status == 2)
@@ -229,12 +240,12 @@ struct ExecutionsCommandTests {
         let db = folder + "/x.db"
         let file = folder + "/w.yaml"
         try """
-            name: resumable
-            steps:
-              - {id: first, inputs: {command: 'echo first >> \(folder)/trace'}}
-              - {id: slow, dependencies: [first], inputs: {command: 'echo $$ > \(folder)/pgid; if [ "$NOVACRON_ATTEMPT" = 1 ]; then sleep 300; fi; echo slow >> \(folder)/trace'}}
-              - {id: last, dependencies: [slow], inputs: {command: 'echo last >> \(folder)/trace'}}
-            """.write(toFile: file, atomically: true, encoding: .utf8)
+        name: resumable
+        steps:
+          - {id: first, inputs: {command: 'echo first >> \(folder)/trace'}}
+          - {id: slow, dependencies: [first], inputs: {command: 'echo $$ > \(folder)/pgid; if [ "$NOVACRON_ATTEMPT" = 1 ]; then sleep 300; fi; echo slow >> \(folder)/trace'}}
+          - {id: last, dependencies: [slow], inputs: {command: 'echo last >> \(folder)/trace'}}
+        """.write(toFile: file, atomically: true, encoding: .utf8)
         let running = try CLI.Running(["run", file, "--db", db])
         running.read { $0.contains("step slow started") }
         kill(running.process.processIdentifier, SIGKILL)
@@ -248,7 +259,9 @@ struct ExecutionsCommandTests {
         #expect(show.stdout.contains("resumable  completed"))
     }
 
-    @Test("kill -9 of novacron run in the middle of 'sleep 3; echo x >> file', resumed at once: the killed attempt's processes are gone and the file gets one line, not two")
+    @Test(
+        "kill -9 of novacron run in the middle of 'sleep 3; echo x >> file', resumed at once: the killed attempt's processes are gone and the file gets one line, not two"
+    )
     func killedStepDoesNotRunTwice() throws {
         let folder = try CLI.temporaryFolder()
         let db = folder + "/x.db"
@@ -258,10 +271,10 @@ struct ExecutionsCommandTests {
         let fifo = folder + "/running"
         #expect(mkfifo(fifo, 0o600) == 0)
         try """
-            name: once
-            steps:
-              - {id: append, inputs: {command: 'if [ "$NOVACRON_ATTEMPT" = 1 ]; then echo $$ > \(fifo); fi; sleep 3; echo x >> \(folder)/file'}}
-            """.write(toFile: file, atomically: true, encoding: .utf8)
+        name: once
+        steps:
+          - {id: append, inputs: {command: 'if [ "$NOVACRON_ATTEMPT" = 1 ]; then echo $$ > \(fifo); fi; sleep 3; echo x >> \(folder)/file'}}
+        """.write(toFile: file, atomically: true, encoding: .utf8)
         let running = try CLI.Running(["run", file, "--db", db])
         let reader = try #require(FileHandle(forReadingAtPath: fifo))  // opens once the step does
         let pgid = try #require(Int32(String(decoding: reader.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))

@@ -10,12 +10,12 @@ struct LearningCLITests {
         let file = folder + "/w.yaml"
         // `flaky` fails every fourth run (a counter file), with a message that varies.
         try """
-            name: nightly
-            steps:
-              - {id: fetch, timeout: 10s, inputs: {command: "echo fetched"}}
-              - {id: flaky, dependencies: [fetch], timeout: 10s, inputs: {command: "n=$(($(cat \(folder)/n 2>/dev/null || echo 0) + 1)); echo $n > \(folder)/n; if [ $((n % 4)) = 0 ]; then echo \\"reset after $n ms\\" >&2; exit 1; fi"}}
-              - {id: ship, dependencies: [flaky, fetch], timeout: 10s, inputs: {command: "echo shipped"}}
-            """.write(toFile: file, atomically: true, encoding: .utf8)
+        name: nightly
+        steps:
+          - {id: fetch, timeout: 10s, inputs: {command: "echo fetched"}}
+          - {id: flaky, dependencies: [fetch], timeout: 10s, inputs: {command: "n=$(($(cat \(folder)/n 2>/dev/null || echo 0) + 1)); echo $n > \(folder)/n; if [ $((n % 4)) = 0 ]; then echo \\"reset after $n ms\\" >&2; exit 1; fi"}}
+          - {id: ship, dependencies: [flaky, fetch], timeout: 10s, inputs: {command: "echo shipped"}}
+        """.write(toFile: file, atomically: true, encoding: .utf8)
         for i in 1...12 {
             _ = try CLI.run("run", file, "--db", db)
             if i == 3 {
@@ -49,16 +49,16 @@ struct LearningCLITests {
         let folder = try CLI.temporaryFolder()
         let file = folder + "/w.yaml", model = folder + "/m.yaml"
         try """
-            name: sim
-            steps:
-              - {id: build, timeout: 1m, estimatedDuration: 45s}
-              - {id: test, dependencies: [build], timeout: 10m, estimatedDuration: 1m}
-            """.write(toFile: file, atomically: true, encoding: .utf8)
+        name: sim
+        steps:
+          - {id: build, timeout: 1m, estimatedDuration: 45s}
+          - {id: test, dependencies: [build], timeout: 10m, estimatedDuration: 1m}
+        """.write(toFile: file, atomically: true, encoding: .utf8)
         try """
-            steps:
-              build: {duration: {median: 45s, p95: 70s}}
-              test: {duration: 1m, failureRate: 0.1, error: "flaky db"}
-            """.write(toFile: model, atomically: true, encoding: .utf8)
+        steps:
+          build: {duration: {median: 45s, p95: 70s}}
+          test: {duration: 1m, failureRate: 0.1, error: "flaky db"}
+        """.write(toFile: model, atomically: true, encoding: .utf8)
         let result = try CLI.run("simulate", file, "--model", model, "--runs", "300")
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("300 runs of sim in"), "\(result.stdout)")

@@ -11,11 +11,11 @@ struct ServeSecurityTests {
         let dump = folder + "/env.txt"
         let workflow = folder + "/env.yaml"
         try """
-            name: env-dump
-            steps:
-              - id: dump
-                inputs: {command: 'env > "$INPUT_DEST"; echo "token=${secrets.DEPLOY_TOKEN}"', dest: "\(dump)"}
-            """.write(toFile: workflow, atomically: true, encoding: .utf8)
+        name: env-dump
+        steps:
+          - id: dump
+            inputs: {command: 'env > "$INPUT_DEST"; echo "token=${secrets.DEPLOY_TOKEN}"', dest: "\(dump)"}
+        """.write(toFile: workflow, atomically: true, encoding: .utf8)
         var environment = CLI.environment
         environment["NOVACRON_API_TOKENS"] = "admin:admin-token-value-123"
         environment["NOVACRON_SECRET_UNUSED"] = "unused-secret-value-456"
@@ -35,12 +35,20 @@ struct ServeSecurityTests {
         #expect(seen.contains("deploy-secret-value-789"))
         #expect(!result.stdout.contains("deploy-secret-value-789") && !result.stderr.contains("deploy-secret-value-789"))
         // Every variable the step saw is allowed, the step's own, or its attempt's.
-        let allowed = ["PATH", "HOME", "USER", "LOGNAME", "SHELL", "TMPDIR", "TERM", "LANG", "LANGUAGE", "TZ", "KUBECONFIG", "PWD", "SHLVL", "_", "OLDPWD",
-                       "DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY", "CONTAINER_HOST", "XDG_RUNTIME_DIR"]
+        let allowed = [
+            "PATH", "HOME", "USER", "LOGNAME", "SHELL", "TMPDIR", "TERM", "LANG", "LANGUAGE", "TZ", "KUBECONFIG", "PWD", "SHLVL", "_", "OLDPWD",
+            "DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY", "CONTAINER_HOST", "XDG_RUNTIME_DIR",
+        ]
         for line in seen.split(separator: "\n") {
-            guard let name = line.split(separator: "=", maxSplits: 1).first.map(String.init), !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else { continue }
-            let ok = allowed.contains(name) || name.hasPrefix("LC_") || name.hasPrefix("INPUT_") || name.hasPrefix("NOVACRON_REF_")
-                || ["NOVACRON_OUTPUT", "NOVACRON_EXECUTION_ID", "NOVACRON_WORKFLOW_ID", "NOVACRON_STEP_ID", "NOVACRON_ATTEMPT", "NOVACRON_IDEMPOTENCY_KEY"].contains(name)
+            guard let name = line.split(separator: "=", maxSplits: 1).first.map(String.init), !name.isEmpty,
+                name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" })
+            else { continue }
+            let ok =
+                allowed.contains(name) || name.hasPrefix("LC_") || name.hasPrefix("INPUT_") || name.hasPrefix("NOVACRON_REF_")
+                || [
+                    "NOVACRON_OUTPUT", "NOVACRON_EXECUTION_ID", "NOVACRON_WORKFLOW_ID", "NOVACRON_STEP_ID", "NOVACRON_ATTEMPT",
+                    "NOVACRON_IDEMPOTENCY_KEY",
+                ].contains(name)
             #expect(ok, "the step saw \(name)")
         }
     }
@@ -48,9 +56,13 @@ struct ServeSecurityTests {
     @Test("with --max-connections 2, a third connection waits until one of the two closes")
     func connectionCap() async throws {
         let server = try CLI.Running(["serve", "--port", "0", "--max-connections", "2"])
-        defer { server.process.terminate(); _ = server.finish() }
+        defer {
+            server.process.terminate()
+            _ = server.finish()
+        }
         guard server.read(until: { $0.contains("listening on 127.0.0.1:") && $0.hasSuffix("\n") }),
-              let port = server.seen.components(separatedBy: "listening on 127.0.0.1:").last.flatMap({ Int($0.prefix(while: \.isNumber)) }) else {
+            let port = server.seen.components(separatedBy: "listening on 127.0.0.1:").last.flatMap({ Int($0.prefix(while: \.isNumber)) })
+        else {
             Issue.record("novacron serve did not start: \(server.seen)")
             return
         }

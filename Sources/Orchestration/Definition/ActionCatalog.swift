@@ -191,9 +191,10 @@ extension ActionCatalog {
                 return o
             }
             let required = (fields["required"] as? [Any])?.compactMap { $0 as? String } ?? []
-            definitions.append(ActionDefinition(
-                name: name, type: type, description: fields["description"] as? String ?? "",
-                required: required, defaults: try map("defaults"), inputs: try map("inputs"), outputs: try map("outputs")))
+            definitions.append(
+                ActionDefinition(
+                    name: name, type: type, description: fields["description"] as? String ?? "",
+                    required: required, defaults: try map("defaults"), inputs: try map("inputs"), outputs: try map("outputs")))
         }
         return ActionCatalog(definitions)
     }

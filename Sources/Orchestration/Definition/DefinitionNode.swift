@@ -67,13 +67,14 @@ extension DefinitionNode {
         }
         switch node {
         case .scalar(let s):
-            let style: Style = switch s.style {
-            case .singleQuoted: .singleQuoted
-            case .doubleQuoted: .doubleQuoted
-            case .literal: .literal
-            case .folded: .folded
-            default: .plain
-            }
+            let style: Style =
+                switch s.style {
+                case .singleQuoted: .singleQuoted
+                case .doubleQuoted: .doubleQuoted
+                case .literal: .literal
+                case .folded: .folded
+                default: .plain
+                }
             var scalar = Scalar(text: s.string, kind: .string, style: style, mark: mark(s.mark))
             switch node.tagName {
             case .null: scalar.kind = .null

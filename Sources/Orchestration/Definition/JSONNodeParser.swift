@@ -237,7 +237,8 @@ enum JSONNodeParser {
             }
             let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
             let integer = integral ? Int(text) : nil
-            return .scalar(.init(text: text, kind: integer != nil ? .int : .float, style: .plain, mark: .none, integer: integer, number: Double(text)))
+            return .scalar(
+                .init(text: text, kind: integer != nil ? .int : .float, style: .plain, mark: .none, integer: integer, number: Double(text)))
         }
     }
 }

@@ -63,8 +63,9 @@ struct NodeReader {
             // The field's path is built only when something is recorded or reported under it.
             if let l = location(keyNode) { sourceMap.keys[Self.join(path, key)] = l }
             if !known.contains(key) {
-                error(.unknownField, "unknown field '\(key)' in \(what)\(DidYouMean.hint(key, among: known))",
-                      path: Self.join(path, key), at: keyNode)
+                error(
+                    .unknownField, "unknown field '\(key)' in \(what)\(DidYouMean.hint(key, among: known))",
+                    path: Self.join(path, key), at: keyNode)
                 continue
             }
             if value.mark.isKnown { record(value, path: Self.join(path, key)) }
@@ -138,7 +139,9 @@ struct NodeReader {
     /// `n` when it is finite and within ±``largestNumber``; else a located error and `nil`.
     mutating func inRange(_ n: Double, _ s: DefinitionNode.Scalar, path: String, at node: DefinitionNode) -> Double? {
         guard n.isFinite, abs(n) <= Self.largestNumber else {
-            error(.invalidValue, "the number \(s.text.prefix(40)) is out of range (at most ±9007199254740991, finite); quote it to keep it as text", path: path, at: node)
+            error(
+                .invalidValue, "the number \(s.text.prefix(40)) is out of range (at most ±9007199254740991, finite); quote it to keep it as text",
+                path: path, at: node)
             return nil
         }
         return n
@@ -168,9 +171,10 @@ struct NodeReader {
         } catch {
             var location = location(node) ?? fallback?.location(of: path)
             if s.style == .singleQuoted || s.style == .doubleQuoted { location = location?.advanced(by: 1) }
-            errors.append(DefinitionError(
-                .invalidDuration, "invalid duration '\(s.text)': \(error.message)", path: path,
-                location: location?.advanced(by: error.offset)))
+            errors.append(
+                DefinitionError(
+                    .invalidDuration, "invalid duration '\(s.text)': \(error.message)", path: path,
+                    location: location?.advanced(by: error.offset)))
             return nil
         }
     }
@@ -195,8 +199,9 @@ struct NodeReader {
         guard let text = string(node, path: path) else { return nil }
         if let value = E(rawValue: text) { return value }
         let all = names.isEmpty ? E.allCases.map(\.rawValue) : names
-        error(.invalidValue, "unknown \(what) '\(text)'\(DidYouMean.unknownChoice(text, among: all))",
-              path: path, at: node)
+        error(
+            .invalidValue, "unknown \(what) '\(text)'\(DidYouMean.unknownChoice(text, among: all))",
+            path: path, at: node)
         return nil
     }
 
@@ -207,8 +212,9 @@ struct NodeReader {
         if valueNodes > Self.maximumValueNodes {
             if !reportedValueBudget {
                 reportedValueBudget = true
-                error(.tooLarge, "the definition expands to more than \(Self.maximumValueNodes) values (aliases repeating large blocks?)",
-                      path: path, at: node)
+                error(
+                    .tooLarge, "the definition expands to more than \(Self.maximumValueNodes) values (aliases repeating large blocks?)",
+                    path: path, at: node)
             }
             return .null
         }
@@ -224,11 +230,12 @@ struct NodeReader {
             case .string: return .string(s.text)
             }
         case .sequence(let items, _):
-            return .array(items.enumerated().map { i, item in
-                let p = "\(path)[\(i)]"
-                record(item, path: p)
-                return value(item, path: p)
-            })
+            return .array(
+                items.enumerated().map { i, item in
+                    let p = "\(path)[\(i)]"
+                    record(item, path: p)
+                    return value(item, path: p)
+                })
         case .mapping(let mapping, _):
             var out: [String: JSONValue] = [:]
             out.reserveCapacity(mapping.count)

@@ -88,7 +88,12 @@ public struct SourceMap: Sendable {
         var column = block.column
         for (i, c) in text.unicodeScalars.enumerated() {
             if i == offset { break }
-            if c == "\n" { line += 1; column = block.column } else { column += 1 }
+            if c == "\n" {
+                line += 1
+                column = block.column
+            } else {
+                column += 1
+            }
         }
         return SourceLocation(file: file, line: line, column: column)
     }

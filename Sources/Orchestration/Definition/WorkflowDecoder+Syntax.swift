@@ -31,12 +31,19 @@ extension WorkflowDecoder {
         var quote: UInt8 = 0
         var comment = false
         var previous = UInt8(ascii: " ")
-        let openers: Set<UInt8> = [UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: ":"), UInt8(ascii: "["),
-                                   UInt8(ascii: "{"), UInt8(ascii: ","), UInt8(ascii: "-"), UInt8(ascii: "\n")]
+        let openers: Set<UInt8> = [
+            UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: ":"), UInt8(ascii: "["),
+            UInt8(ascii: "{"), UInt8(ascii: ","), UInt8(ascii: "-"), UInt8(ascii: "\n"),
+        ]
         for byte in source.utf8 {
             defer { previous = byte }
             column += 1
-            if byte == UInt8(ascii: "\n") { line += 1; column = 0; comment = false; continue }
+            if byte == UInt8(ascii: "\n") {
+                line += 1
+                column = 0
+                comment = false
+                continue
+            }
             if comment { continue }
             if quote != 0 {
                 if byte == quote { quote = 0 }

@@ -82,9 +82,14 @@ public struct WorkflowDecoder: Sendable {
             var sourceMap = SourceMap(file: file)
             let start = SourceLocation(file: file, line: 1, column: 1)
             sourceMap.values[""] = start
-            return Result(workflow: nil, sourceMap: sourceMap, errors: [DefinitionError(
-                .tooLarge, "definition is \(source.utf8.count) bytes; the limit is \(maximumBytes) (\(Self.describe(bytes: maximumBytes))); set NOVACRON_MAX_DEFINITION_BYTES to change it",
-                path: "", location: start)])
+            return Result(
+                workflow: nil, sourceMap: sourceMap,
+                errors: [
+                    DefinitionError(
+                        .tooLarge,
+                        "definition is \(source.utf8.count) bytes; the limit is \(maximumBytes) (\(Self.describe(bytes: maximumBytes))); set NOVACRON_MAX_DEFINITION_BYTES to change it",
+                        path: "", location: start)
+                ])
         }
         if JSONNodeParser.looksLikeJSON(source), let root = JSONNodeParser.parse(source) {
             // Locations are found when a diagnostic first needs one, by reading the text as YAML
@@ -115,17 +120,26 @@ public struct WorkflowDecoder: Sendable {
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: source, Self.resolver) else {
-                return Result(workflow: nil, sourceMap: sourceMap, errors: [DefinitionError(
-                    .missingField, "the file is empty; a workflow needs at least 'name' and 'steps'", path: "", location: start)])
+                return Result(
+                    workflow: nil, sourceMap: sourceMap,
+                    errors: [
+                        DefinitionError(
+                            .missingField, "the file is empty; a workflow needs at least 'name' and 'steps'", path: "", location: start)
+                    ])
             }
             root = node
         } catch {
             return Result(workflow: nil, sourceMap: sourceMap, errors: [Self.syntaxError(error, file: file)])
         }
         if AliasBudget.expandsBeyond(root, sourceBytes: source.utf8.count) {
-            return Result(workflow: nil, sourceMap: sourceMap, errors: [DefinitionError(
-                .tooLarge, "the document expands to more than \(AliasBudget.budget(sourceBytes: source.utf8.count)) values through its aliases (an alias bomb?); write the values out instead of nesting aliases of aliases",
-                path: "", location: start)])
+            return Result(
+                workflow: nil, sourceMap: sourceMap,
+                errors: [
+                    DefinitionError(
+                        .tooLarge,
+                        "the document expands to more than \(AliasBudget.budget(sourceBytes: source.utf8.count)) values through its aliases (an alias bomb?); write the values out instead of nesting aliases of aliases",
+                        path: "", location: start)
+                ])
         }
         var reader = NodeReader(file: file, source: source)
         let workflow = Self.readWorkflow(DefinitionNode(yaml: root), reader: &reader)
@@ -257,9 +271,10 @@ public struct WorkflowDecoder: Sendable {
     static func readStepType(_ node: DefinitionNode, path: String, reader r: inout NodeReader) -> StepType? {
         guard let text = r.string(node, path: path) else { return nil }
         if let type = StepType(fileName: text) { return type }
-        r.error(.invalidValue,
-                "unknown step type '\(text)'\(DidYouMean.unknownChoice(text, among: StepType.fileNames))",
-                path: path, at: node)
+        r.error(
+            .invalidValue,
+            "unknown step type '\(text)'\(DidYouMean.unknownChoice(text, among: StepType.fileNames))",
+            path: path, at: node)
         return nil
     }
 
@@ -353,8 +368,9 @@ public struct WorkflowDecoder: Sendable {
             }
         }
         if !sawType {
-            r.error(.missingField, "a trigger needs a 'type' (\(TriggerType.allCases.map(\.rawValue).joined(separator: ", ")))",
-                    path: "\(path).type", at: node)
+            r.error(
+                .missingField, "a trigger needs a 'type' (\(TriggerType.allCases.map(\.rawValue).joined(separator: ", ")))",
+                path: "\(path).type", at: node)
         }
         if trigger.id.isEmpty { trigger.id = "\(trigger.type.rawValue)-\(index + 1)" }
         return trigger

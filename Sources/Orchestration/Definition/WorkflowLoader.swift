@@ -67,7 +67,10 @@ public enum WorkflowLoader {
             throw fail(.unreadable, "cannot read the file: \(error.localizedDescription)")
         }
         if data.count > limit {
-            throw fail(.tooLarge, "the file is larger than \(limit) bytes (\(WorkflowDecoder.describe(bytes: limit))), the limit for a definition; set NOVACRON_MAX_DEFINITION_BYTES to change it")
+            throw fail(
+                .tooLarge,
+                "the file is larger than \(limit) bytes (\(WorkflowDecoder.describe(bytes: limit))), the limit for a definition; set NOVACRON_MAX_DEFINITION_BYTES to change it"
+            )
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw fail(.unreadable, "the file is not UTF-8 text")

@@ -40,7 +40,8 @@ extension ValidationContext {
                         let position = graph.upstream[waiter].firstIndex(of: awaited)!
                         let implicitEdge = graph.isImplicit(step: waiter, upstreamPosition: position)
                         let awaitedID = graph.workflow.steps[awaited].id
-                        let path = implicitEdge
+                        let path =
+                            implicitEdge
                             ? "steps[\(waiter)]"
                             : "steps[\(waiter)].dependencies[\(graph.workflow.steps[waiter].dependencies.firstIndex(of: awaitedID) ?? 0)]"
                         let how = implicitEdge ? " (through a ${\(awaitedID).…} reference)" : ""
@@ -60,16 +61,19 @@ extension ValidationContext {
         if !missing.isEmpty {
             let names = missing.prefix(5).map { "'\($0.element.id)'" }.joined(separator: ", ")
             let more = missing.count > 5 ? " and \(missing.count - 5) more" : ""
-            let fallback = workflow.timeout.map { "only the workflow timeout (\(DurationText.format($0))) stops them" }
+            let fallback =
+                workflow.timeout.map { "only the workflow timeout (\(DurationText.format($0))) stops them" }
                 ?? "nothing stops them if they hang"
-            warning(.missingTimeout, "\(missing.count == 1 ? "step" : "\(missing.count) steps") without a timeout: \(names)\(more); \(fallback)",
-                    path: "steps[\(missing[0].offset)]")
+            warning(
+                .missingTimeout, "\(missing.count == 1 ? "step" : "\(missing.count) steps") without a timeout: \(names)\(more); \(fallback)",
+                path: "steps[\(missing[0].offset)]")
         }
         var reported = Set<String>()
         for input in undeclaredInputs where reported.insert(input.name).inserted {
             let at = input.text.flatMap { text in input.offset.flatMap { sourceMap?.location(of: input.path, offset: $0, in: text) } }
-            warning(.undeclaredInput, "input '\(input.name)' has no default in 'variables'; every execution must supply it",
-                    path: input.path, location: at)
+            warning(
+                .undeclaredInput, "input '\(input.name)' has no default in 'variables'; every execution must supply it",
+                path: input.path, location: at)
         }
     }
 
@@ -80,20 +84,25 @@ extension ValidationContext {
     /// written (they fail when they start, saying what they need).
     mutating func collectBestPracticeWarnings(_ graph: WorkflowGraph) {
         func list(_ indices: [Int]) -> String {
-            indices.prefix(5).map { "'\(workflow.steps[$0].id)'" }.joined(separator: ", ") + (indices.count > 5 ? " and \(indices.count - 5) more" : "")
+            indices.prefix(5).map { "'\(workflow.steps[$0].id)'" }.joined(separator: ", ")
+                + (indices.count > 5 ? " and \(indices.count - 5) more" : "")
         }
         let idle = workflow.steps.indices.filter { hasNothingToRun(workflow.steps[$0]) }
         if let first = idle.first {
-            warning(.missingField, "\(idle.count == 1 ? "step" : "\(idle.count) steps") with nothing to run: \(list(idle)); a task step needs inputs.command or inputs.args, a container step an action or inputs.args, an api step inputs.url, a wait step inputs.duration or inputs.url — without it the step fails when it starts",
-                    path: "steps[\(first)].inputs")
+            warning(
+                .missingField,
+                "\(idle.count == 1 ? "step" : "\(idle.count) steps") with nothing to run: \(list(idle)); a task step needs inputs.command or inputs.args, a container step an action or inputs.args, an api step inputs.url, a wait step inputs.duration or inputs.url — without it the step fails when it starts",
+                path: "steps[\(first)].inputs")
         }
         let unretried = workflow.steps.indices.filter {
             let step = workflow.steps[$0]
             return (step.type == .api || step.type == .lambda) && (step.retryPolicy ?? workflow.retryPolicy).map { $0.maxAttempts <= 1 } ?? true
         }
         if let first = unretried.first {
-            warning(.invalidRetryPolicy, "\(unretried.count == 1 ? "step" : "\(unretried.count) steps") calling another service without retries: \(list(unretried)); calls fail transiently, so give them a retryPolicy (the guide's best practice)",
-                    path: "steps[\(first)]")
+            warning(
+                .invalidRetryPolicy,
+                "\(unretried.count == 1 ? "step" : "\(unretried.count) steps") calling another service without retries: \(list(unretried)); calls fail transiently, so give them a retryPolicy (the guide's best practice)",
+                path: "steps[\(first)]")
         }
         guard graph.topologicalOrder.count == workflow.steps.count else { return }
         var level = [Int](repeating: 0, count: workflow.steps.count)
@@ -104,8 +113,10 @@ extension ValidationContext {
         }
         if let (stage, count) = width.max(by: { ($0.value, $1.key) < ($1.value, $0.key) }), count > Self.widestStage {
             let first = level.firstIndex(of: stage) ?? 0
-            warning(.tooLarge, "stage \(stage + 1) holds \(count) steps that all become ready at once (more than \(Self.widestStage)); split the workflow or group the work into fewer, larger steps (the guide's 'Don't' list)",
-                    path: "steps[\(first)]")
+            warning(
+                .tooLarge,
+                "stage \(stage + 1) holds \(count) steps that all become ready at once (more than \(Self.widestStage)); split the workflow or group the work into fewer, larger steps (the guide's 'Don't' list)",
+                path: "steps[\(first)]")
         }
     }
 

@@ -71,8 +71,10 @@ extension ValidationContext {
     /// `cache`); `_optimization_level` has no meaning here and is refused rather than passed on.
     mutating func checkGuideCacheInputs(_ step: WorkflowStep, path: String) {
         if step.inputs["_optimization_level"] != nil {
-            error(.invalidValue, "_optimization_level (the guide's troubleshooting hint) does nothing in NovaCron and is not passed to the step: make the step's own command faster, raise its timeout, or let 'novacron suggest' propose changes from its history; remove this input",
-                  path: "\(path).inputs._optimization_level")
+            error(
+                .invalidValue,
+                "_optimization_level (the guide's troubleshooting hint) does nothing in NovaCron and is not passed to the step: make the step's own command faster, raise its timeout, or let 'novacron suggest' propose changes from its history; remove this input",
+                path: "\(path).inputs._optimization_level")
         }
         if let enabled = step.inputs["_cache_enabled"], enabled.kindName != "bool" {
             error(.wrongType, "_cache_enabled must be true or false", path: "\(path).inputs._cache_enabled")
@@ -113,8 +115,9 @@ extension ValidationContext {
                     checkReference(ref, text: s, path: path, owner: owner, allowSteps: allowSteps, rollback: rollback, onStep: onStep)
                 }
             } catch {
-                self.error(.invalidReference, error.message, path: path,
-                           location: sourceMap?.location(of: path, offset: error.offset ?? 0, in: s))
+                self.error(
+                    .invalidReference, error.message, path: path,
+                    location: sourceMap?.location(of: path, offset: error.offset ?? 0, in: s))
             }
         case .array(let items):
             for (i, item) in items.enumerated() {
@@ -141,8 +144,9 @@ extension ValidationContext {
         case .step(let id, let field, _):
             guard let target = index[id] else {
                 guard !isFull else { return nil }
-                error(.unknownReference, "${\(ref)} refers to unknown step '\(id)'\(DidYouMean.hint(id, among: index.keys))",
-                      path: path, location: at)
+                error(
+                    .unknownReference, "${\(ref)} refers to unknown step '\(id)'\(DidYouMean.hint(id, among: index.keys))",
+                    path: path, location: at)
                 return nil
             }
             if !allowSteps {
@@ -158,7 +162,8 @@ extension ValidationContext {
         case .unknown(let head):
             guard !isFull else { return nil }
             let candidates = Array(index.keys) + Array(variables)
-            let hint = DidYouMean.nearest(head, among: candidates).map { "; did you mean '\($0)'?" }
+            let hint =
+                DidYouMean.nearest(head, among: candidates).map { "; did you mean '\($0)'?" }
                 ?? "; for a field of an input write ${inputs.\(ref)}"
             error(.unknownReference, "${\(ref)} refers to unknown step '\(head)'\(hint)", path: path, location: at)
         case .incomplete(let namespace):
@@ -180,15 +185,17 @@ extension ValidationContext {
             let parsed = try parser.parse()
             conditions[owner] = parsed.expression
             for ref in parsed.references {
-                if let (target, field) = checkReference(ref, text: condition, path: path, owner: owner, allowSteps: true, onStep: { implicit.insert($0) }),
-                   StepResult.statusFields.contains(field), ref.reference.components.count == 2 || ref.reference.head == "steps"
+                if let (target, field) = checkReference(
+                    ref, text: condition, path: path, owner: owner, allowSteps: true, onStep: { implicit.insert($0) }),
+                    StepResult.statusFields.contains(field), ref.reference.components.count == 2 || ref.reference.head == "steps"
                 {
                     statusReads[owner].insert(target)
                 }
             }
         } catch {
-            self.error(.invalidCondition, "condition does not parse: \(error.message)", path: path,
-                       location: sourceMap?.location(of: path, offset: error.offset ?? 0, in: condition))
+            self.error(
+                .invalidCondition, "condition does not parse: \(error.message)", path: path,
+                location: sourceMap?.location(of: path, offset: error.offset ?? 0, in: condition))
         }
     }
 
@@ -196,37 +203,47 @@ extension ValidationContext {
 
     mutating func checkRetryPolicy(_ policy: RetryPolicy, path: String, stepTimeout: Duration?) {
         if policy.maxAttempts < 1 {
-            error(.invalidRetryPolicy, "maxAttempts counts every attempt including the first, so it must be at least 1, not \(policy.maxAttempts)",
-                  path: "\(path).maxAttempts")
+            error(
+                .invalidRetryPolicy, "maxAttempts counts every attempt including the first, so it must be at least 1, not \(policy.maxAttempts)",
+                path: "\(path).maxAttempts")
         } else if policy.maxAttempts > WorkflowValidator.maximumAttempts {
-            error(.invalidRetryPolicy, "maxAttempts \(policy.maxAttempts) is more than the limit of \(WorkflowValidator.maximumAttempts)",
-                  path: "\(path).maxAttempts")
+            error(
+                .invalidRetryPolicy, "maxAttempts \(policy.maxAttempts) is more than the limit of \(WorkflowValidator.maximumAttempts)",
+                path: "\(path).maxAttempts")
         }
         if policy.maxDelay < policy.initialDelay {
-            error(.invalidRetryPolicy,
-                  "maxDelay (\(DurationText.format(policy.maxDelay))) is shorter than initialDelay (\(DurationText.format(policy.initialDelay)))",
-                  path: "\(path).maxDelay")
+            error(
+                .invalidRetryPolicy,
+                "maxDelay (\(DurationText.format(policy.maxDelay))) is shorter than initialDelay (\(DurationText.format(policy.initialDelay)))",
+                path: "\(path).maxDelay")
         }
         if !(policy.multiplier > 0) || !policy.multiplier.isFinite {
             error(.invalidRetryPolicy, "multiplier must be a positive number", path: "\(path).multiplier")
         } else if policy.backoffStrategy == .exponential, policy.multiplier < 1 {
-            error(.invalidRetryPolicy, "an exponential backoff with multiplier \(JSONValue.format(policy.multiplier)) would shrink the delays; use a multiplier of at least 1",
-                  path: "\(path).multiplier")
+            error(
+                .invalidRetryPolicy,
+                "an exponential backoff with multiplier \(JSONValue.format(policy.multiplier)) would shrink the delays; use a multiplier of at least 1",
+                path: "\(path).multiplier")
         }
         if policy.maxAttempts > 1, policy.retryOn.isEmpty {
-            error(.invalidRetryPolicy, "retryOn is empty, so none of the \(policy.maxAttempts) attempts would ever be retried; list failure and/or timeout",
-                  path: "\(path).retryOn")
+            error(
+                .invalidRetryPolicy,
+                "retryOn is empty, so none of the \(policy.maxAttempts) attempts would ever be retried; list failure and/or timeout",
+                path: "\(path).retryOn")
         }
         if policy.retryOn == [.timeout], stepTimeout == nil, policy.maxAttempts > 1, !path.hasPrefix("retryPolicy") {
             error(.invalidRetryPolicy, "the policy retries only on timeout, but the step has no timeout", path: "\(path).retryOn")
         }
-        if let workflowTimeout = workflow.timeout, policy.jitter == .none, policy.maxAttempts > 1, policy.maxAttempts <= WorkflowValidator.maximumAttempts {
+        if let workflowTimeout = workflow.timeout, policy.jitter == .none, policy.maxAttempts > 1,
+            policy.maxAttempts <= WorkflowValidator.maximumAttempts
+        {
             var waiting = Duration.zero
             for attempt in 1..<policy.maxAttempts { waiting += policy.baseDelay(afterAttempt: attempt) }
             if waiting >= workflowTimeout {
-                warning(.invalidRetryPolicy,
-                        "the delays between the \(policy.maxAttempts) attempts add up to \(DurationText.format(waiting)), longer than the workflow timeout (\(DurationText.format(workflowTimeout))): the last attempts can never run",
-                        path: "\(path).maxAttempts")
+                warning(
+                    .invalidRetryPolicy,
+                    "the delays between the \(policy.maxAttempts) attempts add up to \(DurationText.format(waiting)), longer than the workflow timeout (\(DurationText.format(workflowTimeout))): the last attempts can never run",
+                    path: "\(path).maxAttempts")
             }
         }
     }
@@ -245,10 +262,14 @@ extension ValidationContext {
         // missing for a real run (a template or a later edit may supply it): the step fails then,
         // saying which input it needs.
         if let expected = action.type, expected != type {
-            warning(.invalidAction, "action '\(name)' runs as a \(expected.rawValue) step; the step's type \(type.rawValue) is ignored", path: "\(path).type")
+            warning(
+                .invalidAction, "action '\(name)' runs as a \(expected.rawValue) step; the step's type \(type.rawValue) is ignored",
+                path: "\(path).type")
         }
         for input in action.required where inputs[input] == nil && action.defaults[input] == nil {
-            warning(.missingField, "action '\(name)' needs input '\(input)' to run; without it the step fails", path: present("\(path).inputs") ? "\(path).inputs" : "\(path).action")
+            warning(
+                .missingField, "action '\(name)' needs input '\(input)' to run; without it the step fails",
+                path: present("\(path).inputs") ? "\(path).inputs" : "\(path).action")
         }
     }
 }

@@ -20,7 +20,9 @@ extension ValidationContext {
             checkTemplates(in: trigger.inputs, path: "\(path).inputs", owner: nil, allowSteps: false) { _ in }
             if trigger.type != .schedule {
                 if trigger.schedule != nil { error(.invalidTrigger, "'schedule' applies only to schedule triggers", path: "\(path).schedule") }
-                if trigger.missedTicks != nil { error(.invalidTrigger, "'missedTicks' applies only to schedule triggers", path: "\(path).missedTicks") }
+                if trigger.missedTicks != nil {
+                    error(.invalidTrigger, "'missedTicks' applies only to schedule triggers", path: "\(path).missedTicks")
+                }
             }
             switch trigger.type {
             case .manual: break
@@ -53,14 +55,16 @@ extension ValidationContext {
         do {
             _ = try CronExpression(expression)
         } catch {
-            self.error(.invalidCron, "invalid cron expression '\(expression)': \(error.message)", path: schedulePath,
-                       location: sourceMap?.location(of: schedulePath, offset: error.offset, in: expression))
+            self.error(
+                .invalidCron, "invalid cron expression '\(expression)': \(error.message)", path: schedulePath,
+                location: sourceMap?.location(of: schedulePath, offset: error.offset, in: expression))
         }
         let zone = trigger.timezone ?? conditionText(trigger, "timezone")
         if let zone, TimeZone(identifier: zone) == nil {
             let known = TimeZone.knownTimeZoneIdentifiers
-            error(.invalidTrigger, "unknown time zone '\(zone)'\(DidYouMean.hint(zone, among: known)); use an IANA name like 'Europe/Berlin'",
-                  path: trigger.timezone != nil ? "\(path).timezone" : "\(path).conditions.timezone")
+            error(
+                .invalidTrigger, "unknown time zone '\(zone)'\(DidYouMean.hint(zone, among: known)); use an IANA name like 'Europe/Berlin'",
+                path: trigger.timezone != nil ? "\(path).timezone" : "\(path).conditions.timezone")
         }
         if let jitter = trigger.jitter, jitter < .zero {
             error(.invalidDuration, "jitter cannot be negative", path: "\(path).jitter")
@@ -70,9 +74,10 @@ extension ValidationContext {
     private mutating func checkWebhook(_ trigger: WorkflowTrigger, path: String) {
         let source = trigger.source ?? "generic"
         if !Self.webhookSources.contains(source) {
-            error(.invalidTrigger,
-                  "unknown webhook source '\(source)'\(DidYouMean.unknownChoice(source, among: Self.webhookSources))",
-                  path: "\(path).source")
+            error(
+                .invalidTrigger,
+                "unknown webhook source '\(source)'\(DidYouMean.unknownChoice(source, among: Self.webhookSources))",
+                path: "\(path).source")
         }
         checkSecret(trigger, path: path, kind: "webhook")
     }
@@ -82,12 +87,15 @@ extension ValidationContext {
             error(.invalidTrigger, "metric triggers read Prometheus; source must be 'prometheus', not '\(source)'", path: "\(path).source")
         }
         if conditionText(trigger, "metric") == nil, conditionText(trigger, "query") == nil {
-            error(.invalidTrigger, "a metric trigger needs conditions.metric (a metric name) or conditions.query (PromQL)", path: "\(path).conditions")
+            error(
+                .invalidTrigger, "a metric trigger needs conditions.metric (a metric name) or conditions.query (PromQL)", path: "\(path).conditions")
         }
         if let op = trigger.conditions["operator"] {
-            if case .string(let s) = op, Self.metricOperators.contains(s) {} else {
-                error(.invalidTrigger, "unknown operator '\(op.text)'\(DidYouMean.unknownChoice(op.text, among: Self.metricOperators))",
-                      path: "\(path).conditions.operator")
+            if case .string(let s) = op, Self.metricOperators.contains(s) {
+            } else {
+                error(
+                    .invalidTrigger, "unknown operator '\(op.text)'\(DidYouMean.unknownChoice(op.text, among: Self.metricOperators))",
+                    path: "\(path).conditions.operator")
             }
         } else {
             error(.invalidTrigger, "a metric trigger needs conditions.operator (gt, gte, lt, lte, eq, ne)", path: "\(path).conditions")
@@ -115,9 +123,10 @@ extension ValidationContext {
             return
         }
         if !Self.incidentSources.contains(source) {
-            error(.invalidTrigger,
-                  "unknown incident source '\(source)'\(DidYouMean.unknownChoice(source, among: Self.incidentSources))",
-                  path: "\(path).source")
+            error(
+                .invalidTrigger,
+                "unknown incident source '\(source)'\(DidYouMean.unknownChoice(source, among: Self.incidentSources))",
+                path: "\(path).source")
         }
         for key in ["severity", "service"] {
             switch trigger.conditions[key] {
@@ -129,21 +138,25 @@ extension ValidationContext {
         // PagerDuty incidents carry an urgency or a priority, not a severity: a condition on any
         // other value (the guide's 'critical') can never match.
         if source == "pagerduty", let wanted = trigger.conditions["severity"] {
-            let values: [String] = switch wanted {
-            case .string(let s): [s]
-            case .array(let items): items.compactMap { if case .string(let s) = $0 { s } else { nil } }
-            default: []
-            }
+            let values: [String] =
+                switch wanted {
+                case .string(let s): [s]
+                case .array(let items): items.compactMap { if case .string(let s) = $0 { s } else { nil } }
+                default: []
+                }
             let never = values.filter { !["high", "low"].contains($0.lowercased()) && !$0.uppercased().hasPrefix("P") }
             if !never.isEmpty {
-                warning(.invalidTrigger, "PagerDuty incidents have an urgency (high, low) or a priority (P1…P5), never \(never.map { "'\($0)'" }.joined(separator: ", ")): this condition cannot match; write severity: high (or a priority such as P1)",
-                        path: "\(path).conditions.severity")
+                warning(
+                    .invalidTrigger,
+                    "PagerDuty incidents have an urgency (high, low) or a priority (P1…P5), never \(never.map { "'\($0)'" }.joined(separator: ", ")): this condition cannot match; write severity: high (or a priority such as P1)",
+                    path: "\(path).conditions.severity")
             }
         }
         let pattern = Incident.eventPattern(of: trigger)
         if !pattern.hasPrefix("incident"), pattern != "*" {
-            error(.invalidTrigger, "incident triggers match incident events (incident.triggered, incident.resolved, incident.*), not '\(pattern)'",
-                  path: trigger.event != nil ? "\(path).event" : "\(path).conditions.event")
+            error(
+                .invalidTrigger, "incident triggers match incident events (incident.triggered, incident.resolved, incident.*), not '\(pattern)'",
+                path: trigger.event != nil ? "\(path).event" : "\(path).conditions.event")
         }
         checkSecret(trigger, path: path, kind: "incident")
     }
@@ -151,7 +164,9 @@ extension ValidationContext {
     /// Deliveries are refused without a secret; one written in clear ends up in version control.
     private mutating func checkSecret(_ trigger: WorkflowTrigger, path: String, kind: String) {
         guard let secret = trigger.secret else {
-            warning(.invalidTrigger, "the \(kind) trigger has no 'secret': every delivery is refused until it has one (write secret: ${secrets.NAME})", path: path)
+            warning(
+                .invalidTrigger, "the \(kind) trigger has no 'secret': every delivery is refused until it has one (write secret: ${secrets.NAME})",
+                path: path)
             return
         }
         if !secret.contains("${") {

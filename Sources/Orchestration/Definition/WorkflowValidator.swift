@@ -100,9 +100,10 @@ struct ValidationContext {
     }
 
     static func isValidID(_ id: String) -> Bool {
-        !id.isEmpty && id.unicodeScalars.allSatisfy {
-            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-"
-        }
+        !id.isEmpty
+            && id.unicodeScalars.allSatisfy {
+                ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-"
+            }
     }
 
     // MARK: Workflow
@@ -112,11 +113,12 @@ struct ValidationContext {
             error(.invalidValue, "the workflow name must not be empty", path: "name")
         }
         if !workflow.name.isEmpty, !Self.isValidID(workflow.id) {
-            error(.invalidID,
-                  workflow.id.isEmpty
+            error(
+                .invalidID,
+                workflow.id.isEmpty
                     ? "the name '\(workflow.name)' gives no usable id; add an 'id' made of letters, digits, '_' and '-'"
                     : "workflow id '\(workflow.id)' may only contain letters, digits, '_' and '-'",
-                  path: present("id") ? "id" : "name")
+                path: present("id") ? "id" : "name")
         }
         if let timeout = workflow.timeout, timeout <= .zero {
             error(.invalidDuration, "the workflow timeout must be longer than 0s", path: "timeout")

@@ -40,7 +40,9 @@ public struct CompiledWorkflow: Sendable {
                 if case .secret(let name) = r.target(stepIDs: []) { secrets.insert(name) }
             }
         }
-        func body(id: String, type: StepType, action: String?, inputs: [String: JSONValue], timeout: Duration?, retry: RetryPolicy?) throws(ActionError) -> Body {
+        func body(id: String, type: StepType, action: String?, inputs: [String: JSONValue], timeout: Duration?, retry: RetryPolicy?)
+            throws(ActionError) -> Body
+        {
             var definition: ActionDefinition?
             if let action {
                 guard let found = actions[action] else {
@@ -73,9 +75,13 @@ public struct CompiledWorkflow: Sendable {
         bodies.reserveCapacity(workflow.steps.count)
         rollbacks.reserveCapacity(workflow.steps.count)
         for step in workflow.steps {
-            bodies.append(try body(id: step.id, type: step.type, action: step.action, inputs: step.inputs, timeout: step.timeout, retry: step.retryPolicy))
+            bodies.append(
+                try body(id: step.id, type: step.type, action: step.action, inputs: step.inputs, timeout: step.timeout, retry: step.retryPolicy))
             if let r = step.rollback {
-                rollbacks.append(try body(id: StepResult.rollbackID(of: step.id), type: r.type, action: r.action, inputs: r.inputs, timeout: r.timeout, retry: r.retryPolicy))
+                rollbacks.append(
+                    try body(
+                        id: StepResult.rollbackID(of: step.id), type: r.type, action: r.action, inputs: r.inputs, timeout: r.timeout,
+                        retry: r.retryPolicy))
             } else {
                 rollbacks.append(nil)
             }
@@ -91,7 +97,8 @@ public struct CompiledWorkflow: Sendable {
         // reports it: the guide's `OptimizationScore`, filled in at registration.
         var scored = workflow
         let serial = estimates.reduce(0, +)
-        let makespan = PlanSimulation.makespan(graph: graph, estimates: estimates, priorities: priorities, exclusive: exclusive, limit: workflow.maxParallelism)
+        let makespan = PlanSimulation.makespan(
+            graph: graph, estimates: estimates, priorities: priorities, exclusive: exclusive, limit: workflow.maxParallelism)
         scored.optimizationScore = makespan > 0 && serial.isFinite ? (serial / makespan * 1000).rounded() / 1000 : 1
         self.workflow = scored
     }

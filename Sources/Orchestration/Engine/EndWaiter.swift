@@ -3,7 +3,8 @@ import Synchronization
 /// One wait for an execution's end: settled once, by the end or by the waiting task's
 /// cancellation, whichever comes first, and from any thread.
 final class EndWaiter: Sendable {
-    private let state = Mutex<(outcome: Result<WorkflowExecution, any Error>?, continuation: CheckedContinuation<WorkflowExecution, any Error>?)>((nil, nil))
+    private let state = Mutex<(outcome: Result<WorkflowExecution, any Error>?, continuation: CheckedContinuation<WorkflowExecution, any Error>?)>(
+        (nil, nil))
 
     /// Returns the execution once it ended, or throws once the wait was cancelled.
     func wait() async throws -> WorkflowExecution {

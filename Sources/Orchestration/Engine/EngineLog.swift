@@ -12,7 +12,7 @@ enum EngineLog {
         case .stepStarted(let id, let step, let attempt, _, _, _):
             logger.info("step started", metadata: ["execution": "\(id)", "step": "\(step)", "attempt": "\(attempt)"])
         case .attemptFinished:
-            break   // the step's end (or retry) says how it went
+            break  // the step's end (or retry) says how it went
         case .stepScheduled(let id, let step, let latency):
             logger.trace("step scheduled", metadata: ["execution": "\(id)", "step": "\(step)", "latencySeconds": "\(latency.seconds)"])
         case .stepRetrying(let id, let step, let next, let delay, let error):

@@ -9,7 +9,8 @@ public enum ExecutionEvent: Sendable {
     case stepStarted(executionID: String, stepID: String, attempt: Int, at: Date, queueWait: Double?, inputFingerprint: String?)
     /// An attempt ended (rollbacks as `<id>.rollback`): how, after how many seconds (0 when
     /// cached), its error and its outputs, both already redacted.
-    case attemptFinished(executionID: String, stepID: String, attempt: Int, status: AttemptStatus, seconds: Double, error: String?, outputs: [String: JSONValue])
+    case attemptFinished(
+        executionID: String, stepID: String, attempt: Int, status: AttemptStatus, seconds: Double, error: String?, outputs: [String: JSONValue])
     /// The attempt's executor began, `latency` after the step became ready (dependency done →
     /// dependent started: queueing behind the parallelism limit plus the engine's own overhead).
     case stepScheduled(executionID: String, stepID: String, latency: Duration)
@@ -23,9 +24,10 @@ public enum ExecutionEvent: Sendable {
     /// The execution the event belongs to.
     public var executionID: String {
         switch self {
-        case .executionStarted(let id, _, _), .stepStarted(let id, _, _, _, _, _), .attemptFinished(let id, _, _, _, _, _, _), .stepScheduled(let id, _, _),
-             .stepRetrying(let id, _, _, _, _),
-             .stepFinished(let id, _, _), .executionPaused(let id, _), .executionResumed(let id):
+        case .executionStarted(let id, _, _), .stepStarted(let id, _, _, _, _, _), .attemptFinished(let id, _, _, _, _, _, _),
+            .stepScheduled(let id, _, _),
+            .stepRetrying(let id, _, _, _, _),
+            .stepFinished(let id, _, _), .executionPaused(let id, _), .executionResumed(let id):
             return id
         case .executionFinished(let e):
             return e.id

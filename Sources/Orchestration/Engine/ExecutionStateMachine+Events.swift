@@ -76,7 +76,10 @@ extension ExecutionStateMachine {
     public mutating func cancel(reason: String, now: Date) -> [Action] {
         guard !status.isTerminal, stopping == nil else { return [] }
         var actions: [Action] = []
-        if status == .pending { status = .running; startedAt = now }
+        if status == .pending {
+            status = .running
+            startedAt = now
+        }
         stop(reason: reason, status: .cancelled, now: now, actions: &actions)
         checkCompletion(now: now, actions: &actions)
         return actions
@@ -163,7 +166,10 @@ extension ExecutionStateMachine {
     /// Starts the next rollback; false when there is none left.
     mutating func nextRollback(attempt: Int, now: Date, actions: inout [Action]) -> Bool {
         while let i = rollbackQueue.first {
-            guard let body = compiled.rollbacks[i] else { rollbackQueue.removeFirst(); continue }
+            guard let body = compiled.rollbacks[i] else {
+                rollbackQueue.removeFirst()
+                continue
+            }
             if attempt == 1 {
                 rollbackResults[i] = StepResult(stepID: body.id, status: .running, startedAt: now)
             }
@@ -196,7 +202,9 @@ extension ExecutionStateMachine {
             return actions
         }
         rollbackQueue.removeFirst()
-        finishRollback(i, status: outcome.succeeded ? .success : .failed, error: outcome.succeeded ? nil : outcome.error ?? "failed", now: now, actions: &actions)
+        finishRollback(
+            i, status: outcome.succeeded ? .success : .failed, error: outcome.succeeded ? nil : outcome.error ?? "failed", now: now, actions: &actions
+        )
         if !nextRollback(attempt: 1, now: now, actions: &actions) {
             checkCompletion(now: now, actions: &actions)
         }

@@ -9,7 +9,10 @@ extension ExecutionStateMachine {
         for (_, r) in rollbackResults { stepResults[r.stepID] = r }
         var current: String?
         for (i, p) in phase.enumerated() {
-            if case .running = p { current = results[i].stepID; break }
+            if case .running = p {
+                current = results[i].stepID
+                break
+            }
         }
         var execution = WorkflowExecution(
             id: values.executionID, workflowID: values.workflowID, workflowVersion: workflowVersion ?? compiled.workflow.version,

@@ -221,7 +221,9 @@ public struct ExecutionStateMachine: Sendable {
             do {
                 let holds = try ExpressionEvaluator.evaluateCondition(condition) { try self.resolve($0, forCondition: true) }
                 if !holds {
-                    end(i, status: .skipped, reason: "condition is false: \(compiled.workflow.steps[i].condition ?? condition.description)", error: nil, now: now, actions: &actions)
+                    end(
+                        i, status: .skipped, reason: "condition is false: \(compiled.workflow.steps[i].condition ?? condition.description)",
+                        error: nil, now: now, actions: &actions)
                     return i
                 }
             } catch {

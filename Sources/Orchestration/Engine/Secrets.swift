@@ -25,7 +25,10 @@ public struct SecretProvider: Sendable {
             throw EngineError(.invalidInput, "\(file): cannot read the secrets file")
         }
         if let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue, mode & 0o006 != 0 {
-            throw EngineError(.invalidInput, "\(file): the secrets file must not be readable or writable by others (mode \(String(mode & 0o777, radix: 8))); run chmod 600 \(file)")
+            throw EngineError(
+                .invalidInput,
+                "\(file): the secrets file must not be readable or writable by others (mode \(String(mode & 0o777, radix: 8))); run chmod 600 \(file)"
+            )
         }
         let text: String
         do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {

@@ -1,5 +1,3 @@
-
-
 /// A deterministic random number generator (SplitMix64) for retry jitter, tests and simulations.
 ///
 /// ```swift

@@ -180,4 +180,3 @@ public struct StepOutcome: Sendable, Hashable {
         StepOutcome(ending: .timedOut, error: error, log: log)
     }
 }
-

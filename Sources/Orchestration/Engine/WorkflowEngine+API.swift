@@ -58,7 +58,9 @@ extension WorkflowEngine {
     ///
     /// `inputs` override the workflow's variables. Every secret the workflow references must be
     /// set, or this throws before anything runs.
-    public func executeWorkflow(_ workflowID: String, inputs: [String: JSONValue] = [:], options: ExecutionOptions = ExecutionOptions()) async throws -> WorkflowExecution {
+    public func executeWorkflow(_ workflowID: String, inputs: [String: JSONValue] = [:], options: ExecutionOptions = ExecutionOptions()) async throws
+        -> WorkflowExecution
+    {
         guard !draining else { throw EngineError(.unavailable, "the engine is shutting down; start the execution again once it is back") }
         guard var compiled = workflows[workflowID] else {
             let hint = DidYouMean.hint(workflowID, among: workflows.keys)
@@ -77,7 +79,10 @@ extension WorkflowEngine {
         }
         if !missing.isEmpty {
             let how = missing.map { "\(SecretProvider.environmentPrefix)\($0)" }.joined(separator: ", ")
-            throw EngineError(.invalidInput, "workflow \(workflowID) needs secret\(missing.count > 1 ? "s" : "") \(missing.joined(separator: ", ")): set \(how) or put \(missing.count > 1 ? "them" : "it") in a secrets file")
+            throw EngineError(
+                .invalidInput,
+                "workflow \(workflowID) needs secret\(missing.count > 1 ? "s" : "") \(missing.joined(separator: ", ")): set \(how) or put \(missing.count > 1 ? "them" : "it") in a secrets file"
+            )
         }
         var merged = compiled.workflow.variables
         merged.merge(inputs) { _, new in new }

@@ -23,7 +23,8 @@ extension WorkflowEngine {
             let reason = "the store failed: \(error)"
             if run.storeFailure == nil {
                 run.storeFailure = reason
-                logger.error("store failed; cancelling the execution", metadata: ["execution": "\(run.machine.values.executionID)", "error": "\(error)"])
+                logger.error(
+                    "store failed; cancelling the execution", metadata: ["execution": "\(run.machine.values.executionID)", "error": "\(error)"])
             }
             if !run.machine.status.isTerminal {
                 perform(run.machine.cancel(reason: reason, now: now()), run: run)
@@ -40,7 +41,8 @@ extension WorkflowEngine {
         if m.status.isTerminal { execution.metrics = m.metrics() }
         var options = run.options
         options.paused = m.status == .paused
-        return ExecutionRecord(execution: execution, workflowHash: run.workflowHash, options: options, createdAt: run.createdAt, owner: ExecutionRecord.currentProcess)
+        return ExecutionRecord(
+            execution: execution, workflowHash: run.workflowHash, options: options, createdAt: run.createdAt, owner: ExecutionRecord.currentProcess)
     }
 
     func writes(for actions: [ExecutionStateMachine.Action], run: Run) -> [StoreWrite] {
@@ -53,9 +55,11 @@ extension WorkflowEngine {
                 out.append(.attempt(AttemptRecord(executionID: id, stepID: request.stepID, attempt: attempt, status: .running, startedAt: now)))
             case .scheduleRetry(let step, let next, _):
                 let r = run.machine.results[step]
-                out.append(.attempt(AttemptRecord(
-                    executionID: id, stepID: r.stepID, attempt: next - 1, status: r.timedOut ? .timedOut : .failed,
-                    startedAt: run.machine.attemptStartedAt[step] ?? now, finishedAt: now, error: r.error, exitCode: r.exitCode)))
+                out.append(
+                    .attempt(
+                        AttemptRecord(
+                            executionID: id, stepID: r.stepID, attempt: next - 1, status: r.timedOut ? .timedOut : .failed,
+                            startedAt: run.machine.attemptStartedAt[step] ?? now, finishedAt: now, error: r.error, exitCode: r.exitCode)))
             case .stepFinished(let step):
                 let r = run.machine.results[step]
                 var attempt: AttemptRecord?
@@ -77,9 +81,11 @@ extension WorkflowEngine {
                 out.append(.stepFinished(executionID: id, result: r, attempt: attempt, log: run.logs[r.stepID] ?? ""))
             case .scheduleRollbackRetry(let step, let next, _):
                 if let r = run.machine.rollbackResults[step] {
-                    out.append(.attempt(AttemptRecord(
-                        executionID: id, stepID: r.stepID, attempt: next - 1, status: .failed,
-                        startedAt: run.rollbackStart ?? now, finishedAt: now, error: r.error, exitCode: r.exitCode)))
+                    out.append(
+                        .attempt(
+                            AttemptRecord(
+                                executionID: id, stepID: r.stepID, attempt: next - 1, status: .failed,
+                                startedAt: run.rollbackStart ?? now, finishedAt: now, error: r.error, exitCode: r.exitCode)))
                 }
             case .paused:
                 out.append(.updateExecution(header(run)))
@@ -107,7 +113,10 @@ extension WorkflowEngine {
                     run.cacheKeys[step] = key
                 }
                 emitStarted(request, attempt: attempt, cacheKey: key)
-                jobSink.yield(.attempt(executionID: id, step: step, attempt: attempt, request: request, signal: signal, cacheKey: key, rollback: false, redactor: run.redactor))
+                jobSink.yield(
+                    .attempt(
+                        executionID: id, step: step, attempt: attempt, request: request, signal: signal, cacheKey: key, rollback: false,
+                        redactor: run.redactor))
             case .scheduleRetry(let step, let attempt, let delay):
                 let result = run.machine.results[step]
                 emit(.stepRetrying(executionID: id, stepID: result.stepID, nextAttempt: attempt, delay: delay, error: result.error))
@@ -117,8 +126,12 @@ extension WorkflowEngine {
             case .startRollback(let step, _, let request):
                 // Rollbacks run to their end: cancel does not stop them, so nobody keeps this signal.
                 let signal = OneShotSignal()
-                emit(.stepStarted(executionID: id, stepID: request.stepID, attempt: request.attempt, at: now(), queueWait: nil, inputFingerprint: nil))
-                jobSink.yield(.attempt(executionID: id, step: step, attempt: request.attempt, request: request, signal: signal, cacheKey: nil, rollback: true, redactor: run.redactor))
+                emit(
+                    .stepStarted(executionID: id, stepID: request.stepID, attempt: request.attempt, at: now(), queueWait: nil, inputFingerprint: nil))
+                jobSink.yield(
+                    .attempt(
+                        executionID: id, step: step, attempt: request.attempt, request: request, signal: signal, cacheKey: nil, rollback: true,
+                        redactor: run.redactor))
             case .scheduleRollbackRetry(let step, _, let delay):
                 jobSink.yield(.timer(delay: delay, fire: .rollbackRetry(executionID: id, step: step), stop: run.timers))
             case .stepFinished(let step):
@@ -161,7 +174,9 @@ extension WorkflowEngine {
                 return
             }
             if let queued = request.queuedAt {
-                emit(.stepScheduled(executionID: executionID, stepID: request.stepID, latency: .clamped(seconds: max(0, time.now().timeIntervalSince(queued)))))
+                emit(
+                    .stepScheduled(
+                        executionID: executionID, stepID: request.stepID, latency: .clamped(seconds: max(0, time.now().timeIntervalSince(queued)))))
             }
             let outcome = await runAttempt(request, signal: signal, redactor: redactor)
             await attemptFinished(executionID, step: step, attempt: attempt, outcome: outcome, cached: false, rollback: rollback)
@@ -204,7 +219,9 @@ extension WorkflowEngine {
             c.redactor = redactor
             if let writer {
                 c.processStarted = { process in
-                    _ = writer.enqueue([.attemptProcess(executionID: request.executionID, stepID: request.stepID, attempt: request.attempt, process: process)])
+                    _ = writer.enqueue([
+                        .attemptProcess(executionID: request.executionID, stepID: request.stepID, attempt: request.attempt, process: process)
+                    ])
                 }
             }
             return c
@@ -264,7 +281,9 @@ extension WorkflowEngine {
             return
         }
         if writer != nil { run.lastOutcome[step] = outcome.status(cached: cached) }
-        emitFinished(run.machine.results[step].stepID, attempt: attempt, outcome: outcome, cached: cached, startedAt: run.machine.attemptStartedAt[step] ?? now, now: now, run: run)
+        emitFinished(
+            run.machine.results[step].stepID, attempt: attempt, outcome: outcome, cached: cached,
+            startedAt: run.machine.attemptStartedAt[step] ?? now, now: now, run: run)
         if !outcome.log.isEmpty || run.logs[run.machine.results[step].stepID] != nil {
             run.logs[run.machine.results[step].stepID] = outcome.log
         }
@@ -296,16 +315,19 @@ extension WorkflowEngine {
         let now = self.now()
         var fingerprint: String?
         if attempt == 1, wantsFingerprints.load(ordering: .relaxed) { fingerprint = String((cacheKey ?? StepCacheKey.make(for: request)).prefix(16)) }
-        emit(.stepStarted(
-            executionID: request.executionID, stepID: request.stepID, attempt: attempt, at: now,
-            queueWait: request.queuedAt.map { max(0, now.timeIntervalSince($0)) }, inputFingerprint: fingerprint))
+        emit(
+            .stepStarted(
+                executionID: request.executionID, stepID: request.stepID, attempt: attempt, at: now,
+                queueWait: request.queuedAt.map { max(0, now.timeIntervalSince($0)) }, inputFingerprint: fingerprint))
     }
 
     /// `.attemptFinished`: how the attempt ended and how long it ran (0 when cached).
     func emitFinished(_ stepID: String, attempt: Int, outcome: StepOutcome, cached: Bool, startedAt: Date, now: Date, run: Run) {
-        emit(.attemptFinished(
-            executionID: run.machine.values.executionID, stepID: stepID, attempt: attempt, status: outcome.status(cached: cached),
-            seconds: cached ? 0 : max(0, now.timeIntervalSince(startedAt)), error: outcome.succeeded ? nil : outcome.error, outputs: outcome.outputs))
+        emit(
+            .attemptFinished(
+                executionID: run.machine.values.executionID, stepID: stepID, attempt: attempt, status: outcome.status(cached: cached),
+                seconds: cached ? 0 : max(0, now.timeIntervalSince(startedAt)), error: outcome.succeeded ? nil : outcome.error,
+                outputs: outcome.outputs))
     }
 
     /// What observers write with the execution's end; asks them once.

@@ -71,12 +71,17 @@ extension WorkflowEngine {
         let e = record.execution
         let now = self.now()
         guard let workflow = try await store.workflow(id: e.workflowID, version: record.workflowHash) else {
-            try await abandon(record, reason: "cannot carry on: workflow \(e.workflowID) version \(record.workflowHash.prefix(12)) is not in the store")
+            try await abandon(
+                record, reason: "cannot carry on: workflow \(e.workflowID) version \(record.workflowHash.prefix(12)) is not in the store")
             return nil
         }
         let validation = WorkflowValidator(actions: configuration.actions).validate(workflow)
         guard let graph = validation.graph, let compiled = try? CompiledWorkflow(graph: graph, actions: configuration.actions) else {
-            try await abandon(record, reason: "cannot carry on: workflow \(e.workflowID) no longer validates: \(validation.errors.first.map(\.description) ?? "unknown action")")
+            try await abandon(
+                record,
+                reason:
+                    "cannot carry on: workflow \(e.workflowID) no longer validates: \(validation.errors.first.map(\.description) ?? "unknown action")"
+            )
             return nil
         }
         var secretValues: [String: String] = [:]
@@ -93,11 +98,18 @@ extension WorkflowEngine {
         for attempt in try await store.interruptAttempts(executionID: e.id, at: now) {
             guard let process = attempt.process else { continue }
             let result = await Task.detached { process.stop() }.value
-            logger.info("leftover process group of an interrupted attempt", metadata: [
-                "execution": "\(e.id)", "step": "\(attempt.stepID)", "attempt": "\(attempt.attempt)", "processGroup": "\(process.processGroup)", "result": "\(result)",
-            ])
+            logger.info(
+                "leftover process group of an interrupted attempt",
+                metadata: [
+                    "execution": "\(e.id)", "step": "\(attempt.stepID)", "attempt": "\(attempt.attempt)", "processGroup": "\(process.processGroup)",
+                    "result": "\(result)",
+                ])
             if case .stillRunning = result {
-                try await abandon(record, reason: "cannot carry on: step \(attempt.stepID)'s attempt \(attempt.attempt) still runs as process group \(process.processGroup) and could not be stopped")
+                try await abandon(
+                    record,
+                    reason:
+                        "cannot carry on: step \(attempt.stepID)'s attempt \(attempt.attempt) still runs as process group \(process.processGroup) and could not be stopped"
+                )
                 return nil
             }
         }
@@ -108,7 +120,9 @@ extension WorkflowEngine {
         for attempt in try await store.attempts(executionID: e.id, stepID: nil) where reuse[attempt.stepID]?.status.isTerminal != true {
             let known = reuse[attempt.stepID]?.attempts ?? 0
             if attempt.attempt > known {
-                reuse[attempt.stepID] = StepResult(stepID: attempt.stepID, status: .running, attempts: attempt.attempt, startedAt: reuse[attempt.stepID]?.startedAt ?? attempt.startedAt)
+                reuse[attempt.stepID] = StepResult(
+                    stepID: attempt.stepID, status: .running, attempts: attempt.attempt,
+                    startedAt: reuse[attempt.stepID]?.startedAt ?? attempt.startedAt)
             }
         }
         let values = ExecutionValues(
@@ -140,7 +154,9 @@ extension WorkflowEngine {
 
     /// Ends an execution that cannot be carried on, saying why.
     func abandon(_ record: ExecutionRecord, reason: String) async throws {
-        logger.error("execution abandoned at recovery", metadata: ["execution": "\(record.execution.id)", "workflow": "\(record.execution.workflowID)", "reason": "\(reason)"])
+        logger.error(
+            "execution abandoned at recovery",
+            metadata: ["execution": "\(record.execution.id)", "workflow": "\(record.execution.workflowID)", "reason": "\(reason)"])
         var r = record
         r.execution.status = .failed
         r.execution.error = reason

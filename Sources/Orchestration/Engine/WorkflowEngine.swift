@@ -49,7 +49,9 @@ public actor WorkflowEngine {
     }
 
     enum Job: Sendable {
-        case attempt(executionID: String, step: Int, attempt: Int, request: StepRequest, signal: OneShotSignal, cacheKey: String?, rollback: Bool, redactor: Redactor)
+        case attempt(
+            executionID: String, step: Int, attempt: Int, request: StepRequest, signal: OneShotSignal, cacheKey: String?, rollback: Bool,
+            redactor: Redactor)
         case timer(delay: Duration, fire: TimerKind, stop: OneShotSignal)
         /// What an observer handed back after an event.
         case followUp(ExecutionObserverFollowUp)
@@ -143,7 +145,8 @@ public actor WorkflowEngine {
         cache: any StepCache = InMemoryStepCache(), store: (any WorkflowStore & ExecutionStore)? = nil, seed: UInt64? = nil,
         _ body: (WorkflowEngine) async throws -> R
     ) async throws -> R {
-        let engine = WorkflowEngine(executors: executors, configuration: configuration, clock: clock, secrets: secrets, cache: cache, store: store, seed: seed)
+        let engine = WorkflowEngine(
+            executors: executors, configuration: configuration, clock: clock, secrets: secrets, cache: cache, store: store, seed: seed)
         return try await engine.running(body)
     }
 

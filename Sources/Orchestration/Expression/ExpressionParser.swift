@@ -63,16 +63,25 @@ public struct ExpressionParser {
         while true {
             skipSpace()
             let op: Expression.BinaryOperator
-            if consume("==") { op = .equal }
-            else if consume("!=") { op = .notEqual }
-            else if consume("<=") { op = .lessOrEqual }
-            else if consume(">=") { op = .greaterOrEqual }
-            else if consume("<") { op = .less }
-            else if consume(">") { op = .greater }
-            else if consumeKeyword("in") { op = .in }
-            else if peek("=") && !peek("==") {
+            if consume("==") {
+                op = .equal
+            } else if consume("!=") {
+                op = .notEqual
+            } else if consume("<=") {
+                op = .lessOrEqual
+            } else if consume(">=") {
+                op = .greaterOrEqual
+            } else if consume("<") {
+                op = .less
+            } else if consume(">") {
+                op = .greater
+            } else if consumeKeyword("in") {
+                op = .in
+            } else if peek("=") && !peek("==") {
                 throw ExpressionError("'=' is not an operator; compare with '=='", offset: i)
-            } else { return left }
+            } else {
+                return left
+            }
             left = .binary(op, left, try parseUnary())
         }
     }
@@ -150,15 +159,24 @@ public struct ExpressionParser {
     private mutating func parseArguments(closing: Unicode.Scalar, opener: Int, what: String) throws(ExpressionError) -> [Expression] {
         var items: [Expression] = []
         skipSpace()
-        if i < chars.count, chars[i] == closing { i += 1; return items }
+        if i < chars.count, chars[i] == closing {
+            i += 1
+            return items
+        }
         while true {
             items.append(try parseOr())
             skipSpace()
             guard i < chars.count else {
                 throw ExpressionError("missing '\(closing)' for the \(what) opened at column \(opener + 1)", offset: i)
             }
-            if chars[i] == "," { i += 1; continue }
-            if chars[i] == closing { i += 1; return items }
+            if chars[i] == "," {
+                i += 1
+                continue
+            }
+            if chars[i] == closing {
+                i += 1
+                return items
+            }
             throw ExpressionError("expected ',' or '\(closing)' in the \(what) opened at column \(opener + 1), found \(describeHere())", offset: i)
         }
     }
@@ -170,7 +188,10 @@ public struct ExpressionParser {
         var out = String.UnicodeScalarView()
         while i < chars.count {
             let c = chars[i]
-            if c == quote { i += 1; return String(out) }
+            if c == quote {
+                i += 1
+                return String(out)
+            }
             if c == "\\" {
                 i += 1
                 guard i < chars.count else { break }
@@ -198,14 +219,15 @@ public struct ExpressionParser {
             skipSpace()
         }
         let digitsStart = i
-        while i < chars.count, ("0"..."9").contains(chars[i]) || chars[i] == "." || chars[i] == "e" || chars[i] == "E"
-            || ((chars[i] == "+" || chars[i] == "-") && i > digitsStart && (chars[i - 1] == "e" || chars[i - 1] == "E"))
+        while i < chars.count,
+            ("0"..."9").contains(chars[i]) || chars[i] == "." || chars[i] == "e" || chars[i] == "E"
+                || ((chars[i] == "+" || chars[i] == "-") && i > digitsStart && (chars[i - 1] == "e" || chars[i - 1] == "E"))
         {
             i += 1
         }
         let digits = String(String.UnicodeScalarView(chars[digitsStart..<i]))
         guard !digits.isEmpty, let first = digits.unicodeScalars.first, ("0"..."9").contains(first) || first == ".",
-              let value = Double(digits), value.isFinite
+            let value = Double(digits), value.isFinite
         else {
             throw ExpressionError(digits.isEmpty ? "expected a number after '-'" : "malformed number '\(digits)'", offset: start)
         }

@@ -15,7 +15,8 @@ extension JSONValue {
             case (.key(let k), .string(let s)):
                 // A step output written as text may hold JSON; read into it.
                 guard let data = s.data(using: .utf8), let parsed = try? JSONDecoder().decode(JSONValue.self, from: data),
-                      case .object(let o) = parsed, let next = o[k] else { return nil }
+                    case .object(let o) = parsed, let next = o[k]
+                else { return nil }
                 current = next
             default:
                 return nil

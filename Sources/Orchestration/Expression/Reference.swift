@@ -44,7 +44,7 @@ public struct Reference: Sendable, Hashable, CustomStringConvertible {
                 let start = i
                 while i < chars.count, ("0"..."9").contains(chars[i]) { i += 1 }
                 guard i > start, i < chars.count, chars[i] == "]",
-                      let n = Int(String(String.UnicodeScalarView(chars[start..<i])))
+                    let n = Int(String(String.UnicodeScalarView(chars[start..<i])))
                 else { throw ExpressionError("expected a list index like [0] in reference '${\(path)}'", offset: start) }
                 i += 1
                 components.append(.index(n))

@@ -91,7 +91,11 @@ struct ShellQuoteScanner {
 
     private mutating func feed(_ c: Unicode.Scalar) {
         let top = stack.last!
-        if escaped { escaped = false; dollar = false; return }
+        if escaped {
+            escaped = false
+            dollar = false
+            return
+        }
         let afterDollar = dollar
         dollar = false
         switch top {

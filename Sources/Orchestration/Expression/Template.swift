@@ -43,7 +43,10 @@ public struct Template: Sendable, Hashable {
                 } catch {
                     throw ExpressionError(error.message, offset: i + 2 + (error.offset ?? 0))
                 }
-                if !text.isEmpty { parts.append(.text(String(text))); text = String.UnicodeScalarView() }
+                if !text.isEmpty {
+                    parts.append(.text(String(text)))
+                    text = String.UnicodeScalarView()
+                }
                 parts.append(.reference(reference, offset: start))
                 i = j + 1
                 continue

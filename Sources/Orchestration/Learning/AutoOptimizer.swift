@@ -75,7 +75,8 @@ public actor AutoOptimizer {
             return [record]
         }
         guard let after = statistics.versions[applied.afterVersion], after.executions >= judgedAfter,
-              let before = statistics.versions[applied.beforeVersion] else { return [] }
+            let before = statistics.versions[applied.beforeVersion]
+        else { return [] }
         let verdict = Self.compare(before: before, after: after)
         if let worse = verdict {
             let previous: Workflow
@@ -97,7 +98,8 @@ public actor AutoOptimizer {
         let record = OptimizationRecord(
             workflowID: applied.workflowID, action: .kept, suggestionID: applied.suggestionID, kind: applied.kind, by: "learning-engine",
             reason: "after \(after.executions) executions the new version does not do significantly worse", confidence: applied.confidence,
-            beforeVersion: applied.beforeVersion, afterVersion: applied.afterVersion, patch: [], evidence: Self.evidence(before: before, after: after), at: now)
+            beforeVersion: applied.beforeVersion, afterVersion: applied.afterVersion, patch: [],
+            evidence: Self.evidence(before: before, after: after), at: now)
         try await learning.appendAudit(record)
         return [record]
     }
@@ -115,7 +117,9 @@ public actor AutoOptimizer {
             if se > 0 {
                 let p = Statistics.normalCDF((p2 - p1) / se)
                 if p < 0.05 {
-                    return String(format: "the success rate fell from %.0f%% to %.0f%% over %d executions (one-sided p = %.3g)", p1 * 100, p2 * 100, after.executions, p)
+                    return String(
+                        format: "the success rate fell from %.0f%% to %.0f%% over %d executions (one-sided p = %.3g)", p1 * 100, p2 * 100,
+                        after.executions, p)
                 }
             }
         }

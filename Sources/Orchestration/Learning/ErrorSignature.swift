@@ -12,7 +12,9 @@ public enum ErrorSignature {
         var s = message
         s = replace(s, #"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?"#, "<time>")
         s = replace(s, #"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"#, "<uuid>")
-        s = replace(s, #"\b(0x)?[0-9a-fA-F]*[0-9][0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*\b|\b(0x)?[0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*[0-9][0-9a-fA-F]*\b"#, "<hex>", minimumLength: 8)
+        s = replace(
+            s, #"\b(0x)?[0-9a-fA-F]*[0-9][0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*\b|\b(0x)?[0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*[0-9][0-9a-fA-F]*\b"#, "<hex>",
+            minimumLength: 8)
         s = replace(s, #"(?<![\w<])(/[\w.\-]+){2,}/?|\b[A-Za-z]:\\[\w.\\\-]+"#, "<path>")
         s = replace(s, #"\b\d{1,3}(\.\d{1,3}){3}\b"#, "<ip>")
         s = replace(s, #"\d+(\.\d+)?"#, "<n>")

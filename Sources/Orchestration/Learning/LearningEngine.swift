@@ -169,7 +169,8 @@ public actor LearningEngine {
         do {
             var s = WorkflowStatistics(workflowID: workflowID, window: configuration.window)
             if let data = try await store.learningSnapshot(workflowID: workflowID),
-               let saved = try? JSONDecoder().decode(WorkflowStatistics.self, from: data), saved.window == configuration.window {
+                let saved = try? JSONDecoder().decode(WorkflowStatistics.self, from: data), saved.window == configuration.window
+            {
                 s = saved
             }
             var read = 0

@@ -78,7 +78,9 @@ extension WorkflowEngine {
         cache: any StepCache = InMemoryStepCache(), store: (any WorkflowStore & ExecutionStore)? = nil, seed: UInt64? = nil,
         learning: LearningEngine?
     ) {
-        self.init(executors: executors, configuration: configuration, clock: clock, secrets: secrets, cache: cache, store: store, seed: seed, estimates: learning)
+        self.init(
+            executors: executors, configuration: configuration, clock: clock, secrets: secrets, cache: cache, store: store, seed: seed,
+            estimates: learning)
         if let learning { observe(LearningObserver(learning)) }
     }
 
@@ -89,7 +91,9 @@ extension WorkflowEngine {
         cache: any StepCache = InMemoryStepCache(), store: (any WorkflowStore & ExecutionStore)? = nil, seed: UInt64? = nil,
         learning: LearningEngine?, _ body: (WorkflowEngine) async throws -> R
     ) async throws -> R {
-        let engine = WorkflowEngine(executors: executors, configuration: configuration, clock: clock, secrets: secrets, cache: cache, store: store, seed: seed, learning: learning)
+        let engine = WorkflowEngine(
+            executors: executors, configuration: configuration, clock: clock, secrets: secrets, cache: cache, store: store, seed: seed,
+            learning: learning)
         return try await engine.running(body)
     }
 

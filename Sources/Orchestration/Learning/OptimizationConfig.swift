@@ -14,7 +14,9 @@ public struct OptimizationConfig: Sendable, Hashable, Codable {
     /// Recent samples kept per step for percentiles and regressions. Default 256.
     public var window: Int
 
-    public init(enableAutoOptimization: Bool = false, learningRate: Double = 0.1, minConfidence: Double = 0.8, minimumExecutions: Int = 10, window: Int = 256) {
+    public init(
+        enableAutoOptimization: Bool = false, learningRate: Double = 0.1, minConfidence: Double = 0.8, minimumExecutions: Int = 10, window: Int = 256
+    ) {
         self.enableAutoOptimization = enableAutoOptimization
         self.learningRate = learningRate
         self.minConfidence = minConfidence

@@ -29,7 +29,10 @@ public struct Suggester: Sendable {
             for (index, step) in workflow.steps.enumerated() {
                 guard let s = statistics.steps[step.id] else { continue }
                 let context = StepContext(workflow: workflow, step: step, index: index, stats: s, workflowStats: statistics)
-                out += [raiseTimeout(context), addRetries(context), removeRetries(context), enableCache(context), regression(context), setEstimate(context)].compactMap { $0 }
+                out += [
+                    raiseTimeout(context), addRetries(context), removeRetries(context), enableCache(context), regression(context),
+                    setEstimate(context),
+                ].compactMap { $0 }
             }
             if let graph, let plan { out += parallelize(workflow, graph: graph, plan: plan, statistics: statistics, learned: learned) }
         }
@@ -104,7 +107,7 @@ public struct Suggester: Sendable {
         guard let timeout = c.step.timeout else { return nil }
         let relevant = s.censored.values.filter { $0 >= 0.95 * timeout.seconds }.count
         guard relevant >= 3, Statistics.wilsonLower(relevant, min(s.attempts, s.censored.capacity)) >= 0.01,
-              let fit = Statistics.censoredLogNormal(observed: s.duration.recent.values, censoredAt: s.censored.values)
+            let fit = Statistics.censoredLogNormal(observed: s.duration.recent.values, censoredAt: s.censored.values)
         else { return nil }
         let p995 = exp(fit.mu + Statistics.normalQuantile(0.995) * fit.sigma)
         let wanted = max(p995 * 1.2, timeout.seconds * 1.25)
@@ -117,10 +120,13 @@ public struct Suggester: Sendable {
         let stillCut = 1 - Statistics.normalCDF((log(max(proposed.seconds, 1e-9)) - fit.mu) / fit.sigma)
         let timeoutRate = Double(s.timedOutAttempts) / Double(s.attempts)
         let impact = max(0, timeoutRate - stillCut) * 100
-        let patch = [c.guardOp, JSONPatchOperation(c.step.timeout == nil ? .add : .replace, "\(c.path)/timeout", .string(DurationText.format(proposed)))]
+        let patch = [
+            c.guardOp, JSONPatchOperation(c.step.timeout == nil ? .add : .replace, "\(c.path)/timeout", .string(DurationText.format(proposed))),
+        ]
         return Suggestion(
             id: "\(Suggestion.Kind.raiseTimeout.rawValue)/\(c.step.id)", kind: .raiseTimeout, step: c.step.id,
-            description: "Raise \(c.step.id)'s timeout from \(DurationText.format(timeout)) to \(DurationText.format(proposed)): \(s.timedOutAttempts) of \(s.attempts) attempts (\(Self.percent(timeoutRate))%) were cut off, while \(Self.percent(Double(s.duration.count) / Double(max(1, finished))))% of attempts allowed to finish succeeded\(capped ? " (the fit asks for more; one suggestion raises a timeout at most tenfold)" : "")",
+            description:
+                "Raise \(c.step.id)'s timeout from \(DurationText.format(timeout)) to \(DurationText.format(proposed)): \(s.timedOutAttempts) of \(s.attempts) attempts (\(Self.percent(timeoutRate))%) were cut off, while \(Self.percent(Double(s.duration.count) / Double(max(1, finished))))% of attempts allowed to finish succeeded\(capped ? " (the fit asks for more; one suggestion raises a timeout at most tenfold)" : "")",
             expectedImpact: impact, priority: Self.priority(impact), confidence: confidence, safe: true, semanticChange: false,
             evidence: [
                 "attempts": .number(Double(s.attempts)), "timedOutAttempts": .number(Double(s.timedOutAttempts)),
@@ -146,12 +152,15 @@ public struct Suggester: Sendable {
         let s = c.stats
         let failures = s.failedAttempts + s.timedOutAttempts
         guard c.retryPolicy.maxAttempts <= 1, s.failures >= 3, s.failedAttempts >= s.timedOutAttempts,
-              Statistics.wilsonLower(s.failures, s.runs - s.cacheHits) >= 0.01 else { return nil }
+            Statistics.wilsonLower(s.failures, s.runs - s.cacheHits) >= 0.01
+        else { return nil }
         let transient = s.failuresWithSucceedingInputs
         let successRate = Double(s.successes) / Double(max(1, s.successes + s.failures))
-        let transientBound = min(1, max(
-            Statistics.wilsonLower(transient, s.failures),
-            successRate > 0 ? Statistics.wilsonLower(s.failuresFollowedBySuccess, s.failuresFollowed) / successRate : 0))
+        let transientBound = min(
+            1,
+            max(
+                Statistics.wilsonLower(transient, s.failures),
+                successRate > 0 ? Statistics.wilsonLower(s.failuresFollowedBySuccess, s.failuresFollowed) / successRate : 0))
         // Most failures must look transient; a step that keeps failing needs fixing, not retrying.
         guard transientBound >= 0.5 else { return nil }
         let failUpper = Statistics.wilsonUpper(failures, s.attempts)
@@ -161,10 +170,13 @@ public struct Suggester: Sendable {
         let confidence = transientBound * rescue
         let failRate = Double(s.failures) / Double(max(1, s.runs - s.cacheHits))
         let impact = max(0, failRate - pow(failRate, Double(k))) * 100
-        let policy: JSONValue = ["maxAttempts": .number(Double(k)), "backoffStrategy": "exponential", "initialDelay": "2s", "maxDelay": "1m", "jitter": "full"]
+        let policy: JSONValue = [
+            "maxAttempts": .number(Double(k)), "backoffStrategy": "exponential", "initialDelay": "2s", "maxDelay": "1m", "jitter": "full",
+        ]
         return Suggestion(
             id: "\(Suggestion.Kind.addRetries.rawValue)/\(c.step.id)", kind: .addRetries, step: c.step.id,
-            description: "Retry \(c.step.id) up to \(k) attempts: it failed in \(s.failures) of \(s.runs - s.cacheHits) executions (\(Self.percent(failRate))%), and the failures look transient: \(s.failuresFollowedBySuccess) of \(s.failuresFollowed) were followed by a success, \(transient) were on inputs that succeeded elsewhere",
+            description:
+                "Retry \(c.step.id) up to \(k) attempts: it failed in \(s.failures) of \(s.runs - s.cacheHits) executions (\(Self.percent(failRate))%), and the failures look transient: \(s.failuresFollowedBySuccess) of \(s.failuresFollowed) were followed by a success, \(transient) were on inputs that succeeded elsewhere",
             expectedImpact: impact, priority: Self.priority(impact), confidence: confidence, safe: true, semanticChange: false,
             evidence: [
                 "runs": .number(Double(s.runs - s.cacheHits)), "failures": .number(Double(s.failures)),
@@ -190,7 +202,8 @@ public struct Suggester: Sendable {
         policy.maxAttempts = 1
         return Suggestion(
             id: "\(Suggestion.Kind.removeRetries.rawValue)/\(c.step.id)", kind: .removeRetries, step: c.step.id,
-            description: "Stop retrying \(c.step.id): its first attempt failed \(s.firstAttemptFailures) times and a retry rescued it \(s.recovered) times; the retries only delay the failure",
+            description:
+                "Stop retrying \(c.step.id): its first attempt failed \(s.firstAttemptFailures) times and a retry rescued it \(s.recovered) times; the retries only delay the failure",
             expectedImpact: impact, priority: Self.priority(impact), confidence: 1 - upper, safe: false, semanticChange: false,
             evidence: [
                 "firstAttemptFailures": .number(Double(s.firstAttemptFailures)), "recovered": .number(Double(s.recovered)),
@@ -206,13 +219,15 @@ public struct Suggester: Sendable {
     func enableCache(_ c: StepContext) -> Suggestion? {
         let s = c.stats
         guard c.step.effectiveCache == nil, c.step.idempotent, s.repeatedInputs >= 5,
-              Statistics.wilsonLower(s.repeatedInputs, s.successes) >= 0.2 else { return nil }
+            Statistics.wilsonLower(s.repeatedInputs, s.successes) >= 0.2
+        else { return nil }
         let confidence = Statistics.wilsonLower(s.repeatedSameOutputs, s.repeatedInputs)
         let repeatRate = Double(s.repeatedInputs) / Double(max(1, s.successes))
         let impact = repeatRate * c.shareOfExecution * 100
         return Suggestion(
             id: "\(Suggestion.Kind.enableCache.rawValue)/\(c.step.id)", kind: .enableCache, step: c.step.id,
-            description: "Cache \(c.step.id): it is idempotent, \(s.repeatedInputs) of its \(s.successes) successful runs had inputs seen before, and \(s.repeatedSameOutputs) of those gave the same outputs",
+            description:
+                "Cache \(c.step.id): it is idempotent, \(s.repeatedInputs) of its \(s.successes) successful runs had inputs seen before, and \(s.repeatedSameOutputs) of those gave the same outputs",
             expectedImpact: impact, priority: Self.priority(impact), confidence: confidence, safe: true, semanticChange: false,
             evidence: [
                 "successes": .number(Double(s.successes)), "repeatedInputs": .number(Double(s.repeatedInputs)),
@@ -233,13 +248,19 @@ public struct Suggester: Sendable {
         let impact = (r.ratio - 1) * c.shareOfExecution * 100
         return Suggestion(
             id: "\(Suggestion.Kind.durationRegression.rawValue)/\(c.step.id)", kind: .durationRegression, step: c.step.id,
-            description: "\(c.step.id) got \(String(format: "%.1f", r.ratio))× slower over its last \(r.recentRuns) runs (median \(DurationText.format(.clamped(seconds: r.baselineMedian))) → \(DurationText.format(estimate))); find out what changed. The patch updates its estimate",
+            description:
+                "\(c.step.id) got \(String(format: "%.1f", r.ratio))× slower over its last \(r.recentRuns) runs (median \(DurationText.format(.clamped(seconds: r.baselineMedian))) → \(DurationText.format(estimate))); find out what changed. The patch updates its estimate",
             expectedImpact: impact, priority: Self.priority(max(impact, 10)), confidence: 1 - r.pValue, safe: true, semanticChange: false,
             evidence: [
                 "recentRuns": .number(Double(r.recentRuns)), "baselineMedianSeconds": Self.number(r.baselineMedian),
                 "recentMedianSeconds": Self.number(r.recentMedian), "ratio": Self.number(r.ratio), "pValue": .number(r.pValue),
             ],
-            patch: [c.guardOp, JSONPatchOperation(c.step.estimatedDuration == nil ? .add : .replace, "\(c.path)/estimatedDuration", .string(DurationText.format(estimate.roundedToMilliseconds)))])
+            patch: [
+                c.guardOp,
+                JSONPatchOperation(
+                    c.step.estimatedDuration == nil ? .add : .replace, "\(c.path)/estimatedDuration",
+                    .string(DurationText.format(estimate.roundedToMilliseconds))),
+            ])
     }
 
     /// A step without `estimatedDuration`, with at least `minimumExecutions` successful runs: the
@@ -260,7 +281,8 @@ public struct Suggester: Sendable {
         let estimate = Duration.clamped(seconds: median).roundedToMilliseconds
         return Suggestion(
             id: "\(Suggestion.Kind.setEstimate.rawValue)/\(c.step.id)", kind: .setEstimate, step: c.step.id,
-            description: "Set \(c.step.id)'s estimatedDuration to \(DurationText.format(estimate)), its median over \(samples.count) runs; plans use 1s without it",
+            description:
+                "Set \(c.step.id)'s estimatedDuration to \(DurationText.format(estimate)), its median over \(samples.count) runs; plans use 1s without it",
             expectedImpact: impact, priority: .low, confidence: confidence, safe: true, semanticChange: false,
             evidence: [
                 "samples": .number(n), "medianSeconds": Self.number(median), "p95Seconds": Self.number(s.duration.percentile(0.95)),
@@ -274,7 +296,8 @@ public struct Suggester: Sendable {
     func redundantDependencies(_ workflow: Workflow, plan: ExecutionPlan) -> [Suggestion] {
         plan.redundantDependencies.compactMap { r in
             guard let index = workflow.steps.firstIndex(where: { $0.id == r.step }),
-                  let position = workflow.steps[index].dependencies.firstIndex(of: r.dependency) else { return nil }
+                let position = workflow.steps[index].dependencies.firstIndex(of: r.dependency)
+            else { return nil }
             return Suggestion(
                 id: "\(Suggestion.Kind.removeDependency.rawValue)/\(r.step):\(r.dependency)", kind: .removeDependency, step: r.step,
                 description: "Drop \(r.step)'s dependency on \(r.dependency): it already waits for \(r.dependency) through \(r.via)",
@@ -293,7 +316,9 @@ public struct Suggester: Sendable {
     /// 5%. A semantic change — the step would no longer wait for its dependency's side effects —
     /// so never applied automatically. Confidence: ½ × Wilson lower bound of the dependency's
     /// success rate (how often the order made no visible difference), deliberately low.
-    func parallelize(_ workflow: Workflow, graph: WorkflowGraph, plan: ExecutionPlan, statistics: WorkflowStatistics, learned: [String: Duration]) -> [Suggestion] {
+    func parallelize(_ workflow: Workflow, graph: WorkflowGraph, plan: ExecutionPlan, statistics: WorkflowStatistics, learned: [String: Duration])
+        -> [Suggestion]
+    {
         let implicit = Set(plan.implicitDependencies.map { "\($0.step)\u{1}\($0.dependency)" })
         let redundant = Set(plan.redundantDependencies.map { "\($0.step)\u{1}\($0.dependency)" })
         let before = plan.estimatedDuration.seconds
@@ -302,7 +327,9 @@ public struct Suggester: Sendable {
         for (index, step) in workflow.steps.enumerated() {
             for (position, dependency) in step.dependencies.enumerated() {
                 let key = "\(step.id)\u{1}\(dependency)"
-                guard !implicit.contains(key), !redundant.contains(key), let upstream = statistics.steps[dependency], upstream.runs > 0 else { continue }
+                guard !implicit.contains(key), !redundant.contains(key), let upstream = statistics.steps[dependency], upstream.runs > 0 else {
+                    continue
+                }
                 var changed = workflow
                 changed.steps[index].dependencies.remove(at: position)
                 guard let changedGraph = WorkflowValidator().validate(changed).graph else { continue }
@@ -310,16 +337,20 @@ public struct Suggester: Sendable {
                 let gain = (before - after) / before
                 guard gain >= 0.05 else { continue }
                 let confidence = 0.5 * Statistics.wilsonLower(upstream.successes, upstream.successes + upstream.failures)
-                out.append(Suggestion(
-                    id: "\(Suggestion.Kind.parallelize.rawValue)/\(step.id):\(dependency)", kind: .parallelize, step: step.id,
-                    description: "Let \(step.id) run alongside \(dependency): it never reads \(dependency)'s outputs, and the plan would take \(DurationText.format(.clamped(seconds: after).roundedToMilliseconds)) instead of \(DurationText.format(.clamped(seconds: before).roundedToMilliseconds)). Check that \(step.id) does not need \(dependency)'s side effects first",
-                    expectedImpact: gain * 100, priority: Self.priority(gain * 100), confidence: confidence, safe: false, semanticChange: true,
-                    evidence: ["dependency": .string(dependency), "plannedSecondsBefore": Self.number(before), "plannedSecondsAfter": Self.number(after)],
-                    patch: [
-                        JSONPatchOperation(.test, "/steps/\(index)/id", .string(step.id)),
-                        JSONPatchOperation(.test, "/steps/\(index)/dependencies/\(position)", .string(dependency)),
-                        JSONPatchOperation(.remove, "/steps/\(index)/dependencies/\(position)"),
-                    ]))
+                out.append(
+                    Suggestion(
+                        id: "\(Suggestion.Kind.parallelize.rawValue)/\(step.id):\(dependency)", kind: .parallelize, step: step.id,
+                        description:
+                            "Let \(step.id) run alongside \(dependency): it never reads \(dependency)'s outputs, and the plan would take \(DurationText.format(.clamped(seconds: after).roundedToMilliseconds)) instead of \(DurationText.format(.clamped(seconds: before).roundedToMilliseconds)). Check that \(step.id) does not need \(dependency)'s side effects first",
+                        expectedImpact: gain * 100, priority: Self.priority(gain * 100), confidence: confidence, safe: false, semanticChange: true,
+                        evidence: [
+                            "dependency": .string(dependency), "plannedSecondsBefore": Self.number(before), "plannedSecondsAfter": Self.number(after),
+                        ],
+                        patch: [
+                            JSONPatchOperation(.test, "/steps/\(index)/id", .string(step.id)),
+                            JSONPatchOperation(.test, "/steps/\(index)/dependencies/\(position)", .string(dependency)),
+                            JSONPatchOperation(.remove, "/steps/\(index)/dependencies/\(position)"),
+                        ]))
             }
         }
         return out

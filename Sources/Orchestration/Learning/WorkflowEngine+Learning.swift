@@ -11,7 +11,10 @@ extension WorkflowEngine {
         let suggestions = await learning.suggestions(for: current)
         guard let suggestion = suggestions.first(where: { $0.id == suggestionID }) else {
             let known = suggestions.map(\.id)
-            throw EngineError(.notFound, "no suggestion '\(suggestionID)' for workflow '\(workflowID)'\(known.isEmpty ? "; it has none now" : "; current ones: \(known.joined(separator: ", "))")")
+            throw EngineError(
+                .notFound,
+                "no suggestion '\(suggestionID)' for workflow '\(workflowID)'\(known.isEmpty ? "; it has none now" : "; current ones: \(known.joined(separator: ", "))")"
+            )
         }
         return try await apply(suggestion, to: current, by: by)
     }

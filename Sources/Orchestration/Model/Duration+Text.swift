@@ -53,7 +53,9 @@ public enum DurationText {
             case "" where i < chars.count && chars[i] == " ":
                 throw ParseError(message: "durations are written without spaces, e.g. '10m' or '1h30m'", offset: i)
             case "":
-                throw ParseError(message: "missing unit after '\(String(String.UnicodeScalarView(chars[start..<i])))'; units are ns, us, ms, s, m, h, d", offset: unitStart)
+                throw ParseError(
+                    message: "missing unit after '\(String(String.UnicodeScalarView(chars[start..<i])))'; units are ns, us, ms, s, m, h, d",
+                    offset: unitStart)
             default:
                 throw ParseError(message: "unknown unit '\(unit)'; units are ns, us, ms, s, m, h, d", offset: unitStart)
             }
@@ -104,8 +106,10 @@ public enum DurationText {
         var rest = s
         let days = rest / 86400
         if days > 0 && rest % 86400 == 0 && atto == 0 { return "\(days)d" }
-        let hours = rest / 3600; rest %= 3600
-        let minutes = rest / 60; rest %= 60
+        let hours = rest / 3600
+        rest %= 3600
+        let minutes = rest / 60
+        rest %= 60
         if hours > 0 { out += "\(hours)h" }
         if minutes > 0 { out += "\(minutes)m" }
         if rest > 0 || atto > 0 {

@@ -37,9 +37,14 @@ public enum JSONPatch {
             let tokens = try pointer(operation.path)
             switch operation.op {
             case .test:
-                guard let found = value(at: tokens, in: current) else { throw Failure(description: "operation \(i): \(operation.path) does not exist") }
+                guard let found = value(at: tokens, in: current) else {
+                    throw Failure(description: "operation \(i): \(operation.path) does not exist")
+                }
                 guard found == operation.value else {
-                    throw Failure(description: "operation \(i): \(operation.path) is \(found.jsonText), not \((operation.value ?? .null).jsonText): the definition changed since the suggestion was made")
+                    throw Failure(
+                        description:
+                            "operation \(i): \(operation.path) is \(found.jsonText), not \((operation.value ?? .null).jsonText): the definition changed since the suggestion was made"
+                    )
                 }
             case .add, .replace:
                 guard let value = operation.value else { throw Failure(description: "operation \(i): '\(operation.op.rawValue)' needs a value") }
@@ -63,15 +68,20 @@ public enum JSONPatch {
         var current = document
         for token in tokens {
             switch current {
-            case .object(let o): guard let next = o[token] else { return nil }; current = next
-            case .array(let a): guard let i = Int(token), a.indices.contains(i) else { return nil }; current = a[i]
+            case .object(let o):
+                guard let next = o[token] else { return nil }
+                current = next
+            case .array(let a):
+                guard let i = Int(token), a.indices.contains(i) else { return nil }
+                current = a[i]
             default: return nil
             }
         }
         return current
     }
 
-    static func set(_ value: JSONValue, at tokens: ArraySlice<String>, in document: JSONValue, replace: Bool, index: Int) throws(Failure) -> JSONValue {
+    static func set(_ value: JSONValue, at tokens: ArraySlice<String>, in document: JSONValue, replace: Bool, index: Int) throws(Failure) -> JSONValue
+    {
         guard let token = tokens.first else { return value }
         let rest = tokens.dropFirst()
         switch document {

@@ -15,7 +15,10 @@ public enum StepType: String, Sendable, Hashable, Codable, CaseIterable {
 
     /// Parses a type name as files write it, accepting the alias `function` for `lambda`.
     public init?(fileName: String) {
-        if fileName == "function" { self = .lambda; return }
+        if fileName == "function" {
+            self = .lambda
+            return
+        }
         self.init(rawValue: fileName)
     }
 

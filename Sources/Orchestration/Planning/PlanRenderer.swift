@@ -25,15 +25,17 @@ public struct PlanRenderer: Sendable {
     }
 
     private var redundantEdges: Set<[Int]> {
-        Set(plan.redundantDependencies.compactMap { r in
-            graph.index[r.dependency].flatMap { u in graph.index[r.step].map { [u, $0] } }
-        })
+        Set(
+            plan.redundantDependencies.compactMap { r in
+                graph.index[r.dependency].flatMap { u in graph.index[r.step].map { [u, $0] } }
+            })
     }
 
     /// A human summary: stages, critical path, estimates, score and findings.
     public func text(now: Date = Date()) -> String {
         let w = graph.workflow
-        var out = "\(w.name) (\(w.id)): \(steps.count) step\(steps.count == 1 ? "" : "s") in \(plan.stages.count) stage\(plan.stages.count == 1 ? "" : "s")\n"
+        var out =
+            "\(w.name) (\(w.id)): \(steps.count) step\(steps.count == 1 ? "" : "s") in \(plan.stages.count) stage\(plan.stages.count == 1 ? "" : "s")\n"
         out += "Stages:\n"
         let width = String(plan.stages.count).count
         for (i, stage) in plan.stages.enumerated() {
@@ -45,7 +47,8 @@ public struct PlanRenderer: Sendable {
         out += "Estimated duration: \(DurationText.format(plan.estimatedDuration)) (serial \(DurationText.format(plan.serialDuration)))\n"
         out += "Optimization score: \(Self.score(plan.optimizationScore)) (serial ÷ planned)\n"
         if plan.redundantDependencies.isEmpty {
-            out += "Redundant dependencies: none\(plan.reductionComplete ? "" : " found (search stopped early: the graph is too large to check completely)")\n"
+            out +=
+                "Redundant dependencies: none\(plan.reductionComplete ? "" : " found (search stopped early: the graph is too large to check completely)")\n"
         } else {
             out += "Redundant dependencies (safe to remove):\n"
             for r in plan.redundantDependencies {
@@ -117,26 +120,31 @@ public struct PlanRenderer: Sendable {
             "estimatedSeconds": .number(plan.estimatedDuration.seconds),
             "serialSeconds": .number(plan.serialDuration.seconds),
             "optimizationScore": .number(plan.optimizationScore),
-            "redundantDependencies": .array(plan.redundantDependencies.map {
-                ["step": .string($0.step), "dependency": .string($0.dependency), "via": .string($0.via)]
-            }),
+            "redundantDependencies": .array(
+                plan.redundantDependencies.map {
+                    ["step": .string($0.step), "dependency": .string($0.dependency), "via": .string($0.via)]
+                }),
             "reductionComplete": .bool(plan.reductionComplete),
             "implicitDependencies": .array(plan.implicitDependencies.map { ["step": .string($0.step), "dependency": .string($0.dependency)] }),
             "cacheHints": .array(plan.cacheHints.map(JSONValue.string)),
-            "schedules": .array(schedules(now: now).map { s in
-                ["trigger": .string(s.trigger), "schedule": .string(s.schedule.expression.source), "timezone": .string(s.schedule.zoneName),
-                 "next": .array(s.next.map { .string($0.formatted(.iso8601)) })]
-            }),
+            "schedules": .array(
+                schedules(now: now).map { s in
+                    [
+                        "trigger": .string(s.trigger), "schedule": .string(s.schedule.expression.source), "timezone": .string(s.schedule.zoneName),
+                        "next": .array(s.next.map { .string($0.formatted(.iso8601)) }),
+                    ]
+                }),
             "steps": .array(stepsOut),
-            "warnings": .array(warnings.map { w in
-                var o: [String: JSONValue] = ["code": .string(w.code.rawValue), "message": .string(w.message), "path": .string(w.path)]
-                if let l = w.location {
-                    o["file"] = .string(l.file)
-                    o["line"] = .number(Double(l.line))
-                    o["column"] = .number(Double(l.column))
-                }
-                return .object(o)
-            }),
+            "warnings": .array(
+                warnings.map { w in
+                    var o: [String: JSONValue] = ["code": .string(w.code.rawValue), "message": .string(w.message), "path": .string(w.path)]
+                    if let l = w.location {
+                        o["file"] = .string(l.file)
+                        o["line"] = .number(Double(l.line))
+                        o["column"] = .number(Double(l.column))
+                    }
+                    return .object(o)
+                }),
         ]
     }
 
@@ -163,9 +171,13 @@ public struct PlanRenderer: Sendable {
             for (position, u) in graph.upstream[v].enumerated() {
                 var attributes: [String] = []
                 if critical.contains([u, v]) { attributes.append("color=red, penwidth=2") }
-                if redundant.contains([u, v]) { attributes.append("style=dashed, label=\"redundant\"") }
-                else if graph.isImplicit(step: v, upstreamPosition: position) { attributes.append("style=dotted") }
-                out += "  \(Self.dotQuote(steps[u].id)) -> \(Self.dotQuote(steps[v].id))\(attributes.isEmpty ? "" : " [\(attributes.joined(separator: ", "))]");\n"
+                if redundant.contains([u, v]) {
+                    attributes.append("style=dashed, label=\"redundant\"")
+                } else if graph.isImplicit(step: v, upstreamPosition: position) {
+                    attributes.append("style=dotted")
+                }
+                out +=
+                    "  \(Self.dotQuote(steps[u].id)) -> \(Self.dotQuote(steps[v].id))\(attributes.isEmpty ? "" : " [\(attributes.joined(separator: ", "))]");\n"
             }
         }
         return out + "}\n"
@@ -184,7 +196,8 @@ public struct PlanRenderer: Sendable {
         var link = 0
         for v in 0..<graph.count {
             for (position, u) in graph.upstream[v].enumerated() {
-                let arrow = redundant.contains([u, v]) ? " -. redundant .-> " : (graph.isImplicit(step: v, upstreamPosition: position) ? " -.-> " : " --> ")
+                let arrow =
+                    redundant.contains([u, v]) ? " -. redundant .-> " : (graph.isImplicit(step: v, upstreamPosition: position) ? " -.-> " : " --> ")
                 out += "  n\(u)\(arrow)n\(v)\n"
                 if critical.contains([u, v]) { criticalLinks.append(link) }
                 link += 1

@@ -93,7 +93,8 @@ public struct Planner: Sendable {
 
         let serial = estimate.reduce(0, +)
         let limit = [graph.workflow.maxParallelism, workerLimit].compactMap { $0 }.min()
-        let makespan = PlanSimulation.makespan(graph: graph, estimates: estimate, priorities: remaining, exclusive: steps.map { !$0.parallel }, limit: limit)
+        let makespan = PlanSimulation.makespan(
+            graph: graph, estimates: estimate, priorities: remaining, exclusive: steps.map { !$0.parallel }, limit: limit)
         let reduction = TransitiveReduction.redundantEdges(graph: graph, budgetPerElement: Self.reductionBudgetPerElement)
 
         var estimates: [String: Duration] = [:]

@@ -54,7 +54,10 @@ public struct SimulationModel: Sendable, Hashable {
         /// Outputs depend only on the inputs.
         public var deterministicOutputs: Bool
 
-        public init(duration: DurationModel = .fixed(1), failureRate: Double = 0, error: String = "simulated failure", slowdownAfter: Int? = nil, slowdownFactor: Double = 1, deterministicOutputs: Bool = false) {
+        public init(
+            duration: DurationModel = .fixed(1), failureRate: Double = 0, error: String = "simulated failure", slowdownAfter: Int? = nil,
+            slowdownFactor: Double = 1, deterministicOutputs: Bool = false
+        ) {
             self.duration = duration
             self.failureRate = failureRate
             self.error = error
@@ -92,7 +95,10 @@ public struct SimulationModel: Sendable, Hashable {
             case "default": model.defaultStep = try step(value, at: "\(where_) default")
             case "steps":
                 guard let steps = value.mapping else { throw Invalid(description: "\(where_): 'steps' maps step ids to their behaviour") }
-                for (id, body) in steps { model.steps[id.string ?? ""] = try step(body, at: "\(file):\(id.mark.map { "\($0.line):\($0.column)" } ?? "") step \(id.string ?? "")") }
+                for (id, body) in steps {
+                    model.steps[id.string ?? ""] = try step(
+                        body, at: "\(file):\(id.mark.map { "\($0.line):\($0.column)" } ?? "") step \(id.string ?? "")")
+                }
             default: throw Invalid(description: "\(where_): unknown key '\(key.string ?? "")'; expected 'default' or 'steps'")
             }
         }
@@ -140,7 +146,8 @@ public struct SimulationModel: Sendable, Hashable {
                 step.failureRate = p
             case "error": step.error = value.string ?? step.error
             case "slowdown":
-                guard let m = value.mapping, let after = m[Node("after")]?.int, let factor = m[Node("factor")]?.float, factor > 0, factor <= 1e6 else {
+                guard let m = value.mapping, let after = m[Node("after")]?.int, let factor = m[Node("factor")]?.float, factor > 0, factor <= 1e6
+                else {
                     throw Invalid(description: "\(here): {after: EXECUTIONS, factor: N}")
                 }
                 step.slowdownAfter = after

@@ -43,7 +43,8 @@ public final class SimulatedStepExecutor: StepExecutor, Sendable {
             return StepOutcome.cancelled()
         }
         if fails { return .failure(behaviour.error, exitCode: 1) }
-        let value: JSONValue = behaviour.deterministicOutputs
+        let value: JSONValue =
+            behaviour.deterministicOutputs
             ? .string(String(StepCacheKey.make(for: request).prefix(12)))
             : .string("run-\(run)-attempt-\(request.attempt)")
         return .success(outputs: ["result": value])
@@ -125,7 +126,8 @@ public struct Simulator: Sendable {
     public var warmUp: Int
 
     public init(
-        workflow: Workflow, model: SimulationModel, maxParallelism: Int? = nil, seed: UInt64 = 1, optimization: OptimizationConfig = OptimizationConfig(),
+        workflow: Workflow, model: SimulationModel, maxParallelism: Int? = nil, seed: UInt64 = 1,
+        optimization: OptimizationConfig = OptimizationConfig(),
         concurrency: Int = 1, scheduling: ReadyQueue.Scheduling = .criticalPathFirst, warmUp: Int = 20
     ) {
         self.workflow = workflow
@@ -227,7 +229,8 @@ public struct Simulator: Sendable {
                 mean: makespans.isEmpty ? 0 : makespans.reduce(0, +) / Double(makespans.count), p50: Statistics.quantile(makespans, 0.5),
                 p90: Statistics.quantile(makespans, 0.9), p99: Statistics.quantile(makespans, 0.99), max: makespans.last ?? 0),
             wallSeconds: wall, runsPerSecond: wall > 0 ? Double(finished.count) / wall : 0, pattern: pattern, suggestions: suggestions,
-            optimizations: audit, successRateByQuarter: (0..<4).map { q in
+            optimizations: audit,
+            successRateByQuarter: (0..<4).map { q in
                 let part = finished[(finished.count * q / 4)..<(finished.count * (q + 1) / 4)]
                 return part.isEmpty ? 0 : Double(part.filter { $0.status == .completed }.count) / Double(part.count)
             },
@@ -258,7 +261,9 @@ public struct Simulator: Sendable {
         }
         guard n > 0 else { return nil }
         let d = Double(n)
-        return .init(at25: total[0] / d, at50: total[1] / d, at75: total[2] / d, ofRemaining25: remaining[0] / d, ofRemaining50: remaining[1] / d, ofRemaining75: remaining[2] / d, executions: n)
+        return .init(
+            at25: total[0] / d, at50: total[1] / d, at75: total[2] / d, ofRemaining25: remaining[0] / d, ofRemaining50: remaining[1] / d,
+            ofRemaining75: remaining[2] / d, executions: n)
     }
 
     static func lowerBoundRatio(_ executions: [WorkflowExecution], workflow: Workflow, slots: Int) -> Double? {

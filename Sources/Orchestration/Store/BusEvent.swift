@@ -21,7 +21,10 @@ public struct BusEvent: Sendable, Hashable {
 
     /// `{seq, type, data, source, time}`: the event on the wire and as `${trigger.…}`.
     public var json: JSONValue {
-        ["seq": .number(Double(seq)), "type": .string(type), "data": data, "source": .string(source), "time": .string(time.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)))]
+        [
+            "seq": .number(Double(seq)), "type": .string(type), "data": data, "source": .string(source),
+            "time": .string(time.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))),
+        ]
     }
 
     /// Whether `type` matches `pattern`: `*` alone matches everything; a trailing `.*` matches

@@ -14,7 +14,9 @@ public struct ExecutionObservation: Sendable, Hashable, Codable {
     public var seconds: Double
     public var steps: [StepObservation]
 
-    public init(executionID: String, workflowID: String, version: String, status: ExecutionStatus, startedAt: Date, seconds: Double, steps: [StepObservation]) {
+    public init(
+        executionID: String, workflowID: String, version: String, status: ExecutionStatus, startedAt: Date, seconds: Double, steps: [StepObservation]
+    ) {
         self.executionID = executionID
         self.workflowID = workflowID
         self.version = version
@@ -37,7 +39,10 @@ public struct StepObservation: Sendable, Hashable, Codable {
     /// A fingerprint of the outputs, when it succeeded.
     public var outputKey: String?
 
-    public init(stepID: String, status: StepStatus, attempts: [AttemptObservation] = [], queueWait: Double? = nil, inputKey: String? = nil, outputKey: String? = nil) {
+    public init(
+        stepID: String, status: StepStatus, attempts: [AttemptObservation] = [], queueWait: Double? = nil, inputKey: String? = nil,
+        outputKey: String? = nil
+    ) {
         self.stepID = stepID
         self.status = status
         self.attempts = attempts

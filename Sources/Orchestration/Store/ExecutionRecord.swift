@@ -67,4 +67,3 @@ public struct AttemptRecord: Sendable, Hashable, Codable {
         self.exitCode = exitCode
     }
 }
-

@@ -120,7 +120,8 @@ public final class GroupCommitQueue<Item: Sendable, Output: Sendable>: Sendable 
             var result: Result<[Output], any Error>
             do {
                 let outputs = try await commit(batch.items)
-                result = outputs.count == batch.items.count ? .success(outputs) : .failure(GroupCommitError.outputCount(outputs.count, batch.items.count))
+                result =
+                    outputs.count == batch.items.count ? .success(outputs) : .failure(GroupCommitError.outputCount(outputs.count, batch.items.count))
             } catch {
                 result = .failure(error)
             }

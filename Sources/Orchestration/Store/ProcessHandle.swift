@@ -1,11 +1,11 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Enough to find a step's process group again after the engine that started it died, and to be
@@ -100,8 +100,8 @@ extension ExecutionRecord {
     /// other than this one; `nil` otherwise.
     public static func liveOtherProcess(_ owner: String) -> Int32? {
         guard let colon = owner.lastIndex(of: ":"), let pid = Int32(owner[owner.index(after: colon)...]),
-              String(owner[..<colon]) == ProcessInfo.processInfo.hostName, pid != ProcessInfo.processInfo.processIdentifier,
-              ProcStat(pid: pid)?.isLive == true
+            String(owner[..<colon]) == ProcessInfo.processInfo.hostName, pid != ProcessInfo.processInfo.processIdentifier,
+            ProcStat(pid: pid)?.isLive == true
         else { return nil }
         return pid
     }
@@ -136,7 +136,8 @@ struct ProcStat {
         guard let close = stat.lastIndex(of: ")") else { return nil }
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         guard fields.count > 19, let state = fields[0].first, let group = Int32(fields[2]), let session = Int32(fields[3]),
-              let start = UInt64(fields[19]) else { return nil }
+            let start = UInt64(fields[19])
+        else { return nil }
         self.pid = pid
         self.state = state
         self.processGroup = group

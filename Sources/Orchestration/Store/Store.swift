@@ -25,4 +25,3 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     public init(_ message: String) { self.message = message }
     public var description: String { message }
 }
-

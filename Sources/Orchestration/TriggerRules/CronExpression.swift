@@ -45,8 +45,10 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
         let names: [String: Int]
     }
 
-    private static let monthNames = ["JAN": 1, "FEB": 2, "MAR": 3, "APR": 4, "MAY": 5, "JUN": 6,
-                                     "JUL": 7, "AUG": 8, "SEP": 9, "OCT": 10, "NOV": 11, "DEC": 12]
+    private static let monthNames = [
+        "JAN": 1, "FEB": 2, "MAR": 3, "APR": 4, "MAY": 5, "JUN": 6,
+        "JUL": 7, "AUG": 8, "SEP": 9, "OCT": 10, "NOV": 11, "DEC": 12,
+    ]
     private static let dayNames = ["SUN": 0, "MON": 1, "TUE": 2, "WED": 3, "THU": 4, "FRI": 5, "SAT": 6]
     private static let fields = [
         Field(name: "minute", range: 0...59, names: [:]),
@@ -68,7 +70,8 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
         if trimmed.hasPrefix("@") {
             guard let expansion = Self.macros[trimmed.lowercased()] else {
                 throw ParseError(
-                    message: "unknown macro '\(trimmed)'\(DidYouMean.hint(trimmed.lowercased(), among: Self.macros.keys)); macros are @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly",
+                    message:
+                        "unknown macro '\(trimmed)'\(DidYouMean.hint(trimmed.lowercased(), among: Self.macros.keys)); macros are @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly",
                     offset: 0)
             }
             text = expansion
@@ -79,11 +82,17 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
         var offset = 0
         let leading = source.prefix(while: { $0 == " " || $0 == "\t" }).count
         while index < text.endIndex {
-            while index < text.endIndex, text[index] == " " || text[index] == "\t" { index = text.index(after: index); offset += 1 }
+            while index < text.endIndex, text[index] == " " || text[index] == "\t" {
+                index = text.index(after: index)
+                offset += 1
+            }
             guard index < text.endIndex else { break }
             let start = index
             let startOffset = offset
-            while index < text.endIndex, text[index] != " " && text[index] != "\t" { index = text.index(after: index); offset += 1 }
+            while index < text.endIndex, text[index] != " " && text[index] != "\t" {
+                index = text.index(after: index)
+                offset += 1
+            }
             parts.append((text[start..<index], trimmed.hasPrefix("@") ? 0 : leading + startOffset))
         }
         guard parts.count == 5 else {
@@ -121,7 +130,9 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
                     throw ParseError(message: "step '/\(stepText)' in the \(field.name) field must be a positive number", offset: stepOffset)
                 }
                 guard n <= field.range.upperBound else {
-                    throw ParseError(message: "step /\(n) is larger than the \(field.name) range \(field.range.lowerBound)-\(field.range.upperBound)", offset: stepOffset)
+                    throw ParseError(
+                        message: "step /\(n) is larger than the \(field.name) range \(field.range.lowerBound)-\(field.range.upperBound)",
+                        offset: stepOffset)
                 }
                 step = n
             }
@@ -131,8 +142,9 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
                 high = field.name == "day of week" ? 6 : field.range.upperBound
             } else if let dash = rangePart.firstIndex(of: "-") {
                 low = try value(rangePart[..<dash], field: field, offset: itemOffset)
-                high = try value(rangePart[rangePart.index(after: dash)...], field: field,
-                                 offset: itemOffset + rangePart.distance(from: rangePart.startIndex, to: dash) + 1)
+                high = try value(
+                    rangePart[rangePart.index(after: dash)...], field: field,
+                    offset: itemOffset + rangePart.distance(from: rangePart.startIndex, to: dash) + 1)
                 guard low <= high else {
                     throw ParseError(message: "range \(rangePart) in the \(field.name) field runs backwards", offset: itemOffset)
                 }
@@ -148,14 +160,17 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
     private static func value(_ text: Substring, field: Field, offset: Int) throws(ParseError) -> Int {
         if let n = Int(text) {
             guard field.range.contains(n) else {
-                throw ParseError(message: "\(n) is out of range for the \(field.name) field (\(field.range.lowerBound)-\(field.range.upperBound))", offset: offset)
+                throw ParseError(
+                    message: "\(n) is out of range for the \(field.name) field (\(field.range.lowerBound)-\(field.range.upperBound))", offset: offset)
             }
             return n
         }
         if let named = field.names[text.uppercased()] { return named }
-        let hint = field.names.isEmpty
+        let hint =
+            field.names.isEmpty
             ? "; expected a number \(field.range.lowerBound)-\(field.range.upperBound)"
-            : DidYouMean.hint(text.uppercased(), among: field.names.keys) + "; expected a number or a name like \(field.names.min { $0.value < $1.value }!.key)"
+            : DidYouMean.hint(text.uppercased(), among: field.names.keys)
+                + "; expected a number or a name like \(field.names.min { $0.value < $1.value }!.key)"
         throw ParseError(message: "'\(text)' is not valid in the \(field.name) field\(hint)", offset: offset)
     }
 }

@@ -27,7 +27,9 @@ public struct CronSchedule: Sendable, Hashable {
     /// Parses `expression`; `timeZone` is an IANA name (default UTC).
     public init(_ expression: String, timeZone: String? = nil) throws(CronScheduleError) {
         let parsed: CronExpression
-        do { parsed = try CronExpression(expression) } catch { throw CronScheduleError(message: "cron expression '\(expression)': \(error.description)") }
+        do { parsed = try CronExpression(expression) } catch {
+            throw CronScheduleError(message: "cron expression '\(expression)': \(error.description)")
+        }
         guard let zone = TimeZone(identifier: timeZone ?? "UTC") else {
             throw CronScheduleError(message: "unknown time zone '\(timeZone ?? "")'; use an IANA name like Europe/Berlin")
         }
@@ -60,7 +62,10 @@ public struct CronSchedule: Sendable, Hashable {
         // The wall clock may step back an hour after a fall back: look from an hour earlier, and let
         // the `> after` check below drop what has already passed.
         fromMinute -= 60
-        if fromMinute < 0 { day -= 1; fromMinute += 1_440 }
+        if fromMinute < 0 {
+            day -= 1
+            fromMinute += 1_440
+        }
         let lastDay = day + 28 * 366
         let hours = expression.hours.sorted(), minutes = expression.minutes.sorted()
         while day <= lastDay {
@@ -119,7 +124,8 @@ public struct CronSchedule: Sendable, Hashable {
         // In a gap: the wall time was skipped. Fire when the clocks jump, the first instant after it.
         let guess = w - before
         if let jump = timeZone.nextDaylightSavingTimeTransition(after: Date(timeIntervalSince1970: guess - 86_400)),
-           jump.timeIntervalSince1970 <= guess + 86_400 {
+            jump.timeIntervalSince1970 <= guess + 86_400
+        {
             return jump.timeIntervalSince1970
         }
         return guess
@@ -153,7 +159,7 @@ public struct CronSchedule: Sendable, Hashable {
 
     /// 0 = Sunday.
     static func weekday(days: Int) -> Int {
-        let w = (days + 4) % 7   // 1970-01-01 was a Thursday
+        let w = (days + 4) % 7  // 1970-01-01 was a Thursday
         return w < 0 ? w + 7 : w
     }
 }

@@ -47,8 +47,9 @@ public enum Incident {
             if header.lowercased().hasPrefix("bearer ") {
                 given = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
             } else if header.lowercased().hasPrefix("basic "),
-                      let data = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
-                      let pair = String(data: data, encoding: .utf8), let colon = pair.firstIndex(of: ":") {
+                let data = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
+                let pair = String(data: data, encoding: .utf8), let colon = pair.firstIndex(of: ":")
+            {
                 // basic_auth: any user name, the secret as password.
                 given = String(pair[pair.index(after: colon)...])
             } else {

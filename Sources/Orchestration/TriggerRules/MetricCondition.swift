@@ -48,7 +48,8 @@ public struct MetricCondition: Sendable, Hashable {
         guard trigger.type == .metric else { return nil }
         let c = trigger.conditions
         guard let query = c["query"]?.text ?? c["metric"]?.text, let opText = c["operator"]?.text, let op = Operator(text: opText),
-              case .number(let threshold)? = c["threshold"] else { return nil }
+            case .number(let threshold)? = c["threshold"]
+        else { return nil }
         self.query = query
         self.op = op
         self.threshold = threshold
@@ -77,7 +78,7 @@ public struct MetricCondition: Sendable, Hashable {
     /// any series satisfies it. Returns the value that makes the trigger fire now, or `nil`.
     public func observe(_ values: [Double], at now: Date, state: inout State) -> Double? {
         guard let hit = values.first(where: { op.holds($0, threshold) }) else {
-            state = State()   // cleared: re-armed
+            state = State()  // cleared: re-armed
             return nil
         }
         let since = state.breachSince ?? now

@@ -70,7 +70,8 @@ public enum Webhook {
         }
         let skew = now.timeIntervalSince1970 - seconds
         guard abs(skew) <= timestampTolerance else {
-            return "webhook-timestamp is \(Int(abs(skew).rounded())) s \(skew > 0 ? "old" : "in the future"); at most \(Int(timestampTolerance)) s is accepted"
+            return
+                "webhook-timestamp is \(Int(abs(skew).rounded())) s \(skew > 0 ? "old" : "in the future"); at most \(Int(timestampTolerance)) s is accepted"
         }
         return nil
     }
@@ -95,7 +96,8 @@ public enum Webhook {
     /// `whsec_` (or the secret's own bytes when it has no such prefix).
     static func verifyStandard(_ delivery: Delivery, secret: String) -> Bool {
         guard let id = delivery.headers["webhook-id"], let timestamp = delivery.headers["webhook-timestamp"],
-              let header = delivery.headers["webhook-signature"] else { return false }
+            let header = delivery.headers["webhook-signature"]
+        else { return false }
         let key: [UInt8]
         if secret.hasPrefix("whsec_") {
             guard let decoded = Data(base64Encoded: String(secret.dropFirst(6))) else { return false }
@@ -155,7 +157,9 @@ public enum Webhook {
             object["event"] = delivery.headers["x-github-event"].map(JSONValue.string) ?? object["event"]
             object["triggered_by"] = "github-webhook"
             if let sender = text(["sender", "login"]) ?? text(["pusher", "name"]) { object["sender"] = .string(sender) }
-            if let commit = text(["after"]) ?? text(["head_commit", "id"]) ?? text(["pull_request", "head", "sha"]) { object["commit_hash"] = .string(commit) }
+            if let commit = text(["after"]) ?? text(["head_commit", "id"]) ?? text(["pull_request", "head", "sha"]) {
+                object["commit_hash"] = .string(commit)
+            }
             if let ref = text(["ref"]) ?? text(["pull_request", "head", "ref"]) { object["branch"] = .string(branch(of: ref)) }
             if let repo = text(["repository", "full_name"]) { object["repository"] = .string(repo) }
         case "gitlab":
@@ -195,5 +199,7 @@ public enum Webhook {
     }
 
     /// Condition keys that configure a trigger rather than filter deliveries.
-    static let settingKeys: Set<String> = ["schedule", "timezone", "source", "secret", "query", "metric", "operator", "threshold", "duration", "interval", "severity", "service"]
+    static let settingKeys: Set<String> = [
+        "schedule", "timezone", "source", "secret", "query", "metric", "operator", "threshold", "duration", "interval", "severity", "service",
+    ]
 }

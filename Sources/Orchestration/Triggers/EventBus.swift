@@ -80,9 +80,14 @@ public final class EventBus: Sendable {
     /// A type: letters, digits, `_`, `-`, dot-separated; at most 200 characters.
     public static func validate(type: String) throws(EngineError) {
         guard !type.isEmpty, type.count <= 200,
-              type.split(separator: ".", omittingEmptySubsequences: false).allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" } })
+            type.split(separator: ".", omittingEmptySubsequences: false).allSatisfy({
+                !$0.isEmpty && $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }
+            })
         else {
-            throw EngineError(.invalidInput, "event type '\(type.prefix(60))' must be dot-separated words of letters, digits, '_' and '-' (at most 200 characters), like deployment.finished")
+            throw EngineError(
+                .invalidInput,
+                "event type '\(type.prefix(60))' must be dot-separated words of letters, digits, '_' and '-' (at most 200 characters), like deployment.finished"
+            )
         }
     }
 
@@ -255,13 +260,25 @@ public final class EventBus: Sendable {
             if let error = e.error { data["error"] = .string(error) }
             return ("execution.\(e.status.rawValue)", .object(data))
         case .stepStarted(let id, let step, let attempt, _, _, _):
-            return ("step.started", ["executionID": .string(id), "workflowID": workflowID(id).map(JSONValue.string) ?? .null, "stepID": .string(step), "attempt": .number(Double(attempt))])
+            return (
+                "step.started",
+                [
+                    "executionID": .string(id), "workflowID": workflowID(id).map(JSONValue.string) ?? .null, "stepID": .string(step),
+                    "attempt": .number(Double(attempt)),
+                ]
+            )
         case .stepRetrying(let id, let step, let next, _, let error):
-            var data: [String: JSONValue] = ["executionID": .string(id), "workflowID": workflowID(id).map(JSONValue.string) ?? .null, "stepID": .string(step), "nextAttempt": .number(Double(next))]
+            var data: [String: JSONValue] = [
+                "executionID": .string(id), "workflowID": workflowID(id).map(JSONValue.string) ?? .null, "stepID": .string(step),
+                "nextAttempt": .number(Double(next)),
+            ]
             if let error { data["error"] = .string(error) }
             return ("step.retrying", .object(data))
         case .stepFinished(let id, let result, _):
-            var data: [String: JSONValue] = ["executionID": .string(id), "workflowID": workflowID(id).map(JSONValue.string) ?? .null, "stepID": .string(result.stepID), "status": .string(result.status.rawValue)]
+            var data: [String: JSONValue] = [
+                "executionID": .string(id), "workflowID": workflowID(id).map(JSONValue.string) ?? .null, "stepID": .string(result.stepID),
+                "status": .string(result.status.rawValue),
+            ]
             if let error = result.error { data["error"] = .string(error) }
             return ("step.\(result.status.rawValue)", .object(data))
         case .stepScheduled, .attemptFinished:

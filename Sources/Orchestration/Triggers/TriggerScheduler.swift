@@ -82,13 +82,16 @@ public actor TriggerScheduler {
     }
 
     func sleep(_ duration: Duration) async {
-        if wakePending { wakePending = false; return }
+        if wakePending {
+            wakePending = false
+            return
+        }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { [time] in try? await time.sleep(for: duration) }
             group.addTask { await self.waitForWake() }
             await group.next()
             group.cancelAll()
-            self.wake()   // releases the waiter if the clock won
+            self.wake()  // releases the waiter if the clock won
             self.wakePending = false
         }
     }
@@ -182,7 +185,8 @@ public actor TriggerScheduler {
                 await fireSchedule(workflowID, trigger, tick: missed.last!, missed: missed.count)
             case .all:
                 if missed.count > Self.maximumCatchUp {
-                    await recordError(workflowID, trigger.id, "more than \(Self.maximumCatchUp) ticks were missed; made up the first \(Self.maximumCatchUp)")
+                    await recordError(
+                        workflowID, trigger.id, "more than \(Self.maximumCatchUp) ticks were missed; made up the first \(Self.maximumCatchUp)")
                 }
                 for tick in missed.prefix(Self.maximumCatchUp) { await fireSchedule(workflowID, trigger, tick: tick, missed: 1) }
             }
@@ -248,7 +252,9 @@ public actor TriggerScheduler {
     func deliver(_ event: BusEvent) async -> Bool {
         var fired = false
         for (workflowID, trigger) in await enabledTriggers(.event) {
-            guard let pattern = trigger.event ?? trigger.conditions["event"]?.text, BusEvent.matches(type: event.type, pattern: pattern) else { continue }
+            guard let pattern = trigger.event ?? trigger.conditions["event"]?.text, BusEvent.matches(type: event.type, pattern: pattern) else {
+                continue
+            }
             if event.source == "engine", case .object(let data) = event.data, data["workflowID"] == .string(workflowID) { continue }
             var conditions = trigger.conditions
             conditions["event"] = nil
@@ -272,14 +278,18 @@ public actor TriggerScheduler {
             s.lastFiredAt = time.now()
             s.fireCount += 1
             await save(s)
-            engine.logger.info("trigger fired", metadata: [
-                "workflow": "\(workflowID)", "trigger": "\(trigger.id)", "type": "\(trigger.type.rawValue)", "execution": "\(execution.id)",
-            ])
+            engine.logger.info(
+                "trigger fired",
+                metadata: [
+                    "workflow": "\(workflowID)", "trigger": "\(trigger.id)", "type": "\(trigger.type.rawValue)", "execution": "\(execution.id)",
+                ])
             return execution
         } catch {
-            engine.logger.warning("trigger could not start its workflow", metadata: [
-                "workflow": "\(workflowID)", "trigger": "\(trigger.id)", "type": "\(trigger.type.rawValue)", "error": "\(error)",
-            ])
+            engine.logger.warning(
+                "trigger could not start its workflow",
+                metadata: [
+                    "workflow": "\(workflowID)", "trigger": "\(trigger.id)", "type": "\(trigger.type.rawValue)", "error": "\(error)",
+                ])
             await recordError(workflowID, trigger.id, "\(error)")
             throw error
         }
@@ -312,11 +322,12 @@ public actor TriggerScheduler {
             return data
         }
         if trigger.inputs.isEmpty, case .object(let fields) = payload {
-            let names = switch trigger.type {
-            case .webhook: ["branch", "commit_hash", "triggered_by"]
-            case .incident: ["incident_id", "title", "severity", "service", "triggered_by"]
-            default: [String]()
-            }
+            let names =
+                switch trigger.type {
+                case .webhook: ["branch", "commit_hash", "triggered_by"]
+                case .incident: ["incident_id", "title", "severity", "service", "triggered_by"]
+                default: [String]()
+                }
             for name in names { out[name] = fields[name] }
         }
         for (name, value) in trigger.inputs {
@@ -365,11 +376,12 @@ public actor TriggerScheduler {
         await load()
         guard let workflow = await engine.workflow(workflowID) else { throw EngineError(.notFound, "no workflow '\(workflowID)'") }
         guard workflow.triggers.contains(where: { $0.id == triggerID }) else {
-            throw EngineError(.notFound, "workflow \(workflowID) has no trigger '\(triggerID)'\(DidYouMean.hint(triggerID, among: workflow.triggers.map(\.id)))")
+            throw EngineError(
+                .notFound, "workflow \(workflowID) has no trigger '\(triggerID)'\(DidYouMean.hint(triggerID, among: workflow.triggers.map(\.id)))")
         }
         var s = state(workflowID, triggerID)
         s.enabled = enabled
-        if enabled { s.lastTick = time.now() }   // a schedule switched back on starts from now
+        if enabled { s.lastTick = time.now() }  // a schedule switched back on starts from now
         await save(s)
         wake()
     }

@@ -39,7 +39,8 @@ public struct AWSClient: Sendable {
         let json = response.json
         // Query-protocol services (and authentication failures) answer in XML.
         func xml(_ tag: String) -> String? {
-            guard let open = response.text.range(of: "<\(tag)>"), let close = response.text.range(of: "</\(tag)>", range: open.upperBound..<response.text.endIndex)
+            guard let open = response.text.range(of: "<\(tag)>"),
+                let close = response.text.range(of: "</\(tag)>", range: open.upperBound..<response.text.endIndex)
             else { return nil }
             return String(response.text[open.upperBound..<close.lowerBound])
         }

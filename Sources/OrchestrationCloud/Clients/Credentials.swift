@@ -16,11 +16,13 @@ public struct AzureCredentials: Sendable {
         let value = { (name: String) -> String? in environment[name].flatMap { $0.isEmpty ? nil : $0 } }
         let missing = ["AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"].filter { value($0) == nil }
         guard missing.isEmpty else {
-            throw CloudError(service: "Azure", message: "no Azure credentials: set \(missing.joined(separator: ", ")) (a service principal with a client secret)")
+            throw CloudError(
+                service: "Azure", message: "no Azure credentials: set \(missing.joined(separator: ", ")) (a service principal with a client secret)")
         }
         var authority = value("AZURE_AUTHORITY_HOST") ?? "https://login.microsoftonline.com"
         if authority.hasSuffix("/") { authority.removeLast() }
-        return AzureCredentials(tenant: value("AZURE_TENANT_ID")!, clientID: value("AZURE_CLIENT_ID")!, clientSecret: value("AZURE_CLIENT_SECRET")!, authority: authority)
+        return AzureCredentials(
+            tenant: value("AZURE_TENANT_ID")!, clientID: value("AZURE_CLIENT_ID")!, clientSecret: value("AZURE_CLIENT_SECRET")!, authority: authority)
     }
 
     /// A token for `scope` (`https://management.azure.com/.default`).
@@ -54,13 +56,16 @@ public struct GoogleCredentials: Sendable {
         _ environment: [String: String] = ProcessInfo.processInfo.environment, now: @escaping @Sendable () -> Date = { Date() }
     ) throws(CloudError) -> GoogleCredentials {
         guard let path = environment["GOOGLE_APPLICATION_CREDENTIALS"], !path.isEmpty else {
-            throw CloudError(service: "Google Cloud", message: "no Google credentials: set GOOGLE_APPLICATION_CREDENTIALS to a service account key file")
+            throw CloudError(
+                service: "Google Cloud", message: "no Google credentials: set GOOGLE_APPLICATION_CREDENTIALS to a service account key file")
         }
         guard let data = FileManager.default.contents(atPath: path), let json = try? JSONDecoder().decode(JSONValue.self, from: data) else {
             throw CloudError(service: "Google Cloud", message: "GOOGLE_APPLICATION_CREDENTIALS: cannot read a JSON key file at \(path)")
         }
         guard json["type"]?.stringValue == "service_account" else {
-            throw CloudError(service: "Google Cloud", message: "\(path): only service account keys (type service_account) are supported, not \(json["type"]?.text ?? "this file")")
+            throw CloudError(
+                service: "Google Cloud",
+                message: "\(path): only service account keys (type service_account) are supported, not \(json["type"]?.text ?? "this file")")
         }
         guard let email = json["client_email"]?.stringValue, let key = json["private_key"]?.stringValue else {
             throw CloudError(service: "Google Cloud", message: "\(path): no client_email or private_key")
@@ -78,7 +83,8 @@ public struct GoogleCredentials: Sendable {
             "iat": .number(Double(issued)), "exp": .number(Double(issued + 3600)),
         ]
         claims.merge(extra) { _, b in b }
-        let input = Base64URL.encode(Array(#"{"alg":"RS256","typ":"JWT"}"#.utf8)) + "." + Base64URL.encode(Array(JSONValue.object(claims).jsonText.utf8))
+        let input =
+            Base64URL.encode(Array(#"{"alg":"RS256","typ":"JWT"}"#.utf8)) + "." + Base64URL.encode(Array(JSONValue.object(claims).jsonText.utf8))
         let key: _RSA.Signing.PrivateKey
         do { key = try _RSA.Signing.PrivateKey(pemRepresentation: privateKey) } catch {
             throw CloudError(service: "Google Cloud", message: "the service account's private_key is not an RSA key in PEM form")

@@ -64,7 +64,8 @@ public struct FunctionExecutor: StepExecutor {
             return .failure("a Lambda step needs inputs.function_name")
         }
         let aws = AWSClient(environment: try cache.aws { try AWSEnvironment.resolve(environment, home: home) })
-        let context = Base64URL.standard(Array(#"{"custom":{"novacron_idempotency_key":\#(JSONValue.string(request.idempotencyKey).jsonText)}}"#.utf8))
+        let context = Base64URL.standard(
+            Array(#"{"custom":{"novacron_idempotency_key":\#(JSONValue.string(request.idempotencyKey).jsonText)}}"#.utf8))
         let response = try await aws.send(
             service: "lambda", name: "AWS Lambda", method: "POST",
             path: "/2015-03-31/functions/\(SigV4.encode(name))/invocations",
@@ -110,7 +111,9 @@ public struct FunctionExecutor: StepExecutor {
             let project = request.text("project") ?? environment["GOOGLE_CLOUD_PROJECT"]
             let region = request.text("region") ?? environment["GOOGLE_CLOUD_REGION"]
             guard let project, let region else {
-                return .failure("a GCP function step needs inputs.url, or inputs.function_name with a project and region (inputs or GOOGLE_CLOUD_PROJECT, GOOGLE_CLOUD_REGION)")
+                return .failure(
+                    "a GCP function step needs inputs.url, or inputs.function_name with a project and region (inputs or GOOGLE_CLOUD_PROJECT, GOOGLE_CLOUD_REGION)"
+                )
             }
             url = "https://\(region)-\(project).cloudfunctions.net/\(name)"
         }

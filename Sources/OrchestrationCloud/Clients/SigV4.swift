@@ -103,7 +103,11 @@ public struct SigV4: Sendable {
         let scope = "\(day)/\(region)/\(service)/aws4_request"
         let stringToSign = [Self.algorithm, time, scope, Hex.encode(SHA256.hash(data: Array(canonical.utf8)))].joined(separator: "\n")
         let signature = Hex.encode(signingKey(credentials.secretAccessKey, day: day).sign(stringToSign))
-        request.headers.append(("Authorization", "\(Self.algorithm) Credential=\(credentials.accessKeyID)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)"))
+        request.headers.append(
+            (
+                "Authorization",
+                "\(Self.algorithm) Credential=\(credentials.accessKeyID)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)"
+            ))
         if let token = credentials.sessionToken, omitSessionTokenFromSignature { request.headers.append(("X-Amz-Security-Token", token)) }
         return Signed(canonicalRequest: canonical, stringToSign: stringToSign, signature: signature, request: request)
     }
@@ -182,7 +186,7 @@ public struct SigV4: Sendable {
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
+                UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
                 out.unicodeScalars.append(Unicode.Scalar(byte))
             default:
                 out += String(format: "%%%02X", byte)
@@ -229,7 +233,9 @@ public struct AWSEnvironment: Sendable, Hashable {
         public var description: String
     }
 
-    public static func resolve(_ environment: [String: String] = ProcessInfo.processInfo.environment, home: String = NSHomeDirectory()) throws(Missing) -> AWSEnvironment {
+    public static func resolve(_ environment: [String: String] = ProcessInfo.processInfo.environment, home: String = NSHomeDirectory())
+        throws(Missing) -> AWSEnvironment
+    {
         let value = { (name: String) -> String? in environment[name].flatMap { $0.isEmpty ? nil : $0 } }
         guard let region = value("AWS_REGION") ?? value("AWS_DEFAULT_REGION") else {
             throw Missing(description: "no AWS region: set AWS_REGION (e.g. eu-west-1)")
@@ -240,13 +246,18 @@ public struct AWSEnvironment: Sendable, Hashable {
         // An endpoint of one's own (LocalStack, moto, a new region) takes any well-formed name.
         guard Self.knownRegions.contains(region) || value("AWS_ENDPOINT_URL") != nil else {
             let near = Self.knownRegions.filter { $0.hasPrefix(String(region.prefix(3))) }.sorted()
-            throw Missing(description: "unknown AWS region '\(region)'\(near.isEmpty ? "" : "; regions like it: " + near.joined(separator: ", ")) (set AWS_ENDPOINT_URL to use an endpoint of your own)")
+            throw Missing(
+                description:
+                    "unknown AWS region '\(region)'\(near.isEmpty ? "" : "; regions like it: " + near.joined(separator: ", ")) (set AWS_ENDPOINT_URL to use an endpoint of your own)"
+            )
         }
         if let key = value("AWS_ACCESS_KEY_ID") {
             guard let secret = value("AWS_SECRET_ACCESS_KEY") else {
                 throw Missing(description: "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not")
             }
-            return AWSEnvironment(credentials: AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: value("AWS_SESSION_TOKEN")), region: region, endpointURL: value("AWS_ENDPOINT_URL"))
+            return AWSEnvironment(
+                credentials: AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: value("AWS_SESSION_TOKEN")), region: region,
+                endpointURL: value("AWS_ENDPOINT_URL"))
         }
         let profile = value("AWS_PROFILE") ?? "default"
         let file = value("AWS_SHARED_CREDENTIALS_FILE") ?? home + "/.aws/credentials"
@@ -257,7 +268,9 @@ public struct AWSEnvironment: Sendable, Hashable {
         guard let key = section["aws_access_key_id"], let secret = section["aws_secret_access_key"] else {
             throw Missing(description: "\(file) has no aws_access_key_id and aws_secret_access_key for profile '\(profile)'")
         }
-        return AWSEnvironment(credentials: AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: section["aws_session_token"]), region: region, endpointURL: value("AWS_ENDPOINT_URL"))
+        return AWSEnvironment(
+            credentials: AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: section["aws_session_token"]), region: region,
+            endpointURL: value("AWS_ENDPOINT_URL"))
     }
 
     /// The regions AWS has opened (2026), in every partition.
@@ -282,7 +295,8 @@ public struct AWSEnvironment: Sendable, Hashable {
                 continue
             }
             guard let current, let eq = line.firstIndex(of: "=") else { continue }
-            out[current, default: [:]][line[..<eq].trimmingCharacters(in: .whitespaces).lowercased()] = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            out[current, default: [:]][line[..<eq].trimmingCharacters(in: .whitespaces).lowercased()] = line[line.index(after: eq)...]
+                .trimmingCharacters(in: .whitespaces)
         }
         return out
     }

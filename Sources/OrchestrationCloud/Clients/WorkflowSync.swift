@@ -72,7 +72,8 @@ public struct WorkflowSync: Sendable {
         case .aws: return try await stepFunctions(export, name: name)
         case .azure: return try await logicApps(export, name: name)
         case .gcp: return try await gcpWorkflows(export, name: name, description: description)
-        case .argo: throw CloudError(service: "Argo Workflows", message: "sync talks to cloud providers; apply an Argo document with kubectl or argo submit")
+        case .argo:
+            throw CloudError(service: "Argo Workflows", message: "sync talks to cloud providers; apply an Argo document with kubectl or argo submit")
         }
     }
 
@@ -107,9 +108,12 @@ public struct WorkflowSync: Sendable {
             return SyncResult(provider: .aws, action: .updated, id: arn)
         }
         guard let role = options.awsRoleArn else {
-            throw CloudError(service: service, message: "state machine '\(name)' does not exist yet, and creating it needs the IAM role it runs as: pass --aws-role-arn")
+            throw CloudError(
+                service: service,
+                message: "state machine '\(name)' does not exist yet, and creating it needs the IAM role it runs as: pass --aws-role-arn")
         }
-        let created = try await call("CreateStateMachine", ["name": .string(name), "definition": .string(definition), "roleArn": .string(role), "type": "STANDARD"])
+        let created = try await call(
+            "CreateStateMachine", ["name": .string(name), "definition": .string(definition), "roleArn": .string(role), "type": "STANDARD"])
         return SyncResult(provider: .aws, action: .created, id: created["stateMachineArn"]?.stringValue ?? name)
     }
 
@@ -125,9 +129,12 @@ public struct WorkflowSync: Sendable {
         guard let group = options.azureResourceGroup ?? value("AZURE_RESOURCE_GROUP") else {
             throw CloudError(service: service, message: "no resource group: pass --resource-group or set AZURE_RESOURCE_GROUP")
         }
-        if let location = options.azureLocation ?? value("AZURE_LOCATION"), location.range(of: #"^[a-z][a-z0-9]*$"#, options: .regularExpression) == nil {
+        if let location = options.azureLocation ?? value("AZURE_LOCATION"),
+            location.range(of: #"^[a-z][a-z0-9]*$"#, options: .regularExpression) == nil
+        {
             let suggestion = location.lowercased().filter { $0.isLetter || $0.isNumber }
-            throw CloudError(service: service, message: "'\(location)' is not an Azure location name; write it like '\(suggestion)' (az account list-locations)")
+            throw CloudError(
+                service: service, message: "'\(location)' is not an Azure location name; write it like '\(suggestion)' (az account list-locations)")
         }
         var endpoint = value("AZURE_RESOURCE_MANAGER_ENDPOINT") ?? "https://management.azure.com"
         if endpoint.hasSuffix("/") { endpoint.removeLast() }
@@ -149,7 +156,9 @@ public struct WorkflowSync: Sendable {
             throw Self.azureError(current, service: service)
         }
         guard let location else {
-            throw CloudError(service: service, message: "logic app '\(name)' does not exist yet, and creating it needs a location: pass --location or set AZURE_LOCATION")
+            throw CloudError(
+                service: service,
+                message: "logic app '\(name)' does not exist yet, and creating it needs a location: pass --location or set AZURE_LOCATION")
         }
         let body: JSONValue = ["location": .string(location), "properties": ["state": "Enabled", "definition": export.document]]
         let put = try await CloudHTTP.send("PUT", url, headers: headers, body: Array(body.jsonText.utf8), service: service)

@@ -35,8 +35,13 @@ extension ASLExporter {
         case .binary(let op, let l, let r):
             guard let comparison = Comparison(op) else { return problem("'\(op.rawValue)' has no Choice rule on Step Functions") }
             var lhs = l, rhs = r, cmp = comparison
-            if case .literal = lhs { swap(&lhs, &rhs); cmp = cmp.flipped }
-            guard case .reference(let ref) = lhs else { return problem("Step Functions compares a value from the run with a constant; '\(e)' is neither") }
+            if case .literal = lhs {
+                swap(&lhs, &rhs)
+                cmp = cmp.flipped
+            }
+            guard case .reference(let ref) = lhs else {
+                return problem("Step Functions compares a value from the run with a constant; '\(e)' is neither")
+            }
             guard let op = operand(ref, stepID: step, field: "condition") else { return nil }
             guard case .path(let path) = op else { return problem("'\(ref.template)' is a constant here; compare something from the run") }
             guard case .literal(let value) = rhs else {
@@ -56,7 +61,9 @@ extension ASLExporter {
             case .null:
                 guard cmp == .equal || cmp == .notEqual else { return problem("null is only compared for equality") }
                 // Absent or null.
-                let isNull: [String: JSONValue] = ["Or": [["Variable": .string(path), "IsPresent": false], ["Variable": .string(path), "IsNull": true]]]
+                let isNull: [String: JSONValue] = [
+                    "Or": [["Variable": .string(path), "IsPresent": false], ["Variable": .string(path), "IsNull": true]]
+                ]
                 return cmp == .notEqual ? ["Not": .object(isNull)] : isNull
             default:
                 return problem("Step Functions compares with text, numbers, booleans and null only")
@@ -65,7 +72,9 @@ extension ASLExporter {
             return cmp == .notEqual ? ["Not": .object(guardedTest)] : guardedTest
         case .call(let f, let args):
             guard f != .len, args.count == 2, case .reference(let ref) = args[0], case .literal(.string(let s)) = args[1] else {
-                return problem("Step Functions has no rule for \(f.rawValue)(…) except contains, startsWith and endsWith of a text from the run and a constant text")
+                return problem(
+                    "Step Functions has no rule for \(f.rawValue)(…) except contains, startsWith and endsWith of a text from the run and a constant text"
+                )
             }
             guard let op = operand(ref, stepID: step, field: "condition"), case .path(let path) = op else { return nil }
             let pattern = Intrinsic.wildcardEscape(s)

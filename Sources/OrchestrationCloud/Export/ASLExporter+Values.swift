@@ -35,7 +35,9 @@ extension ASLExporter {
             guard let field = model.workflowField(path) else { return problem(ExportMessages.workflowField(reference)) }
             return .constant(.string(field))
         case .secret(let name):
-            return problem("'${secrets.\(name)}': secrets must not be written into a state machine definition; keep them in Secrets Manager and read them in the function")
+            return problem(
+                "'${secrets.\(name)}': secrets must not be written into a state machine definition; keep them in Secrets Manager and read them in the function"
+            )
         case .trigger:
             return problem("'\(reference.template)': triggers are not exported; pass the value as an execution input")
         case .unknown(let head), .incomplete(let head):
@@ -65,7 +67,10 @@ extension ASLExporter {
                 switch item {
                 case .literal(let v):
                     guard let lit = Intrinsic.literal(v) else {
-                        problems.append(ExportProblem(step: stepID, field: field, message: "a list with computed items may hold only text, numbers, booleans and null on Step Functions"))
+                        problems.append(
+                            ExportProblem(
+                                step: stepID, field: field,
+                                message: "a list with computed items may hold only text, numbers, booleans and null on Step Functions"))
                         return nil
                     }
                     args.append(lit)
@@ -76,7 +81,10 @@ extension ASLExporter {
                     case .constant(let c): args.append(Intrinsic.literal(c) ?? "null")
                     }
                 default:
-                    problems.append(ExportProblem(step: stepID, field: field, message: "a list with computed items may hold only text, numbers, booleans and null on Step Functions"))
+                    problems.append(
+                        ExportProblem(
+                            step: stepID, field: field,
+                            message: "a list with computed items may hold only text, numbers, booleans and null on Step Functions"))
                     return nil
                 }
             }

@@ -51,7 +51,12 @@ struct ASLExporter {
         let layout = model.decomposition()
         if let w = model.layoutWarning(layout, target: .aws) { warnings.append(w) }
         if model.workflow.failFast {
-            warnings.append(ExportProblem(field: "failFast", message: "Step Functions runs the other branches to their end after a failure (failFast is not exported); the run still fails and rolls back"))
+            warnings.append(
+                ExportProblem(
+                    field: "failFast",
+                    message:
+                        "Step Functions runs the other branches to their end after a failure (failFast is not exported); the run still fails and rolls back"
+                ))
         }
         var states: [String: JSONValue] = [:]
         // The end: fail (after rollbacks) if a step that may not fail failed.
@@ -64,7 +69,9 @@ struct ASLExporter {
             let skip = failure
             var task = work(rollback, resultPath: "$.rollbacks.\(names[i])", stepID: model.steps[i].id, field: "rollback") ?? [:]
             failure.apply(to: &task)
-            task["Catch"] = [["ErrorEquals": ["States.ALL"], "ResultPath": .string("$.rollbacks.\(names[i])"), "Next": .string(skip.name ?? "Failed")]]
+            task["Catch"] = [
+                ["ErrorEquals": ["States.ALL"], "ResultPath": .string("$.rollbacks.\(names[i])"), "Next": .string(skip.name ?? "Failed")]
+            ]
             states[name] = .object(task)
             var gate: [String: JSONValue] = [
                 "Type": "Choice",
@@ -103,7 +110,8 @@ struct ASLExporter {
         if let timeout = model.workflow.timeout { machine["TimeoutSeconds"] = .number(Double(seconds(timeout))) }
         let document = JSONValue.object(machine)
         return ExporterOutput(
-            result: ExportResult(target: .aws, document: document, text: Self.text(document), fileExtension: "json", warnings: warnings, layout: layout),
+            result: ExportResult(
+                target: .aws, document: document, text: Self.text(document), fileExtension: "json", warnings: warnings, layout: layout),
             problems: problems)
     }
 
@@ -113,7 +121,8 @@ struct ASLExporter {
         var out = ""
         for line in document.prettyJSONText.split(separator: "\n", omittingEmptySubsequences: false) {
             if line.contains("\"BackoffRate\": "), !line.contains("."),
-               let colon = line.range(of: ": ") {
+                let colon = line.range(of: ": ")
+            {
                 let value = line[colon.upperBound...].trimmingCharacters(in: CharacterSet(charactersIn: ","))
                 out += line[..<colon.upperBound] + value + ".0" + (line.hasSuffix(",") ? "," : "") + "\n"
             } else {
@@ -271,7 +280,9 @@ struct ASLExporter {
             output = ("output.$", "$.Payload")
         case .http, .healthCheck:
             guard let arn = body.constant("connectionArn") ?? model.options.awsConnectionArn else {
-                return problem("Step Functions HTTP tasks authenticate through an EventBridge connection: pass --aws-connection-arn (or set inputs.connectionArn)")
+                return problem(
+                    "Step Functions HTTP tasks authenticate through an EventBridge connection: pass --aws-connection-arn (or set inputs.connectionArn)"
+                )
             }
             guard let url = body.inputs["url"] else { return problem("an HTTP step needs inputs.url", "inputs") }
             state["Resource"] = "arn:aws:states:::http:invoke"
@@ -290,12 +301,16 @@ struct ASLExporter {
             parameters["Authentication"] = ["ConnectionArn": .string(arn)]
             output = ("output", ["statusCode.$": "$.StatusCode", "headers.$": "$.Headers", "body.$": "$.ResponseBody"])
         case .sleep:
-            guard let text = body.constant("duration") else { return problem("a wait step needs inputs.duration as a fixed duration", "inputs.duration") }
+            guard let text = body.constant("duration") else {
+                return problem("a wait step needs inputs.duration as a fixed duration", "inputs.duration")
+            }
             guard let duration = try? DurationText.parse(text) else { return problem("'\(text)' is not a duration", "inputs.duration") }
             return ["Type": "Wait", "Seconds": .number(Double(seconds(duration)))]
         case .containerRun:
             guard let taskDefinition = body.inputs["taskDefinition"] else {
-                return problem("ECS runs task definitions, not images: set inputs.taskDefinition (a task definition whose container runs \(body.constant("image") ?? "the image")) and inputs.containerName", "inputs")
+                return problem(
+                    "ECS runs task definitions, not images: set inputs.taskDefinition (a task definition whose container runs \(body.constant("image") ?? "the image")) and inputs.containerName",
+                    "inputs")
             }
             guard let cluster = body.inputs["cluster"] ?? model.options.ecsCluster.map({ .literal(.string($0)) }) else {
                 return problem("an ECS task needs a cluster: pass --ecs-cluster or set inputs.cluster", "inputs")
@@ -320,10 +335,12 @@ struct ASLExporter {
         if body.kind == .healthCheck {
             let interval = (body.constant("interval").flatMap { try? DurationText.parse($0) } ?? .seconds(2)).seconds
             let maxWait = (body.constant("maxWait").flatMap { try? DurationText.parse($0) } ?? body.timeout ?? .seconds(300)).seconds
-            state["Retry"] = [[
-                "ErrorEquals": ["States.ALL"], "IntervalSeconds": .number(max(1, interval.rounded(.up))),
-                "MaxAttempts": .number(max(1, (maxWait / max(interval, 1)).rounded(.down))), "BackoffRate": 1,
-            ]]
+            state["Retry"] = [
+                [
+                    "ErrorEquals": ["States.ALL"], "IntervalSeconds": .number(max(1, interval.rounded(.up))),
+                    "MaxAttempts": .number(max(1, (maxWait / max(interval, 1)).rounded(.down))), "BackoffRate": 1,
+                ]
+            ]
             state["TimeoutSeconds"] = nil
         } else if let retry = retrier(body.retry, stepID: stepID) {
             state["Retry"] = [retry]
@@ -343,7 +360,12 @@ struct ASLExporter {
         }
         let initial = policy.initialDelay.seconds
         if initial < 1 || initial != initial.rounded() {
-            warnings.append(ExportProblem(step: stepID, field: "retryPolicy.initialDelay", message: "Step Functions waits whole seconds, at least 1: \(DurationText.format(policy.initialDelay)) becomes \(max(1, Int(initial.rounded(.up))))s"))
+            warnings.append(
+                ExportProblem(
+                    step: stepID, field: "retryPolicy.initialDelay",
+                    message:
+                        "Step Functions waits whole seconds, at least 1: \(DurationText.format(policy.initialDelay)) becomes \(max(1, Int(initial.rounded(.up))))s"
+                ))
         }
         var rate = 1.0
         switch policy.backoffStrategy {
@@ -351,14 +373,22 @@ struct ASLExporter {
         case .exponential:
             rate = policy.multiplier
             if rate < 1 {
-                warnings.append(ExportProblem(step: stepID, field: "retryPolicy.multiplier", message: "Step Functions' BackoffRate is at least 1; \(policy.multiplier) becomes 1"))
+                warnings.append(
+                    ExportProblem(
+                        step: stepID, field: "retryPolicy.multiplier",
+                        message: "Step Functions' BackoffRate is at least 1; \(policy.multiplier) becomes 1"))
                 rate = 1
             }
         case .linear:
             // Delays d, 2d, 3d…: the exponential rate that gives the same last delay.
             let n = Double(policy.maxAttempts - 1)
             rate = n > 1 ? pow(n, 1 / (n - 1)) : 1
-            warnings.append(ExportProblem(step: stepID, field: "retryPolicy.backoffStrategy", message: "Step Functions has no linear backoff; exported as exponential with BackoffRate \(JSONValue.format((rate * 100).rounded() / 100)), which reaches the same last delay"))
+            warnings.append(
+                ExportProblem(
+                    step: stepID, field: "retryPolicy.backoffStrategy",
+                    message:
+                        "Step Functions has no linear backoff; exported as exponential with BackoffRate \(JSONValue.format((rate * 100).rounded() / 100)), which reaches the same last delay"
+                ))
             rate = (rate * 100).rounded() / 100
         }
         return [

@@ -22,7 +22,8 @@ extension String {
 /// JSONPath text for Step Functions.
 enum JSONPath {
     static func key(_ name: String) -> String {
-        let simple = name.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "_") }
+        let simple =
+            name.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "_") }
             && !(name.first?.isNumber ?? true)
         return simple ? "." + name : "['" + name + "']"
     }

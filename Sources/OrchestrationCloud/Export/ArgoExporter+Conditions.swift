@@ -24,20 +24,26 @@ extension ArgoExporter {
             return "\(v) == true"
         case .binary(.in, let l, .list(let items)):
             var tests: [String] = []
-            for item in items { guard let t = when(.binary(.equal, l, item), step: step) else { return nil }; tests.append(t) }
+            for item in items {
+                guard let t = when(.binary(.equal, l, item), step: step) else { return nil }
+                tests.append(t)
+            }
             return tests.joined(separator: " || ")
         case .binary(let op, let l, let r):
             guard ["==", "!=", "<", "<=", ">", ">="].contains(op.rawValue) else { return problem("'\(op.rawValue)' has no Argo form") }
             if case .reference(let ref) = l, case .literal(.string(let s)) = r, op == .equal || op == .notEqual,
-               let status = statusTest(ref, equals: s) {
+                let status = statusTest(ref, equals: s)
+            {
                 return op == .equal ? status : "!(\(status))"
             }
             if case .literal(.string(let s)) = l, case .reference(let ref) = r, op == .equal || op == .notEqual,
-               let status = statusTest(ref, equals: s) {
+                let status = statusTest(ref, equals: s)
+            {
                 return op == .equal ? status : "!(\(status))"
             }
             if case .reference(let ref) = l, case .literal(.bool(let b)) = r, op == .equal || op == .notEqual,
-               let status = statusTest(ref, equals: nil) {
+                let status = statusTest(ref, equals: nil)
+            {
                 return (op == .equal) == b ? status : "!(\(status))"
             }
             let stringy = [l, r].contains { if case .literal(.string) = $0 { true } else { false } }
@@ -73,7 +79,8 @@ extension ArgoExporter {
             guard let v = dagValue(r, step: step, field: "condition") else { return nil }
             return quoted ? "'\(v)'" : v
         default:
-            problems.append(ExportProblem(step: step, field: "condition", message: "Argo conditions compare a value with a constant; '\(e)' is neither"))
+            problems.append(
+                ExportProblem(step: step, field: "condition", message: "Argo conditions compare a value with a constant; '\(e)' is neither"))
             return nil
         }
     }

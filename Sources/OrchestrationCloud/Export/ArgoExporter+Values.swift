@@ -44,7 +44,10 @@ extension ArgoExporter {
             return "\"" + inner.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
         case .array(let items):
             var parts: [String] = []
-            for item in items { guard let t = jsonText(item, s, field, &parameters) else { return nil }; parts.append(t) }
+            for item in items {
+                guard let t = jsonText(item, s, field, &parameters) else { return nil }
+                parts.append(t)
+            }
             return "[" + parts.joined(separator: ",") + "]"
         case .object(let fields):
             var parts: [String] = []
@@ -78,7 +81,9 @@ extension ArgoExporter {
             guard let i = model.graph.index[id] else { return problem("'\(r.template)' names no step") }
             let task = "tasks.\(names[i])"
             let answersJSON = [.http, .healthCheck].contains(model.steps[i].body.kind) || model.steps[i].body.type == .lambda
-            guard path.isEmpty || answersJSON else { return problem("'\(r.template)': Argo output parameters are text; a path inside one cannot be read") }
+            guard path.isEmpty || answersJSON else {
+                return problem("'\(r.template)': Argo output parameters are text; a path inside one cannot be read")
+            }
             switch f {
             case "status": return "{{\(task).status}}"
             case "exitCode": return "{{\(task).exitCode}}"
@@ -92,12 +97,14 @@ extension ArgoExporter {
                         return problem("'\(r.template)': an Argo HTTP template's output is its response body (${\(id).body})")
                     }
                     if inBody.isEmpty { return "{{\(task).outputs.result}}" }
-                    let jsonPath = "$" + inBody.map { c -> String in
-                        switch c {
-                        case .key(let k): "['" + k.replacingOccurrences(of: "'", with: "\\'") + "']"
-                        case .index(let n): "[\(n)]"
-                        }
-                    }.joined()
+                    let jsonPath =
+                        "$"
+                        + inBody.map { c -> String in
+                            switch c {
+                            case .key(let k): "['" + k.replacingOccurrences(of: "'", with: "\\'") + "']"
+                            case .index(let n): "[\(n)]"
+                            }
+                        }.joined()
                     return "{{=jsonpath(tasks['\(names[i])'].outputs.result, '\(jsonPath)')}}"
                 }
                 return "{{\(task).outputs.parameters.\(f)}}"

@@ -27,7 +27,10 @@ struct ArgoExporter {
             var base = String(s.id.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") ? $0 : "-" })
             if base.first == "-" { base = "s" + base }
             var name = base, n = 2
-            while used.contains(name) || name == "main" { name = "\(base)-\(n)"; n += 1 }
+            while used.contains(name) || name == "main" {
+                name = "\(base)-\(n)"
+                n += 1
+            }
             used.insert(name)
             return name
         }
@@ -58,9 +61,12 @@ struct ArgoExporter {
             if let template = template(s, parameters: &parameters) { templates.append(.object(template)) }
             var task: [String: JSONValue] = ["name": .string(names[s.index]), "template": .string(names[s.index])]
             if !s.upstream.isEmpty {
-                task["depends"] = .string(s.upstream.map { u in
-                    s.statusReads.contains(u) ? "(\(names[u]).Succeeded || \(names[u]).Failed || \(names[u]).Errored || \(names[u]).Skipped || \(names[u]).Omitted)" : "\(names[u]).Succeeded"
-                }.joined(separator: " && "))
+                task["depends"] = .string(
+                    s.upstream.map { u in
+                        s.statusReads.contains(u)
+                            ? "(\(names[u]).Succeeded || \(names[u]).Failed || \(names[u]).Errored || \(names[u]).Skipped || \(names[u]).Omitted)"
+                            : "\(names[u]).Succeeded"
+                    }.joined(separator: " && "))
             }
             if let condition = s.condition, let when = when(condition, step: s.id) { task["when"] = .string(when) }
             if !parameters.isEmpty {
@@ -71,15 +77,22 @@ struct ArgoExporter {
         }
         // Rollbacks: tasks after every step has ended, each where its step succeeded and a step
         // that may not fail failed, one after another in reverse topological order.
-        let ended = model.steps.map { "(\(names[$0.index]).Succeeded || \(names[$0.index]).Failed || \(names[$0.index]).Errored || \(names[$0.index]).Skipped || \(names[$0.index]).Omitted)" }
-        let failed = model.steps.filter { !$0.continueOnFailure }.map { "'{{tasks.\(names[$0.index]).status}}' == 'Failed' || '{{tasks.\(names[$0.index]).status}}' == 'Error'" }
+        let ended = model.steps.map {
+            "(\(names[$0.index]).Succeeded || \(names[$0.index]).Failed || \(names[$0.index]).Errored || \(names[$0.index]).Skipped || \(names[$0.index]).Omitted)"
+        }
+        let failed = model.steps.filter { !$0.continueOnFailure }.map {
+            "'{{tasks.\(names[$0.index]).status}}' == 'Failed' || '{{tasks.\(names[$0.index]).status}}' == 'Error'"
+        }
         var previous: String?
         var usedNames = Set(names)
         for i in model.topologicalOrder.reversed() {
             let s = model.steps[i]
             guard let rollback = s.rollback else { continue }
             var name = names[i] + "-rollback", n = 2
-            while usedNames.contains(name) { name = names[i] + "-rollback-\(n)"; n += 1 }
+            while usedNames.contains(name) {
+                name = names[i] + "-rollback-\(n)"
+                n += 1
+            }
             usedNames.insert(name)
             var parameters: [String: String] = [:]
             let body = ExportModel.Step(
@@ -103,11 +116,14 @@ struct ArgoExporter {
         let dag: JSONValue = ["name": "main", "dag": ["tasks": .array(tasks), "failFast": .bool(workflow.failFast)]]
         var spec: [String: JSONValue] = ["entrypoint": "main", "templates": .array([dag] + templates)]
         if !workflow.variables.isEmpty {
-            spec["arguments"] = ["parameters": .array(workflow.variables.keys.sorted().map { ["name": .string($0), "value": .string(workflow.variables[$0]!.text)] })]
+            spec["arguments"] = [
+                "parameters": .array(workflow.variables.keys.sorted().map { ["name": .string($0), "value": .string(workflow.variables[$0]!.text)] })
+            ]
         }
         if let timeout = workflow.timeout { spec["activeDeadlineSeconds"] = .number(Double(seconds(timeout))) }
         if let limit = workflow.maxParallelism { spec["parallelism"] = .number(Double(limit)) }
-        var metadata: [String: JSONValue] = model.options.argoKind == .workflow
+        var metadata: [String: JSONValue] =
+            model.options.argoKind == .workflow
             ? ["generateName": .string(kubernetesName(workflow.id) + "-")]
             : ["name": .string(kubernetesName(workflow.id))]
         if let namespace = model.options.namespace { metadata["namespace"] = .string(namespace) }
@@ -120,7 +136,9 @@ struct ArgoExporter {
         ]
         let order = ["apiVersion", "kind", "metadata", "spec", "entrypoint", "name", "inputs", "dag", "tasks", "template", "depends", "when"]
         return ExporterOutput(
-            result: ExportResult(target: .argo, document: document, text: YAMLText.write(document, order: order), fileExtension: "yaml", warnings: warnings, layout: nil),
+            result: ExportResult(
+                target: .argo, document: document, text: YAMLText.write(document, order: order), fileExtension: "yaml", warnings: warnings,
+                layout: nil),
             problems: problems)
     }
 
@@ -171,7 +189,9 @@ struct ArgoExporter {
                     while IFS='=' read -r key value; do [ -n "$key" ] && printf '%s' "$value" > "/tmp/novacron-outputs/$key"; done < "$NOVACRON_OUTPUT"
                     exit $status
                     """
-                outputs = declared.sorted().map { ["name": .string($0), "valueFrom": ["path": .string("/tmp/novacron-outputs/\($0)"), "default": ""]] }
+                outputs = declared.sorted().map {
+                    ["name": .string($0), "valueFrom": ["path": .string("/tmp/novacron-outputs/\($0)"), "default": ""]]
+                }
             }
             var script: [String: JSONValue] = [
                 "image": .string(body.constant("image") ?? model.options.argoImage), "command": ["sh"], "source": .string(source),
@@ -180,7 +200,7 @@ struct ArgoExporter {
             template["script"] = .object(script)
         case .containerRun:
             guard let image = body.inputs["image"], let command = body.inputs["command"],
-                  let imageText = text(image, s, "inputs.image", &parameters), let commandText = text(command, s, "inputs.command", &parameters)
+                let imageText = text(image, s, "inputs.image", &parameters), let commandText = text(command, s, "inputs.command", &parameters)
             else { return problem("a container step needs inputs.image and inputs.command", "inputs") }
             template["container"] = ["image": .string(imageText), "command": ["sh", "-c"], "args": [.string(commandText)]]
         case .containerOther:
@@ -212,15 +232,21 @@ struct ArgoExporter {
             template["http"] = .object(http)
         case .function(let provider):
             guard provider == "azure" || provider == "gcp" else {
-                return problem("Argo's HTTP templates cannot sign AWS requests; invoke the Lambda from a container step with the AWS CLI", "inputs.provider")
+                return problem(
+                    "Argo's HTTP templates cannot sign AWS requests; invoke the Lambda from a container step with the AWS CLI", "inputs.provider")
             }
             guard let url = body.functionURL(model.options), let urlText = text(url, s, "inputs.url", &parameters) else {
                 return problem("\(provider == "azure" ? "Azure" : "GCP") functions are called over HTTPS on Argo: set inputs.url", "inputs.url")
             }
             if body.inputs["key"] != nil {
-                warnings.append(ExportProblem(step: s.id, field: "inputs.key", message: "a function key is a secret and is not written into the workflow; add it as a header from a Kubernetes Secret"))
+                warnings.append(
+                    ExportProblem(
+                        step: s.id, field: "inputs.key",
+                        message: "a function key is a secret and is not written into the workflow; add it as a header from a Kubernetes Secret"))
             }
-            var http: [String: JSONValue] = ["url": .string(urlText), "method": "POST", "headers": [["name": "Content-Type", "value": "application/json"]]]
+            var http: [String: JSONValue] = [
+                "url": .string(urlText), "method": "POST", "headers": [["name": "Content-Type", "value": "application/json"]],
+            ]
             if let b = jsonText(LambdaPayload.payload(body.inputs), s, "inputs", &parameters) { http["body"] = .string(b) }
             http["successCondition"] = "response.statusCode >= 200 && response.statusCode < 300"
             template["http"] = .object(http)
@@ -286,10 +312,15 @@ struct ArgoExporter {
         case .exponential:
             backoff["factor"] = .string(JSONValue.format(policy.multiplier))
         case .linear:
-            warnings.append(ExportProblem(step: step, field: "retryPolicy.backoffStrategy", message: "Argo has no linear backoff; exported as fixed delays of \(DurationText.format(policy.initialDelay))"))
+            warnings.append(
+                ExportProblem(
+                    step: step, field: "retryPolicy.backoffStrategy",
+                    message: "Argo has no linear backoff; exported as fixed delays of \(DurationText.format(policy.initialDelay))"))
         }
         if policy.jitter == .full {
-            warnings.append(ExportProblem(step: step, field: "retryPolicy.jitter", message: "Argo does not jitter retry delays; they are exported without jitter"))
+            warnings.append(
+                ExportProblem(step: step, field: "retryPolicy.jitter", message: "Argo does not jitter retry delays; they are exported without jitter")
+            )
         }
         let on: String
         switch (policy.retryOn.contains(.failure), policy.retryOn.contains(.timeout)) {

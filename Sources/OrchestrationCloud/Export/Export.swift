@@ -93,7 +93,9 @@ public struct ExportError: Error, Sendable, Hashable, CustomStringConvertible {
     public var problems: [ExportProblem]
 
     public var description: String {
-        "cannot export to \(target): " + (problems.count == 1 ? problems[0].description : "\(problems.count) problems\n" + problems.map { "  " + $0.description }.joined(separator: "\n"))
+        "cannot export to \(target): "
+            + (problems.count == 1
+                ? problems[0].description : "\(problems.count) problems\n" + problems.map { "  " + $0.description }.joined(separator: "\n"))
     }
 }
 
@@ -244,7 +246,9 @@ struct ExportModel {
         self.stepIDs = Set(graph.index.keys)
         self.variableNames = Set(graph.workflow.variables.keys)
         var problems: [ExportProblem] = []
-        func body(id: String, stepID: String, type: StepType, action name: String?, inputs: [String: JSONValue], timeout: Duration?, retry: RetryPolicy?) -> Body {
+        func body(
+            id: String, stepID: String, type: StepType, action name: String?, inputs: [String: JSONValue], timeout: Duration?, retry: RetryPolicy?
+        ) -> Body {
             var raw = inputs
             if let name {
                 if let action = actions[name] {
@@ -266,7 +270,9 @@ struct ExportModel {
                 condition: graph.conditions[i], upstream: graph.upstream[i], statusReads: graph.statusReads[i],
                 continueOnFailure: s.continueOnFailure,
                 rollback: s.rollback.map { r in
-                    body(id: StepResult.rollbackID(of: s.id), stepID: s.id, type: r.type, action: r.action, inputs: r.inputs, timeout: r.timeout, retry: r.retryPolicy)
+                    body(
+                        id: StepResult.rollbackID(of: s.id), stepID: s.id, type: r.type, action: r.action, inputs: r.inputs, timeout: r.timeout,
+                        retry: r.retryPolicy)
                 },
                 step: s)
         }
@@ -309,7 +315,10 @@ struct ExportModel {
         guard !layout.exact else { return nil }
         let before = DurationText.format(.seconds(layout.makespanBefore))
         let after = DurationText.format(.seconds(layout.makespanAfter))
-        return ExportProblem(message: "the dependencies are not series-parallel, so \(target) runs the steps in waves (each waits for the whole wave before it): estimated \(before) as a DAG, \(after) in waves")
+        return ExportProblem(
+            message:
+                "the dependencies are not series-parallel, so \(target) runs the steps in waves (each waits for the whole wave before it): estimated \(before) as a DAG, \(after) in waves"
+        )
     }
 
     /// Names safe in every target's identifiers and paths: letters, digits and `_`; unique.
@@ -320,7 +329,10 @@ struct ExportModel {
             if let first = base.unicodeScalars.first, CharacterSet.decimalDigits.contains(first) { base = "s_" + base }
             var name = base
             var n = 2
-            while used.contains(name) { name = "\(base)_\(n)"; n += 1 }
+            while used.contains(name) {
+                name = "\(base)_\(n)"
+                n += 1
+            }
             used.insert(name)
             return name
         }
@@ -346,7 +358,9 @@ enum ExportMessages {
 /// where the function is or how to call it (keys and tokens never go in a payload). The exporters
 /// and ``FunctionExecutor`` agree on it.
 enum LambdaPayload {
-    static let addressing: Set<String> = ["provider", "function_name", "function", "qualifier", "region", "url", "auth", "method", "project", "app", "functionApp", "key", "token"]
+    static let addressing: Set<String> = [
+        "provider", "function_name", "function", "qualifier", "region", "url", "auth", "method", "project", "app", "functionApp", "key", "token",
+    ]
 
     static func payload(_ inputs: [String: CompiledValue]) -> CompiledValue {
         if let payload = inputs["payload"] { return payload }

@@ -32,7 +32,8 @@ struct GCPWorkflowsExporter {
         let layout = model.decomposition()
         if let w = model.layoutWarning(layout, target: .gcp) { warnings.append(w) }
         if model.workflow.timeout != nil {
-            warnings.append(ExportProblem(field: "timeout", message: "GCP Workflows has no timeout for a whole execution; the workflow timeout is not exported"))
+            warnings.append(
+                ExportProblem(field: "timeout", message: "GCP Workflows has no timeout for a whole execution; the workflow timeout is not exported"))
         }
         var steps: [JSONValue] = [
             ["init": ["assign": [["inputs": .object(model.workflow.variables)], ["results": [:]]]]],
@@ -46,11 +47,26 @@ struct GCPWorkflowsExporter {
             for i in model.topologicalOrder.reversed() {
                 guard let rollback = model.steps[i].rollback else { continue }
                 guard let call = call(rollback, stepID: model.steps[i].id, field: "rollback", result: "\(names[i])_rollback") else { continue }
-                undo.append(["\(names[i])_rollback": [
-                    "switch": [["condition": .string("${results.\(names[i]).status == \"success\"}"), "steps": [
-                        ["\(names[i])_undo": ["try": call, "except": ["as": "e", "steps": [["\(names[i])_undo_failed": ["assign": [["results.\(names[i])_rollback": "${e}"]]]]]]]],
-                    ]]],
-                ]])
+                undo.append([
+                    "\(names[i])_rollback": [
+                        "switch": [
+                            [
+                                "condition": .string("${results.\(names[i]).status == \"success\"}"),
+                                "steps": [
+                                    [
+                                        "\(names[i])_undo": [
+                                            "try": call,
+                                            "except": [
+                                                "as": "e",
+                                                "steps": [["\(names[i])_undo_failed": ["assign": [["results.\(names[i])_rollback": "${e}"]]]]],
+                                            ],
+                                        ]
+                                    ]
+                                ],
+                            ]
+                        ]
+                    ]
+                ])
             }
             undo.append(["failed": ["raise": ["code": 1, "message": "NovaCron.StepFailed: a step failed; see results"]]])
             let anyFailed = mayFail.map { "results.\(names[$0.index]).status == \"failed\"" }.joined(separator: " or ")
@@ -70,7 +86,8 @@ struct GCPWorkflowsExporter {
         let value = JSONValue.object(document)
         let order = ["main", "params", "steps", "call", "args", "result", "try", "retry", "except", "condition", "assign", "switch"]
         return ExporterOutput(
-            result: ExportResult(target: .gcp, document: value, text: YAMLText.write(value, order: order), fileExtension: "yaml", warnings: warnings, layout: layout),
+            result: ExportResult(
+                target: .gcp, document: value, text: YAMLText.write(value, order: order), fileExtension: "yaml", warnings: warnings, layout: layout),
             problems: problems)
     }
 
@@ -92,10 +109,14 @@ struct GCPWorkflowsExporter {
     private mutating func parallel(_ branches: [[JSONValue]]) -> JSONValue {
         parallelCount += 1
         let n = parallelCount
-        return ["parallel_\(n)": ["parallel": [
-            "shared": ["results"],
-            "branches": .array(branches.enumerated().map { b, steps in ["branch_\(n)_\(b + 1)": ["steps": .array(steps)]] }),
-        ]]]
+        return [
+            "parallel_\(n)": [
+                "parallel": [
+                    "shared": ["results"],
+                    "branches": .array(branches.enumerated().map { b, steps in ["branch_\(n)_\(b + 1)": ["steps": .array(steps)]] }),
+                ]
+            ]
+        ]
     }
 
     private mutating func step(_ i: Int) -> JSONValue {
@@ -109,14 +130,30 @@ struct GCPWorkflowsExporter {
             usesRetry.insert("novacron_retry_all")
             attempt["retry"] = [
                 "predicate": "${novacron_retry_all}", "max_retries": .number(max(1, (maxWait / max(interval, 1)).rounded(.down))),
-                "backoff": ["initial_delay": .number(max(1, interval.rounded(.up))), "max_delay": .number(max(1, interval.rounded(.up))), "multiplier": 1],
+                "backoff": [
+                    "initial_delay": .number(max(1, interval.rounded(.up))), "max_delay": .number(max(1, interval.rounded(.up))), "multiplier": 1,
+                ],
             ]
         } else if let retry = retry(s.body.retry, stepID: s.id) {
             attempt["retry"] = retry
         }
-        attempt["except"] = ["as": "e", "steps": [[name + "_failed": ["assign": [[
-            "results.\(name)": ["status": "failed", "success": false, "failed": true, "timedOut": "${\"TimeoutError\" in e.tags}", "error": "${e}"],
-        ]]]]]]
+        attempt["except"] = [
+            "as": "e",
+            "steps": [
+                [
+                    name + "_failed": [
+                        "assign": [
+                            [
+                                "results.\(name)": [
+                                    "status": "failed", "success": false, "failed": true, "timedOut": "${\"TimeoutError\" in e.tags}",
+                                    "error": "${e}",
+                                ]
+                            ]
+                        ]
+                    ]
+                ]
+            ],
+        ]
         let skipped: JSONValue = ["assign": [["results.\(name)": ["status": "skipped", "success": false, "failed": false, "timedOut": false]]]]
         var gate: [String] = s.upstream.filter { !s.statusReads.contains($0) }.map { "results.\(names[$0]).status == \"success\"" }
         if let condition = s.condition {
@@ -125,10 +162,14 @@ struct GCPWorkflowsExporter {
         }
         let run: JSONValue = [name + "_run": .object(attempt)]
         guard !gate.isEmpty else { return [name: ["steps": [run]]] }
-        return [name: ["switch": [
-            ["condition": .string("${\(gate.joined(separator: " and "))}"), "steps": [run]],
-            ["condition": true, "steps": [[name + "_skipped": skipped]]],
-        ]]]
+        return [
+            name: [
+                "switch": [
+                    ["condition": .string("${\(gate.joined(separator: " and "))}"), "steps": [run]],
+                    ["condition": true, "steps": [[name + "_skipped": skipped]]],
+                ]
+            ]
+        ]
     }
 
     /// The steps that do a body's work and record its success, for a `try`.
@@ -157,23 +198,33 @@ struct GCPWorkflowsExporter {
             }
             if let timeout = body.timeout { args["timeout"] = .number(min(1800, max(1, timeout.seconds.rounded(.up)))) }
             call["args"] = .object(args)
-            output = .object(["statusCode": .string("${\(result).code}"), "headers": .string("${\(result).headers}"), "body": .string("${\(result).body}")])
+            output = .object([
+                "statusCode": .string("${\(result).code}"), "headers": .string("${\(result).headers}"), "body": .string("${\(result).body}"),
+            ])
         case .function(let provider):
             var args: [String: JSONValue] = [:]
             switch provider {
             case "gcp", "azure":
                 guard let url = body.functionURL(model.options) else {
-                    return problem(provider == "gcp"
-                        ? "a Cloud Function is called at its URL: set inputs.url, or inputs.function_name with inputs.project and inputs.region (or --gcp-project and --gcp-region)"
-                        : "an Azure function is called over HTTPS from GCP Workflows: set inputs.url, or inputs.app and inputs.function_name", "inputs")
+                    return problem(
+                        provider == "gcp"
+                            ? "a Cloud Function is called at its URL: set inputs.url, or inputs.function_name with inputs.project and inputs.region (or --gcp-project and --gcp-region)"
+                            : "an Azure function is called over HTTPS from GCP Workflows: set inputs.url, or inputs.app and inputs.function_name",
+                        "inputs")
                 }
                 args["url"] = value(url, stepID, "inputs.url")
                 if provider == "gcp" { args["auth"] = ["type": "OIDC"] }
                 if body.inputs["key"] != nil {
-                    warnings.append(ExportProblem(step: stepID, field: "inputs.key", message: "a function key is a secret and is not written into the workflow; allow the call another way (a key read from Secret Manager in a step before, or an anonymous function)"))
+                    warnings.append(
+                        ExportProblem(
+                            step: stepID, field: "inputs.key",
+                            message:
+                                "a function key is a secret and is not written into the workflow; allow the call another way (a key read from Secret Manager in a step before, or an anonymous function)"
+                        ))
                 }
             default:
-                return problem("GCP Workflows calls GCP and Azure functions over HTTPS; an AWS Lambda needs SigV4 signing it cannot do", "inputs.provider")
+                return problem(
+                    "GCP Workflows calls GCP and Azure functions over HTTPS; an AWS Lambda needs SigV4 signing it cannot do", "inputs.provider")
             }
             args["body"] = value(LambdaPayload.payload(body.inputs), stepID, "inputs")
             if let timeout = body.timeout { args["timeout"] = .number(min(1800, max(1, timeout.seconds.rounded(.up)))) }
@@ -182,9 +233,11 @@ struct GCPWorkflowsExporter {
             output = .string("${\(result).body}")
         case .containerRun:
             guard let job = body.constant("job") else {
-                return problem("Cloud Run runs jobs, not images: create a job for \(body.constant("image") ?? "the image") and set inputs.job", "inputs")
+                return problem(
+                    "Cloud Run runs jobs, not images: create a job for \(body.constant("image") ?? "the image") and set inputs.job", "inputs")
             }
-            guard let project = body.constant("project") ?? model.options.gcpProject, let region = body.constant("region") ?? model.options.gcpRegion else {
+            guard let project = body.constant("project") ?? model.options.gcpProject, let region = body.constant("region") ?? model.options.gcpRegion
+            else {
                 return problem("a Cloud Run job needs a project and region: pass --gcp-project and --gcp-region", "inputs")
             }
             guard let command = body.inputs["command"] else { return problem("a container step needs inputs.command", "inputs.command") }
@@ -202,8 +255,15 @@ struct GCPWorkflowsExporter {
             output = [:]
         }
         if output != [:] { call["result"] = .string(result) }
-        let record: JSONValue = ["assign": [[.init(stringLiteral: key): ["status": "success", "success": true, "failed": false, "timedOut": false, "output": output]]]]
-        return ["steps": [[result.replacingOccurrences(of: "_result", with: "_call"): .object(call)], [result.replacingOccurrences(of: "_result", with: "_ok"): record]]]
+        let record: JSONValue = [
+            "assign": [[.init(stringLiteral: key): ["status": "success", "success": true, "failed": false, "timedOut": false, "output": output]]]
+        ]
+        return [
+            "steps": [
+                [result.replacingOccurrences(of: "_result", with: "_call"): .object(call)],
+                [result.replacingOccurrences(of: "_result", with: "_ok"): record],
+            ]
+        ]
     }
 
     private mutating func retry(_ policy: RetryPolicy, stepID: String) -> JSONValue? {
@@ -221,10 +281,16 @@ struct GCPWorkflowsExporter {
         case .fixed: multiplier = 1
         case .exponential: multiplier = max(1, policy.multiplier)
         case .linear:
-            warnings.append(ExportProblem(step: stepID, field: "retryPolicy.backoffStrategy", message: "GCP Workflows has no linear backoff; exported as fixed delays of \(DurationText.format(policy.initialDelay))"))
+            warnings.append(
+                ExportProblem(
+                    step: stepID, field: "retryPolicy.backoffStrategy",
+                    message: "GCP Workflows has no linear backoff; exported as fixed delays of \(DurationText.format(policy.initialDelay))"))
         }
         if policy.jitter == .full {
-            warnings.append(ExportProblem(step: stepID, field: "retryPolicy.jitter", message: "GCP Workflows does not jitter retry delays; they are exported without jitter"))
+            warnings.append(
+                ExportProblem(
+                    step: stepID, field: "retryPolicy.jitter", message: "GCP Workflows does not jitter retry delays; they are exported without jitter"
+                ))
         }
         return [
             "predicate": .string("${\(predicate)}"), "max_retries": .number(Double(policy.maxAttempts - 1)),
@@ -304,7 +370,8 @@ struct GCPWorkflowsExporter {
     }
 
     static func key(_ name: String) -> String {
-        let simple = name.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "_") } && !(name.first?.isNumber ?? true)
+        let simple =
+            name.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "_") } && !(name.first?.isNumber ?? true)
         return simple ? "." + name : "[" + quote(name) + "]"
     }
 
@@ -330,7 +397,10 @@ struct GCPWorkflowsExporter {
         case .reference(let r): return reference(r, stepID: step, field: "condition")
         case .list(let items):
             var out: [String] = []
-            for item in items { guard let x = expression(item, step: step) else { return nil }; out.append(x) }
+            for item in items {
+                guard let x = expression(item, step: step) else { return nil }
+                out.append(x)
+            }
             return "[" + out.joined(separator: ", ") + "]"
         case .not(let inner):
             guard let x = expression(inner, step: step) else { return nil }
@@ -347,7 +417,10 @@ struct GCPWorkflowsExporter {
             return "(\(a) \(symbol) \(b))"
         case .call(let f, let args):
             var xs: [String] = []
-            for a in args { guard let x = expression(a, step: step) else { return nil }; xs.append(x) }
+            for a in args {
+                guard let x = expression(a, step: step) else { return nil }
+                xs.append(x)
+            }
             switch f {
             case .len: return "len(\(xs[0]))"
             case .contains: return "(text.find_substring(\(xs[0]), \(xs[1])) >= 0)"

@@ -24,7 +24,10 @@ extension LogicAppsExporter {
             return "not(\(x))"
         case .binary(.in, let l, .list(let items)):
             var tests: [String] = []
-            for item in items { guard let t = expression(.binary(.equal, l, item), step: step) else { return nil }; tests.append(t) }
+            for item in items {
+                guard let t = expression(.binary(.equal, l, item), step: step) else { return nil }
+                tests.append(t)
+            }
             return tests.count == 1 ? tests[0] : "or(\(tests.joined(separator: ", ")))"
         case .binary(let op, let l, let r):
             if op == .equal || op == .notEqual {
@@ -55,7 +58,10 @@ extension LogicAppsExporter {
             }
         case .call(let f, let args):
             var xs: [String] = []
-            for a in args { guard let x = expression(a, step: step, boolean: false) else { return nil }; xs.append(x) }
+            for a in args {
+                guard let x = expression(a, step: step, boolean: false) else { return nil }
+                xs.append(x)
+            }
             switch f {
             case .len: return "length(\(xs[0]))"
             case .contains: return "contains(\(xs[0]), \(xs[1]))"

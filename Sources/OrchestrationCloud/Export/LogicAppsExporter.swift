@@ -106,10 +106,16 @@ struct LogicAppsExporter {
             "outputs": [:],
         ]
         if model.workflow.timeout != nil {
-            warnings.append(ExportProblem(field: "timeout", message: "a Logic Apps run's duration is a setting of the logic app (runtime configuration), not of its definition; the workflow timeout is not exported"))
+            warnings.append(
+                ExportProblem(
+                    field: "timeout",
+                    message:
+                        "a Logic Apps run's duration is a setting of the logic app (runtime configuration), not of its definition; the workflow timeout is not exported"
+                ))
         }
         return ExporterOutput(
-            result: ExportResult(target: .azure, document: definition, text: definition.prettyJSONText + "\n", fileExtension: "json", warnings: warnings, layout: nil),
+            result: ExportResult(
+                target: .azure, document: definition, text: definition.prettyJSONText + "\n", fileExtension: "json", warnings: warnings, layout: nil),
             problems: problems)
     }
 
@@ -135,7 +141,9 @@ struct LogicAppsExporter {
         switch body.kind {
         case .shell: return problem(ExportMessages.shell(.azure))
         case .containerRun, .containerOther:
-            return problem("Logic Apps runs containers through an Azure Container Instances connection, which is not exported; call an Azure Function or an HTTP endpoint instead")
+            return problem(
+                "Logic Apps runs containers through an Azure Container Instances connection, which is not exported; call an Azure Function or an HTTP endpoint instead"
+            )
         case .http, .healthCheck:
             guard let url = body.inputs["url"] else { return problem("an HTTP step needs inputs.url", "inputs.url") }
             action["type"] = "Http"
@@ -157,14 +165,19 @@ struct LogicAppsExporter {
                     action["type"] = "Http"
                     inputs["uri"] = value(url, stepID, "inputs.url")
                 } else {
-                    return problem("an Azure function needs --azure-function-app (or inputs.functionApp) and inputs.function_name, or inputs.url, or inputs.app and inputs.function_name", "inputs")
+                    return problem(
+                        "an Azure function needs --azure-function-app (or inputs.functionApp) and inputs.function_name, or inputs.url, or inputs.app and inputs.function_name",
+                        "inputs")
                 }
             case "gcp":
-                guard let url = body.functionURL(model.options) else { return problem("a GCP function is called over HTTPS from Logic Apps: set inputs.url", "inputs.url") }
+                guard let url = body.functionURL(model.options) else {
+                    return problem("a GCP function is called over HTTPS from Logic Apps: set inputs.url", "inputs.url")
+                }
                 action["type"] = "Http"
                 inputs["uri"] = value(url, stepID, "inputs.url")
             default:
-                return problem("Logic Apps cannot sign AWS requests (SigV4); call the Lambda through a function URL as an api step", "inputs.provider")
+                return problem(
+                    "Logic Apps cannot sign AWS requests (SigV4); call the Lambda through a function URL as an api step", "inputs.provider")
             }
             inputs["method"] = "POST"
             inputs["body"] = value(LambdaPayload.payload(body.inputs), stepID, "inputs")
@@ -182,7 +195,10 @@ struct LogicAppsExporter {
                 "interval": .string(Self.iso8601(max(5, interval))),
             ]
             if interval < 5 {
-                warnings.append(ExportProblem(step: stepID, field: "inputs.interval", message: "Logic Apps retries at least 5 seconds apart; the health check polls every 5s"))
+                warnings.append(
+                    ExportProblem(
+                        step: stepID, field: "inputs.interval",
+                        message: "Logic Apps retries at least 5 seconds apart; the health check polls every 5s"))
             }
         } else {
             inputs["retryPolicy"] = retryPolicy(body.retry, stepID: stepID)
@@ -200,15 +216,24 @@ struct LogicAppsExporter {
         let count = JSONValue.number(Double(min(90, policy.maxAttempts - 1)))
         let interval = max(5, policy.initialDelay.seconds)
         if policy.initialDelay.seconds < 5 {
-            warnings.append(ExportProblem(step: stepID, field: "retryPolicy.initialDelay", message: "Logic Apps waits at least 5 seconds between retries; \(DurationText.format(policy.initialDelay)) becomes 5s"))
+            warnings.append(
+                ExportProblem(
+                    step: stepID, field: "retryPolicy.initialDelay",
+                    message: "Logic Apps waits at least 5 seconds between retries; \(DurationText.format(policy.initialDelay)) becomes 5s"))
         }
         if !policy.retryOn.contains(.failure) || !policy.retryOn.contains(.timeout) {
-            warnings.append(ExportProblem(step: stepID, field: "retryPolicy.retryOn", message: "Logic Apps retries timeouts, 408, 429 and 5xx answers and connection failures, whatever retryOn says"))
+            warnings.append(
+                ExportProblem(
+                    step: stepID, field: "retryPolicy.retryOn",
+                    message: "Logic Apps retries timeouts, 408, 429 and 5xx answers and connection failures, whatever retryOn says"))
         }
         switch policy.backoffStrategy {
         case .exponential:
             if policy.jitter == .none || policy.multiplier != 2 {
-                warnings.append(ExportProblem(step: stepID, field: "retryPolicy", message: "Logic Apps' exponential retries double a randomized interval; multiplier and jitter are not exported"))
+                warnings.append(
+                    ExportProblem(
+                        step: stepID, field: "retryPolicy",
+                        message: "Logic Apps' exponential retries double a randomized interval; multiplier and jitter are not exported"))
             }
             return [
                 "type": "exponential", "count": count, "interval": .string(Self.iso8601(interval)),
@@ -216,7 +241,10 @@ struct LogicAppsExporter {
             ]
         case .fixed, .linear:
             if policy.backoffStrategy == .linear {
-                warnings.append(ExportProblem(step: stepID, field: "retryPolicy.backoffStrategy", message: "Logic Apps has no linear backoff; exported as fixed delays of \(DurationText.format(.seconds(interval)))"))
+                warnings.append(
+                    ExportProblem(
+                        step: stepID, field: "retryPolicy.backoffStrategy",
+                        message: "Logic Apps has no linear backoff; exported as fixed delays of \(DurationText.format(.seconds(interval)))"))
             }
             return ["type": "fixed", "count": count, "interval": .string(Self.iso8601(interval))]
         }

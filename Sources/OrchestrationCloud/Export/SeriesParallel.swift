@@ -106,7 +106,7 @@ public enum SeriesParallel {
             var label: Structure?
         }
         var edges: [Int: Edge] = [:]
-        var byEnds: [Int: Int] = [:]          // from * (n + 2) + to → edge id
+        var byEnds: [Int: Int] = [:]  // from * (n + 2) + to → edge id
         var ins = [Set<Int>](repeating: [], count: n + 2)
         var outs = [Set<Int>](repeating: [], count: n + 2)
         var next = 0
@@ -116,10 +116,11 @@ public enum SeriesParallel {
             if let existing = byEnds[key(from, to)] {
                 // Parallel reduction: join with the edge already there.
                 let old = edges[existing]!.label
-                edges[existing]!.label = switch (old, label) {
-                case (nil, let x), (let x, nil): x
-                case (let a?, let b?): .parallel([a, b])
-                }
+                edges[existing]!.label =
+                    switch (old, label) {
+                    case (nil, let x), (let x, nil): x
+                    case (let a?, let b?): .parallel([a, b])
+                    }
                 work.append(from)
                 work.append(to)
                 return
@@ -149,7 +150,7 @@ public enum SeriesParallel {
         work = Array((0..<n).reversed())
         while let v = work.popLast() {
             guard v < n, !removed[v], ins[v].count == 1, outs[v].count == 1,
-                  let i = ins[v].first, let o = outs[v].first, let a = edges[i], let b = edges[o]
+                let i = ins[v].first, let o = outs[v].first, let a = edges[i], let b = edges[o]
             else { continue }
             // Series reduction.
             remove(i)

@@ -15,7 +15,8 @@ struct FolderLayeringTests {
         let fm = FileManager.default
         var texts: [(folder: String, text: String)] = []
         var declaredIn: [String: String] = [:]
-        let declaration = try Regex(#"(?m)^(?:public |package |internal |fileprivate |private )?(?:final )?(?:struct|enum|class|actor|protocol|typealias)\s+(\w+)"#)
+        let declaration = try Regex(
+            #"(?m)^(?:public |package |internal |fileprivate |private )?(?:final )?(?:struct|enum|class|actor|protocol|typealias)\s+(\w+)"#)
         for folder in try fm.contentsOfDirectory(atPath: sources.path).sorted() {
             let dir = sources.appendingPathComponent(folder)
             guard let files = try? fm.contentsOfDirectory(atPath: dir.path) else { continue }

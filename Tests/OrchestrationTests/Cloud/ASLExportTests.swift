@@ -13,10 +13,15 @@ struct ASLExportTests {
         let result = try WorkflowExporter.export(try ExportSupport.graph(file: "Tests/Fixtures/cloud/lambda-pipeline.yaml"), to: .aws)
         let file = try ExportSupport.temporary(result.text, extension: "json")
         let out = file + ".result.json"
-        defer { try? FileManager.default.removeItem(atPath: file); try? FileManager.default.removeItem(atPath: out) }
+        defer {
+            try? FileManager.default.removeItem(atPath: file)
+            try? FileManager.default.removeItem(atPath: out)
+        }
         let lint = try await ExternalTool.run(["python3", "-m", "statelint", file])
         #expect(lint.status == 0, "statelint: \(lint.output)")
-        let moto = try await ExternalTool.run(["python3", Repository.path("Tests/Fixtures/cloud/run_state_machine.py"), file, input, Self.functions, out])
+        let moto = try await ExternalTool.run([
+            "python3", Repository.path("Tests/Fixtures/cloud/run_state_machine.py"), file, input, Self.functions, out,
+        ])
         try #require(moto.status == 0, "moto: \(moto.output.suffix(3000))")
         return try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: URL(fileURLWithPath: out)))
     }
@@ -52,7 +57,10 @@ struct ASLExportTests {
         let run = try await run(input: #"{"publish_cluster": "missing"}"#)
         #expect(run["status"] == "FAILED")
         #expect(run["error"] == "NovaCron.StepFailed")
-        guard case .array(let entered)? = run["entered"] else { Issue.record("no history: \(run)"); return }
+        guard case .array(let entered)? = run["entered"] else {
+            Issue.record("no history: \(run)")
+            return
+        }
         let names = entered.map(\.text)
         #expect(names.contains("publish (failed)"))
         #expect(Array(names.suffix(4)) == ["Any step failed?", "load.rollback?", "load.rollback", "Failed"])
@@ -60,7 +68,8 @@ struct ASLExportTests {
 
     @Test("a series-parallel DAG nests exactly; retries, timeouts and waits map to their fields")
     func nesting() throws {
-        let graph = try ExportSupport.graph("""
+        let graph = try ExportSupport.graph(
+            """
             name: fan
             timeout: 5m
             steps:
@@ -77,12 +86,18 @@ struct ASLExportTests {
         let states = result.document["States"]
         #expect(result.document["TimeoutSeconds"] == 300)
         #expect(states?["a"]?["TimeoutSeconds"] == 30)
-        #expect(states?["a"]?["Retry"] == [[
-            "ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": 3, "MaxAttempts": 3, "BackoffRate": 1.5,
-            "MaxDelaySeconds": 60, "JitterStrategy": "NONE",
-        ]])
+        #expect(
+            states?["a"]?["Retry"] == [
+                [
+                    "ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": 3, "MaxAttempts": 3, "BackoffRate": 1.5,
+                    "MaxDelaySeconds": 60, "JitterStrategy": "NONE",
+                ]
+            ])
         #expect(states?["a"]?["Next"] == "Parallel 1")
-        guard case .array(let branches)? = states?["Parallel 1"]?["Branches"] else { Issue.record("no Parallel state"); return }
+        guard case .array(let branches)? = states?["Parallel 1"]?["Branches"] else {
+            Issue.record("no Parallel state")
+            return
+        }
         #expect(branches.map { $0["StartAt"] } == ["b?", "c?"])
         #expect(branches[1]["States"]?["c"] == ["Type": "Wait", "Seconds": 90, "Next": "c (done)"])
         // Quotes and braces are escaped inside intrinsic functions.
@@ -92,7 +107,8 @@ struct ASLExportTests {
 
     @Test("HTTP tasks, health checks and ECS tasks pass statelint, with the connection and cluster they need")
     func httpAndContainers() async throws {
-        let graph = try ExportSupport.graph("""
+        let graph = try ExportSupport.graph(
+            """
             name: web
             variables: {env: prod}
             steps:
@@ -105,18 +121,25 @@ struct ASLExportTests {
         let result = try WorkflowExporter.export(graph, to: .aws, options: options)
         let states = result.document["States"]
         #expect(states?["call"]?["Resource"] == "arn:aws:states:::http:invoke")
-        #expect(states?["call"]?["Parameters"] == [
-            "ApiEndpoint.$": "States.Format('https://api.example.com/{}/deploy', $.inputs.env)", "Method": "POST",
-            "Headers": ["X-Env.$": "$.inputs.env"], "RequestBody": ["env.$": "$.inputs.env"],
-            "Authentication": ["ConnectionArn": "arn:aws:events:eu-west-1:123456789012:connection/api/abc"],
-        ])
+        #expect(
+            states?["call"]?["Parameters"] == [
+                "ApiEndpoint.$": "States.Format('https://api.example.com/{}/deploy', $.inputs.env)", "Method": "POST",
+                "Headers": ["X-Env.$": "$.inputs.env"], "RequestBody": ["env.$": "$.inputs.env"],
+                "Authentication": ["ConnectionArn": "arn:aws:events:eu-west-1:123456789012:connection/api/abc"],
+            ])
         #expect(states?["ready"]?["Retry"] == [["ErrorEquals": ["States.ALL"], "IntervalSeconds": 5, "MaxAttempts": 12, "BackoffRate": 1]])
-        #expect(states?["job"]?["Parameters"]?["Overrides"] == ["ContainerOverrides": [[
-            "Name": "job", "Command.$": "States.Array('sh', '-c', States.Format('migrate {}', $.steps.call.output.body))",
-        ]]])
-        #expect(result.warnings.map(\.description) == [
-            "step 'call' (retryPolicy.backoffStrategy): Step Functions has no linear backoff; exported as exponential with BackoffRate 2, which reaches the same last delay",
-        ])
+        #expect(
+            states?["job"]?["Parameters"]?["Overrides"] == [
+                "ContainerOverrides": [
+                    [
+                        "Name": "job", "Command.$": "States.Array('sh', '-c', States.Format('migrate {}', $.steps.call.output.body))",
+                    ]
+                ]
+            ])
+        #expect(
+            result.warnings.map(\.description) == [
+                "step 'call' (retryPolicy.backoffStrategy): Step Functions has no linear backoff; exported as exponential with BackoffRate 2, which reaches the same last delay"
+            ])
         let file = try ExportSupport.temporary(result.text, extension: "json")
         defer { try? FileManager.default.removeItem(atPath: file) }
         let lint = try await ExternalTool.run(["python3", "-m", "statelint", file])
@@ -125,7 +148,8 @@ struct ASLExportTests {
 
     @Test("an N-shaped DAG is layered into waves and the lost parallelism is reported")
     func waves() throws {
-        let graph = try ExportSupport.graph("""
+        let graph = try ExportSupport.graph(
+            """
             name: n-shape
             steps:
               - {id: a, type: lambda, inputs: {function_name: a}, estimatedDuration: 1s}
@@ -135,12 +159,16 @@ struct ASLExportTests {
             """)
         let result = try WorkflowExporter.export(graph, to: .aws)
         #expect(result.layout?.exact == false)
-        #expect(result.warnings.map(\.description) == ["workflow: the dependencies are not series-parallel, so AWS Step Functions runs the steps in waves (each waits for the whole wave before it): estimated 11s as a DAG, 20s in waves"])
+        #expect(
+            result.warnings.map(\.description) == [
+                "workflow: the dependencies are not series-parallel, so AWS Step Functions runs the steps in waves (each waits for the whole wave before it): estimated 11s as a DAG, 20s in waves"
+            ])
     }
 
     @Test("steps and values Step Functions cannot express are reported, each with its place")
     func problems() throws {
-        let graph = try ExportSupport.graph("""
+        let graph = try ExportSupport.graph(
+            """
             name: local
             variables: {token: x}
             steps:
@@ -150,12 +178,13 @@ struct ASLExportTests {
               - {id: count, type: lambda, inputs: {function_name: c, n: "${build.exitCode}"}}
               - {id: when, type: lambda, inputs: {function_name: w}, dependencies: [fn], condition: "len(${token}) > 2"}
             """)
-        #expect(ExportSupport.problems(graph, .aws) == [
-            "step 'build': a task step runs a shell command on the machine running NovaCron, which AWS Step Functions cannot do; make it a container, api or lambda step",
-            "step 'call': Step Functions HTTP tasks authenticate through an EventBridge connection: pass --aws-connection-arn (or set inputs.connectionArn)",
-            "step 'fn' (inputs.provider): Step Functions invokes AWS Lambda functions only (provider: aws), not provider: azure",
-            "step 'count' (inputs.n): '${build.exitCode}': Step Functions does not report a step's exitCode",
-            "step 'when' (condition): Step Functions compares a value from the run with a constant; 'len(${token}) > 2' is neither",
-        ])
+        #expect(
+            ExportSupport.problems(graph, .aws) == [
+                "step 'build': a task step runs a shell command on the machine running NovaCron, which AWS Step Functions cannot do; make it a container, api or lambda step",
+                "step 'call': Step Functions HTTP tasks authenticate through an EventBridge connection: pass --aws-connection-arn (or set inputs.connectionArn)",
+                "step 'fn' (inputs.provider): Step Functions invokes AWS Lambda functions only (provider: aws), not provider: azure",
+                "step 'count' (inputs.n): '${build.exitCode}': Step Functions does not report a step's exitCode",
+                "step 'when' (condition): Step Functions compares a value from the run with a constant; 'len(${token}) > 2' is neither",
+            ])
     }
 }

@@ -21,7 +21,8 @@ struct FunctionExecutorTests {
     /// Creates an IAM user with a key and a Lambda function `echo` in moto (6 unsigned setup
     /// requests; everything after must be signed with the user's key).
     static func setUp(_ moto: MotoServer) async throws -> (key: String, secret: String) {
-        let output = try await moto.python("""
+        let output = try await moto.python(
+            """
             iam = client("iam")
             iam.create_user(UserName="novacron")
             key = iam.create_access_key(UserName="novacron")["AccessKey"]
@@ -64,31 +65,43 @@ struct FunctionExecutorTests {
         var wrong = environment
         wrong["AWS_SECRET_ACCESS_KEY"] = "not-the-secret"
         let refused = try await withEngine(wrong) { engine, _ in
-            try await engine.registerWorkflow(try workflowDocument("name: refused\nsteps:\n  - {id: call, type: lambda, inputs: {function_name: echo}}"))
+            try await engine.registerWorkflow(
+                try workflowDocument("name: refused\nsteps:\n  - {id: call, type: lambda, inputs: {function_name: echo}}"))
             let started = try await engine.executeWorkflow("refused")
             return try await engine.waitForExecution(started.id)
         }
         #expect(refused.status == .failed)
-        #expect(refused.stepResults["call"]?.error?.hasPrefix("AWS Lambda: SignatureDoesNotMatch: The request signature we calculated does not match") == true, "\(refused.stepResults)")
+        #expect(
+            refused.stepResults["call"]?.error?.hasPrefix("AWS Lambda: SignatureDoesNotMatch: The request signature we calculated does not match")
+                == true, "\(refused.stepResults)")
     }
 
     @Test("a function error and throttling fail the attempt and the retry policy runs it again", .timeLimit(.minutes(1)))
     func lambdaErrors() async throws {
         try await TestHTTPServer.with({ request, n in
             switch n {
-            case 1: return .init(status: 429, headers: [("Content-Type", "application/json"), ("x-amzn-ErrorType", "TooManyRequestsException")], body: #"{"message":"Rate exceeded","Reason":"ReservedFunctionConcurrentInvocationLimitExceeded"}"#)
-            case 2: return .init(status: 200, headers: [("X-Amz-Function-Error", "Unhandled")], body: #"{"errorType":"ValueError","errorMessage":"bad order 42"}"#)
+            case 1:
+                return .init(
+                    status: 429, headers: [("Content-Type", "application/json"), ("x-amzn-ErrorType", "TooManyRequestsException")],
+                    body: #"{"message":"Rate exceeded","Reason":"ReservedFunctionConcurrentInvocationLimitExceeded"}"#)
+            case 2:
+                return .init(
+                    status: 200, headers: [("X-Amz-Function-Error", "Unhandled")], body: #"{"errorType":"ValueError","errorMessage":"bad order 42"}"#)
             default: return .init(status: 200, headers: [("Content-Type", "application/json")], body: #"{"ok":true}"#)
             }
         }) { server in
-            let environment = ["AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_REGION": "eu-west-1", "AWS_ENDPOINT_URL": server.url]
+            let environment = [
+                "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_REGION": "eu-west-1", "AWS_ENDPOINT_URL": server.url,
+            ]
             let (run, errors) = try await withEngine(environment) { engine, clock in
-                try await engine.registerWorkflow(try workflowDocument("""
-                    name: flaky-fn
-                    steps:
-                      - {id: call, type: lambda, inputs: {function_name: "orders:live", order: 42},
-                         retryPolicy: {maxAttempts: 3, backoffStrategy: fixed, initialDelay: 1s, jitter: none}}
-                    """))
+                try await engine.registerWorkflow(
+                    try workflowDocument(
+                        """
+                        name: flaky-fn
+                        steps:
+                          - {id: call, type: lambda, inputs: {function_name: "orders:live", order: 42},
+                             retryPolicy: {maxAttempts: 3, backoffStrategy: fixed, initialDelay: 1s, jitter: none}}
+                        """))
                 let events = engine.events()
                 let started = try await engine.executeWorkflow("flaky-fn")
                 var errors: [String?] = []
@@ -105,10 +118,11 @@ struct FunctionExecutorTests {
             let result = try #require(run.stepResults["call"])
             #expect(result.attempts == 3)
             #expect(result.outputs == ["ok": true])
-            #expect(errors == [
-                "throttled: AWS Lambda: TooManyRequestsException: Rate exceeded",
-                "function error (Unhandled): ValueError: bad order 42",
-            ])
+            #expect(
+                errors == [
+                    "throttled: AWS Lambda: TooManyRequestsException: Rate exceeded",
+                    "function error (Unhandled): ValueError: bad order 42",
+                ])
             let first = try #require(server.requests.first)
             #expect(first.method == "POST")
             #expect(first.uri == "/2015-03-31/functions/orders%3Alive/invocations")
@@ -137,14 +151,16 @@ struct FunctionExecutorTests {
         }) { server in
             try Self.serviceAccount(tokenURI: server.url + "/token").write(toFile: keyFile, atomically: true, encoding: .utf8)
             let run = try await withEngine(["GOOGLE_APPLICATION_CREDENTIALS": keyFile]) { engine, _ in
-                try await engine.registerWorkflow(try workflowDocument("""
-                    name: fns
-                    steps:
-                      - {id: score, type: function, inputs: {provider: azure, url: "\(server.url)/api/score", key: fn-key, order: 7}}
-                      - {id: report, type: function, inputs: {provider: gcp, url: "\(server.url)/run", score: "${score.score}"}}
-                      - {id: archive, type: function, inputs: {provider: gcp, url: "\(server.url)/run", of: "${report.result}"}}
-                      - {id: denied, type: function, inputs: {provider: azure, url: "\(server.url)/api/score", key: wrong}}
-                    """))
+                try await engine.registerWorkflow(
+                    try workflowDocument(
+                        """
+                        name: fns
+                        steps:
+                          - {id: score, type: function, inputs: {provider: azure, url: "\(server.url)/api/score", key: fn-key, order: 7}}
+                          - {id: report, type: function, inputs: {provider: gcp, url: "\(server.url)/run", score: "${score.score}"}}
+                          - {id: archive, type: function, inputs: {provider: gcp, url: "\(server.url)/run", of: "${report.result}"}}
+                          - {id: denied, type: function, inputs: {provider: azure, url: "\(server.url)/api/score", key: wrong}}
+                        """))
                 let started = try await engine.executeWorkflow("fns")
                 return try await engine.waitForExecution(started.id)
             }
@@ -197,7 +213,10 @@ struct FunctionExecutorTests {
         try (parts[0] + "." + parts[1]).write(toFile: dir + "/input", atomically: true, encoding: .utf8)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["sh", "-c", "openssl pkey -in \(Repository.path("Tests/Fixtures/cloud/test-service-account-key.pem")) -pubout -out \(dir)/pub && openssl dgst -sha256 -verify \(dir)/pub -signature \(dir)/sig \(dir)/input"]
+        process.arguments = [
+            "sh", "-c",
+            "openssl pkey -in \(Repository.path("Tests/Fixtures/cloud/test-service-account-key.pem")) -pubout -out \(dir)/pub && openssl dgst -sha256 -verify \(dir)/pub -signature \(dir)/sig \(dir)/input",
+        ]
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         try process.run()
         process.waitUntilExit()

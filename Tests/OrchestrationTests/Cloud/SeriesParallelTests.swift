@@ -38,7 +38,12 @@ struct SeriesParallelTests {
         let upstream: [[Int]] = [[], [], [0], [0, 1], [2, 3], [1], [4, 5]]
         let d = SeriesParallel.decompose(upstream: upstream, durations: Array(repeating: 1, count: 7))
         var seen: [Int] = []
-        func walk(_ s: S) { switch s { case .step(let i): seen.append(i); case .series(let p), .parallel(let p): p.forEach(walk) } }
+        func walk(_ s: S) {
+            switch s {
+            case .step(let i): seen.append(i)
+            case .series(let p), .parallel(let p): p.forEach(walk)
+            }
+        }
         walk(d.structure)
         #expect(seen.sorted() == Array(0..<7))
         #expect(d.makespanAfter >= d.makespanBefore)

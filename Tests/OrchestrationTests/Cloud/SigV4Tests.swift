@@ -33,8 +33,15 @@ struct SigV4Tests {
         var headers: [(name: String, value: String)] = []
         var bodyLines: [String]?
         for line in lines {
-            if var body = bodyLines { body.append(line); bodyLines = body; continue }
-            if line.isEmpty { bodyLines = []; continue }
+            if var body = bodyLines {
+                body.append(line)
+                bodyLines = body
+                continue
+            }
+            if line.isEmpty {
+                bodyLines = []
+                continue
+            }
             if line.first == " " || line.first == "\t", !headers.isEmpty {
                 headers[headers.count - 1].value += " " + line.trimmingCharacters(in: .whitespaces)
                 continue
@@ -47,7 +54,8 @@ struct SigV4Tests {
 
     static func cases() throws -> [Case] {
         try FileManager.default.contentsOfDirectory(atPath: folder).sorted().map { name in
-            let context = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(folder)/\(name)/context.json"))) as? [String: Any])
+            let context = try #require(
+                try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(folder)/\(name)/context.json"))) as? [String: Any])
             let credentials = try #require(context["credentials"] as? [String: Any])
             let signer = SigV4(
                 service: context["service"] as! String, region: context["region"] as! String,
@@ -57,7 +65,9 @@ struct SigV4Tests {
             let request = parse(try String(contentsOfFile: "\(folder)/\(name)/request.txt", encoding: .utf8))
             return Case(
                 name: name, request: request, signer: signer,
-                credentials: AWSCredentials(accessKeyID: credentials["access_key_id"] as! String, secretAccessKey: credentials["secret_access_key"] as! String, sessionToken: credentials["token"] as? String),
+                credentials: AWSCredentials(
+                    accessKeyID: credentials["access_key_id"] as! String, secretAccessKey: credentials["secret_access_key"] as! String,
+                    sessionToken: credentials["token"] as? String),
                 date: date, expires: context["expiration_in_seconds"] as? Int ?? 3600)
         }
     }
@@ -91,7 +101,11 @@ struct SigV4Tests {
 struct AWSEnvironmentTests {
     @Test("keys from the variables win; else the profile in the credentials file; clear errors for what is missing")
     func resolve() throws {
-        let direct = try AWSEnvironment.resolve(["AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "s3cr3t", "AWS_SESSION_TOKEN": "tok", "AWS_ENDPOINT_URL": "http://127.0.0.1:5000"], home: "/nonexistent")
+        let direct = try AWSEnvironment.resolve(
+            [
+                "AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "s3cr3t", "AWS_SESSION_TOKEN": "tok",
+                "AWS_ENDPOINT_URL": "http://127.0.0.1:5000",
+            ], home: "/nonexistent")
         #expect(direct.credentials == AWSCredentials(accessKeyID: "AKID", secretAccessKey: "s3cr3t", sessionToken: "tok"))
         #expect(direct.region == "eu-west-1")
         #expect(direct.endpointURL == "http://127.0.0.1:5000")
@@ -100,29 +114,43 @@ struct AWSEnvironmentTests {
         try FileManager.default.createDirectory(atPath: home + "/.aws", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: home) }
         try """
-            # keys
-            [default]
-            aws_access_key_id = AKIDDEFAULT
-            aws_secret_access_key = secretdefault
+        # keys
+        [default]
+        aws_access_key_id = AKIDDEFAULT
+        aws_secret_access_key = secretdefault
 
-            [ci]
-            aws_access_key_id=AKIDCI
-            aws_secret_access_key=secretci
-            aws_session_token = tokci
-            """.write(toFile: home + "/.aws/credentials", atomically: true, encoding: .utf8)
+        [ci]
+        aws_access_key_id=AKIDCI
+        aws_secret_access_key=secretci
+        aws_session_token = tokci
+        """.write(toFile: home + "/.aws/credentials", atomically: true, encoding: .utf8)
         #expect(try AWSEnvironment.resolve(["AWS_DEFAULT_REGION": "us-east-1"], home: home).credentials.accessKeyID == "AKIDDEFAULT")
         let ci = try AWSEnvironment.resolve(["AWS_REGION": "us-east-1", "AWS_PROFILE": "ci"], home: home)
         #expect(ci.credentials == AWSCredentials(accessKeyID: "AKIDCI", secretAccessKey: "secretci", sessionToken: "tokci"))
 
         func message(_ environment: [String: String]) -> String {
-            do { _ = try AWSEnvironment.resolve(environment, home: home); return "" } catch { return error.description }
+            do {
+                _ = try AWSEnvironment.resolve(environment, home: home)
+                return ""
+            } catch { return error.description }
         }
         #expect(message([:]) == "no AWS region: set AWS_REGION (e.g. eu-west-1)")
         #expect(message(["AWS_REGION": "europe"]) == "'europe' is not an AWS region name like eu-west-1")
-        #expect(message(["AWS_REGION": "eu-east-1"]) == "unknown AWS region 'eu-east-1'; regions like it: eu-central-1, eu-central-2, eu-north-1, eu-south-1, eu-south-2, eu-west-1, eu-west-2, eu-west-3 (set AWS_ENDPOINT_URL to use an endpoint of your own)")
-        #expect(try AWSEnvironment.resolve(["AWS_REGION": "eu-east-1", "AWS_ENDPOINT_URL": "http://127.0.0.1:4566", "AWS_ACCESS_KEY_ID": "A", "AWS_SECRET_ACCESS_KEY": "B"], home: home).region == "eu-east-1")
+        #expect(
+            message(["AWS_REGION": "eu-east-1"])
+                == "unknown AWS region 'eu-east-1'; regions like it: eu-central-1, eu-central-2, eu-north-1, eu-south-1, eu-south-2, eu-west-1, eu-west-2, eu-west-3 (set AWS_ENDPOINT_URL to use an endpoint of your own)"
+        )
+        #expect(
+            try AWSEnvironment.resolve(
+                ["AWS_REGION": "eu-east-1", "AWS_ENDPOINT_URL": "http://127.0.0.1:4566", "AWS_ACCESS_KEY_ID": "A", "AWS_SECRET_ACCESS_KEY": "B"],
+                home: home
+            ).region == "eu-east-1")
         #expect(message(["AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "A"]) == "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not")
-        #expect(message(["AWS_REGION": "us-east-1", "AWS_PROFILE": "prod"]).contains("has no aws_access_key_id and aws_secret_access_key for profile 'prod'"))
-        #expect(message(["AWS_REGION": "us-east-1", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/c"]).hasPrefix("no AWS credentials: set AWS_ACCESS_KEY_ID"))
+        #expect(
+            message(["AWS_REGION": "us-east-1", "AWS_PROFILE": "prod"]).contains(
+                "has no aws_access_key_id and aws_secret_access_key for profile 'prod'"))
+        #expect(
+            message(["AWS_REGION": "us-east-1", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/c"]).hasPrefix(
+                "no AWS credentials: set AWS_ACCESS_KEY_ID"))
     }
 }

@@ -24,10 +24,14 @@ struct SyncTests {
     func stepFunctions() async throws {
         let moto = try await MotoServer.start()
         defer { moto.stop() }
-        let role = try await moto.python("""
+        let role = try await moto.python(
+            """
             print(client("iam").create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"])
-            """).split(separator: "\n").last.map(String.init)!
-        let environment = ["AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": moto.url]
+            """
+        ).split(separator: "\n").last.map(String.init)!
+        let environment = [
+            "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": moto.url,
+        ]
         let sync = WorkflowSync(environment: environment, options: SyncOptions(awsRoleArn: role))
         let first = try await sync.sync(try Self.export(Self.lambdas, .aws), name: "nightly-etl")
         #expect(first.action == .created)
@@ -37,13 +41,18 @@ struct SyncTests {
         let second = try await sync.sync(try Self.export(changed, .aws), name: "nightly-etl")
         #expect(second == SyncResult(provider: .aws, action: .updated, id: first.id))
         // What AWS now holds is the new definition.
-        let deployed = try await moto.python("""
+        let deployed = try await moto.python(
+            """
             print(client("stepfunctions").describe_state_machine(stateMachineArn="\(first.id)")["definition"])
             """)
         #expect(deployed.contains(#""FunctionName": "load-v2""#))
         // Creating without a role says what is missing, in words.
         let noRole = WorkflowSync(environment: environment)
-        await #expect(throws: CloudError(service: "AWS Step Functions", message: "state machine 'other' does not exist yet, and creating it needs the IAM role it runs as: pass --aws-role-arn")) {
+        await #expect(
+            throws: CloudError(
+                service: "AWS Step Functions",
+                message: "state machine 'other' does not exist yet, and creating it needs the IAM role it runs as: pass --aws-role-arn")
+        ) {
             try await noRole.sync(try Self.export(Self.lambdas, .aws), name: "other")
         }
         // The provider's own error, not a stack trace.
@@ -60,7 +69,7 @@ struct SyncTests {
         func handle(_ r: TestHTTPServer.Request) -> TestHTTPServer.Response {
             if r.uri == "/tenant-1/oauth2/v2.0/token" {
                 guard r.method == "POST", r.body.contains("grant_type=client_credentials"), r.body.contains("client_secret=s3cret"),
-                      r.body.contains("scope=https%3A%2F%2Fmanagement.azure.com%2F.default")
+                    r.body.contains("scope=https%3A%2F%2Fmanagement.azure.com%2F.default")
                 else { return .init(status: 400, body: #"{"error":"invalid_request","error_description":"AADSTS900144: bad request"}"#) }
                 return .init(status: 200, body: #"{"token_type":"Bearer","expires_in":3599,"access_token":"arm-token"}"#)
             }
@@ -73,13 +82,17 @@ struct SyncTests {
             switch r.method {
             case "GET":
                 guard let app = deployed.withLock({ $0 }) else {
-                    return .init(status: 404, body: #"{"error":{"code":"ResourceNotFound","message":"The Resource 'Microsoft.Logic/workflows/triage' under resource group 'ops' was not found."}}"#)
+                    return .init(
+                        status: 404,
+                        body:
+                            #"{"error":{"code":"ResourceNotFound","message":"The Resource 'Microsoft.Logic/workflows/triage' under resource group 'ops' was not found."}}"#
+                    )
                 }
                 return .init(status: 200, body: app.jsonText)
             case "PUT":
                 guard r.header("Content-Type") == "application/json",
-                      let body = try? JSONDecoder().decode(JSONValue.self, from: Data(r.body.utf8)),
-                      body["location"] != nil, body["properties"]?["definition"]?["actions"] != nil
+                    let body = try? JSONDecoder().decode(JSONValue.self, from: Data(r.body.utf8)),
+                    body["location"] != nil, body["properties"]?["definition"]?["actions"] != nil
                 else { return .init(status: 400, body: #"{"error":{"code":"InvalidRequestContent","message":"The request content is not valid."}}"#) }
                 let existed = deployed.withLock { state in
                     let had = state != nil
@@ -116,19 +129,31 @@ struct SyncTests {
             #expect(azure.deployed.withLock { $0?["properties"]?["definition"]?["actions"]?["page"]?["inputs"]?["body"] } == ["team": "db"])
             #expect(azure.deployed.withLock { $0?["location"] } == "westeurope")
             // A display name where the API wants a location name.
-            await #expect(throws: CloudError(service: "Azure Resource Manager", message: "'West Europe' is not an Azure location name; write it like 'westeurope' (az account list-locations)")) {
-                try await WorkflowSync(environment: environment, options: SyncOptions(azureLocation: "West Europe")).sync(try Self.export(Self.http, .azure), name: "other")
+            await #expect(
+                throws: CloudError(
+                    service: "Azure Resource Manager",
+                    message: "'West Europe' is not an Azure location name; write it like 'westeurope' (az account list-locations)")
+            ) {
+                try await WorkflowSync(environment: environment, options: SyncOptions(azureLocation: "West Europe")).sync(
+                    try Self.export(Self.http, .azure), name: "other")
             }
             // A wrong secret: Entra ID's own words.
             var wrong = environment
             wrong["AZURE_CLIENT_SECRET"] = "nope"
-            await #expect(throws: CloudError(service: "Microsoft Entra ID", code: "invalid_request", message: "AADSTS900144: bad request", status: 400)) {
+            await #expect(
+                throws: CloudError(service: "Microsoft Entra ID", code: "invalid_request", message: "AADSTS900144: bad request", status: 400)
+            ) {
                 try await WorkflowSync(environment: wrong).sync(try Self.export(Self.http, .azure), name: "triage")
             }
         }
         // No credentials at all.
-        await #expect(throws: CloudError(service: "Azure", message: "no Azure credentials: set AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET (a service principal with a client secret)")) {
-            try await WorkflowSync(environment: ["AZURE_SUBSCRIPTION_ID": "s", "AZURE_RESOURCE_GROUP": "g"]).sync(try Self.export(Self.http, .azure), name: "triage")
+        await #expect(
+            throws: CloudError(
+                service: "Azure",
+                message: "no Azure credentials: set AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET (a service principal with a client secret)")
+        ) {
+            try await WorkflowSync(environment: ["AZURE_SUBSCRIPTION_ID": "s", "AZURE_RESOURCE_GROUP": "g"]).sync(
+                try Self.export(Self.http, .azure), name: "triage")
         }
     }
 
@@ -140,27 +165,40 @@ struct SyncTests {
         func handle(_ r: TestHTTPServer.Request) -> TestHTTPServer.Response {
             if r.uri == "/token" {
                 guard r.body.hasPrefix("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion="),
-                      let jwt = r.body.split(separator: "=").last, let claims = try? FunctionExecutorTests.claims(String(jwt)),
-                      claims["scope"] == "https://www.googleapis.com/auth/cloud-platform"
+                    let jwt = r.body.split(separator: "=").last, let claims = try? FunctionExecutorTests.claims(String(jwt)),
+                    claims["scope"] == "https://www.googleapis.com/auth/cloud-platform"
                 else { return .init(status: 400, body: #"{"error":"invalid_grant","error_description":"Invalid JWT"}"#) }
                 return .init(status: 200, body: #"{"access_token":"gcp-token","expires_in":3599,"token_type":"Bearer"}"#)
             }
             guard r.header("Authorization") == "Bearer gcp-token" else {
-                return .init(status: 401, body: #"{"error":{"code":401,"message":"Request had invalid authentication credentials.","status":"UNAUTHENTICATED"}}"#)
+                return .init(
+                    status: 401,
+                    body: #"{"error":{"code":401,"message":"Request had invalid authentication credentials.","status":"UNAUTHENTICATED"}}"#)
             }
             switch (r.method, r.uri) {
             case ("GET", base + "/triage"):
                 guard let text = source.withLock({ $0 }) else {
-                    return .init(status: 404, body: #"{"error":{"code":404,"message":"Resource 'projects/acme/locations/europe-west1/workflows/triage' was not found","status":"NOT_FOUND"}}"#)
+                    return .init(
+                        status: 404,
+                        body:
+                            #"{"error":{"code":404,"message":"Resource 'projects/acme/locations/europe-west1/workflows/triage' was not found","status":"NOT_FOUND"}}"#
+                    )
                 }
-                return .init(status: 200, body: JSONValue.object(["name": .string(String(base.dropFirst(4)) + "/triage"), "sourceContents": .string(text)]).jsonText)
+                return .init(
+                    status: 200,
+                    body: JSONValue.object(["name": .string(String(base.dropFirst(4)) + "/triage"), "sourceContents": .string(text)]).jsonText)
             case ("POST", base + "?workflowId=triage"), ("PATCH", base + "/triage?updateMask=sourceContents,description"):
-                guard let body = try? JSONDecoder().decode(JSONValue.self, from: Data(r.body.utf8)), case .string(let text)? = body["sourceContents"] else {
+                guard let body = try? JSONDecoder().decode(JSONValue.self, from: Data(r.body.utf8)), case .string(let text)? = body["sourceContents"]
+                else {
                     return .init(status: 400, body: #"{"error":{"code":400,"message":"sourceContents is required","status":"INVALID_ARGUMENT"}}"#)
                 }
                 // The service checks the definition in the operation, as the real one does.
                 if text.contains("refuse-me") {
-                    return .init(status: 200, body: #"{"name":"projects/acme/locations/europe-west1/operations/op-bad","done":true,"error":{"code":3,"message":"failed to build: unknown step 'refuse-me'"}}"#)
+                    return .init(
+                        status: 200,
+                        body:
+                            #"{"name":"projects/acme/locations/europe-west1/operations/op-bad","done":true,"error":{"code":3,"message":"failed to build: unknown step 'refuse-me'"}}"#
+                    )
                 }
                 source.withLock { $0 = text }
                 return .init(status: 200, body: #"{"name":"projects/acme/locations/europe-west1/operations/op-1","done":false}"#)
@@ -179,7 +217,10 @@ struct SyncTests {
         defer { try? FileManager.default.removeItem(atPath: keyFile) }
         try await TestHTTPServer.with({ r, _ in gcp.handle(r) }) { (server: TestHTTPServer) async throws -> Void in
             try FunctionExecutorTests.serviceAccount(tokenURI: server.url + "/token").write(toFile: keyFile, atomically: true, encoding: .utf8)
-            let environment = ["GOOGLE_APPLICATION_CREDENTIALS": keyFile, "GOOGLE_CLOUD_REGION": "europe-west1", "CLOUDSDK_API_ENDPOINT_OVERRIDES_WORKFLOWS": server.url + "/"]
+            let environment = [
+                "GOOGLE_APPLICATION_CREDENTIALS": keyFile, "GOOGLE_CLOUD_REGION": "europe-west1",
+                "CLOUDSDK_API_ENDPOINT_OVERRIDES_WORKFLOWS": server.url + "/",
+            ]
             // The server has the operation done when first asked: no need to wait between polls.
             let sync = WorkflowSync(environment: environment, pause: { _ in })
             let id = "projects/acme/locations/europe-west1/workflows/triage"
@@ -200,7 +241,8 @@ struct SyncTests {
             }
             // The project came from the key file; a missing region is named.
             await #expect(throws: CloudError(service: "GCP Workflows", message: "no region: pass --region or set GOOGLE_CLOUD_REGION")) {
-                try await WorkflowSync(environment: ["GOOGLE_APPLICATION_CREDENTIALS": keyFile]).sync(try Self.export(Self.http, .gcp), name: "triage")
+                try await WorkflowSync(environment: ["GOOGLE_APPLICATION_CREDENTIALS": keyFile]).sync(
+                    try Self.export(Self.http, .gcp), name: "triage")
             }
         }
     }

@@ -7,7 +7,8 @@ enum SchemaChecker {
     static func verdicts(_ files: [String]) throws -> [String: [String]] {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Repository.path("scripts/check-schema.py"), Repository.path("docs/workflow.schema.json")]
+        process.arguments =
+            ["python3", Repository.path("scripts/check-schema.py"), Repository.path("docs/workflow.schema.json")]
             + files.map(Repository.path)
         var environment = ProcessInfo.processInfo.environment
         environment["PYTHONPATH"] = environment["NOVACRON_PYTHONPATH"] ?? Repository.path(".tools/python")

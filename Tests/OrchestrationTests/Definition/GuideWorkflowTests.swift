@@ -14,7 +14,9 @@ struct GuideWorkflowTests {
         document.warnings.map(\.description).joined(separator: "\n")
     }
 
-    @Test("each of the five validates without an error", arguments: ["deploy-application", "ci-cd-pipeline", "data-pipeline", "incident-response", "multi-cloud-deployment"])
+    @Test(
+        "each of the five validates without an error",
+        arguments: ["deploy-application", "ci-cd-pipeline", "data-pipeline", "incident-response", "multi-cloud-deployment"])
     func validates(_ name: String) throws {
         let document = try Self.load(name)
         #expect(!document.workflow.steps.isEmpty)
@@ -34,7 +36,8 @@ struct GuideWorkflowTests {
         let document = try Self.load("multi-cloud-deployment")
         #expect(document.workflow.steps.map(\.id) == ["deploy-to-aws", "deploy-to-azure", "deploy-to-gcp"])
         // The same text gives the same ids; a clash gets a suffix rather than an error.
-        let twice = try WorkflowLoader.load(source: "name: x\nsteps:\n  - {name: Deploy}\n  - {name: deploy}\n  - {id: deploy-3, name: other}\n  - {name: Deploy}\n", file: "x.yaml")
+        let twice = try WorkflowLoader.load(
+            source: "name: x\nsteps:\n  - {name: Deploy}\n  - {name: deploy}\n  - {id: deploy-3, name: other}\n  - {name: Deploy}\n", file: "x.yaml")
         #expect(twice.workflow.steps.map(\.id) == ["deploy", "deploy-2", "deploy-3", "deploy-4"])
         // Neither id nor name: still an error, with its place.
         #expect(throws: DefinitionErrors.self) { try WorkflowLoader.load(source: "name: x\nsteps:\n  - {type: task}\n", file: "x.yaml") }

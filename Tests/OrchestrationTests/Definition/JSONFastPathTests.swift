@@ -70,7 +70,8 @@ struct JSONFastPathTests {
 
     @Test("JSON the YAML path reads differently or not at all: exponents are numbers, \\u0000 and surrogate pairs are text")
     func jsonOnly() throws {
-        let json = #"{"name": "x", "variables": {"n": 1e3, "m": -2.5E-3, "s": "a\u0000b\ud83d\ude00"}, "steps": [{"id": "a", "inputs": {"command": "true"}}]}"#
+        let json =
+            #"{"name": "x", "variables": {"n": 1e3, "m": -2.5E-3, "s": "a\u0000b\ud83d\ude00"}, "steps": [{"id": "a", "inputs": {"command": "true"}}]}"#
         let workflow = try #require(Self.viaJSON(json).workflow)
         #expect(workflow.variables == ["n": 1000, "m": -0.0025, "s": "a\u{0}b😀"])
         let huge = Self.viaJSON(#"{"name": "x", "variables": {"n": 1e400}, "steps": [{"id": "a"}]}"#)
@@ -93,13 +94,16 @@ struct JSONFastPathTests {
             _ = try WorkflowLoader.load(source: json, file: "x.json")
             Issue.record("an unknown dependency was accepted")
         } catch {
-            #expect(error.errors.map(\.description).first?.hasPrefix("x.json:5:34: error: steps[1].dependencies[0]: unknown step 'nope'") == true, "\(error.errors)")
+            #expect(
+                error.errors.map(\.description).first?.hasPrefix("x.json:5:34: error: steps[1].dependencies[0]: unknown step 'nope'") == true,
+                "\(error.errors)")
         }
         let warned = try WorkflowLoader.load(source: json.replacingOccurrences(of: #"["nope"]"#, with: #"["a"]"#), file: "x.json")
         #expect(warned.warnings.first?.description.hasPrefix("x.json:4:5: warning:") == true, "\(warned.warnings)")
     }
 
-    @Test("what strict JSON refuses — duplicate keys, trailing text, bad escapes, raw control characters — is reported by the YAML path with its place")
+    @Test(
+        "what strict JSON refuses — duplicate keys, trailing text, bad escapes, raw control characters — is reported by the YAML path with its place")
     func refused() {
         let dup = Self.viaJSON(#"{"name": "x", "steps": [{"id": "a", "id": "b"}]}"#)
         #expect(dup.errors.first?.description == "w.json:1:26: error: duplicate key 'id' in a mapping")
@@ -116,7 +120,8 @@ struct JSONFastPathPresenceTests {
     @Test("JSON that libyaml cannot read still gets every check: an empty name and an empty step id are errors")
     func emptyFieldsStillChecked() {
         do {
-            _ = try WorkflowLoader.load(source: #"{"name": "", "description": "\ud83d\ude80", "steps": [{"id": "", "inputs": {"command": "true"}}]}"#, file: "w.json")
+            _ = try WorkflowLoader.load(
+                source: #"{"name": "", "description": "\ud83d\ude80", "steps": [{"id": "", "inputs": {"command": "true"}}]}"#, file: "w.json")
             Issue.record("an empty name and step id were accepted")
         } catch {
             let messages = error.errors.map(\.message)

@@ -18,7 +18,8 @@ struct WorkflowDecoderTests {
 
     @Test("every field of the format lands in the model")
     func fullStep() throws {
-        let doc = try load("""
+        let doc = try load(
+            """
             name: Deploy Application
             version: 3
             timeout: 1h
@@ -63,8 +64,11 @@ struct WorkflowDecoderTests {
         #expect(deploy.dependencies == ["build"])
         #expect(!deploy.parallel && deploy.continueOnFailure)
         #expect(deploy.cache == CachePolicy(enabled: true, ttl: .seconds(7200)))
-        #expect(deploy.retryPolicy == RetryPolicy(maxAttempts: 3, backoffStrategy: .linear, initialDelay: .seconds(10),
-                                                  maxDelay: .seconds(60), multiplier: 1.5, jitter: .none, retryOn: [.timeout]))
+        #expect(
+            deploy.retryPolicy
+                == RetryPolicy(
+                    maxAttempts: 3, backoffStrategy: .linear, initialDelay: .seconds(10),
+                    maxDelay: .seconds(60), multiplier: 1.5, jitter: .none, retryOn: [.timeout]))
         #expect(deploy.rollback == StepBody(type: .task, inputs: ["command": "undo"], timeout: .seconds(60)))
         #expect(w.triggers.map(\.id) == ["schedule-1", "push"])
         #expect(w.triggers[0].effectiveSchedule == "0 2 * * *")
@@ -74,10 +78,12 @@ struct WorkflowDecoderTests {
 
     @Test("JSON files decode the same, with line and column")
     func json() throws {
-        let doc = try load(#"{"name": "j", "steps": [{"id": "a", "timeout": "5s", "inputs": {"n": 1.5, "ok": true, "none": null}}]}"#, file: "wf.json")
+        let doc = try load(
+            #"{"name": "j", "steps": [{"id": "a", "timeout": "5s", "inputs": {"n": 1.5, "ok": true, "none": null}}]}"#, file: "wf.json")
         #expect(doc.workflow.steps[0].inputs == ["n": 1.5, "ok": true, "none": .null])
-        #expect(problems(#"{"name": "j", "steps": [{"id": "a", "timout": "5s"}]}"#, file: "wf.json")
-            == [#"wf.json:1:37: error: steps[0].timout: unknown field 'timout' in a step; did you mean 'timeout'?"#])
+        #expect(
+            problems(#"{"name": "j", "steps": [{"id": "a", "timout": "5s"}]}"#, file: "wf.json")
+                == [#"wf.json:1:37: error: steps[0].timout: unknown field 'timout' in a step; did you mean 'timeout'?"#])
     }
 
     @Test("YAML 1.2 booleans: yes/no/on/off stay text")
@@ -97,8 +103,12 @@ struct WorkflowDecoderTests {
     func limits() {
         let big = "name: big\n# " + String(repeating: "x", count: 32 * 1024 * 1024) + "\nsteps: []\n"
         #expect(problems(big).first?.contains("the limit is 33554432 (32 MiB); set NOVACRON_MAX_DEFINITION_BYTES to change it") == true)
-        let small = WorkflowDecoder(maximumBytes: 1024).decode("name: x\n# " + String(repeating: "x", count: 2000) + "\nsteps: [{id: a}]\n", file: "wf.yaml")
-        #expect(small.errors.map(\.description) == ["wf.yaml:1:1: error: definition is 2028 bytes; the limit is 1024 (1 KiB); set NOVACRON_MAX_DEFINITION_BYTES to change it"])
+        let small = WorkflowDecoder(maximumBytes: 1024).decode(
+            "name: x\n# " + String(repeating: "x", count: 2000) + "\nsteps: [{id: a}]\n", file: "wf.yaml")
+        #expect(
+            small.errors.map(\.description) == [
+                "wf.yaml:1:1: error: definition is 2028 bytes; the limit is 1024 (1 KiB); set NOVACRON_MAX_DEFINITION_BYTES to change it"
+            ])
         #expect(WorkflowDecoder.maximumBytes(environment: ["NOVACRON_MAX_DEFINITION_BYTES": "5000"]) == 5000)
         #expect(WorkflowDecoder.maximumBytes(environment: ["NOVACRON_MAX_DEFINITION_BYTES": "-1"]) == WorkflowDecoder.defaultMaximumBytes)
 
@@ -106,7 +116,8 @@ struct WorkflowDecoderTests {
         for i in 0...100_000 { many += "- {id: s\(i)}\n" }
         #expect(problems(many) == ["wf.yaml:3:1: error: steps: the workflow has 100001 steps; the limit is 100000"])
 
-        let deep = "name: deep\nsteps: [{id: a, inputs: {x: " + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "}}]\n"
+        let deep =
+            "name: deep\nsteps: [{id: a, inputs: {x: " + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "}}]\n"
         #expect(problems(deep) == ["wf.yaml:2:282: error: values are nested more than 256 levels deep"])
 
         var bomb = "name: bomb\nvariables:\n  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"

@@ -14,7 +14,9 @@ func workflowDocument(_ yaml: String, actions: ActionCatalog = .builtIn) throws 
 }
 
 /// A state machine for `yaml`, ready to start.
-func machine(_ yaml: String, limit: Int = 64, inputs: [String: JSONValue] = [:], reuse: [String: StepResult] = [:], debug: Bool = false) throws -> ExecutionStateMachine {
+func machine(_ yaml: String, limit: Int = 64, inputs: [String: JSONValue] = [:], reuse: [String: StepResult] = [:], debug: Bool = false) throws
+    -> ExecutionStateMachine
+{
     let document = try workflowDocument(yaml)
     let compiled = try CompiledWorkflow(graph: document.graph)
     var merged = document.workflow.variables

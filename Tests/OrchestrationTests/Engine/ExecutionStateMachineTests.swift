@@ -7,7 +7,8 @@ import Testing
 struct ExecutionStateMachineTests {
     @Test("roots start at once; a step starts when its upstreams succeeded")
     func readiness() throws {
-        var m = try machine("""
+        var m = try machine(
+            """
             name: w
             steps:
               - {id: a, inputs: {command: x}}
@@ -25,7 +26,8 @@ struct ExecutionStateMachineTests {
 
     @Test("a failed upstream skips its downstreams with the reason, transitively")
     func skipReasons() throws {
-        var m = try machine("""
+        var m = try machine(
+            """
             name: w
             steps:
               - {id: build, inputs: {command: x}}
@@ -43,7 +45,8 @@ struct ExecutionStateMachineTests {
 
     @Test("the guide's rollback pattern: a condition on an upstream's status runs after its failure")
     func conditionOnFailure() throws {
-        var m = try machine("""
+        var m = try machine(
+            """
             name: w
             steps:
               - {id: critical-step, inputs: {command: x}}
@@ -64,7 +67,8 @@ struct ExecutionStateMachineTests {
 
     @Test("a condition reading an output needs success; a false one skips, an error fails the step")
     func conditionOnOutput() throws {
-        var m = try machine("""
+        var m = try machine(
+            """
             name: w
             variables: {env: prod}
             steps:
@@ -84,7 +88,8 @@ struct ExecutionStateMachineTests {
 
     @Test("continueOnFailure keeps the execution completed, its dependents still skip")
     func continueOnFailure() throws {
-        var m = try machine("""
+        var m = try machine(
+            """
             name: w
             steps:
               - {id: lint, continueOnFailure: true, inputs: {command: x}}
@@ -99,7 +104,8 @@ struct ExecutionStateMachineTests {
 
     @Test("failFast cancels running steps and what has not started")
     func failFast() throws {
-        var m = try machine("""
+        var m = try machine(
+            """
             name: w
             failFast: true
             steps:
@@ -120,7 +126,8 @@ struct ExecutionStateMachineTests {
 
     @Test("without failFast, independent branches go on after a failure")
     func noFailFast() throws {
-        var m = try machine("""
+        var m = try machine(
+            """
             name: w
             steps:
               - {id: a, inputs: {command: x}}
@@ -135,7 +142,8 @@ struct ExecutionStateMachineTests {
 
     @Test("retries follow the policy: exponential delays, attempt numbers, retryOn")
     func retries() throws {
-        var m = try machine("""
+        var m = try machine(
+            """
             name: w
             steps:
               - id: flaky
@@ -168,7 +176,8 @@ struct ExecutionStateMachineTests {
 
     @Test("a timed-out attempt is retried when retryOn has timeout, and records timedOut")
     func timeoutRetry() throws {
-        var m = try machine("""
+        var m = try machine(
+            """
             name: w
             steps:
               - id: slow
@@ -188,7 +197,8 @@ struct ExecutionStateMachineTests {
 
     @Test("maxParallelism bounds running steps; the longest remaining path goes first")
     func parallelismAndPriority() throws {
-        var m = try machine("""
+        var m = try machine(
+            """
             name: w
             maxParallelism: 2
             steps:
@@ -206,7 +216,8 @@ struct ExecutionStateMachineTests {
 
     @Test("an exclusive step runs alone and holds back everything else")
     func exclusive() throws {
-        var m = try machine("""
+        var m = try machine(
+            """
             name: w
             steps:
               - {id: a, inputs: {command: x}, estimatedDuration: 1m}
@@ -224,7 +235,8 @@ struct ExecutionStateMachineTests {
 
     @Test("rollbacks of succeeded steps run one by one in reverse completion order")
     func rollbackOrder() throws {
-        var m = try machine("""
+        var m = try machine(
+            """
             name: w
             steps:
               - {id: provision, inputs: {command: x}, rollback: {type: task, inputs: {command: "undo ${provision.host}"}}}
@@ -252,7 +264,8 @@ struct ExecutionStateMachineTests {
 
     @Test("cancel stops running steps, cancels the rest, rolls back, ends cancelled")
     func cancel() throws {
-        var m = try machine("""
+        var m = try machine(
+            """
             name: w
             steps:
               - {id: a, inputs: {command: x}, rollback: {type: task, inputs: {command: undo}}}
@@ -273,7 +286,8 @@ struct ExecutionStateMachineTests {
 
     @Test("a step stopped from outside (engine shutting down) keeps the execution from completing")
     func cancelledFromOutside() throws {
-        var m = try machine("""
+        var m = try machine(
+            """
             name: w
             steps:
               - {id: a, inputs: {command: x}}
@@ -286,7 +300,8 @@ struct ExecutionStateMachineTests {
 
     @Test("pause stops new starts, resume continues; debug pauses before every step")
     func pauseAndDebug() throws {
-        var m = try machine("""
+        var m = try machine(
+            """
             name: w
             steps:
               - {id: a, inputs: {command: x}}
@@ -298,7 +313,8 @@ struct ExecutionStateMachineTests {
         #expect(m.finish("a").started(m).isEmpty)
         #expect(m.resume(now: t0).started(m) == ["b"])
 
-        var d = try machine("""
+        var d = try machine(
+            """
             name: w
             steps:
               - {id: a, inputs: {command: x}}
@@ -316,7 +332,8 @@ struct ExecutionStateMachineTests {
 
     @Test("reused results are not run again and feed their dependents")
     func reuse() throws {
-        var m = try machine("""
+        var m = try machine(
+            """
             name: w
             steps:
               - {id: build, inputs: {command: x}}
@@ -329,7 +346,8 @@ struct ExecutionStateMachineTests {
 
     @Test("a reference to a missing output fails the step with a message naming it")
     func missingOutput() throws {
-        var m = try machine("""
+        var m = try machine(
+            """
             name: w
             steps:
               - {id: build, inputs: {command: x}}
@@ -343,7 +361,8 @@ struct ExecutionStateMachineTests {
 
     @Test("requests carry the idempotency key, inputs as INPUT_ variables and the action applied")
     func requests() throws {
-        var m = try machine("""
+        var m = try machine(
+            """
             name: w
             variables: {registry: ghcr.io/acme}
             steps:
@@ -362,7 +381,8 @@ struct ExecutionStateMachineTests {
 
     @Test("metrics: counts, retries, critical path and the parallel speedup obtained")
     func metrics() throws {
-        var m = try machine("""
+        var m = try machine(
+            """
             name: w
             steps:
               - {id: a, inputs: {command: x}}

@@ -60,11 +60,13 @@ struct WorkflowEngineTests {
         executor.hold("slow")
         let clock = ManualClock()
         let final = try await withScriptedEngine(executor, clock: clock) { engine in
-            try await engine.registerWorkflow(try workflowDocument("""
-                name: w
-                steps:
-                  - {id: slow, inputs: {command: x}, timeout: 30s}
-                """))
+            try await engine.registerWorkflow(
+                try workflowDocument(
+                    """
+                    name: w
+                    steps:
+                      - {id: slow, inputs: {command: x}, timeout: 30s}
+                    """))
             let started = try await engine.executeWorkflow("w")
             await executor.waitForStarts(1)
             await clock.waitForSleepers(1)
@@ -84,13 +86,15 @@ struct WorkflowEngineTests {
         executor.script("flaky", [.failure("exit code 1", exitCode: 1), .success(outputs: ["ok": "yes"])])
         let clock = ManualClock()
         let final = try await withScriptedEngine(executor, clock: clock) { engine in
-            try await engine.registerWorkflow(try workflowDocument("""
-                name: w
-                steps:
-                  - id: flaky
-                    inputs: {command: x}
-                    retryPolicy: {maxAttempts: 3, backoffStrategy: fixed, initialDelay: 10s, jitter: none}
-                """))
+            try await engine.registerWorkflow(
+                try workflowDocument(
+                    """
+                    name: w
+                    steps:
+                      - id: flaky
+                        inputs: {command: x}
+                        retryPolicy: {maxAttempts: 3, backoffStrategy: fixed, initialDelay: 10s, jitter: none}
+                    """))
             let started = try await engine.executeWorkflow("w")
             await clock.waitForSleepers(1)
             #expect(executor.started == ["flaky"])
@@ -112,14 +116,16 @@ struct WorkflowEngineTests {
         executor.hold("test")
         let clock = ManualClock()
         let final = try await withScriptedEngine(executor, clock: clock) { engine in
-            try await engine.registerWorkflow(try workflowDocument("""
-                name: w
-                timeout: 1m
-                steps:
-                  - {id: build, inputs: {command: x}, rollback: {type: task, inputs: {command: undo}}}
-                  - {id: test, dependencies: [build], inputs: {command: x}}
-                  - {id: ship, dependencies: [test], inputs: {command: x}}
-                """))
+            try await engine.registerWorkflow(
+                try workflowDocument(
+                    """
+                    name: w
+                    timeout: 1m
+                    steps:
+                      - {id: build, inputs: {command: x}, rollback: {type: task, inputs: {command: undo}}}
+                      - {id: test, dependencies: [build], inputs: {command: x}}
+                      - {id: ship, dependencies: [test], inputs: {command: x}}
+                    """))
             let started = try await engine.executeWorkflow("w")
             await executor.waitForStarts(2)
             await clock.waitForSleepers(1)
@@ -140,13 +146,15 @@ struct WorkflowEngineTests {
         executor.hold("a")
         executor.hold("c")
         let (paused, final) = try await withScriptedEngine(executor) { engine in
-            try await engine.registerWorkflow(try workflowDocument("""
-                name: w
-                steps:
-                  - {id: a, inputs: {command: x}}
-                  - {id: b, dependencies: [a], inputs: {command: x}, rollback: {type: task, inputs: {command: undo}}}
-                  - {id: c, dependencies: [b], inputs: {command: x}}
-                """))
+            try await engine.registerWorkflow(
+                try workflowDocument(
+                    """
+                    name: w
+                    steps:
+                      - {id: a, inputs: {command: x}}
+                      - {id: b, dependencies: [a], inputs: {command: x}, rollback: {type: task, inputs: {command: undo}}}
+                      - {id: c, dependencies: [b], inputs: {command: x}}
+                    """))
             let started = try await engine.executeWorkflow("w")
             await executor.waitForStarts(1)
             try await engine.pauseExecution(started.id)
@@ -217,11 +225,13 @@ struct WorkflowEngineTests {
         executor.script("fetch", [.success(outputs: ["rows": "12"])])
         let clock = ManualClock()
         let results = try await withScriptedEngine(executor, clock: clock) { engine in
-            try await engine.registerWorkflow(try workflowDocument("""
-                name: w
-                steps:
-                  - {id: fetch, inputs: {command: "fetch ${day}"}, cache: {enabled: true, ttl: 1h}}
-                """))
+            try await engine.registerWorkflow(
+                try workflowDocument(
+                    """
+                    name: w
+                    steps:
+                      - {id: fetch, inputs: {command: "fetch ${day}"}, cache: {enabled: true, ttl: 1h}}
+                    """))
             var out: [WorkflowExecution] = []
             for day in ["mon", "mon", "tue"] {
                 out.append(try await engine.waitForExecution(try await engine.executeWorkflow("w", inputs: ["day": .string(day)]).id))
@@ -242,11 +252,13 @@ struct WorkflowEngineTests {
         executor.script("login", [.failure("bad token hunter2!", outputs: ["echo": "token=hunter2!"], log: "using hunter2!")])
         let secrets = SecretProvider(environment: ["NOVACRON_SECRET_TOKEN": "hunter2!"])
         let (final, log) = try await withScriptedEngine(executor, secrets: secrets) { engine in
-            try await engine.registerWorkflow(try workflowDocument("""
-                name: w
-                steps:
-                  - {id: login, inputs: {command: "login --token ${secrets.TOKEN}"}}
-                """))
+            try await engine.registerWorkflow(
+                try workflowDocument(
+                    """
+                    name: w
+                    steps:
+                      - {id: login, inputs: {command: "login --token ${secrets.TOKEN}"}}
+                    """))
             let e = try await engine.waitForExecution(try await engine.executeWorkflow("w").id)
             return (e, try await engine.log(executionID: e.id, stepID: "login"))
         }
@@ -258,11 +270,13 @@ struct WorkflowEngineTests {
 
         await #expect(throws: EngineError.self) {
             try await withScriptedEngine(executor) { engine in
-                try await engine.registerWorkflow(try workflowDocument("""
-                    name: w
-                    steps:
-                      - {id: login, inputs: {command: "login --token ${secrets.TOKEN}"}}
-                    """))
+                try await engine.registerWorkflow(
+                    try workflowDocument(
+                        """
+                        name: w
+                        steps:
+                          - {id: login, inputs: {command: "login --token ${secrets.TOKEN}"}}
+                        """))
                 _ = try await engine.executeWorkflow("w")
             }
         }
@@ -300,7 +314,11 @@ struct WorkflowEngineTests {
         executor.hold("a")
         let clock = ManualClock()
         try await withScriptedEngine(executor, clock: clock) { engine in
-            try await engine.registerWorkflow(try workflowDocument(Self.pipeline.replacingOccurrences(of: "{id: build, inputs: {command: make}}", with: "{id: a, inputs: {command: x}}\n  - {id: build, dependencies: [a], inputs: {command: make}}")))
+            try await engine.registerWorkflow(
+                try workflowDocument(
+                    Self.pipeline.replacingOccurrences(
+                        of: "{id: build, inputs: {command: make}}",
+                        with: "{id: a, inputs: {command: x}}\n  - {id: build, dependencies: [a], inputs: {command: make}}")))
             let started = try await engine.executeWorkflow("pipeline")
             await executor.waitForStarts(1)
             async let drained: Void = engine.drain(grace: .seconds(30))
@@ -376,7 +394,10 @@ struct SecretsFileTests {
         try "API_TOKEN: from-file\nDB_PASSWORD: s3cret\n".write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
-        #expect(throws: EngineError(.invalidInput, "\(path): the secrets file must not be readable or writable by others (mode 644); run chmod 600 \(path)")) {
+        #expect(
+            throws: EngineError(
+                .invalidInput, "\(path): the secrets file must not be readable or writable by others (mode 644); run chmod 600 \(path)")
+        ) {
             try SecretProvider(file: path, environment: [:])
         }
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
@@ -393,11 +414,13 @@ extension WorkflowEngineTests {
         let executor = ScriptedExecutor()
         executor.hold("slow")
         let final = try await withScriptedEngine(executor) { engine in
-            try await engine.registerWorkflow(try workflowDocument("""
-                name: w
-                steps:
-                  - {id: slow, inputs: {command: x}}
-                """))
+            try await engine.registerWorkflow(
+                try workflowDocument(
+                    """
+                    name: w
+                    steps:
+                      - {id: slow, inputs: {command: x}}
+                    """))
             let started = try await engine.executeWorkflow("w")
             await executor.waitForStarts(1)
             let waiting = Task { try await engine.waitForExecution(started.id) }

@@ -15,10 +15,11 @@ struct HTTPExecutorTests {
         let server = try await TestHTTPServer.start { _, _ in
             .init(status: 201, headers: [("Content-Type", "application/json"), ("X-Request-Id", "r-9")], body: #"{"id": 42, "tags": ["a"]}"#)
         }
-        let outcome = await HTTPExecutor().execute(request([
-            "url": .string(server.url + "/deployments?env=prod"), "method": "post",
-            "headers": ["Authorization": "Bearer t0k"], "json": ["image": "app:1", "replicas": 3],
-        ]), context: ExecutorContext())
+        let outcome = await HTTPExecutor().execute(
+            request([
+                "url": .string(server.url + "/deployments?env=prod"), "method": "post",
+                "headers": ["Authorization": "Bearer t0k"], "json": ["image": "app:1", "replicas": 3],
+            ]), context: ExecutorContext())
         #expect(outcome.succeeded)
         #expect(outcome.outputs["statusCode"] == 201)
         #expect(outcome.outputs["body"] == ["id": 42, "tags": ["a"]])
@@ -39,7 +40,8 @@ struct HTTPExecutorTests {
             #expect(!failed.succeeded)
             #expect(failed.error == "GET \(server.url) answered 503 Service Unavailable")
             #expect(failed.outputs["body"] == "down for maintenance")
-            let accepted = await HTTPExecutor().execute(request(["url": .string(server.url), "expectedStatus": [200, 503]]), context: ExecutorContext())
+            let accepted = await HTTPExecutor().execute(
+                request(["url": .string(server.url), "expectedStatus": [200, 503]]), context: ExecutorContext())
             #expect(accepted.succeeded)
         }
     }
@@ -64,7 +66,10 @@ struct HTTPExecutorTests {
             let context = ExecutorContext(clock: clock)
             let outcome = try await withThrowingTaskGroup(of: StepOutcome.self) { group in
                 group.addTask {
-                    await WaitExecutor().execute(self.request(["url": .string(server.url + "/healthz"), "interval": "5s", "expectedStatus": 200], type: .wait, action: "health-check"), context: context)
+                    await WaitExecutor().execute(
+                        self.request(
+                            ["url": .string(server.url + "/healthz"), "interval": "5s", "expectedStatus": 200], type: .wait, action: "health-check"),
+                        context: context)
                 }
                 // Each failed check sleeps on the clock; move it on twice.
                 for _ in 0..<2 {
@@ -85,7 +90,9 @@ struct HTTPExecutorTests {
             let clock = ManualClock()
             let outcome = try await withThrowingTaskGroup(of: StepOutcome.self) { group in
                 group.addTask {
-                    await WaitExecutor().execute(self.request(["url": .string(server.url), "interval": "10s", "maxWait": "20s"], type: .wait), context: ExecutorContext(clock: clock))
+                    await WaitExecutor().execute(
+                        self.request(["url": .string(server.url), "interval": "10s", "maxWait": "20s"], type: .wait),
+                        context: ExecutorContext(clock: clock))
                 }
                 for _ in 0..<2 {
                     await clock.waitForSleepers(1)
@@ -102,7 +109,9 @@ struct HTTPExecutorTests {
     func sleep() async throws {
         let clock = ManualClock()
         let outcome = try await withThrowingTaskGroup(of: StepOutcome.self) { group in
-            group.addTask { await WaitExecutor().execute(self.request(["duration": "90s"], type: .wait, action: "sleep"), context: ExecutorContext(clock: clock)) }
+            group.addTask {
+                await WaitExecutor().execute(self.request(["duration": "90s"], type: .wait, action: "sleep"), context: ExecutorContext(clock: clock))
+            }
             await clock.waitForSleepers(1)
             #expect(clock.nextDeadline == .seconds(90))
             clock.advance(by: .seconds(90))

@@ -3,7 +3,7 @@ import Orchestration
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Recovery stops what an interrupted attempt left running — and only that.
@@ -27,7 +27,13 @@ struct ProcessHandleTests {
         // Once it has exec'd sleep.
         var handle: ProcessHandle?
         for _ in 0..<500 where handle?.processGroup != pid {
-            if let h = ProcessHandle.ofGroupLeader(pid), let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), stat.contains("(sleep)") { handle = h } else { usleep(2000) }
+            if let h = ProcessHandle.ofGroupLeader(pid), let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                stat.contains("(sleep)")
+            {
+                handle = h
+            } else {
+                usleep(2000)
+            }
         }
         let recorded = try #require(handle)
         #expect(recorded.host == ProcessHandle.hostName)
@@ -60,7 +66,8 @@ struct RelativeProgramTests {
         let folder = try temporaryFolder()
         try "#!/bin/sh\necho ran in $(pwd)\n".write(toFile: folder + "/tool", atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: folder + "/tool")
-        let (e, logs) = try await runReal("""
+        let (e, logs) = try await runReal(
+            """
             name: relative
             steps:
               - {id: run, inputs: {args: [./tool], workingDirectory: '\(folder)'}}

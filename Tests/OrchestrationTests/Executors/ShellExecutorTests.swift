@@ -5,11 +5,13 @@ import OrchestrationTesting
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Runs a workflow through the real engine with the real executors and the real clock.
-func runReal(_ yaml: String, inputs: [String: JSONValue] = [:], grace: Duration = .seconds(5), logLimit: Int = 64 * 1024) async throws -> (WorkflowExecution, [String: String]) {
+func runReal(_ yaml: String, inputs: [String: JSONValue] = [:], grace: Duration = .seconds(5), logLimit: Int = 64 * 1024) async throws -> (
+    WorkflowExecution, [String: String]
+) {
     let document = try workflowDocument(yaml)
     return try await WorkflowEngine.withEngine(
         executors: .standard(), configuration: EngineConfiguration(killGracePeriod: grace, logLimit: logLimit)
@@ -33,7 +35,8 @@ func temporaryFolder() throws -> String {
 struct ShellExecutorTests {
     @Test("outputs from NOVACRON_OUTPUT as key=value lines or JSON feed later steps")
     func outputs() async throws {
-        let (e, logs) = try await runReal("""
+        let (e, logs) = try await runReal(
+            """
             name: w
             steps:
               - id: lines
@@ -53,7 +56,8 @@ struct ShellExecutorTests {
     @Test("inputs reach the process as INPUT_ variables, with env, workingDirectory and the idempotency key")
     func environment() async throws {
         let folder = try temporaryFolder()
-        let (e, logs) = try await runReal("""
+        let (e, logs) = try await runReal(
+            """
             name: w
             steps:
               - id: show
@@ -70,7 +74,8 @@ struct ShellExecutorTests {
 
     @Test("args are exec'd without a shell; a missing program is a clear failure")
     func args() async throws {
-        let (e, logs) = try await runReal("""
+        let (e, logs) = try await runReal(
+            """
             name: w
             steps:
               - {id: direct, inputs: {args: [printf, "%s|", "a b", "$HOME", ";"]}}
@@ -83,7 +88,8 @@ struct ShellExecutorTests {
 
     @Test("a non-zero exit fails the step with the exit code and keeps the log")
     func exitCode() async throws {
-        let (e, logs) = try await runReal("""
+        let (e, logs) = try await runReal(
+            """
             name: w
             steps:
               - {id: fail, inputs: {command: 'echo to-stdout; echo to-stderr >&2; exit 7'}}
@@ -96,12 +102,15 @@ struct ShellExecutorTests {
         #expect(e.status == .failed)
     }
 
-    @Test("hostile inputs reach the shell as data, never as syntax", arguments: [
-        "'; rm -rf ~ #", "$(touch CANARY)", "`touch CANARY`", "a\nb; touch CANARY", "\"; touch CANARY; \"", "${HOME}", "*",
-    ])
+    @Test(
+        "hostile inputs reach the shell as data, never as syntax",
+        arguments: [
+            "'; rm -rf ~ #", "$(touch CANARY)", "`touch CANARY`", "a\nb; touch CANARY", "\"; touch CANARY; \"", "${HOME}", "*",
+        ])
     func hostileInputs(_ value: String) async throws {
         let folder = try temporaryFolder()
-        let (e, logs) = try await runReal("""
+        let (e, logs) = try await runReal(
+            """
             name: w
             steps:
               - id: echo
@@ -122,7 +131,8 @@ struct ShellExecutorTests {
     @Test("a step that ignores SIGTERM is killed after the grace period, with its children")
     func ignoresSigterm() async throws {
         let folder = try temporaryFolder()
-        let (e, _) = try await runReal("""
+        let (e, _) = try await runReal(
+            """
             name: w
             steps:
               - id: stubborn
@@ -137,13 +147,15 @@ struct ShellExecutorTests {
         let stubborn = try #require(e.stepResults["stubborn"])
         #expect(stubborn.status == .failed)
         #expect(stubborn.timedOut)
-        let pid = try #require(Int32(try String(contentsOfFile: folder + "/child.pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let pid = try #require(
+            Int32(try String(contentsOfFile: folder + "/child.pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(!Self.isAlive(pid))
     }
 
     @Test("a step printing 1 GB keeps only a bounded tail (its memory is measured by the CLI test)")
     func hugeOutput() async throws {
-        let (e, logs) = try await runReal("""
+        let (e, logs) = try await runReal(
+            """
             name: w
             steps:
               - {id: flood, inputs: {command: 'head -c 1000000000 /dev/zero | tr "\\\\0" x; echo; echo THE-END'}}
@@ -157,7 +169,8 @@ struct ShellExecutorTests {
 
     @Test("outputs larger than 1 MiB fail the step with a hint")
     func outputLimit() async throws {
-        let (e, _) = try await runReal("""
+        let (e, _) = try await runReal(
+            """
             name: w
             steps:
               - {id: big, inputs: {command: 'head -c 2000000 /dev/zero | tr "\\\\0" x | sed "s/^/k=/" > "$NOVACRON_OUTPUT"'}}
@@ -167,15 +180,24 @@ struct ShellExecutorTests {
 
     @Test("container steps without docker or podman fail naming what to install; lambda without the cloud executor says so")
     func unavailable() async throws {
-        let request = StepRequest(executionID: "e", workflowID: "w", stepID: "build", attempt: 1, type: .container, action: "docker-build", inputs: ["args": ["build", "."]])
+        let request = StepRequest(
+            executionID: "e", workflowID: "w", stepID: "build", attempt: 1, type: .container, action: "docker-build",
+            inputs: ["args": ["build", "."]])
         let container = await ContainerExecutor(runtime: nil, searchPath: "/nonexistent").execute(request, context: ExecutorContext())
-        #expect(container.error == "no container runtime found: install Docker (https://docs.docker.com/engine/install/) or Podman (apt install podman), or set NOVACRON_CONTAINER_RUNTIME")
-        let (e, _) = try await runReal("""
+        #expect(
+            container.error
+                == "no container runtime found: install Docker (https://docs.docker.com/engine/install/) or Podman (apt install podman), or set NOVACRON_CONTAINER_RUNTIME"
+        )
+        let (e, _) = try await runReal(
+            """
             name: w
             steps:
               - {id: fn, type: lambda, inputs: {function: resize}}
             """)
-        #expect(e.stepResults["fn"]?.error == "lambda step 'fn': no cloud function executor is registered (register OrchestrationCloud's FunctionExecutor with registerCloudFunctions())")
+        #expect(
+            e.stepResults["fn"]?.error
+                == "lambda step 'fn': no cloud function executor is registered (register OrchestrationCloud's FunctionExecutor with registerCloudFunctions())"
+        )
     }
 
     @Test("a container runtime gets the action's arguments and the action's outputs are added")
@@ -185,7 +207,8 @@ struct ShellExecutorTests {
         let fake = folder + "/docker"
         try "#!/bin/sh\nprintf '%s\\n' \"$@\" > \(folder)/args.txt\n".write(toFile: fake, atomically: true, encoding: .utf8)
         chmod(fake, 0o755)
-        let document = try workflowDocument("""
+        let document = try workflowDocument(
+            """
             name: w
             steps:
               - {id: build, type: container, action: docker-build, inputs: {image: ghcr.io/acme/app, tag: "v2", context: ./svc}}

@@ -65,7 +65,10 @@ final class TestHTTPServer: Sendable {
 
     /// Records a request and returns its 1-based number.
     private func record(_ r: Request) -> Int {
-        let n = log.withLock { $0.append(r); return $0.count }
+        let n = log.withLock {
+            $0.append(r)
+            return $0.count
+        }
         let ready = watchers.withLock { w -> [CheckedContinuation<Void, Never>] in
             defer { w.removeAll { $0.count <= n } }
             return w.filter { $0.count <= n }.map(\.continuation)
@@ -117,7 +120,10 @@ final class TestHTTPServer: Sendable {
                 let response = handler(request, n)
                 var headers = HTTPHeaders(response.headers)
                 headers.replaceOrAdd(name: "Content-Length", value: String(response.body.utf8.count))
-                context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: HTTPResponseStatus(statusCode: response.status), headers: headers))), promise: nil)
+                context.write(
+                    wrapOutboundOut(
+                        .head(HTTPResponseHead(version: head.version, status: HTTPResponseStatus(statusCode: response.status), headers: headers))),
+                    promise: nil)
                 context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: response.body)))), promise: nil)
                 context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             }

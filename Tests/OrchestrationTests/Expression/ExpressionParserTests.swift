@@ -17,26 +17,30 @@ struct ExpressionParserTests {
 
     @Test("literals, lists, in and functions")
     func forms() throws {
-        #expect(try Expression.parse("${env} in ['prod', \"staging\"]") ==
-            .binary(.in, .reference(try Reference(parsing: "env")), .list([.literal("prod"), .literal("staging")])))
-        #expect(try Expression.parse("len(${items}) >= -1.5") ==
-            .binary(.greaterOrEqual, .call(.len, [.reference(try Reference(parsing: "items"))]), .literal(-1.5)))
+        #expect(
+            try Expression.parse("${env} in ['prod', \"staging\"]")
+                == .binary(.in, .reference(try Reference(parsing: "env")), .list([.literal("prod"), .literal("staging")])))
+        #expect(
+            try Expression.parse("len(${items}) >= -1.5")
+                == .binary(.greaterOrEqual, .call(.len, [.reference(try Reference(parsing: "items"))]), .literal(-1.5)))
         #expect(try Expression.parse("null == false") == .binary(.equal, .literal(.null), .literal(false)))
         #expect(try Expression.parse("${trigger.commits[0].id}").references == [try Reference(parsing: "trigger.commits[0].id")])
     }
 
-    @Test("errors name the column", arguments: [
-        ("${a} = 1", 5, "'=' is not an operator; compare with '=='"),
-        ("(${a} == 1", 10, "missing ')' for the '(' at column 1"),
-        ("${a} == 'x", 8, "string starting at column 9 is not closed with '"),
-        ("${a} == prod", 8, "unknown word 'prod'; write text in quotes ('prod') or a reference as ${prod}"),
-        ("contain(${a}, 'x')", 0, "unknown function 'contain'; did you mean 'contains'?; functions are contains, startsWith, endsWith, len"),
-        ("len(${a}, 2)", 0, "len() takes 1 argument, not 2"),
-        ("${a} == 1 ${b}", 10, "unexpected '$' after a complete expression; join conditions with && or ||"),
-        ("${a..b} == 1", 4, "unexpected '.' in reference '${a..b}'; names use letters, digits, '_' and '-'"),
-        ("${a.} == 1", 4, "reference '${a.}' ends where a name is expected"),
-        ("", 0, "empty expression"),
-    ])
+    @Test(
+        "errors name the column",
+        arguments: [
+            ("${a} = 1", 5, "'=' is not an operator; compare with '=='"),
+            ("(${a} == 1", 10, "missing ')' for the '(' at column 1"),
+            ("${a} == 'x", 8, "string starting at column 9 is not closed with '"),
+            ("${a} == prod", 8, "unknown word 'prod'; write text in quotes ('prod') or a reference as ${prod}"),
+            ("contain(${a}, 'x')", 0, "unknown function 'contain'; did you mean 'contains'?; functions are contains, startsWith, endsWith, len"),
+            ("len(${a}, 2)", 0, "len() takes 1 argument, not 2"),
+            ("${a} == 1 ${b}", 10, "unexpected '$' after a complete expression; join conditions with && or ||"),
+            ("${a..b} == 1", 4, "unexpected '.' in reference '${a..b}'; names use letters, digits, '_' and '-'"),
+            ("${a.} == 1", 4, "reference '${a.}' ends where a name is expected"),
+            ("", 0, "empty expression"),
+        ])
     func errors(text: String, offset: Int, message: String) {
         #expect(throws: ExpressionError(message, offset: offset)) { try Expression.parse(text) }
     }
@@ -97,7 +101,9 @@ enum RandomExpression {
                 let heads = ["build", "deploy-app", "inputs", "trigger", "x_1"]
                 var components: [Reference.Component] = [.key(heads.randomElement(using: &rng)!)]
                 for _ in 0..<Int.random(in: 0...2, using: &rng) {
-                    components.append(Bool.random(using: &rng) ? .key(["status", "out", "a-b"].randomElement(using: &rng)!) : .index(Int.random(in: 0...9, using: &rng)))
+                    components.append(
+                        Bool.random(using: &rng)
+                            ? .key(["status", "out", "a-b"].randomElement(using: &rng)!) : .index(Int.random(in: 0...9, using: &rng)))
                 }
                 return .reference(Reference(components: components))
             }

@@ -31,10 +31,12 @@ struct ShellSpliceTests {
         return String(decoding: data, as: UTF8.self)
     }
 
-    @Test("hostile values print exactly and inject nothing, in every quoting context", arguments: [
-        #"$(touch /tmp/novacron-pwned)"#, #"'; touch /tmp/novacron-pwned; '"#, #"" ; touch /tmp/novacron-pwned ; ""#,
-        "`touch /tmp/novacron-pwned`", "a b\tc\nd  *  ?", #"\\ \" \' $HOME ${HOME}"#, "",
-    ])
+    @Test(
+        "hostile values print exactly and inject nothing, in every quoting context",
+        arguments: [
+            #"$(touch /tmp/novacron-pwned)"#, #"'; touch /tmp/novacron-pwned; '"#, #"" ; touch /tmp/novacron-pwned ; ""#,
+            "`touch /tmp/novacron-pwned`", "a b\tc\nd  *  ?", #"\\ \" \' $HOME ${HOME}"#, "",
+        ])
     func injection(value: String) throws {
         try? FileManager.default.removeItem(atPath: "/tmp/novacron-pwned")
         #expect(try run(#"printf '%s|' ${v}"#, ["v": value]) == value + "|")

@@ -117,8 +117,9 @@ struct LearningEngineTests {
     func shortLivedProcesses() async throws {
         let store = InMemoryStore()
         let observation = { (i: Int) in
-            ExecutionObservation(executionID: "e\(i)", workflowID: "w", version: "v", status: .completed, startedAt: Date(), seconds: 1,
-                                 steps: [StepObservation(stepID: "a", status: .success, attempts: [AttemptObservation(outcome: .succeeded, seconds: 1)])])
+            ExecutionObservation(
+                executionID: "e\(i)", workflowID: "w", version: "v", status: .completed, startedAt: Date(), seconds: 1,
+                steps: [StepObservation(stepID: "a", status: .success, attempts: [AttemptObservation(outcome: .succeeded, seconds: 1)])])
         }
         try await store.apply((1...250).map { .observation(observation($0)) })
         #expect(try await store.learningSnapshot(workflowID: "w") == nil)
@@ -137,11 +138,14 @@ struct LearningEngineTests {
     func api() async throws {
         let store = try SQLiteStore(path: temporaryDatabasePath())
         let (executor, clock, executors) = engineParts(store: store)
-        let engine = WorkflowEngine(executors: executors, clock: clock, secrets: SecretProvider(environment: [:]), store: store, learning: LearningEngine(store: store))
+        let engine = WorkflowEngine(
+            executors: executors, clock: clock, secrets: SecretProvider(environment: [:]), store: store, learning: LearningEngine(store: store))
         let tokens = try APITokens(environment: "admin:a,viewer:v")
         let app = try await buildApplication(engine: engine, store: store, configuration: ServerConfiguration(port: 0, tokens: tokens))
         try await app.test(.router) { client in
-            _ = try await client.execute(uri: "/api/v1/workflows", method: .post, headers: [.authorization: "Bearer a"], body: ByteBuffer(string: Self.workflow)) { #expect($0.status == .created) }
+            _ = try await client.execute(
+                uri: "/api/v1/workflows", method: .post, headers: [.authorization: "Bearer a"], body: ByteBuffer(string: Self.workflow)
+            ) { #expect($0.status == .created) }
             try await client.execute(uri: "/api/v1/learning/patterns/nightly", method: .get, headers: [.authorization: "Bearer v"]) { response in
                 let pattern = try self.json(response.body)
                 #expect(pattern["executionsNeeded"] as? Int == 10)
@@ -153,7 +157,9 @@ struct LearningEngineTests {
                 #expect(pattern["executions"] as? Int == 12)
                 #expect((pattern["steps"] as? [[String: Any]])?.count == 3)
             }
-            let suggestion = try await client.execute(uri: "/api/v1/learning/suggestions/nightly", method: .get, headers: [.authorization: "Bearer v"]) { response in
+            let suggestion = try await client.execute(
+                uri: "/api/v1/learning/suggestions/nightly", method: .get, headers: [.authorization: "Bearer v"]
+            ) { response in
                 let list = try #require(try self.json(response.body)["suggestions"] as? [[String: Any]])
                 let retry = try #require(list.first { $0["id"] as? String == "add-retries/flaky" })
                 #expect((retry["confidence"] as? Double ?? 0) > 0.1)
@@ -161,10 +167,14 @@ struct LearningEngineTests {
                 return try #require(retry["id"] as? String)
             }
             let body = ByteBuffer(string: #"{"id": "\#(suggestion)"}"#)
-            try await client.execute(uri: "/api/v1/learning/suggestions/nightly/apply", method: .post, headers: [.authorization: "Bearer v"], body: body) {
+            try await client.execute(
+                uri: "/api/v1/learning/suggestions/nightly/apply", method: .post, headers: [.authorization: "Bearer v"], body: body
+            ) {
                 #expect($0.status == .forbidden)
             }
-            try await client.execute(uri: "/api/v1/learning/suggestions/nightly/apply", method: .post, headers: [.authorization: "Bearer a"], body: body) { response in
+            try await client.execute(
+                uri: "/api/v1/learning/suggestions/nightly/apply", method: .post, headers: [.authorization: "Bearer a"], body: body
+            ) { response in
                 #expect(response.status == .created)
                 let record = try self.json(response.body)
                 #expect(record["action"] as? String == "applied")
@@ -174,7 +184,9 @@ struct LearningEngineTests {
             #expect(await engine.workflow("nightly")?.step("flaky")?.retryPolicy?.maxAttempts ?? 1 > 1)
             #expect(try await store.workflowVersions(id: "nightly").count == 2)
             // Applied once: it is no longer suggested, and applying it again names what is.
-            try await client.execute(uri: "/api/v1/learning/suggestions/nightly/apply", method: .post, headers: [.authorization: "Bearer a"], body: body) { response in
+            try await client.execute(
+                uri: "/api/v1/learning/suggestions/nightly/apply", method: .post, headers: [.authorization: "Bearer a"], body: body
+            ) { response in
                 #expect(response.status == .notFound)
                 #expect(String(buffer: response.body).contains("no suggestion 'add-retries/flaky'"))
             }
@@ -182,7 +194,9 @@ struct LearningEngineTests {
                 let records = try #require(try self.json(response.body)["records"] as? [[String: Any]])
                 #expect(records.map { $0["suggestionID"] as? String } == ["add-retries/flaky"])
             }
-            try await client.execute(uri: "/api/v1/learning/patterns/nope", method: .get, headers: [.authorization: "Bearer v"]) { #expect($0.status == .notFound) }
+            try await client.execute(uri: "/api/v1/learning/patterns/nope", method: .get, headers: [.authorization: "Bearer v"]) {
+                #expect($0.status == .notFound)
+            }
         }
     }
 }
@@ -225,7 +239,12 @@ struct AutoOptimizerTests {
             // The new version fails half the time: reverted.
             executor.script("b", [.failure("boom"), .success()])
             try await run(engine, count: 1)
-            executor.script("b", [.failure("boom"), .success(), .failure("boom"), .success(), .failure("boom"), .success(), .failure("boom"), .success(), .failure("boom"), .success()])
+            executor.script(
+                "b",
+                [
+                    .failure("boom"), .success(), .failure("boom"), .success(), .failure("boom"), .success(), .failure("boom"), .success(),
+                    .failure("boom"), .success(),
+                ])
             try await run(engine, count: 10)
             let reverted = try await optimizer.consider("svc")
             #expect(reverted.map(\.action) == [.reverted])

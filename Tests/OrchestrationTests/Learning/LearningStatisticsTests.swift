@@ -58,7 +58,9 @@ struct LearningStatisticsTests {
 
     @Test("error messages cluster by shape: numbers, ids, paths, addresses and times are taken out")
     func signatures() {
-        #expect(ErrorSignature.of("connection to 10.0.0.7:5432 refused after 3012 ms") == ErrorSignature.of("connection to 10.0.0.9:5432 refused after 95 ms"))
+        #expect(
+            ErrorSignature.of("connection to 10.0.0.7:5432 refused after 3012 ms")
+                == ErrorSignature.of("connection to 10.0.0.9:5432 refused after 95 ms"))
         #expect(ErrorSignature.of("connection to 10.0.0.7:5432 refused after 3012 ms") == "connection to <ip>:<n> refused after <n> ms")
         #expect(ErrorSignature.of("job 3f2a9c1e-7b4d-4e2a-9f00-1c2d3e4f5a6b failed at 2026-11-27T01:02:03Z") == "job <uuid> failed at <time>")
         #expect(ErrorSignature.of("cannot open /var/lib/app/data-17.db: permission denied") == "cannot open <path>: permission denied")
@@ -73,7 +75,8 @@ struct LearningStatisticsTests {
         #expect(try JSONPatch.apply([JSONPatchOperation(.add, "/baz", "qux")], to: ["foo": "bar"]) == ["baz": "qux", "foo": "bar"])
         #expect(try JSONPatch.apply([JSONPatchOperation(.add, "/foo/1", "qux")], to: ["foo": ["bar", "baz"]]) == ["foo": ["bar", "qux", "baz"]])
         #expect(try JSONPatch.apply([JSONPatchOperation(.remove, "/baz")], to: ["baz": "qux", "foo": "bar"]) == ["foo": "bar"])
-        #expect(try JSONPatch.apply([JSONPatchOperation(.replace, "/baz", "boo")], to: ["baz": "qux", "foo": "bar"]) == ["baz": "boo", "foo": "bar"])
+        #expect(
+            try JSONPatch.apply([JSONPatchOperation(.replace, "/baz", "boo")], to: ["baz": "qux", "foo": "bar"]) == ["baz": "boo", "foo": "bar"])
         let doc: JSONValue = ["baz": "qux", "foo": ["a", 2, "c"]]
         #expect(try JSONPatch.apply([JSONPatchOperation(.test, "/baz", "qux"), JSONPatchOperation(.test, "/foo/1", 2)], to: doc) == doc)
         #expect(throws: JSONPatch.Failure.self) { try JSONPatch.apply([JSONPatchOperation(.test, "/baz", "bar")], to: doc) }
@@ -81,7 +84,9 @@ struct LearningStatisticsTests {
         #expect(try JSONPatch.apply([JSONPatchOperation(.replace, "/a~1b", 1)], to: ["a/b": 0]) == ["a/b": 1])
         #expect(try JSONPatch.apply([JSONPatchOperation(.add, "/foo/-", "d")], to: ["foo": ["a"]]) == ["foo": ["a", "d"]])
         #expect(throws: JSONPatch.Failure.self) { try JSONPatch.apply([JSONPatchOperation(.replace, "/missing", 1)], to: ["a": 0]) }
-        #expect(throws: JSONPatch.Failure.self) { try JSONPatch.apply([JSONPatchOperation(.add, "/a", 1), JSONPatchOperation(.remove, "/nope")], to: [:]) }
+        #expect(throws: JSONPatch.Failure.self) {
+            try JSONPatch.apply([JSONPatchOperation(.add, "/a", 1), JSONPatchOperation(.remove, "/nope")], to: [:])
+        }
     }
 
     @Test("every example's definition document decodes back to the same workflow")

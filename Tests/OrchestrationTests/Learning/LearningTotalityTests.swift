@@ -47,16 +47,21 @@ struct LearningTotalityTests {
         switch behaviour {
         case .identical: return 2.5
         case .zeroLength: return 0
-        case .hugeOutliers: return run % 7 == 0 ? [1e9, 1e15, 1e300, Double.greatestFiniteMagnitude].randomElement(using: &rng)! : Double.random(in: 1...3, using: &rng)
+        case .hugeOutliers:
+            return run % 7 == 0
+                ? [1e9, 1e15, 1e300, Double.greatestFiniteMagnitude].randomElement(using: &rng)! : Double.random(in: 1...3, using: &rng)
         case .slowdown: return run < 60 ? Double.random(in: 1...2, using: &rng) : Double.random(in: 5...9, using: &rng)
         case .hostileNumbers:
-            return [.nan, .infinity, -.infinity, -1, 0, .leastNonzeroMagnitude, 1e-300, 1e308, 3e9, Double(bitPattern: rng.next())].randomElement(using: &rng)!
+            return [.nan, .infinity, -.infinity, -1, 0, .leastNonzeroMagnitude, 1e-300, 1e308, 3e9, Double(bitPattern: rng.next())].randomElement(
+                using: &rng)!
         default: return Double.random(in: 0.001...max(0.002, timeout * 0.9), using: &rng)
         }
     }
 
     /// One step's observation in one execution.
-    static func observation(_ id: String, _ behaviour: Behaviour, run: Int, timeout: Double, attempts maxAttempts: Int, _ rng: inout SplitMix64) -> StepObservation {
+    static func observation(_ id: String, _ behaviour: Behaviour, run: Int, timeout: Double, attempts maxAttempts: Int, _ rng: inout SplitMix64)
+        -> StepObservation
+    {
         var attempts: [AttemptObservation] = []
         var status = StepStatus.failed
         for attempt in 1...maxAttempts {
@@ -70,8 +75,12 @@ struct LearningTotalityTests {
             default: outcome = Double.random(in: 0..<1, using: &rng) < 0.1 ? .failed : .succeeded
             }
             let seconds = outcome == .timedOut && behaviour != .hostileNumbers ? timeout : Self.seconds(behaviour, run: run, timeout: timeout, &rng)
-            attempts.append(AttemptObservation(outcome: outcome, seconds: seconds, error: outcome == .succeeded ? nil : "connection reset after \(run) ms"))
-            if outcome == .succeeded || outcome == .cached { status = .success; break }
+            attempts.append(
+                AttemptObservation(outcome: outcome, seconds: seconds, error: outcome == .succeeded ? nil : "connection reset after \(run) ms"))
+            if outcome == .succeeded || outcome == .cached {
+                status = .success
+                break
+            }
         }
         let input = behaviour == .repeatedInputs || behaviour == .identical ? "in-\(run % 3)" : "in-\(run)"
         return StepObservation(
@@ -87,19 +96,23 @@ struct LearningTotalityTests {
         let rate = [0.1, 0, 1, .nan, .infinity].randomElement(using: &rng)!
         for run in 0..<runs {
             let steps = workflow.steps.enumerated().map { i, step in
-                observation(step.id, behaviours[i], run: run, timeout: step.timeout?.seconds ?? 60,
-                            attempts: step.retryPolicy?.maxAttempts ?? 1, &rng)
+                observation(
+                    step.id, behaviours[i], run: run, timeout: step.timeout?.seconds ?? 60,
+                    attempts: step.retryPolicy?.maxAttempts ?? 1, &rng)
             }
             let status: ExecutionStatus = steps.allSatisfy { $0.status == .success } ? .completed : .failed
             let seconds = behaviours.contains(.hostileNumbers) ? Self.seconds(.hostileNumbers, run: run, timeout: 1, &rng) : Double(run % 5) + 1
-            statistics.add(ExecutionObservation(
-                executionID: "x\(run)", workflowID: workflow.id, version: "v\(run / 50)", status: status,
-                startedAt: Date(timeIntervalSince1970: 1_800_000_000 + Double(run) * 60), seconds: seconds, steps: steps), learningRate: rate)
+            statistics.add(
+                ExecutionObservation(
+                    executionID: "x\(run)", workflowID: workflow.id, version: "v\(run / 50)", status: status,
+                    startedAt: Date(timeIntervalSince1970: 1_800_000_000 + Double(run) * 60), seconds: seconds, steps: steps), learningRate: rate)
         }
         return statistics
     }
 
-    @Test("1,500 random histories (all failures, all timeouts, one sample, identical, zero, huge outliers, cut-offs only, hostile numbers): every pattern, suggestion of every kind, plan and ETA is finite and encodes as JSON")
+    @Test(
+        "1,500 random histories (all failures, all timeouts, one sample, identical, zero, huge outliers, cut-offs only, hostile numbers): every pattern, suggestion of every kind, plan and ETA is finite and encodes as JSON"
+    )
     func randomHistories() throws {
         var rng = SplitMix64(seed: Self.seed)
         var kinds: [Suggestion.Kind: Int] = [:]

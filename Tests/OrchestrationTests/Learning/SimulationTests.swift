@@ -75,7 +75,9 @@ struct SimulationTests {
 
 @Suite("Learning evaluation: planted problems")
 struct LearningEvaluationTests {
-    @Test("over 200 simulated executions under 5 seeds, the suggestions find what was planted (recall ≥ 0.9) and nothing on healthy steps (precision ≥ 0.95)")
+    @Test(
+        "over 200 simulated executions under 5 seeds, the suggestions find what was planted (recall ≥ 0.9) and nothing on healthy steps (precision ≥ 0.95)"
+    )
     func planted() async throws {
         let report = try await LearningEvaluation.evaluate(seeds: [1, 2, 3, 4, 5], runs: 200)
         for run in report.seeds {
@@ -105,13 +107,15 @@ struct SchedulingEvaluationTests {
         executor.takes("test", .seconds(30))
         let clock = ManualClock()
         try await withScriptedEngine(executor, clock: clock) { engine in
-            try await engine.registerWorkflow(try workflowDocument("""
-                name: eta
-                steps:
-                  - {id: build, estimatedDuration: 1m}
-                  - {id: test, dependencies: [build], estimatedDuration: 30s}
-                  - {id: lint, dependencies: [build], estimatedDuration: 10s}
-                """))
+            try await engine.registerWorkflow(
+                try workflowDocument(
+                    """
+                    name: eta
+                    steps:
+                      - {id: build, estimatedDuration: 1m}
+                      - {id: test, dependencies: [build], estimatedDuration: 30s}
+                      - {id: lint, dependencies: [build], estimatedDuration: 10s}
+                    """))
             let started = try await engine.executeWorkflow("eta")
             await clock.waitForSleepers(1)
             let first = try await engine.estimatedCompletion(started.id)

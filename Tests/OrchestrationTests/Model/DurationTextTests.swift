@@ -3,16 +3,18 @@ import Testing
 
 @Suite("Durations in files")
 struct DurationTextTests {
-    @Test("units and combinations parse", arguments: [
-        ("500ms", Duration.milliseconds(500)),
-        ("10s", .seconds(10)),
-        ("5m", .seconds(300)),
-        ("1h30m", .seconds(5400)),
-        ("2d", .seconds(172_800)),
-        ("1.5s", .milliseconds(1500)),
-        ("90", .seconds(90)),
-        ("250us", .microseconds(250)),
-    ])
+    @Test(
+        "units and combinations parse",
+        arguments: [
+            ("500ms", Duration.milliseconds(500)),
+            ("10s", .seconds(10)),
+            ("5m", .seconds(300)),
+            ("1h30m", .seconds(5400)),
+            ("2d", .seconds(172_800)),
+            ("1.5s", .milliseconds(1500)),
+            ("90", .seconds(90)),
+            ("250us", .microseconds(250)),
+        ])
     func parses(text: String, expected: Duration) throws {
         #expect(try DurationText.parse(text) == expected)
     }
@@ -30,10 +32,12 @@ struct DurationTextTests {
         #expect(throws: DurationText.ParseError.self) { try DurationText.parse("h") }
     }
 
-    @Test("formatting reads like the files", arguments: [
-        (Duration.seconds(5400), "1h30m"), (.milliseconds(500), "500ms"), (.seconds(0), "0s"),
-        (.milliseconds(2500), "2.5s"), (.seconds(172_800), "2d"), (.seconds(61), "1m1s"),
-    ])
+    @Test(
+        "formatting reads like the files",
+        arguments: [
+            (Duration.seconds(5400), "1h30m"), (.milliseconds(500), "500ms"), (.seconds(0), "0s"),
+            (.milliseconds(2500), "2.5s"), (.seconds(172_800), "2d"), (.seconds(61), "1m1s"),
+        ])
     func formats(duration: Duration, text: String) throws {
         #expect(DurationText.format(duration) == text)
         #expect(try DurationText.parse(text) == duration)

@@ -42,7 +42,8 @@ struct PlanAgreesWithEngineTests {
             let report = try await Simulator(workflow: workflow, model: model, seed: 1, warmUp: 0).run(runs: 1)
             #expect(
                 abs(report.makespan.max - plan.estimatedDuration.seconds) < 1e-6,
-                "seed \(Self.seed), round \(round): plan \(plan.estimatedDuration.seconds) s, engine \(report.makespan.max) s, maxParallelism \(workflow.maxParallelism.map(String.init) ?? "none"), exclusive \(workflow.steps.filter { !$0.parallel }.map(\.id))")
+                "seed \(Self.seed), round \(round): plan \(plan.estimatedDuration.seconds) s, engine \(report.makespan.max) s, maxParallelism \(workflow.maxParallelism.map(String.init) ?? "none"), exclusive \(workflow.steps.filter { !$0.parallel }.map(\.id))"
+            )
         }
     }
 }

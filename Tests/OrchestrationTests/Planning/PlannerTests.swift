@@ -21,12 +21,14 @@ struct PlannerTests {
 
     @Test("critical path and priorities follow estimates, not step count")
     func estimates() throws {
-        let w = Workflow(name: "est", steps: [
-            WorkflowStep(id: "quick1", estimatedDuration: .seconds(1)),
-            WorkflowStep(id: "quick2", dependencies: ["quick1"], estimatedDuration: .seconds(1)),
-            WorkflowStep(id: "slow", estimatedDuration: .seconds(10)),
-            WorkflowStep(id: "end", dependencies: ["quick2", "slow"], estimatedDuration: .seconds(2)),
-        ])
+        let w = Workflow(
+            name: "est",
+            steps: [
+                WorkflowStep(id: "quick1", estimatedDuration: .seconds(1)),
+                WorkflowStep(id: "quick2", dependencies: ["quick1"], estimatedDuration: .seconds(1)),
+                WorkflowStep(id: "slow", estimatedDuration: .seconds(10)),
+                WorkflowStep(id: "end", dependencies: ["quick2", "slow"], estimatedDuration: .seconds(2)),
+            ])
         let plan = try Planner().plan(w)
         #expect(plan.criticalPath == ["slow", "end"])
         #expect(plan.criticalPathDuration == .seconds(12))
@@ -52,26 +54,31 @@ struct PlannerTests {
 
     @Test("redundant dependencies are reported with the path that implies them")
     func redundant() throws {
-        let w = Workflow(name: "r", steps: [
-            WorkflowStep(id: "a"),
-            WorkflowStep(id: "b", dependencies: ["a"]),
-            WorkflowStep(id: "c", dependencies: ["b"]),
-            WorkflowStep(id: "d", dependencies: ["a", "c", "b"]),
-        ])
+        let w = Workflow(
+            name: "r",
+            steps: [
+                WorkflowStep(id: "a"),
+                WorkflowStep(id: "b", dependencies: ["a"]),
+                WorkflowStep(id: "c", dependencies: ["b"]),
+                WorkflowStep(id: "d", dependencies: ["a", "c", "b"]),
+            ])
         let plan = try Planner().plan(w)
-        #expect(plan.redundantDependencies == [
-            .init(step: "d", dependency: "a", via: "c"),
-            .init(step: "d", dependency: "b", via: "c"),
-        ])
+        #expect(
+            plan.redundantDependencies == [
+                .init(step: "d", dependency: "a", via: "c"),
+                .init(step: "d", dependency: "b", via: "c"),
+            ])
         #expect(plan.reductionComplete)
     }
 
     @Test("implicit dependencies from references are listed and scheduled")
     func implicit() throws {
-        let w = Workflow(name: "i", steps: [
-            WorkflowStep(id: "build"),
-            WorkflowStep(id: "push", inputs: ["image": "${build.image}"]),
-        ])
+        let w = Workflow(
+            name: "i",
+            steps: [
+                WorkflowStep(id: "build"),
+                WorkflowStep(id: "push", inputs: ["image": "${build.image}"]),
+            ])
         let plan = try Planner().plan(w)
         #expect(plan.implicitDependencies == [.init(step: "push", dependency: "build")])
         #expect(plan.stages.map(\.steps) == [["build"], ["push"]])
@@ -109,9 +116,11 @@ struct PlannerTests {
 
     @Test("DOT and Mermaid mark the critical path and the redundant edge")
     func renderings() throws {
-        let w = Workflow(name: "r", steps: [
-            WorkflowStep(id: "a"), WorkflowStep(id: "b", dependencies: ["a"]), WorkflowStep(id: "c", dependencies: ["a", "b"]),
-        ])
+        let w = Workflow(
+            name: "r",
+            steps: [
+                WorkflowStep(id: "a"), WorkflowStep(id: "b", dependencies: ["a"]), WorkflowStep(id: "c", dependencies: ["a", "b"]),
+            ])
         let result = WorkflowValidator().validate(w)
         let graph = try #require(result.graph)
         let renderer = PlanRenderer(plan: Planner().plan(graph), graph: graph)
@@ -121,7 +130,10 @@ struct PlannerTests {
         let mermaid = renderer.mermaid()
         #expect(mermaid.contains("n0 -. redundant .-> n2"))
         #expect(mermaid.contains("class n0,n1,n2 critical"))
-        guard case .object(let json) = renderer.json() else { Issue.record("plan JSON is not an object"); return }
+        guard case .object(let json) = renderer.json() else {
+            Issue.record("plan JSON is not an object")
+            return
+        }
         #expect(json["optimizationScore"] == 1)
         #expect(json["criticalPath"] == ["a", "b", "c"])
     }

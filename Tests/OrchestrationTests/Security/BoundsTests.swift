@@ -19,7 +19,10 @@ struct BoundsTests {
         var rng = SplitMix64(seed: seed)
         var out = special
         for i in 0..<count {
-            out.append(i % 2 == 0 ? Double(bitPattern: rng.next()) : Double.random(in: -1...1, using: &rng) * pow(10, Double(Int.random(in: -30...30, using: &rng))))
+            out.append(
+                i % 2 == 0
+                    ? Double(bitPattern: rng.next()) : Double.random(in: -1...1, using: &rng) * pow(10, Double(Int.random(in: -30...30, using: &rng)))
+            )
         }
         return out
     }
@@ -40,9 +43,13 @@ struct BoundsTests {
     @Test("every number written in a definition's duration or value fields loads or is a located error, never a trap")
     func definitions() throws {
         var rng = SplitMix64(seed: Self.seed)
-        let texts = Self.doubles(300, seed: Self.seed &+ 1).map { "\($0)" } + [".inf", "-.inf", ".nan", "1e400", "-1e400", "1e21", "0x7fffffffffffffff", "99999999999999999999", "1_000"]
+        let texts =
+            Self.doubles(300, seed: Self.seed &+ 1).map { "\($0)" } + [
+                ".inf", "-.inf", ".nan", "1e400", "-1e400", "1e21", "0x7fffffffffffffff", "99999999999999999999", "1_000",
+            ]
         for text in texts {
-            let field = ["timeout", "retryPolicy: {maxAttempts: 2, initialDelay", "variables: {v", "maxParallelism"][Int.random(in: 0..<4, using: &rng)]
+            let field = ["timeout", "retryPolicy: {maxAttempts: 2, initialDelay", "variables: {v", "maxParallelism"][
+                Int.random(in: 0..<4, using: &rng)]
             let closing = field.contains("{") ? "}" : ""
             let yaml = "name: n\n\(field): \(text)\(closing)\nsteps:\n  - {id: s, inputs: {command: x}}\n"
             do {

@@ -14,7 +14,8 @@ struct BrowserRequestTests {
     func simpleRequests() async throws {
         try await withLiveServer { port, engine in
             for type in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "text/plain;charset=UTF-8"] {
-                let (status, text) = try await RawHTTP.request(port: port, method: "POST", path: "/api/v1/workflows", headers: ["Content-Type": type], body: Self.definition)
+                let (status, text) = try await RawHTTP.request(
+                    port: port, method: "POST", path: "/api/v1/workflows", headers: ["Content-Type": type], body: Self.definition)
                 #expect(status == 415, "\(type): \(status)")
                 #expect(text.contains("send application/yaml"))
             }
@@ -36,7 +37,10 @@ struct BrowserRequestTests {
             for host in ["evil.example:\(port)", "127.0.0.1.evil.example", "127.evil.example:\(port)"] {
                 let answer8 = try await RawHTTP.request(port: port, method: "GET", path: "/api/v1/executions", host: host).status
                 #expect(answer8 == 421, "\(host)")
-                let answer9 = try await RawHTTP.request(port: port, method: "POST", path: "/api/v1/workflows", headers: ["Content-Type": "application/yaml"], body: Self.definition, host: host).status
+                let answer9 = try await RawHTTP.request(
+                    port: port, method: "POST", path: "/api/v1/workflows", headers: ["Content-Type": "application/yaml"], body: Self.definition,
+                    host: host
+                ).status
                 #expect(answer9 == 421)
             }
             for host in ["127.0.0.1:\(port)", "localhost:\(port)", "LOCALHOST", "[::1]:\(port)"] {
@@ -58,7 +62,8 @@ struct BrowserRequestTests {
         try await withLiveServer { port, engine in
             let origin = "http://127.0.0.1:\(port)"
             let browser = ["Content-Type": "application/yaml", "Origin": origin, "Sec-Fetch-Site": "same-origin"]
-            let (refused, text) = try await RawHTTP.request(port: port, method: "POST", path: "/api/v1/workflows", headers: browser, body: Self.definition)
+            let (refused, text) = try await RawHTTP.request(
+                port: port, method: "POST", path: "/api/v1/workflows", headers: browser, body: Self.definition)
             #expect(refused == 403)
             #expect(text.contains("X-NovaCron-Request"))
             var ui = browser

@@ -9,13 +9,15 @@ import Testing
 struct EventStreamLimitTests {
     static func publish(_ port: Int, _ type: String, data: String = "{}") async throws {
         let (status, text) = try await RawHTTP.request(
-            port: port, method: "POST", path: "/api/v1/events", headers: ["Content-Type": "application/json"], body: #"{"type": "\#(type)", "data": \#(data)}"#)
+            port: port, method: "POST", path: "/api/v1/events", headers: ["Content-Type": "application/json"],
+            body: #"{"type": "\#(type)", "data": \#(data)}"#)
         #expect(status == 201, "\(text.suffix(200))")
     }
 
     static func openStream(_ port: Int, token: String? = nil, after: String = "", receiveBuffer: Int? = nil) async throws -> (RawHTTP, Int) {
         let client = try RawHTTP(port: port, receiveBuffer: receiveBuffer)
-        try client.send("GET /api/v1/events/stream\(after) HTTP/1.1\r\nHost: 127.0.0.1\r\n\(token.map { "Authorization: Bearer \($0)\r\n" } ?? "")\r\n")
+        try client.send(
+            "GET /api/v1/events/stream\(after) HTTP/1.1\r\nHost: 127.0.0.1\r\n\(token.map { "Authorization: Bearer \($0)\r\n" } ?? "")\r\n")
         return (client, try await client.head().status)
     }
 
@@ -64,7 +66,8 @@ struct EventStreamLimitTests {
             held.append(other)
             let (_, overall) = try await Self.openStream(port, token: "v2")
             #expect(overall == 429)
-            let (text) = try await RawHTTP.request(port: port, method: "GET", path: "/api/v1/events/stream", headers: ["Authorization": "Bearer v2"]).text
+            let (text) = try await RawHTTP.request(port: port, method: "GET", path: "/api/v1/events/stream", headers: ["Authorization": "Bearer v2"])
+                .text
             #expect(text.contains("Retry-After: 5"))
         }
     }

@@ -14,11 +14,13 @@ struct HostileInputTests {
         try await RawHTTP.request(port: port, method: "POST", path: "/api/v1/workflows", headers: ["Content-Type": "application/yaml"], body: yaml)
     }
 
-    @Test("infinite, huge and NaN numbers in a definition are located 422s, and the server keeps answering", arguments: [
-        ("timeout: .inf", "timeout"), ("timeout: 1e400", "timeout"), ("timeout: 1e21", "timeout"), ("timeout: -5", "timeout"),
-        ("variables: {big: 1e400}", "variables.big"), ("variables: {n: .nan}", "variables.n"), ("maxParallelism: 1e21", "maxParallelism"),
-        ("retryPolicy: {maxAttempts: 2, initialDelay: .inf}", "retryPolicy.initialDelay"),
-    ])
+    @Test(
+        "infinite, huge and NaN numbers in a definition are located 422s, and the server keeps answering",
+        arguments: [
+            ("timeout: .inf", "timeout"), ("timeout: 1e400", "timeout"), ("timeout: 1e21", "timeout"), ("timeout: -5", "timeout"),
+            ("variables: {big: 1e400}", "variables.big"), ("variables: {n: .nan}", "variables.n"), ("maxParallelism: 1e21", "maxParallelism"),
+            ("retryPolicy: {maxAttempts: 2, initialDelay: .inf}", "retryPolicy.initialDelay"),
+        ])
     func numbers(field: String, path: String) async throws {
         try await withLiveServer { port, _ in
             let (status, text) = try await Self.register(port, "name: n\n\(field)\nsteps:\n  - {id: s, inputs: {command: x}}\n")
@@ -45,7 +47,9 @@ struct HostileInputTests {
         return executors
     }
 
-    @Test("a wait of \"nan\" (or inf, or 1e400 s) given at run time fails its step with the reason instead of killing the server", arguments: ["nan", "inf", "1e400", "-1", "1e21"])
+    @Test(
+        "a wait of \"nan\" (or inf, or 1e400 s) given at run time fails its step with the reason instead of killing the server",
+        arguments: ["nan", "inf", "1e400", "-1", "1e21"])
     func runTimeDuration(pause: String) async throws {
         try await withLiveServer(executors: Self.executors(ScriptedExecutor())) { port, engine in
             let registered = try await Self.register(port, Self.waits).status
@@ -80,7 +84,7 @@ struct HostileInputTests {
             let poisoned = try await engine.executeWorkflow("waits", inputs: ["pause": "nan"])
             let healthy = try await engine.executeWorkflow("steady", inputs: ["pause": "1ms"])
             await first.waitForStarts(2)
-            crashable.crash()   // the process dies here: nothing more reaches the store
+            crashable.crash()  // the process dies here: nothing more reaches the store
             return (poisoned.id, healthy.id)
         }
         // A new process on the same store carries on what the first one left.
@@ -103,10 +107,14 @@ struct HostileInputTests {
             let big = String(repeating: "# padding\n", count: 30_000)
             let (status, text) = try await Self.register(port, big)
             #expect(status == 413)
-            #expect(text.contains("the definition is larger than 262144 bytes (256 KiB), this server's limit (maxDefinitionBytes)"), "\(text.suffix(300))")
+            #expect(
+                text.contains("the definition is larger than 262144 bytes (256 KiB), this server's limit (maxDefinitionBytes)"), "\(text.suffix(300))"
+            )
             #expect(!text.contains("NIO") && !text.contains("Error"), "\(text.suffix(300))")
             var bomb = "name: bomb\nvariables:\n  a: &a [x,x,x,x,x,x,x,x,x]\n"
-            for (prev, name) in zip("abcdefgh", "bcdefghi") { bomb += "  \(name): &\(name) [*\(prev),*\(prev),*\(prev),*\(prev),*\(prev),*\(prev),*\(prev),*\(prev),*\(prev)]\n" }
+            for (prev, name) in zip("abcdefgh", "bcdefghi") {
+                bomb += "  \(name): &\(name) [*\(prev),*\(prev),*\(prev),*\(prev),*\(prev),*\(prev),*\(prev),*\(prev),*\(prev)]\n"
+            }
             bomb += "steps:\n  - {id: s, inputs: {command: x}}\n"
             let started = ContinuousClock.now
             let answer = try await Self.register(port, bomb)
@@ -129,7 +137,9 @@ struct HostileInputTests {
         try await withLiveServer { port, engine in
             let client = try RawHTTP(port: port)
             let body: [UInt8] = Array("name: caf".utf8) + [0xC3, 0x28] + Array("\nsteps:\n  - {id: s, inputs: {command: x}}\n".utf8)
-            try client.send("POST /api/v1/workflows HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/yaml\r\nContent-Length: \(body.count)\r\n\r\n")
+            try client.send(
+                "POST /api/v1/workflows HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/yaml\r\nContent-Length: \(body.count)\r\n\r\n"
+            )
             try client.send(body)
             let (status, text) = try await client.head()
             #expect(status == 400, "\(text)")

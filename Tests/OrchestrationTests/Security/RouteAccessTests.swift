@@ -11,7 +11,11 @@ struct RouteAccessTests {
     static let tokens = try! APITokens(environment: "viewer:v-token,operator:o-token,admin:a-token")
     static let callers: [(token: String?, role: Role?)] = [(nil, nil), ("v-token", .viewer), ("o-token", .operator), ("a-token", .admin)]
 
-    struct Operation { var method: String; var path: String; var access: String }
+    struct Operation {
+        var method: String
+        var path: String
+        var access: String
+    }
 
     static func operations(port: Int) async throws -> [Operation] {
         let (_, text) = try await RawHTTP.request(port: port, method: "GET", path: "/api/v1/openapi.json")
@@ -31,8 +35,10 @@ struct RouteAccessTests {
 
     /// The spellings that reach the same route: double slashes anywhere, a trailing slash.
     static func variants(_ path: String) -> [String] {
-        [path, "/" + path, path.replacingOccurrences(of: "/api/v1/", with: "/api/v1//"),
-         path.replacingOccurrences(of: "/api/", with: "/api//"), path + "/"]
+        [
+            path, "/" + path, path.replacingOccurrences(of: "/api/v1/", with: "/api/v1//"),
+            path.replacingOccurrences(of: "/api/", with: "/api//"), path + "/",
+        ]
     }
 
     @Test("every documented operation answers 401 without a token and 403 below its declared role, however its path is spelt")
@@ -48,13 +54,15 @@ struct RouteAccessTests {
                         if let token = caller.token { headers["Authorization"] = "Bearer \(token)" }
                         let client = try RawHTTP(port: port)
                         let body = op.method == "POST" ? "{}" : ""
-                        var request = "\(op.method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\nContent-Length: \(body.utf8.count)\r\n"
+                        var request =
+                            "\(op.method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\nContent-Length: \(body.utf8.count)\r\n"
                         for (k, v) in headers { request += "\(k): \(v)\r\n" }
                         try client.send(request + "\r\n" + body)
                         let status = try await client.head().status
                         let expected: Int? = caller.role == nil ? 401 : caller.role! < needed ? 403 : nil
                         if let expected {
-                            #expect(status == expected, "\(op.method) \(path) as \(caller.role?.rawValue ?? "nobody"): \(status), expected \(expected)")
+                            #expect(
+                                status == expected, "\(op.method) \(path) as \(caller.role?.rawValue ?? "nobody"): \(status), expected \(expected)")
                         } else {
                             #expect(status != 401 && status != 403, "\(op.method) \(path) as \(caller.role!.rawValue): \(status)")
                         }
@@ -68,7 +76,10 @@ struct RouteAccessTests {
     func otherSpellings() async throws {
         try await withLiveServer(tokens: Self.tokens) { port, engine in
             let definition = "name: sneaky\nsteps:\n  - {id: s, inputs: {command: id}}\n"
-            for path in ["/api/v1/%77orkflows", "/API/v1/workflows", "/api/V1/workflows", "/api/v1/./workflows", "/api/v1/x/../workflows", "//api//v1//workflows//", "/api/v1/workflows?x=/api/v1/executions"] {
+            for path in [
+                "/api/v1/%77orkflows", "/API/v1/workflows", "/api/V1/workflows", "/api/v1/./workflows", "/api/v1/x/../workflows",
+                "//api//v1//workflows//", "/api/v1/workflows?x=/api/v1/executions",
+            ] {
                 let (status, _) = try await RawHTTP.request(
                     port: port, method: "POST", path: path,
                     headers: ["Authorization": "Bearer o-token", "Content-Type": "application/yaml"], body: definition)
@@ -86,6 +97,8 @@ struct RouteAccessTests {
     @Test("loopback means an address in 127.0.0.0/8, ::1 or localhost, not a name that starts with 127.")
     func loopback() {
         for host in ["127.0.0.1", "127.1.2.3", "localhost", "::1"] { #expect(ServerConfiguration(host: host).isLoopback, "\(host)") }
-        for host in ["127.example.com", "127.0.0.1.nip.io", "0.0.0.0", "1270.0.0.1", "127.0.0", "::"] { #expect(!ServerConfiguration(host: host).isLoopback, "\(host)") }
+        for host in ["127.example.com", "127.0.0.1.nip.io", "0.0.0.0", "1270.0.0.1", "127.0.0", "::"] {
+            #expect(!ServerConfiguration(host: host).isLoopback, "\(host)")
+        }
     }
 }

@@ -24,15 +24,18 @@ struct WebhookReplayTests {
     }
 
     static func register(_ port: Int) async throws {
-        let (status, text) = try await RawHTTP.request(port: port, method: "POST", path: "/api/v1/workflows", headers: ["Content-Type": "application/yaml"], body: workflow)
+        let (status, text) = try await RawHTTP.request(
+            port: port, method: "POST", path: "/api/v1/workflows", headers: ["Content-Type": "application/yaml"], body: workflow)
         #expect(status == 201, "\(text)")
     }
 
     static func started(_ text: String) -> Int { text.matches(of: /"execution":"/).count }
 
-    @Test("a body-signed delivery needs its delivery id, and the same body under a new id is a duplicate (GitHub and X-Signature-256)", arguments: [
-        ("github", "X-Hub-Signature-256", "X-GitHub-Delivery"), ("generic", "X-Signature-256", "X-Delivery-ID"),
-    ])
+    @Test(
+        "a body-signed delivery needs its delivery id, and the same body under a new id is a duplicate (GitHub and X-Signature-256)",
+        arguments: [
+            ("github", "X-Hub-Signature-256", "X-GitHub-Delivery"), ("generic", "X-Signature-256", "X-Delivery-ID"),
+        ])
     func bodySigned(source: String, signatureHeader: String, idHeader: String) async throws {
         let secret = source == "github" ? "gh-secret" : "tool-secret"
         try await withLiveServer(secrets: ["GH": "gh-secret", "TOOL": "tool-secret"]) { port, _ in
@@ -61,7 +64,10 @@ struct WebhookReplayTests {
 
     @Test("Standard Webhooks: the specification's example verifies; a tampered id or timestamp does not")
     func standardVector() {
-        let headers = ["webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek", "webhook-timestamp": "1614265330", "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="]
+        let headers = [
+            "webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek", "webhook-timestamp": "1614265330",
+            "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+        ]
         let body = Array(#"{"test": 2432232314}"#.utf8)
         let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
         #expect(Webhook.verify(Webhook.Delivery(source: "generic", headers: headers, body: body), secret: secret))
@@ -96,7 +102,8 @@ struct WebhookReplayTests {
             #expect(second == 202)
             #expect(Self.started(secondText) == 1)
             for skew in [-301, 3600, -86_400 * 365] {
-                let (old, why) = try await Self.post(port, "generic", Self.standard(id: "msg-\(skew)", timestamp: now + skew, body: body, key: key), body)
+                let (old, why) = try await Self.post(
+                    port, "generic", Self.standard(id: "msg-\(skew)", timestamp: now + skew, body: body, key: key), body)
                 #expect(old == 401, "\(skew): \(why)")
                 #expect(why.contains("webhook-timestamp"))
             }

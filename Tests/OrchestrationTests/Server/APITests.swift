@@ -47,7 +47,9 @@ struct APITests {
     @Test("debug mode: started with debug: true, the execution is paused before each step, and each resume runs exactly that one")
     func debugMode() async throws {
         try await withAPI { client, engine, executor in
-            _ = try await client.execute(uri: "/api/v1/workflows", method: .post, body: ByteBuffer(string: Self.hello)) { #expect($0.status == .created) }
+            _ = try await client.execute(uri: "/api/v1/workflows", method: .post, body: ByteBuffer(string: Self.hello)) {
+                #expect($0.status == .created)
+            }
             let id = try await client.execute(
                 uri: "/api/v1/workflows/hello/executions", method: .post, headers: [.contentType: "application/json"],
                 body: ByteBuffer(string: #"{"inputs": {}, "debug": true}"#)
@@ -84,14 +86,18 @@ struct APITests {
     @Test("triggers list with their state; disable and enable switch a schedule without editing the workflow")
     func triggers() async throws {
         try await withAPI { client, _, _ in
-            let scheduled = Self.hello.replacingOccurrences(of: "name: hello\n", with: """
-                name: hello
-                triggers:
-                  - {id: nightly, type: schedule, schedule: "0 2 * * *", timezone: Europe/Berlin}
-                  - {id: push, type: webhook, source: github}
+            let scheduled = Self.hello.replacingOccurrences(
+                of: "name: hello\n",
+                with: """
+                    name: hello
+                    triggers:
+                      - {id: nightly, type: schedule, schedule: "0 2 * * *", timezone: Europe/Berlin}
+                      - {id: push, type: webhook, source: github}
 
-                """)
-            _ = try await client.execute(uri: "/api/v1/workflows", method: .post, body: ByteBuffer(string: scheduled)) { #expect($0.status == .created) }
+                    """)
+            _ = try await client.execute(uri: "/api/v1/workflows", method: .post, body: ByteBuffer(string: scheduled)) {
+                #expect($0.status == .created)
+            }
             try await client.execute(uri: "/api/v1/triggers", method: .get) { response in
                 let triggers = try #require(try self.json(response.body)["triggers"] as? [[String: Any]])
                 #expect(triggers.map { $0["id"] as? String } == ["nightly", "push"])
@@ -192,7 +198,9 @@ struct APITests {
     @Test("bad requests get problem documents: invalid workflow (located), unknown ids, bad query, learning switched off")
     func problems() async throws {
         try await withAPI { client, _, _ in
-            try await client.execute(uri: "/api/v1/workflows", method: .post, body: ByteBuffer(string: "name: w\nsteps:\n  - {id: a, dependencies: [b]}\n")) { response in
+            try await client.execute(
+                uri: "/api/v1/workflows", method: .post, body: ByteBuffer(string: "name: w\nsteps:\n  - {id: a, dependencies: [b]}\n")
+            ) { response in
                 #expect(response.status == .unprocessableContent)
                 #expect(response.headers[.contentType] == "application/problem+json")
                 let p = try self.json(response.body)
@@ -265,7 +273,9 @@ struct APITests {
             let app = try await buildApplication(engine: engine, store: store, configuration: ServerConfiguration(port: 0))
             try await app.test(.router) { client in
                 if round == 0 {
-                    try await client.execute(uri: "/api/v1/workflows", method: .post, body: ByteBuffer(string: Self.hello)) { #expect($0.status == .created) }
+                    try await client.execute(uri: "/api/v1/workflows", method: .post, body: ByteBuffer(string: Self.hello)) {
+                        #expect($0.status == .created)
+                    }
                 } else {
                     try await client.execute(uri: "/api/v1/workflows/hello", method: .get) { response in
                         #expect(response.status == .ok)

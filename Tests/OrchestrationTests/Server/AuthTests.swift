@@ -23,13 +23,15 @@ struct AuthTests {
 
     /// The status each token gets on a route of each class: read (a list, /metrics), run (start),
     /// operate (cancel an unknown execution: 404 once allowed), register, delete (an unknown workflow).
-    @Test("each role on each route class: reads need viewer, running and operating need operator, registering and deleting need admin", arguments: [
-        (nil as String?, [HTTPResponse.Status.unauthorized, .unauthorized, .unauthorized, .unauthorized, .unauthorized, .unauthorized]),
-        ("wrong", [.unauthorized, .unauthorized, .unauthorized, .unauthorized, .unauthorized, .unauthorized]),
-        ("v-token", [.ok, .ok, .forbidden, .forbidden, .forbidden, .forbidden]),
-        ("o-token", [.ok, .ok, .created, .notFound, .forbidden, .forbidden]),
-        ("a-token", [.ok, .ok, .created, .notFound, .created, .notFound]),
-    ])
+    @Test(
+        "each role on each route class: reads need viewer, running and operating need operator, registering and deleting need admin",
+        arguments: [
+            (nil as String?, [HTTPResponse.Status.unauthorized, .unauthorized, .unauthorized, .unauthorized, .unauthorized, .unauthorized]),
+            ("wrong", [.unauthorized, .unauthorized, .unauthorized, .unauthorized, .unauthorized, .unauthorized]),
+            ("v-token", [.ok, .ok, .forbidden, .forbidden, .forbidden, .forbidden]),
+            ("o-token", [.ok, .ok, .created, .notFound, .forbidden, .forbidden]),
+            ("a-token", [.ok, .ok, .created, .notFound, .created, .notFound]),
+        ])
     func roles(token: String?, expected: [HTTPResponse.Status]) async throws {
         try await withServer { client in
             var headers: HTTPFields = [:]
@@ -38,7 +40,9 @@ struct AuthTests {
             let metrics = try await client.execute(uri: "/metrics", method: .get, headers: headers) { $0.status }
             let run = try await client.execute(uri: "/api/v1/workflows/hello/executions", method: .post, headers: headers) { $0.status }
             let operate = try await client.execute(uri: "/api/v1/executions/none/cancel", method: .post, headers: headers) { $0.status }
-            let register = try await client.execute(uri: "/api/v1/workflows", method: .post, headers: headers, body: ByteBuffer(string: APITests.hello)) { $0.status }
+            let register = try await client.execute(
+                uri: "/api/v1/workflows", method: .post, headers: headers, body: ByteBuffer(string: APITests.hello)
+            ) { $0.status }
             let delete = try await client.execute(uri: "/api/v1/workflows/nope", method: .delete, headers: headers) { $0.status }
             #expect([read, metrics, run, operate, register, delete] == expected)
         }
@@ -53,7 +57,9 @@ struct AuthTests {
                 #expect(response.headers[.wwwAuthenticate] == "Bearer")
                 #expect(response.headers[.contentType] == "application/problem+json")
             }
-            try await client.execute(uri: "/api/v1/workflows", method: .post, headers: [.authorization: "Bearer o-token"], body: ByteBuffer(string: APITests.hello)) { response in
+            try await client.execute(
+                uri: "/api/v1/workflows", method: .post, headers: [.authorization: "Bearer o-token"], body: ByteBuffer(string: APITests.hello)
+            ) { response in
                 #expect(response.status == .forbidden)
                 #expect(String(buffer: response.body).contains("this needs the admin role; the token has operator"))
             }

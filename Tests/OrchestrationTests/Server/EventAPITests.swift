@@ -23,7 +23,8 @@ struct EventAPITests {
         for type in StepType.allCases { executors.register(ScriptedExecutor(), for: type) }
         let store = try SQLiteStore(path: temporaryDatabasePath())
         let engine = WorkflowEngine(executors: executors, secrets: SecretProvider(environment: [:]), store: store)
-        let app = try await buildApplication(engine: engine, store: store, configuration: ServerConfiguration(port: 0, tokens: try APITokens(environment: "viewer:v,admin:a")))
+        let app = try await buildApplication(
+            engine: engine, store: store, configuration: ServerConfiguration(port: 0, tokens: try APITokens(environment: "viewer:v,admin:a")))
         try await app.test(.router, test)
     }
 
@@ -31,7 +32,10 @@ struct EventAPITests {
     func publishAndList() async throws {
         try await withServer { client in
             for (type, service) in [("deployment.started", "api"), ("build.done", "web"), ("deployment.finished", "api")] {
-                try await client.execute(uri: "/api/v1/events", method: .post, headers: Self.admin, body: ByteBuffer(string: #"{"type": "\#(type)", "data": {"service": "\#(service)"}}"#)) { response in
+                try await client.execute(
+                    uri: "/api/v1/events", method: .post, headers: Self.admin,
+                    body: ByteBuffer(string: #"{"type": "\#(type)", "data": {"service": "\#(service)"}}"#)
+                ) { response in
                     #expect(response.status == .created)
                     let event = try self.json(response.body)
                     #expect(event["type"] as? String == type)
@@ -49,22 +53,29 @@ struct EventAPITests {
                 let events = try #require(try self.json(response.body)["events"] as? [[String: Any]])
                 #expect(events.map { $0["seq"] as? Int } == [3])
             }
-            for (body, message) in [(#"{"type": "no spaces allowed"}"#, "must be dot-separated words"), (#"{"data": {}}"#, "type is required"),
-                                    (#"{"type": "a.b", "data": [1]}"#, "data must be a JSON object"), (#"{"type": "a.b", "source": "engine"}"#, "the engine's own"), ("nope", "JSON object")] {
+            for (body, message) in [
+                (#"{"type": "no spaces allowed"}"#, "must be dot-separated words"), (#"{"data": {}}"#, "type is required"),
+                (#"{"type": "a.b", "data": [1]}"#, "data must be a JSON object"), (#"{"type": "a.b", "source": "engine"}"#, "the engine's own"),
+                ("nope", "JSON object"),
+            ] {
                 try await client.execute(uri: "/api/v1/events", method: .post, headers: Self.admin, body: ByteBuffer(string: body)) { response in
                     #expect(response.status == .badRequest)
                     #expect(String(buffer: response.body).contains(message), "\(body)")
                 }
             }
-            try await client.execute(uri: "/api/v1/events", method: .post, headers: [.authorization: "Bearer v"], body: ByteBuffer(string: #"{"type": "a.b"}"#)) { #expect($0.status == .forbidden) }
+            try await client.execute(
+                uri: "/api/v1/events", method: .post, headers: [.authorization: "Bearer v"], body: ByteBuffer(string: #"{"type": "a.b"}"#)
+            ) { #expect($0.status == .forbidden) }
         }
     }
 
     @Test("subscriptions: admins create them, the secret is never shown, viewers read them; bad ones are refused")
     func subscriptions() async throws {
         try await withServer { client in
-            let id = try await client.execute(uri: "/api/v1/subscriptions", method: .post, headers: Self.admin,
-                                              body: ByteBuffer(string: #"{"url": "http://127.0.0.1:9/hook", "events": "deployment.*", "secret": "hunter2"}"#)) { response in
+            let id = try await client.execute(
+                uri: "/api/v1/subscriptions", method: .post, headers: Self.admin,
+                body: ByteBuffer(string: #"{"url": "http://127.0.0.1:9/hook", "events": "deployment.*", "secret": "hunter2"}"#)
+            ) { response in
                 #expect(response.status == .created)
                 #expect(!String(buffer: response.body).contains("hunter2"))
                 let s = try self.json(response.body)
@@ -80,8 +91,12 @@ struct EventAPITests {
                 let letters = try self.json(response.body)["deadLetters"] as? [Any]
                 #expect(letters?.isEmpty == true)
             }
-            try await client.execute(uri: "/api/v1/subscriptions", method: .post, headers: [.authorization: "Bearer v"], body: ByteBuffer(string: #"{"url": "http://x/"}"#)) { #expect($0.status == .forbidden) }
-            try await client.execute(uri: "/api/v1/subscriptions", method: .post, headers: Self.admin, body: ByteBuffer(string: #"{"url": "file:///etc/passwd"}"#)) { response in
+            try await client.execute(
+                uri: "/api/v1/subscriptions", method: .post, headers: [.authorization: "Bearer v"], body: ByteBuffer(string: #"{"url": "http://x/"}"#)
+            ) { #expect($0.status == .forbidden) }
+            try await client.execute(
+                uri: "/api/v1/subscriptions", method: .post, headers: Self.admin, body: ByteBuffer(string: #"{"url": "file:///etc/passwd"}"#)
+            ) { response in
                 #expect(response.status == .badRequest)
                 #expect(String(buffer: response.body).contains("http or https"))
             }

@@ -27,7 +27,8 @@ final class CapturedLog: Sendable {
             get { metadata[key] }
             set { metadata[key] = newValue }
         }
-        func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+        func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt)
+        {
             log.lines.withLock { $0.append((level, message.description, self.metadata.merging(metadata ?? [:]) { $1 })) }
         }
     }
@@ -44,12 +45,15 @@ struct LoggingTests {
         for type in StepType.allCases { executors.register(executor, for: type) }
         let clock = ManualClock()
         try await WorkflowEngine.withEngine(executors: executors, configuration: EngineConfiguration(logger: log.logger), clock: clock) { engine in
-            try await engine.registerWorkflow(try WorkflowLoader.load(source: """
-                name: logged
-                steps:
-                  - {id: a, inputs: {command: x}}
-                  - {id: b, dependencies: [a], inputs: {command: x}, retryPolicy: {maxAttempts: 2, initialDelay: 1s, jitter: none}}
-                """, file: "logged.yaml").workflow)
+            try await engine.registerWorkflow(
+                try WorkflowLoader.load(
+                    source: """
+                        name: logged
+                        steps:
+                          - {id: a, inputs: {command: x}}
+                          - {id: b, dependencies: [a], inputs: {command: x}, retryPolicy: {maxAttempts: 2, initialDelay: 1s, jitter: none}}
+                        """, file: "logged.yaml"
+                ).workflow)
             let started = try await engine.executeWorkflow("logged")
             await clock.waitForSleepers(1)
             clock.advance(by: .seconds(1))
@@ -57,9 +61,15 @@ struct LoggingTests {
             #expect(done.status == .completed)
             let lines = log.lines.withLock { $0 }
             let mine = lines.filter { $0.metadata["execution"]?.description == started.id }
-            #expect(mine.map(\.message) == ["execution started", "step started", "step success", "step started", "step retrying", "step started", "step success", "execution completed"])
+            #expect(
+                mine.map(\.message) == [
+                    "execution started", "step started", "step success", "step started", "step retrying", "step started", "step success",
+                    "execution completed",
+                ])
             let retry = try #require(mine.first { $0.message == "step retrying" })
-            #expect(retry.level == .warning && retry.metadata["step"] == "b" && retry.metadata["attempt"] == "2" && retry.metadata["error"] == "connection reset")
+            #expect(
+                retry.level == .warning && retry.metadata["step"] == "b" && retry.metadata["attempt"] == "2"
+                    && retry.metadata["error"] == "connection reset")
             #expect(mine.first?.metadata["workflow"] == "logged")
         }
     }
@@ -90,7 +100,8 @@ struct LoggingTests {
 
     @Test("serve's logging settings come from flags, NOVACRON_LOG_* or the settings file")
     func settings() async throws {
-        let fromEnvironment = try await ServeSettings.resolve(flags: [:], environment: ["NOVACRON_LOG_LEVEL": "debug", "NOVACRON_LOG_FORMAT": "json"], configFile: nil)
+        let fromEnvironment = try await ServeSettings.resolve(
+            flags: [:], environment: ["NOVACRON_LOG_LEVEL": "debug", "NOVACRON_LOG_FORMAT": "json"], configFile: nil)
         #expect(fromEnvironment.log == LogSettings(level: .debug, format: .json))
         let flagWins = try await ServeSettings.resolve(flags: [.logLevel: "error"], environment: ["NOVACRON_LOG_LEVEL": "debug"], configFile: nil)
         #expect(flagWins.log.level == .error)
@@ -102,19 +113,27 @@ struct LoggingTests {
         let log = CapturedLog()
         var executors = ExecutorRegistry()
         for type in StepType.allCases { executors.register(ScriptedExecutor(), for: type) }
-        let engine = WorkflowEngine(executors: executors, configuration: EngineConfiguration(logger: log.logger), secrets: SecretProvider(environment: [:], values: ["HOOK": "s3cret"]))
-        try await engine.registerWorkflow(try WorkflowLoader.load(source: """
-            name: hooked
-            triggers:
-              - {id: push, type: webhook, source: github, secret: "${secrets.HOOK}"}
-            steps:
-              - {id: a, inputs: {command: x}}
-            """, file: "hooked.yaml").workflow)
+        let engine = WorkflowEngine(
+            executors: executors, configuration: EngineConfiguration(logger: log.logger),
+            secrets: SecretProvider(environment: [:], values: ["HOOK": "s3cret"]))
+        try await engine.registerWorkflow(
+            try WorkflowLoader.load(
+                source: """
+                    name: hooked
+                    triggers:
+                      - {id: push, type: webhook, source: github, secret: "${secrets.HOOK}"}
+                    steps:
+                      - {id: a, inputs: {command: x}}
+                    """, file: "hooked.yaml"
+            ).workflow)
         let app = try await buildApplication(engine: engine, store: nil, configuration: ServerConfiguration(port: 0))
         try await app.test(.router) { client in
             try await client.execute(
                 uri: "/api/v1/webhooks/github", method: .post,
-                headers: [.contentType: "application/json", HTTPField.Name("X-Hub-Signature-256")!: "sha256=deadbeef", HTTPField.Name("X-GitHub-Delivery")!: "d1"],
+                headers: [
+                    .contentType: "application/json", HTTPField.Name("X-Hub-Signature-256")!: "sha256=deadbeef",
+                    HTTPField.Name("X-GitHub-Delivery")!: "d1",
+                ],
                 body: ByteBuffer(string: #"{"ref": "refs/heads/main"}"#)
             ) { #expect($0.status == .unauthorized) }
         }

@@ -17,7 +17,8 @@ struct OpenAPITests {
         var executors = ExecutorRegistry()
         for type in StepType.allCases { executors.register(ScriptedExecutor(), for: type) }
         let store = try SQLiteStore(path: temporaryDatabasePath())
-        let engine = WorkflowEngine(executors: executors, secrets: SecretProvider(environment: [:]), store: store, learning: LearningEngine(store: store))
+        let engine = WorkflowEngine(
+            executors: executors, secrets: SecretProvider(environment: [:]), store: store, learning: LearningEngine(store: store))
         try await engine.registerWorkflow(try workflowDocument(APITests.hello))
         let tokens = try APITokens(environment: "admin:schemathesis-admin,viewer:schemathesis-viewer")
         let app = try await buildApplication(engine: engine, store: store, configuration: ServerConfiguration(port: 0, tokens: tokens))
@@ -27,13 +28,14 @@ struct OpenAPITests {
     @Test("schemathesis finds no 5xx and no response that breaks the document, on every operation")
     func schemathesis() async throws {
         try await withLiveServer { port in
-            let result = try await ExternalTool.run([
-                "python3", "-m", "schemathesis.cli", "--config-file", Repository.path("Tests/Fixtures/api/schemathesis.toml"),
-                "run", "http://127.0.0.1:\(port)/api/v1/openapi.json",
-                "--header", "Authorization: Bearer schemathesis-admin",
-                // A fixed seed keeps CI repeatable; NOVACRON_SCHEMATHESIS_SEED explores others.
-                "--max-examples", "25", "--seed", ProcessInfo.processInfo.environment["NOVACRON_SCHEMATHESIS_SEED"] ?? "20261126", "--no-color",
-            ], in: FileManager.default.temporaryDirectory.path)   // its cache folder stays out of the repository
+            let result = try await ExternalTool.run(
+                [
+                    "python3", "-m", "schemathesis.cli", "--config-file", Repository.path("Tests/Fixtures/api/schemathesis.toml"),
+                    "run", "http://127.0.0.1:\(port)/api/v1/openapi.json",
+                    "--header", "Authorization: Bearer schemathesis-admin",
+                    // A fixed seed keeps CI repeatable; NOVACRON_SCHEMATHESIS_SEED explores others.
+                    "--max-examples", "25", "--seed", ProcessInfo.processInfo.environment["NOVACRON_SCHEMATHESIS_SEED"] ?? "20261126", "--no-color",
+                ], in: FileManager.default.temporaryDirectory.path)  // its cache folder stays out of the repository
             #expect(result.status == 0, "schemathesis reported failures:\n\(result.output.suffix(6000))")
             // Every operation of the document was tested.
             let selected = result.output.firstMatch(of: /Selected: (\d+)\/(\d+)/)
@@ -62,7 +64,9 @@ struct OpenAPITests {
                 #expect(response.headers[.allow] == "POST")
                 #expect(response.headers[.contentType] == "application/problem+json")
             }
-            try await client.execute(uri: "/api/v1/nothing-here", method: .get, headers: [.authorization: "Bearer v"]) { #expect($0.status == .notFound) }
+            try await client.execute(uri: "/api/v1/nothing-here", method: .get, headers: [.authorization: "Bearer v"]) {
+                #expect($0.status == .notFound)
+            }
             try await client.execute(uri: "/api/v1/whoami", method: .get, headers: [.authorization: "Bearer v"]) { response in
                 #expect(String(buffer: response.body) == #"{"authenticated":true,"role":"viewer"}"#)
             }

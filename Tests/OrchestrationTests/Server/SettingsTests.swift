@@ -38,14 +38,16 @@ struct SettingsTests {
         #expect(viaEnv.port == 9000)
     }
 
-    @Test("bad settings say where and what", arguments: [
-        ("port: 9000\nhots: x\n", [:], ":2:1: unknown setting 'hots'; did you mean 'host'?"),
-        ("drainGrace: soon\n", [:], "drainGrace: "),
-        ("port: 1\n", ["NOVACRON_PORT": "eighty"], "port: 'eighty' is not a whole number from 0 to 65535"),
-        ("maxParallel: [1, 2]\n", [:], ":1:14: maxParallel must be a single value"),
-        ("- port\n", [:], "must be a mapping"),
-        ("db: x.db\nmemory: true\n", [:], "db and memory exclude each other"),
-    ] as [(String, [String: String], String)])
+    @Test(
+        "bad settings say where and what",
+        arguments: [
+            ("port: 9000\nhots: x\n", [:], ":2:1: unknown setting 'hots'; did you mean 'host'?"),
+            ("drainGrace: soon\n", [:], "drainGrace: "),
+            ("port: 1\n", ["NOVACRON_PORT": "eighty"], "port: 'eighty' is not a whole number from 0 to 65535"),
+            ("maxParallel: [1, 2]\n", [:], ":1:14: maxParallel must be a single value"),
+            ("- port\n", [:], "must be a mapping"),
+            ("db: x.db\nmemory: true\n", [:], "db and memory exclude each other"),
+        ] as [(String, [String: String], String)])
     func errors(text: String, environment: [String: String], expected: String) async throws {
         let path = try file(text)
         defer { try? FileManager.default.removeItem(atPath: path) }

@@ -6,6 +6,7 @@ import OrchestrationServer
 import OrchestrationSQLite
 import OrchestrationTesting
 import Testing
+import Yams
 
 @Suite("Web UI in a real Chromium", .serialized)
 struct WebUITests {
@@ -64,24 +65,36 @@ struct WebUITests {
         try await browser.navigate(site + "/#/workflows/ui-demo")
         try await browser.waitUntil("document.querySelectorAll('#dag g.node').length === 4", "four nodes")
         #expect(try await browser.run("return document.querySelectorAll('#dag path.edge').length") == 4)
-        #expect(try await browser.run("return [...document.querySelectorAll('#dag g.node.critical')].map(n => n.dataset.step)") == ["fetch", "build", "ship"])
-        #expect(try await browser.run("return [...document.querySelectorAll('#dag path.edge.critical')].map(e => e.dataset.from + '>' + e.dataset.to)") == ["fetch>build", "build>ship"])
+        #expect(
+            try await browser.run("return [...document.querySelectorAll('#dag g.node.critical')].map(n => n.dataset.step)") == [
+                "fetch", "build", "ship",
+            ])
+        #expect(
+            try await browser.run("return [...document.querySelectorAll('#dag path.edge.critical')].map(e => e.dataset.from + '>' + e.dataset.to)")
+                == ["fetch>build", "build>ship"])
         // Stages left to right: fetch, then build and lint in one column, then ship.
-        let columns = try await browser.run("return ['fetch','build','lint','ship'].map(s => document.querySelector(`#dag g.node[data-step=${s}]`).transform.baseVal[0].matrix.e)")
-        guard case .array(let x) = columns, x.count == 4 else { Issue.record("no positions: \(columns)"); return }
+        let columns = try await browser.run(
+            "return ['fetch','build','lint','ship'].map(s => document.querySelector(`#dag g.node[data-step=${s}]`).transform.baseVal[0].matrix.e)")
+        guard case .array(let x) = columns, x.count == 4 else {
+            Issue.record("no positions: \(columns)")
+            return
+        }
         #expect(x[1] == x[2])
         #expect(x[0].number! < x[1].number! && x[1].number! < x[3].number!)
         try await browser.screenshot(to: Self.shot("workflow-dag"))
 
         // Its triggers, with the next fire time; an operator switches the schedule off and on.
         try await browser.waitUntil("document.querySelector('#triggers tr[data-trigger=nightly][data-enabled=true]')", "the schedule trigger")
-        #expect(try await browser.run("return document.querySelector('#triggers tr[data-trigger=nightly]').textContent").stringValue?.contains("0 2 * * * (Europe/Berlin)") == true)
+        #expect(
+            try await browser.run("return document.querySelector('#triggers tr[data-trigger=nightly]').textContent").stringValue?.contains(
+                "0 2 * * * (Europe/Berlin)") == true)
         try await browser.click("#triggers tr[data-trigger=nightly] button.toggle")
         try await browser.waitUntil("document.querySelector('#triggers tr[data-trigger=nightly][data-enabled=false]')", "the trigger switched off")
         // The server saved it: the schedule is off, not just drawn so.
         #expect(try await nightly() == false)
         try await browser.click("#triggers tr[data-trigger=nightly] button.toggle")
-        try await browser.waitUntil("document.querySelector('#triggers tr[data-trigger=nightly][data-enabled=true]')", "the trigger switched on again")
+        try await browser.waitUntil(
+            "document.querySelector('#triggers tr[data-trigger=nightly][data-enabled=true]')", "the trigger switched on again")
         #expect(try await nightly() == true)
 
         // Start it from the page with build held: the execution page shows the live states.
@@ -105,16 +118,21 @@ struct WebUITests {
         try await browser.waitUntil("document.querySelector('#execution-status [data-status=failed]')", "the execution failed")
         try await browser.waitUntil("document.querySelector('#dag g.node[data-step=ship][data-status=failed]')", "ship failed in the graph")
         try await browser.waitUntil("document.querySelectorAll('#gantt-chart rect.bar').length === 4", "four bars in the timeline")
-        try await browser.waitUntil("document.querySelector('#gantt-chart rect.bar[data-step=ship]').classList.contains('failed')", "ship's bar failed")
+        try await browser.waitUntil(
+            "document.querySelector('#gantt-chart rect.bar[data-step=ship]').classList.contains('failed')", "ship's bar failed")
         try await browser.click("#steps tr[data-step=ship]")
         try await browser.waitUntil("document.getElementById('log-step').textContent === 'ship'", "ship's log")
-        #expect(try await browser.run("return document.querySelector('#steps tr[data-step=ship]').textContent").stringValue?.contains("disk full") == true)
+        #expect(
+            try await browser.run("return document.querySelector('#steps tr[data-step=ship]').textContent").stringValue?.contains("disk full") == true
+        )
         #expect(try await browser.run("return ['pause','resume','cancel','retry'].filter(b => document.getElementById(b))") == ["retry"])
         try await browser.screenshot(to: Self.shot("execution-failed"))
 
         // Retry: a new execution that reuses what succeeded and completes.
         try await browser.click("#retry")
-        try await browser.waitUntil("document.getElementById('execution-id') && document.getElementById('execution-id').textContent !== '\(firstID)'", "the retried execution")
+        try await browser.waitUntil(
+            "document.getElementById('execution-id') && document.getElementById('execution-id').textContent !== '\(firstID)'", "the retried execution"
+        )
         try await browser.waitUntil("document.querySelector('#execution-status [data-status=completed]')", "the retry completed")
         let secondID = try #require(try await browser.run("return document.getElementById('execution-id').textContent").stringValue)
         let retried = try await engine.waitForExecution(secondID)
@@ -127,7 +145,8 @@ struct WebUITests {
         try await browser.click("#start-debug")
         try await browser.waitUntil("document.querySelector('#step[data-step=fetch]')", "paused before fetch, with a Step button")
         try await browser.click("#step")
-        try await browser.waitUntil("document.querySelector('#step') && document.querySelector('#step').dataset.step !== 'fetch'", "paused before the next step")
+        try await browser.waitUntil(
+            "document.querySelector('#step') && document.querySelector('#step').dataset.step !== 'fetch'", "paused before the next step")
         #expect(try await browser.run("return document.getElementById('step').dataset.step") == "build")
         #expect(try await browser.run("return document.querySelector('#dag g.node[data-step=fetch]').dataset.status") == "success")
         #expect(try await browser.run("return document.querySelector('#dag g.node[data-step=build]').dataset.status") == "pending")
@@ -137,7 +156,10 @@ struct WebUITests {
         // The executions list filters by status.
         try await browser.navigate(site + "/#/executions?status=failed")
         try await browser.waitUntil("document.querySelector('table.executions tr[data-execution]')", "failed executions")
-        #expect(try await browser.run("return [...document.querySelectorAll('table.executions tr[data-execution]')].map(r => r.dataset.execution)") == [.string(firstID)])
+        #expect(
+            try await browser.run("return [...document.querySelectorAll('table.executions tr[data-execution]')].map(r => r.dataset.execution)") == [
+                .string(firstID)
+            ])
         try await browser.screenshot(to: Self.shot("executions-failed"))
 
         // A viewer sees the same pages without the buttons.
@@ -155,10 +177,31 @@ struct WebUITests {
         try await browser.screenshot(to: Self.shot("viewer"))
     }
 
-    @Test("the embedded UI matches Sources/OrchestrationServer/Web (scripts/embed-web)")
+    @Test("the server serves the UI's files and the OpenAPI document as they are in the repository (embedded at build time)")
     func embedded() async throws {
-        let result = try await ExternalTool.run(["python3", Repository.path("scripts/embed-web"), "--check"])
-        #expect(result.status == 0, "\(result.output)")
+        var executors = ExecutorRegistry()
+        for type in StepType.allCases { executors.register(ScriptedExecutor(), for: type) }
+        let engine = WorkflowEngine(executors: executors, secrets: SecretProvider(environment: [:]))
+        let app = try await buildApplication(engine: engine, store: nil, configuration: ServerConfiguration(port: 0))
+        let web = Repository.path("Sources/OrchestrationServer/Web")
+        let names = try FileManager.default.contentsOfDirectory(atPath: web).filter { !$0.hasPrefix(".") }.sorted()
+        #expect(names == ["app.css", "app.js", "index.html"])
+        let yaml = try String(contentsOfFile: Repository.path("Sources/OrchestrationServer/openapi.yaml"), encoding: .utf8)
+        let expected = try JSONDecoder().decode(
+            JSONValue.self, from: JSONSerialization.data(withJSONObject: try #require(Yams.load(yaml: yaml) as? [String: Any])))
+        try await app.test(.router) { client in
+            for name in names {
+                let onDisk = try String(contentsOfFile: web + "/" + name, encoding: .utf8)
+                try await client.execute(uri: "/ui/" + name, method: .get) { response in
+                    #expect(response.status == .ok)
+                    #expect(String(buffer: response.body) == onDisk, "/ui/\(name) differs from Web/\(name)")
+                }
+            }
+            try await client.execute(uri: "/api/v1/openapi.json", method: .get) { response in
+                let served = try JSONDecoder().decode(JSONValue.self, from: Data(String(buffer: response.body).utf8))
+                #expect(served == expected, "openapi.json differs from openapi.yaml")
+            }
+        }
     }
 }
 
@@ -167,21 +210,26 @@ extension JSONValue {
 }
 
 extension WebUITests {
-    @Test("the workflow page shows what the learning engine learned: success rate, duration trend, per-step figures, suggestions with evidence; an admin applies one")
+    @Test(
+        "the workflow page shows what the learning engine learned: success rate, duration trend, per-step figures, suggestions with evidence; an admin applies one"
+    )
     func learning() async throws {
         let executor = ScriptedExecutor()
         var executors = ExecutorRegistry()
         for type in StepType.allCases { executors.register(executor, for: type) }
         let store = try SQLiteStore(path: temporaryDatabasePath())
-        let engine = WorkflowEngine(executors: executors, secrets: SecretProvider(environment: [:]), store: store, learning: LearningEngine(store: store))
+        let engine = WorkflowEngine(
+            executors: executors, secrets: SecretProvider(environment: [:]), store: store, learning: LearningEngine(store: store))
         // ship also lists fetch, which it already waits for through build: a redundant dependency.
-        try await engine.registerWorkflow(try workflowDocument("""
-            name: learned
-            steps:
-              - {id: fetch, estimatedDuration: 1s}
-              - {id: build, dependencies: [fetch], estimatedDuration: 5s}
-              - {id: ship, dependencies: [build, fetch], estimatedDuration: 1s}
-            """))
+        try await engine.registerWorkflow(
+            try workflowDocument(
+                """
+                name: learned
+                steps:
+                  - {id: fetch, estimatedDuration: 1s}
+                  - {id: build, dependencies: [fetch], estimatedDuration: 5s}
+                  - {id: ship, dependencies: [build, fetch], estimatedDuration: 1s}
+                """))
         let tokens = try APITokens(environment: "admin:ui-admin")
         let app = try await buildApplication(engine: engine, store: store, configuration: ServerConfiguration(port: 0, tokens: tokens))
         try await app.test(.live) { client in
@@ -201,17 +249,26 @@ extension WebUITests {
                 try await browser.waitUntil("document.querySelector('#workflows tr[data-workflow=\"learned\"]')", "the workflow")
                 try await browser.navigate(site + "/#/workflows/learned")
                 try await browser.waitUntil("document.getElementById('learning-summary')", "the learning summary")
-                #expect(try await browser.run("return document.getElementById('learning-summary').textContent").stringValue?.hasPrefix("12 executions · success rate 75.0%") == true)
+                #expect(
+                    try await browser.run("return document.getElementById('learning-summary').textContent").stringValue?.hasPrefix(
+                        "12 executions · success rate 75.0%") == true)
                 #expect(try await browser.run("return document.querySelectorAll('#trend circle').length") == 12)
                 #expect(try await browser.run("return document.querySelectorAll('#trend circle.failed').length") == 3)
-                #expect(try await browser.run("return [...document.querySelectorAll('#patterns tr[data-step]')].map(r => r.dataset.step)") == ["fetch", "build", "ship"])
+                #expect(
+                    try await browser.run("return [...document.querySelectorAll('#patterns tr[data-step]')].map(r => r.dataset.step)") == [
+                        "fetch", "build", "ship",
+                    ])
                 #expect(try await browser.run("return document.querySelector('#patterns tr[data-step=build]').children[2].textContent") == "75.0%")
                 let suggestion = "#suggestions li[data-suggestion=\"remove-dependency/ship:fetch\"]"
                 try await browser.waitUntil("document.querySelector('\(suggestion)')", "the redundant dependency suggestion")
-                #expect(try await browser.run("return document.querySelector('\(suggestion) pre.evidence').textContent").stringValue?.contains("\"via\": \"build\"") == true)
+                #expect(
+                    try await browser.run("return document.querySelector('\(suggestion) pre.evidence').textContent").stringValue?.contains(
+                        "\"via\": \"build\"") == true)
                 try await browser.screenshot(to: Self.shot("learning"))
                 try await browser.click("\(suggestion) button.apply")
-                try await browser.waitUntil("document.getElementById('flash') && document.getElementById('flash').textContent.startsWith('Applied remove-dependency/ship:fetch')", "the applied message")
+                try await browser.waitUntil(
+                    "document.getElementById('flash') && document.getElementById('flash').textContent.startsWith('Applied remove-dependency/ship:fetch')",
+                    "the applied message")
                 #expect(await engine.workflow("learned")?.step("ship")?.dependencies == ["build"])
                 await browser.quit()
             } catch {

@@ -29,9 +29,13 @@ final class CrashableStore: Store {
         try await base.executions(workflowID: workflowID, status: status, limit: limit)
     }
     func unfinishedExecutions() async throws -> [ExecutionRecord] { try await base.unfinishedExecutions() }
-    func attempts(executionID: String, stepID: String?) async throws -> [AttemptRecord] { try await base.attempts(executionID: executionID, stepID: stepID) }
+    func attempts(executionID: String, stepID: String?) async throws -> [AttemptRecord] {
+        try await base.attempts(executionID: executionID, stepID: stepID)
+    }
     func log(executionID: String, stepID: String) async throws -> String? { try await base.log(executionID: executionID, stepID: stepID) }
-    func interruptAttempts(executionID: String, at: Date) async throws -> [AttemptRecord] { try await base.interruptAttempts(executionID: executionID, at: at) }
+    func interruptAttempts(executionID: String, at: Date) async throws -> [AttemptRecord] {
+        try await base.interruptAttempts(executionID: executionID, at: at)
+    }
     func prune(endedBefore cutoff: Date) async throws -> Int { try await base.prune(endedBefore: cutoff) }
     func triggerStates(workflowID: String?) async throws -> [TriggerState] { try await base.triggerStates(workflowID: workflowID) }
     func recordDelivery(source: String, id: String, at: Date) async throws -> Bool { try await base.recordDelivery(source: source, id: id, at: at) }
@@ -47,12 +51,16 @@ final class CrashableStore: Store {
     func saveSubscription(_ subscription: EventSubscription) async throws { try await base.saveSubscription(subscription) }
     func deleteSubscription(id: String) async throws -> Bool { try await base.deleteSubscription(id: id) }
     func addDeadLetter(_ letter: DeadLetter) async throws { try await base.addDeadLetter(letter) }
-    func deadLetters(subscriptionID: String, limit: Int) async throws -> [DeadLetter] { try await base.deadLetters(subscriptionID: subscriptionID, limit: limit) }
+    func deadLetters(subscriptionID: String, limit: Int) async throws -> [DeadLetter] {
+        try await base.deadLetters(subscriptionID: subscriptionID, limit: limit)
+    }
     func observations(workflowID: String, after seq: Int64, limit: Int) async throws -> [(seq: Int64, observation: ExecutionObservation)] {
         try await base.observations(workflowID: workflowID, after: seq, limit: limit)
     }
     func learningSnapshot(workflowID: String) async throws -> Data? { try await base.learningSnapshot(workflowID: workflowID) }
-    func observationIDs(workflowID: String, after seq: Int64) async throws -> [(seq: Int64, executionID: String)] { try await base.observationIDs(workflowID: workflowID, after: seq) }
+    func observationIDs(workflowID: String, after seq: Int64) async throws -> [(seq: Int64, executionID: String)] {
+        try await base.observationIDs(workflowID: workflowID, after: seq)
+    }
     func observations(seqs: [Int64]) async throws -> [(seq: Int64, observation: ExecutionObservation)] { try await base.observations(seqs: seqs) }
     func saveLearningSnapshot(workflowID: String, _ data: Data) async throws {
         if crashed.withLock({ $0 }) { throw StoreError("the process died") }
@@ -94,9 +102,13 @@ struct DurableEngineTests {
         executor.script("b", [.failure("flaky", exitCode: 1), .success()])
         let clock = ManualClock()
         let id = try await withDurableEngine(executor, store: store, clock: clock) { engine in
-            try await engine.registerWorkflow(try workflowDocument(Self.pipeline.replacingOccurrences(
-                of: "{id: b, dependencies: [a], inputs: {command: \"use ${a.out}\"}}",
-                with: "{id: b, dependencies: [a], inputs: {command: \"use ${a.out}\"}, retryPolicy: {maxAttempts: 2, backoffStrategy: fixed, initialDelay: 1s, jitter: none}}")))
+            try await engine.registerWorkflow(
+                try workflowDocument(
+                    Self.pipeline.replacingOccurrences(
+                        of: "{id: b, dependencies: [a], inputs: {command: \"use ${a.out}\"}}",
+                        with:
+                            "{id: b, dependencies: [a], inputs: {command: \"use ${a.out}\"}, retryPolicy: {maxAttempts: 2, backoffStrategy: fixed, initialDelay: 1s, jitter: none}}"
+                    )))
             let started = try await engine.executeWorkflow("pipeline")
             // Saved before executeWorkflow returned.
             #expect(try await store.execution(id: started.id) != nil)
@@ -111,7 +123,8 @@ struct DurableEngineTests {
         #expect(record.execution.stepResults.count == 3)
         #expect(try await store.log(executionID: id, stepID: "a") == "a says hi\n")
         let attempts = try await store.attempts(executionID: id, stepID: nil)
-        #expect(attempts.map { "\($0.stepID)#\($0.attempt) \($0.status.rawValue)" } == ["a#1 succeeded", "b#1 failed", "b#2 succeeded", "c#1 succeeded"])
+        #expect(
+            attempts.map { "\($0.stepID)#\($0.attempt) \($0.status.rawValue)" } == ["a#1 succeeded", "b#1 failed", "b#2 succeeded", "c#1 succeeded"])
         #expect(try await store.integrityCheck() == ["ok"])
     }
 

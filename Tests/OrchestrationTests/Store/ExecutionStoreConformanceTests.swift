@@ -11,10 +11,17 @@ struct ExecutionStoreConformanceTests {
         try await store.createExecution(record)
         let t = Date(timeIntervalSince1970: 1_800_000_001)
         try await store.attemptStarted(AttemptRecord(executionID: "e1", stepID: "build", attempt: 1, status: .running, startedAt: t))
-        try await store.attemptFinished(AttemptRecord(executionID: "e1", stepID: "build", attempt: 1, status: .failed, startedAt: t, finishedAt: t, error: "exit code 1", exitCode: 1))
+        try await store.attemptFinished(
+            AttemptRecord(
+                executionID: "e1", stepID: "build", attempt: 1, status: .failed, startedAt: t, finishedAt: t, error: "exit code 1", exitCode: 1))
         try await store.attemptStarted(AttemptRecord(executionID: "e1", stepID: "build", attempt: 2, status: .running, startedAt: t))
-        let result = StepResult(stepID: "build", status: .success, outputs: ["image": "app:1", "n": 3], exitCode: 0, attempts: 2, startedAt: t, finishedAt: t, duration: .milliseconds(1500))
-        try await store.stepFinished(executionID: "e1", result: result, attempt: AttemptRecord(executionID: "e1", stepID: "build", attempt: 2, status: .succeeded, startedAt: t, finishedAt: t, exitCode: 0), log: "built\n")
+        let result = StepResult(
+            stepID: "build", status: .success, outputs: ["image": "app:1", "n": 3], exitCode: 0, attempts: 2, startedAt: t, finishedAt: t,
+            duration: .milliseconds(1500))
+        try await store.stepFinished(
+            executionID: "e1", result: result,
+            attempt: AttemptRecord(executionID: "e1", stepID: "build", attempt: 2, status: .succeeded, startedAt: t, finishedAt: t, exitCode: 0),
+            log: "built\n")
         record.execution.status = .completed
         record.execution.error = nil
         record.execution.finishedAt = t
@@ -81,7 +88,9 @@ extension ExecutionStoreConformanceTests {
         try await store.createExecution(old)
         try await store.createExecution(recent)
         try await store.createExecution(sampleRecord("running", status: .running, at: 0))
-        try await store.stepFinished(executionID: "old", result: StepResult(stepID: "a", status: .success), attempt: AttemptRecord(executionID: "old", stepID: "a", attempt: 1, status: .succeeded, startedAt: Date()), log: "x")
+        try await store.stepFinished(
+            executionID: "old", result: StepResult(stepID: "a", status: .success),
+            attempt: AttemptRecord(executionID: "old", stepID: "a", attempt: 1, status: .succeeded, startedAt: Date()), log: "x")
         #expect(try await store.prune(endedBefore: Date(timeIntervalSince1970: 1_800_000_100)) == 1)
         #expect(try await store.execution(id: "old") == nil)
         #expect(try await store.attempts(executionID: "old", stepID: nil).isEmpty)
@@ -95,7 +104,9 @@ extension ExecutionStoreConformanceTests {
     @Test("a batch is applied whole or not at all, its learning observation with it", arguments: StoreKind.allCases)
     func batchAtomicity(kind: StoreKind) async throws {
         let store = try kind.make()
-        let observation = ExecutionObservation(executionID: "e", workflowID: "w", version: "abc", status: .completed, startedAt: Date(timeIntervalSince1970: 1_800_000_000), seconds: 2, steps: [])
+        let observation = ExecutionObservation(
+            executionID: "e", workflowID: "w", version: "abc", status: .completed, startedAt: Date(timeIntervalSince1970: 1_800_000_000), seconds: 2,
+            steps: [])
         // The last write names an execution that does not exist: nothing of the batch is kept.
         await #expect(throws: (any Error).self) {
             try await store.apply([.createExecution(sampleRecord("e")), .observation(observation), .updateExecution(sampleRecord("ghost"))])

@@ -6,7 +6,8 @@ import Testing
 
 /// A commit that records its batches and, while `held`, waits for `release()` before committing.
 final class GatedCommit: Sendable {
-    private let state = Mutex<(batches: [[Int]], held: Bool, gate: CheckedContinuation<Void, Never>?, entered: [CheckedContinuation<Void, Never>])>(([], true, nil, []))
+    private let state = Mutex<(batches: [[Int]], held: Bool, gate: CheckedContinuation<Void, Never>?, entered: [CheckedContinuation<Void, Never>])>(
+        ([], true, nil, []))
 
     var batches: [[Int]] { state.withLock { $0.batches } }
 
@@ -15,7 +16,10 @@ final class GatedCommit: Sendable {
             let (go, entered) = state.withLock { s -> (Bool, [CheckedContinuation<Void, Never>]) in
                 s.batches.append(items)
                 defer { s.entered = [] }
-                if s.held { s.gate = c; return (false, s.entered) }
+                if s.held {
+                    s.gate = c
+                    return (false, s.entered)
+                }
                 return (true, s.entered)
             }
             for e in entered { e.resume() }

@@ -7,13 +7,16 @@ struct LearningStoreConformanceTests {
     static func observation(_ id: String, workflow: String, seconds: Double = 1) -> ExecutionObservation {
         ExecutionObservation(
             executionID: id, workflowID: workflow, version: "abc", status: .completed, startedAt: Date(timeIntervalSince1970: 1_800_000_000),
-            seconds: seconds, steps: [StepObservation(stepID: "a", status: .success, attempts: [AttemptObservation(outcome: .succeeded, seconds: seconds)])])
+            seconds: seconds,
+            steps: [StepObservation(stepID: "a", status: .success, attempts: [AttemptObservation(outcome: .succeeded, seconds: seconds)])])
     }
 
     @Test("observations are numbered across workflows and read per workflow, after a number, in pages, or by number", arguments: StoreKind.allCases)
     func observations(kind: StoreKind) async throws {
         let store = try kind.make()
-        let written = [Self.observation("e1", workflow: "w"), Self.observation("e2", workflow: "v"), Self.observation("e3", workflow: "w", seconds: 3)]
+        let written = [
+            Self.observation("e1", workflow: "w"), Self.observation("e2", workflow: "v"), Self.observation("e3", workflow: "w", seconds: 3),
+        ]
         try await store.apply(written.map { .observation($0) })
         #expect(try await store.observations(workflowID: "w", after: 0, limit: 10).map(\.seq) == [1, 3])
         #expect(try await store.observations(workflowID: "w", after: 0, limit: 10).map(\.observation) == [written[0], written[2]])

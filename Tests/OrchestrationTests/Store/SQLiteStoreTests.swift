@@ -37,7 +37,10 @@ struct SQLiteStoreTests {
         let newer = temporaryDatabasePath()
         _ = try SQLiteStore(path: newer)
         try Self.sqlite(newer, "INSERT INTO grdb_migrations (identifier) VALUES ('v99: from the future');")
-        #expect(throws: StoreError("\(newer): written by a newer NovaCron (its schema has migrations this version does not know); upgrade NovaCron to use it")) {
+        #expect(
+            throws: StoreError(
+                "\(newer): written by a newer NovaCron (its schema has migrations this version does not know); upgrade NovaCron to use it")
+        ) {
             try SQLiteStore(path: newer)
         }
     }

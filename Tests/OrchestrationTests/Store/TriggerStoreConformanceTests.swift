@@ -10,7 +10,8 @@ struct TriggerStoreConformanceTests {
         let t = Date(timeIntervalSince1970: 1_800_000_000)
         try await store.saveTriggerState(TriggerState(workflowID: "w2", triggerID: "nightly", enabled: false))
         try await store.saveTriggerState(TriggerState(workflowID: "w1", triggerID: "push", lastFiredAt: t, fireCount: 1))
-        let fired = TriggerState(workflowID: "w1", triggerID: "cron", lastFiredAt: t, lastTick: t, lastError: "prometheus down", lastErrorAt: t, fireCount: 3)
+        let fired = TriggerState(
+            workflowID: "w1", triggerID: "cron", lastFiredAt: t, lastTick: t, lastError: "prometheus down", lastErrorAt: t, fireCount: 3)
         try await store.saveTriggerState(fired)
         #expect(try await store.triggerStates(workflowID: nil).map { "\($0.workflowID)/\($0.triggerID)" } == ["w1/cron", "w1/push", "w2/nightly"])
         #expect(try await store.triggerStates(workflowID: "w1").first == fired)

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Ports for the tests' servers, without the race of "bind port 0, close, hand the number on"

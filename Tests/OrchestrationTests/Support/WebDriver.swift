@@ -28,7 +28,10 @@ final class WebDriver: Sendable {
             let seen = LockedBox("")
             pipe.fileHandleForReading.readabilityHandler = { handle in
                 let data = handle.availableData
-                let text = seen.update { $0 += String(decoding: data, as: UTF8.self); return $0 }
+                let text = seen.update {
+                    $0 += String(decoding: data, as: UTF8.self)
+                    return $0
+                }
                 if let range = text.range(of: #"started successfully on port (\d+)"#, options: .regularExpression) {
                     handle.readabilityHandler = nil
                     let digits = text[range].split(separator: " ").last.map(String.init) ?? ""
@@ -44,13 +47,19 @@ final class WebDriver: Sendable {
             }
         }
         let base = "http://127.0.0.1:\(port)"
-        let capabilities: JSONValue = ["capabilities": ["alwaysMatch": [
-            "browserName": "chrome",
-            "goog:chromeOptions": [
-                "binary": "/usr/bin/chromium",
-                "args": .array(["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=\(width),\(height)"].map(JSONValue.string)),
-            ],
-        ]]]
+        let capabilities: JSONValue = [
+            "capabilities": [
+                "alwaysMatch": [
+                    "browserName": "chrome",
+                    "goog:chromeOptions": [
+                        "binary": "/usr/bin/chromium",
+                        "args": .array(
+                            ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=\(width),\(height)"].map(
+                                JSONValue.string)),
+                    ],
+                ]
+            ]
+        ]
         do {
             let created = try await Self.send(.POST, base + "/session", capabilities)
             guard case .object(let value)? = created.objectValue?["value"], let id = value["sessionId"]?.stringValue else {
@@ -185,4 +194,3 @@ final class LockedBox<Value: Sendable>: @unchecked Sendable {
         return body(&value)
     }
 }
-

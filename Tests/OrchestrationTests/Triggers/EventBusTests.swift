@@ -17,12 +17,15 @@ struct EventBusTests {
         }
     }
 
-    @Test("type patterns", arguments: [
-        ("deployment.*", "deployment.finished", true), ("deployment.*", "deployment.canary.started", true),
-        ("deployment.*", "deployments.finished", false), ("deployment.*", "deployment", false),
-        ("*", "anything.at.all", true), ("*.failed", "step.failed", true), ("*.failed", "step.success", false),
-        ("step.fail*", "step.failed", true), ("execution.completed", "execution.completed", true), ("execution.completed", "execution.failed", false),
-    ])
+    @Test(
+        "type patterns",
+        arguments: [
+            ("deployment.*", "deployment.finished", true), ("deployment.*", "deployment.canary.started", true),
+            ("deployment.*", "deployments.finished", false), ("deployment.*", "deployment", false),
+            ("*", "anything.at.all", true), ("*.failed", "step.failed", true), ("*.failed", "step.success", false),
+            ("step.fail*", "step.failed", true), ("execution.completed", "execution.completed", true),
+            ("execution.completed", "execution.failed", false),
+        ])
     func patterns(pattern: String, type: String, expected: Bool) {
         #expect(BusEvent.matches(type: type, pattern: pattern) == expected)
     }
@@ -35,7 +38,9 @@ struct EventBusTests {
             bus.subscribe("deployment.*") { event in seen.update { $0.append(event.type) } }
             // Many at once: they are committed in batches, each publisher gets its own event back.
             let events = try await withThrowingTaskGroup(of: BusEvent.self) { group in
-                for i in 0..<300 { group.addTask { try await bus.publish(i % 3 == 0 ? "deployment.finished" : "build.done", data: ["n": .number(Double(i))]) } }
+                for i in 0..<300 {
+                    group.addTask { try await bus.publish(i % 3 == 0 ? "deployment.finished" : "build.done", data: ["n": .number(Double(i))]) }
+                }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
             #expect(Set(events.map(\.seq)) == Set(1...300))
@@ -126,7 +131,9 @@ struct EventTriggerTests {
           - {id: smoke, timeout: 1m}
         """
 
-    @Test("an event trigger starts its workflow for matching events with the event as ${trigger.…}; data filters apply; its own lifecycle does not loop")
+    @Test(
+        "an event trigger starts its workflow for matching events with the event as ${trigger.…}; data filters apply; its own lifecycle does not loop"
+    )
     func eventTrigger() async throws {
         let executor = ScriptedExecutor()
         let store = InMemoryStore()
@@ -144,13 +151,17 @@ struct EventTriggerTests {
                 let prod = try await bus.publish("deployment.finished", data: ["environment": "production", "service": "api"])
                 var started: [String] = []
                 for await event in executions {
-                    if case .executionStarted(let id, _, _) = event { started.append(id); break }
+                    if case .executionStarted(let id, _, _) = event {
+                        started.append(id)
+                        break
+                    }
                 }
                 let execution = try await engine.getExecution(try #require(started.first))
                 #expect(execution.inputs["service"] == "api")
                 #expect(execution.inputs["seq"] == .number(Double(prod.seq)))
                 // The execution's own lifecycle events, as the server posts them, do not start it again.
-                try await bus.publish("execution.completed", data: ["workflowID": "on-deploy", "executionID": .string(execution.id)], source: "engine")
+                try await bus.publish(
+                    "execution.completed", data: ["workflowID": "on-deploy", "executionID": .string(execution.id)], source: "engine")
                 let marker = try await bus.publish("deployment.finished", data: ["environment": "production", "service": "db"])
                 for await event in executions {
                     if case .executionStarted = event { break }
@@ -169,13 +180,15 @@ struct EventTriggerTests {
         let executor = ScriptedExecutor()
         let store = InMemoryStore()
         try await withScriptedEngine(executor, store: store) { engine in
-            try await engine.registerWorkflow(try workflowDocument("""
-                name: on-order
-                triggers:
-                  - {type: event, event: order.placed}
-                steps:
-                  - {id: ship, timeout: 1m}
-                """))
+            try await engine.registerWorkflow(
+                try workflowDocument(
+                    """
+                    name: on-order
+                    triggers:
+                      - {type: event, event: order.placed}
+                    steps:
+                      - {id: ship, timeout: 1m}
+                    """))
             let bus = EventBus(store: store)
             let scheduler = TriggerScheduler(engine: engine, store: store)
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -186,7 +199,10 @@ struct EventTriggerTests {
                 try await bus.publish("order.placed", data: ["order": 7, "customer": "ada", "items": ["a", "b"]])
                 var started: String?
                 for await event in executions {
-                    if case .executionStarted(let id, _, _) = event { started = id; break }
+                    if case .executionStarted(let id, _, _) = event {
+                        started = id
+                        break
+                    }
                 }
                 let execution = try await engine.getExecution(try #require(started))
                 #expect(execution.inputs == ["order": 7, "customer": "ada", "items": ["a", "b"]])
@@ -208,19 +224,20 @@ struct EventTriggerTests {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await bus.run() }
                 _ = try await bus.publish("boot")
-                try await store.saveSubscription(EventSubscription(
-                    id: "sub-1", url: receiver.url + "/hook", events: "order.*", secret: "${secrets.HOOK}", maxAttempts: 3, createdAt: Date()))
+                try await store.saveSubscription(
+                    EventSubscription(
+                        id: "sub-1", url: receiver.url + "/hook", events: "order.*", secret: "${secrets.HOOK}", maxAttempts: 3, createdAt: Date()))
                 try await store.saveCursor("subscription:sub-1", 1)
                 group.addTask { try await outbound.run() }
                 for n in 1...3 { try await bus.publish("order.placed", data: ["n": .number(Double(n))]) }
                 try await bus.publish("other.thing")
-                await receiver.waitForRequests(2)          // event 1, then the first try of event 2
+                await receiver.waitForRequests(2)  // event 1, then the first try of event 2
                 await clock.waitForSleepers(1)
-                clock.advance(by: .seconds(1))             // backoff 1 s
+                clock.advance(by: .seconds(1))  // backoff 1 s
                 await receiver.waitForRequests(3)
                 await clock.waitForSleepers(1)
-                clock.advance(by: .seconds(2))             // backoff 2 s, then the third and last try
-                await receiver.waitForRequests(5)          // …and event 3
+                clock.advance(by: .seconds(2))  // backoff 2 s, then the third and last try
+                await receiver.waitForRequests(5)  // …and event 3
                 let requests = receiver.requests
                 #expect(requests.count == 5)
                 #expect(requests.map { $0.body.contains("\"n\":2") } == [false, true, true, true, false])

@@ -18,7 +18,8 @@ struct IncidentTests {
     /// signed with this secret, carries this signature.
     static let vectorSecret = "lDQHScfUeXUKaQRNF+8XIiDKZ7XX3itBAYzwU0TARw8lJqRnkKl2iB1anSb0Z+IK"
     static let vectorSignature = "v1=0c0b9495b893a39e70d1fea2fe11fbe0a825f88b9f67846f6cc07dd2bc5476cd"
-    static let vectorBody = #"{"event":{"id":"01BWDWL3NYY7LUFPZCC28QUCMK","event_type":"incident.priority_updated","resource_type":"incident","occurred_at":"2021-04-26T17:36:27.458Z","agent":{"html_url":"https://acme.pagerduty.com/users/PLH1HKV","id":"PLH1HKV","self":"https://api.pagerduty.com/users/PLH1HKV","summary":"Tenex Engineer","type":"user_reference"},"client":null,"data":{"id":"PGR0VU2","type":"incident","self":"https://api.pagerduty.com/incidents/PGR0VU2","html_url":"https://acme.pagerduty.com/incidents/PGR0VU2","number":2,"status":"triggered","title":"A little bump in the road","service":{"html_url":"https://acme.pagerduty.com/services/PF9KMXH","id":"PF9KMXH","self":"https://api.pagerduty.com/services/PF9KMXH","summary":"API Service","type":"service_reference"},"assignees":[{"html_url":"https://acme.pagerduty.com/users/PTUXL6G","id":"PTUXL6G","self":"https://api.pagerduty.com/users/PTUXL6G","summary":"User 123","type":"user_reference"}],"escalation_policy":{"html_url":"https://acme.pagerduty.com/escalation_policies/PUS0KTE","id":"PUS0KTE","self":"https://api.pagerduty.com/escalation_policies/PUS0KTE","summary":"Default","type":"escalation_policy_reference"},"teams":[{"html_url":"https://acme.pagerduty.com/teams/PFCVPS0","id":"PFCVPS0","self":"https://api.pagerduty.com/teams/PFCVPS0","summary":"Engineering","type":"team_reference"}],"priority":{"html_url":"https://acme.pagerduty.com/account/incident_priorities","id":"PSO75BM","self":"https://api.pagerduty.com/priorities/PSO75BM","summary":"P1","type":"priority_reference"},"urgency":"high","conference_bridge":{"conference_number":1000,"conference_url":"https://example.com"},"resolve_reason":null}}}"#
+    static let vectorBody =
+        #"{"event":{"id":"01BWDWL3NYY7LUFPZCC28QUCMK","event_type":"incident.priority_updated","resource_type":"incident","occurred_at":"2021-04-26T17:36:27.458Z","agent":{"html_url":"https://acme.pagerduty.com/users/PLH1HKV","id":"PLH1HKV","self":"https://api.pagerduty.com/users/PLH1HKV","summary":"Tenex Engineer","type":"user_reference"},"client":null,"data":{"id":"PGR0VU2","type":"incident","self":"https://api.pagerduty.com/incidents/PGR0VU2","html_url":"https://acme.pagerduty.com/incidents/PGR0VU2","number":2,"status":"triggered","title":"A little bump in the road","service":{"html_url":"https://acme.pagerduty.com/services/PF9KMXH","id":"PF9KMXH","self":"https://api.pagerduty.com/services/PF9KMXH","summary":"API Service","type":"service_reference"},"assignees":[{"html_url":"https://acme.pagerduty.com/users/PTUXL6G","id":"PTUXL6G","self":"https://api.pagerduty.com/users/PTUXL6G","summary":"User 123","type":"user_reference"}],"escalation_policy":{"html_url":"https://acme.pagerduty.com/escalation_policies/PUS0KTE","id":"PUS0KTE","self":"https://api.pagerduty.com/escalation_policies/PUS0KTE","summary":"Default","type":"escalation_policy_reference"},"teams":[{"html_url":"https://acme.pagerduty.com/teams/PFCVPS0","id":"PFCVPS0","self":"https://api.pagerduty.com/teams/PFCVPS0","summary":"Engineering","type":"team_reference"}],"priority":{"html_url":"https://acme.pagerduty.com/account/incident_priorities","id":"PSO75BM","self":"https://api.pagerduty.com/priorities/PSO75BM","summary":"P1","type":"priority_reference"},"urgency":"high","conference_bridge":{"conference_number":1000,"conference_url":"https://example.com"},"resolve_reason":null}}}"#
 
     static func pagerDuty(_ headers: [String: String], _ body: String) -> Webhook.Delivery {
         Webhook.Delivery(source: "pagerduty", headers: headers, body: Array(body.utf8))
@@ -31,14 +32,19 @@ struct IncidentTests {
         let rotating = "v1=130dcacb53a94d983a37cf2acba98e805a1c37185309ba56fdcccbcf00d6dd8b, " + Self.vectorSignature
         #expect(Incident.verify(Self.pagerDuty(["X-PagerDuty-Signature": rotating], body), secret: Self.vectorSecret))
         // go-pagerduty's "mismatch" case.
-        #expect(!Incident.verify(Self.pagerDuty(["X-PagerDuty-Signature": "v1=7020c8a7ec668a9b7012bc3dd82e483394b038f4230acc6785efbf2a7d8bcaf5"], body), secret: Self.vectorSecret))
+        #expect(
+            !Incident.verify(
+                Self.pagerDuty(["X-PagerDuty-Signature": "v1=7020c8a7ec668a9b7012bc3dd82e483394b038f4230acc6785efbf2a7d8bcaf5"], body),
+                secret: Self.vectorSecret))
         #expect(!Incident.verify(Self.pagerDuty(["X-PagerDuty-Signature": Self.vectorSignature], body + " "), secret: Self.vectorSecret))
         #expect(!Incident.verify(Self.pagerDuty(["X-PagerDuty-Signature": Self.vectorSignature], body), secret: "another"))
-        #expect(!Incident.verify(Self.pagerDuty(["X-PagerDuty-Signature": "v2=" + Self.vectorSignature.dropFirst(3)], body), secret: Self.vectorSecret))
+        #expect(
+            !Incident.verify(Self.pagerDuty(["X-PagerDuty-Signature": "v2=" + Self.vectorSignature.dropFirst(3)], body), secret: Self.vectorSecret))
         #expect(!Incident.verify(Self.pagerDuty([:], body), secret: Self.vectorSecret))
     }
 
-    @Test("a PagerDuty event reads as an incident; severity matches urgency or priority, service its name or id, the event type the trigger's pattern")
+    @Test(
+        "a PagerDuty event reads as an incident; severity matches urgency or priority, service its name or id, the event type the trigger's pattern")
     func pagerDutyMatching() throws {
         let occurrences = try Incident.occurrences(of: Self.pagerDuty([:], Self.vectorBody))
         let incident = try #require(occurrences.first)
@@ -68,7 +74,9 @@ struct IncidentTests {
         #expect(!Incident.matches(trigger(["severity": "high"], event: "incident.resolved"), payload: incident.payload))
     }
 
-    @Test("an Alertmanager notification is one incident per alert; firing is incident.triggered, resolved incident.resolved; Bearer or basic credentials")
+    @Test(
+        "an Alertmanager notification is one incident per alert; firing is incident.triggered, resolved incident.resolved; Bearer or basic credentials"
+    )
     func alertmanagerReading() throws {
         let body = #"""
             {"version": "4", "status": "firing", "receiver": "novacron", "groupKey": "{}:{alertname=\"HighErrorRate\"}",
@@ -94,28 +102,50 @@ struct IncidentTests {
         #expect(incidents[0].payload["title"] == "5% of requests fail")
         #expect(incidents[1].payload["title"] == "HighErrorRate")
         #expect(Set(incidents.map(\.id)).count == 2)
-        let critical = WorkflowTrigger(id: "t", type: .incident, source: "alertmanager", conditions: ["severity": ["critical", "high"], "service": "api-server"])
+        let critical = WorkflowTrigger(
+            id: "t", type: .incident, source: "alertmanager", conditions: ["severity": ["critical", "high"], "service": "api-server"])
         #expect(incidents.map { Incident.matches(critical, payload: $0.payload) } == [true, false])
         let resolved = WorkflowTrigger(id: "r", type: .incident, source: "alertmanager", event: "incident.resolved")
         #expect(incidents.map { Incident.matches(resolved, payload: $0.payload) } == [false, true])
         #expect(Incident.matches(resolved, payload: incidents[1].payload))
-        #expect(throws: Webhook.Malformed.self) { try Incident.occurrences(of: Webhook.Delivery(source: "alertmanager", headers: [:], body: Array(#"{"status": "firing"}"#.utf8))) }
+        #expect(throws: Webhook.Malformed.self) {
+            try Incident.occurrences(of: Webhook.Delivery(source: "alertmanager", headers: [:], body: Array(#"{"status": "firing"}"#.utf8)))
+        }
     }
 
     @Test("incident triggers validate their source, severity, service and event; a missing or clear-text secret is warned about")
     func validation() {
         func check(_ trigger: WorkflowTrigger) -> [String] {
-            let workflow = Workflow(name: "respond", steps: [WorkflowStep(id: "page", inputs: ["command": "page-oncall"], timeout: .seconds(60))], triggers: [trigger])
+            let workflow = Workflow(
+                name: "respond", steps: [WorkflowStep(id: "page", inputs: ["command": "page-oncall"], timeout: .seconds(60))], triggers: [trigger])
             let result = WorkflowValidator().validate(workflow)
             return (result.errors + result.warnings).map(\.message)
         }
         let secret = "${secrets.X}"
-        #expect(check(WorkflowTrigger(id: "t", type: .incident, source: "opsgenie", secret: secret)).contains { $0.contains("unknown incident source 'opsgenie'") })
-        #expect(check(WorkflowTrigger(id: "t", type: .incident, source: "pagerduty", conditions: ["service": 3], secret: secret)) == ["service must be a name or a list of names"])
-        #expect(check(WorkflowTrigger(id: "t", type: .incident, source: "pagerduty", secret: secret, event: "deployment.done")).contains { $0.contains("incident triggers match incident events") })
-        #expect(check(WorkflowTrigger(id: "t", type: .incident, source: "alertmanager")).contains { $0.contains("has no 'secret': every delivery is refused") })
-        #expect(check(WorkflowTrigger(id: "t", type: .incident, source: "alertmanager", secret: "hunter2")).contains { $0.contains("written in clear") })
-        #expect(check(WorkflowTrigger(id: "t", type: .incident, source: "pagerduty", conditions: ["severity": ["high", "P1"], "service": "api"], secret: secret, event: "incident.*")).isEmpty)
+        #expect(
+            check(WorkflowTrigger(id: "t", type: .incident, source: "opsgenie", secret: secret)).contains {
+                $0.contains("unknown incident source 'opsgenie'")
+            })
+        #expect(
+            check(WorkflowTrigger(id: "t", type: .incident, source: "pagerduty", conditions: ["service": 3], secret: secret)) == [
+                "service must be a name or a list of names"
+            ])
+        #expect(
+            check(WorkflowTrigger(id: "t", type: .incident, source: "pagerduty", secret: secret, event: "deployment.done")).contains {
+                $0.contains("incident triggers match incident events")
+            })
+        #expect(
+            check(WorkflowTrigger(id: "t", type: .incident, source: "alertmanager")).contains {
+                $0.contains("has no 'secret': every delivery is refused")
+            })
+        #expect(
+            check(WorkflowTrigger(id: "t", type: .incident, source: "alertmanager", secret: "hunter2")).contains { $0.contains("written in clear") })
+        #expect(
+            check(
+                WorkflowTrigger(
+                    id: "t", type: .incident, source: "pagerduty", conditions: ["severity": ["high", "P1"], "service": "api"], secret: secret,
+                    event: "incident.*")
+            ).isEmpty)
     }
 
     static let workflow = """
@@ -133,29 +163,37 @@ struct IncidentTests {
           - {id: page, timeout: 1m}
         """
 
-    static func pagerDutyIncident(id: String, type: String = "incident.triggered", urgency: String = "high", service: String = "api-server") -> String {
+    static func pagerDutyIncident(id: String, type: String = "incident.triggered", urgency: String = "high", service: String = "api-server") -> String
+    {
         #"{"event": {"id": "\#(id)", "event_type": "\#(type)", "resource_type": "incident", "occurred_at": "2026-11-27T01:00:00Z", "data": {"id": "Q\#(id)", "type": "incident", "title": "Checkout is down", "status": "triggered", "urgency": "\#(urgency)", "service": {"id": "PSVC", "summary": "\#(service)"}, "html_url": "https://acme.pagerduty.com/incidents/Q\#(id)"}}}"#
     }
 
     static func signed(_ body: String, secret: String = "pd-secret") -> HTTPFields {
-        [HTTPField.Name("X-PagerDuty-Signature")!: "v1=" + Hex.encode(Webhook.signature(Array(body.utf8), secret: secret)), .contentType: "application/json"]
+        [
+            HTTPField.Name("X-PagerDuty-Signature")!: "v1=" + Hex.encode(Webhook.signature(Array(body.utf8), secret: secret)),
+            .contentType: "application/json",
+        ]
     }
 
     func json(_ buffer: ByteBuffer) throws -> [String: Any] {
         try #require(try JSONSerialization.jsonObject(with: Data(String(buffer: buffer).utf8)) as? [String: Any])
     }
 
-    @Test("a signed PagerDuty incident starts the workflow with the incident's fields; redeliveries, other urgencies and bad signatures start nothing")
+    @Test(
+        "a signed PagerDuty incident starts the workflow with the incident's fields; redeliveries, other urgencies and bad signatures start nothing")
     func pagerDutyDelivery() async throws {
         var executors = ExecutorRegistry()
         for type in StepType.allCases { executors.register(ScriptedExecutor(), for: type) }
         let store = try SQLiteStore(path: temporaryDatabasePath())
         let engine = WorkflowEngine(executors: executors, secrets: SecretProvider(environment: [:], values: ["PD_SECRET": "pd-secret"]), store: store)
         try await engine.registerWorkflow(try workflowDocument(Self.workflow))
-        let app = try await buildApplication(engine: engine, store: store, configuration: ServerConfiguration(port: 0, tokens: try APITokens(environment: "viewer:v")))
+        let app = try await buildApplication(
+            engine: engine, store: store, configuration: ServerConfiguration(port: 0, tokens: try APITokens(environment: "viewer:v")))
         try await app.test(.router) { client in
             let body = Self.pagerDutyIncident(id: "E1")
-            let id = try await client.execute(uri: "/api/v1/webhooks/pagerduty", method: .post, headers: Self.signed(body), body: ByteBuffer(string: body)) { response in
+            let id = try await client.execute(
+                uri: "/api/v1/webhooks/pagerduty", method: .post, headers: Self.signed(body), body: ByteBuffer(string: body)
+            ) { response in
                 #expect(response.status == .accepted)
                 let started = try #require(try self.json(response.body)["executions"] as? [[String: Any]])
                 #expect(started.count == 1)
@@ -168,14 +206,17 @@ struct IncidentTests {
             #expect(execution.inputs["service"] == "api-server")
             #expect(execution.inputs["triggered_by"] == "pagerduty")
             // PagerDuty retries a delivery it thinks failed: the same event id starts nothing.
-            try await client.execute(uri: "/api/v1/webhooks/pagerduty", method: .post, headers: Self.signed(body), body: ByteBuffer(string: body)) { response in
+            try await client.execute(uri: "/api/v1/webhooks/pagerduty", method: .post, headers: Self.signed(body), body: ByteBuffer(string: body)) {
+                response in
                 #expect(response.status == .ok)
                 let answer = try self.json(response.body)
                 #expect(answer["duplicates"] as? [String] == ["E1"])
             }
             // A low-urgency incident, and the acknowledgement of the first, verify but do not match.
             for other in [Self.pagerDutyIncident(id: "E2", urgency: "low"), Self.pagerDutyIncident(id: "E3", type: "incident.acknowledged")] {
-                try await client.execute(uri: "/api/v1/webhooks/pagerduty", method: .post, headers: Self.signed(other), body: ByteBuffer(string: other)) { response in
+                try await client.execute(
+                    uri: "/api/v1/webhooks/pagerduty", method: .post, headers: Self.signed(other), body: ByteBuffer(string: other)
+                ) { response in
                     #expect(response.status == .accepted)
                     let answer = try self.json(response.body)
                     #expect((answer["executions"] as? [Any])?.isEmpty == true)
@@ -183,13 +224,17 @@ struct IncidentTests {
             }
             // Signed with another secret: refused, and the triggers say why.
             let forged = Self.pagerDutyIncident(id: "E4")
-            try await client.execute(uri: "/api/v1/webhooks/pagerduty", method: .post, headers: Self.signed(forged, secret: "guess"), body: ByteBuffer(string: forged)) { response in
+            try await client.execute(
+                uri: "/api/v1/webhooks/pagerduty", method: .post, headers: Self.signed(forged, secret: "guess"), body: ByteBuffer(string: forged)
+            ) { response in
                 #expect(response.status == .unauthorized)
                 #expect(response.headers[.contentType] == "application/problem+json")
                 #expect(String(buffer: response.body).contains("X-PagerDuty-Signature"))
             }
             let notJSON = "incident"
-            try await client.execute(uri: "/api/v1/webhooks/pagerduty", method: .post, headers: Self.signed(notJSON), body: ByteBuffer(string: notJSON)) { #expect($0.status == .badRequest) }
+            try await client.execute(
+                uri: "/api/v1/webhooks/pagerduty", method: .post, headers: Self.signed(notJSON), body: ByteBuffer(string: notJSON)
+            ) { #expect($0.status == .badRequest) }
             #expect(await engine.listExecutions(workflowID: "respond", limit: 10).count == 1)
             try await client.execute(uri: "/api/v1/workflows/respond/triggers", method: .get, headers: [.authorization: "Bearer v"]) { response in
                 let triggers = try #require(try self.json(response.body)["triggers"] as? [[String: Any]])
@@ -213,20 +258,20 @@ final class AlertmanagerServer: Sendable {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("novacron-am-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder + "/data", withIntermediateDirectories: true)
         try """
-            route:
-              receiver: novacron
-              group_by: [alertname]
-              group_wait: 0s
-              group_interval: 1s
-              repeat_interval: 1h
-            receivers:
-              - name: novacron
-                webhook_configs:
-                  - url: \(webhook)
-                    send_resolved: true
-                    http_config:
-                      authorization: {type: Bearer, credentials: \(token)}
-            """.write(toFile: folder + "/alertmanager.yml", atomically: true, encoding: .utf8)
+        route:
+          receiver: novacron
+          group_by: [alertname]
+          group_wait: 0s
+          group_interval: 1s
+          repeat_interval: 1h
+        receivers:
+          - name: novacron
+            webhook_configs:
+              - url: \(webhook)
+                send_resolved: true
+                http_config:
+                  authorization: {type: Bearer, credentials: \(token)}
+        """.write(toFile: folder + "/alertmanager.yml", atomically: true, encoding: .utf8)
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [
@@ -300,7 +345,9 @@ final class AlertmanagerServer: Sendable {
 
 @Suite("Incident triggers against a real Alertmanager", .serialized)
 struct AlertmanagerTests {
-    @Test("a critical api-server alert starts the response once; other alerts start nothing; its resolution starts the follow-up", .timeLimit(.minutes(2)))
+    @Test(
+        "a critical api-server alert starts the response once; other alerts start nothing; its resolution starts the follow-up",
+        .timeLimit(.minutes(2)))
     func alerts() async throws {
         var executors = ExecutorRegistry()
         for type in StepType.allCases { executors.register(ScriptedExecutor(), for: type) }
@@ -331,14 +378,18 @@ struct AlertmanagerTests {
                 }
                 return nil
             }
-            let alertmanager = try await AlertmanagerServer(webhook: "http://127.0.0.1:\(try #require(client.port))/api/v1/webhooks/alertmanager", token: "am-token")
+            let alertmanager = try await AlertmanagerServer(
+                webhook: "http://127.0.0.1:\(try #require(client.port))/api/v1/webhooks/alertmanager", token: "am-token")
             defer { alertmanager.stop() }
             let start = ISO8601DateFormatter().string(from: Date().addingTimeInterval(-60))
             func alert(severity: String, service: String, endsAt: String? = nil) -> String {
                 let end = endsAt.map { #", "endsAt": "\#($0)""# } ?? ""
-                return #"{"labels": {"alertname": "HighErrorRate", "severity": "\#(severity)", "service": "\#(service)"}, "annotations": {"summary": "errors on \#(service)"}, "startsAt": "\#(start)"\#(end), "generatorURL": "http://127.0.0.1:9090/graph"}"#
+                return
+                    #"{"labels": {"alertname": "HighErrorRate", "severity": "\#(severity)", "service": "\#(service)"}, "annotations": {"summary": "errors on \#(service)"}, "startsAt": "\#(start)"\#(end), "generatorURL": "http://127.0.0.1:9090/graph"}"#
             }
-            try await alertmanager.post("[\(alert(severity: "critical", service: "api-server")), \(alert(severity: "warning", service: "api-server")), \(alert(severity: "critical", service: "web"))]")
+            try await alertmanager.post(
+                "[\(alert(severity: "critical", service: "api-server")), \(alert(severity: "warning", service: "api-server")), \(alert(severity: "critical", service: "web"))]"
+            )
             let first = try #require(await nextStart())
             #expect(first.workflow == "respond")
             let response = try await engine.getExecution(first.id)

@@ -16,13 +16,13 @@ struct MetricConditionTests {
         var state = MetricCondition.State()
         let at = { (s: Double) in t0.addingTimeInterval(s) }
         #expect(condition.observe([50], at: at(0), state: &state) == nil)
-        #expect(condition.observe([150], at: at(30), state: &state) == nil)      // breach starts
+        #expect(condition.observe([150], at: at(30), state: &state) == nil)  // breach starts
         #expect(condition.observe([50, 180], at: at(90), state: &state) == nil)  // any series; 60 s so far
-        #expect(condition.observe([170], at: at(150), state: &state) == 170)     // 120 s: fires
-        #expect(condition.observe([300], at: at(180), state: &state) == nil)     // same breach: not again
-        #expect(condition.observe([10], at: at(210), state: &state) == nil)      // clears: re-armed
+        #expect(condition.observe([170], at: at(150), state: &state) == 170)  // 120 s: fires
+        #expect(condition.observe([300], at: at(180), state: &state) == nil)  // same breach: not again
+        #expect(condition.observe([10], at: at(210), state: &state) == nil)  // clears: re-armed
         #expect(condition.observe([101], at: at(240), state: &state) == nil)
-        #expect(condition.observe([101], at: at(360), state: &state) == 101)     // a new breach, held 120 s
+        #expect(condition.observe([101], at: at(360), state: &state) == 101)  // a new breach, held 120 s
     }
 
     @Test("operators by name or symbol; a blip shorter than the duration does not fire")

@@ -27,14 +27,16 @@ final class PrometheusServer: Sendable {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("novacron-prom-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder + "/data", withIntermediateDirectories: true)
         try """
-            global: {scrape_interval: 1s, evaluation_interval: 1s}
-            scrape_configs:
-              - job_name: test
-                static_configs: [{targets: ["\(target)"]}]
-            """.write(toFile: folder + "/prometheus.yml", atomically: true, encoding: .utf8)
+        global: {scrape_interval: 1s, evaluation_interval: 1s}
+        scrape_configs:
+          - job_name: test
+            static_configs: [{targets: ["\(target)"]}]
+        """.write(toFile: folder + "/prometheus.yml", atomically: true, encoding: .utf8)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["prometheus", "--config.file=\(folder)/prometheus.yml", "--storage.tsdb.path=\(folder)/data", "--web.listen-address=127.0.0.1:0"]
+        process.arguments = [
+            "prometheus", "--config.file=\(folder)/prometheus.yml", "--storage.tsdb.path=\(folder)/data", "--web.listen-address=127.0.0.1:0",
+        ]
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         let log = Pipe()
         process.standardError = log
@@ -47,7 +49,9 @@ final class PrometheusServer: Sendable {
                 seen.withLock { state in
                     guard let waiting = state.continuation else { return }  // ready: the rest is read and dropped
                     if data.isEmpty {
-                        waiting.resume(throwing: CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "prometheus exited before listening:\n\(state.text)"]))
+                        waiting.resume(
+                            throwing: CocoaError(
+                                .fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "prometheus exited before listening:\n\(state.text)"]))
                         state.continuation = nil
                         return
                     }
@@ -90,29 +94,35 @@ struct PrometheusTests {
             var executors = ExecutorRegistry()
             for type in StepType.allCases { executors.register(ScriptedExecutor(), for: type) }
             let engine = WorkflowEngine(executors: executors, secrets: SecretProvider(environment: [:]))
-            try await engine.registerWorkflow(try workflowDocument("""
-                name: drain-queue
-                triggers:
-                  - id: deep-queue
-                    type: metric
-                    source: prometheus
-                    conditions: {query: "max(novacron_test_queue_depth)", operator: ">", threshold: 10, duration: 2s, interval: 250ms}
-                    inputs: {depth: "${trigger.value}"}
-                  - id: elsewhere
-                    type: metric
-                    source: prometheus
-                    conditions: {metric: up, operator: "<", threshold: 1, url: "http://127.0.0.1:\(down)", interval: 250ms}
-                steps:
-                  - {id: scale-up, timeout: 1m}
-                """))
-            let app = try await buildApplication(engine: engine, store: nil, configuration: ServerConfiguration(port: 0, prometheusURL: prometheus.url))
+            try await engine.registerWorkflow(
+                try workflowDocument(
+                    """
+                    name: drain-queue
+                    triggers:
+                      - id: deep-queue
+                        type: metric
+                        source: prometheus
+                        conditions: {query: "max(novacron_test_queue_depth)", operator: ">", threshold: 10, duration: 2s, interval: 250ms}
+                        inputs: {depth: "${trigger.value}"}
+                      - id: elsewhere
+                        type: metric
+                        source: prometheus
+                        conditions: {metric: up, operator: "<", threshold: 1, url: "http://127.0.0.1:\(down)", interval: 250ms}
+                    steps:
+                      - {id: scale-up, timeout: 1m}
+                    """))
+            let app = try await buildApplication(
+                engine: engine, store: nil, configuration: ServerConfiguration(port: 0, prometheusURL: prometheus.url))
             try await app.test(.live) { client in
                 let events = engine.events()
                 var starts = 0
                 var iterator = events.makeAsyncIterator()
                 func nextStart() async -> String? {
                     while let event = await iterator.next() {
-                        if case .executionStarted(let id, _, _) = event { starts += 1; return id }
+                        if case .executionStarted(let id, _, _) = event {
+                            starts += 1
+                            return id
+                        }
                     }
                     return nil
                 }

@@ -79,19 +79,22 @@ struct TriggerSchedulerTests {
         }
     }
 
-    @Test("ticks missed while down are handled by the policy", arguments: [
-        ("skip", [String]()),
-        ("one", ["2026-11-26T11:15:00Z"]),
-        ("all", ["2026-11-26T10:30:00Z", "2026-11-26T10:45:00Z", "2026-11-26T11:00:00Z", "2026-11-26T11:15:00Z"]),
-    ])
+    @Test(
+        "ticks missed while down are handled by the policy",
+        arguments: [
+            ("skip", [String]()),
+            ("one", ["2026-11-26T11:15:00Z"]),
+            ("all", ["2026-11-26T10:30:00Z", "2026-11-26T10:45:00Z", "2026-11-26T11:00:00Z", "2026-11-26T11:15:00Z"]),
+        ])
     func missedTicks(policy: String, expected: [String]) async throws {
         let store = InMemoryStore()
         // The last process handled the 10:15 tick; this one starts at 11:20.
-        await store.saveTriggerState(TriggerState(workflowID: "tick", triggerID: "every15", lastTick: try Date("2026-11-26T10:15:00Z", strategy: .iso8601)))
+        await store.saveTriggerState(
+            TriggerState(workflowID: "tick", triggerID: "every15", lastTick: try Date("2026-11-26T10:15:00Z", strategy: .iso8601)))
         let start = try Date("2026-11-26T11:20:00Z", strategy: .iso8601)
         let definition = Self.workflow().replacingOccurrences(of: "    inputs:", with: "    missedTicks: \(policy)\n    inputs:")
         try await withScheduler(definition, start: start, store: store) { engine, scheduler, clock in
-            await clock.waitForSleepers(1)   // catch-up is done before the first sleep
+            await clock.waitForSleepers(1)  // catch-up is done before the first sleep
             let times = try await scheduledTimes(engine, count: expected.count)
             #expect(times == expected)
             if policy == "one" {
@@ -113,7 +116,7 @@ struct TriggerSchedulerTests {
             #expect(await scheduler.status(workflowID: "tick").first?.enabled == false)
             #expect(await scheduler.status(workflowID: "tick").first?.nextFireAt == nil)
             await clock.waitForSleepers(1)
-            clock.advance(by: .seconds(30 * 60))   // 10:37: the 10:15 and 10:30 ticks pass
+            clock.advance(by: .seconds(30 * 60))  // 10:37: the 10:15 and 10:30 ticks pass
             await clock.waitForSleepers(1)
             #expect(await engine.listExecutions(workflowID: "tick", limit: 10).isEmpty)
             try await scheduler.setEnabled(workflowID: "tick", triggerID: "every15", true)

@@ -14,8 +14,11 @@ struct WebhookTests {
     @Test("GitHub's documented test vector: HMAC-SHA256 of 'Hello, World!' with 'It's a Secret to Everybody'")
     func githubVector() {
         let body = Array("Hello, World!".utf8)
-        #expect(Hex.encode(Webhook.signature(body, secret: "It's a Secret to Everybody")) == "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17")
-        let delivery = Webhook.Delivery(source: "github", headers: ["X-Hub-Signature-256": "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"], body: body)
+        #expect(
+            Hex.encode(Webhook.signature(body, secret: "It's a Secret to Everybody"))
+                == "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17")
+        let delivery = Webhook.Delivery(
+            source: "github", headers: ["X-Hub-Signature-256": "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"], body: body)
         #expect(Webhook.verify(delivery, secret: "It's a Secret to Everybody"))
         #expect(!Webhook.verify(delivery, secret: "It's a Secret to Everybody!"))
         let tampered = Webhook.Delivery(source: "github", headers: delivery.headers, body: Array("Hello, World?".utf8))
@@ -87,7 +90,9 @@ struct WebhookTests {
     func githubPush() async throws {
         try await withServer { client, engine in
             let body = Self.push(branch: "main", delivery: "d-1")
-            let id = try await client.execute(uri: "/api/v1/webhooks/github", method: .post, headers: Self.github(body, delivery: "d-1"), body: ByteBuffer(string: body)) { response in
+            let id = try await client.execute(
+                uri: "/api/v1/webhooks/github", method: .post, headers: Self.github(body, delivery: "d-1"), body: ByteBuffer(string: body)
+            ) { response in
                 #expect(response.status == .accepted)
                 let answer = try self.json(response.body)
                 let started = try #require(answer["executions"] as? [[String: Any]])
@@ -99,14 +104,18 @@ struct WebhookTests {
             #expect(execution.inputs["commit_hash"] == "abc123")
             #expect(execution.inputs["triggered_by"] == "github-webhook")
             // GitHub redelivers with the same id: nothing new starts.
-            try await client.execute(uri: "/api/v1/webhooks/github", method: .post, headers: Self.github(body, delivery: "d-1"), body: ByteBuffer(string: body)) { response in
+            try await client.execute(
+                uri: "/api/v1/webhooks/github", method: .post, headers: Self.github(body, delivery: "d-1"), body: ByteBuffer(string: body)
+            ) { response in
                 #expect(response.status == .ok)
                 let answer = try self.json(response.body)
                 #expect(answer["duplicate"] as? Bool == true)
             }
             // Another branch verifies but does not match the conditions.
             let feature = Self.push(branch: "feature", delivery: "d-2")
-            try await client.execute(uri: "/api/v1/webhooks/github", method: .post, headers: Self.github(feature, delivery: "d-2"), body: ByteBuffer(string: feature)) { response in
+            try await client.execute(
+                uri: "/api/v1/webhooks/github", method: .post, headers: Self.github(feature, delivery: "d-2"), body: ByteBuffer(string: feature)
+            ) { response in
                 #expect(response.status == .accepted)
                 let answer = try self.json(response.body)
                 #expect((answer["executions"] as? [Any])?.isEmpty == true)
@@ -126,25 +135,34 @@ struct WebhookTests {
     func refused() async throws {
         try await withServer { client, engine in
             let body = Self.push(branch: "main", delivery: "d-9")
-            try await client.execute(uri: "/api/v1/webhooks/github", method: .post, headers: Self.github(body, secret: "wrong", delivery: "d-9"), body: ByteBuffer(string: body)) { response in
+            try await client.execute(
+                uri: "/api/v1/webhooks/github", method: .post, headers: Self.github(body, secret: "wrong", delivery: "d-9"),
+                body: ByteBuffer(string: body)
+            ) { response in
                 #expect(response.status == .unauthorized)
                 #expect(response.headers[.contentType] == "application/problem+json")
                 #expect(String(buffer: response.body).contains("does not verify"))
             }
             var unsigned = Self.github(body, delivery: "d-10")
             unsigned[HTTPField.Name("X-Hub-Signature-256")!] = nil
-            try await client.execute(uri: "/api/v1/webhooks/github", method: .post, headers: unsigned, body: ByteBuffer(string: body)) { #expect($0.status == .unauthorized) }
+            try await client.execute(uri: "/api/v1/webhooks/github", method: .post, headers: unsigned, body: ByteBuffer(string: body)) {
+                #expect($0.status == .unauthorized)
+            }
             try await client.execute(uri: "/api/v1/webhooks/bitbucket", method: .post, body: ByteBuffer(string: "{}")) { response in
                 #expect(response.status == .notFound)
                 #expect(String(buffer: response.body).contains("no enabled webhook trigger has source 'bitbucket'"))
             }
             let notJSON = "ref=main"
-            try await client.execute(uri: "/api/v1/webhooks/github", method: .post, headers: Self.github(notJSON, delivery: "d-11"), body: ByteBuffer(string: notJSON)) { response in
+            try await client.execute(
+                uri: "/api/v1/webhooks/github", method: .post, headers: Self.github(notJSON, delivery: "d-11"), body: ByteBuffer(string: notJSON)
+            ) { response in
                 #expect(response.status == .badRequest)
                 #expect(String(buffer: response.body).contains("not JSON"))
             }
             let huge = String(repeating: "x", count: Webhook.bodyLimit + 1)
-            try await client.execute(uri: "/api/v1/webhooks/github", method: .post, headers: Self.github(huge, delivery: "d-12"), body: ByteBuffer(string: huge)) { #expect($0.status == .contentTooLarge) }
+            try await client.execute(
+                uri: "/api/v1/webhooks/github", method: .post, headers: Self.github(huge, delivery: "d-12"), body: ByteBuffer(string: huge)
+            ) { #expect($0.status == .contentTooLarge) }
             #expect(await engine.listExecutions(workflowID: "deploy", limit: 10).isEmpty)
             try await client.execute(uri: "/api/v1/workflows/deploy/triggers", method: .get, headers: [.authorization: "Bearer v"]) { response in
                 let triggers = try #require(try self.json(response.body)["triggers"] as? [[String: Any]])
@@ -157,10 +175,15 @@ struct WebhookTests {
     func gitlabAndGeneric() async throws {
         try await withServer { client, engine in
             let push = #"{"ref": "refs/heads/main", "checkout_sha": "def456", "user_username": "dev"}"#
-            try await client.execute(uri: "/api/v1/webhooks/gitlab", method: .post, headers: [HTTPField.Name("X-Gitlab-Token")!: "nope"], body: ByteBuffer(string: push)) { #expect($0.status == .unauthorized) }
+            try await client.execute(
+                uri: "/api/v1/webhooks/gitlab", method: .post, headers: [HTTPField.Name("X-Gitlab-Token")!: "nope"], body: ByteBuffer(string: push)
+            ) { #expect($0.status == .unauthorized) }
             let gitlab = try await client.execute(
                 uri: "/api/v1/webhooks/gitlab", method: .post,
-                headers: [HTTPField.Name("X-Gitlab-Token")!: "gl-secret", HTTPField.Name("X-Gitlab-Event")!: "Push Hook", HTTPField.Name("X-Gitlab-Event-UUID")!: "gl-1"], body: ByteBuffer(string: push)
+                headers: [
+                    HTTPField.Name("X-Gitlab-Token")!: "gl-secret", HTTPField.Name("X-Gitlab-Event")!: "Push Hook",
+                    HTTPField.Name("X-Gitlab-Event-UUID")!: "gl-1",
+                ], body: ByteBuffer(string: push)
             ) { response in
                 #expect(response.status == .accepted)
                 return try #require(((try self.json(response.body)["executions"] as? [[String: Any]])?.first?["execution"]) as? String)
