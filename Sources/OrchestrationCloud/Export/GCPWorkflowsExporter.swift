@@ -28,7 +28,7 @@ struct GCPWorkflowsExporter {
         return builder.build()
     }
 
-    private mutating func build() -> ExporterOutput {
+    mutating func build() -> ExporterOutput {
         let layout = model.decomposition()
         if let w = model.layoutWarning(layout, target: .gcp) { warnings.append(w) }
         if model.workflow.timeout != nil {
@@ -91,7 +91,7 @@ struct GCPWorkflowsExporter {
             problems: problems)
     }
 
-    private mutating func structure(_ s: SeriesParallel.Structure) -> [JSONValue] {
+    mutating func structure(_ s: SeriesParallel.Structure) -> [JSONValue] {
         switch s {
         case .step(let i): return [step(i)]
         case .series(let parts): return parts.flatMap { structure($0) }
@@ -106,7 +106,7 @@ struct GCPWorkflowsExporter {
         }
     }
 
-    private mutating func parallel(_ branches: [[JSONValue]]) -> JSONValue {
+    mutating func parallel(_ branches: [[JSONValue]]) -> JSONValue {
         parallelCount += 1
         let n = parallelCount
         return [
@@ -119,7 +119,7 @@ struct GCPWorkflowsExporter {
         ]
     }
 
-    private mutating func step(_ i: Int) -> JSONValue {
+    mutating func step(_ i: Int) -> JSONValue {
         let s = model.steps[i]
         let name = names[i]
         let work = call(s.body, stepID: s.id, field: nil, result: name + "_result") ?? [:]
@@ -173,7 +173,7 @@ struct GCPWorkflowsExporter {
     }
 
     /// The steps that do a body's work and record its success, for a `try`.
-    private mutating func call(_ body: ExportModel.Body, stepID: String, field: String?, result: String) -> JSONValue? {
+    mutating func call(_ body: ExportModel.Body, stepID: String, field: String?, result: String) -> JSONValue? {
         func problem(_ message: String, _ f: String? = nil) -> JSONValue? {
             problems.append(ExportProblem(step: stepID, field: [field, f].compactMap { $0 }.joined(separator: ".").nilIfEmpty, message: message))
             return nil
@@ -266,7 +266,7 @@ struct GCPWorkflowsExporter {
         ]
     }
 
-    private mutating func retry(_ policy: RetryPolicy, stepID: String) -> JSONValue? {
+    mutating func retry(_ policy: RetryPolicy, stepID: String) -> JSONValue? {
         guard policy.maxAttempts > 1 else { return nil }
         let predicate: String
         switch (policy.retryOn.contains(.failure), policy.retryOn.contains(.timeout)) {
@@ -300,138 +300,5 @@ struct GCPWorkflowsExporter {
                 "multiplier": .number(multiplier),
             ],
         ]
-    }
-
-    // MARK: Values
-
-    /// A value with references as `${…}` expressions.
-    private mutating func value(_ v: CompiledValue, _ stepID: String, _ field: String) -> JSONValue {
-        switch v {
-        case .literal(let x): return Self.escapeLiteral(x)
-        case .template(let t):
-            if t.parts.count == 1, case .reference(let r, _) = t.parts[0] {
-                return .string("${\(reference(r, stepID: stepID, field: field) ?? "null")}")
-            }
-            var pieces: [String] = []
-            for part in t.parts {
-                switch part {
-                case .text(let text): pieces.append(Self.quote(text))
-                case .reference(let r, _): pieces.append("string(\(reference(r, stepID: stepID, field: field) ?? "null"))")
-                }
-            }
-            return .string("${" + pieces.joined(separator: " + ") + "}")
-        case .array(let items): return .array(items.map { value($0, stepID, field) })
-        case .object(let fields): return .object(fields.mapValues { value($0, stepID, field) })
-        }
-    }
-
-    /// Literal text that starts with `${` would be evaluated.
-    static func escapeLiteral(_ v: JSONValue) -> JSONValue {
-        switch v {
-        case .string(let s) where s.contains("${"): return .string("${" + quote(s) + "}")
-        case .array(let items): return .array(items.map(escapeLiteral))
-        case .object(let fields): return .object(fields.mapValues(escapeLiteral))
-        default: return v
-        }
-    }
-
-    static func quote(_ s: String) -> String { JSONValue.string(s).jsonText }
-
-    /// A reference as an expression over `inputs` and `results`.
-    private mutating func reference(_ r: Reference, stepID: String, field: String) -> String? {
-        func problem(_ message: String) -> String? {
-            problems.append(ExportProblem(step: stepID, field: field, message: message))
-            return nil
-        }
-        switch model.target(r) {
-        case .input(let name, let path):
-            return "inputs" + Self.key(name) + Self.components(path)
-        case .step(let id, let f, let path):
-            guard let i = model.graph.index[id] else { return problem("'\(r.template)' names no step") }
-            let base = "results.\(names[i])"
-            switch f {
-            case "status", "success", "failed", "timedOut", "error": return base + "." + f
-            case "exitCode", "attempts", "durationMs", "cached": return problem("'\(r.template)': GCP Workflows does not report a step's \(f)")
-            default: return base + ".output" + Self.key(f) + Self.components(path)
-            }
-        case .execution(let path):
-            if path == [.key("id")] { return "sys.get_env(\"GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID\")" }
-            return problem("'\(r.template)': GCP Workflows knows the execution's id only")
-        case .workflow(let path):
-            guard let field = model.workflowField(path) else { return problem(ExportMessages.workflowField(r)) }
-            return Self.quote(field)
-        case .secret(let name):
-            return problem("'${secrets.\(name)}': secrets must not be written into a workflow; read them with googleapis.secretmanager")
-        case .trigger:
-            return problem("'\(r.template)': triggers are not exported; pass the value as an execution argument")
-        case .unknown(let head), .incomplete(let head):
-            return problem(ExportMessages.unknown(r, head))
-        }
-    }
-
-    static func key(_ name: String) -> String {
-        let simple =
-            name.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "_") } && !(name.first?.isNumber ?? true)
-        return simple ? "." + name : "[" + quote(name) + "]"
-    }
-
-    static func components(_ path: [Reference.Component]) -> String {
-        path.map { c in
-            switch c {
-            case .key(let k): key(k)
-            case .index(let n): "[\(n)]"
-            }
-        }.joined()
-    }
-
-    // MARK: Conditions
-
-    private mutating func expression(_ e: Condition, step: String) -> String? {
-        func problem(_ message: String) -> String? {
-            problems.append(ExportProblem(step: step, field: "condition", message: message))
-            return nil
-        }
-        switch e {
-        case .literal(let v):
-            return v.expressionLiteral(quote: Self.quote) ?? problem("objects cannot be written in a GCP expression")
-        case .reference(let r): return reference(r, stepID: step, field: "condition")
-        case .list(let items):
-            var out: [String] = []
-            for item in items {
-                guard let x = expression(item, step: step) else { return nil }
-                out.append(x)
-            }
-            return "[" + out.joined(separator: ", ") + "]"
-        case .not(let inner):
-            guard let x = expression(inner, step: step) else { return nil }
-            return "not(\(x))"
-        case .binary(let op, let l, let r):
-            guard let a = expression(l, step: step), let b = expression(r, step: step) else { return nil }
-            let symbol: String
-            switch op {
-            case .and: symbol = "and"
-            case .or: symbol = "or"
-            case .in: symbol = "in"
-            default: symbol = op.rawValue
-            }
-            return "(\(a) \(symbol) \(b))"
-        case .call(let f, let args):
-            var xs: [String] = []
-            for a in args {
-                guard let x = expression(a, step: step) else { return nil }
-                xs.append(x)
-            }
-            switch f {
-            case .len: return "len(\(xs[0]))"
-            case .contains: return "(text.find_substring(\(xs[0]), \(xs[1])) >= 0)"
-            case .startsWith: return "(text.find_substring(\(xs[0]), \(xs[1])) == 0)"
-            case .endsWith: return "text.match_regex(\(xs[0]), \(regexSuffix(args[1], xs[1])))"
-            }
-        }
-    }
-
-    private func regexSuffix(_ e: Condition, _ text: String) -> String {
-        if case .literal(.string(let s)) = e { return Self.quote(NSRegularExpression.escapedPattern(for: s) + "$") }
-        return "\(text) + \"$\""
     }
 }
