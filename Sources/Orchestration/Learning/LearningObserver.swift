@@ -31,7 +31,8 @@ final class LearningObserver: ExecutionObserver {
                 if let fingerprint { t[id, default: Trace()].inputKeys[step] = fingerprint }
             }
         case .attemptFinished(let id, let step, _, let status, let seconds, let error, let outputs) where !StepResult.isRollbackID(step):
-            let outputKey = status == .succeeded ? String(StepCacheKey.fingerprint(JSONValue.object(outputs).jsonText).prefix(16)) : nil
+            let outputKey =
+                status == .succeeded || status == .cached ? String(StepCacheKey.fingerprint(JSONValue.object(outputs).jsonText).prefix(16)) : nil
             traces.withLock { t in
                 t[id, default: Trace()].attempts[step, default: []].append(AttemptObservation(outcome: status, seconds: seconds, error: error))
                 if let outputKey { t[id, default: Trace()].outputKeys[step] = outputKey }

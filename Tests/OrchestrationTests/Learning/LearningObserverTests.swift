@@ -1,0 +1,48 @@
+import Foundation
+import Orchestration
+import OrchestrationTesting
+import Testing
+
+@Suite("Learning observer")
+struct LearningObserverTests {
+    @Test("the observation written with an execution's end: each attempt's outcome and error, fingerprints, queue waits, cache hits")
+    func observation() async throws {
+        let store = InMemoryStore()
+        let executor = ScriptedExecutor()
+        executor.script("flaky", [.failure("boom"), .success(outputs: ["n": 1])])
+        var executors = ExecutorRegistry()
+        for type in StepType.allCases { executors.register(executor, for: type) }
+        let clock = ManualClock()
+        try await WorkflowEngine.withEngine(executors: executors, clock: clock, store: store, learning: LearningEngine(store: store)) { engine in
+            try await engine.registerWorkflow(
+                try workflowDocument(
+                    """
+                    name: w
+                    steps:
+                      - {id: flaky, inputs: {command: x}, retryPolicy: {maxAttempts: 2, backoffStrategy: fixed, initialDelay: 5s, jitter: none}}
+                      - {id: after, dependencies: [flaky], inputs: {command: y}}
+                      - {id: cached, inputs: {command: z}, cache: {enabled: true, ttl: 1h}}
+                    """))
+            let first = try await engine.executeWorkflow("w")
+            await clock.waitForSleepers(1)
+            clock.advance(by: .seconds(5))
+            #expect(try await engine.waitForExecution(first.id).status == .completed)
+            let second = try await engine.executeWorkflow("w")
+            #expect(try await engine.waitForExecution(second.id).status == .completed)
+        }
+        let observations = try await store.observations(workflowID: "w", after: 0, limit: 10).map(\.observation)
+        try #require(observations.count == 2)
+        let steps = Dictionary(uniqueKeysWithValues: observations[0].steps.map { ($0.stepID, $0) })
+        #expect(observations[0].steps.map(\.stepID) == ["flaky", "after", "cached"])
+        #expect(steps["flaky"]?.attempts.map(\.outcome) == [.failed, .succeeded])
+        #expect(steps["flaky"]?.attempts.map(\.error) == ["boom", nil])
+        #expect(steps["flaky"]?.inputKey?.count == 16)
+        #expect(steps["flaky"]?.outputKey?.count == 16)
+        #expect(steps["after"]?.queueWait != nil)
+        #expect(observations[0].version.count == 64)
+        let cached = try #require(observations[1].steps.first { $0.stepID == "cached" })
+        #expect(cached.attempts.map(\.outcome) == [.cached])
+        #expect(cached.attempts.first?.seconds == 0)
+        #expect(cached.outputKey == steps["cached"]?.outputKey)
+    }
+}
