@@ -85,7 +85,12 @@ public final class OutboundWebhooks: Service, Sendable {
 
     /// Hands the subscription its events until it is stopped or the service is.
     private func consume(_ id: String, _ consumer: Consumer) async {
-        defer { consumer.done.fire() }
+        defer {
+            // Ended on its own (the subscription is gone, the store failed) or stopped: a later
+            // start(id) may begin again.
+            state.withLock { s in if s.consumers[id]?.consumer === consumer { s.consumers[id] = nil } }
+            consumer.done.fire()
+        }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { [bus] in
                 guard let subscription = try? await bus.store.subscriptions().first(where: { $0.id == id }) else { return }

@@ -18,6 +18,9 @@ final class EndWaiter: Sendable {
         }
     }
 
+    /// Whether it was settled (the end came, or the wait was cancelled).
+    var isSettled: Bool { state.withLock { $0.outcome != nil } }
+
     /// The first outcome wins; later ones are ignored.
     func settle(_ outcome: Result<WorkflowExecution, any Error>) {
         let waiting = state.withLock { s -> CheckedContinuation<WorkflowExecution, any Error>? in

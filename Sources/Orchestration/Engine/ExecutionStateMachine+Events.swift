@@ -47,7 +47,7 @@ extension ExecutionStateMachine {
 
     /// The delay before a retry of `step` has passed.
     public mutating func retryDue(step i: Int, now: Date) -> [Action] {
-        guard case .retryWait = phase[i] else { return [] }
+        guard case .retryWait(let attempt) = phase[i] else { return [] }
         var actions: [Action] = []
         retryWaits -= 1
         if let stopping {
@@ -55,6 +55,7 @@ extension ExecutionStateMachine {
             releaseDownstream(of: i, now: now, actions: &actions)
         } else {
             // Back in the queue at its priority; `fill` picks the attempt number from the phase.
+            phase[i] = .retryQueued(attempt: attempt)
             queuedAt[i] = now
             readyQueue.add(i)
             fill(now: now, actions: &actions)
@@ -106,6 +107,8 @@ extension ExecutionStateMachine {
                 end(i, status: .cancelled, reason: nil, error: "not started: \(reason)", now: now, actions: &actions)
             case .retryWait:
                 retryWaits -= 1
+                end(i, status: .cancelled, reason: nil, error: "not retried: \(reason)", now: now, actions: &actions)
+            case .retryQueued:
                 end(i, status: .cancelled, reason: nil, error: "not retried: \(reason)", now: now, actions: &actions)
             case .running:
                 runningSteps.append(i)

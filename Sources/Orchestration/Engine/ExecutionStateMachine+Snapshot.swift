@@ -48,7 +48,7 @@ extension ExecutionStateMachine {
                 let left = max(0, estimate - ran)
                 path = max(path, left + tail)
                 work += left
-            case .queued, .retryWait:
+            case .queued, .retryWait, .retryQueued:
                 path = max(path, compiled.priorities[i])
                 work += estimate
             case .waiting:

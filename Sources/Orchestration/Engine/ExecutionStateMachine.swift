@@ -46,7 +46,10 @@ public struct ExecutionStateMachine: Sendable {
     }
 
     enum Phase: Sendable, Equatable {
-        case waiting, queued, running(attempt: Int), retryWait(attempt: Int), done
+        case waiting, queued, running(attempt: Int), retryWait(attempt: Int)
+        /// A retry whose delay passed, queued for a slot.
+        case retryQueued(attempt: Int)
+        case done
     }
 
     /// Critical path first, or first come, first served: ``ReadyQueue/Scheduling``.
@@ -253,7 +256,7 @@ public struct ExecutionStateMachine: Sendable {
             }
             readyQueue.start(i)
             let attempt: Int
-            if case .retryWait(let a) = phase[i] { attempt = a } else { attempt = results[i].attempts + 1 }
+            if case .retryQueued(let a) = phase[i] { attempt = a } else { attempt = results[i].attempts + 1 }
             launch(i, attempt: attempt, now: now, actions: &actions)
         }
     }

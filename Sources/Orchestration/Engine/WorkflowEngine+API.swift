@@ -151,6 +151,8 @@ extension WorkflowEngine {
         // Registered here, on the actor, before anything suspends; the waiter itself settles
         // the race between the end and a cancellation.
         let waiter = EndWaiter()
+        // Waits cancelled earlier leave now, so repeated waits on a long execution do not pile up.
+        run.waiters.removeAll { $0.isSettled }
         run.waiters.append(waiter)
         return try await withTaskCancellationHandler {
             try await waiter.wait()

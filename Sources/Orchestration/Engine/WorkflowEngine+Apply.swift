@@ -269,7 +269,7 @@ extension WorkflowEngine {
     }
 
     func attemptFinished(_ executionID: String, step: Int, attempt: Int, outcome raw: StepOutcome, cached: Bool, rollback: Bool) async {
-        guard let run = runs[executionID] else { return }
+        guard !handedBack, let run = runs[executionID] else { return }
         let outcome = run.redactor.redact(raw)
         let now = self.now()
         if rollback {
@@ -294,6 +294,7 @@ extension WorkflowEngine {
     }
 
     func timerFired(_ kind: TimerKind) async {
+        guard !handedBack else { return }
         switch kind {
         case .retry(let id, let step):
             guard let run = runs[id] else { return }

@@ -5,8 +5,13 @@ extension WorkflowEngine {
     /// returns once no attempt runs or `grace` has passed, whichever comes first. What is still
     /// running afterwards is handed back: cancel ``run()``, and the next process carries it on
     /// (``recover()``) from the saved state. New executions are refused while draining.
+    ///
+    /// Once this returns, what still runs is handed back as it is: the attempts that end when
+    /// ``run()`` is cancelled are neither saved nor reported (no `stepFinished`, no end), so
+    /// observers and the event bus never announce an end the next process will not agree with.
     public func drain(grace: Duration) async {
         draining = true
+        defer { handedBack = true }
         for run in runs.values where !run.machine.status.isTerminal { run.machine.hold() }
         guard runningAttempts > 0 else { return }
         let time = self.time

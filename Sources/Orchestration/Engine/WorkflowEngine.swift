@@ -81,6 +81,8 @@ public actor WorkflowEngine {
     public nonisolated let estimates: (any DurationEstimates)?
     var workflowHashes: [String: String] = [:]
     var draining = false
+    /// Set when a drain ended: what still runs is handed back, and its ends are not recorded.
+    var handedBack = false
     /// Fired when, while draining, no attempt runs any more.
     let drainIdle = OneShotSignal()
     var workflows: [String: CompiledWorkflow] = [:]

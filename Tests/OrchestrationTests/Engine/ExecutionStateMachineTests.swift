@@ -414,3 +414,31 @@ struct ExecutionStateMachineTests {
         #expect(m.result("s99999").skipReason == "upstream s99998 was skipped")
     }
 }
+
+extension ExecutionStateMachineTests {
+    @Test("a retry that came due but waits for a slot is cancelled with the rest, and the execution ends")
+    func cancelQueuedRetry() throws {
+        var m = try machine(
+            """
+            name: w
+            maxParallelism: 1
+            steps:
+              - {id: a, inputs: {command: x}, retryPolicy: {maxAttempts: 2, backoffStrategy: fixed, initialDelay: 1s, jitter: none}}
+              - {id: b, inputs: {command: y}}
+            """)
+        #expect(m.start(now: t0).started(m) == ["a"])
+        var actions = m.finish("a", .failure("boom"))
+        #expect(actions.retries.map(\.step) == [m.index("a")])
+        #expect(actions.started(m) == ["b"])
+        // a's retry is due while b holds the only slot: it waits in the queue.
+        actions = m.retryDue(step: m.index("a"), now: t0.addingTimeInterval(2))
+        #expect(actions.started(m).isEmpty)
+        actions = m.cancel(reason: "cancelled by user", now: t0.addingTimeInterval(3))
+        #expect(m.result("a").status == .cancelled)
+        #expect(m.result("a").error == "not retried: cancelled by user")
+        #expect(actions.cancelled == [m.index("b")])
+        actions = m.finish("b", .cancelled(), at: 4)
+        #expect(actions.finish == .cancelled)
+        #expect(m.status == .cancelled)
+    }
+}

@@ -1,6 +1,7 @@
 import Foundation
 import Orchestration
 import OrchestrationTesting
+import Synchronization
 import Testing
 
 extension WorkflowEngineTests {
@@ -46,5 +47,32 @@ extension WorkflowEngineTests {
             return statuses
         }
         #expect(statuses == Array(repeating: .completed, count: 100))
+    }
+}
+
+extension WorkflowEngineTests {
+    @Test("after a drain's grace, what still runs is handed back: stopping the engine records and reports no end")
+    func handedBack() async throws {
+        let executor = ScriptedExecutor()
+        executor.hold("build")
+        let clock = ManualClock()
+        let store = InMemoryStore()
+        let seen = Mutex<[String]>([])
+        let id = try await withScriptedEngine(executor, clock: clock, store: store) { engine in
+            try await engine.registerWorkflow(try workflowDocument(Self.pipeline))
+            let started = try await engine.executeWorkflow("pipeline")
+            await executor.waitForStarts(1)
+            async let drained: Void = engine.drain(grace: .seconds(30))
+            await clock.waitForSleepers(1)
+            clock.advance(by: .seconds(30))
+            await drained
+            engine.observe { event in seen.withLock { $0.append(event.name) } }
+            return started.id
+        }
+        // Leaving withScriptedEngine cancelled the held step; its end was neither saved nor announced.
+        #expect(seen.withLock { $0 }.isEmpty)
+        let saved = try #require(try await store.execution(id: id))
+        #expect(saved.execution.status == .running)
+        #expect(saved.execution.stepResults["build"] == nil)
     }
 }
