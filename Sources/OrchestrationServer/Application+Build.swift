@@ -145,7 +145,6 @@ public func buildApplication(
     // Graceful shutdown goes in reverse: the HTTP server, then the optimizer, metric watcher, event
     // triggers and schedules (nothing new starts), then the engine drains, then outbound webhooks
     // and the event bus, which carry what the drain publishes.
-    let optimizer = AutoOptimizer(engine: engine)
     app.addServices(
         BackgroundService("event bus") { await bus.run() },
         outbound,
@@ -153,7 +152,9 @@ public func buildApplication(
         BackgroundService("schedules", after: readiness) { await scheduler.run() },
         BackgroundService("event triggers", after: readiness) { await scheduler.runEventTriggers(bus: bus) },
         BackgroundService("metric triggers", after: readiness) { await metricWatcher.run() },
-        BackgroundService("optimizer", after: readiness) { await optimizer.run() })
+        BackgroundService("optimizer", after: readiness) {
+            if engine.learning?.configuration.enableAutoOptimization == true { await AutoOptimizer(engine: engine).run() }
+        })
     return app
 }
 

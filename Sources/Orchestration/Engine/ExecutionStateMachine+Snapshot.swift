@@ -57,7 +57,7 @@ extension ExecutionStateMachine {
                 break
             }
         }
-        let seconds = max(path, work / Double(max(1, limit)))
+        let seconds = max(path, work / Double(readyQueue.limit))
         return seconds.isNaN ? 0 : min(max(0, seconds), DurationText.maximumSeconds)
     }
 

@@ -90,7 +90,6 @@ public struct ExecutionStateMachine: Sendable {
     var readyQueue: ReadyQueue
     var doneCount = 0
     var retryWaits = 0
-    let limit: Int
     var paused = false
     /// Set while the engine drains: nothing new starts; not saved, not a pause.
     var held = false
@@ -126,8 +125,8 @@ public struct ExecutionStateMachine: Sendable {
         self.phase = Array(repeating: .waiting, count: steps.count)
         self.queuedAt = Array(repeating: nil, count: steps.count)
         self.pendingUpstream = compiled.graph.upstream.map(\.count)
-        self.limit = max(1, min(limit, compiled.workflow.maxParallelism ?? Int.max))
-        self.readyQueue = ReadyQueue(priorities: compiled.priorities, exclusive: compiled.exclusive, limit: self.limit)
+        self.readyQueue = ReadyQueue(
+            priorities: compiled.priorities, exclusive: compiled.exclusive, limit: min(limit, compiled.workflow.maxParallelism ?? Int.max))
         self.debug = debug
         self.random = SplitMix64(seed: seed)
         for (id, result) in reuse {

@@ -313,6 +313,7 @@ extension WorkflowEngine {
     /// `.stepStarted` for a step's attempt: its queue wait and, when an observer wants one, a
     /// fingerprint of its inputs (the cache key when it has one).
     func emitStarted(_ request: StepRequest, attempt: Int, cacheKey: String?) {
+        guard hasSubscribers.load(ordering: .acquiring) else { return }
         let now = self.now()
         var fingerprint: String?
         if attempt == 1, wantsFingerprints.load(ordering: .relaxed) { fingerprint = String((cacheKey ?? StepCacheKey.make(for: request)).prefix(16)) }
@@ -324,6 +325,7 @@ extension WorkflowEngine {
 
     /// `.attemptFinished`: how the attempt ended and how long it ran (0 when cached).
     func emitFinished(_ stepID: String, attempt: Int, outcome: StepOutcome, cached: Bool, startedAt: Date, now: Date, run: Run) {
+        guard hasSubscribers.load(ordering: .acquiring) else { return }
         emit(
             .attemptFinished(
                 executionID: run.machine.values.executionID, stepID: stepID, attempt: attempt, status: outcome.status(cached: cached),
