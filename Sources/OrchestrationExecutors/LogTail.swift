@@ -13,22 +13,22 @@ import Orchestration
 /// tail.append(Array("abcdef".utf8))
 /// tail.text   // "[… 2 bytes dropped …]\ncdef"
 /// ```
-public struct LogTail: Sendable {
-    public let limit: Int
+package struct LogTail: Sendable {
+    package let limit: Int
     let redactor: Redactor
     /// How much is kept: the limit plus the longest secret.
     let keep: Int
     private var buffer: [UInt8] = []
     /// Bytes seen in all.
-    public private(set) var total = 0
+    package private(set) var total = 0
 
-    public init(limit: Int, redactor: Redactor = Redactor(secrets: [])) {
+    package init(limit: Int, redactor: Redactor = Redactor(secrets: [])) {
         self.limit = max(0, limit)
         self.redactor = redactor
         self.keep = limit > 0 ? max(0, limit) + redactor.longestSecret : 0
     }
 
-    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
+    package mutating func append(_ bytes: UnsafeRawBufferPointer) {
         total += bytes.count
         guard keep > 0 else { return }
         if bytes.count >= keep {
@@ -40,12 +40,12 @@ public struct LogTail: Sendable {
         if buffer.count > 2 * keep { buffer.removeFirst(buffer.count - keep) }
     }
 
-    public mutating func append(_ bytes: [UInt8]) {
+    package mutating func append(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { append($0) }
     }
 
     /// The kept tail, redacted, with a note of how much was dropped.
-    public var text: String {
+    package var text: String {
         let kept = buffer.suffix(keep)
         var body = redactor.redact(String(decoding: kept, as: UTF8.self))
         var cut = total - kept.count

@@ -18,17 +18,17 @@ import Foundation
 /// ```sh
 /// NOVACRON_STEP_ENV=KUBECONFIG,AWS_PROFILE,HTTPS_PROXY novacron serve
 /// ```
-public struct StepEnvironment: Sendable, Equatable {
-    public static let defaultNames = [
+package struct StepEnvironment: Sendable, Equatable {
+    package static let defaultNames = [
         "PATH", "HOME", "USER", "LOGNAME", "SHELL", "TMPDIR", "TERM", "LANG", "LANGUAGE", "LC_*", "TZ",
         "DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY", "CONTAINER_HOST", "XDG_RUNTIME_DIR",
     ]
 
     /// The variables passed.
-    public let variables: [String: String]
+    package let variables: [String: String]
 
     /// Picks from `environment` the ``defaultNames`` and those listed in its `NOVACRON_STEP_ENV`.
-    public init(from environment: [String: String]) {
+    package init(from environment: [String: String]) {
         let listed = (environment["NOVACRON_STEP_ENV"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         let patterns = Self.defaultNames + listed.filter { !$0.isEmpty }
         var picked: [String: String] = [:]
@@ -39,7 +39,7 @@ public struct StepEnvironment: Sendable, Equatable {
     }
 
     /// This process's, read once.
-    public static let current = StepEnvironment(from: ProcessInfo.processInfo.environment)
+    package static let current = StepEnvironment(from: ProcessInfo.processInfo.environment)
 
     static func matches(_ name: String, _ pattern: String) -> Bool {
         pattern.hasSuffix("*") ? name.hasPrefix(pattern.dropLast()) : name == pattern

@@ -59,7 +59,7 @@ public struct AccessControl: Sendable {
 
     /// Checks `access` for `request`: the principal, or a 401 (no valid token) or 403 (role too low).
     @discardableResult
-    public func authorize(_ request: Request, _ access: Access) throws(Problem) -> Principal {
+    package func authorize(_ request: Request, _ access: Access) throws(Problem) -> Principal {
         guard case .role(let needed) = access else { return principal(of: request) ?? .anonymous }
         guard let principal = principal(of: request) else {
             throw Problem(.unauthorized, "a bearer token is needed: Authorization: Bearer TOKEN", headers: [.wwwAuthenticate: "Bearer"])

@@ -1,8 +1,8 @@
 /// Which hosts are this machine: the loopback range, by address or by name.
-public enum Loopback {
+package enum Loopback {
     /// Whether `host` is `localhost`, an IPv4 address in 127.0.0.0/8 or `::1` — parsed, so a
     /// name like `127.example.com` is not taken for one.
-    public static func isLoopbackName<S: StringProtocol>(_ host: S) -> Bool {
+    package static func isLoopbackName<S: StringProtocol>(_ host: S) -> Bool {
         // Read as bytes, without allocating: this runs on every request.
         let bytes = host.utf8
         func lower(_ b: UInt8) -> UInt8 { (65...90).contains(b) ? b + 32 : b }

@@ -9,22 +9,22 @@ import Orchestration
 /// ```json
 /// {"type": "about:blank", "title": "Not Found", "status": 404, "detail": "no execution 'x'"}
 /// ```
-public struct Problem: Error, Sendable {
-    public var status: HTTPResponse.Status
-    public var detail: String
+package struct Problem: Error, Sendable {
+    package var status: HTTPResponse.Status
+    package var detail: String
     /// Extra members (`errors` for definition problems).
-    public var extra: [String: JSONValue]
+    package var extra: [String: JSONValue]
     /// Extra response headers (`WWW-Authenticate` on a 401, `Retry-After`).
-    public var headers: HTTPFields
+    package var headers: HTTPFields
 
-    public init(_ status: HTTPResponse.Status, _ detail: String, extra: [String: JSONValue] = [:], headers: HTTPFields = [:]) {
+    package init(_ status: HTTPResponse.Status, _ detail: String, extra: [String: JSONValue] = [:], headers: HTTPFields = [:]) {
         self.status = status
         self.detail = detail
         self.extra = extra
         self.headers = headers
     }
 
-    public var json: JSONValue {
+    package var json: JSONValue {
         var o: [String: JSONValue] = [
             "type": "about:blank", "title": .string(status.reasonPhrase), "status": .number(Double(status.code)),
             "detail": .string(detail),
@@ -33,14 +33,14 @@ public struct Problem: Error, Sendable {
         return .object(o)
     }
 
-    public var response: Response {
+    package var response: Response {
         var fields = headers
         fields[.contentType] = "application/problem+json"
         return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(string: json.jsonText)))
     }
 
     /// The problem for an engine error: 400, 404, 409, 501 or 503.
-    public init(_ error: EngineError) {
+    package init(_ error: EngineError) {
         let status: HTTPResponse.Status
         switch error.code {
         case .invalidInput: status = .badRequest
@@ -53,7 +53,7 @@ public struct Problem: Error, Sendable {
     }
 
     /// 422 with every located definition error.
-    public init(_ errors: DefinitionErrors) {
+    package init(_ errors: DefinitionErrors) {
         let list: [JSONValue] = errors.errors.map { e in
             var o: [String: JSONValue] = ["message": .string(e.message), "path": .string(e.path)]
             if let l = e.location {

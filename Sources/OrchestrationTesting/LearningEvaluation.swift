@@ -14,8 +14,8 @@ import Orchestration
 /// - `publish` lists `compile`, which it already waits for through `package` (planted:
 ///   remove-dependency);
 /// - `checkout`, `compile` and `notify` are healthy: any suggestion on them is a false positive.
-public enum LearningEvaluation {
-    public static let workflow = """
+package enum LearningEvaluation {
+    package static let workflow = """
         name: planted
         variables: {run: 0}
         steps:
@@ -29,7 +29,7 @@ public enum LearningEvaluation {
           - {id: notify, timeout: 1m, estimatedDuration: 1s, inputs: {command: "notify ${publish.result}"}}
         """
 
-    public static let model = """
+    package static let model = """
         default: {duration: 1s}
         steps:
           checkout: {duration: {min: 1s, max: 3s}}
@@ -43,28 +43,28 @@ public enum LearningEvaluation {
         """
 
     /// What was planted, as `kind/step`.
-    public static let truth: Set<String> = [
+    package static let truth: Set<String> = [
         "add-retries/tests", "raise-timeout/package", "duration-regression/scan", "enable-cache/deps", "remove-dependency/publish",
     ]
 
-    public struct Report: Sendable, Codable {
-        public struct Run: Sendable, Codable {
-            public var seed: UInt64
-            public var suggested: [String]
-            public var truePositives: [String]
-            public var falsePositives: [String]
-            public var missed: [String]
-            public var runsPerSecond: Double
+    package struct Report: Sendable, Codable {
+        package struct Run: Sendable, Codable {
+            package var seed: UInt64
+            package var suggested: [String]
+            package var truePositives: [String]
+            package var falsePositives: [String]
+            package var missed: [String]
+            package var runsPerSecond: Double
         }
 
-        public var runsPerSeed: Int
-        public var seeds: [Run]
-        public var precision: Double
-        public var recall: Double
+        package var runsPerSeed: Int
+        package var seeds: [Run]
+        package var precision: Double
+        package var recall: Double
     }
 
     /// Runs the planted workload `runs` times under each seed and scores the suggestions.
-    public static func evaluate(seeds: [UInt64], runs: Int = 200) async throws -> Report {
+    package static func evaluate(seeds: [UInt64], runs: Int = 200) async throws -> Report {
         let workflow = try WorkflowLoader.load(source: Self.workflow, file: "planted.yaml").workflow
         let model = try SimulationModel.parse(Self.model, file: "planted.model.yaml")
         var out: [Report.Run] = []
@@ -88,7 +88,7 @@ public enum LearningEvaluation {
 
     /// A random DAG of `steps` steps (each depends on up to three earlier ones, none has an
     /// estimate) and a model of its durations: log-normal, medians from 5 s to 2 m, σ 0.3.
-    public static func randomDAG(seed: UInt64, steps: Int = 30) throws -> (Workflow, SimulationModel) {
+    package static func randomDAG(seed: UInt64, steps: Int = 30) throws -> (Workflow, SimulationModel) {
         var rng = SplitMix64(seed: seed)
         var yaml = "name: random-\(seed)\nsteps:\n"
         var model = SimulationModel()
@@ -108,20 +108,20 @@ public enum LearningEvaluation {
         return (try WorkflowLoader.load(source: yaml, file: "random-\(seed).yaml").workflow, model)
     }
 
-    public struct SchedulingReport: Sendable, Codable {
-        public var dags: Int
-        public var slots: Int
+    package struct SchedulingReport: Sendable, Codable {
+        package var dags: Int
+        package var slots: Int
         /// Mean makespan ÷ lower bound over the DAGs, first come first served and critical path first.
-        public var firstComeFirstServed: Double
-        public var criticalPathFirst: Double
+        package var firstComeFirstServed: Double
+        package var criticalPathFirst: Double
         /// The engine's ETA error with learned durations (mean over the DAGs, critical path first).
-        public var eta: SimulationReport.ETAError
+        package var eta: SimulationReport.ETAError
     }
 
     /// Runs each of `dags` random DAGs `runs` times under a limit of `slots` steps at once, with
     /// each scheduling policy (the same draws), and reports makespan ÷ lower bound and the ETA
     /// error, leaving out the first 20 runs while durations are learned.
-    public static func scheduling(dags: Int = 10, steps: Int = 30, slots: Int = 4, runs: Int = 60) async throws -> SchedulingReport {
+    package static func scheduling(dags: Int = 10, steps: Int = 30, slots: Int = 4, runs: Int = 60) async throws -> SchedulingReport {
         var fifo: [Double] = [], critical: [Double] = []
         var etas: [SimulationReport.ETAError] = []
         for d in 0..<dags {

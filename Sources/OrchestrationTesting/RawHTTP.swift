@@ -9,12 +9,12 @@ import Foundation
 /// bound (`SO_RCVTIMEO`), so a server that never answers fails the test instead of hanging it.
 /// Reads block, so they run on a thread of their own: on the test's task they would take a
 /// thread of the pool the server in the same process answers on.
-public final class RawHTTP: @unchecked Sendable {
-    public let fd: Int32
+package final class RawHTTP: @unchecked Sendable {
+    package let fd: Int32
 
-    public struct Failure: Error, CustomStringConvertible { public var description: String }
+    package struct Failure: Error, CustomStringConvertible { package var description: String }
 
-    public init(port: Int, receiveBuffer: Int? = nil, timeout: Double = 20) throws {
+    package init(port: Int, receiveBuffer: Int? = nil, timeout: Double = 20) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket: \(errno)") }
         if var size = receiveBuffer.map(Int32.init) {
@@ -37,17 +37,17 @@ public final class RawHTTP: @unchecked Sendable {
     deinit { close(fd) }
 
     /// Closes the connection both ways (the descriptor itself is closed when this is released).
-    public func shutdown() { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
+    package func shutdown() { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
 
     /// How long a read waits before it fails.
-    public func setTimeout(_ seconds: Double) {
+    package func setTimeout(_ seconds: Double) {
         var tv = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - seconds.rounded(.down)) * 1e6))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    public func send(_ text: String) throws { try send(Array(text.utf8)) }
+    package func send(_ text: String) throws { try send(Array(text.utf8)) }
 
-    public func send(_ bytes: [UInt8]) throws {
+    package func send(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -57,11 +57,11 @@ public final class RawHTTP: @unchecked Sendable {
     }
 
     /// The next bytes, `[]` at the end of the stream; throws when nothing came within the bound.
-    public func receive(max: Int = 65536) async throws -> [UInt8] {
+    package func receive(max: Int = 65536) async throws -> [UInt8] {
         try await offPool { try self.receiveNow(max: max) }
     }
 
-    public func receiveNow(max: Int = 65536) throws -> [UInt8] {
+    package func receiveNow(max: Int = 65536) throws -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: max)
         let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, max, 0) }
         if n < 0 {
@@ -72,11 +72,11 @@ public final class RawHTTP: @unchecked Sendable {
     }
 
     /// Reads until the head of the response is in; its status and the head's text.
-    public func head() async throws -> (status: Int, text: String) {
+    package func head() async throws -> (status: Int, text: String) {
         try await offPool { try self.headNow() }
     }
 
-    public func headNow() throws -> (status: Int, text: String) {
+    package func headNow() throws -> (status: Int, text: String) {
         var data: [UInt8] = []
         while !data.containsCRLFCRLF {
             let chunk = try receiveNow()
@@ -91,11 +91,11 @@ public final class RawHTTP: @unchecked Sendable {
     }
 
     /// Reads until the server closes the connection; everything it sent.
-    public func readToEnd() async throws -> String {
+    package func readToEnd() async throws -> String {
         try await offPool { try self.readToEndNow() }
     }
 
-    public func readToEndNow() throws -> String {
+    package func readToEndNow() throws -> String {
         var data: [UInt8] = []
         while true {
             let chunk = try receiveNow()
@@ -106,7 +106,7 @@ public final class RawHTTP: @unchecked Sendable {
     }
 
     /// Sends one request (closing the connection after it) and returns the status and the whole response.
-    public static func request(
+    package static func request(
         port: Int, method: String, path: String, headers: [String: String] = [:], body: String = "", host: String? = nil
     ) async throws -> (status: Int, text: String) {
         let client = try RawHTTP(port: port)
@@ -124,7 +124,7 @@ public final class RawHTTP: @unchecked Sendable {
 }
 
 extension Array where Element == UInt8 {
-    public var containsCRLFCRLF: Bool {
+    package var containsCRLFCRLF: Bool {
         guard count >= 4 else { return false }
         for i in 0...(count - 4) where self[i] == 13 && self[i + 1] == 10 && self[i + 2] == 13 && self[i + 3] == 10 { return true }
         return false
@@ -132,7 +132,7 @@ extension Array where Element == UInt8 {
 }
 
 /// Runs blocking work on a thread of its own and awaits its result.
-public func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+package func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
         Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
     }

@@ -4,7 +4,7 @@ extension Workflow {
     /// The definition in the workflow file format (docs/workflow-files.md), as JSON: durations as
     /// text (`5m`), defaults left out. Decoding it gives this workflow back. JSON Patches of the
     /// learning engine's suggestions are paths into this document.
-    public var document: JSONValue {
+    package var document: JSONValue {
         var o: [String: JSONValue] = ["id": .string(id), "name": .string(name)]
         o["description"] = description.map(JSONValue.string)
         o["version"] = version.map(JSONValue.string)

@@ -13,7 +13,7 @@ public struct WorkflowGraph: Sendable {
     /// Every downstream of each step.
     public let downstream: [[Int]]
     /// Parsed conditions.
-    public let conditions: [Expression?]
+    package let conditions: [Expression?]
     /// Upstreams whose status a step's condition reads; those need only be terminal.
     public let statusReads: [Set<Int>]
     /// A topological order (Kahn's, stable by definition order); shorter than the step count when there is a cycle.

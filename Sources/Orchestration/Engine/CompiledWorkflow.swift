@@ -2,36 +2,36 @@ import Foundation
 
 /// A validated workflow prepared for running: templates parsed, shell commands spliced, policies
 /// resolved and priorities computed, once at registration and shared by every execution.
-public struct CompiledWorkflow: Sendable {
+package struct CompiledWorkflow: Sendable {
     /// One step body (a step or its rollback) ready to render.
-    public struct Body: Sendable {
-        public var id: String
-        public var type: StepType
-        public var action: ActionDefinition?
-        public var inputs: [String: CompiledValue]
+    package struct Body: Sendable {
+        package var id: String
+        package var type: StepType
+        package var action: ActionDefinition?
+        package var inputs: [String: CompiledValue]
         /// The rewritten shell `command` of a task step, with its bindings.
-        public var splice: ShellSplice?
-        public var timeout: Duration?
-        public var retryPolicy: RetryPolicy
+        package var splice: ShellSplice?
+        package var timeout: Duration?
+        package var retryPolicy: RetryPolicy
     }
 
-    public let workflow: Workflow
-    public let graph: WorkflowGraph
-    public let bodies: [Body]
-    public let rollbacks: [Body?]
+    package let workflow: Workflow
+    package let graph: WorkflowGraph
+    package let bodies: [Body]
+    package let rollbacks: [Body?]
     /// Longest estimated remaining path from each step to the end, in seconds: the start order
     /// when more steps are ready than may run.
-    public private(set) var priorities: [Double]
+    package private(set) var priorities: [Double]
     /// Each step's estimated duration in seconds: learned, else `estimatedDuration`, else 1 s.
-    public private(set) var estimates: [Double]
-    public let cachePolicies: [CachePolicy?]
+    package private(set) var estimates: [Double]
+    package let cachePolicies: [CachePolicy?]
     /// Per step, whether it runs alone (`parallel: false`).
-    public let exclusive: [Bool]
+    package let exclusive: [Bool]
     /// Every secret name any step or condition references.
-    public let secretNames: Set<String>
+    package let secretNames: Set<String>
 
     /// Compiles `graph` (from ``WorkflowValidator``), resolving actions against `actions`.
-    public init(graph: WorkflowGraph, actions: ActionCatalog = .builtIn, planner: Planner = Planner()) throws(ActionError) {
+    package init(graph: WorkflowGraph, actions: ActionCatalog = .builtIn, planner: Planner = Planner()) throws(ActionError) {
         let workflow = graph.workflow
         self.graph = graph
         var secrets = Set<String>()
@@ -105,7 +105,7 @@ public struct CompiledWorkflow: Sendable {
 
     /// The same workflow with priorities from `learned` durations (by step id; others keep
     /// their `estimatedDuration`).
-    public func reprioritized(learned: [String: Duration]) -> CompiledWorkflow {
+    package func reprioritized(learned: [String: Duration]) -> CompiledWorkflow {
         var copy = self
         (copy.estimates, copy.priorities) = Self.priorities(graph: graph, planner: Planner(learnedDurations: learned))
         return copy
@@ -128,13 +128,13 @@ public struct CompiledWorkflow: Sendable {
 }
 
 /// An input value with its `${…}` templates parsed once.
-public indirect enum CompiledValue: Sendable {
+package indirect enum CompiledValue: Sendable {
     case literal(JSONValue)
     case template(Template)
     case array([CompiledValue])
     case object([String: CompiledValue])
 
-    public init(_ value: JSONValue) {
+    package init(_ value: JSONValue) {
         switch value {
         case .string(let s) where s.contains("${"):
             if let t = try? Template(s) {
@@ -162,7 +162,7 @@ public indirect enum CompiledValue: Sendable {
     }
 
     /// Every reference inside.
-    public var references: [Reference] {
+    package var references: [Reference] {
         switch self {
         case .literal: return []
         case .template(let t): return t.references.map(\.reference)
@@ -172,7 +172,7 @@ public indirect enum CompiledValue: Sendable {
     }
 
     /// The value with references resolved.
-    public func render(_ resolve: ExpressionEvaluator.Resolver) throws -> JSONValue {
+    package func render(_ resolve: ExpressionEvaluator.Resolver) throws -> JSONValue {
         switch self {
         case .literal(let v): return v
         case .template(let t): return try t.render(resolve: resolve)

@@ -20,11 +20,11 @@ public struct EngineConfiguration: Sendable {
     public var retainedExecutions: Int
     /// Which ready step starts first when not all may: critical path first (by learned durations
     /// once there are enough executions, else `estimatedDuration`), or first come, first served.
-    public var scheduling: ExecutionStateMachine.Scheduling
+    public var scheduling: ReadyQueue.Scheduling
 
     public init(
         workerLimit: Int = 64, killGracePeriod: Duration = .seconds(5), logLimit: Int = 64 * 1024,
-        actions: ActionCatalog = .builtIn, retainedExecutions: Int = 1000, scheduling: ExecutionStateMachine.Scheduling = .criticalPathFirst,
+        actions: ActionCatalog = .builtIn, retainedExecutions: Int = 1000, scheduling: ReadyQueue.Scheduling = .criticalPathFirst,
         logger: Logger? = nil
     ) {
         self.logger = logger

@@ -55,7 +55,7 @@ enum EngineLog {
 
 extension WorkflowEngine {
     /// The engine's logger, or one that logs nothing.
-    public nonisolated var logger: Logger {
+    package nonisolated var logger: Logger {
         configuration.logger ?? Logger(label: "novacron", factory: { _ in SwiftLogNoOpLogHandler() })
     }
 }

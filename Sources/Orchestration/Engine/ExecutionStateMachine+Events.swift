@@ -3,7 +3,7 @@ import HeapModule
 
 extension ExecutionStateMachine {
     /// An attempt of `step` ended with `outcome` (outputs already redacted).
-    public mutating func attemptFinished(step i: Int, outcome: StepOutcome, cached: Bool = false, now: Date) -> [Action] {
+    package mutating func attemptFinished(step i: Int, outcome: StepOutcome, cached: Bool = false, now: Date) -> [Action] {
         guard case .running(let attempt) = phase[i] else { return [] }
         var actions: [Action] = []
         readyQueue.finish(i)
@@ -46,7 +46,7 @@ extension ExecutionStateMachine {
     }
 
     /// The delay before a retry of `step` has passed.
-    public mutating func retryDue(step i: Int, now: Date) -> [Action] {
+    package mutating func retryDue(step i: Int, now: Date) -> [Action] {
         guard case .retryWait(let attempt) = phase[i] else { return [] }
         var actions: [Action] = []
         retryWaits -= 1
@@ -74,7 +74,7 @@ extension ExecutionStateMachine {
     }
 
     /// Cancels the execution: nothing new starts, running attempts are stopped, then rollbacks run.
-    public mutating func cancel(reason: String, now: Date) -> [Action] {
+    package mutating func cancel(reason: String, now: Date) -> [Action] {
         guard !status.isTerminal, stopping == nil else { return [] }
         var actions: [Action] = []
         if status == .pending {
@@ -87,7 +87,7 @@ extension ExecutionStateMachine {
     }
 
     /// The workflow timeout passed: like cancel, but the execution ends `failed`.
-    public mutating func timedOut(after timeout: Duration, now: Date) -> [Action] {
+    package mutating func timedOut(after timeout: Duration, now: Date) -> [Action] {
         guard !status.isTerminal, stopping == nil else { return [] }
         var actions: [Action] = []
         stop(reason: "workflow timed out after \(DurationText.format(timeout))", status: .failed, now: now, actions: &actions)
@@ -121,7 +121,7 @@ extension ExecutionStateMachine {
     }
 
     /// Stops new starts; running steps finish.
-    public mutating func pause() -> [Action] {
+    package mutating func pause() -> [Action] {
         guard status == .running || status == .pending, stopping == nil else { return [] }
         paused = true
         status = .paused
@@ -129,7 +129,7 @@ extension ExecutionStateMachine {
     }
 
     /// Continues a paused execution; in debug mode, lets exactly one more step start.
-    public mutating func resume(now: Date) -> [Action] {
+    package mutating func resume(now: Date) -> [Action] {
         guard status == .paused else { return [] }
         var actions: [Action] = []
         paused = false
@@ -142,7 +142,7 @@ extension ExecutionStateMachine {
     }
 
     /// Turns debug mode on or off.
-    public mutating func setDebug(_ on: Bool, now: Date) -> [Action] {
+    package mutating func setDebug(_ on: Bool, now: Date) -> [Action] {
         debug = on
         guard !on, status == .paused, debugReleases == 0 else { return [] }
         return resume(now: now)
@@ -191,7 +191,7 @@ extension ExecutionStateMachine {
     }
 
     /// A rollback attempt ended.
-    public mutating func rollbackAttemptFinished(step i: Int, outcome: StepOutcome, now: Date) -> [Action] {
+    package mutating func rollbackAttemptFinished(step i: Int, outcome: StepOutcome, now: Date) -> [Action] {
         guard case .running(let step, let attempt) = rollbackPhase, step == i else { return [] }
         var actions: [Action] = []
         rollbackResults[i]?.attempts = attempt
@@ -215,7 +215,7 @@ extension ExecutionStateMachine {
     }
 
     /// The delay before a rollback retry has passed.
-    public mutating func rollbackRetryDue(step i: Int, now: Date) -> [Action] {
+    package mutating func rollbackRetryDue(step i: Int, now: Date) -> [Action] {
         guard case .retryWait(let step, let attempt) = rollbackPhase, step == i else { return [] }
         var actions: [Action] = []
         if !nextRollback(attempt: attempt, now: now, actions: &actions) { checkCompletion(now: now, actions: &actions) }

@@ -94,7 +94,7 @@ extension ExecutionStateMachine {
 extension ExecutionStateMachine {
     /// What step `stepID` would be given if it started now (its next attempt): for a person
     /// deciding whether to let it run (debug mode).
-    public func preview(stepID: String) throws -> StepRequest {
+    package func preview(stepID: String) throws -> StepRequest {
         guard let i = compiled.bodies.firstIndex(where: { $0.id == stepID }) else {
             throw ResolutionError(message: "no step '\(stepID)'")
         }

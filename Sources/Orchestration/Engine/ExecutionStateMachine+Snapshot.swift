@@ -2,7 +2,7 @@ import Foundation
 
 extension ExecutionStateMachine {
     /// The execution as users see it: status, per-step results (rollbacks as `<id>.rollback`), metrics.
-    public func snapshot(workflowVersion: String? = nil) -> WorkflowExecution {
+    package func snapshot(workflowVersion: String? = nil) -> WorkflowExecution {
         var stepResults: [String: StepResult] = [:]
         stepResults.reserveCapacity(results.count + rollbackResults.count)
         for r in results { stepResults[r.stepID] = r }
@@ -26,7 +26,7 @@ extension ExecutionStateMachine {
     }
 
     /// ``snapshot(workflowVersion:)`` with the expected end of a running execution.
-    public func snapshot(now: Date, workflowVersion: String? = nil) -> WorkflowExecution {
+    package func snapshot(now: Date, workflowVersion: String? = nil) -> WorkflowExecution {
         var execution = snapshot(workflowVersion: workflowVersion)
         execution.estimatedCompletion = remainingSeconds(now: now).map { now.addingTimeInterval($0) }
         return execution
@@ -37,7 +37,7 @@ extension ExecutionStateMachine {
     /// still ahead — from each running step (its estimate minus what it has run, at least 0),
     /// each queued step and each step waiting to retry — and the estimated work left divided by
     /// the steps that may run at once. `nil` once the execution has ended.
-    public func remainingSeconds(now: Date) -> Double? {
+    package func remainingSeconds(now: Date) -> Double? {
         guard !status.isTerminal else { return nil }
         var path = 0.0, work = 0.0
         for i in phase.indices {
@@ -65,7 +65,7 @@ extension ExecutionStateMachine {
     ///
     /// `optimizationGains` = sum of step durations ÷ wall time: 3 one-second steps run side by
     /// side in 1 s give 3.0; run one after another, 1.0.
-    public func metrics() -> ExecutionMetrics {
+    package func metrics() -> ExecutionMetrics {
         var m = ExecutionMetrics(stepCount: results.count)
         var busy = 0.0
         for r in results {

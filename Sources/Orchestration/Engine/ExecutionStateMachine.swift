@@ -22,9 +22,9 @@ import HeapModule
 /// // … run `.startAttempt` requests, then:
 /// actions = machine.attemptFinished(step: 0, outcome: .success(), now: Date())
 /// ```
-public struct ExecutionStateMachine: Sendable {
+package struct ExecutionStateMachine: Sendable {
     /// What the engine must do.
-    public enum Action: Sendable {
+    package enum Action: Sendable {
         /// Run attempt `attempt` of `step` with `request`.
         case startAttempt(step: Int, attempt: Int, request: StepRequest)
         /// Call ``ExecutionStateMachine/retryDue(step:now:)`` after `delay`.
@@ -53,32 +53,32 @@ public struct ExecutionStateMachine: Sendable {
     }
 
     /// Critical path first, or first come, first served: ``ReadyQueue/Scheduling``.
-    public typealias Scheduling = ReadyQueue.Scheduling
+    package typealias Scheduling = ReadyQueue.Scheduling
 
-    public let compiled: CompiledWorkflow
+    package let compiled: CompiledWorkflow
     /// How the next step is picked when more are ready than may run.
-    public var scheduling: Scheduling {
+    package var scheduling: Scheduling {
         get { readyQueue.scheduling }
         set { readyQueue.scheduling = newValue }
     }
-    public private(set) var values: ExecutionValues
+    package private(set) var values: ExecutionValues
     /// Results by step index.
-    public internal(set) var results: [StepResult]
+    package internal(set) var results: [StepResult]
     /// Rollback results by step index.
-    public internal(set) var rollbackResults: [Int: StepResult] = [:]
-    public internal(set) var status: ExecutionStatus = .pending
+    package internal(set) var rollbackResults: [Int: StepResult] = [:]
+    package internal(set) var status: ExecutionStatus = .pending
     /// Why the execution failed or was cancelled.
-    public internal(set) var error: String?
-    public internal(set) var startedAt: Date?
+    package internal(set) var error: String?
+    package internal(set) var startedAt: Date?
     /// Sets when the execution started (a recovered execution keeps its original start).
-    public mutating func setStartedAt(_ date: Date?) { startedAt = date }
-    public internal(set) var finishedAt: Date?
+    package mutating func setStartedAt(_ date: Date?) { startedAt = date }
+    package internal(set) var finishedAt: Date?
     /// Steps in the order they reached `success`.
-    public internal(set) var completionOrder: [Int] = []
+    package internal(set) var completionOrder: [Int] = []
     /// Retries scheduled so far.
-    public internal(set) var retryCount = 0
+    package internal(set) var retryCount = 0
     /// When true, the execution pauses before every step.
-    public internal(set) var debug: Bool
+    package internal(set) var debug: Bool
 
     var phase: [Phase]
     var pendingUpstream: [Int]
@@ -114,7 +114,7 @@ public struct ExecutionStateMachine: Sendable {
     ///     so it runs again as the next attempt.
     ///   - paused: start paused (an execution that was paused when its process stopped).
     ///   - seed: seeds the jitter of retry delays.
-    public init(
+    package init(
         compiled: CompiledWorkflow, values: ExecutionValues, limit: Int, reuse: [String: StepResult] = [:],
         debug: Bool = false, paused: Bool = false, seed: UInt64 = 0
     ) {
@@ -145,20 +145,20 @@ public struct ExecutionStateMachine: Sendable {
     var stepCount: Int { phase.count }
 
     /// Attempts (and rollbacks) running now.
-    public var runningAttempts: Int {
+    package var runningAttempts: Int {
         var n = readyQueue.running
         if case .running = rollbackPhase { n += 1 }
         return n
     }
 
     /// Steps ready and waiting for a slot.
-    public var readyCount: Int { readyQueue.count }
+    package var readyCount: Int { readyQueue.count }
 
     /// Stops new starts while the engine drains (see ``WorkflowEngine/drain(grace:)``).
-    public mutating func hold() { held = true }
+    package mutating func hold() { held = true }
 
     /// Starts the execution: reused steps count as done, roots become ready.
-    public mutating func start(now: Date) -> [Action] {
+    package mutating func start(now: Date) -> [Action] {
         guard status == .pending else { return [] }
         status = paused ? .paused : .running
         if startedAt == nil { startedAt = now }

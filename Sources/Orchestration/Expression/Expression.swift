@@ -8,7 +8,7 @@
 /// let condition = try Expression.parse("${deploy.status} == 'success' && ${replicas} > 2")
 /// print(condition)  // ${deploy.status} == 'success' && ${replicas} > 2
 /// ```
-public indirect enum Expression: Sendable, Hashable {
+package indirect enum Expression: Sendable, Hashable {
     case literal(JSONValue)
     case reference(Reference)
     case list([Expression])
@@ -17,7 +17,7 @@ public indirect enum Expression: Sendable, Hashable {
     case call(Function, [Expression])
 
     /// Binary operators, with their precedence.
-    public enum BinaryOperator: String, Sendable, Hashable, CaseIterable {
+    package enum BinaryOperator: String, Sendable, Hashable, CaseIterable {
         case or = "||"
         case and = "&&"
         case equal = "=="
@@ -29,7 +29,7 @@ public indirect enum Expression: Sendable, Hashable {
         case `in` = "in"
 
         /// Higher binds tighter.
-        public var precedence: Int {
+        package var precedence: Int {
             switch self {
             case .or: return 1
             case .and: return 2
@@ -39,21 +39,21 @@ public indirect enum Expression: Sendable, Hashable {
     }
 
     /// Built-in functions.
-    public enum Function: String, Sendable, Hashable, CaseIterable {
+    package enum Function: String, Sendable, Hashable, CaseIterable {
         case contains, startsWith, endsWith, len
 
         /// How many arguments the function takes.
-        public var arity: Int { self == .len ? 1 : 2 }
+        package var arity: Int { self == .len ? 1 : 2 }
     }
 
     /// Parses `text`; errors carry the offset of the problem.
-    public static func parse(_ text: String) throws(ExpressionError) -> Expression {
+    package static func parse(_ text: String) throws(ExpressionError) -> Expression {
         var parser = ExpressionParser(text)
         return try parser.parse().expression
     }
 
     /// Every reference in the expression, in source order.
-    public var references: [Reference] {
+    package var references: [Reference] {
         var out: [Reference] = []
         collectReferences(into: &out)
         return out
@@ -74,7 +74,7 @@ public indirect enum Expression: Sendable, Hashable {
 
 extension Expression: CustomStringConvertible {
     /// Canonical text that parses back to the same tree.
-    public var description: String {
+    package var description: String {
         var out = ""
         write(into: &out)
         return out

@@ -1,16 +1,16 @@
 /// A problem with an expression or a `${…}` template: where (a character offset into the text,
 /// 0-based, when known) and what.
-public struct ExpressionError: Error, Sendable, Hashable, CustomStringConvertible {
-    public var message: String
+package struct ExpressionError: Error, Sendable, Hashable, CustomStringConvertible {
+    package var message: String
     /// Character offset into the expression text; `nil` for errors found while evaluating.
-    public var offset: Int?
+    package var offset: Int?
 
-    public init(_ message: String, offset: Int? = nil) {
+    package init(_ message: String, offset: Int? = nil) {
         self.message = message
         self.offset = offset
     }
 
-    public var description: String {
+    package var description: String {
         if let offset { return "column \(offset + 1): \(message)" }
         return message
     }

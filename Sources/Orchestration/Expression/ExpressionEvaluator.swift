@@ -11,12 +11,12 @@ import Foundation
 /// let e = try Expression.parse("${build.exitCode} == 0 && contains(${labels}, 'deploy')")
 /// let ok = try ExpressionEvaluator.evaluateCondition(e) { ref in values[ref.description] }
 /// ```
-public enum ExpressionEvaluator {
+package enum ExpressionEvaluator {
     /// Looks up the value of a reference; `nil` means "no such value" and evaluates as `null`.
-    public typealias Resolver = (Reference) throws -> JSONValue?
+    package typealias Resolver = (Reference) throws -> JSONValue?
 
     /// Evaluates `expression` to a value.
-    public static func evaluate(_ expression: Expression, resolve: Resolver) throws -> JSONValue {
+    package static func evaluate(_ expression: Expression, resolve: Resolver) throws -> JSONValue {
         switch expression {
         case .literal(let v): return v
         case .reference(let r): return try resolve(r) ?? .null
@@ -39,12 +39,12 @@ public enum ExpressionEvaluator {
     }
 
     /// Evaluates `expression` and applies truthiness.
-    public static func evaluateCondition(_ expression: Expression, resolve: Resolver) throws -> Bool {
+    package static func evaluateCondition(_ expression: Expression, resolve: Resolver) throws -> Bool {
         truthy(try evaluate(expression, resolve: resolve))
     }
 
     /// The truthiness rule described on ``ExpressionEvaluator``.
-    public static func truthy(_ v: JSONValue) -> Bool {
+    package static func truthy(_ v: JSONValue) -> Bool {
         switch v {
         case .null: return false
         case .bool(let b): return b
@@ -58,7 +58,7 @@ public enum ExpressionEvaluator {
     }
 
     /// Loose equality with the string coercion rule.
-    public static func looselyEqual(_ a: JSONValue, _ b: JSONValue) -> Bool {
+    package static func looselyEqual(_ a: JSONValue, _ b: JSONValue) -> Bool {
         switch (a, b) {
         case (.string(let s), .number(let n)), (.number(let n), .string(let s)):
             return number(from: s).map { $0 == n } ?? false

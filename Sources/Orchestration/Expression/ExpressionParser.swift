@@ -1,23 +1,23 @@
 /// A reference found while parsing, with the offset of its `${` in the text.
-public struct LocatedReference: Sendable, Hashable {
-    public var reference: Reference
-    public var offset: Int
+package struct LocatedReference: Sendable, Hashable {
+    package var reference: Reference
+    package var offset: Int
 }
 
 /// Recursive-descent parser for the expression language (see ``Expression``).
 ///
 /// Nesting is bounded (``maximumDepth``) and so is the text (``maximumLength``), so no input can
 /// exhaust the stack.
-public struct ExpressionParser {
+package struct ExpressionParser {
     /// The deepest nesting of parentheses, lists, calls and `!` accepted.
-    public static let maximumDepth = 64
+    package static let maximumDepth = 64
     /// The longest expression accepted, in characters.
-    public static let maximumLength = 16_384
+    package static let maximumLength = 16_384
 
     /// A parse result: the tree and every `${…}` it contains, located.
-    public struct Result: Sendable {
-        public var expression: Expression
-        public var references: [LocatedReference]
+    package struct Result: Sendable {
+        package var expression: Expression
+        package var references: [LocatedReference]
     }
 
     private let chars: [Unicode.Scalar]
@@ -25,12 +25,12 @@ public struct ExpressionParser {
     private var depth = 0
     private var references: [LocatedReference] = []
 
-    public init(_ text: String) {
+    package init(_ text: String) {
         chars = Array(text.unicodeScalars)
     }
 
     /// Parses the whole text as one expression.
-    public mutating func parse() throws(ExpressionError) -> Result {
+    package mutating func parse() throws(ExpressionError) -> Result {
         guard chars.count <= Self.maximumLength else {
             throw ExpressionError("expression is longer than \(Self.maximumLength) characters", offset: 0)
         }

@@ -2,7 +2,7 @@ import Foundation
 
 extension JSONValue {
     /// Follows `path` inside `value`; `nil` when a key or index is missing.
-    public static func descend(_ value: JSONValue, _ path: some Collection<Reference.Component>) -> JSONValue? {
+    package static func descend(_ value: JSONValue, _ path: some Collection<Reference.Component>) -> JSONValue? {
         var current = value
         for component in path {
             switch (component, current) {

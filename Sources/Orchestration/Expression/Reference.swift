@@ -1,21 +1,21 @@
 /// The path inside a `${…}`: `build.image`, `inputs.branch`, `trigger.commits[0].id`, `secrets.TOKEN`.
 ///
 /// Paths are dot-separated names made of `[A-Za-z0-9_-]`, with optional `[n]` list indexes.
-public struct Reference: Sendable, Hashable, CustomStringConvertible {
+package struct Reference: Sendable, Hashable, CustomStringConvertible {
     /// One step of a path.
-    public enum Component: Sendable, Hashable {
+    package enum Component: Sendable, Hashable {
         case key(String)
         case index(Int)
     }
 
-    public var components: [Component]
+    package var components: [Component]
 
-    public init(components: [Component]) {
+    package init(components: [Component]) {
         self.components = components
     }
 
     /// Parses the text between `${` and `}`. Offsets in errors are relative to `path`.
-    public init(parsing path: String) throws(ExpressionError) {
+    package init(parsing path: String) throws(ExpressionError) {
         var components: [Component] = []
         let chars = Array(path.unicodeScalars)
         var i = 0
@@ -61,7 +61,7 @@ public struct Reference: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The path as written: `a.b[0].c`.
-    public var description: String {
+    package var description: String {
         var out = ""
         for (i, c) in components.enumerated() {
             switch c {
@@ -73,17 +73,17 @@ public struct Reference: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The first name of the path.
-    public var head: String {
+    package var head: String {
         if case .key(let k) = components[0] { return k }
         return ""
     }
 
     /// The reference as `${…}` text.
-    public var template: String { "${\(description)}" }
+    package var template: String { "${\(description)}" }
 }
 
 /// What a reference points at, given the workflow's step ids and variables.
-public enum ReferenceTarget: Sendable, Hashable {
+package enum ReferenceTarget: Sendable, Hashable {
     /// An execution input or workflow variable, with the path inside it.
     case input(name: String, path: [Reference.Component])
     /// A step's output or result field, with the path inside it.
@@ -98,7 +98,7 @@ public enum ReferenceTarget: Sendable, Hashable {
     case incomplete(namespace: String)
 
     /// Namespaces that step ids may not take.
-    public static let namespaces: Set<String> = ["inputs", "secrets", "execution", "workflow", "trigger", "steps", "env"]
+    package static let namespaces: Set<String> = ["inputs", "secrets", "execution", "workflow", "trigger", "steps", "env"]
 }
 
 extension Reference {
@@ -106,7 +106,7 @@ extension Reference {
     ///
     /// `${x}` is input or variable `x`; `${x.y}` is field `y` of step `x` when `x` is a step,
     /// the path `y` inside variable `x` when `x` is a variable, and unknown otherwise.
-    public func target(stepIDs: Set<String>, variables: Set<String> = []) -> ReferenceTarget {
+    package func target(stepIDs: Set<String>, variables: Set<String> = []) -> ReferenceTarget {
         let head = self.head
         let rest = Array(components.dropFirst())
         func key(_ c: Reference.Component?) -> String? {

@@ -13,20 +13,20 @@
 /// So `echo "got=${build.image}"` becomes `echo "got=${NOVACRON_REF_0}"` with `NOVACRON_REF_0`
 /// set to the image name, and prints exactly the value, whatever characters it holds.
 /// Heredoc bodies are treated as bare words.
-public struct ShellSplice: Sendable, Hashable {
+package struct ShellSplice: Sendable, Hashable {
     /// One environment variable the script expects, and the reference that gives its value.
-    public struct Binding: Sendable, Hashable {
-        public var variable: String
-        public var reference: Reference
+    package struct Binding: Sendable, Hashable {
+        package var variable: String
+        package var reference: Reference
     }
 
     /// The command with references rewritten.
-    public var script: String
+    package var script: String
     /// The variables to set, in order of first use.
-    public var bindings: [Binding]
+    package var bindings: [Binding]
 
     /// The prefix of generated variable names.
-    public static let variablePrefix = "NOVACRON_REF_"
+    package static let variablePrefix = "NOVACRON_REF_"
 
     /// Rewrites `command`.
     ///
@@ -34,7 +34,7 @@ public struct ShellSplice: Sendable, Hashable {
     /// let s = try ShellSplice("echo 'tag: ${tag}' \"in ${dir}\" ${file}")
     /// // s.script == #"echo 'tag: '"${NOVACRON_REF_0}"'' "in ${NOVACRON_REF_1}" "${NOVACRON_REF_2}""#
     /// ```
-    public init(_ command: String) throws(ExpressionError) {
+    package init(_ command: String) throws(ExpressionError) {
         let template = try Template(command)
         var scanner = ShellQuoteScanner()
         var script = ""

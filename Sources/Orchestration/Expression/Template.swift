@@ -7,18 +7,18 @@
 /// let t = try Template("image=${build.image}:${tag}")
 /// let s = try t.render { ref in values[ref.description] }   // .string("image=app:1.2")
 /// ```
-public struct Template: Sendable, Hashable {
+package struct Template: Sendable, Hashable {
     /// A piece of a template.
-    public enum Part: Sendable, Hashable {
+    package enum Part: Sendable, Hashable {
         case text(String)
         /// A reference and the offset of its `${` in the source.
         case reference(Reference, offset: Int)
     }
 
-    public var parts: [Part]
+    package var parts: [Part]
 
     /// Parses `source`; errors carry the offset of the problem.
-    public init(_ source: String) throws(ExpressionError) {
+    package init(_ source: String) throws(ExpressionError) {
         var parts: [Part] = []
         let chars = Array(source.unicodeScalars)
         var text = String.UnicodeScalarView()
@@ -59,7 +59,7 @@ public struct Template: Sendable, Hashable {
     }
 
     /// Every reference with its offset, in order.
-    public var references: [LocatedReference] {
+    package var references: [LocatedReference] {
         parts.compactMap {
             if case .reference(let r, let offset) = $0 { return LocatedReference(reference: r, offset: offset) }
             return nil
@@ -67,10 +67,10 @@ public struct Template: Sendable, Hashable {
     }
 
     /// `true` when the template has no references.
-    public var isLiteral: Bool { references.isEmpty }
+    package var isLiteral: Bool { references.isEmpty }
 
     /// Renders the template: the typed value for a lone reference, else text.
-    public func render(resolve: ExpressionEvaluator.Resolver) throws -> JSONValue {
+    package func render(resolve: ExpressionEvaluator.Resolver) throws -> JSONValue {
         if parts.count == 1, case .reference(let r, _) = parts[0] { return try resolve(r) ?? .null }
         var out = ""
         for part in parts {

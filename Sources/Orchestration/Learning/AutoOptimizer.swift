@@ -108,7 +108,7 @@ public actor AutoOptimizer {
     static let planningOnly: Set<Suggestion.Kind> = [.setEstimate, .durationRegression]
 
     /// Why `after` is significantly worse than `before`, or `nil`.
-    public static func compare(before: VersionStatistics, after: VersionStatistics) -> String? {
+    package static func compare(before: VersionStatistics, after: VersionStatistics) -> String? {
         let n1 = Double(before.executions), n2 = Double(after.executions)
         if n1 > 0, n2 > 0 {
             let p1 = Double(before.successes) / n1, p2 = Double(after.successes) / n2

@@ -7,8 +7,8 @@ import Synchronization
 /// In order: ISO-8601 timestamps → `<time>`, UUIDs → `<uuid>`, hex ids of 8+ digits → `<hex>`,
 /// paths (`/a/b`, `C:\a`) → `<path>`, IPv4 addresses → `<ip>`, numbers → `<n>`; whitespace
 /// runs become one space; at most 200 characters are kept.
-public enum ErrorSignature {
-    public static func of(_ message: String) -> String {
+package enum ErrorSignature {
+    package static func of(_ message: String) -> String {
         var s = message
         s = replace(s, #"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?"#, "<time>")
         s = replace(s, #"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"#, "<uuid>")

@@ -108,7 +108,7 @@ public actor LearningEngine {
     }
 
     /// What has been learned about a workflow so far (`nil` before its first execution).
-    public func statistics(workflowID: String) async -> WorkflowStatistics? {
+    package func statistics(workflowID: String) async -> WorkflowStatistics? {
         if store != nil { await ensureLoaded(workflowID) }
         await drainSubmitted()
         return statistics[workflowID]

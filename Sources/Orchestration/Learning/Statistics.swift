@@ -2,12 +2,12 @@ import Foundation
 
 /// The statistics the learning engine's confidences rest on. Every formula here is written out in
 /// docs/learning.md.
-public enum Statistics {
+package enum Statistics {
     /// z for a one-sided 95% bound.
-    public static let z95 = 1.6448536269514722
+    package static let z95 = 1.6448536269514722
 
     /// The Wilson score interval for `successes` out of `trials`: (0, 1) when there are none.
-    public static func wilson(_ successes: Int, _ trials: Int, z: Double = z95) -> (lower: Double, upper: Double) {
+    package static func wilson(_ successes: Int, _ trials: Int, z: Double = z95) -> (lower: Double, upper: Double) {
         guard trials > 0 else { return (0, 1) }
         // Counts from a damaged history can disagree (more successes than trials): clamp them.
         let n = Double(trials), p = Double(min(max(0, successes), trials)) / n, z2 = z * z
@@ -17,20 +17,20 @@ public enum Statistics {
     }
 
     /// The Wilson score interval's lower bound (0 when no trials).
-    public static func wilsonLower(_ successes: Int, _ trials: Int, z: Double = z95) -> Double { wilson(successes, trials, z: z).lower }
+    package static func wilsonLower(_ successes: Int, _ trials: Int, z: Double = z95) -> Double { wilson(successes, trials, z: z).lower }
 
     /// The Wilson score interval's upper bound (1 when no trials).
-    public static func wilsonUpper(_ successes: Int, _ trials: Int, z: Double = z95) -> Double { wilson(successes, trials, z: z).upper }
+    package static func wilsonUpper(_ successes: Int, _ trials: Int, z: Double = z95) -> Double { wilson(successes, trials, z: z).upper }
 
     /// The standard normal distribution function.
-    public static func normalCDF(_ x: Double) -> Double { 0.5 * erfc(-x / 2.0.squareRoot()) }
+    package static func normalCDF(_ x: Double) -> Double { 0.5 * erfc(-x / 2.0.squareRoot()) }
 
     /// The standard normal density.
-    public static func normalPDF(_ x: Double) -> Double { exp(-x * x / 2) / (2 * Double.pi).squareRoot() }
+    package static func normalPDF(_ x: Double) -> Double { exp(-x * x / 2) / (2 * Double.pi).squareRoot() }
 
     /// The standard normal quantile (Acklam's rational approximation, refined by one Halley step).
     /// Total: `p` is clamped into [1e-300, 1 − 2⁻⁵³] (NaN is ½), so the answer is always finite.
-    public static func normalQuantile(_ p: Double) -> Double {
+    package static func normalQuantile(_ p: Double) -> Double {
         let p = p.isNaN ? 0.5 : min(max(p, 1e-300), 1 - Double.ulpOfOne / 2)
         let a = [
             -3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, 1.383577518672690e+02, -3.066479806614716e+01,
@@ -63,7 +63,7 @@ public enum Statistics {
     }
 
     /// The `q` quantile (0…1) of `values` by linear interpolation between order statistics.
-    public static func quantile(_ sorted: [Double], _ q: Double) -> Double {
+    package static func quantile(_ sorted: [Double], _ q: Double) -> Double {
         guard !sorted.isEmpty else { return 0 }
         let q = q.isNaN ? 0.5 : min(max(q, 0), 1)
         let position = q * Double(sorted.count - 1)
@@ -73,7 +73,7 @@ public enum Statistics {
 
     /// The one-sided p-value of the Mann–Whitney U test that `later` tends to be larger than
     /// `earlier` (normal approximation with tie correction). Small means "significantly larger".
-    public static func mannWhitneyGreater(later: [Double], earlier: [Double]) -> Double {
+    package static func mannWhitneyGreater(later: [Double], earlier: [Double]) -> Double {
         let n1 = Double(later.count), n2 = Double(earlier.count)
         guard n1 > 0, n2 > 0 else { return 1 }
         var all = later.map { ($0, true) } + earlier.map { ($0, false) }
@@ -100,7 +100,7 @@ public enum Statistics {
     /// cut off by a timeout: right-censored): the EM algorithm for a censored normal on log
     /// scale. Returns μ and σ of log(seconds), or `nil` when the data cannot give a finite fit
     /// (fewer than two positive observations; non-finite values are ignored).
-    public static func censoredLogNormal(observed: [Double], censoredAt limits: [Double]) -> (mu: Double, sigma: Double)? {
+    package static func censoredLogNormal(observed: [Double], censoredAt limits: [Double]) -> (mu: Double, sigma: Double)? {
         let logs = observed.filter { $0 > 0 && $0.isFinite }.map(log)
         let cuts = limits.filter { $0 > 0 && $0.isFinite }.map(log)
         guard logs.count >= 2 else { return nil }

@@ -2,14 +2,14 @@ import Foundation
 
 /// The most recent samples, up to a capacity (a ring): what percentiles and regressions are
 /// computed from, so one observation costs the same however long the history is.
-public struct RecentSamples: Sendable, Hashable, Codable {
-    public private(set) var values: [Double] = []
+package struct RecentSamples: Sendable, Hashable, Codable {
+    package private(set) var values: [Double] = []
     var next = 0
-    public var capacity: Int
+    package var capacity: Int
 
-    public init(capacity: Int) { self.capacity = max(1, capacity) }
+    package init(capacity: Int) { self.capacity = max(1, capacity) }
 
-    public mutating func add(_ value: Double) {
+    package mutating func add(_ value: Double) {
         if values.count < capacity {
             values.append(value)
         } else {
@@ -19,22 +19,22 @@ public struct RecentSamples: Sendable, Hashable, Codable {
     }
 
     /// Oldest first.
-    public var ordered: [Double] {
+    package var ordered: [Double] {
         values.count < capacity || next == 0 ? values : Array(values[next...] + values[..<next])
     }
 
-    public var count: Int { values.count }
+    package var count: Int { values.count }
 }
 
 /// Counts per key, keeping the most frequent `capacity` keys (when full, the rarest half is
 /// dropped; what is dropped was rare).
-public struct BoundedCounts: Sendable, Hashable, Codable {
-    public private(set) var counts: [String: Int] = [:]
-    public var capacity: Int
+package struct BoundedCounts: Sendable, Hashable, Codable {
+    package private(set) var counts: [String: Int] = [:]
+    package var capacity: Int
 
-    public init(capacity: Int) { self.capacity = capacity }
+    package init(capacity: Int) { self.capacity = capacity }
 
-    public mutating func add(_ key: String, _ n: Int = 1) {
+    package mutating func add(_ key: String, _ n: Int = 1) {
         counts[key, default: 0] += n
         if counts.count > capacity {
             let keep = counts.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(capacity / 2)
@@ -45,18 +45,18 @@ public struct BoundedCounts: Sendable, Hashable, Codable {
 
 /// Duration aggregates: all-time count, mean and variance (Welford), an EWMA with the configured
 /// learning rate, and the recent samples.
-public struct DurationStatistics: Sendable, Hashable, Codable {
-    public var count = 0
-    public var mean = 0.0
+package struct DurationStatistics: Sendable, Hashable, Codable {
+    package var count = 0
+    package var mean = 0.0
     var m2 = 0.0
-    public var ewma: Double?
-    public var recent: RecentSamples
+    package var ewma: Double?
+    package var recent: RecentSamples
 
-    public init(window: Int) { recent = RecentSamples(capacity: window) }
+    package init(window: Int) { recent = RecentSamples(capacity: window) }
 
     /// `seconds` is clamped into [0, 100 years] (NaN counts as 0): a damaged or hostile history
     /// cannot make a mean, variance or percentile infinite.
-    public mutating func add(_ seconds: Double, learningRate: Double) {
+    package mutating func add(_ seconds: Double, learningRate: Double) {
         let seconds = Self.sample(seconds)
         let learningRate = learningRate.isFinite ? min(max(learningRate, 0), 1) : 0.1
         count += 1
@@ -71,54 +71,54 @@ public struct DurationStatistics: Sendable, Hashable, Codable {
         seconds.isNaN ? 0 : min(max(seconds, 0), DurationText.maximumSeconds)
     }
 
-    public var standardDeviation: Double { count > 1 ? (m2 / Double(count - 1)).squareRoot() : 0 }
+    package var standardDeviation: Double { count > 1 ? (m2 / Double(count - 1)).squareRoot() : 0 }
 
-    public func percentile(_ q: Double) -> Double { Statistics.quantile(recent.values.sorted(), q) }
+    package func percentile(_ q: Double) -> Double { Statistics.quantile(recent.values.sorted(), q) }
 }
 
 /// What the learning engine keeps about one step, updated per execution in O(window).
-public struct StepStatistics: Sendable, Hashable, Codable {
+package struct StepStatistics: Sendable, Hashable, Codable {
     /// Executions in which the step started (ran or was served from cache).
-    public var runs = 0
-    public var successes = 0
+    package var runs = 0
+    package var successes = 0
     /// Executions in which the step ended failed.
-    public var failures = 0
-    public var skipped = 0
-    public var cacheHits = 0
+    package var failures = 0
+    package var skipped = 0
+    package var cacheHits = 0
     /// Attempts, and those cut off by the step timeout or ending in another failure.
-    public var attempts = 0
-    public var timedOutAttempts = 0
-    public var failedAttempts = 0
+    package var attempts = 0
+    package var timedOutAttempts = 0
+    package var failedAttempts = 0
     /// Executions whose first attempt did not succeed.
-    public var firstAttemptFailures = 0
+    package var firstAttemptFailures = 0
     /// …of those, the ones a later attempt rescued.
-    public var recovered = 0
+    package var recovered = 0
     /// Executions with a retry that still ended failed.
-    public var exhausted = 0
+    package var exhausted = 0
     /// Successful attempts.
-    public var duration: DurationStatistics
+    package var duration: DurationStatistics
     /// How long attempts ran before their timeout cut them off (right-censored durations).
-    public var censored: RecentSamples
-    public var queueWait: DurationStatistics
+    package var censored: RecentSamples
+    package var queueWait: DurationStatistics
     /// Error signatures (see ``ErrorSignature``) and how often each failed an attempt.
-    public var errors: BoundedCounts
+    package var errors: BoundedCounts
     /// One redacted message per signature.
-    public var errorExamples: [String: String] = [:]
+    package var errorExamples: [String: String] = [:]
     /// Per input fingerprint: executions that ended succeeded and failed.
-    public var inputSuccesses: BoundedCounts
-    public var inputFailures: BoundedCounts
+    package var inputSuccesses: BoundedCounts
+    package var inputFailures: BoundedCounts
     /// Successful runs whose inputs had succeeded before, and of those, the ones whose outputs were the same.
-    public var repeatedInputs = 0
-    public var repeatedSameOutputs = 0
+    package var repeatedInputs = 0
+    package var repeatedSameOutputs = 0
     /// The outputs last seen per input fingerprint.
-    public var outputsByInput: [String: String] = [:]
+    package var outputsByInput: [String: String] = [:]
     /// Failures followed by another run of the step, and of those, the ones whose next run
     /// succeeded: isolated failures look transient, runs of failures look like breakage.
-    public var failuresFollowed = 0
-    public var failuresFollowedBySuccess = 0
+    package var failuresFollowed = 0
+    package var failuresFollowedBySuccess = 0
     var lastRunFailed: Bool?
 
-    public init(window: Int) {
+    package init(window: Int) {
         duration = DurationStatistics(window: window)
         censored = RecentSamples(capacity: window)
         queueWait = DurationStatistics(window: 64)
@@ -127,7 +127,7 @@ public struct StepStatistics: Sendable, Hashable, Codable {
         inputFailures = BoundedCounts(capacity: 512)
     }
 
-    public mutating func add(_ step: StepObservation, learningRate: Double) {
+    package mutating func add(_ step: StepObservation, learningRate: Double) {
         switch step.status {
         case .skipped:
             skipped += 1
@@ -187,35 +187,35 @@ public struct StepStatistics: Sendable, Hashable, Codable {
 
     /// Failed executions whose inputs succeeded in some other execution: failures that were not
     /// caused by what the step was given.
-    public var failuresWithSucceedingInputs: Int {
+    package var failuresWithSucceedingInputs: Int {
         inputFailures.counts.reduce(0) { $0 + (inputSuccesses.counts[$1.key] != nil ? $1.value : 0) }
     }
 }
 
 /// What the learning engine keeps about one workflow.
-public struct WorkflowStatistics: Sendable, Hashable, Codable {
-    public var workflowID: String
-    public var executions = 0
-    public var completed = 0
-    public var failed = 0
-    public var cancelled = 0
-    public var duration: DurationStatistics
-    public var steps: [String: StepStatistics] = [:]
+package struct WorkflowStatistics: Sendable, Hashable, Codable {
+    package var workflowID: String
+    package var executions = 0
+    package var completed = 0
+    package var failed = 0
+    package var cancelled = 0
+    package var duration: DurationStatistics
+    package var steps: [String: StepStatistics] = [:]
     /// Per definition version: executions, successes, and the sum of durations of the successful ones.
-    public var versions: [String: VersionStatistics] = [:]
+    package var versions: [String: VersionStatistics] = [:]
     /// The store sequence number up to which every observation is included (0 without a store)…
-    public var appliedSeq: Int64 = 0
+    package var appliedSeq: Int64 = 0
     /// …and the executions after it that are included too.
-    public var alsoApplied: [String] = []
-    public var window: Int
+    package var alsoApplied: [String] = []
+    package var window: Int
 
-    public init(workflowID: String, window: Int) {
+    package init(workflowID: String, window: Int) {
         self.workflowID = workflowID
         self.window = window
         duration = DurationStatistics(window: window)
     }
 
-    public mutating func add(_ observation: ExecutionObservation, learningRate: Double) {
+    package mutating func add(_ observation: ExecutionObservation, learningRate: Double) {
         executions += 1
         switch observation.status {
         case .completed: completed += 1
@@ -238,11 +238,11 @@ public struct WorkflowStatistics: Sendable, Hashable, Codable {
 }
 
 /// One definition version's record, for judging an applied optimization.
-public struct VersionStatistics: Sendable, Hashable, Codable {
-    public var firstSeen: Date
-    public var executions = 0
-    public var successes = 0
-    public var durations = RecentSamples(capacity: 256)
+package struct VersionStatistics: Sendable, Hashable, Codable {
+    package var firstSeen: Date
+    package var executions = 0
+    package var successes = 0
+    package var durations = RecentSamples(capacity: 256)
 
-    public init(firstSeen: Date) { self.firstSeen = firstSeen }
+    package init(firstSeen: Date) { self.firstSeen = firstSeen }
 }

@@ -3,14 +3,14 @@ import Foundation
 /// Turns a workflow's statistics into suggestions. Pure: the same definition and statistics give
 /// the same suggestions. Every confidence is a one-sided 95% bound; docs/learning.md has the
 /// formula of each kind.
-public struct Suggester: Sendable {
-    public var configuration: OptimizationConfig
+package struct Suggester: Sendable {
+    package var configuration: OptimizationConfig
 
-    public init(configuration: OptimizationConfig = OptimizationConfig()) { self.configuration = configuration }
+    package init(configuration: OptimizationConfig = OptimizationConfig()) { self.configuration = configuration }
 
     /// Suggestions, most important first. Structural ones (redundant dependencies) need no
     /// history; the rest need `minimumExecutions` executions.
-    public func suggestions(for workflow: Workflow, statistics: WorkflowStatistics?) -> [Suggestion] {
+    package func suggestions(for workflow: Workflow, statistics: WorkflowStatistics?) -> [Suggestion] {
         // A suggestion nobody should act on is noise; one with a number that is not finite is a bug
         // in its kind, and is dropped rather than sent (the property tests look for them).
         candidates(for: workflow, statistics: statistics).filter { $0.isFinite && $0.confidence >= Self.minimumConfidence }
@@ -19,7 +19,7 @@ public struct Suggester: Sendable {
 
     /// Every suggestion each kind makes, before the confidence and finiteness filter, in no
     /// particular order: what ``suggestions(for:statistics:)`` chooses from.
-    public func candidates(for workflow: Workflow, statistics: WorkflowStatistics?) -> [Suggestion] {
+    package func candidates(for workflow: Workflow, statistics: WorkflowStatistics?) -> [Suggestion] {
         var out: [Suggestion] = []
         let graph = WorkflowValidator().validate(workflow).graph
         let learned = learnedDurations(statistics)
@@ -40,7 +40,7 @@ public struct Suggester: Sendable {
     }
 
     /// Median successful duration per step, for planning.
-    public func learnedDurations(_ statistics: WorkflowStatistics?) -> [String: Duration] {
+    package func learnedDurations(_ statistics: WorkflowStatistics?) -> [String: Duration] {
         guard let statistics else { return [:] }
         var out: [String: Duration] = [:]
         for (id, s) in statistics.steps where s.duration.count >= configuration.minimumExecutions {
@@ -68,7 +68,7 @@ public struct Suggester: Sendable {
     }
 
     /// Suggestions less confident than this are not made.
-    public static let minimumConfidence = 0.1
+    package static let minimumConfidence = 0.1
 
     static func priority(_ impact: Double) -> Suggestion.Priority {
         impact >= 10 ? .high : impact >= 2 ? .medium : .low

@@ -1,10 +1,10 @@
 /// "Did you mean …?" hints from edit distance.
-public enum DidYouMean {
+package enum DidYouMean {
     /// The candidate nearest to `word`, if it is near enough to be a plausible typo.
     ///
     /// Near enough: an edit distance of at most a third of the word's length (at least 1),
     /// or one is a case-insensitive prefix of the other.
-    public static func nearest(_ word: String, among candidates: some Sequence<String>) -> String? {
+    package static func nearest(_ word: String, among candidates: some Sequence<String>) -> String? {
         let w = Array(word.lowercased().unicodeScalars)
         var best: (String, Int)?
         for candidate in candidates where candidate != word {
@@ -22,7 +22,7 @@ public enum DidYouMean {
     /// `"; did you mean 'x'?"` or the empty string.
     ///
     /// For a choice among a fixed list, ``unknownChoice(_:among:)`` reads better.
-    public static func hint(_ word: String, among candidates: some Sequence<String>) -> String {
+    package static func hint(_ word: String, among candidates: some Sequence<String>) -> String {
         nearest(word, among: candidates).map { "; did you mean '\($0)'?" } ?? ""
     }
 
@@ -54,7 +54,7 @@ public enum DidYouMean {
 
 extension DidYouMean {
     /// `"; did you mean 'x'?"` when a choice is near, else `"; expected one of a, b, c"`.
-    public static func unknownChoice(_ word: String, among choices: [String]) -> String {
+    package static func unknownChoice(_ word: String, among choices: [String]) -> String {
         if let near = nearest(word, among: choices) { return "; did you mean '\(near)'?" }
         return "; expected one of \(choices.joined(separator: ", "))"
     }

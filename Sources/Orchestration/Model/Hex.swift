@@ -1,7 +1,7 @@
 /// Bytes as lower-case hexadecimal text (hashes, HMAC signatures) and back, and a comparison of
 /// secrets that takes as long whatever the bytes.
-public enum Hex {
-    public static func encode(_ bytes: some Sequence<UInt8>) -> String {
+package enum Hex {
+    package static func encode(_ bytes: some Sequence<UInt8>) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []
         for b in bytes {
@@ -12,7 +12,7 @@ public enum Hex {
     }
 
     /// `nil` unless `text` is an even number of hex digits (either case).
-    public static func decode(_ text: some StringProtocol) -> [UInt8]? {
+    package static func decode(_ text: some StringProtocol) -> [UInt8]? {
         let chars = Array(text.utf8)
         guard chars.count % 2 == 0 else { return nil }
         var out: [UInt8] = []
@@ -36,7 +36,7 @@ public enum Hex {
     }
 
     /// Equal contents, compared without stopping at the first difference (lengths are not secret).
-    public static func constantTimeEqual(_ a: some Collection<UInt8>, _ b: some Collection<UInt8>) -> Bool {
+    package static func constantTimeEqual(_ a: some Collection<UInt8>, _ b: some Collection<UInt8>) -> Bool {
         guard a.count == b.count else { return false }
         var difference: UInt8 = 0
         for (x, y) in zip(a, b) { difference |= x ^ y }

@@ -77,7 +77,7 @@ public struct PlanRenderer: Sendable {
     public static let upcomingCount = 5
 
     /// Each schedule trigger with its next fire times after `now`.
-    public func schedules(now: Date) -> [(trigger: String, schedule: CronSchedule, next: [Date])] {
+    package func schedules(now: Date) -> [(trigger: String, schedule: CronSchedule, next: [Date])] {
         graph.workflow.triggers.compactMap { trigger in
             guard let schedule = try? CronSchedule(trigger: trigger) else { return nil }
             return (trigger.id, schedule, schedule.upcoming(after: now, count: Self.upcomingCount))

@@ -29,55 +29,55 @@ public struct ReadyQueue: Sendable {
     }
 
     /// Critical path first, or first come, first served.
-    public var scheduling: Scheduling = .criticalPathFirst
+    package var scheduling: Scheduling = .criticalPathFirst
     let priorities: [Double]
     let exclusive: [Bool]
     /// The most steps running at once.
-    public let limit: Int
+    package let limit: Int
     private var heap = Heap<Entry>()
     private var sequence = 0.0
     /// Steps started and not finished.
-    public private(set) var running = 0
+    package private(set) var running = 0
     private var exclusiveRunning = false
 
     /// - Parameters:
     ///   - priorities: per step, higher starts first (under critical path first).
     ///   - exclusive: per step, whether it must run alone.
-    public init(priorities: [Double], exclusive: [Bool], limit: Int) {
+    package init(priorities: [Double], exclusive: [Bool], limit: Int) {
         self.priorities = priorities
         self.exclusive = exclusive
         self.limit = max(1, limit)
     }
 
     /// Steps ready and waiting for a slot.
-    public var count: Int { heap.count }
+    package var count: Int { heap.count }
 
     /// Step `step` is ready.
-    public mutating func add(_ step: Int) {
+    package mutating func add(_ step: Int) {
         sequence += 1
         heap.insert(Entry(priority: scheduling == .criticalPathFirst ? priorities[step] : -sequence, step: step))
     }
 
     /// The ready step that may start now, if the limits allow one (still queued).
-    public func next() -> Int? {
+    package func next() -> Int? {
         guard running < limit, !exclusiveRunning, let top = heap.max else { return nil }
         if exclusive[top.step] && running > 0 { return nil }
         return top.step
     }
 
     /// Takes ``next()`` off the queue and counts it as running.
-    public mutating func start(_ step: Int) {
+    package mutating func start(_ step: Int) {
         _ = heap.popMax()
         running += 1
         if exclusive[step] { exclusiveRunning = true }
     }
 
     /// A step started with ``start(_:)`` ended.
-    public mutating func finish(_ step: Int) {
+    package mutating func finish(_ step: Int) {
         running -= 1
         if exclusive[step] { exclusiveRunning = false }
     }
 
     /// Drops every ready step (the execution is stopping).
-    public mutating func removeAllReady() { heap = Heap() }
+    package mutating func removeAllReady() { heap = Heap() }
 }

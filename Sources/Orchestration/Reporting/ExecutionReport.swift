@@ -4,8 +4,8 @@ import Foundation
 ///
 /// Steps come in definition order, each followed by its rollback when one ran; durations are
 /// in milliseconds, dates in ISO 8601.
-public enum ExecutionReport {
-    public static func json(_ execution: WorkflowExecution, stepOrder: [String]? = nil) -> JSONValue {
+package enum ExecutionReport {
+    package static func json(_ execution: WorkflowExecution, stepOrder: [String]? = nil) -> JSONValue {
         let order = stepOrder ?? execution.stepResults.keys.sorted()
         var steps: [JSONValue] = []
         for id in order {
@@ -62,14 +62,14 @@ public enum ExecutionReport {
     static func milliseconds(_ d: Duration) -> Double { (d.seconds * 1000).rounded() }
 
     /// ISO 8601 with milliseconds, UTC.
-    public static func iso(_ date: Date) -> String {
+    package static func iso(_ date: Date) -> String {
         date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }
 }
 
 extension ExecutionEvent {
     /// The event's name on the wire (SSE `event:` field).
-    public var name: String {
+    package var name: String {
         switch self {
         case .executionStarted: return "executionStarted"
         case .stepStarted: return "stepStarted"
@@ -84,7 +84,7 @@ extension ExecutionEvent {
     }
 
     /// The event as a JSON object (`type`, `executionID` and the event's own fields).
-    public var json: JSONValue {
+    package var json: JSONValue {
         var o: [String: JSONValue] = ["type": .string(name), "executionID": .string(executionID)]
         switch self {
         case .executionStarted(_, let workflowID, let count):

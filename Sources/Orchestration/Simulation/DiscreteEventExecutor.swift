@@ -11,24 +11,24 @@ import Synchronization
 /// Everything the body starts must stay on this executor (tasks inherit the preference, and the
 /// engine's actor runs its jobs on the preferred executor) and wait only on the virtual clock;
 /// work waiting on anything else (a socket, a real timer) ends the run with ``Stalled``.
-public final class DiscreteEventExecutor: TaskExecutor, Sendable {
+package final class DiscreteEventExecutor: TaskExecutor, Sendable {
     let queue = Mutex(Deque<UnownedJob>())
-    public let clock: VirtualClock
+    package let clock: VirtualClock
 
-    public init(clock: VirtualClock = VirtualClock()) { self.clock = clock }
+    package init(clock: VirtualClock = VirtualClock()) { self.clock = clock }
 
-    public func enqueue(_ job: consuming ExecutorJob) {
+    package func enqueue(_ job: consuming ExecutorJob) {
         let unowned = UnownedJob(job)
         queue.withLock { $0.append(unowned) }
     }
 
     /// Nothing can run and nobody sleeps on the virtual clock, yet the body has not finished.
-    public struct Stalled: Error, CustomStringConvertible {
-        public var description: String { "the simulation stalled: its work waits on something other than the virtual clock" }
+    package struct Stalled: Error, CustomStringConvertible {
+        package var description: String { "the simulation stalled: its work waits on something other than the virtual clock" }
     }
 
     /// Runs `body` to its end on a thread of its own, and returns what it returns.
-    public func run<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    package func run<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let thread = Thread { [self] in
                 let result = Mutex<Result<T, any Error>?>(nil)

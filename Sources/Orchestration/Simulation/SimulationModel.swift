@@ -17,8 +17,8 @@ import Yams
 ///   lint:
 ///     outputs: same                          # same inputs, same outputs (default: unique per run)
 /// ```
-public struct SimulationModel: Sendable, Hashable {
-    public enum DurationModel: Sendable, Hashable {
+package struct SimulationModel: Sendable, Hashable {
+    package enum DurationModel: Sendable, Hashable {
         case fixed(Double)
         case uniform(Double, Double)
         /// Log-normal with these parameters of log(seconds).
@@ -35,7 +35,7 @@ public struct SimulationModel: Sendable, Hashable {
             }
         }
 
-        public var median: Double {
+        package var median: Double {
             switch self {
             case .fixed(let s): return s
             case .uniform(let a, let b): return (a + b) / 2
@@ -44,17 +44,17 @@ public struct SimulationModel: Sendable, Hashable {
         }
     }
 
-    public struct Step: Sendable, Hashable {
-        public var duration: DurationModel
-        public var failureRate: Double
-        public var error: String
+    package struct Step: Sendable, Hashable {
+        package var duration: DurationModel
+        package var failureRate: Double
+        package var error: String
         /// From this execution (1-based, exclusive) on, durations are multiplied by `factor`.
-        public var slowdownAfter: Int?
-        public var slowdownFactor: Double
+        package var slowdownAfter: Int?
+        package var slowdownFactor: Double
         /// Outputs depend only on the inputs.
-        public var deterministicOutputs: Bool
+        package var deterministicOutputs: Bool
 
-        public init(
+        package init(
             duration: DurationModel = .fixed(1), failureRate: Double = 0, error: String = "simulated failure", slowdownAfter: Int? = nil,
             slowdownFactor: Double = 1, deterministicOutputs: Bool = false
         ) {
@@ -67,22 +67,22 @@ public struct SimulationModel: Sendable, Hashable {
         }
     }
 
-    public var defaultStep: Step
-    public var steps: [String: Step]
+    package var defaultStep: Step
+    package var steps: [String: Step]
 
-    public init(defaultStep: Step = Step(), steps: [String: Step] = [:]) {
+    package init(defaultStep: Step = Step(), steps: [String: Step] = [:]) {
         self.defaultStep = defaultStep
         self.steps = steps
     }
 
-    public func step(_ id: String) -> Step { steps[id] ?? defaultStep }
+    package func step(_ id: String) -> Step { steps[id] ?? defaultStep }
 
-    public struct Invalid: Error, Sendable, CustomStringConvertible {
-        public var description: String
+    package struct Invalid: Error, Sendable, CustomStringConvertible {
+        package var description: String
     }
 
     /// Reads a model file's text (`file` names it in errors).
-    public static func parse(_ text: String, file: String) throws(Invalid) -> SimulationModel {
+    package static func parse(_ text: String, file: String) throws(Invalid) -> SimulationModel {
         let node: Node?
         do { node = try Yams.compose(yaml: text) } catch {
             throw Invalid(description: "\(file): not YAML: \(error)")
@@ -167,7 +167,7 @@ public struct SimulationModel: Sendable, Hashable {
 
     /// A model from what the learning engine saw: per step, a log-normal fitted to its successful
     /// durations (the timed-out attempts as right-censored) and its per-attempt failure rate.
-    public static func learned(from statistics: WorkflowStatistics) -> SimulationModel {
+    package static func learned(from statistics: WorkflowStatistics) -> SimulationModel {
         var model = SimulationModel()
         for (id, s) in statistics.steps {
             var step = Step()

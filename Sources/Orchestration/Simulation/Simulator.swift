@@ -4,13 +4,13 @@ import Synchronization
 /// Runs every step type of a simulation: waits on the virtual clock for a duration drawn from the
 /// model, then succeeds or fails as drawn. Draws are seeded per execution, step and attempt, so a
 /// simulation with the same seed runs the same.
-public final class SimulatedStepExecutor: StepExecutor, Sendable {
+package final class SimulatedStepExecutor: StepExecutor, Sendable {
     let model: SimulationModel
     let seed: UInt64
     /// Execution ids in the order they first ran a step: the run number of each.
     let runs = Mutex<[String: Int]>([:])
 
-    public init(model: SimulationModel, seed: UInt64) {
+    package init(model: SimulationModel, seed: UInt64) {
         self.model = model
         self.seed = seed
     }
@@ -27,7 +27,7 @@ public final class SimulatedStepExecutor: StepExecutor, Sendable {
 
     static func hash(_ text: String) -> UInt64 { mix(text.utf8.map(UInt64.init)) }
 
-    public func execute(_ request: StepRequest, context: ExecutorContext) async -> StepOutcome {
+    package func execute(_ request: StepRequest, context: ExecutorContext) async -> StepOutcome {
         let run = runs.withLock { r -> Int in
             if let n = r[request.executionID] { return n }
             r[request.executionID] = r.count + 1
@@ -52,39 +52,39 @@ public final class SimulatedStepExecutor: StepExecutor, Sendable {
 }
 
 /// What a simulation found.
-public struct SimulationReport: Sendable, Codable {
-    public var runs: Int
-    public var succeeded: Int
-    public var successRate: Double
+package struct SimulationReport: Sendable, Codable {
+    package var runs: Int
+    package var succeeded: Int
+    package var successRate: Double
     /// Virtual seconds from start to end of each execution: mean and percentiles.
-    public var makespan: Makespan
+    package var makespan: Makespan
     /// Real seconds the simulation took, and runs per real second.
-    public var wallSeconds: Double
-    public var runsPerSecond: Double
-    public var pattern: WorkflowPattern
-    public var suggestions: [Suggestion]
+    package var wallSeconds: Double
+    package var runsPerSecond: Double
+    package var pattern: WorkflowPattern
+    package var suggestions: [Suggestion]
     /// What auto-optimization applied, kept and reverted during the runs.
-    public var optimizations: [OptimizationRecord]
+    package var optimizations: [OptimizationRecord]
     /// The success rate of each quarter of the runs, in the order they finished.
-    public var successRateByQuarter: [Double]
+    package var successRateByQuarter: [Double]
     /// How far the engine's ETA was off at 25%, 50% and 75% of each completed execution (after
     /// the first ``Simulator/warmUp`` runs): mean |predicted end − actual end| ÷ actual duration.
-    public var etaError: ETAError?
+    package var etaError: ETAError?
     /// Mean makespan ÷ its lower bound max(critical path, total work ÷ slots), from each completed
     /// execution's own step durations (after the warm-up).
-    public var lowerBoundRatio: Double?
+    package var lowerBoundRatio: Double?
 
-    public struct ETAError: Sendable, Codable {
-        public var at25: Double
-        public var at50: Double
-        public var at75: Double
+    package struct ETAError: Sendable, Codable {
+        package var at25: Double
+        package var at50: Double
+        package var at75: Double
         /// The same errors divided by the time that was still left instead of the whole duration.
-        public var ofRemaining25: Double
-        public var ofRemaining50: Double
-        public var ofRemaining75: Double
-        public var executions: Int
+        package var ofRemaining25: Double
+        package var ofRemaining50: Double
+        package var ofRemaining75: Double
+        package var executions: Int
 
-        public init(at25: Double, at50: Double, at75: Double, ofRemaining25: Double, ofRemaining50: Double, ofRemaining75: Double, executions: Int) {
+        package init(at25: Double, at50: Double, at75: Double, ofRemaining25: Double, ofRemaining50: Double, ofRemaining75: Double, executions: Int) {
             self.at25 = at25
             self.at50 = at50
             self.at75 = at75
@@ -95,12 +95,12 @@ public struct SimulationReport: Sendable, Codable {
         }
     }
 
-    public struct Makespan: Sendable, Codable {
-        public var mean: Double
-        public var p50: Double
-        public var p90: Double
-        public var p99: Double
-        public var max: Double
+    package struct Makespan: Sendable, Codable {
+        package var mean: Double
+        package var p50: Double
+        package var p90: Double
+        package var p99: Double
+        package var max: Double
     }
 }
 
@@ -112,20 +112,20 @@ public struct SimulationReport: Sendable, Codable {
 /// let report = try await Simulator(workflow: workflow, model: model, seed: 1).run(runs: 1000)
 /// print(report.makespan.p90, report.suggestions.map(\.description))
 /// ```
-public struct Simulator: Sendable {
-    public var workflow: Workflow
-    public var model: SimulationModel
-    public var maxParallelism: Int?
-    public var seed: UInt64
-    public var optimization: OptimizationConfig
+package struct Simulator: Sendable {
+    package var workflow: Workflow
+    package var model: SimulationModel
+    package var maxParallelism: Int?
+    package var seed: UInt64
+    package var optimization: OptimizationConfig
     /// Executions running at once (each started as soon as one ends). Default 1.
-    public var concurrency: Int
+    package var concurrency: Int
     /// Which ready step starts first under a parallelism limit.
-    public var scheduling: ReadyQueue.Scheduling
+    package var scheduling: ReadyQueue.Scheduling
     /// Runs left out of the ETA and lower-bound figures while the engine learns. Default 20.
-    public var warmUp: Int
+    package var warmUp: Int
 
-    public init(
+    package init(
         workflow: Workflow, model: SimulationModel, maxParallelism: Int? = nil, seed: UInt64 = 1,
         optimization: OptimizationConfig = OptimizationConfig(),
         concurrency: Int = 1, scheduling: ReadyQueue.Scheduling = .criticalPathFirst, warmUp: Int = 20
@@ -150,7 +150,7 @@ public struct Simulator: Sendable {
     }
 
     /// Runs `runs` executions; `each` sees every finished one (for tests and progress).
-    public func run(runs: Int, each: (@Sendable (WorkflowExecution) -> Void)? = nil) async throws -> SimulationReport {
+    package func run(runs: Int, each: (@Sendable (WorkflowExecution) -> Void)? = nil) async throws -> SimulationReport {
         let clock = VirtualClock()
         let scheduler = DiscreteEventExecutor(clock: clock)
         let learning = LearningEngine(configuration: optimization)

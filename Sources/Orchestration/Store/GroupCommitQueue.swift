@@ -17,11 +17,11 @@ import Synchronization
 /// async let loop: Void = queue.run()
 /// try await queue.wait(for: queue.enqueue([.createExecution(record)]))
 /// ```
-public final class GroupCommitQueue<Item: Sendable, Output: Sendable>: Sendable {
+package final class GroupCommitQueue<Item: Sendable, Output: Sendable>: Sendable {
     /// Commits a batch, all or nothing; returns one output per item, in order.
-    public typealias Commit = @Sendable ([Item]) async throws -> [Output]
+    package typealias Commit = @Sendable ([Item]) async throws -> [Output]
     /// Called after a batch committed and its waiters were resumed, before the next batch.
-    public typealias Committed = @Sendable ([Output]) async -> Void
+    package typealias Committed = @Sendable ([Output]) async -> Void
 
     private struct State {
         var queue: [Item] = []
@@ -44,7 +44,7 @@ public final class GroupCommitQueue<Item: Sendable, Output: Sendable>: Sendable 
     /// - Parameters:
     ///   - batchLimit: the most items one commit takes.
     ///   - closedError: what waits throw once the loop has stopped.
-    public init(batchLimit: Int = .max, closedError: any Error, commit: @escaping Commit, committed: Committed? = nil) {
+    package init(batchLimit: Int = .max, closedError: any Error, commit: @escaping Commit, committed: Committed? = nil) {
         self.batchLimit = max(1, batchLimit)
         self.closedError = closedError
         self.commit = commit
@@ -55,7 +55,7 @@ public final class GroupCommitQueue<Item: Sendable, Output: Sendable>: Sendable 
     /// queued before, when `items` is empty). Once the loop has stopped, nothing is queued and
     /// waiting for the ticket returned throws `closedError`.
     @discardableResult
-    public func enqueue(_ items: [Item]) -> Int {
+    package func enqueue(_ items: [Item]) -> Int {
         let (ticket, wake) = state.withLock { s -> (Int, CheckedContinuation<Void, Never>?) in
             guard !s.closed else { return (.max, nil) }
             guard !items.isEmpty else { return (s.enqueued, nil) }
@@ -70,7 +70,7 @@ public final class GroupCommitQueue<Item: Sendable, Output: Sendable>: Sendable 
 
     /// Returns once every item up to `ticket` is committed; throws the error of a failed batch
     /// that held one of them, or `closedError` when the loop stopped first.
-    public func wait(for ticket: Int) async throws {
+    package func wait(for ticket: Int) async throws {
         _ = try await withCheckedThrowingContinuation { (c: CheckedContinuation<Output?, any Error>) in
             let outcome = state.withLock { s -> Result<Bool, any Error> in
                 if ticket <= s.committed {
@@ -90,7 +90,7 @@ public final class GroupCommitQueue<Item: Sendable, Output: Sendable>: Sendable 
     }
 
     /// Queues one item and returns its output once it is committed.
-    public func submit(_ item: Item) async throws -> Output {
+    package func submit(_ item: Item) async throws -> Output {
         let output = try await withCheckedThrowingContinuation { (c: CheckedContinuation<Output?, any Error>) in
             let (closed, wake) = state.withLock { s -> (Bool, CheckedContinuation<Void, Never>?) in
                 guard !s.closed else { return (true, nil) }
@@ -108,13 +108,13 @@ public final class GroupCommitQueue<Item: Sendable, Output: Sendable>: Sendable 
     }
 
     /// How many batches were committed (write amplification = items ÷ batches).
-    public var batchCount: Int { state.withLock { $0.batches } }
+    package var batchCount: Int { state.withLock { $0.batches } }
 
     /// Whether the loop has stopped.
-    public var isClosed: Bool { state.withLock { $0.closed } }
+    package var isClosed: Bool { state.withLock { $0.closed } }
 
     /// Commits batches until the calling task is cancelled; then fails every wait still pending.
-    public func run() async {
+    package func run() async {
         defer { close() }
         while let batch = await nextBatch() {
             var result: Result<[Output], any Error>

@@ -12,32 +12,32 @@
 /// nightly.hours        // [2]
 /// nightly.daysOfWeek   // [1, 2, 3, 4, 5]
 /// ```
-public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
+package struct CronExpression: Sendable, Hashable, CustomStringConvertible {
     /// Why an expression did not parse, with the character offset of the problem.
-    public struct ParseError: Error, Sendable, Hashable, CustomStringConvertible {
-        public var message: String
-        public var offset: Int
-        public var description: String { "column \(offset + 1): \(message)" }
+    package struct ParseError: Error, Sendable, Hashable, CustomStringConvertible {
+        package var message: String
+        package var offset: Int
+        package var description: String { "column \(offset + 1): \(message)" }
 
-        public init(message: String, offset: Int) {
+        package init(message: String, offset: Int) {
             self.message = message
             self.offset = offset
         }
     }
 
-    public let source: String
-    public let minutes: Set<Int>
-    public let hours: Set<Int>
-    public let daysOfMonth: Set<Int>
-    public let months: Set<Int>
+    package let source: String
+    package let minutes: Set<Int>
+    package let hours: Set<Int>
+    package let daysOfMonth: Set<Int>
+    package let months: Set<Int>
     /// 0 (Sunday) to 6 (Saturday); 7 in the text is stored as 0.
-    public let daysOfWeek: Set<Int>
+    package let daysOfWeek: Set<Int>
     /// The day-of-month field does not start with `*`.
-    public let dayOfMonthRestricted: Bool
+    package let dayOfMonthRestricted: Bool
     /// The day-of-week field does not start with `*`.
-    public let dayOfWeekRestricted: Bool
+    package let dayOfWeekRestricted: Bool
 
-    public var description: String { source }
+    package var description: String { source }
 
     private struct Field {
         let name: String
@@ -63,7 +63,7 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
     ]
 
     /// Parses `source`.
-    public init(_ source: String) throws(ParseError) {
+    package init(_ source: String) throws(ParseError) {
         self.source = source
         let trimmed = source.trimmingWhitespace()
         var text = trimmed

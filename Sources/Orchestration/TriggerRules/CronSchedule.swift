@@ -12,20 +12,20 @@ import Foundation
 /// nightly.next(after: Date())           // the next 02:30 in New York, as an instant
 /// nightly.upcoming(after: Date(), count: 5)
 /// ```
-public struct CronSchedule: Sendable, Hashable {
-    public let expression: CronExpression
-    public let timeZone: TimeZone
+package struct CronSchedule: Sendable, Hashable {
+    package let expression: CronExpression
+    package let timeZone: TimeZone
     /// The zone as it was named (`UTC` stays `UTC`, where Foundation would say `GMT`).
-    public let zoneName: String
+    package let zoneName: String
 
-    public init(_ expression: CronExpression, timeZone: TimeZone, zoneName: String? = nil) {
+    package init(_ expression: CronExpression, timeZone: TimeZone, zoneName: String? = nil) {
         self.expression = expression
         self.timeZone = timeZone
         self.zoneName = zoneName ?? timeZone.identifier
     }
 
     /// Parses `expression`; `timeZone` is an IANA name (default UTC).
-    public init(_ expression: String, timeZone: String? = nil) throws(CronScheduleError) {
+    package init(_ expression: String, timeZone: String? = nil) throws(CronScheduleError) {
         let parsed: CronExpression
         do { parsed = try CronExpression(expression) } catch {
             throw CronScheduleError(message: "cron expression '\(expression)': \(error.description)")
@@ -37,13 +37,13 @@ public struct CronSchedule: Sendable, Hashable {
     }
 
     /// The schedule of a `schedule` trigger (`nil` for other types).
-    public init?(trigger: WorkflowTrigger) throws(CronScheduleError) {
+    package init?(trigger: WorkflowTrigger) throws(CronScheduleError) {
         guard trigger.type == .schedule, let expression = trigger.effectiveSchedule else { return nil }
         try self.init(expression, timeZone: trigger.effectiveTimezone)
     }
 
     /// `2026-03-08 03:00 EDT`: an instant on the schedule's wall clock.
-    public func localText(_ date: Date) -> String {
+    package func localText(_ date: Date) -> String {
         let f = DateFormatter()
         f.locale = Locale(identifier: "en_US_POSIX")
         f.timeZone = timeZone
@@ -53,7 +53,7 @@ public struct CronSchedule: Sendable, Hashable {
 
     /// The first instant strictly after `date` at which the schedule fires, or `nil` when none
     /// comes within the next 28 years (`0 0 30 2 *` never fires).
-    public func next(after date: Date) -> Date? {
+    package func next(after date: Date) -> Date? {
         let after = date.timeIntervalSince1970
         // The wall clock just after `date`, to the minute.
         let startWall = Int((after + Double(timeZone.secondsFromGMT(for: date))).rounded(.down))
@@ -91,7 +91,7 @@ public struct CronSchedule: Sendable, Hashable {
     }
 
     /// The next `count` fire instants after `date`.
-    public func upcoming(after date: Date, count: Int) -> [Date] {
+    package func upcoming(after date: Date, count: Int) -> [Date] {
         var out: [Date] = []
         var cursor = date
         while out.count < count, let next = next(after: cursor) {
@@ -165,7 +165,7 @@ public struct CronSchedule: Sendable, Hashable {
 }
 
 /// A schedule that cannot be used: a bad expression or an unknown time zone.
-public struct CronScheduleError: Error, Sendable, Hashable, CustomStringConvertible {
-    public var message: String
-    public var description: String { message }
+package struct CronScheduleError: Error, Sendable, Hashable, CustomStringConvertible {
+    package var message: String
+    package var description: String { message }
 }

@@ -13,22 +13,22 @@ import Foundation
 /// `source`, `event` (`incident.triggered`, `incident.resolved`, … — Alertmanager's `firing` is
 /// `incident.triggered`), `incident_id`, `title`, `status`, `severity`, `service`, `url`,
 /// `triggered_by`, plus the sender's own fields (`urgency`, `priority`, `labels`, `annotations`, …).
-public enum Incident {
+package enum Incident {
     /// Where incidents come from.
-    public static let sources = ["pagerduty", "alertmanager"]
+    package static let sources = ["pagerduty", "alertmanager"]
 
     /// The event types an incident trigger matches when it names none: a new incident.
-    public static let defaultEvent = "incident.triggered"
+    package static let defaultEvent = "incident.triggered"
 
     /// One incident event read from a delivery.
-    public struct Occurrence: Sendable, Hashable {
+    package struct Occurrence: Sendable, Hashable {
         /// Unique per event: a redelivery has the same one.
-        public var id: String
-        public var payload: JSONValue
+        package var id: String
+        package var payload: JSONValue
     }
 
     /// Whether `delivery` was sent by someone who knows `secret`. Compared in constant time.
-    public static func verify(_ delivery: Webhook.Delivery, secret: String) -> Bool {
+    package static func verify(_ delivery: Webhook.Delivery, secret: String) -> Bool {
         switch delivery.source {
         case "pagerduty":
             // Several signatures while PagerDuty rotates a secret; one that verifies is enough.
@@ -62,7 +62,7 @@ public enum Incident {
     }
 
     /// The incident events a delivery carries: one for PagerDuty, one per alert for Alertmanager.
-    public static func occurrences(of delivery: Webhook.Delivery) throws(Webhook.Malformed) -> [Occurrence] {
+    package static func occurrences(of delivery: Webhook.Delivery) throws(Webhook.Malformed) -> [Occurrence] {
         guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(delivery.body)) else {
             throw Webhook.Malformed(description: "the body is not JSON")
         }
@@ -144,7 +144,7 @@ public enum Incident {
     }
 
     /// The event type pattern a trigger matches: `event`, `conditions.event`, else `incident.triggered`.
-    public static func eventPattern(of trigger: WorkflowTrigger) -> String {
+    package static func eventPattern(of trigger: WorkflowTrigger) -> String {
         trigger.event ?? trigger.conditions["event"]?.text ?? defaultEvent
     }
 
@@ -152,7 +152,7 @@ public enum Incident {
     /// `severity` and `service` (a name or a list, compared without case) match, and any other
     /// condition holds as a payload path. A PagerDuty incident's severity is its urgency (`high`,
     /// `low`) or its priority (`P1`…); its service is the service's name or id.
-    public static func matches(_ trigger: WorkflowTrigger, payload: JSONValue) -> Bool {
+    package static func matches(_ trigger: WorkflowTrigger, payload: JSONValue) -> Bool {
         guard BusEvent.matches(type: payload["event"]?.text ?? "", pattern: eventPattern(of: trigger)) else { return false }
         if let wanted = trigger.conditions["severity"] {
             guard matchesAny(wanted, [payload["severity"], payload["priority"]]) else { return false }

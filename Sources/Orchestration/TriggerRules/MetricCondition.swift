@@ -3,11 +3,11 @@ import Foundation
 /// A metric trigger's condition and its breach state (docs/triggers.md): the query's value compared with
 /// a threshold must hold for `duration`; the trigger fires once per breach and re-arms only after
 /// the condition clears. Pure: the server polls Prometheus and feeds ``observe(_:at:)``.
-public struct MetricCondition: Sendable, Hashable {
-    public enum Operator: String, Sendable, Hashable {
+package struct MetricCondition: Sendable, Hashable {
+    package enum Operator: String, Sendable, Hashable {
         case gt = ">", gte = ">=", lt = "<", lte = "<=", eq = "==", ne = "!="
 
-        public init?(text: String) {
+        package init?(text: String) {
             switch text {
             case ">", "gt": self = .gt
             case ">=", "gte": self = .gte
@@ -19,7 +19,7 @@ public struct MetricCondition: Sendable, Hashable {
             }
         }
 
-        public func holds(_ value: Double, _ threshold: Double) -> Bool {
+        package func holds(_ value: Double, _ threshold: Double) -> Bool {
             switch self {
             case .gt: value > threshold
             case .gte: value >= threshold
@@ -32,19 +32,19 @@ public struct MetricCondition: Sendable, Hashable {
     }
 
     /// PromQL: `conditions.query`, or `conditions.metric` as a bare selector.
-    public var query: String
-    public var op: Operator
-    public var threshold: Double
+    package var query: String
+    package var op: Operator
+    package var threshold: Double
     /// How long the condition must hold before the trigger fires (0: at the first poll that sees it).
-    public var duration: Duration
+    package var duration: Duration
     /// How often Prometheus is asked (`conditions.interval`, default 15 s).
-    public var interval: Duration
+    package var interval: Duration
     /// The Prometheus server (`conditions.url`, else the server's `NOVACRON_PROMETHEUS_URL`).
-    public var url: String?
+    package var url: String?
 
     /// The condition of a metric trigger (`nil` for other types or an incomplete definition, which
     /// validation already reported).
-    public init?(trigger: WorkflowTrigger) {
+    package init?(trigger: WorkflowTrigger) {
         guard trigger.type == .metric else { return nil }
         let c = trigger.conditions
         guard let query = c["query"]?.text ?? c["metric"]?.text, let opText = c["operator"]?.text, let op = Operator(text: opText),
@@ -66,17 +66,17 @@ public struct MetricCondition: Sendable, Hashable {
     }
 
     /// Where a trigger is between polls.
-    public struct State: Sendable, Hashable {
+    package struct State: Sendable, Hashable {
         /// When the condition started holding, while it holds.
-        public var breachSince: Date?
+        package var breachSince: Date?
         /// It fired for the current breach; it fires again only after the condition clears.
-        public var fired = false
-        public init() {}
+        package var fired = false
+        package init() {}
     }
 
     /// Feeds one poll: the values Prometheus returned (one per series). The condition holds when
     /// any series satisfies it. Returns the value that makes the trigger fire now, or `nil`.
-    public func observe(_ values: [Double], at now: Date, state: inout State) -> Double? {
+    package func observe(_ values: [Double], at now: Date, state: inout State) -> Double? {
         guard let hit = values.first(where: { op.holds($0, threshold) }) else {
             state = State()  // cleared: re-armed
             return nil

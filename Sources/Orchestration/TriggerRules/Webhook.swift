@@ -16,28 +16,28 @@ import Foundation
 /// Webhooks signs the id and a timestamp: a delivery older (or newer) than ``timestampTolerance``
 /// is refused. GitLab sends its secret in clear, so a captured delivery gives the secret away;
 /// only TLS keeps it.
-public enum Webhook {
+package enum Webhook {
     /// How far a signed timestamp may be from now (Standard Webhooks' recommendation: 5 minutes).
-    public static let timestampTolerance: Double = 300
+    package static let timestampTolerance: Double = 300
 
     /// The largest body accepted (GitHub caps its payloads at 25 MB; most are far smaller).
-    public static let bodyLimit = 1 << 20
+    package static let bodyLimit = 1 << 20
 
     /// A delivery as received.
-    public struct Delivery: Sendable {
-        public var source: String
+    package struct Delivery: Sendable {
+        package var source: String
         /// Header names in lower case.
-        public var headers: [String: String]
-        public var body: [UInt8]
+        package var headers: [String: String]
+        package var body: [UInt8]
 
-        public init(source: String, headers: [String: String], body: [UInt8]) {
+        package init(source: String, headers: [String: String], body: [UInt8]) {
             self.source = source.lowercased()
             self.headers = Dictionary(headers.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a })
             self.body = body
         }
 
         /// The sender's id of this delivery, for deduplication (`nil` when it sent none).
-        public var deliveryID: String? {
+        package var deliveryID: String? {
             switch source {
             case "github": headers["x-github-delivery"]
             case "gitlab": headers["x-gitlab-event-uuid"] ?? headers["idempotency-key"]
@@ -46,7 +46,7 @@ public enum Webhook {
         }
 
         /// Where the sender puts its delivery id, for messages.
-        public var deliveryHeader: String {
+        package var deliveryHeader: String {
             switch source {
             case "github": "X-GitHub-Delivery"
             case "gitlab": "X-Gitlab-Event-UUID"
@@ -56,14 +56,14 @@ public enum Webhook {
 
         /// Whether the signature covers only the body, so the delivery id could be swapped:
         /// then a body seen before is a replay too.
-        public var signsBodyOnly: Bool {
+        package var signsBodyOnly: Bool {
             source == "github" || (source != "gitlab" && headers["webhook-signature"] == nil)
         }
     }
 
     /// Why a delivery is too old or too new to take (Standard Webhooks' signed timestamp), or
     /// `nil` when it has none or it is within ``timestampTolerance`` of `now`.
-    public static func staleness(_ delivery: Delivery, now: Date) -> String? {
+    package static func staleness(_ delivery: Delivery, now: Date) -> String? {
         guard delivery.headers["webhook-signature"] != nil else { return nil }
         guard let text = delivery.headers["webhook-timestamp"], let seconds = Double(text), seconds.isFinite else {
             return "webhook-timestamp is missing or not a number of seconds since 1970"
@@ -77,7 +77,7 @@ public enum Webhook {
     }
 
     /// Whether `delivery` was sent by someone who knows `secret`. Compared in constant time.
-    public static func verify(_ delivery: Delivery, secret: String) -> Bool {
+    package static func verify(_ delivery: Delivery, secret: String) -> Bool {
         switch delivery.source {
         case "gitlab":
             guard let token = delivery.headers["x-gitlab-token"] else { return false }
@@ -121,18 +121,18 @@ public enum Webhook {
     }
 
     /// HMAC-SHA256 of `body` with `secret`: what `X-Hub-Signature-256` carries after `sha256=`.
-    public static func signature(_ body: [UInt8], secret: String) -> [UInt8] {
+    package static func signature(_ body: [UInt8], secret: String) -> [UInt8] {
         Array(HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Array(secret.utf8))))
     }
 
     /// Why a delivery was not read.
-    public struct Malformed: Error, Sendable, CustomStringConvertible {
-        public var description: String
+    package struct Malformed: Error, Sendable, CustomStringConvertible {
+        package var description: String
     }
 
     /// The delivery as `${trigger.…}`: the JSON body's fields, plus `source`, `event`, `delivery`,
     /// and — from GitHub and GitLab pushes — `branch`, `commit_hash`, `triggered_by`, `repository`.
-    public static func payload(of delivery: Delivery) throws(Malformed) -> JSONValue {
+    package static func payload(of delivery: Delivery) throws(Malformed) -> JSONValue {
         var object: [String: JSONValue] = [:]
         if !delivery.body.isEmpty {
             guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(delivery.body)) else {
@@ -177,7 +177,7 @@ public enum Webhook {
     }
 
     /// `refs/heads/main` → `main`; `refs/tags/v1` → `v1`.
-    public static func branch(of ref: String) -> String {
+    package static func branch(of ref: String) -> String {
         for prefix in ["refs/heads/", "refs/tags/"] where ref.hasPrefix(prefix) { return String(ref.dropFirst(prefix.count)) }
         return ref
     }
@@ -185,7 +185,7 @@ public enum Webhook {
     /// Whether every condition holds: each key is a path into the payload (`repository.name`),
     /// each value the text it must equal, or a list of texts one of which it must equal. Keys the
     /// trigger uses for its own settings (`schedule`, `timezone`, …) are not conditions.
-    public static func matches(_ conditions: [String: JSONValue], payload: JSONValue) -> Bool {
+    package static func matches(_ conditions: [String: JSONValue], payload: JSONValue) -> Bool {
         for (key, wanted) in conditions where !settingKeys.contains(key) {
             let actual = JSONValue.descend(payload, key.split(separator: ".").map { .key(String($0)) }).map(\.text)
             switch wanted {

@@ -3,24 +3,24 @@ import Orchestration
 
 /// Signed requests to AWS services: the endpoint from `AWS_ENDPOINT_URL` or the service's
 /// regional one, SigV4 with the resolved credentials, the service's error as a ``CloudError``.
-public struct AWSClient: Sendable {
-    public var environment: AWSEnvironment
+package struct AWSClient: Sendable {
+    package var environment: AWSEnvironment
     /// The clock signatures are dated by.
-    public var now: @Sendable () -> Date
+    package var now: @Sendable () -> Date
 
-    public init(environment: AWSEnvironment, now: @escaping @Sendable () -> Date = { Date() }) {
+    package init(environment: AWSEnvironment, now: @escaping @Sendable () -> Date = { Date() }) {
         self.environment = environment
         self.now = now
     }
 
     /// `https://<service>.<region>.amazonaws.com`, or `AWS_ENDPOINT_URL`.
-    public func endpoint(_ service: String) -> String {
+    package func endpoint(_ service: String) -> String {
         if let custom = environment.endpointURL { return custom.hasSuffix("/") ? String(custom.dropLast()) : custom }
         return "https://\(service).\(environment.region).amazonaws.com"
     }
 
     /// Sends a signed request. `name` is the service as people know it, for errors.
-    public func send(
+    package func send(
         service: String, name: String, method: String, path: String, query: String = "",
         headers: [(name: String, value: String)] = [], body: [UInt8] = [], timeout: Duration = .seconds(60)
     ) async throws -> CloudResponse {
@@ -35,7 +35,7 @@ public struct AWSClient: Sendable {
 
     /// The error an AWS answer carries: `__type`/`code` and `message` from a JSON body, or the
     /// `x-amzn-ErrorType` header.
-    public static func error(_ response: CloudResponse, service: String) -> CloudError {
+    package static func error(_ response: CloudResponse, service: String) -> CloudError {
         let json = response.json
         // Query-protocol services (and authentication failures) answer in XML.
         func xml(_ tag: String) -> String? {
@@ -56,7 +56,7 @@ public struct AWSClient: Sendable {
     // MARK: JSON 1.0 APIs (Step Functions)
 
     /// Calls `<prefix>.<operation>` of a JSON 1.0 API and returns the answer's JSON.
-    public func json(service: String, name: String, target: String, _ body: JSONValue) async throws -> JSONValue {
+    package func json(service: String, name: String, target: String, _ body: JSONValue) async throws -> JSONValue {
         let response = try await send(
             service: service, name: name, method: "POST", path: "/",
             headers: [("content-type", "application/x-amz-json-1.0"), ("x-amz-target", target)],

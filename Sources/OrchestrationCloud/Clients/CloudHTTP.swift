@@ -5,42 +5,42 @@ import NIOHTTP1
 import Orchestration
 
 /// One HTTP exchange with a cloud API.
-public struct CloudResponse: Sendable {
-    public var status: Int
-    public var headers: [(name: String, value: String)]
-    public var body: [UInt8]
+package struct CloudResponse: Sendable {
+    package var status: Int
+    package var headers: [(name: String, value: String)]
+    package var body: [UInt8]
 
-    public func header(_ name: String) -> String? {
+    package func header(_ name: String) -> String? {
         headers.first { $0.name.lowercased() == name.lowercased() }?.value
     }
 
-    public var text: String { String(decoding: body, as: UTF8.self) }
+    package var text: String { String(decoding: body, as: UTF8.self) }
 
     /// The body as JSON; nil when it is not.
-    public var json: JSONValue? {
+    package var json: JSONValue? {
         guard !body.isEmpty else { return nil }
         return try? JSONDecoder().decode(JSONValue.self, from: Data(body))
     }
 }
 
 /// An error from a cloud API or from reaching it, in the provider's words.
-public struct CloudError: Error, Sendable, Hashable, CustomStringConvertible {
+package struct CloudError: Error, Sendable, Hashable, CustomStringConvertible {
     /// `AWS Lambda`, `Azure Resource Manager`…
-    public var service: String
+    package var service: String
     /// The provider's error code (`ResourceNotFoundException`), or nil.
-    public var code: String?
-    public var message: String
+    package var code: String?
+    package var message: String
     /// The HTTP status, or nil when no answer came.
-    public var status: Int?
+    package var status: Int?
 
-    public init(service: String, code: String? = nil, message: String, status: Int? = nil) {
+    package init(service: String, code: String? = nil, message: String, status: Int? = nil) {
         self.service = service
         self.code = code
         self.message = message
         self.status = status
     }
 
-    public var description: String {
+    package var description: String {
         var out = service + ": "
         if let code { out += code + ": " }
         out += message
@@ -50,18 +50,18 @@ public struct CloudError: Error, Sendable, Hashable, CustomStringConvertible {
 }
 
 /// Sends requests to cloud APIs: one shared client, bounded bodies, errors as ``CloudError``.
-public enum CloudHTTP {
+package enum CloudHTTP {
     /// The largest answer read.
-    public static let bodyLimit = 8 << 20
+    package static let bodyLimit = 8 << 20
 
-    public static let client: HTTPClient = {
+    package static let client: HTTPClient = {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.timeout.connect = .seconds(10)
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }()
 
-    public static func send(
+    package static func send(
         _ method: String, _ url: String, headers: [(name: String, value: String)] = [], body: [UInt8] = [],
         service: String, timeout: Duration = .seconds(60)
     ) async throws -> CloudResponse {

@@ -6,13 +6,13 @@ import Orchestration
 /// Azure bearer tokens from a service principal's client secret: `AZURE_TENANT_ID`,
 /// `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`, at `AZURE_AUTHORITY_HOST` (default
 /// `https://login.microsoftonline.com`), as azure-identity's EnvironmentCredential reads them.
-public struct AzureCredentials: Sendable {
-    public var tenant: String
-    public var clientID: String
-    public var clientSecret: String
-    public var authority: String
+package struct AzureCredentials: Sendable {
+    package var tenant: String
+    package var clientID: String
+    package var clientSecret: String
+    package var authority: String
 
-    public static func resolve(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws(CloudError) -> AzureCredentials {
+    package static func resolve(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws(CloudError) -> AzureCredentials {
         let value = { (name: String) -> String? in environment[name].flatMap { $0.isEmpty ? nil : $0 } }
         let missing = ["AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"].filter { value($0) == nil }
         guard missing.isEmpty else {
@@ -26,7 +26,7 @@ public struct AzureCredentials: Sendable {
     }
 
     /// A token for `scope` (`https://management.azure.com/.default`).
-    public func token(scope: String) async throws -> String {
+    package func token(scope: String) async throws -> String {
         let form = [("grant_type", "client_credentials"), ("client_id", clientID), ("client_secret", clientSecret), ("scope", scope)]
         let response = try await CloudHTTP.send(
             "POST", "\(authority)/\(tenant)/oauth2/v2.0/token",
@@ -45,14 +45,14 @@ public struct AzureCredentials: Sendable {
 /// Google tokens from a service account key file (`GOOGLE_APPLICATION_CREDENTIALS`): a JWT
 /// signed with the key (RS256) exchanged at the file's `token_uri` for an access token (with
 /// `scope`) or an ID token (with `target_audience`, for Cloud Run and Cloud Functions).
-public struct GoogleCredentials: Sendable {
-    public var clientEmail: String
-    public var privateKey: String
-    public var tokenURI: String
-    public var projectID: String?
-    public var now: @Sendable () -> Date
+package struct GoogleCredentials: Sendable {
+    package var clientEmail: String
+    package var privateKey: String
+    package var tokenURI: String
+    package var projectID: String?
+    package var now: @Sendable () -> Date
 
-    public static func resolve(
+    package static func resolve(
         _ environment: [String: String] = ProcessInfo.processInfo.environment, now: @escaping @Sendable () -> Date = { Date() }
     ) throws(CloudError) -> GoogleCredentials {
         guard let path = environment["GOOGLE_APPLICATION_CREDENTIALS"], !path.isEmpty else {
@@ -76,7 +76,7 @@ public struct GoogleCredentials: Sendable {
     }
 
     /// The signed assertion: `{"alg":"RS256","typ":"JWT"}` and the claims, base64url, RS256.
-    public func assertion(_ extra: [String: JSONValue]) throws -> String {
+    package func assertion(_ extra: [String: JSONValue]) throws -> String {
         let issued = Int(now().timeIntervalSince1970)
         var claims: [String: JSONValue] = [
             "iss": .string(clientEmail), "sub": .string(clientEmail), "aud": .string(tokenURI),
@@ -94,12 +94,12 @@ public struct GoogleCredentials: Sendable {
     }
 
     /// An access token for `scope` (`https://www.googleapis.com/auth/cloud-platform`).
-    public func accessToken(scope: String) async throws -> String {
+    package func accessToken(scope: String) async throws -> String {
         try await exchange(["scope": .string(scope)], field: "access_token")
     }
 
     /// An ID token whose audience is `audience` (the URL of a Cloud Run service or function).
-    public func idToken(audience: String) async throws -> String {
+    package func idToken(audience: String) async throws -> String {
         try await exchange(["target_audience": .string(audience)], field: "id_token")
     }
 

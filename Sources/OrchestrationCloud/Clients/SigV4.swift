@@ -3,12 +3,12 @@ import Foundation
 import Orchestration
 
 /// AWS credentials: from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`.
-public struct AWSCredentials: Sendable, Hashable {
-    public var accessKeyID: String
-    public var secretAccessKey: String
-    public var sessionToken: String?
+package struct AWSCredentials: Sendable, Hashable {
+    package var accessKeyID: String
+    package var secretAccessKey: String
+    package var sessionToken: String?
 
-    public init(accessKeyID: String, secretAccessKey: String, sessionToken: String? = nil) {
+    package init(accessKeyID: String, secretAccessKey: String, sessionToken: String? = nil) {
         self.accessKeyID = accessKeyID
         self.secretAccessKey = secretAccessKey
         self.sessionToken = sessionToken
@@ -17,15 +17,15 @@ public struct AWSCredentials: Sendable, Hashable {
 
 /// An HTTP request as SigV4 sees it: the path and query as sent (not yet percent-encoded for the
 /// canonical form), headers in order (a name may repeat), and the body.
-public struct SigV4Request: Sendable, Hashable {
-    public var method: String
-    public var path: String
+package struct SigV4Request: Sendable, Hashable {
+    package var method: String
+    package var path: String
     /// The query string without `?` (`a=1&b=2`), as it appears in the request line.
-    public var query: String
-    public var headers: [(name: String, value: String)]
-    public var body: [UInt8]
+    package var query: String
+    package var headers: [(name: String, value: String)]
+    package var body: [UInt8]
 
-    public init(method: String, path: String, query: String = "", headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+    package init(method: String, path: String, query: String = "", headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
         self.method = method
         self.path = path
         self.query = query
@@ -33,12 +33,12 @@ public struct SigV4Request: Sendable, Hashable {
         self.body = body
     }
 
-    public static func == (a: SigV4Request, b: SigV4Request) -> Bool {
+    package static func == (a: SigV4Request, b: SigV4Request) -> Bool {
         a.method == b.method && a.path == b.path && a.query == b.query && a.body == b.body
             && a.headers.map(\.name) == b.headers.map(\.name) && a.headers.map(\.value) == b.headers.map(\.value)
     }
 
-    public func hash(into hasher: inout Hasher) {
+    package func hash(into hasher: inout Hasher) {
         hasher.combine(method)
         hasher.combine(path)
         hasher.combine(query)
@@ -52,18 +52,18 @@ public struct SigV4Request: Sendable, Hashable {
 /// let signer = SigV4(service: "states", region: "eu-west-1")
 /// let signed = signer.sign(request, credentials: credentials, date: Date())
 /// ```
-public struct SigV4: Sendable {
-    public var service: String
-    public var region: String
+package struct SigV4: Sendable {
+    package var service: String
+    package var region: String
     /// Remove `.` and `..` segments and repeated slashes from the path before signing (every
     /// service but S3).
-    public var normalizePath: Bool
+    package var normalizePath: Bool
     /// Add and sign `x-amz-content-sha256` (S3 and some others want it).
-    public var signBody: Bool
+    package var signBody: Bool
     /// Add the session token after signing instead of signing it (a few services want that).
-    public var omitSessionTokenFromSignature: Bool
+    package var omitSessionTokenFromSignature: Bool
 
-    public init(service: String, region: String, normalizePath: Bool = true, signBody: Bool = false, omitSessionTokenFromSignature: Bool = false) {
+    package init(service: String, region: String, normalizePath: Bool = true, signBody: Bool = false, omitSessionTokenFromSignature: Bool = false) {
         self.service = service
         self.region = region
         self.normalizePath = normalizePath
@@ -72,11 +72,11 @@ public struct SigV4: Sendable {
     }
 
     /// What signing produced: the parts, for checking, and the request to send.
-    public struct Signed: Sendable {
-        public var canonicalRequest: String
-        public var stringToSign: String
-        public var signature: String
-        public var request: SigV4Request
+    package struct Signed: Sendable {
+        package var canonicalRequest: String
+        package var stringToSign: String
+        package var signature: String
+        package var request: SigV4Request
     }
 
     static let algorithm = "AWS4-HMAC-SHA256"
@@ -92,7 +92,7 @@ public struct SigV4: Sendable {
 
     /// Signs with the `Authorization` header: adds `X-Amz-Date` (and the session token, and the
     /// body hash when `signBody`).
-    public func sign(_ request: SigV4Request, credentials: AWSCredentials, date: Date) -> Signed {
+    package func sign(_ request: SigV4Request, credentials: AWSCredentials, date: Date) -> Signed {
         let (time, day) = Self.stamps(date)
         var request = request
         request.headers.append(("X-Amz-Date", time))
@@ -113,7 +113,7 @@ public struct SigV4: Sendable {
     }
 
     /// Signs in the query string (a presigned URL valid for `expires`).
-    public func presign(_ request: SigV4Request, credentials: AWSCredentials, date: Date, expires: Int) -> Signed {
+    package func presign(_ request: SigV4Request, credentials: AWSCredentials, date: Date, expires: Int) -> Signed {
         let (time, day) = Self.stamps(date)
         let scope = "\(day)/\(region)/\(service)/aws4_request"
         let signedHeaders = Self.headerLines(request.headers).map(\.name).joined(separator: ";")
@@ -181,7 +181,7 @@ public struct SigV4: Sendable {
     }
 
     /// Percent-encodes everything but `A–Z a–z 0–9 - _ . ~`, UTF-8, upper-case hex.
-    public static func encode(_ text: String) -> String {
+    package static func encode(_ text: String) -> String {
         var out = ""
         for byte in text.utf8 {
             switch byte {
@@ -218,22 +218,22 @@ public struct SigV4: Sendable {
 /// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, else the `AWS_PROFILE` (default `default`)
 /// section of `~/.aws/credentials` (`AWS_SHARED_CREDENTIALS_FILE`); `AWS_REGION` (or
 /// `AWS_DEFAULT_REGION`); `AWS_ENDPOINT_URL`.
-public struct AWSEnvironment: Sendable, Hashable {
-    public var credentials: AWSCredentials
-    public var region: String
-    public var endpointURL: String?
+package struct AWSEnvironment: Sendable, Hashable {
+    package var credentials: AWSCredentials
+    package var region: String
+    package var endpointURL: String?
 
-    public init(credentials: AWSCredentials, region: String, endpointURL: String? = nil) {
+    package init(credentials: AWSCredentials, region: String, endpointURL: String? = nil) {
         self.credentials = credentials
         self.region = region
         self.endpointURL = endpointURL
     }
 
-    public struct Missing: Error, Sendable, CustomStringConvertible {
-        public var description: String
+    package struct Missing: Error, Sendable, CustomStringConvertible {
+        package var description: String
     }
 
-    public static func resolve(_ environment: [String: String] = ProcessInfo.processInfo.environment, home: String = NSHomeDirectory())
+    package static func resolve(_ environment: [String: String] = ProcessInfo.processInfo.environment, home: String = NSHomeDirectory())
         throws(Missing) -> AWSEnvironment
     {
         let value = { (name: String) -> String? in environment[name].flatMap { $0.isEmpty ? nil : $0 } }
@@ -274,7 +274,7 @@ public struct AWSEnvironment: Sendable, Hashable {
     }
 
     /// The regions AWS has opened (2026), in every partition.
-    public static let knownRegions: Set<String> = [
+    package static let knownRegions: Set<String> = [
         "us-east-1", "us-east-2", "us-west-1", "us-west-2", "af-south-1", "ap-east-1", "ap-east-2", "ap-south-1", "ap-south-2",
         "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5", "ap-southeast-6", "ap-southeast-7",
         "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ca-central-1", "ca-west-1", "eu-central-1", "eu-central-2",

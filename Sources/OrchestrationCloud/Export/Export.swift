@@ -111,7 +111,7 @@ public struct ExportResult: Sendable {
     /// Differences a user should know about: approximated retry curves, lost parallelism.
     public var warnings: [ExportProblem]
     /// For the nesting targets (AWS, GCP): how the DAG was nested, and what it costs.
-    public var layout: SeriesParallel.Decomposition?
+    package var layout: SeriesParallel.Decomposition?
 }
 
 /// Turns workflows into documents for other engines. Pure: nothing is contacted.

@@ -4,9 +4,9 @@ import Foundation
 /// exactly when its DAG is series-parallel. This finds that nesting, or, for any other DAG,
 /// layers the steps into waves (each wave waits for the whole previous one) and says how much
 /// parallelism that costs.
-public enum SeriesParallel {
+package enum SeriesParallel {
     /// How steps (by index) nest.
-    public indirect enum Structure: Sendable, Hashable {
+    package indirect enum Structure: Sendable, Hashable {
         case step(Int)
         /// One after another.
         case series([Structure])
@@ -14,7 +14,7 @@ public enum SeriesParallel {
         case parallel([Structure])
 
         /// The time it takes when step `i` takes `durations[i]`.
-        public func makespan(_ durations: [Double]) -> Double {
+        package func makespan(_ durations: [Double]) -> Double {
             switch self {
             case .step(let i): durations[i]
             case .series(let parts): parts.reduce(0) { $0 + $1.makespan(durations) }
@@ -23,20 +23,20 @@ public enum SeriesParallel {
         }
     }
 
-    public struct Decomposition: Sendable, Hashable {
-        public var structure: Structure
+    package struct Decomposition: Sendable, Hashable {
+        package var structure: Structure
         /// The DAG is series-parallel and the structure keeps every bit of its parallelism.
-        public var exact: Bool
+        package var exact: Bool
         /// The critical path of the DAG, and the makespan of the structure, with the given
         /// durations: equal when exact.
-        public var makespanBefore: Double
-        public var makespanAfter: Double
+        package var makespanBefore: Double
+        package var makespanAfter: Double
     }
 
     /// Decomposes the DAG of `upstream` (the dependencies of each step, by index).
     /// Dependencies implied by others (c on a when c depends on b and b on a) are dropped
     /// first: they change no order, and would make a series-parallel DAG look like it is not.
-    public static func decompose(upstream given: [[Int]], durations: [Double]) -> Decomposition {
+    package static func decompose(upstream given: [[Int]], durations: [Double]) -> Decomposition {
         let upstream = transitiveReduction(given)
         let n = upstream.count
         let before = criticalPath(upstream: upstream, durations: durations)
@@ -49,7 +49,7 @@ public enum SeriesParallel {
     }
 
     /// The longest chain of durations.
-    public static func criticalPath(upstream: [[Int]], durations: [Double]) -> Double {
+    package static func criticalPath(upstream: [[Int]], durations: [Double]) -> Double {
         var finish = [Double](repeating: 0, count: upstream.count)
         for v in topologicalOrder(upstream) { finish[v] = durations[v] + (upstream[v].map { finish[$0] }.max() ?? 0) }
         return finish.max() ?? 0
