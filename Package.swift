@@ -135,11 +135,37 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // What several test targets share: the repository's paths, external tools, a loopback HTTP
+        // server, the store kinds the conformance suites run over, state-machine helpers.
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "Orchestration", "OrchestrationSQLite", "OrchestrationTesting",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Tests/TestSupport"
+        ),
         .testTarget(
             name: "OrchestrationTests",
+            dependencies: ["Orchestration", "OrchestrationTesting", "TestSupport"]
+        ),
+        .testTarget(
+            name: "OrchestrationExecutorsTests",
+            dependencies: ["Orchestration", "OrchestrationExecutors", "OrchestrationTesting", "TestSupport"]
+        ),
+        .testTarget(
+            name: "OrchestrationSQLiteTests",
             dependencies: [
-                "Orchestration", "OrchestrationExecutors", "OrchestrationSQLite", "OrchestrationServer", "OrchestrationTesting", "OrchestrationCloud",
+                "Orchestration", "OrchestrationExecutors", "OrchestrationSQLite", "OrchestrationTesting", "TestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .testTarget(
+            name: "OrchestrationServerTests",
+            dependencies: [
+                "Orchestration", "OrchestrationExecutors", "OrchestrationSQLite", "OrchestrationServer", "OrchestrationTesting", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -147,10 +173,13 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        .testTarget(
+            name: "OrchestrationCloudTests",
+            dependencies: ["Orchestration", "OrchestrationCloud", "OrchestrationTesting", "TestSupport"]
         ),
         .testTarget(
             name: "novacronTests",

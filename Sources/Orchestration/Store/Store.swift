@@ -1,5 +1,6 @@
 /// Everything NovaCron keeps, one protocol per concern. A store implements each of them, and each
-/// has its own conformance suite run against every implementation (`Tests/OrchestrationTests/Store`):
+/// has its own conformance suite run against every implementation (`Tests/OrchestrationTests/Store`,
+/// over every `StoreKind` in `Tests/TestSupport`):
 ///
 /// | Protocol | What it keeps | Used by |
 /// |---|---|---|

@@ -1,5 +1,6 @@
 import Foundation
 import Orchestration
+import TestSupport
 import Testing
 
 /// Checks files with the independent `jsonschema` package (see scripts/check-schema.py).

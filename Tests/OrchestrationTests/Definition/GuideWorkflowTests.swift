@@ -1,5 +1,6 @@
 import Foundation
 import Orchestration
+import TestSupport
 import Testing
 
 /// The guide's workflows, transcribed field for field into Tests/GuideWorkflows/, validate as the

@@ -1,6 +1,7 @@
 import Foundation
 import Orchestration
 import OrchestrationTesting
+import TestSupport
 import Testing
 
 /// JSON definitions take a fast path that skips YAML's machinery; it must decode exactly what

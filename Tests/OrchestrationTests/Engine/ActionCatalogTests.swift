@@ -1,5 +1,6 @@
 import Foundation
 import Orchestration
+import TestSupport
 import Testing
 
 @Suite("Action catalog")

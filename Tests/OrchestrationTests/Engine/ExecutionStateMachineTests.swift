@@ -1,6 +1,7 @@
 import Foundation
 import Orchestration
 import OrchestrationTesting
+import TestSupport
 import Testing
 
 @Suite("Execution state machine")

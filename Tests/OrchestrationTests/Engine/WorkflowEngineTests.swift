@@ -1,20 +1,8 @@
 import Foundation
 import Orchestration
 import OrchestrationTesting
+import TestSupport
 import Testing
-
-/// Runs `body` with an engine on a manual clock whose every step type goes to `executor`.
-func withScriptedEngine<R: Sendable>(
-    _ executor: ScriptedExecutor, clock: ManualClock = ManualClock(), secrets: SecretProvider = SecretProvider(environment: [:]),
-    cache: any StepCache = InMemoryStepCache(), store: (any Store)? = nil, workerLimit: Int = 64,
-    _ body: (WorkflowEngine) async throws -> R
-) async throws -> R {
-    var executors = ExecutorRegistry()
-    for type in StepType.allCases { executors.register(executor, for: type) }
-    return try await WorkflowEngine.withEngine(
-        executors: executors, configuration: EngineConfiguration(workerLimit: workerLimit), clock: clock,
-        secrets: secrets, cache: cache, store: store, seed: 1, body)
-}
 
 @Suite("Workflow engine")
 struct WorkflowEngineTests {

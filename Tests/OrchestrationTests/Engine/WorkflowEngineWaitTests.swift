@@ -2,6 +2,7 @@ import Foundation
 import Orchestration
 import OrchestrationTesting
 import Synchronization
+import TestSupport
 import Testing
 
 extension WorkflowEngineTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Orchestration
 import OrchestrationTesting
+import TestSupport
 import Testing
 
 @Suite("Learning: statistics, error signatures, JSON Patch, documents")

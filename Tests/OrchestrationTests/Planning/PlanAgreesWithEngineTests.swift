@@ -1,6 +1,7 @@
 import Foundation
 import Orchestration
 import OrchestrationTesting
+import TestSupport
 import Testing
 
 /// The plan's estimated duration is what the engine takes when every step runs exactly its

@@ -1,5 +1,6 @@
 import Foundation
 import Orchestration
+import TestSupport
 import Testing
 
 @Suite("Event log store conformance")

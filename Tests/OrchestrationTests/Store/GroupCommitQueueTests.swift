@@ -2,6 +2,7 @@ import Foundation
 import Orchestration
 import OrchestrationTesting
 import Synchronization
+import TestSupport
 import Testing
 
 /// A commit that records its batches and, while `held`, waits for `release()` before committing.

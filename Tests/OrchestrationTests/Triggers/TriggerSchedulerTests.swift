@@ -1,6 +1,7 @@
 import Foundation
 import Orchestration
 import OrchestrationTesting
+import TestSupport
 import Testing
 
 @Suite("Schedule triggers on the manual clock")

@@ -1,0 +1,81 @@
+import Foundation
+import Orchestration
+import Synchronization
+
+/// A store that stops saving anything once `crash()` is called — as if the process died there.
+package final class CrashableStore: Store {
+    package let base: any Store
+    private let crashed = Mutex(false)
+
+    package init(_ base: any Store) { self.base = base }
+
+    package func crash() { crashed.withLock { $0 = true } }
+
+    package func apply(_ writes: [StoreWrite]) async throws {
+        if crashed.withLock({ $0 }) { throw StoreError("the process died") }
+        try await base.apply(writes)
+    }
+
+    package func saveWorkflow(_ workflow: Workflow) async throws -> String { try await base.saveWorkflow(workflow) }
+    package func workflow(id: String, version: String) async throws -> Workflow? { try await base.workflow(id: id, version: version) }
+    package func registeredWorkflows() async throws -> [Workflow] { try await base.registeredWorkflows() }
+    package func workflowVersions(id: String) async throws -> [(version: String, savedAt: Date)] { try await base.workflowVersions(id: id) }
+    package func unregisterWorkflow(id: String) async throws -> Bool { try await base.unregisterWorkflow(id: id) }
+    package func execution(id: String) async throws -> ExecutionRecord? { try await base.execution(id: id) }
+    package func executions(workflowID: String?, status: ExecutionStatus?, limit: Int) async throws -> [ExecutionRecord] {
+        try await base.executions(workflowID: workflowID, status: status, limit: limit)
+    }
+    package func unfinishedExecutions() async throws -> [ExecutionRecord] { try await base.unfinishedExecutions() }
+    package func attempts(executionID: String, stepID: String?) async throws -> [AttemptRecord] {
+        try await base.attempts(executionID: executionID, stepID: stepID)
+    }
+    package func log(executionID: String, stepID: String) async throws -> String? { try await base.log(executionID: executionID, stepID: stepID) }
+    package func interruptAttempts(executionID: String, at: Date) async throws -> [AttemptRecord] {
+        try await base.interruptAttempts(executionID: executionID, at: at)
+    }
+    package func prune(endedBefore cutoff: Date) async throws -> Int { try await base.prune(endedBefore: cutoff) }
+    package func triggerStates(workflowID: String?) async throws -> [TriggerState] { try await base.triggerStates(workflowID: workflowID) }
+    package func recordDelivery(source: String, id: String, at: Date) async throws -> Bool {
+        try await base.recordDelivery(source: source, id: id, at: at)
+    }
+    package func appendEvents(_ events: [(type: String, data: JSONValue, source: String, time: Date)]) async throws -> [BusEvent] {
+        if crashed.withLock({ $0 }) { throw StoreError("the process died") }
+        return try await base.appendEvents(events)
+    }
+    package func events(after seq: Int64, limit: Int) async throws -> [BusEvent] { try await base.events(after: seq, limit: limit) }
+    package func lastEventSeq() async throws -> Int64 { try await base.lastEventSeq() }
+    package func cursor(_ name: String) async throws -> Int64? { try await base.cursor(name) }
+    package func saveCursor(_ name: String, _ seq: Int64) async throws { try await base.saveCursor(name, seq) }
+    package func subscriptions() async throws -> [EventSubscription] { try await base.subscriptions() }
+    package func saveSubscription(_ subscription: EventSubscription) async throws { try await base.saveSubscription(subscription) }
+    package func deleteSubscription(id: String) async throws -> Bool { try await base.deleteSubscription(id: id) }
+    package func addDeadLetter(_ letter: DeadLetter) async throws { try await base.addDeadLetter(letter) }
+    package func deadLetters(subscriptionID: String, limit: Int) async throws -> [DeadLetter] {
+        try await base.deadLetters(subscriptionID: subscriptionID, limit: limit)
+    }
+    package func observations(workflowID: String, after seq: Int64, limit: Int) async throws -> [(seq: Int64, observation: ExecutionObservation)] {
+        try await base.observations(workflowID: workflowID, after: seq, limit: limit)
+    }
+    package func learningSnapshot(workflowID: String) async throws -> Data? { try await base.learningSnapshot(workflowID: workflowID) }
+    package func observationIDs(workflowID: String, after seq: Int64) async throws -> [(seq: Int64, executionID: String)] {
+        try await base.observationIDs(workflowID: workflowID, after: seq)
+    }
+    package func observations(seqs: [Int64]) async throws -> [(seq: Int64, observation: ExecutionObservation)] {
+        try await base.observations(seqs: seqs)
+    }
+    package func saveLearningSnapshot(workflowID: String, _ data: Data) async throws {
+        if crashed.withLock({ $0 }) { throw StoreError("the process died") }
+        try await base.saveLearningSnapshot(workflowID: workflowID, data)
+    }
+    package func appendOptimizationRecord(_ record: OptimizationRecord) async throws {
+        if crashed.withLock({ $0 }) { throw StoreError("the process died") }
+        try await base.appendOptimizationRecord(record)
+    }
+    package func optimizationRecords(workflowID: String) async throws -> [OptimizationRecord] {
+        try await base.optimizationRecords(workflowID: workflowID)
+    }
+    package func saveTriggerState(_ state: TriggerState) async throws {
+        if crashed.withLock({ $0 }) { throw StoreError("the process died") }
+        try await base.saveTriggerState(state)
+    }
+}

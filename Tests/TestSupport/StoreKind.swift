@@ -1,0 +1,29 @@
+import Foundation
+import Orchestration
+import OrchestrationSQLite
+import Testing
+
+/// The stores every conformance test runs against.
+package enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
+    case memory, sqlite
+
+    package var testDescription: String { rawValue }
+
+    package func make() throws -> any Store {
+        switch self {
+        case .memory: return InMemoryStore()
+        case .sqlite: return try SQLiteStore(path: temporaryDatabasePath())
+        }
+    }
+}
+
+package func temporaryDatabasePath() -> String {
+    FileManager.default.temporaryDirectory.appendingPathComponent("novacron-\(UUID().uuidString)/novacron.db").path
+}
+
+package func sampleRecord(_ id: String, workflow: String = "w", status: ExecutionStatus = .running, at seconds: Double = 0) -> ExecutionRecord {
+    let created = Date(timeIntervalSince1970: 1_800_000_000 + seconds)
+    return ExecutionRecord(
+        execution: WorkflowExecution(id: id, workflowID: workflow, workflowVersion: "3", status: status, inputs: ["env": "prod"], startedAt: created),
+        workflowHash: "abc", options: StoredOptions(maxParallelism: 4, debug: true, trigger: ["branch": "main"]), createdAt: created)
+}
