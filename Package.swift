@@ -36,6 +36,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: ["YAML"]),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-openapi-generator", from: "1.14.3"),
+        .package(url: "https://github.com/apple/swift-openapi-runtime", from: "1.13.4"),
     ],
     targets: [
         .target(
@@ -83,9 +85,18 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                "OrchestrationAPI",
             ],
-            exclude: ["Web", "openapi.yaml"],
+            exclude: ["Web"],
             plugins: ["EmbedFiles"]
+        ),
+        // The API's OpenAPI document and the types generated from its schemas (Components.Schemas):
+        // the server's request and response bodies, so the document and the code cannot drift.
+        .target(
+            name: "OrchestrationAPI",
+            dependencies: [.product(name: "OpenAPIRuntime", package: "swift-openapi-runtime")],
+            plugins: ["EmbedFiles", .plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
         ),
         // Embeds the web UI and the OpenAPI document into OrchestrationServer at build time.
         .executableTarget(name: "embed-files", path: "Tools/EmbedFiles"),
@@ -110,6 +121,7 @@ let package = Package(
             name: "novacron",
             dependencies: [
                 "Orchestration",
+                "OrchestrationAPI",
                 "OrchestrationExecutors",
                 "OrchestrationSQLite",
                 "OrchestrationServer",

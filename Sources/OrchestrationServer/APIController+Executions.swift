@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 import Orchestration
+import OrchestrationAPI
 
 /// Starting executions (debug mode included) and listing and reading them.
 extension APIController {
@@ -11,24 +12,14 @@ extension APIController {
         var inputs: [String: JSONValue] = [:]
         var options = ExecutionOptions()
         if body.readableBytes > 0 {
-            guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(String(buffer: body).utf8)), case .object(let o) = value else {
-                throw Problem(.badRequest, "the body must be a JSON object: {\"inputs\": {…}, \"debug\": false}")
-            }
-            if let unknown = o.keys.first(where: { $0 != "inputs" && $0 != "debug" }) {
-                throw Problem(.badRequest, "unknown field '\(unknown)'; the body may have 'inputs' and 'debug'")
-            }
-            if let i = o["inputs"] {
-                guard case .object(let given) = i else { throw Problem(.badRequest, "inputs must be an object of name: value") }
-                inputs = given
-            }
-            if let d = o["debug"] {
-                // The guide's debug mode: paused before each step; each resume runs exactly one.
-                guard case .bool(let on) = d else { throw Problem(.badRequest, "debug must be true or false") }
-                options.debug = on
-            }
+            let given = try APIBody.decode(
+                Components.Schemas.ExecutionRequest.self, from: body, expected: "a JSON object: {\"inputs\": {…}, \"debug\": false}")
+            inputs = given.inputValues
+            // The guide's debug mode: paused before each step; each resume runs exactly one.
+            options.debug = given.debug ?? false
         }
         let execution = try await engine.executeWorkflow(id, inputs: inputs, options: options)
-        return ExecutionReport.json(execution).response(.created)
+        return try APIBody.response(Components.Schemas.Execution(execution), .created)
     }
 
     func listExecutions(_ request: Request, context: Context) async throws -> Response {
@@ -55,17 +46,19 @@ extension APIController {
         if mustExist, executions.isEmpty, let workflow, await engine.workflow(workflow) == nil {
             throw Problem(.notFound, "no workflow '\(workflow)'")
         }
-        return page.slice(executions.map { ExecutionReport.json($0) }, complete: false).response()
+        let (items, next) = page.slice(executions)
+        return try APIBody.response(
+            Components.Schemas.ExecutionPage(items: items.map { .init($0) }, offset: page.offset, limit: page.limit, nextOffset: next))
     }
 
     func getExecution(_ request: Request, context: Context) async throws -> Response {
         let id = try context.parameters.require("id")
         if let live = try? await engine.getExecution(id) {
             let order = await engine.workflow(live.workflowID)?.steps.map(\.id)
-            return ExecutionReport.json(live, stepOrder: order).response()
+            return try APIBody.response(Components.Schemas.Execution(live, stepOrder: order))
         }
         if let store, let record = try await store.execution(id: id) {
-            return ExecutionReport.json(record.execution).response()
+            return try APIBody.response(Components.Schemas.Execution(record.execution))
         }
         throw Problem(.notFound, "no execution '\(id)'")
     }

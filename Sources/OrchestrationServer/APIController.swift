@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 import Orchestration
+import OrchestrationAPI
 
 /// The REST API under `/api/v1`: workflows and executions (docs/server.md).
 struct APIController<Context: RequestContext>: Sendable {
@@ -30,7 +31,8 @@ struct APIController<Context: RequestContext>: Sendable {
             guard let store = self.store else { throw Problem(.notFound, "no saved versions of '\(id)': this server runs without a store") }
             let versions = try await store.workflowVersions(id: id)
             guard !versions.isEmpty else { throw Problem(.notFound, "no workflow '\(id)'") }
-            return JSONValue.array(versions.map { ["version": .string($0.version), "savedAt": .string(ExecutionReport.iso($0.savedAt))] }).response()
+            let body: Components.Schemas.WorkflowVersions = versions.map { .init(version: $0.version, savedAt: $0.savedAt) }
+            return try APIBody.response(body)
         }
         api.post("workflows/:id/executions", .role(.operator), use: start)
         api.get("workflows/:id/executions", .role(.viewer)) { request, context in
@@ -58,7 +60,7 @@ struct APIController<Context: RequestContext>: Sendable {
         let control = api.control
         api.get("whoami", .role(.viewer)) { request, _ in
             let principal = try control.authorize(request, .role(.viewer))
-            return JSONValue.object(["role": .string(principal.role.rawValue), "authenticated": .bool(principal.authenticated)]).response()
+            return try APIBody.response(Components.Schemas.Identity(role: .init(principal.role), authenticated: principal.authenticated))
         }
         api.post("executions/:id/cancel", .role(.operator)) { request, context in
             try await self.operate(request, context) { try await $0.cancelExecution($1) }
@@ -72,12 +74,12 @@ struct APIController<Context: RequestContext>: Sendable {
         api.post("executions/:id/retry", .role(.operator), use: retry)
         api.get("triggers", .role(.viewer)) { request, _ in
             let workflow = request.uri.queryParameters.get("workflow").map { String($0) }
-            return JSONValue.object(["triggers": .array(await self.scheduler.status(workflowID: workflow).map(Self.trigger))]).response()
+            return try APIBody.response(Components.Schemas.TriggerList(triggers: await self.scheduler.status(workflowID: workflow).map { .init($0) }))
         }
         api.get("workflows/:id/triggers", .role(.viewer)) { _, context in
             let id = try context.parameters.require("id")
             guard await self.engine.workflow(id) != nil else { throw Problem(.notFound, "no workflow '\(id)'") }
-            return JSONValue.object(["triggers": .array(await self.scheduler.status(workflowID: id).map(Self.trigger))]).response()
+            return try APIBody.response(Components.Schemas.TriggerList(triggers: await self.scheduler.status(workflowID: id).map { .init($0) }))
         }
         // Switching a trigger on or off is operating, like pausing an execution.
         for (verb, on) in [("enable", true), ("disable", false)] {
@@ -87,7 +89,7 @@ struct APIController<Context: RequestContext>: Sendable {
                 guard let status = await self.scheduler.status(workflowID: id).first(where: { $0.trigger.id == trigger }) else {
                     throw Problem(.notFound, "no trigger '\(trigger)'")
                 }
-                return Self.trigger(status).response()
+                return try APIBody.response(Components.Schemas.Trigger(status))
             }
         }
     }
@@ -111,13 +113,16 @@ struct APIController<Context: RequestContext>: Sendable {
         }
         try await engine.registerWorkflow(document)
         await scheduler.wake()
-        return Self.summary(await engine.workflow(document.workflow.id) ?? document.workflow).response(.created)
+        return try APIBody.response(Components.Schemas.WorkflowSummary(await engine.workflow(document.workflow.id) ?? document.workflow), .created)
     }
 
     func listWorkflows(_ request: Request, context: Context) async throws -> Response {
         let page = try Page(request)
         let all = await engine.registeredWorkflows()
-        return page.slice(all.map(Self.summary), complete: true).response()
+        let (items, next) = page.slice(all)
+        return try APIBody.response(
+            Components.Schemas.WorkflowPage(
+                items: items.map { .init($0) }, offset: page.offset, limit: page.limit, nextOffset: next, total: all.count))
     }
 
     func getWorkflow(_ request: Request, context: Context) async throws -> Response {
@@ -128,22 +133,7 @@ struct APIController<Context: RequestContext>: Sendable {
         guard let workflow = await engine.workflow(id) else {
             throw Problem(.notFound, "no workflow '\(id)'")
         }
-        var json = Self.summary(workflow)
-        if case .object(var o) = json {
-            o["steps"] = .array(
-                workflow.steps.map { step in
-                    var s: [String: JSONValue] = [
-                        "id": .string(step.id), "type": .string(step.type.rawValue),
-                        "dependencies": .array(step.dependencies.map(JSONValue.string)), "parallel": .bool(step.parallel),
-                    ]
-                    if let a = step.action { s["action"] = .string(a) }
-                    if let c = step.condition { s["condition"] = .string(c) }
-                    if let t = step.timeout { s["timeout"] = .string(DurationText.format(t)) }
-                    return .object(s)
-                })
-            json = .object(o)
-        }
-        return json.response()
+        return try APIBody.response(Components.Schemas.WorkflowDetail(workflow))
     }
 
     func plan(_ request: Request, context: Context) async throws -> Response {
@@ -152,7 +142,8 @@ struct APIController<Context: RequestContext>: Sendable {
             throw Problem(.notFound, "no workflow '\(id)'")
         }
         guard let graph = WorkflowValidator().validate(workflow).graph else { throw Problem(.conflict, "workflow \(id) no longer validates") }
-        return PlanRenderer(plan: Planner().plan(graph), graph: graph).json(warnings: []).response()
+        let plan = PlanRenderer(plan: Planner().plan(graph), graph: graph).json(warnings: [])
+        return try APIBody.response(try APIBody.transcode(plan, as: Components.Schemas.Plan.self))
     }
 
     /// Server-Sent Events: `execution` (the state now), then each lifecycle event as it happens,
@@ -163,22 +154,24 @@ struct APIController<Context: RequestContext>: Sendable {
         let stream = engine.events()  // subscribe first, so nothing between the snapshot and it is lost
         guard let now = try? await engine.getExecution(id) else {
             if let store, let record = try await store.execution(id: id) {
-                return sse(snapshot: ExecutionReport.json(record.execution), stream: nil, id: id, ticket: ticket)
+                return sse(snapshot: try APIBody.text(Components.Schemas.Execution(record.execution)), stream: nil, id: id, ticket: ticket)
             }
             throw Problem(.notFound, "no execution '\(id)'")
         }
         let order = await engine.workflow(now.workflowID)?.steps.map(\.id)
-        return sse(snapshot: ExecutionReport.json(now, stepOrder: order), stream: now.status.isTerminal ? nil : stream, id: id, ticket: ticket)
+        return sse(
+            snapshot: try APIBody.text(Components.Schemas.Execution(now, stepOrder: order)), stream: now.status.isTerminal ? nil : stream, id: id,
+            ticket: ticket)
     }
 
-    func sse(snapshot: JSONValue, stream: AsyncStream<ExecutionEvent>?, id: String, ticket: StreamGate.Ticket) -> Response {
+    func sse(snapshot: String, stream: AsyncStream<ExecutionEvent>?, id: String, ticket: StreamGate.Ticket) -> Response {
         let stallTimeout = gate.limits.stallTimeout, heartbeat = gate.limits.heartbeat
         return Response(
             status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
             body: ResponseBody { writer in
                 try await streamEvents(to: &writer, stallTimeout: stallTimeout) { send in
                     _ = ticket  // the stream holds its place until it ends
-                    try await send("event: execution\ndata: \(snapshot.jsonText)\n\n")
+                    try await send("event: execution\ndata: \(snapshot)\n\n")
                     guard let stream else { return }
                     // The execution's events, and a heartbeat comment while it is quiet (a paused
                     // execution), so a client that left is noticed and its place given back.
@@ -226,13 +219,13 @@ struct APIController<Context: RequestContext>: Sendable {
             results = results.filter { $0.stepID == only }
             if results.isEmpty { throw Problem(.notFound, "execution \(id) has no step '\(only)'") }
         }
-        var out: [JSONValue] = []
+        var out: [Components.Schemas.StepLog] = []
         for r in results {
             var log = (try? await engine.log(executionID: id, stepID: r.stepID)) ?? ""
             if log.isEmpty, let store { log = (try await store.log(executionID: id, stepID: r.stepID)) ?? "" }
-            out.append(["id": .string(r.stepID), "status": .string(r.status.rawValue), "log": .string(log)])
+            out.append(.init(id: r.stepID, status: .init(r.status), log: log))
         }
-        return JSONValue.object(["steps": .array(out)]).response()
+        return try APIBody.response(Components.Schemas.ExecutionLogs(steps: out))
     }
 
     /// `{"attempts": […]}`: every attempt of every step in start order, from the store; without one,
@@ -265,17 +258,7 @@ struct APIController<Context: RequestContext>: Sendable {
             }
         }
         records.sort { ($0.startedAt, $0.stepID, $0.attempt) < ($1.startedAt, $1.stepID, $1.attempt) }
-        let list: [JSONValue] = records.map { a in
-            var o: [String: JSONValue] = [
-                "stepID": .string(a.stepID), "attempt": .number(Double(a.attempt)), "status": .string(a.status.rawValue),
-                "startedAt": .string(ExecutionReport.iso(a.startedAt)),
-            ]
-            if let d = a.finishedAt { o["finishedAt"] = .string(ExecutionReport.iso(d)) }
-            if let e = a.error { o["error"] = .string(e) }
-            if let c = a.exitCode { o["exitCode"] = .number(Double(c)) }
-            return .object(o)
-        }
-        return JSONValue.object(["attempts": .array(list)]).response()
+        return try APIBody.response(Components.Schemas.AttemptList(attempts: records.map { .init($0) }))
     }
 
     /// The attempt status a step's result stands for (its last attempt).
@@ -291,42 +274,12 @@ struct APIController<Context: RequestContext>: Sendable {
     func operate(_ request: Request, _ context: Context, _ body: (WorkflowEngine, String) async throws -> Void) async throws -> Response {
         let id = try context.parameters.require("id")
         try await body(engine, id)
-        return ExecutionReport.json(try await engine.getExecution(id)).response()
+        return try APIBody.response(Components.Schemas.Execution(try await engine.getExecution(id)))
     }
 
     func retry(_ request: Request, context: Context) async throws -> Response {
         let id = try context.parameters.require("id")
-        return ExecutionReport.json(try await engine.retryExecution(id)).response(.created)
-    }
-
-    /// A trigger with its state: `{workflowID, id, type, source?, schedule?, timezone?, enabled, fireCount,
-    /// lastFiredAt?, nextFireAt?, lastError?, lastErrorAt?}`.
-    static func trigger(_ s: TriggerScheduler.Status) -> JSONValue {
-        var o: [String: JSONValue] = [
-            "workflowID": .string(s.workflowID), "id": .string(s.trigger.id), "type": .string(s.trigger.type.rawValue),
-            "enabled": .bool(s.enabled), "fireCount": .number(Double(s.state.fireCount)),
-        ]
-        if let v = s.trigger.source { o["source"] = .string(v) }
-        if let v = s.trigger.effectiveSchedule {
-            o["schedule"] = .string(v)
-            o["timezone"] = .string(s.trigger.effectiveTimezone)
-        }
-        if let v = s.trigger.event { o["event"] = .string(v) }
-        if let d = s.state.lastFiredAt { o["lastFiredAt"] = .string(ExecutionReport.iso(d)) }
-        if let d = s.nextFireAt { o["nextFireAt"] = .string(ExecutionReport.iso(d)) }
-        if let e = s.state.lastError { o["lastError"] = .string(e) }
-        if let d = s.state.lastErrorAt { o["lastErrorAt"] = .string(ExecutionReport.iso(d)) }
-        return .object(o)
-    }
-
-    static func summary(_ w: Workflow) -> JSONValue {
-        var o: [String: JSONValue] = [
-            "id": .string(w.id), "name": .string(w.name), "stepCount": .number(Double(w.steps.count)),
-            "optimizationScore": .number(w.optimizationScore),
-        ]
-        if let d = w.description { o["description"] = .string(d) }
-        if let v = w.version { o["version"] = .string(v) }
-        return .object(o)
+        return try APIBody.response(Components.Schemas.Execution(try await engine.retryExecution(id)), .created)
     }
 }
 
@@ -353,15 +306,8 @@ struct Page {
     /// How many items to ask a source for: this page and one more, to know whether another page follows.
     var fetchCount: Int { offset + limit + 1 }
 
-    /// This page of `items` (which start at offset 0). `total` only when `items` holds every item.
-    func slice(_ items: [JSONValue], complete: Bool) -> JSONValue {
-        let part = items.dropFirst(offset).prefix(limit)
-        let more = items.count > offset + limit
-        var o: [String: JSONValue] = [
-            "items": .array(Array(part)), "offset": .number(Double(offset)), "limit": .number(Double(limit)),
-            "nextOffset": more ? .number(Double(offset + limit)) : .null,
-        ]
-        if complete { o["total"] = .number(Double(items.count)) }
-        return .object(o)
+    /// This page of `items` (which start at offset 0), and the offset of the next page if another follows.
+    func slice<T>(_ items: [T]) -> (items: [T], nextOffset: Int?) {
+        (Array(items.dropFirst(offset).prefix(limit)), items.count > offset + limit ? offset + limit : nil)
     }
 }

@@ -2,7 +2,9 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import OpenAPIRuntime
 import Orchestration
+import OrchestrationAPI
 import ServiceLifecycle
 
 /// The event bus over HTTP: publish, replay (a page, or Server-Sent Events that go on live), and
@@ -20,10 +22,10 @@ struct EventController<Context: RequestContext>: Sendable {
         // Outbound webhooks make the server call other hosts: admins only.
         api.post("subscriptions", .role(.admin), use: subscribe)
         api.get("subscriptions", .role(.viewer)) { _, _ in
-            JSONValue.object(["subscriptions": .array(try await self.bus.store.subscriptions().map(Self.json))]).response()
+            try APIBody.response(Components.Schemas.SubscriptionList(subscriptions: try await self.bus.store.subscriptions().map { .init($0) }))
         }
         api.get("subscriptions/:id", .role(.viewer)) { _, context in
-            Self.json(try await self.subscription(try context.parameters.require("id"))).response()
+            try APIBody.response(Components.Schemas.Subscription(try await self.subscription(try context.parameters.require("id"))))
         }
         api.delete("subscriptions/:id", .role(.admin)) { _, context -> Response in
             let id = try context.parameters.require("id")
@@ -35,15 +37,7 @@ struct EventController<Context: RequestContext>: Sendable {
             let id = try context.parameters.require("id")
             _ = try await self.subscription(id)
             let letters = try await self.bus.store.deadLetters(subscriptionID: id, limit: 1000)
-            return JSONValue.object([
-                "deadLetters": .array(
-                    letters.map { d in
-                        [
-                            "seq": .number(Double(d.seq)), "type": .string(d.type), "attempts": .number(Double(d.attempts)),
-                            "error": .string(d.error), "at": .string(ExecutionReport.iso(d.at)),
-                        ]
-                    })
-            ]).response()
+            return try APIBody.response(Components.Schemas.DeadLetterList(deadLetters: letters.map { .init($0) }))
         }
     }
 
@@ -55,21 +49,14 @@ struct EventController<Context: RequestContext>: Sendable {
     /// `{"type": "deployment.finished", "data": {…}}` → 201 with the saved event.
     func publish(_ request: Request, context: Context) async throws -> Response {
         let body = try await request.body.collect(upTo: 256 << 10)
-        guard case .object(let o)? = try? JSONDecoder().decode(JSONValue.self, from: Data(String(buffer: body).utf8)) else {
-            throw Problem(.badRequest, #"the body must be a JSON object: {"type": "deployment.finished", "data": {…}}"#)
-        }
-        guard case .string(let type)? = o["type"] else { throw Problem(.badRequest, "type is required: a text like deployment.finished") }
-        let data = o["data"] ?? [:]
-        guard case .object = data else { throw Problem(.badRequest, "data must be a JSON object") }
-        var source = "api"
-        if let given = o["source"] {
-            guard case .string(let s) = given, !s.isEmpty, s.count <= 100 else {
-                throw Problem(.badRequest, "source must be text of at most 100 characters")
-            }
-            source = s
-        }
+        let given = try APIBody.decode(
+            Components.Schemas.EventRequest.self, from: body, expected: #"a JSON object: {"type": "deployment.finished", "data": {…}}"#)
+        let data = JSONValue(any: given.data?.value ?? [:])
+        let source = given.source ?? "api"
+        guard !source.isEmpty, source.count <= 100 else { throw Problem(.badRequest, "source must be text of at most 100 characters") }
         guard source != "engine" else { throw Problem(.badRequest, "the source 'engine' is the engine's own") }
-        return try await bus.publish(type, data: data, source: source).json.response(.created)
+        let event = try await bus.publish(given._type, data: data, source: source)
+        return try APIBody.response(Components.Schemas.Event(event), .created)
     }
 
     struct Query {
@@ -99,19 +86,19 @@ struct EventController<Context: RequestContext>: Sendable {
     /// `?after=N&limit=&type=PATTERN` → `{"events": […], "lastSeq": n}`: replay, oldest first.
     func list(_ request: Request, context: Context) async throws -> Response {
         let query = try Query(request)
-        var out: [JSONValue] = []
+        var out: [Components.Schemas.Event] = []
         var cursor = query.after ?? 0
         // Filtering by type may skip many; read on until the page is full or the log ends.
         while out.count < query.limit {
             let batch = try await bus.events(after: cursor, limit: 1000)
             guard let last = batch.last else { break }
             for e in batch where BusEvent.matches(type: e.type, pattern: query.pattern) {
-                out.append(e.json)
+                out.append(.init(e))
                 if out.count == query.limit { break }
             }
             cursor = last.seq
         }
-        return JSONValue.object(["events": .array(out), "lastSeq": .number(Double(try await bus.lastSeq))]).response()
+        return try APIBody.response(Components.Schemas.EventList(events: out, lastSeq: Int(try await bus.lastSeq)))
     }
 
     /// Server-Sent Events from `?after=N` (or `Last-Event-ID`), else from now: the saved events
@@ -158,7 +145,7 @@ struct EventController<Context: RequestContext>: Sendable {
                             // beyond what the connection buffers.
                             var text = ""
                             for e in batch where BusEvent.matches(type: e.type, pattern: query.pattern) {
-                                text += "id: \(e.seq)\nevent: \(e.type)\ndata: \(e.json.jsonText)\n\n"
+                                text += "id: \(e.seq)\nevent: \(e.type)\ndata: \(try APIBody.text(Components.Schemas.Event(e)))\n\n"
                                 if text.utf8.count >= 64 << 10 {
                                     try await send(text)
                                     text = ""
@@ -177,48 +164,23 @@ struct EventController<Context: RequestContext>: Sendable {
     /// shown again; `${secrets.NAME}` keeps it out of the store too.
     func subscribe(_ request: Request, context: Context) async throws -> Response {
         let body = try await request.body.collect(upTo: 64 << 10)
-        guard case .object(let o)? = try? JSONDecoder().decode(JSONValue.self, from: Data(String(buffer: body).utf8)) else {
-            throw Problem(.badRequest, #"the body must be a JSON object: {"url": "https://…", "events": "deployment.*", "secret": "…"}"#)
-        }
-        guard case .string(let url)? = o["url"], let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil
-        else {
+        let given = try APIBody.decode(
+            Components.Schemas.SubscriptionRequest.self, from: body,
+            expected: #"a JSON object: {"url": "https://…", "events": "deployment.*", "secret": "…"}"#)
+        let url = given.url
+        guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
             throw Problem(.badRequest, "url must be an http or https address")
         }
-        var pattern = "*"
-        if let e = o["events"] {
-            guard case .string(let p) = e, !p.isEmpty, p.count <= 200 else {
-                throw Problem(.badRequest, "events must be a type pattern like deployment.* or *")
-            }
-            pattern = p
-        }
-        var secret: String?
-        if let s = o["secret"] {
-            guard case .string(let v) = s else { throw Problem(.badRequest, "secret must be text") }
-            secret = v
-        }
-        var attempts = 5
-        if let m = o["maxAttempts"] {
-            guard case .number(let v) = m, v == v.rounded(), (1...20).contains(v) else {
-                throw Problem(.badRequest, "maxAttempts must be a whole number from 1 to 20")
-            }
-            attempts = Int(v)
-        }
+        let pattern = given.events ?? "*"
+        guard !pattern.isEmpty, pattern.count <= 200 else { throw Problem(.badRequest, "events must be a type pattern like deployment.* or *") }
+        let secret = given.secret
+        let attempts = given.maxAttempts ?? 5
+        guard (1...20).contains(attempts) else { throw Problem(.badRequest, "maxAttempts must be a whole number from 1 to 20") }
         let subscription = EventSubscription(
             id: "sub-" + UUID().uuidString.prefix(8).lowercased(), url: url, events: pattern, secret: secret, maxAttempts: attempts, createdAt: Date()
         )
         try await bus.store.saveSubscription(subscription)
         await outbound.start(subscription.id)
-        return Self.json(subscription).response(.created)
-    }
-
-    static func json(_ s: EventSubscription) -> JSONValue {
-        var o: [String: JSONValue] = [
-            "id": .string(s.id), "url": .string(s.url), "events": .string(s.events), "signed": .bool(s.secret != nil),
-            "maxAttempts": .number(Double(s.maxAttempts)), "createdAt": .string(ExecutionReport.iso(s.createdAt)),
-            "delivered": .number(Double(s.delivered)), "deadLettered": .number(Double(s.deadLettered)),
-        ]
-        if let e = s.lastError { o["lastError"] = .string(e) }
-        if let q = s.lastDeliveredSeq { o["lastDeliveredSeq"] = .number(Double(q)) }
-        return .object(o)
+        return try APIBody.response(Components.Schemas.Subscription(subscription), .created)
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 import Orchestration
+import OrchestrationAPI
 
 /// `/api/v1/learning/…`: what the learning engine learned about a workflow (patterns), what it
 /// suggests, applying a suggestion, and the audit trail of applied and reverted optimizations.
@@ -32,7 +33,7 @@ struct LearningController<Context: RequestContext>: Sendable {
         let id = try context.parameters.require("id")
         let workflow = try await known(id)
         let pattern = try await learning().pattern(workflowID: id, stepOrder: workflow.steps.map(\.id))
-        return try JSONValue(encoding: pattern).response()
+        return try APIBody.response(try APIBody.transcode(try JSONValue(encoding: pattern), as: Components.Schemas.Pattern.self))
     }
 
     func suggestions(_ request: Request, context: Context) async throws -> Response {
@@ -41,11 +42,11 @@ struct LearningController<Context: RequestContext>: Sendable {
         let learning = try learning()
         let pattern = await learning.pattern(workflowID: id)
         let suggestions = await learning.suggestions(for: workflow)
-        return JSONValue.object([
-            "workflowID": .string(id), "executions": .number(Double(pattern.executions)),
-            "executionsNeeded": .number(Double(pattern.executionsNeeded)), "minConfidence": .number(learning.configuration.minConfidence),
-            "suggestions": .array(suggestions.map(\.json)),
-        ]).response()
+        return try APIBody.response(
+            Components.Schemas.SuggestionList(
+                workflowID: id, executions: pattern.executions, executionsNeeded: pattern.executionsNeeded,
+                minConfidence: learning.configuration.minConfidence,
+                suggestions: try suggestions.map { try APIBody.transcode($0.json, as: Components.Schemas.Suggestion.self) }))
     }
 
     func apply(_ request: Request, context: Context) async throws -> Response {
@@ -53,21 +54,23 @@ struct LearningController<Context: RequestContext>: Sendable {
         _ = try await known(id)
         _ = try learning()
         let body = try await request.body.collect(upTo: 64 * 1024)
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(String(buffer: body).utf8)),
-            case .string(let suggestion)? = value["id"]
-        else {
-            throw Problem(.badRequest, "the body is {\"id\": SUGGESTION_ID}, an id from GET /api/v1/learning/suggestions/\(id)")
-        }
+        let suggestion = try APIBody.decode(
+            Components.Schemas.SuggestionChoice.self, from: body,
+            expected: "{\"id\": SUGGESTION_ID}, an id from GET /api/v1/learning/suggestions/\(id)"
+        ).id
         let principal = control.principal(of: request)
         let by = principal?.authenticated == true ? principal!.name : "api"
         let record = try await engine.applySuggestion(suggestion, workflowID: id, by: by)
         await scheduler.wake()
-        return try JSONValue(encoding: record).response(.created)
+        return try APIBody.response(try APIBody.transcode(try JSONValue(encoding: record), as: Components.Schemas.OptimizationRecord.self), .created)
     }
 
     func audit(_ request: Request, context: Context) async throws -> Response {
         let id = try context.parameters.require("id")
         let records = try await learning().audit(workflowID: id)
-        return JSONValue.object(["workflowID": .string(id), "records": .array(try records.map { try JSONValue(encoding: $0) })]).response()
+        return try APIBody.response(
+            Components.Schemas.AuditTrail(
+                workflowID: id,
+                records: try records.map { try APIBody.transcode(try JSONValue(encoding: $0), as: Components.Schemas.OptimizationRecord.self) }))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import OrchestrationAPI
 import Yams
 
 /// The OpenAPI 3.1 document of the API, served at `/api/v1/openapi.json`: written as YAML for
@@ -6,7 +7,7 @@ import Yams
 /// served as JSON. A test runs schemathesis against the live server with it.
 enum OpenAPIDocument {
     /// The document as YAML, as written.
-    static let yaml: String = EmbeddedFiles.files["openapi.yaml"] ?? ""
+    static let yaml: String = APIDocument.yaml
 
     /// The document as JSON text, built once.
     static let json: String = {

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import Orchestration
+import OrchestrationAPI
 
 /// An RFC 9457 problem document (`application/problem+json`): every error the API answers.
 ///
@@ -12,31 +13,35 @@ import Orchestration
 package struct Problem: Error, Sendable {
     package var status: HTTPResponse.Status
     package var detail: String
-    /// Extra members (`errors` for definition problems).
-    package var extra: [String: JSONValue]
+    /// The located errors of a definition problem (422).
+    package var errors: [Components.Schemas.DefinitionProblem.Value2Payload.ErrorsPayloadPayload]
     /// Extra response headers (`WWW-Authenticate` on a 401, `Retry-After`).
     package var headers: HTTPFields
 
-    package init(_ status: HTTPResponse.Status, _ detail: String, extra: [String: JSONValue] = [:], headers: HTTPFields = [:]) {
+    package init(
+        _ status: HTTPResponse.Status, _ detail: String, errors: [Components.Schemas.DefinitionProblem.Value2Payload.ErrorsPayloadPayload] = [],
+        headers: HTTPFields = [:]
+    ) {
         self.status = status
         self.detail = detail
-        self.extra = extra
+        self.errors = errors
         self.headers = headers
     }
 
-    package var json: JSONValue {
-        var o: [String: JSONValue] = [
-            "type": "about:blank", "title": .string(status.reasonPhrase), "status": .number(Double(status.code)),
-            "detail": .string(detail),
-        ]
-        o.merge(extra) { _, new in new }
-        return .object(o)
+    /// The problem document: `Problem`, or `DefinitionProblem` when it lists definition errors.
+    package var body: any Encodable & Sendable {
+        let problem = Components.Schemas.Problem(_type: "about:blank", title: status.reasonPhrase, status: status.code, detail: detail)
+        guard !errors.isEmpty else { return problem }
+        return Components.Schemas.DefinitionProblem(value1: problem, value2: .init(errors: errors))
     }
 
     package var response: Response {
         var fields = headers
         fields[.contentType] = "application/problem+json"
-        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(string: json.jsonText)))
+        // A problem document always encodes (strings and numbers only).
+        let bytes =
+            (try? APIBody.encoder().encode(body)) ?? Data(#"{"type":"about:blank","title":"Internal Server Error","status":500,"detail":""}"#.utf8)
+        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     /// The problem for an engine error: 400, 404, 409, 501 or 503.
@@ -54,17 +59,9 @@ package struct Problem: Error, Sendable {
 
     /// 422 with every located definition error.
     package init(_ errors: DefinitionErrors) {
-        let list: [JSONValue] = errors.errors.map { e in
-            var o: [String: JSONValue] = ["message": .string(e.message), "path": .string(e.path)]
-            if let l = e.location {
-                o["line"] = .number(Double(l.line))
-                o["column"] = .number(Double(l.column))
-            }
-            return .object(o)
-        }
         self.init(
             .unprocessableContent, "the workflow is invalid: \(errors.errors.count) error\(errors.errors.count == 1 ? "" : "s")",
-            extra: ["errors": .array(list)])
+            errors: errors.errors.map { .init(message: $0.message, path: $0.path, line: $0.location?.line, column: $0.location?.column) })
     }
 }
 

@@ -4,6 +4,7 @@ import Logging
 import Hummingbird
 import NIOCore
 import Orchestration
+import OrchestrationAPI
 
 /// `POST /api/v1/webhooks/{source}`: deliveries from GitHub, GitLab or any HMAC-signing sender,
 /// and incidents from PagerDuty and Alertmanager (`incident` triggers).
@@ -77,24 +78,24 @@ struct WebhookController<Context: RequestContext>: Sendable {
                 source: source, id: "sha256:" + Hex.encode(Array(SHA256.hash(data: delivery.body))), at: time.now())
         }
         if !isNew {
-            return JSONValue.object(["delivery": .string(id), "duplicate": true, "executions": []]).response(.ok)
+            return try APIBody.response(Components.Schemas.WebhookResult(delivery: id, duplicate: true, executions: []), .ok)
         }
-        var started: [JSONValue] = []
-        var skipped: [JSONValue] = []
+        var started: Components.Schemas.WebhookResult.ExecutionsPayload = []
+        var skipped: Components.Schemas.WebhookResult.SkippedPayload = []
         for (workflowID, trigger) in verified {
             guard Webhook.matches(trigger.conditions, payload: payload) else {
-                skipped.append(["workflow": .string(workflowID), "trigger": .string(trigger.id), "reason": "the conditions do not match"])
+                skipped.append(.init(workflow: workflowID, trigger: trigger.id, reason: "the conditions do not match"))
                 continue
             }
             do {
                 let execution = try await scheduler.fire(workflowID: workflowID, trigger: trigger, payload: payload)
-                started.append(["workflow": .string(workflowID), "trigger": .string(trigger.id), "execution": .string(execution.id)])
+                started.append(.init(workflow: workflowID, trigger: trigger.id, execution: execution.id))
             } catch {
-                skipped.append(["workflow": .string(workflowID), "trigger": .string(trigger.id), "reason": .string("\(error)")])
+                skipped.append(.init(workflow: workflowID, trigger: trigger.id, reason: "\(error)"))
             }
         }
-        let answer: [String: JSONValue] = ["duplicate": false, "executions": .array(started), "skipped": .array(skipped), "delivery": .string(id)]
-        return JSONValue.object(answer).response(.accepted)
+        return try APIBody.response(
+            Components.Schemas.WebhookResult(delivery: id, duplicate: false, executions: started, skipped: skipped), .accepted)
     }
 
     /// The candidates whose secret verifies the delivery. A trigger without a secret takes
@@ -133,40 +134,30 @@ struct WebhookController<Context: RequestContext>: Sendable {
         do { occurrences = try Incident.occurrences(of: delivery) } catch {
             throw Problem(.badRequest, "the delivery cannot be read: \(error.description)")
         }
-        var started: [JSONValue] = []
-        var skipped: [JSONValue] = []
-        var duplicates: [JSONValue] = []
+        var started: Components.Schemas.WebhookResult.ExecutionsPayload = []
+        var skipped: Components.Schemas.WebhookResult.SkippedPayload = []
+        var duplicates: [String] = []
         for occurrence in occurrences {
             guard try await (store ?? seen).recordDelivery(source: delivery.source, id: occurrence.id, at: time.now()) else {
-                duplicates.append(.string(occurrence.id))
+                duplicates.append(occurrence.id)
                 continue
             }
             for (workflowID, trigger) in triggers {
                 guard Incident.matches(trigger, payload: occurrence.payload) else {
-                    skipped.append([
-                        "workflow": .string(workflowID), "trigger": .string(trigger.id), "incident": .string(occurrence.id),
-                        "reason": "the incident does not match",
-                    ])
+                    skipped.append(.init(workflow: workflowID, trigger: trigger.id, reason: "the incident does not match", incident: occurrence.id))
                     continue
                 }
                 do {
                     let execution = try await scheduler.fire(workflowID: workflowID, trigger: trigger, payload: occurrence.payload)
-                    started.append([
-                        "workflow": .string(workflowID), "trigger": .string(trigger.id), "incident": .string(occurrence.id),
-                        "execution": .string(execution.id),
-                    ])
+                    started.append(.init(workflow: workflowID, trigger: trigger.id, execution: execution.id, incident: occurrence.id))
                 } catch {
-                    skipped.append([
-                        "workflow": .string(workflowID), "trigger": .string(trigger.id), "incident": .string(occurrence.id),
-                        "reason": .string("\(error)"),
-                    ])
+                    skipped.append(.init(workflow: workflowID, trigger: trigger.id, reason: "\(error)", incident: occurrence.id))
                 }
             }
         }
         let duplicate = started.isEmpty && skipped.isEmpty && !duplicates.isEmpty
-        let answer: JSONValue = [
-            "duplicate": .bool(duplicate), "executions": .array(started), "skipped": .array(skipped), "duplicates": .array(duplicates),
-        ]
-        return answer.response(duplicate ? .ok : .accepted)
+        return try APIBody.response(
+            Components.Schemas.WebhookResult(duplicate: duplicate, executions: started, skipped: skipped, duplicates: duplicates),
+            duplicate ? .ok : .accepted)
     }
 }

@@ -1,9 +1,11 @@
 import ArgumentParser
 import Foundation
 import Orchestration
+import OrchestrationAPI
 import NIOHTTP1
 import OrchestrationExecutors
 import OrchestrationSQLite
+import OrchestrationServer
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -49,7 +51,7 @@ struct ExecutionsCommand: AsyncParsableCommand {
             let records = try await StoreCall.run { try await store.executions(workflowID: workflow, status: status, limit: limit) }
             switch output {
             case .json:
-                Console.out(JSONValue.array(records.map { ExecutionReport.json($0.execution) }).prettyJSONText)
+                Console.out(try APIBody.text(records.map { Components.Schemas.Execution($0.execution) }, pretty: true))
             case .text:
                 guard !records.isEmpty else { return Console.out("no executions in \(store.path)") }
                 var rows = [["ID", "WORKFLOW", "STATUS", "STARTED", "DURATION"]]
@@ -107,7 +109,7 @@ struct ExecutionsCommand: AsyncParsableCommand {
             let order = workflow?.steps.map(\.id) ?? e.stepResults.keys.filter { !StepResult.isRollbackID($0) }.sorted()
             switch output {
             case .json:
-                Console.out(ExecutionReport.json(e, stepOrder: order).prettyJSONText)
+                Console.out(try APIBody.text(Components.Schemas.Execution(e, stepOrder: order), pretty: true))
             case .text:
                 var text = "\(e.id)  \(e.workflowID)  \(e.status.rawValue)"
                 if let s = e.startedAt { text += "  started \(ExecutionReport.iso(s))" }
@@ -258,7 +260,7 @@ extension ExecutionsCommand {
                 return try await engine.executeWorkflow(workflow.id, inputs: inputs, options: options).id
             }
             switch output {
-            case .json: Console.out(ExecutionReport.json(final, stepOrder: workflow.steps.map(\.id)).prettyJSONText)
+            case .json: Console.out(try APIBody.text(Components.Schemas.Execution(final, stepOrder: workflow.steps.map(\.id)), pretty: true))
             case .text: Console.out(ProgressDisplay.summary(final, workflow: workflow))
             }
             if final.status != .completed { throw ExitCode(1) }

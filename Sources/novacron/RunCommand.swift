@@ -3,9 +3,11 @@ import Dispatch
 import Foundation
 import Logging
 import Orchestration
+import OrchestrationAPI
 import Synchronization
 import OrchestrationExecutors
 import OrchestrationSQLite
+import OrchestrationServer
 import Yams
 
 #if canImport(Glibc)
@@ -165,7 +167,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         switch output {
         case .json:
-            Console.out(ExecutionReport.json(final, stepOrder: workflow.steps.map(\.id)).prettyJSONText)
+            Console.out(try APIBody.text(Components.Schemas.Execution(final, stepOrder: workflow.steps.map(\.id)), pretty: true))
         case .text:
             Console.out(ProgressDisplay.summary(final, workflow: workflow))
         }

@@ -59,7 +59,7 @@ package enum ExecutionReport {
         return .object(o)
     }
 
-    static func milliseconds(_ d: Duration) -> Double { (d.seconds * 1000).rounded() }
+    package static func milliseconds(_ d: Duration) -> Double { (d.seconds * 1000).rounded() }
 
     /// ISO 8601 with milliseconds, UTC.
     package static func iso(_ date: Date) -> String {

@@ -329,7 +329,7 @@ async function executionsPage(params) {
     ["pending", "running", "paused", "completed", "failed", "cancelled"].map(s => h("option", { value: s, selected: params.get("status") === s }, s)));
   const pager = h("p", { class: "pager" },
     offset > 0 ? h("button", { onclick: () => go({ offset: String(Math.max(0, offset - 50)) }) }, "← newer") : null, " ",
-    page.nextOffset !== null ? h("button", { onclick: () => go({ offset: String(page.nextOffset) }) }, "older →") : null);
+    typeof page.nextOffset === "number" ? h("button", { onclick: () => go({ offset: String(page.nextOffset) }) }, "older →") : null);
   show(h("h1", {}, "Executions"), h("p", { class: "filters" }, workflowFilter, " ", statusFilter), executionsTable(page.items), pager);
 }
 

@@ -187,7 +187,7 @@ struct WebUITests {
         let web = Repository.path("Sources/OrchestrationServer/Web")
         let names = try FileManager.default.contentsOfDirectory(atPath: web).filter { !$0.hasPrefix(".") }.sorted()
         #expect(names == ["app.css", "app.js", "index.html"])
-        let yaml = try String(contentsOfFile: Repository.path("Sources/OrchestrationServer/openapi.yaml"), encoding: .utf8)
+        let yaml = try String(contentsOfFile: Repository.path("Sources/OrchestrationAPI/openapi.yaml"), encoding: .utf8)
         let expected = try JSONDecoder().decode(
             JSONValue.self, from: JSONSerialization.data(withJSONObject: try #require(Yams.load(yaml: yaml) as? [String: Any])))
         try await app.test(.router) { client in
