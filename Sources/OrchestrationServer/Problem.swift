@@ -97,13 +97,6 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-extension JSONValue {
-    /// A JSON response.
-    func response(_ status: HTTPResponse.Status = .ok) -> Response {
-        Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: jsonText)))
-    }
-}
-
 /// The paths and methods of the OpenAPI document, to tell 405 (the path exists, not with this
 /// method) from 404.
 enum DocumentedRoutes {
