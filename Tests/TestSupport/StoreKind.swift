@@ -1,18 +1,21 @@
 import Foundation
 import Orchestration
+import OrchestrationPostgres
 import OrchestrationSQLite
 import Testing
 
 /// The stores every conformance test runs against.
 package enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
-    case memory, sqlite
+    case memory, sqlite, postgres
 
     package var testDescription: String { rawValue }
 
-    package func make() throws -> any Store {
+    /// A new, empty store of this kind (PostgreSQL: a new database on the tests' server).
+    package func make() async throws -> any Store {
         switch self {
         case .memory: return InMemoryStore()
         case .sqlite: return try SQLiteStore(path: temporaryDatabasePath())
+        case .postgres: return try await PostgresStore(url: try await TestPostgres.shared.database(), maximumConnections: 4)
         }
     }
 }

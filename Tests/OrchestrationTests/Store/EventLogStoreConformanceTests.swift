@@ -7,7 +7,7 @@ import Testing
 struct EventLogStoreConformanceTests {
     @Test("events are numbered in order from 1, read back after a sequence number, in pages", arguments: StoreKind.allCases)
     func log(kind: StoreKind) async throws {
-        let store = try kind.make()
+        let store = try await kind.make()
         #expect(try await store.lastEventSeq() == 0)
         #expect(try await store.events(after: 0, limit: 10).isEmpty)
         let t = Date(timeIntervalSince1970: 1_800_000_000)
@@ -28,7 +28,7 @@ struct EventLogStoreConformanceTests {
 
     @Test("a consumer's cursor is nil until saved, then what was saved last", arguments: StoreKind.allCases)
     func cursors(kind: StoreKind) async throws {
-        let store = try kind.make()
+        let store = try await kind.make()
         #expect(try await store.cursor("trigger:w/t") == nil)
         try await store.saveCursor("trigger:w/t", 5)
         try await store.saveCursor("trigger:w/t", 7)

@@ -7,7 +7,7 @@ import Testing
 struct ExecutionStoreConformanceTests {
     @Test("an execution, its attempts, results and logs read back as written", arguments: StoreKind.allCases)
     func executionLifecycle(kind: StoreKind) async throws {
-        let store = try kind.make()
+        let store = try await kind.make()
         var record = sampleRecord("e1")
         try await store.createExecution(record)
         let t = Date(timeIntervalSince1970: 1_800_000_001)
@@ -45,7 +45,7 @@ struct ExecutionStoreConformanceTests {
 
     @Test("lists are newest first, filter by workflow and status, and omit step results", arguments: StoreKind.allCases)
     func listing(kind: StoreKind) async throws {
-        let store = try kind.make()
+        let store = try await kind.make()
         try await store.createExecution(sampleRecord("a", workflow: "w1", status: .completed, at: 1))
         try await store.createExecution(sampleRecord("b", workflow: "w2", status: .failed, at: 2))
         var c = sampleRecord("c", workflow: "w1", status: .running, at: 3)
@@ -63,7 +63,7 @@ struct ExecutionStoreConformanceTests {
 
     @Test("attempts still running are marked interrupted, once", arguments: StoreKind.allCases)
     func interrupt(kind: StoreKind) async throws {
-        let store = try kind.make()
+        let store = try await kind.make()
         try await store.createExecution(sampleRecord("e"))
         let t = Date(timeIntervalSince1970: 1_800_000_000)
         try await store.attemptStarted(AttemptRecord(executionID: "e", stepID: "a", attempt: 1, status: .running, startedAt: t))
@@ -81,7 +81,7 @@ struct ExecutionStoreConformanceTests {
 extension ExecutionStoreConformanceTests {
     @Test("prune deletes executions that ended before the cutoff, keeps the rest and unfinished ones", arguments: StoreKind.allCases)
     func prune(kind: StoreKind) async throws {
-        let store = try kind.make()
+        let store = try await kind.make()
         var old = sampleRecord("old", status: .completed, at: 0)
         old.execution.finishedAt = Date(timeIntervalSince1970: 1_800_000_010)
         var recent = sampleRecord("recent", status: .failed, at: 100)
@@ -104,7 +104,7 @@ extension ExecutionStoreConformanceTests {
 extension ExecutionStoreConformanceTests {
     @Test("a batch is applied whole or not at all, its learning observation with it", arguments: StoreKind.allCases)
     func batchAtomicity(kind: StoreKind) async throws {
-        let store = try kind.make()
+        let store = try await kind.make()
         let observation = ExecutionObservation(
             executionID: "e", workflowID: "w", version: "abc", status: .completed, startedAt: Date(timeIntervalSince1970: 1_800_000_000), seconds: 2,
             steps: [])
@@ -124,7 +124,7 @@ extension ExecutionStoreConformanceTests {
 
     @Test("an attempt's process group is recorded on its attempt", arguments: StoreKind.allCases)
     func attemptProcess(kind: StoreKind) async throws {
-        let store = try kind.make()
+        let store = try await kind.make()
         try await store.createExecution(sampleRecord("e"))
         let t = Date(timeIntervalSince1970: 1_800_000_000)
         try await store.attemptStarted(AttemptRecord(executionID: "e", stepID: "a", attempt: 1, status: .running, startedAt: t))

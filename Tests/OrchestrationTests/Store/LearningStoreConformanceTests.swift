@@ -14,7 +14,7 @@ struct LearningStoreConformanceTests {
 
     @Test("observations are numbered across workflows and read per workflow, after a number, in pages, or by number", arguments: StoreKind.allCases)
     func observations(kind: StoreKind) async throws {
-        let store = try kind.make()
+        let store = try await kind.make()
         let written = [
             Self.observation("e1", workflow: "w"), Self.observation("e2", workflow: "v"), Self.observation("e3", workflow: "w", seconds: 3),
         ]
@@ -31,7 +31,7 @@ struct LearningStoreConformanceTests {
 
     @Test("learned statistics are kept per workflow and replaced", arguments: StoreKind.allCases)
     func snapshots(kind: StoreKind) async throws {
-        let store = try kind.make()
+        let store = try await kind.make()
         #expect(try await store.learningSnapshot(workflowID: "w") == nil)
         try await store.saveLearningSnapshot(workflowID: "w", Data(#"{"n":1}"#.utf8))
         try await store.saveLearningSnapshot(workflowID: "w", Data(#"{"n":2}"#.utf8))
@@ -41,7 +41,7 @@ struct LearningStoreConformanceTests {
 
     @Test("the optimization audit trail is per workflow, oldest first", arguments: StoreKind.allCases)
     func audit(kind: StoreKind) async throws {
-        let store = try kind.make()
+        let store = try await kind.make()
         func record(_ workflow: String, _ action: OptimizationRecord.Action, _ after: String) -> OptimizationRecord {
             OptimizationRecord(
                 workflowID: workflow, action: action, suggestionID: "s1", kind: .addRetries, by: "alice", reason: "flaky",

@@ -7,7 +7,7 @@ import Testing
 struct SubscriptionStoreConformanceTests {
     @Test("subscriptions are listed oldest first, replaced by id, and deleted with their cursor", arguments: StoreKind.allCases)
     func subscriptions(kind: StoreKind) async throws {
-        let store = try kind.make()
+        let store = try await kind.make()
         let t = Date(timeIntervalSince1970: 1_800_000_000)
         let b = EventSubscription(id: "b", url: "http://127.0.0.1:9/b", events: "*", secret: nil, createdAt: t.addingTimeInterval(1))
         var a = EventSubscription(id: "a", url: "http://127.0.0.1:9/a", events: "deploy.*", secret: "s3cret", maxAttempts: 3, createdAt: t)
@@ -28,7 +28,7 @@ struct SubscriptionStoreConformanceTests {
 
     @Test("dead letters are per subscription, newest event first, one per event", arguments: StoreKind.allCases)
     func deadLetters(kind: StoreKind) async throws {
-        let store = try kind.make()
+        let store = try await kind.make()
         let t = Date(timeIntervalSince1970: 1_800_000_000)
         for seq in [Int64(3), 5, 4] {
             try await store.addDeadLetter(DeadLetter(subscriptionID: "a", seq: seq, type: "x", attempts: 5, error: "HTTP 500", at: t))

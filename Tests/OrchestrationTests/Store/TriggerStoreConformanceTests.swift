@@ -7,7 +7,7 @@ import Testing
 struct TriggerStoreConformanceTests {
     @Test("a trigger's state is replaced whole and listed by workflow and trigger id", arguments: StoreKind.allCases)
     func states(kind: StoreKind) async throws {
-        let store = try kind.make()
+        let store = try await kind.make()
         let t = Date(timeIntervalSince1970: 1_800_000_000)
         try await store.saveTriggerState(TriggerState(workflowID: "w2", triggerID: "nightly", enabled: false))
         try await store.saveTriggerState(TriggerState(workflowID: "w1", triggerID: "push", lastFiredAt: t, fireCount: 1))
@@ -25,7 +25,7 @@ struct TriggerStoreConformanceTests {
 
     @Test("a delivery id is new once per source, and forgotten after 30 days", arguments: StoreKind.allCases)
     func deliveries(kind: StoreKind) async throws {
-        let store = try kind.make()
+        let store = try await kind.make()
         let t = Date(timeIntervalSince1970: 1_800_000_000)
         #expect(try await store.recordDelivery(source: "github", id: "d1", at: t))
         #expect(try await !store.recordDelivery(source: "github", id: "d1", at: t.addingTimeInterval(60)))

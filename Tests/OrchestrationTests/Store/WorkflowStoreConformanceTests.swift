@@ -7,7 +7,7 @@ import Testing
 struct WorkflowStoreConformanceTests {
     @Test("workflow versions are content-hashed and read back the same", arguments: StoreKind.allCases)
     func workflows(kind: StoreKind) async throws {
-        let store = try kind.make()
+        let store = try await kind.make()
         let w = Workflow(
             name: "deploy", version: "3", steps: [WorkflowStep(id: "a", inputs: ["command": "echo ${secrets.T}"], timeout: .seconds(5))],
             timeout: .seconds(60))

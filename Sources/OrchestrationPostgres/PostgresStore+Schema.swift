@@ -1,0 +1,116 @@
+import Foundation
+import Orchestration
+import PostgresNIO
+
+extension PostgresStore {
+    /// Named, append-only migrations: never edit one that shipped; add the next. Times are seconds
+    /// since 1970 (`double precision`), as in SQLite; JSON is kept as text, exactly as written.
+    static let migrations: [(name: String, sql: [String])] = [
+        (
+            "v1: workflows, executions, steps, attempts, cache, events, triggers, subscriptions, learning",
+            [
+                """
+                CREATE TABLE workflow_version (
+                    workflow_id text NOT NULL, version text NOT NULL, definition text NOT NULL,
+                    created_at double precision NOT NULL, ord bigint GENERATED ALWAYS AS IDENTITY,
+                    PRIMARY KEY (workflow_id, version))
+                """,
+                """
+                CREATE TABLE registered_workflow (
+                    workflow_id text PRIMARY KEY, version text NOT NULL, registered_at double precision NOT NULL)
+                """,
+                """
+                CREATE TABLE execution (
+                    id text PRIMARY KEY, workflow_id text NOT NULL, workflow_version text NOT NULL, status text NOT NULL,
+                    record text NOT NULL, created_at double precision NOT NULL, ord bigint GENERATED ALWAYS AS IDENTITY)
+                """,
+                "CREATE INDEX execution_by_workflow ON execution (workflow_id, created_at)",
+                "CREATE INDEX execution_by_status ON execution (status, created_at)",
+                """
+                CREATE TABLE step_result (
+                    execution_id text NOT NULL REFERENCES execution (id) ON DELETE CASCADE, step_id text NOT NULL,
+                    result text NOT NULL, log text NOT NULL DEFAULT '', PRIMARY KEY (execution_id, step_id))
+                """,
+                """
+                CREATE TABLE attempt (
+                    execution_id text NOT NULL REFERENCES execution (id) ON DELETE CASCADE, step_id text NOT NULL,
+                    attempt integer NOT NULL, status text NOT NULL, started_at double precision NOT NULL,
+                    finished_at double precision, error text, exit_code integer, process text,
+                    ord bigint GENERATED ALWAYS AS IDENTITY, PRIMARY KEY (execution_id, step_id, attempt))
+                """,
+                "CREATE INDEX attempt_running ON attempt (execution_id, status)",
+                "CREATE TABLE cache_entry (key text PRIMARY KEY, outputs text NOT NULL, expires_at double precision NOT NULL)",
+                """
+                CREATE TABLE event (
+                    seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, type text NOT NULL, payload text NOT NULL,
+                    created_at double precision NOT NULL)
+                """,
+                """
+                CREATE TABLE trigger_state (
+                    workflow_id text NOT NULL, trigger_id text NOT NULL, state text NOT NULL, PRIMARY KEY (workflow_id, trigger_id))
+                """,
+                """
+                CREATE TABLE webhook_delivery (
+                    source text NOT NULL, id text NOT NULL, received_at double precision NOT NULL, PRIMARY KEY (source, id))
+                """,
+                "CREATE INDEX webhook_delivery_age ON webhook_delivery (received_at)",
+                "CREATE TABLE consumer_cursor (name text PRIMARY KEY, seq bigint NOT NULL)",
+                "CREATE TABLE event_subscription (id text PRIMARY KEY, record text NOT NULL, created_at double precision NOT NULL)",
+                """
+                CREATE TABLE dead_letter (
+                    subscription_id text NOT NULL, seq bigint NOT NULL, record text NOT NULL, PRIMARY KEY (subscription_id, seq))
+                """,
+                """
+                CREATE TABLE learning_observation (
+                    seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, workflow_id text NOT NULL, execution_id text NOT NULL,
+                    observation text NOT NULL)
+                """,
+                "CREATE INDEX learning_observation_workflow ON learning_observation (workflow_id, seq)",
+                "CREATE TABLE learning_snapshot (workflow_id text PRIMARY KEY, statistics text NOT NULL)",
+                """
+                CREATE TABLE optimization_audit (
+                    seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, workflow_id text NOT NULL, record text NOT NULL)
+                """,
+                "CREATE INDEX optimization_audit_workflow ON optimization_audit (workflow_id, seq)",
+            ]
+        )
+    ]
+
+    /// The advisory lock key that serializes migrations across nodes ("NovaCron" in ASCII).
+    static let migrationLock: Int64 = 0x4E6F_7661_4372_6F6E
+
+    /// Refuses a database of another application or of a newer NovaCron, then applies the
+    /// migrations it lacks, in one transaction under an advisory lock: nodes starting together
+    /// wait for one another, and the first migrates.
+    func migrate() async throws(StoreError) {
+        let known = Self.migrations.map(\.name)
+        let location = self.location
+        try await transaction("migrate the database") { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: logger)
+            let tables = try await connection.rows(
+                "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema()", logger: logger,
+                as: String.self)
+            let ours = Set(tables)
+            var applied: [String] = []
+            if ours.contains("novacron_migration") {
+                applied = try await connection.rows("SELECT name FROM novacron_migration ORDER BY applied_at, name", logger: logger, as: String.self)
+            } else if !ours.isEmpty {
+                throw StoreError(
+                    "\(location): a database of another application (tables: \(tables.sorted().prefix(5).joined(separator: ", "))); give NovaCron its own database"
+                )
+            } else {
+                try await connection.query(
+                    "CREATE TABLE novacron_migration (name text PRIMARY KEY, applied_at double precision NOT NULL)", logger: logger)
+            }
+            if let unknown = applied.first(where: { !known.contains($0) }) {
+                throw StoreError(
+                    "\(location): written by a newer NovaCron (migration '\(unknown)' is unknown to this version); upgrade NovaCron to use it")
+            }
+            for migration in Self.migrations where !applied.contains(migration.name) {
+                for statement in migration.sql { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+                let now = Date().timeIntervalSince1970
+                try await connection.query("INSERT INTO novacron_migration (name, applied_at) VALUES (\(migration.name), \(now))", logger: logger)
+            }
+        }
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import Logging
+import Orchestration
+import PostgresNIO
+
+/// The store on PostgreSQL, for several nodes sharing one database (docs/cluster.md).
+///
+/// It implements every concern of ``Store`` as ``SQLiteStore`` does, one `PostgresStore+Concern.swift`
+/// file each, with the same tables (`+Schema`: named, append-only migrations, run under an advisory
+/// lock so that nodes starting together migrate once). Queries take bind parameters only. Each
+/// batch of writes (``apply(_:)``) is one transaction.
+///
+/// The connection pool (postgres-nio's `PostgresClient`) runs for as long as the store: ``close()``
+/// stops it.
+///
+/// ```swift
+/// let store = try await PostgresStore(url: "postgres://novacron@127.0.0.1:5432/novacron")
+/// ```
+public final class PostgresStore: Sendable {
+    let client: PostgresClient
+    let runner: Task<Void, Never>
+    let logger: Logger
+    /// Where the database is, without its password: for messages.
+    public let location: String
+
+    /// Connects to the database at `url` (`postgres://user:password@host:port/database`, with
+    /// `?sslmode=disable|prefer|require`), and migrates it.
+    public init(url: String, maximumConnections: Int = 20, logger: Logger = Logger(label: "novacron.postgres")) async throws(StoreError) {
+        let target = try PostgresURL(url)
+        location = target.redacted
+        var configuration = PostgresClient.Configuration(
+            host: target.host, port: target.port, username: target.user, password: target.password, database: target.database,
+            tls: target.tls)
+        configuration.options.maximumConnections = maximumConnections
+        configuration.options.connectTimeout = .seconds(10)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.client = client
+        self.logger = logger
+        runner = Task { await client.run() }
+        do {
+            try await migrate()
+        } catch {
+            runner.cancel()
+            throw error
+        }
+    }
+
+    deinit { runner.cancel() }
+
+    /// Stops the connection pool; the store cannot be used afterwards.
+    public func close() async {
+        runner.cancel()
+        _ = await runner.value
+    }
+
+    /// A statement or query outside a transaction.
+    @discardableResult
+    func query(_ doing: String, _ query: PostgresQuery) async throws(StoreError) -> PostgresRowSequence {
+        do { return try await client.query(query, logger: logger) } catch { throw describe(error, doing: doing) }
+    }
+
+    /// All rows of `query`, decoded.
+    func rows<each T: PostgresDecodable>(_ doing: String, _ query: PostgresQuery, as type: (repeat each T).Type) async throws(StoreError) -> [(
+        repeat each T
+    )] {
+        do {
+            var out: [(repeat each T)] = []
+            for try await row in try await client.query(query, logger: logger) {
+                out.append(try row.decode((repeat each T).self))
+            }
+            return out
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw describe(error, doing: doing)
+        }
+    }
+
+    /// `body` in one transaction: committed when it returns, rolled back when it throws.
+    func transaction<R: Sendable>(_ doing: String, _ body: (PostgresConnection) async throws -> R) async throws(StoreError) -> R {
+        do {
+            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+        } catch let error as StoreError {
+            throw error
+        } catch let error as PostgresTransactionError {
+            if let e = error.closureError as? StoreError { throw e }
+            throw describe(error.closureError ?? error.beginError ?? error.commitError ?? error, doing: doing)
+        } catch {
+            throw describe(error, doing: doing)
+        }
+    }
+
+    /// An error in words that say what failed and why, without the password.
+    func describe(_ error: any Error, doing: String) -> StoreError {
+        if let e = error as? PSQLError {
+            if let message = e.serverInfo?[.message] {
+                let state = e.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
+                return StoreError("\(location): cannot \(doing): \(message)\(state)")
+            }
+            switch e.code {
+            case .connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed:
+                return StoreError("\(location): cannot \(doing): the database is unreachable (\(e.code))")
+            default:
+                return StoreError("\(location): cannot \(doing): \(e.code)")
+            }
+        }
+        return StoreError("\(location): cannot \(doing): \(error)")
+    }
+
+    static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return e
+    }()
+
+    static func json<T: Encodable>(_ value: T) throws -> String {
+        String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
+        try JSONDecoder().decode(type, from: Data(text.utf8))
+    }
+}
+
+extension PostgresConnection {
+    /// Runs `query` in this connection's transaction; its rows, decoded.
+    func rows<each T: PostgresDecodable>(_ query: PostgresQuery, logger: Logger, as type: (repeat each T).Type) async throws -> [(repeat each T)] {
+        var out: [(repeat each T)] = []
+        for try await row in try await self.query(query, logger: logger) {
+            out.append(try row.decode((repeat each T).self))
+        }
+        return out
+    }
+}
