@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "Orchestration", targets: ["Orchestration"]),
         .library(name: "OrchestrationExecutors", targets: ["OrchestrationExecutors"]),
         .library(name: "OrchestrationSQLite", targets: ["OrchestrationSQLite"]),
+        .library(name: "OrchestrationPostgres", targets: ["OrchestrationPostgres"]),
         .library(name: "OrchestrationServer", targets: ["OrchestrationServer"]),
         .library(name: "OrchestrationTesting", targets: ["OrchestrationTesting"]),
         .library(name: "OrchestrationCloud", targets: ["OrchestrationCloud"]),
@@ -28,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -74,6 +76,7 @@ let package = Package(
             dependencies: [
                 "Orchestration",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -82,7 +85,7 @@ let package = Package(
         .target(
             name: "OrchestrationServer",
             dependencies: [
-                "Orchestration", "OrchestrationExecutors", "OrchestrationSQLite",
+                "Orchestration", "OrchestrationExecutors", "OrchestrationSQLite", "OrchestrationPostgres",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -135,6 +138,7 @@ let package = Package(
                 "OrchestrationAPI",
                 "OrchestrationExecutors",
                 "OrchestrationSQLite",
+                "OrchestrationPostgres",
                 "OrchestrationServer",
                 "OrchestrationCloud",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -206,7 +210,7 @@ let package = Package(
         ),
         .testTarget(
             name: "novacronTests",
-            dependencies: ["novacron", "Orchestration", "OrchestrationTesting"]
+            dependencies: ["novacron", "Orchestration", "OrchestrationTesting", "TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -25,9 +25,17 @@ public final class PostgresStore: Sendable {
 
     /// Connects to the database at `url` (`postgres://user:password@host:port/database`, with
     /// `?sslmode=disable|prefer|require`), and migrates it.
-    public init(url: String, maximumConnections: Int = 20, logger: Logger = Logger(label: "novacron.postgres")) async throws(StoreError) {
+    public init(url: String, maximumConnections: Int = 20, logger: Logger = PostgresStore.quietLogger) async throws(StoreError) {
         let target = try PostgresURL(url)
         location = target.redacted
+        // One connection first, so an unreachable server, a refused login or a missing database
+        // is said at once and plainly (the pool would retry with backoff for a minute).
+        do {
+            let probe = try await PostgresConnection.connect(configuration: target.connection, id: 0, logger: logger)
+            try? await probe.close()
+        } catch {
+            throw Self.describe(error, doing: "connect", location: target.redacted)
+        }
         var configuration = PostgresClient.Configuration(
             host: target.host, port: target.port, username: target.user, password: target.password, database: target.database,
             tls: target.tls)
@@ -90,8 +98,14 @@ public final class PostgresStore: Sendable {
         }
     }
 
+    /// Logs nothing: the pool's own messages (connections retried) are not the user's; what fails
+    /// reaches them as a ``StoreError``.
+    public static let quietLogger = Logger(label: "novacron.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
+
     /// An error in words that say what failed and why, without the password.
-    func describe(_ error: any Error, doing: String) -> StoreError {
+    func describe(_ error: any Error, doing: String) -> StoreError { Self.describe(error, doing: doing, location: location) }
+
+    static func describe(_ error: any Error, doing: String, location: String) -> StoreError {
         if let e = error as? PSQLError {
             if let message = e.serverInfo?[.message] {
                 let state = e.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
@@ -99,13 +113,19 @@ public final class PostgresStore: Sendable {
             }
             switch e.code {
             case .connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed:
-                return StoreError("\(location): cannot \(doing): the database is unreachable (\(e.code))")
+                let cause = e.underlying.map { ": \(Self.firstLine(String(describing: $0)))" } ?? ""
+                return StoreError("\(location): cannot \(doing): the database is unreachable (\(e.code)\(cause))")
             default:
                 return StoreError("\(location): cannot \(doing): \(e.code)")
             }
         }
+        if String(describing: error).contains("CircuitBreakerTripped") {
+            return StoreError("\(location): cannot \(doing): the database has been unreachable for a while (connections keep failing)")
+        }
         return StoreError("\(location): cannot \(doing): \(error)")
     }
+
+    private static func firstLine(_ text: String) -> String { String(text.prefix(300).split(separator: "\n").first ?? "") }
 
     static let encoder: JSONEncoder = {
         let e = JSONEncoder()

@@ -57,7 +57,7 @@ public struct ServerConfiguration: Sendable {
 }
 
 /// Builds what `novacron serve` runs from its settings: opens the store they name (SQLite, or
-/// memory), builds the engine and its learning engine on it, and the application around them.
+/// PostgreSQL or memory), builds the engine and its learning engine on it, and the application around them.
 /// The CLI calls this; tests may too.
 ///
 /// ```swift
@@ -69,7 +69,7 @@ public func buildApplication(
     settings: ServeSettings, tokens: APITokens = APITokens(), secrets: SecretProvider, logger: Logger, executors: ExecutorRegistry,
     time: TimeSource = .system
 ) async throws -> some ApplicationProtocol {
-    let store = try settings.openStore()
+    let store = try await settings.openStore()
     let engine = WorkflowEngine(
         executors: executors, configuration: EngineConfiguration(workerLimit: settings.maxParallel, logger: logger), secrets: secrets,
         cache: (store as? any StepCache) ?? InMemoryStepCache(), store: store,

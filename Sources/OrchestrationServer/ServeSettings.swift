@@ -2,6 +2,7 @@ import Configuration
 import Foundation
 import Logging
 import Orchestration
+import OrchestrationPostgres
 import OrchestrationSQLite
 import SystemPackage
 import Yams
@@ -14,7 +15,7 @@ import Yams
 /// # novacron.yaml
 /// host: 0.0.0.0
 /// port: 8080
-/// db: /var/lib/novacron/novacron.db
+/// db: /var/lib/novacron/novacron.db   # or databaseURL: postgres://novacron@db:5432/novacron
 /// tokensFile: /etc/novacron/tokens.yaml
 /// drainGrace: 45s
 /// maxParallel: 32
@@ -29,6 +30,9 @@ public struct ServeSettings: Sendable, Equatable {
     /// The SQLite store; `nil` means the default path (or `memory`).
     public var db: String?
     public var memory = false
+    /// The PostgreSQL store (`postgres://user:password@host:port/database`) instead of the SQLite
+    /// file: what the nodes of a cluster share (docs/cluster.md).
+    public var databaseURL: String?
     /// `processCrash` or `powerLoss`.
     public var durability: SQLiteStore.Durability = .processCrash
     public var secretsFile: String?
@@ -54,7 +58,7 @@ public struct ServeSettings: Sendable, Equatable {
     /// The settings a file, the environment (upper snake case after `NOVACRON_`) and flags may set:
     /// the one list of them.
     public enum Key: String, Sendable, CaseIterable {
-        case host, port, insecure, tokensFile, db, memory, durability, secretsFile, maxParallel, drainGrace, prometheusURL
+        case host, port, insecure, tokensFile, db, memory, databaseURL, durability, secretsFile, maxParallel, drainGrace, prometheusURL
         case allowedHosts, idleTimeout, maxConnections, maxDefinitionBytes, logLevel, logFormat, logFile
         case autoOptimize, learningRate, minConfidence, minExecutions
     }
@@ -85,14 +89,7 @@ public struct ServeSettings: Sendable, Equatable {
         let config = ConfigReader(providers: providers)
         var s = ServeSettings()
         func text(_ key: Key) -> String? { config.string(forKey: ConfigKey(key.rawValue)) }
-        func bool(_ key: Key) throws -> Bool? {
-            guard let t = text(key) else { return nil }
-            switch t.lowercased() {
-            case "true", "1": return true
-            case "false", "0": return false
-            default: throw EngineError(.invalidInput, "\(key): '\(t)' is not true or false")
-            }
-        }
+        func bool(_ key: Key) throws -> Bool? { try text(key).map { try Self.bool($0, key: key) } }
         func int(_ key: Key, _ range: ClosedRange<Int>) throws -> Int? {
             guard let t = text(key) else { return nil }
             guard let v = Int(t), range.contains(v) else {
@@ -104,8 +101,24 @@ public struct ServeSettings: Sendable, Equatable {
         if let v = try int(.port, 0...65535) { s.port = v }
         if let v = try bool(.insecure) { s.insecure = v }
         s.tokensFile = text(.tokensFile)
-        s.db = text(.db)
-        if let v = try bool(.memory) { s.memory = v }
+        // The store is one choice, made by the first source that names one (flags, then the
+        // environment, then the file): `--database-url` beats a NOVACRON_DB in the environment.
+        let storeKeys: [Key] = [.db, .memory, .databaseURL]
+        let fromFlags = flags.filter { storeKeys.contains($0.key) }
+        let fromEnvironment = Dictionary(
+            uniqueKeysWithValues: storeKeys.compactMap { key in
+                environment["NOVACRON_" + Self.environmentName(key)].flatMap { $0.isEmpty ? nil : (key, $0) }
+            })
+        if !fromFlags.isEmpty || !fromEnvironment.isEmpty {
+            let chosen = fromFlags.isEmpty ? fromEnvironment : fromFlags
+            s.db = chosen[.db]
+            s.databaseURL = chosen[.databaseURL]
+            if let v = chosen[.memory] { s.memory = try Self.bool(v, key: .memory) }
+        } else {
+            s.db = text(.db)
+            if let v = try bool(.memory) { s.memory = v }
+            s.databaseURL = text(.databaseURL)
+        }
         if let v = text(.durability) {
             guard let level = SQLiteStore.Durability(rawValue: v) else {
                 throw EngineError(.invalidInput, "durability: '\(v)' is neither processCrash nor powerLoss")
@@ -140,7 +153,30 @@ public struct ServeSettings: Sendable, Equatable {
         if let v = try fraction(.minConfidence) { s.optimization.minConfidence = v }
         if let v = try int(.minExecutions, 2...1_000_000) { s.optimization.minimumExecutions = v }
         if s.memory && s.db != nil { throw EngineError(.invalidInput, "db and memory exclude each other") }
+        if s.databaseURL != nil && (s.memory || s.db != nil) {
+            throw EngineError(
+                .invalidInput, "databaseURL (NOVACRON_DATABASE_URL) excludes \(s.memory ? "memory" : "db"): the store is one or the other")
+        }
         return s
+    }
+
+    static func bool(_ text: String, key: Key) throws -> Bool {
+        switch text.lowercased() {
+        case "true", "1": return true
+        case "false", "0": return false
+        default: throw EngineError(.invalidInput, "\(key): '\(text)' is not true or false")
+        }
+    }
+
+    /// A key's environment variable after `NOVACRON_`: upper snake case (`databaseURL` → `DATABASE_URL`).
+    static func environmentName(_ key: Key) -> String {
+        var out = ""
+        let characters = Array(key.rawValue)
+        for (i, c) in characters.enumerated() {
+            if c.isUppercase, i > 0, characters[i - 1].isLowercase { out += "_" }
+            out += c.uppercased()
+        }
+        return out
     }
 
     /// The server's configuration from these settings, with these API tokens.
@@ -151,9 +187,11 @@ public struct ServeSettings: Sendable, Equatable {
     }
 
     /// The store these settings name: in memory (everything in this process, with the same API:
-    /// versions, attempts, lists), or the SQLite file (`~/.novacron/novacron.db` by default).
-    public func openStore() throws(StoreError) -> any Store {
+    /// versions, attempts, lists), the PostgreSQL database at ``databaseURL``, or the SQLite file
+    /// (`~/.novacron/novacron.db` by default).
+    public func openStore() async throws(StoreError) -> any Store {
         if memory { return InMemoryStore() }
+        if let databaseURL { return try await PostgresStore(url: databaseURL) }
         let path = db ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".novacron/novacron.db").path
         return try SQLiteStore(path: path, durability: durability)
     }

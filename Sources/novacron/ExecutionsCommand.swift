@@ -47,13 +47,13 @@ struct ExecutionsCommand: AsyncParsableCommand {
                 }
                 return Console.out(rows.count == 1 ? "no executions on \(remote.serverURL!)" : Table.render(rows))
             }
-            let store = try storeOptions.openExisting()
+            let store = try await storeOptions.openExisting()
             let records = try await StoreCall.run { try await store.executions(workflowID: workflow, status: status, limit: limit) }
             switch output {
             case .json:
                 Console.out(try APIBody.text(records.map { Components.Schemas.Execution($0.execution) }, pretty: true))
             case .text:
-                guard !records.isEmpty else { return Console.out("no executions in \(store.path)") }
+                guard !records.isEmpty else { return Console.out("no executions in \(storeOptions.location)") }
                 var rows = [["ID", "WORKFLOW", "STATUS", "STARTED", "DURATION"]]
                 for r in records {
                     let e = r.execution
@@ -96,13 +96,13 @@ struct ExecutionsCommand: AsyncParsableCommand {
                 }
                 return Console.out(text + "\n" + Table.render(rows))
             }
-            let store = try storeOptions.openExisting()
+            let store = try await storeOptions.openExisting()
             let (record, workflow) = try await StoreCall.run { () -> (ExecutionRecord?, Workflow?) in
                 guard let r = try await store.execution(id: id) else { return (nil, nil) }
                 return (r, try await store.workflow(id: r.execution.workflowID, version: r.workflowHash))
             }
             guard let record else {
-                Console.err("error: no execution '\(id)' in \(store.path)")
+                Console.err("error: no execution '\(id)' in \(storeOptions.location)")
                 throw ExitStatus.invalidInput
             }
             let e = record.execution
@@ -153,7 +153,7 @@ struct ExecutionsCommand: AsyncParsableCommand {
                 }
                 return
             }
-            let store = try storeOptions.openExisting()
+            let store = try await storeOptions.openExisting()
             if follow { return try await followLogs(store) }
             let (record, logs) = try await StoreCall.run { () -> (ExecutionRecord?, [(String, String)]) in
                 guard let r = try await store.execution(id: id) else { return (nil, []) }
@@ -167,7 +167,7 @@ struct ExecutionsCommand: AsyncParsableCommand {
                 return (r, out)
             }
             guard record != nil else {
-                Console.err("error: no execution '\(id)' in \(store.path)")
+                Console.err("error: no execution '\(id)' in \(storeOptions.location)")
                 throw ExitStatus.invalidInput
             }
             if let step, logs.isEmpty {
@@ -182,11 +182,11 @@ struct ExecutionsCommand: AsyncParsableCommand {
 
         /// Logs are saved when a step ends; this looks for newly ended steps every 200 ms (another
         /// process writes them) and prints each once, until the execution ends.
-        func followLogs(_ store: SQLiteStore) async throws {
+        func followLogs(_ store: any Store) async throws {
             var printed = Set<String>()
             while true {
                 guard let record = try await StoreCall.run({ try await store.execution(id: id) }) else {
-                    Console.err("error: no execution '\(id)' in \(store.path)")
+                    Console.err("error: no execution '\(id)' in \(storeOptions.location)")
                     throw ExitStatus.invalidInput
                 }
                 let ended = record.execution.stepResults.values
@@ -215,7 +215,7 @@ struct ExecutionsCommand: AsyncParsableCommand {
         func run() async throws {
             let command = try RunCommand.parse(
                 ["--resume", id, "--output", output.rawValue]
-                    + (storeOptions.db.map { ["--db", $0] } ?? []) + ["--durability", storeOptions.durability.rawValue])
+                    + storeOptions.arguments)
             try await command.run()
         }
     }
@@ -238,20 +238,22 @@ extension ExecutionsCommand {
                 guard case .object(let o) = e else { return }
                 return Console.out("started \(o["id"]?.text ?? "?") on \(remote.serverURL!), reusing the steps of \(id) that succeeded")
             }
-            let store = try storeOptions.openExisting()
+            let store = try await storeOptions.openExisting()
             let (record, workflow) = try await StoreCall.run { () -> (ExecutionRecord?, Workflow?) in
                 guard let r = try await store.execution(id: id) else { return (nil, nil) }
                 return (r, try await store.workflow(id: r.execution.workflowID, version: r.workflowHash))
             }
             guard let record, let workflow else {
-                Console.err("error: no execution '\(id)' in \(store.path)")
+                Console.err("error: no execution '\(id)' in \(storeOptions.location)")
                 throw ExitStatus.invalidInput
             }
             guard record.execution.status == .failed || record.execution.status == .cancelled else {
                 Console.err("error: execution \(id) is \(record.execution.status.rawValue); only failed or cancelled executions can be retried")
                 throw ExitStatus.invalidInput
             }
-            let engine = WorkflowEngine(executors: .withCloudFunctions(), cache: store, store: store, learning: LearningEngine(store: store))
+            let engine = WorkflowEngine(
+                executors: .withCloudFunctions(), cache: (store as? any StepCache) ?? InMemoryStepCache(), store: store,
+                learning: LearningEngine(store: store))
             let reuse = record.execution.stepResults.filter { $0.value.status == .success && !StepResult.isRollbackID($0.key) }
             let options = ExecutionOptions(maxParallelism: record.options.maxParallelism, trigger: record.options.trigger, reuse: reuse)
             let inputs = record.execution.inputs
@@ -286,9 +288,9 @@ extension ExecutionsCommand {
                 guard case .object(let o) = e else { return }
                 return Console.out("\(id) \(o["status"]?.text ?? "")")
             }
-            let store = try storeOptions.openExisting()
+            let store = try await storeOptions.openExisting()
             guard let record = try await StoreCall.run({ try await store.execution(id: id) }) else {
-                Console.err("error: no execution '\(id)' in \(store.path)")
+                Console.err("error: no execution '\(id)' in \(storeOptions.location)")
                 throw ExitStatus.invalidInput
             }
             guard !record.execution.status.isTerminal else {
@@ -301,7 +303,9 @@ extension ExecutionsCommand {
                 return
             }
             let workflow = try await RunCommand.resumable(id, in: store)
-            let engine = WorkflowEngine(executors: .withCloudFunctions(), cache: store, store: store, learning: LearningEngine(store: store))
+            let engine = WorkflowEngine(
+                executors: .withCloudFunctions(), cache: (store as? any StepCache) ?? InMemoryStepCache(), store: store,
+                learning: LearningEngine(store: store))
             let final = try await RunCommand.drive(engine, workflow: workflow, output: .text) { engine in
                 guard try await engine.recover(only: [id]).first != nil else {
                     throw EngineError(.invalidInput, "execution \(id) could not be carried on to cancel it")
@@ -324,7 +328,7 @@ extension ExecutionsCommand {
             do { age = try DurationText.parse(olderThan) } catch {
                 throw ValidationError("--older-than '\(olderThan)': \(error.message)")
             }
-            let store = try storeOptions.openExisting()
+            let store = try await storeOptions.openExisting()
             let cutoff = Date().addingTimeInterval(-age.seconds)
             let n = try await StoreCall.run { try await store.prune(endedBefore: cutoff) }
             Console.out("deleted \(n) execution\(n == 1 ? "" : "s") that ended before \(ExecutionReport.iso(cutoff))")

@@ -40,12 +40,12 @@ struct ExportCommand: AsyncParsableCommand {
         var durations: [String: Double] = [:]
         if learned {
             let (document, _) = try target_.load(file)
-            let learning = LearningEngine(store: try store.openExisting())
+            let learning = LearningEngine(store: try await store.openExisting())
             let statistics = await learning.statistics(workflowID: document.workflow.id)
             durations = Suggester().learnedDurations(statistics).mapValues(\.seconds)
             if durations.isEmpty {
                 Console.err(
-                    "warning: nothing learned yet about '\(document.workflow.id)' in \(store.path) (a step needs \(OptimizationConfig().minimumExecutions) executions); using the estimates"
+                    "warning: nothing learned yet about '\(document.workflow.id)' in \(self.store.location) (a step needs \(OptimizationConfig().minimumExecutions) executions); using the estimates"
                 )
             }
         }

@@ -33,7 +33,7 @@ struct LearningSource {
         if remote.serverURL != nil {
             return try await remote.call(.POST, "/api/v1/learning/suggestions/\(workflowID)/apply", body: ["id": .string(suggestionID)])
         }
-        let store = try storeOptions.openExisting()
+        let store = try await storeOptions.openExisting()
         let (workflow, learning) = try await local(workflowID, store: store)
         let engine = WorkflowEngine(executors: .withCloudFunctions(), store: store, learning: learning)
         try await engine.registerWorkflow(workflow)
@@ -47,10 +47,11 @@ struct LearningSource {
         }
     }
 
-    func local(_ workflowID: String, store given: SQLiteStore? = nil) async throws -> (Workflow, LearningEngine) {
-        let store = try given ?? storeOptions.openExisting()
+    func local(_ workflowID: String, store given: (any Store)? = nil) async throws -> (Workflow, LearningEngine) {
+        let store: any Store
+        if let given { store = given } else { store = try await storeOptions.openExisting() }
         guard let workflow = try await store.registeredWorkflows().first(where: { $0.id == workflowID }) else {
-            Console.err("error: no workflow '\(workflowID)' in \(storeOptions.path); run it first (novacron run FILE)")
+            Console.err("error: no workflow '\(workflowID)' in \(storeOptions.location); run it first (novacron run FILE)")
             throw ExitStatus.invalidInput
         }
         return (workflow, LearningEngine(store: store))
@@ -243,9 +244,9 @@ struct SimulateCommand: AsyncParsableCommand {
                 throw ExitStatus.invalidInput
             }
         } else {
-            let store = try storeOptions.openExisting()
+            let store = try await storeOptions.openExisting()
             guard let statistics = await LearningEngine(store: store).statistics(workflowID: workflow.id), statistics.executions > 0 else {
-                Console.err("error: no executions of \(workflow.id) in \(storeOptions.path) to learn a model from; give --model FILE")
+                Console.err("error: no executions of \(workflow.id) in \(storeOptions.location) to learn a model from; give --model FILE")
                 throw ExitStatus.invalidInput
             }
             behaviour = SimulationModel.learned(from: statistics)

@@ -111,11 +111,11 @@ struct RunCommand: AsyncParsableCommand {
             Console.err("error: \(error.message)")
             throw ExitStatus.invalidInput
         }
-        let store = try storeOptions.open()
+        let store = try await storeOptions.open()
         let configuration = EngineConfiguration(
             workerLimit: maxParallel ?? 64, killGracePeriod: .clamped(seconds: killGrace), actions: catalog, logger: logger)
         // With a store, cached step outputs live in it too, so a cache hit survives the process.
-        let cache: any StepCache = store ?? InMemoryStepCache()
+        let cache: any StepCache = (store as? any StepCache) ?? InMemoryStepCache()
         // With a store, each execution's end is recorded for the learning engine (`novacron patterns`).
         let engine = WorkflowEngine(
             executors: .withCloudFunctions(), configuration: configuration, secrets: secrets, cache: cache, store: store,

@@ -33,6 +33,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The execution store, an SQLite file (default ~/.novacron/novacron.db).", valueName: "path")) var db:
         String?
     @Flag(name: .long, help: "Keep executions in memory only: nothing is saved, nothing can be resumed.") var memory = false
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The store on PostgreSQL instead of SQLite, postgres://user@host:5432/database (NOVACRON_DATABASE_URL; password also from PGPASSWORD).",
+            valueName: "url")) var databaseURL: String?
     @Option(name: .long, help: "processCrash (default) or powerLoss (fsync on every commit).") var durability: String?
     @Option(name: .long, help: ArgumentHelp("A secrets file (mode 600).", valueName: "file")) var secretsFile: String?
     @Option(name: .long, help: "Run at most N steps of an execution at once (default 64).") var maxParallel: Int?
@@ -81,6 +86,7 @@ struct ServeCommand: AsyncParsableCommand {
         f[.tokensFile] = tokensFile
         f[.db] = db
         if memory { f[.memory] = "true" }
+        f[.databaseURL] = databaseURL
         f[.durability] = durability
         f[.secretsFile] = secretsFile
         f[.maxParallel] = maxParallel.map(String.init)

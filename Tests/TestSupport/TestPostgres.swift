@@ -31,6 +31,13 @@ package actor TestPostgres {
         return "postgres://novacron@127.0.0.1:\(server.port)/\(name)?sslmode=disable"
     }
 
+    /// The rows of `sql` in the database at `url`, one a line, read by `psql`: a reader we did not write.
+    package static func psql(_ url: String, _ sql: String) async throws -> String {
+        let finished = try await ExternalTool.run([try binaries() + "/psql", "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql])
+        guard finished.status == 0 else { throw Failure("psql \(sql) exited with \(finished.status): \(finished.output)") }
+        return finished.output
+    }
+
     /// The server's port, to restart it or reach it directly.
     package func port() async throws -> Int { try await running().port }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 #if canImport(Glibc)
     import Glibc
@@ -26,9 +27,25 @@ enum CLI {
         var stderr: String
     }
 
+    /// A new, empty store of `kind` (sqlite or postgres) as the options that name it, and where
+    /// messages say it is (the URL without its query).
+    static func store(_ kind: String) async throws -> (options: [String], location: String) {
+        guard kind == "postgres" else {
+            let db = try temporaryFolder() + "/x.db"
+            return (["--db", db], db)
+        }
+        let url = try await TestPostgres.shared.database()
+        return (["--database-url", url], String(url.prefix { $0 != "?" }))
+    }
+
     /// `novacron serve` on a free port with one admin token; returns it and its URL once it listens.
     static func serve(db: String, token: String) throws -> (Running, String) {
-        let server = try Running(["serve", "--port", "0", "--db", db], environment: ["NOVACRON_API_TOKENS": "admin:\(token)"])
+        try serve(store: ["--db", db], token: token)
+    }
+
+    /// `novacron serve` on the store these options name.
+    static func serve(store: [String], token: String) throws -> (Running, String) {
+        let server = try Running(["serve", "--port", "0"] + store, environment: ["NOVACRON_API_TOKENS": "admin:\(token)"])
         guard server.read(until: { $0.contains("listening on 127.0.0.1:") && $0.hasSuffix("\n") }),
             let port = server.seen.components(separatedBy: "listening on 127.0.0.1:").last?.prefix(while: { $0.isNumber }), !port.isEmpty
         else {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 #if canImport(Glibc)
     import Glibc
@@ -141,10 +142,9 @@ struct ExecutionsCommandTests {
         #expect(missing.stderr.contains("did you mean 'deploys'?"))
     }
 
-    @Test("list, show, logs, retry and cancel work against a running server with --server and --token")
-    func remote() throws {
-        let folder = try CLI.temporaryFolder()
-        let (server, url) = try CLI.serve(db: folder + "/s.db", token: "t0k")
+    @Test("list, show, logs, retry and cancel work against a running server with --server and --token", arguments: ["sqlite", "postgres"])
+    func remote(store kind: String) async throws {
+        let (server, url) = try CLI.serve(store: try await CLI.store(kind).options, token: "t0k")
         defer {
             server.process.terminate()
             _ = server.finish()
@@ -187,13 +187,13 @@ struct ExecutionsCommandTests {
         #expect(cancel.stderr == "error: execution \(id) already failed\n")
     }
 
-    @Test("several processes starting on a new database at once all run")
-    func concurrentFirstOpen() throws {
-        let db = FileManager.default.temporaryDirectory.appendingPathComponent("novacron-\(UUID().uuidString)/x.db").path
+    @Test("several processes starting on a new database at once all run", arguments: ["sqlite", "postgres"])
+    func concurrentFirstOpen(store kind: String) async throws {
+        let store = try await CLI.store(kind).options
         let processes = try (0..<12).map { _ -> Process in
             let p = Process()
             p.executableURL = CLI.binary
-            p.arguments = ["run", "Examples/hello.yaml", "--db", db, "-o", "json"]
+            p.arguments = ["run", "Examples/hello.yaml", "-o", "json"] + store
             p.currentDirectoryURL = CLI.root
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
@@ -202,36 +202,53 @@ struct ExecutionsCommandTests {
         }
         for p in processes { p.waitUntilExit() }
         #expect(processes.map(\.terminationStatus) == Array(repeating: 0, count: 12))
-        let list = try CLI.run("executions", "list", "--db", db, "-o", "json")
+        let list = try CLI.run(["executions", "list", "-o", "json"] + store)
         #expect((try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [Any])?.count == 12)
     }
 
-    @Test("list, show and logs read what run saved")
-    func listShowLogs() throws {
-        let db = FileManager.default.temporaryDirectory.appendingPathComponent("novacron-\(UUID().uuidString)/x.db").path
-        let run = try CLI.run("run", "Examples/rollback-demo.yaml", "--db", db, "-o", "json")
+    @Test("list, show and logs read what run saved", arguments: ["sqlite", "postgres"])
+    func listShowLogs(store kind: String) async throws {
+        let (store, location) = try await CLI.store(kind)
+        let run = try CLI.run(["run", "Examples/rollback-demo.yaml", "-o", "json"] + store)
         #expect(run.status == 1)
         let id = try #require((try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])?["id"] as? String)
-        let list = try CLI.run("executions", "list", "--db", db)
+        let list = try CLI.run(["executions", "list"] + store)
         #expect(list.status == 0)
         #expect(list.stdout.contains("\(id)  rollback-demo  failed"))
-        let show = try CLI.run("executions", "show", id, "--db", db)
+        let show = try CLI.run(["executions", "show", id] + store)
         #expect(show.stdout.contains("error: step critical-step failed: exit code 3"))
         #expect(show.stdout.contains("configure.rollback  success  1"))
         #expect(show.stdout.contains("critical-step       failed   1"))
-        let logs = try CLI.run("executions", "logs", id, "--step", "alert", "--db", db)
+        let logs = try CLI.run(["executions", "logs", id, "--step", "alert"] + store)
         #expect(logs.stdout == "critical-step failed with exit code 3\n")
         // On an ended execution, --follow prints every log once and returns.
-        let followed = try CLI.run("executions", "logs", id, "--follow", "--db", db)
+        let followed = try CLI.run(["executions", "logs", id, "--follow"] + store)
         #expect(followed.status == 0)
         #expect(followed.stdout.contains("==> critical-step (failed) <==\nmigration failed\n"))
         #expect(followed.stdout.contains("==> provision.rollback (success) <==\ndeprovisioned\n"))
-        let missing = try CLI.run("executions", "show", "nope", "--db", db)
+        let missing = try CLI.run(["executions", "show", "nope"] + store)
         #expect(missing.status == 2)
-        #expect(missing.stderr == "error: no execution 'nope' in \(db)\n")
-        let done = try CLI.run("executions", "resume", id, "--db", db)
+        #expect(missing.stderr == "error: no execution 'nope' in \(location)\n")
+        let done = try CLI.run(["executions", "resume", id] + store)
         #expect(done.status == 2)
         #expect(done.stderr == "error: execution \(id) already failed; nothing to resume\n")
+    }
+
+    @Test("a PostgreSQL database that cannot be used is said at once and plainly, without its password")
+    func unusableDatabase() async throws {
+        let unreachable = try CLI.run("executions", "list", "--database-url", "postgres://novacron:hunter2@127.0.0.1:1/novacron")
+        #expect(unreachable.status == 2)
+        #expect(unreachable.stderr.hasPrefix("error: postgres://novacron:***@127.0.0.1:1/novacron: cannot connect: the database is unreachable"))
+        #expect(!unreachable.stderr.contains("hunter2"))
+        let url = try await TestPostgres.shared.database()
+        let missing = try CLI.run("executions", "list", "--database-url", url.replacingOccurrences(of: "/t", with: "/missing_t"))
+        #expect(missing.stderr.contains("cannot connect: database \"missing_t"))
+        let malformed = try CLI.run("run", "Examples/hello.yaml", "--database-url", "mysql://x@y/z")
+        #expect(malformed.status == 2)
+        #expect(malformed.stderr == "error: the database URL must look like postgres://user:password@host:5432/database\n")
+        let both = try CLI.run("executions", "list", "--database-url", url, "--db", "/tmp/x.db")
+        #expect(both.status == 64)
+        #expect(both.stderr.contains("--database-url excludes --db"))
     }
 
     @Test("an execution whose process was killed with SIGKILL is carried on by resume, without re-running what finished")

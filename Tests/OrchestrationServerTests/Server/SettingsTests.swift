@@ -39,6 +39,24 @@ struct SettingsTests {
         #expect(viaEnv.port == 9000)
     }
 
+    @Test("the store is chosen by the first source that names one: a --database-url flag beats NOVACRON_DB, the environment beats the file")
+    func storeChoice() async throws {
+        let path = try file("databaseURL: postgres://file@db/novacron\n")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let flag = try await ServeSettings.resolve(
+            flags: [.databaseURL: "postgres://flag@db/novacron"], environment: ["NOVACRON_DB": "/var/env.db"], configFile: path)
+        #expect(flag.databaseURL == "postgres://flag@db/novacron" && flag.db == nil)
+        let env = try await ServeSettings.resolve(flags: [:], environment: ["NOVACRON_DB": "/var/env.db"], configFile: path)
+        #expect(env.db == "/var/env.db" && env.databaseURL == nil)
+        let envURL = try await ServeSettings.resolve(flags: [:], environment: ["NOVACRON_DATABASE_URL": "postgres://env@db/n"], configFile: nil)
+        #expect(envURL.databaseURL == "postgres://env@db/n")
+        let file = try await ServeSettings.resolve(flags: [:], environment: [:], configFile: path)
+        #expect(file.databaseURL == "postgres://file@db/novacron")
+        await #expect(throws: EngineError.self) {
+            try await ServeSettings.resolve(flags: [.db: "/x.db", .databaseURL: "postgres://a@b/c"], environment: [:], configFile: nil)
+        }
+    }
+
     @Test(
         "bad settings say where and what",
         arguments: [
