@@ -209,6 +209,10 @@ let package = Package(
             dependencies: ["Orchestration", "OrchestrationCloud", "OrchestrationTesting", "TestSupport"]
         ),
         .testTarget(
+            name: "OrchestrationPostgresTests",
+            dependencies: ["Orchestration", "OrchestrationPostgres", "OrchestrationExecutors", "OrchestrationTesting", "TestSupport"]
+        ),
+        .testTarget(
             name: "novacronTests",
             dependencies: ["novacron", "Orchestration", "OrchestrationTesting", "TestSupport"]
         ),

@@ -1,53 +1,64 @@
 import Foundation
 import Orchestration
 import PostgresNIO
+import Synchronization
 
 /// The ``ExecutionStore`` concern: executions, step results, attempts and log tails, written in
 /// batches by ``apply(_:)``, one transaction each.
 extension PostgresStore: ExecutionStore {
+    /// Writes to an execution this node does not hold (another node took it over) are refused,
+    /// the rest of the batch commits, and ``LeaseLost`` names the refused executions.
     public func apply(_ writes: [StoreWrite]) async throws {
         // Encode before the transaction; then one transaction for the batch.
-        // Each statement, and whether it must touch a row (an update of an execution).
-        var statements: [(query: PostgresQuery, mustTouch: Bool)] = []
+        // Each statement, its execution, and whether it must touch a row (an update of an execution).
+        var statements: [(execution: String, query: PostgresQuery, mustTouch: Bool)] = []
         statements.reserveCapacity(writes.count + 4)
+        var created: [String] = []
+        let me = node.id, seconds = leaseDuration.seconds
         for w in writes {
             switch w {
             case .createExecution(let record):
                 var header = record
                 header.execution.stepResults = [:]
-                let e = record.execution, json = try Self.json(header), created = record.createdAt.timeIntervalSince1970
+                let e = record.execution, json = try Self.json(header), created_ = record.createdAt.timeIntervalSince1970
+                created.append(e.id)
                 statements.append(
                     (
+                        e.id,
                         """
-                        INSERT INTO execution (id, workflow_id, workflow_version, status, record, created_at)
-                        VALUES (\(e.id), \(e.workflowID), \(record.workflowHash), \(e.status.rawValue), \(json), \(created))
+                        INSERT INTO execution (id, workflow_id, workflow_version, status, record, created_at, owner_node, lease_epoch, lease_expires_at)
+                        VALUES (\(e.id), \(e.workflowID), \(record.workflowHash), \(e.status.rawValue), \(json), \(created_), \(me), 1,
+                            \(unescaped: Self.databaseNow) + \(seconds))
                         """, false
                     ))
                 for r in e.stepResults.values {
                     let result = try Self.json(r)
-                    statements.append(("INSERT INTO step_result (execution_id, step_id, result) VALUES (\(e.id), \(r.stepID), \(result))", false))
+                    statements.append(
+                        (e.id, "INSERT INTO step_result (execution_id, step_id, result) VALUES (\(e.id), \(r.stepID), \(result))", false))
                 }
             case .updateExecution(let record):
                 var header = record
                 header.execution.stepResults = [:]
                 let e = record.execution, json = try Self.json(header)
-                statements.append(("UPDATE execution SET status = \(e.status.rawValue), record = \(json) WHERE id = \(e.id) RETURNING 1", true))
+                statements.append((e.id, "UPDATE execution SET status = \(e.status.rawValue), record = \(json) WHERE id = \(e.id) RETURNING 1", true))
             case .attempt(let a):
-                statements.append((Self.upsert(a), false))
+                statements.append((a.executionID, Self.upsert(a), false))
             case .stepFinished(let id, let result, let attempt, let log):
                 let json = try Self.json(result)
                 statements.append(
                     (
+                        id,
                         """
                         INSERT INTO step_result (execution_id, step_id, result, log) VALUES (\(id), \(result.stepID), \(json), \(log))
                         ON CONFLICT (execution_id, step_id) DO UPDATE SET result = excluded.result, log = excluded.log
                         """, false
                     ))
-                if let attempt { statements.append((Self.upsert(attempt), false)) }
+                if let attempt { statements.append((id, Self.upsert(attempt), false)) }
             case .observation(let o):
                 let json = try Self.json(o)
                 statements.append(
                     (
+                        o.executionID,
                         "INSERT INTO learning_observation (workflow_id, execution_id, observation) VALUES (\(o.workflowID), \(o.executionID), \(json))",
                         false
                     ))
@@ -55,17 +66,27 @@ extension PostgresStore: ExecutionStore {
                 let json = try Self.json(process), number = Int32(clamping: attempt)
                 statements.append(
                     (
-                        "UPDATE attempt SET process = \(json) WHERE execution_id = \(id) AND step_id = \(stepID) AND attempt = \(number)", false
+                        id, "UPDATE attempt SET process = \(json) WHERE execution_id = \(id) AND step_id = \(stepID) AND attempt = \(number)",
+                        false
                     ))
             }
         }
-        let batch = statements
-        try await transaction("save \(writes.count == 1 ? "a change" : "\(writes.count) changes")") { connection in
-            for (statement, mustTouch) in batch {
-                let touched = try await connection.rows(statement, logger: logger, as: Int32.self)
-                if mustTouch, touched.isEmpty { throw StoreError("no execution to update") }
+        if !created.isEmpty { try await registerNode() }
+        let batch = statements, fresh = Set(created)
+        let touched = Set(batch.map(\.execution)).subtracting(fresh)
+        let refused = try await transaction("save \(writes.count == 1 ? "a change" : "\(writes.count) changes")") { connection -> Set<String> in
+            let refused = try await fenced(touched, in: connection)
+            for (execution, statement, mustTouch) in batch where !refused.contains(execution) {
+                let rows = try await connection.rows(statement, logger: logger, as: Int32.self)
+                if mustTouch, rows.isEmpty { throw StoreError("no execution to update") }
             }
+            return refused
         }
+        book.withLock { b in
+            for id in fresh { b.held[id] = 1 }
+            for id in refused { b.held[id] = nil }
+        }
+        if !refused.isEmpty { throw LeaseLost(refused) }
     }
 
     static func upsert(_ a: AttemptRecord) -> PostgresQuery {
@@ -142,18 +163,22 @@ extension PostgresStore: ExecutionStore {
             .first
     }
 
+    /// Only the node holding the execution may (``LeaseLost`` otherwise): the one that claimed it.
     public func interruptAttempts(executionID: String, at date: Date) async throws -> [AttemptRecord] {
         let reason = "interrupted: the process running it stopped", finished = date.timeIntervalSince1970
-        return try await rows(
-            "mark interrupted attempts",
-            """
-            WITH interrupted AS (
-                UPDATE attempt SET status = 'interrupted', finished_at = \(finished), error = \(reason)
-                WHERE execution_id = \(executionID) AND status = 'running'
-                RETURNING \(unescaped: Self.attemptColumns), ord)
-            SELECT \(unescaped: Self.attemptColumns) FROM interrupted ORDER BY ord
-            """, as: AttemptRow.self
-        ).map(Self.attempt)
+        let rows = try await transaction("mark interrupted attempts") { connection -> [AttemptRow]? in
+            guard try await fenced([executionID], in: connection).isEmpty else { return nil }
+            return try await connection.rows(
+                """
+                WITH interrupted AS (
+                    UPDATE attempt SET status = 'interrupted', finished_at = \(finished), error = \(reason)
+                    WHERE execution_id = \(executionID) AND status = 'running'
+                    RETURNING \(unescaped: Self.attemptColumns), ord)
+                SELECT \(unescaped: Self.attemptColumns) FROM interrupted ORDER BY ord
+                """, logger: logger, as: AttemptRow.self)
+        }
+        guard let rows else { throw LeaseLost([executionID]) }
+        return rows.map(Self.attempt)
     }
 
     public func prune(endedBefore cutoff: Date) async throws -> Int {

@@ -73,7 +73,23 @@ extension PostgresStore {
                 """,
                 "CREATE INDEX optimization_audit_workflow ON optimization_audit (workflow_id, seq)",
             ]
-        )
+        ),
+        (
+            "v2: nodes and execution leases",
+            [
+                """
+                CREATE TABLE node (
+                    id text PRIMARY KEY, host text NOT NULL, pid integer NOT NULL, role text NOT NULL, queues text NOT NULL DEFAULT '',
+                    started_at double precision NOT NULL, heartbeat_at double precision NOT NULL)
+                """,
+                """
+                ALTER TABLE execution ADD COLUMN owner_node text, ADD COLUMN lease_epoch bigint NOT NULL DEFAULT 0,
+                    ADD COLUMN lease_expires_at double precision NOT NULL DEFAULT 0
+                """,
+                "CREATE INDEX execution_lease ON execution (lease_expires_at) WHERE status IN ('pending', 'running', 'paused')",
+                "CREATE INDEX execution_owner ON execution (owner_node) WHERE status IN ('pending', 'running', 'paused')",
+            ]
+        ),
     ]
 
     /// The advisory lock key that serializes migrations across nodes ("NovaCron" in ASCII).

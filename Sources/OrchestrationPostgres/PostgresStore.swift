@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Orchestration
 import PostgresNIO
+import Synchronization
 
 /// The store on PostgreSQL, for several nodes sharing one database (docs/cluster.md).
 ///
@@ -22,12 +23,25 @@ public final class PostgresStore: Sendable {
     let logger: Logger
     /// Where the database is, without its password: for messages.
     public let location: String
+    /// This process as a node of the cluster, and the executions it holds (``ExecutionLeases``).
+    let node: Node
+    public let leaseDuration: Duration
+    let book = Mutex(LeaseBook())
 
     /// Connects to the database at `url` (`postgres://user:password@host:port/database`, with
     /// `?sslmode=disable|prefer|require`), and migrates it.
-    public init(url: String, maximumConnections: Int = 20, logger: Logger = PostgresStore.quietLogger) async throws(StoreError) {
+    /// - Parameters:
+    ///   - leaseDuration: how long this node's hold on an execution lasts without renewal (the
+    ///     engine renews it every third of that); after it, another node may take the execution.
+    ///   - role: what this node is, for `novacron cluster status` (`serve`, `run`, `worker`).
+    public init(
+        url: String, maximumConnections: Int = 20, leaseDuration: Duration = .seconds(5), role: String = "client",
+        logger: Logger = PostgresStore.quietLogger
+    ) async throws(StoreError) {
         let target = try PostgresURL(url)
         location = target.redacted
+        node = Node(role: role)
+        self.leaseDuration = max(.milliseconds(300), leaseDuration)
         // One connection first, so an unreachable server, a refused login or a missing database
         // is said at once and plainly (the pool would retry with backoff for a minute).
         do {

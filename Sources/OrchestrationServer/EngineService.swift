@@ -1,3 +1,4 @@
+import Logging
 import Orchestration
 import ServiceLifecycle
 import Synchronization
@@ -28,6 +29,10 @@ struct EngineService: Service {
             // A store that cannot be read stops the server (the error says why).
             _ = try await engine.recover()
             readiness.markRecovered()
+            if let leases = engine.store as? any ExecutionLeases {
+                // In a cluster: take over what other nodes stopped renewing, as their leases run out.
+                group.addTask { await Self.adoptOrphans(engine, every: leases.leaseDuration / 2) }
+            }
             if let learning = engine.learning {
                 // What was learned before this start orders steps and gives ETAs from the first execution on.
                 group.addTask { for workflow in await engine.registeredWorkflows() { _ = await learning.statistics(workflowID: workflow.id) } }
@@ -40,6 +45,22 @@ struct EngineService: Service {
                 // Cancelled rather than shut down gracefully: stop at once.
             }
             group.cancelAll()
+        }
+        // Drained and stopped (what ran here is handed back, its processes gone): another node may
+        // take it at once instead of waiting for the leases to run out.
+        try? await (engine.store as? any ExecutionLeases)?.releaseLeases()
+    }
+
+    /// Carries on the executions whose node stopped renewing their leases, until cancelled. A
+    /// store that fails is tried again at the next turn (the database restarting).
+    static func adoptOrphans(_ engine: WorkflowEngine, every interval: Duration) async {
+        let clock = ContinuousClock()
+        while !Task.isCancelled {
+            do { try await clock.sleep(for: interval) } catch { return }
+            guard !(await engine.isDraining) else { return }
+            do { _ = try await engine.recover() } catch {
+                engine.logger.warning("cannot take over executions from other nodes now", metadata: ["error": "\(error)"])
+            }
         }
     }
 }

@@ -33,6 +33,9 @@ public struct ServeSettings: Sendable, Equatable {
     /// The PostgreSQL store (`postgres://user:password@host:port/database`) instead of the SQLite
     /// file: what the nodes of a cluster share (docs/cluster.md).
     public var databaseURL: String?
+    /// On PostgreSQL, how long this node's hold on an execution lasts unrenewed: after a node
+    /// dies, another takes its executions over once this has passed.
+    public var leaseDuration: Duration = .seconds(5)
     /// `processCrash` or `powerLoss`.
     public var durability: SQLiteStore.Durability = .processCrash
     public var secretsFile: String?
@@ -58,7 +61,7 @@ public struct ServeSettings: Sendable, Equatable {
     /// The settings a file, the environment (upper snake case after `NOVACRON_`) and flags may set:
     /// the one list of them.
     public enum Key: String, Sendable, CaseIterable {
-        case host, port, insecure, tokensFile, db, memory, databaseURL, durability, secretsFile, maxParallel, drainGrace, prometheusURL
+        case host, port, insecure, tokensFile, db, memory, databaseURL, leaseDuration, durability, secretsFile, maxParallel, drainGrace, prometheusURL
         case allowedHosts, idleTimeout, maxConnections, maxDefinitionBytes, logLevel, logFormat, logFile
         case autoOptimize, learningRate, minConfidence, minExecutions
     }
@@ -127,6 +130,12 @@ public struct ServeSettings: Sendable, Equatable {
         }
         s.secretsFile = text(.secretsFile)
         if let v = try int(.maxParallel, 1...100_000) { s.maxParallel = v }
+        if let v = text(.leaseDuration) {
+            do { s.leaseDuration = try DurationText.parse(v) } catch { throw EngineError(.invalidInput, "leaseDuration: \(error.message)") }
+            guard s.leaseDuration >= .seconds(1), s.leaseDuration <= .seconds(3600) else {
+                throw EngineError(.invalidInput, "leaseDuration: '\(v)' is not from 1s to 1h")
+            }
+        }
         if let v = text(.drainGrace) {
             do { s.drainGrace = try DurationText.parse(v) } catch { throw EngineError(.invalidInput, "drainGrace: \(error.message)") }
         }
@@ -191,7 +200,7 @@ public struct ServeSettings: Sendable, Equatable {
     /// (`~/.novacron/novacron.db` by default).
     public func openStore() async throws(StoreError) -> any Store {
         if memory { return InMemoryStore() }
-        if let databaseURL { return try await PostgresStore(url: databaseURL) }
+        if let databaseURL { return try await PostgresStore(url: databaseURL, leaseDuration: leaseDuration, role: "serve") }
         let path = db ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".novacron/novacron.db").path
         return try SQLiteStore(path: path, durability: durability)
     }

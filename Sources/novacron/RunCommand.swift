@@ -111,7 +111,7 @@ struct RunCommand: AsyncParsableCommand {
             Console.err("error: \(error.message)")
             throw ExitStatus.invalidInput
         }
-        let store = try await storeOptions.open()
+        let store = try await storeOptions.open(role: "run")
         let configuration = EngineConfiguration(
             workerLimit: maxParallel ?? 64, killGracePeriod: .clamped(seconds: killGrace), actions: catalog, logger: logger)
         // With a store, cached step outputs live in it too, so a cache hit survives the process.
@@ -138,6 +138,12 @@ struct RunCommand: AsyncParsableCommand {
             final = try await drive(engine, workflow: workflow, stepper: stepper) { engine in
                 let carried = try await engine.recover(only: [resume], debug: stepper != nil ? true : nil)
                 guard let execution = carried.first else {
+                    if let leases = store as? any ExecutionLeases {
+                        throw EngineError(
+                            .conflict,
+                            "execution \(resume) is held by another node; it is carried on by a serving node once that node stops renewing its lease (\(DurationText.format(leases.leaseDuration)))"
+                        )
+                    }
                     throw EngineError(.invalidInput, "execution \(resume) could not be carried on")
                 }
                 return execution.id

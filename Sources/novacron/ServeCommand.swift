@@ -38,6 +38,11 @@ struct ServeCommand: AsyncParsableCommand {
         help: ArgumentHelp(
             "The store on PostgreSQL instead of SQLite, postgres://user@host:5432/database (NOVACRON_DATABASE_URL; password also from PGPASSWORD).",
             valueName: "url")) var databaseURL: String?
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "On PostgreSQL: how long this node holds an execution unrenewed; another node takes over a dead one's after it (default 5s).",
+            valueName: "duration")) var leaseDuration: String?
     @Option(name: .long, help: "processCrash (default) or powerLoss (fsync on every commit).") var durability: String?
     @Option(name: .long, help: ArgumentHelp("A secrets file (mode 600).", valueName: "file")) var secretsFile: String?
     @Option(name: .long, help: "Run at most N steps of an execution at once (default 64).") var maxParallel: Int?
@@ -87,6 +92,7 @@ struct ServeCommand: AsyncParsableCommand {
         f[.db] = db
         if memory { f[.memory] = "true" }
         f[.databaseURL] = databaseURL
+        f[.leaseDuration] = leaseDuration
         f[.durability] = durability
         f[.secretsFile] = secretsFile
         f[.maxParallel] = maxParallel.map(String.init)

@@ -52,10 +52,11 @@ struct StoreOptions: ParsableArguments {
     }
 
     /// The store, or `nil` with `--memory`; exits 2 with the store's message when it cannot open.
-    func open() async throws -> (any Store)? {
+    /// `role` names this process among a cluster's nodes (`novacron cluster status`).
+    func open(role: String = "client") async throws -> (any Store)? {
         guard !memory else { return nil }
         do {
-            if let url = postgresURL { return try await PostgresStore(url: url) }
+            if let url = postgresURL { return try await PostgresStore(url: url, role: role) }
             return try SQLiteStore(path: path, durability: durability)
         } catch {
             Console.err("error: \(error.message)")

@@ -11,6 +11,8 @@ extension WorkflowEngine {
             let writes = self.writes(for: actions, run: run)
             if !writes.isEmpty { await save(writes, for: run) }
         }
+        // Taken over by another node while this was saved: it carries the execution on, not this one.
+        guard !run.handedOver else { return }
         perform(actions, run: run)
         if draining { resumeDrainWaitersIfIdle() }
     }
@@ -19,7 +21,10 @@ extension WorkflowEngine {
     /// not saved could not be recovered after a crash) and the error is its reason.
     func save(_ writes: [StoreWrite], for run: Run) async {
         guard let writer else { return }
-        do { try await writer.wait(for: writer.enqueue(writes)) } catch {
+        do {
+            try await writer.wait(for: writer.enqueue(writes))
+            if lostLeases.take(run.machine.values.executionID) { leaseLost(run.machine.values.executionID) }
+        } catch {
             let reason = "the store failed: \(error)"
             if run.storeFailure == nil {
                 run.storeFailure = reason

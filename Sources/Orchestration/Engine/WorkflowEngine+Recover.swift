@@ -41,11 +41,21 @@ extension WorkflowEngine {
     public func recover(only: Set<String>? = nil, debug: Bool? = nil) async throws -> [WorkflowExecution] {
         guard let store else { return [] }
         var carried: [WorkflowExecution] = []
-        for record in try await store.unfinishedExecutions() where runs[record.execution.id] == nil {
+        // On a shared store, only what this node could claim: the lease is who runs it.
+        let leases = store as? any ExecutionLeases
+        let claimed = try await leases?.claimExecutions(only: only)
+        var records: [ExecutionRecord] = []
+        if let claimed {
+            for id in claimed { if let record = try await store.execution(id: id) { records.append(record) } }
+            records.sort { ($0.createdAt, $0.execution.id) < ($1.createdAt, $1.execution.id) }
+        } else {
+            records = try await store.unfinishedExecutions()
+        }
+        for record in records where runs[record.execution.id] == nil {
             if let only, !only.contains(record.execution.id) { continue }
             // Another live process on this machine runs it (a `novacron run` beside the server):
             // not ours to carry on — and its steps are not leftovers to stop.
-            if let owner = record.owner, ExecutionRecord.liveOtherProcess(owner) != nil {
+            if leases == nil, let owner = record.owner, ExecutionRecord.liveOtherProcess(owner) != nil {
                 logger.info("execution left to the process running it", metadata: ["execution": "\(record.execution.id)", "owner": "\(owner)"])
                 continue
             }

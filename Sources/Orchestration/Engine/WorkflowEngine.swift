@@ -41,6 +41,8 @@ public actor WorkflowEngine {
         var endingWrites: [StoreWrite]?
         /// Fired when the execution ends, so its timers (workflow timeout, retry delays) stop waiting.
         let timers = OneShotSignal()
+        /// Set when another node took the execution over (``leaseLost(_:)``): nothing more of it happens here.
+        var handedOver = false
 
         init(machine: ExecutionStateMachine, redactor: Redactor) {
             self.machine = machine
@@ -76,6 +78,8 @@ public actor WorkflowEngine {
     /// Writes to the store in order, group-committed; the engine waits for a write before it
     /// acts on the change, so nothing starts before what led to it is saved.
     let writer: GroupCommitQueue<StoreWrite, Void>?
+    /// Executions whose writes the store refused: another node holds them (``ExecutionLeases``).
+    let lostLeases = LeaseLosses()
     /// Learned step durations, which order ready steps (critical path first) and give ETAs;
     /// `nil` estimates from the definition only.
     public nonisolated let estimates: (any DurationEstimates)?
@@ -113,9 +117,11 @@ public actor WorkflowEngine {
     ) {
         self.store = store
         self.estimates = estimates
+        let lostLeases = self.lostLeases
         self.writer = store.map { store in
             GroupCommitQueue(closedError: StoreError("the engine stopped before this was saved")) { writes in
-                try await store.apply(writes)
+                // The rest of the batch committed; the executions named are another node's now.
+                do { try await store.apply(writes) } catch let lost as LeaseLost { lostLeases.add(lost.executionIDs) }
                 return writes.map { _ in () }
             }
         }
@@ -134,6 +140,7 @@ public actor WorkflowEngine {
     public nonisolated func run() async {
         await withDiscardingTaskGroup { group in
             if let writer { group.addTask { await writer.run() } }
+            if let leases = store as? any ExecutionLeases { group.addTask { await self.keepLeases(leases) } }
             for await job in jobs {
                 group.addTask { await self.perform(job) }
             }
