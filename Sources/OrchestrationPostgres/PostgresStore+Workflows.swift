@@ -35,6 +35,12 @@ extension PostgresStore: WorkflowStore {
         try await !rows("unregister a workflow", "DELETE FROM registered_workflow WHERE workflow_id = \(id) RETURNING 1", as: Int32.self).isEmpty
     }
 
+    public func registeredVersions() async throws -> [String: String] {
+        Dictionary(
+            try await rows("list registered versions", "SELECT workflow_id, version FROM registered_workflow", as: (String, String).self),
+            uniquingKeysWith: { a, _ in a })
+    }
+
     public func registeredWorkflows() async throws -> [Workflow] {
         try await rows(
             "list workflows",

@@ -40,6 +40,16 @@ extension SQLiteStore: WorkflowStore {
         }
     }
 
+    public func registeredVersions() async throws -> [String: String] {
+        try await read("list registered versions") { db in
+            Dictionary(
+                try Row.fetchAll(db, sql: "SELECT workflow_id, version FROM registered_workflow").map {
+                    (($0["workflow_id"] as String), ($0["version"] as String))
+                },
+                uniquingKeysWith: { a, _ in a })
+        }
+    }
+
     public func registeredWorkflows() async throws -> [Workflow] {
         let texts = try await read("list workflows") { db in
             try String.fetchAll(

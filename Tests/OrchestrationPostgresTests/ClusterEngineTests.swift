@@ -57,4 +57,63 @@ struct ClusterEngineTests {
             }
         }
     }
+
+    @Test("a workflow registered, changed or unregistered on one node is what another node runs")
+    func sharedRegistry() async throws {
+        let url = try await TestPostgres.shared.database()
+        let storeA = try await PostgresStore(url: url, maximumConnections: 4, role: "serve")
+        let storeB = try await PostgresStore(url: url, maximumConnections: 4, role: "serve")
+        let v1 = try workflowDocument("name: shared\nsteps:\n  - {id: one, inputs: {command: \"true\"}}\n")
+        let v2 = try workflowDocument(
+            "name: shared\nsteps:\n  - {id: one, inputs: {command: \"true\"}}\n  - {id: two, inputs: {command: \"true\"}}\n")
+        try await withScriptedEngine(ScriptedExecutor(), store: storeA) { a in
+            try await withScriptedEngine(ScriptedExecutor(), store: storeB) { b in
+                try await a.registerWorkflow(v1)
+                // Unknown on B a moment ago: B looks in the store before saying no.
+                let started = try await b.executeWorkflow("shared")
+                #expect(try await b.waitForExecution(started.id).stepResults.keys.sorted() == ["one"])
+                try await a.registerWorkflow(v2)
+                try await b.syncWorkflows()
+                #expect(await b.workflow("shared")?.steps.map(\.id) == ["one", "two"])
+                try await a.unregisterWorkflow("shared")
+                try await b.syncWorkflows()
+                await #expect(throws: EngineError.self) { try await b.executeWorkflow("shared") }
+            }
+        }
+    }
+
+    @Test("a schedule every node runs starts one execution per tick")
+    func scheduleOnce() async throws {
+        let url = try await TestPostgres.shared.database()
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        let document = try workflowDocument(
+            """
+            name: every-minute
+            triggers: [{id: tick, type: schedule, schedule: "* * * * *"}]
+            steps: [{id: one, inputs: {command: "true"}}]
+            """)
+        var stores: [PostgresStore] = []
+        for _ in 0..<3 { stores.append(try await PostgresStore(url: url, maximumConnections: 4, role: "serve")) }
+        let clocks = [ManualClock(), ManualClock(), ManualClock()]
+        // Seeded apart, as separate processes are: execution ids differ.
+        try await withScriptedEngine(ScriptedExecutor(), clock: clocks[0], store: stores[0], seed: 1) { a in
+            try await withScriptedEngine(ScriptedExecutor(), clock: clocks[1], store: stores[1], seed: 2) { b in
+                try await withScriptedEngine(ScriptedExecutor(), clock: clocks[2], store: stores[2], seed: 3) { c in
+                    let engines = [a, b, c]
+                    var schedulers: [TriggerScheduler] = []
+                    for (i, engine) in engines.enumerated() {
+                        try await engine.registerWorkflow(document)
+                        schedulers.append(TriggerScheduler(engine: engine, store: stores[i], time: TimeSource(clocks[i], origin: start), seed: 1))
+                    }
+                    for scheduler in schedulers { _ = await scheduler.fireDue() }
+                    for minute in 1...3 {
+                        for clock in clocks { clock.advance(by: .seconds(60)) }
+                        for scheduler in schedulers { _ = await scheduler.fireDue() }
+                        let started = try await stores[0].executions(workflowID: "every-minute", status: nil, limit: 100)
+                        #expect(started.count == minute, "after minute \(minute): \(started.count) executions")
+                    }
+                }
+            }
+        }
+    }
 }

@@ -19,6 +19,7 @@ package final class CrashableStore: Store {
     package func saveWorkflow(_ workflow: Workflow) async throws -> String { try await base.saveWorkflow(workflow) }
     package func workflow(id: String, version: String) async throws -> Workflow? { try await base.workflow(id: id, version: version) }
     package func registeredWorkflows() async throws -> [Workflow] { try await base.registeredWorkflows() }
+    package func registeredVersions() async throws -> [String: String] { try await base.registeredVersions() }
     package func workflowVersions(id: String) async throws -> [(version: String, savedAt: Date)] { try await base.workflowVersions(id: id) }
     package func unregisterWorkflow(id: String) async throws -> Bool { try await base.unregisterWorkflow(id: id) }
     package func execution(id: String) async throws -> ExecutionRecord? { try await base.execution(id: id) }

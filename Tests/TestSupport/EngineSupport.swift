@@ -80,12 +80,12 @@ package extension ExecutionStateMachine {
 /// Runs `body` with an engine on a manual clock whose every step type goes to `executor`.
 package func withScriptedEngine<R: Sendable>(
     _ executor: ScriptedExecutor, clock: ManualClock = ManualClock(), secrets: SecretProvider = SecretProvider(environment: [:]),
-    cache: any StepCache = InMemoryStepCache(), store: (any Store)? = nil, workerLimit: Int = 64,
+    cache: any StepCache = InMemoryStepCache(), store: (any Store)? = nil, workerLimit: Int = 64, seed: UInt64 = 1,
     _ body: (WorkflowEngine) async throws -> R
 ) async throws -> R {
     var executors = ExecutorRegistry()
     for type in StepType.allCases { executors.register(executor, for: type) }
     return try await WorkflowEngine.withEngine(
         executors: executors, configuration: EngineConfiguration(workerLimit: workerLimit), clock: clock,
-        secrets: secrets, cache: cache, store: store, seed: 1, body)
+        secrets: secrets, cache: cache, store: store, seed: seed, body)
 }

@@ -62,6 +62,8 @@ extension WorkflowEngine {
         -> WorkflowExecution
     {
         guard !draining else { throw EngineError(.unavailable, "the engine is shutting down; start the execution again once it is back") }
+        // Registered on another node of the cluster a moment ago?
+        if workflows[workflowID] == nil { try? await syncWorkflows() }
         guard var compiled = workflows[workflowID] else {
             let hint = DidYouMean.hint(workflowID, among: workflows.keys)
             throw EngineError(.notFound, "no workflow '\(workflowID)'\(hint)")

@@ -22,6 +22,7 @@ extension WorkflowEngine {
         while !Task.isCancelled {
             do { try await clock.sleep(for: leases.leaseDuration / 3) } catch { return }
             do {
+                try await syncWorkflows()
                 let lost = try await leases.renewLeases()
                 renewed = clock.now
                 for id in lost { await leaseLost(id) }
@@ -53,5 +54,26 @@ extension WorkflowEngine {
         let moved = EngineError(.conflict, "execution \(id) was taken over by another node (this node's lease on it ran out)")
         for w in waiters { w.settle(.failure(moved)) }
         if draining { resumeDrainWaitersIfIdle() }
+    }
+
+    /// On a store other nodes share: takes up the workflows they registered, changed or
+    /// unregistered since this node last looked (each turn of ``keepLeases(_:)``, and when an
+    /// execution of a workflow unknown here is asked for).
+    package func syncWorkflows() async throws {
+        guard let store, store is any ExecutionLeases else { return }
+        let versions = try await store.registeredVersions()
+        for (id, version) in versions where workflowHashes[id] != version {
+            guard let workflow = try await store.workflow(id: id, version: version),
+                let graph = WorkflowValidator(actions: configuration.actions).validate(workflow).graph,
+                let compiled = try? CompiledWorkflow(graph: graph, actions: configuration.actions)
+            else { continue }
+            workflows[id] = compiled
+            workflowHashes[id] = version
+            learnedGenerations[id] = nil
+        }
+        for id in workflows.keys where versions[id] == nil {
+            workflows[id] = nil
+            workflowHashes[id] = nil
+        }
     }
 }

@@ -41,6 +41,8 @@ extension InMemoryStore: WorkflowStore {
         workflows["\(id)@\(version)"]
     }
 
+    public func registeredVersions() -> [String: String] { registered.compactMapValues { try? $0.contentHash() } }
+
     public func registeredWorkflows() -> [Workflow] {
         registered.values.sorted { $0.id < $1.id }
     }

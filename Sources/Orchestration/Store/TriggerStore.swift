@@ -10,3 +10,13 @@ public protocol TriggerStore: Sendable {
     /// than 30 days are forgotten.
     func recordDelivery(source: String, id: String, at: Date) async throws -> Bool
 }
+
+extension TriggerStore {
+    /// Whether this node is the one to act on `id` of `source` — a cron tick, an event for a
+    /// trigger, an event for a subscription: on a store several nodes share (``ExecutionLeases``),
+    /// only the first to record it; on a store of its own, always (and nothing is written).
+    public func firstAcrossNodes(source: String, id: String, at date: Date) async throws -> Bool {
+        guard self is any ExecutionLeases else { return true }
+        return try await recordDelivery(source: source, id: id, at: date)
+    }
+}

@@ -16,6 +16,9 @@ public protocol WorkflowStore: Sendable {
     func workflow(id: String, version: String) async throws -> Workflow?
     /// The workflows registered, each in the version saved last, by id.
     func registeredWorkflows() async throws -> [Workflow]
+    /// The registered version (content hash) of each registered workflow, by id: what another
+    /// node sharing the store registered, changed or unregistered, without reading definitions.
+    func registeredVersions() async throws -> [String: String]
     /// Every saved version of a workflow, oldest first: content hash and when it was first saved.
     func workflowVersions(id: String) async throws -> [(version: String, savedAt: Date)]
     /// Forgets that a workflow is registered; its versions stay for the executions that pinned

@@ -194,7 +194,7 @@ public actor TriggerScheduler {
     }
 
     /// Fires what is due; returns when the next schedule is due (with its jitter).
-    func fireDue() async -> Date? {
+    package func fireDue() async -> Date? {
         var earliest: Date?
         for (workflowID, trigger, schedule) in await schedules() {
             let key = Self.key(workflowID, trigger.id)
@@ -227,6 +227,8 @@ public actor TriggerScheduler {
     }
 
     func fireSchedule(_ workflowID: String, _ trigger: WorkflowTrigger, tick: Date, missed: Int) async {
+        // However many nodes run this scheduler, one execution per tick.
+        guard await firstAcrossNodes(workflowID, trigger.id, "schedule", tick.formatted(.iso8601)) else { return }
         var payload: [String: JSONValue] = [
             "type": "schedule", "trigger": .string(trigger.id), "scheduledAt": .string(tick.formatted(.iso8601)),
             "firedAt": .string(time.now().formatted(.iso8601)),
@@ -259,6 +261,7 @@ public actor TriggerScheduler {
             var conditions = trigger.conditions
             conditions["event"] = nil
             guard Webhook.matches(conditions, payload: event.data) else { continue }
+            guard await firstAcrossNodes(workflowID, trigger.id, "event", String(event.seq)) else { continue }
             if (try? await fire(workflowID: workflowID, trigger: trigger, payload: event.json)) != nil { fired = true }
         }
         return fired
@@ -292,6 +295,16 @@ public actor TriggerScheduler {
                 ])
             await recordError(workflowID, trigger.id, "\(error)")
             throw error
+        }
+    }
+
+    /// Whether this node fires `trigger` for `id` (a tick, an event): the first node to claim it
+    /// in a shared store. A store that cannot say is a fire skipped, noted on the trigger.
+    func firstAcrossNodes(_ workflowID: String, _ triggerID: String, _ kind: String, _ id: String) async -> Bool {
+        guard let store else { return true }
+        do { return try await store.firstAcrossNodes(source: "\(kind):\(workflowID)/\(triggerID)", id: id, at: time.now()) } catch {
+            await recordError(workflowID, triggerID, "cannot tell whether another node fires \(kind) \(id): \(error)")
+            return false
         }
     }
 

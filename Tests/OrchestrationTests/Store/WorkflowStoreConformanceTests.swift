@@ -22,11 +22,14 @@ struct WorkflowStoreConformanceTests {
         #expect(try await store.workflow(id: "deploy", version: "nope") == nil)
         // The last version saved is the registered one; saving an older one again makes it current.
         #expect(try await store.registeredWorkflows() == [changed])
+        #expect(try await store.registeredVersions() == ["deploy": v2])
         _ = try await store.saveWorkflow(w)
         #expect(try await store.registeredWorkflows() == [w])
+        #expect(try await store.registeredVersions() == ["deploy": v1])
         #expect(try await store.workflowVersions(id: "deploy").map(\.version) == [v1, v2])
         #expect(try await store.unregisterWorkflow(id: "deploy"))
         #expect(try await store.registeredWorkflows().isEmpty)
+        #expect(try await store.registeredVersions().isEmpty)
         #expect(try await !store.unregisterWorkflow(id: "deploy"))
         // Versions stay for the executions that pinned them.
         #expect(try await store.workflow(id: "deploy", version: v1) == w)
