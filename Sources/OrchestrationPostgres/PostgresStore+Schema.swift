@@ -90,6 +90,17 @@ extension PostgresStore {
                 "CREATE INDEX execution_owner ON execution (owner_node) WHERE status IN ('pending', 'running', 'paused')",
             ]
         ),
+        (
+            "v3: commands for the node holding an execution",
+            [
+                """
+                CREATE TABLE execution_command (
+                    seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, execution_id text NOT NULL REFERENCES execution (id) ON DELETE CASCADE,
+                    command text NOT NULL, created_at double precision NOT NULL)
+                """,
+                "CREATE INDEX execution_command_execution ON execution_command (execution_id)",
+            ]
+        ),
     ]
 
     /// The advisory lock key that serializes migrations across nodes ("NovaCron" in ASCII).

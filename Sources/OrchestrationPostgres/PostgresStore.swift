@@ -27,6 +27,9 @@ public final class PostgresStore: Sendable {
     let node: Node
     public let leaseDuration: Duration
     let book = Mutex(LeaseBook())
+    /// Commands for this node: the `LISTEN` task (started on first wait) and its wake-ups.
+    let listener = Mutex<Task<Void, Never>?>(nil)
+    let bell = Bell()
 
     /// Connects to the database at `url` (`postgres://user:password@host:port/database`, with
     /// `?sslmode=disable|prefer|require`), and migrates it.
@@ -67,10 +70,14 @@ public final class PostgresStore: Sendable {
         }
     }
 
-    deinit { runner.cancel() }
+    deinit {
+        listener.withLock { $0?.cancel() }
+        runner.cancel()
+    }
 
     /// Stops the connection pool; the store cannot be used afterwards.
     public func close() async {
+        listener.withLock { $0?.cancel() }
         runner.cancel()
         _ = await runner.value
     }

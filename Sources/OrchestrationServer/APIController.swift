@@ -63,14 +63,10 @@ struct APIController<Context: RequestContext>: Sendable {
             return try APIBody.response(Components.Schemas.Identity(role: .init(principal.role), authenticated: principal.authenticated))
         }
         api.post("executions/:id/cancel", .role(.operator)) { request, context in
-            try await self.operate(request, context) { try await $0.cancelExecution($1) }
+            try await self.operate(request, context, .cancel(reason: "cancelled by user"))
         }
-        api.post("executions/:id/pause", .role(.operator)) { request, context in
-            try await self.operate(request, context) { try await $0.pauseExecution($1) }
-        }
-        api.post("executions/:id/resume", .role(.operator)) { request, context in
-            try await self.operate(request, context) { try await $0.resumeExecution($1) }
-        }
+        api.post("executions/:id/pause", .role(.operator)) { request, context in try await self.operate(request, context, .pause) }
+        api.post("executions/:id/resume", .role(.operator)) { request, context in try await self.operate(request, context, .resume) }
         api.post("executions/:id/retry", .role(.operator), use: retry)
         api.get("triggers", .role(.viewer)) { request, _ in
             let workflow = request.uri.queryParameters.get("workflow").map { String($0) }
@@ -271,10 +267,15 @@ struct APIController<Context: RequestContext>: Sendable {
         }
     }
 
-    func operate(_ request: Request, _ context: Context, _ body: (WorkflowEngine, String) async throws -> Void) async throws -> Response {
+    /// 200 with the execution once done here; 202 with it as saved when another node of the
+    /// cluster runs it and was handed the command.
+    func operate(_ request: Request, _ context: Context, _ command: ExecutionCommand) async throws -> Response {
         let id = try context.parameters.require("id")
-        try await body(engine, id)
-        return try APIBody.response(Components.Schemas.Execution(try await engine.getExecution(id)))
+        if try await engine.send(command, to: id) {
+            return try APIBody.response(Components.Schemas.Execution(try await engine.getExecution(id)))
+        }
+        guard let record = try await store?.execution(id: id) else { throw Problem(.notFound, "no execution '\(id)'") }
+        return try APIBody.response(Components.Schemas.Execution(record.execution), .accepted)
     }
 
     func retry(_ request: Request, context: Context) async throws -> Response {

@@ -116,4 +116,39 @@ struct ClusterEngineTests {
             }
         }
     }
+
+    @Test("pause, resume and cancel sent from another node reach the node running the execution")
+    func commandsFromAnotherNode() async throws {
+        let url = try await TestPostgres.shared.database()
+        let storeA = try await PostgresStore(url: url, maximumConnections: 4, role: "serve")
+        let storeB = try await PostgresStore(url: url, maximumConnections: 4, role: "serve")
+        let onA = ScriptedExecutor()
+        onA.hold("slow")
+        let document = try workflowDocument(
+            """
+            name: remote-control
+            steps:
+              - {id: slow, inputs: {command: "true"}}
+              - {id: next, dependencies: [slow], inputs: {command: "true"}}
+            """)
+        try await withScriptedEngine(onA, store: storeA, seed: 1) { a in
+            try await withScriptedEngine(ScriptedExecutor(), store: storeB, seed: 2) { b in
+                try await a.registerWorkflow(document)
+                let id = try await a.executeWorkflow("remote-control").id
+                await onA.waitForStarts(1)
+                let events = a.events()
+                #expect(try await b.send(.pause, to: id) == false)
+                for await event in events { if case .executionPaused = event { break } }
+                #expect(try await storeB.execution(id: id)?.execution.status == .paused)
+                #expect(try await b.send(.resume, to: id) == false)
+                #expect(try await b.send(.cancel(reason: "stopped from node b"), to: id) == false)
+                let final = try await a.waitForExecution(id)
+                #expect(final.status == .cancelled)
+                #expect(final.error?.contains("stopped from node b") == true)
+                #expect(onA.started == ["slow"])
+                // Ended: nothing to send any more.
+                await #expect(throws: EngineError.self) { try await b.send(.cancel(reason: "again"), to: id) }
+            }
+        }
+    }
 }

@@ -141,6 +141,7 @@ public actor WorkflowEngine {
         await withDiscardingTaskGroup { group in
             if let writer { group.addTask { await writer.run() } }
             if let leases = store as? any ExecutionLeases { group.addTask { await self.keepLeases(leases) } }
+            if let channel = store as? any ExecutionCommands { group.addTask { await self.followCommands(channel) } }
             for await job in jobs {
                 group.addTask { await self.perform(job) }
             }

@@ -1,0 +1,48 @@
+import Foundation
+import Logging
+
+extension WorkflowEngine {
+    /// Carries out `command` on execution `id` — here when this engine runs it (returns `true`);
+    /// otherwise, on a store other nodes share, hands it to the node that holds the execution
+    /// (returns `false`: that node carries it out, at once when it is listening, within seconds
+    /// otherwise).
+    @discardableResult
+    public func send(_ command: ExecutionCommand, to id: String) async throws -> Bool {
+        if runs[id] == nil, let store, let channel = store as? any ExecutionCommands {
+            guard let record = try await store.execution(id: id) else { throw EngineError(.notFound, "no execution '\(id)'") }
+            guard !record.execution.status.isTerminal else {
+                throw EngineError(.conflict, "execution \(id) already \(record.execution.status.rawValue)")
+            }
+            try await channel.sendCommand(command, to: id)
+            return false
+        }
+        try await carryOut(command, on: id)
+        return true
+    }
+
+    func carryOut(_ command: ExecutionCommand, on id: String) async throws {
+        switch command {
+        case .cancel(let reason): try await cancelExecution(id, reason: reason)
+        case .pause: try await pauseExecution(id)
+        case .resume: try await resumeExecution(id)
+        case .debug(let on): try await setDebug(id, on)
+        }
+    }
+
+    /// Carries out, while ``run()`` runs, the commands other nodes send to the executions this
+    /// one holds.
+    nonisolated func followCommands(_ channel: any ExecutionCommands) async {
+        while !Task.isCancelled {
+            await channel.waitForCommands(upTo: .seconds(2))
+            if Task.isCancelled { return }
+            guard let commands = try? await channel.takeCommands() else { continue }
+            for (id, command) in commands {
+                do { try await carryOut(command, on: id) } catch {
+                    logger.warning(
+                        "a command from another node could not be carried out",
+                        metadata: ["execution": "\(id)", "command": "\(command)", "error": "\(error)"])
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import Orchestration
+import PostgresNIO
+import Synchronization
+
+/// The ``ExecutionCommands`` concern: `execution_command` rows for the holder of an execution,
+/// and a `NOTIFY` on ``commandChannel`` that wakes the nodes listening.
+extension PostgresStore: ExecutionCommands {
+    static let commandChannel = "novacron_commands"
+
+    /// Rings when a notification came (or the listener reconnected, when one may have been
+    /// missed); holds one ring at most.
+    final class Bell: Sendable {
+        let rings: AsyncStream<Void>
+        private let continuation: AsyncStream<Void>.Continuation
+        init() { (rings, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1)) }
+        func ring() { continuation.yield() }
+    }
+
+    public func sendCommand(_ command: ExecutionCommand, to executionID: String) async throws {
+        let json = try Self.json(command), now = Date().timeIntervalSince1970
+        try await transaction("send a command to the node running \(executionID)") { connection in
+            try await connection.query(
+                "INSERT INTO execution_command (execution_id, command, created_at) VALUES (\(executionID), \(json), \(now))", logger: logger)
+            try await connection.query("SELECT pg_notify(\(Self.commandChannel), \(executionID))", logger: logger)
+        }
+    }
+
+    public func takeCommands() async throws -> [(executionID: String, command: ExecutionCommand)] {
+        let me = node.id
+        let taken = try await transaction("take commands") { connection -> [(Int64, String, String)] in
+            // Commands for executions that ended are moot.
+            try await connection.query(
+                """
+                DELETE FROM execution_command c USING execution e
+                WHERE c.execution_id = e.id AND e.status NOT IN \(unescaped: Self.unfinished)
+                """, logger: logger)
+            return try await connection.rows(
+                """
+                DELETE FROM execution_command c USING execution e
+                WHERE c.execution_id = e.id AND e.owner_node = \(me) RETURNING c.seq, c.execution_id, c.command
+                """, logger: logger, as: (Int64, String, String).self)
+        }
+        return try taken.sorted { $0.0 < $1.0 }.map { ($0.1, try Self.decode(ExecutionCommand.self, $0.2)) }
+    }
+
+    public func waitForCommands(upTo limit: Duration) async {
+        startListening()
+        let bell = self.bell
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                var rings = bell.rings.makeAsyncIterator()
+                _ = await rings.next()
+            }
+            group.addTask { try? await Task.sleep(for: limit) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Holds one pooled connection on `LISTEN` for as long as the store, reconnecting after a
+    /// second when it drops (the database restarting); rings on every (re)connection too.
+    func startListening() {
+        listener.withLock { task in
+            guard task == nil else { return }
+            let client = self.client, bell = self.bell, logger = self.logger
+            task = Task {
+                while !Task.isCancelled {
+                    do {
+                        try await client.withConnection { connection in
+                            try await connection.listen(on: Self.commandChannel) { notifications in
+                                bell.ring()
+                                for try await _ in notifications { bell.ring() }
+                            }
+                        }
+                    } catch {
+                        logger.debug("command listener lost its connection", metadata: ["error": "\(error)"])
+                    }
+                    try? await Task.sleep(for: .seconds(1))
+                }
+            }
+        }
+    }
+}
