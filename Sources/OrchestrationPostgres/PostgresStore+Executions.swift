@@ -71,16 +71,21 @@ extension PostgresStore: ExecutionStore {
                     ))
             }
         }
-        if !created.isEmpty { try await registerNode() }
         let batch = statements, fresh = Set(created)
         let touched = Set(batch.map(\.execution)).subtracting(fresh)
-        let refused = try await transaction("save \(writes.count == 1 ? "a change" : "\(writes.count) changes")") { connection -> Set<String> in
-            let refused = try await fenced(touched, in: connection)
-            for (execution, statement, mustTouch) in batch where !refused.contains(execution) {
-                let rows = try await connection.rows(statement, logger: logger, as: Int32.self)
-                if mustTouch, rows.isEmpty { throw StoreError("no execution to update") }
+        // The epochs the batch was written under: should this node lose an execution and claim it
+        // again while the batch waits for the database, the batch is still refused.
+        let epochs = book.withLock { $0.held }
+        let refused = try await retryingWhileUnavailable { () async throws(StoreError) -> Set<String> in
+            if !created.isEmpty { try await registerNode() }
+            return try await transaction("save \(writes.count == 1 ? "a change" : "\(writes.count) changes")") { connection -> Set<String> in
+                let refused = try await fenced(touched, epochs: epochs, in: connection)
+                for (execution, statement, mustTouch) in batch where !refused.contains(execution) {
+                    let rows = try await connection.rows(statement, logger: logger, as: Int32.self)
+                    if mustTouch, rows.isEmpty { throw StoreError("no execution to update") }
+                }
+                return refused
             }
-            return refused
         }
         book.withLock { b in
             for id in fresh { b.held[id] = 1 }
@@ -167,7 +172,7 @@ extension PostgresStore: ExecutionStore {
     public func interruptAttempts(executionID: String, at date: Date) async throws -> [AttemptRecord] {
         let reason = "interrupted: the process running it stopped", finished = date.timeIntervalSince1970
         let rows = try await transaction("mark interrupted attempts") { connection -> [AttemptRow]? in
-            guard try await fenced([executionID], in: connection).isEmpty else { return nil }
+            guard try await fenced([executionID], epochs: book.withLock({ $0.held }), in: connection).isEmpty else { return nil }
             return try await connection.rows(
                 """
                 WITH interrupted AS (

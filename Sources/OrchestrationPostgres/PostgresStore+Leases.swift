@@ -120,16 +120,33 @@ extension PostgresStore: ExecutionLeases {
             .filter { $0.1 != node.pid && ExecutionRecord.liveOtherProcess("\(host):\($0.1)") == nil }.map(\.0)
     }
 
-    /// Of the executions `ids` (which exist), those this node does not hold at its epoch: their
+    /// Of the executions `ids` (which exist), those this node does not hold at `epochs`: their
     /// writes are refused. Their rows stay share-locked to the end of the transaction, so no
     /// takeover commits between this check and the writes.
-    func fenced(_ ids: Set<String>, in connection: PostgresConnection) async throws -> Set<String> {
+    func fenced(_ ids: Set<String>, epochs held: [String: Int64], in connection: PostgresConnection) async throws -> Set<String> {
         guard !ids.isEmpty else { return [] }
-        let held = book.withLock { $0.held }
         let list = Array(ids)
         let rows = try await connection.rows(
             "SELECT id, owner_node, lease_epoch FROM execution WHERE id = ANY(\(list)::text[]) FOR SHARE", logger: logger,
             as: (String, String?, Int64).self)
         return Set(rows.filter { $0.1 != node.id || held[$0.0] != $0.2 }.map(\.0))
+    }
+
+    public func forget(_ executionID: String) {
+        book.withLock { _ = $0.held.removeValue(forKey: executionID) }
+    }
+
+    /// `body`, tried again while the database cannot be reached (restarting, a network blip),
+    /// backing off from 100 ms to 2 s, for up to one lease: past that the node no longer holds
+    /// what it was writing, and the error is the caller's.
+    func retryingWhileUnavailable<R>(_ body: () async throws(StoreError) -> R) async throws(StoreError) -> R {
+        let clock = ContinuousClock(), start = clock.now
+        var pause = Duration.milliseconds(100)
+        while true {
+            do { return try await body() } catch  where error.isUnavailable && clock.now - start + pause < leaseDuration {
+                do { try await clock.sleep(for: pause) } catch { throw StoreError("cancelled while waiting for the database") }
+                pause = min(pause * 2, .seconds(2))
+            }
+        }
     }
 }

@@ -129,19 +129,23 @@ public final class PostgresStore: Sendable {
     static func describe(_ error: any Error, doing: String, location: String) -> StoreError {
         if let e = error as? PSQLError {
             if let message = e.serverInfo?[.message] {
-                let state = e.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
-                return StoreError("\(location): cannot \(doing): \(message)\(state)")
+                let code = e.serverInfo?[.sqlState] ?? ""
+                let state = code.isEmpty ? "" : " (SQLSTATE \(code))"
+                // Connection exceptions (08…) and the server shutting down or starting (57P…).
+                let unavailable = code.hasPrefix("08") || code.hasPrefix("57P")
+                return StoreError("\(location): cannot \(doing): \(message)\(state)", unavailable: unavailable)
             }
             switch e.code {
             case .connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed:
                 let cause = e.underlying.map { ": \(Self.firstLine(String(describing: $0)))" } ?? ""
-                return StoreError("\(location): cannot \(doing): the database is unreachable (\(e.code)\(cause))")
+                return StoreError("\(location): cannot \(doing): the database is unreachable (\(e.code)\(cause))", unavailable: true)
             default:
                 return StoreError("\(location): cannot \(doing): \(e.code)")
             }
         }
         if String(describing: error).contains("CircuitBreakerTripped") {
-            return StoreError("\(location): cannot \(doing): the database has been unreachable for a while (connections keep failing)")
+            return StoreError(
+                "\(location): cannot \(doing): the database has been unreachable for a while (connections keep failing)", unavailable: true)
         }
         return StoreError("\(location): cannot \(doing): \(error)")
     }

@@ -119,6 +119,7 @@ public func buildApplication(
     root.get("readyz", .open) { _, _ -> String in
         guard readiness.isRecovered else { throw Problem(.serviceUnavailable, "recovering the executions a previous process left unfinished") }
         guard await !engine.isDraining else { throw Problem(.serviceUnavailable, "shutting down: no new executions start") }
+        guard engine.isStoreReachable else { throw Problem(.serviceUnavailable, "the database cannot be reached; retrying") }
         return "ok"
     }
     let scheduler = TriggerScheduler(engine: engine, store: store, time: time)

@@ -45,7 +45,7 @@ struct ClusterEngineTests {
                 // A's attempt ends late: its result is refused, A stops, its waiter hears why.
                 onA.release("work")
                 let heard = await #expect(throws: EngineError.self) { try await waiting.value }
-                #expect(heard?.message.contains("taken over by another node") == true)
+                #expect(heard?.message.contains("no longer run by this node (this node's lease on it ran out)") == true)
                 #expect(onA.started == ["first", "work"])
                 #expect(onB.started == ["work", "after"])
                 let attempts = try await storeB.attempts(executionID: id, stepID: "work")
@@ -149,6 +149,37 @@ struct ClusterEngineTests {
                 // Ended: nothing to send any more.
                 await #expect(throws: EngineError.self) { try await b.send(.cancel(reason: "again"), to: id) }
             }
+        }
+    }
+
+    @Test("the database restarting loses nothing: what ends while it is down is saved once it is back, and the execution completes")
+    func databaseRestart() async throws {
+        let server = TestPostgres()  // its own server: the shared one serves tests running beside this one
+        let url = try await server.database()
+        let store = try await PostgresStore(url: url, maximumConnections: 4, leaseDuration: .seconds(20), role: "serve")
+        let executor = ScriptedExecutor()
+        executor.hold("during")
+        let document = try workflowDocument(
+            """
+            name: outage
+            steps:
+              - {id: during, inputs: {command: "true"}}
+              - {id: after, dependencies: [during], inputs: {command: "true"}}
+            """)
+        try await withScriptedEngine(executor, store: store) { engine in
+            try await engine.registerWorkflow(document)
+            let id = try await engine.executeWorkflow("outage").id
+            await executor.waitForStarts(1)
+            // Stopped, then released while it is down (the restart ends before the write is retried
+            // or while it is), then started again.
+            try await server.stop()
+            executor.release("during")
+            try await server.start()
+            let final = try await engine.waitForExecution(id)
+            #expect(final.status == .completed)
+            let saved = try await store.execution(id: id)
+            #expect(saved?.execution.status == .completed)
+            #expect(try await store.attempts(executionID: id, stepID: nil).map(\.status) == [.succeeded, .succeeded])
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -10,6 +11,9 @@ import Foundation
 /// empty database of its own (``database()``). `scripts/test` installs Debian's `postgresql`.
 package actor TestPostgres {
     package static let shared = TestPostgres()
+
+    /// A server of its own, for a test that restarts it (the shared one serves tests running beside it).
+    package init() {}
 
     struct Server {
         var folder: String
@@ -40,6 +44,19 @@ package actor TestPostgres {
 
     /// The server's port, to restart it or reach it directly.
     package func port() async throws -> Int { try await running().port }
+
+    /// Stops the server (fast: connections are closed), keeping its data and port.
+    package func stop() async throws {
+        let server = try await running()
+        try await Self.run(server, "pg_ctl", ["-D", server.folder + "/data", "-m", "fast", "-w", "stop"])
+    }
+
+    /// Starts the server stopped by ``stop()`` again, on the same port.
+    package func start() async throws {
+        let server = try await running()
+        let options = "-p \(server.port) -c listen_addresses=127.0.0.1 -c unix_socket_directories=\(server.folder) -c max_connections=200"
+        try await Self.run(server, "pg_ctl", ["-D", server.folder + "/data", "-o", options, "-l", server.folder + "/log", "-w", "-t", "60", "start"])
+    }
 
     /// Stops the server and starts it again on the same port and data (the database restarting).
     package func restart() async throws {
@@ -121,20 +138,25 @@ package actor TestPostgres {
         return reserved.port
     }
 
-    nonisolated(unsafe) private static var folderToRemove: String?
+    private static let foldersToRemove = Mutex<[String]>([])
 
-    /// At the test process's exit: stop the server at once (SIGQUIT to the postmaster) and remove its folder.
+    /// At the test process's exit: stop the servers at once (SIGQUIT to the postmaster) and remove their folders.
     private static func stopAtExit(folder: String) {
-        folderToRemove = folder
+        let first = foldersToRemove.withLock { folders in
+            folders.append(folder)
+            return folders.count == 1
+        }
+        guard first else { return }
         atexit {
-            guard let folder = TestPostgres.folderToRemove else { return }
-            if let pidText = try? String(contentsOfFile: folder + "/data/postmaster.pid", encoding: .utf8),
-                let pid = Int32(pidText.split(separator: "\n").first ?? "")
-            {
-                kill(pid, SIGQUIT)
-                for _ in 0..<100 where kill(pid, 0) == 0 { usleep(20_000) }
+            for folder in TestPostgres.foldersToRemove.withLock({ $0 }) {
+                if let pidText = try? String(contentsOfFile: folder + "/data/postmaster.pid", encoding: .utf8),
+                    let pid = Int32(pidText.split(separator: "\n").first ?? "")
+                {
+                    kill(pid, SIGQUIT)
+                    for _ in 0..<100 where kill(pid, 0) == 0 { usleep(20_000) }
+                }
+                try? FileManager.default.removeItem(atPath: folder)
             }
-            try? FileManager.default.removeItem(atPath: folder)
         }
     }
 

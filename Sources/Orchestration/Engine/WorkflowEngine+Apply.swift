@@ -25,6 +25,13 @@ extension WorkflowEngine {
             try await writer.wait(for: writer.enqueue(writes))
             if lostLeases.take(run.machine.values.executionID) { leaseLost(run.machine.values.executionID) }
         } catch {
+            if let leases = store as? any ExecutionLeases {
+                // Shared store: what was saved is the truth. Stop here; once the lease runs out,
+                // a node (this one too) carries the execution on from it, as after a crash.
+                leases.forget(run.machine.values.executionID)
+                leaseLost(run.machine.values.executionID, because: "the store failed: \(error)")
+                return
+            }
             let reason = "the store failed: \(error)"
             if run.storeFailure == nil {
                 run.storeFailure = reason

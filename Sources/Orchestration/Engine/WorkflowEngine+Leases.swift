@@ -13,45 +13,85 @@ final class LeaseLosses: Sendable {
 
 extension WorkflowEngine {
     /// Renews the store's leases every third of their duration while ``run()`` runs, and stops
-    /// here what another node took over. When the store cannot be reached for a whole lease,
-    /// every execution held is stopped too: another node may be taking them over by now, and a
-    /// step must never run on two nodes at once.
+    /// here what another node took over. When the store cannot renew them in time (five sixths of
+    /// a lease since the last renewal began), every execution held is stopped too: another node
+    /// may be taking them over by now, and a step must never run on two nodes at once.
     nonisolated func keepLeases(_ leases: any ExecutionLeases) async {
         let clock = ContinuousClock()
-        var renewed = clock.now
+        let turn = leases.leaseDuration / 3
+        // Counted from the start of the last renewal that succeeded: the database's expiry is
+        // later than that. Stopping at five sixths of a lease leaves a margin for the steps' ends.
+        var renewedFrom = clock.now
         while !Task.isCancelled {
-            do { try await clock.sleep(for: leases.leaseDuration / 3) } catch { return }
-            do {
-                try await syncWorkflows()
-                let lost = try await leases.renewLeases()
-                renewed = clock.now
+            do { try await clock.sleep(for: turn) } catch { return }
+            let started = clock.now
+            // A renewal that hangs (the pool waiting for a connection) counts as failed after a turn.
+            let outcome = await withTaskGroup(of: Result<Set<String>, any Error>?.self) { group in
+                group.addTask {
+                    do {
+                        try await self.syncWorkflows()
+                        return .success(try await leases.renewLeases())
+                    } catch { return .failure(error) }
+                }
+                group.addTask {
+                    try? await clock.sleep(for: turn)
+                    return nil
+                }
+                let first = await group.next() ?? nil
+                group.cancelAll()
+                return first
+            }
+            switch outcome {
+            case .success(let lost)?:
+                renewedFrom = started
+                storeReached.store(true, ordering: .relaxed)
                 for id in lost { await leaseLost(id) }
-            } catch {
-                guard clock.now - renewed >= leases.leaseDuration else { continue }
-                let held = leases.heldExecutions
-                logger.error(
-                    "the store has not renewed this node's leases for a whole lease; stopping the executions held here",
-                    metadata: ["executions": "\(held.count)", "error": "\(error)"])
-                for id in held { await leaseLost(id) }
+            case .failure(let error)?:
+                storeReached.store(false, ordering: .relaxed)
+                await selfFenceIfDue(leases, since: renewedFrom, clock: clock, error: "\(error)")
+            case nil:
+                storeReached.store(false, ordering: .relaxed)
+                await selfFenceIfDue(leases, since: renewedFrom, clock: clock, error: "no answer within \(DurationText.format(turn))")
             }
         }
     }
 
-    /// Another node holds the execution now: its attempts here are stopped (their processes
-    /// killed), nothing more of it is saved or announced here, and whoever waits for its end is
-    /// told it moved.
-    func leaseLost(_ id: String) {
+    /// When the leases may be running out unrenewed, stops every execution held here: another
+    /// node may be taking them over, and a step must never run on two nodes at once.
+    nonisolated func selfFenceIfDue(_ leases: any ExecutionLeases, since renewed: ContinuousClock.Instant, clock: ContinuousClock, error: String)
+        async
+    {
+        guard clock.now - renewed >= leases.leaseDuration * 5 / 6 else { return }
+        let held = leases.heldExecutions
+        guard !held.isEmpty else { return }
+        logger.error(
+            "the store has not renewed this node's leases in time; stopping the executions held here",
+            metadata: ["executions": "\(held.count)", "error": "\(error)"])
+        for id in held {
+            leases.forget(id)
+            await leaseLost(id, because: "the store could not renew its lease: \(error)")
+        }
+    }
+
+    /// Whether the shared store answered the last renewal of this node's leases (a third of a lease
+    /// ago at most); always true on a store of its own. `/readyz` answers 503 while it is false.
+    public nonisolated var isStoreReachable: Bool { storeReached.load(ordering: .relaxed) }
+
+    /// Another node holds the execution now (or will, from what was saved): its attempts here are
+    /// stopped (their processes killed), nothing more of it is saved or announced here, and
+    /// whoever waits for its end is told why.
+    func leaseLost(_ id: String, because reason: String = "this node's lease on it ran out") {
         guard let run = runs[id], !run.handedOver else { return }
         run.handedOver = true
         runs[id] = nil
         order.removeAll { $0 == id }
-        logger.warning("execution taken over by another node; stopping its steps here", metadata: ["execution": "\(id)"])
+        logger.warning("execution handed to another node; stopping its steps here", metadata: ["execution": "\(id)", "reason": "\(reason)"])
         for signal in run.signals.values { signal.fire() }
         run.signals.removeAll()
         run.timers.fire()
         let waiters = run.waiters
         run.waiters.removeAll()
-        let moved = EngineError(.conflict, "execution \(id) was taken over by another node (this node's lease on it ran out)")
+        let moved = EngineError(.conflict, "execution \(id) is no longer run by this node (\(reason)); a node carries it on from what was saved")
         for w in waiters { w.settle(.failure(moved)) }
         if draining { resumeDrainWaitersIfIdle() }
     }

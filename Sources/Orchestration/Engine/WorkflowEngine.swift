@@ -80,6 +80,8 @@ public actor WorkflowEngine {
     let writer: GroupCommitQueue<StoreWrite, Void>?
     /// Executions whose writes the store refused: another node holds them (``ExecutionLeases``).
     let lostLeases = LeaseLosses()
+    /// Whether the last renewal of the leases reached the store (always, on a store of its own).
+    let storeReached = Atomic<Bool>(true)
     /// Learned step durations, which order ready steps (critical path first) and give ETAs;
     /// `nil` estimates from the definition only.
     public nonisolated let estimates: (any DurationEstimates)?

@@ -32,6 +32,10 @@ public protocol ExecutionLeases: Sendable {
 
     /// The unfinished executions this node holds now.
     var heldExecutions: Set<String> { get }
+
+    /// Stops renewing the lease on `executionID` (what this node saved of it cannot be trusted to
+    /// be all it did): once the lease runs out, a node carries it on from what was saved.
+    func forget(_ executionID: String)
 }
 
 /// A batch's writes to executions this node no longer holds were refused (fencing); the batch's

@@ -23,6 +23,12 @@ public typealias Store = WorkflowStore & ExecutionStore & TriggerStore & EventLo
 /// Errors from a store: unreadable, foreign, newer or full databases and the like.
 public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    /// The store could not be reached (a database server restarting, a network gone): trying again
+    /// later may succeed, unlike a full disk or a refused write.
+    public var isUnavailable: Bool
+    public init(_ message: String, unavailable: Bool = false) {
+        self.message = message
+        self.isUnavailable = unavailable
+    }
     public var description: String { message }
 }
