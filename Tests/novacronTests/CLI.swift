@@ -148,6 +148,12 @@ enum CLI {
             return true
         }
 
+        private var drained: ReadAll?
+
+        /// Reads the rest of the output on a thread of its own, so a long-running process never
+        /// blocks on a full pipe (call ``finish()`` no more).
+        func drainInBackground() { drained = ReadAll(out.fileHandleForReading) }
+
         /// Reads the rest of the output and waits for the exit status.
         func finish() -> Int32 {
             seen += String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
