@@ -37,6 +37,13 @@ extension PostgresStore: ExecutionLeases {
 
     public func claimExecutions(only: Set<String>?) async throws -> Set<String> {
         try await registerNode()
+        // Nodes gone for ten leases (a minute at least) that hold nothing are forgotten.
+        try await query(
+            "forget gone nodes",
+            """
+            DELETE FROM node n WHERE heartbeat_at < \(unescaped: Self.databaseNow) - greatest(60, 10 * lease_seconds)
+                AND NOT EXISTS (SELECT 1 FROM execution e WHERE e.owner_node = n.id AND e.status IN \(unescaped: Self.unfinished))
+            """)
         let dead = try await deadNodesOnThisHost()
         let held = Array(heldExecutions), wanted = only.map { Array($0) }
         let me = node.id, seconds = leaseDuration.seconds
@@ -101,12 +108,12 @@ extension PostgresStore: ExecutionLeases {
     /// and another process on this machine can tell from its pid that it is gone.
     func registerNode() async throws(StoreError) {
         guard !book.withLock({ $0.registered }) else { return }
-        let (id, host, pid, role) = (node.id, node.host, node.pid, node.role)
+        let (id, host, pid, role, seconds) = (node.id, node.host, node.pid, node.role, leaseDuration.seconds)
         try await query(
             "register the node",
             """
-            INSERT INTO node (id, host, pid, role, started_at, heartbeat_at)
-            VALUES (\(id), \(host), \(pid), \(role), \(unescaped: Self.databaseNow), \(unescaped: Self.databaseNow))
+            INSERT INTO node (id, host, pid, role, started_at, heartbeat_at, lease_seconds)
+            VALUES (\(id), \(host), \(pid), \(role), \(unescaped: Self.databaseNow), \(unescaped: Self.databaseNow), \(seconds))
             ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at
             """)
         book.withLock { $0.registered = true }

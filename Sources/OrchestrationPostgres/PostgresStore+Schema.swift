@@ -101,6 +101,10 @@ extension PostgresStore {
                 "CREATE INDEX execution_command_execution ON execution_command (execution_id)",
             ]
         ),
+        (
+            "v4: each node's lease length, to tell live nodes from gone ones",
+            ["ALTER TABLE node ADD COLUMN lease_seconds double precision NOT NULL DEFAULT 5"]
+        ),
     ]
 
     /// The advisory lock key that serializes migrations across nodes ("NovaCron" in ASCII).

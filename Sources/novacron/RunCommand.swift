@@ -214,55 +214,79 @@ struct RunCommand: AsyncParsableCommand {
         start: @Sendable @escaping (WorkflowEngine) async throws -> String
     ) async throws -> WorkflowExecution {
         let interactive = output == .text && isatty(STDOUT_FILENO) == 1
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await engine.run() }
-            defer { group.cancelAll() }
-            // Stamped as they happen (an observer runs at the event), so a piped line carries the
-            // time of its event, not the time it was printed.
-            let (events, stamped) = AsyncStream.makeStream(of: (Date, ExecutionEvent).self, bufferingPolicy: .unbounded)
-            engine.observe { event in stamped.yield((Date(), event)) }
-            let display = output == .json ? nil : ProgressDisplay(workflow: workflow, interactive: interactive)
-            let id: String
-            do { id = try await start(engine) } catch let error as EngineError {
-                Console.err("error: \(error.message)")
-                throw error.code == .unavailable ? ExitCode(1) : ExitStatus.invalidInput
-            }
-            let interrupts = Interrupts()
-            group.addTask {
-                for await (signal, count) in interrupts.stream {
-                    if signal == SIGTERM {
-                        Console.err("terminated: cancelling \(id) and rolling back")
-                        try? await engine.cancelExecution(id, reason: "cancelled (SIGTERM, e.g. novacron executions cancel)")
-                    } else if count == 1 {
-                        Console.err("\ninterrupted: cancelling \(id) and rolling back (Ctrl-C again to exit now)")
-                        try? await engine.cancelExecution(id, reason: "interrupted (Ctrl-C)")
-                    } else {
-                        Console.err("interrupted twice: exiting without waiting")
-                        Foundation.exit(130)
-                    }
+        let handedOver = HandOver()
+        // On a shared store this process is a node of the cluster: it leaves it when done.
+        func leave() async { try? await (engine.store as? any ExecutionLeases)?.releaseLeases() }
+        let ended: WorkflowExecution
+        do { ended = try await follow() } catch {
+            await leave()
+            throw error
+        }
+        await leave()
+        return ended
+
+        func follow() async throws -> WorkflowExecution {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await engine.run() }
+                defer { group.cancelAll() }
+                // Stamped as they happen (an observer runs at the event), so a piped line carries the
+                // time of its event, not the time it was printed.
+                let (events, stamped) = AsyncStream.makeStream(of: (Date, ExecutionEvent).self, bufferingPolicy: .unbounded)
+                engine.observe { event in stamped.yield((Date(), event)) }
+                let display = output == .json ? nil : ProgressDisplay(workflow: workflow, interactive: interactive)
+                let id: String
+                do { id = try await start(engine) } catch let error as EngineError {
+                    Console.err("error: \(error.message)")
+                    throw error.code == .unavailable ? ExitCode(1) : ExitStatus.invalidInput
                 }
-            }
-            if let display, interactive {
+                let interrupts = Interrupts()
                 group.addTask {
-                    while true {
-                        try await Task.sleep(for: .milliseconds(250))
-                        await display.tick(estimatedCompletion: try? await engine.getExecution(id).estimatedCompletion)
+                    // Another node of the cluster carries it on (this one lost its lease): no end comes here.
+                    do { _ = try await engine.waitForExecution(id) } catch let error as EngineError where error.code == .conflict {
+                        handedOver.message.withLock { $0 = error.message }
+                        stamped.finish()
+                    } catch {}
+                }
+                group.addTask {
+                    for await (signal, count) in interrupts.stream {
+                        if signal == SIGTERM {
+                            Console.err("terminated: cancelling \(id) and rolling back")
+                            try? await engine.cancelExecution(id, reason: "cancelled (SIGTERM, e.g. novacron executions cancel)")
+                        } else if count == 1 {
+                            Console.err("\ninterrupted: cancelling \(id) and rolling back (Ctrl-C again to exit now)")
+                            try? await engine.cancelExecution(id, reason: "interrupted (Ctrl-C)")
+                        } else {
+                            Console.err("interrupted twice: exiting without waiting")
+                            Foundation.exit(130)
+                        }
                     }
                 }
-            }
-            // Events since the subscription above are buffered, so none is missed.
-            for await (time, event) in events where event.executionID == id {
-                await display?.handle(event, at: time)
-                if let stepper, case .executionPaused(_, let before) = event {
-                    await stepper.paused(engine, execution: id, before: before)
+                if let display, interactive {
+                    group.addTask {
+                        while true {
+                            try await Task.sleep(for: .milliseconds(250))
+                            await display.tick(estimatedCompletion: try? await engine.getExecution(id).estimatedCompletion)
+                        }
+                    }
                 }
-                if case .executionFinished(let execution) = event {
-                    interrupts.stop()
-                    return execution
+                // Events since the subscription above are buffered, so none is missed.
+                for await (time, event) in events where event.executionID == id {
+                    await display?.handle(event, at: time)
+                    if let stepper, case .executionPaused(_, let before) = event {
+                        await stepper.paused(engine, execution: id, before: before)
+                    }
+                    if case .executionFinished(let execution) = event {
+                        interrupts.stop()
+                        return execution
+                    }
                 }
+                interrupts.stop()
+                if let message = handedOver.message.withLock({ $0 }) {
+                    Console.err("error: \(message)")
+                    throw ExitCode(1)
+                }
+                return try await engine.getExecution(id)
             }
-            interrupts.stop()
-            return try await engine.getExecution(id)
         }
     }
 
@@ -317,4 +341,9 @@ final class Interrupts: Sendable {
         private let value = Atomic<Int>(0)
         func increment() -> Int { value.add(1, ordering: .relaxed).newValue }
     }
+}
+
+/// Why an execution this process ran went on elsewhere (another node of the cluster took it over).
+final class HandOver: Sendable {
+    let message = Mutex<String?>(nil)
 }

@@ -76,6 +76,19 @@ enum CLI {
         return env
     }
 
+    /// ``run(_:limitDataKiB:environment:stdin:)`` on a thread of its own, for async tests: waiting
+    /// for a process must not hold one of the few threads the servers under test run on.
+    static func running(_ arguments: [String], environment: [String: String] = CLI.environment) async throws -> Result {
+        try await offPool { try run(arguments, environment: environment) }
+    }
+
+    /// `body` (which blocks: a process, a pipe) on a thread of its own.
+    static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(with: Swift.Result { try body() }) }
+        }
+    }
+
     static func run(_ arguments: String..., limitDataKiB: Int? = nil) throws -> Result {
         try run(arguments, limitDataKiB: limitDataKiB)
     }
@@ -121,7 +134,7 @@ enum CLI {
 
     /// A `novacron` process started in the background, whose output a test reads as it comes:
     /// the way to wait for an event ("step x started") before acting on the process.
-    final class Running {
+    final class Running: @unchecked Sendable {  // used by one task at a time
         let process = Process()
         private let out = Pipe()
         private(set) var seen = ""

@@ -31,6 +31,16 @@ struct ClusterCLITests {
         return try JSONSerialization.jsonObject(with: data)
     }
 
+    static func callOffPool(_ base: String, _ method: String, _ path: String, body: String? = nil, contentType: String = "application/json")
+        async throws -> [String: Any]
+    {
+        let text = try await CLI.offPool { () -> String in
+            let answer = try call(base, method, path, body: body, contentType: contentType)
+            return String(decoding: try JSONSerialization.data(withJSONObject: answer), as: UTF8.self)
+        }
+        return (try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]) ?? [:]
+    }
+
     @Test(
         "nodes killed with SIGKILL at random moments and PostgreSQL restarted once: every execution completes, no step that succeeded ran again, every side effect belongs to a recorded attempt"
     )
@@ -41,8 +51,8 @@ struct ClusterCLITests {
         let trace = folder + "/trace"
         let node = ["--database-url", url, "--lease-duration", "1s"]
         var nodes: [(running: CLI.Running, url: String)] = []
-        func startNode() throws {
-            let started = try CLI.serve(store: node, token: "t0k")
+        func startNode() async throws {
+            let started = try await CLI.offPool { try CLI.serve(store: node, token: "t0k") }
             started.0.drainInBackground()
             nodes.append((started.0, started.1))
         }
@@ -52,38 +62,48 @@ struct ClusterCLITests {
                 n.running.process.waitUntilExit()
             }
         }
-        for _ in 0..<3 { try startNode() }
+        for _ in 0..<3 { try await startNode() }
 
-        // A chain of six steps, each appending "execution step attempt" to the trace, then working a while.
-        let line = "echo \\\"$NOVACRON_EXECUTION_ID $NOVACRON_STEP_ID $NOVACRON_ATTEMPT\\\" >> \(trace); sleep 0.3"
+        // A chain of ten steps, each appending "execution step attempt" to the trace, then working a while.
+        let steps = 10
+        let line = "echo \\\"$NOVACRON_EXECUTION_ID $NOVACRON_STEP_ID $NOVACRON_ATTEMPT\\\" >> \(trace); sleep 0.5"
         var yaml = "name: chaos\nsteps:\n  - {id: s0, inputs: {command: \"\(line)\"}}\n"
-        for i in 1..<6 { yaml += "  - {id: s\(i), dependencies: [s\(i - 1)], inputs: {command: \"\(line)\"}}\n" }
-        _ = try Self.call(nodes[0].url, "POST", "/api/v1/workflows", body: yaml, contentType: "application/yaml")
-        var ids: [String] = []
-        for i in 0..<9 {
-            let started = try Self.call(nodes[i % nodes.count].url, "POST", "/api/v1/workflows/chaos/executions")
-            ids.append(try #require((started as? [String: Any])?["id"] as? String))
-        }
+        for i in 1..<steps { yaml += "  - {id: s\(i), dependencies: [s\(i - 1)], inputs: {command: \"\(line)\"}}\n" }
+        _ = try await Self.callOffPool(nodes[0].url, "POST", "/api/v1/workflows", body: yaml, contentType: "application/yaml")
+        // Twelve executions, started on the three nodes in turn by one client.
+        let starter = """
+            import json, sys, urllib.request
+            for i in range(12):
+                r = urllib.request.Request(sys.argv[1 + i % 3] + "/api/v1/workflows/chaos/executions", data=b"", method="POST",
+                    headers={"Authorization": "Bearer t0k", "Content-Type": "application/json"})
+                print(json.load(urllib.request.urlopen(r, timeout=30))["id"])
+            """
+        let bases = nodes.map(\.url)
+        let started = try await ExternalTool.run(["python3", "-c", starter] + bases)
+        let ids = started.output.split(separator: "\n").map(String.init)
+        #expect(started.status == 0 && ids.count == 12, "\(started.output)")
 
         let seed = ProcessInfo.processInfo.environment["NOVACRON_PROPERTY_SEED"].flatMap(UInt64.init) ?? UInt64(Date().timeIntervalSince1970)
         var rng = SeededGenerator(seed: seed)
+        func traced() -> Int { ((try? String(contentsOfFile: trace, encoding: .utf8)) ?? "").reduce(0) { $1 == "\n" ? $0 + 1 : $0 } }
         for round in 0..<4 {
-            // A random moment: what runs then is what the kill interrupts.
-            usleep(UInt32.random(in: 200_000...900_000, using: &rng))
+            // A random moment while steps run: after 3 to 12 more of them started.
+            let target = min(traced() + Int.random(in: 3...12, using: &rng), ids.count * steps)
+            for _ in 0..<1500 where traced() < target { try await Task.sleep(for: .milliseconds(20)) }
             let victim = nodes.remove(at: Int.random(in: 0..<nodes.count, using: &rng))
             kill(victim.running.process.processIdentifier, SIGKILL)
-            victim.running.process.waitUntilExit()
+            try await CLI.offPool { victim.running.process.waitUntilExit() }
             if round == 1 { try await postgres.restart() }
-            try startNode()
+            try await startNode()
         }
 
         // Every execution ends: polled from the database (the nodes' leases run out in a second).
         var records: [[String: Any]] = []
         for _ in 0..<600 {
-            let list = try CLI.run(["executions", "list", "--limit", "100", "-o", "json"] + ["--database-url", url])
+            let list = try await CLI.running(["executions", "list", "--limit", "100", "-o", "json"] + ["--database-url", url])
             records = (try? JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]]) ?? []
             if records.count == ids.count, records.allSatisfy({ ["completed", "failed", "cancelled"].contains($0["status"] as? String) }) { break }
-            usleep(200_000)
+            try await Task.sleep(for: .milliseconds(200))
         }
         #expect(records.count == ids.count, "seed \(seed)")
         #expect(records.allSatisfy { $0["status"] as? String == "completed" }, "seed \(seed): \(records.map { $0["status"] ?? "" })")
@@ -103,12 +123,47 @@ struct ClusterCLITests {
         // The kills did land mid-step: some attempts were interrupted and run again elsewhere.
         #expect(statuses.values.contains("interrupted"), "seed \(seed)")
         for id in ids {
-            for step in 0..<6 {
+            for step in 0..<steps {
                 // The attempt that succeeded wrote its line once; no later attempt ran after it.
                 let succeeded = statuses.filter { $0.key.hasPrefix("\(id) s\(step) ") && $0.value == "succeeded" }
                 #expect(succeeded.count == 1, "\(id) s\(step): \(succeeded) (seed \(seed))")
                 if let attempt = succeeded.keys.first { #expect(count[attempt] == 1, "\(attempt) (seed \(seed))") }
             }
         }
+    }
+
+    @Test("cluster status lists the nodes, what they hold and whether they are live; a run leaves when done; a node killed shows as gone")
+    func status() async throws {
+        let url = try await TestPostgres.shared.database()
+        let (server, base) = try await CLI.offPool { try CLI.serve(store: ["--database-url", url, "--lease-duration", "1s"], token: "t0k") }
+        server.drainInBackground()
+        defer {
+            kill(server.process.processIdentifier, SIGKILL)
+            server.process.waitUntilExit()
+        }
+        #expect(!base.isEmpty)
+        #expect(try await CLI.running(["run", "Examples/hello.yaml", "--database-url", url]).status == 0)
+        func nodes() async throws -> [[String: Any]] {
+            let status = try await CLI.running(["cluster", "status", "--database-url", url, "-o", "json"])
+            return try #require((try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])?["nodes"] as? [[String: Any]])
+        }
+        let live = try await nodes()
+        #expect(live.map { $0["role"] as? String } == ["serve"], "the run left: \(live)")
+        #expect(live.first?["live"] as? Bool == true)
+        #expect(live.first?["pid"] as? Int == Int(server.process.processIdentifier))
+        let text = try await CLI.running(["cluster", "status", "--database-url", url])
+        #expect(text.stdout.contains("serve") && text.stdout.contains("executions waiting for a node: 0"))
+
+        kill(server.process.processIdentifier, SIGKILL)
+        try await CLI.offPool { server.process.waitUntilExit() }
+        var gone = false
+        for _ in 0..<100 where !gone {
+            gone = try await nodes().first?["live"] as? Bool == false
+            if !gone { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(gone, "a killed node shows as not live once its lease has run out")
+        let sqlite = try await CLI.running(["cluster", "status", "--db", "/tmp/none.db"])
+        #expect(sqlite.status == 2)
+        #expect(sqlite.stderr.contains("give --database-url"))
     }
 }

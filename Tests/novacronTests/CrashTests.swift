@@ -46,12 +46,13 @@ struct CrashTests {
         var kills = 0, completed = 0, rounds = 0
         while (kills < 20 || completed < 4) && rounds < 200 {
             rounds += 1
-            let running = try CLI.run(["executions", "list", "--status", "running", "-o", "json"] + store)
+            let running = try await CLI.running(["executions", "list", "--status", "running", "-o", "json"] + store)
             let unfinished =
                 (try JSONSerialization.jsonObject(with: Data(running.stdout.utf8)) as? [[String: Any]])?.compactMap { $0["id"] as? String } ?? []
             let arguments = (unfinished.first.map { ["executions", "resume", $0] } ?? ["run", file]) + store
             // Kill after 1–12 step starts: sometimes before the first finishes, sometimes late.
-            if try Self.runAndKill(arguments, afterStarts: Int.random(in: 1...12, using: &rng)) {
+            let starts = Int.random(in: 1...12, using: &rng)
+            if try await CLI.offPool({ try Self.runAndKill(arguments, afterStarts: starts) }) {
                 kills += 1
             } else {
                 completed += 1
@@ -60,12 +61,12 @@ struct CrashTests {
         #expect(kills >= 20, "seed \(seed)")
 
         // Finish whatever the last kill left running.
-        let left = try CLI.run(["executions", "list", "--status", "running", "-o", "json"] + store)
+        let left = try await CLI.running(["executions", "list", "--status", "running", "-o", "json"] + store)
         for id in (try JSONSerialization.jsonObject(with: Data(left.stdout.utf8)) as? [[String: Any]])?.compactMap({ $0["id"] as? String }) ?? [] {
-            #expect(try CLI.run(["executions", "resume", id] + store).status == 0)
+            #expect(try await CLI.running(["executions", "resume", id] + store).status == 0)
         }
 
-        let all = try CLI.run(["executions", "list", "--limit", "1000", "-o", "json"] + store)
+        let all = try await CLI.running(["executions", "list", "--limit", "1000", "-o", "json"] + store)
         let executions = try #require(try JSONSerialization.jsonObject(with: Data(all.stdout.utf8)) as? [[String: Any]])
         #expect(executions.allSatisfy { $0["status"] as? String == "completed" }, "seed \(seed)")
 
@@ -76,7 +77,7 @@ struct CrashTests {
         #expect(count.values.allSatisfy { $0 == 1 }, "an attempt ran twice (seed \(seed))")
         for execution in executions {
             let id = try #require(execution["id"] as? String)
-            let show = try CLI.run(["executions", "show", id, "-o", "json"] + store)
+            let show = try await CLI.running(["executions", "show", id, "-o", "json"] + store)
             let steps = try #require((try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any])?["steps"] as? [[String: Any]])
             #expect(steps.count == 12)
             for step in steps {

@@ -202,34 +202,34 @@ struct ExecutionsCommandTests {
         }
         for p in processes { p.waitUntilExit() }
         #expect(processes.map(\.terminationStatus) == Array(repeating: 0, count: 12))
-        let list = try CLI.run(["executions", "list", "-o", "json"] + store)
+        let list = try await CLI.running(["executions", "list", "-o", "json"] + store)
         #expect((try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [Any])?.count == 12)
     }
 
     @Test("list, show and logs read what run saved", arguments: ["sqlite", "postgres"])
     func listShowLogs(store kind: String) async throws {
         let (store, location) = try await CLI.store(kind)
-        let run = try CLI.run(["run", "Examples/rollback-demo.yaml", "-o", "json"] + store)
+        let run = try await CLI.running(["run", "Examples/rollback-demo.yaml", "-o", "json"] + store)
         #expect(run.status == 1)
         let id = try #require((try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])?["id"] as? String)
-        let list = try CLI.run(["executions", "list"] + store)
+        let list = try await CLI.running(["executions", "list"] + store)
         #expect(list.status == 0)
         #expect(list.stdout.contains("\(id)  rollback-demo  failed"))
-        let show = try CLI.run(["executions", "show", id] + store)
+        let show = try await CLI.running(["executions", "show", id] + store)
         #expect(show.stdout.contains("error: step critical-step failed: exit code 3"))
         #expect(show.stdout.contains("configure.rollback  success  1"))
         #expect(show.stdout.contains("critical-step       failed   1"))
-        let logs = try CLI.run(["executions", "logs", id, "--step", "alert"] + store)
+        let logs = try await CLI.running(["executions", "logs", id, "--step", "alert"] + store)
         #expect(logs.stdout == "critical-step failed with exit code 3\n")
         // On an ended execution, --follow prints every log once and returns.
-        let followed = try CLI.run(["executions", "logs", id, "--follow"] + store)
+        let followed = try await CLI.running(["executions", "logs", id, "--follow"] + store)
         #expect(followed.status == 0)
         #expect(followed.stdout.contains("==> critical-step (failed) <==\nmigration failed\n"))
         #expect(followed.stdout.contains("==> provision.rollback (success) <==\ndeprovisioned\n"))
-        let missing = try CLI.run(["executions", "show", "nope"] + store)
+        let missing = try await CLI.running(["executions", "show", "nope"] + store)
         #expect(missing.status == 2)
         #expect(missing.stderr == "error: no execution 'nope' in \(location)\n")
-        let done = try CLI.run(["executions", "resume", id] + store)
+        let done = try await CLI.running(["executions", "resume", id] + store)
         #expect(done.status == 2)
         #expect(done.stderr == "error: execution \(id) already failed; nothing to resume\n")
     }

@@ -33,6 +33,9 @@ public protocol ExecutionLeases: Sendable {
     /// The unfinished executions this node holds now.
     var heldExecutions: Set<String> { get }
 
+    /// The nodes, what they hold, and the leases about to run out.
+    func clusterStatus() async throws -> ClusterStatus
+
     /// Stops renewing the lease on `executionID` (what this node saved of it cannot be trusted to
     /// be all it did): once the lease runs out, a node carries it on from what was saved.
     func forget(_ executionID: String)

@@ -113,7 +113,9 @@ struct PrometheusTests {
                       - {id: scale-up, timeout: 1m}
                     """))
             let app = try await buildApplication(
-                engine: engine, store: nil, configuration: ServerConfiguration(port: 0, prometheusURL: prometheus.url))
+                // The test's one connection waits on scrapes between requests: longer than the default
+                // idle timeout when the machine is busy.
+                engine: engine, store: nil, configuration: ServerConfiguration(port: 0, prometheusURL: prometheus.url, idleTimeout: .seconds(600)))
             try await app.test(.live) { client in
                 let events = engine.events()
                 var starts = 0
