@@ -154,6 +154,7 @@ let package = Package(
             name: "NovaCronBenchmark",
             dependencies: [
                 "Orchestration", "OrchestrationExecutors", "OrchestrationSQLite", "OrchestrationServer", "OrchestrationTesting", "OrchestrationCloud",
+                "OrchestrationPostgres",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
