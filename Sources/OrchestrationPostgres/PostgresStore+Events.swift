@@ -12,7 +12,7 @@ extension PostgresStore: EventLogStore {
     public func appendEvents(_ events: [(type: String, data: JSONValue, source: String, time: Date)]) async throws -> [BusEvent] {
         guard !events.isEmpty else { return [] }
         let rows: [(type: String, payload: String, at: Double)] = events.map { e in
-            (e.type, JSONValue.object(["data": e.data, "source": .string(e.source)]).jsonText, e.time.timeIntervalSince1970)
+            (e.type, BusEvent.storedPayload(data: e.data, source: e.source), e.time.timeIntervalSince1970)
         }
         let seqs = try await transaction("append events") { connection -> [Int64] in
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.eventAppendLock))", logger: logger)
@@ -34,13 +34,7 @@ extension PostgresStore: EventLogStore {
             "read events", "SELECT seq, type, payload, created_at FROM event WHERE seq > \(seq) ORDER BY seq LIMIT \(count)",
             as: (Int64, String, String, Double).self
         ).map { row in
-            var data: JSONValue = .null
-            var source = ""
-            if case .object(let o)? = try? JSONDecoder().decode(JSONValue.self, from: Data(row.2.utf8)) {
-                data = o["data"] ?? .null
-                if case .string(let s)? = o["source"] { source = s }
-            }
-            return BusEvent(seq: row.0, type: row.1, data: data, source: source, time: Date(timeIntervalSince1970: row.3))
+            BusEvent(seq: row.0, type: row.1, storedPayload: row.2, time: Date(timeIntervalSince1970: row.3))
         }
     }
 

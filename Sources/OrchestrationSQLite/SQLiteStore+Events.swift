@@ -6,7 +6,7 @@ import Orchestration
 extension SQLiteStore: EventLogStore {
     public func appendEvents(_ events: [(type: String, data: JSONValue, source: String, time: Date)]) async throws -> [BusEvent] {
         let rows: [(String, String, Double, JSONValue, String, Date)] = events.map { e in
-            let payload = JSONValue.object(["data": e.data, "source": .string(e.source)]).jsonText
+            let payload = BusEvent.storedPayload(data: e.data, source: e.source)
             return (e.type, payload, e.time.timeIntervalSince1970, e.data, e.source, e.time)
         }
         let seqs = try await write("append events") { db -> [Int64] in
@@ -28,13 +28,7 @@ extension SQLiteStore: EventLogStore {
                 .map { (($0["seq"] as Int64), ($0["type"] as String), ($0["payload"] as String), ($0["created_at"] as Double)) }
         }
         return rows.map { row in
-            var data: JSONValue = .null
-            var source = ""
-            if case .object(let o)? = try? JSONDecoder().decode(JSONValue.self, from: Data(row.2.utf8)) {
-                data = o["data"] ?? .null
-                if case .string(let s)? = o["source"] { source = s }
-            }
-            return BusEvent(seq: row.0, type: row.1, data: data, source: source, time: Date(timeIntervalSince1970: row.3))
+            BusEvent(seq: row.0, type: row.1, storedPayload: row.2, time: Date(timeIntervalSince1970: row.3))
         }
     }
 

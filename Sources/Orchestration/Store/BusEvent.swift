@@ -107,3 +107,21 @@ public struct DeadLetter: Sendable, Hashable, Codable {
         self.at = at
     }
 }
+
+extension BusEvent {
+    /// How a store keeps an event's data and source: one JSON text (`{"data": …, "source": …}`).
+    package static func storedPayload(data: JSONValue, source: String) -> String {
+        JSONValue.object(["data": data, "source": .string(source)]).jsonText
+    }
+
+    /// An event read back from a store: `payload` as ``storedPayload(data:source:)`` wrote it.
+    package init(seq: Int64, type: String, storedPayload payload: String, time: Date) {
+        var data: JSONValue = .null
+        var source = ""
+        if case .object(let o)? = try? JSONDecoder().decode(JSONValue.self, from: Data(payload.utf8)) {
+            data = o["data"] ?? .null
+            if case .string(let s)? = o["source"] { source = s }
+        }
+        self.init(seq: seq, type: type, data: data, source: source, time: time)
+    }
+}
