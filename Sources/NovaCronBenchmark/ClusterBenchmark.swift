@@ -123,7 +123,7 @@ enum ClusterBenchmark {
                 .appendingPathComponent("novacron")
             let process = Process()
             process.executableURL = binary
-            process.arguments = ["serve", "--port", "0", "--database-url", url, "--lease-duration", lease, "--log-level", "error"]
+            process.arguments = ["serve", "--port", "0", "--database-url", url, "--lease-duration", lease]
             var environment = ProcessInfo.processInfo.environment
             environment["NOVACRON_API_TOKENS"] = "admin:bench-token"
             process.environment = environment

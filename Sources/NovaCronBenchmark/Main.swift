@@ -18,7 +18,14 @@ import Foundation
 ///   through nodes sharing PostgreSQL, and failover time (`scripts/bench-cluster` runs it).
 @main
 struct Benchmark {
-    static func main() async throws {
+    static func main() async {
+        do { try await dispatch() } catch {
+            FileHandle.standardError.write(Data("novacron-bench: \(error)\n".utf8))
+            exit(1)
+        }
+    }
+
+    static func dispatch() async throws {
         var arguments = Array(CommandLine.arguments.dropFirst())
         let command = arguments.first.map { $0.hasPrefix("-") ? "engine" : $0 } ?? "engine"
         if !arguments.isEmpty, !arguments[0].hasPrefix("-") { arguments.removeFirst() }

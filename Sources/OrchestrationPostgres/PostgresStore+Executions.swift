@@ -9,100 +9,26 @@ extension PostgresStore: ExecutionStore {
     /// Writes to an execution this node does not hold (another node took it over) are refused,
     /// the rest of the batch commits, and ``LeaseLost`` names the refused executions.
     public func apply(_ writes: [StoreWrite]) async throws {
-        // Encode before the transaction; then one transaction for the batch.
-        // Each statement, its execution, and whether it must touch a row (an update of an execution).
-        var statements: [(execution: String, query: PostgresQuery, mustTouch: Bool)] = []
-        statements.reserveCapacity(writes.count + 4)
-        var created: [String] = []
+        // Encoded before the transaction; then one transaction of a few statements for the batch.
+        let batch = try WriteBatch(writes)
         let me = node.id, seconds = leaseDuration.seconds
-        for w in writes {
-            switch w {
-            case .createExecution(let record):
-                var header = record
-                header.execution.stepResults = [:]
-                let e = record.execution, json = try Self.json(header), created_ = record.createdAt.timeIntervalSince1970
-                created.append(e.id)
-                statements.append(
-                    (
-                        e.id,
-                        """
-                        INSERT INTO execution (id, workflow_id, workflow_version, status, record, created_at, owner_node, lease_epoch, lease_expires_at)
-                        VALUES (\(e.id), \(e.workflowID), \(record.workflowHash), \(e.status.rawValue), \(json), \(created_), \(me), 1,
-                            \(unescaped: Self.databaseNow) + \(seconds))
-                        """, false
-                    ))
-                for r in e.stepResults.values {
-                    let result = try Self.json(r)
-                    statements.append(
-                        (e.id, "INSERT INTO step_result (execution_id, step_id, result) VALUES (\(e.id), \(r.stepID), \(result))", false))
-                }
-            case .updateExecution(let record):
-                var header = record
-                header.execution.stepResults = [:]
-                let e = record.execution, json = try Self.json(header)
-                statements.append((e.id, "UPDATE execution SET status = \(e.status.rawValue), record = \(json) WHERE id = \(e.id) RETURNING 1", true))
-            case .attempt(let a):
-                statements.append((a.executionID, Self.upsert(a), false))
-            case .stepFinished(let id, let result, let attempt, let log):
-                let json = try Self.json(result)
-                statements.append(
-                    (
-                        id,
-                        """
-                        INSERT INTO step_result (execution_id, step_id, result, log) VALUES (\(id), \(result.stepID), \(json), \(log))
-                        ON CONFLICT (execution_id, step_id) DO UPDATE SET result = excluded.result, log = excluded.log
-                        """, false
-                    ))
-                if let attempt { statements.append((id, Self.upsert(attempt), false)) }
-            case .observation(let o):
-                let json = try Self.json(o)
-                statements.append(
-                    (
-                        o.executionID,
-                        "INSERT INTO learning_observation (workflow_id, execution_id, observation) VALUES (\(o.workflowID), \(o.executionID), \(json))",
-                        false
-                    ))
-            case .attemptProcess(let id, let stepID, let attempt, let process):
-                let json = try Self.json(process), number = Int32(clamping: attempt)
-                statements.append(
-                    (
-                        id, "UPDATE attempt SET process = \(json) WHERE execution_id = \(id) AND step_id = \(stepID) AND attempt = \(number)",
-                        false
-                    ))
-            }
-        }
-        let batch = statements, fresh = Set(created)
-        let touched = Set(batch.map(\.execution)).subtracting(fresh)
+        let touched = batch.executions.subtracting(batch.fresh)
         // The epochs the batch was written under: should this node lose an execution and claim it
         // again while the batch waits for the database, the batch is still refused.
         let epochs = book.withLock { $0.held }
         let refused = try await retryingWhileUnavailable { () async throws(StoreError) -> Set<String> in
-            if !created.isEmpty { try await registerNode() }
+            if !batch.fresh.isEmpty { try await registerNode() }
             return try await transaction("save \(writes.count == 1 ? "a change" : "\(writes.count) changes")") { connection -> Set<String> in
                 let refused = try await fenced(touched, epochs: epochs, in: connection)
-                for (execution, statement, mustTouch) in batch where !refused.contains(execution) {
-                    let rows = try await connection.rows(statement, logger: logger, as: Int32.self)
-                    if mustTouch, rows.isEmpty { throw StoreError("no execution to update") }
-                }
+                try await batch.run(skipping: refused, owner: me, leaseSeconds: seconds, in: connection, logger: logger)
                 return refused
             }
         }
         book.withLock { b in
-            for id in fresh { b.held[id] = 1 }
+            for id in batch.fresh { b.held[id] = 1 }
             for id in refused { b.held[id] = nil }
         }
         if !refused.isEmpty { throw LeaseLost(refused) }
-    }
-
-    static func upsert(_ a: AttemptRecord) -> PostgresQuery {
-        let number = Int32(clamping: a.attempt), started = a.startedAt.timeIntervalSince1970
-        let finished = a.finishedAt?.timeIntervalSince1970, exit = a.exitCode.map { Int32(clamping: $0) }
-        return """
-            INSERT INTO attempt (execution_id, step_id, attempt, status, started_at, finished_at, error, exit_code)
-            VALUES (\(a.executionID), \(a.stepID), \(number), \(a.status.rawValue), \(started), \(finished), \(a.error), \(exit))
-            ON CONFLICT (execution_id, step_id, attempt) DO UPDATE SET
-                status = excluded.status, finished_at = excluded.finished_at, error = excluded.error, exit_code = excluded.exit_code
-            """
     }
 
     public func execution(id: String) async throws -> ExecutionRecord? {
