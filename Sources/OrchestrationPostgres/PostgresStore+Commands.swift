@@ -45,8 +45,14 @@ extension PostgresStore: ExecutionCommands {
     }
 
     public func waitForCommands(upTo limit: Duration) async {
-        startListening()
-        let bell = self.bell
+        await wait(on: Self.commandChannel, upTo: limit)
+    }
+
+    /// Returns when a notification on `channel` came (or may have been missed), after `limit` at
+    /// the latest, or when the calling task is cancelled.
+    func wait(on channel: String, upTo limit: Duration) async {
+        guard let bell = bells[channel] else { return }
+        startListening(on: channel, bell: bell)
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 var rings = bell.rings.makeAsyncIterator()
@@ -58,23 +64,23 @@ extension PostgresStore: ExecutionCommands {
         }
     }
 
-    /// Holds one pooled connection on `LISTEN` for as long as the store, reconnecting after a
-    /// second when it drops (the database restarting); rings on every (re)connection too.
-    func startListening() {
-        listener.withLock { task in
-            guard task == nil else { return }
-            let client = self.client, bell = self.bell, logger = self.logger
-            task = Task {
+    /// Holds one pooled connection on `LISTEN channel` for as long as the store, reconnecting
+    /// after a second when it drops (the database restarting); rings on every (re)connection too.
+    func startListening(on channel: String, bell: Bell) {
+        listeners.withLock { tasks in
+            guard tasks[channel] == nil else { return }
+            let client = self.client, logger = self.logger
+            tasks[channel] = Task {
                 while !Task.isCancelled {
                     do {
                         try await client.withConnection { connection in
-                            try await connection.listen(on: Self.commandChannel) { notifications in
+                            try await connection.listen(on: channel) { notifications in
                                 bell.ring()
                                 for try await _ in notifications { bell.ring() }
                             }
                         }
                     } catch {
-                        logger.debug("command listener lost its connection", metadata: ["error": "\(error)"])
+                        logger.debug("listener lost its connection", metadata: ["channel": "\(channel)", "error": "\(error)"])
                     }
                     try? await Task.sleep(for: .seconds(1))
                 }

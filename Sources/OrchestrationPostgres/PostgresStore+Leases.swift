@@ -27,6 +27,8 @@ extension PostgresStore: ExecutionLeases {
     struct LeaseBook: Sendable {
         var held: [String: Int64] = [:]
         var registered = false
+        /// The queues this node serves as a worker, as `node.queues` says them.
+        var queues: String?
     }
 
     /// The database's clock in seconds since 1970.
@@ -106,7 +108,16 @@ extension PostgresStore: ExecutionLeases {
 
     /// Writes this node's row once (an execution is created or claimed): `cluster status` lists it,
     /// and another process on this machine can tell from its pid that it is gone.
-    func registerNode() async throws(StoreError) {
+    func registerNode(queues: [String]? = nil) async throws(StoreError) {
+        if let queues {
+            let list = queues.sorted().joined(separator: ","), me = node.id
+            guard book.withLock({ $0.queues != list }) else { return }
+            book.withLock { $0.registered = false }
+            try await registerNode()
+            try await query("say which queues the node serves", "UPDATE node SET queues = \(list) WHERE id = \(me)")
+            book.withLock { $0.queues = list }
+            return
+        }
         guard !book.withLock({ $0.registered }) else { return }
         let (id, host, pid, role, seconds) = (node.id, node.host, node.pid, node.role, leaseDuration.seconds)
         try await query(

@@ -105,6 +105,22 @@ extension PostgresStore {
             "v4: each node's lease length, to tell live nodes from gone ones",
             ["ALTER TABLE node ADD COLUMN lease_seconds double precision NOT NULL DEFAULT 5"]
         ),
+        (
+            "v5: steps queued for workers",
+            [
+                """
+                CREATE TABLE step_task (
+                    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, queue text NOT NULL,
+                    execution_id text NOT NULL REFERENCES execution (id) ON DELETE CASCADE, step_id text NOT NULL, attempt integer NOT NULL,
+                    request text NOT NULL, owner_node text, enqueued_at double precision NOT NULL,
+                    claimed_by text, claim_expires_at double precision, claims integer NOT NULL DEFAULT 0,
+                    stop_requested boolean NOT NULL DEFAULT false, superseded boolean NOT NULL DEFAULT false,
+                    outcome text, finished_at double precision)
+                """,
+                "CREATE INDEX step_task_ready ON step_task (queue, id) WHERE outcome IS NULL",
+                "CREATE INDEX step_task_step ON step_task (execution_id, step_id)",
+            ]
+        ),
     ]
 
     /// The advisory lock key that serializes migrations across nodes ("NovaCron" in ASCII).

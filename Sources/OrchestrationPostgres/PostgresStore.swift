@@ -27,9 +27,10 @@ public final class PostgresStore: Sendable {
     let node: Node
     public let leaseDuration: Duration
     let book = Mutex(LeaseBook())
-    /// Commands for this node: the `LISTEN` task (started on first wait) and its wake-ups.
-    let listener = Mutex<Task<Void, Never>?>(nil)
-    let bell = Bell()
+    /// Wake-ups (commands for this node, steps queued, outcomes written): a `LISTEN` task per
+    /// channel, started on its first wait, and the bell it rings.
+    let listeners = Mutex<[String: Task<Void, Never>]>([:])
+    let bells = [PostgresStore.commandChannel: Bell(), PostgresStore.stepChannel: Bell(), PostgresStore.outcomeChannel: Bell()]
 
     /// Connects to the database at `url` (`postgres://user:password@host:port/database`, with
     /// `?sslmode=disable|prefer|require`), and migrates it.
@@ -71,13 +72,13 @@ public final class PostgresStore: Sendable {
     }
 
     deinit {
-        listener.withLock { $0?.cancel() }
+        listeners.withLock { for task in $0.values { task.cancel() } }
         runner.cancel()
     }
 
     /// Stops the connection pool; the store cannot be used afterwards.
     public func close() async {
-        listener.withLock { $0?.cancel() }
+        listeners.withLock { for task in $0.values { task.cancel() } }
         runner.cancel()
         _ = await runner.value
     }

@@ -53,7 +53,7 @@ public struct WorkflowDecoder: Sendable {
     static let stepFields = [
         "id", "name", "description", "type", "action", "inputs", "dependencies", "condition", "timeout",
         "retryPolicy", "parallel", "continueOnFailure", "cache", "idempotent", "estimatedDuration", "rollback",
-        "outputs",
+        "outputs", "queue",
     ]
     static let bodyFields = ["type", "action", "inputs", "timeout", "retryPolicy"]
     static let retryFields = ["maxAttempts", "backoffStrategy", "initialDelay", "maxDelay", "multiplier", "jitter", "retryOn"]
@@ -254,6 +254,7 @@ public struct WorkflowDecoder: Sendable {
             case "estimatedDuration": step.estimatedDuration = r.duration(value, path: p)
             case "rollback": step.rollback = readBody(value, path: p, reader: &r)
             case "outputs": step.outputs = r.stringList(value, path: p, what: "outputs")
+            case "queue": step.queue = r.string(value, path: p)
             default: break
             }
         }

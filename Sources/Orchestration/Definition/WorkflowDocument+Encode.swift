@@ -36,6 +36,7 @@ extension Workflow {
         if let cache = step.cache { o["cache"] = ["enabled": .bool(cache.enabled), "ttl": text(cache.ttl)] }
         if step.idempotent { o["idempotent"] = true }
         o["estimatedDuration"] = step.estimatedDuration.map(text)
+        o["queue"] = step.queue.map(JSONValue.string)
         if let body = step.rollback {
             var b: [String: JSONValue] = [:]
             if body.type != .task { b["type"] = .string(body.type.rawValue) }

@@ -24,6 +24,11 @@ extension ValidationContext {
             if let policy = step.retryPolicy {
                 checkRetryPolicy(policy, path: "\(path).retryPolicy", stepTimeout: step.timeout)
             }
+            if let queue = step.queue, !WorkflowValidator.isQueueName(queue) {
+                error(
+                    .invalidValue, "queue '\(queue)' must be 1 to 63 letters, digits, '_', '-' or '.', starting with a letter or digit",
+                    path: "\(path).queue")
+            }
             if let cache = step.cache, cache.enabled, cache.ttl <= .zero {
                 error(.invalidDuration, "a cache ttl must be longer than 0s", path: "\(path).cache.ttl")
             }
@@ -271,5 +276,21 @@ extension ValidationContext {
                 .missingField, "action '\(name)' needs input '\(input)' to run; without it the step fails",
                 path: present("\(path).inputs") ? "\(path).inputs" : "\(path).action")
         }
+    }
+}
+
+extension WorkflowValidator {
+    /// A queue's name: what `novacron worker --queue` accepts too.
+    public static func isQueueName(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard (1...63).contains(bytes.count), let first = bytes.first, first.isASCIIAlphanumeric else { return false }
+        return bytes.allSatisfy { $0.isASCIIAlphanumeric || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") }
+    }
+}
+
+extension UInt8 {
+    fileprivate var isASCIIAlphanumeric: Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(self) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(self)
+            || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(self)
     }
 }

@@ -29,6 +29,8 @@ package struct CompiledWorkflow: Sendable {
     package let exclusive: [Bool]
     /// Every secret name any step or condition references.
     package let secretNames: Set<String>
+    /// Per step, the queue whose workers run it and its rollback (``StepQueue``), if any.
+    package let queues: [String?]
 
     /// Compiles `graph` (from ``WorkflowValidator``), resolving actions against `actions`.
     package init(graph: WorkflowGraph, actions: ActionCatalog = .builtIn, planner: Planner = Planner()) throws(ActionError) {
@@ -92,6 +94,7 @@ package struct CompiledWorkflow: Sendable {
         self.secretNames = secrets
         self.cachePolicies = workflow.steps.map(\.effectiveCache)
         self.exclusive = workflow.steps.map { !$0.parallel }
+        self.queues = workflow.steps.map(\.queue)
         (self.estimates, self.priorities) = Self.priorities(graph: graph, planner: planner)
         // The optimization score (serial ÷ planned duration) from the same estimates, as the plan
         // reports it: the guide's `OptimizationScore`, filled in at registration.

@@ -128,7 +128,7 @@ extension WorkflowEngine {
                 jobSink.yield(
                     .attempt(
                         executionID: id, step: step, attempt: attempt, request: request, signal: signal, cacheKey: key, rollback: false,
-                        redactor: run.redactor))
+                        redactor: run.redactor, queued: run.machine.compiled.queues[step].map { queued(request, on: $0, run: run) }))
             case .scheduleRetry(let step, let attempt, let delay):
                 let result = run.machine.results[step]
                 emit(.stepRetrying(executionID: id, stepID: result.stepID, nextAttempt: attempt, delay: delay, error: result.error))
@@ -143,7 +143,7 @@ extension WorkflowEngine {
                 jobSink.yield(
                     .attempt(
                         executionID: id, step: step, attempt: request.attempt, request: request, signal: signal, cacheKey: nil, rollback: true,
-                        redactor: run.redactor))
+                        redactor: run.redactor, queued: run.machine.compiled.queues[step].map { queued(request, on: $0, run: run) }))
             case .scheduleRollbackRetry(let step, _, let delay):
                 jobSink.yield(.timer(delay: delay, fire: .rollbackRetry(executionID: id, step: step), stop: run.timers))
             case .stepFinished(let step):
@@ -180,7 +180,7 @@ extension WorkflowEngine {
     /// Runs one job as a child task of ``run()``.
     nonisolated func perform(_ job: Job) async {
         switch job {
-        case .attempt(let executionID, let step, let attempt, let request, let signal, let cacheKey, let rollback, let redactor):
+        case .attempt(let executionID, let step, let attempt, let request, let signal, let cacheKey, let rollback, let redactor, let queued):
             if let cacheKey, let outputs = await cache.lookup(cacheKey, now: time.now()) {
                 await attemptFinished(executionID, step: step, attempt: attempt, outcome: .success(outputs: outputs), cached: true, rollback: false)
                 return
@@ -190,7 +190,8 @@ extension WorkflowEngine {
                     .stepScheduled(
                         executionID: executionID, stepID: request.stepID, latency: .clamped(seconds: max(0, time.now().timeIntervalSince(queued)))))
             }
-            let outcome = await runAttempt(request, signal: signal, redactor: redactor)
+            let outcome =
+                if let queued { await runQueued(queued, signal: signal) } else { await runAttempt(request, signal: signal, redactor: redactor) }
             await attemptFinished(executionID, step: step, attempt: attempt, outcome: outcome, cached: false, rollback: rollback)
         case .timer(let delay, let kind, let stop):
             let time = self.time
@@ -213,70 +214,14 @@ extension WorkflowEngine {
         }
     }
 
-    enum Race: Sendable {
-        case finished(StepOutcome)
-        case stopped
-        case timedOut
-    }
-
-    /// Runs the executor, racing the attempt's timeout and the stop signal; a stopped or timed-out
-    /// attempt is cancelled and awaited, so its processes are gone when this returns.
+    /// Runs the attempt here (``AttemptRunner``), recording the process group it starts.
     nonisolated func runAttempt(_ request: StepRequest, signal: OneShotSignal, redactor: Redactor) async -> StepOutcome {
-        guard let executor = executors.executor(for: request) else {
-            return .failure("no executor for \(request.type.rawValue) steps\(request.action.map { " (action \($0))" } ?? "")")
-        }
-        let writer = self.writer
-        let context = { () -> ExecutorContext in
-            var c = self.context
-            c.redactor = redactor
-            if let writer {
-                c.processStarted = { process in
-                    _ = writer.enqueue([
-                        .attemptProcess(executionID: request.executionID, stepID: request.stepID, attempt: request.attempt, process: process)
-                    ])
-                }
-            }
-            return c
-        }()
-        let time = self.time
-        return await withTaskGroup(of: Race.self) { group in
-            group.addTask { .finished(await executor.execute(request, context: context)) }
-            group.addTask {
-                await signal.wait()
-                return .stopped
-            }
-            if let timeout = request.timeout {
-                group.addTask {
-                    do { try await time.sleep(for: timeout) } catch { return .stopped }
-                    return .timedOut
-                }
-            }
-            var ending: Race?
-            while let next = await group.next() {
-                switch next {
-                case .finished(var outcome):
-                    group.cancelAll()
-                    switch ending {
-                    case .timedOut?:
-                        outcome.ending = .timedOut
-                        outcome.error = "timed out after \(DurationText.format(request.timeout ?? .zero))"
-                    case .stopped?:
-                        outcome.ending = .cancelled
-                        outcome.error = outcome.error ?? "cancelled"
-                    default:
-                        if outcome.succeeded {
-                            outcome.outputs.merge(request.actionOutputs) { own, _ in own }
-                        }
-                    }
-                    return outcome
-                case .stopped, .timedOut:
-                    if ending == nil {
-                        ending = next
-                        group.cancelAll()
-                    }
-                }
-            }
-            return .failure("the attempt ended without a result")
+        let runner = AttemptRunner(executors: executors, context: context, time: time)
+        guard let writer else { return await runner.run(request, signal: signal, redactor: redactor) }
+        return await runner.run(request, signal: signal, redactor: redactor) { process in
+            _ = writer.enqueue([
+                .attemptProcess(executionID: request.executionID, stepID: request.stepID, attempt: request.attempt, process: process)
+            ])
         }
     }
 

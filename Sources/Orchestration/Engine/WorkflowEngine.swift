@@ -51,9 +51,10 @@ public actor WorkflowEngine {
     }
 
     enum Job: Sendable {
+        /// `queued` when a worker serving the step's queue runs it (``runQueued(_:signal:)``).
         case attempt(
             executionID: String, step: Int, attempt: Int, request: StepRequest, signal: OneShotSignal, cacheKey: String?, rollback: Bool,
-            redactor: Redactor)
+            redactor: Redactor, queued: QueuedStep?)
         case timer(delay: Duration, fire: TimerKind, stop: OneShotSignal)
         /// What an observer handed back after an event.
         case followUp(ExecutionObserverFollowUp)
@@ -80,6 +81,8 @@ public actor WorkflowEngine {
     let writer: GroupCommitQueue<StoreWrite, Void>?
     /// Executions whose writes the store refused: another node holds them (``ExecutionLeases``).
     let lostLeases = LeaseLosses()
+    /// Who waits for outcomes of attempts that workers run (``StepQueue``).
+    let queuedOutcomes = OutcomeWaiters()
     /// Whether the last renewal of the leases reached the store (always, on a store of its own).
     let storeReached = Atomic<Bool>(true)
     /// Learned step durations, which order ready steps (critical path first) and give ETAs;
@@ -144,6 +147,7 @@ public actor WorkflowEngine {
             if let writer { group.addTask { await writer.run() } }
             if let leases = store as? any ExecutionLeases { group.addTask { await self.keepLeases(leases) } }
             if let channel = store as? any ExecutionCommands { group.addTask { await self.followCommands(channel) } }
+            if let queue = store as? any StepQueue { group.addTask { await self.followOutcomes(queue) } }
             for await job in jobs {
                 group.addTask { await self.perform(job) }
             }

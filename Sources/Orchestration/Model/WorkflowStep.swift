@@ -39,6 +39,9 @@ public struct WorkflowStep: Sendable, Hashable, Codable {
     public var rollback: StepBody?
     /// Names of the outputs the step promises.
     public var outputs: [String]
+    /// The queue whose workers run the step (`novacron worker --queue NAME`), on a store several
+    /// nodes share; `nil` runs it on the node running the execution.
+    public var queue: String?
 
     public init(
         id: String,
@@ -57,8 +60,10 @@ public struct WorkflowStep: Sendable, Hashable, Codable {
         idempotent: Bool = false,
         estimatedDuration: Duration? = nil,
         rollback: StepBody? = nil,
-        outputs: [String] = []
+        outputs: [String] = [],
+        queue: String? = nil
     ) {
+        self.queue = queue
         self.id = id
         self.name = name
         self.description = description

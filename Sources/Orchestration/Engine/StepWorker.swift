@@ -1,0 +1,181 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// `novacron worker`: runs steps that wait in queues of a store several nodes share
+/// (``StepQueue``), adding CPU without running executions' decisions. It claims up to
+/// `maxParallel` steps at a time in batches, heartbeats them every third of a claim, writes their
+/// outcomes in group commits, and stops a step its execution's node asks to stop. A worker that
+/// cannot heartbeat for five sixths of a claim stops its steps (another worker may take them). On
+/// shutdown it stops what runs and gives those claims back: they run again elsewhere.
+///
+/// The worker puts its own values of the secrets a step uses back into it
+/// (``SealedSecrets``); a secret it does not have fails the step, saying so.
+public final class StepWorker: Sendable {
+    let queue: any StepQueue
+    let queues: [String]
+    let maxParallel: Int
+    let runner: AttemptRunner
+    let secrets: SecretProvider
+    let logger: Logger
+    /// The stop signal of each claimed step running here.
+    let running = Mutex<[Int64: OneShotSignal]>([:])
+    let stopping = Atomic<Bool>(false)
+    /// Steps stopped because their claims could not be held: given back, not reported.
+    let abandoned = Mutex<Set<Int64>>([])
+    let slotFreed: AsyncStream<Void>
+    let freeSlot: AsyncStream<Void>.Continuation
+
+    public init(
+        queue: any StepQueue, queues: [String], maxParallel: Int, executors: ExecutorRegistry, secrets: SecretProvider = SecretProvider(),
+        configuration: EngineConfiguration = EngineConfiguration(), clock: some Clock<Duration> = ContinuousClock(),
+        logger: Logger = Logger(label: "novacron.worker")
+    ) {
+        self.queue = queue
+        self.queues = queues
+        self.maxParallel = max(1, maxParallel)
+        let context = ExecutorContext(clock: clock, killGracePeriod: configuration.killGracePeriod, logLimit: configuration.logLimit)
+        runner = AttemptRunner(executors: executors, context: context, time: TimeSource(clock))
+        self.secrets = secrets
+        self.logger = logger
+        (slotFreed, freeSlot) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Claims and runs steps until the calling task is cancelled; then stops what runs and gives
+    /// it back to the queue.
+    public func run() async {
+        let queue = self.queue
+        let results = GroupCommitQueue<(id: Int64, outcome: QueuedOutcome), Void>(
+            closedError: StoreError("the worker stopped before this outcome was saved")
+        ) { batch in
+            try await queue.finish(batch)
+            return batch.map { _ in () }
+        }
+        await withDiscardingTaskGroup { group in
+            group.addTask { await results.run() }
+            group.addTask { await self.heartbeats() }
+            await claimSteps(into: &group, results: results)
+            stopping.store(true, ordering: .releasing)
+            for signal in running.withLock({ Array($0.values) }) { signal.fire() }
+        }
+        let unfinished = Set(running.withLock { $0.keys })
+        // Not the cancelled task's to do: an unstructured task, so the release reaches the store.
+        await Task { [logger] in
+            do { try await queue.release(unfinished) } catch {
+                logger.warning("cannot give claimed steps back; they return to the queue when their claims run out", metadata: ["error": "\(error)"])
+            }
+        }.value
+    }
+
+    func claimSteps(into group: inout DiscardingTaskGroup, results: GroupCommitQueue<(id: Int64, outcome: QueuedOutcome), Void>) async {
+        while !Task.isCancelled {
+            let free = maxParallel - running.withLock { $0.count }
+            var claimed: [ClaimedStep] = []
+            if free > 0 {
+                do { claimed = try await queue.claimSteps(queues: queues, limit: free) } catch {
+                    if Task.isCancelled { break }
+                    logger.warning("cannot claim steps", metadata: ["error": "\(error)"])
+                    try? await Task.sleep(for: .seconds(1))
+                    continue
+                }
+            }
+            for c in claimed {
+                let signal = OneShotSignal()
+                running.withLock { $0[c.id] = signal }
+                group.addTask { await self.perform(c, signal: signal, results: results) }
+            }
+            if !claimed.isEmpty, claimed.count < free { continue }
+            // Full: wait for a slot. Otherwise for a step to be queued, or a slot, or a second.
+            let queue = self.queue, slots = slotFreed, full = claimed.count == free && free > 0 || free <= 0
+            await withTaskGroup(of: Void.self) { waits in
+                waits.addTask {
+                    var iterator = slots.makeAsyncIterator()
+                    _ = await iterator.next()
+                }
+                if !full { waits.addTask { await queue.waitForSteps(upTo: .seconds(1)) } }
+                await waits.next()
+                waits.cancelAll()
+            }
+        }
+    }
+
+    /// Runs one claimed step and saves its outcome (unless the worker is stopping: then it goes back).
+    func perform(_ claimed: ClaimedStep, signal: OneShotSignal, results: GroupCommitQueue<(id: Int64, outcome: QueuedOutcome), Void>) async {
+        let step = claimed.step
+        var used: [String] = []
+        let outcome: StepOutcome
+        let redactor: Redactor
+        do {
+            let secrets = self.secrets, me = queue.nodeID
+            let value = { (name: String) throws -> String in
+                guard let v = secrets.value(name) else {
+                    throw EngineError(
+                        .invalidInput, "secret \(name) is not set on worker \(me) (set \(SecretProvider.environmentPrefix)\(name) where it runs)")
+                }
+                used.append(v)
+                return v
+            }
+            var request = StepRequest(
+                executionID: step.executionID, workflowID: step.workflowID, stepID: step.stepID, attempt: step.attempt, type: step.type,
+                action: step.action, inputs: try step.inputs.mapValues { try SealedSecrets.unseal($0, secrets: value) },
+                environment: try step.environment.mapValues { try SealedSecrets.unseal($0, secrets: value) },
+                idempotencyKey: step.idempotencyKey, timeout: step.timeout)
+            request.actionOutputs = try step.actionOutputs.mapValues { try SealedSecrets.unseal($0, secrets: value) }
+            request.queuedAt = step.queuedAt
+            redactor = Redactor(secrets: used)
+            logger.debug("step claimed", metadata: ["execution": "\(step.executionID)", "step": "\(step.stepID)", "attempt": "\(step.attempt)"])
+            outcome = redactor.redact(await runner.run(request, signal: signal, redactor: redactor))
+        } catch {
+            redactor = Redactor(secrets: used)
+            outcome = .failure("\(error)")
+        }
+        guard !stopping.load(ordering: .acquiring) else { return }
+        if abandoned.withLock({ $0.remove(claimed.id) != nil }) {
+            try? await queue.release([claimed.id])
+            running.withLock { _ = $0.removeValue(forKey: claimed.id) }
+            freeSlot.yield()
+            return
+        }
+        let saved = QueuedOutcome(
+            ending: outcome.ending.rawValue, outputs: outcome.outputs, error: outcome.error, exitCode: outcome.exitCode, log: outcome.log,
+            worker: queue.nodeID)
+        do { try await results.wait(for: results.enqueue([(claimed.id, saved)])) } catch {
+            logger.warning("cannot save a step's outcome", metadata: ["step": "\(step.stepID)", "error": "\(error)"])
+            return
+        }
+        running.withLock { _ = $0.removeValue(forKey: claimed.id) }
+        freeSlot.yield()
+    }
+
+    /// Every third of a claim: extends the claims, stops steps lost or asked to stop, and stops
+    /// everything when no heartbeat got through for five sixths of a claim.
+    func heartbeats() async {
+        let clock = ContinuousClock(), claim = queue.claimDuration
+        var lastGood = clock.now
+        while !Task.isCancelled {
+            try? await Task.sleep(for: claim / 3)
+            let ids = Set(running.withLock { $0.keys })
+            let queue = self.queue
+            let answer = await withTaskGroup(of: (lost: Set<Int64>, stop: Set<Int64>)?.self) { group in
+                group.addTask { try? await queue.heartbeat(ids) }
+                group.addTask {
+                    try? await Task.sleep(for: claim / 3)
+                    return nil
+                }
+                let first = await group.next() ?? nil
+                group.cancelAll()
+                return first
+            }
+            if let answer {
+                lastGood = clock.now
+                let stop = answer.lost.union(answer.stop)
+                for signal in running.withLock({ r in stop.compactMap { r[$0] } }) { signal.fire() }
+            } else if clock.now - lastGood > claim * 5 / 6 {
+                logger.error("cannot reach the store to hold claimed steps; stopping them (they run again elsewhere)")
+                let held = running.withLock { $0 }
+                abandoned.withLock { $0.formUnion(held.keys) }
+                for signal in held.values { signal.fire() }
+            }
+        }
+    }
+}
