@@ -22,11 +22,7 @@ package enum SealedSecrets {
         out.reserveCapacity(bytes.count)
         var i = 0
         scan: while i < bytes.count {
-            if bytes[i] == mark {
-                out += [mark, mark]
-                i += 1
-                continue
-            }
+            // Secrets first: a value may itself hold the mark.
             for (name, value) in values where bytes.count - i >= value.count && bytes[i..<(i + value.count)].elementsEqual(value) {
                 out.append(mark)
                 out += prefix
@@ -35,6 +31,7 @@ package enum SealedSecrets {
                 i += value.count
                 continue scan
             }
+            if bytes[i] == mark { out.append(mark) }
             out.append(bytes[i])
             i += 1
         }
