@@ -25,15 +25,18 @@ extension PostgresStore: StepQueue {
         let (execution, stepID, queue) = (step.executionID, step.stepID, step.queue)
         let id = try await transaction("queue step \(stepID) of \(execution) on \(queue)") { connection -> Int64? in
             guard try await fenced([execution], epochs: [execution: epoch], in: connection).isEmpty else { return nil }
-            // Older attempts of the step: gone when no live claim holds them, else asked to stop.
+            // Older attempts of the step: gone when ended or no live claim holds them, else asked to
+            // stop (their outcomes are nobody's: superseded).
             try await connection.query(
                 """
-                DELETE FROM step_task WHERE execution_id = \(execution) AND step_id = \(stepID) AND outcome IS NULL
-                    AND NOT (\(unescaped: Self.liveClaim))
+                DELETE FROM step_task WHERE execution_id = \(execution) AND step_id = \(stepID)
+                    AND (outcome IS NOT NULL OR NOT (\(unescaped: Self.liveClaim)))
                 """, logger: logger)
             try await connection.query(
-                "UPDATE step_task SET stop_requested = true WHERE execution_id = \(execution) AND step_id = \(stepID) AND outcome IS NULL",
-                logger: logger)
+                """
+                UPDATE step_task SET stop_requested = true, superseded = true
+                WHERE execution_id = \(execution) AND step_id = \(stepID) AND outcome IS NULL
+                """, logger: logger)
             let id = try await connection.rows(
                 """
                 INSERT INTO step_task (queue, execution_id, step_id, attempt, request, enqueued_at, owner_node)
@@ -94,6 +97,10 @@ extension PostgresStore: StepQueue {
                 FOR UPDATE SKIP LOCKED)
             RETURNING id, request, claims
             """, as: (Int64, String, Int).self)
+        if rows.isEmpty {
+            // Idle: outcomes of superseded attempts are nobody's.
+            try await query("forget superseded attempts", "DELETE FROM step_task WHERE superseded AND outcome IS NOT NULL")
+        }
         return try rows.sorted { $0.0 < $1.0 }.map { ClaimedStep(id: $0.0, step: try Self.decode(QueuedStep.self, $0.1), claims: $0.2) }
     }
 

@@ -35,11 +35,12 @@ struct ClusterCommand: AsyncParsableCommand {
         }
 
         static func text(_ status: ClusterStatus) -> String {
-            var rows = [["NODE", "ROLE", "HOST", "PID", "LIVE", "EXECUTIONS", "LAST HEARTBEAT"]]
+            var rows = [["NODE", "ROLE", "HOST", "PID", "LIVE", "EXECUTIONS", "STEPS", "QUEUES", "LAST HEARTBEAT"]]
             for n in status.nodes {
                 let ago = max(0, status.at.timeIntervalSince(n.lastHeartbeat))
                 rows.append([
-                    n.id, n.role, n.host, String(n.pid), n.live ? "yes" : "no", String(n.executions), String(format: "%.1fs ago", ago),
+                    n.id, n.role, n.host, String(n.pid), n.live ? "yes" : "no", String(n.executions), String(n.steps),
+                    n.queues.isEmpty ? "-" : n.queues.joined(separator: ","), String(format: "%.1fs ago", ago),
                 ])
             }
             let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
@@ -49,6 +50,7 @@ struct ClusterCommand: AsyncParsableCommand {
             }
             if status.nodes.isEmpty { lines = ["no nodes"] }
             lines.append("executions waiting for a node: \(status.waitingForANode)")
+            for q in status.queues { lines.append("queue \(q.name): \(q.waiting) waiting, \(q.running) running") }
             for lease in status.leasesExpiringSoon {
                 lines.append(String(format: "lease of %@ held by %@ runs out in %.1fs", lease.executionID, lease.node, lease.expiresIn))
             }

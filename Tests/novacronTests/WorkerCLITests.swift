@@ -57,6 +57,11 @@ struct WorkerCLITests {
         #expect(result.status == 0, "\(result.stderr)")
         #expect(Self.lines(trace) == ["prep on-the-owner", "train on-the-gpu-worker", "report on-the-owner"])
         #expect(try await TestPostgres.psql(url, "SELECT count(*) FROM step_task").trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+        // cluster status names the workers and the queues they serve.
+        let status = try await CLI.running(["cluster", "status", "--database-url", url, "-o", "json"])
+        let nodes = (try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])?["nodes"] as? [[String: Any]] ?? []
+        let workers = nodes.filter { $0["role"] as? String == "worker" }.compactMap { $0["queues"] as? [String] }.sorted { $0.count < $1.count }
+        #expect(workers == [["cpu"], ["gpu", "other"]], "\(status.stdout)")
         // The log kept for the step is the worker's, with the worker's secret redacted.
         let log = try await TestPostgres.psql(url, "SELECT log FROM step_result WHERE step_id = 'train'")
         #expect(log.contains("said ***") && !log.contains("on-the-gpu-worker"), "\(log)")
@@ -98,9 +103,15 @@ struct WorkerCLITests {
         steps:
           - {id: lonely, queue: nobody-serves-this, timeout: 1s, inputs: {command: "true"}}
         """.write(toFile: file, atomically: true, encoding: .utf8)
-        let unserved = try await CLI.running(["run", file, "--database-url", url])
-        #expect(unserved.status != 0)
-        #expect((unserved.stdout + unserved.stderr).contains("before a worker serving queue 'nobody-serves-this' took it"))
+        let unserved = try await CLI.offPool { try CLI.Running(["run", file, "--database-url", url]) }
+        // While it waits, cluster status counts it in its queue.
+        var depth = ""
+        for _ in 0..<500 where !depth.contains("queue nobody-serves-this: 1 waiting, 0 running") {
+            depth = try await CLI.running(["cluster", "status", "--database-url", url]).stdout
+        }
+        #expect(depth.contains("queue nobody-serves-this: 1 waiting, 0 running"), "\(depth)")
+        #expect(try await CLI.offPool { unserved.finish() } != 0)
+        #expect(unserved.seen.contains("before a worker serving queue 'nobody-serves-this' took it"), "\(unserved.seen)")
     }
 
     @Test("without PostgreSQL a step naming a queue fails saying what it needs; a bad queue name is refused where it is written")

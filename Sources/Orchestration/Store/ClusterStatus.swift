@@ -15,13 +15,28 @@ public struct ClusterStatus: Sendable, Codable, Hashable {
         public var live: Bool
         /// Unfinished executions it holds.
         public var executions: Int
+        /// The queues it serves as a worker.
+        public var queues: [String]
+        /// Queued steps it runs now.
+        public var steps: Int
 
         public init(
-            id: String, host: String, pid: Int, role: String, startedAt: Date, lastHeartbeat: Date, live: Bool, executions: Int
+            id: String, host: String, pid: Int, role: String, startedAt: Date, lastHeartbeat: Date, live: Bool, executions: Int,
+            queues: [String] = [], steps: Int = 0
         ) {
             (self.id, self.host, self.pid, self.role) = (id, host, pid, role)
             (self.startedAt, self.lastHeartbeat, self.live, self.executions) = (startedAt, lastHeartbeat, live, executions)
+            (self.queues, self.steps) = (queues, steps)
         }
+    }
+
+    /// A queue's depth: steps waiting for a worker, and steps workers run now.
+    public struct Queue: Sendable, Codable, Hashable {
+        public var name: String
+        public var waiting: Int
+        public var running: Int
+
+        public init(name: String, waiting: Int, running: Int) { (self.name, self.waiting, self.running) = (name, waiting, running) }
     }
 
     /// A lease running out soon (within a lease's length): its execution changes node unless renewed.
@@ -39,10 +54,13 @@ public struct ClusterStatus: Sendable, Codable, Hashable {
     /// Unfinished executions no live node holds (their node died; one will take them over).
     public var waitingForANode: Int
     public var leasesExpiringSoon: [Lease]
+    /// Queues with steps in them, by name.
+    public var queues: [Queue]
     /// The database's clock when this was read.
     public var at: Date
 
-    public init(nodes: [Node], waitingForANode: Int, leasesExpiringSoon: [Lease], at: Date) {
+    public init(nodes: [Node], waitingForANode: Int, leasesExpiringSoon: [Lease], queues: [Queue] = [], at: Date) {
         (self.nodes, self.waitingForANode, self.leasesExpiringSoon, self.at) = (nodes, waitingForANode, leasesExpiringSoon, at)
+        self.queues = queues
     }
 }
