@@ -23,6 +23,8 @@ enum ClusterBenchmark {
         let counts = (option("nodes", in: arguments) ?? "1,2,3").split(separator: ",").compactMap { Int($0) }
         let steps = option("steps", in: arguments).flatMap(Int.init) ?? 3000
         for nodes in counts { try await throughput(url: url, nodes: nodes, steps: steps) }
+        let workers = (option("workers", in: arguments) ?? "1,2,3").split(separator: ",").compactMap { Int($0) }
+        for count in workers { try await queued(url: url, workers: count, steps: steps) }
         let lease = option("lease", in: arguments) ?? "2s"
         for how in ["kill", "stop"] { try await failover(url: url, lease: lease, how: how) }
     }
@@ -66,6 +68,44 @@ enum ClusterBenchmark {
             "schedulingLatencyUs": [
                 "p50": EngineBenchmark.percentile(latencies, 0.5), "p99": EngineBenchmark.percentile(latencies, 0.99),
                 "max": latencies.last ?? 0,
+            ],
+        ])
+    }
+
+    /// One node running a `diamond` execution whose no-op steps all name a queue, and `workers`
+    /// workers (in this process, each with its own pool) serving it.
+    static func queued(url: String, workers count: Int, steps: Int) async throws {
+        var workflow = try EngineBenchmark.generate(shape: "diamond", steps: steps)
+        for i in workflow.steps.indices { workflow.steps[i].queue = "bench" }
+        let store = try await PostgresStore(url: url, maximumConnections: 8, role: "bench")
+        let recorder = Recorder(count: steps)
+        var executors = ExecutorRegistry.standard()
+        executors.register(RecordingNoop(recorder: recorder), forAction: "noop")
+        var workerStores: [PostgresStore] = []
+        for _ in 0..<count { workerStores.append(try await PostgresStore(url: url, maximumConnections: 4, role: "worker")) }
+        let workers = workerStores.map { StepWorker(queue: $0, queues: ["bench"], maxParallel: 64, executors: executors) }
+        let engine = WorkflowEngine(executors: executors, store: store)
+        let elapsed = try await withThrowingTaskGroup(of: Void.self) { group -> Duration in
+            group.addTask { await engine.run() }
+            for w in workers { group.addTask { await w.run() } }
+            defer { group.cancelAll() }
+            try await engine.registerWorkflow(workflow)
+            let start = ContinuousClock.now
+            recorder.origin = start
+            let id = try await engine.executeWorkflow(workflow.id).id
+            let final = try await engine.waitForExecution(id)
+            guard final.status == .completed else { throw BenchmarkError(message: "cluster: queued execution \(final.status.rawValue)") }
+            return ContinuousClock.now - start
+        }
+        let latencies = recorder.latencies(workflow: workflow).sorted()
+        let commits = engine.storeCommits
+        for s in workerStores + [store] { await s.close() }
+        emit([
+            "benchmark": "cluster-queued", "nodes": 1, "workers": count, "steps": steps, "shape": "diamond",
+            "stepsPerSecond": Int(Double(steps) / max(elapsed.seconds, 1e-9)),
+            "ownerCommitsPerStep": (Double(commits) / Double(steps) * 1000).rounded() / 1000,
+            "schedulingLatencyUs": [
+                "p50": EngineBenchmark.percentile(latencies, 0.5), "p99": EngineBenchmark.percentile(latencies, 0.99), "max": latencies.last ?? 0,
             ],
         ])
     }

@@ -19,35 +19,47 @@ extension PostgresStore: StepQueue {
     public var claimDuration: Duration { leaseDuration }
     public var nodeID: String { node.id }
 
-    public func enqueue(_ step: QueuedStep) async throws -> Int64 {
-        let json = try Self.json(step), me = node.id
-        let epoch = book.withLock { $0.held[step.executionID] } ?? -1
-        let (execution, stepID, queue) = (step.executionID, step.stepID, step.queue)
-        let id = try await transaction("queue step \(stepID) of \(execution) on \(queue)") { connection -> Int64? in
-            guard try await fenced([execution], epochs: [execution: epoch], in: connection).isEmpty else { return nil }
-            // Older attempts of the step: gone when ended or no live claim holds them, else asked to
-            // stop (their outcomes are nobody's: superseded).
+    struct Enqueued: Encodable {
+        var queue, execution_id, step_id: String
+        var attempt: Int
+        var request: String
+    }
+
+    public func enqueue(_ steps: [QueuedStep]) async throws -> [Int64?] {
+        guard !steps.isEmpty else { return [] }
+        let me = node.id, held = book.withLock { $0.held }
+        let rows = try steps.map {
+            Enqueued(queue: $0.queue, execution_id: $0.executionID, step_id: $0.stepID, attempt: $0.attempt, request: try Self.json($0))
+        }
+        let ids = try await transaction("queue \(steps.count) step\(steps.count == 1 ? "" : "s")") { connection -> [String: Int64] in
+            let refused = try await fenced(Set(steps.map(\.executionID)), epochs: held, in: connection)
+            let kept = rows.filter { !refused.contains($0.execution_id) }
+            guard !kept.isEmpty else { return [:] }
+            let json = try Self.json(kept)
+            let columns = "x(queue text, execution_id text, step_id text, attempt int4, request text)"
+            // Older attempts of these steps: gone when ended or no live claim holds them, else asked
+            // to stop (their outcomes are nobody's: superseded).
             try await connection.query(
                 """
-                DELETE FROM step_task WHERE execution_id = \(execution) AND step_id = \(stepID)
-                    AND (outcome IS NOT NULL OR NOT (\(unescaped: Self.liveClaim)))
+                DELETE FROM step_task t USING json_to_recordset(\(json)::json) AS \(unescaped: columns)
+                WHERE t.execution_id = x.execution_id AND t.step_id = x.step_id AND (t.outcome IS NOT NULL OR NOT (\(unescaped: Self.liveClaim)))
                 """, logger: logger)
             try await connection.query(
                 """
-                UPDATE step_task SET stop_requested = true, superseded = true
-                WHERE execution_id = \(execution) AND step_id = \(stepID) AND outcome IS NULL
+                UPDATE step_task t SET stop_requested = true, superseded = true FROM json_to_recordset(\(json)::json) AS \(unescaped: columns)
+                WHERE t.execution_id = x.execution_id AND t.step_id = x.step_id AND t.outcome IS NULL
                 """, logger: logger)
-            let id = try await connection.rows(
+            let inserted = try await connection.rows(
                 """
                 INSERT INTO step_task (queue, execution_id, step_id, attempt, request, enqueued_at, owner_node)
-                VALUES (\(queue), \(execution), \(stepID), \(step.attempt), \(json), \(unescaped: Self.databaseNow), \(me)) RETURNING id
-                """, logger: logger, as: Int64.self
-            ).first
-            try await connection.query("SELECT pg_notify(\(Self.stepChannel), \(queue))", logger: logger)
-            return id
+                SELECT queue, execution_id, step_id, attempt, request, \(unescaped: Self.databaseNow), \(me) FROM json_to_recordset(\(json)::json) AS \(unescaped: columns)
+                RETURNING id, execution_id, step_id, attempt
+                """, logger: logger, as: (Int64, String, String, Int32).self)
+            let queues = Array(Set(kept.map(\.queue)))
+            try await connection.query("SELECT pg_notify(\(Self.stepChannel), q) FROM unnest(\(queues)::text[]) AS q", logger: logger)
+            return Dictionary(inserted.map { ("\($0.1)\u{0}\($0.2)\u{0}\($0.3)", $0.0) }) { first, _ in first }
         }
-        guard let id else { throw LeaseLost([execution]) }
-        return id
+        return steps.map { ids["\($0.executionID)\u{0}\($0.stepID)\u{0}\($0.attempt)"] }
     }
 
     public func withdraw(_ id: Int64) async throws -> Bool {

@@ -12,7 +12,7 @@ struct WorkerCLITests {
     static func worker(_ url: String, queues: [String], secret: String) async throws -> CLI.Running {
         try await CLI.offPool {
             let w = try CLI.Running(
-                ["worker", "--database-url", url, "--claim-duration", "1s"] + queues.flatMap { ["--queue", $0] },
+                ["worker", "--database-url", url, "--claim-duration", "3s"] + queues.flatMap { ["--queue", $0] },
                 environment: ["NOVACRON_SECRET_WHERE": secret])
             guard w.read(until: { $0.contains("serving") && $0.hasSuffix("\n") }) else {
                 throw CLI.CLIError(message: "novacron worker did not start: \(w.seen)")
@@ -95,7 +95,7 @@ struct WorkerCLITests {
         let status = try await CLI.offPool { run.finish() }
         #expect(status == 0, "\(run.seen)")
         let runs = Self.lines(trace)
-        #expect(runs.count == 2)
+        #expect(runs.count == 2, "\(runs)")
         #expect(runs.allSatisfy { $0.hasPrefix("1 ") })
 
         try """

@@ -123,7 +123,12 @@ public final class StepWorker: Sendable {
             request.actionOutputs = try step.actionOutputs.mapValues { try SealedSecrets.unseal($0, secrets: value) }
             request.queuedAt = step.queuedAt
             redactor = Redactor(secrets: used)
-            logger.debug("step claimed", metadata: ["execution": "\(step.executionID)", "step": "\(step.stepID)", "attempt": "\(step.attempt)"])
+            logger.debug(
+                "step claimed",
+                metadata: [
+                    "execution": "\(step.executionID)", "step": "\(step.stepID)", "attempt": "\(step.attempt)", "claims": "\(claimed.claims)",
+                    "id": "\(claimed.id)",
+                ])
             outcome = redactor.redact(await runner.run(request, signal: signal, redactor: redactor))
         } catch {
             redactor = Redactor(secrets: used)
@@ -147,34 +152,38 @@ public final class StepWorker: Sendable {
         freeSlot.yield()
     }
 
-    /// Every third of a claim: extends the claims, stops steps lost or asked to stop, and stops
-    /// everything when no heartbeat got through for five sixths of a claim.
+    /// Every third of a claim: extends the claims and stops steps lost or asked to stop. When no
+    /// heartbeat got through for five sixths of a claim (one hanging counts as not through), it
+    /// stops everything: another worker may take those steps once the claims run out.
     func heartbeats() async {
         let clock = ContinuousClock(), claim = queue.claimDuration
         var lastGood = clock.now
         while !Task.isCancelled {
             try? await Task.sleep(for: claim / 3)
             let ids = Set(running.withLock { $0.keys })
-            let queue = self.queue
+            let queue = self.queue, deadline = lastGood + claim * 5 / 6, asked = clock.now
             let answer = await withTaskGroup(of: (lost: Set<Int64>, stop: Set<Int64>)?.self) { group in
                 group.addTask { try? await queue.heartbeat(ids) }
                 group.addTask {
-                    try? await Task.sleep(for: claim / 3)
+                    try? await clock.sleep(until: deadline)
                     return nil
                 }
                 let first = await group.next() ?? nil
                 group.cancelAll()
                 return first
             }
+            logger.trace(
+                "heartbeat", metadata: ["held": "\(ids.sorted())", "answer": "\(String(describing: answer))", "took": "\(clock.now - asked)"])
             if let answer {
                 lastGood = clock.now
                 let stop = answer.lost.union(answer.stop)
                 for signal in running.withLock({ r in stop.compactMap { r[$0] } }) { signal.fire() }
-            } else if clock.now - lastGood > claim * 5 / 6 {
+            } else if clock.now >= deadline, !Task.isCancelled {
                 logger.error("cannot reach the store to hold claimed steps; stopping them (they run again elsewhere)")
                 let held = running.withLock { $0 }
                 abandoned.withLock { $0.formUnion(held.keys) }
                 for signal in held.values { signal.fire() }
+                lastGood = clock.now
             }
         }
     }

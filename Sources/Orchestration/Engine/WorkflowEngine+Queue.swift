@@ -19,17 +19,18 @@ extension WorkflowEngine {
     /// stop signal (cancel: withdrawn, or the worker asked to stop it) or its timeout (plus a
     /// claim's length, so the worker's own timeout, with the log, is the one that usually ends it).
     nonisolated func runQueued(_ step: QueuedStep, signal: OneShotSignal) async -> StepOutcome {
-        guard let queue = store as? any StepQueue else {
+        guard let queue = store as? any StepQueue, let enqueuer else {
             return .failure(
                 "step \(step.stepID) names queue '\(step.queue)', and only a store several nodes share has queues: run it on PostgreSQL (--database-url) with a worker serving the queue (novacron worker --queue \(step.queue))"
             )
         }
         let id: Int64
         do {
-            id = try await queue.enqueue(step)
-        } catch let lost as LeaseLost {
-            await leaseLost(step.executionID, because: "another node holds it (\(lost.executionIDs.count) refused)")
-            return .failure("another node holds the execution")
+            guard let queued = try await enqueuer.submit(step) else {
+                await leaseLost(step.executionID, because: "another node holds it")
+                return .failure("another node holds the execution")
+            }
+            id = queued
         } catch {
             return .failure("could not queue the step on '\(step.queue)': \(error)")
         }

@@ -83,6 +83,8 @@ public actor WorkflowEngine {
     let lostLeases = LeaseLosses()
     /// Who waits for outcomes of attempts that workers run (``StepQueue``).
     let queuedOutcomes = OutcomeWaiters()
+    /// Puts attempts in their queues, group-committed like the writes (on a ``StepQueue`` store).
+    let enqueuer: GroupCommitQueue<QueuedStep, Int64?>?
     /// Whether the last renewal of the leases reached the store (always, on a store of its own).
     let storeReached = Atomic<Bool>(true)
     /// Learned step durations, which order ready steps (critical path first) and give ETAs;
@@ -130,6 +132,11 @@ public actor WorkflowEngine {
                 return writes.map { _ in () }
             }
         }
+        self.enqueuer = (store as? any StepQueue).map { queue in
+            GroupCommitQueue(closedError: StoreError("the engine stopped before this step was queued")) { steps in
+                try await queue.enqueue(steps)
+            }
+        }
         self.executors = executors
         self.configuration = configuration
         self.time = TimeSource(clock)
@@ -148,6 +155,7 @@ public actor WorkflowEngine {
             if let leases = store as? any ExecutionLeases { group.addTask { await self.keepLeases(leases) } }
             if let channel = store as? any ExecutionCommands { group.addTask { await self.followCommands(channel) } }
             if let queue = store as? any StepQueue { group.addTask { await self.followOutcomes(queue) } }
+            if let enqueuer { group.addTask { await enqueuer.run() } }
             for await job in jobs {
                 group.addTask { await self.perform(job) }
             }

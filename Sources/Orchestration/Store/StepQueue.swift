@@ -65,10 +65,11 @@ public struct ClaimedStep: Sendable, Hashable {
 public protocol StepQueue: Sendable {
     // The execution's node.
 
-    /// Puts an attempt in its queue; returns its id. Older attempts of the same step still queued
-    /// are withdrawn, and one still held by a worker is asked to stop (the new one waits until it
-    /// has). Refused (``LeaseLost``) when this node no longer holds the execution.
-    func enqueue(_ step: QueuedStep) async throws -> Int64
+    /// Puts attempts in their queues, in one transaction; returns their ids, in order, `nil` for
+    /// one refused because this node no longer holds its execution. Older attempts of the same
+    /// step still queued are withdrawn, and one still held by a worker is asked to stop (the new
+    /// one waits until it has).
+    func enqueue(_ steps: [QueuedStep]) async throws -> [Int64?]
     /// Asks the worker holding `id` to stop it; returns `true` when no worker had it yet (it is
     /// withdrawn, and no outcome will come).
     func withdraw(_ id: Int64) async throws -> Bool
@@ -94,4 +95,13 @@ public protocol StepQueue: Sendable {
     var claimDuration: Duration { get }
     /// The id this process has as a node of the cluster.
     var nodeID: String { get }
+}
+
+extension StepQueue {
+    /// Puts one attempt in its queue; returns its id.
+    /// - Throws: ``LeaseLost`` when this node no longer holds the execution.
+    public func enqueue(_ step: QueuedStep) async throws -> Int64 {
+        guard let id = try await enqueue([step]).first ?? nil else { throw LeaseLost([step.executionID]) }
+        return id
+    }
 }
