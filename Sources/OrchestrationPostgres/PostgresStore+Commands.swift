@@ -8,15 +8,6 @@ import Synchronization
 extension PostgresStore: ExecutionCommands {
     static let commandChannel = "novacron_commands"
 
-    /// Rings when a notification came (or the listener reconnected, when one may have been
-    /// missed); holds one ring at most.
-    final class Bell: Sendable {
-        let rings: AsyncStream<Void>
-        private let continuation: AsyncStream<Void>.Continuation
-        init() { (rings, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1)) }
-        func ring() { continuation.yield() }
-    }
-
     public func sendCommand(_ command: ExecutionCommand, to executionID: String) async throws {
         let json = try Self.json(command), now = Date().timeIntervalSince1970
         try await transaction("send a command to the node running \(executionID)") { connection in
@@ -53,20 +44,12 @@ extension PostgresStore: ExecutionCommands {
     func wait(on channel: String, upTo limit: Duration) async {
         guard let bell = bells[channel] else { return }
         startListening(on: channel, bell: bell)
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                var rings = bell.rings.makeAsyncIterator()
-                _ = await rings.next()
-            }
-            group.addTask { try? await Task.sleep(for: limit) }
-            await group.next()
-            group.cancelAll()
-        }
+        await bell.wait(upTo: limit)
     }
 
     /// Holds one pooled connection on `LISTEN channel` for as long as the store, reconnecting
     /// after a second when it drops (the database restarting); rings on every (re)connection too.
-    func startListening(on channel: String, bell: Bell) {
+    func startListening(on channel: String, bell: Doorbell) {
         listeners.withLock { tasks in
             guard tasks[channel] == nil else { return }
             let client = self.client, logger = self.logger

@@ -30,7 +30,7 @@ public final class PostgresStore: Sendable {
     /// Wake-ups (commands for this node, steps queued, outcomes written): a `LISTEN` task per
     /// channel, started on its first wait, and the bell it rings.
     let listeners = Mutex<[String: Task<Void, Never>]>([:])
-    let bells = [PostgresStore.commandChannel: Bell(), PostgresStore.stepChannel: Bell(), PostgresStore.outcomeChannel: Bell()]
+    let bells = [PostgresStore.commandChannel: Doorbell(), PostgresStore.stepChannel: Doorbell(), PostgresStore.outcomeChannel: Doorbell()]
 
     /// Connects to the database at `url` (`postgres://user:password@host:port/database`, with
     /// `?sslmode=disable|prefer|require`), and migrates it.
@@ -59,6 +59,12 @@ public final class PostgresStore: Sendable {
             tls: target.tls)
         configuration.options.maximumConnections = maximumConnections
         configuration.options.connectTimeout = .seconds(10)
+        // A node frozen (SIGSTOP, a VM paused) inside a transaction would hold its row locks, and
+        // so its executions, for ever: the server ends such a transaction after a lease.
+        let idle = max(1000, Int(self.leaseDuration.seconds * 1000))
+        configuration.options.additionalStartupParameters = [
+            ("idle_in_transaction_session_timeout", String(idle)), ("application_name", "novacron \(role)"),
+        ]
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
         self.logger = logger

@@ -150,7 +150,11 @@ struct APIController<Context: RequestContext>: Sendable {
         let stream = engine.events()  // subscribe first, so nothing between the snapshot and it is lost
         guard let now = try? await engine.getExecution(id) else {
             if let store, let record = try await store.execution(id: id) {
-                return sse(snapshot: try APIBody.text(Components.Schemas.Execution(record.execution)), stream: nil, id: id, ticket: ticket)
+                // Another node runs it: its events come from the store (on a shared store).
+                let remote =
+                    store is any ExecutionLeases && !record.execution.status.isTerminal
+                    ? RemoteExecutionEvents.stream(id, store: store, seen: record) : nil
+                return sse(snapshot: try APIBody.text(Components.Schemas.Execution(record.execution)), stream: remote, id: id, ticket: ticket)
             }
             throw Problem(.notFound, "no execution '\(id)'")
         }

@@ -30,8 +30,8 @@ struct EngineService: Service {
             _ = try await engine.recover()
             readiness.markRecovered()
             if let leases = engine.store as? any ExecutionLeases {
-                // In a cluster: take over what other nodes stopped renewing, as their leases run out.
-                group.addTask { await Self.adoptOrphans(engine, every: leases.leaseDuration / 2) }
+                // In a cluster: take over what other nodes stopped renewing, within a quarter lease of it running out.
+                group.addTask { await Self.adoptOrphans(engine, every: leases.leaseDuration / 4) }
             }
             if let learning = engine.learning {
                 // What was learned before this start orders steps and gives ETAs from the first execution on.

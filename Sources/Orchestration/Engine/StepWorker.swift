@@ -23,8 +23,8 @@ public final class StepWorker: Sendable {
     let stopping = Atomic<Bool>(false)
     /// Steps stopped because their claims could not be held: given back, not reported.
     let abandoned = Mutex<Set<Int64>>([])
-    let slotFreed: AsyncStream<Void>
-    let freeSlot: AsyncStream<Void>.Continuation
+    /// Rung when a step ends here (a slot is free).
+    let slotFreed = Doorbell()
 
     public init(
         queue: any StepQueue, queues: [String], maxParallel: Int, executors: ExecutorRegistry, secrets: SecretProvider = SecretProvider(),
@@ -38,7 +38,6 @@ public final class StepWorker: Sendable {
         runner = AttemptRunner(executors: executors, context: context, time: TimeSource(clock))
         self.secrets = secrets
         self.logger = logger
-        (slotFreed, freeSlot) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Claims and runs steps until the calling task is cancelled; then stops what runs and gives
@@ -88,10 +87,7 @@ public final class StepWorker: Sendable {
             // Full: wait for a slot. Otherwise for a step to be queued, or a slot, or a second.
             let queue = self.queue, slots = slotFreed, full = claimed.count == free && free > 0 || free <= 0
             await withTaskGroup(of: Void.self) { waits in
-                waits.addTask {
-                    var iterator = slots.makeAsyncIterator()
-                    _ = await iterator.next()
-                }
+                waits.addTask { await slots.wait() }
                 if !full { waits.addTask { await queue.waitForSteps(upTo: .seconds(1)) } }
                 await waits.next()
                 waits.cancelAll()
@@ -138,7 +134,7 @@ public final class StepWorker: Sendable {
         if abandoned.withLock({ $0.remove(claimed.id) != nil }) {
             try? await queue.release([claimed.id])
             running.withLock { _ = $0.removeValue(forKey: claimed.id) }
-            freeSlot.yield()
+            slotFreed.ring()
             return
         }
         let saved = QueuedOutcome(
@@ -149,7 +145,7 @@ public final class StepWorker: Sendable {
             return
         }
         running.withLock { _ = $0.removeValue(forKey: claimed.id) }
-        freeSlot.yield()
+        slotFreed.ring()
     }
 
     /// Every third of a claim: extends the claims and stops steps lost or asked to stop. When no

@@ -116,10 +116,8 @@ final class OutcomeWaiters: Sendable {
         var arrived: [Int64: QueuedOutcome] = [:]
     }
     let state = Mutex(State())
-    let rings: AsyncStream<Void>
-    let ring: AsyncStream<Void>.Continuation
-
-    init() { (rings, ring) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1)) }
+    /// Rung when someone starts waiting.
+    let bell = Doorbell()
 
     var ids: Set<Int64> { state.withLock { Set($0.waiting.keys) } }
 
@@ -134,7 +132,7 @@ final class OutcomeWaiters: Sendable {
                     s.waiting[id] = c
                     return nil
                 }
-                if let ready { c.resume(returning: ready) } else { ring.yield() }
+                if let ready { c.resume(returning: ready) } else { bell.ring() }
             }
         } onCancel: {
             state.withLock { $0.waiting.removeValue(forKey: id) }?.resume(returning: nil)
@@ -156,7 +154,6 @@ final class OutcomeWaiters: Sendable {
 
     /// Returns when someone starts waiting (or the calling task is cancelled).
     func someoneWaits() async {
-        var iterator = rings.makeAsyncIterator()
-        _ = await iterator.next()
+        await bell.wait()
     }
 }
