@@ -29,7 +29,7 @@ extension PostgresStore: StepQueue {
         guard !steps.isEmpty else { return [] }
         let me = node.id, held = book.withLock { $0.held }
         let rows = try steps.map {
-            Enqueued(queue: $0.queue, execution_id: $0.executionID, step_id: $0.stepID, attempt: $0.attempt, request: try Self.json($0))
+            Enqueued(queue: $0.queue, execution_id: $0.executionID, step_id: $0.stepID, attempt: $0.request.attempt, request: try Self.json($0))
         }
         let ids = try await transaction("queue \(steps.count) step\(steps.count == 1 ? "" : "s")") { connection -> [String: Int64] in
             let refused = try await fenced(Set(steps.map(\.executionID)), epochs: held, in: connection)
@@ -59,7 +59,7 @@ extension PostgresStore: StepQueue {
             try await connection.query("SELECT pg_notify(\(Self.stepChannel), q) FROM unnest(\(queues)::text[]) AS q", logger: logger)
             return Dictionary(inserted.map { ("\($0.1)\u{0}\($0.2)\u{0}\($0.3)", $0.0) }) { first, _ in first }
         }
-        return steps.map { ids["\($0.executionID)\u{0}\($0.stepID)\u{0}\($0.attempt)"] }
+        return steps.map { ids["\($0.executionID)\u{0}\($0.stepID)\u{0}\($0.request.attempt)"] }
     }
 
     public func withdraw(_ id: Int64) async throws -> Bool {

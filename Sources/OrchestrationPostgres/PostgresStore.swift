@@ -139,7 +139,9 @@ public final class PostgresStore: Sendable {
                 let code = e.serverInfo?[.sqlState] ?? ""
                 let state = code.isEmpty ? "" : " (SQLSTATE \(code))"
                 // Connection exceptions (08…) and the server shutting down or starting (57P…).
-                let unavailable = code.hasPrefix("08") || code.hasPrefix("57P")
+                // …and a transaction the server ended for idling past a lease (25P03): the
+                // connection is gone, the batch is tried again on another.
+                let unavailable = code.hasPrefix("08") || code.hasPrefix("57P") || code == "25P03"
                 return StoreError("\(location): cannot \(doing): \(message)\(state)", unavailable: unavailable)
             }
             switch e.code {

@@ -19,18 +19,14 @@ extension SQLiteStore: ExecutionStore {
         for w in writes {
             switch w {
             case .createExecution(let record):
-                var header = record
-                header.execution.stepResults = [:]
                 let e = record.execution
                 prepared.append(
                     .create(
                         id: e.id, workflowID: e.workflowID, hash: record.workflowHash, status: e.status.rawValue,
-                        record: try Self.json(header), created: record.createdAt.timeIntervalSince1970,
+                        record: try Self.json(record.header), created: record.createdAt.timeIntervalSince1970,
                         results: try record.execution.stepResults.values.map { ($0.stepID, try Self.json($0)) }))
             case .updateExecution(let record):
-                var header = record
-                header.execution.stepResults = [:]
-                prepared.append(.update(id: record.execution.id, status: record.execution.status.rawValue, record: try Self.json(header)))
+                prepared.append(.update(id: record.execution.id, status: record.execution.status.rawValue, record: try Self.json(record.header)))
             case .attempt(let a):
                 prepared.append(.attempt(a))
             case .stepFinished(let id, let result, let attempt, let log):

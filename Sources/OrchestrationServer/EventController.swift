@@ -125,20 +125,11 @@ struct EventController<Context: RequestContext>: Sendable {
                             let batch = try await bus.events(after: cursor, limit: 64)
                             guard let last = batch.last else {
                                 let seen = cursor
-                                let woken = await withTaskGroup(of: Bool.self) { group in
-                                    group.addTask {
-                                        await bus.waitForEvents(after: seen)
-                                        return true
-                                    }
-                                    group.addTask {
-                                        try? await Task.sleep(for: heartbeat)
-                                        return false
-                                    }
-                                    let first = await group.next() ?? true
-                                    group.cancelAll()
-                                    return first
+                                let woken = await withTimeLimit(heartbeat) { () -> Bool? in
+                                    await bus.waitForEvents(after: seen)
+                                    return true
                                 }
-                                if !woken { try await send(": heartbeat\n\n") }
+                                if woken == nil { try await send(": heartbeat\n\n") }
                                 continue
                             }
                             // Written in chunks of about 64 KiB, so one stream holds at most that much

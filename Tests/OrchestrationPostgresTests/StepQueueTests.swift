@@ -17,9 +17,10 @@ struct StepQueueTests {
 
     func step(_ execution: String, _ id: String, attempt: Int = 1, queue: String = "gpu") -> QueuedStep {
         QueuedStep(
-            queue: queue, executionID: execution, workflowID: "w", stepID: id, attempt: attempt, type: .task, action: nil,
-            inputs: ["command": "echo \u{1}secret:TOKEN\u{1}"], environment: [:], idempotencyKey: "\(execution)/\(id)", timeout: nil,
-            actionOutputs: [:], queuedAt: nil)
+            queue: queue,
+            request: StepRequest(
+                executionID: execution, workflowID: "w", stepID: id, attempt: attempt, type: .task, action: nil,
+                inputs: ["command": "echo \u{1}secret:TOKEN\u{1}"]))
     }
 
     func outcome(_ worker: String, _ ending: String = "succeeded") -> QueuedOutcome {

@@ -21,6 +21,9 @@ enum CLI {
         return root.appendingPathComponent(".build/debug/novacron")
     }
 
+    /// Seconds after which ``run(_:limitDataKiB:environment:stdin:)`` kills a command that hangs.
+    static let hangLimit = 300.0
+
     struct Result {
         var status: Int32
         var stdout: String
@@ -123,13 +126,21 @@ enum CLI {
         process.standardOutput = out
         process.standardError = err
         try process.run()
+        // A command that hangs fails its test instead of hanging the suite: no command a test
+        // runs takes minutes, so one still running after `hangLimit` is killed and says so.
+        let pid = process.processIdentifier
+        let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + hangLimit, execute: watchdog)
         // Read both pipes to the end before waiting, so a full pipe cannot block the child.
         let errData = ReadAll(err.fileHandleForReading)
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Result(
-            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: errData.wait(), as: UTF8.self))
+        watchdog.cancel()
+        var stderr = String(decoding: errData.wait(), as: UTF8.self)
+        if process.terminationReason == .uncaughtSignal, process.terminationStatus == SIGKILL {
+            stderr += "\n(test harness: novacron \(arguments.joined(separator: " ")) was killed after hanging for \(hangLimit) s)"
+        }
+        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: stderr)
     }
 
     /// A `novacron` process started in the background, whose output a test reads as it comes:

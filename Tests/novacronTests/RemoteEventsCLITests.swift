@@ -24,15 +24,21 @@ struct RemoteEventsCLITests {
                 n.process.waitUntilExit()
             }
         }
-        // The middle step waits for the test to say go.
-        let go = folder + "/go"
+        // The first two steps wait for the test to say go, so what the client sees after its
+        // snapshot does not depend on how fast it connected.
+        let go1 = folder + "/go1", go2 = folder + "/go2"
         let yaml = """
             name: gated
             steps:
-              - {id: one, inputs: {command: "true"}}
-              - {id: gate, dependencies: [one], inputs: {command: "while [ ! -f \(go) ]; do sleep 0.05; done"}}
+              - {id: one, inputs: {command: "while [ ! -f \(go1) ]; do sleep 0.05; done"}}
+              - {id: gate, dependencies: [one], inputs: {command: "while [ ! -f \(go2) ]; do sleep 0.05; done"}}
               - {id: last, dependencies: [gate], inputs: {command: "true"}}
             """
+        // Whatever happens to the test, the waiting steps end with it.
+        defer {
+            FileManager.default.createFile(atPath: go1, contents: Data())
+            FileManager.default.createFile(atPath: go2, contents: Data())
+        }
         _ = try await ClusterCLITests.callOffPool(baseA, "POST", "/api/v1/workflows", body: yaml, contentType: "application/yaml")
         let started = try await ClusterCLITests.callOffPool(baseA, "POST", "/api/v1/workflows/gated/executions", body: "{}")
         let id = try #require(started["id"] as? String)
@@ -43,7 +49,8 @@ struct RemoteEventsCLITests {
         follower.arguments = [
             "python3", "-u", "-c",
             """
-            import json, sys, urllib.request
+            import json, signal, sys, urllib.request
+            signal.alarm(120)  # a stream that never ends fails the test instead of hanging it
             r = urllib.request.Request(sys.argv[1], headers={"Authorization": "Bearer t0k"})
             event = None
             for raw in urllib.request.urlopen(r, timeout=60):
@@ -60,20 +67,23 @@ struct RemoteEventsCLITests {
         follower.standardOutput = out
         try follower.run()
         defer { if follower.isRunning { follower.terminate() } }
-        var seen = ""
-        let gateStarted = try await CLI.offPool { () -> String in
+        /// Reads the follower's lines until one is `line` or its output ends.
+        @Sendable func read(until line: String) -> String {
             var text = ""
-            while !text.contains("stepStarted gate") {
+            while !text.split(separator: "\n").contains(Substring(line)) {
                 let chunk = out.fileHandleForReading.availableData
                 if chunk.isEmpty { break }
                 text += String(decoding: chunk, as: UTF8.self)
             }
             return text
         }
-        seen += gateStarted
+        var seen = try await CLI.offPool { read(until: "execution running") }
+        #expect(seen.hasPrefix("execution running"), "the stream opens with the execution as it is: \(seen)")
+        FileManager.default.createFile(atPath: go1, contents: Data())
+        seen += try await CLI.offPool { read(until: "stepStarted gate") }
         #expect(seen.contains("stepStarted gate"), "\(seen)")
         #expect(!seen.contains("stepFinished gate"))
-        FileManager.default.createFile(atPath: go, contents: Data())
+        FileManager.default.createFile(atPath: go2, contents: Data())
         seen += try await CLI.offPool { String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) }
         let lines = seen.split(separator: "\n").map(String.init)
         #expect(lines.first?.hasPrefix("execution") == true, "\(lines)")

@@ -97,4 +97,21 @@ package enum SealedSecrets {
         default: return value
         }
     }
+
+    /// `request` with the secret values in its inputs, environment and action outputs sealed.
+    package static func seal(_ request: StepRequest, secrets: [String: String]) -> StepRequest {
+        var sealed = request
+        sealed.inputs = request.inputs.mapValues { seal($0, secrets: secrets) }
+        sealed.environment = request.environment.mapValues { seal($0, secrets: secrets) }
+        sealed.actionOutputs = request.actionOutputs.mapValues { seal($0, secrets: secrets) }
+        return sealed
+    }
+
+    package static func unseal(_ request: StepRequest, secrets: (String) throws -> String) throws -> StepRequest {
+        var open = request
+        open.inputs = try request.inputs.mapValues { try unseal($0, secrets: secrets) }
+        open.environment = try request.environment.mapValues { try unseal($0, secrets: secrets) }
+        open.actionOutputs = try request.actionOutputs.mapValues { try unseal($0, secrets: secrets) }
+        return open
+    }
 }

@@ -111,18 +111,12 @@ public final class StepWorker: Sendable {
                 used.append(v)
                 return v
             }
-            var request = StepRequest(
-                executionID: step.executionID, workflowID: step.workflowID, stepID: step.stepID, attempt: step.attempt, type: step.type,
-                action: step.action, inputs: try step.inputs.mapValues { try SealedSecrets.unseal($0, secrets: value) },
-                environment: try step.environment.mapValues { try SealedSecrets.unseal($0, secrets: value) },
-                idempotencyKey: step.idempotencyKey, timeout: step.timeout)
-            request.actionOutputs = try step.actionOutputs.mapValues { try SealedSecrets.unseal($0, secrets: value) }
-            request.queuedAt = step.queuedAt
+            let request = try SealedSecrets.unseal(step.request, secrets: value)
             redactor = Redactor(secrets: used)
             logger.debug(
                 "step claimed",
                 metadata: [
-                    "execution": "\(step.executionID)", "step": "\(step.stepID)", "attempt": "\(step.attempt)", "claims": "\(claimed.claims)",
+                    "execution": "\(step.executionID)", "step": "\(step.stepID)", "attempt": "\(step.request.attempt)", "claims": "\(claimed.claims)",
                     "id": "\(claimed.id)",
                 ])
             outcome = redactor.redact(await runner.run(request, signal: signal, redactor: redactor))
@@ -158,16 +152,7 @@ public final class StepWorker: Sendable {
             try? await Task.sleep(for: claim / 3)
             let ids = Set(running.withLock { $0.keys })
             let queue = self.queue, deadline = lastGood + claim * 5 / 6, asked = clock.now
-            let answer = await withTaskGroup(of: (lost: Set<Int64>, stop: Set<Int64>)?.self) { group in
-                group.addTask { try? await queue.heartbeat(ids) }
-                group.addTask {
-                    try? await clock.sleep(until: deadline)
-                    return nil
-                }
-                let first = await group.next() ?? nil
-                group.cancelAll()
-                return first
-            }
+            let answer = await withTimeLimit(max(.zero, clock.now.duration(to: deadline))) { try? await queue.heartbeat(ids) }
             logger.trace(
                 "heartbeat", metadata: ["held": "\(ids.sorted())", "answer": "\(String(describing: answer))", "took": "\(clock.now - asked)"])
             if let answer {

@@ -26,20 +26,11 @@ extension WorkflowEngine {
             do { try await clock.sleep(for: turn) } catch { return }
             let started = clock.now
             // A renewal that hangs (the pool waiting for a connection) counts as failed after a turn.
-            let outcome = await withTaskGroup(of: Result<Set<String>, any Error>?.self) { group in
-                group.addTask {
-                    do {
-                        try await self.syncWorkflows()
-                        return .success(try await leases.renewLeases())
-                    } catch { return .failure(error) }
-                }
-                group.addTask {
-                    try? await clock.sleep(for: turn)
-                    return nil
-                }
-                let first = await group.next() ?? nil
-                group.cancelAll()
-                return first
+            let outcome = await withTimeLimit(turn) { () -> Result<Set<String>, any Error>? in
+                do {
+                    try await self.syncWorkflows()
+                    return .success(try await leases.renewLeases())
+                } catch { return .failure(error) }
             }
             switch outcome {
             case .success(let lost)?:

@@ -6,13 +6,7 @@ extension WorkflowEngine {
     /// The attempt as its queue keeps it: the request with the execution's secret values sealed
     /// (``SealedSecrets``), so they are not written to the shared store.
     func queued(_ request: StepRequest, on queue: String, run: Run) -> QueuedStep {
-        let secrets = run.machine.values.secrets
-        return QueuedStep(
-            queue: queue, executionID: request.executionID, workflowID: request.workflowID, stepID: request.stepID, attempt: request.attempt,
-            type: request.type, action: request.action, inputs: request.inputs.mapValues { SealedSecrets.seal($0, secrets: secrets) },
-            environment: request.environment.mapValues { SealedSecrets.seal($0, secrets: secrets) }, idempotencyKey: request.idempotencyKey,
-            timeout: request.timeout, actionOutputs: request.actionOutputs.mapValues { SealedSecrets.seal($0, secrets: secrets) },
-            queuedAt: request.queuedAt)
+        QueuedStep(queue: queue, request: SealedSecrets.seal(request, secrets: run.machine.values.secrets))
     }
 
     /// Runs an attempt on a worker serving its queue: queues it, then waits for its outcome, the
@@ -42,7 +36,7 @@ extension WorkflowEngine {
                 await signal.wait()
                 return .stop
             }
-            if let timeout = step.timeout {
+            if let timeout = step.request.timeout {
                 group.addTask {
                     do { try await time.sleep(for: timeout + grace) } catch { return .stop }
                     return .timeout
@@ -58,17 +52,7 @@ extension WorkflowEngine {
         // Stopped or out of time: withdraw it, or wait (a while) for the worker to say it stopped.
         let withdrawn = (try? await queue.withdraw(id)) ?? false
         if !withdrawn {
-            let confirmed = await withTaskGroup(of: QueuedOutcome?.self) { group -> QueuedOutcome? in
-                group.addTask { await waiters.wait(id) }
-                group.addTask {
-                    try? await time.sleep(for: grace * 2)
-                    return nil
-                }
-                let first = await group.next() ?? nil
-                group.cancelAll()
-                return first
-            }
-            if let confirmed {
+            if let confirmed = await withTimeLimit(grace * 2, { await waiters.wait(id) }) {
                 var outcome = Self.outcome(confirmed)
                 if timedOut, outcome.ending == .cancelled { outcome.ending = .timedOut }
                 return outcome
@@ -76,7 +60,7 @@ extension WorkflowEngine {
         }
         let whose = withdrawn ? "before a worker serving queue '\(step.queue)' took it" : "(the worker did not confirm it stopped)"
         if timedOut {
-            return StepOutcome(ending: .timedOut, error: "timed out after \(DurationText.format(step.timeout ?? .zero)) \(whose)")
+            return StepOutcome(ending: .timedOut, error: "timed out after \(DurationText.format(step.request.timeout ?? .zero)) \(whose)")
         }
         return StepOutcome(ending: .cancelled, error: "cancelled \(whose)")
     }

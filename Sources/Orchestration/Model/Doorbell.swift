@@ -59,11 +59,6 @@ package final class Doorbell: Sendable {
 
     /// ``wait()``, for `limit` at most.
     package func wait(upTo limit: Duration) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.wait() }
-            group.addTask { try? await Task.sleep(for: limit) }
-            await group.next()
-            group.cancelAll()
-        }
+        _ = await withTimeLimit(limit) { await self.wait() }
     }
 }

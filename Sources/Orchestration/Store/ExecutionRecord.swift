@@ -67,3 +67,13 @@ public struct AttemptRecord: Sendable, Hashable, Codable {
         self.exitCode = exitCode
     }
 }
+
+extension ExecutionRecord {
+    /// The record without its step results: what a store keeps in the execution's own row (the
+    /// results have rows of their own).
+    package var header: ExecutionRecord {
+        var header = self
+        header.execution.stepResults = [:]
+        return header
+    }
+}

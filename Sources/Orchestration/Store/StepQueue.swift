@@ -1,31 +1,17 @@
 import Foundation
 
-/// A step waiting in a queue for a worker, as the queue keeps it: everything the worker needs to
-/// run the attempt, with secret values sealed into placeholders (``SealedSecrets``).
+/// A step waiting in a queue for a worker, as the queue keeps it: the attempt's request, with
+/// secret values sealed into placeholders (``SealedSecrets``).
 public struct QueuedStep: Sendable, Codable, Hashable {
     public var queue: String
-    public var executionID: String
-    public var workflowID: String
-    public var stepID: String
-    public var attempt: Int
-    public var type: StepType
-    public var action: String?
-    public var inputs: [String: JSONValue]
-    public var environment: [String: String]
-    public var idempotencyKey: String
-    public var timeout: Duration?
-    public var actionOutputs: [String: JSONValue]
-    public var queuedAt: Date?
+    public var request: StepRequest
 
-    public init(
-        queue: String, executionID: String, workflowID: String, stepID: String, attempt: Int, type: StepType, action: String?,
-        inputs: [String: JSONValue], environment: [String: String], idempotencyKey: String, timeout: Duration?,
-        actionOutputs: [String: JSONValue], queuedAt: Date?
-    ) {
-        (self.queue, self.executionID, self.workflowID, self.stepID, self.attempt) = (queue, executionID, workflowID, stepID, attempt)
-        (self.type, self.action, self.inputs, self.environment) = (type, action, inputs, environment)
-        (self.idempotencyKey, self.timeout, self.actionOutputs, self.queuedAt) = (idempotencyKey, timeout, actionOutputs, queuedAt)
+    public init(queue: String, request: StepRequest) {
+        (self.queue, self.request) = (queue, request)
     }
+
+    public var executionID: String { request.executionID }
+    public var stepID: String { request.stepID }
 }
 
 /// How an attempt a worker ran ended, as the queue keeps it until the execution's node takes it.
