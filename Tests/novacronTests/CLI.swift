@@ -178,6 +178,12 @@ enum CLI {
         /// blocks on a full pipe (call ``finish()`` no more).
         func drainInBackground() { drained = ReadAll(out.fileHandleForReading) }
 
+        /// Everything the process wrote, once it has exited (after ``drainInBackground()``).
+        func drainedOutput() -> String {
+            process.waitUntilExit()
+            return seen + String(decoding: drained?.wait() ?? Data(), as: UTF8.self)
+        }
+
         /// Reads the rest of the output and waits for the exit status.
         func finish() -> Int32 {
             seen += String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)

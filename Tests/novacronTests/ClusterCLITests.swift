@@ -106,7 +106,29 @@ struct ClusterCLITests {
             try await Task.sleep(for: .milliseconds(200))
         }
         #expect(records.count == ids.count, "seed \(seed)")
-        #expect(records.allSatisfy { $0["status"] as? String == "completed" }, "seed \(seed): \(records.map { $0["status"] ?? "" })")
+        let unfinished = records.filter { $0["status"] as? String != "completed" }.map {
+            "\($0["id"] ?? "") \($0["status"] ?? ""): \($0["error"] ?? "")"
+        }
+        if !unfinished.isEmpty {
+            // Who holds what, for the one reading the failure.
+            let leases = try? await TestPostgres.psql(
+                url,
+                """
+                SELECT e.id, e.status, e.owner_node, e.lease_epoch, round((e.lease_expires_at - extract(epoch from clock_timestamp()))::numeric, 2),
+                    n.pid, round((extract(epoch from clock_timestamp()) - n.heartbeat_at)::numeric, 2)
+                FROM execution e LEFT JOIN node n ON n.id = e.owner_node WHERE e.status NOT IN ('completed')
+                """)
+            let live = nodes.map { "\($0.running.process.processIdentifier)" }.joined(separator: " ")
+            Issue.record(
+                "seed \(seed): \(unfinished)\nlive node pids: \(live)\n(id|status|owner|epoch|lease left s|owner pid|heartbeat age s)\n\(leases ?? "")"
+            )
+            // And what the live nodes logged.
+            for n in nodes {
+                kill(n.running.process.processIdentifier, SIGKILL)
+                let log = try await CLI.offPool { n.running.drainedOutput() }
+                Issue.record("node \(n.running.process.processIdentifier) logged:\n\(log.split(separator: "\n").suffix(80).joined(separator: "\n"))")
+            }
+        }
 
         let lines = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n").map(String.init)
         var count: [String: Int] = [:]

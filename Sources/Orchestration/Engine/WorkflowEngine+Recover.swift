@@ -46,7 +46,14 @@ extension WorkflowEngine {
         let claimed = try await leases?.claimExecutions(only: only)
         var records: [ExecutionRecord] = []
         if let claimed {
-            for id in claimed { if let record = try await store.execution(id: id) { records.append(record) } }
+            do {
+                for id in claimed { if let record = try await store.execution(id: id) { records.append(record) } }
+            } catch {
+                // Claimed and not carried on: let the leases run out, so a node (this one too)
+                // claims them again once the store answers, instead of holding them unrun.
+                for id in claimed { leases?.forget(id) }
+                throw error
+            }
             records.sort { ($0.createdAt, $0.execution.id) < ($1.createdAt, $1.execution.id) }
         } else {
             records = try await store.unfinishedExecutions()
@@ -66,9 +73,18 @@ extension WorkflowEngine {
                     logger.info("execution recovered", metadata: ["execution": "\(execution.id)", "workflow": "\(execution.workflowID)"])
                 }
             } catch {
-                logger.error("execution cannot be recovered", metadata: ["execution": "\(record.execution.id)", "error": "\(error)"])
                 runs[record.execution.id] = nil
                 order.removeAll { $0 == record.execution.id }
+                if let leases, error is StoreError {
+                    // The store failed (restarting, unreachable), not the execution: give the lease
+                    // up unrun and carry it on at a later turn, from what is saved.
+                    leases.forget(record.execution.id)
+                    logger.warning(
+                        "execution cannot be carried on now; the store failed",
+                        metadata: ["execution": "\(record.execution.id)", "error": "\(error)"])
+                    continue
+                }
+                logger.error("execution cannot be recovered", metadata: ["execution": "\(record.execution.id)", "error": "\(error)"])
                 try? await abandon(record, reason: "cannot carry on: \(error)")
             }
         }
