@@ -17,12 +17,14 @@ extension PostgresStore: EventLogStore {
         let seqs = try await transaction("append events") { connection -> [Int64] in
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.eventAppendLock))", logger: logger)
             let types = rows.map(\.type), payloads = rows.map(\.payload), times = rows.map(\.at)
-            return try await connection.rows(
+            let seqs = try await connection.rows(
                 """
                 INSERT INTO event (type, payload, created_at)
                 SELECT e.type, e.payload, e.created_at FROM unnest(\(types)::text[], \(payloads)::text[], \(times)::float8[]) WITH ORDINALITY AS e(type, payload, created_at, n)
                 ORDER BY n RETURNING seq
                 """, logger: logger, as: Int64.self)
+            try await connection.query("SELECT pg_notify(\(Self.eventChannel), '')", logger: logger)
+            return seqs
         }
         let sorted = seqs.sorted()
         return zip(sorted, events).map { BusEvent(seq: $0.0, type: $0.1.type, data: $0.1.data, source: $0.1.source, time: $0.1.time) }
@@ -50,6 +52,34 @@ extension PostgresStore: EventLogStore {
         try await query(
             "save a consumer's cursor",
             "INSERT INTO consumer_cursor (name, seq) VALUES (\(name), \(seq)) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq")
+    }
+}
+
+/// The ``ConsumerLeases`` concern: which node delivers for each durable consumer (`consumer_hold`),
+/// and a `NOTIFY` on ``eventChannel`` with every append, which wakes the holders on other nodes.
+extension PostgresStore: ConsumerLeases {
+    static let eventChannel = "novacron_events"
+
+    public func holdConsumer(_ name: String) async throws -> Bool {
+        let me = node.id, now = Date().timeIntervalSince1970
+        let until = now + leaseDuration.seconds
+        return try await !rows(
+            "hold a consumer",
+            """
+            INSERT INTO consumer_hold (name, node, held_until) VALUES (\(name), \(me), \(until))
+            ON CONFLICT (name) DO UPDATE SET node = excluded.node, held_until = excluded.held_until
+            WHERE consumer_hold.node = excluded.node OR consumer_hold.held_until < \(now)
+            RETURNING 1
+            """, as: Int32.self
+        ).isEmpty
+    }
+
+    public func releaseConsumer(_ name: String) async throws {
+        try await query("release a consumer", "DELETE FROM consumer_hold WHERE name = \(name) AND node = \(node.id)")
+    }
+
+    public func waitForAppends(upTo limit: Duration) async {
+        await wait(on: Self.eventChannel, upTo: limit)
     }
 }
 

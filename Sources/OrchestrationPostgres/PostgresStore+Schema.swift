@@ -121,6 +121,17 @@ extension PostgresStore {
                 "CREATE INDEX step_task_step ON step_task (execution_id, step_id)",
             ]
         ),
+        (
+            "v6: idempotency keys of execution starts, and which node delivers for each event consumer",
+            [
+                """
+                CREATE TABLE start_key (
+                    key text PRIMARY KEY, fingerprint text NOT NULL, execution_id text NOT NULL, created_at double precision NOT NULL)
+                """,
+                "CREATE INDEX start_key_age ON start_key (created_at)",
+                "CREATE TABLE consumer_hold (name text PRIMARY KEY, node text NOT NULL, held_until double precision NOT NULL)",
+            ]
+        ),
     ]
 
     /// The advisory lock key that serializes migrations across nodes ("NovaCron" in ASCII).

@@ -27,10 +27,13 @@ public final class PostgresStore: Sendable {
     let node: Node
     public let leaseDuration: Duration
     let book = Mutex(LeaseBook())
-    /// Wake-ups (commands for this node, steps queued, outcomes written): a `LISTEN` task per
+    /// Wake-ups (commands for this node, steps queued, outcomes written, events appended): a `LISTEN` task per
     /// channel, started on its first wait, and the bell it rings.
     let listeners = Mutex<[String: Task<Void, Never>]>([:])
-    let bells = [PostgresStore.commandChannel: Doorbell(), PostgresStore.stepChannel: Doorbell(), PostgresStore.outcomeChannel: Doorbell()]
+    let bells = [
+        PostgresStore.commandChannel: Doorbell(), PostgresStore.stepChannel: Doorbell(), PostgresStore.outcomeChannel: Doorbell(),
+        PostgresStore.eventChannel: Doorbell(),
+    ]
 
     /// Connects to the database at `url` (`postgres://user:password@host:port/database`, with
     /// `?sslmode=disable|prefer|require`), and migrates it.

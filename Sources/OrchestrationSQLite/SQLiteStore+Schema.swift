@@ -121,6 +121,18 @@ extension SQLiteStore {
         m.registerMigration("v4: the process group of each attempt") { db in
             try db.execute(sql: "ALTER TABLE attempt ADD COLUMN process TEXT")
         }
+        m.registerMigration("v5: idempotency keys of execution starts") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE start_key (
+                        key TEXT PRIMARY KEY,
+                        fingerprint TEXT NOT NULL,
+                        execution_id TEXT NOT NULL,
+                        created_at REAL NOT NULL
+                    );
+                    CREATE INDEX start_key_age ON start_key(created_at);
+                    """)
+        }
         return m
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import NIOCore
 import Orchestration
@@ -18,9 +19,17 @@ extension APIController {
             // The guide's debug mode: paused before each step; each resume runs exactly one.
             options.debug = given.debug ?? false
         }
-        let execution = try await engine.executeWorkflow(id, inputs: inputs, options: options)
-        return try APIBody.response(Components.Schemas.Execution(execution), .created)
+        // A repeated start with the same key (a client retrying after a timeout, on any node)
+        // answers with the execution the first one started: 200 and `Idempotent-Replayed: true`.
+        options.idempotencyKey = request.headers[Self.idempotencyKeyHeader]
+        let (execution, replayed) = try await engine.startExecution(id, inputs: inputs, options: options)
+        var response = try APIBody.response(Components.Schemas.Execution(execution), replayed ? .ok : .created)
+        if replayed { response.headers[Self.replayedHeader] = "true" }
+        return response
     }
+
+    static var idempotencyKeyHeader: HTTPField.Name { HTTPField.Name("Idempotency-Key")! }
+    static var replayedHeader: HTTPField.Name { HTTPField.Name("Idempotent-Replayed")! }
 
     func listExecutions(_ request: Request, context: Context) async throws -> Response {
         try await listExecutions(request, context: context, workflow: request.uri.queryParameters.get("workflow"), mustExist: false)

@@ -107,12 +107,7 @@ public final class OutboundWebhooks: Service, Sendable {
 
     func deliver(_ event: BusEvent, to id: String) async {
         guard var subscription = try? await bus.store.subscriptions().first(where: { $0.id == id }) else { return }
-        // Every node consumes the log: the first to claim an event delivers it.
-        if let shared = bus.store as? any TriggerStore,
-            (try? await shared.firstAcrossNodes(source: "subscription:" + id, id: String(event.seq), at: Date())) != true
-        {
-            return
-        }
+        // One node at a time delivers for a subscription (the bus's consumer holds): no claim per event.
         let body = Array(event.json.jsonText.utf8)
         var attempt = 0
         var lastError = ""

@@ -39,6 +39,10 @@ package final class CrashableStore: Store {
     package func recordDelivery(source: String, id: String, at: Date) async throws -> Bool {
         try await base.recordDelivery(source: source, id: id, at: at)
     }
+    package func claimStartKey(_ claim: StartKey, expiry: Date, abandoned: String?) async throws -> StartKey {
+        if crashed.withLock({ $0 }) { throw StoreError("the process died") }
+        return try await base.claimStartKey(claim, expiry: expiry, abandoned: abandoned)
+    }
     package func appendEvents(_ events: [(type: String, data: JSONValue, source: String, time: Date)]) async throws -> [BusEvent] {
         if crashed.withLock({ $0 }) { throw StoreError("the process died") }
         return try await base.appendEvents(events)

@@ -47,11 +47,16 @@ public struct ExecutionOptions: Sendable {
     public var trigger: JSONValue
     /// Results to reuse instead of running those steps (retry-from-failure).
     public var reuse: [String: StepResult]
+    /// Starts with this key start one execution (see ``WorkflowEngine/startExecution(_:inputs:options:)``).
+    public var idempotencyKey: String?
 
-    public init(maxParallelism: Int? = nil, debug: Bool = false, trigger: JSONValue = .null, reuse: [String: StepResult] = [:]) {
+    public init(
+        maxParallelism: Int? = nil, debug: Bool = false, trigger: JSONValue = .null, reuse: [String: StepResult] = [:], idempotencyKey: String? = nil
+    ) {
         self.maxParallelism = maxParallelism
         self.debug = debug
         self.trigger = trigger
         self.reuse = reuse
+        self.idempotencyKey = idempotencyKey
     }
 }

@@ -61,7 +61,17 @@ extension WorkflowEngine {
     public func executeWorkflow(_ workflowID: String, inputs: [String: JSONValue] = [:], options: ExecutionOptions = ExecutionOptions()) async throws
         -> WorkflowExecution
     {
+        try await startExecution(workflowID, inputs: inputs, options: options).execution
+    }
+
+    /// Starts an execution like ``executeWorkflow(_:inputs:options:)``; with
+    /// ``ExecutionOptions/idempotencyKey`` set, a start repeated with the key (on any node sharing
+    /// the store, within a day) returns the execution the first one started, as `replayed`.
+    public func startExecution(_ workflowID: String, inputs: [String: JSONValue] = [:], options: ExecutionOptions = ExecutionOptions()) async throws
+        -> (execution: WorkflowExecution, replayed: Bool)
+    {
         guard !draining else { throw EngineError(.unavailable, "the engine is shutting down; start the execution again once it is back") }
+        if let key = options.idempotencyKey { try Self.checkStartKey(key) }
         // Registered on another node of the cluster a moment ago?
         if workflows[workflowID] == nil { try? await syncWorkflows() }
         guard var compiled = workflows[workflowID] else {
@@ -89,6 +99,10 @@ extension WorkflowEngine {
         var merged = compiled.workflow.variables
         merged.merge(inputs) { _, new in new }
         let id = Self.makeExecutionID(&seeds, at: now())
+        if let key = options.idempotencyKey {
+            let fingerprint = Self.startFingerprint(workflowID: workflowID, inputs: inputs, options: options)
+            if let earlier = try await claimStart(key: key, fingerprint: fingerprint, executionID: id) { return (earlier, true) }
+        }
         let values = ExecutionValues(
             executionID: id, workflowID: workflowID, workflowName: compiled.workflow.name, inputs: merged,
             secrets: secretValues, trigger: options.trigger)
@@ -119,7 +133,7 @@ extension WorkflowEngine {
             jobSink.yield(.timer(delay: timeout, fire: .workflowTimeout(executionID: id, timeout: timeout), stop: run.timers))
         }
         await apply(actions, to: run)
-        return run.final ?? run.machine.snapshot()
+        return (run.final ?? run.machine.snapshot(), false)
     }
 
     /// The execution's current state.

@@ -87,6 +87,9 @@ public actor WorkflowEngine {
     let enqueuer: GroupCommitQueue<QueuedStep, Int64?>?
     /// Whether the last renewal of the leases reached the store (always, on a store of its own).
     let storeReached = Atomic<Bool>(true)
+    /// Idempotency keys of starts when the store keeps none (or there is no store): this process's
+    /// memory, which is all such an engine has.
+    let memoryStartKeys = InMemoryStore()
     /// Learned step durations, which order ready steps (critical path first) and give ETAs;
     /// `nil` estimates from the definition only.
     public nonisolated let estimates: (any DurationEstimates)?

@@ -14,6 +14,7 @@ public actor InMemoryStore {
     var logs: [String: String] = [:]
     var triggers: [String: TriggerState] = [:]
     var deliveries: [String: Date] = [:]
+    var startKeys: [String: StartKey] = [:]
     var busEvents: [BusEvent] = []
     var cursors: [String: Int64] = [:]
     var subscriptionRecords: [String: EventSubscription] = [:]
@@ -253,4 +254,12 @@ extension InMemoryStore: LearningStore {
     public func appendOptimizationRecord(_ record: OptimizationRecord) { audit.append(record) }
 
     public func optimizationRecords(workflowID: String) -> [OptimizationRecord] { audit.filter { $0.workflowID == workflowID } }
+}
+
+extension InMemoryStore: StartKeyStore {
+    public func claimStartKey(_ claim: StartKey, expiry: Date, abandoned: String?) -> StartKey {
+        if let holder = startKeys[claim.key], holder.createdAt >= expiry, holder.executionID != abandoned { return holder }
+        startKeys[claim.key] = claim
+        return claim
+    }
 }

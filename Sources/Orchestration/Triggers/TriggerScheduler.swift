@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Logging
 
@@ -261,8 +262,10 @@ public actor TriggerScheduler {
             var conditions = trigger.conditions
             conditions["event"] = nil
             guard Webhook.matches(conditions, payload: event.data) else { continue }
-            guard await firstAcrossNodes(workflowID, trigger.id, "event", String(event.seq)) else { continue }
-            if (try? await fire(workflowID: workflowID, trigger: trigger, payload: event.json)) != nil { fired = true }
+            // One execution per event and trigger, however many times the event is delivered (a
+            // node taking a consumer over delivers again what was in flight).
+            let key = "event/\(event.seq)/" + Hex.encode(SHA256.hash(data: Data("\(workflowID)\u{0}\(trigger.id)".utf8)))
+            if (try? await fire(workflowID: workflowID, trigger: trigger, payload: event.json, idempotencyKey: key)) != nil { fired = true }
         }
         return fired
     }
@@ -271,12 +274,17 @@ public actor TriggerScheduler {
 
     /// Starts an execution of `workflowID` for `trigger` with `payload` as `${trigger.…}`; the
     /// trigger's `inputs` are rendered from it. Records the fire, or the error, on the trigger.
+    /// With `idempotencyKey`, a fire repeated with the key returns the first one's execution.
     @discardableResult
-    public func fire(workflowID: String, trigger: WorkflowTrigger, payload: JSONValue) async throws -> WorkflowExecution {
+    public func fire(workflowID: String, trigger: WorkflowTrigger, payload: JSONValue, idempotencyKey: String? = nil) async throws
+        -> WorkflowExecution
+    {
         await load()
         do {
             let inputs = try Self.inputs(of: trigger, payload: payload)
-            let execution = try await engine.executeWorkflow(workflowID, inputs: inputs, options: ExecutionOptions(trigger: payload))
+            let options = ExecutionOptions(trigger: payload, idempotencyKey: idempotencyKey)
+            let (execution, replayed) = try await engine.startExecution(workflowID, inputs: inputs, options: options)
+            if replayed { return execution }
             var s = state(workflowID, trigger.id)
             s.lastFiredAt = time.now()
             s.fireCount += 1

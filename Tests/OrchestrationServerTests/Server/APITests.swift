@@ -196,6 +196,44 @@ struct APITests {
         }
     }
 
+    @Test(
+        "a start repeated with its Idempotency-Key answers 200 with the first execution and starts nothing; the key with other inputs is 409, a bad key 400"
+    )
+    func idempotentStart() async throws {
+        try await withAPI { client, engine, executor in
+            _ = try await client.execute(uri: "/api/v1/workflows", method: .post, body: ByteBuffer(string: Self.hello)) { _ in }
+            func start(_ key: String, _ body: String) async throws -> (HTTPResponse.Status, [String: Any], String?) {
+                try await client.execute(
+                    uri: "/api/v1/workflows/hello/executions", method: .post,
+                    headers: [.contentType: "application/json", HTTPField.Name("Idempotency-Key")!: key], body: ByteBuffer(string: body)
+                ) { response in
+                    (response.status, try self.json(response.body), response.headers[HTTPField.Name("Idempotent-Replayed")!])
+                }
+            }
+            let (status, first, replayed) = try await start("deploy-7", #"{"inputs": {"env": "prod"}}"#)
+            #expect(status == .created && replayed == nil)
+            let id = try #require(first["id"] as? String)
+            _ = try await engine.waitForExecution(id)
+            // The client timed out and tries again: the same execution, finished now; nothing ran twice.
+            let (again, second, replayedAgain) = try await start("deploy-7", #"{"inputs": {"env": "prod"}}"#)
+            #expect(again == .ok && replayedAgain == "true")
+            #expect(second["id"] as? String == id)
+            #expect(second["status"] as? String == "completed")
+            #expect(executor.started == ["greet", "show"])
+            // The key with another request is refused, saying which execution holds it.
+            let (conflict, problem, _) = try await start("deploy-7", #"{"inputs": {"env": "staging"}}"#)
+            #expect(conflict == .conflict)
+            #expect((problem["detail"] as? String)?.contains("was used for another request (execution \(id))") == true, "\(problem)")
+            let (bad, badProblem, _) = try await start(String(repeating: "k", count: 256), "{}")
+            #expect(bad == .badRequest)
+            #expect((badProblem["detail"] as? String)?.contains("1 to 255 visible ASCII characters") == true, "\(badProblem)")
+            #expect(await engine.listExecutions(workflowID: "hello").count == 1)
+            // Another key is another execution.
+            let (plain, fresh, _) = try await start("other", "{}")
+            #expect(plain == .created && fresh["id"] as? String != id)
+        }
+    }
+
     @Test("bad requests get problem documents: invalid workflow (located), unknown ids, bad query, learning switched off")
     func problems() async throws {
         try await withAPI { client, _, _ in
