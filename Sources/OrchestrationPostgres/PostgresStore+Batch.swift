@@ -94,7 +94,7 @@ extension PostgresStore {
                 return kept.isEmpty ? nil : try PostgresStore.json(kept)
             }
             if let json = try rows(created, of: \.id) {
-                try await connection.query(
+                try await connection.execute(
                     """
                     INSERT INTO execution (id, workflow_id, workflow_version, status, record, created_at, owner_node, lease_epoch, lease_expires_at)
                     SELECT id, workflow_id, workflow_version, status, record, created_at, \(owner), 1, \(unescaped: PostgresStore.databaseNow) + \(leaseSeconds)
@@ -103,7 +103,7 @@ extension PostgresStore {
                     """, logger: logger)
             }
             if let json = try rows(results.values, of: \.execution_id) {
-                try await connection.query(
+                try await connection.execute(
                     """
                     INSERT INTO step_result (execution_id, step_id, result, log)
                     SELECT execution_id, step_id, result, log FROM json_to_recordset(\(json)::json)
@@ -112,7 +112,7 @@ extension PostgresStore {
                     """, logger: logger)
             }
             if let json = try rows(attemptOrder.compactMap { attempts[$0] }, of: \.execution_id) {
-                try await connection.query(
+                try await connection.execute(
                     """
                     INSERT INTO attempt (execution_id, step_id, attempt, status, started_at, finished_at, error, exit_code)
                     SELECT execution_id, step_id, attempt, status, started_at, finished_at, error, exit_code FROM json_to_recordset(\(json)::json)
@@ -133,7 +133,7 @@ extension PostgresStore {
                 if touched.count < updating.count { throw StoreError("no execution to update") }
             }
             if let json = try rows(observations, of: \.execution_id) {
-                try await connection.query(
+                try await connection.execute(
                     """
                     INSERT INTO learning_observation (workflow_id, execution_id, observation)
                     SELECT workflow_id, execution_id, observation FROM json_to_recordset(\(json)::json)
@@ -141,7 +141,7 @@ extension PostgresStore {
                     """, logger: logger)
             }
             if let json = try rows(processes, of: \.execution_id) {
-                try await connection.query(
+                try await connection.execute(
                     """
                     UPDATE attempt a SET process = x.process
                     FROM json_to_recordset(\(json)::json) AS x(execution_id text, step_id text, attempt int4, process text)

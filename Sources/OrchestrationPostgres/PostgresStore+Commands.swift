@@ -11,9 +11,9 @@ extension PostgresStore: ExecutionCommands {
     public func sendCommand(_ command: ExecutionCommand, to executionID: String) async throws {
         let json = try Self.json(command), now = Date().timeIntervalSince1970
         try await transaction("send a command to the node running \(executionID)") { connection in
-            try await connection.query(
+            try await connection.execute(
                 "INSERT INTO execution_command (execution_id, command, created_at) VALUES (\(executionID), \(json), \(now))", logger: logger)
-            try await connection.query("SELECT pg_notify(\(Self.commandChannel), \(executionID))", logger: logger)
+            try await connection.execute("SELECT pg_notify(\(Self.commandChannel), \(executionID))", logger: logger)
         }
     }
 
@@ -21,7 +21,7 @@ extension PostgresStore: ExecutionCommands {
         let me = node.id
         let taken = try await transaction("take commands") { connection -> [(Int64, String, String)] in
             // Commands for executions that ended are moot.
-            try await connection.query(
+            try await connection.execute(
                 """
                 DELETE FROM execution_command c USING execution e
                 WHERE c.execution_id = e.id AND e.status NOT IN \(unescaped: Self.unfinished)

@@ -15,7 +15,7 @@ extension PostgresStore: EventLogStore {
             (e.type, BusEvent.storedPayload(data: e.data, source: e.source), e.time.timeIntervalSince1970)
         }
         let seqs = try await transaction("append events") { connection -> [Int64] in
-            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.eventAppendLock))", logger: logger)
+            try await connection.execute("SELECT pg_advisory_xact_lock(\(Self.eventAppendLock))", logger: logger)
             let types = rows.map(\.type), payloads = rows.map(\.payload), times = rows.map(\.at)
             let seqs = try await connection.rows(
                 """
@@ -23,7 +23,7 @@ extension PostgresStore: EventLogStore {
                 SELECT e.type, e.payload, e.created_at FROM unnest(\(types)::text[], \(payloads)::text[], \(times)::float8[]) WITH ORDINALITY AS e(type, payload, created_at, n)
                 ORDER BY n RETURNING seq
                 """, logger: logger, as: Int64.self)
-            try await connection.query("SELECT pg_notify(\(Self.eventChannel), '')", logger: logger)
+            try await connection.execute("SELECT pg_notify(\(Self.eventChannel), '')", logger: logger)
             return seqs
         }
         let sorted = seqs.sorted()
@@ -105,7 +105,7 @@ extension PostgresStore: SubscriptionStore {
         return try await transaction("delete a subscription") { connection in
             let existed = try await !connection.rows("DELETE FROM event_subscription WHERE id = \(id) RETURNING 1", logger: logger, as: Int32.self)
                 .isEmpty
-            try await connection.query("DELETE FROM consumer_cursor WHERE name = \(cursor)", logger: logger)
+            try await connection.execute("DELETE FROM consumer_cursor WHERE name = \(cursor)", logger: logger)
             return existed
         }
     }

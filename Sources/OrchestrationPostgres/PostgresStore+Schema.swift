@@ -144,7 +144,7 @@ extension PostgresStore {
         let known = Self.migrations.map(\.name)
         let location = self.location
         try await transaction("migrate the database") { connection in
-            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: logger)
+            try await connection.execute("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: logger)
             let tables = try await connection.rows(
                 "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema()", logger: logger,
                 as: String.self)
@@ -157,7 +157,7 @@ extension PostgresStore {
                     "\(location): a database of another application (tables: \(tables.sorted().prefix(5).joined(separator: ", "))); give NovaCron its own database"
                 )
             } else {
-                try await connection.query(
+                try await connection.execute(
                     "CREATE TABLE novacron_migration (name text PRIMARY KEY, applied_at double precision NOT NULL)", logger: logger)
             }
             if let unknown = applied.first(where: { !known.contains($0) }) {
@@ -165,9 +165,9 @@ extension PostgresStore {
                     "\(location): written by a newer NovaCron (migration '\(unknown)' is unknown to this version); upgrade NovaCron to use it")
             }
             for migration in Self.migrations where !applied.contains(migration.name) {
-                for statement in migration.sql { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+                for statement in migration.sql { try await connection.execute(PostgresQuery(unsafeSQL: statement), logger: logger) }
                 let now = Date().timeIntervalSince1970
-                try await connection.query("INSERT INTO novacron_migration (name, applied_at) VALUES (\(migration.name), \(now))", logger: logger)
+                try await connection.execute("INSERT INTO novacron_migration (name, applied_at) VALUES (\(migration.name), \(now))", logger: logger)
             }
         }
     }

@@ -8,9 +8,9 @@ extension PostgresStore: StartKeyStore {
     public func claimStartKey(_ claim: StartKey, expiry: Date, abandoned: String?) async throws -> StartKey {
         let forgotten = expiry.timeIntervalSince1970, created = claim.createdAt.timeIntervalSince1970
         let row = try await transaction("claim an idempotency key") { connection -> (String, String, Double)? in
-            try await connection.query("DELETE FROM start_key WHERE created_at < \(forgotten)", logger: logger)
+            try await connection.execute("DELETE FROM start_key WHERE created_at < \(forgotten)", logger: logger)
             // Racing inserts of one key wait for each other here; the loser's row is the winner's.
-            try await connection.query(
+            try await connection.execute(
                 """
                 INSERT INTO start_key (key, fingerprint, execution_id, created_at)
                 VALUES (\(claim.key), \(claim.fingerprint), \(claim.executionID), \(created))

@@ -39,12 +39,12 @@ extension PostgresStore: StepQueue {
             let columns = "x(queue text, execution_id text, step_id text, attempt int4, request text)"
             // Older attempts of these steps: gone when ended or no live claim holds them, else asked
             // to stop (their outcomes are nobody's: superseded).
-            try await connection.query(
+            try await connection.execute(
                 """
                 DELETE FROM step_task t USING json_to_recordset(\(json)::json) AS \(unescaped: columns)
                 WHERE t.execution_id = x.execution_id AND t.step_id = x.step_id AND (t.outcome IS NOT NULL OR NOT (\(unescaped: Self.liveClaim)))
                 """, logger: logger)
-            try await connection.query(
+            try await connection.execute(
                 """
                 UPDATE step_task t SET stop_requested = true, superseded = true FROM json_to_recordset(\(json)::json) AS \(unescaped: columns)
                 WHERE t.execution_id = x.execution_id AND t.step_id = x.step_id AND t.outcome IS NULL
@@ -56,7 +56,7 @@ extension PostgresStore: StepQueue {
                 RETURNING id, execution_id, step_id, attempt
                 """, logger: logger, as: (Int64, String, String, Int32).self)
             let queues = Array(Set(kept.map(\.queue)))
-            try await connection.query("SELECT pg_notify(\(Self.stepChannel), q) FROM unnest(\(queues)::text[]) AS q", logger: logger)
+            try await connection.execute("SELECT pg_notify(\(Self.stepChannel), q) FROM unnest(\(queues)::text[]) AS q", logger: logger)
             return Dictionary(inserted.map { ("\($0.1)\u{0}\($0.2)\u{0}\($0.3)", $0.0) }) { first, _ in first }
         }
         return steps.map { ids["\($0.executionID)\u{0}\($0.stepID)\u{0}\($0.request.attempt)"] }
@@ -68,8 +68,8 @@ extension PostgresStore: StepQueue {
                 "DELETE FROM step_task WHERE id = \(id) AND outcome IS NULL AND NOT (\(unescaped: Self.liveClaim)) RETURNING id", logger: logger,
                 as: Int64.self)
             guard gone.isEmpty else { return true }
-            try await connection.query("UPDATE step_task SET stop_requested = true WHERE id = \(id)", logger: logger)
-            try await connection.query("SELECT pg_notify(\(Self.stepChannel), '')", logger: logger)
+            try await connection.execute("UPDATE step_task SET stop_requested = true WHERE id = \(id)", logger: logger)
+            try await connection.execute("SELECT pg_notify(\(Self.stepChannel), '')", logger: logger)
             return false
         }
     }
@@ -136,13 +136,13 @@ extension PostgresStore: StepQueue {
         let me = node.id
         let ids = outcomes.map(\.id), texts = try outcomes.map { try Self.json($0.outcome) }
         try await transaction("write outcomes of queued steps") { connection in
-            try await connection.query(
+            try await connection.execute(
                 """
                 UPDATE step_task t SET outcome = o.outcome, finished_at = \(unescaped: Self.databaseNow)
                 FROM unnest(\(ids)::int8[], \(texts)::text[]) AS o(id, outcome)
                 WHERE t.id = o.id AND t.claimed_by = \(me) AND t.outcome IS NULL
                 """, logger: logger)
-            try await connection.query("SELECT pg_notify(\(Self.outcomeChannel), '')", logger: logger)
+            try await connection.execute("SELECT pg_notify(\(Self.outcomeChannel), '')", logger: logger)
         }
     }
 
@@ -150,10 +150,10 @@ extension PostgresStore: StepQueue {
         guard !ids.isEmpty else { return }
         let me = node.id, list = Array(ids)
         try await transaction("give queued steps back") { connection in
-            try await connection.query(
+            try await connection.execute(
                 "UPDATE step_task SET claimed_by = NULL, claim_expires_at = NULL WHERE id = ANY(\(list)::int8[]) AND claimed_by = \(me) AND outcome IS NULL",
                 logger: logger)
-            try await connection.query("SELECT pg_notify(\(Self.stepChannel), '')", logger: logger)
+            try await connection.execute("SELECT pg_notify(\(Self.stepChannel), '')", logger: logger)
         }
     }
 

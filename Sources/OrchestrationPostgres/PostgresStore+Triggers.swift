@@ -16,7 +16,7 @@ extension PostgresStore: TriggerStore {
     public func recordDelivery(source: String, id: String, at: Date) async throws -> Bool {
         let received = at.timeIntervalSince1970, forgotten = received - 30 * 86_400
         return try await transaction("record a webhook delivery") { connection in
-            try await connection.query("DELETE FROM webhook_delivery WHERE received_at < \(forgotten)", logger: logger)
+            try await connection.execute("DELETE FROM webhook_delivery WHERE received_at < \(forgotten)", logger: logger)
             return try await !connection.rows(
                 "INSERT INTO webhook_delivery (source, id, received_at) VALUES (\(source), \(id), \(received)) ON CONFLICT DO NOTHING RETURNING 1",
                 logger: logger, as: Int32.self

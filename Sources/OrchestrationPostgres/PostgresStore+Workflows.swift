@@ -10,12 +10,12 @@ extension PostgresStore: WorkflowStore {
         let id = workflow.id
         let now = Date().timeIntervalSince1970
         try await transaction("save a workflow") { connection in
-            try await connection.query(
+            try await connection.execute(
                 """
                 INSERT INTO workflow_version (workflow_id, version, definition, created_at) VALUES (\(id), \(hash), \(definition), \(now))
                 ON CONFLICT DO NOTHING
                 """, logger: logger)
-            try await connection.query(
+            try await connection.execute(
                 """
                 INSERT INTO registered_workflow (workflow_id, version, registered_at) VALUES (\(id), \(hash), \(now))
                 ON CONFLICT (workflow_id) DO UPDATE SET version = excluded.version, registered_at = excluded.registered_at

@@ -118,12 +118,11 @@ public final class PostgresStore: Sendable {
     /// `body` in one transaction: committed when it returns, rolled back when it throws.
     func transaction<R: Sendable>(_ doing: String, _ body: (PostgresConnection) async throws -> R) async throws(StoreError) -> R {
         do {
-            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+            return try await client.withConnection { connection in try await connection.transaction(logger: logger) { try await body($0) } }
         } catch let error as StoreError {
             throw error
-        } catch let error as PostgresTransactionError {
-            if let e = error.closureError as? StoreError { throw e }
-            throw describe(error.closureError ?? error.beginError ?? error.commitError ?? error, doing: doing)
+        } catch is ConnectionGone {
+            throw StoreError("\(location): cannot \(doing): the database closed the connection", unavailable: true)
         } catch {
             throw describe(error, doing: doing)
         }
@@ -179,11 +178,39 @@ public final class PostgresStore: Sendable {
     }
 }
 
+/// A query refused because the server closed its connection (``PostgresConnection/execute(_:logger:)``).
+struct ConnectionGone: Error {}
+
 extension PostgresConnection {
+    /// Runs `query` on this connection (in its transaction). A connection the server closed while
+    /// this process held it (the database restarting, a transaction idle past its limit) is
+    /// refused here: postgres-nio 1.33 never answers a query sent on it, which would hang the
+    /// transaction, and with it every write behind it, for good.
+    @discardableResult
+    func execute(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
+        guard !isClosed else { throw ConnectionGone() }
+        return try await self.query(query, logger: logger)
+    }
+
+    /// `body` in one transaction on this connection: committed when it returns, rolled back when
+    /// it throws (unless the connection is gone, which rolls it back on the server).
+    func transaction<R>(logger: Logger, isolation: isolated (any Actor)? = #isolation, _ body: (PostgresConnection) async throws -> sending R)
+        async throws -> sending R
+    {
+        try await execute("BEGIN", logger: logger)
+        let value: R
+        do { value = try await body(self) } catch {
+            if !isClosed { _ = try? await execute("ROLLBACK", logger: logger) }
+            throw error
+        }
+        try await execute("COMMIT", logger: logger)
+        return value
+    }
+
     /// Runs `query` in this connection's transaction; its rows, decoded.
     func rows<each T: PostgresDecodable>(_ query: PostgresQuery, logger: Logger, as type: (repeat each T).Type) async throws -> [(repeat each T)] {
         var out: [(repeat each T)] = []
-        for try await row in try await self.query(query, logger: logger) {
+        for try await row in try await execute(query, logger: logger) {
             out.append(try row.decode((repeat each T).self))
         }
         return out
