@@ -32,6 +32,15 @@ extension WorkflowEngine {
                     return .success(try await leases.renewLeases())
                 } catch { return .failure(error) }
             }
+            // Leases say this node carries its executions on: not while its writes hang (a commit
+            // past twice a lease, well beyond the retries of a lost connection). Stop them, so a
+            // node whose writes get through takes them over.
+            if let age = writer?.commitAge, age > leases.leaseDuration * 2 {
+                storeReached.store(false, ordering: .relaxed)
+                await selfFenceIfDue(
+                    leases, since: .now - leases.leaseDuration, clock: clock, error: "a write has waited \(DurationText.format(age)) for the store")
+                continue
+            }
             switch outcome {
             case .success(let lost)?:
                 renewedFrom = started

@@ -33,6 +33,8 @@ package final class GroupCommitQueue<Item: Sendable, Output: Sendable>: Sendable
         var wake: CheckedContinuation<Void, Never>?
         var batches = 0
         var closed = false
+        /// When the batch being committed now went to the store.
+        var committingSince: ContinuousClock.Instant?
     }
 
     private let state = Mutex(State())
@@ -113,11 +115,18 @@ package final class GroupCommitQueue<Item: Sendable, Output: Sendable>: Sendable
     /// Whether the loop has stopped.
     package var isClosed: Bool { state.withLock { $0.closed } }
 
+    /// How long the batch being committed now has been at the store (`nil` when none is): a
+    /// commit that never returns shows here.
+    package var commitAge: Duration? {
+        state.withLock { s in s.committingSince.map { $0.duration(to: .now) } }
+    }
+
     /// Commits batches until the calling task is cancelled; then fails every wait still pending.
     package func run() async {
         defer { close() }
         while let batch = await nextBatch() {
             var result: Result<[Output], any Error>
+            state.withLock { $0.committingSince = .now }
             do {
                 let outputs = try await commit(batch.items)
                 result =
@@ -126,6 +135,7 @@ package final class GroupCommitQueue<Item: Sendable, Output: Sendable>: Sendable
                 result = .failure(error)
             }
             let ready = state.withLock { s -> [(ticket: Int, continuation: CheckedContinuation<Output?, any Error>)] in
+                s.committingSince = nil
                 s.committed = batch.upTo
                 s.batches += 1
                 if case .failure(let error) = result {

@@ -112,6 +112,21 @@ struct GroupCommitQueueTests {
         }
     }
 
+    @Test("a commit still at the store shows its age (how a node tells its writes hang); none shows once it returned")
+    func commitAge() async throws {
+        let commit = GatedCommit()
+        try await withQueue(commit) { queue in
+            #expect(queue.commitAge == nil)
+            async let first = queue.submit(1)
+            await commit.waitForCommit(count: 1)
+            #expect(queue.commitAge != nil)
+            commit.release()
+            let saved = try await first
+            #expect(saved == "saved 1")
+            #expect(queue.commitAge == nil)
+        }
+    }
+
     @Test("a batch takes at most batchLimit items")
     func limit() async throws {
         let commit = GatedCommit()
