@@ -14,7 +14,7 @@ struct NovaCron: AsyncParsableCommand {
         subcommands: [
             RunCommand.self, ExecutionsCommand.self, ServeCommand.self, ValidateCommand.self, PlanCommand.self, CronCommand.self,
             TriggersCommand.self, EventsCommand.self, PatternsCommand.self, SuggestCommand.self, SimulateCommand.self, ExportCommand.self,
-            SyncCommand.self, ClusterCommand.self, WorkerCommand.self,
+            SyncCommand.self, ClusterCommand.self, WorkerCommand.self, BackfillCommand.self,
         ]
     )
 }

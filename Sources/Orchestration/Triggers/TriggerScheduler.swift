@@ -232,6 +232,7 @@ public actor TriggerScheduler {
         guard await firstAcrossNodes(workflowID, trigger.id, "schedule", tick.formatted(.iso8601)) else { return }
         var payload: [String: JSONValue] = [
             "type": "schedule", "trigger": .string(trigger.id), "scheduledAt": .string(tick.formatted(.iso8601)),
+            "scheduledTime": .string(tick.formatted(.iso8601)),
             "firedAt": .string(time.now().formatted(.iso8601)),
         ]
         if missed > 0 { payload["missedTicks"] = .number(Double(missed)) }
