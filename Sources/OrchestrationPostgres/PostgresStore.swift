@@ -92,26 +92,38 @@ public final class PostgresStore: Sendable {
         _ = await runner.value
     }
 
-    /// A statement or query outside a transaction.
-    @discardableResult
-    func query(_ doing: String, _ query: PostgresQuery) async throws(StoreError) -> PostgresRowSequence {
-        do { return try await client.query(query, logger: logger) } catch { throw describe(error, doing: doing) }
+    /// A statement outside a transaction, on a pooled connection that is still open: the pool may
+    /// hand out one the server has just closed, on which postgres-nio would wait forever
+    /// (``PostgresConnection/execute(_:logger:)``).
+    func query(_ doing: String, _ query: PostgresQuery) async throws(StoreError) {
+        try await onConnection(doing) { connection in
+            for try await _ in try await connection.execute(query, logger: self.logger) {}
+        }
     }
 
-    /// All rows of `query`, decoded.
-    func rows<each T: PostgresDecodable>(_ doing: String, _ query: PostgresQuery, as type: (repeat each T).Type) async throws(StoreError) -> [(
-        repeat each T
-    )] {
-        do {
-            var out: [(repeat each T)] = []
-            for try await row in try await client.query(query, logger: logger) {
-                out.append(try row.decode((repeat each T).self))
+    /// All rows of `query` (outside a transaction), decoded.
+    func rows<each T: PostgresDecodable & Sendable>(_ doing: String, _ query: PostgresQuery, as type: (repeat each T).Type) async throws(StoreError)
+        -> [(repeat each T)]
+    {
+        try await onConnection(doing) { connection in try await connection.rows(query, logger: self.logger, as: type) }
+    }
+
+    /// `body` on a pooled connection, its errors said as what failed while `doing`.
+    /// A connection found closed is given back and another one taken, once.
+    private func onConnection<R>(_ doing: String, _ body: (PostgresConnection) async throws -> sending R) async throws(StoreError) -> R {
+        var tries = 0
+        while true {
+            tries += 1
+            do {
+                return try await client.withConnection { connection in try await body(connection) }
+            } catch let error as StoreError {
+                throw error
+            } catch is ConnectionGone {
+                if tries < 2 { continue }
+                throw StoreError("\(location): cannot \(doing): the database closed the connection", unavailable: true)
+            } catch {
+                throw describe(error, doing: doing)
             }
-            return out
-        } catch let error as StoreError {
-            throw error
-        } catch {
-            throw describe(error, doing: doing)
         }
     }
 

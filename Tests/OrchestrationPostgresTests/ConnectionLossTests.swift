@@ -61,6 +61,29 @@ struct ConnectionLossTests {
         await store.close()
     }
 
+    @Test("a read outside a transaction after the server closed idle connections of the pool is answered, not left hanging")
+    func closedWhileIdle() async throws {
+        let url = try await TestPostgres.shared.database()
+        let store = try await PostgresStore(url: url, maximumConnections: 2, leaseDuration: .seconds(60), role: "serve")
+        let warm: [Int32] = try await store.rows("warm up", "SELECT 1", as: Int32.self)
+        #expect(warm == [1])
+        // Every other session of this database ends (as when the server restarts them).
+        _ = try await TestPostgres.psql(
+            url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        let outcome = Outcome()
+        Task {
+            do {
+                let rows: [Int32] = try await store.rows("read", "SELECT 3", as: Int32.self)
+                outcome.set("\(rows)")
+            } catch let error as StoreError {
+                outcome.set("\(error.isUnavailable ? "unavailable" : "failed"): \(error.message)")
+            }
+        }
+        let ended = await outcome.wait()
+        #expect(ended == "[3]", "\(ended ?? "still hanging after 30 s")")
+        await store.close()
+    }
+
     @Test("a transaction left idle past the lease is ended by the server and fails as unavailable, so the write is tried again")
     func idleTimeout() async throws {
         let url = try await TestPostgres.shared.database()
