@@ -63,8 +63,9 @@ public final class PostgresStore: Sendable {
         configuration.options.maximumConnections = maximumConnections
         configuration.options.connectTimeout = .seconds(10)
         // A node frozen (SIGSTOP, a VM paused) inside a transaction would hold its row locks, and
-        // so its executions, for ever: the server ends such a transaction after a lease.
-        let idle = max(1000, Int(self.leaseDuration.seconds * 1000))
+        // so its executions, for ever: the server ends such a transaction after a lease (two
+        // seconds at least, so a busy machine's short stalls do not end healthy transactions).
+        let idle = max(2000, Int(self.leaseDuration.seconds * 1000))
         configuration.options.additionalStartupParameters = [
             ("idle_in_transaction_session_timeout", String(idle)), ("application_name", "novacron \(role)"),
         ]
@@ -73,7 +74,8 @@ public final class PostgresStore: Sendable {
         self.logger = logger
         runner = Task { await client.run() }
         do {
-            try await migrate()
+            // Tried again while the database drops the connection (restarting, or a stalled start).
+            try await retryingWhileUnavailable { () async throws(StoreError) in try await migrate() }
         } catch {
             runner.cancel()
             throw error

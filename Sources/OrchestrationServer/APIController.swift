@@ -35,6 +35,7 @@ struct APIController<Context: RequestContext>: Sendable {
             return try APIBody.response(body)
         }
         api.post("workflows/:id/executions", .role(.operator), use: start)
+        api.post("workflows/:id/backfill", .role(.operator), use: backfill)
         api.get("workflows/:id/executions", .role(.viewer)) { request, context in
             let id = try context.parameters.require("id")
             return try await self.listExecutions(request, context: context, workflow: id, mustExist: true)

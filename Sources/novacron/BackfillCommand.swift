@@ -53,7 +53,7 @@ struct BackfillCommand: AsyncParsableCommand {
     func range() throws -> (from: Date, to: Date) {
         var times: [Date] = []
         for (name, text) in [("--from", from), ("--to", to)] {
-            guard let time = Self.time(text) else {
+            guard let time = Backfill.time(text) else {
                 Console.err("error: \(name) '\(text)' is not a date (2026-11-01) or an ISO 8601 time with its offset (2026-11-01T06:00:00Z)")
                 throw ExitStatus.invalidInput
             }
@@ -64,13 +64,6 @@ struct BackfillCommand: AsyncParsableCommand {
             throw ExitStatus.invalidInput
         }
         return (times[0], times[1])
-    }
-
-    /// `2026-11-01` (midnight UTC) or an ISO 8601 time with its offset.
-    static func time(_ text: String) -> Date? {
-        if let date = try? Date(text, strategy: .iso8601) { return date }
-        if let date = try? Date(text + "T00:00:00Z", strategy: .iso8601), text.count == 10 { return date }
-        return nil
     }
 
     func run() async throws {

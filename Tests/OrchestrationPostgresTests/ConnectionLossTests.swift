@@ -92,7 +92,7 @@ struct ConnectionLossTests {
         let ended = await outcome(store) { connection in
             try await connection.execute("SELECT 1", logger: logger)
             // The node stalls inside the transaction (a frozen or starved process).
-            for _ in 0..<150 where !connection.isClosed { try await Task.sleep(for: .milliseconds(20)) }
+            for _ in 0..<400 where !connection.isClosed { try await Task.sleep(for: .milliseconds(20)) }
             try await connection.execute("SELECT 2", logger: logger)
         }
         #expect(ended?.hasPrefix("unavailable") == true, "\(ended ?? "still hanging after 30 s")")

@@ -93,6 +93,13 @@ public struct Backfill: Sendable, Hashable {
         (trigger["scheduledTime"] ?? trigger["scheduledAt"])?.text
     }
 
+    /// A range's end as given: `2026-11-01` (midnight UTC) or an ISO 8601 time with its offset.
+    public static func time(_ text: String) -> Date? {
+        if let date = try? Date(text, strategy: .iso8601) { return date }
+        if text.count == 10, let date = try? Date(text + "T00:00:00Z", strategy: .iso8601) { return date }
+        return nil
+    }
+
     /// `2026-11-01T00:00:00Z`: how ticks are written in payloads.
     public static func text(_ tick: Date) -> String { tick.formatted(.iso8601) }
 }

@@ -144,6 +144,7 @@ protocol RequestBody: Decodable {
 }
 
 extension Components.Schemas.ExecutionRequest: RequestBody {}
+extension Components.Schemas.BackfillRequest: RequestBody {}
 extension Components.Schemas.EventRequest: RequestBody {}
 extension Components.Schemas.SubscriptionRequest: RequestBody {}
 extension Components.Schemas.SuggestionChoice: RequestBody {}

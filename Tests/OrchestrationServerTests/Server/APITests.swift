@@ -234,6 +234,54 @@ struct APITests {
         }
     }
 
+    @Test("a backfill starts one execution per past tick with its scheduledTime and skips the ticks done; a dry run starts none; bad ranges are 400")
+    func backfill() async throws {
+        try await withAPI { client, engine, executor in
+            let yaml = """
+                name: report
+                triggers:
+                  - {id: hourly, type: schedule, schedule: "0 * * * *"}
+                steps:
+                  - {id: greet, inputs: {command: "echo ${trigger.scheduledTime}"}}
+                """
+            _ = try await client.execute(uri: "/api/v1/workflows", method: .post, body: ByteBuffer(string: yaml)) { _ in }
+            func post(_ body: String, workflow: String = "report") async throws -> (HTTPResponse.Status, [String: Any]) {
+                try await client.execute(
+                    uri: "/api/v1/workflows/\(workflow)/backfill", method: .post, headers: [.contentType: "application/json"],
+                    body: ByteBuffer(string: body)
+                ) { ($0.status, try self.json($0.body)) }
+            }
+            let range = #""from": "2026-11-01T00:00:00Z", "to": "2026-11-01T03:00:00Z""#
+            let (dryStatus, dry) = try await post("{\(range), \"dryRun\": true}")
+            #expect(dryStatus == .ok)
+            #expect((dry["toRun"] as? [String])?.count == 4 && (dry["skipped"] as? [String]) == [])
+            #expect(await engine.listExecutions(workflowID: "report").isEmpty, "a dry run starts nothing")
+
+            let bell = Doorbell()
+            engine.observe { _ in bell.ring() }
+            let (status, plan) = try await post("{\(range), \"maxParallel\": 2}")
+            #expect(status == .accepted)
+            #expect(plan["trigger"] as? String == "hourly" && (plan["toRun"] as? [String])?.first == "2026-11-01T00:00:00Z")
+            var ended: [WorkflowExecution] = []
+            for _ in 0..<300 where ended.count < 4 {
+                await bell.wait(upTo: .milliseconds(100))
+                ended = await engine.listExecutions(workflowID: "report").filter { $0.status.isTerminal }
+            }
+            #expect(ended.count == 4 && ended.allSatisfy { $0.status == .completed }, "\(ended.map(\.status))")
+            #expect(executor.started.filter { $0 == "greet" }.count == 4)
+
+            let (againStatus, again) = try await post("{\(range)}")
+            #expect(againStatus == .accepted && (again["skipped"] as? [String])?.count == 4 && (again["toRun"] as? [String]) == [])
+            let (bad, problem) = try await post(#"{"from": "yesterday", "to": "2026-11-01"}"#)
+            #expect(bad == .badRequest && (problem["detail"] as? String)?.contains("from 'yesterday' is not a date") == true)
+            #expect(try await post(#"{"from": "2026-11-02", "to": "2026-11-01"}"#).0 == .badRequest)
+            #expect(try await post("{\(range)}", workflow: "nope").0 == .notFound)
+            _ = try await client.execute(uri: "/api/v1/workflows", method: .post, body: ByteBuffer(string: Self.hello)) { _ in }
+            let (noSchedule, why) = try await post("{\(range)}", workflow: "hello")
+            #expect(noSchedule == .badRequest && (why["detail"] as? String)?.contains("no schedule trigger") == true)
+        }
+    }
+
     @Test("bad requests get problem documents: invalid workflow (located), unknown ids, bad query, learning switched off")
     func problems() async throws {
         try await withAPI { client, _, _ in
