@@ -144,6 +144,9 @@ extension PostgresStore {
         let known = Self.migrations.map(\.name)
         let location = self.location
         try await transaction("migrate the database") { connection in
+            // Holds no execution's lock: the short idle limit of node sessions (a lease) does not
+            // apply, so a process starting on a busy machine is not cut off mid-migration.
+            try await connection.execute("SET LOCAL idle_in_transaction_session_timeout = 0", logger: logger)
             try await connection.execute("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: logger)
             let tables = try await connection.rows(
                 "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema()", logger: logger,

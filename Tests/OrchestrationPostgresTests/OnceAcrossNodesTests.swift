@@ -99,10 +99,11 @@ struct OnceAcrossNodesTests {
         #expect(Set(first.map(\.node)).count == 1, "one node delivers: \(first.map(\.node))")
         let holder = try #require(first.first?.node)
 
-        // The holder loses its hold (as when it froze past the lease): it stops delivering, and once
-        // the lease runs out a live node holds the consumer again and carries on from the saved cursor.
+        // The holder loses its hold: it stops delivering at its next renewal, and once the other
+        // hold runs out a live node holds the consumer again and carries on from the saved cursor.
+        // (Another node holds it for a lease, then stops renewing.)
         _ = try await sql(
-            "UPDATE consumer_hold SET node = 'gone', held_until = extract(epoch from clock_timestamp()) + 0.6 WHERE name = 'audit'")
+            "UPDATE consumer_hold SET node = 'gone', held_until = extract(epoch from clock_timestamp()) + 3 WHERE name = 'audit'")
         // Events published meanwhile are delivered once, whoever holds the consumer by then.
         for i in 20..<30 {
             published.append(try await (i.isMultiple(of: 2) ? busA : busB).publish("deploy.finished", data: ["n": .number(Double(i))]).seq)

@@ -35,12 +35,21 @@ extension EventBus {
                     }
                 }
                 group.addTask {
-                    // Renews the hold; once it is lost (or cannot be renewed), delivering stops.
+                    // Renews the hold; once it is lost, or not renewed within five sixths of a
+                    // lease (after which another node may take it), delivering stops: two nodes
+                    // never deliver for one consumer at once.
+                    let clock = ContinuousClock()
+                    var renewed = clock.now
                     while !Task.isCancelled {
                         try? await Task.sleep(for: renewal)
                         if Task.isCancelled { return }
-                        let held = (try? await leases.holdConsumer(name)) ?? false
-                        if !held { return }
+                        let deadline = renewed + leases.leaseDuration * 5 / 6
+                        let asked = clock.now
+                        let held = await withTimeLimit(max(.zero, asked.duration(to: deadline))) {
+                            (try? await leases.holdConsumer(name)) ?? false
+                        }
+                        guard held == true else { return }
+                        renewed = asked
                     }
                 }
                 await group.next()
