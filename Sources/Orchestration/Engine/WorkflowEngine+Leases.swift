@@ -37,8 +37,7 @@ extension WorkflowEngine {
             // node whose writes get through takes them over.
             if let age = writer?.commitAge, age > leases.leaseDuration * 2 {
                 storeReached.store(false, ordering: .relaxed)
-                await selfFenceIfDue(
-                    leases, since: .now - leases.leaseDuration, clock: clock, error: "a write has waited \(DurationText.format(age)) for the store")
+                await selfFence(leases, error: "a write has waited \(DurationText.format(age)) for the store")
                 continue
             }
             switch outcome {
@@ -62,6 +61,11 @@ extension WorkflowEngine {
         async
     {
         guard clock.now - renewed >= leases.leaseDuration * 5 / 6 else { return }
+        await selfFence(leases, error: error)
+    }
+
+    /// Stops every execution held here and lets its lease run out, for another node to take.
+    nonisolated func selfFence(_ leases: any ExecutionLeases, error: String) async {
         let held = leases.heldExecutions
         guard !held.isEmpty else { return }
         logger.error(
