@@ -110,8 +110,8 @@ public final class PostgresStore: Sendable {
         try await onConnection(doing) { connection in try await connection.rows(query, logger: self.logger, as: type) }
     }
 
-    /// `body` on a pooled connection, its errors said as what failed while `doing`.
-    /// A connection found closed is given back and another one taken, once.
+    /// `body` on a pooled connection, its errors said as what failed while `doing`. A connection
+    /// found closed, or whose session the server ended, is given back and another one taken, once.
     private func onConnection<R>(_ doing: String, _ body: (PostgresConnection) async throws -> sending R) async throws(StoreError) -> R {
         var tries = 0
         while true {
@@ -123,6 +123,10 @@ public final class PostgresStore: Sendable {
             } catch is ConnectionGone {
                 if tries < 2 { continue }
                 throw StoreError("\(location): cannot \(doing): the database closed the connection", unavailable: true)
+            } catch let error as PSQLError where tries < 2 && (error.serverInfo?[.sqlState] ?? "").hasPrefix("57P") {
+                // The server ended that session (shutting down, or an administrator): nothing ran
+                // on it, so another connection is tried.
+                continue
             } catch {
                 throw describe(error, doing: doing)
             }
@@ -131,15 +135,7 @@ public final class PostgresStore: Sendable {
 
     /// `body` in one transaction: committed when it returns, rolled back when it throws.
     func transaction<R: Sendable>(_ doing: String, _ body: (PostgresConnection) async throws -> R) async throws(StoreError) -> R {
-        do {
-            return try await client.withConnection { connection in try await connection.transaction(logger: logger) { try await body($0) } }
-        } catch let error as StoreError {
-            throw error
-        } catch is ConnectionGone {
-            throw StoreError("\(location): cannot \(doing): the database closed the connection", unavailable: true)
-        } catch {
-            throw describe(error, doing: doing)
-        }
+        try await onConnection(doing) { connection in try await connection.transaction(logger: self.logger) { try await body($0) } }
     }
 
     /// Logs nothing: the pool's own messages (connections retried) are not the user's; what fails
