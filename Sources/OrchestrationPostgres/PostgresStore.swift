@@ -25,6 +25,8 @@ public final class PostgresStore: Sendable {
     public let location: String
     /// This process as a node of the cluster, and the executions it holds (``ExecutionLeases``).
     let node: Node
+    /// How many closed connections a read may be handed before it says the database is unavailable.
+    let readTries: Int
     public let leaseDuration: Duration
     let book = Mutex(LeaseBook())
     /// Wake-ups (commands for this node, steps queued, outcomes written, events appended): a `LISTEN` task per
@@ -48,6 +50,7 @@ public final class PostgresStore: Sendable {
         let target = try PostgresURL(url)
         location = target.redacted
         node = Node(role: role)
+        readTries = max(2, maximumConnections + 1)
         self.leaseDuration = max(.milliseconds(300), leaseDuration)
         // One connection first, so an unreachable server, a refused login or a missing database
         // is said at once and plainly (the pool would retry with backoff for a minute).
@@ -98,7 +101,7 @@ public final class PostgresStore: Sendable {
     /// hand out one the server has just closed, on which postgres-nio would wait forever
     /// (``PostgresConnection/execute(_:logger:)``).
     func query(_ doing: String, _ query: PostgresQuery) async throws(StoreError) {
-        try await onConnection(doing) { connection in
+        try await onConnection(doing, tries: readTries) { connection in
             for try await _ in try await connection.execute(query, logger: self.logger) {}
         }
     }
@@ -107,12 +110,18 @@ public final class PostgresStore: Sendable {
     func rows<each T: PostgresDecodable & Sendable>(_ doing: String, _ query: PostgresQuery, as type: (repeat each T).Type) async throws(StoreError)
         -> [(repeat each T)]
     {
-        try await onConnection(doing) { connection in try await connection.rows(query, logger: self.logger, as: type) }
+        try await onConnection(doing, tries: readTries) { connection in try await connection.rows(query, logger: self.logger, as: type) }
     }
 
     /// `body` on a pooled connection, its errors said as what failed while `doing`. A connection
     /// found closed, or whose session the server ended, is given back and another one taken, once.
-    private func onConnection<R>(_ doing: String, _ body: (PostgresConnection) async throws -> sending R) async throws(StoreError) -> R {
+    ///
+    /// `limit` bounds the connections found closed before anything was sent on them (a read can
+    /// go through the whole pool after the server restarted: each costs nothing); a transaction
+    /// whose connection died under it is tried once more.
+    private func onConnection<R>(_ doing: String, tries limit: Int = 2, _ body: (PostgresConnection) async throws -> sending R)
+        async throws(StoreError) -> R
+    {
         var tries = 0
         while true {
             tries += 1
@@ -121,7 +130,7 @@ public final class PostgresStore: Sendable {
             } catch let error as StoreError {
                 throw error
             } catch is ConnectionGone {
-                if tries < 2 { continue }
+                if tries < limit { continue }
                 throw StoreError("\(location): cannot \(doing): the database closed the connection", unavailable: true)
             } catch let error as PSQLError where tries < 2 && (error.serverInfo?[.sqlState] ?? "").hasPrefix("57P") {
                 // The server ended that session (shutting down, or an administrator): nothing ran

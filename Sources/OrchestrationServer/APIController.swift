@@ -54,6 +54,7 @@ struct APIController<Context: RequestContext>: Sendable {
         api.get("executions/:id/events", .role(.viewer), use: events)
         api.get("executions/:id/logs", .role(.viewer), use: logs)
         api.get("executions/:id/attempts", .role(.viewer), use: attempts)
+        api.get("executions/:id/steps/:step/items", .role(.viewer), use: stepItems)
         api.get("openapi.json", .open) { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))

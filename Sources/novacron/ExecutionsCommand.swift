@@ -116,10 +116,12 @@ struct ExecutionsCommand: AsyncParsableCommand {
                 if let f = e.finishedAt, let s = e.startedAt { text += "  took \(ProgressDisplay.format(.clamped(seconds: f.timeIntervalSince(s))))" }
                 if let error = e.error { text += "\nerror: \(error)" }
                 var rows = [["STEP", "STATUS", "ATTEMPTS", "DURATION", "DETAIL"]]
+                let items = ForEach.counts(in: e.stepResults)
                 for id in order {
                     for key in [id, StepResult.rollbackID(of: id)] {
                         guard let r = e.stepResults[key] ?? (key == id ? StepResult(stepID: id) : nil) else { continue }
-                        let detail = r.skipReason ?? r.error ?? (r.cached ? "cached" : "")
+                        var detail = r.skipReason ?? r.error ?? (r.cached ? "cached" : "")
+                        if let counts = items[key] { detail = "\(counts)" + (detail.isEmpty ? "" : "; \(detail)") }
                         rows.append([
                             key, r.status.rawValue, String(r.attempts), r.startedAt == nil ? "-" : ProgressDisplay.format(r.duration),
                             String(detail.prefix(80)),

@@ -47,7 +47,8 @@ actor ProgressDisplay {
             rows[step]?.status = .running
             rows[step]?.attempt = attempt
             if rows[step]?.started == nil { rows[step]?.started = now }
-            line("step \(step) started" + (attempt > 1 ? " (attempt \(attempt))" : ""))
+            // A forEach item's first start is not worth a line of its own: there may be thousands.
+            if attempt > 1 || !StepResult.isItemID(step) { line("step \(step) started" + (attempt > 1 ? " (attempt \(attempt))" : "")) }
         case .stepRetrying(_, let step, let next, let delay, let error):
             rows[step]?.note = "retry \(next) in \(DurationText.format(delay))"
             line("step \(step) failed\(error.map { ": \($0)" } ?? ""); retrying in \(DurationText.format(delay)) (attempt \(next))")
@@ -64,7 +65,11 @@ actor ProgressDisplay {
             if result.cached { text += " (cached)" }
             if let reason = result.skipReason { text += ": \(reason)" }
             if let error = result.error, result.status != .success { text += ": \(error)" }
-            line(text)
+            if let count = result.itemCount, case .number(let failed)? = result.outputs[ForEach.failedItemsOutput] {
+                text += " (\(count) item\(count == 1 ? "" : "s"), \(Int(failed)) failed)"
+            }
+            // Items that succeeded show in their step's line.
+            if result.status != .success || !StepResult.isItemID(result.stepID) { line(text) }
             if !interactive, result.status == .failed, !log.isEmpty {
                 for l in log.split(separator: "\n", omittingEmptySubsequences: false).suffix(20) { line("  | \(l)") }
             }

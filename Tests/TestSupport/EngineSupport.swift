@@ -37,8 +37,9 @@ package func machine(_ workflow: Workflow, limit: Int = 64) throws -> ExecutionS
 package let t0 = Date(timeIntervalSince1970: 1_800_000_000)
 
 package extension ExecutionStateMachine {
-    package func id(_ step: Int) -> String { compiled.workflow.steps[step].id }
-    package func index(_ id: String) -> Int { compiled.graph.index[id]! }
+    /// The id of a unit: a step's id, or a forEach item's `<step>[<index>]`.
+    package func id(_ step: Int) -> String { results[step].stepID }
+    package func index(_ id: String) -> Int { compiled.graph.index[id] ?? results.firstIndex { $0.stepID == id }! }
     package func result(_ id: String) -> StepResult { results[index(id)] }
 }
 

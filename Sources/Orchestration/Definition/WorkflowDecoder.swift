@@ -53,7 +53,7 @@ public struct WorkflowDecoder: Sendable {
     static let stepFields = [
         "id", "name", "description", "type", "action", "inputs", "dependencies", "condition", "timeout",
         "retryPolicy", "parallel", "continueOnFailure", "cache", "idempotent", "estimatedDuration", "rollback",
-        "outputs", "queue",
+        "outputs", "queue", "forEach", "maxConcurrency", "toleratedFailures", "toleratedFailurePercentage",
     ]
     static let bodyFields = ["type", "action", "inputs", "timeout", "retryPolicy"]
     static let retryFields = ["maxAttempts", "backoffStrategy", "initialDelay", "maxDelay", "multiplier", "jitter", "retryOn"]
@@ -255,6 +255,10 @@ public struct WorkflowDecoder: Sendable {
             case "rollback": step.rollback = readBody(value, path: p, reader: &r)
             case "outputs": step.outputs = r.stringList(value, path: p, what: "outputs")
             case "queue": step.queue = r.string(value, path: p)
+            case "forEach": step.forEach = r.value(value, path: p)
+            case "maxConcurrency": step.maxConcurrency = r.int(value, path: p)
+            case "toleratedFailures": step.toleratedFailures = r.int(value, path: p)
+            case "toleratedFailurePercentage": step.toleratedFailurePercentage = r.number(value, path: p)
             default: break
             }
         }

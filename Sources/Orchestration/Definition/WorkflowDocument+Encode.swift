@@ -37,6 +37,10 @@ extension Workflow {
         if step.idempotent { o["idempotent"] = true }
         o["estimatedDuration"] = step.estimatedDuration.map(text)
         o["queue"] = step.queue.map(JSONValue.string)
+        o["forEach"] = step.forEach
+        o["maxConcurrency"] = step.maxConcurrency.map { .number(Double($0)) }
+        o["toleratedFailures"] = step.toleratedFailures.map { .number(Double($0)) }
+        o["toleratedFailurePercentage"] = step.toleratedFailurePercentage.map(JSONValue.number)
         if let body = step.rollback {
             var b: [String: JSONValue] = [:]
             if body.type != .task { b["type"] = .string(body.type.rawValue) }

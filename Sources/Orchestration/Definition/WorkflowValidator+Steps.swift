@@ -39,7 +39,10 @@ extension ValidationContext {
             }
             // References in inputs add implicit dependencies.
             var implicitSet = Set<Int>()
-            checkTemplates(in: step.inputs, path: "\(path).inputs", owner: i, allowSteps: true) { implicitSet.insert($0) }
+            checkTemplates(in: step.inputs, path: "\(path).inputs", owner: i, allowSteps: true, items: step.forEach != nil) {
+                implicitSet.insert($0)
+            }
+            checkForEach(step, at: i, path: path) { implicitSet.insert($0) }
             if let condition = step.condition {
                 checkCondition(condition, owner: i, path: "\(path).condition", implicit: &implicitSet)
             }
@@ -99,17 +102,19 @@ extension ValidationContext {
     // MARK: References
 
     /// Checks every `${…}` in `value`; `onStep` receives the index of each step referenced.
+    /// `items`: the inputs are a forEach step's, so `${item…}` and `${itemIndex}` read its item.
     mutating func checkTemplates(
-        in inputs: [String: JSONValue], path: String, owner: Int?, allowSteps: Bool, rollback: Bool = false,
+        in inputs: [String: JSONValue], path: String, owner: Int?, allowSteps: Bool, rollback: Bool = false, items: Bool = false,
         onStep: (Int) -> Void
     ) {
         for key in inputs.keys.sorted() {
-            checkValue(inputs[key]!, path: "\(path).\(key)", owner: owner, allowSteps: allowSteps, rollback: rollback, onStep: onStep)
+            checkValue(
+                inputs[key]!, path: "\(path).\(key)", owner: owner, allowSteps: allowSteps, rollback: rollback, items: items, onStep: onStep)
         }
     }
 
-    private mutating func checkValue(
-        _ value: JSONValue, path: String, owner: Int?, allowSteps: Bool, rollback: Bool, onStep: (Int) -> Void
+    mutating func checkValue(
+        _ value: JSONValue, path: String, owner: Int?, allowSteps: Bool, rollback: Bool, items: Bool = false, onStep: (Int) -> Void
     ) {
         switch value {
         case .string(let s):
@@ -117,20 +122,22 @@ extension ValidationContext {
             do {
                 let template = try Template(s)
                 for ref in template.references {
-                    checkReference(ref, text: s, path: path, owner: owner, allowSteps: allowSteps, rollback: rollback, onStep: onStep)
+                    checkReference(
+                        ref, text: s, path: path, owner: owner, allowSteps: allowSteps, rollback: rollback, items: items, onStep: onStep)
                 }
             } catch {
                 self.error(
                     .invalidReference, error.message, path: path,
                     location: sourceMap?.location(of: path, offset: error.offset ?? 0, in: s))
             }
-        case .array(let items):
-            for (i, item) in items.enumerated() {
-                checkValue(item, path: "\(path)[\(i)]", owner: owner, allowSteps: allowSteps, rollback: rollback, onStep: onStep)
+        case .array(let elements):
+            for (i, item) in elements.enumerated() {
+                checkValue(item, path: "\(path)[\(i)]", owner: owner, allowSteps: allowSteps, rollback: rollback, items: items, onStep: onStep)
             }
         case .object(let fields):
             for key in fields.keys.sorted() {
-                checkValue(fields[key]!, path: "\(path).\(key)", owner: owner, allowSteps: allowSteps, rollback: rollback, onStep: onStep)
+                checkValue(
+                    fields[key]!, path: "\(path).\(key)", owner: owner, allowSteps: allowSteps, rollback: rollback, items: items, onStep: onStep)
             }
         default: break
         }
@@ -140,10 +147,11 @@ extension ValidationContext {
     @discardableResult
     mutating func checkReference(
         _ located: LocatedReference, text: String, path: String, owner: Int?, allowSteps: Bool, rollback: Bool = false,
-        onStep: (Int) -> Void
+        items: Bool = false, onStep: (Int) -> Void
     ) -> (step: Int, field: String)? {
         let at = sourceMap?.location(of: path, offset: located.offset, in: text)
         let ref = located.reference
+        if let owner, checkItemReference(ref, owner: owner, items: items, path: path, location: at) { return nil }
         let ownerID = owner.map { workflow.steps[$0].id }
         switch ref.target(stepIDs: stepIDSet, variables: variables) {
         case .step(let id, let field, _):

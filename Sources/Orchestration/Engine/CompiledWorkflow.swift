@@ -31,6 +31,19 @@ package struct CompiledWorkflow: Sendable {
     package let secretNames: Set<String>
     /// Per step, the queue whose workers run it and its rollback (``StepQueue``), if any.
     package let queues: [String?]
+    /// Per step, how it runs once per item, if it is a forEach step.
+    package let forEach: [ForEachPlan?]
+
+    /// A forEach step's list and limits.
+    package struct ForEachPlan: Sendable {
+        /// The list, or the reference that gives it.
+        package var items: CompiledValue
+        /// `forEach` as written, for errors.
+        package var source: String
+        package var maxConcurrency: Int?
+        package var toleratedFailures: Int?
+        package var toleratedFailurePercentage: Double?
+    }
 
     /// Compiles `graph` (from ``WorkflowValidator``), resolving actions against `actions`.
     package init(graph: WorkflowGraph, actions: ActionCatalog = .builtIn, planner: Planner = Planner()) throws(ActionError) {
@@ -89,6 +102,15 @@ package struct CompiledWorkflow: Sendable {
             }
         }
         for condition in graph.conditions { if let condition { collect(condition.references) } }
+        self.forEach = workflow.steps.map { step in
+            step.forEach.map { items in
+                let compiled = CompiledValue(items)
+                collect(compiled.references)
+                return ForEachPlan(
+                    items: compiled, source: items.kindName == "string" ? items.text : "the literal list", maxConcurrency: step.maxConcurrency,
+                    toleratedFailures: step.toleratedFailures, toleratedFailurePercentage: step.toleratedFailurePercentage)
+            }
+        }
         self.bodies = bodies
         self.rollbacks = rollbacks
         self.secretNames = secrets

@@ -21,12 +21,12 @@ extension ExecutionStateMachine {
             end(i, status: .cancelled, reason: nil, error: outcome.error ?? stopping.map { "cancelled: \($0.reason)" }, now: now, actions: &actions)
             // Stopped from outside the execution (the engine shutting down): the execution did
             // not complete, whatever else happens.
-            if stopping == nil, failedStep == nil { failedStep = i }
+            if stopping == nil, failedStep == nil, i < stepCount { failedStep = i }
             releaseDownstream(of: i, now: now, actions: &actions)
         } else {
             results[i].outputs = outcome.outputs
             results[i].error = outcome.error
-            let policy = compiled.bodies[i].retryPolicy
+            let policy = compiled.bodies[stepIndex(of: i)].retryPolicy
             let kind: RetryPolicy.RetryOn = outcome.timedOut ? .timeout : .failure
             if attempt < policy.maxAttempts, policy.retryOn.contains(kind), stopping == nil {
                 let delay = policy.delay(afterAttempt: attempt, using: &random)
@@ -66,7 +66,8 @@ extension ExecutionStateMachine {
 
     /// A step failed for good: unless it may, it fails the execution; with `failFast` it stops the rest.
     mutating func failedWithoutContinue(_ i: Int, now: Date, actions: inout [Action]) {
-        guard !compiled.workflow.steps[i].continueOnFailure else { return }
+        // An item's failure counts toward its forEach step, which decides.
+        guard i < stepCount, !compiled.workflow.steps[i].continueOnFailure else { return }
         if failedStep == nil { failedStep = i }
         if compiled.workflow.failFast, stopping == nil {
             stop(reason: "failFast: step \(results[i].stepID) failed", status: .failed, now: now, actions: &actions)
@@ -101,7 +102,8 @@ extension ExecutionStateMachine {
         paused = false
         if status == .paused { status = .running }
         var runningSteps: [Int] = []
-        for i in 0..<stepCount {
+        // Steps first, then items: an item's end may end its step, whose downstreams are done by then.
+        for i in 0..<phase.count {
             switch phase[i] {
             case .waiting, .queued:
                 end(i, status: .cancelled, reason: nil, error: "not started: \(reason)", now: now, actions: &actions)
@@ -112,7 +114,7 @@ extension ExecutionStateMachine {
                 end(i, status: .cancelled, reason: nil, error: "not retried: \(reason)", now: now, actions: &actions)
             case .running:
                 runningSteps.append(i)
-            case .done:
+            case .expanded, .done:
                 break
             }
         }

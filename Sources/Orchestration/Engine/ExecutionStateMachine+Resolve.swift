@@ -5,7 +5,9 @@ extension ExecutionStateMachine {
     ///
     /// In a condition, a missing output reads as `null` (so `${x.out} == null` works); in an
     /// input it is an error that names the step and the field.
-    func resolve(_ reference: Reference, forCondition: Bool) throws -> JSONValue? {
+    /// In an item of a forEach step, `${item…}` and `${itemIndex}` read the item.
+    func resolve(_ reference: Reference, forCondition: Bool, item: ItemContext? = nil) throws -> JSONValue? {
+        if let item, let value = try item.value(of: reference) { return value }
         let graph = compiled.graph
         switch reference.target(stepIDs: Set(), variables: Set()) {
         case .secret(let name):
@@ -64,8 +66,8 @@ extension ExecutionStateMachine {
 
     /// The request for an attempt of `body`: inputs rendered, the action applied, the shell
     /// command's bindings and every input exported as environment variables.
-    func makeRequest(_ body: CompiledWorkflow.Body, attempt: Int) throws -> StepRequest {
-        let resolver: ExpressionEvaluator.Resolver = { try self.resolve($0, forCondition: false) }
+    func makeRequest(_ body: CompiledWorkflow.Body, attempt: Int, item: ItemContext? = nil) throws -> StepRequest {
+        let resolver: ExpressionEvaluator.Resolver = { try self.resolve($0, forCondition: false, item: item) }
         var inputs: [String: JSONValue] = [:]
         inputs.reserveCapacity(body.inputs.count + 1)
         for (key, value) in body.inputs { inputs[key] = try value.render(resolver) }
@@ -73,15 +75,16 @@ extension ExecutionStateMachine {
         if let splice = body.splice {
             inputs["command"] = .string(splice.script)
             for binding in splice.bindings {
-                environment[binding.variable] = (try resolve(binding.reference, forCondition: false) ?? .null).text
+                environment[binding.variable] = (try resolve(binding.reference, forCondition: false, item: item) ?? .null).text
             }
         }
         if let action = body.action {
             inputs = try action.apply(to: inputs)
         }
-        let key = "\(values.executionID)/\(body.id)"
+        let stepID = item?.id ?? body.id
+        let key = "\(values.executionID)/\(stepID)"
         var request = StepRequest(
-            executionID: values.executionID, workflowID: values.workflowID, stepID: body.id, attempt: attempt,
+            executionID: values.executionID, workflowID: values.workflowID, stepID: stepID, attempt: attempt,
             type: body.type, action: body.action?.name, inputs: inputs, environment: environment,
             idempotencyKey: key, timeout: body.timeout)
         if let action = body.action, !action.outputs.isEmpty {
@@ -95,9 +98,9 @@ extension ExecutionStateMachine {
     /// What step `stepID` would be given if it started now (its next attempt): for a person
     /// deciding whether to let it run (debug mode).
     package func preview(stepID: String) throws -> StepRequest {
-        guard let i = compiled.bodies.firstIndex(where: { $0.id == stepID }) else {
+        guard let i = compiled.graph.index[stepID] ?? results.indices.dropFirst(stepCount).first(where: { results[$0].stepID == stepID }) else {
             throw ResolutionError(message: "no step '\(stepID)'")
         }
-        return try makeRequest(compiled.bodies[i], attempt: results[i].attempts + 1)
+        return try makeRequest(compiled.bodies[stepIndex(of: i)], attempt: results[i].attempts + 1, item: itemContext(i))
     }
 }

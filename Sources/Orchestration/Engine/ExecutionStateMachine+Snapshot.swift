@@ -41,7 +41,8 @@ extension ExecutionStateMachine {
         guard !status.isTerminal else { return nil }
         var path = 0.0, work = 0.0
         for i in phase.indices {
-            let estimate = compiled.estimates[i], tail = compiled.priorities[i] - estimate
+            let s = stepIndex(of: i)
+            let estimate = compiled.estimates[s], tail = compiled.priorities[s] - estimate
             switch phase[i] {
             case .running:
                 let ran = attemptStartedAt[i].map { now.timeIntervalSince($0) } ?? 0
@@ -49,11 +50,11 @@ extension ExecutionStateMachine {
                 path = max(path, left + tail)
                 work += left
             case .queued, .retryWait, .retryQueued:
-                path = max(path, compiled.priorities[i])
+                path = max(path, compiled.priorities[s])
                 work += estimate
             case .waiting:
                 work += estimate
-            case .done:
+            case .expanded, .done:
                 break
             }
         }
@@ -66,9 +67,14 @@ extension ExecutionStateMachine {
     /// `optimizationGains` = sum of step durations ÷ wall time: 3 one-second steps run side by
     /// side in 1 s give 3.0; run one after another, 1.0.
     package func metrics() -> ExecutionMetrics {
-        var m = ExecutionMetrics(stepCount: results.count)
+        var m = ExecutionMetrics(stepCount: stepCount)
         var busy = 0.0
-        for r in results {
+        for (i, r) in results.enumerated() {
+            // Items are counted as the step they belong to; their run time is the work done.
+            guard i < stepCount else {
+                busy += r.duration.seconds
+                continue
+            }
             switch r.status {
             case .success: m.successfulSteps += 1
             case .failed: m.failedSteps += 1
@@ -76,7 +82,7 @@ extension ExecutionStateMachine {
             default: break
             }
             if r.cached { m.cacheHits += 1 }
-            busy += r.duration.seconds
+            if r.itemCount == nil { busy += r.duration.seconds }
         }
         m.retryCount = retryCount
         if let start = startedAt {
@@ -85,7 +91,7 @@ extension ExecutionStateMachine {
         }
         // Longest chain of actual durations through the DAG.
         let graph = compiled.graph
-        var longest = [Double](repeating: 0, count: results.count)
+        var longest = [Double](repeating: 0, count: stepCount)
         var best = 0.0
         for v in graph.topologicalOrder {
             var before = 0.0

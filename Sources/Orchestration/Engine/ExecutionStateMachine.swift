@@ -37,6 +37,8 @@ package struct ExecutionStateMachine: Sendable {
         case scheduleRollbackRetry(step: Int, attempt: Int, delay: Duration)
         /// `step` reached a terminal state (persist it, tell subscribers).
         case stepFinished(step: Int)
+        /// forEach step `step` started: its items are known (persist its item count).
+        case stepExpanded(step: Int)
         /// A rollback reached a terminal state.
         case rollbackFinished(step: Int)
         /// The execution paused; in debug mode, `before` is the step that waits.
@@ -49,6 +51,8 @@ package struct ExecutionStateMachine: Sendable {
         case waiting, queued, running(attempt: Int), retryWait(attempt: Int)
         /// A retry whose delay passed, queued for a slot.
         case retryQueued(attempt: Int)
+        /// A forEach step whose items run (as units past the steps, ``Fan``).
+        case expanded
         case done
     }
 
@@ -62,7 +66,7 @@ package struct ExecutionStateMachine: Sendable {
         set { readyQueue.scheduling = newValue }
     }
     package private(set) var values: ExecutionValues
-    /// Results by step index.
+    /// Results by unit: the steps by index, then the items of forEach steps as they expand.
     package internal(set) var results: [StepResult]
     /// Rollback results by step index.
     package internal(set) var rollbackResults: [Int: StepResult] = [:]
@@ -80,10 +84,22 @@ package struct ExecutionStateMachine: Sendable {
     /// When true, the execution pauses before every step.
     package internal(set) var debug: Bool
 
+    /// How many steps the workflow has; units past them are forEach items.
+    package let stepCount: Int
+    /// By unit, like ``results``.
     var phase: [Phase]
     var pendingUpstream: [Int]
-    /// When each queued step became ready.
+    /// When each queued unit became ready.
     var queuedAt: [Date?]
+    /// The items of each forEach step that expanded, by step index.
+    var fans: [Int: Fan] = [:]
+    /// By unit past the steps: the forEach step it is an item of, and the item.
+    var itemParent: [Int] = []
+    var itemValues: [JSONValue] = []
+    /// Saved item results to take as they are when their step expands, by step and item index.
+    var reusedItems: [Int: [Int: StepResult]] = [:]
+    /// The forEach step expanding now, if any.
+    var expanding: Int?
     /// When each step's running attempt started (for ETAs).
     var attemptStartedAt: [Int: Date] = [:]
     /// Which ready step starts next, within the limits: the rule the planner uses too.
@@ -121,6 +137,7 @@ package struct ExecutionStateMachine: Sendable {
         self.compiled = compiled
         self.values = values
         let steps = compiled.workflow.steps
+        self.stepCount = steps.count
         self.results = steps.map { StepResult(stepID: $0.id) }
         self.phase = Array(repeating: .waiting, count: steps.count)
         self.queuedAt = Array(repeating: nil, count: steps.count)
@@ -130,7 +147,12 @@ package struct ExecutionStateMachine: Sendable {
         self.debug = debug
         self.random = SplitMix64(seed: seed)
         for (id, result) in reuse {
-            guard let i = compiled.graph.index[id] else { continue }
+            guard let i = compiled.graph.index[id] else {
+                if let item = StepResult.item(of: id), let i = compiled.graph.index[item.stepID], compiled.forEach[i] != nil {
+                    reusedItems[i, default: [:]][item.index] = result
+                }
+                continue
+            }
             if result.status.isTerminal {
                 results[i] = result
                 phase[i] = .done
@@ -141,8 +163,6 @@ package struct ExecutionStateMachine: Sendable {
         }
         self.paused = paused
     }
-
-    var stepCount: Int { phase.count }
 
     /// Attempts (and rollbacks) running now.
     package var runningAttempts: Int {
@@ -183,6 +203,7 @@ package struct ExecutionStateMachine: Sendable {
     /// Upstream `i` is terminal: count it off its downstreams and decide those now ready.
     mutating func releaseDownstream(of i: Int, now: Date, actions: inout [Action]) {
         // An explicit work list: a long chain of skips must not recurse.
+        guard i < stepCount else { return }
         var work = [i]
         while let u = work.popLast() {
             for d in compiled.graph.downstream[u] {
@@ -230,9 +251,11 @@ package struct ExecutionStateMachine: Sendable {
                 }
             } catch {
                 end(i, status: .failed, reason: nil, error: "condition: \(error)", now: now, actions: &actions)
+                failedWithoutContinue(i, now: now, actions: &actions)
                 return i
             }
         }
+        if let plan = compiled.forEach[i] { return expand(i, plan: plan, now: now, actions: &actions) ? i : nil }
         phase[i] = .queued
         queuedAt[i] = now
         readyQueue.add(i)
@@ -243,6 +266,11 @@ package struct ExecutionStateMachine: Sendable {
     mutating func fill(now: Date, actions: inout [Action]) {
         guard stopping == nil else { return }
         while !paused, !held, let i = readyQueue.next() {
+            // An item whose forEach gave up on the rest ended while it waited here.
+            guard phase[i] == .queued || isRetryQueued(i) else {
+                readyQueue.discard()
+                continue
+            }
             if debug {
                 if debugReleases == 0 {
                     paused = true
@@ -264,7 +292,7 @@ package struct ExecutionStateMachine: Sendable {
     mutating func launch(_ i: Int, attempt: Int, now: Date, actions: inout [Action]) {
         var request: StepRequest
         do {
-            request = try makeRequest(compiled.bodies[i], attempt: attempt)
+            request = try makeRequest(compiled.bodies[stepIndex(of: i)], attempt: attempt, item: itemContext(i))
             request.queuedAt = queuedAt[i]
         } catch {
             // A reference that cannot be resolved will not resolve on a retry either.
@@ -283,10 +311,9 @@ package struct ExecutionStateMachine: Sendable {
         actions.append(.startAttempt(step: i, attempt: attempt, request: request))
     }
 
-    /// Records a terminal state.
+    /// Records a terminal state; an item's end counts toward its forEach step.
     mutating func end(_ i: Int, status: StepStatus, reason: String?, error: String?, now: Date, actions: inout [Action]) {
         phase[i] = .done
-        doneCount += 1
         results[i].status = status
         results[i].skipReason = reason
         if let error { results[i].error = error }
@@ -294,7 +321,17 @@ package struct ExecutionStateMachine: Sendable {
             results[i].finishedAt = now
             results[i].duration = results[i].startedAt.map { .clamped(seconds: now.timeIntervalSince($0)) } ?? .zero
         }
-        if status == .success { completionOrder.append(i) }
         actions.append(.stepFinished(step: i))
+        if i < stepCount {
+            doneCount += 1
+            if status == .success { completionOrder.append(i) }
+        } else {
+            itemEnded(i, now: now, actions: &actions)
+        }
+    }
+
+    func isRetryQueued(_ i: Int) -> Bool {
+        if case .retryQueued = phase[i] { return true }
+        return false
     }
 }

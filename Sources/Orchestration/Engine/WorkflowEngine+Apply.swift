@@ -82,6 +82,8 @@ extension WorkflowEngine {
                         startedAt: started, finishedAt: now, error: r.error, exitCode: r.exitCode)
                 }
                 out.append(.stepFinished(executionID: id, result: r, attempt: attempt, log: run.logs[r.stepID] ?? ""))
+            case .stepExpanded(let step):
+                out.append(.stepFinished(executionID: id, result: run.machine.results[step], attempt: nil, log: ""))
             case .startRollback(_, let attempt, let request):
                 run.rollbackStart = now
                 out.append(.attempt(AttemptRecord(executionID: id, stepID: request.stepID, attempt: attempt, status: .running, startedAt: now)))
@@ -120,7 +122,7 @@ extension WorkflowEngine {
                 let signal = OneShotSignal()
                 run.signals[step] = signal
                 var key: String?
-                if run.machine.compiled.cachePolicies[step] != nil {
+                if run.machine.compiled.cachePolicies[run.machine.stepIndex(of: step)] != nil {
                     key = StepCacheKey.make(for: request)
                     run.cacheKeys[step] = key
                 }
@@ -128,7 +130,8 @@ extension WorkflowEngine {
                 jobSink.yield(
                     .attempt(
                         executionID: id, step: step, attempt: attempt, request: request, signal: signal, cacheKey: key, rollback: false,
-                        redactor: run.redactor, queued: run.machine.compiled.queues[step].map { queued(request, on: $0, run: run) }))
+                        redactor: run.redactor,
+                        queued: run.machine.compiled.queues[run.machine.stepIndex(of: step)].map { queued(request, on: $0, run: run) }))
             case .scheduleRetry(let step, let attempt, let delay):
                 let result = run.machine.results[step]
                 emit(.stepRetrying(executionID: id, stepID: result.stepID, nextAttempt: attempt, delay: delay, error: result.error))
@@ -144,6 +147,12 @@ extension WorkflowEngine {
                     .attempt(
                         executionID: id, step: step, attempt: request.attempt, request: request, signal: signal, cacheKey: nil, rollback: true,
                         redactor: run.redactor, queued: run.machine.compiled.queues[step].map { queued(request, on: $0, run: run) }))
+            case .stepExpanded(let step):
+                if hasSubscribers.load(ordering: .acquiring) {
+                    emit(
+                        .stepStarted(
+                            executionID: id, stepID: run.machine.results[step].stepID, attempt: 1, at: now(), queueWait: nil, inputFingerprint: nil))
+                }
             case .scheduleRollbackRetry(let step, _, let delay):
                 jobSink.yield(.timer(delay: delay, fire: .rollbackRetry(executionID: id, step: step), stop: run.timers))
             case .stepFinished(let step):
@@ -244,7 +253,8 @@ extension WorkflowEngine {
         if !outcome.log.isEmpty || run.logs[run.machine.results[step].stepID] != nil {
             run.logs[run.machine.results[step].stepID] = outcome.log
         }
-        if outcome.succeeded, !cached, let key = run.cacheKeys[step], let policy = run.machine.compiled.cachePolicies[step] {
+        if outcome.succeeded, !cached, let key = run.cacheKeys[step], let policy = run.machine.compiled.cachePolicies[run.machine.stepIndex(of: step)]
+        {
             await cache.store(key, outputs: outcome.outputs, expires: now.addingTimeInterval(policy.ttl.seconds))
         }
         await apply(run.machine.attemptFinished(step: step, outcome: outcome, cached: cached, now: now), to: run)
@@ -302,7 +312,7 @@ extension WorkflowEngine {
         let started = m.startedAt ?? run.createdAt
         let ending = EndingExecution(
             executionID: m.values.executionID, workflowID: m.values.workflowID, version: run.workflowHash, status: m.status,
-            startedAt: started, finishedAt: m.finishedAt ?? now(), steps: m.results.map { ($0.stepID, $0.status) })
+            startedAt: started, finishedAt: m.finishedAt ?? now(), steps: m.results.prefix(m.stepCount).map { ($0.stepID, $0.status) })
         let writes = observers.flatMap { $0.executionEnding(ending) }
         run.endingWrites = writes
         return writes

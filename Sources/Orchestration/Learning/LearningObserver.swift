@@ -25,17 +25,27 @@ final class LearningObserver: ExecutionObserver {
 
     func observe(_ event: ExecutionEvent) -> ExecutionObserverFollowUp? {
         switch event {
-        case .stepStarted(let id, let step, let attempt, _, let queueWait, let fingerprint) where attempt == 1 && !StepResult.isRollbackID(step):
+        case .stepStarted(let id, let step, let attempt, _, let queueWait, let fingerprint)
+        where attempt == 1 && !StepResult.isRollbackID(step) && !StepResult.isItemID(step):
             traces.withLock { t in
                 if let queueWait { t[id, default: Trace()].queueWaits[step] = queueWait }
                 if let fingerprint { t[id, default: Trace()].inputKeys[step] = fingerprint }
             }
-        case .attemptFinished(let id, let step, _, let status, let seconds, let error, let outputs) where !StepResult.isRollbackID(step):
+        case .attemptFinished(let id, let step, _, let status, let seconds, let error, let outputs)
+        where !StepResult.isRollbackID(step) && !StepResult.isItemID(step):
             let outputKey =
                 status == .succeeded || status == .cached ? String(StepCacheKey.fingerprint(JSONValue.object(outputs).jsonText).prefix(16)) : nil
             traces.withLock { t in
                 t[id, default: Trace()].attempts[step, default: []].append(AttemptObservation(outcome: status, seconds: seconds, error: error))
                 if let outputKey { t[id, default: Trace()].outputKeys[step] = outputKey }
+            }
+        case .stepFinished(let id, let result, _) where result.itemCount != nil:
+            // A forEach step runs no attempt of its own (its items do, and are not steps here): its
+            // span from expansion to its last item is what it took.
+            let outcome: AttemptStatus = result.status == .success ? .succeeded : result.status == .cancelled ? .cancelled : .failed
+            traces.withLock { t in
+                t[id, default: Trace()].attempts[result.stepID, default: []].append(
+                    AttemptObservation(outcome: outcome, seconds: result.duration.seconds, error: result.error))
             }
         case .executionFinished(let execution):
             guard let observation = traces.withLock({ $0.removeValue(forKey: execution.id)?.observation }) else { return nil }

@@ -18,6 +18,8 @@ public struct StepResult: Sendable, Hashable, Codable {
     public var startedAt: Date?
     public var finishedAt: Date?
     public var duration: Duration
+    /// For a `forEach` step, how many items it has once its list is known; `nil` for other steps.
+    public var itemCount: Int?
 
     public init(
         stepID: String, status: StepStatus = .pending, outputs: [String: JSONValue] = [:], error: String? = nil,

@@ -42,6 +42,16 @@ public struct WorkflowStep: Sendable, Hashable, Codable {
     /// The queue whose workers run the step (`novacron worker --queue NAME`), on a store several
     /// nodes share; `nil` runs it on the node running the execution.
     public var queue: String?
+    /// Runs the step once per item of a list: a `${…}` reference to a JSON list (an upstream output,
+    /// an input, a variable) or a literal list. Each item is its own attempt record
+    /// (`<step>[<index>]`); the step's result aggregates them (``ForEach``).
+    public var forEach: JSONValue?
+    /// With `forEach`: at most this many items run at once (default: the engine's limit).
+    public var maxConcurrency: Int?
+    /// With `forEach`: the step still succeeds when at most this many items fail.
+    public var toleratedFailures: Int?
+    /// With `forEach`: the step still succeeds when at most this percentage of items fail.
+    public var toleratedFailurePercentage: Double?
 
     public init(
         id: String,
@@ -61,9 +71,17 @@ public struct WorkflowStep: Sendable, Hashable, Codable {
         estimatedDuration: Duration? = nil,
         rollback: StepBody? = nil,
         outputs: [String] = [],
-        queue: String? = nil
+        queue: String? = nil,
+        forEach: JSONValue? = nil,
+        maxConcurrency: Int? = nil,
+        toleratedFailures: Int? = nil,
+        toleratedFailurePercentage: Double? = nil
     ) {
         self.queue = queue
+        self.forEach = forEach
+        self.maxConcurrency = maxConcurrency
+        self.toleratedFailures = toleratedFailures
+        self.toleratedFailurePercentage = toleratedFailurePercentage
         self.id = id
         self.name = name
         self.description = description

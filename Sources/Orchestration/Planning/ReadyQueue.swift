@@ -30,8 +30,8 @@ public struct ReadyQueue: Sendable {
 
     /// Critical path first, or first come, first served.
     package var scheduling: Scheduling = .criticalPathFirst
-    let priorities: [Double]
-    let exclusive: [Bool]
+    private(set) var priorities: [Double]
+    private(set) var exclusive: [Bool]
     /// The most steps running at once.
     package let limit: Int
     private var heap = Heap<Entry>()
@@ -51,6 +51,13 @@ public struct ReadyQueue: Sendable {
 
     /// Steps ready and waiting for a slot.
     package var count: Int { heap.count }
+
+    /// Adds `count` more entries (the items of a forEach step), numbered after the existing ones,
+    /// with their step's priority and exclusivity.
+    package mutating func extend(count: Int, priority: Double, exclusive: Bool) {
+        priorities.append(contentsOf: repeatElement(priority, count: count))
+        self.exclusive.append(contentsOf: repeatElement(exclusive, count: count))
+    }
 
     /// Step `step` is ready.
     package mutating func add(_ step: Int) {
@@ -77,6 +84,9 @@ public struct ReadyQueue: Sendable {
         running -= 1
         if exclusive[step] { exclusiveRunning = false }
     }
+
+    /// Drops ``next()`` without starting it (it ended while it waited).
+    package mutating func discard() { _ = heap.popMax() }
 
     /// Drops every ready step (the execution is stopping).
     package mutating func removeAllReady() { heap = Heap() }

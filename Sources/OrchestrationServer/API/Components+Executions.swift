@@ -7,10 +7,15 @@ extension Components.Schemas.Execution {
     /// An execution as the API and `novacron … --json` show it: steps in `stepOrder` (the
     /// definition's order; by id when unknown), each followed by its rollback.
     package init(_ execution: WorkflowExecution, stepOrder: [String]? = nil) {
-        let order = stepOrder ?? execution.stepResults.keys.sorted()
+        let order = stepOrder ?? execution.stepResults.keys.filter { !StepResult.isItemID($0) }.sorted()
+        let items = ForEach.counts(in: execution.stepResults)
         var steps: [Components.Schemas.StepResult] = []
         for id in order {
-            if let r = execution.stepResults[id] { steps.append(.init(r)) }
+            if let r = execution.stepResults[id] {
+                var step = Components.Schemas.StepResult(r)
+                step.items = items[id].map(Components.Schemas.ItemCounts.init)
+                steps.append(step)
+            }
             if let r = execution.stepResults[StepResult.rollbackID(of: id)] { steps.append(.init(r)) }
         }
         let m = execution.metrics
@@ -32,7 +37,14 @@ extension Components.Schemas.StepResult {
         self.init(
             id: r.stepID, status: .init(r.status), attempts: r.attempts, durationMs: ExecutionReport.milliseconds(r.duration),
             outputs: JSONValue.object(r.outputs).objectContainer, timedOut: r.timedOut, cached: r.cached, error: r.error,
-            skipReason: r.skipReason, exitCode: r.exitCode.map { Int($0) }, startedAt: r.startedAt, finishedAt: r.finishedAt)
+            skipReason: r.skipReason, exitCode: r.exitCode.map { Int($0) }, startedAt: r.startedAt, finishedAt: r.finishedAt,
+            itemCount: r.itemCount)
+    }
+}
+
+extension Components.Schemas.ItemCounts {
+    init(_ c: ItemCounts) {
+        self.init(total: c.total, pending: c.pending, running: c.running, succeeded: c.succeeded, failed: c.failed, cancelled: c.cancelled)
     }
 }
 
