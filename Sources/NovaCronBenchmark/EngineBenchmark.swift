@@ -10,7 +10,7 @@ import Synchronization
 
 /// No-op workflows through the real engine: throughput, scheduling latency, peak memory.
 enum EngineBenchmark {
-    static let allShapes = ["chain", "fanout", "diamond", "random"]
+    static let allShapes = ["chain", "fanout", "diamond", "random", "foreach"]
 
     /// Runs every shape × size in a child process and prints its JSON line.
     static func all(_ arguments: [String]) throws {
@@ -135,6 +135,14 @@ enum EngineBenchmark {
                 let deps = Set((0..<k).map { _ in i - 1 - Int(rng.next() % UInt64(window)) })
                 steps.append(step(i, deps.sorted()))
             }
+        case "foreach":
+            // A root, one forEach step over n - 2 items (each item a run, as a step is), a join:
+            // n runs in all, as the other shapes have n steps.
+            steps.append(step(0, []))
+            var fan = step(1, [0])
+            fan.forEach = .array((0..<max(0, n - 2)).map { .number(Double($0)) })
+            steps.append(fan)
+            steps.append(step(2, [1]))
         default:
             throw BenchmarkError(message: "unknown shape '\(shape)'; shapes: \(allShapes.joined(separator: ", "))")
         }
@@ -183,8 +191,8 @@ struct RecordingNoop: StepExecutor {
     let recorder: Recorder
     func execute(_ request: StepRequest, context: ExecutorContext) async -> StepOutcome {
         let start = ContinuousClock.now
-        let index = Int(request.stepID.dropFirst())!
-        recorder.record(step: index, start: start, end: .now)
+        // Steps are `s<index>`; forEach items (`s1[7]`) are not steps of the workflow's own.
+        if let index = Int(request.stepID.dropFirst()) { recorder.record(step: index, start: start, end: .now) }
         return .success()
     }
 }

@@ -50,6 +50,12 @@ extension ValidationContext {
             if head == ForEach.indexName, ref.components.count > 1 {
                 error(.invalidReference, "${\(ref)}: itemIndex is a number and has no fields", path: path, location: location)
             }
+            if variables.contains(head) || index[head] != nil {
+                warning(
+                    .invalidReference,
+                    "${\(ref)} reads the forEach item here, not the \(index[head] != nil ? "step" : "variable") named '\(head)'; rename that one to read it",
+                    path: path, location: location)
+            }
             return true
         }
         guard workflow.steps[owner].forEach != nil, !variables.contains(head), index[head] == nil else { return false }

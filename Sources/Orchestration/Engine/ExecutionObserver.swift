@@ -51,6 +51,9 @@ public struct EndingExecution: Sendable {
     public var finishedAt: Date
     /// Every step of the workflow, in definition order, with its status.
     public var steps: [(stepID: String, status: StepStatus)]
+    /// Seconds from the start of each forEach step that ran to the end of its last item, by step id:
+    /// the step's own time (its items are not steps).
+    public var forEachSpans: [String: Double] = [:]
 }
 
 /// A closure as an observer (metrics, logs, the event bus's lifecycle events).

@@ -28,7 +28,7 @@ extension ExecutionStateMachine {
             results[i].error = outcome.error
             let policy = compiled.bodies[stepIndex(of: i)].retryPolicy
             let kind: RetryPolicy.RetryOn = outcome.timedOut ? .timeout : .failure
-            if attempt < policy.maxAttempts, policy.retryOn.contains(kind), stopping == nil {
+            if attempt < policy.maxAttempts, policy.retryOn.contains(kind), stopping == nil, gaveUp(i) == nil {
                 let delay = policy.delay(afterAttempt: attempt, using: &random)
                 phase[i] = .retryWait(attempt: attempt + 1)
                 retryWaits += 1
@@ -50,8 +50,8 @@ extension ExecutionStateMachine {
         guard case .retryWait(let attempt) = phase[i] else { return [] }
         var actions: [Action] = []
         retryWaits -= 1
-        if let stopping {
-            end(i, status: .cancelled, reason: nil, error: "not retried: \(stopping.reason)", now: now, actions: &actions)
+        if let reason = stopping?.reason ?? gaveUp(i) {
+            end(i, status: .cancelled, reason: nil, error: "not retried: \(reason)", now: now, actions: &actions)
             releaseDownstream(of: i, now: now, actions: &actions)
         } else {
             // Back in the queue at its priority; `fill` picks the attempt number from the phase.
@@ -136,8 +136,11 @@ extension ExecutionStateMachine {
         var actions: [Action] = []
         paused = false
         status = .running
+        // The step it paused before may have ended meanwhile (its forEach gave up on it): then
+        // nothing was let through, and the execution pauses before the next step instead.
+        let waiting = debugPausedBefore.map { phase[$0] != .done } ?? true
         debugPausedBefore = nil
-        if debug { debugReleases = 1 }
+        if debug { debugReleases = waiting ? 1 : 0 }
         fill(now: now, actions: &actions)
         checkCompletion(now: now, actions: &actions)
         return actions

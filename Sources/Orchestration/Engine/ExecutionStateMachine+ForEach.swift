@@ -81,8 +81,11 @@ extension ExecutionStateMachine {
         itemValues.append(contentsOf: items)
         readyQueue.extend(count: count, priority: compiled.priorities[i], exclusive: compiled.exclusive[i])
         var fan = Fan(first: first, count: count, window: max(1, min(plan.maxConcurrency ?? Int.max, readyQueue.limit)))
-        // Items a crashed process (or an earlier execution) finished are taken as they are.
-        for (j, saved) in reusedItems.removeValue(forKey: i) ?? [:] where j < count {
+        // Items a crashed process (or an earlier execution) finished are taken as they are, when
+        // the list comes from the same upstream results (none of them ran again).
+        let saved = reusedItems.removeValue(forKey: i) ?? [:]
+        let sameList = compiled.graph.upstream[i].allSatisfy { reusedSteps.contains($0) }
+        for (j, saved) in sameList ? saved : [:] where j < count {
             let u = first + j
             if saved.status.isTerminal {
                 results[u] = saved
@@ -153,6 +156,12 @@ extension ExecutionStateMachine {
         releaseDownstream(of: i, now: now, actions: &actions)
     }
 
+    /// Why unit `i` must not start again: its forEach gave up on its items; nil for steps.
+    func gaveUp(_ i: Int) -> String? {
+        guard i >= stepCount else { return nil }
+        return fans[itemParent[i - stepCount]]?.aborted
+    }
+
     func exceedsTolerance(_ i: Int) -> Bool {
         guard let fan = fans[i], let plan = compiled.forEach[i] else { return false }
         return ForEach.exceeds(
@@ -179,6 +188,10 @@ extension ExecutionStateMachine {
             }
         }
         if !running.isEmpty { actions.append(.cancelAttempts(running)) }
+        // With failFast the step's failure is certain now: the rest of the execution stops too.
+        if compiled.workflow.failFast, stopping == nil, !compiled.workflow.steps[i].continueOnFailure {
+            failedWithoutContinue(i, now: now, actions: &actions)
+        }
     }
 
     func toleranceText(_ plan: CompiledWorkflow.ForEachPlan) -> String {

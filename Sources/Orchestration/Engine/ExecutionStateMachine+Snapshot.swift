@@ -40,9 +40,10 @@ extension ExecutionStateMachine {
     package func remainingSeconds(now: Date) -> Double? {
         guard !status.isTerminal else { return nil }
         var path = 0.0, work = 0.0
-        for i in phase.indices {
-            let s = stepIndex(of: i)
-            let estimate = compiled.estimates[s], tail = compiled.priorities[s] - estimate
+        // A forEach step's estimate is for all its items (learned: first item to last): counted
+        // once, for the share of its items not ended; its items add nothing of their own.
+        for i in 0..<stepCount {
+            let estimate = compiled.estimates[i], tail = compiled.priorities[i] - estimate
             switch phase[i] {
             case .running:
                 let ran = attemptStartedAt[i].map { now.timeIntervalSince($0) } ?? 0
@@ -50,11 +51,16 @@ extension ExecutionStateMachine {
                 path = max(path, left + tail)
                 work += left
             case .queued, .retryWait, .retryQueued:
-                path = max(path, compiled.priorities[s])
+                path = max(path, compiled.priorities[i])
                 work += estimate
             case .waiting:
                 work += estimate
-            case .expanded, .done:
+            case .expanded:
+                guard let fan = fans[i] else { break }
+                let left = estimate * Double(fan.count - fan.ended) / Double(max(1, fan.count))
+                path = max(path, left + tail)
+                work += left
+            case .done:
                 break
             }
         }

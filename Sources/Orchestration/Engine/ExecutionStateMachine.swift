@@ -100,6 +100,8 @@ package struct ExecutionStateMachine: Sendable {
     var reusedItems: [Int: [Int: StepResult]] = [:]
     /// The forEach step expanding now, if any.
     var expanding: Int?
+    /// Steps whose saved results were taken as they are (their items' lists are the same).
+    var reusedSteps = Set<Int>()
     /// When each step's running attempt started (for ETAs).
     var attemptStartedAt: [Int: Date] = [:]
     /// Which ready step starts next, within the limits: the rule the planner uses too.
@@ -156,6 +158,7 @@ package struct ExecutionStateMachine: Sendable {
             if result.status.isTerminal {
                 results[i] = result
                 phase[i] = .done
+                reusedSteps.insert(i)
             } else {
                 results[i].attempts = result.attempts
                 results[i].startedAt = result.startedAt

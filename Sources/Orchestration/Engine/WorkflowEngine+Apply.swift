@@ -310,9 +310,12 @@ extension WorkflowEngine {
         }
         let m = run.machine
         let started = m.startedAt ?? run.createdAt
-        let ending = EndingExecution(
+        var ending = EndingExecution(
             executionID: m.values.executionID, workflowID: m.values.workflowID, version: run.workflowHash, status: m.status,
             startedAt: started, finishedAt: m.finishedAt ?? now(), steps: m.results.prefix(m.stepCount).map { ($0.stepID, $0.status) })
+        for r in m.results.prefix(m.stepCount) where r.itemCount != nil && r.status.isTerminal {
+            ending.forEachSpans[r.stepID] = r.duration.seconds
+        }
         let writes = observers.flatMap { $0.executionEnding(ending) }
         run.endingWrites = writes
         return writes

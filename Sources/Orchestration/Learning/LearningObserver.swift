@@ -39,14 +39,6 @@ final class LearningObserver: ExecutionObserver {
                 t[id, default: Trace()].attempts[step, default: []].append(AttemptObservation(outcome: status, seconds: seconds, error: error))
                 if let outputKey { t[id, default: Trace()].outputKeys[step] = outputKey }
             }
-        case .stepFinished(let id, let result, _) where result.itemCount != nil:
-            // A forEach step runs no attempt of its own (its items do, and are not steps here): its
-            // span from expansion to its last item is what it took.
-            let outcome: AttemptStatus = result.status == .success ? .succeeded : result.status == .cancelled ? .cancelled : .failed
-            traces.withLock { t in
-                t[id, default: Trace()].attempts[result.stepID, default: []].append(
-                    AttemptObservation(outcome: outcome, seconds: result.duration.seconds, error: result.error))
-            }
         case .executionFinished(let execution):
             guard let observation = traces.withLock({ $0.removeValue(forKey: execution.id)?.observation }) else { return nil }
             // Handed over before anyone waiting for the end is woken (with a store, it is saved
@@ -64,8 +56,15 @@ final class LearningObserver: ExecutionObserver {
         let observation = traces.withLock { t -> ExecutionObservation in
             let trace = t[ending.executionID] ?? Trace()
             let steps = ending.steps.map { step in
-                StepObservation(
-                    stepID: step.stepID, status: step.status, attempts: trace.attempts[step.stepID] ?? [], queueWait: trace.queueWaits[step.stepID],
+                // A forEach step runs no attempt of its own (its items do, and they are not steps
+                // here): its span from its first item to its last is what it took.
+                var attempts = trace.attempts[step.stepID] ?? []
+                if let span = ending.forEachSpans[step.stepID] {
+                    let outcome: AttemptStatus = step.status == .success ? .succeeded : step.status == .cancelled ? .cancelled : .failed
+                    attempts = [AttemptObservation(outcome: outcome, seconds: span, error: nil)]
+                }
+                return StepObservation(
+                    stepID: step.stepID, status: step.status, attempts: attempts, queueWait: trace.queueWaits[step.stepID],
                     inputKey: trace.inputKeys[step.stepID], outputKey: trace.outputKeys[step.stepID])
             }
             let observation = ExecutionObservation(

@@ -74,7 +74,8 @@ extension ForEach {
         }
         guard !out.isEmpty else { return [:] }
         for (id, r) in results {
-            guard id.last == "]", let item = StepResult.item(of: id), out[item.stepID] != nil else { continue }
+            // An item past the step's count is left from an earlier, longer list.
+            guard id.last == "]", let item = StepResult.item(of: id), let c = out[item.stepID], item.index < c.total else { continue }
             switch r.status {
             case .running: out[item.stepID]?.running += 1
             case .success: out[item.stepID]?.succeeded += 1

@@ -6,7 +6,7 @@ import Foundation
 /// in milliseconds, dates in ISO 8601.
 package enum ExecutionReport {
     package static func json(_ execution: WorkflowExecution, stepOrder: [String]? = nil) -> JSONValue {
-        let order = stepOrder ?? execution.stepResults.keys.sorted()
+        let order = stepOrder ?? execution.stepResults.keys.filter { !StepResult.isItemID($0) }.sorted()
         var steps: [JSONValue] = []
         for id in order {
             if let r = execution.stepResults[id] { steps.append(step(r)) }

@@ -33,7 +33,8 @@ package final class SimulatedStepExecutor: StepExecutor, Sendable {
             r[request.executionID] = r.count + 1
             return r.count
         }
-        let behaviour = model.step(request.stepID)
+        // A forEach item behaves as its step is modelled.
+        let behaviour = model.step(StepResult.item(of: request.stepID)?.stepID ?? request.stepID)
         var rng = SplitMix64(seed: Self.mix([seed, UInt64(run), Self.hash(request.stepID), UInt64(request.attempt)]))
         let u1 = Double.random(in: Double.ulpOfOne..<1, using: &rng), u2 = Double.random(in: 0..<1, using: &rng)
         var seconds = behaviour.duration.draw(u1, u2)

@@ -14,6 +14,7 @@ extension ASLExporter {
             problems.append(ExportProblem(step: stepID, field: field, message: message))
             return nil
         }
+        if let item = itemOperand(reference, stepID: stepID) { return item }
         switch model.target(reference) {
         case .input(let name, let path):
             return .path("$.inputs" + JSONPath.key(name) + JSONPath.components(path))
@@ -25,6 +26,8 @@ extension ASLExporter {
             case "error": return .path(base + ".error")
             case "exitCode", "attempts", "durationMs", "cached":
                 return problem("'\(reference.template)': Step Functions does not report a step's \(f)")
+            case ForEach.failedItemsOutput where model.steps[index].step.forEach != nil:
+                return problem("'\(reference.template)': an inline Map does not count failed items (it fails at the first)")
             default: return .path(base + ".output" + JSONPath.key(f) + JSONPath.components(path))
             }
         case .execution(let path):

@@ -182,7 +182,17 @@ struct ASLExporter {
         }
         var skipped: [String: JSONValue] = ["Type": "Pass", "Result": result("skipped", ["timedOut": false]), "ResultPath": .string(path)]
         exit.apply(to: &skipped)
-        guard var work = work(s.body, resultPath: path, stepID: id, field: nil) else { return id }
+        // A forEach step is a Map around its work, entered through the Pass that holds a literal list.
+        var entry = id
+        let made: [String: JSONValue]?
+        if s.step.forEach != nil {
+            let fan = fanState(s, path: path, states: &states)
+            made = fan?.state
+            entry = fan?.entry ?? id
+        } else {
+            made = work(s.body, resultPath: path, stepID: id, field: nil)
+        }
+        guard var work = made else { return id }
         let isWait = work["Type"] == "Wait"
         if isWait {
             var done: [String: JSONValue] = ["Type": "Pass", "Result": result("success", ["timedOut": false]), "ResultPath": .string(path)]
@@ -208,14 +218,14 @@ struct ASLExporter {
         states[id] = .object(work)
         switch gate {
         case .always:
-            return id
+            return entry
         case .never:
             states[id + " (skipped)"] = .object(skipped)
             return id + " (skipped)"
         case .when(let rule):
             states[id + " (skipped)"] = .object(skipped)
             var choice = rule
-            choice["Next"] = .string(id)
+            choice["Next"] = .string(entry)
             states[id + "?"] = ["Type": "Choice", "Choices": [.object(choice)], "Default": .string(id + " (skipped)")]
             return id + "?"
         }

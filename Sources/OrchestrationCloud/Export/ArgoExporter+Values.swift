@@ -28,7 +28,7 @@ extension ArgoExporter {
     /// parameter the DAG task passes.
     mutating func referenceText(_ r: Reference, _ s: ExportModel.Step, _ field: String, _ parameters: inout [String: String]) -> String? {
         guard let dag = dagValue(r, step: s.id, field: field) else { return nil }
-        guard dag.hasPrefix("{{tasks.") || dag.hasPrefix("{{=jsonpath(tasks[") else { return dag }
+        guard dag.hasPrefix("{{tasks.") || dag.hasPrefix("{{=jsonpath(tasks[") || dag.hasPrefix("{{item") else { return dag }
         let name = "p-" + String(r.description.map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "-" })
         parameters[name] = dag
         return "{{inputs.parameters.\(name)}}"
@@ -70,6 +70,7 @@ extension ArgoExporter {
             problems.append(ExportProblem(step: step, field: field, message: message))
             return nil
         }
+        if let item = itemValue(r, step: step, field: field) { return item }
         switch model.target(r) {
         case .input(let name, let path):
             guard path.isEmpty else { return problem("'\(r.template)': Argo parameters are text; a path inside one cannot be read") }
@@ -79,6 +80,7 @@ extension ArgoExporter {
             return "{{workflow.parameters.\(name)}}"
         case .step(let id, let f, let path):
             guard let i = model.graph.index[id] else { return problem("'\(r.template)' names no step") }
+            if let fan = fanValue(r, of: i, field: f, step: step, field: field) { return fan }
             let task = "tasks.\(names[i])"
             let answersJSON = [.http, .healthCheck].contains(model.steps[i].body.kind) || model.steps[i].body.type == .lambda
             guard path.isEmpty || answersJSON else {

@@ -38,6 +38,7 @@ struct ArgoExporter {
         for s in model.steps {
             var refs = s.body.inputs.values.flatMap(\.references)
             if let c = s.condition { refs += c.references }
+            if let list = s.step.forEach { refs += CompiledValue(list).references }
             for r in refs {
                 if case .step(let id, let field, _) = model.target(r), let i = model.graph.index[id] { read[i].insert(field) }
             }
@@ -73,6 +74,7 @@ struct ArgoExporter {
                 task["arguments"] = ["parameters": .array(parameters.keys.sorted().map { ["name": .string($0), "value": .string(parameters[$0]!)] })]
             }
             if s.continueOnFailure { task["continueOn"] = ["failed": true] }
+            if let (key, value) = fanOut(s) { task[key] = value }
             tasks.append(.object(task))
         }
         // Rollbacks: tasks after every step has ended, each where its step succeeded and a step
@@ -175,7 +177,9 @@ struct ArgoExporter {
                 guard let value = text(body.inputs[key]!, s, "inputs." + key, &parameters) else { continue }
                 env.append(["name": .string(key), "value": .string(value)])
             }
-            let declared = Set(s.step.outputs).union(readFields[s.index].subtracting(Self.resultFields))
+            var declared = Set(s.step.outputs).union(readFields[s.index].subtracting(Self.resultFields))
+            // A forEach step's own results are Argo's aggregate of its items' outputs.
+            if s.step.forEach != nil { declared.subtract([ForEach.resultsOutput, ForEach.itemCountOutput, ForEach.failedItemsOutput]) }
             var source = splice.script
             if !declared.isEmpty {
                 source = """

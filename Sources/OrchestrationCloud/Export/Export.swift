@@ -134,6 +134,7 @@ public enum WorkflowExporter {
         case .azure: result = LogicAppsExporter(model: model).export()
         }
         model.problems += result.problems
+        model.problems += forEachProblems(graph.workflow, target: target)
         if !model.problems.isEmpty {
             // In the order of the file: the workflow's own first, then step by step.
             let order = { (p: ExportProblem) in p.step.flatMap { graph.index[$0] }.map { $0 + 1 } ?? 0 }
@@ -142,6 +143,20 @@ public enum WorkflowExporter {
             throw ExportError(target: target, problems: sorted.filter { seen.insert($0).inserted })
         }
         return result.result
+    }
+}
+
+extension WorkflowExporter {
+    /// The targets whose exporter writes forEach steps (as their own fan-out construct).
+    static let forEachTargets: Set<CloudTarget> = [.argo, .aws]
+
+    /// forEach steps a target's exporter does not write yet: refused by name rather than exported
+    /// as a single run.
+    static func forEachProblems(_ workflow: Workflow, target: CloudTarget) -> [ExportProblem] {
+        guard !forEachTargets.contains(target) else { return [] }
+        return workflow.steps.filter { $0.forEach != nil }.map {
+            ExportProblem(step: $0.id, field: "forEach", message: "forEach steps are not exported to \(target) yet")
+        }
     }
 }
 

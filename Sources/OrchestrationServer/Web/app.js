@@ -367,7 +367,10 @@ function renderExecution(view) {
     h("thead", {}, h("tr", {}, ["Step", "Status", "Attempts", "Duration", "Detail"].map(t => h("th", {}, t)))),
     h("tbody", {}, e.steps.map(s => h("tr", { "data-step": s.id, class: view.selected === s.id ? "selected" : "", onclick: () => selectStep(view, s.id) },
       h("td", {}, s.id), h("td", {}, badge(s.status)), h("td", { class: "num" }, s.attempts),
-      h("td", { class: "num" }, seconds(s.durationMs)), h("td", {}, s.error || s.skipReason || (s.cached ? "cached" : ""))))));
+      h("td", { class: "num" }, seconds(s.durationMs)),
+      h("td", {}, s.items ? h("span", { class: "items", "data-items": s.id }, itemsText(s.items), s.error ? " · " + s.error : "")
+        : s.error || s.skipReason || (s.cached ? "cached" : ""))))));
+  const items = view.items ? itemsTable(view) : null;
   show(
     h("h1", {}, "Execution ", h("small", { id: "execution-id" }, e.id)),
     h("p", { class: "facts" }, "Workflow ", h("a", { href: "#/workflows/" + encodeURIComponent(e.workflowID) }, e.workflowID), " · ",
@@ -379,6 +382,7 @@ function renderExecution(view) {
     view.plan ? dag(view.plan, statusMap(e)) : h("p", {}, "The workflow is no longer registered; its graph is not available."),
     h("h2", {}, "Timeline"), h("div", { id: "gantt" }, view.gantt || ""),
     h("h2", {}, "Steps"), steps,
+    items ? h("h2", {}, "Items of ", h("small", { id: "items-step" }, view.items.step)) : "", items || "",
     h("h2", {}, "Log ", h("small", { id: "log-step" }, view.selected || "(select a step)")),
     h("pre", { id: "log" }, view.log || ""));
 }
@@ -393,8 +397,32 @@ async function operate(view, name) {
   } catch (error) { flash(error.message); }
 }
 
+/** `12 items: 10 succeeded, 1 failed, 1 running` */
+function itemsText(c) {
+  const parts = [["succeeded", c.succeeded], ["failed", c.failed], ["cancelled", c.cancelled], ["running", c.running], ["pending", c.pending]]
+    .filter(([, n]) => n > 0).map(([name, n]) => n + " " + name);
+  return c.total + (c.total === 1 ? " item" : " items") + (parts.length ? ": " + parts.join(", ") : "");
+}
+
+/** The items of the forEach step last opened; a click opens an item's log. */
+function itemsTable(view) {
+  return h("table", { id: "items" },
+    h("thead", {}, h("tr", {}, ["Item", "Status", "Attempts", "Duration", "Detail"].map(t => h("th", {}, t)))),
+    h("tbody", {}, view.items.list.map(s => h("tr", { "data-step": s.id, "data-status": s.status, class: view.selected === s.id ? "selected" : "",
+      onclick: () => selectStep(view, s.id) },
+      h("td", {}, s.id), h("td", {}, badge(s.status)), h("td", { class: "num" }, s.attempts),
+      h("td", { class: "num" }, seconds(s.durationMs)), h("td", {}, s.error || (s.cached ? "cached" : ""))))));
+}
+
 async function selectStep(view, stepID) {
   view.selected = stepID;
+  const step = view.execution.steps.find(s => s.id === stepID);
+  if (step && step.items) {
+    try {
+      const data = await call("GET", "/executions/" + encodeURIComponent(view.id) + "/steps/" + encodeURIComponent(stepID) + "/items");
+      view.items = { step: stepID, list: data.items };
+    } catch (error) { flash(error.message); }
+  }
   try {
     const logs = await call("GET", "/executions/" + encodeURIComponent(view.id) + "/logs?step=" + encodeURIComponent(stepID));
     view.log = logs.steps.map(s => s.log).join("\n") || "(no output)";
@@ -414,7 +442,9 @@ async function refreshAttempts(view) {
 /** A Gantt chart of attempts: a row per step, a bar per attempt, coloured by its outcome. */
 function gantt(attempts, execution) {
   if (!attempts.length) return h("p", { class: "empty" }, "No attempts yet.");
-  const steps = [...new Set(attempts.map(a => a.stepID))];
+  // A forEach step's items share its row.
+  const row = (id) => id.replace(/\[\d+\]$/, "");
+  const steps = [...new Set(attempts.map(a => row(a.stepID)))];
   const t0 = Math.min(...attempts.map(a => Date.parse(a.startedAt)));
   const now = Date.now();
   const end = Math.max(...attempts.map(a => a.finishedAt ? Date.parse(a.finishedAt) : now), t0 + 1);
@@ -422,8 +452,8 @@ function gantt(attempts, execution) {
   const x = (t) => LABEL + (t - t0) / (end - t0) * W;
   const bars = attempts.map(a => {
     const s = Date.parse(a.startedAt), f = a.finishedAt ? Date.parse(a.finishedAt) : now;
-    const row = steps.indexOf(a.stepID);
-    return h("rect", { class: "bar " + a.status, "data-step": a.stepID, "data-attempt": a.attempt, x: x(s), y: row * ROW + 4,
+    const at = steps.indexOf(row(a.stepID));
+    return h("rect", { class: "bar " + a.status, "data-step": a.stepID, "data-attempt": a.attempt, x: x(s), y: at * ROW + 4,
       width: Math.max(2, x(f) - x(s)), height: ROW - 8 },
       h("title", {}, `${a.stepID} attempt ${a.attempt}: ${a.status}, ${seconds(f - s)}${a.error ? " — " + a.error : ""}`));
   });
@@ -449,6 +479,10 @@ async function follow(view) {
       const here = () => location.hash === "#/executions/" + encodeURIComponent(view.id);
       if (!here()) return;
       try { view.execution = await call("GET", "/executions/" + encodeURIComponent(view.id)); } catch (_) { return; }
+      if (view.items) {
+        const path = "/executions/" + encodeURIComponent(view.id) + "/steps/" + encodeURIComponent(view.items.step) + "/items";
+        try { view.items.list = (await call("GET", path)).items; } catch (_) { /* drawn as it was */ }
+      }
       if (!here()) return;
       renderExecution(view);
       refreshAttempts(view);

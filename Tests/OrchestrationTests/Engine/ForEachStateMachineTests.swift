@@ -199,4 +199,85 @@ struct ForEachStateMachineTests {
         #expect(m.finish("b").finish == .completed)
         #expect(m.result("a").status == .failed)
     }
+
+    @Test("an item whose failure arrives after its forEach gave up is not retried")
+    func noRetryAfterGivingUp() throws {
+        var m = try machine(
+            Self.files.replacingOccurrences(of: "maxConcurrency: 2", with: "maxConcurrency: 2\n    retryPolicy: {maxAttempts: 2, jitter: none}"))
+        _ = m.start(now: t0)
+        let first = m.finish("convert[0]", .failure("one"))
+        _ = m.retryDue(step: first.retries[0].step, now: t0.addingTimeInterval(5))
+        let gaveUp = m.finish("convert[0]", .failure("again"), at: 6)
+        #expect(gaveUp.cancelled.map(m.id) == ["convert[1]"])
+        // convert[1] failed before the stop reached it: it ends failed, without a retry.
+        let late = m.finish("convert[1]", .failure("late"), at: 7)
+        #expect(late.retries.isEmpty)
+        #expect(late.finish == .failed)
+        #expect(m.result("convert[1]").status == .failed)
+        #expect(m.result("convert").error?.hasPrefix("1 of 4 items failed") == true, "\(m.result("convert").error ?? "")")
+    }
+
+    @Test("debug mode: when the item it paused before is cancelled, resuming pauses before the next step instead of running it")
+    func debugPauseOnCancelledItem() throws {
+        var m = try machine(
+            """
+            name: w
+            steps:
+              - {id: fan, forEach: [a, b], inputs: {v: "${item}"}}
+              - {id: x, condition: "${fan.status} == 'failed'", inputs: {v: x}}
+            """, debug: true)
+        #expect(m.start(now: t0).started(m).isEmpty)
+        #expect(m.resume(now: t0).started(m) == ["fan[0]"])
+        #expect(m.snapshot().pausedBefore == "fan[1]")
+        _ = m.finish("fan[0]", .failure("no"))
+        #expect(m.result("fan[1]").status == .cancelled)
+        let resumed = m.resume(now: t0.addingTimeInterval(2))
+        #expect(resumed.started(m).isEmpty, "x must not run unannounced")
+        #expect(m.snapshot().pausedBefore == "x")
+    }
+
+    @Test("the ETA counts a forEach step's estimate once, for the share of its items not ended")
+    func etaCountsTheStepOnce() throws {
+        var m = try machine(
+            """
+            name: w
+            steps:
+              - {id: fan, forEach: "${many}", estimatedDuration: 100s, inputs: {v: "${item}"}}
+            """, limit: 8, inputs: ["many": .array((0..<100).map { .number(Double($0)) })])
+        _ = m.start(now: t0)
+        #expect(m.remainingSeconds(now: t0) == 100)
+        for i in 0..<50 { _ = m.finish("fan[\(i)]") }
+        #expect(m.remainingSeconds(now: t0) == 50)
+    }
+
+    @Test("a retry whose upstream runs again takes none of the saved items: the list may differ")
+    func reuseOnlyWithTheSameList() throws {
+        let yaml = """
+            name: w
+            steps:
+              - {id: list, inputs: {v: x}}
+              - {id: fan, forEach: "${list.files}", inputs: {v: "${item}"}}
+            """
+        let saved = StepResult(stepID: "fan[0]", status: .success, outputs: ["old": true], attempts: 1)
+        var rerun = try machine(yaml, reuse: ["fan[0]": saved])
+        _ = rerun.start(now: t0)
+        #expect(rerun.finish("list", .success(outputs: ["files": ["p", "q"]])).started(rerun) == ["fan[0]", "fan[1]"])
+        let listDone = StepResult(stepID: "list", status: .success, outputs: ["files": ["p", "q"]], attempts: 1)
+        var resumed = try machine(yaml, reuse: ["list": listDone, "fan[0]": saved])
+        #expect(resumed.start(now: t0).started(resumed) == ["fan[1]"])
+    }
+
+    @Test("a condition that cannot be evaluated fails the execution, not only its step")
+    func conditionErrorFailsTheExecution() throws {
+        var m = try machine(
+            """
+            name: w
+            steps:
+              - {id: a, inputs: {v: x}}
+              - {id: b, condition: "${a.count} > 2", inputs: {v: x}}
+            """)
+        _ = m.start(now: t0)
+        #expect(m.finish("a", .success(outputs: ["count": "many"])).finish == .failed)
+        #expect(m.result("b").error?.hasPrefix("condition: ") == true)
+    }
 }

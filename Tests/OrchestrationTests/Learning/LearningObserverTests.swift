@@ -46,4 +46,31 @@ struct LearningObserverTests {
         #expect(cached.attempts.first?.seconds == 0)
         #expect(cached.outputKey == steps["cached"]?.outputKey)
     }
+
+    @Test("a forEach step is one step to the learning engine: its items are not steps, and its span is its one observed run")
+    func forEachIsOneStep() async throws {
+        let store = InMemoryStore()
+        let executor = ScriptedExecutor()
+        var executors = ExecutorRegistry()
+        for type in StepType.allCases { executors.register(executor, for: type) }
+        let clock = ManualClock()
+        try await WorkflowEngine.withEngine(executors: executors, clock: clock, store: store, learning: LearningEngine(store: store)) { engine in
+            try await engine.registerWorkflow(
+                try workflowDocument(
+                    """
+                    name: w
+                    steps:
+                      - {id: before, inputs: {command: x}}
+                      - {id: fan, dependencies: [before], forEach: [1, 2, 3], inputs: {command: "echo ${item}"}}
+                    """))
+            let run = try await engine.executeWorkflow("w")
+            #expect(try await engine.waitForExecution(run.id).status == .completed)
+        }
+        let observations = try await store.observations(workflowID: "w", after: 0, limit: 10).map(\.observation)
+        try #require(observations.count == 1)
+        #expect(observations[0].steps.map(\.stepID) == ["before", "fan"])
+        let fan = try #require(observations[0].steps.last)
+        #expect(fan.status == .success)
+        #expect(fan.attempts.map(\.outcome) == [.succeeded], "the step's span, ending with the last item, in the same write as the end")
+    }
 }

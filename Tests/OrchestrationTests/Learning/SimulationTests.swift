@@ -132,4 +132,20 @@ struct SchedulingEvaluationTests {
             #expect(done.estimatedCompletion == nil)
         }
     }
+
+    @Test("a forEach step's items behave as the model says of the step, at most maxConcurrency at once; the pattern has the step, not its items")
+    func forEachItems() async throws {
+        let workflow = try workflowDocument(
+            """
+            name: fan
+            steps:
+              - {id: shard, forEach: [1, 2, 3, 4, 5, 6], maxConcurrency: 2, timeout: 1m, inputs: {n: "${item}"}}
+            """
+        ).workflow
+        let model = try SimulationModel.parse("default: {duration: 1s}\nsteps:\n  shard: {duration: 10s}\n", file: "model.yaml")
+        let report = try await Simulator(workflow: workflow, model: model, seed: 9).run(runs: 30)
+        // Six 10 s items, two at a time: three rounds.
+        #expect(report.makespan.p50 == 30, "\(report.makespan)")
+        #expect(report.pattern.steps.map(\.stepID) == ["shard"])
+    }
 }

@@ -1,0 +1,124 @@
+import Foundation
+import Orchestration
+import OrchestrationCloud
+import TestSupport
+import Testing
+
+/// forEach steps exported as each target's fan-out, or refused by name.
+@Suite("Export of forEach steps")
+struct ForEachExportTests {
+    @Test(
+        "Argo: a reference becomes withParam, a literal list withItems, ${item} a parameter filled with {{item}}, ${step.results} the aggregated outputs"
+    )
+    func argo() async throws {
+        let graph = try ExportSupport.graph(
+            """
+            name: argo-fan
+            variables: {regions: [eu, us]}
+            steps:
+              - {id: list, inputs: {command: "echo files=[1,2] >> $NOVACRON_OUTPUT"}}
+              - id: convert
+                forEach: ${list.files}
+                maxConcurrency: 4
+                outputs: [pdf]
+                inputs: {command: "convert ${item} && echo pdf=${item}.pdf >> $NOVACRON_OUTPUT"}
+              - {id: deploy, forEach: "${regions}", inputs: {command: "deploy ${item.name}"}}
+              - {id: report, inputs: {command: "echo ${convert.results}"}}
+            """)
+        let result = try WorkflowExporter.export(graph, to: .argo)
+        let (status, output) = try await CloudExportTests.validate(
+            [result.text], schema: CloudExportTests.argoSchema, definition: "io.argoproj.workflow.v1alpha1.Workflow")
+        #expect(status == 0, "\(output)\n\(result.text)")
+        let tasks = result.document["spec"]?["templates"]?[0]?["dag"]?["tasks"]
+        #expect(
+            tasks?[1] == [
+                "name": "convert", "template": "convert", "depends": "list.Succeeded",
+                "withParam": "{{tasks.list.outputs.parameters.files}}",
+                "arguments": ["parameters": [["name": "p-item", "value": "{{item}}"]]],
+            ])
+        #expect(tasks?[2]?["withParam"] == "{{workflow.parameters.regions}}")
+        #expect(tasks?[2]?["arguments"] == ["parameters": [["name": "p-item-name", "value": "{{item.name}}"]]])
+        #expect(tasks?[3]?["arguments"] == ["parameters": [["name": "p-convert-results", "value": "{{tasks.convert.outputs.parameters}}"]]])
+        let list = result.document["spec"]?["templates"]?[1]
+        #expect(list?["outputs"] == ["parameters": [["name": "files", "valueFrom": ["path": "/tmp/novacron-outputs/files", "default": ""]]]])
+        #expect(
+            result.warnings.map(\.description) == [
+                "step 'convert' (maxConcurrency): Argo limits parallelism per template or workflow, not per task: maxConcurrency 4 is not exported"
+            ])
+
+        let literal = try WorkflowExporter.export(
+            try ExportSupport.graph("name: lit\nsteps:\n  - {id: a, forEach: [x, y], inputs: {command: 'echo ${item}'}}\n"), to: .argo)
+        #expect(literal.document["spec"]?["templates"]?[0]?["dag"]?["tasks"]?[0]?["withItems"] == ["x", "y"])
+        #expect(
+            ExportSupport.problems(
+                try ExportSupport.graph(
+                    "name: t\nsteps:\n  - {id: a, forEach: [1], toleratedFailures: 1, inputs: {command: 'echo ${item} ${itemIndex}'}}\n"), .argo) == [
+                    "step 'a' (inputs.command): '${itemIndex}': Argo gives withParam items no index; put it in the items",
+                    "step 'a' (toleratedFailures): Argo fails a withParam task when any item fails; a tolerance of failed items cannot be expressed",
+                ])
+    }
+
+    @Test(
+        "Step Functions: a Map runs the step's Lambda per item in moto, with ${item} and ${itemIndex}; downstream reads the results and their count")
+    func stepFunctions() async throws {
+        let graph = try ExportSupport.graph(
+            """
+            name: sfn-fan
+            variables: {regions: [eu, us, ap]}
+            steps:
+              - id: deploy
+                type: lambda
+                forEach: ${regions}
+                maxConcurrency: 2
+                inputs: {function_name: deploy, payload: {region: "${item}", index: "${itemIndex}"}}
+              - id: report
+                type: lambda
+                inputs: {function_name: report, payload: {all: "${deploy.results}", count: "${deploy.itemCount}"}}
+              - {id: extra, type: lambda, forEach: [1, 2], dependencies: [report], inputs: {function_name: deploy, payload: {n: "${item}"}}}
+            """)
+        let result = try WorkflowExporter.export(graph, to: .aws)
+        let file = try ExportSupport.temporary(result.text, extension: "json")
+        let out = file + ".result.json"
+        defer {
+            try? FileManager.default.removeItem(atPath: file)
+            try? FileManager.default.removeItem(atPath: out)
+        }
+        let lint = try await ExternalTool.run(["python3", "-m", "statelint", file])
+        #expect(lint.status == 0, "statelint: \(lint.output)\n\(result.text)")
+        let states = result.document["States"]
+        #expect(states?["deploy"]?["Type"] == "Map")
+        #expect(states?["deploy"]?["MaxConcurrency"] == 2)
+        #expect(states?["deploy"]?["ItemsPath"] == "$.inputs.regions")
+        let moto = try await ExternalTool.run([
+            "python3", Repository.path("Tests/Fixtures/cloud/run_state_machine.py"), file, "{}", "deploy,report", out,
+        ])
+        try #require(moto.status == 0, "moto: \(moto.output.suffix(3000))")
+        let run = try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: URL(fileURLWithPath: out)))
+        #expect(run["status"] == "SUCCEEDED", "\(run)\n\(result.text)")
+        let steps = run["output"]?["steps"]
+        // moto's Lambda answers with its payload: each item's output is what the item was sent.
+        #expect(
+            steps?["deploy"]?["output"]?["results"] == [["region": "eu", "index": 0], ["region": "us", "index": 1], ["region": "ap", "index": 2]],
+            "\(run)")
+        #expect(steps?["deploy"]?["output"]?["itemCount"] == 3)
+        #expect(steps?["report"]?["output"]?["count"] == 3)
+        #expect(steps?["extra"]?["output"]?["results"] == [["n": 1], ["n": 2]], "a literal list")
+        #expect(
+            ExportSupport.problems(
+                try ExportSupport.graph(
+                    "name: t\nsteps:\n  - {id: a, type: lambda, forEach: [1], toleratedFailurePercentage: 5, inputs: {function_name: f}}\n"), .aws)
+                == [
+                    "step 'a' (toleratedFailures): Step Functions tolerates failed items only in a Distributed Map, which is not exported; an inline Map fails at the first failed item"
+                ])
+    }
+
+    @Test("GCP Workflows and Logic Apps refuse forEach steps by name")
+    func refused() throws {
+        let graph = try ExportSupport.graph(
+            "name: t\nsteps:\n  - {id: a, type: api, forEach: [1, 2], inputs: {url: 'https://example.com/${item}'}}\n")
+        for target in [CloudTarget.gcp, .azure] {
+            #expect(
+                ExportSupport.problems(graph, target).contains("step 'a' (forEach): forEach steps are not exported to \(target) yet"), "\(target)")
+        }
+    }
+}
