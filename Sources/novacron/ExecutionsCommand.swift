@@ -115,6 +115,8 @@ struct ExecutionsCommand: AsyncParsableCommand {
                 if let s = e.startedAt { text += "  started \(ExecutionReport.iso(s))" }
                 if let f = e.finishedAt, let s = e.startedAt { text += "  took \(ProgressDisplay.format(.clamped(seconds: f.timeIntervalSince(s))))" }
                 if let error = e.error { text += "\nerror: \(error)" }
+                if let parent = e.parent { text += "\nchild of execution \(parent.executionID) (step \(parent.stepID))" }
+                if let outputs = e.outputs, !outputs.isEmpty { text += "\noutputs: \(JSONValue.object(outputs).jsonText)" }
                 var rows = [["STEP", "STATUS", "ATTEMPTS", "DURATION", "DETAIL"]]
                 let items = ForEach.counts(in: e.stepResults)
                 for id in order {
@@ -122,6 +124,7 @@ struct ExecutionsCommand: AsyncParsableCommand {
                         guard let r = e.stepResults[key] ?? (key == id ? StepResult(stepID: id) : nil) else { continue }
                         var detail = r.skipReason ?? r.error ?? (r.cached ? "cached" : "")
                         if let counts = items[key] { detail = "\(counts)" + (detail.isEmpty ? "" : "; \(detail)") }
+                        if let child = r.childExecutionID { detail = "child \(child)" + (detail.isEmpty ? "" : "; \(detail)") }
                         rows.append([
                             key, r.status.rawValue, String(r.attempts), r.startedAt == nil ? "-" : ProgressDisplay.format(r.duration),
                             String(detail.prefix(80)),

@@ -41,6 +41,13 @@ struct RunCommand: AsyncParsableCommand {
     var resume: String?
 
     @Option(
+        name: .customLong("with"),
+        help: ArgumentHelp(
+            "Another workflow file to register first (repeatable): the children that workflow steps run. Workflows registered in the store before are found too.",
+            valueName: "file"))
+    var children: [String] = []
+
+    @Option(
         name: .long, help: ArgumentHelp("An execution input, NAME=VALUE (repeatable); overrides the workflow's variables.", valueName: "name=value"))
     var input: [String] = []
 
@@ -150,7 +157,11 @@ struct RunCommand: AsyncParsableCommand {
             }
         } else {
             let document: WorkflowDocument
-            do { document = try WorkflowLoader.load(contentsOf: file ?? "", actions: catalog) } catch {
+            var childDocuments: [WorkflowDocument] = []
+            do {
+                document = try WorkflowLoader.load(contentsOf: file ?? "", actions: catalog)
+                for child in children { childDocuments.append(try WorkflowLoader.load(contentsOf: child, actions: catalog)) }
+            } catch {
                 Console.report(error.errors)
                 throw ExitStatus.invalidInput
             }
@@ -166,7 +177,9 @@ struct RunCommand: AsyncParsableCommand {
                 throw ExitStatus.invalidInput
             }
             let stepper = self.stepper
+            let childDocumentsToRegister = childDocuments
             final = try await drive(engine, workflow: workflow, stepper: stepper) { engine in
+                for child in childDocumentsToRegister { try await engine.registerWorkflow(child) }
                 try await engine.registerWorkflow(document)
                 return try await engine.executeWorkflow(document.workflow.id, inputs: inputs, options: ExecutionOptions(debug: stepper != nil)).id
             }

@@ -48,12 +48,12 @@ public struct WorkflowDecoder: Sendable {
 
     static let workflowFields = [
         "id", "name", "description", "version", "timeout", "maxParallelism", "variables", "retryPolicy",
-        "failFast", "steps", "triggers", "$schema",
+        "failFast", "steps", "triggers", "outputs", "$schema",
     ]
     static let stepFields = [
         "id", "name", "description", "type", "action", "inputs", "dependencies", "condition", "timeout",
         "retryPolicy", "parallel", "continueOnFailure", "cache", "idempotent", "estimatedDuration", "rollback",
-        "outputs", "queue", "forEach", "maxConcurrency", "toleratedFailures", "toleratedFailurePercentage",
+        "outputs", "queue", "forEach", "maxConcurrency", "toleratedFailures", "toleratedFailurePercentage", "workflow", "version",
     ]
     static let bodyFields = ["type", "action", "inputs", "timeout", "retryPolicy"]
     static let retryFields = ["maxAttempts", "backoffStrategy", "initialDelay", "maxDelay", "multiplier", "jitter", "retryOn"]
@@ -166,6 +166,7 @@ public struct WorkflowDecoder: Sendable {
             case "timeout": workflow.timeout = r.duration(node, path: key)
             case "maxParallelism": workflow.maxParallelism = r.int(node, path: key)
             case "variables": workflow.variables = r.object(node, path: key, what: "variables")
+            case "outputs": workflow.outputs = r.object(node, path: key, what: "outputs")
             case "retryPolicy": workflow.retryPolicy = readRetryPolicy(node, path: key, reader: &r)
             case "failFast": workflow.failFast = r.bool(node, path: key) ?? false
             case "steps":
@@ -259,9 +260,13 @@ public struct WorkflowDecoder: Sendable {
             case "maxConcurrency": step.maxConcurrency = r.int(value, path: p)
             case "toleratedFailures": step.toleratedFailures = r.int(value, path: p)
             case "toleratedFailurePercentage": step.toleratedFailurePercentage = r.number(value, path: p)
+            case "workflow": step.workflow = r.string(value, path: p)
+            case "version": step.workflowVersion = r.string(value, path: p, numbers: true)
             default: break
             }
         }
+        // `workflow: <id>` makes a workflow step unless the type says otherwise (the validator refuses that).
+        if step.workflow != nil, !fields.contains(where: { $0.0 == "type" }) { step.type = .workflow }
         if !sawID {
             let derived = step.name.map(Workflow.deriveID(from:)) ?? ""
             guard derived.isEmpty else {

@@ -15,6 +15,7 @@ extension Workflow {
         if failFast { o["failFast"] = true }
         o["steps"] = .array(steps.map(Self.document))
         if !triggers.isEmpty { o["triggers"] = .array(triggers.map(Self.document)) }
+        if let outputs, !outputs.isEmpty { o["outputs"] = .object(outputs) }
         return .object(o)
     }
 
@@ -41,6 +42,8 @@ extension Workflow {
         o["maxConcurrency"] = step.maxConcurrency.map { .number(Double($0)) }
         o["toleratedFailures"] = step.toleratedFailures.map { .number(Double($0)) }
         o["toleratedFailurePercentage"] = step.toleratedFailurePercentage.map(JSONValue.number)
+        o["workflow"] = step.workflow.map(JSONValue.string)
+        o["version"] = step.workflowVersion.map(JSONValue.string)
         if let body = step.rollback {
             var b: [String: JSONValue] = [:]
             if body.type != .task { b["type"] = .string(body.type.rawValue) }

@@ -130,6 +130,7 @@ extension ValidationContext {
         case .api: return !has("url")
         case .wait: return !has("duration") && !has("url")
         case .lambda: return false
+        case .workflow: return step.workflow == nil
         }
     }
 }

@@ -18,6 +18,7 @@ extension ValidationContext {
                 firstSeen[step.id] = i
             }
             checkDependencies(step, at: i, stepIDs: stepIDs)
+            checkChildStep(step, path: path)
             if let timeout = step.timeout, timeout <= .zero {
                 error(.invalidDuration, "a step timeout must be longer than 0s", path: "\(path).timeout")
             }

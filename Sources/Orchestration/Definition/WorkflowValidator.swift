@@ -35,6 +35,7 @@ public struct WorkflowValidator: Sendable {
         var context = ValidationContext(workflow: workflow, sourceMap: sourceMap, actions: actions)
         context.checkWorkflow()
         context.checkSteps()
+        context.checkOutputs()
         context.checkTriggers()
         let graph = context.buildGraph()
         context.checkCycles(graph)

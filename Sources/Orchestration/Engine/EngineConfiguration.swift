@@ -21,6 +21,9 @@ public struct EngineConfiguration: Sendable {
     /// Which ready step starts first when not all may: critical path first (by learned durations
     /// once there are enough executions, else `estimatedDuration`), or first come, first served.
     public var scheduling: ReadyQueue.Scheduling
+    /// Whether `workflow` steps start child executions (the default), or go to the executor
+    /// registered for `.workflow` like any other step (a simulation models them).
+    public var startsChildWorkflows = true
 
     public init(
         workerLimit: Int = 64, killGracePeriod: Duration = .seconds(5), logLimit: Int = 64 * 1024,
@@ -49,6 +52,8 @@ public struct ExecutionOptions: Sendable {
     public var reuse: [String: StepResult]
     /// Starts with this key start one execution (see ``WorkflowEngine/startExecution(_:inputs:options:)``).
     public var idempotencyKey: String?
+    /// Set when a parent's `workflow` step starts this execution.
+    public var parent: ParentLink?
 
     public init(
         maxParallelism: Int? = nil, debug: Bool = false, trigger: JSONValue = .null, reuse: [String: StepResult] = [:], idempotencyKey: String? = nil

@@ -156,8 +156,18 @@ extension ExecutionStateMachine {
     /// When every step is terminal: roll back if the execution failed or was cancelled, then finish.
     mutating func checkCompletion(now: Date, actions: inout [Action]) {
         guard doneCount == stepCount, readyQueue.running == 0, retryWaits == 0, !status.isTerminal else { return }
-        let outcome: ExecutionStatus
+        var outcome: ExecutionStatus
         if let stopping { outcome = stopping.status } else if failedStep != nil { outcome = .failed } else { outcome = .completed }
+        if outcome == .completed, outputs == nil, !outputsFailed, let declared = compiled.workflow.outputs, !declared.isEmpty {
+            do {
+                outputs = try renderOutputs(declared)
+            } catch {
+                // What the workflow promised to return cannot be given: it did not complete (and rolls back).
+                if self.error == nil { self.error = "outputs: \(error)" }
+                outputsFailed = true
+            }
+        }
+        if outputsFailed { outcome = .failed }
         if outcome != .completed, rollbackPhase == .notStarted {
             if error == nil, let f = failedStep { error = "step \(results[f].stepID) failed" + (results[f].error.map { ": \($0)" } ?? "") }
             rollbackQueue = completionOrder.reversed().filter { compiled.rollbacks[$0] != nil && !results[$0].cached }

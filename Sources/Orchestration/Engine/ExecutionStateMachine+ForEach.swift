@@ -95,6 +95,7 @@ extension ExecutionStateMachine {
             } else {
                 results[u].attempts = saved.attempts
                 results[u].startedAt = saved.startedAt
+                results[u].childExecutionID = saved.childExecutionID
             }
         }
         fans[i] = fan

@@ -95,6 +95,35 @@ extension ExecutionStateMachine {
 }
 
 extension ExecutionStateMachine {
+    /// The workflow's `outputs` over the ended execution's results and inputs.
+    func renderOutputs(_ declared: [String: JSONValue]) throws -> [String: JSONValue] {
+        var out: [String: JSONValue] = [:]
+        for (name, value) in declared {
+            do {
+                out[name] = try CompiledValue(value).render { try self.resolve($0, forCondition: false) }
+            } catch {
+                throw ResolutionError(message: "\(name): \(error)")
+            }
+        }
+        return out
+    }
+
+    /// Records the child execution a `workflow` step's attempt started (or carries on).
+    package mutating func noteChild(unit: Int, executionID: String) {
+        guard results.indices.contains(unit) else { return }
+        results[unit].childExecutionID = executionID
+    }
+
+    /// The unit whose result id is `stepID` (a step, or a forEach item `<step>[<i>]`).
+    package func unit(of stepID: String) -> Int? {
+        if let i = compiled.graph.index[stepID] { return i }
+        guard let item = StepResult.item(of: stepID), let i = compiled.graph.index[item.stepID], let fan = fans[i], item.index < fan.count
+        else { return nil }
+        return fan.first + item.index
+    }
+}
+
+extension ExecutionStateMachine {
     /// What step `stepID` would be given if it started now (its next attempt): for a person
     /// deciding whether to let it run (debug mode).
     package func preview(stepID: String) throws -> StepRequest {

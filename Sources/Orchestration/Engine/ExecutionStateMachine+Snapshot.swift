@@ -18,6 +18,8 @@ extension ExecutionStateMachine {
             id: values.executionID, workflowID: values.workflowID, workflowVersion: workflowVersion ?? compiled.workflow.version,
             status: status, inputs: values.inputs, currentStep: current, stepResults: stepResults, metrics: metrics(),
             error: error, startedAt: startedAt, finishedAt: finishedAt)
+        execution.parent = values.parent
+        execution.outputs = outputs
         if debug, !status.isTerminal {
             execution.debug = true
             execution.pausedBefore = status == .paused ? debugPausedBefore.map { results[$0].stepID } : nil

@@ -74,6 +74,8 @@ package struct ExecutionStateMachine: Sendable {
     /// Why the execution failed or was cancelled.
     package internal(set) var error: String?
     package internal(set) var startedAt: Date?
+    /// What the workflow's `outputs` gave when the execution completed.
+    package internal(set) var outputs: [String: JSONValue]?
     /// Sets when the execution started (a recovered execution keeps its original start).
     package mutating func setStartedAt(_ date: Date?) { startedAt = date }
     package internal(set) var finishedAt: Date?
@@ -100,6 +102,8 @@ package struct ExecutionStateMachine: Sendable {
     var reusedItems: [Int: [Int: StepResult]] = [:]
     /// The forEach step expanding now, if any.
     var expanding: Int?
+    /// Set when the workflow's outputs could not be rendered: the execution fails.
+    var outputsFailed = false
     /// Steps whose saved results were taken as they are (their items' lists are the same).
     var reusedSteps = Set<Int>()
     /// When each step's running attempt started (for ETAs).
@@ -162,6 +166,7 @@ package struct ExecutionStateMachine: Sendable {
             } else {
                 results[i].attempts = result.attempts
                 results[i].startedAt = result.startedAt
+                results[i].childExecutionID = result.childExecutionID
             }
         }
         self.paused = paused

@@ -12,6 +12,8 @@ package struct ExecutionValues: Sendable {
     package var secrets: [String: String]
     /// The triggering event's data (`${trigger.…}`), `null` when started by hand.
     package var trigger: JSONValue
+    /// A child execution's parent.
+    package var parent: ParentLink?
 
     package init(
         executionID: String, workflowID: String, workflowName: String, inputs: [String: JSONValue],

@@ -20,6 +20,7 @@ extension WorkflowEngine {
     }
 
     func register(_ graph: WorkflowGraph) async throws {
+        try checkChildCycles(graph)
         let compiled: CompiledWorkflow
         do { compiled = try CompiledWorkflow(graph: graph, actions: configuration.actions) } catch {
             throw EngineError(.invalidInput, error.message)
@@ -103,9 +104,10 @@ extension WorkflowEngine {
             let fingerprint = Self.startFingerprint(workflowID: workflowID, inputs: inputs, options: options)
             if let earlier = try await claimStart(key: key, fingerprint: fingerprint, executionID: id) { return (earlier, true) }
         }
-        let values = ExecutionValues(
+        var values = ExecutionValues(
             executionID: id, workflowID: workflowID, workflowName: compiled.workflow.name, inputs: merged,
             secrets: secretValues, trigger: options.trigger)
+        values.parent = options.parent
         let limit = min(configuration.workerLimit, options.maxParallelism ?? Int.max)
         var machine = ExecutionStateMachine(
             compiled: compiled, values: values, limit: limit, reuse: options.reuse, debug: options.debug, seed: seeds.next())
@@ -113,14 +115,17 @@ extension WorkflowEngine {
         let run = Run(machine: machine, redactor: Redactor(secrets: secretValues.values))
         run.workflowHash = workflowHashes[workflowID] ?? ""
         run.options = StoredOptions(maxParallelism: options.maxParallelism, debug: options.debug, trigger: options.trigger)
+        run.options.parent = options.parent
         run.createdAt = now()
+        // A child and its parent's link to it are saved together: a parent recovered later finds it.
+        let link = options.parent.flatMap { linkChild(id, to: $0) }
         if let writer {
             // Saved before anything runs and before this returns.
             var record = header(run)
             record.execution.status = .running
             record.execution.startedAt = run.createdAt
             record.execution.stepResults = options.reuse
-            do { try await writer.wait(for: writer.enqueue([.createExecution(record)])) } catch {
+            do { try await writer.wait(for: writer.enqueue([.createExecution(record)] + (link.map { [$0] } ?? []))) } catch {
                 throw EngineError(.unavailable, "cannot save the execution: \(error)")
             }
         }
@@ -194,6 +199,7 @@ extension WorkflowEngine {
     public func pauseExecution(_ id: String) async throws {
         let run = try active(id)
         await apply(run.machine.pause(), to: run)
+        for child in runningChildren(of: run) { try? await pauseExecution(child) }
     }
 
     /// Continues a paused execution (in debug mode: lets one more step start).
@@ -207,6 +213,7 @@ extension WorkflowEngine {
             await save([.updateExecution(header(run))], for: run)
         }
         await apply(actions, to: run)
+        for child in runningChildren(of: run) where runs[child]?.machine.status == .paused { try? await resumeExecution(child) }
     }
 
     /// What step `stepID` of a running execution would be given if it started now — its inputs

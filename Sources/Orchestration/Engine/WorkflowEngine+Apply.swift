@@ -51,6 +51,8 @@ extension WorkflowEngine {
             id: m.values.executionID, workflowID: m.values.workflowID, workflowVersion: m.compiled.workflow.version,
             status: m.status, inputs: m.values.inputs, error: m.error, startedAt: m.startedAt, finishedAt: m.finishedAt)
         if m.status.isTerminal { execution.metrics = m.metrics() }
+        execution.parent = m.values.parent
+        execution.outputs = m.outputs
         var options = run.options
         options.paused = m.status == .paused
         return ExecutionRecord(
@@ -225,6 +227,11 @@ extension WorkflowEngine {
 
     /// Runs the attempt here (``AttemptRunner``), recording the process group it starts.
     nonisolated func runAttempt(_ request: StepRequest, signal: OneShotSignal, redactor: Redactor) async -> StepOutcome {
+        var executors = self.executors
+        // A workflow step's child is started by this engine.
+        if request.type == .workflow, configuration.startsChildWorkflows {
+            executors.register(ChildWorkflowExecutor(engine: self), for: .workflow)
+        }
         let runner = AttemptRunner(executors: executors, context: context, time: time)
         guard let writer else { return await runner.run(request, signal: signal, redactor: redactor) }
         return await runner.run(request, signal: signal, redactor: redactor) { process in

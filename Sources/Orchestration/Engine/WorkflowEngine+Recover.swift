@@ -146,14 +146,17 @@ extension WorkflowEngine {
         for attempt in try await store.attempts(executionID: e.id, stepID: nil) where reuse[attempt.stepID]?.status.isTerminal != true {
             let known = reuse[attempt.stepID]?.attempts ?? 0
             if attempt.attempt > known {
-                reuse[attempt.stepID] = StepResult(
+                var running = StepResult(
                     stepID: attempt.stepID, status: .running, attempts: attempt.attempt,
                     startedAt: reuse[attempt.stepID]?.startedAt ?? attempt.startedAt)
+                running.childExecutionID = reuse[attempt.stepID]?.childExecutionID
+                reuse[attempt.stepID] = running
             }
         }
-        let values = ExecutionValues(
+        var values = ExecutionValues(
             executionID: e.id, workflowID: e.workflowID, workflowName: workflow.name, inputs: e.inputs,
             secrets: secretValues, trigger: record.options.trigger)
+        values.parent = record.options.parent
         let limit = min(configuration.workerLimit, record.options.maxParallelism ?? Int.max)
         var machine = ExecutionStateMachine(
             compiled: compiled, values: values, limit: limit, reuse: reuse, debug: debug ?? record.options.debug,

@@ -20,6 +20,8 @@ public struct StepResult: Sendable, Hashable, Codable {
     public var duration: Duration
     /// For a `forEach` step, how many items it has once its list is known; `nil` for other steps.
     public var itemCount: Int?
+    /// For a `workflow` step, the child execution of its latest attempt.
+    public var childExecutionID: String?
 
     public init(
         stepID: String, status: StepStatus = .pending, outputs: [String: JSONValue] = [:], error: String? = nil,

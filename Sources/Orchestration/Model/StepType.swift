@@ -12,6 +12,8 @@ public enum StepType: String, Sendable, Hashable, Codable, CaseIterable {
     case wait
     /// A cloud function (AWS Lambda, Azure Functions, Cloud Run / Cloud Functions).
     case lambda
+    /// Another registered workflow, run as a child execution (`workflow: <id>`).
+    case workflow
 
     /// Parses a type name as files write it, accepting the alias `function` for `lambda`.
     public init?(fileName: String) {
@@ -23,5 +25,5 @@ public enum StepType: String, Sendable, Hashable, Codable, CaseIterable {
     }
 
     /// Every spelling accepted in files.
-    public static let fileNames = ["task", "container", "api", "wait", "lambda", "function"]
+    public static let fileNames = ["task", "container", "api", "wait", "lambda", "function", "workflow"]
 }

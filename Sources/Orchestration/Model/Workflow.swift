@@ -31,6 +31,10 @@ public struct Workflow: Sendable, Hashable, Codable {
     public var failFast: Bool
     /// Estimated serial duration ÷ estimated plan duration, set by the planner at registration.
     public var optimizationScore: Double
+    /// What an execution returns when it completes, by name: `${…}` templates over its steps'
+    /// results and its inputs (`outputs: {image: "${push.imageURL}"}`). A parent's `workflow` step
+    /// reads them as its outputs.
+    public var outputs: [String: JSONValue]?
 
     public init(
         id: String? = nil, name: String, description: String? = nil, version: String? = nil,

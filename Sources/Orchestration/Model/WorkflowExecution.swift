@@ -54,6 +54,10 @@ public struct WorkflowExecution: Sendable, Hashable, Codable {
     public var debug: Bool?
     /// In debug mode, the step the execution is paused before (`resume` runs it).
     public var pausedBefore: String?
+    /// A child execution's parent: the execution and the `workflow` step that started it.
+    public var parent: ParentLink?
+    /// What the workflow's `outputs` gave when the execution completed.
+    public var outputs: [String: JSONValue]?
 
     public init(
         id: String, workflowID: String, workflowVersion: String? = nil, status: ExecutionStatus = .pending,

@@ -38,6 +38,10 @@ package enum ExecutionReport {
         if let d = execution.estimatedCompletion { object["estimatedCompletion"] = .string(iso(d)) }
         if execution.debug == true { object["debug"] = true }
         if let s = execution.pausedBefore { object["pausedBefore"] = .string(s) }
+        if let p = execution.parent {
+            object["parent"] = ["executionID": .string(p.executionID), "stepID": .string(p.stepID), "depth": .number(Double(p.depth))]
+        }
+        if let o = execution.outputs { object["outputs"] = .object(o) }
         return .object(object)
     }
 
@@ -56,6 +60,8 @@ package enum ExecutionReport {
         if let v = r.exitCode { o["exitCode"] = .number(Double(v)) }
         if let d = r.startedAt { o["startedAt"] = .string(iso(d)) }
         if let d = r.finishedAt { o["finishedAt"] = .string(iso(d)) }
+        if let n = r.itemCount { o["itemCount"] = .number(Double(n)) }
+        if let c = r.childExecutionID { o["childExecutionID"] = .string(c) }
         return .object(o)
     }
 

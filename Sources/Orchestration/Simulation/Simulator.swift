@@ -164,10 +164,16 @@ package struct Simulator: Sendable {
         let concurrency = self.concurrency
         let started = ContinuousClock.now
         let scheduling = self.scheduling
+        // A workflow step is modelled like any other step: its child is not simulated.
+        let configuration = {
+            var c = EngineConfiguration(retainedExecutions: 64, scheduling: scheduling)
+            c.startsChildWorkflows = false
+            return c
+        }()
         let predictions = PredictionLog()
         let (finished, finalWorkflow) = try await scheduler.run { () async throws -> ([WorkflowExecution], Workflow) in
             try await WorkflowEngine.withEngine(
-                executors: executors, configuration: EngineConfiguration(retainedExecutions: 64, scheduling: scheduling), clock: clock,
+                executors: executors, configuration: configuration, clock: clock,
                 secrets: SecretProvider(environment: [:]), seed: seed, learning: learning
             ) { engine in
                 try await engine.registerWorkflow(workflow)

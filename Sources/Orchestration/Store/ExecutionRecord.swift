@@ -30,6 +30,8 @@ public struct StoredOptions: Sendable, Hashable, Codable {
     public var debug: Bool
     public var paused: Bool
     public var trigger: JSONValue
+    /// A child execution's parent.
+    public var parent: ParentLink?
 
     public init(maxParallelism: Int? = nil, debug: Bool = false, paused: Bool = false, trigger: JSONValue = .null) {
         self.maxParallelism = maxParallelism

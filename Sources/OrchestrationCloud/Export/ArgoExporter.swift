@@ -209,6 +209,8 @@ struct ArgoExporter {
             template["container"] = ["image": .string(imageText), "command": ["sh", "-c"], "args": [.string(commandText)]]
         case .containerOther:
             return problem(ExportMessages.containerOther(.argo))
+        case .childWorkflow:
+            return problem(ExportMessages.childWorkflow(.argo), "workflow")
         case .http, .healthCheck:
             guard let url = body.inputs["url"], let urlText = text(url, s, "inputs.url", &parameters) else {
                 return problem("an HTTP step needs inputs.url", "inputs.url")

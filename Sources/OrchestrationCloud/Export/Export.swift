@@ -227,11 +227,12 @@ struct ExportModel {
                 if raw["image"] != nil, raw["command"] != nil { return .containerRun }
                 if case .array(let args)? = raw["args"], args.first == "run" { return .containerRun }
                 return .containerOther
+            case .workflow: return .childWorkflow
             }
         }
 
         enum Kind: Equatable {
-            case shell, http, healthCheck, sleep, containerRun, containerOther
+            case shell, http, healthCheck, sleep, containerRun, containerOther, childWorkflow
             case function(provider: String)
         }
     }
@@ -363,6 +364,10 @@ enum ExportMessages {
     static func workflowField(_ r: Reference) -> String { "'\(r.template)': only workflow.name, id and version exist" }
 
     static func unknown(_ r: Reference, _ head: String) -> String { "'\(r.template)': '\(head)' names no input, step or namespace" }
+
+    static func childWorkflow(_ target: CloudTarget) -> String {
+        "workflow steps (child executions) are not exported to \(target) yet"
+    }
 
     static func containerOther(_ target: CloudTarget) -> String {
         "only containers that run a command (docker-run: image and command) can be exported to \(target); building and pushing images needs a build service there"

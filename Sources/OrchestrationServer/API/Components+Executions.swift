@@ -24,6 +24,8 @@ extension Components.Schemas.Execution {
             status: .init(execution.status), inputs: JSONValue.object(execution.inputs).objectContainer, error: execution.error,
             startedAt: execution.startedAt, finishedAt: execution.finishedAt, estimatedCompletion: execution.estimatedCompletion,
             debug: execution.debug == true ? true : nil, pausedBefore: execution.pausedBefore,
+            parent: execution.parent.map { .init(executionID: $0.executionID, stepID: $0.stepID, depth: $0.depth) },
+            outputs: execution.outputs.flatMap { JSONValue.object($0).objectContainer },
             metrics: .init(
                 stepCount: m.stepCount, successfulSteps: m.successfulSteps, failedSteps: m.failedSteps, skippedSteps: m.skippedSteps,
                 retryCount: m.retryCount, cacheHits: m.cacheHits, totalDurationMs: ExecutionReport.milliseconds(m.totalDuration),
@@ -38,7 +40,7 @@ extension Components.Schemas.StepResult {
             id: r.stepID, status: .init(r.status), attempts: r.attempts, durationMs: ExecutionReport.milliseconds(r.duration),
             outputs: JSONValue.object(r.outputs).objectContainer, timedOut: r.timedOut, cached: r.cached, error: r.error,
             skipReason: r.skipReason, exitCode: r.exitCode.map { Int($0) }, startedAt: r.startedAt, finishedAt: r.finishedAt,
-            itemCount: r.itemCount)
+            itemCount: r.itemCount, childExecutionID: r.childExecutionID)
     }
 }
 

@@ -369,6 +369,8 @@ function renderExecution(view) {
       h("td", {}, s.id), h("td", {}, badge(s.status)), h("td", { class: "num" }, s.attempts),
       h("td", { class: "num" }, seconds(s.durationMs)),
       h("td", {}, s.items ? h("span", { class: "items", "data-items": s.id }, itemsText(s.items), s.error ? " · " + s.error : "")
+        : s.childExecutionID ? h("span", {}, h("a", { class: "child", "data-child": s.childExecutionID, href: "#/executions/" + encodeURIComponent(s.childExecutionID),
+            onclick: (event) => event.stopPropagation() }, "child " + s.childExecutionID), s.error ? " · " + s.error : "")
         : s.error || s.skipReason || (s.cached ? "cached" : ""))))));
   const items = view.items ? itemsTable(view) : null;
   show(
@@ -377,6 +379,8 @@ function renderExecution(view) {
       h("span", { id: "execution-status" }, badge(e.status)), " · started ", when(e.startedAt),
       e.finishedAt ? " · took " + seconds(e.metrics.totalDurationMs) : "",
       e.estimatedCompletion ? h("span", { id: "eta", "data-at": e.estimatedCompletion }, " · expected to end " + when(e.estimatedCompletion)) : "",
+      e.parent ? h("span", { id: "parent" }, " · child of ", h("a", { href: "#/executions/" + encodeURIComponent(e.parent.executionID) }, e.parent.executionID),
+        " (step " + e.parent.stepID + ")") : "",
       e.error ? h("span", { class: "error" }, " · " + e.error) : ""),
     buttons,
     view.plan ? dag(view.plan, statusMap(e)) : h("p", {}, "The workflow is no longer registered; its graph is not available."),

@@ -1,0 +1,135 @@
+import Foundation
+
+/// Sub-workflows: a `workflow` step runs another registered workflow as a child execution,
+/// linked both ways (the child's ``WorkflowExecution/parent``, the step's
+/// ``StepResult/childExecutionID``), and ends as the child ends, with the child's `outputs` as
+/// its outputs.
+///
+/// The link is saved in the same write as the child's creation, so a parent recovered after a
+/// crash finds its child and waits for it (or takes its result) instead of starting another;
+/// only a child that failed or was cancelled is replaced by the step's next attempt. Stopping the
+/// step (cancel, timeout) cancels the child; pausing and resuming the parent pause and resume it.
+extension WorkflowEngine {
+    /// Starts the child of `request`'s attempt, or carries on with the one its earlier attempt
+    /// started if that did not fail. Returns the child's id.
+    func startChild(for request: StepRequest) async throws -> String {
+        guard let run = runs[request.executionID], let unit = run.machine.unit(of: request.stepID) else {
+            throw EngineError(.notFound, "execution \(request.executionID) is not running here")
+        }
+        let step = run.machine.compiled.workflow.steps[run.machine.stepIndex(of: unit)]
+        guard let childID = step.workflow else { throw EngineError(.invalidInput, "step \(step.id) names no workflow") }
+        if let previous = run.machine.results[unit].childExecutionID, let status = await childStatus(previous),
+            status != .failed, status != .cancelled
+        {
+            return previous
+        }
+        let depth = (run.options.parent?.depth ?? 0) + 1
+        guard depth <= ParentLink.maximumDepth else {
+            throw EngineError(
+                .invalidInput, "workflow \(childID) would be nested \(depth) deep, more than the limit of \(ParentLink.maximumDepth)")
+        }
+        // Registered on another node, or by another process before this one started.
+        if workflows[childID] == nil { try? await syncWorkflows() }
+        if workflows[childID] == nil, store != nil { _ = try? await restoreWorkflows() }
+        if let pin = step.workflowVersion, let registered = workflowHashes[childID], !registered.hasPrefix(pin) {
+            throw EngineError(
+                .conflict,
+                "step \(step.id) pins workflow \(childID) to version \(pin), but the registered version is \(registered.prefix(12)); register that version or change the pin (running an older version than the registered one is not built yet)"
+            )
+        }
+        var options = ExecutionOptions(debug: run.machine.debug)
+        options.parent = ParentLink(executionID: request.executionID, stepID: request.stepID, depth: depth)
+        return try await startExecution(childID, inputs: request.inputs, options: options).execution.id
+    }
+
+    /// The parent's side of a child's creation: the step's result names the child, saved in the
+    /// same write as the child (``startExecution(_:inputs:options:)``).
+    func linkChild(_ childID: String, to parent: ParentLink) -> StoreWrite? {
+        guard let run = runs[parent.executionID], let unit = run.machine.unit(of: parent.stepID) else { return nil }
+        run.machine.noteChild(unit: unit, executionID: childID)
+        return .stepFinished(executionID: parent.executionID, result: run.machine.results[unit], attempt: nil, log: "")
+    }
+
+    /// How a child stands: here, or as saved; nil when it is unknown.
+    func childStatus(_ id: String) async -> ExecutionStatus? {
+        if let run = runs[id] { return run.final?.status ?? run.machine.status }
+        return try? await store?.execution(id: id)?.execution.status
+    }
+
+    /// Waits for child `id` to end: here, after recovering it if its process died, or by reading
+    /// the store while another node runs it.
+    func waitForChild(_ id: String) async throws -> WorkflowExecution {
+        if runs[id] == nil, let saved = try await store?.execution(id: id) {
+            if saved.execution.status.isTerminal { return saved.execution }
+            _ = try? await recover(only: [id])
+        }
+        if runs[id] != nil { return try await waitForExecution(id) }
+        while true {
+            guard let saved = try await store?.execution(id: id) else { throw EngineError(.notFound, "child execution \(id) is gone") }
+            if saved.execution.status.isTerminal { return saved.execution }
+            try await time.sleep(for: .seconds(1))
+        }
+    }
+
+    /// The children of `run`'s workflow steps that are running here.
+    func runningChildren(of run: Run) -> [String] {
+        run.machine.results.compactMap { r in
+            guard r.status == .running, let child = r.childExecutionID, let c = runs[child], !c.machine.status.isTerminal else { return nil }
+            return child
+        }
+    }
+
+    /// Refuses `graph` when its workflow steps lead back to it through registered workflows.
+    func checkChildCycles(_ graph: WorkflowGraph) throws {
+        let id = graph.workflow.id
+        func children(_ w: String) -> [String] {
+            let steps = w == id ? graph.workflow.steps : workflows[w]?.workflow.steps ?? []
+            return steps.compactMap(\.workflow)
+        }
+        var path: [String] = []
+        var done = Set<String>()
+        func visit(_ w: String) -> [String]? {
+            if let at = path.firstIndex(of: w) { return Array(path[at...]) + [w] }
+            guard done.insert(w).inserted else { return nil }
+            path.append(w)
+            defer { path.removeLast() }
+            for c in children(w) { if let cycle = visit(c) { return cycle } }
+            return nil
+        }
+        if let cycle = visit(id) {
+            throw EngineError(.invalidInput, "workflow cycle: \(cycle.joined(separator: " → ")); a workflow cannot start itself through its children")
+        }
+    }
+}
+
+/// Runs a `workflow` step's attempt: starts (or carries on) the child and waits for it. When the
+/// attempt is stopped (the parent cancelled, the step timed out) the child is cancelled and waited for.
+struct ChildWorkflowExecutor: StepExecutor {
+    let engine: WorkflowEngine
+
+    func execute(_ request: StepRequest, context: ExecutorContext) async -> StepOutcome {
+        let childID: String
+        do { childID = try await engine.startChild(for: request) } catch { return .failure("\(error)") }
+        let engine = self.engine
+        // The wait itself is not cancelled with the attempt: the child is, and its end is awaited.
+        let waiting = Task { try await engine.waitForChild(childID) }
+        let final: WorkflowExecution
+        do {
+            final = try await withTaskCancellationHandler {
+                try await waiting.value
+            } onCancel: {
+                Task { try? await engine.cancelExecution(childID, reason: "its parent step \(request.stepID) was stopped") }
+            }
+        } catch {
+            return .failure("child execution \(childID): \(error)")
+        }
+        var outputs = final.outputs ?? [:]
+        outputs["executionID"] = .string(childID)
+        switch final.status {
+        case .completed:
+            return .success(outputs: outputs)
+        default:
+            return .failure("child execution \(childID) \(final.status.rawValue)\(final.error.map { ": \($0)" } ?? "")", outputs: outputs)
+        }
+    }
+}
