@@ -132,6 +132,18 @@ extension PostgresStore {
                 "CREATE TABLE consumer_hold (name text PRIMARY KEY, node text NOT NULL, held_until double precision NOT NULL)",
             ]
         ),
+        (
+            "v7: signals and approval decisions sent to executions",
+            [
+                """
+                CREATE TABLE signal (
+                    seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    execution_id text NOT NULL REFERENCES execution (id) ON DELETE CASCADE, kind text NOT NULL, name text NOT NULL,
+                    payload text NOT NULL, sender text NOT NULL, sent_at double precision NOT NULL)
+                """,
+                "CREATE INDEX signal_execution ON signal (execution_id, seq)",
+            ]
+        ),
     ]
 
     /// The advisory lock key that serializes migrations across nodes ("NovaCron" in ASCII).

@@ -50,7 +50,7 @@ public final class PostgresStore: Sendable {
         let target = try PostgresURL(url)
         location = target.redacted
         node = Node(role: role)
-        readTries = max(2, maximumConnections + 1)
+        readTries = max(4, maximumConnections + 1)
         self.leaseDuration = max(.milliseconds(300), leaseDuration)
         // One connection first, so an unreachable server, a refused login or a missing database
         // is said at once and plainly (the pool would retry with backoff for a minute).
@@ -130,7 +130,11 @@ public final class PostgresStore: Sendable {
             } catch let error as StoreError {
                 throw error
             } catch is ConnectionGone {
-                if tries < limit { continue }
+                if tries < limit {
+                    // The pool notices a closed connection a moment after the server closed it.
+                    try? await Task.sleep(for: .milliseconds(10 * tries))
+                    continue
+                }
                 throw StoreError("\(location): cannot \(doing): the database closed the connection", unavailable: true)
             } catch let error as PSQLError where tries < 2 && (error.serverInfo?[.sqlState] ?? "").hasPrefix("57P") {
                 // The server ended that session (shutting down, or an administrator): nothing ran

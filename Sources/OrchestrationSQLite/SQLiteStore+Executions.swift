@@ -197,6 +197,7 @@ extension SQLiteStore: ExecutionStore {
         try await write("delete old executions") { db in
             for id in ids {
                 try db.execute(sql: "DELETE FROM attempt WHERE execution_id = ?", arguments: [id])
+                try db.execute(sql: "DELETE FROM signal WHERE execution_id = ?", arguments: [id])
                 try db.execute(sql: "DELETE FROM step_result WHERE execution_id = ?", arguments: [id])
                 try db.execute(sql: "DELETE FROM execution WHERE id = ?", arguments: [id])
             }

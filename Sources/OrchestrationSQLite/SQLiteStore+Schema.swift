@@ -133,6 +133,21 @@ extension SQLiteStore {
                     CREATE INDEX start_key_age ON start_key(created_at);
                     """)
         }
+        m.registerMigration("v6: signals and approval decisions sent to executions") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE signal (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        execution_id TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        name TEXT NOT NULL,
+                        payload TEXT NOT NULL,
+                        sender TEXT NOT NULL,
+                        sent_at REAL NOT NULL
+                    );
+                    CREATE INDEX signal_execution ON signal(execution_id, seq);
+                    """)
+        }
         return m
     }
 

@@ -55,6 +55,9 @@ struct APIController<Context: RequestContext>: Sendable {
         api.get("executions/:id/logs", .role(.viewer), use: logs)
         api.get("executions/:id/attempts", .role(.viewer), use: attempts)
         api.get("executions/:id/steps/:step/items", .role(.viewer), use: stepItems)
+        api.post("executions/:id/steps/:step/approve", .role(.operator), use: approve)
+        api.post("executions/:id/steps/:step/reject", .role(.operator), use: reject)
+        api.post("executions/:id/signals/:name", .role(.operator), use: signal)
         api.get("openapi.json", .open) { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))

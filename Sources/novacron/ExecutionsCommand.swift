@@ -15,7 +15,7 @@ struct ExecutionsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "executions",
         abstract: "Look at and carry on the executions saved in the store.",
-        subcommands: [List.self, Show.self, Logs.self, Resume.self, Retry.self, Cancel.self, Prune.self]
+        subcommands: [List.self, Show.self, Logs.self, Resume.self, Retry.self, Cancel.self, Approve.self, Reject.self, Signal.self, Prune.self]
     )
 
     struct List: AsyncParsableCommand {

@@ -53,7 +53,7 @@ public struct WorkflowDecoder: Sendable {
     static let stepFields = [
         "id", "name", "description", "type", "action", "inputs", "dependencies", "condition", "timeout",
         "retryPolicy", "parallel", "continueOnFailure", "cache", "idempotent", "estimatedDuration", "rollback",
-        "outputs", "queue", "forEach", "maxConcurrency", "toleratedFailures", "toleratedFailurePercentage", "workflow", "version",
+        "outputs", "queue", "forEach", "maxConcurrency", "toleratedFailures", "toleratedFailurePercentage", "workflow", "version", "onTimeout",
     ]
     static let bodyFields = ["type", "action", "inputs", "timeout", "retryPolicy"]
     static let retryFields = ["maxAttempts", "backoffStrategy", "initialDelay", "maxDelay", "multiplier", "jitter", "retryOn"]
@@ -262,6 +262,7 @@ public struct WorkflowDecoder: Sendable {
             case "toleratedFailurePercentage": step.toleratedFailurePercentage = r.number(value, path: p)
             case "workflow": step.workflow = r.string(value, path: p)
             case "version": step.workflowVersion = r.string(value, path: p, numbers: true)
+            case "onTimeout": step.onTimeout = r.string(value, path: p)
             default: break
             }
         }

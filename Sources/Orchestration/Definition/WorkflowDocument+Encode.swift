@@ -44,6 +44,7 @@ extension Workflow {
         o["toleratedFailurePercentage"] = step.toleratedFailurePercentage.map(JSONValue.number)
         o["workflow"] = step.workflow.map(JSONValue.string)
         o["version"] = step.workflowVersion.map(JSONValue.string)
+        o["onTimeout"] = step.onTimeout.map(JSONValue.string)
         if let body = step.rollback {
             var b: [String: JSONValue] = [:]
             if body.type != .task { b["type"] = .string(body.type.rawValue) }

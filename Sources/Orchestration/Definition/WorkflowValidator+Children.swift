@@ -3,6 +3,14 @@ extension ValidationContext {
     /// `version` belong to such steps only. Cycles through other workflows are refused when the
     /// workflow is registered, where the others are known (``WorkflowEngine``).
     mutating func checkChildStep(_ step: WorkflowStep, path: String) {
+        if let rollback = step.rollback, [.workflow, .approval].contains(rollback.type) || rollback.inputs["signal"] != nil {
+            error(
+                .invalidValue, "a rollback runs a task, a call or a wait; it cannot start a child, wait for approval or for a signal",
+                path: "\(path).rollback")
+        }
+        if let cache = step.cache, cache.enabled, step.type == .workflow || step.type == .approval || step.inputs["signal"] != nil {
+            error(.invalidValue, "a step that starts a child or waits for a decision or a signal cannot be cached", path: "\(path).cache")
+        }
         guard step.type == .workflow else {
             if step.workflow != nil {
                 error(
@@ -30,6 +38,12 @@ extension ValidationContext {
         if step.action != nil {
             error(.invalidAction, "a workflow step runs a workflow, not an action", path: "\(path).action")
         }
+        for key in step.inputs.keys.sorted() where Self.readsSecret(step.inputs[key]!) {
+            error(
+                .invalidReference,
+                "a child's inputs are saved with it: pass no secret through them; the child reads ${secrets.NAME} itself",
+                path: "\(path).inputs.\(key)")
+        }
         if let version = step.workflowVersion, version.isEmpty || !version.allSatisfy(\.isHexDigit) {
             error(
                 .invalidValue, "version '\(version)' is not a version hash (hex digits, as `workflows versions` lists them)", path: "\(path).version")
@@ -43,5 +57,13 @@ extension ValidationContext {
             error(.invalidID, "output name '\(name)' may only contain letters, digits, '_' and '-'", path: "outputs.\(name)")
         }
         checkTemplates(in: outputs, path: "outputs", owner: nil, allowSteps: true) { _ in }
+        for name in outputs.keys.sorted() where Self.readsSecret(outputs[name]!) {
+            error(.invalidReference, "outputs are saved and shown: they may not read secrets", path: "outputs.\(name)")
+        }
+    }
+
+    /// Whether `value` holds a `${secrets.…}` reference.
+    static func readsSecret(_ value: JSONValue) -> Bool {
+        CompiledValue(value).references.contains { if case .secret = $0.target(stepIDs: []) { return true } else { return false } }
     }
 }

@@ -131,6 +131,7 @@ extension ValidationContext {
         case .wait: return !has("duration") && !has("url")
         case .lambda: return false
         case .workflow: return step.workflow == nil
+        case .approval: return false
         }
     }
 }

@@ -19,6 +19,7 @@ extension ValidationContext {
             }
             checkDependencies(step, at: i, stepIDs: stepIDs)
             checkChildStep(step, path: path)
+            checkWaitStep(step, path: path)
             if let timeout = step.timeout, timeout <= .zero {
                 error(.invalidDuration, "a step timeout must be longer than 0s", path: "\(path).timeout")
             }

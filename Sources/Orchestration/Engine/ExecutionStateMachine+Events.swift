@@ -114,6 +114,8 @@ extension ExecutionStateMachine {
                 end(i, status: .cancelled, reason: nil, error: "not retried: \(reason)", now: now, actions: &actions)
             case .running:
                 runningSteps.append(i)
+            case .suspended:
+                end(i, status: .cancelled, reason: nil, error: "stopped waiting: \(reason)", now: now, actions: &actions)
             case .expanded, .done:
                 break
             }

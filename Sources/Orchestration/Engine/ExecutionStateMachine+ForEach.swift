@@ -184,6 +184,8 @@ extension ExecutionStateMachine {
                 end(u, status: .cancelled, reason: nil, error: "not retried: \(reason)", now: now, actions: &actions)
             case .running:
                 running.append(u)
+            case .suspended:
+                end(u, status: .cancelled, reason: nil, error: "stopped waiting: \(reason)", now: now, actions: &actions)
             case .expanded, .done:
                 break
             }

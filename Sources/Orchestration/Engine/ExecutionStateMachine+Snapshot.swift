@@ -47,7 +47,7 @@ extension ExecutionStateMachine {
         for i in 0..<stepCount {
             let estimate = compiled.estimates[i], tail = compiled.priorities[i] - estimate
             switch phase[i] {
-            case .running:
+            case .running, .suspended:
                 let ran = attemptStartedAt[i].map { now.timeIntervalSince($0) } ?? 0
                 let left = max(0, estimate - ran)
                 path = max(path, left + tail)

@@ -39,6 +39,8 @@ package struct ExecutionStateMachine: Sendable {
         case stepFinished(step: Int)
         /// forEach step `step` started: its items are known (persist its item count).
         case stepExpanded(step: Int)
+        /// Attempt `attempt` of `step` waits for a decision or a signal (persist it; time it out).
+        case suspend(step: Int, attempt: Int, request: StepRequest)
         /// A rollback reached a terminal state.
         case rollbackFinished(step: Int)
         /// The execution paused; in debug mode, `before` is the step that waits.
@@ -53,6 +55,8 @@ package struct ExecutionStateMachine: Sendable {
         case retryQueued(attempt: Int)
         /// A forEach step whose items run (as units past the steps, ``Fan``).
         case expanded
+        /// An approval or signal wait, holding no slot (``suspend(_:attempt:request:waitingFor:now:actions:)``).
+        case suspended(attempt: Int)
         case done
     }
 
@@ -102,6 +106,10 @@ package struct ExecutionStateMachine: Sendable {
     var reusedItems: [Int: [Int: StepResult]] = [:]
     /// The forEach step expanding now, if any.
     var expanding: Int?
+    /// Signals received, by name (the latest payload): a step that waits for one later ends at once.
+    package internal(set) var signals: [String: JSONValue] = [:]
+    /// Decisions on approval steps that did not wait yet, by step id.
+    var decisions: [String: ExecutionSignal] = [:]
     /// Set when the workflow's outputs could not be rendered: the execution fails.
     var outputsFailed = false
     /// Steps whose saved results were taken as they are (their items' lists are the same).
@@ -310,6 +318,10 @@ package struct ExecutionStateMachine: Sendable {
             end(i, status: .failed, reason: nil, error: "\(error)", now: now, actions: &actions)
             failedWithoutContinue(i, now: now, actions: &actions)
             releaseDownstream(of: i, now: now, actions: &actions)
+            return
+        }
+        if let wait = waitKind(i, request) {
+            suspend(i, attempt: attempt, request: request, waitingFor: wait, now: now, actions: &actions)
             return
         }
         phase[i] = .running(attempt: attempt)

@@ -71,7 +71,10 @@ extension WorkflowEngine {
     public func startExecution(_ workflowID: String, inputs: [String: JSONValue] = [:], options: ExecutionOptions = ExecutionOptions()) async throws
         -> (execution: WorkflowExecution, replayed: Bool)
     {
-        guard !draining else { throw EngineError(.unavailable, "the engine is shutting down; start the execution again once it is back") }
+        // A child may start while draining: it is held, and handed back with its parent.
+        guard !draining || options.parent != nil else {
+            throw EngineError(.unavailable, "the engine is shutting down; start the execution again once it is back")
+        }
         if let key = options.idempotencyKey { try Self.checkStartKey(key) }
         // Registered on another node of the cluster a moment ago?
         if workflows[workflowID] == nil { try? await syncWorkflows() }

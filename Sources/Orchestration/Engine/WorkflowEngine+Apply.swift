@@ -80,11 +80,14 @@ extension WorkflowEngine {
                 // Only a step that ran an attempt in this process has one to record.
                 if let started = run.machine.attemptStartedAt[step] {
                     attempt = AttemptRecord(
-                        executionID: id, stepID: r.stepID, attempt: r.attempts, status: run.lastOutcome[step] ?? .failed,
+                        executionID: id, stepID: r.stepID, attempt: r.attempts, status: run.lastOutcome[step] ?? Self.attemptStatus(of: r),
                         startedAt: started, finishedAt: now, error: r.error, exitCode: r.exitCode)
                 }
                 out.append(.stepFinished(executionID: id, result: r, attempt: attempt, log: run.logs[r.stepID] ?? ""))
             case .stepExpanded(let step):
+                out.append(.stepFinished(executionID: id, result: run.machine.results[step], attempt: nil, log: ""))
+            case .suspend(let step, let attempt, let request):
+                out.append(.attempt(AttemptRecord(executionID: id, stepID: request.stepID, attempt: attempt, status: .running, startedAt: now)))
                 out.append(.stepFinished(executionID: id, result: run.machine.results[step], attempt: nil, log: ""))
             case .startRollback(_, let attempt, let request):
                 run.rollbackStart = now
@@ -149,6 +152,16 @@ extension WorkflowEngine {
                     .attempt(
                         executionID: id, step: step, attempt: request.attempt, request: request, signal: signal, cacheKey: nil, rollback: true,
                         redactor: run.redactor, queued: run.machine.compiled.queues[step].map { queued(request, on: $0, run: run) }))
+            case .suspend(let step, let attempt, let request):
+                emitStarted(request, attempt: attempt, cacheKey: nil)
+                let started = run.machine.results[step].startedAt ?? now()
+                if let timeout = request.timeout {
+                    // From the step's first start: a wait carried on after a restart keeps its deadline.
+                    let left = max(.zero, timeout - .clamped(seconds: now().timeIntervalSince(started)))
+                    jobSink.yield(.timer(delay: left, fire: .waitTimeout(executionID: id, step: step), stop: run.timers))
+                }
+                // A signal or a decision may be waiting in the store already.
+                jobSink.yield(.followUp { [weak self] in await self?.deliverSignals(id) })
             case .stepExpanded(let step):
                 if hasSubscribers.load(ordering: .acquiring) {
                     emit(
@@ -276,6 +289,9 @@ extension WorkflowEngine {
         case .rollbackRetry(let id, let step):
             guard let run = runs[id] else { return }
             await apply(run.machine.rollbackRetryDue(step: step, now: now()), to: run)
+        case .waitTimeout(let id, let step):
+            guard let run = runs[id] else { return }
+            await apply(run.machine.waitTimedOut(step: step, now: now()), to: run)
         case .workflowTimeout(let id, let timeout):
             guard let run = runs[id], !run.machine.status.isTerminal else { return }
             await apply(run.machine.timedOut(after: timeout, now: now()), to: run)
@@ -326,5 +342,17 @@ extension WorkflowEngine {
         let writes = observers.flatMap { $0.executionEnding(ending) }
         run.endingWrites = writes
         return writes
+    }
+}
+
+extension WorkflowEngine {
+    /// How a step's last attempt ended, read from its result when the attempt reported no outcome
+    /// of its own (a wait for a decision or a signal, a step that could not start).
+    static func attemptStatus(of r: StepResult) -> AttemptStatus {
+        switch r.status {
+        case .success: return .succeeded
+        case .cancelled: return .cancelled
+        default: return r.timedOut ? .timedOut : .failed
+        }
     }
 }

@@ -31,12 +31,20 @@ extension WorkflowEngine {
         // Registered on another node, or by another process before this one started.
         if workflows[childID] == nil { try? await syncWorkflows() }
         if workflows[childID] == nil, store != nil { _ = try? await restoreWorkflows() }
-        if let pin = step.workflowVersion, let registered = workflowHashes[childID], !registered.hasPrefix(pin) {
-            throw EngineError(
-                .conflict,
-                "step \(step.id) pins workflow \(childID) to version \(pin), but the registered version is \(registered.prefix(12)); register that version or change the pin (running an older version than the registered one is not built yet)"
-            )
+        if let pin = step.workflowVersion?.lowercased() {
+            guard let registered = workflowHashes[childID], !registered.isEmpty else {
+                throw EngineError(.conflict, "step \(step.id) pins workflow \(childID) to a version, and only an engine with a store knows versions")
+            }
+            guard registered.lowercased().hasPrefix(pin) else {
+                throw EngineError(
+                    .conflict,
+                    "step \(step.id) pins workflow \(childID) to version \(pin), but the registered version is \(registered.prefix(12)); register that version or change the pin (running an older version than the registered one is not built yet)"
+                )
+            }
         }
+        // Stopped while this waited (the parent cancelled, the step timed out): no child.
+        try Task.checkCancellation()
+        guard runs[request.executionID]?.machine.status.isTerminal == false else { throw CancellationError() }
         var options = ExecutionOptions(debug: run.machine.debug)
         options.parent = ParentLink(executionID: request.executionID, stepID: request.stepID, depth: depth)
         return try await startExecution(childID, inputs: request.inputs, options: options).execution.id
@@ -61,14 +69,32 @@ extension WorkflowEngine {
     func waitForChild(_ id: String) async throws -> WorkflowExecution {
         if runs[id] == nil, let saved = try await store?.execution(id: id) {
             if saved.execution.status.isTerminal { return saved.execution }
-            _ = try? await recover(only: [id])
+            if !draining { _ = try? await recover(only: [id]) }
         }
-        if runs[id] != nil { return try await waitForExecution(id) }
+        if runs[id] != nil {
+            do { return try await waitForExecution(id) } catch let error as EngineError where error.code == .conflict {
+                // Taken over by another node: follow it in the store.
+            }
+        }
+        guard store != nil else { throw EngineError(.notFound, "child execution \(id) is gone") }
         while true {
-            guard let saved = try await store?.execution(id: id) else { throw EngineError(.notFound, "child execution \(id) is gone") }
-            if saved.execution.status.isTerminal { return saved.execution }
-            try await time.sleep(for: .seconds(1))
+            // A store that fails for a moment is asked again; a child deleted meanwhile is gone.
+            do {
+                guard let saved = try await store?.execution(id: id) else { throw EngineError(.notFound, "child execution \(id) is gone") }
+                if saved.execution.status.isTerminal { return saved.execution }
+            } catch let error as EngineError {
+                throw error
+            } catch {
+                // Asked again in a second.
+            }
+            try await Task.sleep(for: .seconds(1))
         }
+    }
+
+    /// Whether a stopped attempt of `parentID` is a hand-over (another node or process carries the
+    /// parent on, and so the child) rather than a stop of the step.
+    func handingOver(_ parentID: String) -> Bool {
+        handedBack || draining || runs[parentID]?.handedOver ?? true
     }
 
     /// The children of `run`'s workflow steps that are running here.
@@ -118,13 +144,21 @@ struct ChildWorkflowExecutor: StepExecutor {
             final = try await withTaskCancellationHandler {
                 try await waiting.value
             } onCancel: {
-                Task { try? await engine.cancelExecution(childID, reason: "its parent step \(request.stepID) was stopped") }
+                Task {
+                    if await engine.handingOver(request.executionID) {
+                        // Whoever carries the parent on carries the child on: only stop waiting.
+                        waiting.cancel()
+                    } else {
+                        // Here or on the node that holds it; its end is awaited.
+                        _ = try? await engine.send(.cancel(reason: "its parent step \(request.stepID) was stopped"), to: childID)
+                    }
+                }
             }
         } catch {
             return .failure("child execution \(childID): \(error)")
         }
         var outputs = final.outputs ?? [:]
-        outputs["executionID"] = .string(childID)
+        if outputs["executionID"] == nil { outputs["executionID"] = .string(childID) }
         switch final.status {
         case .completed:
             return .success(outputs: outputs)

@@ -163,6 +163,8 @@ extension WorkflowEngine {
             paused: record.options.paused, seed: seeds.next())
         machine.scheduling = configuration.scheduling
         machine.setStartedAt(e.startedAt ?? record.createdAt)
+        // Recovered meanwhile by another path (a parent's workflow step carrying its child on).
+        guard runs[e.id] == nil else { return nil }
         let run = Run(machine: machine, redactor: Redactor(secrets: secretValues.values))
         run.workflowHash = record.workflowHash
         run.options = record.options

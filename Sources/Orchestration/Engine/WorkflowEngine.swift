@@ -43,6 +43,8 @@ public actor WorkflowEngine {
         let timers = OneShotSignal()
         /// Set when another node took the execution over (``leaseLost(_:)``): nothing more of it happens here.
         var handedOver = false
+        /// The last signal taken from the store (``deliverSignals(_:)``).
+        var signalCursor: Int64 = 0
 
         init(machine: ExecutionStateMachine, redactor: Redactor) {
             self.machine = machine
@@ -64,6 +66,8 @@ public actor WorkflowEngine {
         case retry(executionID: String, step: Int)
         case rollbackRetry(executionID: String, step: Int)
         case workflowTimeout(executionID: String, timeout: Duration)
+        /// The timeout of a step waiting for a decision or a signal.
+        case waitTimeout(executionID: String, step: Int)
     }
 
     let executors: ExecutorRegistry
@@ -157,6 +161,7 @@ public actor WorkflowEngine {
             if let writer { group.addTask { await writer.run() } }
             if let leases = store as? any ExecutionLeases { group.addTask { await self.keepLeases(leases) } }
             if let channel = store as? any ExecutionCommands { group.addTask { await self.followCommands(channel) } }
+            if store is any SignalStore { group.addTask { await self.followSignals() } }
             if let queue = store as? any StepQueue { group.addTask { await self.followOutcomes(queue) } }
             if let enqueuer { group.addTask { await enqueuer.run() } }
             for await job in jobs {

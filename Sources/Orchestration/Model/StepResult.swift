@@ -22,6 +22,8 @@ public struct StepResult: Sendable, Hashable, Codable {
     public var itemCount: Int?
     /// For a `workflow` step, the child execution of its latest attempt.
     public var childExecutionID: String?
+    /// While the step waits, what for: `approval`, or `signal:<name>`.
+    public var waitingFor: String?
 
     public init(
         stepID: String, status: StepStatus = .pending, outputs: [String: JSONValue] = [:], error: String? = nil,

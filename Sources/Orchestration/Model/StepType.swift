@@ -14,6 +14,8 @@ public enum StepType: String, Sendable, Hashable, Codable, CaseIterable {
     case lambda
     /// Another registered workflow, run as a child execution (`workflow: <id>`).
     case workflow
+    /// Waits for a person to approve or reject (API, CLI, UI), holding no worker slot.
+    case approval
 
     /// Parses a type name as files write it, accepting the alias `function` for `lambda`.
     public init?(fileName: String) {
@@ -25,5 +27,5 @@ public enum StepType: String, Sendable, Hashable, Codable, CaseIterable {
     }
 
     /// Every spelling accepted in files.
-    public static let fileNames = ["task", "container", "api", "wait", "lambda", "function", "workflow"]
+    public static let fileNames = ["task", "container", "api", "wait", "lambda", "function", "workflow", "approval"]
 }

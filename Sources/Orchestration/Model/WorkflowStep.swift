@@ -52,6 +52,9 @@ public struct WorkflowStep: Sendable, Hashable, Codable {
     public var toleratedFailures: Int?
     /// With `forEach`: the step still succeeds when at most this percentage of items fail.
     public var toleratedFailurePercentage: Double?
+    /// For an `approval` step: what its timeout decides, `approve` or `reject`; without it the
+    /// step fails as timed out.
+    public var onTimeout: String?
     /// For a `workflow` step: the id of the registered workflow it runs as a child execution.
     public var workflow: String?
     /// For a `workflow` step: the child's version (content hash, or a prefix of it) to run; the

@@ -62,6 +62,7 @@ package enum ExecutionReport {
         if let d = r.finishedAt { o["finishedAt"] = .string(iso(d)) }
         if let n = r.itemCount { o["itemCount"] = .number(Double(n)) }
         if let c = r.childExecutionID { o["childExecutionID"] = .string(c) }
+        if let w = r.waitingFor { o["waitingFor"] = .string(w) }
         return .object(o)
     }
 

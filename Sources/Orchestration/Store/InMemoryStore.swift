@@ -15,6 +15,7 @@ public actor InMemoryStore {
     var triggers: [String: TriggerState] = [:]
     var deliveries: [String: Date] = [:]
     var startKeys: [String: StartKey] = [:]
+    var signalLog: [ExecutionSignal] = []
     var busEvents: [BusEvent] = []
     var cursors: [String: Int64] = [:]
     var subscriptionRecords: [String: EventSubscription] = [:]
@@ -261,5 +262,18 @@ extension InMemoryStore: StartKeyStore {
         if let holder = startKeys[claim.key], holder.createdAt >= expiry, holder.executionID != abandoned { return holder }
         startKeys[claim.key] = claim
         return claim
+    }
+}
+
+extension InMemoryStore: SignalStore {
+    public func addSignal(_ signal: ExecutionSignal) -> ExecutionSignal {
+        var saved = signal
+        saved.seq = Int64(signalLog.count + 1)
+        signalLog.append(saved)
+        return saved
+    }
+
+    public func signals(executionID: String, after seq: Int64) -> [ExecutionSignal] {
+        signalLog.filter { $0.executionID == executionID && $0.seq > seq }
     }
 }

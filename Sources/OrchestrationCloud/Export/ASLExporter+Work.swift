@@ -20,6 +20,8 @@ extension ASLExporter {
             return problem(ExportMessages.containerOther(.aws))
         case .childWorkflow:
             return problem(ExportMessages.childWorkflow(.aws), "workflow")
+        case .waitForOutside:
+            return problem(ExportMessages.waitForOutside(.aws), "type")
         case .function(let provider):
             guard provider == "aws" else {
                 return problem("Step Functions invokes AWS Lambda functions only (provider: aws), not provider: \(provider)", "inputs.provider")

@@ -211,6 +211,8 @@ struct ArgoExporter {
             return problem(ExportMessages.containerOther(.argo))
         case .childWorkflow:
             return problem(ExportMessages.childWorkflow(.argo), "workflow")
+        case .waitForOutside:
+            return problem(ExportMessages.waitForOutside(.argo), "type")
         case .http, .healthCheck:
             guard let url = body.inputs["url"], let urlText = text(url, s, "inputs.url", &parameters) else {
                 return problem("an HTTP step needs inputs.url", "inputs.url")

@@ -221,7 +221,10 @@ struct ExportModel {
             switch type {
             case .task: return .shell
             case .api: return .http
-            case .wait: return raw["url"].map { $0 != .null } == true ? .healthCheck : .sleep
+            case .wait:
+                if raw["signal"] != nil { return .waitForOutside }
+                return raw["url"].map { $0 != .null } == true ? .healthCheck : .sleep
+            case .approval: return .waitForOutside
             case .lambda: return .function(provider: text("provider")?.lowercased() ?? "aws")
             case .container:
                 if raw["image"] != nil, raw["command"] != nil { return .containerRun }
@@ -232,7 +235,7 @@ struct ExportModel {
         }
 
         enum Kind: Equatable {
-            case shell, http, healthCheck, sleep, containerRun, containerOther, childWorkflow
+            case shell, http, healthCheck, sleep, containerRun, containerOther, childWorkflow, waitForOutside
             case function(provider: String)
         }
     }
@@ -364,6 +367,10 @@ enum ExportMessages {
     static func workflowField(_ r: Reference) -> String { "'\(r.template)': only workflow.name, id and version exist" }
 
     static func unknown(_ r: Reference, _ head: String) -> String { "'\(r.template)': '\(head)' names no input, step or namespace" }
+
+    static func waitForOutside(_ target: CloudTarget) -> String {
+        "approval steps and waits for a signal are not exported to \(target) yet"
+    }
 
     static func childWorkflow(_ target: CloudTarget) -> String {
         "workflow steps (child executions) are not exported to \(target) yet"

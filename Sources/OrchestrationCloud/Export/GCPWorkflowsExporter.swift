@@ -185,6 +185,7 @@ struct GCPWorkflowsExporter {
         case .shell: return problem(ExportMessages.shell(.gcp))
         case .containerOther: return problem(ExportMessages.containerOther(.gcp))
         case .childWorkflow: return problem(ExportMessages.childWorkflow(.gcp))
+        case .waitForOutside: return problem(ExportMessages.waitForOutside(.gcp))
         case .http, .healthCheck:
             guard let url = body.inputs["url"] else { return problem("an HTTP step needs inputs.url", "inputs.url") }
             var args: [String: JSONValue] = [:]

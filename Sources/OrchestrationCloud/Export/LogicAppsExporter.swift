@@ -141,6 +141,7 @@ struct LogicAppsExporter {
         switch body.kind {
         case .shell: return problem(ExportMessages.shell(.azure))
         case .childWorkflow: return problem(ExportMessages.childWorkflow(.azure))
+        case .waitForOutside: return problem(ExportMessages.waitForOutside(.azure))
         case .containerRun, .containerOther:
             return problem(
                 "Logic Apps runs containers through an Azure Container Instances connection, which is not exported; call an Azure Function or an HTTP endpoint instead"

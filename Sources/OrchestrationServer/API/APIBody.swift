@@ -96,6 +96,8 @@ package enum APIBody {
     }
 }
 
+extension Components.Schemas.Decision: RequestBody {}
+
 extension JSONValue {
     /// The value as the generator's free-form JSON (`{}` and `{type: object}` in the document).
     var container: OpenAPIValueContainer {

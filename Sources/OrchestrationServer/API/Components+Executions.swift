@@ -40,7 +40,7 @@ extension Components.Schemas.StepResult {
             id: r.stepID, status: .init(r.status), attempts: r.attempts, durationMs: ExecutionReport.milliseconds(r.duration),
             outputs: JSONValue.object(r.outputs).objectContainer, timedOut: r.timedOut, cached: r.cached, error: r.error,
             skipReason: r.skipReason, exitCode: r.exitCode.map { Int($0) }, startedAt: r.startedAt, finishedAt: r.finishedAt,
-            itemCount: r.itemCount, childExecutionID: r.childExecutionID)
+            itemCount: r.itemCount, childExecutionID: r.childExecutionID, waitingFor: r.waitingFor)
     }
 }
 

@@ -368,7 +368,8 @@ function renderExecution(view) {
     h("tbody", {}, e.steps.map(s => h("tr", { "data-step": s.id, class: view.selected === s.id ? "selected" : "", onclick: () => selectStep(view, s.id) },
       h("td", {}, s.id), h("td", {}, badge(s.status)), h("td", { class: "num" }, s.attempts),
       h("td", { class: "num" }, seconds(s.durationMs)),
-      h("td", {}, s.items ? h("span", { class: "items", "data-items": s.id }, itemsText(s.items), s.error ? " · " + s.error : "")
+      h("td", {}, s.waitingFor ? waiting(view, s)
+        : s.items ? h("span", { class: "items", "data-items": s.id }, itemsText(s.items), s.error ? " · " + s.error : "")
         : s.childExecutionID ? h("span", {}, h("a", { class: "child", "data-child": s.childExecutionID, href: "#/executions/" + encodeURIComponent(s.childExecutionID),
             onclick: (event) => event.stopPropagation() }, "child " + s.childExecutionID), s.error ? " · " + s.error : "")
         : s.error || s.skipReason || (s.cached ? "cached" : ""))))));
@@ -399,6 +400,28 @@ async function operate(view, name) {
     renderExecution(view);
     if (!state.stream && !["completed", "failed", "cancelled"].includes(result.status)) follow(view);
   } catch (error) { flash(error.message); }
+}
+
+/** What a waiting step waits for; an approval gets Approve and Reject buttons for operators. */
+function waiting(view, s) {
+  if (s.waitingFor !== "approval") return h("span", { class: "waiting", "data-waiting": s.id }, "waiting for " + s.waitingFor.replace(/^signal:/, "signal "));
+  // Kept in the view: the page is redrawn as events come, and what was typed must survive it.
+  view.comments = view.comments || {};
+  const note = h("input", { class: "comment", placeholder: "comment (optional)", value: view.comments[s.id] || "",
+    onclick: (event) => event.stopPropagation(), oninput: (event) => { view.comments[s.id] = event.target.value; } });
+  const decide = (verb) => async (event) => {
+    event.stopPropagation();
+    const comment = (view.comments[s.id] || "").trim();
+    try {
+      await call("POST", "/executions/" + encodeURIComponent(view.id) + "/steps/" + encodeURIComponent(s.id) + "/" + verb, comment ? { comment } : {});
+      view.execution = await call("GET", "/executions/" + encodeURIComponent(view.id));
+      renderExecution(view);
+    } catch (error) { flash(error.message); }
+  };
+  return h("span", { class: "waiting", "data-waiting": s.id }, "waiting for approval ",
+    canOperate() ? note : null,
+    canOperate() ? h("button", { class: "approve", onclick: decide("approve") }, "Approve") : null,
+    canOperate() ? h("button", { class: "reject", onclick: decide("reject") }, "Reject") : null);
 }
 
 /** `12 items: 10 succeeded, 1 failed, 1 running` */

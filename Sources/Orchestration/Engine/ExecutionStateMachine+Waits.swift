@@ -1,0 +1,125 @@
+import Foundation
+
+/// Approvals and signals: steps that wait for something from outside, holding no slot.
+///
+/// An `approval` step, or a `wait` step with `signal:`, is *suspended* when it would start: it
+/// leaves the ready queue's count of running steps, and ends when a decision or the named signal
+/// arrives (``receive(_:now:)``), or when its timeout passes (``waitTimedOut(step:now:)``). A signal
+/// is kept once received, so a step that waits for it later ends at once; a decision on an
+/// approval step that does not wait yet is kept for when it does.
+extension ExecutionStateMachine {
+    /// What unit `i` waits for when it starts with `request`: `approval`, `signal:<name>`, or nil
+    /// for a step that runs.
+    func waitKind(_ i: Int, _ request: StepRequest) -> String? {
+        switch request.type {
+        case .approval: return "approval"
+        case .wait:
+            guard case .string(let name)? = request.inputs["signal"], !name.isEmpty else { return nil }
+            return "signal:" + name
+        default: return nil
+        }
+    }
+
+    /// Unit `i` starts waiting (the ready queue counts it as running already; it stops counting it).
+    mutating func suspend(_ i: Int, attempt: Int, request: StepRequest, waitingFor wait: String, now: Date, actions: inout [Action]) {
+        readyQueue.finish(i)
+        phase[i] = .suspended(attempt: attempt)
+        attemptStartedAt[i] = now
+        results[i].status = .running
+        results[i].attempts = attempt
+        results[i].waitingFor = wait
+        if results[i].startedAt == nil { results[i].startedAt = now }
+        actions.append(.suspend(step: i, attempt: attempt, request: request))
+        if wait.hasPrefix("signal:"), let payload = signals[String(wait.dropFirst(7))] {
+            resolveWait(
+                i, status: .success, outputs: ["signal": .string(String(wait.dropFirst(7))), "payload": payload], now: now, actions: &actions)
+        } else if wait == "approval", let decision = decisions[results[i].stepID] {
+            decide(i, decision, now: now, actions: &actions)
+        }
+    }
+
+    /// Units waiting now.
+    package var waitingCount: Int {
+        phase.reduce(0) { n, p in
+            if case .suspended = p { return n + 1 }
+            return n
+        }
+    }
+
+    /// A signal or a decision arrived: the steps waiting for it end.
+    package mutating func receive(_ signal: ExecutionSignal, now: Date) -> [Action] {
+        guard !status.isTerminal else { return [] }
+        var actions: [Action] = []
+        switch signal.kind {
+        case .signal:
+            signals[signal.name] = signal.payload
+            for u in phase.indices where results[u].waitingFor == "signal:" + signal.name {
+                guard case .suspended = phase[u] else { continue }
+                resolveWait(u, status: .success, outputs: ["signal": .string(signal.name), "payload": signal.payload], now: now, actions: &actions)
+            }
+        case .approve, .reject:
+            guard let u = unit(of: signal.name), results[u].waitingFor == "approval", case .suspended = phase[u] else {
+                decisions[signal.name] = signal
+                return []
+            }
+            decide(u, signal, now: now, actions: &actions)
+        }
+        fill(now: now, actions: &actions)
+        checkCompletion(now: now, actions: &actions)
+        return actions
+    }
+
+    mutating func decide(_ u: Int, _ decision: ExecutionSignal, now: Date, actions: inout [Action]) {
+        decisions[decision.name] = nil
+        let comment = JSONValue.descend(decision.payload, [.key("comment")]) ?? .null
+        let approved = decision.kind == .approve
+        let outputs: [String: JSONValue] = [
+            "approved": .bool(approved), "approvedBy": .string(decision.sender), "comment": comment,
+            "data": JSONValue.descend(decision.payload, [.key("data")]) ?? .object([:]),
+        ]
+        let why = comment == .null ? "" : ": \(comment.text)"
+        resolveWait(
+            u, status: approved ? .success : .failed, outputs: outputs, error: approved ? nil : "rejected by \(decision.sender)\(why)", now: now,
+            actions: &actions)
+    }
+
+    /// The timeout of waiting unit `i` passed: an approval's `onTimeout` decides, else it fails as timed out.
+    package mutating func waitTimedOut(step i: Int, now: Date) -> [Action] {
+        guard case .suspended = phase[i] else { return [] }
+        var actions: [Action] = []
+        let step = compiled.workflow.steps[stepIndex(of: i)]
+        let limit = step.timeout.map { DurationText.format($0) } ?? "its timeout"
+        let what = results[i].waitingFor == "approval" ? "a decision" : "signal \(results[i].waitingFor?.dropFirst(7) ?? "")"
+        switch step.onTimeout {
+        case "approve"?:
+            resolveWait(
+                i, status: .success, outputs: ["approved": true, "approvedBy": "timeout", "comment": .null, "data": .object([:])], now: now,
+                actions: &actions)
+        case "reject"?:
+            resolveWait(
+                i, status: .failed, outputs: ["approved": false, "approvedBy": "timeout", "comment": .null, "data": .object([:])],
+                error: "rejected: no decision within \(limit)", now: now, actions: &actions)
+        default:
+            resolveWait(
+                i, status: .failed, outputs: [:], error: "timed out after \(limit) waiting for \(what)", timedOut: true, now: now, actions: &actions)
+        }
+        fill(now: now, actions: &actions)
+        checkCompletion(now: now, actions: &actions)
+        return actions
+    }
+
+    /// Ends waiting unit `i`.
+    mutating func resolveWait(
+        _ i: Int, status: StepStatus, outputs: [String: JSONValue], error: String? = nil, timedOut: Bool = false, now: Date,
+        actions: inout [Action]
+    ) {
+        guard case .suspended = phase[i] else { return }
+        results[i].waitingFor = nil
+        results[i].outputs = outputs
+        results[i].timedOut = timedOut
+        if status == .success { results[i].error = nil }
+        end(i, status: status, reason: nil, error: error, now: now, actions: &actions)
+        if status == .failed { failedWithoutContinue(i, now: now, actions: &actions) }
+        releaseDownstream(of: i, now: now, actions: &actions)
+    }
+}

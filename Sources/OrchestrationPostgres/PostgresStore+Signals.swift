@@ -1,0 +1,33 @@
+import Foundation
+import Orchestration
+import PostgresNIO
+
+/// The ``SignalStore`` concern: signals and approval decisions, per execution, in send order; the
+/// node holding the execution reads them (deleted with it).
+extension PostgresStore: SignalStore {
+    public func addSignal(_ signal: ExecutionSignal) async throws -> ExecutionSignal {
+        let payload = try Self.json(signal.payload), sent = signal.sentAt.timeIntervalSince1970
+        let rows = try await rows(
+            "save a signal",
+            """
+            INSERT INTO signal (execution_id, kind, name, payload, sender, sent_at)
+            VALUES (\(signal.executionID), \(signal.kind.rawValue), \(signal.name), \(payload), \(signal.sender), \(sent)) RETURNING seq
+            """, as: Int64.self)
+        var saved = signal
+        saved.seq = rows.first ?? 0
+        return saved
+    }
+
+    public func signals(executionID: String, after seq: Int64) async throws -> [ExecutionSignal] {
+        let rows = try await rows(
+            "read signals",
+            "SELECT seq, kind, name, payload, sender, sent_at FROM signal WHERE execution_id = \(executionID) AND seq > \(seq) ORDER BY seq",
+            as: (Int64, String, String, String, String, Double).self)
+        return try rows.compactMap { row -> ExecutionSignal? in
+            guard let kind = ExecutionSignal.Kind(rawValue: row.1) else { return nil }
+            return ExecutionSignal(
+                seq: row.0, executionID: executionID, kind: kind, name: row.2, payload: try Self.decode(JSONValue.self, row.3), sender: row.4,
+                sentAt: Date(timeIntervalSince1970: row.5))
+        }
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+import Orchestration
+import OrchestrationTesting
+import TestSupport
+import Testing
+
+@Suite("Approvals and signals")
+struct ApprovalTests {
+    static let gate = """
+        name: deploy
+        maxParallelism: 1
+        steps:
+          - {id: gate, type: approval, inputs: {message: "Deploy?"}}
+          - {id: side, inputs: {command: lint}}
+          - {id: ship, dependencies: [gate], inputs: {command: "ship by ${gate.approvedBy}: ${gate.comment} ${gate.data.ticket}"}}
+        """
+
+    func approval(_ kind: ExecutionSignal.Kind, step: String = "gate", by: String = "alice", _ payload: JSONValue = .object([:]), to id: String)
+        -> ExecutionSignal
+    {
+        ExecutionSignal(executionID: id, kind: kind, name: step, payload: payload, sender: by, sentAt: t0)
+    }
+
+    @Test("an approval waits holding no slot; approving it records who, the comment and the data, read downstream")
+    func approve() async throws {
+        let executor = ScriptedExecutor()
+        try await withScriptedEngine(executor, store: InMemoryStore()) { engine in
+            try await engine.registerWorkflow(try workflowDocument(Self.gate))
+            let run = try await engine.executeWorkflow("deploy")
+            await executor.waitForStarts(1)
+            #expect(executor.started == ["side"], "with one slot, side runs while gate waits")
+            let waiting = try await engine.getExecution(run.id)
+            #expect(waiting.stepResults["gate"]?.waitingFor == "approval")
+            #expect(waiting.stepResults["gate"]?.status == .running)
+            try await engine.send(approval(.approve, ["comment": "canary ok", "data": ["ticket": "CHG-42"]], to: run.id))
+            let final = try await engine.waitForExecution(run.id)
+            #expect(final.status == .completed)
+            #expect(
+                final.stepResults["gate"]?.outputs == ["approved": true, "approvedBy": "alice", "comment": "canary ok", "data": ["ticket": "CHG-42"]])
+            #expect(final.stepResults["gate"]?.waitingFor == nil)
+            #expect(executor.requests.last?.environment.values.contains("alice") == true)
+        }
+    }
+
+    @Test("a rejection fails the step with who and why, and skips what depends on it")
+    func reject() async throws {
+        try await withScriptedEngine(ScriptedExecutor(), store: InMemoryStore()) { engine in
+            try await engine.registerWorkflow(try workflowDocument(Self.gate))
+            let run = try await engine.executeWorkflow("deploy")
+            try await engine.send(approval(.reject, by: "bob", ["comment": "not today"], to: run.id))
+            let final = try await engine.waitForExecution(run.id)
+            #expect(final.status == .failed)
+            #expect(final.stepResults["gate"]?.error == "rejected by bob: not today")
+            #expect(final.stepResults["gate"]?.outputs["approved"] == false)
+            #expect(final.stepResults["ship"]?.status == .skipped)
+        }
+    }
+
+    @Test("a timeout fails an approval, or decides it as onTimeout says", arguments: [nil, "approve", "reject"])
+    func timeout(onTimeout: String?) async throws {
+        let clock = ManualClock()
+        try await withScriptedEngine(ScriptedExecutor(), clock: clock, store: InMemoryStore()) { engine in
+            let extra = onTimeout.map { ", onTimeout: \($0)" } ?? ""
+            try await engine.registerWorkflow(
+                try workflowDocument("name: t\nsteps:\n  - {id: gate, type: approval, timeout: 1h\(extra)}\n  - {id: after, dependencies: [gate]}\n"))
+            let run = try await engine.executeWorkflow("t")
+            await clock.waitForSleepers(1)
+            clock.advance(by: .seconds(3600))
+            let final = try await engine.waitForExecution(run.id)
+            let gate = try #require(final.stepResults["gate"])
+            switch onTimeout {
+            case "approve"?:
+                #expect(final.status == .completed)
+                #expect(gate.outputs["approvedBy"] == "timeout")
+            case "reject"?:
+                #expect(final.status == .failed)
+                #expect(gate.error == "rejected: no decision within 1h")
+            default:
+                #expect(final.status == .failed)
+                #expect(gate.timedOut)
+                #expect(gate.error == "timed out after 1h waiting for a decision")
+            }
+        }
+    }
+
+    @Test("a signal sent before its step waits is kept: the step ends at once with the payload; one sent later ends it then")
+    func signals() async throws {
+        let executor = ScriptedExecutor()
+        executor.hold("build")
+        try await withScriptedEngine(executor, store: InMemoryStore()) { engine in
+            try await engine.registerWorkflow(
+                try workflowDocument(
+                    """
+                    name: ci
+                    steps:
+                      - {id: build, inputs: {command: make}}
+                      - {id: early, type: wait, dependencies: [build], inputs: {signal: ci-finished}}
+                      - {id: late, type: wait, dependencies: [early], inputs: {signal: "${early.payload.next}"}}
+                      - {id: report, inputs: {command: "echo ${late.payload}"}}
+                    """))
+            let run = try await engine.executeWorkflow("ci")
+            await executor.waitForStarts(1)
+            try await engine.send(
+                ExecutionSignal(executionID: run.id, kind: .signal, name: "ci-finished", payload: ["next": "deployed"], sender: "ci", sentAt: t0))
+            executor.release("build")
+            var now = try await engine.getExecution(run.id)
+            for _ in 0..<100 where now.stepResults["late"]?.waitingFor == nil {
+                now = try await engine.getExecution(run.id)
+                await Task.yield()
+            }
+            #expect(now.stepResults["early"]?.outputs["payload"] == ["next": "deployed"])
+            #expect(now.stepResults["late"]?.waitingFor == "signal:deployed")
+            try await engine.send(ExecutionSignal(executionID: run.id, kind: .signal, name: "deployed", payload: 42, sender: "ci", sentAt: t0))
+            let final = try await engine.waitForExecution(run.id)
+            #expect(final.status == .completed)
+            #expect(final.stepResults["late"]?.outputs == ["signal": "deployed", "payload": 42])
+        }
+    }
+
+    @Test("cancelling an execution ends its waiting steps")
+    func cancelWhileWaiting() async throws {
+        try await withScriptedEngine(ScriptedExecutor(), store: InMemoryStore()) { engine in
+            try await engine.registerWorkflow(try workflowDocument(Self.gate))
+            let run = try await engine.executeWorkflow("deploy")
+            try await engine.cancelExecution(run.id, reason: "by hand")
+            let final = try await engine.waitForExecution(run.id)
+            #expect(final.status == .cancelled)
+            #expect(final.stepResults["gate"]?.error == "stopped waiting: by hand")
+        }
+    }
+}
