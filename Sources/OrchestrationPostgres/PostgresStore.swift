@@ -136,6 +136,11 @@ public final class PostgresStore: Sendable {
                     continue
                 }
                 throw StoreError("\(location): cannot \(doing): the database closed the connection", unavailable: true)
+            } catch let error as PSQLError where tries < limit && (error.code == .clientClosedConnection || error.code == .serverClosedConnection) {
+                // A pooled connection closing as it was handed out: what was sent on it is
+                // rolled back with it, so another connection is tried, a moment later.
+                try? await Task.sleep(for: .milliseconds(10 * tries))
+                continue
             } catch let error as PSQLError where tries < 2 && (error.serverInfo?[.sqlState] ?? "").hasPrefix("57P") {
                 // The server ended that session (shutting down, or an administrator): nothing ran
                 // on it, so another connection is tried.

@@ -39,7 +39,7 @@ actor ProgressDisplay {
         switch event {
         case .executionStarted(let id, let workflowID, let count):
             line("execution \(id) of \(workflowID) started (\(count) step\(count == 1 ? "" : "s"))")
-        case .stepStarted(_, let step, let attempt, _, _, _):
+        case .stepStarted(let execution, let step, let attempt, _, _, _):
             if rows[step] == nil {
                 rows[step] = Row()
                 order.append(step)
@@ -49,6 +49,10 @@ actor ProgressDisplay {
             if rows[step]?.started == nil { rows[step]?.started = now }
             // A forEach item's first start is not worth a line of its own: there may be thousands.
             if attempt > 1 || !StepResult.isItemID(step) { line("step \(step) started" + (attempt > 1 ? " (attempt \(attempt))" : "")) }
+            if let hint = Self.waitHint(workflow.step(StepResult.item(of: step)?.stepID ?? step), step: step, execution: execution) {
+                rows[step]?.note = "waiting"
+                line(hint)
+            }
         case .stepRetrying(_, let step, let next, let delay, let error):
             rows[step]?.note = "retry \(next) in \(DurationText.format(delay))"
             line("step \(step) failed\(error.map { ": \($0)" } ?? ""); retrying in \(DurationText.format(delay)) (attempt \(next))")
@@ -150,6 +154,19 @@ actor ProgressDisplay {
         if s < 1 { return "\(Int((s * 1000).rounded()))ms" }
         if s < 60 { return String(format: "%.1fs", s) }
         return DurationText.format(.clamped(seconds: s.rounded()))
+    }
+
+    /// For a step that waits for someone: how to answer it from another terminal.
+    static func waitHint(_ definition: WorkflowStep?, step: String, execution: String) -> String? {
+        guard let definition else { return nil }
+        if definition.type == .approval {
+            return "step \(step) waits for approval: novacron executions approve \(execution) '\(step)' (or reject)"
+        }
+        if definition.type == .wait, case .string(let name)? = definition.inputs["signal"] {
+            let shown = name.contains("${") ? "NAME" : name
+            return "step \(step) waits for signal \(name): novacron executions signal \(execution) \(shown) --data '{…}'"
+        }
+        return nil
     }
 
     /// The closing lines: status, counts, time, and the error when it failed.

@@ -128,7 +128,7 @@ extension ValidationContext {
         case .task: return !has("command") && !has("args")
         case .container: return !has("args")
         case .api: return !has("url")
-        case .wait: return !has("duration") && !has("url")
+        case .wait: return !has("duration") && !has("url") && !has("signal") && !has("until")
         case .lambda: return false
         case .workflow: return step.workflow == nil
         case .approval: return false

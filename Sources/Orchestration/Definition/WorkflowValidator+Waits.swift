@@ -3,6 +3,16 @@ extension ValidationContext {
     /// execution runs: no queue, no action; `onTimeout` belongs to approvals with a timeout.
     mutating func checkWaitStep(_ step: WorkflowStep, path: String) {
         let signal = step.type == .wait ? step.inputs["signal"] : nil
+        if step.type == .wait, let until = step.inputs["until"] {
+            if case .string = until {
+            } else {
+                error(.wrongType, "inputs.until is a time (2026-12-24T18:00:00Z) or a ${…} reference to one", path: "\(path).inputs.until")
+            }
+            for other in ["duration", "url", "signal"] where step.inputs[other] != nil {
+                error(.invalidValue, "a wait step waits until a time or for \(other), not both", path: "\(path).inputs.\(other)")
+            }
+            if step.queue != nil { error(.invalidValue, "a step that waits until a time takes no queue", path: "\(path).queue") }
+        }
         if step.type == .approval || signal != nil {
             if step.queue != nil {
                 error(.invalidValue, "a step that waits for \(signal == nil ? "approval" : "a signal") takes no queue", path: "\(path).queue")

@@ -14,8 +14,9 @@ extension ExecutionStateMachine {
         switch request.type {
         case .approval: return "approval"
         case .wait:
-            guard case .string(let name)? = request.inputs["signal"], !name.isEmpty else { return nil }
-            return "signal:" + name
+            if case .string(let name)? = request.inputs["signal"], !name.isEmpty { return "signal:" + name }
+            if let until = request.inputs["until"], until != .null { return "until:" + until.text }
+            return nil
         default: return nil
         }
     }
@@ -23,6 +24,22 @@ extension ExecutionStateMachine {
     /// Unit `i` starts waiting (the ready queue counts it as running already; it stops counting it).
     mutating func suspend(_ i: Int, attempt: Int, request: StepRequest, waitingFor wait: String, now: Date, actions: inout [Action]) {
         readyQueue.finish(i)
+        var wait = wait
+        if wait.hasPrefix("until:") {
+            // Written back as ISO 8601 in UTC, which the engine times.
+            guard let time = TimeText.parse(String(wait.dropFirst(6))) else {
+                phase[i] = .running(attempt: attempt)
+                results[i].attempts = attempt
+                end(
+                    i, status: .failed, reason: nil,
+                    error: "until: '\(wait.dropFirst(6).prefix(60))' is not a time like 2026-12-24T18:00:00Z or 2026-12-24", now: now,
+                    actions: &actions)
+                failedWithoutContinue(i, now: now, actions: &actions)
+                releaseDownstream(of: i, now: now, actions: &actions)
+                return
+            }
+            wait = "until:" + TimeText.format(time)
+        }
         phase[i] = .suspended(attempt: attempt)
         attemptStartedAt[i] = now
         results[i].status = .running
@@ -30,7 +47,9 @@ extension ExecutionStateMachine {
         results[i].waitingFor = wait
         if results[i].startedAt == nil { results[i].startedAt = now }
         actions.append(.suspend(step: i, attempt: attempt, request: request))
-        if wait.hasPrefix("signal:"), let payload = signals[String(wait.dropFirst(7))] {
+        if wait.hasPrefix("until:"), let time = TimeText.parse(String(wait.dropFirst(6))), time <= now {
+            resolveWait(i, status: .success, outputs: ["until": .string(String(wait.dropFirst(6)))], now: now, actions: &actions)
+        } else if wait.hasPrefix("signal:"), let payload = signals[String(wait.dropFirst(7))] {
             resolveWait(
                 i, status: .success, outputs: ["signal": .string(String(wait.dropFirst(7))), "payload": payload], now: now, actions: &actions)
         } else if wait == "approval", let decision = decisions[results[i].stepID] {
@@ -83,13 +102,24 @@ extension ExecutionStateMachine {
             actions: &actions)
     }
 
+    /// The time waiting unit `i` waits for (`until:`) came.
+    package mutating func untilReached(step i: Int, now: Date) -> [Action] {
+        guard case .suspended = phase[i], let wait = results[i].waitingFor, wait.hasPrefix("until:") else { return [] }
+        var actions: [Action] = []
+        resolveWait(i, status: .success, outputs: ["until": .string(String(wait.dropFirst(6)))], now: now, actions: &actions)
+        fill(now: now, actions: &actions)
+        checkCompletion(now: now, actions: &actions)
+        return actions
+    }
+
     /// The timeout of waiting unit `i` passed: an approval's `onTimeout` decides, else it fails as timed out.
     package mutating func waitTimedOut(step i: Int, now: Date) -> [Action] {
         guard case .suspended = phase[i] else { return [] }
         var actions: [Action] = []
         let step = compiled.workflow.steps[stepIndex(of: i)]
         let limit = step.timeout.map { DurationText.format($0) } ?? "its timeout"
-        let what = results[i].waitingFor == "approval" ? "a decision" : "signal \(results[i].waitingFor?.dropFirst(7) ?? "")"
+        let wait = results[i].waitingFor ?? ""
+        let what = wait == "approval" ? "a decision" : wait.hasPrefix("until:") ? "\(wait.dropFirst(6))" : "signal \(wait.dropFirst(7))"
         switch step.onTimeout {
         case "approve"?:
             resolveWait(

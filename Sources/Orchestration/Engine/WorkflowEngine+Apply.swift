@@ -160,6 +160,10 @@ extension WorkflowEngine {
                     let left = max(.zero, timeout - .clamped(seconds: now().timeIntervalSince(started)))
                     jobSink.yield(.timer(delay: left, fire: .waitTimeout(executionID: id, step: step), stop: run.timers))
                 }
+                if let wait = run.machine.results[step].waitingFor, wait.hasPrefix("until:"), let time = TimeText.parse(String(wait.dropFirst(6))) {
+                    let delay = Duration.clamped(seconds: max(0, time.timeIntervalSince(now())))
+                    jobSink.yield(.timer(delay: delay, fire: .waitUntil(executionID: id, step: step), stop: run.timers))
+                }
                 // A signal or a decision may be waiting in the store already.
                 jobSink.yield(.followUp { [weak self] in await self?.deliverSignals(id) })
             case .stepExpanded(let step):
@@ -289,6 +293,9 @@ extension WorkflowEngine {
         case .rollbackRetry(let id, let step):
             guard let run = runs[id] else { return }
             await apply(run.machine.rollbackRetryDue(step: step, now: now()), to: run)
+        case .waitUntil(let id, let step):
+            guard let run = runs[id] else { return }
+            await apply(run.machine.untilReached(step: step, now: now()), to: run)
         case .waitTimeout(let id, let step):
             guard let run = runs[id] else { return }
             await apply(run.machine.waitTimedOut(step: step, now: now()), to: run)

@@ -68,6 +68,8 @@ public actor WorkflowEngine {
         case workflowTimeout(executionID: String, timeout: Duration)
         /// The timeout of a step waiting for a decision or a signal.
         case waitTimeout(executionID: String, step: Int)
+        /// The time a `wait` step with `until:` waits for.
+        case waitUntil(executionID: String, step: Int)
     }
 
     let executors: ExecutorRegistry

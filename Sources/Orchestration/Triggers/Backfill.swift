@@ -94,12 +94,8 @@ public struct Backfill: Sendable, Hashable {
     }
 
     /// A range's end as given: `2026-11-01` (midnight UTC) or an ISO 8601 time with its offset.
-    public static func time(_ text: String) -> Date? {
-        if let date = try? Date(text, strategy: .iso8601) { return date }
-        if text.count == 10, let date = try? Date(text + "T00:00:00Z", strategy: .iso8601) { return date }
-        return nil
-    }
+    public static func time(_ text: String) -> Date? { TimeText.parse(text) }
 
     /// `2026-11-01T00:00:00Z`: how ticks are written in payloads.
-    public static func text(_ tick: Date) -> String { tick.formatted(.iso8601) }
+    public static func text(_ tick: Date) -> String { TimeText.format(tick) }
 }

@@ -222,7 +222,7 @@ struct ExportModel {
             case .task: return .shell
             case .api: return .http
             case .wait:
-                if raw["signal"] != nil { return .waitForOutside }
+                if raw["signal"] != nil || raw["until"] != nil { return .waitForOutside }
                 return raw["url"].map { $0 != .null } == true ? .healthCheck : .sleep
             case .approval: return .waitForOutside
             case .lambda: return .function(provider: text("provider")?.lowercased() ?? "aws")
@@ -369,7 +369,7 @@ enum ExportMessages {
     static func unknown(_ r: Reference, _ head: String) -> String { "'\(r.template)': '\(head)' names no input, step or namespace" }
 
     static func waitForOutside(_ target: CloudTarget) -> String {
-        "approval steps and waits for a signal are not exported to \(target) yet"
+        "approval steps and waits for a signal or until a time are not exported to \(target) yet"
     }
 
     static func childWorkflow(_ target: CloudTarget) -> String {

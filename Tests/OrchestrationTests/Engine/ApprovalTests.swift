@@ -128,4 +128,41 @@ struct ApprovalTests {
             #expect(final.stepResults["gate"]?.error == "stopped waiting: by hand")
         }
     }
+
+    @Test("wait until: a time from an input, on the engine's clock, holding no slot; a time passed ends at once; a bad time fails the step")
+    func waitUntil() async throws {
+        let clock = ManualClock()
+        let executor = ScriptedExecutor()
+        try await withScriptedEngine(executor, clock: clock, store: InMemoryStore()) { engine in
+            try await engine.registerWorkflow(
+                try workflowDocument(
+                    """
+                    name: release
+                    maxParallelism: 1
+                    steps:
+                      - {id: hold, type: wait, inputs: {until: "${releaseAt}"}}
+                      - {id: side, inputs: {command: lint}}
+                      - {id: ship, dependencies: [hold], inputs: {command: ship}}
+                    """))
+            let start = Date()
+            let later = start.addingTimeInterval(7200)
+            let run = try await engine.executeWorkflow("release", inputs: ["releaseAt": .string(Backfill.text(later))])
+            await executor.waitForStarts(1)
+            #expect(executor.started == ["side"])
+            #expect(try await engine.getExecution(run.id).stepResults["hold"]?.waitingFor?.hasPrefix("until:") == true)
+            await clock.waitForSleepers(1)
+            // The engine dates its clock from when it started, a moment before `start`.
+            clock.advance(by: .seconds(7260))
+            let final = try await engine.waitForExecution(run.id)
+            #expect(final.status == .completed)
+            #expect(final.stepResults["hold"]?.outputs["until"] == .string(Backfill.text(later)))
+
+            let past = try await engine.executeWorkflow("release", inputs: ["releaseAt": "2020-01-01"])
+            #expect(try await engine.waitForExecution(past.id).status == .completed)
+            let bad = try await engine.executeWorkflow("release", inputs: ["releaseAt": "soon"])
+            let failed = try await engine.waitForExecution(bad.id)
+            #expect(failed.status == .failed)
+            #expect(failed.stepResults["hold"]?.error == "until: 'soon' is not a time like 2026-12-24T18:00:00Z or 2026-12-24")
+        }
+    }
 }
