@@ -81,6 +81,7 @@ extension ArgoExporter {
         case .step(let id, let f, let path):
             guard let i = model.graph.index[id] else { return problem("'\(r.template)' names no step") }
             if let fan = fanValue(r, of: i, field: f, step: step, field: field) { return fan }
+            if let waited = suspendedValue(r, of: i, field: f, step: step, field: field) { return waited }
             let task = "tasks.\(names[i])"
             let answersJSON = [.http, .healthCheck].contains(model.steps[i].body.kind) || model.steps[i].body.type == .lambda
             guard path.isEmpty || answersJSON else {

@@ -210,9 +210,9 @@ struct ArgoExporter {
         case .containerOther:
             return problem(ExportMessages.containerOther(.argo))
         case .childWorkflow:
-            return problem(ExportMessages.childWorkflow(.argo), "workflow")
+            guard childTemplate(s, &template, &parameters) else { return nil }
         case .waitForOutside:
-            return problem(ExportMessages.waitForOutside(.argo), "type")
+            guard approvalTemplate(s, &template) else { return nil }
         case .http, .healthCheck:
             guard let url = body.inputs["url"], let urlText = text(url, s, "inputs.url", &parameters) else {
                 return problem("an HTTP step needs inputs.url", "inputs.url")
@@ -275,7 +275,7 @@ struct ArgoExporter {
                     http["timeoutSeconds"] = .number(Double(seconds(timeout)))
                     template["http"] = .object(http)
                 }
-            } else if body.kind != .sleep {
+            } else if body.kind != .sleep && body.kind != .waitForOutside {
                 template["activeDeadlineSeconds"] = .string(String(seconds(timeout)))
             }
         }

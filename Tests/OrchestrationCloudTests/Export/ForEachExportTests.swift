@@ -121,4 +121,48 @@ struct ForEachExportTests {
                 ExportSupport.problems(graph, target).contains("step 'a' (forEach): forEach steps are not exported to \(target) yet"), "\(target)")
         }
     }
+
+    @Test(
+        "Argo: a workflow step creates a Workflow from the child's WorkflowTemplate; an approval suspends (resumed on timeout only with onTimeout: approve)"
+    )
+    func argoChildrenAndApprovals() async throws {
+        let graph = try ExportSupport.graph(
+            """
+            name: release
+            variables: {env: prod}
+            steps:
+              - {id: build, workflow: build-image, inputs: {service: "api-${env}"}}
+              - {id: gate, type: approval, dependencies: [build], timeout: 1h, onTimeout: approve}
+              - {id: ship, type: approval, dependencies: [gate]}
+              - {id: after, dependencies: [ship], inputs: {command: "echo ${build.status}"}}
+            """)
+        let result = try WorkflowExporter.export(graph, to: .argo)
+        let (status, output) = try await CloudExportTests.validate(
+            [result.text], schema: CloudExportTests.argoSchema, definition: "io.argoproj.workflow.v1alpha1.Workflow")
+        #expect(status == 0, "\(output)\n\(result.text)")
+        let templates = result.document["spec"]?["templates"]
+        let build = templates?[1]?["resource"]
+        #expect(build?["action"] == "create")
+        #expect(build?["successCondition"] == "status.phase == Succeeded")
+        #expect(build?["manifest"]?.text.contains("workflowTemplateRef:\n    name: build-image") == true, "\(build?["manifest"] ?? .null)")
+        #expect(build?["manifest"]?.text.contains("value: api-{{workflow.parameters.env}}") == true, "\(build?["manifest"] ?? .null)")
+        #expect(templates?[2]?["suspend"] == ["duration": "3600s"])
+        #expect(templates?[3]?["suspend"] == [:])
+        #expect(
+            ExportSupport.problems(
+                try ExportSupport.graph(
+                    """
+                    name: t
+                    steps:
+                      - {id: b, workflow: child}
+                      - {id: g, type: approval, timeout: 1h}
+                      - {id: s, type: wait, inputs: {signal: x}}
+                      - {id: r, inputs: {command: "echo ${b.image} ${g.approvedBy}"}}
+                    """), .argo) == [
+                    "step 'g' (timeout): an Argo suspend resumes (approves) when its duration passes; only a timeout with onTimeout: approve can be exported",
+                    "step 's' (inputs): approval steps and waits for a signal or until a time are not exported to Argo Workflows yet",
+                    "step 'r' (inputs.command): '${b.image}': on Argo a child workflow's outputs cannot be read; only its status",
+                    "step 'r' (inputs.command): '${g.approvedBy}': on Argo a decision's details cannot be read; only its status",
+                ])
+    }
 }
