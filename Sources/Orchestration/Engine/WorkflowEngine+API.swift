@@ -20,7 +20,7 @@ extension WorkflowEngine {
     }
 
     func register(_ graph: WorkflowGraph) async throws {
-        try checkChildCycles(graph)
+        try await checkChildCycles(graph)
         let compiled: CompiledWorkflow
         do { compiled = try CompiledWorkflow(graph: graph, actions: configuration.actions) } catch {
             throw EngineError(.invalidInput, error.message)
@@ -236,6 +236,7 @@ extension WorkflowEngine {
         let run = try active(id)
         run.options.debug = on
         await apply(run.machine.setDebug(on, now: now()), to: run)
+        for child in runningChildren(of: run) { try? await setDebug(child, on) }
     }
 
     /// Starts a new execution of a failed or cancelled one, with the same inputs, reusing the

@@ -105,12 +105,16 @@ extension WorkflowEngine {
         }
     }
 
-    /// Refuses `graph` when its workflow steps lead back to it through registered workflows.
-    func checkChildCycles(_ graph: WorkflowGraph) throws {
+    /// Refuses `graph` when its workflow steps lead back to it through registered workflows (here,
+    /// or in the store: registered by another process or node).
+    func checkChildCycles(_ graph: WorkflowGraph) async throws {
         let id = graph.workflow.id
+        var registered = workflows.mapValues { $0.workflow.steps.compactMap(\.workflow) }
+        if graph.workflow.steps.contains(where: { $0.workflow != nil }), let saved = try? await store?.registeredWorkflows() {
+            for w in saved where registered[w.id] == nil { registered[w.id] = w.steps.compactMap(\.workflow) }
+        }
         func children(_ w: String) -> [String] {
-            let steps = w == id ? graph.workflow.steps : workflows[w]?.workflow.steps ?? []
-            return steps.compactMap(\.workflow)
+            w == id ? graph.workflow.steps.compactMap(\.workflow) : registered[w] ?? []
         }
         var path: [String] = []
         var done = Set<String>()

@@ -154,4 +154,19 @@ struct SubWorkflowTests {
             #expect(Set(children.compactMap(\.parent?.stepID)) == ["build[0]", "build[1]", "build[2]"])
         }
     }
+
+    @Test("the cycle check also sees workflows another process registered in the store")
+    func cyclesThroughTheStore() async throws {
+        let store = InMemoryStore()
+        try await withScriptedEngine(ScriptedExecutor(), store: store) { engine in
+            try await engine.registerWorkflow(try workflowDocument("name: a\nsteps:\n  - {id: s, workflow: b}\n"))
+        }
+        try await withScriptedEngine(ScriptedExecutor(), store: store) { engine in
+            await #expect {
+                try await engine.registerWorkflow(try workflowDocument("name: b\nsteps:\n  - {id: s, workflow: a}\n"))
+            } throws: { error in
+                "\(error)" == "workflow cycle: b → a → b; a workflow cannot start itself through its children"
+            }
+        }
+    }
 }
