@@ -98,9 +98,8 @@ extension ExecutionsCommand {
         }
 
         /// The store holding execution `id`, which must not have ended.
-        static func open(_ id: String, _ options: StoreOptions) async throws -> any Store & SignalStore {
-            let opened = try await options.openExisting()
-            guard let store = opened as? any Store & SignalStore else { throw ValidationError("this store keeps no signals") }
+        static func open(_ id: String, _ options: StoreOptions) async throws -> any Store {
+            let store = try await options.openExisting()
             guard let record = try await StoreCall.run({ try await store.execution(id: id) }) else {
                 Console.err("error: no execution '\(id)' in \(options.location)")
                 throw ExitStatus.invalidInput

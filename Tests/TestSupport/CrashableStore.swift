@@ -43,6 +43,14 @@ package final class CrashableStore: Store {
         if crashed.withLock({ $0 }) { throw StoreError("the process died") }
         return try await base.claimStartKey(claim, expiry: expiry, abandoned: abandoned)
     }
+    package func addSignal(_ signal: ExecutionSignal) async throws -> ExecutionSignal {
+        if crashed.withLock({ $0 }) { throw StoreError("the process died") }
+        return try await base.addSignal(signal)
+    }
+    package func signals(executionID: String, after seq: Int64) async throws -> [ExecutionSignal] {
+        if crashed.withLock({ $0 }) { throw StoreError("the process died") }
+        return try await base.signals(executionID: executionID, after: seq)
+    }
     package func appendEvents(_ events: [(type: String, data: JSONValue, source: String, time: Date)]) async throws -> [BusEvent] {
         if crashed.withLock({ $0 }) { throw StoreError("the process died") }
         return try await base.appendEvents(events)

@@ -85,7 +85,9 @@ struct ResumeDebugCLITests {
         _ = reader.readDataToEndOfFile()
         kill(running.process.processIdentifier, SIGKILL)
         _ = running.finish()
-        let id = try #require(running.executionID)
+        // From the store: the line naming it may not have been written before the kill.
+        let listed = try CLI.run(["executions", "list", "--db", db, "-o", "json"])
+        let id = try #require((try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]])?.first?["id"] as? String)
         let resumed = try CLI.run(["run", "--resume", id, "--db", db, "--debug"], stdin: "\n")
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.stderr.contains("paused before step slow"), "\(resumed.stderr)")

@@ -21,9 +21,10 @@ public struct EngineConfiguration: Sendable {
     /// Which ready step starts first when not all may: critical path first (by learned durations
     /// once there are enough executions, else `estimatedDuration`), or first come, first served.
     public var scheduling: ReadyQueue.Scheduling
-    /// Whether `workflow` steps start child executions (the default), or go to the executor
-    /// registered for `.workflow` like any other step (a simulation models them).
-    public var startsChildWorkflows = true
+    /// A simulation: every step runs through the executor registered for its type, `workflow`
+    /// steps, approvals and waits for a signal or a time included (they start no child and wait
+    /// for nobody). Default `false`.
+    public var modelsEveryStep = false
 
     public init(
         workerLimit: Int = 64, killGracePeriod: Duration = .seconds(5), logLimit: Int = 64 * 1024,

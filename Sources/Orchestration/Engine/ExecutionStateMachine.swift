@@ -110,6 +110,9 @@ package struct ExecutionStateMachine: Sendable {
     package internal(set) var signals: [String: JSONValue] = [:]
     /// Decisions on approval steps that did not wait yet, by step id.
     var decisions: [String: ExecutionSignal] = [:]
+    /// Whether approvals and waits for a signal or a time wait (``suspend(_:attempt:request:waitingFor:now:actions:)``);
+    /// a simulation runs them as steps instead (``EngineConfiguration/modelsEveryStep``).
+    package var suspendsWaits = true
     /// Set when the workflow's outputs could not be rendered: the execution fails.
     var outputsFailed = false
     /// Steps whose saved results were taken as they are (their items' lists are the same).
@@ -320,7 +323,7 @@ package struct ExecutionStateMachine: Sendable {
             releaseDownstream(of: i, now: now, actions: &actions)
             return
         }
-        if let wait = waitKind(i, request) {
+        if suspendsWaits, let wait = waitKind(i, request) {
             suspend(i, attempt: attempt, request: request, waitingFor: wait, now: now, actions: &actions)
             return
         }

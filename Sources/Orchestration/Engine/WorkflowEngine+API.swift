@@ -115,6 +115,7 @@ extension WorkflowEngine {
         var machine = ExecutionStateMachine(
             compiled: compiled, values: values, limit: limit, reuse: options.reuse, debug: options.debug, seed: seeds.next())
         machine.scheduling = configuration.scheduling
+        machine.suspendsWaits = !configuration.modelsEveryStep
         let run = Run(machine: machine, redactor: Redactor(secrets: secretValues.values))
         run.workflowHash = workflowHashes[workflowID] ?? ""
         run.options = StoredOptions(maxParallelism: options.maxParallelism, debug: options.debug, trigger: options.trigger)

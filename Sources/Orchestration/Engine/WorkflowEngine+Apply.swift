@@ -246,7 +246,7 @@ extension WorkflowEngine {
     nonisolated func runAttempt(_ request: StepRequest, signal: OneShotSignal, redactor: Redactor) async -> StepOutcome {
         var executors = self.executors
         // A workflow step's child is started by this engine.
-        if request.type == .workflow, configuration.startsChildWorkflows {
+        if request.type == .workflow, !configuration.modelsEveryStep {
             executors.register(ChildWorkflowExecutor(engine: self), for: .workflow)
         }
         let runner = AttemptRunner(executors: executors, context: context, time: time)

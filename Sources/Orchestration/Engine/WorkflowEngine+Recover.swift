@@ -162,6 +162,7 @@ extension WorkflowEngine {
             compiled: compiled, values: values, limit: limit, reuse: reuse, debug: debug ?? record.options.debug,
             paused: record.options.paused, seed: seeds.next())
         machine.scheduling = configuration.scheduling
+        machine.suspendsWaits = !configuration.modelsEveryStep
         machine.setStartedAt(e.startedAt ?? record.createdAt)
         // Recovered meanwhile by another path (a parent's workflow step carrying its child on).
         guard runs[e.id] == nil else { return nil }

@@ -167,7 +167,7 @@ package struct Simulator: Sendable {
         // A workflow step is modelled like any other step: its child is not simulated.
         let configuration = {
             var c = EngineConfiguration(retainedExecutions: 64, scheduling: scheduling)
-            c.startsChildWorkflows = false
+            c.modelsEveryStep = true
             return c
         }()
         let predictions = PredictionLog()

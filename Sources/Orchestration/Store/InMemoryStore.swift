@@ -16,6 +16,7 @@ public actor InMemoryStore {
     var deliveries: [String: Date] = [:]
     var startKeys: [String: StartKey] = [:]
     var signalLog: [ExecutionSignal] = []
+    var signalSeq: Int64 = 0
     var busEvents: [BusEvent] = []
     var cursors: [String: Int64] = [:]
     var subscriptionRecords: [String: EventSubscription] = [:]
@@ -148,6 +149,7 @@ extension InMemoryStore: ExecutionStore {
         }
         let gone = Set(old)
         order.removeAll { gone.contains($0) }
+        signalLog.removeAll { gone.contains($0.executionID) }
         return old.count
     }
 
@@ -268,7 +270,8 @@ extension InMemoryStore: StartKeyStore {
 extension InMemoryStore: SignalStore {
     public func addSignal(_ signal: ExecutionSignal) -> ExecutionSignal {
         var saved = signal
-        saved.seq = Int64(signalLog.count + 1)
+        signalSeq += 1
+        saved.seq = signalSeq
         signalLog.append(saved)
         return saved
     }

@@ -11,6 +11,7 @@
 /// | ``SubscriptionStore`` | outbound subscriptions and dead letters | event bus, outbound webhooks |
 /// | ``LearningStore`` | observations, learned statistics, the optimization audit | learning engine |
 /// | ``StartKeyStore`` | idempotency keys of execution starts | engine |
+/// | ``SignalStore`` | signals and approval decisions sent to executions | engine, CLI, API |
 ///
 /// Atomic together: the writes of one ``ExecutionStore/apply(_:)`` batch — an execution's creation
 /// and updates, attempts, step results and, with an execution's end, its learning observation
@@ -20,7 +21,7 @@
 ///
 /// Implementations: ``InMemoryStore`` and `SQLiteStore` (`OrchestrationSQLite`).
 public typealias Store = WorkflowStore & ExecutionStore & TriggerStore & EventLogStore & SubscriptionStore & LearningStore
-    & StartKeyStore
+    & StartKeyStore & SignalStore
 
 /// Errors from a store: unreadable, foreign, newer or full databases and the like.
 public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {

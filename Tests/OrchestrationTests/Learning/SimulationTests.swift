@@ -148,4 +148,21 @@ struct SchedulingEvaluationTests {
         #expect(report.makespan.p50 == 30, "\(report.makespan)")
         #expect(report.pattern.steps.map(\.stepID) == ["shard"])
     }
+
+    @Test("a simulation runs workflow steps, approvals and waits as the model says, instead of waiting for anyone")
+    func waitsAreModelled() async throws {
+        let workflow = try workflowDocument(
+            """
+            name: gated
+            steps:
+              - {id: gate, type: approval, timeout: 1h}
+              - {id: build, workflow: other, dependencies: [gate]}
+              - {id: ci, type: wait, dependencies: [build], timeout: 1h, inputs: {signal: done}}
+            """
+        ).workflow
+        let model = try SimulationModel.parse("default: {duration: 1s}\nsteps:\n  gate: {duration: 600s}\n", file: "model.yaml")
+        let report = try await Simulator(workflow: workflow, model: model, seed: 3).run(runs: 3)
+        #expect(report.successRate == 1)
+        #expect(report.makespan.p50 == 602, "\(report.makespan)")
+    }
 }
