@@ -93,8 +93,16 @@ extension PostgresStore: ExecutionLeases {
             // Ended here (or deleted): nothing more to hold. Held by another node now: lost.
             if ours || !unfinished { done.insert(id) } else { lost.insert(id) }
         }
-        book.withLock { b in for id in lost.union(done) where b.held[id] == held[id] { b.held[id] = nil } }
-        return lost
+        // Only holds this renewal asked about: one claimed again meanwhile (a new epoch, say by a
+        // recovery running beside this renewal) is held, not lost, and its run must go on.
+        return book.withLock { b in
+            var gone: Set<String> = []
+            for id in lost.union(done) where b.held[id] == held[id] {
+                b.held[id] = nil
+                if lost.contains(id) { gone.insert(id) }
+            }
+            return gone
+        }
     }
 
     public func releaseLeases() async throws {

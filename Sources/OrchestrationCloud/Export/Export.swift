@@ -148,7 +148,7 @@ public enum WorkflowExporter {
 
 extension WorkflowExporter {
     /// The targets whose exporter writes forEach steps (as their own fan-out construct).
-    static let forEachTargets: Set<CloudTarget> = [.argo, .aws]
+    static let forEachTargets: Set<CloudTarget> = [.argo, .aws, .azure]
 
     /// forEach steps a target's exporter does not write yet: refused by name rather than exported
     /// as a single run.

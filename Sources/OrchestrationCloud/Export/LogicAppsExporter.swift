@@ -45,7 +45,7 @@ struct LogicAppsExporter {
         for s in model.steps {
             var runAfter: [String: JSONValue] = [:]
             for u in s.upstream { runAfter[model.steps[u].id] = s.statusReads.contains(u) ? Self.allStatuses : ["Succeeded"] }
-            guard var action = action(s.body, stepID: s.id, field: nil) else { continue }
+            guard let made = action(s.body, stepID: s.id, field: nil), var action = fanned(s, made) else { continue }
             if wrapped[s.index] {
                 var tests: [String] = s.upstream.filter { !s.statusReads.contains($0) && wrapped[$0] }.map {
                     "equals(actions('\(runName($0))')?['status'], 'Succeeded')"
@@ -312,6 +312,7 @@ struct LogicAppsExporter {
             problems.append(ExportProblem(step: stepID, field: field, message: message))
             return nil
         }
+        if let item = itemReference(r, stepID: stepID, field: field) { return item }
         switch model.target(r) {
         case .input(let name, let path):
             let given = "triggerBody()?[\(Self.quote(name))]"
@@ -319,6 +320,7 @@ struct LogicAppsExporter {
             return path.isEmpty ? base : "(\(base))" + Self.path(path)
         case .step(let id, let f, let path):
             guard let i = model.graph.index[id] else { return problem("'\(r.template)' names no step") }
+            if let fan = fanReference(r, of: i, field: f, stepID: stepID, field: field) { return fan }
             let run = Self.quote(runName(i))
             switch f {
             case "status", "success", "failed", "timedOut":

@@ -84,6 +84,8 @@ def check_scope(actions, where, names):
                 problems.append(f"{here}: an If action needs an expression")
             check_scope(action.get("actions", {}), here, names)
             check_scope(action.get("else", {}).get("actions", {}), here + ".else", names)
+        if kind == "Foreach" and not isinstance(action.get("foreach"), str):
+            problems.append(f"{here}: a Foreach action needs a foreach expression")
         if kind in {"Scope", "Until", "Foreach"}:
             check_scope(action.get("actions", {}), here, names)
         check_strings(action, here)

@@ -112,14 +112,46 @@ struct ForEachExportTests {
                 ])
     }
 
-    @Test("GCP Workflows and Logic Apps refuse forEach steps by name")
+    @Test("GCP Workflows refuses forEach steps by name")
     func refused() throws {
         let graph = try ExportSupport.graph(
             "name: t\nsteps:\n  - {id: a, type: api, forEach: [1, 2], inputs: {url: 'https://example.com/${item}'}}\n")
-        for target in [CloudTarget.gcp, .azure] {
-            #expect(
-                ExportSupport.problems(graph, target).contains("step 'a' (forEach): forEach steps are not exported to \(target) yet"), "\(target)")
-        }
+        #expect(ExportSupport.problems(graph, .gcp).contains("step 'a' (forEach): forEach steps are not exported to \(CloudTarget.gcp) yet"))
+    }
+
+    @Test("Logic Apps: a Foreach around the step's action; ${item} is items(); results and count downstream; tolerances and indexes refused")
+    func logicApps() async throws {
+        let graph = try ExportSupport.graph(
+            """
+            name: la-fan
+            variables: {hosts: [a, b]}
+            steps:
+              - {id: ping, type: api, forEach: "${hosts}", maxConcurrency: 80, inputs: {url: "https://${item}.example.com/health", method: GET}}
+              - {id: lit, type: api, forEach: [{n: 1}], inputs: {url: "https://example.com/${item.n}", method: GET}}
+              - {id: report, type: api, dependencies: [ping, lit], inputs: {url: "https://example.com/report", method: POST, json: {all: "${ping.results}", count: "${ping.itemCount}"}}}
+            """)
+        let result = try WorkflowExporter.export(graph, to: .azure)
+        let (status, output) = try await CloudExportTests.checkLogicApps([result.text])
+        #expect(status == 0, "\(output)\n\(result.text)")
+        let ping = result.document["actions"]?["ping"]
+        #expect(ping?["type"] == "Foreach")
+        #expect(ping?["foreach"] == "@coalesce(triggerBody()?['hosts'], parameters('hosts'))")
+        #expect(ping?["runtimeConfiguration"] == ["concurrency": ["repetitions": 50]])
+        #expect(ping?["actions"]?["ping-item"]?["inputs"]?["uri"] == "https://@{items('ping')}.example.com/health", "\(result.text)")
+        #expect(result.document["actions"]?["lit"]?["foreach"] == #"@json('[{"n":1}]')"#)
+        let body = result.document["actions"]?["report"]?["inputs"]?["body"]
+        #expect(body?["all"] == "@body('ping-item')", "\(result.text)")
+        #expect(body?["count"] == "@length(body('ping-item'))")
+        #expect(
+            result.warnings.map(\.description).contains("step 'ping' (maxConcurrency): Logic Apps runs at most 50 iterations at once; 80 becomes 50"))
+        #expect(
+            ExportSupport.problems(
+                try ExportSupport.graph(
+                    "name: t\nsteps:\n  - {id: a, type: api, forEach: [1], toleratedFailures: 1, inputs: {url: 'https://x/${itemIndex}'}}\n"), .azure)
+                == [
+                    "step 'a' (inputs.url): '${itemIndex}': a Logic Apps Foreach gives its items no index",
+                    "step 'a' (toleratedFailures): a Logic Apps Foreach fails when any iteration fails; a tolerance of failed items cannot be expressed",
+                ])
     }
 
     @Test(
