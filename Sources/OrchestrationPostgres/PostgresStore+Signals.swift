@@ -7,14 +7,20 @@ import PostgresNIO
 extension PostgresStore: SignalStore {
     public func addSignal(_ signal: ExecutionSignal) async throws -> ExecutionSignal {
         let payload = try Self.json(signal.payload), sent = signal.sentAt.timeIntervalSince1970
-        let rows = try await rows(
-            "save a signal",
-            """
-            INSERT INTO signal (execution_id, kind, name, payload, sender, sent_at)
-            VALUES (\(signal.executionID), \(signal.kind.rawValue), \(signal.name), \(payload), \(signal.sender), \(sent)) RETURNING seq
-            """, as: Int64.self)
+        let logger = self.logger
+        // Inserts for one execution take turns on its row, so they commit in the order of their
+        // sequence numbers: a reader that has seen seq n never misses a smaller one committed later.
+        let seq = try await transaction("save a signal") { connection -> Int64 in
+            try await connection.execute("SELECT 1 FROM execution WHERE id = \(signal.executionID) FOR UPDATE", logger: logger)
+            return try await connection.rows(
+                """
+                INSERT INTO signal (execution_id, kind, name, payload, sender, sent_at)
+                VALUES (\(signal.executionID), \(signal.kind.rawValue), \(signal.name), \(payload), \(signal.sender), \(sent)) RETURNING seq
+                """, logger: logger, as: Int64.self
+            ).first ?? 0
+        }
         var saved = signal
-        saved.seq = rows.first ?? 0
+        saved.seq = seq
         return saved
     }
 

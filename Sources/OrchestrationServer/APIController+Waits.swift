@@ -19,6 +19,7 @@ extension APIController {
             ? Components.Schemas.Decision()
             : try APIBody.decode(Components.Schemas.Decision.self, from: buffer, expected: #"a JSON object: {"comment": "…", "data": {…}}"#)
         let execution = try await current(id)
+        guard !execution.status.isTerminal else { throw Problem(.conflict, "execution \(id) already \(execution.status.rawValue)") }
         guard let step = execution.stepResults[stepID] else { throw Problem(.notFound, "execution \(id) has no step '\(stepID)' (yet)") }
         guard step.waitingFor == "approval" else {
             throw Problem(.conflict, "step \(stepID) of execution \(id) is not waiting for approval; it is \(step.status.rawValue)")

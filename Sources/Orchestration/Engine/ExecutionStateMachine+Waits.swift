@@ -57,6 +57,12 @@ extension ExecutionStateMachine {
         }
     }
 
+    /// Whether unit `i` waits as attempt `attempt`.
+    package func isSuspended(_ i: Int, attempt: Int) -> Bool {
+        guard phase.indices.contains(i), case .suspended(let a) = phase[i] else { return false }
+        return a == attempt
+    }
+
     /// Units waiting now.
     package var waitingCount: Int {
         phase.reduce(0) { n, p in

@@ -338,6 +338,7 @@ package struct ExecutionStateMachine: Sendable {
     mutating func end(_ i: Int, status: StepStatus, reason: String?, error: String?, now: Date, actions: inout [Action]) {
         phase[i] = .done
         results[i].status = status
+        results[i].waitingFor = nil
         results[i].skipReason = reason
         if let error { results[i].error = error }
         if results[i].startedAt != nil {

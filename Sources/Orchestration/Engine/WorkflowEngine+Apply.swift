@@ -154,18 +154,15 @@ extension WorkflowEngine {
                         redactor: run.redactor, queued: run.machine.compiled.queues[step].map { queued(request, on: $0, run: run) }))
             case .suspend(let step, let attempt, let request):
                 emitStarted(request, attempt: attempt, cacheKey: nil)
-                let started = run.machine.results[step].startedAt ?? now()
-                if let timeout = request.timeout {
-                    // From the step's first start: a wait carried on after a restart keeps its deadline.
-                    let left = max(.zero, timeout - .clamped(seconds: now().timeIntervalSince(started)))
-                    jobSink.yield(.timer(delay: left, fire: .waitTimeout(executionID: id, step: step), stop: run.timers))
-                }
-                if let wait = run.machine.results[step].waitingFor, wait.hasPrefix("until:"), let time = TimeText.parse(String(wait.dropFirst(6))) {
-                    let delay = Duration.clamped(seconds: max(0, time.timeIntervalSince(now())))
-                    jobSink.yield(.timer(delay: delay, fire: .waitUntil(executionID: id, step: step), stop: run.timers))
-                }
-                // A signal or a decision may be waiting in the store already.
-                jobSink.yield(.followUp { [weak self] in await self?.deliverSignals(id) })
+                // A signal or a decision may be waiting in the store already (sent while this
+                // process was down): taken before the timers start, so a decision made in time
+                // is not beaten by a timeout that passed during the restart.
+                let timeout = request.timeout
+                jobSink.yield(
+                    .followUp { [weak self] in
+                        await self?.deliverSignals(id)
+                        await self?.armWaitTimers(id, step: step, attempt: attempt, timeout: timeout)
+                    })
             case .stepExpanded(let step):
                 if hasSubscribers.load(ordering: .acquiring) {
                     emit(

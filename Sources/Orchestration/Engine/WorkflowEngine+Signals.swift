@@ -30,6 +30,22 @@ extension WorkflowEngine {
         }
     }
 
+    /// Starts the timers of waiting unit `step` (its timeout, from its first start, so a wait
+    /// carried on after a restart keeps its deadline; the time an `until:` waits for), if it still waits.
+    func armWaitTimers(_ id: String, step: Int, attempt: Int, timeout: Duration?) {
+        guard let run = runs[id], run.machine.isSuspended(step, attempt: attempt) else { return }
+        let now = self.now()
+        if let timeout {
+            let started = run.machine.results[step].startedAt ?? now
+            let left = max(.zero, timeout - .clamped(seconds: now.timeIntervalSince(started)))
+            jobSink.yield(.timer(delay: left, fire: .waitTimeout(executionID: id, step: step), stop: run.timers))
+        }
+        if let wait = run.machine.results[step].waitingFor, wait.hasPrefix("until:"), let time = TimeText.parse(String(wait.dropFirst(6))) {
+            let delay = Duration.clamped(seconds: max(0, time.timeIntervalSince(now)))
+            jobSink.yield(.timer(delay: delay, fire: .waitUntil(executionID: id, step: step), stop: run.timers))
+        }
+    }
+
     /// The executions with a step waiting for a decision or a signal.
     func waitingExecutions() -> [String] {
         runs.compactMap { id, run in run.machine.waitingCount > 0 && !run.machine.status.isTerminal ? id : nil }

@@ -52,6 +52,7 @@ struct APIApprovalTests {
             #expect(final.stepResults["gate"]?.outputs == ["approved": true, "approvedBy": "env-1", "comment": "ok", "data": ["ticket": "CHG-1"]])
             #expect(final.stepResults["ci"]?.outputs["payload"] == [1, 2])
             #expect(try await post("/signals/done", "{}").0 == .conflict, "the execution has ended")
+            #expect(try await post("/steps/gate/approve", "{}").0 == .conflict, "the execution has ended")
         }
     }
 }

@@ -126,6 +126,7 @@ struct ApprovalTests {
             let final = try await engine.waitForExecution(run.id)
             #expect(final.status == .cancelled)
             #expect(final.stepResults["gate"]?.error == "stopped waiting: by hand")
+            #expect(final.stepResults["gate"]?.waitingFor == nil, "a step that ended waits for nothing")
         }
     }
 
