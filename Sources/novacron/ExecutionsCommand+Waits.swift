@@ -44,9 +44,13 @@ extension ExecutionsCommand {
         @OptionGroup var remote: RemoteOptions
 
         func run() async throws {
+            guard (1...100).contains(name.count), name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
+                throw Decision.invalid("a signal name is 1 to 100 letters, digits, '-', '_' or '.'")
+            }
+            guard (data?.utf8.count ?? 0) <= 1 << 16 else { throw Decision.invalid("--data is more than 64 KiB") }
             let payload = try Decision.json(data, option: "--data") ?? .null
             if remote.serverURL != nil {
-                _ = try await remote.call(.POST, "/api/v1/executions/\(id)/signals/\(name)", body: payload)
+                _ = try await remote.call(.POST, "/api/v1/executions/\(Decision.segment(id))/signals/\(name)", body: payload)
                 return Console.out("sent signal \(name) to \(id)")
             }
             let store = try await Decision.open(id, storeOptions)
@@ -66,13 +70,14 @@ extension ExecutionsCommand {
             var payload: [String: JSONValue] = [:]
             if let comment { payload["comment"] = .string(comment) }
             if let value = try json(data, option: "--data") {
-                guard case .object = value else { throw ValidationError("--data must be a JSON object") }
+                guard case .object = value else { throw Decision.invalid("--data must be a JSON object") }
                 payload["data"] = value
             }
             let verb = kind == .approve ? "approved" : "rejected"
             if remote.serverURL != nil {
                 _ = try await remote.call(
-                    .POST, "/api/v1/executions/\(id)/steps/\(step)/\(kind == .approve ? "approve" : "reject")", body: .object(payload))
+                    .POST, "/api/v1/executions/\(segment(id))/steps/\(segment(step))/\(kind == .approve ? "approve" : "reject")",
+                    body: .object(payload))
                 return Console.out("\(verb) \(step) of \(id)")
             }
             let store = try await open(id, options)
@@ -89,10 +94,21 @@ extension ExecutionsCommand {
             Console.out("\(verb) \(step) of \(id); the execution takes it within a second where it runs, or when it is resumed")
         }
 
+        /// Says `message` as an error and exits 2, as every command does for invalid input.
+        static func invalid(_ message: String) -> ExitCode {
+            Console.err("error: \(message)")
+            return ExitStatus.invalidInput
+        }
+
+        /// A path segment, percent-encoded (`build[2]`, ids with odd characters).
+        static func segment(_ text: String) -> String {
+            text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-_."))) ?? text
+        }
+
         static func json(_ text: String?, option: String) throws -> JSONValue? {
             guard let text else { return nil }
             guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else {
-                throw ValidationError("\(option) is not JSON: \(text.prefix(80))")
+                throw Decision.invalid("\(option) is not JSON: \(text.prefix(80))")
             }
             return value
         }

@@ -14,8 +14,10 @@ extension ExecutionStateMachine {
         switch request.type {
         case .approval: return "approval"
         case .wait:
-            if case .string(let name)? = request.inputs["signal"], !name.isEmpty { return "signal:" + name }
-            if let until = request.inputs["until"], until != .null { return "until:" + until.text }
+            // Present means a wait for it, even when a reference rendered it empty: that fails
+            // naming the input rather than running as a sleep without a duration.
+            if let signal = request.inputs["signal"] { return "signal:" + signal.text }
+            if let until = request.inputs["until"] { return "until:" + until.text }
             return nil
         default: return nil
         }
@@ -25,6 +27,14 @@ extension ExecutionStateMachine {
     mutating func suspend(_ i: Int, attempt: Int, request: StepRequest, waitingFor wait: String, now: Date, actions: inout [Action]) {
         readyQueue.finish(i)
         var wait = wait
+        if wait == "signal:" {
+            phase[i] = .running(attempt: attempt)
+            results[i].attempts = attempt
+            end(i, status: .failed, reason: nil, error: "inputs.signal is empty: name the signal to wait for", now: now, actions: &actions)
+            failedWithoutContinue(i, now: now, actions: &actions)
+            releaseDownstream(of: i, now: now, actions: &actions)
+            return
+        }
         if wait.hasPrefix("until:") {
             // Written back as ISO 8601 in UTC, which the engine times.
             guard let time = TimeText.parse(String(wait.dropFirst(6))) else {

@@ -164,6 +164,10 @@ struct ApprovalTests {
             let failed = try await engine.waitForExecution(bad.id)
             #expect(failed.status == .failed)
             #expect(failed.stepResults["hold"]?.error == "until: 'soon' is not a time like 2026-12-24T18:00:00Z or 2026-12-24")
+            let missing = try await engine.executeWorkflow("release", inputs: ["releaseAt": .null])
+            #expect(
+                try await engine.waitForExecution(missing.id).stepResults["hold"]?.error
+                    == "until: '' is not a time like 2026-12-24T18:00:00Z or 2026-12-24", "a null time names the input, not a missing duration")
         }
     }
 }
