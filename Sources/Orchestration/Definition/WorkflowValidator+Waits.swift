@@ -9,7 +9,9 @@ extension ValidationContext {
                 error(.wrongType, "inputs.until is a time (2026-12-24T18:00:00Z) or a ${…} reference to one", path: "\(path).inputs.until")
             }
             for other in ["duration", "url", "signal"] where step.inputs[other] != nil {
-                error(.invalidValue, "a wait step waits until a time or for \(other), not both", path: "\(path).inputs.\(other)")
+                error(
+                    .invalidValue, "a wait step waits until a time or for \(other == "signal" ? "a signal" : other), not both",
+                    path: "\(path).inputs.\(other)")
             }
             if step.queue != nil { error(.invalidValue, "a step that waits until a time takes no queue", path: "\(path).queue") }
         }
@@ -29,6 +31,12 @@ extension ValidationContext {
             } else {
                 error(.wrongType, "inputs.signal names the signal to wait for (text)", path: "\(path).inputs.signal")
             }
+        }
+        let waits = step.type == .approval || (step.type == .wait && (step.inputs["signal"] != nil || step.inputs["until"] != nil))
+        if waits, let policy = step.retryPolicy, policy.maxAttempts > 1 {
+            warning(
+                .invalidRetryPolicy, "a step that waits is not retried: a rejection or a timeout is final; remove the retry policy",
+                path: "\(path).retryPolicy")
         }
         guard let decision = step.onTimeout else { return }
         if step.type != .approval {

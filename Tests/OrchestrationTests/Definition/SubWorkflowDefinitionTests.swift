@@ -54,4 +54,27 @@ struct SubWorkflowDefinitionTests {
                     "wf.yaml:6:35: error: steps[2].workflow: 'workflow' names the child of a workflow step, and this step is a task step",
                 ])
     }
+
+    @Test("waiting steps: onTimeout needs an approval with a timeout; a wait is for a signal or a time, not both; a retry policy on a wait is warned")
+    func waits() throws {
+        #expect(
+            problems(
+                """
+                name: w
+                steps:
+                  - {id: a, type: approval, onTimeout: later}
+                  - {id: b, type: task, onTimeout: approve, inputs: {command: x}}
+                  - {id: c, type: wait, inputs: {signal: go, until: "2026-12-24"}}
+                  - {id: d, type: approval, onTimeout: approve}
+                """)
+                == [
+                    "wf.yaml:3:40: error: steps[0].onTimeout: onTimeout is approve or reject, not 'later'",
+                    "wf.yaml:4:36: error: steps[1].onTimeout: onTimeout decides an approval step's timeout; this step is a task step",
+                    "wf.yaml:5:42: error: steps[2].inputs.signal: a wait step waits until a time or for a signal, not both",
+                    "wf.yaml:6:40: error: steps[3].onTimeout: onTimeout needs a timeout to act on",
+                ])
+        let doc = try WorkflowLoader.load(
+            source: "name: w\nsteps:\n  - {id: a, type: approval, retryPolicy: {maxAttempts: 3}}\n", file: "wf.yaml")
+        #expect(doc.warnings.map(\.message).contains("a step that waits is not retried: a rejection or a timeout is final; remove the retry policy"))
+    }
 }
