@@ -13,7 +13,7 @@ extension APIController {
             Components.Schemas.BackfillRequest.self, from: body, expected: "a JSON object: {\"from\": \"2026-11-01\", \"to\": \"2026-11-02\"}")
         var range: [Date] = []
         for (name, text) in [("from", given.from), ("to", given.to)] {
-            guard let time = Backfill.time(text) else {
+            guard let time = TimeText.parse(text) else {
                 throw Problem(
                     .badRequest, "\(name) '\(text.prefix(60))' is not a date (2026-11-01) or an ISO 8601 time with its offset (2026-11-01T06:00:00Z)")
             }
@@ -28,7 +28,7 @@ extension APIController {
         guard let workflow = await engine.workflow(id) else { throw Problem(.notFound, "no workflow '\(id)'") }
         let plan = try Backfill(workflow: workflow, triggerID: given.trigger, from: range[0], to: range[1])
         let done = try await plan.done(in: store)
-        let todo = plan.ticks.filter { !done.contains(Backfill.text($0)) }
+        let todo = plan.ticks.filter { !done.contains(TimeText.format($0)) }
         let dryRun = given.dryRun ?? false
         if !dryRun, !todo.isEmpty {
             // In the background, on this node: the answer is the plan. A node that stops midway
@@ -39,7 +39,8 @@ extension APIController {
                     engine.logger.info(
                         "backfill tick",
                         metadata: [
-                            "workflow": "\(plan.workflowID)", "tick": "\(Backfill.text(outcome.tick))", "execution": "\(outcome.executionID ?? "-")",
+                            "workflow": "\(plan.workflowID)", "tick": "\(TimeText.format(outcome.tick))",
+                            "execution": "\(outcome.executionID ?? "-")",
                             "status": "\(outcome.status?.rawValue ?? "not started")", "error": "\(outcome.error ?? "")",
                         ])
                 }
@@ -47,7 +48,7 @@ extension APIController {
         }
         let answer = Components.Schemas.BackfillPlan(
             workflow: plan.workflowID, trigger: plan.trigger.id, dryRun: dryRun,
-            skipped: plan.ticks.filter { done.contains(Backfill.text($0)) }.map(Backfill.text), toRun: todo.map(Backfill.text))
+            skipped: plan.ticks.filter { done.contains(TimeText.format($0)) }.map(TimeText.format), toRun: todo.map(TimeText.format))
         return try APIBody.response(answer, dryRun ? .ok : .accepted)
     }
 }

@@ -21,7 +21,7 @@ extension APIController {
         let execution = try await current(id)
         guard !execution.status.isTerminal else { throw Problem(.conflict, "execution \(id) already \(execution.status.rawValue)") }
         guard let step = execution.stepResults[stepID] else { throw Problem(.notFound, "execution \(id) has no step '\(stepID)' (yet)") }
-        guard step.waitingFor == "approval" else {
+        guard step.waitReason == .approval else {
             throw Problem(.conflict, "step \(stepID) of execution \(id) is not waiting for approval; it is \(step.status.rawValue)")
         }
         var payload: [String: JSONValue] = [:]

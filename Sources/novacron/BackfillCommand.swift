@@ -53,7 +53,7 @@ struct BackfillCommand: AsyncParsableCommand {
     func range() throws -> (from: Date, to: Date) {
         var times: [Date] = []
         for (name, text) in [("--from", from), ("--to", to)] {
-            guard let time = Backfill.time(text) else {
+            guard let time = TimeText.parse(text) else {
                 Console.err("error: \(name) '\(text)' is not a date (2026-11-01) or an ISO 8601 time with its offset (2026-11-01T06:00:00Z)")
                 throw ExitStatus.invalidInput
             }
@@ -90,14 +90,14 @@ struct BackfillCommand: AsyncParsableCommand {
             Console.err("error: \(error.message)")
             throw ExitStatus.invalidInput
         }
-        let todo = plan.ticks.filter { !skipped.contains(Backfill.text($0)) }
-        let already = plan.ticks.filter { skipped.contains(Backfill.text($0)) }
+        let todo = plan.ticks.filter { !skipped.contains(TimeText.format($0)) }
+        let already = plan.ticks.filter { skipped.contains(TimeText.format($0)) }
         if output == .text {
             Console.out(
                 "\(plan.workflowID) trigger \(plan.trigger.id) (\(plan.trigger.effectiveSchedule ?? "")): \(plan.ticks.count) tick\(plan.ticks.count == 1 ? "" : "s"), \(already.count) already run, \(todo.count) to run\(dryRun ? " (dry run)" : "")"
             )
-            for tick in already { Console.out("  \(Backfill.text(tick))  skipped: already has an execution") }
-            if dryRun { for tick in todo { Console.out("  \(Backfill.text(tick))  would run") } }
+            for tick in already { Console.out("  \(TimeText.format(tick))  skipped: already has an execution") }
+            if dryRun { for tick in todo { Console.out("  \(TimeText.format(tick))  would run") } }
         }
         var outcomes: [Backfill.Outcome] = []
         if !dryRun, !todo.isEmpty {
@@ -112,7 +112,7 @@ struct BackfillCommand: AsyncParsableCommand {
                             let how =
                                 outcome.status.map { "\($0.rawValue)\(outcome.error.map { ": \($0)" } ?? "")" }
                                 ?? "not started: \(outcome.error ?? "")"
-                            Console.out("  \(Backfill.text(outcome.tick))  \(outcome.executionID ?? "-")  \(how)")
+                            Console.out("  \(TimeText.format(outcome.tick))  \(outcome.executionID ?? "-")  \(how)")
                         }
                         sink.yield(outcome)
                     }
@@ -125,12 +125,12 @@ struct BackfillCommand: AsyncParsableCommand {
         if output == .json {
             let report: JSONValue = [
                 "workflow": .string(plan.workflowID), "trigger": .string(plan.trigger.id), "dryRun": .bool(dryRun),
-                "skipped": .array(already.map { .string(Backfill.text($0)) }),
-                "toRun": .array(todo.map { .string(Backfill.text($0)) }),
+                "skipped": .array(already.map { .string(TimeText.format($0)) }),
+                "toRun": .array(todo.map { .string(TimeText.format($0)) }),
                 "executions": .array(
                     outcomes.sorted { $0.tick < $1.tick }.map { o in
                         [
-                            "tick": .string(Backfill.text(o.tick)), "id": o.executionID.map(JSONValue.string) ?? .null,
+                            "tick": .string(TimeText.format(o.tick)), "id": o.executionID.map(JSONValue.string) ?? .null,
                             "status": o.status.map { .string($0.rawValue) } ?? .null, "error": o.error.map(JSONValue.string) ?? .null,
                         ]
                     }),

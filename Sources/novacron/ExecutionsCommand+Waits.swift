@@ -6,8 +6,8 @@ import Orchestration
 /// `executions approve|reject ID STEP` and `executions signal ID NAME`: saved in the store (or
 /// sent to a server with --server), taken by the execution wherever it runs, within a second.
 extension ExecutionsCommand {
-    struct Approve: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Approve an approval step that waits for a decision.")
+    /// What `approve` and `reject` take.
+    struct DecisionArguments: ParsableArguments {
         @Argument(help: "The execution id.") var id: String
         @Argument(help: "The approval step (an item of a forEach step as STEP[i]).") var step: String
         @Option(name: .long, help: "A comment, read downstream as ${STEP.comment}.") var comment: String?
@@ -15,23 +15,21 @@ extension ExecutionsCommand {
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var remote: RemoteOptions
 
-        func run() async throws {
-            try await Decision.send(.approve, id: id, step: step, comment: comment, data: data, store: storeOptions, remote: remote)
+        func send(_ kind: ExecutionSignal.Kind) async throws {
+            try await Decision.send(kind, id: id, step: step, comment: comment, data: data, store: storeOptions, remote: remote)
         }
+    }
+
+    struct Approve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Approve an approval step that waits for a decision.")
+        @OptionGroup var decision: DecisionArguments
+        func run() async throws { try await decision.send(.approve) }
     }
 
     struct Reject: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Reject an approval step that waits for a decision: the step fails.")
-        @Argument(help: "The execution id.") var id: String
-        @Argument(help: "The approval step (an item of a forEach step as STEP[i]).") var step: String
-        @Option(name: .long, help: "A comment, read downstream as ${STEP.comment}.") var comment: String?
-        @Option(name: .long, help: ArgumentHelp("A JSON object, read downstream as ${STEP.data…}.", valueName: "json")) var data: String?
-        @OptionGroup var storeOptions: StoreOptions
-        @OptionGroup var remote: RemoteOptions
-
-        func run() async throws {
-            try await Decision.send(.reject, id: id, step: step, comment: comment, data: data, store: storeOptions, remote: remote)
-        }
+        @OptionGroup var decision: DecisionArguments
+        func run() async throws { try await decision.send(.reject) }
     }
 
     struct Signal: AsyncParsableCommand {
@@ -82,7 +80,7 @@ extension ExecutionsCommand {
             }
             let store = try await open(id, options)
             guard let record = try await StoreCall.run({ try await store.execution(id: id) }), let result = record.execution.stepResults[step],
-                result.waitingFor == "approval"
+                result.waitReason == .approval
             else {
                 Console.err("error: step \(step) of execution \(id) is not waiting for approval")
                 throw ExitStatus.invalidInput

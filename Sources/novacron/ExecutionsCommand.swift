@@ -125,7 +125,7 @@ struct ExecutionsCommand: AsyncParsableCommand {
                         var detail = r.skipReason ?? r.error ?? (r.cached ? "cached" : "")
                         if let counts = items[key] { detail = "\(counts)" + (detail.isEmpty ? "" : "; \(detail)") }
                         if let child = r.childExecutionID { detail = "child \(child)" + (detail.isEmpty ? "" : "; \(detail)") }
-                        if let wait = r.waitingFor { detail = "waiting for " + wait.replacingOccurrences(of: ":", with: " ") }
+                        if let wait = r.waitReason { detail = "waiting for " + (wait == .approval ? "approval" : wait.words) }
                         rows.append([
                             key, r.status.rawValue, String(r.attempts), r.startedAt == nil ? "-" : ProgressDisplay.format(r.duration),
                             String(detail.prefix(80)),

@@ -2,68 +2,56 @@ import Foundation
 
 /// Approvals and signals: steps that wait for something from outside, holding no slot.
 ///
-/// An `approval` step, or a `wait` step with `signal:`, is *suspended* when it would start: it
+/// An `approval` step, or a `wait` step with `signal:` or `until:`, is *suspended* when it would start: it
 /// leaves the ready queue's count of running steps, and ends when a decision or the named signal
 /// arrives (``receive(_:now:)``), or when its timeout passes (``waitTimedOut(step:now:)``). A signal
 /// is kept once received, so a step that waits for it later ends at once; a decision on an
 /// approval step that does not wait yet is kept for when it does.
 extension ExecutionStateMachine {
-    /// What unit `i` waits for when it starts with `request`: `approval`, `signal:<name>`, or nil
-    /// for a step that runs.
-    func waitKind(_ i: Int, _ request: StepRequest) -> String? {
+    /// What unit `i` waits for when it starts with `request`, or nil for a step that runs. A bad
+    /// `signal:` or `until:` (a reference rendered empty, text that is not a time) is `.failure`:
+    /// present means a wait, and it fails naming the input rather than running as a sleep.
+    func waitReason(_ request: StepRequest) -> Result<WaitReason, ResolutionError>? {
         switch request.type {
-        case .approval: return "approval"
+        case .approval: return .success(.approval)
         case .wait:
-            // Present means a wait for it, even when a reference rendered it empty: that fails
-            // naming the input rather than running as a sleep without a duration.
-            if let signal = request.inputs["signal"] { return "signal:" + signal.text }
-            if let until = request.inputs["until"] { return "until:" + until.text }
+            if let signal = request.inputs["signal"] {
+                guard !signal.text.isEmpty else { return .failure(ResolutionError(message: "inputs.signal is empty: name the signal to wait for")) }
+                return .success(.signal(signal.text))
+            }
+            if let until = request.inputs["until"] {
+                guard let time = TimeText.parse(until.text) else {
+                    return .failure(
+                        ResolutionError(message: "until: '\(until.text.prefix(60))' is not a time like 2026-12-24T18:00:00Z or 2026-12-24"))
+                }
+                return .success(.until(time))
+            }
             return nil
         default: return nil
         }
     }
 
     /// Unit `i` starts waiting (the ready queue counts it as running already; it stops counting it).
-    mutating func suspend(_ i: Int, attempt: Int, request: StepRequest, waitingFor wait: String, now: Date, actions: inout [Action]) {
+    mutating func suspend(_ i: Int, attempt: Int, request: StepRequest, waitingFor wait: WaitReason, now: Date, actions: inout [Action]) {
         readyQueue.finish(i)
-        var wait = wait
-        if wait == "signal:" {
-            phase[i] = .running(attempt: attempt)
-            results[i].attempts = attempt
-            end(i, status: .failed, reason: nil, error: "inputs.signal is empty: name the signal to wait for", now: now, actions: &actions)
-            failedWithoutContinue(i, now: now, actions: &actions)
-            releaseDownstream(of: i, now: now, actions: &actions)
-            return
-        }
-        if wait.hasPrefix("until:") {
-            // Written back as ISO 8601 in UTC, which the engine times.
-            guard let time = TimeText.parse(String(wait.dropFirst(6))) else {
-                phase[i] = .running(attempt: attempt)
-                results[i].attempts = attempt
-                end(
-                    i, status: .failed, reason: nil,
-                    error: "until: '\(wait.dropFirst(6).prefix(60))' is not a time like 2026-12-24T18:00:00Z or 2026-12-24", now: now,
-                    actions: &actions)
-                failedWithoutContinue(i, now: now, actions: &actions)
-                releaseDownstream(of: i, now: now, actions: &actions)
-                return
-            }
-            wait = "until:" + TimeText.format(time)
-        }
         phase[i] = .suspended(attempt: attempt)
         attemptStartedAt[i] = now
         results[i].status = .running
         results[i].attempts = attempt
-        results[i].waitingFor = wait
+        results[i].waitingFor = wait.description
         if results[i].startedAt == nil { results[i].startedAt = now }
         actions.append(.suspend(step: i, attempt: attempt, request: request))
-        if wait.hasPrefix("until:"), let time = TimeText.parse(String(wait.dropFirst(6))), time <= now {
-            resolveWait(i, status: .success, outputs: ["until": .string(String(wait.dropFirst(6)))], now: now, actions: &actions)
-        } else if wait.hasPrefix("signal:"), let payload = signals[String(wait.dropFirst(7))] {
-            resolveWait(
-                i, status: .success, outputs: ["signal": .string(String(wait.dropFirst(7))), "payload": payload], now: now, actions: &actions)
-        } else if wait == "approval", let decision = decisions[results[i].stepID] {
-            decide(i, decision, now: now, actions: &actions)
+        switch wait {
+        case .until(let time) where time <= now:
+            resolveWait(i, status: .success, outputs: ["until": .string(TimeText.format(time))], now: now, actions: &actions)
+        case .signal(let name):
+            if let payload = signals[name] {
+                resolveWait(i, status: .success, outputs: ["signal": .string(name), "payload": payload], now: now, actions: &actions)
+            }
+        case .approval:
+            if let decision = decisions[results[i].stepID] { decide(i, decision, now: now, actions: &actions) }
+        default:
+            break
         }
     }
 
@@ -88,12 +76,12 @@ extension ExecutionStateMachine {
         switch signal.kind {
         case .signal:
             signals[signal.name] = signal.payload
-            for u in phase.indices where results[u].waitingFor == "signal:" + signal.name {
+            for u in phase.indices where results[u].waitReason == .signal(signal.name) {
                 guard case .suspended = phase[u] else { continue }
                 resolveWait(u, status: .success, outputs: ["signal": .string(signal.name), "payload": signal.payload], now: now, actions: &actions)
             }
         case .approve, .reject:
-            guard let u = unit(of: signal.name), results[u].waitingFor == "approval", case .suspended = phase[u] else {
+            guard let u = unit(of: signal.name), results[u].waitReason == .approval, case .suspended = phase[u] else {
                 decisions[signal.name] = signal
                 return []
             }
@@ -120,9 +108,9 @@ extension ExecutionStateMachine {
 
     /// The time waiting unit `i` waits for (`until:`) came.
     package mutating func untilReached(step i: Int, now: Date) -> [Action] {
-        guard case .suspended = phase[i], let wait = results[i].waitingFor, wait.hasPrefix("until:") else { return [] }
+        guard case .suspended = phase[i], case .until(let time)? = results[i].waitReason else { return [] }
         var actions: [Action] = []
-        resolveWait(i, status: .success, outputs: ["until": .string(String(wait.dropFirst(6)))], now: now, actions: &actions)
+        resolveWait(i, status: .success, outputs: ["until": .string(TimeText.format(time))], now: now, actions: &actions)
         fill(now: now, actions: &actions)
         checkCompletion(now: now, actions: &actions)
         return actions
@@ -134,8 +122,7 @@ extension ExecutionStateMachine {
         var actions: [Action] = []
         let step = compiled.workflow.steps[stepIndex(of: i)]
         let limit = step.timeout.map { DurationText.format($0) } ?? "its timeout"
-        let wait = results[i].waitingFor ?? ""
-        let what = wait == "approval" ? "a decision" : wait.hasPrefix("until:") ? "\(wait.dropFirst(6))" : "signal \(wait.dropFirst(7))"
+        let what = results[i].waitReason?.words ?? "its wait"
         switch step.onTimeout {
         case "approve"?:
             resolveWait(

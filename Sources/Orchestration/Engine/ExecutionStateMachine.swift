@@ -310,9 +310,11 @@ package struct ExecutionStateMachine: Sendable {
     /// Starts an attempt of `i`, which the ready queue counts as running already.
     mutating func launch(_ i: Int, attempt: Int, now: Date, actions: inout [Action]) {
         var request: StepRequest
+        var wait: WaitReason?
         do {
             request = try makeRequest(compiled.bodies[stepIndex(of: i)], attempt: attempt, item: itemContext(i))
             request.queuedAt = queuedAt[i]
+            if suspendsWaits { wait = try waitReason(request)?.get() }
         } catch {
             // A reference that cannot be resolved will not resolve on a retry either.
             readyQueue.finish(i)
@@ -323,7 +325,7 @@ package struct ExecutionStateMachine: Sendable {
             releaseDownstream(of: i, now: now, actions: &actions)
             return
         }
-        if suspendsWaits, let wait = waitKind(i, request) {
+        if let wait {
             suspend(i, attempt: attempt, request: request, waitingFor: wait, now: now, actions: &actions)
             return
         }

@@ -40,7 +40,7 @@ extension WorkflowEngine {
             let left = max(.zero, timeout - .clamped(seconds: now.timeIntervalSince(started)))
             jobSink.yield(.timer(delay: left, fire: .waitTimeout(executionID: id, step: step), stop: run.timers))
         }
-        if let wait = run.machine.results[step].waitingFor, wait.hasPrefix("until:"), let time = TimeText.parse(String(wait.dropFirst(6))) {
+        if case .until(let time)? = run.machine.results[step].waitReason {
             let delay = Duration.clamped(seconds: max(0, time.timeIntervalSince(now)))
             jobSink.yield(.timer(delay: delay, fire: .waitUntil(executionID: id, step: step), stop: run.timers))
         }

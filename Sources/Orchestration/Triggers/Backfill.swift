@@ -78,7 +78,7 @@ public struct Backfill: Sendable, Hashable {
 
     /// What `${trigger.…}` reads in the execution of `tick`.
     public func payload(_ tick: Date) -> JSONValue {
-        let text = JSONValue.string(Self.text(tick))
+        let text = JSONValue.string(TimeText.format(tick))
         return ["type": "backfill", "trigger": .string(trigger.id), "scheduledTime": text, "scheduledAt": text]
     }
 
@@ -92,10 +92,4 @@ public struct Backfill: Sendable, Hashable {
     public static func tick(of trigger: JSONValue) -> String? {
         (trigger["scheduledTime"] ?? trigger["scheduledAt"])?.text
     }
-
-    /// A range's end as given: `2026-11-01` (midnight UTC) or an ISO 8601 time with its offset.
-    public static func time(_ text: String) -> Date? { TimeText.parse(text) }
-
-    /// `2026-11-01T00:00:00Z`: how ticks are written in payloads.
-    public static func text(_ tick: Date) -> String { TimeText.format(tick) }
 }

@@ -147,7 +147,7 @@ struct ApprovalTests {
                     """))
             let start = Date()
             let later = start.addingTimeInterval(7200)
-            let run = try await engine.executeWorkflow("release", inputs: ["releaseAt": .string(Backfill.text(later))])
+            let run = try await engine.executeWorkflow("release", inputs: ["releaseAt": .string(TimeText.format(later))])
             await executor.waitForStarts(1)
             #expect(executor.started == ["side"])
             #expect(try await engine.getExecution(run.id).stepResults["hold"]?.waitingFor?.hasPrefix("until:") == true)
@@ -156,7 +156,7 @@ struct ApprovalTests {
             clock.advance(by: .seconds(7260))
             let final = try await engine.waitForExecution(run.id)
             #expect(final.status == .completed)
-            #expect(final.stepResults["hold"]?.outputs["until"] == .string(Backfill.text(later)))
+            #expect(final.stepResults["hold"]?.outputs["until"] == .string(TimeText.format(later)))
 
             let past = try await engine.executeWorkflow("release", inputs: ["releaseAt": "2020-01-01"])
             #expect(try await engine.waitForExecution(past.id).status == .completed)

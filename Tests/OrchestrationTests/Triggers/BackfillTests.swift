@@ -22,7 +22,7 @@ struct BackfillTests {
         let workflow = try workflowDocument(Self.hourly).workflow
         let plan = try Backfill(workflow: workflow, triggerID: nil, from: time("2026-11-01T00:00:00Z"), to: time("2026-11-01T03:00:00Z"))
         #expect(plan.trigger.id == "hourly")
-        #expect(plan.ticks.map(Backfill.text) == ["2026-11-01T00:00:00Z", "2026-11-01T01:00:00Z", "2026-11-01T02:00:00Z", "2026-11-01T03:00:00Z"])
+        #expect(plan.ticks.map(TimeText.format) == ["2026-11-01T00:00:00Z", "2026-11-01T01:00:00Z", "2026-11-01T02:00:00Z", "2026-11-01T03:00:00Z"])
         #expect(plan.payload(plan.ticks[1])["scheduledTime"] == "2026-11-01T01:00:00Z")
         #expect(Backfill.tick(of: plan.payload(plan.ticks[1])) == "2026-11-01T01:00:00Z")
         #expect(Set(plan.ticks.map(plan.key)).count == 4)
@@ -53,7 +53,7 @@ struct BackfillTests {
         }
         let hinted = #expect(throws: EngineError.self) { try Backfill(workflow: two, triggerID: "nighty", from: start, to: end) }
         #expect(hinted?.message.contains("no schedule trigger 'nighty'") == true && hinted?.message.contains("nightly") == true)
-        #expect(try Backfill(workflow: two, triggerID: "nightly", from: start, to: end).ticks.map(Backfill.text) == ["2026-11-01T02:00:00Z"])
+        #expect(try Backfill(workflow: two, triggerID: "nightly", from: start, to: end).ticks.map(TimeText.format) == ["2026-11-01T02:00:00Z"])
         let reversed = #expect(throws: EngineError.self) { try Backfill(workflow: two, triggerID: "hourly", from: end, to: start) }
         #expect(reversed?.message.contains("ends") == true)
         let everyMinute = try workflowDocument(

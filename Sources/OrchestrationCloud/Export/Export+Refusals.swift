@@ -1,0 +1,38 @@
+import Orchestration
+
+extension WorkflowExporter {
+    /// The targets whose exporter writes forEach steps (as their own fan-out construct).
+    static let forEachTargets: Set<CloudTarget> = [.argo, .aws, .azure]
+
+    /// forEach steps a target's exporter does not write yet: refused by name rather than exported
+    /// as a single run.
+    static func forEachProblems(_ workflow: Workflow, target: CloudTarget) -> [ExportProblem] {
+        guard !forEachTargets.contains(target) else { return [] }
+        return workflow.steps.filter { $0.forEach != nil }.map {
+            ExportProblem(step: $0.id, field: "forEach", message: "forEach steps are not exported to \(target) yet")
+        }
+    }
+}
+
+/// Steps of a kind no target can express, with the same words everywhere.
+enum ExportMessages {
+    static func shell(_ target: CloudTarget) -> String {
+        "a task step runs a shell command on the machine running NovaCron, which \(target) cannot do; make it a container, api or lambda step"
+    }
+
+    static func workflowField(_ r: Reference) -> String { "'\(r.template)': only workflow.name, id and version exist" }
+
+    static func unknown(_ r: Reference, _ head: String) -> String { "'\(r.template)': '\(head)' names no input, step or namespace" }
+
+    static func waitForOutside(_ target: CloudTarget) -> String {
+        "approval steps and waits for a signal or until a time are not exported to \(target) yet"
+    }
+
+    static func childWorkflow(_ target: CloudTarget) -> String {
+        "workflow steps (child executions) are not exported to \(target) yet"
+    }
+
+    static func containerOther(_ target: CloudTarget) -> String {
+        "only containers that run a command (docker-run: image and command) can be exported to \(target); building and pushing images needs a build service there"
+    }
+}
