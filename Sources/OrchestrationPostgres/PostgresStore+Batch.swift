@@ -30,6 +30,8 @@ extension PostgresStore {
             var process: String
         }
 
+        struct Release: Encodable { var execution_id: String, step_id: String? }
+
         var created: [Created] = []
         var results: [String: Result] = [:]
         var attempts: [String: Attempt] = [:]
@@ -38,6 +40,7 @@ extension PostgresStore {
         var updates: [String: Update] = [:]
         var observations: [Observation] = []
         var processes: [Process] = []
+        var releases: [Release] = []
         /// Every execution the batch writes to, and those it creates.
         var executions: Set<String> = []
         var fresh: Set<String> = []
@@ -67,10 +70,13 @@ extension PostgresStore {
                 case .attemptProcess(let id, let stepID, let attempt, let process):
                     processes.append(
                         Process(execution_id: id, step_id: stepID, attempt: Int32(clamping: attempt), process: try PostgresStore.json(process)))
+                case .releaseSlots(let id, let stepID):
+                    releases.append(Release(execution_id: id, step_id: stepID))
                 }
             }
             executions = fresh.union(results.values.map(\.execution_id)).union(attempts.values.map(\.execution_id))
                 .union(updates.keys).union(observations.map(\.execution_id)).union(processes.map(\.execution_id))
+                .union(releases.map(\.execution_id))
         }
 
         mutating func add(_ execution: String, _ r: StepResult, log: String) throws {
@@ -146,6 +152,13 @@ extension PostgresStore {
                     UPDATE attempt a SET process = x.process
                     FROM json_to_recordset(\(json)::json) AS x(execution_id text, step_id text, attempt int4, process text)
                     WHERE a.execution_id = x.execution_id AND a.step_id = x.step_id AND a.attempt = x.attempt
+                    """, logger: logger)
+            }
+            if let json = try rows(releases, of: \.execution_id) {
+                try await connection.execute(
+                    """
+                    DELETE FROM concurrency_slot s USING json_to_recordset(\(json)::json) AS x(execution_id text, step_id text)
+                    WHERE s.execution_id = x.execution_id AND (x.step_id IS NULL OR s.step_id = x.step_id)
                     """, logger: logger)
             }
         }

@@ -144,6 +144,19 @@ extension PostgresStore {
                 "CREATE INDEX signal_execution ON signal (execution_id, seq)",
             ]
         ),
+        (
+            "v8: concurrency keys: who holds each and who waits",
+            [
+                """
+                CREATE TABLE concurrency_slot (
+                    seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, key text NOT NULL,
+                    execution_id text NOT NULL REFERENCES execution (id) ON DELETE CASCADE, step_id text NOT NULL,
+                    holding boolean NOT NULL, since double precision NOT NULL, seen_at double precision NOT NULL,
+                    UNIQUE (execution_id, step_id, key))
+                """,
+                "CREATE INDEX concurrency_slot_key ON concurrency_slot (key, seq)",
+            ]
+        ),
     ]
 
     /// The advisory lock key that serializes migrations across nodes ("NovaCron" in ASCII).

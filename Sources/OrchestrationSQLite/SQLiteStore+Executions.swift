@@ -13,6 +13,7 @@ extension SQLiteStore: ExecutionStore {
             case step(executionID: String, stepID: String, result: String, attempt: AttemptRecord?, log: String)
             case observation(workflowID: String, executionID: String, json: String)
             case process(executionID: String, stepID: String, attempt: Int, json: String)
+            case release(executionID: String, stepID: String?)
         }
         var prepared: [Prepared] = []
         prepared.reserveCapacity(writes.count)
@@ -35,6 +36,8 @@ extension SQLiteStore: ExecutionStore {
                 prepared.append(.observation(workflowID: o.workflowID, executionID: o.executionID, json: try Self.json(o)))
             case .attemptProcess(let id, let stepID, let attempt, let process):
                 prepared.append(.process(executionID: id, stepID: stepID, attempt: attempt, json: try Self.json(process)))
+            case .releaseSlots(let id, let stepID):
+                prepared.append(.release(executionID: id, stepID: stepID))
             }
         }
         let batch = prepared
@@ -68,6 +71,8 @@ extension SQLiteStore: ExecutionStore {
                 case .process(let id, let stepID, let attempt, let json):
                     try db.cachedStatement(sql: "UPDATE attempt SET process = ? WHERE execution_id = ? AND step_id = ? AND attempt = ?")
                         .execute(arguments: [json, id, stepID, attempt])
+                case .release(let id, let stepID):
+                    try Self.releaseSlots(executionID: id, stepID: stepID, db)
                 }
             }
         }
@@ -198,6 +203,7 @@ extension SQLiteStore: ExecutionStore {
             for id in ids {
                 try db.execute(sql: "DELETE FROM attempt WHERE execution_id = ?", arguments: [id])
                 try db.execute(sql: "DELETE FROM signal WHERE execution_id = ?", arguments: [id])
+                try Self.releaseSlots(executionID: id, stepID: nil, db)
                 try db.execute(sql: "DELETE FROM step_result WHERE execution_id = ?", arguments: [id])
                 try db.execute(sql: "DELETE FROM execution WHERE id = ?", arguments: [id])
             }

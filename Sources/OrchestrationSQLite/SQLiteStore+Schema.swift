@@ -148,6 +148,22 @@ extension SQLiteStore {
                     CREATE INDEX signal_execution ON signal(execution_id, seq);
                     """)
         }
+        m.registerMigration("v7: concurrency keys: who holds each and who waits") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE concurrency_slot (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        key TEXT NOT NULL,
+                        execution_id TEXT NOT NULL,
+                        step_id TEXT NOT NULL,
+                        holding INTEGER NOT NULL,
+                        since REAL NOT NULL,
+                        seen_at REAL NOT NULL,
+                        UNIQUE (execution_id, step_id, key)
+                    );
+                    CREATE INDEX concurrency_slot_key ON concurrency_slot(key, seq);
+                    """)
+        }
         return m
     }
 

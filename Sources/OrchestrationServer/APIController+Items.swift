@@ -34,3 +34,20 @@ extension APIController {
         return try APIBody.response(Components.Schemas.ItemList(items: items.map { .init($0) }))
     }
 }
+
+extension APIController {
+    /// `{"key", "holders": […], "waiting": […]}`: who holds a concurrency key, and who waits in order.
+    func concurrencyKey(_ request: Request, context: Context) async throws -> Response {
+        let key = try context.parameters.require("key")
+        if let problem = ConcurrencyPolicy.checkKey(key) { throw Problem(.badRequest, problem) }
+        let slots: [ConcurrencySlot]
+        do { slots = try await engine.concurrencySlots(key: key) } catch {
+            throw Problem(.serviceUnavailable, "cannot read the concurrency key: \(error)")
+        }
+        func item(_ s: ConcurrencySlot) -> Components.Schemas.ConcurrencySlot {
+            .init(executionID: s.executionID, stepID: s.stepID.isEmpty ? nil : s.stepID, since: s.since)
+        }
+        return try APIBody.response(
+            Components.Schemas.ConcurrencyKey(key: key, holders: slots.filter(\.holding).map(item), waiting: slots.filter { !$0.holding }.map(item)))
+    }
+}

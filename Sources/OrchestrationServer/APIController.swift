@@ -58,6 +58,7 @@ struct APIController<Context: RequestContext>: Sendable {
         api.post("executions/:id/steps/:step/approve", .role(.operator), use: approve)
         api.post("executions/:id/steps/:step/reject", .role(.operator), use: reject)
         api.post("executions/:id/signals/:name", .role(.operator), use: signal)
+        api.get("concurrency/:key", .role(.viewer), use: concurrencyKey)
         api.get("openapi.json", .open) { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))

@@ -15,7 +15,10 @@ struct ExecutionsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "executions",
         abstract: "Look at and carry on the executions saved in the store.",
-        subcommands: [List.self, Show.self, Logs.self, Resume.self, Retry.self, Cancel.self, Approve.self, Reject.self, Signal.self, Prune.self]
+        subcommands: [
+            List.self, Show.self, Logs.self, Resume.self, Retry.self, Cancel.self, Approve.self, Reject.self, Signal.self, Concurrency.self,
+            Prune.self,
+        ]
     )
 
     struct List: AsyncParsableCommand {
@@ -82,6 +85,7 @@ struct ExecutionsCommand: AsyncParsableCommand {
                 guard case .object(let o) = e else { return }
                 var text = "\(o["id"]?.text ?? id)  \(o["workflowID"]?.text ?? "")  \(o["status"]?.text ?? "")"
                 if let error = o["error"]?.text { text += "\nerror: \(error)" }
+                if let key = o["concurrencyKey"]?.text { text += Self.keyLine(key, pending: o["status"]?.text == "pending") }
                 var rows = [["STEP", "STATUS", "ATTEMPTS", "DURATION", "DETAIL"]]
                 if case .array(let steps)? = o["steps"] {
                     for case .object(let step) in steps {
@@ -115,6 +119,7 @@ struct ExecutionsCommand: AsyncParsableCommand {
                 if let s = e.startedAt { text += "  started \(ExecutionReport.iso(s))" }
                 if let f = e.finishedAt, let s = e.startedAt { text += "  took \(ProgressDisplay.format(.clamped(seconds: f.timeIntervalSince(s))))" }
                 if let error = e.error { text += "\nerror: \(error)" }
+                if let key = e.concurrencyKey { text += Self.keyLine(key, pending: e.status == .pending) }
                 if let parent = e.parent { text += "\nchild of execution \(parent.executionID) (step \(parent.stepID))" }
                 if let outputs = e.outputs, !outputs.isEmpty { text += "\noutputs: \(JSONValue.object(outputs).jsonText)" }
                 var rows = [["STEP", "STATUS", "ATTEMPTS", "DURATION", "DETAIL"]]

@@ -181,7 +181,11 @@ struct RunCommand: AsyncParsableCommand {
             final = try await drive(engine, workflow: workflow, stepper: stepper) { engine in
                 for child in childDocumentsToRegister { try await engine.registerWorkflow(child) }
                 try await engine.registerWorkflow(document)
-                return try await engine.executeWorkflow(document.workflow.id, inputs: inputs, options: ExecutionOptions(debug: stepper != nil)).id
+                let started = try await engine.executeWorkflow(document.workflow.id, inputs: inputs, options: ExecutionOptions(debug: stepper != nil))
+                if started.status == .pending, let key = started.concurrencyKey {
+                    Console.err("execution \(started.id) waits for its turn on concurrency key \(key): novacron executions concurrency '\(key)'")
+                }
+                return started.id
             }
         }
         switch output {

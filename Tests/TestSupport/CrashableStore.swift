@@ -51,6 +51,14 @@ package final class CrashableStore: Store {
         if crashed.withLock({ $0 }) { throw StoreError("the process died") }
         return try await base.signals(executionID: executionID, after: seq)
     }
+    package func acquireSlot(_ request: SlotRequest, now: Date) async throws -> [ConcurrencySlot] {
+        if crashed.withLock({ $0 }) { throw StoreError("the process died") }
+        return try await base.acquireSlot(request, now: now)
+    }
+    package func concurrencySlots(key: String) async throws -> [ConcurrencySlot] {
+        if crashed.withLock({ $0 }) { throw StoreError("the process died") }
+        return try await base.concurrencySlots(key: key)
+    }
     package func appendEvents(_ events: [(type: String, data: JSONValue, source: String, time: Date)]) async throws -> [BusEvent] {
         if crashed.withLock({ $0 }) { throw StoreError("the process died") }
         return try await base.appendEvents(events)

@@ -48,12 +48,13 @@ public struct WorkflowDecoder: Sendable {
 
     static let workflowFields = [
         "id", "name", "description", "version", "timeout", "maxParallelism", "variables", "retryPolicy",
-        "failFast", "steps", "triggers", "outputs", "$schema",
+        "failFast", "steps", "triggers", "outputs", "concurrency", "$schema",
     ]
     static let stepFields = [
         "id", "name", "description", "type", "action", "inputs", "dependencies", "condition", "timeout",
         "retryPolicy", "parallel", "continueOnFailure", "cache", "idempotent", "estimatedDuration", "rollback",
         "outputs", "queue", "forEach", "maxConcurrency", "toleratedFailures", "toleratedFailurePercentage", "workflow", "version", "onTimeout",
+        "concurrency",
     ]
     static let bodyFields = ["type", "action", "inputs", "timeout", "retryPolicy"]
     static let retryFields = ["maxAttempts", "backoffStrategy", "initialDelay", "maxDelay", "multiplier", "jitter", "retryOn"]
@@ -167,6 +168,7 @@ public struct WorkflowDecoder: Sendable {
             case "maxParallelism": workflow.maxParallelism = r.int(node, path: key)
             case "variables": workflow.variables = r.object(node, path: key, what: "variables")
             case "outputs": workflow.outputs = r.object(node, path: key, what: "outputs")
+            case "concurrency": workflow.concurrency = readConcurrency(node, path: key, reader: &r)
             case "retryPolicy": workflow.retryPolicy = readRetryPolicy(node, path: key, reader: &r)
             case "failFast": workflow.failFast = r.bool(node, path: key) ?? false
             case "steps":
@@ -263,6 +265,7 @@ public struct WorkflowDecoder: Sendable {
             case "workflow": step.workflow = r.string(value, path: p)
             case "version": step.workflowVersion = r.string(value, path: p, numbers: true)
             case "onTimeout": step.onTimeout = r.string(value, path: p)
+            case "concurrency": step.concurrency = readConcurrency(value, path: p, reader: &r)
             default: break
             }
         }

@@ -16,10 +16,15 @@ extension Workflow {
         o["steps"] = .array(steps.map(Self.document))
         if !triggers.isEmpty { o["triggers"] = .array(triggers.map(Self.document)) }
         if let outputs, !outputs.isEmpty { o["outputs"] = .object(outputs) }
+        o["concurrency"] = concurrency.map(Self.document)
         return .object(o)
     }
 
     static func text(_ duration: Duration) -> JSONValue { .string(DurationText.format(duration)) }
+
+    static func document(_ c: ConcurrencyPolicy) -> JSONValue {
+        ["key": .string(c.key), "limit": .number(Double(c.limit)), "onConflict": .string(c.onConflict.rawValue)]
+    }
 
     static func document(_ step: WorkflowStep) -> JSONValue {
         var o: [String: JSONValue] = ["id": .string(step.id)]
@@ -45,6 +50,7 @@ extension Workflow {
         o["workflow"] = step.workflow.map(JSONValue.string)
         o["version"] = step.workflowVersion.map(JSONValue.string)
         o["onTimeout"] = step.onTimeout.map(JSONValue.string)
+        o["concurrency"] = step.concurrency.map(document)
         if let body = step.rollback {
             var b: [String: JSONValue] = [:]
             if body.type != .task { b["type"] = .string(body.type.rawValue) }

@@ -45,6 +45,7 @@ extension ValidationContext {
                 implicitSet.insert($0)
             }
             checkForEach(step, at: i, path: path) { implicitSet.insert($0) }
+            checkStepConcurrency(step, at: i, path: path) { implicitSet.insert($0) }
             if let condition = step.condition {
                 checkCondition(condition, owner: i, path: "\(path).condition", implicit: &implicitSet)
             }

@@ -36,6 +36,7 @@ public struct WorkflowValidator: Sendable {
         context.checkWorkflow()
         context.checkSteps()
         context.checkOutputs()
+        context.checkWorkflowConcurrency()
         context.checkTriggers()
         let graph = context.buildGraph()
         context.checkCycles(graph)

@@ -19,6 +19,7 @@ extension ExecutionStateMachine {
             status: status, inputs: values.inputs, currentStep: current, stepResults: stepResults, metrics: metrics(),
             error: error, startedAt: startedAt, finishedAt: finishedAt)
         execution.parent = values.parent
+        execution.concurrencyKey = values.concurrencyKey
         execution.outputs = outputs
         if debug, !status.isTerminal {
             execution.debug = true

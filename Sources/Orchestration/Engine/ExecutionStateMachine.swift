@@ -69,7 +69,7 @@ package struct ExecutionStateMachine: Sendable {
         get { readyQueue.scheduling }
         set { readyQueue.scheduling = newValue }
     }
-    package private(set) var values: ExecutionValues
+    package internal(set) var values: ExecutionValues
     /// Results by unit: the steps by index, then the items of forEach steps as they expand.
     package internal(set) var results: [StepResult]
     /// Rollback results by step index.
@@ -113,6 +113,8 @@ package struct ExecutionStateMachine: Sendable {
     /// Whether approvals and waits for a signal or a time wait (``suspend(_:attempt:request:waitingFor:now:actions:)``);
     /// a simulation runs them as steps instead (``EngineConfiguration/modelsEveryStep``).
     package var suspendsWaits = true
+    /// Units holding the slot of their step's concurrency key (``slotGranted(step:attempt:now:)``).
+    var slotHeld = Set<Int>()
     /// Set when the workflow's outputs could not be rendered: the execution fails.
     var outputsFailed = false
     /// Steps whose saved results were taken as they are (their items' lists are the same).
@@ -315,6 +317,7 @@ package struct ExecutionStateMachine: Sendable {
             request = try makeRequest(compiled.bodies[stepIndex(of: i)], attempt: attempt, item: itemContext(i))
             request.queuedAt = queuedAt[i]
             if suspendsWaits { wait = try waitReason(request)?.get() }
+            if wait == nil, let key = try slotKey(i) { wait = .concurrency(key) }
         } catch {
             // A reference that cannot be resolved will not resolve on a retry either.
             readyQueue.finish(i)

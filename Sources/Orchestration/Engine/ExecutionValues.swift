@@ -14,6 +14,8 @@ package struct ExecutionValues: Sendable {
     package var trigger: JSONValue
     /// A child execution's parent.
     package var parent: ParentLink?
+    /// The rendered key of the workflow's concurrency group, if it has one.
+    package var concurrencyKey: String?
 
     package init(
         executionID: String, workflowID: String, workflowName: String, inputs: [String: JSONValue],

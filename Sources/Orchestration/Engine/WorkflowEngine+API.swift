@@ -116,6 +116,9 @@ extension WorkflowEngine {
             compiled: compiled, values: values, limit: limit, reuse: options.reuse, debug: options.debug, seed: seeds.next())
         machine.scheduling = configuration.scheduling
         machine.suspendsWaits = !configuration.modelsEveryStep
+        if !configuration.modelsEveryStep {
+            do { machine.setConcurrencyKey(try machine.workflowKey()) } catch { throw EngineError(.invalidInput, "\(error)") }
+        }
         let run = Run(machine: machine, redactor: Redactor(secrets: secretValues.values))
         run.workflowHash = workflowHashes[workflowID] ?? ""
         run.options = StoredOptions(maxParallelism: options.maxParallelism, debug: options.debug, trigger: options.trigger)
@@ -126,8 +129,12 @@ extension WorkflowEngine {
         if let writer {
             // Saved before anything runs and before this returns.
             var record = header(run)
-            record.execution.status = .running
-            record.execution.startedAt = run.createdAt
+            // One that must wait for a slot of its concurrency key is saved pending: a node that
+            // carries it on after a crash asks for the slot again.
+            if machine.values.concurrencyKey == nil {
+                record.execution.status = .running
+                record.execution.startedAt = run.createdAt
+            }
             record.execution.stepResults = options.reuse
             do { try await writer.wait(for: writer.enqueue([.createExecution(record)] + (link.map { [$0] } ?? []))) } catch {
                 throw EngineError(.unavailable, "cannot save the execution: \(error)")
@@ -137,11 +144,7 @@ extension WorkflowEngine {
         order.append(id)
         trimRetained()
         emit(.executionStarted(executionID: id, workflowID: workflowID, stepCount: compiled.workflow.steps.count))
-        let actions = run.machine.start(now: now())
-        if let timeout = compiled.workflow.timeout, !run.machine.status.isTerminal {
-            jobSink.yield(.timer(delay: timeout, fire: .workflowTimeout(executionID: id, timeout: timeout), stop: run.timers))
-        }
-        await apply(actions, to: run)
+        await admit(run)
         return (run.final ?? run.machine.snapshot(), false)
     }
 

@@ -7,10 +7,15 @@ extension WorkflowEngine {
     /// every earlier write is committed, then carries the actions out. So a dependent never starts
     /// before the result it depends on is saved.
     func apply(_ actions: [ExecutionStateMachine.Action], to run: Run) async {
+        let releases = slotReleases(for: actions, run: run)
         if writer != nil {
-            let writes = self.writes(for: actions, run: run)
+            let writes = self.writes(for: actions, run: run) + releases
             if !writes.isEmpty { await save(writes, for: run) }
+        } else if !releases.isEmpty {
+            try? await memoryStore.apply(releases)
         }
+        // Freed slots go to who waits for them here at once (other processes ask within a second).
+        if !releases.isEmpty, !slotWaits.isEmpty { jobSink.yield(.followUp { [weak self] in await self?.retrySlotWaits() }) }
         // Taken over by another node while this was saved: it carries the execution on, not this one.
         guard !run.handedOver else { return }
         perform(actions, run: run)
@@ -52,6 +57,7 @@ extension WorkflowEngine {
             status: m.status, inputs: m.values.inputs, error: m.error, startedAt: m.startedAt, finishedAt: m.finishedAt)
         if m.status.isTerminal { execution.metrics = m.metrics() }
         execution.parent = m.values.parent
+        execution.concurrencyKey = m.values.concurrencyKey
         execution.outputs = m.outputs
         var options = run.options
         options.paused = m.status == .paused
@@ -152,6 +158,9 @@ extension WorkflowEngine {
                     .attempt(
                         executionID: id, step: step, attempt: request.attempt, request: request, signal: signal, cacheKey: nil, rollback: true,
                         redactor: run.redactor, queued: run.machine.compiled.queues[step].map { queued(request, on: $0, run: run) }))
+            case .suspend(let step, let attempt, _) where run.machine.results[step].waitReason.map(\.isConcurrency) == true:
+                let wait = SlotWait(executionID: id, unit: step, attempt: attempt)
+                jobSink.yield(.followUp { [weak self] in await self?.askSlot(wait) })
             case .suspend(let step, let attempt, let request):
                 emitStarted(request, attempt: attempt, cacheKey: nil)
                 // A signal or a decision may be waiting in the store already (sent while this

@@ -163,7 +163,9 @@ extension WorkflowEngine {
             paused: record.options.paused, seed: seeds.next())
         machine.scheduling = configuration.scheduling
         machine.suspendsWaits = !configuration.modelsEveryStep
-        machine.setStartedAt(e.startedAt ?? record.createdAt)
+        // One still waiting for its concurrency slot has not started.
+        machine.setStartedAt(e.startedAt ?? (e.status == .pending ? nil : record.createdAt))
+        machine.setConcurrencyKey(e.concurrencyKey)
         // Recovered meanwhile by another path (a parent's workflow step carrying its child on).
         guard runs[e.id] == nil else { return nil }
         let run = Run(machine: machine, redactor: Redactor(secrets: secretValues.values))
@@ -173,12 +175,18 @@ extension WorkflowEngine {
         runs[e.id] = run
         order.append(e.id)
         emit(.executionResumed(executionID: e.id))
+        if e.concurrencyKey != nil {
+            // Asks for its slot again: a holder finds it held, a waiter keeps its place.
+            await save([.updateExecution(header(run))], for: run)
+            await admit(run)
+            return run.final ?? run.machine.snapshot()
+        }
+        // Take it over: this process runs it now.
         let actions = run.machine.start(now: now)
         if let timeout = workflow.timeout, !run.machine.status.isTerminal {
             let elapsed = Duration.clamped(seconds: max(0, now.timeIntervalSince(run.machine.startedAt ?? now)))
             jobSink.yield(.timer(delay: max(.zero, timeout - elapsed), fire: .workflowTimeout(executionID: e.id, timeout: timeout), stop: run.timers))
         }
-        // Take it over: this process runs it now.
         await save([.updateExecution(header(run))], for: run)
         await apply(actions, to: run)
         return run.final ?? run.machine.snapshot()

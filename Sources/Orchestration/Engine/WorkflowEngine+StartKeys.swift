@@ -39,7 +39,7 @@ extension WorkflowEngine {
     /// start's, or the execution an earlier start with the key made. Throws a conflict when the
     /// key was used for another request, or when its start is still being saved (try again).
     func claimStart(key: String, fingerprint: String, executionID id: String) async throws -> WorkflowExecution? {
-        let keys: any StartKeyStore = store as? any StartKeyStore ?? memoryStartKeys
+        let keys: any StartKeyStore = store as? any StartKeyStore ?? memoryStore
         let now = self.now()
         let mine = StartKey(key: key, fingerprint: fingerprint, executionID: id, createdAt: now)
         var abandoned: String?

@@ -93,13 +93,15 @@ public actor WorkflowEngine {
     let enqueuer: GroupCommitQueue<QueuedStep, Int64?>?
     /// Whether the last renewal of the leases reached the store (always, on a store of its own).
     let storeReached = Atomic<Bool>(true)
-    /// Idempotency keys of starts when the store keeps none (or there is no store): this process's
-    /// memory, which is all such an engine has.
-    let memoryStartKeys = InMemoryStore()
+    /// Idempotency keys of starts and concurrency slots when the store keeps none (or there is no
+    /// store): this process's memory, which is all such an engine has.
+    let memoryStore = InMemoryStore()
     /// Learned step durations, which order ready steps (critical path first) and give ETAs;
     /// `nil` estimates from the definition only.
     public nonisolated let estimates: (any DurationEstimates)?
     var workflowHashes: [String: String] = [:]
+    /// Executions and steps waiting for a slot of a concurrency key (``askSlot(_:)``).
+    var slotWaits: [SlotWait: SlotWaitState] = [:]
     var draining = false
     /// Set when a drain ended: what still runs is handed back, and its ends are not recorded.
     var handedBack = false
@@ -164,6 +166,7 @@ public actor WorkflowEngine {
             if let leases = store as? any ExecutionLeases { group.addTask { await self.keepLeases(leases) } }
             if let channel = store as? any ExecutionCommands { group.addTask { await self.followCommands(channel) } }
             if store is any SignalStore { group.addTask { await self.followSignals() } }
+            group.addTask { await self.followSlots() }
             if let queue = store as? any StepQueue { group.addTask { await self.followOutcomes(queue) } }
             if let enqueuer { group.addTask { await enqueuer.run() } }
             for await job in jobs {

@@ -1,11 +1,13 @@
 import Foundation
 
 /// What a suspended step waits for, and how ``StepResult/waitingFor`` writes it: `approval`,
-/// `signal:<name>`, or `until:<ISO 8601 time>`.
+/// `signal:<name>`, `until:<ISO 8601 time>`, or `concurrency:<key>`.
 public enum WaitReason: Sendable, Hashable, CustomStringConvertible {
     case approval
     case signal(String)
     case until(Date)
+    /// A slot of a step's concurrency key.
+    case concurrency(String)
 
     /// The reason `text` (as ``description`` writes it) names; nil for anything else.
     public init?(_ text: String) {
@@ -15,6 +17,8 @@ public enum WaitReason: Sendable, Hashable, CustomStringConvertible {
             self = .signal(String(text.dropFirst(7)))
         } else if text.hasPrefix("until:"), let time = TimeText.parse(String(text.dropFirst(6))) {
             self = .until(time)
+        } else if text.hasPrefix("concurrency:"), text.count > 12 {
+            self = .concurrency(String(text.dropFirst(12)))
         } else {
             return nil
         }
@@ -25,7 +29,14 @@ public enum WaitReason: Sendable, Hashable, CustomStringConvertible {
         case .approval: "approval"
         case .signal(let name): "signal:" + name
         case .until(let time): "until:" + TimeText.format(time)
+        case .concurrency(let key): "concurrency:" + key
         }
+    }
+
+    /// Whether it waits for a concurrency slot.
+    public var isConcurrency: Bool {
+        if case .concurrency = self { return true }
+        return false
     }
 
     /// In words, for messages: `a decision`, `signal ci-finished`, `2026-12-24T18:00:00Z`.
@@ -34,6 +45,7 @@ public enum WaitReason: Sendable, Hashable, CustomStringConvertible {
         case .approval: "a decision"
         case .signal(let name): "signal \(name)"
         case .until(let time): TimeText.format(time)
+        case .concurrency(let key): "a slot of concurrency key \(key)"
         }
     }
 }

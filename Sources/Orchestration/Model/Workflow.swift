@@ -35,6 +35,8 @@ public struct Workflow: Sendable, Hashable, Codable {
     /// results and its inputs (`outputs: {image: "${push.imageURL}"}`). A parent's `workflow` step
     /// reads them as its outputs.
     public var outputs: [String: JSONValue]?
+    /// At most `limit` executions with the same rendered key run at once (``ConcurrencyPolicy``).
+    public var concurrency: ConcurrencyPolicy?
 
     public init(
         id: String? = nil, name: String, description: String? = nil, version: String? = nil,

@@ -56,6 +56,9 @@ public struct WorkflowExecution: Sendable, Hashable, Codable {
     public var pausedBefore: String?
     /// A child execution's parent: the execution and the `workflow` step that started it.
     public var parent: ParentLink?
+    /// The rendered key of the workflow's concurrency group: at most its limit of executions with
+    /// the key run at once; a `pending` execution with one waits for its turn.
+    public var concurrencyKey: String?
     /// What the workflow's `outputs` gave when the execution completed.
     public var outputs: [String: JSONValue]?
 

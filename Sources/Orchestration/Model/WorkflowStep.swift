@@ -60,6 +60,9 @@ public struct WorkflowStep: Sendable, Hashable, Codable {
     /// For a `workflow` step: the child's version (content hash, or a prefix of it) to run; the
     /// registered version when absent.
     public var workflowVersion: String?
+    /// At most `limit` steps with the same rendered key run at once, across executions; the slot is
+    /// taken before the first attempt and kept through retries (``ConcurrencyPolicy``).
+    public var concurrency: ConcurrencyPolicy?
 
     public init(
         id: String,

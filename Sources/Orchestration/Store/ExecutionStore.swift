@@ -50,6 +50,9 @@ public enum StoreWrite: Sendable {
     case observation(ExecutionObservation)
     /// The process group an attempt started (its record exists already).
     case attemptProcess(executionID: String, stepID: String, attempt: Int, process: ProcessHandle)
+    /// Frees the concurrency slots (held or waited for) of one step of an execution, or of all of
+    /// it when `stepID` is nil (``ConcurrencyStore``): written with the holder's end.
+    case releaseSlots(executionID: String, stepID: String?)
 }
 
 extension ExecutionStore {

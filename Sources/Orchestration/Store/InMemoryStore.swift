@@ -17,6 +17,8 @@ public actor InMemoryStore {
     var startKeys: [String: StartKey] = [:]
     var signalLog: [ExecutionSignal] = []
     var signalSeq: Int64 = 0
+    var slots: [String: [ConcurrencySlot]] = [:]
+    var slotSeq: Int64 = 0
     var busEvents: [BusEvent] = []
     var cursors: [String: Int64] = [:]
     var subscriptionRecords: [String: EventSubscription] = [:]
@@ -71,7 +73,7 @@ extension InMemoryStore: ExecutionStore {
                 guard records[a.executionID] != nil || creating.contains(a.executionID) else { throw StoreError("no execution \(a.executionID)") }
             case .stepFinished(let id, _, _, _):
                 guard records[id] != nil || creating.contains(id) else { throw StoreError("no execution \(id)") }
-            case .observation: break
+            case .observation, .releaseSlots: break
             case .attemptProcess(let id, _, _, _):
                 guard records[id] != nil || creating.contains(id) else { throw StoreError("no execution \(id)") }
             }
@@ -96,6 +98,8 @@ extension InMemoryStore: ExecutionStore {
                 observationLog.append(((observationLog.last?.seq ?? 0) + 1, o))
             case .attemptProcess(let id, let stepID, let attempt, let process):
                 if let i = attemptIndex[id]?["\(stepID)#\(attempt)"] { attemptLog[id]![i].process = process }
+            case .releaseSlots(let id, let stepID):
+                releaseSlots(executionID: id, stepID: stepID)
             }
         }
     }
@@ -150,6 +154,7 @@ extension InMemoryStore: ExecutionStore {
         let gone = Set(old)
         order.removeAll { gone.contains($0) }
         signalLog.removeAll { gone.contains($0.executionID) }
+        for id in gone { releaseSlots(executionID: id, stepID: nil) }
         return old.count
     }
 

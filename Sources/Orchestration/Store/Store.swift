@@ -12,6 +12,7 @@
 /// | ``LearningStore`` | observations, learned statistics, the optimization audit | learning engine |
 /// | ``StartKeyStore`` | idempotency keys of execution starts | engine |
 /// | ``SignalStore`` | signals and approval decisions sent to executions | engine, CLI, API |
+/// | ``ConcurrencyStore`` | who holds each concurrency key and who waits | engine, CLI, API |
 ///
 /// Atomic together: the writes of one ``ExecutionStore/apply(_:)`` batch — an execution's creation
 /// and updates, attempts, step results and, with an execution's end, its learning observation
@@ -21,7 +22,7 @@
 ///
 /// Implementations: ``InMemoryStore`` and `SQLiteStore` (`OrchestrationSQLite`).
 public typealias Store = WorkflowStore & ExecutionStore & TriggerStore & EventLogStore & SubscriptionStore & LearningStore
-    & StartKeyStore & SignalStore
+    & StartKeyStore & SignalStore & ConcurrencyStore
 
 /// Errors from a store: unreadable, foreign, newer or full databases and the like.
 public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {

@@ -12,6 +12,16 @@ extension WorkflowExporter {
             ExportProblem(step: $0.id, field: "forEach", message: "forEach steps are not exported to \(target) yet")
         }
     }
+
+    /// Concurrency keys span executions in NovaCron's store; no exporter writes them yet (Argo's
+    /// `synchronization` mutexes and semaphores come closest), so they are refused by name rather
+    /// than exported as if executions could overlap freely.
+    static func concurrencyProblems(_ workflow: Workflow, target: CloudTarget) -> [ExportProblem] {
+        let message = "concurrency keys are not exported to \(target) yet"
+        var out = workflow.concurrency == nil ? [] : [ExportProblem(step: nil, field: "concurrency", message: message)]
+        out += workflow.steps.filter { $0.concurrency != nil }.map { ExportProblem(step: $0.id, field: "concurrency", message: message) }
+        return out
+    }
 }
 
 /// Steps of a kind no target can express, with the same words everywhere.

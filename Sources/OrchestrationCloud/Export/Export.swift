@@ -135,6 +135,7 @@ public enum WorkflowExporter {
         }
         model.problems += result.problems
         model.problems += forEachProblems(graph.workflow, target: target)
+        model.problems += concurrencyProblems(graph.workflow, target: target)
         if !model.problems.isEmpty {
             // In the order of the file: the workflow's own first, then step by step.
             let order = { (p: ExportProblem) in p.step.flatMap { graph.index[$0] }.map { $0 + 1 } ?? 0 }

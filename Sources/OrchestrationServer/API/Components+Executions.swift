@@ -25,7 +25,7 @@ extension Components.Schemas.Execution {
             startedAt: execution.startedAt, finishedAt: execution.finishedAt, estimatedCompletion: execution.estimatedCompletion,
             debug: execution.debug == true ? true : nil, pausedBefore: execution.pausedBefore,
             parent: execution.parent.map { .init(executionID: $0.executionID, stepID: $0.stepID, depth: $0.depth) },
-            outputs: execution.outputs.flatMap { JSONValue.object($0).objectContainer },
+            outputs: execution.outputs.flatMap { JSONValue.object($0).objectContainer }, concurrencyKey: execution.concurrencyKey,
             metrics: .init(
                 stepCount: m.stepCount, successfulSteps: m.successfulSteps, failedSteps: m.failedSteps, skippedSteps: m.skippedSteps,
                 retryCount: m.retryCount, cacheHits: m.cacheHits, totalDurationMs: ExecutionReport.milliseconds(m.totalDuration),

@@ -382,6 +382,8 @@ function renderExecution(view) {
       e.estimatedCompletion ? h("span", { id: "eta", "data-at": e.estimatedCompletion }, " · expected to end " + when(e.estimatedCompletion)) : "",
       e.parent ? h("span", { id: "parent" }, " · child of ", h("a", { href: "#/executions/" + encodeURIComponent(e.parent.executionID) }, e.parent.executionID),
         " (step " + e.parent.stepID + ")") : "",
+      e.concurrencyKey ? h("span", { id: "concurrency" }, e.status === "pending" ? " · waiting for its turn on concurrency key " : " · concurrency key ",
+        h("code", {}, e.concurrencyKey)) : "",
       e.error ? h("span", { class: "error" }, " · " + e.error) : ""),
     buttons,
     view.plan ? dag(view.plan, statusMap(e)) : h("p", {}, "The workflow is no longer registered; its graph is not available."),
@@ -404,7 +406,7 @@ async function operate(view, name) {
 
 /** What a waiting step waits for; an approval gets Approve and Reject buttons for operators. */
 function waiting(view, s) {
-  if (s.waitingFor !== "approval") return h("span", { class: "waiting", "data-waiting": s.id }, "waiting for " + s.waitingFor.replace(/^signal:/, "signal "));
+  if (s.waitingFor !== "approval") return h("span", { class: "waiting", "data-waiting": s.id }, "waiting for " + s.waitingFor.replace(/^signal:/, "signal ").replace(/^concurrency:/, "a slot of concurrency key "));
   // Kept in the view: the page is redrawn as events come, and what was typed must survive it.
   view.comments = view.comments || {};
   const note = h("input", { class: "comment", placeholder: "comment (optional)", value: view.comments[s.id] || "",

@@ -1,0 +1,44 @@
+/// At most `limit` executions (or steps) hold a key at once, across every execution of every
+/// workflow sharing the store; what a start does when the key is taken is `onConflict`.
+///
+/// ```yaml
+/// concurrency: {key: "deploy-${inputs.env}", limit: 1, onConflict: queue}
+/// ```
+///
+/// On a workflow the key is rendered when an execution starts (from its inputs, variables and
+/// trigger); on a step, when the step would start (upstream outputs too).
+public struct ConcurrencyPolicy: Sendable, Hashable, Codable {
+    /// What a start does when `limit` others hold the key.
+    public enum Conflict: String, Sendable, Hashable, Codable, CaseIterable {
+        /// Waits, in start order, for a holder to end.
+        case queue
+        /// Cancels the oldest holders (and the ones waiting) so that it goes next: the newest wins.
+        case cancelRunning = "cancel-running"
+        /// Does not run: an execution ends cancelled, a step is skipped, saying who holds the key.
+        case skip
+    }
+
+    /// A `${…}` template; the rendered key is at most ``maximumKeyBytes`` bytes.
+    public var key: String
+    public var limit: Int
+    public var onConflict: Conflict
+
+    /// The longest rendered key.
+    public static let maximumKeyBytes = 255
+    /// The largest `limit`.
+    public static let maximumLimit = 10_000
+
+    public init(key: String, limit: Int = 1, onConflict: Conflict = .queue) {
+        (self.key, self.limit, self.onConflict) = (key, limit, onConflict)
+    }
+
+    /// Checks a rendered key: 1 to 255 bytes with no control characters.
+    public static func checkKey(_ key: String) -> String? {
+        if key.isEmpty { return "the concurrency key renders empty" }
+        if key.utf8.count > maximumKeyBytes { return "the concurrency key is \(key.utf8.count) bytes; the limit is \(maximumKeyBytes)" }
+        if key.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            return "the concurrency key contains a control character"
+        }
+        return nil
+    }
+}
