@@ -11,7 +11,13 @@ extension PostgresStore: ConcurrencyStore {
     public func acquireSlot(_ request: SlotRequest, now: Date) async throws -> [ConcurrencySlot] {
         let logger = self.logger
         return try await transaction("take a concurrency slot") { connection -> [ConcurrencySlot] in
+            // Each statement sees what committed before it (whatever the server's default), so the
+            // rows read after the lock include the holder that released it.
+            try await connection.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED", logger: logger)
             try await connection.execute("SELECT pg_advisory_xact_lock(\(Self.slotLockSpace), hashtext(\(request.key)))", logger: logger)
+            // The database's clock, not this node's: waiters' liveness is compared across nodes.
+            let seconds = try await connection.rows("SELECT \(unescaped: Self.databaseNow)", logger: logger, as: Double.self).first
+            let now = seconds.map { Date(timeIntervalSince1970: $0) } ?? now
             // Slots of executions that ended some other way are free (gone ones went with them).
             try await connection.execute(
                 """
@@ -41,7 +47,10 @@ extension PostgresStore: ConcurrencyStore {
     public func concurrencySlots(key: String) async throws -> [ConcurrencySlot] {
         let rows = try await rows(
             "read a concurrency key",
-            "SELECT seq, execution_id, step_id, holding, since, seen_at FROM concurrency_slot WHERE key = \(key) ORDER BY seq",
+            """
+            SELECT s.seq, s.execution_id, s.step_id, s.holding, s.since, s.seen_at FROM concurrency_slot s JOIN execution e ON e.id = s.execution_id
+            WHERE s.key = \(key) AND e.status IN ('pending', 'running', 'paused') ORDER BY s.seq
+            """,
             as: (Int64, String, String, Bool, Double, Double).self)
         return ConcurrencySlot.order(rows.map { Self.slot(key, $0) })
     }

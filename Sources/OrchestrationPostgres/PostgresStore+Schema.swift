@@ -157,6 +157,18 @@ extension PostgresStore {
                 "CREATE INDEX concurrency_slot_key ON concurrency_slot (key, seq)",
             ]
         ),
+        (
+            "v9: single-use callbacks of waiting steps (their tokens' digests)",
+            [
+                """
+                CREATE TABLE callback (
+                    digest text PRIMARY KEY, execution_id text NOT NULL REFERENCES execution (id) ON DELETE CASCADE,
+                    step_id text NOT NULL, signal text, created_at double precision NOT NULL, expires_at double precision NOT NULL,
+                    used_at double precision)
+                """,
+                "CREATE INDEX callback_execution ON callback (execution_id)",
+            ]
+        ),
     ]
 
     /// The advisory lock key that serializes migrations across nodes ("NovaCron" in ASCII).

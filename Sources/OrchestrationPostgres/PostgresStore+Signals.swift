@@ -36,4 +36,35 @@ extension PostgresStore: SignalStore {
                 sentAt: Date(timeIntervalSince1970: row.5))
         }
     }
+
+    public func addCallback(_ callback: CallbackToken) async throws {
+        try await query(
+            "save a callback",
+            """
+            INSERT INTO callback (digest, execution_id, step_id, signal, created_at, expires_at)
+            VALUES (\(callback.digest), \(callback.executionID), \(callback.stepID), \(callback.signal),
+                \(callback.createdAt.timeIntervalSince1970), \(callback.expiresAt.timeIntervalSince1970))
+            """)
+    }
+
+    public func callback(digest: String) async throws -> CallbackToken? {
+        try await rows(
+            "read a callback",
+            "SELECT execution_id, step_id, signal, created_at, expires_at, used_at FROM callback WHERE digest = \(digest)",
+            as: (String, String, String?, Double, Double, Double?).self
+        ).first.map { row in
+            CallbackToken(
+                digest: digest, executionID: row.0, stepID: row.1, signal: row.2, createdAt: Date(timeIntervalSince1970: row.3),
+                expiresAt: Date(timeIntervalSince1970: row.4), usedAt: row.5.map(Date.init(timeIntervalSince1970:)))
+        }
+    }
+
+    public func useCallback(digest: String, now: Date) async throws -> Bool {
+        let at = now.timeIntervalSince1970
+        return try await !rows(
+            "use a callback",
+            "UPDATE callback SET used_at = \(at) WHERE digest = \(digest) AND used_at IS NULL AND expires_at > \(at) RETURNING digest",
+            as: String.self
+        ).isEmpty
+    }
 }

@@ -33,12 +33,21 @@ extension SQLiteStore: ConcurrencyStore {
     }
 
     public func concurrencySlots(key: String) async throws -> [ConcurrencySlot] {
-        try await read("read a concurrency key") { db in try Self.slots(key: key, db) }
+        // Without the slots of executions that ended some other way (freed at the next request).
+        try await read("read a concurrency key") { db in
+            ConcurrencySlot.order(try Self.slots(key: key, db, live: true))
+        }
     }
 
-    static func slots(key: String, _ db: Database) throws -> [ConcurrencySlot] {
-        try Row.fetchAll(
-            db, sql: "SELECT seq, execution_id, step_id, holding, since, seen_at FROM concurrency_slot WHERE key = ? ORDER BY seq",
+    static func slots(key: String, _ db: Database, live: Bool = false) throws -> [ConcurrencySlot] {
+        let unfinished = """
+             AND EXISTS (SELECT 1 FROM execution WHERE execution.id = concurrency_slot.execution_id
+                AND execution.status IN ('pending', 'running', 'paused'))
+            """
+        return try Row.fetchAll(
+            db,
+            sql:
+                "SELECT seq, execution_id, step_id, holding, since, seen_at FROM concurrency_slot WHERE key = ?\(live ? unfinished : "") ORDER BY seq",
             arguments: [key]
         ).map { row in
             ConcurrencySlot(

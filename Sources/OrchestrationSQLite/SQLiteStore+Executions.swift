@@ -204,6 +204,7 @@ extension SQLiteStore: ExecutionStore {
                 try db.execute(sql: "DELETE FROM attempt WHERE execution_id = ?", arguments: [id])
                 try db.execute(sql: "DELETE FROM signal WHERE execution_id = ?", arguments: [id])
                 try Self.releaseSlots(executionID: id, stepID: nil, db)
+                try db.execute(sql: "DELETE FROM callback WHERE execution_id = ?", arguments: [id])
                 try db.execute(sql: "DELETE FROM step_result WHERE execution_id = ?", arguments: [id])
                 try db.execute(sql: "DELETE FROM execution WHERE id = ?", arguments: [id])
             }

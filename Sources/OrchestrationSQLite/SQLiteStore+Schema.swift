@@ -164,6 +164,21 @@ extension SQLiteStore {
                     CREATE INDEX concurrency_slot_key ON concurrency_slot(key, seq);
                     """)
         }
+        m.registerMigration("v8: single-use callbacks of waiting steps (their tokens' digests)") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE callback (
+                        digest TEXT PRIMARY KEY,
+                        execution_id TEXT NOT NULL,
+                        step_id TEXT NOT NULL,
+                        signal TEXT,
+                        created_at REAL NOT NULL,
+                        expires_at REAL NOT NULL,
+                        used_at REAL
+                    );
+                    CREATE INDEX callback_execution ON callback(execution_id);
+                    """)
+        }
         return m
     }
 

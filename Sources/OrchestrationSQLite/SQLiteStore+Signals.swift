@@ -33,4 +33,36 @@ extension SQLiteStore: SignalStore {
                 sentAt: Date(timeIntervalSince1970: row.5))
         }
     }
+
+    public func addCallback(_ callback: CallbackToken) async throws {
+        try await write("save a callback") { db in
+            try db.execute(
+                sql: "INSERT INTO callback (digest, execution_id, step_id, signal, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [
+                    callback.digest, callback.executionID, callback.stepID, callback.signal, callback.createdAt.timeIntervalSince1970,
+                    callback.expiresAt.timeIntervalSince1970,
+                ])
+        }
+    }
+
+    public func callback(digest: String) async throws -> CallbackToken? {
+        try await read("read a callback") { db -> CallbackToken? in
+            try Row.fetchOne(
+                db, sql: "SELECT execution_id, step_id, signal, created_at, expires_at, used_at FROM callback WHERE digest = ?", arguments: [digest]
+            ).map { row in
+                CallbackToken(
+                    digest: digest, executionID: row[0], stepID: row[1], signal: row[2], createdAt: Date(timeIntervalSince1970: row[3]),
+                    expiresAt: Date(timeIntervalSince1970: row[4]), usedAt: (row[5] as Double?).map(Date.init(timeIntervalSince1970:)))
+            }
+        }
+    }
+
+    public func useCallback(digest: String, now: Date) async throws -> Bool {
+        try await write("use a callback") { db -> Bool in
+            try db.execute(
+                sql: "UPDATE callback SET used_at = ? WHERE digest = ? AND used_at IS NULL AND expires_at > ?",
+                arguments: [now.timeIntervalSince1970, digest, now.timeIntervalSince1970])
+            return db.changesCount == 1
+        }
+    }
 }

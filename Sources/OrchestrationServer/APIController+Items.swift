@@ -38,7 +38,9 @@ extension APIController {
 extension APIController {
     /// `{"key", "holders": […], "waiting": […]}`: who holds a concurrency key, and who waits in order.
     func concurrencyKey(_ request: Request, context: Context) async throws -> Response {
-        let key = try context.parameters.require("key")
+        // Path parameters arrive as sent: a key with `:`, `/`, spaces or non-ASCII is percent-encoded.
+        let raw = try context.parameters.require("key")
+        let key = raw.removingPercentEncoding ?? raw
         if let problem = ConcurrencyPolicy.checkKey(key) { throw Problem(.badRequest, problem) }
         let slots: [ConcurrencySlot]
         do { slots = try await engine.concurrencySlots(key: key) } catch {

@@ -62,3 +62,28 @@ extension APIController {
         throw Problem(.notFound, "no execution '\(id)'")
     }
 }
+
+/// Callbacks: `POST …/steps/{step}/callback` (operator) gives a single-use token; `POST
+/// /api/v1/callbacks/{token}` (no API token: the token is the credential) uses it once.
+extension APIController {
+    func mintCallback(_ request: Request, context: Context) async throws -> Response {
+        let id = try context.parameters.require("id")
+        let stepID = try context.parameters.require("step")
+        let (token, expires) = try await engine.mintCallback(executionID: id, stepID: stepID.removingPercentEncoding ?? stepID)
+        return try APIBody.response(Components.Schemas.Callback(token: token, path: "/api/v1/callbacks/\(token)", expiresAt: expires), .created)
+    }
+
+    func useCallback(_ request: Request, context: Context) async throws -> Response {
+        let token = try context.parameters.require("token")
+        let buffer = try await request.body.collect(upTo: 1 << 16)
+        var payload = JSONValue.null
+        if buffer.readableBytes > 0 {
+            guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer.readableBytesView)) else {
+                throw Problem(.badRequest, "the body is not JSON")
+            }
+            payload = value
+        }
+        let (executionID, stepID) = try await engine.redeemCallback(token, payload: payload)
+        return try APIBody.response(Components.Schemas.CallbackReceipt(executionID: executionID, stepID: stepID), .accepted)
+    }
+}

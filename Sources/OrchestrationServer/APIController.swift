@@ -59,6 +59,8 @@ struct APIController<Context: RequestContext>: Sendable {
         api.post("executions/:id/steps/:step/reject", .role(.operator), use: reject)
         api.post("executions/:id/signals/:name", .role(.operator), use: signal)
         api.get("concurrency/:key", .role(.viewer), use: concurrencyKey)
+        api.post("executions/:id/steps/:step/callback", .role(.operator), use: mintCallback)
+        api.post("callbacks/:token", .open, use: useCallback)
         api.get("openapi.json", .open) { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))

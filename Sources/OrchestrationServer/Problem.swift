@@ -89,9 +89,10 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch is NIOTooManyBytesError {
             return Problem(.contentTooLarge, "the request body is larger than this route accepts").response
         } catch {
-            // Internal names and messages stay in the server's log, not in the answer.
-            FileHandle.standardError.write(
-                Data("novacron: \(request.method.rawValue) \(request.uri.path.prefix(200)): internal error: \(error)\n".utf8))
+            // Internal names and messages stay in the server's log, not in the answer; a callback's
+            // path is its credential, so it is not logged.
+            let path = request.uri.path.contains("/callbacks/") ? "/api/v1/callbacks/…" : String(request.uri.path.prefix(200))
+            FileHandle.standardError.write(Data("novacron: \(request.method.rawValue) \(path): internal error: \(error)\n".utf8))
             return Problem(.internalServerError, "internal error; the server's log has the details").response
         }
     }

@@ -40,9 +40,17 @@ extension ExecutionsCommand {
     }
 }
 
+/// `text` as one shell word: in single quotes, a quote written as `'\''`, so a key from a
+/// webhook prints as data an operator can paste, never as a command.
+func shellQuoted(_ text: String) -> String {
+    "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
+}
+
 extension ExecutionsCommand.Show {
     /// The line `executions show` prints for an execution's concurrency key.
     static func keyLine(_ key: String, pending: Bool) -> String {
-        pending ? "\nwaiting for its turn on concurrency key \(key) (see: executions concurrency '\(key)')" : "\nconcurrency key \(key)"
+        pending
+            ? "\nwaiting for its turn on concurrency key \(key) (see: novacron executions concurrency \(shellQuoted(key)))"
+            : "\nconcurrency key \(key)"
     }
 }

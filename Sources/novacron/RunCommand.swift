@@ -183,7 +183,8 @@ struct RunCommand: AsyncParsableCommand {
                 try await engine.registerWorkflow(document)
                 let started = try await engine.executeWorkflow(document.workflow.id, inputs: inputs, options: ExecutionOptions(debug: stepper != nil))
                 if started.status == .pending, let key = started.concurrencyKey {
-                    Console.err("execution \(started.id) waits for its turn on concurrency key \(key): novacron executions concurrency '\(key)'")
+                    Console.err(
+                        "execution \(started.id) waits for its turn on concurrency key \(key): novacron executions concurrency \(shellQuoted(key))")
                 }
                 return started.id
             }

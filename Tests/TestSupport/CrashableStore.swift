@@ -51,6 +51,15 @@ package final class CrashableStore: Store {
         if crashed.withLock({ $0 }) { throw StoreError("the process died") }
         return try await base.signals(executionID: executionID, after: seq)
     }
+    package func addCallback(_ callback: CallbackToken) async throws {
+        if crashed.withLock({ $0 }) { throw StoreError("the process died") }
+        try await base.addCallback(callback)
+    }
+    package func callback(digest: String) async throws -> CallbackToken? { try await base.callback(digest: digest) }
+    package func useCallback(digest: String, now: Date) async throws -> Bool {
+        if crashed.withLock({ $0 }) { throw StoreError("the process died") }
+        return try await base.useCallback(digest: digest, now: now)
+    }
     package func acquireSlot(_ request: SlotRequest, now: Date) async throws -> [ConcurrencySlot] {
         if crashed.withLock({ $0 }) { throw StoreError("the process died") }
         return try await base.acquireSlot(request, now: now)

@@ -21,10 +21,13 @@ struct ConcurrencyCLITests {
           - {id: ship, dependencies: [hold], condition: "${hold.status} != 'failed'", inputs: {command: 'echo shipped to ${env}'}}
         """.write(toFile: file, atomically: true, encoding: .utf8)
         let first = try CLI.Running(["run", file, "--input", "hold=true"] + store)
+        // A failed expectation below must not leave a run waiting forever.
+        defer { if first.process.isRunning { first.process.terminate() } }
         #expect(first.read { $0.contains("waits for signal go") }, "\(first.seen)")
         let firstID = try #require(first.executionID)
 
         let second = try CLI.Running(["run", file] + store)
+        defer { if second.process.isRunning { second.process.terminate() } }
         #expect(second.read { $0.contains("waits for its turn on concurrency key deploy-prod") }, "\(second.seen)")
         let secondID = try #require(second.executionID)
         let show = try await CLI.running(["executions", "show", secondID] + store)

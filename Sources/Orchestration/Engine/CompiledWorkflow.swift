@@ -31,6 +31,8 @@ package struct CompiledWorkflow: Sendable {
     package let secretNames: Set<String>
     /// Per step, the queue whose workers run it and its rollback (``StepQueue``), if any.
     package let queues: [String?]
+    /// Per step, its concurrency key, if any (``ConcurrencyPolicy``).
+    package let concurrency: [ConcurrencyPolicy?]
     /// Whether some step has a concurrency key (its end then frees a slot).
     package let hasStepConcurrency: Bool
     /// Per step, how it runs once per item, if it is a forEach step.
@@ -119,7 +121,8 @@ package struct CompiledWorkflow: Sendable {
         self.cachePolicies = workflow.steps.map(\.effectiveCache)
         self.exclusive = workflow.steps.map { !$0.parallel }
         self.queues = workflow.steps.map(\.queue)
-        self.hasStepConcurrency = workflow.steps.contains { $0.concurrency != nil }
+        self.concurrency = workflow.steps.map(\.concurrency)
+        self.hasStepConcurrency = concurrency.contains { $0 != nil }
         (self.estimates, self.priorities) = Self.priorities(graph: graph, planner: planner)
         // The optimization score (serial ÷ planned duration) from the same estimates, as the plan
         // reports it: the guide's `OptimizationScore`, filled in at registration.

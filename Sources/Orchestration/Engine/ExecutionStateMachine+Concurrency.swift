@@ -8,7 +8,7 @@ extension ExecutionStateMachine {
     /// The rendered key unit `i` must hold before it runs, or nil when it needs none (no policy,
     /// holds it already, or a simulation).
     func slotKey(_ i: Int) throws -> String? {
-        guard suspendsWaits, !slotHeld.contains(i), let policy = compiled.workflow.steps[stepIndex(of: i)].concurrency else { return nil }
+        guard let policy = compiled.concurrency[stepIndex(of: i)], suspendsWaits, !slotHeld.contains(i) else { return nil }
         return try renderKey(policy.key, item: itemContext(i))
     }
 

@@ -205,6 +205,9 @@ extension WorkflowEngine {
     /// Stops new steps from starting; running steps finish.
     public func pauseExecution(_ id: String) async throws {
         let run = try active(id)
+        if run.machine.status == .pending, let key = run.machine.values.concurrencyKey {
+            throw EngineError(.conflict, "execution \(id) waits for its turn on concurrency key \(key); it can be cancelled, not paused")
+        }
         await apply(run.machine.pause(), to: run)
         for child in runningChildren(of: run) { try? await pauseExecution(child) }
     }

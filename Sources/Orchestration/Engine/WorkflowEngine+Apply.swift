@@ -9,8 +9,11 @@ extension WorkflowEngine {
     func apply(_ actions: [ExecutionStateMachine.Action], to run: Run) async {
         let releases = slotReleases(for: actions, run: run)
         if writer != nil {
-            let writes = self.writes(for: actions, run: run) + releases
+            // Slots are released with the end they belong to when the store keeps them.
+            let keeps = store is any ConcurrencyStore
+            let writes = self.writes(for: actions, run: run) + (keeps ? releases : [])
             if !writes.isEmpty { await save(writes, for: run) }
+            if !keeps, !releases.isEmpty { try? await memoryStore.apply(releases) }
         } else if !releases.isEmpty {
             try? await memoryStore.apply(releases)
         }

@@ -13,6 +13,9 @@ extension WorkflowEngine {
             guard !record.execution.status.isTerminal else {
                 throw EngineError(.conflict, "execution \(id) already \(record.execution.status.rawValue)")
             }
+            if case .pause = command, record.execution.status == .pending, let key = record.execution.concurrencyKey {
+                throw EngineError(.conflict, "execution \(id) waits for its turn on concurrency key \(key); it can be cancelled, not paused")
+            }
             try await channel.sendCommand(command, to: id)
             return false
         }

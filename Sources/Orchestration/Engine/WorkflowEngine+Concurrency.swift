@@ -16,6 +16,8 @@ extension WorkflowEngine {
     struct SlotWaitState: Sendable {
         /// The executions already asked to make way (`cancel-running`), so they are asked once.
         var superseded: Set<String> = []
+        /// Whether a failure to reach the store was logged for it (once is enough).
+        var warned = false
     }
 
     /// Where slots are kept: the store when it keeps them, else this process's memory.
@@ -41,28 +43,60 @@ extension WorkflowEngine {
         await apply(actions, to: run)
     }
 
-    /// Asks the store for the slot `wait` needs, and acts on the answer.
+    /// Asks the store for the slot `wait` needs, and acts on the answer. One ask per wait at a
+    /// time: an ask wanted while one is in flight runs once it is answered.
     func askSlot(_ wait: SlotWait) async {
+        if let again = slotAsking[wait] {
+            if !again { slotAsking[wait] = true }
+            return
+        }
+        slotAsking[wait] = false
+        while true {
+            await askSlotOnce(wait)
+            guard slotAsking[wait] == true else { break }
+            slotAsking[wait] = false
+        }
+        slotAsking[wait] = nil
+    }
+
+    func askSlotOnce(_ wait: SlotWait) async {
         guard !handedBack, !draining, let run = runs[wait.executionID], !run.handedOver, !run.machine.status.isTerminal,
             let (key, policy, stepID) = slotNeed(wait, run: run)
         else {
             slotWaits[wait] = nil
             return
         }
+        // A key its own execution, or an ancestor waiting on it, holds for the whole execution: a
+        // step (or a child) of it has the key already, and waiting would wait for itself.
+        if heldByAncestry(key, run: run, wait: wait) {
+            slotWaits[wait] = nil
+            if let unit = wait.unit {
+                await apply(run.machine.slotGranted(step: unit, attempt: wait.attempt, now: now()), to: run)
+            } else {
+                await begin(run)
+            }
+            return
+        }
         let request = SlotRequest(key: key, executionID: wait.executionID, stepID: stepID, limit: policy.limit, queue: policy.onConflict != .skip)
         let slots: [ConcurrencySlot]
         do { slots = try await slotKeeper.acquireSlot(request, now: now()) } catch {
-            // Asked again within a second; the execution waits meanwhile.
-            if slotWaits[wait] == nil { slotWaits[wait] = SlotWaitState() }
-            logger.warning("cannot ask for a concurrency slot", metadata: ["execution": "\(wait.executionID)", "key": "\(key)", "error": "\(error)"])
-            return
-        }
-        // Ended, or moved on, while the store answered.
-        guard runs[wait.executionID] === run, !run.machine.status.isTerminal, slotNeed(wait, run: run) != nil else {
-            slotWaits[wait] = nil
+            // Asked again within a second; the execution waits meanwhile. Said once per wait.
+            var state = slotWaits[wait] ?? SlotWaitState()
+            if !state.warned {
+                logger.warning(
+                    "cannot ask for a concurrency slot", metadata: ["execution": "\(wait.executionID)", "key": "\(key)", "error": "\(error)"])
+            }
+            state.warned = true
+            slotWaits[wait] = state
             return
         }
         let mine = slots.first { $0.executionID == wait.executionID && $0.stepID == stepID }
+        // Ended, or moved on, while the store answered: what the answer took is given back.
+        guard runs[wait.executionID] === run, !run.machine.status.isTerminal, slotNeed(wait, run: run) != nil else {
+            slotWaits[wait] = nil
+            if mine != nil { await releaseStray(wait.executionID, stepID: stepID) }
+            return
+        }
         if mine?.holding == true {
             slotWaits[wait] = nil
             if let unit = wait.unit {
@@ -76,7 +110,8 @@ extension WorkflowEngine {
         switch policy.onConflict {
         case .skip:
             slotWaits[wait] = nil
-            let reason = "skipped: concurrency key \(key) is held by \(Self.describe(holders))"
+            let who = holders.isEmpty ? "others waiting ahead" : Self.describe(holders)
+            let reason = "skipped: concurrency key \(key) is held by \(who)"
             if let unit = wait.unit {
                 await apply(run.machine.slotRefused(step: unit, attempt: wait.attempt, reason: reason, now: now()), to: run)
             } else {
@@ -84,18 +119,42 @@ extension WorkflowEngine {
             }
         case .cancelRunning:
             var state = slotWaits[wait] ?? SlotWaitState()
+            slotWaits[wait] = state
             let mySeq = mine?.seq ?? .max
             // The oldest holders, enough to free a slot, and everyone queued ahead: the newest wins.
             let excess = max(0, holders.count - policy.limit + 1)
             let targets = holders.prefix(excess) + slots.filter { !$0.holding && $0.seq < mySeq }
-            var asked: [String] = []
-            for slot in targets where slot.executionID != wait.executionID && state.superseded.insert(slot.executionID).inserted {
-                asked.append(slot.executionID)
+            for slot in targets where slot.executionID != wait.executionID && !state.superseded.contains(slot.executionID) {
+                // Marked once the cancel is on its way, so one that could not be sent is tried again.
+                if await supersede(slot.executionID, by: wait.executionID, key: key) { state.superseded.insert(slot.executionID) }
             }
-            slotWaits[wait] = state
-            for other in asked { await supersede(other, by: wait.executionID, key: key) }
+            if slotWaits[wait] != nil { slotWaits[wait] = state }
         case .queue:
             if slotWaits[wait] == nil { slotWaits[wait] = SlotWaitState() }
+        }
+    }
+
+    /// Whether `key` is the workflow key of the execution itself (a step asking while the execution
+    /// runs) or of an ancestor on this engine (a child asking while its parent waits for it).
+    func heldByAncestry(_ key: String, run: Run, wait: SlotWait) -> Bool {
+        if wait.unit != nil, run.machine.values.concurrencyKey == key { return true }
+        var link = run.machine.values.parent
+        var seen = 0
+        while let parent = link, seen < ParentLink.maximumDepth + 1, let ancestor = runs[parent.executionID] {
+            if ancestor.machine.values.concurrencyKey == key, ancestor.machine.status != .pending { return true }
+            link = ancestor.machine.values.parent
+            seen += 1
+        }
+        return false
+    }
+
+    /// Frees a slot an ask took for what no longer needs it.
+    func releaseStray(_ executionID: String, stepID: String) async {
+        let release: [StoreWrite] = [.releaseSlots(executionID: executionID, stepID: stepID)]
+        if let writer, store is any ConcurrencyStore {
+            _ = try? await writer.wait(for: writer.enqueue(release))
+        } else {
+            try? await memoryStore.apply(release)
         }
     }
 
@@ -107,19 +166,24 @@ extension WorkflowEngine {
             return (key, policy, "")
         }
         guard m.isSuspended(unit, attempt: wait.attempt), case .concurrency(let key)? = m.results[unit].waitReason,
-            let policy = m.compiled.workflow.steps[m.stepIndex(of: unit)].concurrency
+            let policy = m.compiled.concurrency[m.stepIndex(of: unit)]
         else { return nil }
         return (key, policy, m.results[unit].stepID)
     }
 
-    /// Cancels execution `id` so that `newer` gets its slot (here, or through the node holding it).
-    func supersede(_ id: String, by newer: String, key: String) async {
+    /// Cancels execution `id` so that `newer` gets its slot (here, or through the node holding
+    /// it); returns whether the cancel is on its way (or the execution has ended already).
+    func supersede(_ id: String, by newer: String, key: String) async -> Bool {
         do {
             try await send(.cancel(reason: "superseded by execution \(newer) (concurrency key \(key))"), to: id)
+            return true
+        } catch let error as EngineError where error.code == .conflict {
+            return true
         } catch {
             logger.warning(
                 "cannot cancel the holder of a concurrency key; waiting for it to end",
                 metadata: ["execution": "\(id)", "newer": "\(newer)", "key": "\(key)", "error": "\(error)"])
+            return false
         }
     }
 
@@ -137,7 +201,7 @@ extension WorkflowEngine {
         var out: [StoreWrite] = []
         for action in actions {
             switch action {
-            case .stepFinished(let step) where m.compiled.workflow.steps[m.stepIndex(of: step)].concurrency != nil:
+            case .stepFinished(let step) where m.compiled.concurrency[m.stepIndex(of: step)] != nil:
                 out.append(.releaseSlots(executionID: m.values.executionID, stepID: m.results[step].stepID))
             case .finish:
                 out.append(.releaseSlots(executionID: m.values.executionID, stepID: nil))

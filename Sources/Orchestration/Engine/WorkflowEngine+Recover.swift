@@ -176,8 +176,11 @@ extension WorkflowEngine {
         order.append(e.id)
         emit(.executionResumed(executionID: e.id))
         if e.concurrencyKey != nil {
-            // Asks for its slot again: a holder finds it held, a waiter keeps its place.
-            await save([.updateExecution(header(run))], for: run)
+            // Asks for its slot again: a holder finds it held, a waiter keeps its place. Taken over
+            // (the owner is this process now) as it was: a holder stays running meanwhile.
+            var record = header(run)
+            (record.execution.status, record.execution.startedAt) = (e.status, e.startedAt)
+            await save([.updateExecution(record)], for: run)
             await admit(run)
             return run.final ?? run.machine.snapshot()
         }

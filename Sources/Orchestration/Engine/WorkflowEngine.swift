@@ -102,6 +102,8 @@ public actor WorkflowEngine {
     var workflowHashes: [String: String] = [:]
     /// Executions and steps waiting for a slot of a concurrency key (``askSlot(_:)``).
     var slotWaits: [SlotWait: SlotWaitState] = [:]
+    /// Asks for slots in flight, and whether another was wanted meanwhile.
+    var slotAsking: [SlotWait: Bool] = [:]
     var draining = false
     /// Set when a drain ended: what still runs is handed back, and its ends are not recorded.
     var handedBack = false

@@ -32,12 +32,24 @@ public struct ConcurrencyPolicy: Sendable, Hashable, Codable {
         (self.key, self.limit, self.onConflict) = (key, limit, onConflict)
     }
 
-    /// Checks a rendered key: 1 to 255 bytes with no control characters.
+    /// Checks a rendered key: 1 to 255 bytes, no control characters (C0, DEL, C1), no
+    /// bidirectional overrides, and no combining mark first (it would merge with what precedes it).
     public static func checkKey(_ key: String) -> String? {
         if key.isEmpty { return "the concurrency key renders empty" }
         if key.utf8.count > maximumKeyBytes { return "the concurrency key is \(key.utf8.count) bytes; the limit is \(maximumKeyBytes)" }
-        if key.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
-            return "the concurrency key contains a control character"
+        for scalar in key.unicodeScalars {
+            let v = scalar.value
+            if v < 0x20 || (0x7F...0x9F).contains(v) { return "the concurrency key contains a control character" }
+            if (0x202A...0x202E).contains(v) || (0x2066...0x2069).contains(v) || v == 0x200E || v == 0x200F {
+                return "the concurrency key contains a bidirectional control character"
+            }
+        }
+        if let first = key.unicodeScalars.first,
+            first.properties.generalCategory == .nonspacingMark
+                || first.properties.generalCategory == .enclosingMark || first.properties.generalCategory == .spacingMark
+                || first.properties.isJoinControl || first.properties.isVariationSelector
+        {
+            return "the concurrency key starts with a combining character"
         }
         return nil
     }

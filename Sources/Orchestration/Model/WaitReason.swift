@@ -11,14 +11,20 @@ public enum WaitReason: Sendable, Hashable, CustomStringConvertible {
 
     /// The reason `text` (as ``description`` writes it) names; nil for anything else.
     public init?(_ text: String) {
+        // Compared as bytes: a name or key that starts with a combining mark would merge with
+        // the `:` into one Character, and `hasPrefix` would not see the prefix.
+        func rest(after prefix: String) -> String? {
+            guard text.utf8.count > prefix.utf8.count, text.utf8.starts(with: prefix.utf8) else { return nil }
+            return String(decoding: text.utf8.dropFirst(prefix.utf8.count), as: UTF8.self)
+        }
         if text == "approval" {
             self = .approval
-        } else if text.hasPrefix("signal:"), text.count > 7 {
-            self = .signal(String(text.dropFirst(7)))
-        } else if text.hasPrefix("until:"), let time = TimeText.parse(String(text.dropFirst(6))) {
+        } else if let name = rest(after: "signal:") {
+            self = .signal(name)
+        } else if let time = rest(after: "until:").flatMap(TimeText.parse) {
             self = .until(time)
-        } else if text.hasPrefix("concurrency:"), text.count > 12 {
-            self = .concurrency(String(text.dropFirst(12)))
+        } else if let key = rest(after: "concurrency:") {
+            self = .concurrency(key)
         } else {
             return nil
         }

@@ -53,7 +53,8 @@ public protocol ConcurrencyStore: Sendable {
     /// marks the waiter alive), and takes a slot when fewer than `limit` hold the key and every
     /// live waiter that queued earlier has one too. Holders of ended or missing executions are
     /// freed first. Returns the key's slots afterwards: holders, then waiters in queue order.
-    /// Atomic across nodes.
+    /// Atomic across nodes. PostgreSQL times rows and judges waiters' liveness by the database's
+    /// clock rather than `now` (its nodes' clocks may differ); the other stores use `now`.
     func acquireSlot(_ request: SlotRequest, now: Date) async throws -> [ConcurrencySlot]
     /// The key's slots: holders, then waiters in queue order.
     func concurrencySlots(key: String) async throws -> [ConcurrencySlot]

@@ -19,6 +19,7 @@ public actor InMemoryStore {
     var signalSeq: Int64 = 0
     var slots: [String: [ConcurrencySlot]] = [:]
     var slotSeq: Int64 = 0
+    var callbacks: [String: CallbackToken] = [:]
     var busEvents: [BusEvent] = []
     var cursors: [String: Int64] = [:]
     var subscriptionRecords: [String: EventSubscription] = [:]
@@ -155,6 +156,7 @@ extension InMemoryStore: ExecutionStore {
         order.removeAll { gone.contains($0) }
         signalLog.removeAll { gone.contains($0.executionID) }
         for id in gone { releaseSlots(executionID: id, stepID: nil) }
+        callbacks = callbacks.filter { !gone.contains($0.value.executionID) }
         return old.count
     }
 
@@ -283,5 +285,15 @@ extension InMemoryStore: SignalStore {
 
     public func signals(executionID: String, after seq: Int64) -> [ExecutionSignal] {
         signalLog.filter { $0.executionID == executionID && $0.seq > seq }
+    }
+
+    public func addCallback(_ callback: CallbackToken) { callbacks[callback.digest] = callback }
+
+    public func callback(digest: String) -> CallbackToken? { callbacks[digest] }
+
+    public func useCallback(digest: String, now: Date) -> Bool {
+        guard let c = callbacks[digest], c.usedAt == nil, c.expiresAt > now else { return false }
+        callbacks[digest]?.usedAt = now
+        return true
     }
 }

@@ -36,4 +36,11 @@ public protocol SignalStore: Sendable {
     func addSignal(_ signal: ExecutionSignal) async throws -> ExecutionSignal
     /// The signals sent to `executionID` after `seq`, oldest first.
     func signals(executionID: String, after seq: Int64) async throws -> [ExecutionSignal]
+    /// Saves a callback (``CallbackToken``): its digest, never the token.
+    func addCallback(_ callback: CallbackToken) async throws
+    /// The callback with this digest, used or not.
+    func callback(digest: String) async throws -> CallbackToken?
+    /// Marks the callback used, if it is unused and has not expired at `now`; returns whether this
+    /// call did. Atomic across nodes: of two racing uses, one wins.
+    func useCallback(digest: String, now: Date) async throws -> Bool
 }

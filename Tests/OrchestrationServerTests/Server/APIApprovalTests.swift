@@ -55,4 +55,38 @@ struct APIApprovalTests {
             #expect(try await post("/steps/gate/approve", "{}").0 == .conflict, "the execution has ended")
         }
     }
+
+    @Test("an operator gets a single-use callback for a waiting step; anyone holding it decides once without an API token; a viewer gets none")
+    func callback() async throws {
+        var executors = ExecutorRegistry()
+        for type in StepType.allCases { executors.register(ScriptedExecutor(), for: type) }
+        let store = try SQLiteStore(path: temporaryDatabasePath())
+        let engine = WorkflowEngine(executors: executors, secrets: SecretProvider(environment: [:]), store: store)
+        let tokens = try APITokens(environment: "operator:alice,viewer:val")
+        let app = try await buildApplication(engine: engine, store: store, configuration: ServerConfiguration(port: 0, tokens: tokens))
+        try await app.test(.router) { client in
+            try await engine.registerWorkflow(try workflowDocument("name: gated\nsteps:\n  - {id: gate, type: approval}\n"))
+            let run = try await engine.executeWorkflow("gated")
+            func post(_ path: String, _ body: String? = nil, token: String? = nil) async throws -> (HTTPResponse.Status, [String: Any]) {
+                var headers: HTTPFields = [.contentType: "application/json"]
+                if let token { headers[.authorization] = "Bearer \(token)" }
+                return try await client.execute(uri: "/api/v1" + path, method: .post, headers: headers, body: body.map { ByteBuffer(string: $0) }) {
+                    ($0.status, (try? JSONSerialization.jsonObject(with: Data(String(buffer: $0.body).utf8)) as? [String: Any]) ?? [:])
+                }
+            }
+            #expect(try await post("/executions/\(run.id)/steps/gate/callback", token: "val").0 == .forbidden)
+            #expect(try await post("/executions/\(run.id)/steps/gate/callback").0 == .unauthorized)
+            let (created, grant) = try await post("/executions/\(run.id)/steps/gate/callback", token: "alice")
+            #expect(created == .created)
+            let path = try #require(grant["path"] as? String)
+            #expect(path == "/api/v1/callbacks/\(grant["token"] as? String ?? "")")
+            #expect(try await post(String(path.dropFirst(7)), #"{"decision": "perhaps"}"#).0 == .badRequest)
+            let (used, receipt) = try await post(String(path.dropFirst(7)), #"{"decision": "reject", "comment": "freeze week"}"#)
+            #expect(used == .accepted && receipt["stepID"] as? String == "gate", "\(receipt)")
+            #expect(try await post(String(path.dropFirst(7)), #"{"decision": "approve"}"#).0 == .notFound, "once only")
+            let final = try await engine.waitForExecution(run.id)
+            #expect(final.status == .failed)
+            #expect(final.stepResults["gate"]?.error == "rejected by callback: freeze week")
+        }
+    }
 }

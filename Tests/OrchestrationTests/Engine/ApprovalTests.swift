@@ -170,4 +170,51 @@ struct ApprovalTests {
                     == "until: '' is not a time like 2026-12-24T18:00:00Z or 2026-12-24", "a null time names the input, not a missing duration")
         }
     }
+
+    @Test("a callback decides an approval once, as `callback`, with no API token; a bad body leaves it unused; a used or unknown token is not found")
+    func callbackApproves() async throws {
+        try await withScriptedEngine(ScriptedExecutor(), store: InMemoryStore()) { engine in
+            try await engine.registerWorkflow(try workflowDocument(Self.gate))
+            let run = try await engine.executeWorkflow("deploy")
+            do {
+                _ = try await engine.mintCallback(executionID: run.id, stepID: "ship")
+                Issue.record("a callback for a step that does not wait")
+            } catch let error as EngineError {
+                #expect(error.code == .conflict)
+            }
+            let (token, expires) = try await engine.mintCallback(executionID: run.id, stepID: "gate")
+            #expect(token.hasPrefix("ncb_") && token.count == 47)
+            #expect(expires.timeIntervalSinceNow > 6 * 86_400)
+            for bad: JSONValue in [.null, ["decision": "maybe"], ["decision": "approve", "data": 3]] {
+                await #expect(throws: EngineError.self) { try await engine.redeemCallback(token, payload: bad) }
+            }
+            let (id, step) = try await engine.redeemCallback(
+                token, payload: ["decision": "approve", "comment": "CAB ok", "data": ["ticket": "CHG-1"]])
+            #expect(id == run.id && step == "gate")
+            let final = try await engine.waitForExecution(run.id)
+            #expect(final.status == .completed)
+            #expect(final.stepResults["gate"]?.outputs["approvedBy"] == "callback")
+            #expect(final.stepResults["gate"]?.outputs["comment"] == "CAB ok")
+            for used in [token, "ncb_" + String(repeating: "A", count: 43), "nonsense", ""] {
+                do {
+                    try await engine.redeemCallback(used, payload: ["decision": "approve"])
+                    Issue.record("callback \(used) worked")
+                } catch let error as EngineError {
+                    #expect(error.code == .notFound && error.message == "no such callback, or it was used or has expired")
+                }
+            }
+        }
+    }
+
+    @Test("a signal wait's callback delivers its body as the payload")
+    func callbackSignals() async throws {
+        try await withScriptedEngine(ScriptedExecutor(), store: InMemoryStore()) { engine in
+            try await engine.registerWorkflow(try workflowDocument("name: s\nsteps:\n  - {id: ci, type: wait, inputs: {signal: ci-finished}}\n"))
+            let run = try await engine.executeWorkflow("s")
+            let (token, _) = try await engine.mintCallback(executionID: run.id, stepID: "ci")
+            try await engine.redeemCallback(token, payload: ["build": 7])
+            let final = try await engine.waitForExecution(run.id)
+            #expect(final.stepResults["ci"]?.outputs["payload"] == ["build": 7])
+        }
+    }
 }

@@ -93,6 +93,13 @@ struct ConcurrencyGroupTests {
             try await engine.registerWorkflow(try workflowDocument(Self.deploy()))
             let first = try await engine.executeWorkflow("deploy")
             let second = try await engine.executeWorkflow("deploy")
+            do {
+                try await engine.pauseExecution(second.id)
+                Issue.record("a queued execution was paused")
+            } catch let error as EngineError {
+                #expect(error.code == .conflict)
+                #expect(error.message == "execution \(second.id) waits for its turn on concurrency key deploy-prod; it can be cancelled, not paused")
+            }
             try await engine.cancelExecution(second.id)
             #expect(try await engine.waitForExecution(second.id).status == .cancelled)
             #expect(try await store.concurrencySlots(key: "deploy-prod").map(\.executionID) == [first.id])
@@ -207,6 +214,45 @@ struct ConcurrencyGroupTests {
             let failed = try await engine.waitForExecution(try await engine.executeWorkflow("s").id)
             #expect(failed.status == .failed)
             #expect(failed.stepResults["a"]?.error?.hasPrefix("the concurrency key is 302 bytes; the limit is 255") == true)
+        }
+    }
+
+    @Test("a step or a child asking for the key its own execution or parent holds runs at once instead of waiting for itself")
+    func reentrant() async throws {
+        let executor = ScriptedExecutor()
+        try await withScriptedEngine(executor, store: InMemoryStore()) { engine in
+            try await engine.registerWorkflow(
+                try workflowDocument(
+                    "name: child\nvariables: {env: prod}\nconcurrency: deploy-${inputs.env}\nsteps:\n  - {id: inner, inputs: {command: x}}\n"))
+            try await engine.registerWorkflow(
+                try workflowDocument(
+                    """
+                    name: parent
+                    variables: {env: prod}
+                    concurrency: deploy-${inputs.env}
+                    steps:
+                      - {id: ship, concurrency: deploy-prod, inputs: {command: x}}
+                      - {id: sub, dependencies: [ship], workflow: child, inputs: {env: prod}}
+                    """))
+            let final = try await engine.waitForExecution(try await engine.executeWorkflow("parent").id)
+            #expect(final.status == .completed)
+            #expect(executor.started == ["ship", "inner"])
+        }
+    }
+
+    @Test("a key starting with a combining character, or holding a bidirectional control, refuses the start")
+    func hostileKeys() async throws {
+        try await withScriptedEngine(ScriptedExecutor(), store: InMemoryStore()) { engine in
+            try await engine.registerWorkflow(
+                try workflowDocument(Self.deploy().replacingOccurrences(of: "deploy-${inputs.env}", with: "${inputs.env}")))
+            for (env, why) in [("\u{301}prod", "starts with a combining character"), ("a\u{202E}b", "contains a bidirectional control character")] {
+                do {
+                    _ = try await engine.executeWorkflow("deploy", inputs: ["env": .string(env)])
+                    Issue.record("key \(env.unicodeScalars.map(\.value)) started")
+                } catch let error as EngineError {
+                    #expect(error.message.hasPrefix("the concurrency key \(why)"), "\(error.message)")
+                }
+            }
         }
     }
 }

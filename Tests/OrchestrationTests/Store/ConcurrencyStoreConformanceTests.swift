@@ -65,8 +65,10 @@ struct ConcurrencyStoreConformanceTests {
         #expect(try await ask(store, "e2", at: 2)?.holding == true)
         #expect(try await ask(store, "e3", at: 3)?.holding == false)
         try await store.apply([.releaseSlots(executionID: "e2", stepID: nil)])
-        // e3 stopped asking (its engine died) more than 30 s ago: e4 goes first.
-        #expect(try await ask(store, "e4", at: 3 + ConcurrencySlot.staleAfter + 1)?.holding == true)
+        // e3 stopped asking (its engine died) more than 30 s ago: e4 goes first. PostgreSQL reads
+        // the database's clock instead (nodes' clocks differ): e3 asked a moment ago there.
+        let latecomer = try await ask(store, "e4", at: 3 + ConcurrencySlot.staleAfter + 1)
+        #expect(latecomer?.holding == (kind != .postgres))
         // Pruned with their execution.
         var e4 = sampleRecord("e4", status: .completed)
         e4.execution.finishedAt = t

@@ -30,4 +30,29 @@ struct SignalStoreConformanceTests {
         _ = try await store.prune(endedBefore: t.addingTimeInterval(10))
         #expect(try await store.signals(executionID: "e1", after: 0).isEmpty)
     }
+
+    @Test("a callback is kept by its digest, works once and not after it expires, and goes with its execution", arguments: StoreKind.allCases)
+    func callbacks(kind: StoreKind) async throws {
+        let store = try await kind.make()
+        try await store.createExecution(sampleRecord("e1"))
+        let t = Date(timeIntervalSince1970: 1_800_000_000)
+        let gate = CallbackToken(digest: "aa", executionID: "e1", stepID: "gate", signal: nil, createdAt: t, expiresAt: t.addingTimeInterval(60))
+        let ci = CallbackToken(
+            digest: "bb", executionID: "e1", stepID: "ci", signal: "ci-finished", createdAt: t, expiresAt: t.addingTimeInterval(60))
+        try await store.addCallback(gate)
+        try await store.addCallback(ci)
+        #expect(try await store.callback(digest: "aa") == gate)
+        #expect(try await store.callback(digest: "bb")?.signal == "ci-finished")
+        #expect(try await store.callback(digest: "cc") == nil)
+        #expect(try await store.useCallback(digest: "aa", now: t.addingTimeInterval(1)))
+        #expect(try await store.useCallback(digest: "aa", now: t.addingTimeInterval(2)) == false, "once only")
+        #expect(try await store.callback(digest: "aa")?.usedAt == t.addingTimeInterval(1))
+        #expect(try await store.useCallback(digest: "bb", now: t.addingTimeInterval(60)) == false, "expired")
+        #expect(try await store.useCallback(digest: "cc", now: t) == false)
+        var ended = sampleRecord("e1", status: .completed)
+        ended.execution.finishedAt = t
+        try await store.updateExecution(ended)
+        _ = try await store.prune(endedBefore: t.addingTimeInterval(10))
+        #expect(try await store.callback(digest: "bb") == nil)
+    }
 }
