@@ -24,11 +24,20 @@ extension PostgresStore: ExecutionStore {
                 return refused
             }
         }
-        book.withLock { b in
+        // Only a hold the batch was written under is lost. Writes left over from before this node
+        // claimed an execution again (a recovery beside a self-fence) are refused, but the new
+        // claim stands: dropping it, or reporting it lost, stopped the recovered run for good while
+        // its lease, unrenewed here, kept other nodes off it until it ran out (the chaos test).
+        let lost = book.withLock { b -> Set<String> in
             for id in batch.fresh { b.held[id] = 1 }
-            for id in refused { b.held[id] = nil }
+            var lost: Set<String> = []
+            for id in refused where b.held[id] == epochs[id] {
+                b.held[id] = nil
+                lost.insert(id)
+            }
+            return lost
         }
-        if !refused.isEmpty { throw LeaseLost(refused) }
+        if !lost.isEmpty { throw LeaseLost(lost) }
     }
 
     public func execution(id: String) async throws -> ExecutionRecord? {

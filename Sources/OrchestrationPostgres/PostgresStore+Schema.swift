@@ -164,7 +164,7 @@ extension PostgresStore {
                 CREATE TABLE callback (
                     digest text PRIMARY KEY, execution_id text NOT NULL REFERENCES execution (id) ON DELETE CASCADE,
                     step_id text NOT NULL, signal text, created_at double precision NOT NULL, expires_at double precision NOT NULL,
-                    used_at double precision)
+                    used_at double precision, minted_by text NOT NULL)
                 """,
                 "CREATE INDEX callback_execution ON callback (execution_id)",
             ]

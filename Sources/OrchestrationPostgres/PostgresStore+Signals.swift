@@ -41,30 +41,45 @@ extension PostgresStore: SignalStore {
         try await query(
             "save a callback",
             """
-            INSERT INTO callback (digest, execution_id, step_id, signal, created_at, expires_at)
+            INSERT INTO callback (digest, execution_id, step_id, signal, created_at, expires_at, minted_by)
             VALUES (\(callback.digest), \(callback.executionID), \(callback.stepID), \(callback.signal),
-                \(callback.createdAt.timeIntervalSince1970), \(callback.expiresAt.timeIntervalSince1970))
+                \(callback.createdAt.timeIntervalSince1970), \(callback.expiresAt.timeIntervalSince1970), \(callback.mintedBy))
             """)
     }
 
     public func callback(digest: String) async throws -> CallbackToken? {
         try await rows(
             "read a callback",
-            "SELECT execution_id, step_id, signal, created_at, expires_at, used_at FROM callback WHERE digest = \(digest)",
-            as: (String, String, String?, Double, Double, Double?).self
+            "SELECT execution_id, step_id, signal, created_at, expires_at, used_at, minted_by FROM callback WHERE digest = \(digest)",
+            as: (String, String, String?, Double, Double, Double?, String).self
         ).first.map { row in
             CallbackToken(
                 digest: digest, executionID: row.0, stepID: row.1, signal: row.2, createdAt: Date(timeIntervalSince1970: row.3),
-                expiresAt: Date(timeIntervalSince1970: row.4), usedAt: row.5.map(Date.init(timeIntervalSince1970:)))
+                expiresAt: Date(timeIntervalSince1970: row.4), usedAt: row.5.map(Date.init(timeIntervalSince1970:)), mintedBy: row.6)
         }
     }
 
-    public func useCallback(digest: String, now: Date) async throws -> Bool {
+    public func useCallback(digest: String, now: Date, sending signal: ExecutionSignal?) async throws -> Bool {
         let at = now.timeIntervalSince1970
-        return try await !rows(
-            "use a callback",
-            "UPDATE callback SET used_at = \(at) WHERE digest = \(digest) AND used_at IS NULL AND expires_at > \(at) RETURNING digest",
-            as: String.self
-        ).isEmpty
+        let payload = try signal.map { try Self.json($0.payload) }
+        let logger = self.logger
+        return try await transaction("use a callback") { connection -> Bool in
+            if let signal {
+                // As addSignal: the signals of one execution are saved in turn.
+                try await connection.execute("SELECT 1 FROM execution WHERE id = \(signal.executionID) FOR UPDATE", logger: logger)
+            }
+            let used = try await connection.rows(
+                "UPDATE callback SET used_at = \(at) WHERE digest = \(digest) AND used_at IS NULL AND expires_at > \(at) RETURNING digest",
+                logger: logger, as: String.self)
+            guard !used.isEmpty else { return false }
+            if let signal, let payload {
+                try await connection.execute(
+                    """
+                    INSERT INTO signal (execution_id, kind, name, payload, sender, sent_at)
+                    VALUES (\(signal.executionID), \(signal.kind.rawValue), \(signal.name), \(payload), \(signal.sender), \(signal.sentAt.timeIntervalSince1970))
+                    """, logger: logger)
+            }
+            return true
+        }
     }
 }

@@ -174,7 +174,8 @@ extension SQLiteStore {
                         signal TEXT,
                         created_at REAL NOT NULL,
                         expires_at REAL NOT NULL,
-                        used_at REAL
+                        used_at REAL,
+                        minted_by TEXT NOT NULL
                     );
                     CREATE INDEX callback_execution ON callback(execution_id);
                     """)

@@ -37,10 +37,11 @@ extension SQLiteStore: SignalStore {
     public func addCallback(_ callback: CallbackToken) async throws {
         try await write("save a callback") { db in
             try db.execute(
-                sql: "INSERT INTO callback (digest, execution_id, step_id, signal, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+                sql:
+                    "INSERT INTO callback (digest, execution_id, step_id, signal, created_at, expires_at, minted_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 arguments: [
                     callback.digest, callback.executionID, callback.stepID, callback.signal, callback.createdAt.timeIntervalSince1970,
-                    callback.expiresAt.timeIntervalSince1970,
+                    callback.expiresAt.timeIntervalSince1970, callback.mintedBy,
                 ])
         }
     }
@@ -48,21 +49,32 @@ extension SQLiteStore: SignalStore {
     public func callback(digest: String) async throws -> CallbackToken? {
         try await read("read a callback") { db -> CallbackToken? in
             try Row.fetchOne(
-                db, sql: "SELECT execution_id, step_id, signal, created_at, expires_at, used_at FROM callback WHERE digest = ?", arguments: [digest]
+                db, sql: "SELECT execution_id, step_id, signal, created_at, expires_at, used_at, minted_by FROM callback WHERE digest = ?",
+                arguments: [digest]
             ).map { row in
                 CallbackToken(
                     digest: digest, executionID: row[0], stepID: row[1], signal: row[2], createdAt: Date(timeIntervalSince1970: row[3]),
-                    expiresAt: Date(timeIntervalSince1970: row[4]), usedAt: (row[5] as Double?).map(Date.init(timeIntervalSince1970:)))
+                    expiresAt: Date(timeIntervalSince1970: row[4]), usedAt: (row[5] as Double?).map(Date.init(timeIntervalSince1970:)),
+                    mintedBy: row[6])
             }
         }
     }
 
-    public func useCallback(digest: String, now: Date) async throws -> Bool {
-        try await write("use a callback") { db -> Bool in
+    public func useCallback(digest: String, now: Date, sending signal: ExecutionSignal?) async throws -> Bool {
+        let payload = try signal.map { try Self.json($0.payload) }
+        return try await write("use a callback") { db -> Bool in
             try db.execute(
                 sql: "UPDATE callback SET used_at = ? WHERE digest = ? AND used_at IS NULL AND expires_at > ?",
                 arguments: [now.timeIntervalSince1970, digest, now.timeIntervalSince1970])
-            return db.changesCount == 1
+            guard db.changesCount == 1 else { return false }
+            if let signal, let payload {
+                try db.execute(
+                    sql: "INSERT INTO signal (execution_id, kind, name, payload, sender, sent_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    arguments: [
+                        signal.executionID, signal.kind.rawValue, signal.name, payload, signal.sender, signal.sentAt.timeIntervalSince1970,
+                    ])
+            }
+            return true
         }
     }
 }

@@ -69,12 +69,19 @@ extension APIController {
     func mintCallback(_ request: Request, context: Context) async throws -> Response {
         let id = try context.parameters.require("id")
         let stepID = try context.parameters.require("step")
-        let (token, expires) = try await engine.mintCallback(executionID: id, stepID: stepID.removingPercentEncoding ?? stepID)
-        return try APIBody.response(Components.Schemas.Callback(token: token, path: "/api/v1/callbacks/\(token)", expiresAt: expires), .created)
+        let (token, expires) = try await engine.mintCallback(
+            executionID: id, stepID: stepID.removingPercentEncoding ?? stepID, by: control.callerName(of: request))
+        var response = try APIBody.response(
+            Components.Schemas.Callback(token: token, path: "/api/v1/callbacks/\(token)", expiresAt: expires), .created)
+        // A credential: not for caches on the way.
+        response.headers[.cacheControl] = "no-store"
+        return response
     }
 
     func useCallback(_ request: Request, context: Context) async throws -> Response {
         let token = try context.parameters.require("token")
+        // A token that cannot be one is answered before anything is read.
+        guard CallbackToken.digestOfGiven(token) != nil else { throw Problem(.notFound, "no such callback, or it was used or has expired") }
         let buffer = try await request.body.collect(upTo: 1 << 16)
         var payload = JSONValue.null
         if buffer.readableBytes > 0 {

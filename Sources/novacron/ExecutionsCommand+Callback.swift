@@ -12,7 +12,8 @@ extension ExecutionsCommand {
             discussion: """
                 The token is printed once; the store keeps only its digest. POST to the path on the
                 server (`novacron serve`) with {"decision": "approve"|"reject", "comment": …} for an
-                approval, or the signal's body for a signal wait. It works once, for 7 days.
+                approval, or the signal's body for a signal wait. It works once, for 7 days. Without
+                --server it is saved in the store the options name: the one the server uses.
                 """)
 
         @Argument(help: "The execution id.") var id: String
@@ -25,7 +26,8 @@ extension ExecutionsCommand {
             let expires: String
             if remote.serverURL != nil {
                 let answer = try await remote.call(.POST, "/api/v1/executions/\(Decision.segment(id))/steps/\(Decision.segment(step))/callback")
-                token = answer["token"]?.text ?? ""
+                guard let given = answer["token"]?.text, !given.isEmpty else { throw Decision.invalid("the server gave no token") }
+                token = given
                 expires = answer["expiresAt"]?.text ?? ""
             } else {
                 let store = try await Decision.open(id, storeOptions)
@@ -33,7 +35,7 @@ extension ExecutionsCommand {
                     throw Decision.invalid("no execution '\(id)' in \(storeOptions.location)")
                 }
                 let minted: (token: String, record: CallbackToken)
-                do { minted = try CallbackToken.mint(for: record.execution, stepID: step, now: Date()) } catch let error as EngineError {
+                do { minted = try CallbackToken.mint(for: record.execution, stepID: step, by: "cli", now: Date()) } catch let error as EngineError {
                     throw Decision.invalid(error.message)
                 }
                 try await StoreCall.run { try await store.addCallback(minted.record) }

@@ -16,8 +16,8 @@ struct ExecutionsCommand: AsyncParsableCommand {
         commandName: "executions",
         abstract: "Look at and carry on the executions saved in the store.",
         subcommands: [
-            List.self, Show.self, Logs.self, Resume.self, Retry.self, Cancel.self, Approve.self, Reject.self, Signal.self, Concurrency.self,
-            Prune.self,
+            List.self, Show.self, Logs.self, Resume.self, Retry.self, Cancel.self, Approve.self, Reject.self, Signal.self, Callback.self,
+            Concurrency.self, Prune.self,
         ]
     )
 

@@ -56,9 +56,9 @@ package final class CrashableStore: Store {
         try await base.addCallback(callback)
     }
     package func callback(digest: String) async throws -> CallbackToken? { try await base.callback(digest: digest) }
-    package func useCallback(digest: String, now: Date) async throws -> Bool {
+    package func useCallback(digest: String, now: Date, sending signal: ExecutionSignal?) async throws -> Bool {
         if crashed.withLock({ $0 }) { throw StoreError("the process died") }
-        return try await base.useCallback(digest: digest, now: now)
+        return try await base.useCallback(digest: digest, now: now, sending: signal)
     }
     package func acquireSlot(_ request: SlotRequest, now: Date) async throws -> [ConcurrencySlot] {
         if crashed.withLock({ $0 }) { throw StoreError("the process died") }

@@ -25,6 +25,11 @@ struct ApprovalCLITests {
         #expect(running.read { $0.contains("step gate started") }, "\(running.seen)")
         let id = try #require(running.executionID)
 
+        // A single-use callback for the waiting step, printed once; none for a step that does not wait.
+        let callback = try await CLI.running(["executions", "callback", id, "gate"] + store)
+        #expect(callback.status == 0 && callback.stdout.contains("POST /api/v1/callbacks/ncb_"), "\(callback.stdout)\(callback.stderr)")
+        let notWaiting = try await CLI.running(["executions", "callback", id, "ci"] + store)
+        #expect(notWaiting.status == 2 && notWaiting.stderr.contains("is not waiting for a decision or a signal"), "\(notWaiting.stderr)")
         let early = try await CLI.running(["executions", "approve", id, "ci"] + store)
         #expect(early.status == 2 && early.stderr.contains("step ci of execution \(id) is not waiting for approval"), "\(early.stderr)")
         // The signal comes before its step waits: it is kept.

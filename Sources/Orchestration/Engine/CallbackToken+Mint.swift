@@ -3,12 +3,15 @@ import Foundation
 extension CallbackToken {
     /// A new token for `stepID` of `execution`, which must be waiting for a decision or a signal
     /// now; returns the token (shown once) and what the store keeps.
-    public static func mint(for execution: WorkflowExecution, stepID: String, now: Date) throws -> (token: String, record: CallbackToken) {
+    public static func mint(for execution: WorkflowExecution, stepID: String, by minter: String, now: Date) throws -> (
+        token: String, record: CallbackToken
+    ) {
         guard !execution.status.isTerminal else {
             throw EngineError(.conflict, "execution \(execution.id) already \(execution.status.rawValue)")
         }
         guard let step = execution.stepResults[stepID] else {
-            throw EngineError(.notFound, "execution \(execution.id) has no step '\(stepID)' (yet)")
+            throw EngineError(
+                .conflict, "step \(stepID) of execution \(execution.id) is not waiting for a decision or a signal (it has no result yet)")
         }
         let signal: String?
         switch step.waitReason {
@@ -26,7 +29,7 @@ extension CallbackToken {
             .replacingOccurrences(of: "=", with: "")
         let record = CallbackToken(
             digest: digest(of: token), executionID: execution.id, stepID: stepID, signal: signal, createdAt: now,
-            expiresAt: now.addingTimeInterval(lifetime))
+            expiresAt: now.addingTimeInterval(lifetime), mintedBy: minter)
         return (token, record)
     }
 

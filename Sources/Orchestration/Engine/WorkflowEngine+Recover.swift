@@ -169,6 +169,10 @@ extension WorkflowEngine {
         // Recovered meanwhile by another path (a parent's workflow step carrying its child on).
         guard runs[e.id] == nil else { return nil }
         let run = Run(machine: machine, redactor: Redactor(secrets: secretValues.values))
+        // A refusal noted for an earlier run of it here (before this node lost it and claimed it
+        // again) is not this run's: it would stop the run at its first save while the new lease
+        // kept other nodes off it.
+        _ = lostLeases.take(e.id)
         run.workflowHash = record.workflowHash
         run.options = record.options
         run.createdAt = record.createdAt

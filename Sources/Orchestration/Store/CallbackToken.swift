@@ -16,11 +16,19 @@ public struct CallbackToken: Sendable, Hashable, Codable {
     public var expiresAt: Date
     /// Set when it was used: it works once.
     public var usedAt: Date?
+    /// Who asked for it (the API token's name, `cli`): the decision is recorded as theirs, by callback.
+    public var mintedBy: String
 
-    public init(digest: String, executionID: String, stepID: String, signal: String?, createdAt: Date, expiresAt: Date, usedAt: Date? = nil) {
-        (self.digest, self.executionID, self.stepID, self.signal, self.createdAt, self.expiresAt, self.usedAt) =
-            (digest, executionID, stepID, signal, createdAt, expiresAt, usedAt)
+    public init(
+        digest: String, executionID: String, stepID: String, signal: String?, createdAt: Date, expiresAt: Date, usedAt: Date? = nil,
+        mintedBy: String = ""
+    ) {
+        (self.digest, self.executionID, self.stepID, self.signal, self.createdAt, self.expiresAt, self.usedAt, self.mintedBy) =
+            (digest, executionID, stepID, signal, createdAt, expiresAt, usedAt, mintedBy)
     }
+
+    /// Who a decision or signal sent with it is from: `callback (minted by alice)`.
+    public var sender: String { mintedBy.isEmpty ? "callback" : "callback (minted by \(mintedBy))" }
 
     /// How long a callback works unless the wait ends first.
     public static let lifetime: TimeInterval = 7 * 86_400

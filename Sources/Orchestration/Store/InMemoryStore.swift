@@ -291,9 +291,10 @@ extension InMemoryStore: SignalStore {
 
     public func callback(digest: String) -> CallbackToken? { callbacks[digest] }
 
-    public func useCallback(digest: String, now: Date) -> Bool {
+    public func useCallback(digest: String, now: Date, sending signal: ExecutionSignal?) -> Bool {
         guard let c = callbacks[digest], c.usedAt == nil, c.expiresAt > now else { return false }
         callbacks[digest]?.usedAt = now
+        if let signal { _ = addSignal(signal) }
         return true
     }
 }

@@ -40,7 +40,8 @@ public protocol SignalStore: Sendable {
     func addCallback(_ callback: CallbackToken) async throws
     /// The callback with this digest, used or not.
     func callback(digest: String) async throws -> CallbackToken?
-    /// Marks the callback used, if it is unused and has not expired at `now`; returns whether this
-    /// call did. Atomic across nodes: of two racing uses, one wins.
-    func useCallback(digest: String, now: Date) async throws -> Bool
+    /// Marks the callback used, if it is unused and has not expired at `now`, and saves `signal`
+    /// (what it sends) in the same transaction; returns whether this call did. Atomic across
+    /// nodes: of two racing uses, one wins, and a use whose signal could not be saved did not happen.
+    func useCallback(digest: String, now: Date, sending signal: ExecutionSignal?) async throws -> Bool
 }

@@ -78,6 +78,7 @@ struct APIApprovalTests {
             #expect(try await post("/executions/\(run.id)/steps/gate/callback").0 == .unauthorized)
             let (created, grant) = try await post("/executions/\(run.id)/steps/gate/callback", token: "alice")
             #expect(created == .created)
+            #expect(try await post("/callbacks/not-a-token", "{}").0 == .notFound)
             let path = try #require(grant["path"] as? String)
             #expect(path == "/api/v1/callbacks/\(grant["token"] as? String ?? "")")
             #expect(try await post(String(path.dropFirst(7)), #"{"decision": "perhaps"}"#).0 == .badRequest)
@@ -86,7 +87,7 @@ struct APIApprovalTests {
             #expect(try await post(String(path.dropFirst(7)), #"{"decision": "approve"}"#).0 == .notFound, "once only")
             let final = try await engine.waitForExecution(run.id)
             #expect(final.status == .failed)
-            #expect(final.stepResults["gate"]?.error == "rejected by callback: freeze week")
+            #expect(final.stepResults["gate"]?.error == "rejected by callback (minted by env-1): freeze week")
         }
     }
 }

@@ -177,12 +177,12 @@ struct ApprovalTests {
             try await engine.registerWorkflow(try workflowDocument(Self.gate))
             let run = try await engine.executeWorkflow("deploy")
             do {
-                _ = try await engine.mintCallback(executionID: run.id, stepID: "ship")
+                _ = try await engine.mintCallback(executionID: run.id, stepID: "ship", by: "alice")
                 Issue.record("a callback for a step that does not wait")
             } catch let error as EngineError {
                 #expect(error.code == .conflict)
             }
-            let (token, expires) = try await engine.mintCallback(executionID: run.id, stepID: "gate")
+            let (token, expires) = try await engine.mintCallback(executionID: run.id, stepID: "gate", by: "alice")
             #expect(token.hasPrefix("ncb_") && token.count == 47)
             #expect(expires.timeIntervalSinceNow > 6 * 86_400)
             for bad: JSONValue in [.null, ["decision": "maybe"], ["decision": "approve", "data": 3]] {
@@ -193,7 +193,7 @@ struct ApprovalTests {
             #expect(id == run.id && step == "gate")
             let final = try await engine.waitForExecution(run.id)
             #expect(final.status == .completed)
-            #expect(final.stepResults["gate"]?.outputs["approvedBy"] == "callback")
+            #expect(final.stepResults["gate"]?.outputs["approvedBy"] == "callback (minted by alice)")
             #expect(final.stepResults["gate"]?.outputs["comment"] == "CAB ok")
             for used in [token, "ncb_" + String(repeating: "A", count: 43), "nonsense", ""] {
                 do {
@@ -211,10 +211,30 @@ struct ApprovalTests {
         try await withScriptedEngine(ScriptedExecutor(), store: InMemoryStore()) { engine in
             try await engine.registerWorkflow(try workflowDocument("name: s\nsteps:\n  - {id: ci, type: wait, inputs: {signal: ci-finished}}\n"))
             let run = try await engine.executeWorkflow("s")
-            let (token, _) = try await engine.mintCallback(executionID: run.id, stepID: "ci")
+            let (token, _) = try await engine.mintCallback(executionID: run.id, stepID: "ci", by: "alice")
             try await engine.redeemCallback(token, payload: ["build": 7])
             let final = try await engine.waitForExecution(run.id)
             #expect(final.stepResults["ci"]?.outputs["payload"] == ["build": 7])
+        }
+    }
+
+    @Test("a callback for a step that no longer waits is refused and stays unused")
+    func lateCallback() async throws {
+        let store = InMemoryStore()
+        try await withScriptedEngine(ScriptedExecutor(), store: store) { engine in
+            try await engine.registerWorkflow(
+                try workflowDocument("name: two\nsteps:\n  - {id: first, type: approval}\n  - {id: second, type: approval, dependencies: [first]}\n"))
+            let run = try await engine.executeWorkflow("two")
+            let (token, _) = try await engine.mintCallback(executionID: run.id, stepID: "first", by: "alice")
+            try await engine.send(approval(.approve, step: "first", to: run.id))
+            do {
+                try await engine.redeemCallback(token, payload: ["decision": "reject"])
+                Issue.record("a late callback was taken")
+            } catch let error as EngineError {
+                #expect(error.code == .conflict && error.message == "step first of execution \(run.id) no longer waits for a decision")
+            }
+            #expect(try await store.callback(digest: CallbackToken.digest(of: token))?.usedAt == nil)
+            try await engine.cancelExecution(run.id)
         }
     }
 }

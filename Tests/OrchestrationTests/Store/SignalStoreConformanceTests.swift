@@ -36,7 +36,8 @@ struct SignalStoreConformanceTests {
         let store = try await kind.make()
         try await store.createExecution(sampleRecord("e1"))
         let t = Date(timeIntervalSince1970: 1_800_000_000)
-        let gate = CallbackToken(digest: "aa", executionID: "e1", stepID: "gate", signal: nil, createdAt: t, expiresAt: t.addingTimeInterval(60))
+        let gate = CallbackToken(
+            digest: "aa", executionID: "e1", stepID: "gate", signal: nil, createdAt: t, expiresAt: t.addingTimeInterval(60), mintedBy: "alice")
         let ci = CallbackToken(
             digest: "bb", executionID: "e1", stepID: "ci", signal: "ci-finished", createdAt: t, expiresAt: t.addingTimeInterval(60))
         try await store.addCallback(gate)
@@ -44,11 +45,13 @@ struct SignalStoreConformanceTests {
         #expect(try await store.callback(digest: "aa") == gate)
         #expect(try await store.callback(digest: "bb")?.signal == "ci-finished")
         #expect(try await store.callback(digest: "cc") == nil)
-        #expect(try await store.useCallback(digest: "aa", now: t.addingTimeInterval(1)))
-        #expect(try await store.useCallback(digest: "aa", now: t.addingTimeInterval(2)) == false, "once only")
+        let decision = ExecutionSignal(executionID: "e1", kind: .approve, name: "gate", sender: "callback (minted by alice)", sentAt: t)
+        #expect(try await store.useCallback(digest: "aa", now: t.addingTimeInterval(1), sending: decision))
+        #expect(try await store.useCallback(digest: "aa", now: t.addingTimeInterval(2), sending: decision) == false, "once only")
+        #expect(try await store.signals(executionID: "e1", after: 0).map(\.sender) == ["callback (minted by alice)"], "saved with the use, once")
         #expect(try await store.callback(digest: "aa")?.usedAt == t.addingTimeInterval(1))
-        #expect(try await store.useCallback(digest: "bb", now: t.addingTimeInterval(60)) == false, "expired")
-        #expect(try await store.useCallback(digest: "cc", now: t) == false)
+        #expect(try await store.useCallback(digest: "bb", now: t.addingTimeInterval(60), sending: nil) == false, "expired")
+        #expect(try await store.useCallback(digest: "cc", now: t, sending: nil) == false)
         var ended = sampleRecord("e1", status: .completed)
         ended.execution.finishedAt = t
         try await store.updateExecution(ended)
