@@ -61,6 +61,15 @@ extension ExecutionStateMachine {
         return a == attempt
     }
 
+    /// Whether a unit waits for something from outside (a decision, a signal, a time), not only
+    /// for a concurrency slot.
+    package var waitsForOutside: Bool {
+        phase.indices.contains { u in
+            guard case .suspended = phase[u] else { return false }
+            return results[u].waitReason.map { !$0.isConcurrency } ?? true
+        }
+    }
+
     /// Units waiting now.
     package var waitingCount: Int {
         phase.reduce(0) { n, p in

@@ -187,12 +187,30 @@ extension WorkflowEngine {
         }
     }
 
-    /// Asks again for every slot waited for here (a slot was freed, or a second passed).
-    func retrySlotWaits() async {
-        for wait in slotWaits.keys.sorted(by: { ($0.executionID, $0.unit ?? -1) < ($1.executionID, $1.unit ?? -1) }) {
-            await askSlot(wait)
+    /// Asks again for the slots waited for here (a slot was freed, or a second passed): per key,
+    /// in start order, until one is still refused — the key is full, so the ones after it would be
+    /// refused too. A `heartbeat` round asks for every one, which keeps each waiter's place alive
+    /// (``ConcurrencySlot/staleAfter``): one transaction per key a second, not one per waiter.
+    func retrySlotWaits(heartbeat: Bool = false) async {
+        var byKey: [String: [SlotWait]] = [:]
+        for wait in slotWaits.keys {
+            guard let run = runs[wait.executionID], let (key, _, _) = slotNeed(wait, run: run) else {
+                slotWaits[wait] = nil
+                continue
+            }
+            byKey[key, default: []].append(wait)
+        }
+        for key in byKey.keys.sorted() {
+            // Execution ids begin with their start time: their order is the order they queued in.
+            for wait in byKey[key]!.sorted(by: { ($0.executionID, $0.unit ?? -1) < ($1.executionID, $1.unit ?? -1) }) {
+                await askSlot(wait)
+                if !heartbeat, slotWaits[wait] != nil { break }
+            }
         }
     }
+
+    /// How often (in rounds of ``followSlots()``) every waiter asks, not just the first of each key.
+    static let heartbeatRounds = 10
 
     /// What frees slots with these actions: a step's slot with its end, the execution's with its.
     func slotReleases(for actions: [ExecutionStateMachine.Action], run: Run) -> [StoreWrite] {
@@ -212,11 +230,14 @@ extension WorkflowEngine {
     }
 
     /// While ``run()`` runs: asks again, every second, for the slots waited for here (freed by
-    /// other processes or nodes, or by holders whose executions ended some other way).
+    /// other processes or nodes, or by holders whose executions ended some other way); every
+    /// ``heartbeatRounds`` seconds, for all of them.
     nonisolated func followSlots() async {
+        var round = 0
         while !Task.isCancelled {
             do { try await Task.sleep(for: .seconds(1)) } catch { return }
-            if await !slotWaits.isEmpty { await retrySlotWaits() }
+            round += 1
+            if await !slotWaits.isEmpty { await retrySlotWaits(heartbeat: round % Self.heartbeatRounds == 0) }
         }
     }
 

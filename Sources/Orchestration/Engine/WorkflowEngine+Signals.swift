@@ -48,7 +48,7 @@ extension WorkflowEngine {
 
     /// The executions with a step waiting for a decision or a signal.
     func waitingExecutions() -> [String] {
-        runs.compactMap { id, run in run.machine.waitingCount > 0 && !run.machine.status.isTerminal ? id : nil }
+        runs.compactMap { id, run in !run.machine.status.isTerminal && run.machine.waitsForOutside ? id : nil }
     }
 
     /// While ``run()`` runs: takes, every second, the signals other processes saved for the

@@ -404,11 +404,27 @@ async function operate(view, name) {
   } catch (error) { flash(error.message); }
 }
 
-/** What a waiting step waits for; an approval gets Approve and Reject buttons for operators. */
+/** What a waiting step waits for; an approval gets Approve and Reject buttons for operators, and a
+ * step waiting for a decision or a signal a Callback button: a single-use URL for an outside system. */
 function waiting(view, s) {
-  if (s.waitingFor !== "approval") return h("span", { class: "waiting", "data-waiting": s.id }, "waiting for " + s.waitingFor.replace(/^signal:/, "signal ").replace(/^concurrency:/, "a slot of concurrency key "));
-  // Kept in the view: the page is redrawn as events come, and what was typed must survive it.
+  const text = "waiting for " + s.waitingFor.replace(/^signal:/, "signal ").replace(/^concurrency:/, "a slot of concurrency key ");
+  const outside = s.waitingFor === "approval" || s.waitingFor.startsWith("signal:");
+  // Kept in the view: the page is redrawn as events come, and what was typed or given must survive it.
   view.comments = view.comments || {};
+  view.callbacks = view.callbacks || {};
+  const mint = async (event) => {
+    event.stopPropagation();
+    try {
+      const grant = await call("POST", "/executions/" + encodeURIComponent(view.id) + "/steps/" + encodeURIComponent(s.id) + "/callback");
+      view.callbacks[s.id] = location.origin + grant.path;
+      renderExecution(view);
+    } catch (error) { flash(error.message); }
+  };
+  const callback = !outside || !canOperate() ? null : view.callbacks[s.id]
+    ? h("input", { class: "callback-url", readonly: "readonly", value: view.callbacks[s.id], title: "works once, for 7 days; shown only now",
+        onclick: (event) => { event.stopPropagation(); event.target.select(); } })
+    : h("button", { class: "callback", onclick: mint, title: "a single-use URL for an outside system, with no API token" }, "Callback URL");
+  if (s.waitingFor !== "approval") return h("span", { class: "waiting", "data-waiting": s.id }, h("span", { class: "what" }, text), callback ? " " : "", callback);
   const note = h("input", { class: "comment", placeholder: "comment (optional)", value: view.comments[s.id] || "",
     onclick: (event) => event.stopPropagation(), oninput: (event) => { view.comments[s.id] = event.target.value; } });
   const decide = (verb) => async (event) => {
@@ -423,7 +439,8 @@ function waiting(view, s) {
   return h("span", { class: "waiting", "data-waiting": s.id }, "waiting for approval ",
     canOperate() ? note : null,
     canOperate() ? h("button", { class: "approve", onclick: decide("approve") }, "Approve") : null,
-    canOperate() ? h("button", { class: "reject", onclick: decide("reject") }, "Reject") : null);
+    canOperate() ? h("button", { class: "reject", onclick: decide("reject") }, "Reject") : null,
+    callback);
 }
 
 /** `12 items: 10 succeeded, 1 failed, 1 running` */

@@ -40,8 +40,19 @@ struct WebUIApprovalTests {
                 try await browser.navigate(site + "/#/executions/\(run.id)")
                 try await browser.waitUntil("document.querySelector('#steps span.waiting[data-waiting=gate] button.approve')", "the Approve button")
                 #expect(
-                    try await browser.run("return document.querySelector('#steps span.waiting[data-waiting=ci]').textContent")
+                    try await browser.run("return document.querySelector('#steps span.waiting[data-waiting=ci] span.what').textContent")
                         == "waiting for signal ci-done")
+                // A single-use callback for the signal wait, used by an "outside system" with no API token.
+                _ = try await browser.run("document.querySelector('#steps span.waiting[data-waiting=ci] button.callback').click(); return true")
+                try await browser.waitUntil("document.querySelector('#steps span.waiting[data-waiting=ci] input.callback-url')", "the callback URL")
+                let url = try #require(
+                    try await browser.run("return document.querySelector('#steps span.waiting[data-waiting=ci] input.callback-url').value").text)
+                #expect(url.hasPrefix(site + "/api/v1/callbacks/ncb_"), "\(url)")
+                // On a connection of its own, as an outside system would (the test client's may have idled out).
+                let (used, answer) = try await RawHTTP.request(
+                    port: try #require(client.port), method: "POST", path: String(url.dropFirst(site.count)),
+                    headers: ["Content-Type": "application/json"], body: #"{"build": 5}"#)
+                #expect(used == 202, "\(answer)")
                 // In one script each: the page is redrawn as events come, which replaces the elements.
                 _ = try await browser.run(
                     "const i = document.querySelector('#steps span.waiting[data-waiting=gate] input.comment'); i.value = 'looks good'; i.dispatchEvent(new Event('input')); return true"
@@ -54,10 +65,12 @@ struct WebUIApprovalTests {
                 await browser.quit()
                 throw error
             }
-            let now = try await engine.getExecution(run.id)
+            // Approved and signalled (through the callback): it ends.
+            let now = try await engine.waitForExecution(run.id)
+            #expect(now.status == .completed)
             #expect(now.stepResults["gate"]?.outputs["comment"] == "looks good")
             #expect(now.stepResults["gate"]?.outputs["approvedBy"] == "env-1")
-            try await engine.cancelExecution(run.id)
+            #expect(now.stepResults["ci"]?.outputs["payload"] == ["build": 5])
         }
     }
 }
