@@ -6,18 +6,10 @@ import PostgresNIO
 /// node holding the execution reads them (deleted with it).
 extension PostgresStore: SignalStore {
     public func addSignal(_ signal: ExecutionSignal) async throws -> ExecutionSignal {
-        let payload = try Self.json(signal.payload), sent = signal.sentAt.timeIntervalSince1970
+        let payload = try Self.json(signal.payload)
         let logger = self.logger
-        // Inserts for one execution take turns on its row, so they commit in the order of their
-        // sequence numbers: a reader that has seen seq n never misses a smaller one committed later.
         let seq = try await transaction("save a signal") { connection -> Int64 in
-            try await connection.execute("SELECT 1 FROM execution WHERE id = \(signal.executionID) FOR UPDATE", logger: logger)
-            return try await connection.rows(
-                """
-                INSERT INTO signal (execution_id, kind, name, payload, sender, sent_at)
-                VALUES (\(signal.executionID), \(signal.kind.rawValue), \(signal.name), \(payload), \(signal.sender), \(sent)) RETURNING seq
-                """, logger: logger, as: Int64.self
-            ).first ?? 0
+            try await Self.insert(signal, payload: payload, connection, logger: logger)
         }
         var saved = signal
         saved.seq = seq
@@ -64,22 +56,26 @@ extension PostgresStore: SignalStore {
         let payload = try signal.map { try Self.json($0.payload) }
         let logger = self.logger
         return try await transaction("use a callback") { connection -> Bool in
-            if let signal {
-                // As addSignal: the signals of one execution are saved in turn.
-                try await connection.execute("SELECT 1 FROM execution WHERE id = \(signal.executionID) FOR UPDATE", logger: logger)
-            }
             let used = try await connection.rows(
                 "UPDATE callback SET used_at = \(at) WHERE digest = \(digest) AND used_at IS NULL AND expires_at > \(at) RETURNING digest",
                 logger: logger, as: String.self)
             guard !used.isEmpty else { return false }
-            if let signal, let payload {
-                try await connection.execute(
-                    """
-                    INSERT INTO signal (execution_id, kind, name, payload, sender, sent_at)
-                    VALUES (\(signal.executionID), \(signal.kind.rawValue), \(signal.name), \(payload), \(signal.sender), \(signal.sentAt.timeIntervalSince1970))
-                    """, logger: logger)
-            }
+            if let signal, let payload { _ = try await Self.insert(signal, payload: payload, connection, logger: logger) }
             return true
         }
+    }
+
+    /// Saves `signal` (payload encoded) and returns its sequence number. Inserts for one execution
+    /// take turns on its row, so they commit in the order of their sequence numbers: a reader that
+    /// has seen seq n never misses a smaller one committed later.
+    static func insert(_ signal: ExecutionSignal, payload: String, _ connection: PostgresConnection, logger: Logger) async throws -> Int64 {
+        try await connection.execute("SELECT 1 FROM execution WHERE id = \(signal.executionID) FOR UPDATE", logger: logger)
+        return try await connection.rows(
+            """
+            INSERT INTO signal (execution_id, kind, name, payload, sender, sent_at)
+            VALUES (\(signal.executionID), \(signal.kind.rawValue), \(signal.name), \(payload), \(signal.sender), \(signal.sentAt.timeIntervalSince1970))
+            RETURNING seq
+            """, logger: logger, as: Int64.self
+        ).first ?? 0
     }
 }

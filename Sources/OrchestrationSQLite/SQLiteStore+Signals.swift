@@ -7,11 +7,7 @@ extension SQLiteStore: SignalStore {
     public func addSignal(_ signal: ExecutionSignal) async throws -> ExecutionSignal {
         let payload = try Self.json(signal.payload)
         let seq = try await write("save a signal") { db -> Int64 in
-            try db.execute(
-                sql: "INSERT INTO signal (execution_id, kind, name, payload, sender, sent_at) VALUES (?, ?, ?, ?, ?, ?)",
-                arguments: [
-                    signal.executionID, signal.kind.rawValue, signal.name, payload, signal.sender, signal.sentAt.timeIntervalSince1970,
-                ])
+            try Self.insert(signal, payload: payload, db)
             return db.lastInsertedRowID
         }
         var saved = signal
@@ -67,14 +63,15 @@ extension SQLiteStore: SignalStore {
                 sql: "UPDATE callback SET used_at = ? WHERE digest = ? AND used_at IS NULL AND expires_at > ?",
                 arguments: [now.timeIntervalSince1970, digest, now.timeIntervalSince1970])
             guard db.changesCount == 1 else { return false }
-            if let signal, let payload {
-                try db.execute(
-                    sql: "INSERT INTO signal (execution_id, kind, name, payload, sender, sent_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    arguments: [
-                        signal.executionID, signal.kind.rawValue, signal.name, payload, signal.sender, signal.sentAt.timeIntervalSince1970,
-                    ])
-            }
+            if let signal, let payload { try Self.insert(signal, payload: payload, db) }
             return true
         }
+    }
+
+    /// Saves `signal` with its payload already encoded (its sequence number is the row id).
+    static func insert(_ signal: ExecutionSignal, payload: String, _ db: Database) throws {
+        try db.execute(
+            sql: "INSERT INTO signal (execution_id, kind, name, payload, sender, sent_at) VALUES (?, ?, ?, ?, ?, ?)",
+            arguments: [signal.executionID, signal.kind.rawValue, signal.name, payload, signal.sender, signal.sentAt.timeIntervalSince1970])
     }
 }

@@ -57,9 +57,7 @@ extension APIController {
 
     /// The execution as this node knows it: running here, else as saved.
     func current(_ id: String) async throws -> WorkflowExecution {
-        if let live = try? await engine.getExecution(id) { return live }
-        if let store, let record = try await store.execution(id: id) { return record.execution }
-        throw Problem(.notFound, "no execution '\(id)'")
+        try await engine.currentExecution(id)
     }
 }
 

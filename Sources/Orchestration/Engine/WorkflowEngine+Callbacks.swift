@@ -95,8 +95,9 @@ extension WorkflowEngine {
             sender: callback.sender, sentAt: now)
     }
 
-    /// The execution as this engine knows it: running here, else as saved.
-    func currentExecution(_ id: String) async throws -> WorkflowExecution {
+    /// The execution as this engine knows it: running here, else as saved (another process or
+    /// node runs it, or it ended long ago).
+    public func currentExecution(_ id: String) async throws -> WorkflowExecution {
         if let live = try? getExecution(id) { return live }
         if let record = try await store?.execution(id: id) { return record.execution }
         throw EngineError(.notFound, "no execution '\(id)'")

@@ -29,8 +29,9 @@ extension WorkflowEngine {
         await askSlot(SlotWait(executionID: run.machine.values.executionID, unit: nil, attempt: 0))
     }
 
-    /// Runs a created (or recovered) execution's first steps, and its workflow timeout.
-    func begin(_ run: Run) async {
+    /// Runs a created (or recovered) execution's first steps, and its workflow timeout (from its
+    /// start, which a recovered one keeps). `takingOver`: saved first as this process's (recovery).
+    func begin(_ run: Run, takingOver: Bool = false) async {
         let id = run.machine.values.executionID
         let wasPending = run.machine.status == .pending
         let actions = run.machine.start(now: now())
@@ -39,7 +40,7 @@ extension WorkflowEngine {
             jobSink.yield(.timer(delay: max(.zero, timeout - elapsed), fire: .workflowTimeout(executionID: id, timeout: timeout), stop: run.timers))
         }
         // Saved as pending while it waited for its slot: it runs now.
-        if wasPending, run.machine.values.concurrencyKey != nil { await save([.updateExecution(header(run))], for: run) }
+        if takingOver || (wasPending && run.machine.values.concurrencyKey != nil) { await save([.updateExecution(header(run))], for: run) }
         await apply(actions, to: run)
     }
 
@@ -68,15 +69,7 @@ extension WorkflowEngine {
         }
         // A key its own execution, or an ancestor waiting on it, holds for the whole execution: a
         // step (or a child) of it has the key already, and waiting would wait for itself.
-        if heldByAncestry(key, run: run, wait: wait) {
-            slotWaits[wait] = nil
-            if let unit = wait.unit {
-                await apply(run.machine.slotGranted(step: unit, attempt: wait.attempt, now: now()), to: run)
-            } else {
-                await begin(run)
-            }
-            return
-        }
+        if heldByAncestry(key, run: run, wait: wait) { return await granted(wait, run: run) }
         let request = SlotRequest(key: key, executionID: wait.executionID, stepID: stepID, limit: policy.limit, queue: policy.onConflict != .skip)
         let slots: [ConcurrencySlot]
         do { slots = try await slotKeeper.acquireSlot(request, now: now()) } catch {
@@ -97,15 +90,7 @@ extension WorkflowEngine {
             if mine != nil { await releaseStray(wait.executionID, stepID: stepID) }
             return
         }
-        if mine?.holding == true {
-            slotWaits[wait] = nil
-            if let unit = wait.unit {
-                await apply(run.machine.slotGranted(step: unit, attempt: wait.attempt, now: now()), to: run)
-            } else {
-                await begin(run)
-            }
-            return
-        }
+        if mine?.holding == true { return await granted(wait, run: run) }
         let holders = slots.filter(\.holding)
         switch policy.onConflict {
         case .skip:
@@ -131,6 +116,16 @@ extension WorkflowEngine {
             if slotWaits[wait] != nil { slotWaits[wait] = state }
         case .queue:
             if slotWaits[wait] == nil { slotWaits[wait] = SlotWaitState() }
+        }
+    }
+
+    /// `wait` has its slot: the step runs, or the execution starts.
+    func granted(_ wait: SlotWait, run: Run) async {
+        slotWaits[wait] = nil
+        if let unit = wait.unit {
+            await apply(run.machine.slotGranted(step: unit, attempt: wait.attempt, now: now()), to: run)
+        } else {
+            await begin(run)
         }
     }
 

@@ -189,13 +189,7 @@ extension WorkflowEngine {
             return run.final ?? run.machine.snapshot()
         }
         // Take it over: this process runs it now.
-        let actions = run.machine.start(now: now)
-        if let timeout = workflow.timeout, !run.machine.status.isTerminal {
-            let elapsed = Duration.clamped(seconds: max(0, now.timeIntervalSince(run.machine.startedAt ?? now)))
-            jobSink.yield(.timer(delay: max(.zero, timeout - elapsed), fire: .workflowTimeout(executionID: e.id, timeout: timeout), stop: run.timers))
-        }
-        await save([.updateExecution(header(run))], for: run)
-        await apply(actions, to: run)
+        await begin(run, takingOver: true)
         return run.final ?? run.machine.snapshot()
     }
 
