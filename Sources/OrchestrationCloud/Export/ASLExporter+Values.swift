@@ -23,12 +23,18 @@ extension ASLExporter {
             let base = "$.steps.\(names[index])"
             switch f {
             case "status", "success", "failed", "timedOut": return .path(base + "." + f)
+            case "approved" where model.steps[index].step.type == .approval && path.isEmpty:
+                // A rejection fails the task, so an approval's step succeeded exactly when it was approved.
+                return .path(base + ".success")
             case "error": return .path(base + ".error")
             case "exitCode", "attempts", "durationMs", "cached":
                 return problem("'\(reference.template)': Step Functions does not report a step's \(f)")
             case ForEach.failedItemsOutput where model.steps[index].step.forEach != nil:
                 return problem("'\(reference.template)': an inline Map does not count failed items (it fails at the first)")
-            default: return .path(base + ".output" + JSONPath.key(f) + JSONPath.components(path))
+            default:
+                // A child state machine hands back its whole state; its declared outputs are under `outputs`.
+                let child = model.steps[index].body.kind == .childWorkflow ? ".outputs" : ""
+                return .path(base + ".output" + child + JSONPath.key(f) + JSONPath.components(path))
             }
         case .execution(let path):
             if path == [.key("id")] { return .path("$$.Execution.Id") }

@@ -19,9 +19,16 @@ extension ASLExporter {
         case .containerOther:
             return problem(ExportMessages.containerOther(.aws))
         case .childWorkflow:
-            return problem(ExportMessages.childWorkflow(.aws), "workflow")
+            guard let child = childParameters(body, stepID: stepID, field: field) else { return nil }
+            state["Resource"] = "arn:aws:states:::states:startExecution.sync:2"
+            parameters = child
+            output = ("output.$", "$.Output")
         case .waitForOutside:
-            return problem(ExportMessages.waitForOutside(.aws), "type")
+            if body.raw["until"] != nil { return untilState(body, stepID: stepID, field: field) }
+            let wait = waitParameters(body, stepID: stepID)
+            state["Resource"] = "arn:aws:states:::events:putEvents.waitForTaskToken"
+            parameters = wait.parameters
+            output = wait.output
         case .function(let provider):
             guard provider == "aws" else {
                 return problem("Step Functions invokes AWS Lambda functions only (provider: aws), not provider: \(provider)", "inputs.provider")

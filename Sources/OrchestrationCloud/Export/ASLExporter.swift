@@ -81,14 +81,24 @@ struct ASLExporter {
             states[name + "?"] = .object(gate)
             failure = .next(name + "?")
         }
+        var success: Exit = .next("Succeeded")
+        if let outputs = model.workflow.outputs, !outputs.isEmpty {
+            // What a parent's workflow step reads (`$.Output.outputs`), as NovaCron's child returns it.
+            var values: [String: JSONValue] = [:]
+            let before = problems.count
+            for key in outputs.keys.sorted() { put(&values, key, CompiledValue(outputs[key]!), "", "outputs." + key) }
+            for p in before..<problems.count { problems[p].step = nil }
+            states["Outputs"] = ["Type": "Pass", "Parameters": .object(values), "ResultPath": "$.outputs", "Next": "Succeeded"]
+            success = .next("Outputs")
+        }
         let mayFail = model.steps.filter { !$0.continueOnFailure }
-        var check: Exit = .next("Succeeded")
+        var check: Exit = success
         if !mayFail.isEmpty {
             let rules: [JSONValue] = mayFail.map { ["Variable": .string("$.steps.\(names[$0.index]).status"), "StringEquals": "failed"] }
             states["Any step failed?"] = [
                 "Type": "Choice",
                 "Choices": [["Or": .array(rules), "Next": .string(failure.name ?? "Failed")]],
-                "Default": "Succeeded",
+                "Default": .string(success.name ?? "Succeeded"),
             ]
             check = .next("Any step failed?")
         }
@@ -196,6 +206,10 @@ struct ASLExporter {
         let isWait = work["Type"] == "Wait"
         if isWait {
             var done: [String: JSONValue] = ["Type": "Pass", "Result": result("success", ["timedOut": false]), "ResultPath": .string(path)]
+            if s.body.raw["until"] != nil {
+                done["Result"] = nil
+                done["Parameters"] = result("success", ["timedOut": false, "output": untilOutput(work)])
+            }
             exit.apply(to: &done)
             states[id + " (done)"] = .object(done)
             work["Next"] = .string(id + " (done)")
@@ -209,9 +223,17 @@ struct ASLExporter {
             exit.apply(to: &failed)
             exit.apply(to: &timedOut)
             states[id + " (failed)"] = .object(failed)
-            states[id + " (timed out)"] = .object(timedOut)
+            var onTimeout = id + " (timed out)"
+            if s.step.type == .approval, let decided = decidedOnTimeout(s.step.onTimeout, path: path, exit: exit) {
+                onTimeout = id + " (approved on timeout)"
+                states[onTimeout] = .object(decided)
+            } else if s.step.type == .approval, s.step.onTimeout == "reject" {
+                onTimeout = id + " (failed)"
+            } else {
+                states[onTimeout] = .object(timedOut)
+            }
             work["Catch"] = [
-                ["ErrorEquals": ["States.Timeout"], "ResultPath": .string(path), "Next": .string(id + " (timed out)")],
+                ["ErrorEquals": ["States.Timeout"], "ResultPath": .string(path), "Next": .string(onTimeout)],
                 ["ErrorEquals": ["States.ALL"], "ResultPath": .string(path), "Next": .string(id + " (failed)")],
             ]
         }

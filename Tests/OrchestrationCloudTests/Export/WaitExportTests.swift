@@ -1,0 +1,80 @@
+import Foundation
+import Orchestration
+import OrchestrationCloud
+import TestSupport
+import Testing
+
+/// Child workflows, approvals, signal waits, until waits and concurrency keys exported to each
+/// target, or refused by name.
+@Suite("Export of child workflows and waits")
+struct WaitExportTests {
+    static let child = """
+        name: build-image
+        variables: {service: web}
+        outputs: {image: "${push.image}"}
+        steps:
+          - {id: push, type: lambda, inputs: {function_name: push, payload: {image: "registry/${service}:1"}}}
+        """
+
+    static let parent = """
+        name: release
+        variables: {releaseAt: "2020-01-01T00:00:00Z"}
+        steps:
+          - {id: build, workflow: build-image, inputs: {service: api}}
+          - {id: gate, type: approval, dependencies: [build], timeout: 1h, inputs: {message: "Ship ${build.image}?"}}
+          - {id: auto, type: approval, dependencies: [build], timeout: 1s, onTimeout: approve}
+          - {id: ci, type: wait, dependencies: [build], inputs: {signal: ci-finished}}
+          - {id: at, type: wait, dependencies: [gate], inputs: {until: "${inputs.releaseAt}"}}
+          - id: ship
+            type: lambda
+            dependencies: [at, ci, auto]
+            inputs: {function_name: ship, payload: {image: "${build.image}", by: "${gate.approvedBy}", build: "${ci.payload.build}", at: "${at.until}", auto: "${auto.approvedBy}", ok: "${gate.approved}"}}
+        """
+
+    @Test(
+        "Step Functions: a workflow step runs the child state machine and reads its outputs; approvals and signal waits answer their task tokens; until is a Wait (run in moto)"
+    )
+    func stepFunctions() async throws {
+        let child = try WorkflowExporter.export(try ExportSupport.graph(Self.child), to: .aws)
+        let parent = try WorkflowExporter.export(try ExportSupport.graph(Self.parent), to: .aws)
+        let state = { (name: String) in ExportSupport.state(named: name, in: parent.document) }
+        #expect(state("build")?["Resource"] == "arn:aws:states:::states:startExecution.sync:2")
+        #expect(state("gate")?["Resource"] == "arn:aws:states:::events:putEvents.waitForTaskToken")
+        #expect(state("at")?["TimestampPath"] == "$.inputs.releaseAt")
+        #expect(child.document["States"]?["Outputs"]?["Parameters"] == ["image.$": "$.steps.push.output.image"])
+        #expect(
+            parent.warnings.map(\.description).contains { $0.hasPrefix("step 'ci' (inputs.signal): Step Functions has no named signals") },
+            "\(parent.warnings)")
+
+        let approved = try await ExportSupport.runInMoto(
+            parent.text, functions: ["push", "ship"], machines: ["build-image": child.text],
+            answers: ["gate": #"success:{"approvedBy": "alice", "comment": "go"}"#, "ci": #"success:{"build": 7}"#])
+        #expect(approved["status"] == "SUCCEEDED", "\(approved)\n\(parent.text)")
+        let steps = approved["output"]?["steps"]
+        #expect(
+            steps?["ship"]?["output"] == [
+                "image": "registry/api:1", "by": "alice", "build": 7, "at": "2020-01-01T00:00:00Z", "auto": "timeout", "ok": true,
+            ], "\(approved)")
+        #expect(steps?["gate"]?["output"] == ["approvedBy": "alice", "comment": "go"])
+        #expect(steps?["auto"]?["output"] == ["approved": true, "approvedBy": "timeout", "comment": nil, "data": [:]])
+
+        let rejected = try await ExportSupport.runInMoto(
+            parent.text, functions: ["push", "ship"], machines: ["build-image": child.text],
+            answers: ["gate": "failure:NovaCron.Rejected", "ci": "success:{}"])
+        #expect(rejected["status"] == "FAILED", "\(rejected)")
+        #expect(rejected["error"] == "NovaCron.StepFailed")
+        let entered: [JSONValue]
+        if case .array(let names)? = rejected["entered"] { entered = names } else { entered = [] }
+        #expect(entered.contains("ship (skipped)"), "\(rejected)")
+
+        #expect(
+            ExportSupport.problems(
+                try ExportSupport.graph(
+                    "name: t\nsteps:\n  - {id: w, type: wait, inputs: {until: 'day ${inputs.x}'}}\n  - {id: v, type: wait, inputs: {until: 'soon'}}\n"
+                ),
+                .aws) == [
+                    "step 'w' (inputs.until): Step Functions waits until a time that is fixed or one reference (${inputs.releaseAt}), not text around references",
+                    "step 'v' (inputs.until): 'soon' is not an ISO 8601 time",
+                ])
+    }
+}
