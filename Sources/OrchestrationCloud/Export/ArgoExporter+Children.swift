@@ -4,7 +4,8 @@ import Orchestration
 /// Workflow steps and approvals on Argo: a child execution is a `resource` template that creates a
 /// Workflow from the child's WorkflowTemplate (export the child with `--argo-kind
 /// WorkflowTemplate`) and succeeds or fails with it; an approval is a `suspend` template, approved
-/// with `argo resume` (and rejected with `argo stop`).
+/// with `argo resume` (and rejected with `argo stop`); a signal wait is a `suspend` too, resumed by
+/// the sender.
 extension ArgoExporter {
     /// Fills `template` for a `workflow` step; false (with a problem) when it cannot be.
     mutating func childTemplate(_ s: ExportModel.Step, _ template: inout [String: JSONValue], _ parameters: inout [String: String]) -> Bool {
@@ -35,8 +36,27 @@ extension ArgoExporter {
     /// Fills `template` for an approval step; false (with a problem) for what Argo cannot wait for.
     mutating func approvalTemplate(_ s: ExportModel.Step, _ template: inout [String: JSONValue]) -> Bool {
         guard s.step.type == .approval else {
-            problems.append(ExportProblem(step: s.id, field: "inputs", message: ExportMessages.waitForOutside(.argo)))
-            return false
+            guard s.body.raw["signal"] != nil else {
+                problems.append(
+                    ExportProblem(
+                        step: s.id, field: "inputs.until", message: "Argo suspends for a duration, not until a time; an until wait cannot be exported"
+                    ))
+                return false
+            }
+            guard s.step.timeout == nil else {
+                problems.append(
+                    ExportProblem(
+                        step: s.id, field: "timeout",
+                        message: "an Argo suspend resumes (succeeds) when its duration passes; a signal wait that fails on timeout cannot be exported"
+                    ))
+                return false
+            }
+            warnings.append(
+                ExportProblem(
+                    step: s.id, field: "inputs.signal",
+                    message: "Argo has no named signals: the sender resumes this step with argo resume (its payload is not passed on)"))
+            template["suspend"] = [:]
+            return true
         }
         switch (s.step.timeout, s.step.onTimeout) {
         case (nil, _):
@@ -62,7 +82,7 @@ extension ArgoExporter {
             ExportProblem(
                 step: step, field: field,
                 message:
-                    "'\(r.template)': on Argo a \(kind == .childWorkflow ? "child workflow's outputs" : "decision's details") cannot be read; only its status"
+                    "'\(r.template)': on Argo \(kind == .childWorkflow ? "a child workflow's outputs" : model.steps[i].step.type == .approval ? "a decision's details" : "a signal's payload") cannot be read; only its status"
             ))
         return .some(nil)
     }

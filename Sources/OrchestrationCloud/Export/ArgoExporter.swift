@@ -124,6 +124,8 @@ struct ArgoExporter {
         }
         if let timeout = workflow.timeout { spec["activeDeadlineSeconds"] = .number(Double(seconds(timeout))) }
         if let limit = workflow.maxParallelism { spec["parallelism"] = .number(Double(limit)) }
+        var none: [String: String] = [:]
+        if let policy = workflow.concurrency, let lock = synchronization(policy, step: nil, parameters: &none) { spec["synchronization"] = lock }
         var metadata: [String: JSONValue] =
             model.options.argoKind == .workflow
             ? ["generateName": .string(kubernetesName(workflow.id) + "-")]
@@ -265,6 +267,9 @@ struct ArgoExporter {
             template["suspend"] = ["duration": .string("\(seconds(duration))s")]
         }
         if !outputs.isEmpty { template["outputs"] = ["parameters": .array(outputs)] }
+        if let policy = s.step.concurrency, s.body.id == s.step.id, let lock = synchronization(policy, step: s, parameters: &parameters) {
+            template["synchronization"] = lock
+        }
         if !parameters.isEmpty {
             template["inputs"] = ["parameters": .array(parameters.keys.sorted().map { ["name": .string($0)] })]
         }

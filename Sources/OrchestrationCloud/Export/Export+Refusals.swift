@@ -13,10 +13,13 @@ extension WorkflowExporter {
         }
     }
 
-    /// Concurrency keys span executions in NovaCron's store; no exporter writes them yet (Argo's
-    /// `synchronization` mutexes and semaphores come closest), so they are refused by name rather
-    /// than exported as if executions could overlap freely.
+    /// The targets whose exporter writes concurrency keys (Argo's `synchronization`).
+    static let concurrencyTargets: Set<CloudTarget> = [.argo]
+
+    /// Concurrency keys span executions in NovaCron's store; where an exporter does not write them,
+    /// they are refused by name rather than exported as if executions could overlap freely.
     static func concurrencyProblems(_ workflow: Workflow, target: CloudTarget) -> [ExportProblem] {
+        guard !concurrencyTargets.contains(target) else { return [] }
         let message = "concurrency keys are not exported to \(target) yet"
         var out = workflow.concurrency == nil ? [] : [ExportProblem(step: nil, field: "concurrency", message: message)]
         out += workflow.steps.filter { $0.concurrency != nil }.map { ExportProblem(step: $0.id, field: "concurrency", message: message) }

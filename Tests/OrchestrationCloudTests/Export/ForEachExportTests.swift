@@ -188,11 +188,11 @@ struct ForEachExportTests {
                     steps:
                       - {id: b, workflow: child}
                       - {id: g, type: approval, timeout: 1h}
-                      - {id: s, type: wait, inputs: {signal: x}}
+                      - {id: s, type: wait, inputs: {until: "2026-01-01"}}
                       - {id: r, inputs: {command: "echo ${b.image} ${g.approvedBy}"}}
                     """), .argo) == [
                     "step 'g' (timeout): an Argo suspend resumes (approves) when its duration passes; only a timeout with onTimeout: approve can be exported",
-                    "step 's' (inputs): approval steps and waits for a signal or until a time are not exported to Argo Workflows yet",
+                    "step 's' (inputs.until): Argo suspends for a duration, not until a time; an until wait cannot be exported",
                     "step 'r' (inputs.command): '${b.image}': on Argo a child workflow's outputs cannot be read; only its status",
                     "step 'r' (inputs.command): '${g.approvedBy}': on Argo a decision's details cannot be read; only its status",
                 ])

@@ -77,4 +77,54 @@ struct WaitExportTests {
                     "step 'v' (inputs.until): 'soon' is not an ISO 8601 time",
                 ])
     }
+
+    @Test("Argo: concurrency keys become a mutex (limit 1) or a semaphore on the workflow or the step's template; a signal wait suspends")
+    func argo() async throws {
+        let graph = try ExportSupport.graph(
+            """
+            name: deploy
+            variables: {env: prod}
+            concurrency: "deploy-${inputs.env}"
+            steps:
+              - {id: list, inputs: {command: "echo db=main >> $NOVACRON_OUTPUT"}}
+              - {id: migrate, concurrency: "db-${list.db}", inputs: {command: ./migrate.sh}}
+              - {id: smoke, concurrency: {key: smoke-tests, limit: 3}, dependencies: [migrate], inputs: {command: ./smoke.sh}}
+              - {id: ci, type: wait, dependencies: [smoke], inputs: {signal: ci-finished}}
+            """)
+        let result = try WorkflowExporter.export(graph, to: .argo)
+        let (status, output) = try await CloudExportTests.validate(
+            [result.text], schema: CloudExportTests.argoSchema, definition: "io.argoproj.workflow.v1alpha1.Workflow")
+        #expect(status == 0, "\(output)\n\(result.text)")
+        #expect(result.document["spec"]?["synchronization"] == ["mutexes": [["name": "deploy-{{workflow.parameters.env}}"]]])
+        let templates = result.document["spec"]?["templates"]
+        #expect(templates?[2]?["synchronization"] == ["mutexes": [["name": "db-{{inputs.parameters.p-list-db}}"]]], "\(result.text)")
+        #expect(
+            templates?[0]?["dag"]?["tasks"]?[1]?["arguments"] == [
+                "parameters": [["name": "p-list-db", "value": "{{tasks.list.outputs.parameters.db}}"]]
+            ])
+        #expect(
+            templates?[3]?["synchronization"] == ["semaphores": [["configMapKeyRef": ["name": "novacron-concurrency", "key": "smoke-tests"]]]])
+        #expect(templates?[4]?["suspend"] == [:])
+        #expect(
+            result.warnings.map(\.description) == [
+                "step 'smoke' (concurrency.limit): Argo reads a semaphore's limit from a ConfigMap: create ConfigMap novacron-concurrency with smoke-tests: \"3\" in the workflow's namespace",
+                "step 'ci' (inputs.signal): Argo has no named signals: the sender resumes this step with argo resume (its payload is not passed on)",
+            ])
+        #expect(
+            ExportSupport.problems(
+                try ExportSupport.graph(
+                    """
+                    name: t
+                    concurrency: {key: "a/${workflow.name}", onConflict: skip}
+                    steps:
+                      - {id: s, concurrency: {key: "x/y"}, inputs: {command: "true"}}
+                      - {id: w, type: wait, timeout: 1h, inputs: {signal: go}}
+                      - {id: r, inputs: {command: "echo ${w.payload}"}}
+                    """), .argo) == [
+                    "workflow (concurrency): Argo queues whoever waits for a lock; onConflict: skip cannot be expressed",
+                    "step 's' (concurrency): Argo lock names are namespace/kind/name: '/' cannot be part of a key",
+                    "step 'w' (timeout): an Argo suspend resumes (succeeds) when its duration passes; a signal wait that fails on timeout cannot be exported",
+                    "step 'r' (inputs.command): '${w.payload}': on Argo a signal's payload cannot be read; only its status",
+                ])
+    }
 }
