@@ -72,7 +72,16 @@ struct GCPWorkflowsExporter {
             let anyFailed = mayFail.map { "results.\(names[$0.index]).status == \"failed\"" }.joined(separator: " or ")
             steps.append(["finish": ["switch": [["condition": .string("${\(anyFailed)}"), "steps": .array(undo)]]]])
         }
-        steps.append(["done": ["return": "${results}"]])
+        if let outputs = model.workflow.outputs, !outputs.isEmpty {
+            // A workflow that declares outputs returns them, as NovaCron's child does to its parent.
+            let before = problems.count
+            var values: [String: JSONValue] = [:]
+            for (key, v) in outputs { values[key] = self.value(CompiledValue(v), "", "outputs." + key) }
+            for p in before..<problems.count { problems[p].step = nil }
+            steps.append(["done": ["return": .object(values)]])
+        } else {
+            steps.append(["done": ["return": "${results}"]])
+        }
         var document: [String: JSONValue] = ["main": ["params": ["input"], "steps": .array(steps)]]
         for predicate in usesRetry.sorted() {
             let test: String
@@ -184,8 +193,34 @@ struct GCPWorkflowsExporter {
         switch body.kind {
         case .shell: return problem(ExportMessages.shell(.gcp))
         case .containerOther: return problem(ExportMessages.containerOther(.gcp))
-        case .childWorkflow: return problem(ExportMessages.childWorkflow(.gcp))
-        case .waitForOutside: return problem(ExportMessages.waitForOutside(.gcp))
+        case .childWorkflow, .waitForOutside:
+            let made: Work?
+            if body.kind == .childWorkflow {
+                made = childWork(body, stepID: stepID, field: field, result: result)
+            } else if body.raw["until"] != nil {
+                made = untilWork(body, stepID: stepID, field: field, result: result)
+            } else if field == nil {
+                made = callbackWork(body, stepID: stepID, result: result)
+            } else {
+                return problem(ExportMessages.waitForOutside(.gcp))
+            }
+            guard let work = made else { return nil }
+            return [
+                "steps": .array(
+                    work.steps + [
+                        [
+                            result.replacingOccurrences(of: "_result", with: "_ok"): [
+                                "assign": [
+                                    [
+                                        .init(stringLiteral: key): [
+                                            "status": "success", "success": true, "failed": false, "timedOut": false, "output": work.output,
+                                        ]
+                                    ]
+                                ]
+                            ]
+                        ]
+                    ])
+            ]
         case .http, .healthCheck:
             guard let url = body.inputs["url"] else { return problem("an HTTP step needs inputs.url", "inputs.url") }
             var args: [String: JSONValue] = [:]

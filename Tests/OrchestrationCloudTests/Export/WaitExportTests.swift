@@ -127,4 +127,51 @@ struct WaitExportTests {
                     "step 'r' (inputs.command): '${w.payload}': on Argo a signal's payload cannot be read; only its status",
                 ])
     }
+
+    @Test(
+        "GCP Workflows: a workflow step runs the child with the executions connector and reads what it returns; approvals and signals await callbacks; until sleeps"
+    )
+    func gcp() async throws {
+        let child = try WorkflowExporter.export(
+            try ExportSupport.graph(
+                """
+                name: build-image
+                outputs: {image: "${push.body.image}"}
+                steps:
+                  - {id: push, type: api, inputs: {url: "https://registry.example.com/push", method: POST}}
+                """), to: .gcp)
+        let parent = try WorkflowExporter.export(
+            try ExportSupport.graph(
+                """
+                name: release
+                variables: {releaseAt: "2020-01-01T00:00:00Z"}
+                steps:
+                  - {id: build, workflow: build-image, timeout: 10m, inputs: {service: api}}
+                  - {id: gate, type: approval, dependencies: [build], timeout: 1h, onTimeout: reject, inputs: {message: "Ship ${build.image}?"}}
+                  - {id: ci, type: wait, dependencies: [build], inputs: {signal: ci-finished}}
+                  - {id: at, type: wait, dependencies: [gate, ci], inputs: {until: "${inputs.releaseAt}"}}
+                  - {id: ship, type: api, dependencies: [at], inputs: {url: "https://deploy.example.com", method: POST, json: {image: "${build.image}", by: "${gate.approvedBy}", build: "${ci.payload.build}"}}}
+                """), to: .gcp)
+        let (status, output) = try await CloudExportTests.validate([child.text, parent.text], schema: CloudExportTests.gcpSchema)
+        #expect(status == 0, "\(output)\n\(child.text)\n\(parent.text)")
+        guard case .array(let childSteps)? = child.document["main"]?["steps"] else {
+            Issue.record("no steps in \(child.text)")
+            return
+        }
+        #expect(childSteps.last?["done"] == ["return": ["image": "${results.push.output.body.image}"]], "\(child.text)")
+        for piece in [
+            "call: googleapis.workflowexecutions.v1.projects.locations.workflows.executions.run",
+            "workflow_id: build-image", "connector_params:\n", "timeout: 600",
+            "call: events.create_callback_endpoint", "call: events.await_callback", "timeout: 3600",
+            #"decision: reject"#, #"condition: ${map.get(gate_result.http_request, ["body", "decision"]) != "approve"}"#,
+            #"payload: ${ci_result.http_request.body}"#,
+            #"seconds: ${int(math.max(0, time.parse(inputs.releaseAt) - sys.now()))}"#,
+            #"image: ${results.build.output.image}"#, #"build: ${results.ci.output.payload.build}"#,
+        ] {
+            #expect(parent.text.contains(piece), "missing \(piece) in\n\(parent.text)")
+        }
+        #expect(
+            parent.warnings.map(\.description).contains { $0.hasPrefix("step 'ci' (inputs.signal): GCP Workflows has no named signals") },
+            "\(parent.warnings)")
+    }
 }
