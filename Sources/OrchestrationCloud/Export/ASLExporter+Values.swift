@@ -23,6 +23,8 @@ extension ASLExporter {
             let base = "$.steps.\(names[index])"
             switch f {
             case "status", "success", "failed", "timedOut": return .path(base + "." + f)
+            case "executionID" where model.steps[index].body.kind == .childWorkflow && path.isEmpty:
+                return .path(base + ".executionID")
             case "approved" where model.steps[index].step.type == .approval && path.isEmpty:
                 // A rejection fails the task, so an approval's step succeeded exactly when it was approved.
                 return .path(base + ".success")

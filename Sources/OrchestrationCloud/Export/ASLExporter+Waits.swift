@@ -17,7 +17,7 @@ extension ASLExporter {
     /// Parameters that start the child state machine of a `workflow` step.
     mutating func childParameters(_ body: ExportModel.Body, stepID: String, field: String?) -> [String: JSONValue]? {
         guard field == nil, let index = model.graph.index[stepID], let child = model.steps[index].step.workflow else {
-            problems.append(ExportProblem(step: stepID, field: field, message: ExportMessages.childWorkflow(.aws)))
+            problems.append(ExportProblem(step: stepID, field: field, message: ExportMessages.rollbackWaits(.aws)))
             return nil
         }
         if model.steps[index].step.workflowVersion != nil {

@@ -92,6 +92,7 @@ extension ASLExporter {
         state["Parameters"] = .object(parameters)
         var selector: [String: JSONValue] = ["status": "success", "success": true, "failed": false, "timedOut": false]
         selector[output.key] = output.value
+        if body.kind == .childWorkflow { selector["executionID.$"] = "$.ExecutionArn" }
         state["ResultSelector"] = .object(selector)
         state["ResultPath"] = .string(resultPath)
         if let timeout = body.timeout { state["TimeoutSeconds"] = .number(Double(seconds(timeout))) }

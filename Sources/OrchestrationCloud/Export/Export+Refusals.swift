@@ -37,12 +37,9 @@ enum ExportMessages {
 
     static func unknown(_ r: Reference, _ head: String) -> String { "'\(r.template)': '\(head)' names no input, step or namespace" }
 
-    static func waitForOutside(_ target: CloudTarget) -> String {
-        "approval steps and waits for a signal or until a time are not exported to \(target) yet"
-    }
-
-    static func childWorkflow(_ target: CloudTarget) -> String {
-        "workflow steps (child executions) are not exported to \(target) yet"
+    /// A rollback (or a step without its child's name) that would wait or run a child workflow.
+    static func rollbackWaits(_ target: CloudTarget) -> String {
+        "a rollback that waits or runs a child workflow is not exported to \(target)"
     }
 
     static func containerOther(_ target: CloudTarget) -> String {

@@ -51,6 +51,8 @@ extension GCPWorkflowsExporter {
             switch f {
             case "status", "success", "failed", "timedOut", "error": return base + "." + f
             case "exitCode", "attempts", "durationMs", "cached": return problem("'\(r.template)': GCP Workflows does not report a step's \(f)")
+            case "executionID" where model.steps[i].body.kind == .childWorkflow:
+                return problem("'\(r.template)': the executions connector's run returns the child's result only, not its execution id")
             default: return base + ".output" + Self.key(f) + Self.components(path)
             }
         case .execution(let path):

@@ -19,7 +19,7 @@ extension GCPWorkflowsExporter {
 
     mutating func childWork(_ body: ExportModel.Body, stepID: String, field: String?, result: String) -> Work? {
         guard field == nil, let index = model.graph.index[stepID], let child = model.steps[index].step.workflow else {
-            problems.append(ExportProblem(step: stepID, field: field, message: ExportMessages.childWorkflow(.gcp)))
+            problems.append(ExportProblem(step: stepID, field: field, message: ExportMessages.rollbackWaits(.gcp)))
             return nil
         }
         if model.steps[index].step.workflowVersion != nil {

@@ -202,7 +202,7 @@ struct GCPWorkflowsExporter {
             } else if field == nil {
                 made = callbackWork(body, stepID: stepID, result: result)
             } else {
-                return problem(ExportMessages.waitForOutside(.gcp))
+                return problem(ExportMessages.rollbackWaits(.gcp))
             }
             guard let work = made else { return nil }
             return [

@@ -140,8 +140,21 @@ struct LogicAppsExporter {
         var inputs: [String: JSONValue] = [:]
         switch body.kind {
         case .shell: return problem(ExportMessages.shell(.azure))
-        case .childWorkflow: return problem(ExportMessages.childWorkflow(.azure))
-        case .waitForOutside: return problem(ExportMessages.waitForOutside(.azure))
+        case .childWorkflow:
+            return problem(
+                "a nested logic app answers its caller only through a Response action, which the export does not write; workflow steps are not exported to \(CloudTarget.azure)",
+                "workflow")
+        case .waitForOutside:
+            guard let until = body.inputs["until"] else {
+                return problem(
+                    "Logic Apps waits for people through approval connectors and for outside systems through HttpWebhook subscriptions, neither of which is exported; approvals and signal waits are not exported to \(CloudTarget.azure)",
+                    "type")
+            }
+            if case .literal(.string(let text)) = until {
+                guard let time = TimeText.parse(text) else { return problem("'\(text)' is not an ISO 8601 time", "inputs.until") }
+                return ["type": "Wait", "inputs": ["until": ["timestamp": .string(TimeText.format(time))]]]
+            }
+            return ["type": "Wait", "inputs": ["until": ["timestamp": value(until, stepID, "inputs.until")]]]
         case .containerRun, .containerOther:
             return problem(
                 "Logic Apps runs containers through an Azure Container Instances connection, which is not exported; call an Azure Function or an HTTP endpoint instead"
@@ -327,6 +340,8 @@ struct LogicAppsExporter {
                 return problem("'\(r.template)': a step's \(f) can be tested in a condition, not used as a value, on Logic Apps")
             case "error": return "actions(\(run))?['error']"
             case "exitCode", "attempts", "durationMs", "cached": return problem("'\(r.template)': Logic Apps does not report a step's \(f)")
+            case "until" where model.steps[i].body.raw["until"] != nil:
+                return problem("'\(r.template)': a Logic Apps Wait gives no output; read the time where the step read it")
             default:
                 if model.steps[i].body.kind == .http || model.steps[i].body.kind == .healthCheck {
                     switch f {

@@ -28,7 +28,7 @@ struct WaitExportTests {
           - id: ship
             type: lambda
             dependencies: [at, ci, auto]
-            inputs: {function_name: ship, payload: {image: "${build.image}", by: "${gate.approvedBy}", build: "${ci.payload.build}", at: "${at.until}", auto: "${auto.approvedBy}", ok: "${gate.approved}"}}
+            inputs: {function_name: ship, payload: {image: "${build.image}", by: "${gate.approvedBy}", build: "${ci.payload.build}", at: "${at.until}", auto: "${auto.approvedBy}", ok: "${gate.approved}", child: "${build.executionID}"}}
         """
 
     @Test(
@@ -54,8 +54,14 @@ struct WaitExportTests {
         #expect(
             steps?["ship"]?["output"] == [
                 "image": "registry/api:1", "by": "alice", "build": 7, "at": "2020-01-01T00:00:00Z", "auto": "timeout", "ok": true,
+                "child": steps?["build"]?["executionID"] ?? nil,
             ], "\(approved)")
         #expect(steps?["gate"]?["output"] == ["approvedBy": "alice", "comment": "go"])
+        if case .string(let child)? = steps?["ship"]?["output"]?["child"] {
+            #expect(child.hasPrefix("arn:aws:states:us-east-1:123456789012:execution:build-image:"), "\(child)")
+        } else {
+            Issue.record("no child execution ARN in \(approved)")
+        }
         #expect(steps?["auto"]?["output"] == ["approved": true, "approvedBy": "timeout", "comment": nil, "data": [:]])
 
         let rejected = try await ExportSupport.runInMoto(
@@ -173,5 +179,40 @@ struct WaitExportTests {
         #expect(
             parent.warnings.map(\.description).contains { $0.hasPrefix("step 'ci' (inputs.signal): GCP Workflows has no named signals") },
             "\(parent.warnings)")
+    }
+
+    @Test("Logic Apps: until is a Wait until a timestamp; workflow steps, approvals and signal waits are refused with the reason")
+    func logicApps() async throws {
+        let result = try WorkflowExporter.export(
+            try ExportSupport.graph(
+                """
+                name: release
+                variables: {releaseAt: "2026-12-24T18:00:00+01:00"}
+                steps:
+                  - {id: at, type: wait, inputs: {until: "${inputs.releaseAt}"}}
+                  - {id: fixed, type: wait, inputs: {until: "2026-12-24"}}
+                """), to: .azure)
+        let (status, output) = try await CloudExportTests.checkLogicApps([result.text])
+        #expect(status == 0, "\(output)\n\(result.text)")
+        let actions = result.document["actions"]
+        #expect(
+            actions?["at"]?["inputs"] == ["until": ["timestamp": "@coalesce(triggerBody()?['releaseAt'], parameters('releaseAt'))"]], "\(result.text)"
+        )
+        #expect(actions?["fixed"]?["inputs"] == ["until": ["timestamp": "2026-12-24T00:00:00Z"]])
+        #expect(
+            ExportSupport.problems(
+                try ExportSupport.graph(
+                    """
+                    name: t
+                    steps:
+                      - {id: b, workflow: child}
+                      - {id: g, type: approval}
+                      - {id: w, type: wait, inputs: {until: "${inputs.x}"}}
+                      - {id: r, type: api, inputs: {url: "https://x/${w.until}"}}
+                    """), .azure) == [
+                    "step 'b' (workflow): a nested logic app answers its caller only through a Response action, which the export does not write; workflow steps are not exported to Azure Logic Apps",
+                    "step 'g' (type): Logic Apps waits for people through approval connectors and for outside systems through HttpWebhook subscriptions, neither of which is exported; approvals and signal waits are not exported to Azure Logic Apps",
+                    "step 'r' (inputs.url): '${w.until}': a Logic Apps Wait gives no output; read the time where the step read it",
+                ])
     }
 }
