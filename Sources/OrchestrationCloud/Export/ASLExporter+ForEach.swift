@@ -18,6 +18,9 @@ extension ASLExporter {
                 "Step Functions tolerates failed items only in a Distributed Map, which is not exported; an inline Map fails at the first failed item",
                 "toleratedFailures")
         }
+        guard s.body.kind != .waitForOutside, s.body.kind != .childWorkflow else {
+            return problem("forEach over child workflows, approvals or waits is not exported to Step Functions")
+        }
         let itemName = s.id + " (item)"
         guard var item = work(s.body, resultPath: "$.result", stepID: s.id, field: nil) else { return nil }
         var iterator: [String: JSONValue] = [:]

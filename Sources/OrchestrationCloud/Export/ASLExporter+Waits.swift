@@ -61,13 +61,20 @@ extension ASLExporter {
         ]
         // An approver sends {"approvedBy", "comment", "data"} with SendTaskSuccess, or rejects with
         // SendTaskFailure (`${step.approved}` reads the step's success); a signal's sender sends its payload.
-        let output: (String, JSONValue) = approval ? ("output.$", "$") : ("output", ["payload.$": "$"])
+        var signalOutput: [String: JSONValue] = ["payload.$": "$"]
+        // ResultSelector paths read the task's answer, not the state: only a fixed name is copied.
+        if !approval, let signal = body.constant("signal") { signalOutput["signal"] = .string(signal) }
+        let output: (String, JSONValue) = approval ? ("output.$", "$") : ("output", .object(signalOutput))
         return (["Entries": [entry]], output)
     }
 
     /// A Wait state for `until`: a path to the time, or a fixed time.
     mutating func untilState(_ body: ExportModel.Body, stepID: String, field: String?) -> [String: JSONValue]? {
         let place = [field, "inputs.until"].compactMap { $0 }.joined(separator: ".")
+        guard body.timeout == nil else {
+            problems.append(ExportProblem(step: stepID, field: "timeout", message: ExportMessages.untilTimeout(.aws)))
+            return nil
+        }
         switch body.inputs["until"] {
         case .literal(.string(let text))?:
             guard let time = TimeText.parse(text) else {

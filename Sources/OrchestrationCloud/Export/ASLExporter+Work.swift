@@ -106,7 +106,7 @@ extension ASLExporter {
                 ]
             ]
             state["TimeoutSeconds"] = nil
-        } else if let retry = retrier(body.retry, stepID: stepID) {
+        } else if body.kind != .waitForOutside, let retry = retrier(body.retry, stepID: stepID) {
             state["Retry"] = [retry]
         }
         return state

@@ -32,6 +32,9 @@ struct ASLExporter {
         return builder.build()
     }
 
+    /// States every export may write besides the steps' own.
+    static let ownStates: Set<String> = ["Defaults", "Inputs", "Outputs", "Succeeded", "Failed"]
+
     enum Exit {
         case next(String)
         case end
@@ -50,6 +53,9 @@ struct ASLExporter {
     mutating func build() -> ExporterOutput {
         let layout = model.decomposition()
         if let w = model.layoutWarning(layout, target: .aws) { warnings.append(w) }
+        for s in model.steps where Self.ownStates.contains(s.id) {
+            problems.append(ExportProblem(step: s.id, message: "'\(s.id)' is the name of a state the export writes; rename the step"))
+        }
         if model.workflow.failFast {
             warnings.append(
                 ExportProblem(
@@ -69,9 +75,11 @@ struct ASLExporter {
             let skip = failure
             var task = work(rollback, resultPath: "$.rollbacks.\(names[i])", stepID: model.steps[i].id, field: "rollback") ?? [:]
             failure.apply(to: &task)
-            task["Catch"] = [
-                ["ErrorEquals": ["States.ALL"], "ResultPath": .string("$.rollbacks.\(names[i])"), "Next": .string(skip.name ?? "Failed")]
-            ]
+            if task["Type"] != "Wait" {  // a Wait state takes no Catch
+                task["Catch"] = [
+                    ["ErrorEquals": ["States.ALL"], "ResultPath": .string("$.rollbacks.\(names[i])"), "Next": .string(skip.name ?? "Failed")]
+                ]
+            }
             states[name] = .object(task)
             var gate: [String: JSONValue] = [
                 "Type": "Choice",

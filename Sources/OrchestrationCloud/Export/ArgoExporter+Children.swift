@@ -35,7 +35,7 @@ extension ArgoExporter {
 
     /// Fills `template` for an approval step; false (with a problem) for what Argo cannot wait for.
     mutating func approvalTemplate(_ s: ExportModel.Step, _ template: inout [String: JSONValue]) -> Bool {
-        guard s.step.type == .approval else {
+        guard s.body.type == .approval else {
             guard s.body.raw["signal"] != nil else {
                 problems.append(
                     ExportProblem(
@@ -43,7 +43,7 @@ extension ArgoExporter {
                     ))
                 return false
             }
-            guard s.step.timeout == nil else {
+            guard s.body.timeout == nil else {
                 problems.append(
                     ExportProblem(
                         step: s.id, field: "timeout",
@@ -58,7 +58,7 @@ extension ArgoExporter {
             template["suspend"] = [:]
             return true
         }
-        switch (s.step.timeout, s.step.onTimeout) {
+        switch (s.body.timeout, s.step.onTimeout) {
         case (nil, _):
             template["suspend"] = [:]
         case (let timeout?, "approve"?):

@@ -37,6 +37,11 @@ enum ExportMessages {
 
     static func unknown(_ r: Reference, _ head: String) -> String { "'\(r.template)': '\(head)' names no input, step or namespace" }
 
+    /// NovaCron fails an until wait whose timeout passes first; the targets' waits cannot.
+    static func untilTimeout(_ target: CloudTarget) -> String {
+        "a timeout on an until wait is not exported: \(target) waits for the time regardless"
+    }
+
     /// A rollback (or a step without its child's name) that would wait or run a child workflow.
     static func rollbackWaits(_ target: CloudTarget) -> String {
         "a rollback that waits or runs a child workflow is not exported to \(target)"

@@ -51,6 +51,9 @@ extension GCPWorkflowsExporter {
             switch f {
             case "status", "success", "failed", "timedOut", "error": return base + "." + f
             case "exitCode", "attempts", "durationMs", "cached": return problem("'\(r.template)': GCP Workflows does not report a step's \(f)")
+            case "approved" where model.steps[i].step.type == .approval && path.isEmpty:
+                // A rejection fails the step, so an approval succeeded exactly when it was approved.
+                return base + ".success"
             case "executionID" where model.steps[i].body.kind == .childWorkflow:
                 return problem("'\(r.template)': the executions connector's run returns the child's result only, not its execution id")
             default: return base + ".output" + Self.key(f) + Self.components(path)

@@ -98,13 +98,18 @@ extension GCPWorkflowsExporter {
             steps.append([base + "_await": awaitCall])
         }
         let field = { (name: String) in "map.get(\(result).http_request, [\"body\", \"\(name)\"])" }
-        guard approval else { return Work(steps: steps, output: ["payload": .string("${\(result).http_request.body}")]) }
+        guard approval else {
+            let signal = body.inputs["signal"].map { value($0, stepID, "inputs.signal") } ?? .null
+            return Work(steps: steps, output: ["signal": signal, "payload": .string("${\(result).http_request.body}")])
+        }
         steps.append([
             base + "_decided": [
                 "switch": [
                     [
                         "condition": .string("${\(field("decision")) != \"approve\"}"),
-                        "raise": .string("${\"rejected by \" + default(\(field("approvedBy")), \"callback\")}"),
+                        "raise": [
+                            "message": .string("${\"rejected by \" + default(\(field("approvedBy")), \"callback\")}"), "tags": ["NovaCron.Rejected"],
+                        ],
                     ]
                 ]
             ]
@@ -120,6 +125,10 @@ extension GCPWorkflowsExporter {
     /// Sleeps until the time: the seconds left, at least 0 (a time passed ends the step at once).
     mutating func untilWork(_ body: ExportModel.Body, stepID: String, field: String?, result: String) -> Work? {
         let place = [field, "inputs.until"].compactMap { $0 }.joined(separator: ".")
+        guard body.timeout == nil else {
+            problems.append(ExportProblem(step: stepID, field: "timeout", message: ExportMessages.untilTimeout(.gcp)))
+            return nil
+        }
         guard let until = body.inputs["until"] else { return nil }
         var time: String
         if case .literal(.string(let text)) = until {

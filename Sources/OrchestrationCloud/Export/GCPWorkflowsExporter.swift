@@ -143,7 +143,7 @@ struct GCPWorkflowsExporter {
                     "initial_delay": .number(max(1, interval.rounded(.up))), "max_delay": .number(max(1, interval.rounded(.up))), "multiplier": 1,
                 ],
             ]
-        } else if let retry = retry(s.body.retry, stepID: s.id) {
+        } else if s.body.kind != .waitForOutside, let retry = retry(s.body.retry, stepID: s.id) {
             attempt["retry"] = retry
         }
         attempt["except"] = [

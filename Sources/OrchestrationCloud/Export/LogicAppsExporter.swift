@@ -150,6 +150,7 @@ struct LogicAppsExporter {
                     "Logic Apps waits for people through approval connectors and for outside systems through HttpWebhook subscriptions, neither of which is exported; approvals and signal waits are not exported to \(CloudTarget.azure)",
                     "type")
             }
+            guard body.timeout == nil else { return problem(ExportMessages.untilTimeout(.azure), "timeout") }
             if case .literal(.string(let text)) = until {
                 guard let time = TimeText.parse(text) else { return problem("'\(text)' is not an ISO 8601 time", "inputs.until") }
                 return ["type": "Wait", "inputs": ["until": ["timestamp": .string(TimeText.format(time))]]]

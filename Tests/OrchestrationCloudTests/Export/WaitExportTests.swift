@@ -19,6 +19,7 @@ struct WaitExportTests {
     static let parent = """
         name: release
         variables: {releaseAt: "2020-01-01T00:00:00Z"}
+        retryPolicy: {maxAttempts: 2}
         steps:
           - {id: build, workflow: build-image, inputs: {service: api}}
           - {id: gate, type: approval, dependencies: [build], timeout: 1h, inputs: {message: "Ship ${build.image}?"}}
@@ -41,6 +42,8 @@ struct WaitExportTests {
         #expect(state("build")?["Resource"] == "arn:aws:states:::states:startExecution.sync:2")
         #expect(state("gate")?["Resource"] == "arn:aws:states:::events:putEvents.waitForTaskToken")
         #expect(state("at")?["TimestampPath"] == "$.inputs.releaseAt")
+        #expect(state("build")?["Retry"] != nil)
+        #expect(state("gate")?["Retry"] == nil, "a decision is final: a wait is never retried")
         #expect(child.document["States"]?["Outputs"]?["Parameters"] == ["image.$": "$.steps.push.output.image"])
         #expect(
             parent.warnings.map(\.description).contains { $0.hasPrefix("step 'ci' (inputs.signal): Step Functions has no named signals") },
@@ -57,6 +60,7 @@ struct WaitExportTests {
                 "child": steps?["build"]?["executionID"] ?? nil,
             ], "\(approved)")
         #expect(steps?["gate"]?["output"] == ["approvedBy": "alice", "comment": "go"])
+        #expect(steps?["ci"]?["output"] == ["signal": "ci-finished", "payload": ["build": 7]])
         if case .string(let child)? = steps?["ship"]?["output"]?["child"] {
             #expect(child.hasPrefix("arn:aws:states:us-east-1:123456789012:execution:build-image:"), "\(child)")
         } else {
@@ -76,11 +80,13 @@ struct WaitExportTests {
         #expect(
             ExportSupport.problems(
                 try ExportSupport.graph(
-                    "name: t\nsteps:\n  - {id: w, type: wait, inputs: {until: 'day ${inputs.x}'}}\n  - {id: v, type: wait, inputs: {until: 'soon'}}\n"
+                    "name: t\nsteps:\n  - {id: w, type: wait, inputs: {until: 'day ${inputs.x}'}}\n  - {id: v, type: wait, inputs: {until: 'soon'}}\n  - {id: Outputs, type: wait, inputs: {duration: 1s}}\n  - {id: u, type: wait, timeout: 1h, inputs: {until: '2026-01-01'}}\n"
                 ),
                 .aws) == [
                     "step 'w' (inputs.until): Step Functions waits until a time that is fixed or one reference (${inputs.releaseAt}), not text around references",
                     "step 'v' (inputs.until): 'soon' is not an ISO 8601 time",
+                    "step 'Outputs': 'Outputs' is the name of a state the export writes; rename the step",
+                    "step 'u' (timeout): a timeout on an until wait is not exported: AWS Step Functions waits for the time regardless",
                 ])
     }
 
@@ -169,8 +175,8 @@ struct WaitExportTests {
             "call: googleapis.workflowexecutions.v1.projects.locations.workflows.executions.run",
             "workflow_id: build-image", "connector_params:\n", "timeout: 600",
             "call: events.create_callback_endpoint", "call: events.await_callback", "timeout: 3600",
-            #"decision: reject"#, #"condition: ${map.get(gate_result.http_request, ["body", "decision"]) != "approve"}"#,
-            #"payload: ${ci_result.http_request.body}"#,
+            #"decision: reject"#, "- NovaCron.Rejected", #"condition: ${map.get(gate_result.http_request, ["body", "decision"]) != "approve"}"#,
+            #"payload: ${ci_result.http_request.body}"#, "signal: ci-finished",
             #"seconds: ${int(math.max(0, time.parse(inputs.releaseAt) - sys.now()))}"#,
             #"image: ${results.build.output.image}"#, #"build: ${results.ci.output.payload.build}"#,
         ] {
