@@ -17,6 +17,13 @@ package enum ExternalTool {
         return environment
     }
 
+    /// The environment with the GCP Workflows emulator on PYTHONPATH (its own folder: its pins differ).
+    package static var gcpEmulatorEnvironment: [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["PYTHONPATH"] = environment["NOVACRON_GCP_PYTHONPATH"] ?? Repository.path(".tools/gcp-emulator")
+        return environment
+    }
+
     package static func run(_ arguments: [String], environment: [String: String] = pythonEnvironment, in directory: String? = nil) async throws
         -> Finished
     {

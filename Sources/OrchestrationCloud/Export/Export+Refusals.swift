@@ -2,7 +2,7 @@ import Orchestration
 
 extension WorkflowExporter {
     /// The targets whose exporter writes forEach steps (as their own fan-out construct).
-    static let forEachTargets: Set<CloudTarget> = [.argo, .aws, .azure]
+    static let forEachTargets: Set<CloudTarget> = [.argo, .aws, .azure, .gcp]
 
     /// forEach steps a target's exporter does not write yet: refused by name rather than exported
     /// as a single run.

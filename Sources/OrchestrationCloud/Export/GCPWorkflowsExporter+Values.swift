@@ -42,6 +42,7 @@ extension GCPWorkflowsExporter {
             problems.append(ExportProblem(step: stepID, field: field, message: message))
             return nil
         }
+        if let item = itemReference(r, stepID: stepID) { return item }
         switch model.target(r) {
         case .input(let name, let path):
             return "inputs" + Self.key(name) + Self.components(path)

@@ -131,21 +131,11 @@ struct GCPWorkflowsExporter {
     mutating func step(_ i: Int) -> JSONValue {
         let s = model.steps[i]
         let name = names[i]
-        let work = call(s.body, stepID: s.id, field: nil, result: name + "_result") ?? [:]
+        let fan = s.step.forEach != nil
+        let work = (fan ? fanCall(s) : call(s.body, stepID: s.id, field: nil, result: name + "_result")) ?? [:]
         var attempt: [String: JSONValue] = ["try": work]
-        if s.body.kind == .healthCheck {
-            let interval = (s.body.constant("interval").flatMap { try? DurationText.parse($0) } ?? .seconds(2)).seconds
-            let maxWait = (s.body.constant("maxWait").flatMap { try? DurationText.parse($0) } ?? s.body.timeout ?? .seconds(300)).seconds
-            usesRetry.insert("novacron_retry_all")
-            attempt["retry"] = [
-                "predicate": "${novacron_retry_all}", "max_retries": .number(max(1, (maxWait / max(interval, 1)).rounded(.down))),
-                "backoff": [
-                    "initial_delay": .number(max(1, interval.rounded(.up))), "max_delay": .number(max(1, interval.rounded(.up))), "multiplier": 1,
-                ],
-            ]
-        } else if s.body.kind != .waitForOutside, let retry = retry(s.body.retry, stepID: s.id) {
-            attempt["retry"] = retry
-        }
+        // A forEach step retries each item (in fanCall), not the whole fan.
+        if !fan, let retry = attemptRetry(s) { attempt["retry"] = retry }
         attempt["except"] = [
             "as": "e",
             "steps": [
@@ -182,7 +172,8 @@ struct GCPWorkflowsExporter {
     }
 
     /// The steps that do a body's work and record its success, for a `try`.
-    mutating func call(_ body: ExportModel.Body, stepID: String, field: String?, result: String) -> JSONValue? {
+    /// `itemKey` records an item's output there (a forEach item) instead of the step's result record.
+    mutating func call(_ body: ExportModel.Body, stepID: String, field: String?, result: String, itemKey: String? = nil) -> JSONValue? {
         func problem(_ message: String, _ f: String? = nil) -> JSONValue? {
             problems.append(ExportProblem(step: stepID, field: [field, f].compactMap { $0 }.joined(separator: ".").nilIfEmpty, message: message))
             return nil
@@ -205,22 +196,7 @@ struct GCPWorkflowsExporter {
                 return problem(ExportMessages.rollbackWaits(.gcp))
             }
             guard let work = made else { return nil }
-            return [
-                "steps": .array(
-                    work.steps + [
-                        [
-                            result.replacingOccurrences(of: "_result", with: "_ok"): [
-                                "assign": [
-                                    [
-                                        .init(stringLiteral: key): [
-                                            "status": "success", "success": true, "failed": false, "timedOut": false, "output": work.output,
-                                        ]
-                                    ]
-                                ]
-                            ]
-                        ]
-                    ])
-            ]
+            return ["steps": .array(work.steps + [[result.replacingOccurrences(of: "_result", with: "_ok"): record(work.output, key, itemKey)]])]
         case .http, .healthCheck:
             guard let url = body.inputs["url"] else { return problem("an HTTP step needs inputs.url", "inputs.url") }
             var args: [String: JSONValue] = [:]
@@ -292,15 +268,31 @@ struct GCPWorkflowsExporter {
             output = [:]
         }
         if output != [:] { call["result"] = .string(result) }
-        let record: JSONValue = [
-            "assign": [[.init(stringLiteral: key): ["status": "success", "success": true, "failed": false, "timedOut": false, "output": output]]]
-        ]
+        let record = record(output, key, itemKey)
         return [
             "steps": [
                 [result.replacingOccurrences(of: "_result", with: "_call"): .object(call)],
                 [result.replacingOccurrences(of: "_result", with: "_ok"): record],
             ]
         ]
+    }
+
+    /// How a step's attempt is retried: a health check at its interval, a wait never (a decision or
+    /// timeout is final), anything else by its retry policy.
+    mutating func attemptRetry(_ s: ExportModel.Step) -> JSONValue? {
+        if s.body.kind == .healthCheck {
+            let interval = (s.body.constant("interval").flatMap { try? DurationText.parse($0) } ?? .seconds(2)).seconds
+            let maxWait = (s.body.constant("maxWait").flatMap { try? DurationText.parse($0) } ?? s.body.timeout ?? .seconds(300)).seconds
+            usesRetry.insert("novacron_retry_all")
+            return [
+                "predicate": "${novacron_retry_all}", "max_retries": .number(max(1, (maxWait / max(interval, 1)).rounded(.down))),
+                "backoff": [
+                    "initial_delay": .number(max(1, interval.rounded(.up))), "max_delay": .number(max(1, interval.rounded(.up))), "multiplier": 1,
+                ],
+            ]
+        }
+        guard s.body.kind != .waitForOutside else { return nil }
+        return retry(s.body.retry, stepID: s.id)
     }
 
     mutating func retry(_ policy: RetryPolicy, stepID: String) -> JSONValue? {

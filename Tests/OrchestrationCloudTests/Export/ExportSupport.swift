@@ -46,6 +46,22 @@ enum ExportSupport {
         return try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: URL(fileURLWithPath: out)))
     }
 
+    /// Runs a GCP Workflows document in workflows-emulator and returns the run: status
+    /// (SUCCEEDED or FAILED), result (what it returned) and error.
+    static func runInGCPEmulator(_ yaml: String, input: String = "null") async throws -> JSONValue {
+        let file = try temporary(yaml, extension: "yaml")
+        let out = try temporary("", extension: "result.json")
+        defer {
+            try? FileManager.default.removeItem(atPath: file)
+            try? FileManager.default.removeItem(atPath: out)
+        }
+        let run = try await ExternalTool.run(
+            ["python3", Repository.path("Tests/Fixtures/cloud/run_gcp_workflow.py"), file, input, out],
+            environment: ExternalTool.gcpEmulatorEnvironment)
+        try #require(run.status == 0, "workflows-emulator: \(run.output.suffix(3000))")
+        return try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: URL(fileURLWithPath: out)))
+    }
+
     /// The state `name` of a state machine, at any depth of Parallel branches and Maps.
     static func state(named name: String, in machine: JSONValue) -> JSONValue? {
         guard case .object(let states)? = machine["States"] else { return nil }

@@ -112,11 +112,53 @@ struct ForEachExportTests {
                 ])
     }
 
-    @Test("GCP Workflows refuses forEach steps by name")
-    func refused() throws {
-        let graph = try ExportSupport.graph(
-            "name: t\nsteps:\n  - {id: a, type: api, forEach: [1, 2], inputs: {url: 'https://example.com/${item}'}}\n")
-        #expect(ExportSupport.problems(graph, .gcp).contains("step 'a' (forEach): forEach steps are not exported to \(CloudTarget.gcp) yet"))
+    @Test(
+        "GCP Workflows: a parallel for over the items with their own retries; results in item order, counts and the tolerance (run in workflows-emulator against a local server)"
+    )
+    func gcp() async throws {
+        let server = try await TestHTTPServer.start { request, _ in
+            let path = request.uri.split(separator: "?")[0]
+            if path == "/b" { return .init(status: 500, body: "down") }
+            return .init(headers: [("Content-Type", "application/json")], body: #"{"host": "\#(path.dropFirst())"}"#)
+        }
+        defer { Task { await server.stop() } }
+        func workflow(tolerated: Int?) throws -> ExportResult {
+            try WorkflowExporter.export(
+                try ExportSupport.graph(
+                    """
+                    name: gcp-fan
+                    variables: {hosts: [a, b, c]}
+                    steps:
+                      - id: ping
+                        type: api
+                        forEach: ${hosts}
+                        maxConcurrency: 2
+                        \(tolerated.map { "toleratedFailures: \($0)" } ?? "")
+                        inputs: {url: "\(server.url)/${item}?i=${itemIndex}", method: GET}
+                      - id: report
+                        type: api
+                        dependencies: [ping]
+                        inputs: {url: "\(server.url)/report", method: POST, json: {count: "${ping.itemCount}", failed: "${ping.failedItems}", first: "${ping.results}"}}
+                    """), to: .gcp)
+        }
+        let tolerant = try workflow(tolerated: 1)
+        let (status, output) = try await CloudExportTests.validate([tolerant.text], schema: CloudExportTests.gcpSchema)
+        #expect(status == 0, "\(output)\n\(tolerant.text)")
+        #expect(tolerant.text.contains("concurrency_limit: 2"), "\(tolerant.text)")
+        let run = try await ExportSupport.runInGCPEmulator(tolerant.text)
+        #expect(run["status"] == "SUCCEEDED", "\(run)\n\(tolerant.text)")
+        let ping = run["result"]?["ping"]?["output"]
+        #expect(ping?["itemCount"] == 3)
+        #expect(ping?["failedItems"] == 1)
+        #expect(ping?["results"]?[0]?["body"] == ["host": "a"], "\(run)")
+        #expect(ping?["results"]?[1]?["status"] == "failed", "\(run)")
+        #expect(ping?["results"]?[2]?["body"] == ["host": "c"], "\(run)")
+        #expect(run["result"]?["report"]?["status"] == "success", "\(run)")
+        let hits = server.requests.map { String($0.uri) }
+        #expect(hits.contains("/a?i=0") && hits.contains("/b?i=1") && hits.contains("/c?i=2"), "\(hits)")
+
+        let strict = try await ExportSupport.runInGCPEmulator(try workflow(tolerated: nil).text)
+        #expect(strict["status"] == "FAILED", "\(strict)")
     }
 
     @Test("Logic Apps: a Foreach around the step's action; ${item} is items(); results and count downstream; tolerances and indexes refused")
