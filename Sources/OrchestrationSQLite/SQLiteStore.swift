@@ -59,6 +59,7 @@ public final class SQLiteStore: Sendable {
             }
         }
         try Self.checkAndMigrate(pool, path: path)
+        do { try Self.stopWaitingInside(pool) } catch { throw Self.describe(error, path: path, doing: "configure the database") }
     }
 
     static func describe(_ error: any Error, path: String, doing: String) -> StoreError {
@@ -78,24 +79,16 @@ public final class SQLiteStore: Sendable {
 
     /// Writes in one transaction. It runs on the calling thread (GRDB's synchronous API): a
     /// commit takes tens of microseconds, and hopping to GRDB's queue and back cost more than
-    /// that on a serial chain of steps (3,540 → see docs/running.md for the figures).
+    /// that on a serial chain of steps (3,540 → see docs/running.md for the figures). While another
+    /// process holds the write lock it waits off the thread (see ``lockWaits``).
     func write<T: Sendable>(_ doing: String, _ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
-        do { return try writeNow(body) } catch let e as StoreError { throw e } catch {
-            throw Self.describe(error, path: path, doing: doing)
-        }
+        try await lockWaits(doing) { try self.pool.writeWithoutTransaction { db in try Self.ifLockFree(db, body) } }
     }
 
-    /// Writes in one transaction on GRDB's writer queue, leaving the calling thread free while
-    /// it waits for the write lock: for writes off the engine's path that may wait behind its
-    /// commits (the learning engine's saved statistics).
+    /// Writes in one transaction on GRDB's writer queue: for writes off the engine's path that may
+    /// wait behind its commits (the learning engine's saved statistics).
     func writeWaiting<T: Sendable>(_ doing: String, _ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
-        do { return try await pool.write(body) } catch let e as StoreError { throw e } catch {
-            throw Self.describe(error, path: path, doing: doing)
-        }
-    }
-
-    private func writeNow<T>(_ body: (Database) throws -> T) throws -> T {
-        try pool.write(body)
+        try await lockWaits(doing) { try await self.pool.writeWithoutTransaction { db in try Self.ifLockFree(db, body) } }
     }
 
     func read<T: Sendable>(_ doing: String, _ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
