@@ -28,7 +28,8 @@ extension SQLiteStore {
                 throw Self.describe(error, path: path, doing: doing)
             }
             guard ContinuousClock.now < deadline else {
-                throw StoreError("\(path): cannot \(doing): another process has held the database's write lock for \(DurationText.format(Self.lockWaitLimit))")
+                throw StoreError(
+                    "\(path): cannot \(doing): another process has held the database's write lock for \(DurationText.format(Self.lockWaitLimit))")
             }
             do { try await Task.sleep(for: pause) } catch { throw StoreError("\(path): cancelled while waiting to \(doing)") }
             pause = min(pause * 2, .milliseconds(50))
