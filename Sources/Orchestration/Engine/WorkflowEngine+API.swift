@@ -71,19 +71,26 @@ extension WorkflowEngine {
     public func startExecution(_ workflowID: String, inputs: [String: JSONValue] = [:], options: ExecutionOptions = ExecutionOptions()) async throws
         -> (execution: WorkflowExecution, replayed: Bool)
     {
+        try await startExecution(workflowID, inputs: inputs, options: options, pinned: nil)
+    }
+
+    /// A start of `pinned` (a saved version other than the registered one) or of the registered version.
+    func startExecution(_ workflowID: String, inputs: [String: JSONValue], options: ExecutionOptions, pinned: PinnedVersion?) async throws
+        -> (execution: WorkflowExecution, replayed: Bool)
+    {
         // A child may start while draining: it is held, and handed back with its parent.
         guard !draining || options.parent != nil else {
             throw EngineError(.unavailable, "the engine is shutting down; start the execution again once it is back")
         }
         if let key = options.idempotencyKey { try Self.checkStartKey(key) }
         // Registered on another node of the cluster a moment ago?
-        if workflows[workflowID] == nil { try? await syncWorkflows() }
-        guard var compiled = workflows[workflowID] else {
+        if workflows[workflowID] == nil, pinned == nil { try? await syncWorkflows() }
+        guard var compiled = pinned?.compiled ?? workflows[workflowID] else {
             let hint = DidYouMean.hint(workflowID, among: workflows.keys)
             throw EngineError(.notFound, "no workflow '\(workflowID)'\(hint)")
         }
         // Priorities (and ETAs) from learned durations, once there are some.
-        if let learned = estimates?.cachedDurations(workflowID: workflowID), learned.generation != learnedGenerations[workflowID] {
+        if pinned == nil, let learned = estimates?.cachedDurations(workflowID: workflowID), learned.generation != learnedGenerations[workflowID] {
             compiled = compiled.reprioritized(learned: learned.durations)
             workflows[workflowID] = compiled
             learnedGenerations[workflowID] = learned.generation
@@ -120,7 +127,7 @@ extension WorkflowEngine {
             do { machine.setConcurrencyKey(try machine.workflowKey()) } catch { throw EngineError(.invalidInput, "\(error)") }
         }
         let run = Run(machine: machine, redactor: Redactor(secrets: secretValues.values))
-        run.workflowHash = workflowHashes[workflowID] ?? ""
+        run.workflowHash = pinned?.hash ?? workflowHashes[workflowID] ?? ""
         run.options = StoredOptions(maxParallelism: options.maxParallelism, debug: options.debug, trigger: options.trigger)
         run.options.parent = options.parent
         run.createdAt = now()

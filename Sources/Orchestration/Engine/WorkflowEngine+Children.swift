@@ -31,23 +31,46 @@ extension WorkflowEngine {
         // Registered on another node, or by another process before this one started.
         if workflows[childID] == nil { try? await syncWorkflows() }
         if workflows[childID] == nil, store != nil { _ = try? await restoreWorkflows() }
+        var pinned: PinnedVersion?
         if let pin = step.workflowVersion?.lowercased() {
             guard let registered = workflowHashes[childID], !registered.isEmpty else {
                 throw EngineError(.conflict, "step \(step.id) pins workflow \(childID) to a version, and only an engine with a store knows versions")
             }
-            guard registered.lowercased().hasPrefix(pin) else {
-                throw EngineError(
-                    .conflict,
-                    "step \(step.id) pins workflow \(childID) to version \(pin), but the registered version is \(registered.prefix(12)); register that version or change the pin (running an older version than the registered one is not built yet)"
-                )
-            }
+            if !registered.lowercased().hasPrefix(pin) { pinned = try await savedVersion(childID, pin: pin, step: step.id) }
         }
         // Stopped while this waited (the parent cancelled, the step timed out): no child.
         try Task.checkCancellation()
         guard runs[request.executionID]?.machine.status.isTerminal == false else { throw CancellationError() }
         var options = ExecutionOptions(debug: run.machine.debug)
         options.parent = ParentLink(executionID: request.executionID, stepID: request.stepID, depth: depth)
-        return try await startExecution(childID, inputs: request.inputs, options: options).execution.id
+        return try await startExecution(childID, inputs: request.inputs, options: options, pinned: pinned).execution.id
+    }
+
+    /// The saved version of workflow `id` whose hash starts with `pin`, compiled, for a child
+    /// pinned to a version other than the registered one.
+    func savedVersion(_ id: String, pin: String, step: String) async throws -> PinnedVersion {
+        guard let store else {
+            throw EngineError(.conflict, "step \(step) pins workflow \(id) to a version, and only an engine with a store knows versions")
+        }
+        let matches = try await store.workflowVersions(id: id).map(\.version).filter { $0.lowercased().hasPrefix(pin) }
+        guard matches.count == 1, let hash = matches.first else {
+            throw EngineError(
+                .conflict,
+                matches.isEmpty
+                    ? "step \(step) pins workflow \(id) to version \(pin), which is not in the store (novacron workflows versions \(id) lists those that are)"
+                    : "step \(step) pins workflow \(id) to version \(pin), which starts \(matches.count) saved versions; give more of its digits")
+        }
+        guard let workflow = try await store.workflow(id: id, version: hash) else {
+            throw EngineError(.conflict, "step \(step): version \(hash.prefix(12)) of workflow \(id) is listed but cannot be read")
+        }
+        let validation = WorkflowValidator(actions: configuration.actions).validate(workflow)
+        guard let graph = validation.graph, let compiled = try? CompiledWorkflow(graph: graph, actions: configuration.actions) else {
+            throw EngineError(
+                .conflict,
+                "step \(step): version \(hash.prefix(12)) of workflow \(id) no longer validates: \(validation.errors.first.map(\.description) ?? "unknown action")"
+            )
+        }
+        return PinnedVersion(compiled: compiled, hash: hash)
     }
 
     /// The parent's side of a child's creation: the step's result names the child, saved in the
@@ -170,4 +193,10 @@ struct ChildWorkflowExecutor: StepExecutor {
             return .failure("child execution \(childID) \(final.status.rawValue)\(final.error.map { ": \($0)" } ?? "")", outputs: outputs)
         }
     }
+}
+
+/// A saved version of a workflow other than the registered one, compiled to run as a pinned child.
+struct PinnedVersion: Sendable {
+    var compiled: CompiledWorkflow
+    var hash: String
 }

@@ -43,6 +43,41 @@ struct SubWorkflowTests {
         }
     }
 
+    @Test("a child pinned to an older saved version runs that version; a pin no saved version starts fails the step, saying so")
+    func pinnedOlderVersion() async throws {
+        let executor = ScriptedExecutor()
+        executor.script("push", [.success(outputs: ["tag": "1"]), .success(outputs: ["tag": "2"])])
+        let store = InMemoryStore()
+        try await withScriptedEngine(executor, store: store) { engine in
+            try await engine.registerWorkflow(try workflowDocument(Self.child))
+            let old = try #require(try await store.workflowVersions(id: "build-image").first?.version)
+            try await engine.registerWorkflow(try workflowDocument(Self.child.replacingOccurrences(of: "registry/", with: "mirror/")))
+            #expect(try await store.registeredVersions()["build-image"] != old)
+            func release(pin: String) throws -> WorkflowDocument {
+                // Without the retry policy: a refused pin fails the step at once.
+                try workflowDocument(
+                    Self.parent.replacingOccurrences(of: "workflow: build-image,", with: "workflow: build-image, version: \"\(pin)\",")
+                        .replacingOccurrences(of: ", retryPolicy: {maxAttempts: 2, jitter: none, initialDelay: 1s}", with: ""))
+            }
+            try await engine.registerWorkflow(try release(pin: String(old.prefix(12))))
+            let pinned = try await engine.waitForExecution(try await engine.executeWorkflow("release").id)
+            #expect(pinned.status == .completed, "\(pinned.error ?? "")")
+            #expect(pinned.stepResults["build"]?.outputs["image"] == "registry/payments:1", "the old version's outputs")
+            let childID = try #require(pinned.stepResults["build"]?.childExecutionID)
+            #expect(
+                try await store.execution(id: childID)?.workflowHash == old, "the child is saved as the pinned version, so recovery carries it on")
+
+            try await engine.registerWorkflow(try release(pin: "abcdef123456"))
+            let unknown = try await engine.waitForExecution(try await engine.executeWorkflow("release").id)
+            #expect(unknown.status == .failed)
+            #expect(
+                unknown.stepResults["build"]?.error?.contains(
+                    "pins workflow build-image to version abcdef123456, which is not in the store (novacron workflows versions build-image lists those that are)"
+                )
+                    == true, "\(unknown.stepResults["build"]?.error ?? "")")
+        }
+    }
+
     @Test("a failed child fails the step; the step's retry starts a new child")
     func retryStartsANewChild() async throws {
         let executor = ScriptedExecutor()
