@@ -81,6 +81,9 @@ struct ExportTargetOptions: ParsableArguments {
     @Option(name: .long, help: "Azure: the Functions app (resource id) function steps call.")
     var azureFunctionApp: String?
 
+    @Option(name: .long, help: "Azure: the resource group (/subscriptions/…/resourceGroups/…) whose logic apps workflow steps call.")
+    var azureResourceGroup: String?
+
     @Option(name: .long, help: "Argo: the image task steps' shell commands run in.")
     var argoImage: String = "alpine:3.20"
 
@@ -93,7 +96,8 @@ struct ExportTargetOptions: ParsableArguments {
     var options: ExportOptions {
         ExportOptions(
             awsConnectionArn: awsConnectionArn, ecsCluster: ecsCluster, gcpProject: gcpProject, gcpRegion: gcpRegion,
-            azureFunctionApp: azureFunctionApp, argoImage: argoImage, argoKind: argoTemplate ? .workflowTemplate : .workflow,
+            azureFunctionApp: azureFunctionApp, azureResourceGroup: azureResourceGroup, argoImage: argoImage,
+            argoKind: argoTemplate ? .workflowTemplate : .workflow,
             namespace: namespace)
     }
 

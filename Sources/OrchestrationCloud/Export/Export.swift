@@ -35,6 +35,9 @@ public struct ExportOptions: Sendable, Hashable {
     /// The Azure Functions app `lambda` steps with `provider: azure` call, as a resource id
     /// (`/subscriptions/…/resourceGroups/…/providers/Microsoft.Web/sites/APP`).
     public var azureFunctionApp: String?
+    /// The resource group child logic apps are in (`/subscriptions/…/resourceGroups/…`): a
+    /// `workflow` step calls the logic app named by its child's id there.
+    public var azureResourceGroup: String?
     /// The image Argo runs `task` steps' shell commands in (a step's `inputs.image` wins).
     public var argoImage: String
     /// `Workflow` (one run) or `WorkflowTemplate` (submitted by name).
@@ -51,9 +54,10 @@ public struct ExportOptions: Sendable, Hashable {
 
     public init(
         awsConnectionArn: String? = nil, ecsCluster: String? = nil, gcpProject: String? = nil, gcpRegion: String? = nil,
-        azureFunctionApp: String? = nil, argoImage: String = "alpine:3.20", argoKind: ArgoKind = .workflow,
+        azureFunctionApp: String? = nil, azureResourceGroup: String? = nil, argoImage: String = "alpine:3.20", argoKind: ArgoKind = .workflow,
         namespace: String? = nil, durations: [String: Double] = [:]
     ) {
+        self.azureResourceGroup = azureResourceGroup
         self.awsConnectionArn = awsConnectionArn
         self.ecsCluster = ecsCluster
         self.gcpProject = gcpProject

@@ -90,7 +90,7 @@ struct LogicAppsExporter {
             "type": "If",
             "expression": .string("@" + (failedTests.count == 1 ? failedTests[0] : "or(\(failedTests.joined(separator: ", ")))")),
             "actions": .object(undo),
-            "else": ["actions": ["NovaCron-succeeded": ["type": "Terminate", "inputs": ["runStatus": "Succeeded"], "runAfter": [:]]]],
+            "else": ["actions": .object(succeeded())],
             "runAfter": .object(Dictionary(uniqueKeysWithValues: sinks.map { ($0.id, Self.allStatuses) })),
         ]
         var parameters: [String: JSONValue] = [:]
@@ -141,9 +141,7 @@ struct LogicAppsExporter {
         switch body.kind {
         case .shell: return problem(ExportMessages.shell(.azure))
         case .childWorkflow:
-            return problem(
-                "a nested logic app answers its caller only through a Response action, which the export does not write; workflow steps are not exported to \(CloudTarget.azure)",
-                "workflow")
+            return childAction(body, stepID: stepID, field: field)
         case .waitForOutside:
             guard let until = body.inputs["until"] else {
                 return problem(

@@ -14,7 +14,7 @@ import re
 import sys
 
 STATUSES = {"Succeeded", "Failed", "Skipped", "TimedOut"}
-TYPES = {"Http", "Function", "Wait", "If", "Scope", "Until", "Foreach", "Compose", "Terminate", "Response", "Switch"}
+TYPES = {"Http", "Function", "Wait", "If", "Scope", "Until", "Foreach", "Compose", "Terminate", "Response", "Switch", "Workflow"}
 problems = []
 
 
@@ -73,6 +73,13 @@ def check_scope(actions, where, names):
         inputs = action.get("inputs", {})
         if kind == "Http" and not ("method" in inputs and "uri" in inputs):
             problems.append(f"{here}: an Http action needs inputs.method and inputs.uri")
+        if kind == "Workflow":
+            host = inputs.get("host", {})
+            workflow_id = host.get("workflow", {}).get("id", "")
+            if not host.get("triggerName") or "/providers/Microsoft.Logic/workflows/" not in workflow_id or not workflow_id.startswith("/subscriptions/"):
+                problems.append(f"{here}: a Workflow action needs inputs.host.triggerName and inputs.host.workflow.id, a logic app's resource id")
+        if kind == "Response" and not isinstance(inputs.get("statusCode"), int):
+            problems.append(f"{here}: a Response action needs inputs.statusCode")
         if kind == "Function" and "id" not in inputs.get("function", {}):
             problems.append(f"{here}: a Function action needs inputs.function.id")
         if kind == "Wait" and "interval" not in inputs and "until" not in inputs:

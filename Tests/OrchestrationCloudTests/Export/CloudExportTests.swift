@@ -188,7 +188,9 @@ struct CloudExportTests {
              "actions": {
                "a": {"type": "Http", "inputs": {"method": "GET", "uri": "https://x"}, "runAfter": {"b": ["Succeeded"]}},
                "b": {"type": "Http", "inputs": {"method": "GET", "uri": "https://x"}, "runAfter": {"a": ["Done"]}},
-               "c": {"type": "Wait", "inputs": {}, "runAfter": {"nowhere": ["Succeeded"]}}}}
+               "c": {"type": "Wait", "inputs": {}, "runAfter": {"nowhere": ["Succeeded"]}},
+               "d": {"type": "Workflow", "inputs": {"host": {"workflow": {"id": "child"}}}, "runAfter": {}},
+               "e": {"type": "Response", "inputs": {"body": {}}, "runAfter": {}}}}
             """
         let (status, output) = try await Self.checkLogicApps([broken])
         #expect(status == 1)
@@ -196,6 +198,8 @@ struct CloudExportTests {
         #expect(output.contains("statuses ['Done']"))
         #expect(output.contains("runAfter names 'nowhere'"))
         #expect(output.contains("a Wait action needs"))
+        #expect(output.contains("a Workflow action needs inputs.host.triggerName and inputs.host.workflow.id"))
+        #expect(output.contains("a Response action needs inputs.statusCode"))
     }
 
     @Test("Argo rolls back after every step has ended, each rollback where its step succeeded, latest first")

@@ -216,9 +216,50 @@ struct WaitExportTests {
                       - {id: w, type: wait, inputs: {until: "${inputs.x}"}}
                       - {id: r, type: api, inputs: {url: "https://x/${w.until}"}}
                     """), .azure) == [
-                    "step 'b' (workflow): a nested logic app answers its caller only through a Response action, which the export does not write; workflow steps are not exported to Azure Logic Apps",
+                    "step 'b' (workflow): a nested logic app is called by its resource id: pass --azure-resource-group /subscriptions/…/resourceGroups/…",
                     "step 'g' (type): Logic Apps waits for people through approval connectors and for outside systems through HttpWebhook subscriptions, neither of which is exported; approvals and signal waits are not exported to Azure Logic Apps",
                     "step 'r' (inputs.url): '${w.until}': a Logic Apps Wait gives no output; read the time where the step read it",
                 ])
+    }
+
+    @Test(
+        "Logic Apps: a workflow step calls the child logic app by resource id; a child that declares outputs answers them in a Response before it succeeds"
+    )
+    func logicAppsChildren() async throws {
+        let options = ExportOptions(azureResourceGroup: "/subscriptions/s1/resourceGroups/rg")
+        let child = try WorkflowExporter.export(
+            try ExportSupport.graph(
+                """
+                name: build-image
+                outputs: {image: "${push.body.image}"}
+                steps:
+                  - {id: push, type: api, inputs: {url: "https://registry.example.com/push", method: POST}}
+                """), to: .azure, options: options)
+        let parent = try WorkflowExporter.export(
+            try ExportSupport.graph(
+                """
+                name: release
+                steps:
+                  - {id: build, workflow: build-image, timeout: 10m, inputs: {service: api}}
+                  - {id: ship, type: api, dependencies: [build], inputs: {url: "https://deploy.example.com", method: POST, json: {image: "${build.image}"}}}
+                """), to: .azure, options: options)
+        let (status, output) = try await CloudExportTests.checkLogicApps([child.text, parent.text])
+        #expect(status == 0, "\(output)\n\(child.text)\n\(parent.text)")
+        #expect(
+            parent.document["actions"]?["build"]?["inputs"] == [
+                "host": [
+                    "triggerName": "manual",
+                    "workflow": ["id": "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Logic/workflows/build-image"],
+                ],
+                "body": ["service": "api"],
+            ], "\(parent.text)")
+        #expect(parent.document["actions"]?["build"]?["limit"] == ["timeout": "PT10M"])
+        #expect(parent.document["actions"]?["ship"]?["inputs"]?["body"]?["image"] == "@body('build')?['image']", "\(parent.text)")
+        let ending = child.document["actions"]?["NovaCron-result"]?["else"]?["actions"]
+        #expect(
+            ending?["NovaCron-outputs"] == [
+                "type": "Response", "kind": "Http", "inputs": ["statusCode": 200, "body": ["image": "@body('push')?['image']"]], "runAfter": [:],
+            ], "\(child.text)")
+        #expect(ending?["NovaCron-succeeded"]?["runAfter"] == ["NovaCron-outputs": ["Succeeded"]])
     }
 }
