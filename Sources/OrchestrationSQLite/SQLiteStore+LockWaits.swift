@@ -31,7 +31,10 @@ extension SQLiteStore {
                 throw StoreError(
                     "\(path): cannot \(doing): another process has held the database's write lock for \(DurationText.format(Self.lockWaitLimit))")
             }
-            do { try await Task.sleep(for: pause) } catch { throw StoreError("\(path): cancelled while waiting to \(doing)") }
+            // Not cut short by cancellation: a batch the engine began committing as it stops is
+            // still written if the lock frees in time (only the limit above ends the wait).
+            let wait = pause
+            await Task.detached { @Sendable in _ = try? await Task.sleep(for: wait) }.value
             pause = min(pause * 2, .milliseconds(50))
         }
     }

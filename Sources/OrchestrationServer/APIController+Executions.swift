@@ -63,7 +63,7 @@ extension APIController {
     func getExecution(_ request: Request, context: Context) async throws -> Response {
         let id = try context.parameters.require("id")
         if let live = try? await engine.getExecution(id) {
-            let order = await engine.workflow(live.workflowID)?.steps.map(\.id)
+            let order = await engine.stepOrder(ofExecution: id)
             return try APIBody.response(Components.Schemas.Execution(live, stepOrder: order))
         }
         if let store, let record = try await store.execution(id: id) {

@@ -166,7 +166,7 @@ struct APIController<Context: RequestContext>: Sendable {
             }
             throw Problem(.notFound, "no execution '\(id)'")
         }
-        let order = await engine.workflow(now.workflowID)?.steps.map(\.id)
+        let order = await engine.stepOrder(ofExecution: id)
         return sse(
             snapshot: try APIBody.text(Components.Schemas.Execution(now, stepOrder: order)), stream: now.status.isTerminal ? nil : stream, id: id,
             ticket: ticket)

@@ -50,6 +50,10 @@ extension WorkflowEngine {
     /// The registered workflow with this id.
     public func workflow(_ id: String) -> Workflow? { workflows[id]?.workflow }
 
+    /// The step ids of the workflow version execution `id` runs (a pinned child, or one started
+    /// before a re-registration, may run another version than the registered one).
+    public func stepOrder(ofExecution id: String) -> [String]? { runs[id]?.machine.compiled.workflow.steps.map(\.id) }
+
     /// Registered workflows by id.
     public func registeredWorkflows() -> [Workflow] {
         workflows.values.map(\.workflow).sorted { $0.id < $1.id }
@@ -264,7 +268,12 @@ extension WorkflowEngine {
         var options = options
         options.reuse = previous.stepResults.filter { $0.value.status == .success && !StepResult.isRollbackID($0.key) }
         options.trigger = run.machine.values.trigger
-        return try await executeWorkflow(previous.workflowID, inputs: previous.inputs, options: options)
+        // The version it ran, when that is not the registered one (a pinned child).
+        var pinned: PinnedVersion?
+        if !run.workflowHash.isEmpty, run.workflowHash != workflowHashes[previous.workflowID] {
+            pinned = try await savedVersion(previous.workflowID, pin: run.workflowHash.lowercased(), for: "the retry of execution \(id)")
+        }
+        return try await startExecution(previous.workflowID, inputs: previous.inputs, options: options, pinned: pinned).execution
     }
 
     func active(_ id: String) throws -> Run {

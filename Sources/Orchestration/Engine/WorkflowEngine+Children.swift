@@ -32,12 +32,7 @@ extension WorkflowEngine {
         if workflows[childID] == nil { try? await syncWorkflows() }
         if workflows[childID] == nil, store != nil { _ = try? await restoreWorkflows() }
         var pinned: PinnedVersion?
-        if let pin = step.workflowVersion?.lowercased() {
-            guard let registered = workflowHashes[childID], !registered.isEmpty else {
-                throw EngineError(.conflict, "step \(step.id) pins workflow \(childID) to a version, and only an engine with a store knows versions")
-            }
-            if !registered.lowercased().hasPrefix(pin) { pinned = try await savedVersion(childID, pin: pin, step: step.id) }
-        }
+        if let pin = step.workflowVersion?.lowercased() { pinned = try await savedVersion(childID, pin: pin, for: "step \(step.id)") }
         // Stopped while this waited (the parent cancelled, the step timed out): no child.
         try Task.checkCancellation()
         guard runs[request.executionID]?.machine.status.isTerminal == false else { throw CancellationError() }
@@ -46,28 +41,29 @@ extension WorkflowEngine {
         return try await startExecution(childID, inputs: request.inputs, options: options, pinned: pinned).execution.id
     }
 
-    /// The saved version of workflow `id` whose hash starts with `pin`, compiled, for a child
-    /// pinned to a version other than the registered one.
-    func savedVersion(_ id: String, pin: String, step: String) async throws -> PinnedVersion {
+    /// The saved version of workflow `id` whose hash starts with `pin`, compiled; nil when that is
+    /// the registered version. `who` asks (`step build`), for the errors.
+    func savedVersion(_ id: String, pin: String, for who: String) async throws -> PinnedVersion? {
         guard let store else {
-            throw EngineError(.conflict, "step \(step) pins workflow \(id) to a version, and only an engine with a store knows versions")
+            throw EngineError(.conflict, "\(who) pins workflow \(id) to a version, and only an engine with a store knows versions")
         }
         let matches = try await store.workflowVersions(id: id).map(\.version).filter { $0.lowercased().hasPrefix(pin) }
         guard matches.count == 1, let hash = matches.first else {
             throw EngineError(
                 .conflict,
                 matches.isEmpty
-                    ? "step \(step) pins workflow \(id) to version \(pin), which is not in the store (novacron workflows versions \(id) lists those that are)"
-                    : "step \(step) pins workflow \(id) to version \(pin), which starts \(matches.count) saved versions; give more of its digits")
+                    ? "\(who) pins workflow \(id) to version \(pin), which is not in the store (novacron workflows versions \(id) lists those that are)"
+                    : "\(who) pins workflow \(id) to version \(pin), which starts \(matches.count) saved versions; give more of its digits")
         }
+        if hash == workflowHashes[id], workflows[id] != nil { return nil }
         guard let workflow = try await store.workflow(id: id, version: hash) else {
-            throw EngineError(.conflict, "step \(step): version \(hash.prefix(12)) of workflow \(id) is listed but cannot be read")
+            throw EngineError(.conflict, "\(who): version \(hash.prefix(12)) of workflow \(id) is listed but cannot be read")
         }
         let validation = WorkflowValidator(actions: configuration.actions).validate(workflow)
         guard let graph = validation.graph, let compiled = try? CompiledWorkflow(graph: graph, actions: configuration.actions) else {
             throw EngineError(
                 .conflict,
-                "step \(step): version \(hash.prefix(12)) of workflow \(id) no longer validates: \(validation.errors.first.map(\.description) ?? "unknown action")"
+                "\(who): version \(hash.prefix(12)) of workflow \(id) no longer validates: \(validation.errors.first.map(\.description) ?? "unknown action")"
             )
         }
         return PinnedVersion(compiled: compiled, hash: hash)

@@ -46,7 +46,7 @@ struct SubWorkflowTests {
     @Test("a child pinned to an older saved version runs that version; a pin no saved version starts fails the step, saying so")
     func pinnedOlderVersion() async throws {
         let executor = ScriptedExecutor()
-        executor.script("push", [.success(outputs: ["tag": "1"]), .success(outputs: ["tag": "2"])])
+        executor.script("push", [.success(outputs: ["tag": "1"]), .failure("registry down"), .success(outputs: ["tag": "3"])])
         let store = InMemoryStore()
         try await withScriptedEngine(executor, store: store) { engine in
             try await engine.registerWorkflow(try workflowDocument(Self.child))
@@ -66,6 +66,14 @@ struct SubWorkflowTests {
             let childID = try #require(pinned.stepResults["build"]?.childExecutionID)
             #expect(
                 try await store.execution(id: childID)?.workflowHash == old, "the child is saved as the pinned version, so recovery carries it on")
+
+            // A failed pinned child, retried by hand, runs its own version again.
+            let failed = try await engine.waitForExecution(try await engine.executeWorkflow("release").id)
+            #expect(failed.status == .failed)
+            let failedChild = try #require(failed.stepResults["build"]?.childExecutionID)
+            let retried = try await engine.waitForExecution(try await engine.retryExecution(failedChild).id)
+            #expect(retried.outputs == ["image": "registry/payments:3"], "the pinned version, not the registered one")
+            #expect(try await store.execution(id: retried.id)?.workflowHash == old)
 
             try await engine.registerWorkflow(try release(pin: "abcdef123456"))
             let unknown = try await engine.waitForExecution(try await engine.executeWorkflow("release").id)
