@@ -65,6 +65,13 @@ final class ProcessWatchdog: Sendable {
         ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap(Int32.init)
     }
 
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later), which the Glibc module
+    /// does not declare; nil where the C library has none.
+    private typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    private static let addCloseFrom: CloseFrom? = dlsym(dlopen(nil, RTLD_NOW), "posix_spawn_file_actions_addclosefrom_np").map {
+        unsafeBitCast($0, to: CloseFrom.self)
+    }
+
     /// Starts the watchdog (posix_spawn, synchronously: no task to wait for); returns the write
     /// end of its pipe, or -1.
     private static func start() -> Int32 {
@@ -90,10 +97,14 @@ final class ProcessWatchdog: Sendable {
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
         // It holds nothing else of ours open: a pipe it inherited would never reach end-of-file
-        // for whoever reads it (a socket, a child's output). glibc ignores a close of an fd that
-        // was closed meanwhile.
-        for fd in Self.openDescriptors() where fd > 2 {
-            posix_spawn_file_actions_addclose(&actions, fd)
+        // for whoever reads it (a socket, a child's output). Closed in the child at spawn time, so
+        // an fd another thread opens meanwhile is closed too (a list of the fds open now missed
+        // those, and a test's pipe then never ended: seen as a hung CLI test).
+        if Self.addCloseFrom?(&actions, 3) != 0 {
+            // glibc ignores a close of an fd that was closed meanwhile.
+            for fd in Self.openDescriptors() where fd > 2 {
+                posix_spawn_file_actions_addclose(&actions, fd)
+            }
         }
         // A group of its own: a Ctrl-C for our group does not reach it.
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))

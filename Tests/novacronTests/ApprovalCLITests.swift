@@ -22,7 +22,7 @@ struct ApprovalCLITests {
           - {id: ship, dependencies: [ci], inputs: {command: 'echo "shipping build ${ci.payload.build}, approved by ${gate.approvedBy}: ${gate.comment}"'}}
         """.write(toFile: file, atomically: true, encoding: .utf8)
         let running = try CLI.Running(["run", file] + store)
-        #expect(running.read { $0.contains("step gate started") }, "\(running.seen)")
+        #expect(await running.waitFor { $0.contains("step gate started") }, "\(running.seen)")
         let id = try #require(running.executionID)
 
         // A single-use callback for the waiting step, printed once; none for a step that does not wait.
@@ -37,7 +37,7 @@ struct ApprovalCLITests {
         #expect(signal.status == 0, "\(signal.stderr)")
         let approve = try await CLI.running(["executions", "approve", id, "gate", "--comment", "canary ok"] + store)
         #expect(approve.status == 0, "\(approve.stderr)")
-        #expect(running.finish() == 0, "\(running.seen)")
+        #expect(await running.ended() == 0, "\(running.seen)")
         #expect(running.seen.contains("step ship success"), "\(running.seen)")
         let logs = try await CLI.running(["executions", "logs", id, "--step", "ship"] + store)
         #expect(logs.stdout.contains("shipping build 1234, approved by cli: canary ok"), "\(logs.stdout)")

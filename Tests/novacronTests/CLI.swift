@@ -42,14 +42,14 @@ enum CLI {
     }
 
     /// `novacron serve` on a free port with one admin token; returns it and its URL once it listens.
-    static func serve(db: String, token: String) throws -> (Running, String) {
-        try serve(store: ["--db", db], token: token)
+    static func serve(db: String, token: String) async throws -> (Running, String) {
+        try await serve(store: ["--db", db], token: token)
     }
 
     /// `novacron serve` on the store these options name.
-    static func serve(store: [String], token: String) throws -> (Running, String) {
+    static func serve(store: [String], token: String) async throws -> (Running, String) {
         let server = try Running(["serve", "--port", "0"] + store, environment: ["NOVACRON_API_TOKENS": "admin:\(token)"])
-        guard server.read(until: { $0.contains("listening on 127.0.0.1:") && $0.hasSuffix("\n") }),
+        guard await server.waitFor({ $0.contains("listening on 127.0.0.1:") && $0.hasSuffix("\n") }),
             let port = server.seen.components(separatedBy: "listening on 127.0.0.1:").last?.prefix(while: { $0.isNumber }), !port.isEmpty
         else {
             server.process.terminate()
@@ -82,7 +82,7 @@ enum CLI {
     /// ``run(_:limitDataKiB:environment:stdin:)`` on a thread of its own, for async tests: waiting
     /// for a process must not hold one of the few threads the servers under test run on.
     static func running(_ arguments: [String], environment: [String: String] = CLI.environment) async throws -> Result {
-        try await offPool { try run(arguments, environment: environment) }
+        try await run(arguments, environment: environment)
     }
 
     /// `body` (which blocks: a process, a pipe) on a thread of its own.
@@ -92,13 +92,24 @@ enum CLI {
         }
     }
 
-    static func run(_ arguments: String..., limitDataKiB: Int? = nil) throws -> Result {
-        try run(arguments, limitDataKiB: limitDataKiB)
+    static func run(_ arguments: String..., limitDataKiB: Int? = nil) async throws -> Result {
+        try await run(arguments, limitDataKiB: limitDataKiB)
     }
 
-    static func run(_ arguments: [String], limitDataKiB: Int? = nil, environment: [String: String] = CLI.environment, stdin: String? = nil) throws
-        -> Result
-    {
+    /// Runs `novacron` with `arguments` to its end, waiting on a thread of its own: a test that
+    /// waited on a thread of Swift's cooperative pool (two on a 2-core machine) stalled every
+    /// server and test in the process while its command ran (seen in CI as unrelated HTTP tests
+    /// timing out together, caught with gdb in `Process.waitUntilExit`).
+    static func run(
+        _ arguments: [String], limitDataKiB: Int? = nil, environment: [String: String] = CLI.environment, stdin: String? = nil
+    ) async throws -> Result {
+        try await offPool { try runBlocking(arguments, limitDataKiB: limitDataKiB, environment: environment, stdin: stdin) }
+    }
+
+    /// ``run(_:limitDataKiB:environment:stdin:)`` on the calling thread: for code already on a thread of its own.
+    static func runBlocking(
+        _ arguments: [String], limitDataKiB: Int? = nil, environment: [String: String] = CLI.environment, stdin: String? = nil
+    ) throws -> Result {
         let process = Process()
         if let stdin {
             // What a person would type, then the end of input.
@@ -159,6 +170,17 @@ enum CLI {
             // Standard error too (the server logs there), on the same pipe.
             process.standardError = out
             try process.run()
+        }
+
+        /// ``read(until:)`` on a thread of its own, for async tests (see ``CLI/run(_:limitDataKiB:environment:stdin:)``).
+        @discardableResult
+        func waitFor(_ predicate: @escaping @Sendable (String) -> Bool) async -> Bool {
+            (try? await CLI.offPool { self.read(until: predicate) }) ?? false
+        }
+
+        /// ``finish()`` on a thread of its own, for async tests.
+        func ended() async -> Int32 {
+            (try? await CLI.offPool { self.finish() }) ?? -1
         }
 
         /// Reads output until `predicate` holds for all of it so far, or the output ends.

@@ -52,7 +52,7 @@ struct ClusterCLITests {
         let node = ["--database-url", url, "--lease-duration", "1s"]
         var nodes: [(running: CLI.Running, url: String)] = []
         func startNode() async throws {
-            let started = try await CLI.offPool { try CLI.serve(store: node, token: "t0k") }
+            let started = try await CLI.serve(store: node, token: "t0k")
             started.0.drainInBackground()
             nodes.append((started.0, started.1))
         }
@@ -157,7 +157,7 @@ struct ClusterCLITests {
     @Test("cluster status lists the nodes, what they hold and whether they are live; a run leaves when done; a node killed shows as gone")
     func status() async throws {
         let url = try await TestPostgres.shared.database()
-        let (server, base) = try await CLI.offPool { try CLI.serve(store: ["--database-url", url, "--lease-duration", "1s"], token: "t0k") }
+        let (server, base) = try await CLI.serve(store: ["--database-url", url, "--lease-duration", "1s"], token: "t0k")
         server.drainInBackground()
         defer {
             kill(server.process.processIdentifier, SIGKILL)

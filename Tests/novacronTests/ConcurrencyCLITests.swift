@@ -23,12 +23,12 @@ struct ConcurrencyCLITests {
         let first = try CLI.Running(["run", file, "--input", "hold=true"] + store)
         // A failed expectation below must not leave a run waiting forever.
         defer { if first.process.isRunning { first.process.terminate() } }
-        #expect(first.read { $0.contains("waits for signal go") }, "\(first.seen)")
+        #expect(await first.waitFor { $0.contains("waits for signal go") }, "\(first.seen)")
         let firstID = try #require(first.executionID)
 
         let second = try CLI.Running(["run", file] + store)
         defer { if second.process.isRunning { second.process.terminate() } }
-        #expect(second.read { $0.contains("waits for its turn on concurrency key deploy-prod") }, "\(second.seen)")
+        #expect(await second.waitFor { $0.contains("waits for its turn on concurrency key deploy-prod") }, "\(second.seen)")
         let secondID = try #require(second.executionID)
         let show = try await CLI.running(["executions", "show", secondID] + store)
         #expect(show.stdout.contains("pending") && show.stdout.contains("waiting for its turn on concurrency key deploy-prod"), "\(show.stdout)")
@@ -39,8 +39,8 @@ struct ConcurrencyCLITests {
 
         let go = try await CLI.running(["executions", "signal", firstID, "go"] + store)
         #expect(go.status == 0, "\(go.stderr)")
-        #expect(first.finish() == 0, "\(first.seen)")
-        #expect(second.finish() == 0, "\(second.seen)")
+        #expect(await first.ended() == 0, "\(first.seen)")
+        #expect(await second.ended() == 0, "\(second.seen)")
         #expect(second.seen.contains("step ship success"), "\(second.seen)")
         let done = try await CLI.running(["executions", "concurrency", "deploy-prod"] + store)
         #expect(done.stdout.contains("nobody holds or waits for concurrency key deploy-prod"), "\(done.stdout)")

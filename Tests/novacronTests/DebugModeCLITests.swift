@@ -27,10 +27,10 @@ struct DebugModeCLITests {
     }
 
     @Test("each step waits for Enter and shows its resolved inputs first; a secret shows as ***")
-    func stepThrough() throws {
+    func stepThrough() async throws {
         let folder = try CLI.temporaryFolder()
         let file = try Self.workflow(in: folder)
-        let run = try CLI.run(["run", file, "--debug"], environment: Self.environment, stdin: "\n\n\n")
+        let run = try await CLI.run(["run", file, "--debug"], environment: Self.environment, stdin: "\n\n\n")
         #expect(run.status == 0, "\(run.stderr)")
         for step in ["a", "b", "c"] { #expect(run.stderr.contains("paused before step \(step)")) }
         // b's command reads a's output through a variable, shown with its value.
@@ -41,10 +41,10 @@ struct DebugModeCLITests {
     }
 
     @Test("--break-at runs the steps before it without stopping; q cancels before the step runs")
-    func breakAtAndQuit() throws {
+    func breakAtAndQuit() async throws {
         let folder = try CLI.temporaryFolder()
         let file = try Self.workflow(in: folder)
-        let run = try CLI.run(["run", file, "--break-at", "c"], environment: Self.environment, stdin: "q\n")
+        let run = try await CLI.run(["run", file, "--break-at", "c"], environment: Self.environment, stdin: "q\n")
         #expect(run.status == 1)
         #expect(!run.stderr.contains("paused before step a") && !run.stderr.contains("paused before step b"))
         #expect(run.stderr.contains("paused before step c"))
@@ -52,16 +52,16 @@ struct DebugModeCLITests {
         #expect(FileManager.default.fileExists(atPath: folder + "/b"))
         #expect(!FileManager.default.fileExists(atPath: folder + "/c"))
         #expect(run.stdout.contains("cancelled"), "\(run.stdout)")
-        let unknown = try CLI.run(["run", file, "--break-at", "cc"], environment: Self.environment)
+        let unknown = try await CLI.run(["run", file, "--break-at", "cc"], environment: Self.environment)
         #expect(unknown.status == 2)
         #expect(unknown.stderr == "error: --break-at cc: no such step in stepped; did you mean 'c'?\n")
     }
 
     @Test("c continues without stopping")
-    func continueWithoutStopping() throws {
+    func continueWithoutStopping() async throws {
         let folder = try CLI.temporaryFolder()
         let file = try Self.workflow(in: folder)
-        let run = try CLI.run(["run", file, "--debug"], environment: Self.environment, stdin: "c\n")
+        let run = try await CLI.run(["run", file, "--debug"], environment: Self.environment, stdin: "c\n")
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stderr.contains("paused before step a") && !run.stderr.contains("paused before step b"))
         #expect(FileManager.default.fileExists(atPath: folder + "/c"))
@@ -71,7 +71,7 @@ struct DebugModeCLITests {
 @Suite("novacron run --resume --debug")
 struct ResumeDebugCLITests {
     @Test("a killed execution resumed with --debug pauses before the step it carries on, before that step runs again")
-    func resumeInDebugMode() throws {
+    func resumeInDebugMode() async throws {
         let folder = try CLI.temporaryFolder()
         let db = folder + "/x.db", file = folder + "/w.yaml", fifo = folder + "/running"
         #expect(mkfifo(fifo, 0o600) == 0)
@@ -84,11 +84,11 @@ struct ResumeDebugCLITests {
         let reader = try #require(FileHandle(forReadingAtPath: fifo))
         _ = reader.readDataToEndOfFile()
         kill(running.process.processIdentifier, SIGKILL)
-        _ = running.finish()
+        _ = await running.ended()
         // From the store: the line naming it may not have been written before the kill.
-        let listed = try CLI.run(["executions", "list", "--db", db, "-o", "json"])
+        let listed = try await CLI.run(["executions", "list", "--db", db, "-o", "json"])
         let id = try #require((try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]])?.first?["id"] as? String)
-        let resumed = try CLI.run(["run", "--resume", id, "--db", db, "--debug"], stdin: "\n")
+        let resumed = try await CLI.run(["run", "--resume", id, "--db", db, "--debug"], stdin: "\n")
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.stderr.contains("paused before step slow"), "\(resumed.stderr)")
         #expect(try String(contentsOfFile: folder + "/trace", encoding: .utf8) == "done\n")

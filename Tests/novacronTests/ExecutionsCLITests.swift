@@ -8,7 +8,7 @@ import Testing
 @Suite("novacron executions")
 struct ExecutionsCommandTests {
     @Test("retry reuses what succeeded; prune deletes what ended; cancel stops a running execution and rolls back")
-    func retryPruneCancel() throws {
+    func retryPruneCancel() async throws {
         let folder = try CLI.temporaryFolder()
         let db = folder + "/x.db"
         // Fails the first time (no marker yet), succeeds on retry.
@@ -18,19 +18,19 @@ struct ExecutionsCommandTests {
           - {id: prepare, inputs: {command: 'echo prepared >> \(folder)/trace'}}
           - {id: flaky, dependencies: [prepare], inputs: {command: 'test -f \(folder)/marker || { touch \(folder)/marker; exit 1; }'}}
         """.write(toFile: folder + "/w.yaml", atomically: true, encoding: .utf8)
-        let first = try CLI.run("run", folder + "/w.yaml", "--db", db, "-o", "json")
+        let first = try await CLI.run("run", folder + "/w.yaml", "--db", db, "-o", "json")
         #expect(first.status == 1)
         let id = try #require((try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any])?["id"] as? String)
-        let retry = try CLI.run("executions", "retry", id, "--db", db)
+        let retry = try await CLI.run("executions", "retry", id, "--db", db)
         #expect(retry.status == 0, "\(retry.stderr)")
         #expect(!retry.stdout.contains("step prepare started"))
         #expect(try String(contentsOfFile: folder + "/trace", encoding: .utf8) == "prepared\n")
-        let again = try CLI.run("executions", "retry", id, "--db", db)
+        let again = try await CLI.run("executions", "retry", id, "--db", db)
         #expect(again.status == 0)
 
-        let pruned = try CLI.run("executions", "prune", "--older-than", "0s", "--db", db)
+        let pruned = try await CLI.run("executions", "prune", "--older-than", "0s", "--db", db)
         #expect(pruned.stdout.hasPrefix("deleted 3 executions that ended before "))
-        #expect(try CLI.run("executions", "list", "--db", db).stdout == "no executions in \(db)\n")
+        #expect(try await CLI.run("executions", "list", "--db", db).stdout == "no executions in \(db)\n")
 
         try """
         name: long
@@ -39,20 +39,20 @@ struct ExecutionsCommandTests {
           - {id: wait, dependencies: [setup], inputs: {command: sleep 300}}
         """.write(toFile: folder + "/long.yaml", atomically: true, encoding: .utf8)
         let long = try CLI.Running(["run", folder + "/long.yaml", "--db", db, "--kill-grace", "1"])
-        long.read { $0.contains("step wait started") }
+        await long.waitFor { $0.contains("step wait started") }
         let running = try #require(long.executionID)
-        let cancel = try CLI.run("executions", "cancel", running, "--db", db)
+        let cancel = try await CLI.run("executions", "cancel", running, "--db", db)
         #expect(cancel.stdout.hasPrefix("asked process \(long.process.processIdentifier), which runs \(running), to cancel it"))
-        #expect(long.finish() == 1)
+        #expect(await long.ended() == 1)
         #expect(long.seen.contains("step setup.rollback success"))
-        #expect(try CLI.run("executions", "show", running, "--db", db).stdout.contains("long  cancelled"))
+        #expect(try await CLI.run("executions", "show", running, "--db", db).stdout.contains("long  cancelled"))
     }
 
     @Test("a disk that fills up mid-run fails the execution clearly and leaves the file sound")
-    func diskFull() throws {
+    func diskFull() async throws {
         let folder = try CLI.temporaryFolder()
         let db = folder + "/x.db"
-        #expect(try CLI.run("run", "Examples/hello.yaml", "--db", db).status == 0)
+        #expect(try await CLI.run("run", "Examples/hello.yaml", "--db", db).status == 0)
         var yaml = "name: noisy\nsteps:\n"
         for i in 0..<10 { yaml += "  - {id: s\(i), inputs: {command: 'head -c 100000 /dev/zero | tr \"\\\\0\" x | fold -w 100'}}\n" }
         try yaml.write(toFile: folder + "/noisy.yaml", atomically: true, encoding: .utf8)
@@ -72,16 +72,16 @@ struct ExecutionsCommandTests {
         #expect(text.contains("error: the store failed: \(db): "), "\(text)")
         #expect(!text.contains("noisy completed"))
         // What was saved before is intact and the file is sound.
-        let list = try CLI.run("executions", "list", "--db", db)
+        let list = try await CLI.run("executions", "list", "--db", db)
         #expect(list.stdout.contains("hello     completed"))
         #expect(try CrashTests.integrity(db: db) == "ok")
     }
 
     @Test("a read-only database is refused with a clear message")
-    func readOnly() throws {
+    func readOnly() async throws {
         let folder = try CLI.temporaryFolder()
         let db = folder + "/x.db"
-        #expect(try CLI.run("run", "Examples/hello.yaml", "--db", db).status == 0)
+        #expect(try await CLI.run("run", "Examples/hello.yaml", "--db", db).status == 0)
         for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: db + suffix) }
         // Read-only for whoever runs novacron: the file's mode for an ordinary user; root ignores
         // modes, so as root novacron runs as 'nobody' (setpriv), for whom the file is read-only.
@@ -89,15 +89,15 @@ struct ExecutionsCommandTests {
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: folder)
         var arguments = ["run", "Examples/hello.yaml", "--db", db]
         if getuid() == 0 { arguments = ["--as-nobody"] + arguments }
-        let result = try CLI.run(arguments)
+        let result = try await CLI.run(arguments)
         #expect(result.status == 2, "\(result.stderr)")
         #expect(result.stderr == "error: \(db): the database is read-only; NovaCron needs to write to it\n")
     }
 
     @Test("events publish starts an event trigger's workflow; triggers list shows it fired; disable switches it off")
-    func eventsAndTriggers() throws {
+    func eventsAndTriggers() async throws {
         let folder = try CLI.temporaryFolder()
-        let (server, url) = try CLI.serve(db: folder + "/s.db", token: "t0k")
+        let (server, url) = try await CLI.serve(db: folder + "/s.db", token: "t0k")
         defer {
             server.process.terminate()
             _ = server.finish()
@@ -119,32 +119,33 @@ struct ExecutionsCommandTests {
         try register.run()
         register.waitUntilExit()
         #expect(register.terminationStatus == 0)
-        let published = try CLI.run("events", "publish", "deployment.finished", "--data", #"{"service": "api"}"#, "--server", url, "--token", "t0k")
+        let published = try await CLI.run(
+            "events", "publish", "deployment.finished", "--data", #"{"service": "api"}"#, "--server", url, "--token", "t0k")
         #expect(published.status == 0, "\(published.stderr)")
         #expect(published.stdout.contains(#""type":"deployment.finished""#))
-        let bad = try CLI.run("events", "publish", "not a type", "--server", url, "--token", "t0k")
+        let bad = try await CLI.run("events", "publish", "not a type", "--server", url, "--token", "t0k")
         #expect(bad.status == 2)
         #expect(bad.stderr.contains("must be dot-separated words"))
         // The trigger fires once its consumer reads the event; ask until the status says so
         // (bounded: a few reads at most on a quiet machine).
         var fired = ""
         for _ in 0..<200 where !fired.contains(#""fireCount":1"#) {
-            fired = try CLI.run("triggers", "list", "--output", "json", "--server", url, "--token", "t0k").stdout
+            fired = try await CLI.run("triggers", "list", "--output", "json", "--server", url, "--token", "t0k").stdout
         }
         #expect(fired.contains(#""fireCount":1"#))
-        #expect(try CLI.run("triggers", "list", "--server", url, "--token", "t0k").stdout.contains("on-event/deploys"))
-        let events = try CLI.run("events", "list", "--type", "execution.*", "--server", url, "--token", "t0k").stdout
+        #expect(try await CLI.run("triggers", "list", "--server", url, "--token", "t0k").stdout.contains("on-event/deploys"))
+        let events = try await CLI.run("events", "list", "--type", "execution.*", "--server", url, "--token", "t0k").stdout
         #expect(events.contains("execution.started"))
-        let disabled = try CLI.run("triggers", "disable", "on-event", "deploys", "--server", url, "--token", "t0k")
+        let disabled = try await CLI.run("triggers", "disable", "on-event", "deploys", "--server", url, "--token", "t0k")
         #expect(disabled.stdout.contains(#""enabled":false"#))
-        let missing = try CLI.run("triggers", "disable", "on-event", "deploy", "--server", url, "--token", "t0k")
+        let missing = try await CLI.run("triggers", "disable", "on-event", "deploy", "--server", url, "--token", "t0k")
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("did you mean 'deploys'?"))
     }
 
     @Test("list, show, logs, retry and cancel work against a running server with --server and --token", arguments: ["sqlite", "postgres"])
     func remote(store kind: String) async throws {
-        let (server, url) = try CLI.serve(store: try await CLI.store(kind).options, token: "t0k")
+        let (server, url) = try await CLI.serve(store: try await CLI.store(kind).options, token: "t0k")
         defer {
             server.process.terminate()
             _ = server.finish()
@@ -171,18 +172,18 @@ struct ExecutionsCommandTests {
         let id = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         python.waitUntilExit()
         #expect(!id.isEmpty)
-        let unauthorized = try CLI.run("executions", "list", "--server", url)
+        let unauthorized = try await CLI.run("executions", "list", "--server", url)
         #expect(unauthorized.status == 2)
         #expect(unauthorized.stderr == "error: a bearer token is needed: Authorization: Bearer TOKEN\n")
-        let show = try CLI.run("executions", "show", id, "--server", url, "--token", "t0k")
+        let show = try await CLI.run("executions", "show", id, "--server", url, "--token", "t0k")
         #expect(show.stdout.contains("rollback-demo  failed"))
         #expect(show.stdout.contains("critical-step       failed   1"))
-        #expect(try CLI.run("executions", "list", "--server", url, "--token", "t0k").stdout.contains("\(id)  rollback-demo  failed"))
+        #expect(try await CLI.run("executions", "list", "--server", url, "--token", "t0k").stdout.contains("\(id)  rollback-demo  failed"))
         #expect(
-            try CLI.run("executions", "logs", id, "--step", "alert", "--server", url, "--token", "t0k").stdout
+            try await CLI.run("executions", "logs", id, "--step", "alert", "--server", url, "--token", "t0k").stdout
                 == "critical-step failed with exit code 3\n")
-        #expect(try CLI.run("executions", "retry", id, "--server", url, "--token", "t0k").stdout.hasPrefix("started "))
-        let cancel = try CLI.run("executions", "cancel", id, "--server", url, "--token", "t0k")
+        #expect(try await CLI.run("executions", "retry", id, "--server", url, "--token", "t0k").stdout.hasPrefix("started "))
+        let cancel = try await CLI.run("executions", "cancel", id, "--server", url, "--token", "t0k")
         #expect(cancel.status == 2)
         #expect(cancel.stderr == "error: execution \(id) already failed\n")
     }
@@ -236,23 +237,23 @@ struct ExecutionsCommandTests {
 
     @Test("a PostgreSQL database that cannot be used is said at once and plainly, without its password")
     func unusableDatabase() async throws {
-        let unreachable = try CLI.run("executions", "list", "--database-url", "postgres://novacron:hunter2@127.0.0.1:1/novacron")
+        let unreachable = try await CLI.run("executions", "list", "--database-url", "postgres://novacron:hunter2@127.0.0.1:1/novacron")
         #expect(unreachable.status == 2)
         #expect(unreachable.stderr.hasPrefix("error: postgres://novacron:***@127.0.0.1:1/novacron: cannot connect: the database is unreachable"))
         #expect(!unreachable.stderr.contains("hunter2"))
         let url = try await TestPostgres.shared.database()
-        let missing = try CLI.run("executions", "list", "--database-url", url.replacingOccurrences(of: "/t", with: "/missing_t"))
+        let missing = try await CLI.run("executions", "list", "--database-url", url.replacingOccurrences(of: "/t", with: "/missing_t"))
         #expect(missing.stderr.contains("cannot connect: database \"missing_t"))
-        let malformed = try CLI.run("run", "Examples/hello.yaml", "--database-url", "mysql://x@y/z")
+        let malformed = try await CLI.run("run", "Examples/hello.yaml", "--database-url", "mysql://x@y/z")
         #expect(malformed.status == 2)
         #expect(malformed.stderr == "error: the database URL must look like postgres://user:password@host:5432/database\n")
-        let both = try CLI.run("executions", "list", "--database-url", url, "--db", "/tmp/x.db")
+        let both = try await CLI.run("executions", "list", "--database-url", url, "--db", "/tmp/x.db")
         #expect(both.status == 64)
         #expect(both.stderr.contains("--database-url excludes --db"))
     }
 
     @Test("an execution whose process was killed with SIGKILL is carried on by resume, without re-running what finished")
-    func resumeAfterKill() throws {
+    func resumeAfterKill() async throws {
         let folder = try CLI.temporaryFolder()
         let db = folder + "/x.db"
         let file = folder + "/w.yaml"
@@ -264,22 +265,22 @@ struct ExecutionsCommandTests {
           - {id: last, dependencies: [slow], inputs: {command: 'echo last >> \(folder)/trace'}}
         """.write(toFile: file, atomically: true, encoding: .utf8)
         let running = try CLI.Running(["run", file, "--db", db])
-        running.read { $0.contains("step slow started") }
+        await running.waitFor { $0.contains("step slow started") }
         kill(running.process.processIdentifier, SIGKILL)
-        _ = running.finish()
+        _ = await running.ended()
         let id = try #require(running.executionID)
-        let resumed = try CLI.run("executions", "resume", id, "--db", db)
+        let resumed = try await CLI.run("executions", "resume", id, "--db", db)
         #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
         #expect(resumed.stdout.contains("step slow started (attempt 2)"))
         #expect(try String(contentsOfFile: folder + "/trace", encoding: .utf8) == "first\nslow\nlast\n")
-        let show = try CLI.run("executions", "show", id, "--db", db)
+        let show = try await CLI.run("executions", "show", id, "--db", db)
         #expect(show.stdout.contains("resumable  completed"))
     }
 
     @Test(
         "kill -9 of novacron run in the middle of 'sleep 3; echo x >> file', resumed at once: the killed attempt's processes are gone and the file gets one line, not two"
     )
-    func killedStepDoesNotRunTwice() throws {
+    func killedStepDoesNotRunTwice() async throws {
         let folder = try CLI.temporaryFolder()
         let db = folder + "/x.db"
         let file = folder + "/w.yaml"
@@ -296,9 +297,9 @@ struct ExecutionsCommandTests {
         let reader = try #require(FileHandle(forReadingAtPath: fifo))  // opens once the step does
         let pgid = try #require(Int32(String(decoding: reader.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
         kill(running.process.processIdentifier, SIGKILL)
-        _ = running.finish()
+        _ = await running.ended()
         let id = try #require(running.executionID)
-        let resumed = try CLI.run("executions", "resume", id, "--db", db)
+        let resumed = try await CLI.run("executions", "resume", id, "--db", db)
         #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
         #expect(resumed.stdout.contains("step append started (attempt 2)"))
         #expect(try String(contentsOfFile: folder + "/file", encoding: .utf8) == "x\n")

@@ -6,7 +6,7 @@ import Testing
 @Suite("novacron run --log-file")
 struct LoggingCLITests {
     @Test("a JSON log: one object a line, every lifecycle event with the execution id, the failure at error, the secret never")
-    func jsonLog() throws {
+    func jsonLog() async throws {
         let folder = try CLI.temporaryFolder()
         let file = folder + "/w.yaml", log = folder + "/novacron.log"
         try """
@@ -17,7 +17,7 @@ struct LoggingCLITests {
         """.write(toFile: file, atomically: true, encoding: .utf8)
         var environment = CLI.environment
         environment["NOVACRON_SECRET_TOKEN"] = "s3cr3t-token-value"
-        let run = try CLI.run(
+        let run = try await CLI.run(
             ["run", file, "--log-file", log, "--log-format", "json", "--log-level", "debug", "-o", "json"], environment: environment)
         #expect(run.status == 1)
         let id = try #require((try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])?["id"] as? String)
@@ -32,12 +32,12 @@ struct LoggingCLITests {
         let failed = try #require(mine.first { $0["message"] == "step failed" })
         #expect(failed["level"] == "error" && failed["step"] == "call" && failed["error"]?.contains("token=***") == true, "\(failed)")
         // Appended, not replaced: a second run adds its lines.
-        _ = try CLI.run(["run", file, "--log-file", log, "--log-level", "warning"], environment: environment)
+        _ = try await CLI.run(["run", file, "--log-file", log, "--log-level", "warning"], environment: environment)
         #expect(try String(contentsOfFile: log, encoding: .utf8).hasPrefix(text))
         // Without a log option, run logs nothing; a bad level is refused.
-        let quiet = try CLI.run(["run", file], environment: environment)
+        let quiet = try await CLI.run(["run", file], environment: environment)
         #expect(!quiet.stderr.contains("execution started"))
-        let bad = try CLI.run(["run", file, "--log-level", "loud"], environment: environment)
+        let bad = try await CLI.run(["run", file, "--log-level", "loud"], environment: environment)
         #expect(bad.status == 2 && bad.stderr.contains("logLevel: 'loud' is not one of trace, debug, info"), "\(bad.stderr)")
     }
 }

@@ -14,9 +14,9 @@ struct RemoteEventsCLITests {
         let folder = try CLI.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let node = ["--database-url", url, "--lease-duration", "5s"]
-        let (a, baseA) = try await CLI.offPool { try CLI.serve(store: node, token: "t0k") }
+        let (a, baseA) = try await CLI.serve(store: node, token: "t0k")
         a.drainInBackground()
-        let (b, baseB) = try await CLI.offPool { try CLI.serve(store: node, token: "t0k") }
+        let (b, baseB) = try await CLI.serve(store: node, token: "t0k")
         b.drainInBackground()
         defer {
             for n in [a, b] {

@@ -6,7 +6,7 @@ import Testing
 @Suite("Security of the novacron binary", .serialized)
 struct ServeSecurityTests {
     @Test("a step that runs env sees neither the API tokens nor unreferenced secrets; a referenced secret reaches it and is redacted in its log")
-    func stepEnvironment() throws {
+    func stepEnvironment() async throws {
         let folder = try CLI.temporaryFolder()
         let dump = folder + "/env.txt"
         let workflow = folder + "/env.yaml"
@@ -23,7 +23,7 @@ struct ServeSecurityTests {
         environment["AWS_SECRET_ACCESS_KEY"] = "server-cloud-credential-000"
         environment["NOVACRON_STEP_ENV"] = "KUBECONFIG"
         environment["KUBECONFIG"] = "/etc/kube/config"
-        let result = try CLI.run(["run", workflow, "--memory", "--output", "json"], environment: environment)
+        let result = try await CLI.run(["run", workflow, "--memory", "--output", "json"], environment: environment)
         #expect(result.status == 0, "\(result.stderr)")
         let seen = try String(contentsOfFile: dump, encoding: .utf8)
         for leaked in ["admin-token-value-123", "unused-secret-value-456", "server-cloud-credential-000", "NOVACRON_API_TOKENS", "NOVACRON_SECRET_"] {
@@ -60,7 +60,7 @@ struct ServeSecurityTests {
             server.process.terminate()
             _ = server.finish()
         }
-        guard server.read(until: { $0.contains("listening on 127.0.0.1:") && $0.hasSuffix("\n") }),
+        guard await server.waitFor({ $0.contains("listening on 127.0.0.1:") && $0.hasSuffix("\n") }),
             let port = server.seen.components(separatedBy: "listening on 127.0.0.1:").last.flatMap({ Int($0.prefix(while: \.isNumber)) })
         else {
             Issue.record("novacron serve did not start: \(server.seen)")
