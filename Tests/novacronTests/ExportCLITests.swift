@@ -85,8 +85,8 @@ struct ExportLearnedCLITests {
         name: n-shape
         steps:
           - {id: a, type: wait, action: sleep, inputs: {duration: 2ms}}
-          - {id: b, type: wait, action: sleep, inputs: {duration: 50ms}}
-          - {id: c, type: wait, action: sleep, inputs: {duration: 50ms}, dependencies: [a]}
+          - {id: b, type: wait, action: sleep, inputs: {duration: 400ms}}
+          - {id: c, type: wait, action: sleep, inputs: {duration: 400ms}, dependencies: [a]}
           - {id: d, type: wait, action: sleep, inputs: {duration: 2ms}, dependencies: [a, b]}
         """.write(toFile: file, atomically: true, encoding: .utf8)
         let db = folder + "/runs.db"
@@ -103,7 +103,9 @@ struct ExportLearnedCLITests {
         #expect(estimated.stderr.contains("estimated 2s as a DAG, 2s in waves"), "\(estimated.stderr)")
         let learned = try await CLI.run("export", file, "--target", "aws", "--learned", "--db", db)
         #expect(learned.status == 0, "\(learned.stderr)")
-        // About 52 ms as a DAG (a then c, or b then d) and 100 ms in waves (b, then c).
+        // About 402 ms as a DAG (a then c, or b then d) and 800 ms in waves (b, then c). The long
+        // steps are long so that a loaded machine's overhead per step (seen: 70 ms in CI, which
+        // made 50 ms steps' ratio 1.46) cannot close the gap.
         let numbers =
             learned.stderr.split(separator: "estimated ").last.map { text in
                 text.split(separator: " ").compactMap { word -> Double? in
@@ -114,7 +116,7 @@ struct ExportLearnedCLITests {
                 }
             } ?? []
         try #require(numbers.count == 2, "\(learned.stderr)")
-        #expect(numbers[0] >= 0.05 && numbers[0] < 0.5)
+        #expect(numbers[0] >= 0.4 && numbers[0] < 2)
         #expect(numbers[1] > numbers[0] * 1.5)
     }
 }
