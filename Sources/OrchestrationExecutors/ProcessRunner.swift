@@ -101,17 +101,17 @@ struct ProcessRunner: Sendable {
                     // Reading stops when the process ends or the attempt is cancelled.
                 }
             }
-            killGroup(group.withLock { $0 })
+            await killGroup(group.withLock { $0 })
             let log = tail.withLock { $0.text }
             switch result.terminationStatus {
             case .exited(let code): return Result(exitCode: Int(code), log: log)
             case .signaled(let signal): return Result(signal: signal, log: log)
             }
         } catch let error as SubprocessError {
-            killGroup(group.withLock { $0 })
+            await killGroup(group.withLock { $0 })
             return Result(log: tail.withLock { $0.text }, launchError: describe(error))
         } catch {
-            killGroup(group.withLock { $0 })
+            await killGroup(group.withLock { $0 })
             return Result(log: tail.withLock { $0.text }, launchError: "\(error)")
         }
     }
@@ -119,15 +119,18 @@ struct ProcessRunner: Sendable {
     /// Kills what is left of the group and returns once none of it is alive, so a step is never
     /// reported done while a process of it still runs. SIGKILL is delivered asynchronously; the
     /// common case (nothing left) costs one `kill`.
-    private func killGroup(_ pgid: pid_t) {
+    private func killGroup(_ pgid: pid_t) async {
         guard pgid > 0 else { return }
         defer { ProcessWatchdog.shared.ended(pgid) }
         guard kill(-pgid, SIGKILL) == 0 else { return }
-        // Something was left: wait (at most 2 s) until every member is dead. A dead member may
-        // linger as a zombie until its new parent reaps it; it runs nothing.
-        for _ in 0..<200 {
-            guard kill(-pgid, 0) == 0, ProcessHandle.groupHasLiveMember(pgid) else { return }
-            usleep(10_000)
+        // Something was left: wait (at most 2 s) until every member is dead, on a thread of its
+        // own (not one of the pool's few). A dead member may linger as a zombie until its new
+        // parent reaps it; it runs nothing.
+        await OwnThread.run {
+            for _ in 0..<200 {
+                guard kill(-pgid, 0) == 0, ProcessHandle.groupHasLiveMember(pgid) else { return }
+                usleep(10_000)
+            }
         }
     }
 

@@ -123,7 +123,7 @@ extension WorkflowEngine {
         // stop it before the step runs again, so it never runs twice at the same time.
         for attempt in try await store.interruptAttempts(executionID: e.id, at: now) {
             guard let process = attempt.process else { continue }
-            let result = await Task.detached { process.stop() }.value
+            let result = await OwnThread.run { process.stop() }
             logger.info(
                 "leftover process group of an interrupted attempt",
                 metadata: [
