@@ -29,7 +29,13 @@ public struct ContainerExecutor: StepExecutor {
         guard case .array(let args)? = request.inputs["args"], !args.isEmpty else {
             return .failure("a container step needs an action (docker-build, docker-run, registry-push) or inputs.args for \(runtime)")
         }
-        return await ProcessStep.run(executable: runtime, arguments: args.map(\.text), request: request, context: context)
+        var arguments = args.map(\.text)
+        // `run` hands the attempt's span to the container: `--env NAME` copies the runtime's own
+        // variable (set from the request), so the value is not in the arguments.
+        if request.trace != nil, arguments.first == "run" {
+            arguments.insert(contentsOf: ["--env", "TRACEPARENT"] + (request.trace?.tracestate == nil ? [] : ["--env", "TRACESTATE"]), at: 1)
+        }
+        return await ProcessStep.run(executable: runtime, arguments: arguments, request: request, context: context)
     }
 
     /// The first of docker, podman found on `PATH`.

@@ -114,6 +114,12 @@ public struct HTTPExecutor: StepExecutor {
         }
         r.headers.replaceOrAdd(name: "Idempotency-Key", value: request.idempotencyKey)
         if !r.headers.contains(name: "user-agent") { r.headers.add(name: "User-Agent", value: "novacron") }
+        // The attempt's span is the parent of whatever the call does (W3C Trace Context), unless
+        // the step sends a traceparent of its own.
+        if let trace = request.trace, !r.headers.contains(name: "traceparent") {
+            r.headers.add(name: "traceparent", value: trace.traceparent)
+            if let state = trace.tracestate { r.headers.replaceOrAdd(name: "tracestate", value: state) }
+        }
         return r
     }
 

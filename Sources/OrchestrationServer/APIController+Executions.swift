@@ -22,6 +22,8 @@ extension APIController {
         // A repeated start with the same key (a client retrying after a timeout, on any node)
         // answers with the execution the first one started: 200 and `Idempotent-Replayed: true`.
         options.idempotencyKey = request.headers[Self.idempotencyKeyHeader]
+        // A caller's trace (W3C traceparent) becomes the parent of the execution's.
+        options.traceParent = request.traceHeaders
         let (execution, replayed) = try await engine.startExecution(id, inputs: inputs, options: options)
         var response = try APIBody.response(Components.Schemas.Execution(execution), replayed ? .ok : .created)
         if replayed { response.headers[Self.replayedHeader] = "true" }

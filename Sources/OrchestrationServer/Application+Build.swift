@@ -70,11 +70,15 @@ public func buildApplication(
     time: TimeSource = .system
 ) async throws -> some ApplicationProtocol {
     let store = try await settings.openStore()
+    var engineConfiguration = EngineConfiguration(workerLimit: settings.maxParallel, logger: logger)
+    let traces = try settings.tracing?.makeBackend(logger: logger)
+    engineConfiguration.tracer = traces?.tracer
     let engine = WorkflowEngine(
-        executors: executors, configuration: EngineConfiguration(workerLimit: settings.maxParallel, logger: logger), secrets: secrets,
+        executors: executors, configuration: engineConfiguration, secrets: secrets,
         cache: (store as? any StepCache) ?? InMemoryStepCache(), store: store,
         learning: LearningEngine(configuration: settings.optimization, store: store))
-    return try await buildApplication(engine: engine, store: store, configuration: settings.serverConfiguration(tokens: tokens), time: time)
+    return try await buildApplication(
+        engine: engine, store: store, configuration: settings.serverConfiguration(tokens: tokens), time: time, traceExport: traces?.service)
 }
 
 /// Builds the server around an engine: the REST API under `/api/v1`, `/healthz`, `/readyz`,
@@ -86,8 +90,11 @@ public func buildApplication(
 /// let app = try await buildApplication(engine: engine, store: store, configuration: ServerConfiguration(port: 8080))
 /// try await app.runService()
 /// ```
+///
+/// `traceExport` (``TraceExport/makeBackend(logger:)``'s service) stops last, after the engine's
+/// drain, so the spans of the drain are sent.
 public func buildApplication(
-    engine: WorkflowEngine, store: (any Store)?, configuration: ServerConfiguration, time: TimeSource = .system
+    engine: WorkflowEngine, store: (any Store)?, configuration: ServerConfiguration, time: TimeSource = .system, traceExport: (any Service)? = nil
 ) async throws -> some ApplicationProtocol {
     guard configuration.isLoopback || configuration.insecure || !configuration.tokens.isEmpty else {
         throw EngineError(
@@ -145,7 +152,8 @@ public func buildApplication(
         logger: engine.logger)
     // Graceful shutdown goes in reverse: the HTTP server, then the optimizer, metric watcher, event
     // triggers and schedules (nothing new starts), then the engine drains, then outbound webhooks
-    // and the event bus, which carry what the drain publishes.
+    // and the event bus, which carry what the drain publishes; the trace export last of all.
+    if let traceExport { app.addServices(traceExport) }
     app.addServices(
         BackgroundService("event bus") { await bus.run() },
         outbound,

@@ -55,6 +55,9 @@ public struct ServeSettings: Sendable, Equatable {
     public var log = LogSettings()
     /// The learning engine's settings (`autoOptimize`, `learningRate`, `minConfidence`, `minExecutions`).
     public var optimization = OptimizationConfig()
+    /// Where traces go (`tracesEndpoint`, `tracesProtocol`, `serviceName`, which the standard
+    /// `OTEL_*` variables override); `nil`: no tracing.
+    public var tracing: TraceExport?
 
     public init() {}
 
@@ -64,6 +67,7 @@ public struct ServeSettings: Sendable, Equatable {
         case host, port, insecure, tokensFile, db, memory, databaseURL, leaseDuration, durability, secretsFile, maxParallel, drainGrace, prometheusURL
         case allowedHosts, idleTimeout, maxConnections, maxDefinitionBytes, logLevel, logFormat, logFile
         case autoOptimize, learningRate, minConfidence, minExecutions
+        case tracesEndpoint, tracesProtocol, serviceName
     }
 
     /// The keys' names, as a file spells them.
@@ -161,6 +165,8 @@ public struct ServeSettings: Sendable, Equatable {
         if let v = try fraction(.learningRate) { s.optimization.learningRate = v }
         if let v = try fraction(.minConfidence) { s.optimization.minConfidence = v }
         if let v = try int(.minExecutions, 2...1_000_000) { s.optimization.minimumExecutions = v }
+        s.tracing = try TraceExport.resolve(
+            environment: environment, endpoint: text(.tracesEndpoint), wireProtocol: text(.tracesProtocol), serviceName: text(.serviceName))
         if s.memory && s.db != nil { throw EngineError(.invalidInput, "db and memory exclude each other") }
         if s.databaseURL != nil && (s.memory || s.db != nil) {
             throw EngineError(

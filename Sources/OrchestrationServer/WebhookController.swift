@@ -56,7 +56,7 @@ struct WebhookController<Context: RequestContext>: Sendable {
         for field in request.headers { headers[field.name.canonicalName] = field.value }
         let delivery = Webhook.Delivery(source: source, headers: headers, body: Array(buffer: body))
         let verified = try await verifiedTriggers(delivery, candidates: candidates)
-        if isIncident { return try await receiveIncident(delivery, triggers: verified) }
+        if isIncident { return try await receiveIncident(delivery, triggers: verified, traceParent: request.traceHeaders) }
         let payload: JSONValue
         do { payload = try Webhook.payload(of: delivery) } catch {
             throw Problem(.badRequest, "the delivery cannot be read: \(error.description)")
@@ -88,7 +88,8 @@ struct WebhookController<Context: RequestContext>: Sendable {
                 continue
             }
             do {
-                let execution = try await scheduler.fire(workflowID: workflowID, trigger: trigger, payload: payload)
+                let execution = try await scheduler.fire(
+                    workflowID: workflowID, trigger: trigger, payload: payload, traceParent: request.traceHeaders)
                 started.append(.init(workflow: workflowID, trigger: trigger.id, execution: execution.id))
             } catch {
                 skipped.append(.init(workflow: workflowID, trigger: trigger.id, reason: "\(error)"))
@@ -129,7 +130,9 @@ struct WebhookController<Context: RequestContext>: Sendable {
 
     /// PagerDuty and Alertmanager: each incident event in the delivery (Alertmanager groups
     /// alerts) starts every verified trigger it matches, once per occurrence id.
-    func receiveIncident(_ delivery: Webhook.Delivery, triggers: [(workflowID: String, trigger: WorkflowTrigger)]) async throws -> Response {
+    func receiveIncident(
+        _ delivery: Webhook.Delivery, triggers: [(workflowID: String, trigger: WorkflowTrigger)], traceParent: TraceHeaders?
+    ) async throws -> Response {
         let occurrences: [Incident.Occurrence]
         do { occurrences = try Incident.occurrences(of: delivery) } catch {
             throw Problem(.badRequest, "the delivery cannot be read: \(error.description)")
@@ -148,7 +151,8 @@ struct WebhookController<Context: RequestContext>: Sendable {
                     continue
                 }
                 do {
-                    let execution = try await scheduler.fire(workflowID: workflowID, trigger: trigger, payload: occurrence.payload)
+                    let execution = try await scheduler.fire(
+                        workflowID: workflowID, trigger: trigger, payload: occurrence.payload, traceParent: traceParent)
                     started.append(.init(workflow: workflowID, trigger: trigger.id, execution: execution.id, incident: occurrence.id))
                 } catch {
                     skipped.append(.init(workflow: workflowID, trigger: trigger.id, reason: "\(error)", incident: occurrence.id))

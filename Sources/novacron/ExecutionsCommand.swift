@@ -262,16 +262,26 @@ extension ExecutionsCommand {
                 Console.err("error: execution \(id) is \(record.execution.status.rawValue); only failed or cancelled executions can be retried")
                 throw ExitStatus.invalidInput
             }
+            let traces: TraceSession
+            do { traces = try TraceSession(logger: nil) } catch {
+                Console.err("error: \(error.message)")
+                throw ExitStatus.invalidInput
+            }
+            var configuration = EngineConfiguration()
+            configuration.tracer = traces.tracer
             let engine = WorkflowEngine(
-                executors: .withCloudFunctions(), cache: (store as? any StepCache) ?? InMemoryStepCache(), store: store,
+                executors: .withCloudFunctions(), configuration: configuration, cache: (store as? any StepCache) ?? InMemoryStepCache(), store: store,
                 learning: LearningEngine(store: store))
             let reuse = record.execution.stepResults.filter { $0.value.status == .success && !StepResult.isRollbackID($0.key) }
-            let options = ExecutionOptions(maxParallelism: record.options.maxParallelism, trigger: record.options.trigger, reuse: reuse)
+            var options = ExecutionOptions(maxParallelism: record.options.maxParallelism, trigger: record.options.trigger, reuse: reuse)
+            options.traceParent = traces.parent
+            let start = options
             let inputs = record.execution.inputs
             let final = try await RunCommand.drive(engine, workflow: workflow, output: output) { engine in
                 try await engine.registerWorkflow(workflow)
-                return try await engine.executeWorkflow(workflow.id, inputs: inputs, options: options).id
+                return try await engine.executeWorkflow(workflow.id, inputs: inputs, options: start).id
             }
+            await traces.finish()
             switch output {
             case .json: Console.out(try APIBody.text(Components.Schemas.Execution(final, stepOrder: workflow.steps.map(\.id)), pretty: true))
             case .text: Console.out(ProgressDisplay.summary(final, workflow: workflow))

@@ -118,9 +118,15 @@ struct RunCommand: AsyncParsableCommand {
             Console.err("error: \(error.message)")
             throw ExitStatus.invalidInput
         }
+        let traces: TraceSession
+        do { traces = try TraceSession(logger: logger) } catch {
+            Console.err("error: \(error.message)")
+            throw ExitStatus.invalidInput
+        }
         let store = try await storeOptions.open(role: "run")
-        let configuration = EngineConfiguration(
+        var configuration = EngineConfiguration(
             workerLimit: maxParallel ?? 64, killGracePeriod: .clamped(seconds: killGrace), actions: catalog, logger: logger)
+        configuration.tracer = traces.tracer
         // With a store, cached step outputs live in it too, so a cache hit survives the process.
         let cache: any StepCache = (store as? any StepCache) ?? InMemoryStepCache()
         // With a store, each execution's end is recorded for the learning engine (`novacron patterns`).
@@ -181,7 +187,9 @@ struct RunCommand: AsyncParsableCommand {
             final = try await drive(engine, workflow: workflow, stepper: stepper) { engine in
                 for child in childDocumentsToRegister { try await engine.registerWorkflow(child) }
                 try await engine.registerWorkflow(document)
-                let started = try await engine.executeWorkflow(document.workflow.id, inputs: inputs, options: ExecutionOptions(debug: stepper != nil))
+                var options = ExecutionOptions(debug: stepper != nil)
+                options.traceParent = traces.parent
+                let started = try await engine.executeWorkflow(document.workflow.id, inputs: inputs, options: options)
                 if started.status == .pending, let key = started.concurrencyKey {
                     Console.err(
                         "execution \(started.id) waits for its turn on concurrency key \(key): novacron executions concurrency \(shellQuoted(key))")
@@ -189,6 +197,7 @@ struct RunCommand: AsyncParsableCommand {
                 return started.id
             }
         }
+        await traces.finish()
         switch output {
         case .json:
             Console.out(try APIBody.text(Components.Schemas.Execution(final, stepOrder: workflow.steps.map(\.id)), pretty: true))

@@ -81,6 +81,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The weight of the newest duration in the learned moving average (default 0.1).") var learningRate: Double?
     @Option(name: .long, help: "The confidence a suggestion needs to be applied automatically (default 0.8).") var minConfidence: Double?
     @Option(name: .long, help: "Executions before a workflow has a pattern (default 10).") var minExecutions: Int?
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Send traces over OTLP to this collector (http://host:4318; NOVACRON_TRACES_ENDPOINT; OTEL_EXPORTER_OTLP_ENDPOINT wins).",
+            valueName: "url"))
+    var tracesEndpoint: String?
+    @Option(name: .long, help: "http/protobuf, the only protocol offered (NOVACRON_TRACES_PROTOCOL; OTEL_EXPORTER_OTLP_PROTOCOL wins).")
+    var tracesProtocol: String?
+    @Option(name: .long, help: "The service name traces carry (default novacron; OTEL_SERVICE_NAME wins).") var serviceName: String?
 
     /// What was given on the command line, by settings key.
     var flags: [ServeSettings.Key: String] {
@@ -109,6 +118,9 @@ struct ServeCommand: AsyncParsableCommand {
         f[.learningRate] = learningRate.map { "\($0)" }
         f[.minConfidence] = minConfidence.map { "\($0)" }
         f[.minExecutions] = minExecutions.map(String.init)
+        f[.tracesEndpoint] = tracesEndpoint
+        f[.tracesProtocol] = tracesProtocol
+        f[.serviceName] = serviceName
         return f
     }
 

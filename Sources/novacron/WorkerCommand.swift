@@ -69,9 +69,17 @@ struct WorkerCommand: AsyncParsableCommand {
             Console.err("error: \(error.message)")
             throw ExitStatus.invalidInput
         }
+        let traces: TraceSession
+        do { traces = try TraceSession(logger: logger) } catch {
+            Console.err("error: \(error.message)")
+            throw ExitStatus.invalidInput
+        }
         let queues = queue.isEmpty ? ["default"] : Array(Set(queue)).sorted()
+        var configuration = EngineConfiguration()
+        configuration.tracer = traces.tracer
         let worker = StepWorker(
-            queue: store, queues: queues, maxParallel: maxParallel, executors: .withCloudFunctions(), secrets: secrets, logger: logger)
+            queue: store, queues: queues, maxParallel: maxParallel, executors: .withCloudFunctions(), secrets: secrets,
+            configuration: configuration, logger: logger)
         Console.err("worker \(store.nodeID) serving \(queues.joined(separator: ", ")) (up to \(maxParallel) at once) on \(store.location)")
         let interrupts = Interrupts()
         await withTaskGroup(of: Void.self) { group in
@@ -85,5 +93,6 @@ struct WorkerCommand: AsyncParsableCommand {
         interrupts.stop()
         try? await store.releaseLeases()
         await store.close()
+        await traces.finish()
     }
 }

@@ -47,8 +47,9 @@ enum CLI {
     }
 
     /// `novacron serve` on the store these options name.
-    static func serve(store: [String], token: String) async throws -> (Running, String) {
-        let server = try Running(["serve", "--port", "0"] + store, environment: ["NOVACRON_API_TOKENS": "admin:\(token)"])
+    static func serve(store: [String], token: String, environment: [String: String] = [:]) async throws -> (Running, String) {
+        let server = try Running(
+            ["serve", "--port", "0"] + store, environment: environment.merging(["NOVACRON_API_TOKENS": "admin:\(token)"]) { _, new in new })
         guard await server.waitFor({ $0.contains("listening on 127.0.0.1:") && $0.hasSuffix("\n") }),
             let port = server.seen.components(separatedBy: "listening on 127.0.0.1:").last?.prefix(while: { $0.isNumber }), !port.isEmpty
         else {

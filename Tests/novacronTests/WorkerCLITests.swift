@@ -9,11 +9,11 @@ import Testing
 @Suite("novacron worker and step queues", .serialized)
 struct WorkerCLITests {
     /// A worker serving `queues`, once it says it is serving them.
-    static func worker(_ url: String, queues: [String], secret: String) async throws -> CLI.Running {
+    static func worker(_ url: String, queues: [String], secret: String, environment: [String: String] = [:]) async throws -> CLI.Running {
         try await CLI.offPool {
             let w = try CLI.Running(
                 ["worker", "--database-url", url, "--claim-duration", "3s"] + queues.flatMap { ["--queue", $0] },
-                environment: ["NOVACRON_SECRET_WHERE": secret])
+                environment: environment.merging(["NOVACRON_SECRET_WHERE": secret]) { _, new in new })
             guard w.read(until: { $0.contains("serving") && $0.hasSuffix("\n") }) else {
                 throw CLI.CLIError(message: "novacron worker did not start: \(w.seen)")
             }

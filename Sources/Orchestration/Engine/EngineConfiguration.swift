@@ -1,4 +1,5 @@
 import Logging
+import Tracing
 
 /// Engine-wide settings, with their defaults.
 public struct EngineConfiguration: Sendable {
@@ -25,6 +26,9 @@ public struct EngineConfiguration: Sendable {
     /// steps, approvals and waits for a signal or a time included (they start no child and wait
     /// for nobody). Default `false`.
     public var modelsEveryStep = false
+    /// Where executions go as traces (docs/observability.md): a span per execution, attempt,
+    /// wait and rollback. `nil` (the default): none are made.
+    public var tracer: (any Tracer)?
 
     public init(
         workerLimit: Int = 64, killGracePeriod: Duration = .seconds(5), logLimit: Int = 64 * 1024,
@@ -55,6 +59,9 @@ public struct ExecutionOptions: Sendable {
     public var idempotencyKey: String?
     /// Set when a parent's `workflow` step starts this execution.
     public var parent: ParentLink?
+    /// The span the execution's trace continues (a request's `traceparent`, a parent step's
+    /// attempt); without one, the execution starts a trace of its own.
+    public var traceParent: TraceHeaders?
 
     public init(
         maxParallelism: Int? = nil, debug: Bool = false, trigger: JSONValue = .null, reuse: [String: StepResult] = [:], idempotencyKey: String? = nil

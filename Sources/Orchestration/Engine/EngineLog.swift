@@ -2,10 +2,13 @@ import Foundation
 import Logging
 
 /// The engine's lifecycle events as log lines, with metadata to grep for: `execution`,
-/// `workflow`, `step`, `attempt`. Errors in them were redacted before they were events (secrets
-/// never reach them); step output is not logged (`novacron executions logs` has it).
+/// `workflow`, `step`, `attempt`, and `trace_id` when the engine traces. Errors in them were
+/// redacted before they were events (secrets never reach them); step output is not logged
+/// (`novacron executions logs` has it).
 enum EngineLog {
-    static func record(_ event: ExecutionEvent, _ logger: Logger) {
+    static func record(_ event: ExecutionEvent, _ logger: Logger, traceID: (@Sendable (String) -> String?)? = nil) {
+        var logger = logger
+        if let id = traceID?(event.executionID) { logger[metadataKey: "trace_id"] = "\(id)" }
         switch event {
         case .executionStarted(let id, let workflow, let steps):
             logger.info("execution started", metadata: ["execution": "\(id)", "workflow": "\(workflow)", "steps": "\(steps)"])

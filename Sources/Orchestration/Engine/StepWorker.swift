@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+import Tracing
 
 /// `novacron worker`: runs steps that wait in queues of a store several nodes share
 /// (``StepQueue``), adding CPU without running executions' decisions. It claims up to
@@ -25,6 +26,8 @@ public final class StepWorker: Sendable {
     let abandoned = Mutex<Set<Int64>>([])
     /// Rung when a step ends here (a slot is free).
     let slotFreed = Doorbell()
+    /// A span for each step run here, under the attempt's span on the execution's node.
+    let tracing: ExecutionTracing?
 
     public init(
         queue: any StepQueue, queues: [String], maxParallel: Int, executors: ExecutorRegistry, secrets: SecretProvider = SecretProvider(),
@@ -36,6 +39,7 @@ public final class StepWorker: Sendable {
         self.maxParallel = max(1, maxParallel)
         let context = ExecutorContext(clock: clock, killGracePeriod: configuration.killGracePeriod, logLimit: configuration.logLimit)
         runner = AttemptRunner(executors: executors, context: context, time: TimeSource(clock))
+        tracing = configuration.tracer.map(ExecutionTracing.init)
         self.secrets = secrets
         self.logger = logger
     }
@@ -111,15 +115,32 @@ public final class StepWorker: Sendable {
                 used.append(v)
                 return v
             }
-            let request = try SealedSecrets.unseal(step.request, secrets: value)
+            var request = try SealedSecrets.unseal(step.request, secrets: value)
             redactor = Redactor(secrets: used)
-            logger.debug(
-                "step claimed",
-                metadata: [
-                    "execution": "\(step.executionID)", "step": "\(step.stepID)", "attempt": "\(step.request.attempt)", "claims": "\(claimed.claims)",
-                    "id": "\(claimed.id)",
-                ])
+            var metadata: Logger.Metadata = [
+                "execution": "\(step.executionID)", "step": "\(step.stepID)", "attempt": "\(step.request.attempt)", "claims": "\(claimed.claims)",
+                "id": "\(claimed.id)",
+            ]
+            if let trace = request.trace { metadata["trace_id"] = "\(trace.traceID)" }
+            logger.debug("step claimed", metadata: metadata)
+            let span = tracing.map { tracing in
+                var attributes = SpanAttributes()
+                attributes["novacron.execution.id"] = request.executionID
+                attributes["novacron.step.id"] = request.stepID
+                attributes["novacron.attempt"] = request.attempt
+                attributes["novacron.worker"] = queue.nodeID
+                let span = tracing.start(
+                    "run \(request.stepID)", parent: request.trace, kind: .consumer, at: runner.time.now(), attributes: attributes)
+                request.trace = tracing.headers(of: span) ?? request.trace
+                return span
+            }
             outcome = redactor.redact(await runner.run(request, signal: signal, redactor: redactor))
+            if let span {
+                span.attributes["novacron.status"] = outcome.status(cached: false).rawValue
+                if let code = outcome.exitCode { span.attributes["process.exit.code"] = code }
+                if !outcome.succeeded { span.fail(outcome.error) }
+                span.end(at: runner.time.now())
+            }
         } catch {
             redactor = Redactor(secrets: used)
             outcome = .failure("\(error)")

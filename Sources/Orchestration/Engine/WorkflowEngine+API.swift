@@ -135,6 +135,7 @@ extension WorkflowEngine {
         run.options = StoredOptions(maxParallelism: options.maxParallelism, debug: options.debug, trigger: options.trigger)
         run.options.parent = options.parent
         run.createdAt = now()
+        traceStart(run, parent: options.traceParent)
         // A child and its parent's link to it are saved together: a parent recovered later finds it.
         let link = options.parent.flatMap { linkChild(id, to: $0) }
         if let writer {
@@ -148,6 +149,9 @@ extension WorkflowEngine {
             }
             record.execution.stepResults = options.reuse
             do { try await writer.wait(for: writer.enqueue([.createExecution(record)] + (link.map { [$0] } ?? []))) } catch {
+                run.rootSpan?.fail("cannot save the execution")
+                run.rootSpan?.end(at: now())
+                tracing?.forget(id)
                 throw EngineError(.unavailable, "cannot save the execution: \(error)")
             }
         }

@@ -132,7 +132,8 @@ extension WorkflowEngine {
         let id = run.machine.values.executionID
         for action in actions {
             switch action {
-            case .startAttempt(let step, let attempt, let request):
+            case .startAttempt(let step, let attempt, let planned):
+                let request = traceAttempt(planned, unit: step, rollback: false, run: run)
                 let signal = OneShotSignal()
                 run.signals[step] = signal
                 var key: String?
@@ -149,11 +150,13 @@ extension WorkflowEngine {
             case .scheduleRetry(let step, let attempt, let delay):
                 let result = run.machine.results[step]
                 emit(.stepRetrying(executionID: id, stepID: result.stepID, nextAttempt: attempt, delay: delay, error: result.error))
+                traceRetry(unit: step, delay: delay, run: run)
                 jobSink.yield(.timer(delay: delay, fire: .retry(executionID: id, step: step), stop: run.timers))
             case .cancelAttempts(let steps):
                 for step in steps { run.signals[step]?.fire() }
-            case .startRollback(let step, _, let request):
+            case .startRollback(let step, _, let planned):
                 // Rollbacks run to their end: cancel does not stop them, so nobody keeps this signal.
+                let request = traceAttempt(planned, unit: step, rollback: true, run: run)
                 let signal = OneShotSignal()
                 emit(
                     .stepStarted(executionID: id, stepID: request.stepID, attempt: request.attempt, at: now(), queueWait: nil, inputFingerprint: nil))
@@ -166,6 +169,7 @@ extension WorkflowEngine {
                 jobSink.yield(.followUp { [weak self] in await self?.askSlot(wait) })
             case .suspend(let step, let attempt, let request):
                 emitStarted(request, attempt: attempt, cacheKey: nil)
+                traceWait(request, unit: step, run: run)
                 // A signal or a decision may be waiting in the store already (sent while this
                 // process was down): taken before the timers start, so a decision made in time
                 // is not beaten by a timeout that passed during the restart.
@@ -185,6 +189,7 @@ extension WorkflowEngine {
                 jobSink.yield(.timer(delay: delay, fire: .rollbackRetry(executionID: id, step: step), stop: run.timers))
             case .stepFinished(let step):
                 run.signals[step] = nil
+                traceUnitFinished(step, run: run)
                 let result = run.machine.results[step]
                 emit(.stepFinished(executionID: id, result: result, log: run.logs[result.stepID] ?? ""))
             case .rollbackFinished(let step):
@@ -201,12 +206,14 @@ extension WorkflowEngine {
                     final.error = final.error.map { $0 == failure ? $0 : "\($0); \(failure)" } ?? failure
                 }
                 run.final = final
+                traceFinished(final, run: run)
                 run.signals.removeAll()
                 run.timers.fire()
                 // Observers see the end (without a store, this is where they are told) before
                 // anyone waiting for it is woken: whatever is read next includes it.
                 _ = endingWrites(run)
                 emit(.executionFinished(final))
+                tracing?.forget(id)
                 let waiters = run.waiters
                 run.waiters.removeAll()
                 for w in waiters { w.settle(.success(final)) }
@@ -276,7 +283,9 @@ extension WorkflowEngine {
                 if !outcome.log.isEmpty { run.logs[id] = outcome.log }
                 emitFinished(id, attempt: attempt, outcome: outcome, cached: false, startedAt: run.rollbackStart ?? now, now: now, run: run)
             }
+            traceAttemptEnded(unit: step, rollback: true, outcome: outcome, cached: false, run: run)
             await apply(run.machine.rollbackAttemptFinished(step: step, outcome: outcome, now: now), to: run)
+            traceAttemptClosed(unit: step, rollback: true, at: now, run: run)
             return
         }
         if writer != nil { run.lastOutcome[step] = outcome.status(cached: cached) }
@@ -290,7 +299,9 @@ extension WorkflowEngine {
         {
             await cache.store(key, outputs: outcome.outputs, expires: now.addingTimeInterval(policy.ttl.seconds))
         }
+        traceAttemptEnded(unit: step, rollback: false, outcome: outcome, cached: cached, run: run)
         await apply(run.machine.attemptFinished(step: step, outcome: outcome, cached: cached, now: now), to: run)
+        traceAttemptClosed(unit: step, rollback: false, at: now, run: run)
     }
 
     func timerFired(_ kind: TimerKind) async {

@@ -38,6 +38,7 @@ extension WorkflowEngine {
         guard runs[request.executionID]?.machine.status.isTerminal == false else { throw CancellationError() }
         var options = ExecutionOptions(debug: run.machine.debug)
         options.parent = ParentLink(executionID: request.executionID, stepID: request.stepID, depth: depth)
+        options.traceParent = request.trace
         return try await startExecution(childID, inputs: request.inputs, options: options, pinned: pinned).execution.id
     }
 

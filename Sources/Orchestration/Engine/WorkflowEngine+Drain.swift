@@ -11,7 +11,10 @@ extension WorkflowEngine {
     /// observers and the event bus never announce an end the next process will not agree with.
     public func drain(grace: Duration) async {
         draining = true
-        defer { handedBack = true }
+        defer {
+            handedBack = true
+            for run in runs.values where !run.machine.status.isTerminal { traceHandedBack(run) }
+        }
         for run in runs.values where !run.machine.status.isTerminal { run.machine.hold() }
         guard runningAttempts > 0 else { return }
         let time = self.time

@@ -87,6 +87,7 @@ extension WorkflowEngine {
     func leaseLost(_ id: String, because reason: String = "this node's lease on it ran out") {
         guard let run = runs[id], !run.handedOver else { return }
         run.handedOver = true
+        traceHandedBack(run)
         runs[id] = nil
         order.removeAll { $0 == id }
         logger.warning("execution handed to another node; stopping its steps here", metadata: ["execution": "\(id)", "reason": "\(reason)"])

@@ -176,6 +176,7 @@ extension WorkflowEngine {
         run.workflowHash = record.workflowHash
         run.options = record.options
         run.createdAt = record.createdAt
+        traceResumed(run)
         runs[e.id] = run
         order.append(e.id)
         emit(.executionResumed(executionID: e.id))

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import Tracing
 
 /// Runs workflows: registers them, starts executions, and applies the decisions of each
 /// execution's ``ExecutionStateMachine`` — running attempts, timers, cancellation, rollback.
@@ -45,6 +46,12 @@ public actor WorkflowEngine {
         var handedOver = false
         /// The last signal taken from the store (``deliverSignals(_:)``).
         var signalCursor: Int64 = 0
+        /// The root span while this process holds it (its headers are `options.trace`).
+        var rootSpan: (any Span)?
+        /// When this process took the execution on after a restart or from another node.
+        var resumedAt: Date?
+        /// The open span of each unit's attempt, rollback or wait.
+        var spans = UnitSpans()
 
         init(machine: ExecutionStateMachine, redactor: Redactor) {
             self.machine = machine
@@ -80,6 +87,8 @@ public actor WorkflowEngine {
     public nonisolated let secrets: SecretProvider
     let cache: any StepCache
     let context: ExecutorContext
+    /// Spans of executions, when ``EngineConfiguration/tracer`` is set.
+    nonisolated let tracing: ExecutionTracing?
     /// Where executions are saved; `nil` keeps them in this process only.
     public nonisolated let store: (any WorkflowStore & ExecutionStore)?
     /// Writes to the store in order, group-committed; the engine waits for a write before it
@@ -158,7 +167,9 @@ public actor WorkflowEngine {
         self.context = ExecutorContext(clock: clock, killGracePeriod: configuration.killGracePeriod, logLimit: configuration.logLimit)
         self.seeds = SplitMix64(seed: seed ?? UInt64.random(in: .min ... .max))
         (jobs, jobSink) = AsyncStream.makeStream(of: Job.self)
-        if let logger = configuration.logger { observe { EngineLog.record($0, logger) } }
+        let tracing = configuration.tracer.map(ExecutionTracing.init)
+        self.tracing = tracing
+        if let logger = configuration.logger { observe { EngineLog.record($0, logger, traceID: tracing?.traceID(of:)) } }
     }
 
     /// Does the engine's work (attempts, timers) until the calling task is cancelled.

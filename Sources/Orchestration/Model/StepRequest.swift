@@ -23,6 +23,9 @@ public struct StepRequest: Sendable, Hashable, Codable {
     public var actionOutputs: [String: JSONValue] = [:]
     /// When the step became ready (its last upstream ended, or its retry delay passed).
     public var queuedAt: Date?
+    /// The attempt's span, when the engine traces: executors pass it on (`TRACEPARENT` for a
+    /// process, `traceparent` for an HTTP call, the parent of a child execution).
+    public var trace: TraceHeaders?
 
     public init(
         executionID: String, workflowID: String, stepID: String, attempt: Int, type: StepType, action: String?,
@@ -43,7 +46,8 @@ public struct StepRequest: Sendable, Hashable, Codable {
 
     /// Everything a step's process gets added to its environment: the splice bindings, every input
     /// (but `command`, `args`, `env`) as `INPUT_<NAME>`, and `NOVACRON_EXECUTION_ID`,
-    /// `NOVACRON_WORKFLOW_ID`, `NOVACRON_STEP_ID`, `NOVACRON_ATTEMPT`, `NOVACRON_IDEMPOTENCY_KEY`.
+    /// `NOVACRON_WORKFLOW_ID`, `NOVACRON_STEP_ID`, `NOVACRON_ATTEMPT`, `NOVACRON_IDEMPOTENCY_KEY`,
+    /// and `TRACEPARENT` (with `TRACESTATE`) when the attempt is traced.
     /// Built on demand, so steps that start no process (HTTP, no-op) do not pay for it.
     public var processEnvironment: [String: String] {
         var env = environment
@@ -55,6 +59,10 @@ public struct StepRequest: Sendable, Hashable, Codable {
         env["NOVACRON_STEP_ID"] = stepID
         env["NOVACRON_ATTEMPT"] = String(attempt)
         env["NOVACRON_IDEMPOTENCY_KEY"] = idempotencyKey
+        if let trace {
+            env["TRACEPARENT"] = trace.traceparent
+            env["TRACESTATE"] = trace.tracestate
+        }
         return env
     }
 

@@ -32,6 +32,9 @@ public struct StoredOptions: Sendable, Hashable, Codable {
     public var trigger: JSONValue
     /// A child execution's parent.
     public var parent: ParentLink?
+    /// The execution's root span (docs/observability.md): spans of its attempts, on any node and
+    /// after a restart, are its children.
+    public var trace: TraceHeaders?
 
     public init(maxParallelism: Int? = nil, debug: Bool = false, paused: Bool = false, trigger: JSONValue = .null) {
         self.maxParallelism = maxParallelism

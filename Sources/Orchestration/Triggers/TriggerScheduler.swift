@@ -275,15 +275,17 @@ public actor TriggerScheduler {
 
     /// Starts an execution of `workflowID` for `trigger` with `payload` as `${trigger.…}`; the
     /// trigger's `inputs` are rendered from it. Records the fire, or the error, on the trigger.
-    /// With `idempotencyKey`, a fire repeated with the key returns the first one's execution.
+    /// With `idempotencyKey`, a fire repeated with the key returns the first one's execution;
+    /// with `traceParent` (a delivery's `traceparent`), the execution continues that trace.
     @discardableResult
-    public func fire(workflowID: String, trigger: WorkflowTrigger, payload: JSONValue, idempotencyKey: String? = nil) async throws
-        -> WorkflowExecution
-    {
+    public func fire(
+        workflowID: String, trigger: WorkflowTrigger, payload: JSONValue, idempotencyKey: String? = nil, traceParent: TraceHeaders? = nil
+    ) async throws -> WorkflowExecution {
         await load()
         do {
             let inputs = try Self.inputs(of: trigger, payload: payload)
-            let options = ExecutionOptions(trigger: payload, idempotencyKey: idempotencyKey)
+            var options = ExecutionOptions(trigger: payload, idempotencyKey: idempotencyKey)
+            options.traceParent = traceParent
             let (execution, replayed) = try await engine.startExecution(workflowID, inputs: inputs, options: options)
             if replayed { return execution }
             var s = state(workflowID, trigger.id)
