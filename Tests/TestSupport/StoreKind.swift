@@ -30,3 +30,8 @@ package func sampleRecord(_ id: String, workflow: String = "w", status: Executio
         execution: WorkflowExecution(id: id, workflowID: workflow, workflowVersion: "3", status: status, inputs: ["env": "prod"], startedAt: created),
         workflowHash: "abc", options: StoredOptions(maxParallelism: 4, debug: true, trigger: ["branch": "main"]), createdAt: created)
 }
+
+/// A SQLite store on `path` (another "process" opening the same file).
+package func openSQLiteStore(path: String) throws -> any Store {
+    try SQLiteStore(path: path)
+}

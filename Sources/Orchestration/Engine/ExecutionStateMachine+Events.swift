@@ -173,6 +173,9 @@ extension ExecutionStateMachine {
         if outcome != .completed, rollbackPhase == .notStarted {
             if error == nil, let f = failedStep { error = "step \(results[f].stepID) failed" + (results[f].error.map { ": \($0)" } ?? "") }
             rollbackQueue = completionOrder.reversed().filter { compiled.rollbacks[$0] != nil && !results[$0].cached }
+            // Those that ended before a crash keep their results and are not run again.
+            for (i, result) in reusedRollbacks { rollbackResults[i] = result }
+            rollbackQueue.removeAll { reusedRollbacks[$0] != nil }
             rollbackPhase = .done
             if nextRollback(attempt: 1, now: now, actions: &actions) { return }
         }

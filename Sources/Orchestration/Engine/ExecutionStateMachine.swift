@@ -135,6 +135,8 @@ package struct ExecutionStateMachine: Sendable {
     var stopping: (reason: String, status: ExecutionStatus)?
     var failedStep: Int?
     var rollbackQueue: [Int] = []
+    /// Rollbacks that ended before a crash (recovery): kept as they are, never run again.
+    var reusedRollbacks: [Int: StepResult] = [:]
     var rollbackPhase: RollbackPhase = .notStarted
     var random: SplitMix64
 
@@ -146,7 +148,8 @@ package struct ExecutionStateMachine: Sendable {
     ///   - reuse: results to take as they are instead of running those steps: the successes of
     ///     an earlier execution (retry-from-failure), or everything a crashed process had saved
     ///     (recovery). Terminal results are kept; a step saved as running keeps its attempt count,
-    ///     so it runs again as the next attempt.
+    ///     so it runs again as the next attempt. A rollback's terminal result (`<id>.rollback`) is
+    ///     kept too: if the execution rolls back, that rollback does not run again.
     ///   - paused: start paused (an execution that was paused when its process stopped).
     ///   - seed: seeds the jitter of retry delays.
     package init(
@@ -166,6 +169,10 @@ package struct ExecutionStateMachine: Sendable {
         self.debug = debug
         self.random = SplitMix64(seed: seed)
         for (id, result) in reuse {
+            if StepResult.isRollbackID(id), result.status.isTerminal, let i = compiled.graph.index[String(id.dropLast(".rollback".count))] {
+                reusedRollbacks[i] = result
+                continue
+            }
             guard let i = compiled.graph.index[id] else {
                 if let item = StepResult.item(of: id), let i = compiled.graph.index[item.stepID], compiled.forEach[i] != nil {
                     reusedItems[i, default: [:]][item.index] = result

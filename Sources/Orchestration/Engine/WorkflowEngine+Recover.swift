@@ -139,10 +139,12 @@ extension WorkflowEngine {
                 return nil
             }
         }
-        // Steps go on from their last recorded attempt; results of rollbacks are not reused.
-        // A step saved as cancelled was stopped by its engine shutting down (a cancel of the
-        // execution would have ended it): it runs again.
-        var reuse = e.stepResults.filter { !StepResult.isRollbackID($0.key) && $0.value.status != .cancelled }
+        // Steps go on from their last recorded attempt; a rollback that ended is not run again
+        // (one in flight is). A step saved as cancelled was stopped by its engine shutting down
+        // (a cancel of the execution would have ended it): it runs again.
+        var reuse = e.stepResults.filter {
+            StepResult.isRollbackID($0.key) ? ($0.value.status == .success || $0.value.status == .failed) : $0.value.status != .cancelled
+        }
         for attempt in try await store.attempts(executionID: e.id, stepID: nil) where reuse[attempt.stepID]?.status.isTerminal != true {
             let known = reuse[attempt.stepID]?.attempts ?? 0
             if attempt.attempt > known {

@@ -14,8 +14,14 @@ import Synchronization
 package final class DiscreteEventExecutor: TaskExecutor, Sendable {
     let queue = Mutex(Deque<UnownedJob>())
     package let clock: VirtualClock
+    /// Whether work outside this executor (a store's own threads) is under way: while it is, the
+    /// clock waits for that work to come back rather than jumping ahead of it.
+    let externalWork: (@Sendable () -> Bool)?
 
-    package init(clock: VirtualClock = VirtualClock()) { self.clock = clock }
+    package init(clock: VirtualClock = VirtualClock(), externalWork: (@Sendable () -> Bool)? = nil) {
+        self.clock = clock
+        self.externalWork = externalWork
+    }
 
     package func enqueue(_ job: consuming ExecutorJob) {
         let unowned = UnownedJob(job)
@@ -42,6 +48,15 @@ package final class DiscreteEventExecutor: TaskExecutor, Sendable {
                     if let outcome = result.withLock({ $0 }) {
                         continuation.resume(with: outcome)
                         return
+                    }
+                    if let externalWork, externalWork() {
+                        // Bounded: a call that never comes back ends the run as stalled.
+                        var waited = 0
+                        while queue.withLock({ $0.isEmpty }), waited < 1_500_000 {
+                            usleep(20)
+                            waited += 1
+                        }
+                        if !queue.withLock({ $0.isEmpty }) { continue }
                     }
                     if !clock.advanceToNextDeadline() {
                         continuation.resume(throwing: Stalled())
