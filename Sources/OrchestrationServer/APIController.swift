@@ -292,7 +292,9 @@ struct APIController<Context: RequestContext>: Sendable {
 
     func retry(_ request: Request, context: Context) async throws -> Response {
         let id = try context.parameters.require("id")
-        return try APIBody.response(Components.Schemas.Execution(try await engine.retryExecution(id)), .created)
+        var options = ExecutionOptions()
+        options.traceParent = request.traceHeaders
+        return try APIBody.response(Components.Schemas.Execution(try await engine.retryExecution(id, options: options)), .created)
     }
 }
 

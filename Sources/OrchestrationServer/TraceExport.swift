@@ -37,10 +37,9 @@ public struct TraceExport: Sendable, Hashable {
     public static func resolve(
         environment: [String: String], endpoint: String? = nil, wireProtocol: String? = nil, serviceName: String? = nil
     ) throws(EngineError) -> TraceExport? {
-        func value(_ key: String) -> String? {
-            environment[key].map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
-        }
+        func value(_ key: String) -> String? { environment[key] }
         if value("OTEL_SDK_DISABLED")?.lowercased() == "true" { return nil }
+        try checkEnvironment(environment)
         let exporter = value("OTEL_TRACES_EXPORTER")?.lowercased()
         switch exporter {
         case "none"?: return nil
@@ -54,7 +53,7 @@ public struct TraceExport: Sendable, Hashable {
             url = try Self.checkURL(specific, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
         } else if let shared = value("OTEL_EXPORTER_OTLP_ENDPOINT") {
             url = Self.traces(at: try Self.checkURL(shared, "OTEL_EXPORTER_OTLP_ENDPOINT"))
-        } else if let endpoint, !endpoint.isEmpty {
+        } else if let endpoint, !endpoint.isEmpty, endpoint.trimmingCharacters(in: .whitespaces) == endpoint {
             url = Self.traces(at: try Self.checkURL(endpoint, "tracesEndpoint"))
         } else if exporter == "otlp" {
             url = "http://localhost:4318/v1/traces"
@@ -91,10 +90,38 @@ public struct TraceExport: Sendable, Hashable {
         configuration.traces.exporter = .otlp
         configuration.traces.otlpExporter.endpoint = tracesURL
         configuration.traces.otlpExporter.protocol = .httpProtobuf
-        configuration.diagnosticLogger = .custom(logger)
+        // swift-otel's own messages, without their metadata: it logs the environment values it
+        // reads, OTEL_EXPORTER_OTLP_HEADERS (a collector's API key) among them.
+        configuration.diagnosticLogger = .custom(Logger(label: "novacron.otel") { _ in WithoutMetadata(inner: logger.handler) })
         configuration.diagnosticLogLevel = .warning
         let backend = try OTel.makeTracingBackend(configuration: configuration)
         return (backend.factory, backend.service)
+    }
+
+    /// What swift-otel reads from the environment by itself, checked first: values it would
+    /// stop the process on, spin on, or read differently from us are refused here, saying why.
+    static func checkEnvironment(_ environment: [String: String]) throws(EngineError) {
+        for (key, value) in environment where key.hasPrefix("OTEL_") {
+            // swift-otel reads values as they are: an empty or padded one would not mean what it looks like.
+            if value.isEmpty || value.trimmingCharacters(in: .whitespaces) != value {
+                throw EngineError(.invalidInput, "\(key) is set to '\(value)': give it a value without spaces around it, or unset it")
+            }
+        }
+        if let propagators = environment["OTEL_PROPAGATORS"], propagators != "tracecontext" {
+            throw EngineError(
+                .invalidInput,
+                "OTEL_PROPAGATORS: '\(propagators)' is not supported: novacron carries trace context as W3C traceparent only (tracecontext); swift-otel 1.6 stops the process on baggage, b3, b3multi, jaeger, xray and ottrace"
+            )
+        }
+        let samplers = ["always_on", "always_off", "traceidratio", "parentbased_always_on", "parentbased_always_off", "parentbased_traceidratio"]
+        if let sampler = environment["OTEL_TRACES_SAMPLER"], !samplers.contains(sampler) {
+            throw EngineError(.invalidInput, "OTEL_TRACES_SAMPLER: '\(sampler)' is not one of \(samplers.joined(separator: ", "))")
+        }
+        for key in ["OTEL_BSP_SCHEDULE_DELAY", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "OTEL_BSP_MAX_QUEUE_SIZE", "OTEL_BSP_EXPORT_TIMEOUT"] {
+            if let text = environment[key], !(Int(text).map { $0 >= 1 } ?? false) {
+                throw EngineError(.invalidInput, "\(key): '\(text)' is not a whole number of at least 1")
+            }
+        }
     }
 
     /// `base` with `/v1/traces`, as the OTLP specification appends it to a shared endpoint.
@@ -108,5 +135,29 @@ public struct TraceExport: Sendable, Hashable {
             throw EngineError(.invalidInput, "\(name): '\(text)' is not an http:// or https:// URL")
         }
         return text
+    }
+}
+
+/// A log handler that passes messages on without any metadata.
+struct WithoutMetadata: LogHandler {
+    var inner: any LogHandler
+
+    var metadata: Logger.Metadata {
+        get { [:] }
+        set {}
+    }
+
+    subscript(metadataKey _: String) -> Logger.Metadata.Value? {
+        get { nil }
+        set {}
+    }
+
+    var logLevel: Logger.Level {
+        get { inner.logLevel }
+        set { inner.logLevel = newValue }
+    }
+
+    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+        inner.log(level: level, message: message, metadata: nil, source: source, file: file, function: function, line: line)
     }
 }

@@ -139,63 +139,70 @@ struct RunCommand: AsyncParsableCommand {
         }
         let final: WorkflowExecution
         let workflow: Workflow
-        if let resume {
-            guard let store else { throw ValidationError("--resume needs the store the execution was saved in (drop --memory)") }
-            workflow = try await Self.resumable(resume, in: store)
-            if let breakAt, !workflow.steps.contains(where: { $0.id == breakAt }) {
-                Console.err(
-                    "error: --break-at \(breakAt): no such step in \(workflow.id)\(DidYouMean.hint(breakAt, among: workflow.steps.map(\.id)))")
-                throw ExitStatus.invalidInput
-            }
-            let stepper = self.stepper
-            final = try await drive(engine, workflow: workflow, stepper: stepper) { engine in
-                let carried = try await engine.recover(only: [resume], debug: stepper != nil ? true : nil)
-                guard let execution = carried.first else {
-                    if let leases = store as? any ExecutionLeases {
-                        throw EngineError(
-                            .conflict,
-                            "execution \(resume) is held by another node; it is carried on by a serving node once that node stops renewing its lease (\(DurationText.format(leases.leaseDuration)))"
+        // The spans recorded so far are sent however this ends (a lease lost, an error).
+        do {
+            if let resume {
+                guard let store else { throw ValidationError("--resume needs the store the execution was saved in (drop --memory)") }
+                workflow = try await Self.resumable(resume, in: store)
+                if let breakAt, !workflow.steps.contains(where: { $0.id == breakAt }) {
+                    Console.err(
+                        "error: --break-at \(breakAt): no such step in \(workflow.id)\(DidYouMean.hint(breakAt, among: workflow.steps.map(\.id)))")
+                    throw ExitStatus.invalidInput
+                }
+                let stepper = self.stepper
+                final = try await drive(engine, workflow: workflow, stepper: stepper) { engine in
+                    let carried = try await engine.recover(only: [resume], debug: stepper != nil ? true : nil)
+                    guard let execution = carried.first else {
+                        if let leases = store as? any ExecutionLeases {
+                            throw EngineError(
+                                .conflict,
+                                "execution \(resume) is held by another node; it is carried on by a serving node once that node stops renewing its lease (\(DurationText.format(leases.leaseDuration)))"
+                            )
+                        }
+                        throw EngineError(.invalidInput, "execution \(resume) could not be carried on")
+                    }
+                    return execution.id
+                }
+            } else {
+                let document: WorkflowDocument
+                var childDocuments: [WorkflowDocument] = []
+                do {
+                    document = try WorkflowLoader.load(contentsOf: file ?? "", actions: catalog)
+                    for child in children { childDocuments.append(try WorkflowLoader.load(contentsOf: child, actions: catalog)) }
+                } catch {
+                    Console.report(error.errors)
+                    throw ExitStatus.invalidInput
+                }
+                let inputs: [String: JSONValue]
+                do { inputs = try readInputs() } catch {
+                    Console.err("error: \(error.message)")
+                    throw ExitStatus.invalidInput
+                }
+                workflow = document.workflow
+                if let breakAt, !workflow.steps.contains(where: { $0.id == breakAt }) {
+                    Console.err(
+                        "error: --break-at \(breakAt): no such step in \(workflow.id)\(DidYouMean.hint(breakAt, among: workflow.steps.map(\.id)))")
+                    throw ExitStatus.invalidInput
+                }
+                let stepper = self.stepper
+                let childDocumentsToRegister = childDocuments
+                final = try await drive(engine, workflow: workflow, stepper: stepper) { engine in
+                    for child in childDocumentsToRegister { try await engine.registerWorkflow(child) }
+                    try await engine.registerWorkflow(document)
+                    var options = ExecutionOptions(debug: stepper != nil)
+                    options.traceParent = traces.parent
+                    let started = try await engine.executeWorkflow(document.workflow.id, inputs: inputs, options: options)
+                    if started.status == .pending, let key = started.concurrencyKey {
+                        Console.err(
+                            "execution \(started.id) waits for its turn on concurrency key \(key): novacron executions concurrency \(shellQuoted(key))"
                         )
                     }
-                    throw EngineError(.invalidInput, "execution \(resume) could not be carried on")
+                    return started.id
                 }
-                return execution.id
             }
-        } else {
-            let document: WorkflowDocument
-            var childDocuments: [WorkflowDocument] = []
-            do {
-                document = try WorkflowLoader.load(contentsOf: file ?? "", actions: catalog)
-                for child in children { childDocuments.append(try WorkflowLoader.load(contentsOf: child, actions: catalog)) }
-            } catch {
-                Console.report(error.errors)
-                throw ExitStatus.invalidInput
-            }
-            let inputs: [String: JSONValue]
-            do { inputs = try readInputs() } catch {
-                Console.err("error: \(error.message)")
-                throw ExitStatus.invalidInput
-            }
-            workflow = document.workflow
-            if let breakAt, !workflow.steps.contains(where: { $0.id == breakAt }) {
-                Console.err(
-                    "error: --break-at \(breakAt): no such step in \(workflow.id)\(DidYouMean.hint(breakAt, among: workflow.steps.map(\.id)))")
-                throw ExitStatus.invalidInput
-            }
-            let stepper = self.stepper
-            let childDocumentsToRegister = childDocuments
-            final = try await drive(engine, workflow: workflow, stepper: stepper) { engine in
-                for child in childDocumentsToRegister { try await engine.registerWorkflow(child) }
-                try await engine.registerWorkflow(document)
-                var options = ExecutionOptions(debug: stepper != nil)
-                options.traceParent = traces.parent
-                let started = try await engine.executeWorkflow(document.workflow.id, inputs: inputs, options: options)
-                if started.status == .pending, let key = started.concurrencyKey {
-                    Console.err(
-                        "execution \(started.id) waits for its turn on concurrency key \(key): novacron executions concurrency \(shellQuoted(key))")
-                }
-                return started.id
-            }
+        } catch {
+            await traces.finish()
+            throw error
         }
         await traces.finish()
         switch output {

@@ -34,9 +34,16 @@ final class TraceSession: Sendable {
         }
     }
 
-    /// Sends the spans not sent yet and stops the exporter.
+    /// Sends the spans not sent yet and stops the exporter; gives up after 10 s (a collector
+    /// that does not answer must not hold the command's exit).
     func finish() async {
-        await group?.triggerGracefulShutdown()
-        await task?.value
+        guard let group, let task else { return }
+        await group.triggerGracefulShutdown()
+        await withTaskGroup(of: Void.self) { race in
+            race.addTask { await task.value }
+            race.addTask { try? await Task.sleep(for: .seconds(10)) }
+            await race.next()
+            race.cancelAll()
+        }
     }
 }

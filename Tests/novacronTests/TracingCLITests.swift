@@ -121,6 +121,11 @@ struct TracingCLITests {
             ),
             ("OTEL_TRACES_EXPORTER", "zipkin", "OTEL_TRACES_EXPORTER: 'zipkin' is not supported"),
             ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318", "OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' is not an http:// or https:// URL"),
+            // What swift-otel would stop the process on, spin on, or read otherwise than it looks.
+            ("OTEL_PROPAGATORS", "tracecontext,baggage", "OTEL_PROPAGATORS: 'tracecontext,baggage' is not supported"),
+            ("OTEL_TRACES_SAMPLER", "xray", "OTEL_TRACES_SAMPLER: 'xray' is not one of always_on"),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "0", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '0' is not a whole number of at least 1"),
+            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set to '': give it a value without spaces"),
         ]
         for (key, value, message) in refusals {
             var bad = environment
@@ -139,7 +144,11 @@ struct TracingCLITests {
         defer { receiver.stop() }
         let (server, url) = try await CLI.serve(
             store: ["--db", folder + "/s.db"], token: "t0k",
-            environment: ["OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "NOVACRON_LOG_FORMAT": "json"])
+            environment: [
+                "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "NOVACRON_LOG_FORMAT": "json", "NOVACRON_LOG_LEVEL": "debug",
+                // A collector's key, which swift-otel's own diagnostics would print.
+                "OTEL_EXPORTER_OTLP_HEADERS": "x-api-key=s3cr3t-collector-key", "OTEL_LOG_LEVEL": "debug",
+            ])
         defer {
             server.process.terminate()
             _ = server.finish()
@@ -157,7 +166,8 @@ struct TracingCLITests {
                 h.update(headers)
                 return json.load(urllib.request.urlopen(urllib.request.Request(sys.argv[1] + path, data=data, method="POST", headers=h)))
             call("/api/v1/workflows", open(sys.argv[2], "rb").read())
-            id = call("/api/v1/workflows/served/executions", b"", {"traceparent": sys.argv[3]})["id"]
+            # A tracestate that is not a list of key=value members is dropped; the traceparent still counts.
+            id = call("/api/v1/workflows/served/executions", b"", {"traceparent": sys.argv[3], "tracestate": "not a list member"})["id"]
             urllib.request.urlopen(urllib.request.Request(sys.argv[1] + "/api/v1/executions/" + id + "/events", headers={"Authorization": "Bearer t0k"})).read()
             # A malformed traceparent is ignored, not stored: the execution starts a trace of its own.
             call("/api/v1/workflows/served/executions", b"", {"traceparent": "00-zz-\\u00e9-01"})
@@ -178,6 +188,7 @@ struct TracingCLITests {
         let lines = server.seen.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] }
         let mine = lines.filter { $0["execution"] == id }
         #expect(!mine.isEmpty && mine.allSatisfy { $0["trace_id"] == Self.callerTrace }, "\(mine)")
+        #expect(!server.seen.contains("s3cr3t-collector-key"), "\(server.seen)")
     }
 }
 

@@ -8,7 +8,7 @@ import Logging
 enum EngineLog {
     static func record(_ event: ExecutionEvent, _ logger: Logger, traceID: (@Sendable (String) -> String?)? = nil) {
         var logger = logger
-        if let id = traceID?(event.executionID) { logger[metadataKey: "trace_id"] = "\(id)" }
+        if let traceID, let id = traceID(event.executionID) { logger[metadataKey: "trace_id"] = "\(id)" }
         switch event {
         case .executionStarted(let id, let workflow, let steps):
             logger.info("execution started", metadata: ["execution": "\(id)", "workflow": "\(workflow)", "steps": "\(steps)"])

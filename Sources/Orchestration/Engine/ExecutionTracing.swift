@@ -22,10 +22,24 @@ final class ExecutionTracing: Sendable {
     /// A span `name` under `parent` (a top-level span without one), started `at`.
     func start(_ name: String, parent: TraceHeaders?, kind: SpanKind = .internal, at date: Date, attributes: SpanAttributes) -> any Span {
         var context = ServiceContext.topLevel
-        if let parent { tracer.extract(parent.carrier, into: &context, using: TraceCarrier()) }
+        if let parent {
+            tracer.extract(parent.carrier, into: &context, using: TraceCarrier())
+            // A tracestate the propagator cannot read voids the whole context: keep the parent without it.
+            if parent.tracestate != nil, !carries(context) {
+                context = .topLevel
+                tracer.extract(["traceparent": parent.traceparent], into: &context, using: TraceCarrier())
+            }
+        }
         let span = tracer.startSpan(name, context: context, ofKind: kind, at: SpanInstant(date))
         span.attributes = attributes
         return span
+    }
+
+    /// Whether `context` names a span (the propagator read a parent into it).
+    func carries(_ context: ServiceContext) -> Bool {
+        var carrier: [String: String] = [:]
+        tracer.inject(context, into: &carrier, using: TraceCarrier())
+        return carrier["traceparent"] != nil
     }
 
     /// The headers that name `span`, for its children elsewhere (`nil` when the tracer sends none).

@@ -28,10 +28,17 @@ extension WorkflowEngine {
     }
 
     /// An execution this process carries on (after a restart, or from another node): its spans
-    /// join the trace saved with it.
+    /// join the trace saved with it. One saved without a trace (started untraced, or before an
+    /// upgrade) gets a root here: the resumed span, whose headers are saved with it from now on.
     func traceResumed(_ run: Run) {
         guard let tracing else { return }
         run.resumedAt = now()
+        if run.options.trace == nil {
+            let span = tracing.start(
+                "execution \(run.machine.values.workflowID) resumed", parent: nil, at: now(), attributes: executionAttributes(run))
+            run.rootSpan = span
+            run.options.trace = tracing.headers(of: span)
+        }
         tracing.remember(run.machine.values.executionID, trace: run.options.trace)
     }
 
@@ -61,12 +68,13 @@ extension WorkflowEngine {
 
     /// The retry delay on the attempt that failed.
     func traceRetry(unit: Int, delay: Duration, run: Run) {
+        guard tracing != nil else { return }
         run.spans.attempts[unit]?.attributes["novacron.retry.delay_ms"] = Int(saturating: (delay.seconds * 1000).rounded())
     }
 
     /// How an attempt ended, on its span (ended by ``traceAttemptClosed(unit:rollback:at:run:)``).
     func traceAttemptEnded(unit: Int, rollback: Bool, outcome: StepOutcome, cached: Bool, run: Run) {
-        guard let span = rollback ? run.spans.rollbacks[unit] : run.spans.attempts[unit] else { return }
+        guard tracing != nil, let span = rollback ? run.spans.rollbacks[unit] : run.spans.attempts[unit] else { return }
         span.attributes["novacron.status"] = outcome.status(cached: cached).rawValue
         span.attributes["novacron.cached"] = cached
         if let code = outcome.exitCode { span.attributes["process.exit.code"] = code }
@@ -74,13 +82,14 @@ extension WorkflowEngine {
     }
 
     func traceAttemptClosed(unit: Int, rollback: Bool, at date: Date, run: Run) {
+        guard tracing != nil else { return }
         let span = rollback ? run.spans.rollbacks.removeValue(forKey: unit) : run.spans.attempts.removeValue(forKey: unit)
         span?.end(at: date)
     }
 
     /// A unit reached its end: its wait span, if any, closes with its status.
     func traceUnitFinished(_ unit: Int, run: Run) {
-        guard let span = run.spans.waits.removeValue(forKey: unit) else { return }
+        guard tracing != nil, let span = run.spans.waits.removeValue(forKey: unit) else { return }
         let result = run.machine.results[unit]
         span.attributes["novacron.status"] = result.status.rawValue
         if result.status == .failed { span.fail(result.error) }
@@ -106,7 +115,8 @@ extension WorkflowEngine {
     /// The execution is left to another process (a drain ended, another node took it): its open
     /// spans close, marked so; the next process's spans join the same trace.
     func traceHandedBack(_ run: Run) {
-        guard tracing != nil else { return }
+        guard let tracing else { return }
+        tracing.forget(run.machine.values.executionID)
         let now = self.now()
         for span in run.spans.removeAll() + (run.rootSpan.map { [$0] } ?? []) {
             span.attributes["novacron.handed_back"] = true

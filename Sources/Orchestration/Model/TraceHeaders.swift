@@ -22,7 +22,7 @@ public struct TraceHeaders: Sendable, Hashable, Codable {
         let text = traceparent.trimmingCharacters(in: .whitespaces)
         guard Self.isValid(text) else { return nil }
         // A later version is read as version 00: its first four fields.
-        self.traceparent = "00" + String(text.utf8.dropFirst(2).prefix(53))!
+        self.traceparent = "00" + String(decoding: text.utf8.dropFirst(2).prefix(53), as: UTF8.self)
         if let state = tracestate, state.utf8.count <= 512, state.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }), !state.isEmpty {
             self.tracestate = state
         }
@@ -38,10 +38,10 @@ public struct TraceHeaders: Sendable, Hashable, Codable {
     }
 
     /// The 32 hex digits of the trace.
-    public var traceID: String { String(traceparent.utf8.dropFirst(3).prefix(32))! }
+    public var traceID: String { String(decoding: traceparent.utf8.dropFirst(3).prefix(32), as: UTF8.self) }
 
     /// The 16 hex digits of the span this context names.
-    public var spanID: String { String(traceparent.utf8.dropFirst(36).prefix(16))! }
+    public var spanID: String { String(decoding: traceparent.utf8.dropFirst(36).prefix(16), as: UTF8.self) }
 
     /// As HTTP headers (or a propagator's carrier).
     public var carrier: [String: String] {
