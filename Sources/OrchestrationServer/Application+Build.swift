@@ -33,6 +33,8 @@ public struct ServerConfiguration: Sendable {
     public var streamLimits: StreamLimits
     /// The largest workflow definition a request may carry, in bytes (default 32 MiB, as the CLI).
     public var maxDefinitionBytes: Int
+    /// Deletes what is older than its age, every hour (with a store); `nil`: keeps everything.
+    public var retention: Retention?
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, insecure: Bool = false, tokens: APITokens = APITokens(), drainGrace: Duration = .seconds(30),
@@ -164,6 +166,9 @@ public func buildApplication(
         BackgroundService("optimizer", after: readiness) {
             if engine.learning?.configuration.enableAutoOptimization == true { await AutoOptimizer(engine: engine).run() }
         })
+    if let retention = configuration.retention, let store {
+        app.addServices(BackgroundService("retention", after: readiness) { await retention.run(store, time: time, logger: engine.logger) })
+    }
     return app
 }
 

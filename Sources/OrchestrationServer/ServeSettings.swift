@@ -58,6 +58,9 @@ public struct ServeSettings: Sendable, Equatable {
     /// Where traces go (`tracesEndpoint`, `tracesProtocol`, `serviceName`, which the standard
     /// `OTEL_*` variables override); `nil`: no tracing.
     public var tracing: TraceExport?
+    /// Executions, events and learned-from observations older than this are deleted, every hour
+    /// (``Retention``); `nil` (the default): everything is kept.
+    public var retention: Duration?
 
     public init() {}
 
@@ -67,7 +70,7 @@ public struct ServeSettings: Sendable, Equatable {
         case host, port, insecure, tokensFile, db, memory, databaseURL, leaseDuration, durability, secretsFile, maxParallel, drainGrace, prometheusURL
         case allowedHosts, idleTimeout, maxConnections, maxDefinitionBytes, logLevel, logFormat, logFile
         case autoOptimize, learningRate, minConfidence, minExecutions
-        case tracesEndpoint, tracesProtocol, serviceName
+        case tracesEndpoint, tracesProtocol, serviceName, retention
     }
 
     /// The keys' names, as a file spells them.
@@ -165,6 +168,12 @@ public struct ServeSettings: Sendable, Equatable {
         if let v = try fraction(.learningRate) { s.optimization.learningRate = v }
         if let v = try fraction(.minConfidence) { s.optimization.minConfidence = v }
         if let v = try int(.minExecutions, 2...1_000_000) { s.optimization.minimumExecutions = v }
+        if let v = text(.retention), v != "none" {
+            do { s.retention = try DurationText.parse(v) } catch { throw EngineError(.invalidInput, "retention: \(error.message)") }
+            guard let age = s.retention, age >= .seconds(3600) else {
+                throw EngineError(.invalidInput, "retention: '\(v)' is shorter than 1h; give an age like 30d, or none to keep everything")
+            }
+        }
         s.tracing = try TraceExport.resolve(
             environment: environment, endpoint: text(.tracesEndpoint), wireProtocol: text(.tracesProtocol), serviceName: text(.serviceName))
         if s.memory && s.db != nil { throw EngineError(.invalidInput, "db and memory exclude each other") }
@@ -196,9 +205,11 @@ public struct ServeSettings: Sendable, Equatable {
 
     /// The server's configuration from these settings, with these API tokens.
     public func serverConfiguration(tokens: APITokens) -> ServerConfiguration {
-        ServerConfiguration(
+        var configuration = ServerConfiguration(
             host: host, port: port, insecure: insecure, tokens: tokens, drainGrace: drainGrace, prometheusURL: prometheusURL,
             allowedHosts: allowedHosts, idleTimeout: idleTimeout, maxConnections: maxConnections, maxDefinitionBytes: maxDefinitionBytes)
+        configuration.retention = retention.map { Retention(age: $0) }
+        return configuration
     }
 
     /// The store these settings name: in memory (everything in this process, with the same API:

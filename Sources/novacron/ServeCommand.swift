@@ -90,6 +90,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "http/protobuf, the only protocol offered (NOVACRON_TRACES_PROTOCOL; OTEL_EXPORTER_OTLP_PROTOCOL wins).")
     var tracesProtocol: String?
     @Option(name: .long, help: "The service name traces carry (default novacron; OTEL_SERVICE_NAME wins).") var serviceName: String?
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Delete executions, events and learned-from observations older than this, every hour (at least 1h; default none: keep everything; NOVACRON_RETENTION).",
+            valueName: "age"))
+    var retention: String?
 
     /// What was given on the command line, by settings key.
     var flags: [ServeSettings.Key: String] {
@@ -121,6 +127,7 @@ struct ServeCommand: AsyncParsableCommand {
         f[.tracesEndpoint] = tracesEndpoint
         f[.tracesProtocol] = tracesProtocol
         f[.serviceName] = serviceName
+        f[.retention] = retention
         return f
     }
 

@@ -145,4 +145,6 @@ package final class CrashableStore: Store {
         if crashed.withLock({ $0 }) { throw StoreError("the process died") }
         try await track { try await base.saveTriggerState(state) }
     }
+    package func pruneEvents(before cutoff: Date) async throws -> Int { try await track { try await base.pruneEvents(before: cutoff) } }
+    package func pruneObservations() async throws -> Int { try await track { try await base.pruneObservations() } }
 }

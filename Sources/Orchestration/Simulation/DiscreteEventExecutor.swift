@@ -23,9 +23,14 @@ package final class DiscreteEventExecutor: TaskExecutor, Sendable {
         self.externalWork = externalWork
     }
 
+    /// Rung when a job arrives while the loop waits for external work.
+    let arrived = DispatchSemaphore(value: 0)
+    let waiting = Atomic<Bool>(false)
+
     package func enqueue(_ job: consuming ExecutorJob) {
         let unowned = UnownedJob(job)
         queue.withLock { $0.append(unowned) }
+        if waiting.compareExchange(expected: true, desired: false, ordering: .acquiringAndReleasing).exchanged { arrived.signal() }
     }
 
     /// Nothing can run and nobody sleeps on the virtual clock, yet the body has not finished.
@@ -50,13 +55,13 @@ package final class DiscreteEventExecutor: TaskExecutor, Sendable {
                         return
                     }
                     if let externalWork, externalWork() {
-                        // Bounded: a call that never comes back ends the run as stalled.
-                        var waited = 0
-                        while queue.withLock({ $0.isEmpty }), waited < 1_500_000 {
-                            usleep(20)
-                            waited += 1
-                        }
-                        if !queue.withLock({ $0.isEmpty }) { continue }
+                        // Asleep until a job arrives; bounded: a call that never comes back ends the run as stalled.
+                        // A wake with nothing queued (a signal left from before) just looks again.
+                        waiting.store(true, ordering: .releasing)
+                        var timedOut = false
+                        if queue.withLock({ $0.isEmpty }) { timedOut = arrived.wait(timeout: .now() + 60) == .timedOut }
+                        waiting.store(false, ordering: .releasing)
+                        if !timedOut || !queue.withLock({ $0.isEmpty }) { continue }
                     }
                     if !clock.advanceToNextDeadline() {
                         continuation.resume(throwing: Stalled())

@@ -21,6 +21,10 @@ public actor InMemoryStore {
     var slotSeq: Int64 = 0
     var callbacks: [String: CallbackToken] = [:]
     var busEvents: [BusEvent] = []
+    /// The last sequence number retention deleted: numbering goes on from it.
+    var prunedEventSeq: Int64 = 0
+    /// Observations retention emptied.
+    var prunedObservations = Set<Int64>()
     var cursors: [String: Int64] = [:]
     var subscriptionRecords: [String: EventSubscription] = [:]
     var deadLetterRecords: [DeadLetter] = []
@@ -196,7 +200,7 @@ extension InMemoryStore: EventLogStore {
     public func appendEvents(_ events: [(type: String, data: JSONValue, source: String, time: Date)]) -> [BusEvent] {
         var out: [BusEvent] = []
         for e in events {
-            let event = BusEvent(seq: (busEvents.last?.seq ?? 0) + 1, type: e.type, data: e.data, source: e.source, time: e.time)
+            let event = BusEvent(seq: (busEvents.last?.seq ?? prunedEventSeq) + 1, type: e.type, data: e.data, source: e.source, time: e.time)
             busEvents.append(event)
             out.append(event)
         }
@@ -204,8 +208,9 @@ extension InMemoryStore: EventLogStore {
     }
 
     public func events(after seq: Int64, limit: Int) -> [BusEvent] {
-        // Sequence numbers are dense from 1 here: index directly.
-        let start = Int(max(seq, 0))
+        // Sequence numbers are dense from the first one kept (retention deletes the oldest): index directly.
+        let first = busEvents.first?.seq ?? 1
+        let start = Int(max(seq + 1 - first, 0))
         guard start < busEvents.count else { return [] }
         return Array(busEvents[start..<min(busEvents.count, start + limit)])
     }
@@ -296,5 +301,38 @@ extension InMemoryStore: SignalStore {
         callbacks[digest]?.usedAt = now
         if let signal { _ = addSignal(signal) }
         return true
+    }
+}
+
+extension InMemoryStore: RetentionStore {
+    /// Only the oldest events go (a prefix), so the numbers of the rest stay dense; the newest stays.
+    public func pruneEvents(before cutoff: Date) -> Int {
+        let read = cursors.values.min() ?? Int64.max
+        let last = busEvents.last?.seq ?? 0
+        let gone = busEvents.prefix { $0.time < cutoff && $0.seq <= read && $0.seq < last }.count
+        if gone > 0 { prunedEventSeq = busEvents[gone - 1].seq }
+        busEvents.removeFirst(gone)
+        return gone
+    }
+
+    /// Observations are indexed by number here, so what goes keeps its place with its steps
+    /// dropped (the bulk of it); only numbers at or below a snapshot's are pruned, and the
+    /// learning engine reads only those after it.
+    public func pruneObservations() -> Int {
+        var applied: [String: Int64] = [:]
+        for (workflowID, data) in snapshots {
+            if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let seq = object["appliedSeq"] as? Int {
+                applied[workflowID] = Int64(seq)
+            }
+        }
+        var gone = 0
+        for (i, entry) in observationLog.enumerated() where !prunedObservations.contains(entry.seq) {
+            let o = entry.observation
+            guard entry.seq <= applied[o.workflowID] ?? 0, records[o.executionID] == nil else { continue }
+            observationLog[i].observation.steps = []
+            prunedObservations.insert(entry.seq)
+            gone += 1
+        }
+        return gone
     }
 }

@@ -13,6 +13,7 @@
 /// | ``StartKeyStore`` | idempotency keys of execution starts | engine |
 /// | ``SignalStore`` | signals and approval decisions sent to executions | engine, CLI, API |
 /// | ``ConcurrencyStore`` | who holds each concurrency key and who waits | engine, CLI, API |
+/// | ``RetentionStore`` | forgetting old events and observations learned from | retention (`serve --retention`) |
 ///
 /// Atomic together: the writes of one ``ExecutionStore/apply(_:)`` batch — an execution's creation
 /// and updates, attempts, step results and, with an execution's end, its learning observation
@@ -22,7 +23,7 @@
 ///
 /// Implementations: ``InMemoryStore`` and `SQLiteStore` (`OrchestrationSQLite`).
 public typealias Store = WorkflowStore & ExecutionStore & TriggerStore & EventLogStore & SubscriptionStore & LearningStore
-    & StartKeyStore & SignalStore & ConcurrencyStore
+    & StartKeyStore & SignalStore & ConcurrencyStore & RetentionStore
 
 /// Errors from a store: unreadable, foreign, newer or full databases and the like.
 public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {

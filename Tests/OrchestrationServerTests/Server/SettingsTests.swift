@@ -57,6 +57,18 @@ struct SettingsTests {
         }
     }
 
+    @Test("retention: an age from the file or NOVACRON_RETENTION, none by default or with 'none'")
+    func retention() async throws {
+        let path = try file("retention: 30d\n")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(try await ServeSettings.resolve(flags: [:], environment: [:], configFile: path).retention == .seconds(30 * 86_400))
+        #expect(try await ServeSettings.resolve(flags: [:], environment: ["NOVACRON_RETENTION": "none"], configFile: path).retention == nil)
+        #expect(try await ServeSettings.resolve(flags: [:], environment: [:], configFile: nil).retention == nil)
+        let configuration = try await ServeSettings.resolve(flags: [.retention: "2h"], environment: [:], configFile: nil).serverConfiguration(
+            tokens: APITokens())
+        #expect(configuration.retention == Retention(age: .seconds(7200)))
+    }
+
     @Test(
         "bad settings say where and what",
         arguments: [
@@ -66,6 +78,8 @@ struct SettingsTests {
             ("maxParallel: [1, 2]\n", [:], ":1:14: maxParallel must be a single value"),
             ("- port\n", [:], "must be a mapping"),
             ("db: x.db\nmemory: true\n", [:], "db and memory exclude each other"),
+            ("retention: 10m\n", [:], "retention: '10m' is shorter than 1h"),
+            ("retention: forever\n", [:], "retention: "),
         ] as [(String, [String: String], String)])
     func errors(text: String, environment: [String: String], expected: String) async throws {
         let path = try file(text)
