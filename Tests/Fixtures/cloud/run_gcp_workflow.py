@@ -11,7 +11,7 @@ import copy
 import json
 import sys
 
-from workflows_emulator import main as emulator, render
+from workflows_emulator import main as emulator, render, utils
 from workflows_emulator.main import execute_workflow, load_workflow
 
 # The emulator evaluates expressions as Python, which lacks the language's null, true and false
@@ -37,6 +37,23 @@ def _first_true_branch(self):
 
 
 emulator.StepSwitch.execute = _first_true_branch
+
+
+# The emulator runs the iterations of a parallel `for` as threads over one shared scope, so an
+# iteration's `itemIndex` may be another's by the time it reads it (GCP gives each iteration its
+# own). Here they run one after another, in order: the test checks the document, not the threads.
+def _start_in_order(self):
+    self.run()
+
+
+def _join_started(self, timeout=None):
+    if self.exc:
+        self.exc.__context__ = RuntimeError("branch error")
+        raise self.exc
+
+
+utils.RisingThread.start = _start_in_order
+utils.RisingThread.join = _join_started
 
 definition_path, execution_input, result_path = sys.argv[1], sys.argv[2], sys.argv[3]
 workflow = load_workflow(definition_path)
