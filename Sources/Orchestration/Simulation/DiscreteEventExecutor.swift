@@ -42,6 +42,12 @@ package final class DiscreteEventExecutor: TaskExecutor, Sendable {
     package func run<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let thread = Thread { [self] in
+                // Below the rest of the process: a simulation is CPU-bound for as long as it runs,
+                // and must not starve the servers and timers sharing the machine with it.
+                #if os(Linux)
+                    // (Linux keeps nice values per thread: who 0 is this thread alone.)
+                    _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+                #endif
                 let result = Mutex<Result<T, any Error>?>(nil)
                 Task(executorPreference: self) {
                     let outcome: Result<T, any Error>
