@@ -72,7 +72,7 @@ extension WorkflowEngine {
         if heldByAncestry(key, run: run, wait: wait) { return await granted(wait, run: run) }
         let request = SlotRequest(key: key, executionID: wait.executionID, stepID: stepID, limit: policy.limit, queue: policy.onConflict != .skip)
         let slots: [ConcurrencySlot]
-        do { slots = try await slotKeeper.acquireSlot(request, now: now()) } catch {
+        do { slots = try await acquireRetrying(request) } catch {
             // Asked again within a second; the execution waits meanwhile. Said once per wait.
             var state = slotWaits[wait] ?? SlotWaitState()
             if !state.warned {
@@ -246,5 +246,19 @@ extension WorkflowEngine {
     /// Who holds concurrency key `key` (oldest first), then who waits for it, in the order they run.
     public func concurrencySlots(key: String) async throws -> [ConcurrencySlot] {
         try await slotKeeper.concurrencySlots(key: key)
+    }
+}
+
+extension WorkflowEngine {
+    /// Asks for a slot, asking again at once (twice at most) when the store was unavailable for a
+    /// moment: a newcomer whose first ask failed would otherwise join the queue behind those who
+    /// asked after it.
+    func acquireRetrying(_ request: SlotRequest) async throws -> [ConcurrencySlot] {
+        var tries = 0
+        while true {
+            do { return try await slotKeeper.acquireSlot(request, now: now()) } catch let error as StoreError where error.isUnavailable && tries < 2 {
+                tries += 1
+            }
+        }
     }
 }
