@@ -126,18 +126,7 @@ public final class PostgresStore: Sendable {
         while true {
             tries += 1
             do {
-                return try await client.withConnection { connection in
-                    // A query the server never answers (postgres-nio 1.33 stays silent on a connection
-                    // closed under it) must not hold the caller, and every write behind it, for good:
-                    // past the limit the connection is closed, which fails what waits on it, and the
-                    // operation is tried again on another (or reported unavailable).
-                    let watchdog = Task {
-                        try await Task.sleep(for: Self.operationLimit)
-                        try? await connection.close()
-                    }
-                    defer { watchdog.cancel() }
-                    return try await body(connection)
-                }
+                return try await client.withConnection { connection in try await body(connection) }
             } catch let error as StoreError {
                 throw error
             } catch is ConnectionGone {
@@ -166,9 +155,6 @@ public final class PostgresStore: Sendable {
     func transaction<R: Sendable>(_ doing: String, _ body: (PostgresConnection) async throws -> R) async throws(StoreError) -> R {
         try await onConnection(doing) { connection in try await connection.transaction(logger: self.logger) { try await body($0) } }
     }
-
-    /// The longest one operation may hold its connection before it is taken for hung.
-    static let operationLimit: Duration = .seconds(60)
 
     /// Logs nothing: the pool's own messages (connections retried) are not the user's; what fails
     /// reaches them as a ``StoreError``.
