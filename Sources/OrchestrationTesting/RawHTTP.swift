@@ -7,8 +7,8 @@ import Foundation
 /// A client that sends exactly the bytes a test writes — odd paths, forged headers, half a
 /// request — to a live server on 127.0.0.1, as an attacker's tool would. Every read has a
 /// bound (`SO_RCVTIMEO`), so a server that never answers fails the test instead of hanging it.
-/// Reads block, so they run on a thread of their own: on the test's task they would take a
-/// thread of the pool the server in the same process answers on.
+/// Reads and sends block, so they run on a thread of their own: on the test's task they would
+/// take a thread of the pool the server in the same process answers on.
 package final class RawHTTP: @unchecked Sendable {
     package let fd: Int32
 
@@ -45,9 +45,16 @@ package final class RawHTTP: @unchecked Sendable {
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    package func send(_ text: String) throws { try send(Array(text.utf8)) }
+    /// Sends every byte; a send blocks while the server's receive buffer is full (a big body).
+    package func send(_ text: String) async throws { try await send(Array(text.utf8)) }
 
-    package func send(_ bytes: [UInt8]) throws {
+    package func send(_ bytes: [UInt8]) async throws {
+        try await offPool { try self.sendNow(bytes) }
+    }
+
+    package func sendNow(_ text: String) throws { try sendNow(Array(text.utf8)) }
+
+    package func sendNow(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -114,7 +121,7 @@ package final class RawHTTP: @unchecked Sendable {
         for (name, value) in headers { text += "\(name): \(value)\r\n" }
         if !body.isEmpty || method == "POST" { text += "Content-Length: \(body.utf8.count)\r\n" }
         text += "\r\n" + body
-        try client.send(text)
+        try await client.send(text)
         let all = try await client.readToEnd()
         guard let line = all.split(separator: "\r\n").first, let status = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) else {
             throw Failure(description: "no HTTP response to \(method) \(path): \(all.prefix(200))")

@@ -112,7 +112,8 @@ struct LearningTotalityTests {
     }
 
     @Test(
-        "1,500 random histories (all failures, all timeouts, one sample, identical, zero, huge outliers, cut-offs only, hostile numbers): every pattern, suggestion of every kind, plan and ETA is finite and encodes as JSON"
+        "1,500 random histories (all failures, all timeouts, one sample, identical, zero, huge outliers, cut-offs only, hostile numbers): every pattern, suggestion of every kind, plan and ETA is finite and encodes as JSON",
+        .ownThread
     )
     func randomHistories() throws {
         var rng = SplitMix64(seed: Self.seed)
@@ -178,14 +179,16 @@ struct LearningTotalityTests {
 }
 
 /// The history that aborted `novacron suggest`: real executions, through the real shell
-/// executor and SQLite, of a step whose tight timeout cuts most attempts off.
+/// executor and SQLite, of a step whose tight timeout cuts most attempts off. The timeout leaves
+/// the quick runs (10 ms of sleep) room for a shell to start on a loaded machine: at 150 ms, CI
+/// saw them cut off too, and with no finished attempt there is nothing to fit.
 @Suite("Learning: a real history of cut-off attempts")
 struct LearningRealHistoryTests {
     static let workflow = """
         name: tight
         steps:
           - id: fetch
-            timeout: 150ms
+            timeout: 500ms
             inputs: {command: "sleep ${pause}"}
           - id: report
             dependencies: [fetch]
@@ -214,6 +217,6 @@ struct LearningRealHistoryTests {
         _ = try JSONEncoder().encode(suggestions.map(\.json))
         let raise = try #require(suggestions.first { $0.kind == .raiseTimeout })
         let proposed = try DurationText.parse(try #require(raise.patch.last?.value?.text))
-        #expect(proposed > .milliseconds(150) && proposed <= .milliseconds(1500), "\(raise.description)")
+        #expect(proposed > .milliseconds(500) && proposed <= .seconds(5), "\(raise.description)")
     }
 }

@@ -60,7 +60,7 @@ struct LeftoverProcessTests {
             #expect(try await engine.recover().map(\.id) == [id])
             _ = try await engine.waitForExecution(id)
         }
-        process.waitUntilExit()
+        await process.exited()
         #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL)
         #expect(second.requests.first?.attempt == 2)
     }

@@ -84,6 +84,7 @@ package func withScriptedEngine<R: Sendable>(
     cache: any StepCache = InMemoryStepCache(), store: (any Store)? = nil, workerLimit: Int = 64, seed: UInt64 = 1,
     _ body: (WorkflowEngine) async throws -> R
 ) async throws -> R {
+    PoolWatchdog.start()
     var executors = ExecutorRegistry()
     for type in StepType.allCases { executors.register(executor, for: type) }
     return try await WorkflowEngine.withEngine(

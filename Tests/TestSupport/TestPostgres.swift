@@ -13,7 +13,7 @@ package actor TestPostgres {
     package static let shared = TestPostgres()
 
     /// A server of its own, for a test that restarts it (the shared one serves tests running beside it).
-    package init() {}
+    package init() { PoolWatchdog.start() }
 
     struct Server {
         var folder: String

@@ -111,6 +111,7 @@ enum CLI {
     static func runBlocking(
         _ arguments: [String], limitDataKiB: Int? = nil, environment: [String: String] = CLI.environment, stdin: String? = nil
     ) throws -> Result {
+        PoolWatchdog.start()
         let process = Process()
         if let stdin {
             // What a person would type, then the end of input.
@@ -153,6 +154,18 @@ enum CLI {
             stderr += "\n(test harness: novacron \(arguments.joined(separator: " ")) was killed after hanging for \(hangLimit) s)"
         }
         return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: stderr)
+    }
+
+    /// Everything written to the FIFO at `path`, `nil` when it cannot be opened; then `kill` is
+    /// sent to `pid` when one is given, on the same thread the moment the writer closes (a hop
+    /// back to a busy pool could land it seconds late). On a thread of its own: opening a FIFO
+    /// blocks until a writer opens it, and reading until the writer closes it.
+    static func readFIFO(_ path: String, thenKill pid: Int32? = nil) async throws -> String? {
+        try await offPool {
+            let text = FileHandle(forReadingAtPath: path).map { String(decoding: $0.readDataToEndOfFile(), as: UTF8.self) }
+            if let pid { kill(pid, SIGKILL) }
+            return text
+        }
     }
 
     /// A `novacron` process started in the background, whose output a test reads as it comes:
@@ -205,6 +218,14 @@ enum CLI {
         func drainedOutput() -> String {
             process.waitUntilExit()
             return seen + String(decoding: drained?.wait() ?? Data(), as: UTF8.self)
+        }
+
+        /// Asks the process to stop (SIGTERM) and goes on without waiting for it, for a `defer`,
+        /// which cannot await ``ended()``. The rest of its output is read on a thread of its own,
+        /// so a full pipe cannot keep it from stopping.
+        func terminateWithoutWaiting() {
+            if process.isRunning { process.terminate() }
+            if drained == nil { drainInBackground() }
         }
 
         /// Reads the rest of the output and waits for the exit status.

@@ -30,7 +30,7 @@ struct CrashTests {
         let store = url.map { ["--database-url", $0] } ?? ["--db", db]
         func query(_ sql: String) async throws -> String {
             if let url { return try await TestPostgres.psql(url, sql) }
-            return try Self.sqlite(db, sql)
+            return try await Self.sqlite(db, sql)
         }
         // A diamond of 12 steps, each appending "execution step attempt" to the trace.
         var yaml = "name: crashy\nmaxParallelism: 3\nsteps:\n"
@@ -97,25 +97,20 @@ struct CrashTests {
         }
         #expect(Set(statuses.values).isSubset(of: ["succeeded", "interrupted"]), "\(Set(statuses.values))")
         #expect(statuses.values.contains("interrupted"))
-        if url == nil { #expect(try Self.integrity(db: db) == "ok") }
+        if url == nil { #expect(try await Self.integrity(db: db) == "ok") }
     }
 
-    static func integrity(db: String) throws -> String {
-        try sqlite(db, "PRAGMA integrity_check").trimmingCharacters(in: .whitespacesAndNewlines)
+    static func integrity(db: String) async throws -> String {
+        try await sqlite(db, "PRAGMA integrity_check").trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Reads the file with the python3 sqlite3 module: an independent reader.
-    static func sqlite(_ db: String, _ sql: String) throws -> String {
+    static func sqlite(_ db: String, _ sql: String) async throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [
             "python3", "-c", "import sqlite3,sys\nc=sqlite3.connect(sys.argv[1])\nfor r in c.execute(sys.argv[2]): print(r[0])", db, sql,
         ]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        return String(decoding: try await process.runForOutput(), as: UTF8.self)
     }
 }

@@ -81,9 +81,7 @@ struct ResumeDebugCLITests {
           - {id: slow, inputs: {command: 'if [ "$NOVACRON_ATTEMPT" = 1 ]; then echo $$ > \(fifo); sleep 30; fi; echo done >> \(folder)/trace'}}
         """.write(toFile: file, atomically: true, encoding: .utf8)
         let running = try CLI.Running(["run", file, "--db", db])
-        let reader = try #require(FileHandle(forReadingAtPath: fifo))
-        _ = reader.readDataToEndOfFile()
-        kill(running.process.processIdentifier, SIGKILL)
+        _ = try #require(try await CLI.readFIFO(fifo, thenKill: running.process.processIdentifier))
         _ = await running.ended()
         // From the store: the line naming it may not have been written before the kill.
         let listed = try await CLI.run(["executions", "list", "--db", db, "-o", "json"])

@@ -62,19 +62,15 @@ struct ExecutionsCommandTests {
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", "trap '' XFSZ; ulimit -f 600 && exec \"$0\" run \"$1\" --db \"$2\"", CLI.binary.path, folder + "/noisy.yaml", db]
         process.environment = CLI.environment
-        let out = Pipe()
-        process.standardOutput = out
         process.standardError = FileHandle.nullDevice
-        try process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let text = String(decoding: try await process.runForOutput(), as: UTF8.self)
         #expect(process.terminationStatus == 1)
         #expect(text.contains("error: the store failed: \(db): "), "\(text)")
         #expect(!text.contains("noisy completed"))
         // What was saved before is intact and the file is sound.
         let list = try await CLI.run("executions", "list", "--db", db)
         #expect(list.stdout.contains("hello     completed"))
-        #expect(try CrashTests.integrity(db: db) == "ok")
+        #expect(try await CrashTests.integrity(db: db) == "ok")
     }
 
     @Test("a read-only database is refused with a clear message")
@@ -98,10 +94,7 @@ struct ExecutionsCommandTests {
     func eventsAndTriggers() async throws {
         let folder = try CLI.temporaryFolder()
         let (server, url) = try await CLI.serve(db: folder + "/s.db", token: "t0k")
-        defer {
-            server.process.terminate()
-            _ = server.finish()
-        }
+        defer { server.terminateWithoutWaiting() }
         let workflow = folder + "/on-event.yaml"
         try """
         name: on-event
@@ -117,7 +110,7 @@ struct ExecutionsCommandTests {
             "@" + workflow, url + "/api/v1/workflows",
         ]
         try register.run()
-        register.waitUntilExit()
+        await register.exited()
         #expect(register.terminationStatus == 0)
         let published = try await CLI.run(
             "events", "publish", "deployment.finished", "--data", #"{"service": "api"}"#, "--server", url, "--token", "t0k")
@@ -146,10 +139,7 @@ struct ExecutionsCommandTests {
     @Test("list, show, logs, retry and cancel work against a running server with --server and --token", arguments: ["sqlite", "postgres"])
     func remote(store kind: String) async throws {
         let (server, url) = try await CLI.serve(store: try await CLI.store(kind).options, token: "t0k")
-        defer {
-            server.process.terminate()
-            _ = server.finish()
-        }
+        defer { server.terminateWithoutWaiting() }
         // Register and start through the API, as another tool would (Python's urllib).
         let post = """
             import json, sys, urllib.request
@@ -166,11 +156,7 @@ struct ExecutionsCommandTests {
         let python = Process()
         python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         python.arguments = ["python3", "-c", post, url, CLI.root.appendingPathComponent("Examples/rollback-demo.yaml").path]
-        let out = Pipe()
-        python.standardOutput = out
-        try python.run()
-        let id = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        python.waitUntilExit()
+        let id = String(decoding: try await python.runForOutput(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(!id.isEmpty)
         let unauthorized = try await CLI.run("executions", "list", "--server", url)
         #expect(unauthorized.status == 2)
@@ -201,7 +187,7 @@ struct ExecutionsCommandTests {
             try p.run()
             return p
         }
-        for p in processes { p.waitUntilExit() }
+        for p in processes { await p.exited() }
         #expect(processes.map(\.terminationStatus) == Array(repeating: 0, count: 12))
         let list = try await CLI.running(["executions", "list", "-o", "json"] + store)
         #expect((try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [Any])?.count == 12)
@@ -268,7 +254,9 @@ struct ExecutionsCommandTests {
         await running.waitFor { $0.contains("step slow started") }
         kill(running.process.processIdentifier, SIGKILL)
         _ = await running.ended()
-        let id = try #require(running.executionID)
+        // From the store: the line naming it may not have been written before the kill.
+        let listed = try await CLI.run(["executions", "list", "--db", db, "-o", "json"])
+        let id = try #require((try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]])?.first?["id"] as? String)
         let resumed = try await CLI.run("executions", "resume", id, "--db", db)
         #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
         #expect(resumed.stdout.contains("step slow started (attempt 2)"))
@@ -294,11 +282,13 @@ struct ExecutionsCommandTests {
           - {id: append, inputs: {command: 'if [ "$NOVACRON_ATTEMPT" = 1 ]; then echo $$ > \(fifo); fi; sleep 3; echo x >> \(folder)/file'}}
         """.write(toFile: file, atomically: true, encoding: .utf8)
         let running = try CLI.Running(["run", file, "--db", db])
-        let reader = try #require(FileHandle(forReadingAtPath: fifo))  // opens once the step does
-        let pgid = try #require(Int32(String(decoding: reader.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
-        kill(running.process.processIdentifier, SIGKILL)
+        // Opens once the step does; novacron is killed as soon as the step wrote.
+        let written = try #require(try await CLI.readFIFO(fifo, thenKill: running.process.processIdentifier))
+        let pgid = try #require(Int32(written.trimmingCharacters(in: .whitespacesAndNewlines)))
         _ = await running.ended()
-        let id = try #require(running.executionID)
+        // From the store: the line naming it may not have been written before the kill.
+        let listed = try await CLI.run(["executions", "list", "--db", db, "-o", "json"])
+        let id = try #require((try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]])?.first?["id"] as? String)
         let resumed = try await CLI.run("executions", "resume", id, "--db", db)
         #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
         #expect(resumed.stdout.contains("step append started (attempt 2)"))

@@ -60,7 +60,7 @@ struct ForEachCLITests {
         let (store, _) = try await CLI.store(kind)
         func query(_ sql: String) async throws -> String {
             if kind == "postgres" { return try await TestPostgres.psql(store[1], sql) }
-            return try CrashTests.sqlite(store[1], sql)
+            return try await CrashTests.sqlite(store[1], sql)
         }
         let file = folder + "/fan.yaml", trace = folder + "/trace"
         let line = "echo \"$NOVACRON_EXECUTION_ID $NOVACRON_STEP_ID $NOVACRON_ATTEMPT\" >> \(trace)"

@@ -10,10 +10,7 @@ struct HostileClientsCLITests {
     )
     func bigBodies() async throws {
         let (server, url) = try await CLI.serve(store: ["--memory"], token: "t0k")
-        defer {
-            server.process.terminate()
-            _ = server.finish()
-        }
+        defer { server.terminateWithoutWaiting() }
         let run = try await ExternalTool.run(["python3", Repository.path("Tests/Fixtures/hostile/big_bodies.py"), url, "t0k"])
         #expect(run.status == 0, "\(run.output)")
         let lines = run.output.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }

@@ -56,10 +56,7 @@ struct ServeSecurityTests {
     @Test("with --max-connections 2, a third connection waits until one of the two closes")
     func connectionCap() async throws {
         let server = try CLI.Running(["serve", "--port", "0", "--max-connections", "2"])
-        defer {
-            server.process.terminate()
-            _ = server.finish()
-        }
+        defer { server.terminateWithoutWaiting() }
         guard await server.waitFor({ $0.contains("listening on 127.0.0.1:") && $0.hasSuffix("\n") }),
             let port = server.seen.components(separatedBy: "listening on 127.0.0.1:").last.flatMap({ Int($0.prefix(while: \.isNumber)) })
         else {
@@ -69,13 +66,13 @@ struct ServeSecurityTests {
         let request = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
         let a = try RawHTTP(port: port), b = try RawHTTP(port: port)
         for c in [a, b] {
-            try c.send(request)
+            try await c.send(request)
             let status = try await c.head().status
             #expect(status == 200)
         }
         // The third is queued: nothing comes within half a second while both are open…
         let third = try RawHTTP(port: port, timeout: 0.5)
-        try third.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        try await third.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         await #expect(throws: RawHTTP.Failure.self) { try await third.receive() }
         // …and it is served once one of them closes.
         a.shutdown()

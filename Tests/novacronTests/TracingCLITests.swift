@@ -149,10 +149,7 @@ struct TracingCLITests {
                 // A collector's key, which swift-otel's own diagnostics would print.
                 "OTEL_EXPORTER_OTLP_HEADERS": "x-api-key=s3cr3t-collector-key", "OTEL_LOG_LEVEL": "debug",
             ])
-        defer {
-            server.process.terminate()
-            _ = server.finish()
-        }
+        defer { server.terminateWithoutWaiting() }
         let file = folder + "/w.yaml"
         try """
         name: served
@@ -217,7 +214,7 @@ struct TracingAcrossProcessesTests {
         environment["TRACEPARENT"] = Self.caller
         let run = try await CLI.running(["run", file, "--database-url", url, "-o", "json"], environment: environment)
         // Stopping the worker sends what it recorded.
-        WorkerCLITests.stop(worker)
+        await WorkerCLITests.stop(worker)
         #expect(run.status == 0, "\(run.stderr)")
         let spans = try receiver.spans()
         let attempt = try #require(spans.first { $0.name == "step train" }, "\(spans)")

@@ -22,9 +22,10 @@ struct WorkerCLITests {
         }
     }
 
-    static func stop(_ process: CLI.Running, _ signal: Int32 = SIGTERM) {
+    /// Sends the worker `signal` and waits until it has exited.
+    static func stop(_ process: CLI.Running, _ signal: Int32 = SIGTERM) async {
         kill(process.process.processIdentifier, signal)
-        process.process.waitUntilExit()
+        await process.process.exited()
     }
 
     static func lines(_ file: String) -> [String] {
@@ -49,7 +50,7 @@ struct WorkerCLITests {
         """.write(toFile: file, atomically: true, encoding: .utf8)
         let cpu = try await Self.worker(url, queues: ["cpu"], secret: "on-the-cpu-worker")
         let gpu = try await Self.worker(url, queues: ["gpu", "other"], secret: "on-the-gpu-worker")
-        defer { for w in [cpu, gpu] { Self.stop(w) } }
+        defer { for w in [cpu, gpu] { w.terminateWithoutWaiting() } }
 
         var env = CLI.environment
         env["NOVACRON_SECRET_WHERE"] = "on-the-owner"
@@ -89,9 +90,9 @@ struct WorkerCLITests {
             waited += 1
         }
         #expect(Self.lines(trace).count == 1)
-        Self.stop(first, SIGKILL)
+        await Self.stop(first, SIGKILL)
         let second = try await Self.worker(url, queues: ["gpu"], secret: "w2")
-        defer { Self.stop(second) }
+        defer { second.terminateWithoutWaiting() }
         let status = try await CLI.offPool { run.finish() }
         #expect(status == 0, "\(run.seen)")
         let runs = Self.lines(trace)

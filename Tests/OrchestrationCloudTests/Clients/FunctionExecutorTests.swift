@@ -178,7 +178,7 @@ struct FunctionExecutorTests {
             let claims = try Self.claims(jwt)
             #expect(claims["target_audience"] == .string(server.url))
             #expect(claims["iss"] == "novacron@acme.iam.gserviceaccount.com")
-            #expect(try Self.verify(jwt))
+            #expect(try await Self.verify(jwt))
             // Function keys and tokens are headers, never part of the payload.
             let scored = server.requests.filter { $0.uri == "/api/score" }.map { "\($0.header("x-functions-key") ?? "") \($0.body)" }.sorted()
             #expect(scored == [#"fn-key {"order":7}"#, "wrong {}"])
@@ -203,7 +203,7 @@ struct FunctionExecutorTests {
     }
 
     /// Checks the RS256 signature with openssl and the key's public half.
-    static func verify(_ jwt: String) throws -> Bool {
+    static func verify(_ jwt: String) async throws -> Bool {
         let parts = jwt.split(separator: ".")
         var base64 = parts[2].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while base64.count % 4 != 0 { base64 += "=" }
@@ -220,7 +220,7 @@ struct FunctionExecutorTests {
         ]
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         try process.run()
-        process.waitUntilExit()
+        await process.exited()
         return process.terminationStatus == 0
     }
 }

@@ -238,7 +238,7 @@ struct CloudExportTests {
         ],
     ]
 
-    @Test("every example a target can express exports and validates; the others name what stops them", arguments: CloudTarget.allCases)
+    @Test("every example a target can express exports and validates; the others name what stops them", .ownThread, arguments: CloudTarget.allCases)
     func examples(target: CloudTarget) async throws {
         var exported: [String] = []
         var texts: [String] = []

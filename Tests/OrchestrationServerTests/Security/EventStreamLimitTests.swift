@@ -17,7 +17,7 @@ struct EventStreamLimitTests {
 
     static func openStream(_ port: Int, token: String? = nil, after: String = "", receiveBuffer: Int? = nil) async throws -> (RawHTTP, Int) {
         let client = try RawHTTP(port: port, receiveBuffer: receiveBuffer)
-        try client.send(
+        try await client.send(
             "GET /api/v1/events/stream\(after) HTTP/1.1\r\nHost: 127.0.0.1\r\n\(token.map { "Authorization: Bearer \($0)\r\n" } ?? "")\r\n")
         return (client, try await client.head().status)
     }

@@ -138,10 +138,10 @@ struct HostileInputTests {
         try await withLiveServer { port, engine in
             let client = try RawHTTP(port: port)
             let body: [UInt8] = Array("name: caf".utf8) + [0xC3, 0x28] + Array("\nsteps:\n  - {id: s, inputs: {command: x}}\n".utf8)
-            try client.send(
+            try await client.send(
                 "POST /api/v1/workflows HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/yaml\r\nContent-Length: \(body.count)\r\n\r\n"
             )
-            try client.send(body)
+            try await client.send(body)
             let (status, text) = try await client.head()
             #expect(status == 400, "\(text)")
             #expect(await engine.registeredWorkflows().isEmpty)
@@ -164,7 +164,7 @@ struct HostileInputTests {
             var stalled: [RawHTTP] = []
             for _ in 0..<20 {
                 let c = try RawHTTP(port: port)
-                try c.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+                try await c.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
                 stalled.append(c)
             }
             let answer6 = try await RawHTTP.request(port: port, method: "GET", path: "/healthz").status

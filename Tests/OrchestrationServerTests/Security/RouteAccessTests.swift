@@ -58,7 +58,7 @@ struct RouteAccessTests {
                         var request =
                             "\(op.method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\nContent-Length: \(body.utf8.count)\r\n"
                         for (k, v) in headers { request += "\(k): \(v)\r\n" }
-                        try client.send(request + "\r\n" + body)
+                        try await client.send(request + "\r\n" + body)
                         let status = try await client.head().status
                         let expected: Int? = caller.role == nil ? 401 : caller.role! < needed ? 403 : nil
                         if let expected {

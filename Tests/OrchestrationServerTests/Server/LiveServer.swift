@@ -15,6 +15,7 @@ package func withLiveServer(
     configure: (inout ServerConfiguration) -> Void = { _ in },
     _ test: @Sendable (_ port: Int, _ engine: WorkflowEngine) async throws -> Void
 ) async throws {
+    PoolWatchdog.start()
     var executors = ExecutorRegistry()
     for type in StepType.allCases { executors.register(ScriptedExecutor(), for: type) }
     let store = try SQLiteStore(path: temporaryDatabasePath())

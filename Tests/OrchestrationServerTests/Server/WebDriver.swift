@@ -86,7 +86,7 @@ package final class WebDriver: Sendable {
         // SIGKILL: a child started by Foundation's Process here inherits a mask that blocks
         // SIGTERM, so terminate() would leave chromedriver running.
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        await process.exited()
     }
 
     // MARK: Commands

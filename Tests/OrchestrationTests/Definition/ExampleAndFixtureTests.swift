@@ -5,7 +5,7 @@ import Testing
 
 /// Checks files with the independent `jsonschema` package (see scripts/check-schema.py).
 enum SchemaChecker {
-    static func verdicts(_ files: [String]) throws -> [String: [String]] {
+    static func verdicts(_ files: [String]) async throws -> [String: [String]] {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments =
@@ -18,9 +18,12 @@ enum SchemaChecker {
         process.standardOutput = out
         process.standardError = err
         try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let (data, errors) = await OwnThread.run { () -> (Data, String) in
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (data, errors)
+        }
         guard process.terminationStatus == 0 else {
             throw CheckFailed(message: "check-schema.py exited \(process.terminationStatus): \(errors)")
         }
@@ -37,24 +40,24 @@ enum SchemaChecker {
 @Suite("Examples and fixtures")
 struct ExampleAndFixtureTests {
     @Test("every file in Examples/ is valid for the decoder and for the JSON Schema")
-    func examples() throws {
+    func examples() async throws {
         let files = try Repository.files(in: "Examples", withExtension: "yaml")
         #expect(files.count >= 9)
         for file in files {
             let source = try String(contentsOfFile: Repository.path(file), encoding: .utf8)
             #expect(throws: Never.self, "\(file)") { try WorkflowLoader.load(source: source, file: file) }
         }
-        let verdicts = try SchemaChecker.verdicts(files)
+        let verdicts = try await SchemaChecker.verdicts(files)
         for file in files {
             #expect(verdicts[file] == [], "\(file): \(verdicts[file] ?? ["not checked"])")
         }
     }
 
     @Test("every invalid fixture is rejected by the decoder with exactly the expected messages, and by the schema where it can tell")
-    func fixtures() throws {
+    func fixtures() async throws {
         let files = try Repository.files(in: "Tests/Fixtures/invalid", withExtension: "yaml")
         #expect(files.count >= 10)
-        let verdicts = try SchemaChecker.verdicts(files)
+        let verdicts = try await SchemaChecker.verdicts(files)
         for file in files {
             let source = try String(contentsOfFile: Repository.path(file), encoding: .utf8)
             let header = source.split(separator: "\n").filter { $0.hasPrefix("# ") }

@@ -25,10 +25,10 @@ struct GuideWorkflowTests {
     }
 
     @Test("the five files are valid for the JSON Schema too")
-    func schema() throws {
+    func schema() async throws {
         let files = try Repository.files(in: "Tests/GuideWorkflows", withExtension: "yaml")
         #expect(files.count == 5)
-        let verdicts = try SchemaChecker.verdicts(files)
+        let verdicts = try await SchemaChecker.verdicts(files)
         for file in files { #expect(verdicts[file] == [], "\(file): \(verdicts[file] ?? ["not checked"])") }
     }
 

@@ -47,7 +47,7 @@ struct JSONFastPathTests {
         }
     }
 
-    @Test("2,000 random definitions: the fast path gives the YAML path's workflow, or errors at the same places")
+    @Test("2,000 random definitions: the fast path gives the YAML path's workflow, or errors at the same places", .ownThread)
     func randomDefinitions() {
         var rng = SplitMix64(seed: Self.seed)
         var withErrors = 0

@@ -100,7 +100,7 @@ struct WorkflowDecoderTests {
         #expect(problems("- just\n- a list\n") == ["wf.yaml:1:1: error: a workflow must be a mapping of fields, not a list"])
     }
 
-    @Test("size limits: 32 MiB (configurable), 100,000 steps, nesting, alias expansion")
+    @Test("size limits: 32 MiB (configurable), 100,000 steps, nesting, alias expansion", .ownThread)
     func limits() {
         let big = "name: big\n# " + String(repeating: "x", count: 32 * 1024 * 1024) + "\nsteps: []\n"
         #expect(problems(big).first?.contains("the limit is 33554432 (32 MiB); set NOVACRON_MAX_DEFINITION_BYTES to change it") == true)

@@ -349,7 +349,7 @@ struct ExecutionStateMachineTests {
         #expect(metrics.optimizationGains == 3)
     }
 
-    @Test("a 100,000-step chain of skips does not recurse")
+    @Test("a 100,000-step chain of skips does not recurse", .ownThread)
     func longSkipChain() throws {
         var steps = [WorkflowStep(id: "s0", action: "noop")]
         for i in 1..<100_000 { steps.append(WorkflowStep(id: "s\(i)", action: "noop", dependencies: ["s\(i - 1)"])) }

@@ -68,7 +68,7 @@ struct ExpressionParserTests {
         }
     }
 
-    @Test("property: 20,000 random inputs never crash the parser")
+    @Test("property: 20,000 random inputs never crash the parser", .ownThread)
     func fuzz() {
         var rng = SeededGenerator(seed: 99)
         let alphabet = Array("${}()[]'\"\\!=<>&|,.-+e0123456789 abcinltrufs_\t\n\u{00e9}\u{1F600}")

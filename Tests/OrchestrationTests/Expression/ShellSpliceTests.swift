@@ -16,7 +16,7 @@ struct ShellSpliceTests {
     }
 
     /// Runs the rewritten script in a real /bin/sh with the values in the environment.
-    func run(_ command: String, _ values: [String: String]) throws -> String {
+    func run(_ command: String, _ values: [String: String]) async throws -> String {
         let splice = try ShellSplice(command)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
@@ -24,12 +24,7 @@ struct ShellSpliceTests {
         var environment = ["PATH": "/usr/bin:/bin"]
         for b in splice.bindings { environment[b.variable] = values[b.reference.description] ?? "" }
         process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        return String(decoding: try await process.runForOutput(), as: UTF8.self)
     }
 
     @Test(
@@ -38,11 +33,11 @@ struct ShellSpliceTests {
             #"$(touch /tmp/novacron-pwned)"#, #"'; touch /tmp/novacron-pwned; '"#, #"" ; touch /tmp/novacron-pwned ; ""#,
             "`touch /tmp/novacron-pwned`", "a b\tc\nd  *  ?", #"\\ \" \' $HOME ${HOME}"#, "",
         ])
-    func injection(value: String) throws {
+    func injection(value: String) async throws {
         try? FileManager.default.removeItem(atPath: "/tmp/novacron-pwned")
-        #expect(try run(#"printf '%s|' ${v}"#, ["v": value]) == value + "|")
-        #expect(try run(#"printf '%s|' "got=${v}""#, ["v": value]) == "got=" + value + "|")
-        #expect(try run(#"printf '%s|' 'got=${v}'"#, ["v": value]) == "got=" + value + "|")
+        #expect(try await run(#"printf '%s|' ${v}"#, ["v": value]) == value + "|")
+        #expect(try await run(#"printf '%s|' "got=${v}""#, ["v": value]) == "got=" + value + "|")
+        #expect(try await run(#"printf '%s|' 'got=${v}'"#, ["v": value]) == "got=" + value + "|")
         #expect(!FileManager.default.fileExists(atPath: "/tmp/novacron-pwned"))
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Orchestration
 import OrchestrationTesting
+import TestSupport
 import Testing
 
 /// `traceparent` comes from outside (API requests, webhooks, a parent process's environment):
@@ -35,7 +36,7 @@ struct TraceHeadersTests {
         #expect(TraceHeaders(traceparent: text, tracestate: nil) == nil)
     }
 
-    @Test("random bytes and mutations of a valid header never crash the reader; what it keeps is always well formed")
+    @Test("random bytes and mutations of a valid header never crash the reader; what it keeps is always well formed", .ownThread)
     func hostileInput() {
         let seed = ProcessInfo.processInfo.environment["NOVACRON_PROPERTY_SEED"].flatMap(UInt64.init) ?? UInt64(Date().timeIntervalSince1970)
         var rng = SeededGenerator(seed: seed)

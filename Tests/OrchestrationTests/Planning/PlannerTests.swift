@@ -85,7 +85,7 @@ struct PlannerTests {
         #expect(plan.stages.map(\.steps) == [["build"], ["push"]])
     }
 
-    @Test("a 100,000-step DAG plans completely: chains with a shared root, fan-in, random layers")
+    @Test("a 100,000-step DAG plans completely: chains with a shared root, fan-in, random layers", .ownThread)
     func large() throws {
         // Every step depends on the root and on its predecessor: all root edges but one are redundant.
         var steps = [WorkflowStep(id: "root")]

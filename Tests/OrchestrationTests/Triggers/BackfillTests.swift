@@ -31,7 +31,7 @@ struct BackfillTests {
         #expect(empty.ticks.isEmpty)
     }
 
-    @Test("no schedule, an unknown or unnamed one among several, a range that ends first and one too long are refused saying so")
+    @Test("no schedule, an unknown or unnamed one among several, a range that ends first and one too long are refused saying so", .ownThread)
     func refused() throws {
         let start = try time("2026-11-01T00:00:00Z"), end = try time("2026-11-02T00:00:00Z")
         let manual = try workflowDocument("name: m\nsteps:\n  - {id: one, inputs: {command: \"true\"}}\n").workflow
