@@ -94,6 +94,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -121,6 +122,8 @@ let package = Package(
         ),
         // Embeds the web UI and the OpenAPI document into OrchestrationServer at build time.
         .executableTarget(name: "embed-files", path: "Tools/EmbedFiles"),
+        // Fuzz targets for the parsers of outside input, and their replayer (`novacron-fuzz TARGET FILE…`).
+        .executableTarget(name: "novacron-fuzz", dependencies: ["Orchestration"], path: "Sources/NovaCronFuzz"),
         .plugin(name: "EmbedFiles", capability: .buildTool(), dependencies: ["embed-files"]),
         .target(
             name: "OrchestrationCloud",

@@ -212,12 +212,18 @@ struct ConnectionGone: Error {}
 extension PostgresConnection {
     /// Runs `query` on this connection (in its transaction). A connection the server closed while
     /// this process held it (the database restarting, a transaction idle past its limit) is
-    /// refused here: postgres-nio 1.33 never answers a query sent on it, which would hang the
-    /// transaction, and with it every write behind it, for good.
+    /// refused here. postgres-nio 1.33 never answers a query written to a channel whose handlers
+    /// are already gone (the write fails with no one to tell), which would hang the transaction,
+    /// and every write behind it, for good: it was seen in full test runs after the server ended
+    /// a starved transaction. The check and the write therefore run together on the connection's
+    /// event loop, where the channel closes: either the channel is still open and postgres-nio
+    /// answers (or fails) the query, or it is closed and this says so.
     @discardableResult
     func execute(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
-        guard !isClosed else { throw ConnectionGone() }
-        return try await self.query(query, logger: logger)
+        try await withTaskExecutorPreference(EventLoopTaskExecutor.of(eventLoop)) {
+            guard !isClosed else { throw ConnectionGone() }
+            return try await self.query(query, logger: logger)
+        }
     }
 
     /// `body` in one transaction on this connection: committed when it returns, rolled back when

@@ -35,6 +35,9 @@ public struct ServerConfiguration: Sendable {
     public var maxDefinitionBytes: Int
     /// Deletes what is older than its age, every hour (with a store); `nil`: keeps everything.
     public var retention: Retention?
+    /// A second SIGTERM or SIGINT ends the drain at once (what still runs is handed back). Only
+    /// for a process that is the server (`novacron serve`): it traps those signals. Default off.
+    public var secondSignalEndsDrain = false
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, insecure: Bool = false, tokens: APITokens = APITokens(), drainGrace: Duration = .seconds(30),
@@ -79,8 +82,9 @@ public func buildApplication(
         executors: executors, configuration: engineConfiguration, secrets: secrets,
         cache: (store as? any StepCache) ?? InMemoryStepCache(), store: store,
         learning: LearningEngine(configuration: settings.optimization, store: store))
-    return try await buildApplication(
-        engine: engine, store: store, configuration: settings.serverConfiguration(tokens: tokens), time: time, traceExport: traces?.service)
+    var configuration = settings.serverConfiguration(tokens: tokens)
+    configuration.secondSignalEndsDrain = true
+    return try await buildApplication(engine: engine, store: store, configuration: configuration, time: time, traceExport: traces?.service)
 }
 
 /// Builds the server around an engine: the REST API under `/api/v1`, `/healthz`, `/readyz`,
@@ -159,7 +163,8 @@ public func buildApplication(
     app.addServices(
         BackgroundService("event bus") { await bus.run() },
         outbound,
-        EngineService(engine: engine, drainGrace: configuration.drainGrace, readiness: readiness),
+        EngineService(
+            engine: engine, drainGrace: configuration.drainGrace, readiness: readiness, secondSignalEndsDrain: configuration.secondSignalEndsDrain),
         BackgroundService("schedules", after: readiness) { await scheduler.run() },
         BackgroundService("event triggers", after: readiness) { await scheduler.runEventTriggers(bus: bus) },
         BackgroundService("metric triggers", after: readiness) { await metricWatcher.run() },

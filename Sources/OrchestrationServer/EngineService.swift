@@ -2,6 +2,7 @@ import Logging
 import Orchestration
 import ServiceLifecycle
 import Synchronization
+import UnixSignals
 
 /// Whether the server is ready for work: `/readyz` answers 503 until the executions a previous
 /// process left unfinished are recovered, and again once draining starts. Services that must not
@@ -23,8 +24,14 @@ struct EngineService: Service {
     let drainGrace: Duration
     let readiness: Readiness
 
+    /// Whether a second SIGTERM or SIGINT ends the drain at once (``watchForSecondSignal(_:)``):
+    /// for `novacron serve`, whose process the signals stop; never in a process that embeds the
+    /// server, whose signals are its own.
+    var secondSignalEndsDrain = false
+
     func run() async throws {
         try await withThrowingDiscardingTaskGroup { group in
+            if secondSignalEndsDrain { group.addTask { await Self.watchForSecondSignal(engine) } }
             group.addTask { await engine.run() }
             // A store that cannot be read stops the server (the error says why).
             _ = try await engine.recover()
@@ -39,6 +46,8 @@ struct EngineService: Service {
             }
             do {
                 try await gracefulShutdown()
+                let again = secondSignalEndsDrain ? " (SIGTERM or Ctrl-C again hands them back now)" : ""
+                engine.logger.info("draining: nothing new starts; running steps get \(DurationText.format(drainGrace)) to finish\(again)")
                 await engine.drain(grace: drainGrace)
                 await engine.learning?.flush()
             } catch {
@@ -49,6 +58,21 @@ struct EngineService: Service {
         // Drained and stopped (what ran here is handed back, its processes gone): another node may
         // take it at once instead of waiting for the leases to run out.
         try? await (engine.store as? any ExecutionLeases)?.releaseLeases()
+    }
+
+    /// Counts SIGTERM and SIGINT from the start (the first starts the drain, through the service
+    /// group): at the second the operator will not wait out the grace, so what still runs is
+    /// handed back now and the next start carries it on. Counted from the start, so two signals
+    /// sent together are two, even before the drain began.
+    static func watchForSecondSignal(_ engine: WorkflowEngine) async {
+        var seen = 0
+        for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+            seen += 1
+            guard seen == 2 else { continue }
+            engine.logger.notice("\(signal) again while draining: handing back what still runs now")
+            engine.endDrainNow()
+            return
+        }
     }
 
     /// Carries on the executions whose node stopped renewing their leases, until cancelled. A

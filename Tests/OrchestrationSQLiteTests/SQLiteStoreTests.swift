@@ -46,6 +46,33 @@ struct SQLiteStoreTests {
         }
     }
 
+    @Test("a corrupted database (its pages overwritten, its header intact) is refused saying so, and the file is left as it was")
+    func corrupted() async throws {
+        let path = temporaryDatabasePath()
+        let url = URL(fileURLWithPath: path)
+        do {
+            let store = try SQLiteStore(path: path)
+            for i in 0..<200 { try await store.createExecution(sampleRecord("e\(i)")) }
+        }
+        // Every page after the first (the file header and the schema) overwritten with noise, as
+        // a failing disk or a copy gone wrong would leave it.
+        var rng = SplitMix64(seed: 20_261_204)
+        var bytes = try Data(contentsOf: url)
+        #expect(bytes.count > 16 * 4096, "the executions fill several pages")
+        for i in 4096..<bytes.count { bytes[i] = UInt8(truncatingIfNeeded: rng.next()) }
+        try bytes.write(to: url)
+        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+
+        do {
+            let store = try SQLiteStore(path: path)
+            _ = try await store.executions(workflowID: nil, status: nil, limit: 1000)
+            Issue.record("a corrupted database was opened and read without an error")
+        } catch let error as StoreError {
+            #expect(error.message == "\(path): the database is corrupt; restore a backup or move it aside")
+        }
+        #expect(try Data(contentsOf: url) == bytes, "opening the corrupted file changed it")
+    }
+
     @Test("a database in a folder that cannot be created is a clear error")
     func unwritable() throws {
         let path = "/proc/novacron-cannot-exist/novacron.db"

@@ -18,14 +18,19 @@ extension WorkflowEngine {
         for run in runs.values where !run.machine.status.isTerminal { run.machine.hold() }
         guard runningAttempts > 0 else { return }
         let time = self.time
-        let idle = drainIdle
+        let idle = drainIdle, cut = drainCut
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await idle.wait() }
+            group.addTask { await cut.wait() }
             group.addTask { try? await time.sleep(for: grace) }
             await group.next()
             group.cancelAll()
         }
     }
+
+    /// Ends a ``drain(grace:)`` under way (or the next one) at once, as if its grace had run out:
+    /// what still runs is handed back now. For a second SIGTERM or Ctrl-C during the drain.
+    public nonisolated func endDrainNow() { drainCut.fire() }
 
     /// Whether ``drain(grace:)`` was called.
     public var isDraining: Bool { draining }

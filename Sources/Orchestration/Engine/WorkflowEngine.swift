@@ -118,6 +118,8 @@ public actor WorkflowEngine {
     var handedBack = false
     /// Fired when, while draining, no attempt runs any more.
     let drainIdle = OneShotSignal()
+    /// Fired by ``endDrainNow()``: the drain stops waiting for running steps.
+    let drainCut = OneShotSignal()
     var workflows: [String: CompiledWorkflow] = [:]
     /// The generation of learned durations each workflow's priorities were computed from.
     var learnedGenerations: [String: Int] = [:]

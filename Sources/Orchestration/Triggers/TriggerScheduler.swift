@@ -162,35 +162,39 @@ public actor TriggerScheduler {
     /// trigger never seen before starts counting from now.
     func catchUp() async {
         let current = time.now()
-        for (workflowID, trigger, schedule) in await schedules() {
-            var s = state(workflowID, trigger.id)
-            guard let last = s.lastTick else {
-                s.lastTick = current
-                await save(s)
-                continue
-            }
-            var missed: [Date] = []
-            var cursor = last
-            while let next = schedule.next(after: cursor), next <= current {
-                missed.append(next)
-                cursor = next
-                if missed.count > Self.maximumCatchUp { break }
-            }
+        for (workflowID, trigger, schedule) in await schedules() { await catchUp(workflowID, trigger, schedule, now: current) }
+    }
+
+    /// The ticks of one trigger between its saved one and `now`, by its `missedTicks` policy;
+    /// `now` becomes its last tick.
+    func catchUp(_ workflowID: String, _ trigger: WorkflowTrigger, _ schedule: CronSchedule, now current: Date) async {
+        var s = state(workflowID, trigger.id)
+        guard let last = s.lastTick else {
             s.lastTick = current
             await save(s)
-            guard !missed.isEmpty else { continue }
-            switch trigger.missedTicks ?? .skip {
-            case .skip:
-                continue
-            case .one:
-                await fireSchedule(workflowID, trigger, tick: missed.last!, missed: missed.count)
-            case .all:
-                if missed.count > Self.maximumCatchUp {
-                    await recordError(
-                        workflowID, trigger.id, "more than \(Self.maximumCatchUp) ticks were missed; made up the first \(Self.maximumCatchUp)")
-                }
-                for tick in missed.prefix(Self.maximumCatchUp) { await fireSchedule(workflowID, trigger, tick: tick, missed: 1) }
+            return
+        }
+        var missed: [Date] = []
+        var cursor = last
+        while let next = schedule.next(after: cursor), next <= current {
+            missed.append(next)
+            cursor = next
+            if missed.count > Self.maximumCatchUp { break }
+        }
+        s.lastTick = current
+        await save(s)
+        guard !missed.isEmpty else { return }
+        switch trigger.missedTicks ?? .skip {
+        case .skip:
+            return
+        case .one:
+            await fireSchedule(workflowID, trigger, tick: missed.last!, missed: missed.count)
+        case .all:
+            if missed.count > Self.maximumCatchUp {
+                await recordError(
+                    workflowID, trigger.id, "more than \(Self.maximumCatchUp) ticks were missed; made up the first \(Self.maximumCatchUp)")
             }
+            for tick in missed.prefix(Self.maximumCatchUp) { await fireSchedule(workflowID, trigger, tick: tick, missed: 1) }
         }
     }
 
@@ -205,6 +209,16 @@ public actor TriggerScheduler {
                 await save(s)
             }
             guard let tick = schedule.next(after: s.lastTick!) else { continue }
+            // More than one tick due at once: the wall clock jumped forward, or this process
+            // stood still (suspended, starved). Those ticks were missed, like ticks during
+            // downtime: the trigger's policy decides, not a burst of one execution per tick.
+            if let following = schedule.next(after: tick), following <= time.now() {
+                jittered[key] = nil
+                let current = time.now()
+                await catchUp(workflowID, trigger, schedule, now: current)
+                if let next = schedule.next(after: current) { earliest = min(earliest ?? next, next) }
+                continue
+            }
             let at: Date
             if let drawn = jittered[key], drawn.tick == tick {
                 at = drawn.at
