@@ -17,8 +17,14 @@ extension PostgresStore: ExecutionCommands {
         }
     }
 
+    /// Takes the commands for the executions this node holds now (its lease book): one it stopped
+    /// holding (another node took it over, or it stopped its executions when it could not renew
+    /// their leases in time) still names this node as owner in the table until someone claims it,
+    /// and a command taken then would be lost; it waits for the node that carries the execution on.
     public func takeCommands() async throws -> [(executionID: String, command: ExecutionCommand)] {
         let me = node.id
+        let held = book.withLock { Array($0.held.keys) }
+        guard !held.isEmpty else { return [] }
         let taken = try await transaction("take commands") { connection -> [(Int64, String, String)] in
             // Commands for executions that ended are moot.
             try await connection.execute(
@@ -29,7 +35,8 @@ extension PostgresStore: ExecutionCommands {
             return try await connection.rows(
                 """
                 DELETE FROM execution_command c USING execution e
-                WHERE c.execution_id = e.id AND e.owner_node = \(me) RETURNING c.seq, c.execution_id, c.command
+                WHERE c.execution_id = e.id AND e.owner_node = \(me) AND e.id = ANY(\(held)::text[])
+                RETURNING c.seq, c.execution_id, c.command
                 """, logger: logger, as: (Int64, String, String).self)
         }
         return try taken.sorted { $0.0 < $1.0 }.map { ($0.1, try Self.decode(ExecutionCommand.self, $0.2)) }

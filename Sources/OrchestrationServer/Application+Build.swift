@@ -27,6 +27,10 @@ public struct ServerConfiguration: Sendable {
     /// A connection that sends nothing for this long is closed: between requests, and while a
     /// request's head (or the next part of its body) is awaited. Default 30 s.
     public var idleTimeout: Duration
+    /// A request head (the request line and headers) must arrive in full within this of the
+    /// connection's start (after a response: within the idle timeout, if longer); else the
+    /// connection is closed. Default 20 s.
+    public var headerTimeout: Duration = .seconds(20)
     /// Connections served at once; further ones wait in the listen backlog. Default 512.
     public var maxConnections: Int
     /// Event streams (SSE) open at once per token, and in all. Defaults 16 and 256.
@@ -146,11 +150,13 @@ public func buildApplication(
     WebhookController(engine: engine, store: store, scheduler: scheduler, time: time).addRoutes(to: api)
     LearningController(engine: engine, scheduler: scheduler, control: control).addRoutes(to: api)
     addWebUI(to: root)
-    let idle = TimeAmount.nanoseconds(
-        min(configuration.idleTimeout.components.seconds, 86_400) * 1_000_000_000 + configuration.idleTimeout.components.attoseconds / 1_000_000_000)
+    func amount(_ d: Duration) -> TimeAmount {
+        .nanoseconds(min(d.components.seconds, 86_400) * 1_000_000_000 + d.components.attoseconds / 1_000_000_000)
+    }
+    let idle = amount(configuration.idleTimeout), headLimit = amount(configuration.headerTimeout)
     var app = Application(
         router: router,
-        server: .http1(configuration: .init(idleTimeout: idle)),
+        server: .http1(configuration: .init(additionalChannelHandlers: [RequestHeadDeadline(limit: headLimit, next: idle)], idleTimeout: idle)),
         configuration: .init(
             address: .hostname(configuration.host, port: configuration.port), serverName: "novacron",
             availableConnectionsDelegate: MaximumAvailableConnections(max(1, configuration.maxConnections))),

@@ -47,6 +47,8 @@ public struct ServeSettings: Sendable, Equatable {
     public var allowedHosts: [String] = []
     /// How long a connection may send nothing before it is closed.
     public var idleTimeout: Duration = .seconds(30)
+    /// How long a request head may take to arrive in full.
+    public var headerTimeout: Duration = .seconds(20)
     /// Connections served at once.
     public var maxConnections = 512
     /// The largest workflow definition accepted, in bytes (the CLI's default too).
@@ -68,7 +70,7 @@ public struct ServeSettings: Sendable, Equatable {
     /// the one list of them.
     public enum Key: String, Sendable, CaseIterable {
         case host, port, insecure, tokensFile, db, memory, databaseURL, leaseDuration, durability, secretsFile, maxParallel, drainGrace, prometheusURL
-        case allowedHosts, idleTimeout, maxConnections, maxDefinitionBytes, logLevel, logFormat, logFile
+        case allowedHosts, idleTimeout, headerTimeout, maxConnections, maxDefinitionBytes, logLevel, logFormat, logFile
         case autoOptimize, learningRate, minConfidence, minExecutions
         case tracesEndpoint, tracesProtocol, serviceName, retention
     }
@@ -156,6 +158,12 @@ public struct ServeSettings: Sendable, Equatable {
                 throw EngineError(.invalidInput, "idleTimeout: '\(v)' is not from 1s to 1h")
             }
         }
+        if let v = text(.headerTimeout) {
+            do { s.headerTimeout = try DurationText.parse(v) } catch { throw EngineError(.invalidInput, "headerTimeout: \(error.message)") }
+            guard s.headerTimeout >= .seconds(1), s.headerTimeout <= .seconds(3600) else {
+                throw EngineError(.invalidInput, "headerTimeout: '\(v)' is not from 1s to 1h")
+            }
+        }
         if let v = try int(.maxConnections, 1...1_000_000) { s.maxConnections = v }
         if let v = try int(.maxDefinitionBytes, 1024...(1 << 30)) { s.maxDefinitionBytes = v }
         s.log = try LogSettings.resolve(level: text(.logLevel), format: text(.logFormat), file: text(.logFile), defaultLevel: .info)
@@ -209,6 +217,7 @@ public struct ServeSettings: Sendable, Equatable {
             host: host, port: port, insecure: insecure, tokens: tokens, drainGrace: drainGrace, prometheusURL: prometheusURL,
             allowedHosts: allowedHosts, idleTimeout: idleTimeout, maxConnections: maxConnections, maxDefinitionBytes: maxDefinitionBytes)
         configuration.retention = retention.map { Retention(age: $0) }
+        configuration.headerTimeout = headerTimeout
         return configuration
     }
 

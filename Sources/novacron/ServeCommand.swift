@@ -63,6 +63,11 @@ struct ServeCommand: AsyncParsableCommand {
         help: ArgumentHelp(
             "Close a connection that sends nothing for this long, between requests or while a request's head is awaited (default 30s).",
             valueName: "duration")) var idleTimeout: String?
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Close a connection whose request head (line and headers) has not arrived in full within this (default 20s).",
+            valueName: "duration")) var headerTimeout: String?
     @Option(name: .long, help: "Serve at most N connections at once (default 512).") var maxConnections: Int?
     @Option(
         name: .long,
@@ -115,6 +120,7 @@ struct ServeCommand: AsyncParsableCommand {
         f[.prometheusURL] = prometheusURL
         f[.allowedHosts] = allowedHosts
         f[.idleTimeout] = idleTimeout
+        f[.headerTimeout] = headerTimeout
         f[.maxConnections] = maxConnections.map(String.init)
         f[.maxDefinitionBytes] = maxDefinitionBytes.map(String.init)
         f[.logLevel] = logLevel

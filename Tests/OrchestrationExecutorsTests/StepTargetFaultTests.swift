@@ -17,7 +17,8 @@ struct StepTargetFaultTests {
         let out = Pipe()
         process.standardOutput = out
         try process.run()
-        defer { process.terminate() }
+        // SIGKILL: the test process blocks SIGTERM, and its children inherit the mask.
+        defer { kill(process.processIdentifier, SIGKILL) }
         let line = await OwnThread.run { () -> String in
             var bytes: [UInt8] = []
             while let byte = try? out.fileHandleForReading.read(upToCount: 1)?.first, byte != 10 { bytes.append(byte) }

@@ -61,8 +61,8 @@ struct ClusterEngineTests {
     @Test("a workflow registered, changed or unregistered on one node is what another node runs")
     func sharedRegistry() async throws {
         let url = try await TestPostgres.shared.database()
-        let storeA = try await PostgresStore(url: url, maximumConnections: 4, role: "serve")
-        let storeB = try await PostgresStore(url: url, maximumConnections: 4, role: "serve")
+        let storeA = try await PostgresStore(url: url, maximumConnections: 4, leaseDuration: .seconds(60), role: "serve")
+        let storeB = try await PostgresStore(url: url, maximumConnections: 4, leaseDuration: .seconds(60), role: "serve")
         let v1 = try workflowDocument("name: shared\nsteps:\n  - {id: one, inputs: {command: \"true\"}}\n")
         let v2 = try workflowDocument(
             "name: shared\nsteps:\n  - {id: one, inputs: {command: \"true\"}}\n  - {id: two, inputs: {command: \"true\"}}\n")
@@ -93,7 +93,7 @@ struct ClusterEngineTests {
             steps: [{id: one, inputs: {command: "true"}}]
             """)
         var stores: [PostgresStore] = []
-        for _ in 0..<3 { stores.append(try await PostgresStore(url: url, maximumConnections: 4, role: "serve")) }
+        for _ in 0..<3 { stores.append(try await PostgresStore(url: url, maximumConnections: 4, leaseDuration: .seconds(60), role: "serve")) }
         let clocks = [ManualClock(), ManualClock(), ManualClock()]
         // Seeded apart, as separate processes are: execution ids differ.
         try await withScriptedEngine(ScriptedExecutor(), clock: clocks[0], store: stores[0], seed: 1) { a in
@@ -120,8 +120,8 @@ struct ClusterEngineTests {
     @Test("pause, resume and cancel sent from another node reach the node running the execution")
     func commandsFromAnotherNode() async throws {
         let url = try await TestPostgres.shared.database()
-        let storeA = try await PostgresStore(url: url, maximumConnections: 4, role: "serve")
-        let storeB = try await PostgresStore(url: url, maximumConnections: 4, role: "serve")
+        let storeA = try await PostgresStore(url: url, maximumConnections: 4, leaseDuration: .seconds(60), role: "serve")
+        let storeB = try await PostgresStore(url: url, maximumConnections: 4, leaseDuration: .seconds(60), role: "serve")
         let onA = ScriptedExecutor()
         onA.hold("slow")
         let document = try workflowDocument(

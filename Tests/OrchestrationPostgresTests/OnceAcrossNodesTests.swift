@@ -13,8 +13,8 @@ struct OnceAcrossNodesTests {
     @Test("starts racing under one idempotency key on two nodes make one execution, which every one of them returns")
     func idempotentStarts() async throws {
         let url = try await TestPostgres.shared.database()
-        let storeA = try await PostgresStore(url: url, maximumConnections: 4, role: "serve")
-        let storeB = try await PostgresStore(url: url, maximumConnections: 4, role: "serve")
+        let storeA = try await PostgresStore(url: url, maximumConnections: 4, leaseDuration: .seconds(60), role: "serve")
+        let storeB = try await PostgresStore(url: url, maximumConnections: 4, leaseDuration: .seconds(60), role: "serve")
         let document = try workflowDocument("name: deploy\nsteps:\n  - {id: one, inputs: {command: \"true\"}}\n")
         try await withScriptedEngine(ScriptedExecutor(), store: storeA, seed: 1) { a in
             try await withScriptedEngine(ScriptedExecutor(), store: storeB, seed: 2) { b in

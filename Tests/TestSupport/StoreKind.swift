@@ -15,7 +15,10 @@ package enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
         switch self {
         case .memory: return InMemoryStore()
         case .sqlite: return try SQLiteStore(path: temporaryDatabasePath())
-        case .postgres: return try await PostgresStore(url: try await TestPostgres.shared.database(), maximumConnections: 4)
+        // A long lease: on a loaded machine a 5 s one can run out between renewals, and a node
+        // that cannot renew in time stops its executions (self-fencing), which these tests are not about.
+        case .postgres:
+            return try await PostgresStore(url: try await TestPostgres.shared.database(), maximumConnections: 4, leaseDuration: .seconds(60))
         }
     }
 }

@@ -7,6 +7,7 @@
   /flood    sends headers, then an endless chunked body as fast as it can be read
 
 Run: python3 bad_http.py (ends with its parent's SIGTERM/SIGKILL)."""
+import signal
 import socket
 import struct
 import sys
@@ -50,6 +51,10 @@ def serve(conn):
 
 
 def main():
+    # The test process blocks SIGTERM, and a child inherits the mask: take it back, so that
+    # a plain kill stops this server too.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM, signal.SIGINT])
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))

@@ -158,6 +158,35 @@ struct HostileInputTests {
         }
     }
 
+    @Test(
+        "200 clients dripping a request head a byte at a time are each closed at the header timeout, though never idle for long; /healthz answers meanwhile"
+    )
+    func slowDrip() async throws {
+        try await withLiveServer(configure: {
+            $0.headerTimeout = .seconds(1)
+            $0.idleTimeout = .seconds(120)
+        }) { port, _ in
+            var clients: [RawHTTP] = []
+            for _ in 0..<200 {
+                // A read that waits longer than this fails the test: only the header timeout closes them in time.
+                let c = try RawHTTP(port: port, timeout: 15)
+                try await c.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Drip: ")
+                clients.append(c)
+            }
+            let dripping = clients
+            // A byte each every 100 ms for 3 s: never idle, never done (a closed one refuses the byte).
+            for _ in 0..<30 {
+                try await offPool { for c in dripping { try? c.sendNow("x") } }
+                #expect(try await RawHTTP.request(port: port, method: "GET", path: "/healthz").status == 200)
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            for c in clients {
+                let rest = try await c.readToEnd()
+                #expect(!rest.contains("200 OK"), "a dripped head was answered")
+            }
+        }
+    }
+
     @Test("a client that sends half a request head and stalls is disconnected after the idle timeout; others are served meanwhile")
     func slowloris() async throws {
         try await withLiveServer(configure: { $0.idleTimeout = .milliseconds(300) }) { port, _ in
