@@ -29,8 +29,8 @@ public struct ServerConfiguration: Sendable {
     public var idleTimeout: Duration
     /// A request head (the request line and headers) must arrive in full within this of the
     /// connection's start (after a response: within the idle timeout, if longer); else the
-    /// connection is closed. Default 20 s.
-    public var headerTimeout: Duration = .seconds(20)
+    /// connection is closed. Default 30 s.
+    public var headerTimeout: Duration = .seconds(30)
     /// Connections served at once; further ones wait in the listen backlog. Default 512.
     public var maxConnections: Int
     /// Event streams (SSE) open at once per token, and in all. Defaults 16 and 256.

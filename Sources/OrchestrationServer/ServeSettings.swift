@@ -48,7 +48,7 @@ public struct ServeSettings: Sendable, Equatable {
     /// How long a connection may send nothing before it is closed.
     public var idleTimeout: Duration = .seconds(30)
     /// How long a request head may take to arrive in full.
-    public var headerTimeout: Duration = .seconds(20)
+    public var headerTimeout: Duration = .seconds(30)
     /// Connections served at once.
     public var maxConnections = 512
     /// The largest workflow definition accepted, in bytes (the CLI's default too).

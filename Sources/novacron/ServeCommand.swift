@@ -66,7 +66,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Close a connection whose request head (line and headers) has not arrived in full within this (default 20s).",
+            "Close a connection whose request head (line and headers) has not arrived in full within this (default 30s).",
             valueName: "duration")) var headerTimeout: String?
     @Option(name: .long, help: "Serve at most N connections at once (default 512).") var maxConnections: Int?
     @Option(

@@ -113,9 +113,14 @@ struct PrometheusTests {
                       - {id: scale-up, timeout: 1m}
                     """))
             let app = try await buildApplication(
-                // The test's one connection waits on scrapes between requests: longer than the default
-                // idle timeout when the machine is busy.
-                engine: engine, store: nil, configuration: ServerConfiguration(port: 0, prometheusURL: prometheus.url, idleTimeout: .seconds(600)))
+                // The test's one connection waits on scrapes before and between requests: longer than
+                // the default idle and header timeouts when the machine is busy.
+                engine: engine, store: nil,
+                configuration: {
+                    var c = ServerConfiguration(port: 0, prometheusURL: prometheus.url, idleTimeout: .seconds(600))
+                    c.headerTimeout = .seconds(600)
+                    return c
+                }())
             try await app.test(.live) { client in
                 let events = engine.events()
                 var starts = 0
