@@ -96,7 +96,7 @@ struct CronScheduleTests {
 
     /// Around each zone's DST changes (Lord Howe moves by half an hour).
     @Test(
-        "random expressions across DST changes: every fire matches the wall clock and none is missed",
+        "random expressions across DST changes: every fire matches the wall clock and none is missed", .ownThread,
         arguments: [
             ("America/New_York", "2026-03-07T20:00:00Z"), ("America/New_York", "2026-10-31T20:00:00Z"),
             ("Europe/Berlin", "2026-03-28T20:00:00Z"), ("Europe/Berlin", "2026-10-24T20:00:00Z"),
