@@ -19,11 +19,7 @@ struct StepTargetFaultTests {
         try process.run()
         // SIGKILL: the test process blocks SIGTERM, and its children inherit the mask.
         defer { kill(process.processIdentifier, SIGKILL) }
-        let line = await OwnThread.run { () -> String in
-            var bytes: [UInt8] = []
-            while let byte = try? out.fileHandleForReading.read(upToCount: 1)?.first, byte != 10 { bytes.append(byte) }
-            return String(decoding: bytes, as: UTF8.self)
-        }
+        let line = await out.fileHandleForReading.nextLine()
         let port = try #require(Int(line.dropFirst("listening ".count)), "bad_http.py did not start: \(line)")
         try await body("http://127.0.0.1:\(port)")
     }

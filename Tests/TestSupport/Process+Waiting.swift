@@ -6,6 +6,18 @@ import Orchestration
 // servers and database clients included, and two such waits at once freeze it for good when what
 // they wait for needs the pool. So these wait on a thread of their own.
 
+extension FileHandle {
+    /// The next line (without its newline; what there is at the end of the stream), read on a
+    /// thread of its own: how a test server says the port it got ("listening 40665").
+    package func nextLine() async -> String {
+        await OwnThread.run {
+            var bytes: [UInt8] = []
+            while let byte = try? self.read(upToCount: 1)?.first, byte != 10 { bytes.append(byte) }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+    }
+}
+
 extension Process {
     /// Waits until the process has exited.
     package func exited() async {

@@ -40,11 +40,7 @@ final class OTLPReceiver: @unchecked Sendable {  // used by one test at a time
         process.environment = ExternalTool.pythonEnvironment
         process.standardOutput = out
         try process.run()
-        let line = try await CLI.offPool { () -> String in
-            var bytes: [UInt8] = []
-            while let byte = try out.fileHandleForReading.read(upToCount: 1)?.first, byte != 10 { bytes.append(byte) }
-            return String(decoding: bytes, as: UTF8.self)
-        }
+        let line = await out.fileHandleForReading.nextLine()
         guard line.hasPrefix("listening "), let port = Int(line.dropFirst("listening ".count)) else {
             process.terminate()
             throw CLI.CLIError(

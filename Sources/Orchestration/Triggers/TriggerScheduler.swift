@@ -212,9 +212,9 @@ public actor TriggerScheduler {
             // More than one tick due at once: the wall clock jumped forward, or this process
             // stood still (suspended, starved). Those ticks were missed, like ticks during
             // downtime: the trigger's policy decides, not a burst of one execution per tick.
-            if let following = schedule.next(after: tick), following <= time.now() {
+            let current = time.now()
+            if let following = schedule.next(after: tick), following <= current {
                 jittered[key] = nil
-                let current = time.now()
                 await catchUp(workflowID, trigger, schedule, now: current)
                 if let next = schedule.next(after: current) { earliest = min(earliest ?? next, next) }
                 continue
@@ -227,7 +227,7 @@ public actor TriggerScheduler {
                 at = spread > 0 ? tick.addingTimeInterval(Double(random.next() % 1_000_000) / 1_000_000 * spread) : tick
                 jittered[key] = (tick, at)
             }
-            if at <= time.now() {
+            if at <= current {
                 jittered[key] = nil
                 s.lastTick = tick
                 await save(s)
