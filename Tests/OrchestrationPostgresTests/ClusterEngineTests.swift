@@ -46,6 +46,11 @@ struct ClusterEngineTests {
                 onA.release("work")
                 let heard = await #expect(throws: EngineError.self) { try await waiting.value }
                 #expect(heard?.message.contains("no longer run by this node (this node's lease on it ran out)") == true)
+                // Asked later (a backfill that waits after its start), A says the same, not "no execution".
+                let later = await #expect(throws: EngineError.self) { try await a.waitForExecution(id) }
+                #expect(later?.code == .conflict && later?.message == heard?.message, "\(String(describing: later))")
+                let shown = await #expect(throws: EngineError.self) { try await a.getExecution(id) }
+                #expect(shown?.code == .conflict)
                 #expect(onA.started == ["first", "work"])
                 #expect(onB.started == ["work", "after"])
                 let attempts = try await storeB.attempts(executionID: id, stepID: "work")

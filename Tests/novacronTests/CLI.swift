@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 #if canImport(Glibc)
@@ -77,6 +78,9 @@ enum CLI {
     static var environment: [String: String] {
         var env = ProcessInfo.processInfo.environment
         env["NOVACRON_DB"] = database
+        // Leases long enough that a loaded CI machine's stalls do not hand executions to nodes these
+        // tests do not start; tests of failover name their own (`--lease-duration`).
+        env["NOVACRON_LEASE_DURATION"] = env["NOVACRON_LEASE_DURATION"] ?? "60s"
         return env
     }
 
@@ -173,7 +177,11 @@ enum CLI {
     final class Running: @unchecked Sendable {  // used by one task at a time
         let process = Process()
         private let out = Pipe()
-        private(set) var seen = ""
+        private var output = ""
+        private let hung = Atomic<Bool>(false)
+
+        /// Everything read from the process so far, and whether the test killed it for hanging.
+        var seen: String { output + (hung.load(ordering: .relaxed) ? "\n[killed by the test: still running after \(Int(CLI.hangLimit)) s]" : "") }
 
         init(_ arguments: [String], environment extra: [String: String] = [:]) throws {
             process.executableURL = CLI.binary
@@ -184,6 +192,13 @@ enum CLI {
             // Standard error too (the server logs there), on the same pipe.
             process.standardError = out
             try process.run()
+            // A process that never ends (a wait nothing will end) fails its test instead of
+            // holding the whole run until its time limit: reads and waits on it end here.
+            DispatchQueue.global().asyncAfter(deadline: .now() + CLI.hangLimit) { [self] in
+                guard process.isRunning else { return }
+                hung.store(true, ordering: .relaxed)
+                kill(process.processIdentifier, SIGKILL)
+            }
         }
 
         /// ``read(until:)`` on a thread of its own, for async tests (see ``CLI/run(_:limitDataKiB:environment:stdin:)``).
@@ -200,10 +215,10 @@ enum CLI {
         /// Reads output until `predicate` holds for all of it so far, or the output ends.
         @discardableResult
         func read(until predicate: (String) -> Bool) -> Bool {
-            while !predicate(seen) {
+            while !predicate(output) {
                 let chunk = out.fileHandleForReading.availableData
                 if chunk.isEmpty { return false }
-                seen += String(decoding: chunk, as: UTF8.self)
+                output += String(decoding: chunk, as: UTF8.self)
             }
             return true
         }
@@ -217,7 +232,7 @@ enum CLI {
         /// Everything the process wrote, once it has exited (after ``drainInBackground()``).
         func drainedOutput() -> String {
             process.waitUntilExit()
-            return seen + String(decoding: drained?.wait() ?? Data(), as: UTF8.self)
+            return output + String(decoding: drained?.wait() ?? Data(), as: UTF8.self)
         }
 
         /// Asks the process to stop (SIGTERM) and goes on without waiting for it, for a `defer`,
@@ -230,14 +245,14 @@ enum CLI {
 
         /// Reads the rest of the output and waits for the exit status.
         func finish() -> Int32 {
-            seen += String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            output += String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             process.waitUntilExit()
             return process.terminationStatus
         }
 
         /// The id in "execution ID of … started".
         var executionID: String? {
-            seen.split(separator: " ").drop { $0 != "execution" }.dropFirst().first.map(String.init)
+            output.split(separator: " ").drop { $0 != "execution" }.dropFirst().first.map(String.init)
         }
     }
 

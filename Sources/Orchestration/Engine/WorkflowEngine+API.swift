@@ -165,13 +165,13 @@ extension WorkflowEngine {
 
     /// The execution's current state.
     public func getExecution(_ id: String) throws -> WorkflowExecution {
-        guard let run = runs[id] else { throw EngineError(.notFound, "no execution '\(id)'") }
+        let run = try heldRun(id)
         return run.final ?? run.machine.snapshot(now: now())
     }
 
     /// The engine's time now and when the execution is expected to end (`nil` once it has).
     public func estimatedCompletion(_ id: String) throws -> (now: Date, at: Date?) {
-        guard let run = runs[id] else { throw EngineError(.notFound, "no execution '\(id)'") }
+        let run = try heldRun(id)
         let now = self.now()
         return (now, run.final == nil ? run.machine.remainingSeconds(now: now).map { now.addingTimeInterval($0) } : nil)
     }
@@ -189,7 +189,7 @@ extension WorkflowEngine {
 
     /// Waits until the execution ends and returns it.
     public func waitForExecution(_ id: String) async throws -> WorkflowExecution {
-        guard let run = runs[id] else { throw EngineError(.notFound, "no execution '\(id)'") }
+        let run = try heldRun(id)
         if let final = run.final { return final }
         // Registered here, on the actor, before anything suspends; the waiter itself settles
         // the race between the end and a cancellation.

@@ -96,9 +96,20 @@ extension WorkflowEngine {
         run.timers.fire()
         let waiters = run.waiters
         run.waiters.removeAll()
-        let moved = EngineError(.conflict, "execution \(id) is no longer run by this node (\(reason)); a node carries it on from what was saved")
-        for w in waiters { w.settle(.failure(moved)) }
+        handedOverReasons.record(id, reason)
+        for w in waiters { w.settle(.failure(Self.handedOver(id, reason))) }
         if draining { resumeDrainWaitersIfIdle() }
+    }
+
+    static func handedOver(_ id: String, _ reason: String) -> EngineError {
+        EngineError(.conflict, "execution \(id) is no longer run by this node (\(reason)); a node carries it on from what was saved")
+    }
+
+    /// The execution `id` as run here: not found, or handed to another node (a conflict that says why).
+    func heldRun(_ id: String) throws(EngineError) -> Run {
+        if let run = runs[id] { return run }
+        if let reason = handedOverReasons[id] { throw Self.handedOver(id, reason) }
+        throw EngineError(.notFound, "no execution '\(id)'")
     }
 
     /// On a store other nodes share: takes up the workflows they registered, changed or
@@ -120,5 +131,21 @@ extension WorkflowEngine {
             workflows[id] = nil
             workflowHashes[id] = nil
         }
+    }
+}
+
+/// The reasons of the newest executions handed to another node, a bounded few.
+struct HandedOverReasons {
+    private var reasons: [String: String] = [:]
+    private var order: [String] = []
+    private let limit = 512
+
+    subscript(id: String) -> String? { reasons[id] }
+
+    mutating func record(_ id: String, _ reason: String) {
+        if reasons.updateValue(reason, forKey: id) == nil { order.append(id) }
+        guard order.count > limit * 2 else { return }
+        for old in order.prefix(order.count - limit) { reasons[old] = nil }
+        order.removeFirst(order.count - limit)
     }
 }

@@ -125,6 +125,9 @@ public actor WorkflowEngine {
     var learnedGenerations: [String: Int] = [:]
     var runs: [String: Run] = [:]
     var order: [String] = []
+    /// Why executions this node gave up (its lease lost) left it, the newest few hundred: asked
+    /// for later, they answer with that instead of "no execution".
+    var handedOverReasons = HandedOverReasons()
     var seeds: SplitMix64
     let jobs: AsyncStream<Job>
     let jobSink: AsyncStream<Job>.Continuation
