@@ -121,15 +121,23 @@ struct EventController<Context: RequestContext>: Sendable {
                     _ = ticket  // the stream holds its place until it ends
                     _ = try? await cancelWhenGracefulShutdown {
                         var cursor = start
+                        // A heartbeat goes when nothing was written for that long, however often
+                        // events this stream's filter leaves out wake it.
+                        var written = ContinuousClock.now
                         while !Task.isCancelled, !bus.isStopped {
                             let batch = try await bus.events(after: cursor, limit: 64)
                             guard let last = batch.last else {
+                                let quiet = written.duration(to: .now)
+                                if quiet >= heartbeat {
+                                    try await send(": heartbeat\n\n")
+                                    written = .now
+                                    continue
+                                }
                                 let seen = cursor
-                                let woken = await withTimeLimit(heartbeat) { () -> Bool? in
+                                _ = await withTimeLimit(heartbeat - quiet) { () -> Bool? in
                                     await bus.waitForEvents(after: seen)
                                     return true
                                 }
-                                if woken == nil { try await send(": heartbeat\n\n") }
                                 continue
                             }
                             // Written in chunks of about 64 KiB, so one stream holds at most that much
@@ -139,11 +147,14 @@ struct EventController<Context: RequestContext>: Sendable {
                                 text += "id: \(e.seq)\nevent: \(e.type)\ndata: \(try APIBody.text(Components.Schemas.Event(e)))\n\n"
                                 if text.utf8.count >= 64 << 10 {
                                     try await send(text)
-                                    text = ""
+                                    (text, written) = ("", .now)
                                 }
                             }
                             cursor = last.seq
-                            if !text.isEmpty { try await send(text) }
+                            if !text.isEmpty {
+                                try await send(text)
+                                written = .now
+                            }
                         }
                     }
                 }

@@ -30,7 +30,9 @@ public final class EventBus: Sendable {
 
     struct State {
         var highWater: Int64 = -1
-        var watchers: [(after: Int64, continuation: CheckedContinuation<Void, Never>)] = []
+        /// Readers waiting for an event after `after`, by the token of their wait.
+        var watchers: [UInt64: (after: Int64, continuation: CheckedContinuation<Void, Never>)] = [:]
+        var nextWatcher: UInt64 = 0
         var handlers: [UInt64: (pattern: String, handler: Handler)] = [:]
         var nextHandler: UInt64 = 0
         var stopped = false
@@ -66,9 +68,9 @@ public final class EventBus: Sendable {
     private static func deliver(_ saved: [BusEvent], _ shared: Shared) async {
         let (watchers, handlers) = shared.state.withLock { s -> ([CheckedContinuation<Void, Never>], [(pattern: String, handler: Handler)]) in
             let hw = s.highWater
-            let ready = s.watchers.filter { $0.after < hw }.map(\.continuation)
-            s.watchers.removeAll { $0.after < hw }
-            return (ready, Array(s.handlers.values))
+            let ready = s.watchers.filter { $0.value.after < hw }
+            for token in ready.keys { s.watchers[token] = nil }
+            return (ready.values.map(\.continuation), Array(s.handlers.values))
         }
         for w in watchers { w.resume() }
         guard !handlers.isEmpty else { return }
@@ -118,13 +120,16 @@ public final class EventBus: Sendable {
         }
         let watchers = shared.state.withLock { s -> [CheckedContinuation<Void, Never>] in
             s.stopped = true
-            defer { s.watchers = [] }
-            return s.watchers.map(\.continuation)
+            defer { s.watchers = [:] }
+            return s.watchers.values.map(\.continuation)
         }
         for w in watchers { w.resume() }
     }
 
     // MARK: Reading and subscribing
+
+    /// How many ``waitForEvents(after:)`` calls are waiting now.
+    package var waitingReaders: Int { shared.state.withLock { $0.watchers.count } }
 
     /// Whether the commit loop has stopped (the server is shutting down).
     public var isStopped: Bool { shared.state.withLock { $0.stopped } }
@@ -139,22 +144,25 @@ public final class EventBus: Sendable {
 
     /// Returns once an event after `seq` is saved (or the bus stops, or the task is cancelled).
     public func waitForEvents(after seq: Int64) async {
+        let token = shared.state.withLock { s in
+            s.nextWatcher += 1
+            return s.nextWatcher
+        }
         await withTaskCancellationHandler {
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                 let now = shared.state.withLock { s -> Bool in
                     if s.stopped || Task.isCancelled || (s.highWater >= 0 && s.highWater > seq) { return true }
-                    s.watchers.append((seq, c))
+                    s.watchers[token] = (seq, c)
                     return false
                 }
                 if now { c.resume() }
             }
         } onCancel: {
-            // Wake every watcher: each checks again and the cancelled one returns.
-            let all = self.shared.state.withLock { s -> [CheckedContinuation<Void, Never>] in
-                defer { s.watchers = [] }
-                return s.watchers.map(\.continuation)
-            }
-            for w in all { w.resume() }
+            // This wait alone ends: waking every reader (as this once did) made each stream's
+            // heartbeat timer end the others' waits, so with two streams open neither sent its
+            // heartbeat on time, and every wake was a read of the store by every stream.
+            let mine = self.shared.state.withLock { $0.watchers.removeValue(forKey: token) }
+            mine?.continuation.resume()
         }
     }
 

@@ -60,6 +60,23 @@ struct EventBusTests {
         #expect(try await reopened.lastEventSeq() == 301)
     }
 
+    @Test("a reader's wait that is cancelled (its heartbeat came due) ends alone; the other readers wait on for events")
+    func cancelledWaitEndsAlone() async throws {
+        let store = try SQLiteStore(path: temporaryDatabasePath())
+        try await withBus(store) { bus in
+            let last = try await bus.lastSeq
+            let stays = Task { await bus.waitForEvents(after: last) }
+            let leaves = Task { await bus.waitForEvents(after: last) }
+            while bus.waitingReaders < 2 { await Task.yield() }
+            leaves.cancel()
+            await leaves.value
+            #expect(bus.waitingReaders == 1, "the other reader was woken too")
+            _ = try await bus.publish("wake.up")
+            await stays.value
+            #expect(bus.waitingReaders == 0)
+        }
+    }
+
     @Test("a durable consumer gets each matching event once, in order; after a crash it is handed what it had not finished")
     func durableConsumer() async throws {
         let store = try SQLiteStore(path: temporaryDatabasePath())
