@@ -176,6 +176,8 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
+                // SQLite's own commit rate, beside the store's (`durable`).
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         // What several test targets share: the repository's paths, external tools, a loopback HTTP

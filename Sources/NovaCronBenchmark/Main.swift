@@ -14,6 +14,8 @@ import Foundation
 ///   against planted problems in simulated workloads, and simulation speed.
 /// - `export [steps]`: exporting generated workflows to each cloud target.
 /// - `decode [--sizes 10000,100000]`: a large layered DAG from JSON and YAML text to a plan.
+/// - `durable [--steps 3000] [--rounds 3]`: SQLite's own commit rate with the store's settings
+///   beside the no-op steps per second of a chain on the SQLite store, and their ratio.
 /// - `cluster --database-url URL [--nodes 1,2,3] [--steps 3000] [--lease 2s]`: durable no-op steps
 ///   through nodes sharing PostgreSQL, and failover time (`scripts/bench-cluster` runs it).
 @main
@@ -39,8 +41,10 @@ struct Benchmark {
         case "export": try ExportBenchmark.run(arguments)
         case "decode": try DecodeBenchmark.run(arguments)
         case "cluster": try await ClusterBenchmark.run(arguments)
+        case "durable": try await DurableBenchmark.run(arguments)
         default:
-            FileHandle.standardError.write(Data("usage: novacron-bench [engine|shell|plan|triggers|learning|export|decode|cluster] [options]\n".utf8))
+            FileHandle.standardError.write(
+                Data("usage: novacron-bench [engine|shell|plan|triggers|learning|export|decode|cluster|durable] [options]\n".utf8))
             exit(2)
         }
     }

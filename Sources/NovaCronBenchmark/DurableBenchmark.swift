@@ -1,0 +1,91 @@
+import Foundation
+import GRDB
+import Orchestration
+import OrchestrationExecutors
+import OrchestrationSQLite
+
+/// The durable path beside its floor, in one run on one machine: how many small transactions
+/// SQLite commits per second with the store's settings (WAL, `synchronous=NORMAL`, GRDB, one row
+/// of about a step result's size each), and how many no-op steps per second a chain runs on the
+/// SQLite store, where each step's result must be saved before the next step starts. Their ratio is
+/// the figure docs/performance.md tracks; it is independent of how fast the machine is.
+///
+/// `durable [--steps 3000] [--rounds 3]`: one JSON line per round, then the medians.
+enum DurableBenchmark {
+    static func run(_ arguments: [String]) async throws {
+        let steps = option("steps", in: arguments).flatMap(Int.init) ?? 3000
+        let rounds = option("rounds", in: arguments).flatMap(Int.init) ?? 3
+        var floors: [Double] = [], chains: [Double] = []
+        for round in 1...rounds {
+            let floor = try sqliteCommitsPerSecond(count: steps * 2)
+            let chain = try await chainStepsPerSecond(steps: steps)
+            floors.append(floor)
+            chains.append(chain.stepsPerSecond)
+            try emit([
+                "benchmark": "durable", "round": round, "steps": steps, "sqliteCommitsPerSecond": Int(floor),
+                "chainStepsPerSecond": Int(chain.stepsPerSecond), "chainCommits": chain.commits,
+                "ratio": (chain.stepsPerSecond / floor * 1000).rounded() / 1000,
+            ])
+        }
+        let (floor, chain) = (median(floors), median(chains))
+        try emit([
+            "benchmark": "durable-median", "rounds": rounds, "steps": steps, "sqliteCommitsPerSecond": Int(floor),
+            "chainStepsPerSecond": Int(chain), "ratio": (chain / floor * 1000).rounded() / 1000,
+        ])
+    }
+
+    /// Transactions of one insert each, on the calling thread, as the store writes.
+    static func sqliteCommitsPerSecond(count: Int) throws -> Double {
+        let path = temporaryPath("floor")
+        defer { removeDatabase(path) }
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        try pool.write { db in try db.execute(sql: "CREATE TABLE result (id INTEGER PRIMARY KEY, execution TEXT, step TEXT, body TEXT)") }
+        let body = String(repeating: "x", count: 200)
+        let start = ContinuousClock.now
+        for i in 0..<count {
+            try pool.writeWithoutTransaction { db in
+                try db.inTransaction {
+                    try db.execute(sql: "INSERT INTO result (execution, step, body) VALUES (?, ?, ?)", arguments: ["bench", "s\(i)", body])
+                    return .commit
+                }
+            }
+        }
+        return Double(count) / (ContinuousClock.now - start).seconds
+    }
+
+    /// A chain of `steps` no-op steps on a new SQLite store.
+    static func chainStepsPerSecond(steps: Int) async throws -> (stepsPerSecond: Double, commits: Int) {
+        let path = temporaryPath("chain")
+        defer { removeDatabase(path) }
+        let store = try SQLiteStore(path: path)
+        let workflow = try EngineBenchmark.generate(shape: "chain", steps: steps)
+        var executors = ExecutorRegistry.standard()
+        executors.register(NoopExecutor(), forAction: "noop")
+        return try await WorkflowEngine.withEngine(executors: executors, store: store) { engine in
+            try await engine.registerWorkflow(workflow)
+            let start = ContinuousClock.now
+            let started = try await engine.executeWorkflow(workflow.id)
+            let final = try await engine.waitForExecution(started.id)
+            let elapsed = ContinuousClock.now - start
+            guard final.status == .completed else { throw BenchmarkError(message: "the chain ended \(final.status.rawValue)") }
+            return (Double(steps) / elapsed.seconds, engine.storeCommits)
+        }
+    }
+
+    static func temporaryPath(_ name: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("novacron-bench-\(name)-\(UUID().uuidString).db").path
+    }
+
+    static func removeDatabase(_ path: String) {
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+    }
+
+    static func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+
+    static func emit(_ object: [String: Any]) throws {
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        print(String(decoding: data, as: UTF8.self))
+    }
+}
