@@ -148,11 +148,6 @@ enum ClusterBenchmark {
         }
     }
 
-    static func emit(_ object: [String: Any]) {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
-        print(String(decoding: data, as: UTF8.self))
-    }
-
     /// A `novacron serve` process beside this benchmark, on a free port.
     final class Node: Sendable {
         let process: Process

@@ -29,14 +29,14 @@ enum DurableBenchmark {
                 "grdbWritesPerSecond": Int(grdb), "chainStepsPerSecond": Int(chain.stepsPerSecond), "chainCommits": chain.commits,
                 "ratio": ratio(chain.stepsPerSecond, floor),
             ]
-            try emit(line)
+            emit(line)
         }
         let (floor, grdb, chain) = (median(floors), median(grdbs), median(chains))
         let summary: [String: Any] = [
             "benchmark": "durable-median", "rounds": rounds, "steps": steps, "sqliteCommitsPerSecond": Int(floor),
             "grdbWritesPerSecond": Int(grdb), "chainStepsPerSecond": Int(chain), "ratio": ratio(chain, floor),
         ]
-        try emit(summary)
+        emit(summary)
     }
 
     /// Transactions of one insert each through a prepared statement. `perWrite`: each one its own
@@ -98,9 +98,4 @@ enum DurableBenchmark {
     static func ratio(_ part: Double, _ whole: Double) -> Double { (part / whole * 1000).rounded() / 1000 }
 
     static func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
-
-    static func emit(_ object: [String: Any]) throws {
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-        print(String(decoding: data, as: UTF8.self))
-    }
 }

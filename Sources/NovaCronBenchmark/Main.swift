@@ -56,6 +56,12 @@ func option(_ name: String, in arguments: [String]) -> String? {
     return arguments[i + 1]
 }
 
+/// Prints `object` as one JSON line with sorted keys: a benchmark's result.
+func emit(_ object: [String: Any]) {
+    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+    print(String(decoding: data, as: UTF8.self))
+}
+
 struct BenchmarkError: Error, CustomStringConvertible {
     var message: String
     var description: String { message }

@@ -140,10 +140,7 @@ public struct ServeSettings: Sendable, Equatable {
         s.secretsFile = text(.secretsFile)
         if let v = try int(.maxParallel, 1...100_000) { s.maxParallel = v }
         if let v = text(.leaseDuration) {
-            do { s.leaseDuration = try DurationText.parse(v) } catch { throw EngineError(.invalidInput, "leaseDuration: \(error.message)") }
-            guard s.leaseDuration >= .seconds(1), s.leaseDuration <= .seconds(3600) else {
-                throw EngineError(.invalidInput, "leaseDuration: '\(v)' is not from 1s to 1h")
-            }
+            s.leaseDuration = try DurationText.parse(v, named: "leaseDuration", within: .seconds(1) ... .seconds(3600))
         }
         if let v = text(.drainGrace) {
             do { s.drainGrace = try DurationText.parse(v) } catch { throw EngineError(.invalidInput, "drainGrace: \(error.message)") }
@@ -152,17 +149,9 @@ public struct ServeSettings: Sendable, Equatable {
         if let v = text(.allowedHosts) {
             s.allowedHosts = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
         }
-        if let v = text(.idleTimeout) {
-            do { s.idleTimeout = try DurationText.parse(v) } catch { throw EngineError(.invalidInput, "idleTimeout: \(error.message)") }
-            guard s.idleTimeout >= .seconds(1), s.idleTimeout <= .seconds(3600) else {
-                throw EngineError(.invalidInput, "idleTimeout: '\(v)' is not from 1s to 1h")
-            }
-        }
+        if let v = text(.idleTimeout) { s.idleTimeout = try DurationText.parse(v, named: "idleTimeout", within: .seconds(1) ... .seconds(3600)) }
         if let v = text(.headerTimeout) {
-            do { s.headerTimeout = try DurationText.parse(v) } catch { throw EngineError(.invalidInput, "headerTimeout: \(error.message)") }
-            guard s.headerTimeout >= .seconds(1), s.headerTimeout <= .seconds(3600) else {
-                throw EngineError(.invalidInput, "headerTimeout: '\(v)' is not from 1s to 1h")
-            }
+            s.headerTimeout = try DurationText.parse(v, named: "headerTimeout", within: .seconds(1) ... .seconds(3600))
         }
         if let v = try int(.maxConnections, 1...1_000_000) { s.maxConnections = v }
         if let v = try int(.maxDefinitionBytes, 1024...(1 << 30)) { s.maxDefinitionBytes = v }

@@ -40,14 +40,11 @@ struct StoreOptions: ParsableArguments {
 
     /// How long this process holds an execution on PostgreSQL without renewing it:
     /// `NOVACRON_LEASE_DURATION` (as `serve` reads it), else 5 s.
-    static func leaseDuration() throws(EngineError) -> Duration {
+    static func leaseDuration() throws(StoreError) -> Duration {
         guard let text = ProcessInfo.processInfo.environment["NOVACRON_LEASE_DURATION"], !text.isEmpty else { return .seconds(5) }
-        let lease: Duration
-        do { lease = try DurationText.parse(text) } catch { throw EngineError(.invalidInput, "NOVACRON_LEASE_DURATION: \(error.message)") }
-        guard lease >= .seconds(1), lease <= .seconds(3600) else {
-            throw EngineError(.invalidInput, "NOVACRON_LEASE_DURATION: '\(text)' is not from 1s to 1h")
+        do { return try DurationText.parse(text, named: "NOVACRON_LEASE_DURATION", within: .seconds(1) ... .seconds(3600)) } catch {
+            throw StoreError(error.message)
         }
-        return lease
     }
 
     /// The SQLite database path these options name.
@@ -67,13 +64,8 @@ struct StoreOptions: ParsableArguments {
     /// `role` names this process among a cluster's nodes (`novacron cluster status`).
     func open(role: String = "client") async throws -> (any Store)? {
         guard !memory else { return nil }
-        let lease: Duration
-        do { lease = try Self.leaseDuration() } catch {
-            Console.err("error: \(error.message)")
-            throw ExitStatus.invalidInput
-        }
         do {
-            if let url = postgresURL { return try await PostgresStore(url: url, leaseDuration: lease, role: role) }
+            if let url = postgresURL { return try await PostgresStore(url: url, leaseDuration: try Self.leaseDuration(), role: role) }
             return try SQLiteStore(path: path, durability: durability)
         } catch {
             Console.err("error: \(error.message)")

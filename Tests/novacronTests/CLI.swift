@@ -194,8 +194,9 @@ enum CLI {
             try process.run()
             // A process that never ends (a wait nothing will end) fails its test instead of
             // holding the whole run until its time limit: reads and waits on it end here.
-            DispatchQueue.global().asyncAfter(deadline: .now() + CLI.hangLimit) { [self] in
-                guard process.isRunning else { return }
+            // Weakly: a test done with the process releases it (and its pipe) at once.
+            DispatchQueue.global().asyncAfter(deadline: .now() + CLI.hangLimit) { [weak self] in
+                guard let self, process.isRunning else { return }
                 hung.store(true, ordering: .relaxed)
                 kill(process.processIdentifier, SIGKILL)
             }
