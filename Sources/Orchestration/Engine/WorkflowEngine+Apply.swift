@@ -29,10 +29,14 @@ extension WorkflowEngine {
     /// not saved could not be recovered after a crash) and the error is its reason.
     func save(_ writes: [StoreWrite], for run: Run) async {
         guard let writer else { return }
+        let id = run.machine.values.executionID
         do {
             try await writer.wait(for: writer.enqueue(writes))
-            if lostLeases.take(run.machine.values.executionID) { leaseLost(run.machine.values.executionID) }
+            // Only this run is stopped: by now the execution may be a later run's (taken back).
+            if lostLeases.take(id), runs[id] === run { leaseLost(id) }
         } catch {
+            // A run handed over already: its writes failing says nothing about a later run.
+            if run.handedOver { return }
             if let leases = store as? any ExecutionLeases {
                 // Shared store: what was saved is the truth. Stop here; once the lease runs out,
                 // a node (this one too) carries the execution on from it, as after a crash.
@@ -146,12 +150,13 @@ extension WorkflowEngine {
                     .attempt(
                         executionID: id, step: step, attempt: attempt, request: request, signal: signal, cacheKey: key, rollback: false,
                         redactor: run.redactor,
-                        queued: run.machine.compiled.queues[run.machine.stepIndex(of: step)].map { queued(request, on: $0, run: run) }))
+                        queued: run.machine.compiled.queues[run.machine.stepIndex(of: step)].map { queued(request, on: $0, run: run) },
+                        owner: run.identity))
             case .scheduleRetry(let step, let attempt, let delay):
                 let result = run.machine.results[step]
                 emit(.stepRetrying(executionID: id, stepID: result.stepID, nextAttempt: attempt, delay: delay, error: result.error))
                 traceRetry(unit: step, delay: delay, run: run)
-                jobSink.yield(.timer(delay: delay, fire: .retry(executionID: id, step: step), stop: run.timers))
+                jobSink.yield(.timer(delay: delay, fire: .retry(executionID: id, step: step), stop: run.timers, owner: run.identity))
             case .cancelAttempts(let steps):
                 for step in steps { run.signals[step]?.fire() }
             case .startRollback(let step, _, let planned):
@@ -163,7 +168,8 @@ extension WorkflowEngine {
                 jobSink.yield(
                     .attempt(
                         executionID: id, step: step, attempt: request.attempt, request: request, signal: signal, cacheKey: nil, rollback: true,
-                        redactor: run.redactor, queued: run.machine.compiled.queues[step].map { queued(request, on: $0, run: run) }))
+                        redactor: run.redactor, queued: run.machine.compiled.queues[step].map { queued(request, on: $0, run: run) },
+                        owner: run.identity))
             case .suspend(let step, let attempt, _) where run.machine.results[step].waitReason.map(\.isConcurrency) == true:
                 let wait = SlotWait(executionID: id, unit: step, attempt: attempt)
                 jobSink.yield(.followUp { [weak self] in await self?.askSlot(wait) })
@@ -186,7 +192,7 @@ extension WorkflowEngine {
                             executionID: id, stepID: run.machine.results[step].stepID, attempt: 1, at: now(), queueWait: nil, inputFingerprint: nil))
                 }
             case .scheduleRollbackRetry(let step, _, let delay):
-                jobSink.yield(.timer(delay: delay, fire: .rollbackRetry(executionID: id, step: step), stop: run.timers))
+                jobSink.yield(.timer(delay: delay, fire: .rollbackRetry(executionID: id, step: step), stop: run.timers, owner: run.identity))
             case .stepFinished(let step):
                 run.signals[step] = nil
                 traceUnitFinished(step, run: run)
@@ -224,9 +230,11 @@ extension WorkflowEngine {
     /// Runs one job as a child task of ``run()``.
     nonisolated func perform(_ job: Job) async {
         switch job {
-        case .attempt(let executionID, let step, let attempt, let request, let signal, let cacheKey, let rollback, let redactor, let queued):
+        case .attempt(
+            let executionID, let step, let attempt, let request, let signal, let cacheKey, let rollback, let redactor, let queued, let owner):
             if let cacheKey, let outputs = await cache.lookup(cacheKey, now: time.now()) {
-                await attemptFinished(executionID, step: step, attempt: attempt, outcome: .success(outputs: outputs), cached: true, rollback: false)
+                await attemptFinished(
+                    executionID, step: step, attempt: attempt, outcome: .success(outputs: outputs), cached: true, rollback: false, owner: owner)
                 return
             }
             if let queued = request.queuedAt {
@@ -236,8 +244,8 @@ extension WorkflowEngine {
             }
             let outcome =
                 if let queued { await runQueued(queued, signal: signal) } else { await runAttempt(request, signal: signal, redactor: redactor) }
-            await attemptFinished(executionID, step: step, attempt: attempt, outcome: outcome, cached: false, rollback: rollback)
-        case .timer(let delay, let kind, let stop):
+            await attemptFinished(executionID, step: step, attempt: attempt, outcome: outcome, cached: false, rollback: rollback, owner: owner)
+        case .timer(let delay, let kind, let stop, let owner):
             let time = self.time
             let due = await withTaskGroup(of: Bool.self) { group in
                 group.addTask {
@@ -252,7 +260,7 @@ extension WorkflowEngine {
                 group.cancelAll()
                 return first
             }
-            if due { await timerFired(kind) }
+            if due { await timerFired(kind, owner: owner) }
         case .followUp(let work):
             await work()
         }
@@ -274,8 +282,13 @@ extension WorkflowEngine {
         }
     }
 
-    func attemptFinished(_ executionID: String, step: Int, attempt: Int, outcome raw: StepOutcome, cached: Bool, rollback: Bool) async {
-        guard !handedBack, let run = runs[executionID] else { return }
+    /// An attempt that `owner` started ended. Dropped when `owner` is no longer the execution's
+    /// run here: the execution was handed to another node meanwhile, perhaps taken back since
+    /// (a new run, which interrupted this attempt and runs the step again).
+    func attemptFinished(_ executionID: String, step: Int, attempt: Int, outcome raw: StepOutcome, cached: Bool, rollback: Bool, owner: RunIdentity)
+        async
+    {
+        guard !handedBack, let run = runs[executionID], run.identity === owner else { return }
         let outcome = run.redactor.redact(raw)
         let now = self.now()
         if rollback {
@@ -304,23 +317,25 @@ extension WorkflowEngine {
         traceAttemptClosed(unit: step, rollback: false, at: now, run: run)
     }
 
-    func timerFired(_ kind: TimerKind) async {
+    /// A timer that `owner` set is due; dropped when `owner` is no longer the execution's run here.
+    func timerFired(_ kind: TimerKind, owner: RunIdentity) async {
         guard !handedBack else { return }
+        func run(_ id: String) -> Run? { runs[id].flatMap { $0.identity === owner ? $0 : nil } }
         switch kind {
         case .retry(let id, let step):
-            guard let run = runs[id] else { return }
+            guard let run = run(id) else { return }
             await apply(run.machine.retryDue(step: step, now: now()), to: run)
         case .rollbackRetry(let id, let step):
-            guard let run = runs[id] else { return }
+            guard let run = run(id) else { return }
             await apply(run.machine.rollbackRetryDue(step: step, now: now()), to: run)
         case .waitUntil(let id, let step):
-            guard let run = runs[id] else { return }
+            guard let run = run(id) else { return }
             await apply(run.machine.untilReached(step: step, now: now()), to: run)
         case .waitTimeout(let id, let step):
-            guard let run = runs[id] else { return }
+            guard let run = run(id) else { return }
             await apply(run.machine.waitTimedOut(step: step, now: now()), to: run)
         case .workflowTimeout(let id, let timeout):
-            guard let run = runs[id], !run.machine.status.isTerminal else { return }
+            guard let run = run(id), !run.machine.status.isTerminal else { return }
             await apply(run.machine.timedOut(after: timeout, now: now()), to: run)
         }
     }

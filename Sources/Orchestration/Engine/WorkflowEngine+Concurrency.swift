@@ -37,7 +37,10 @@ extension WorkflowEngine {
         let actions = run.machine.start(now: now())
         if let timeout = run.machine.compiled.workflow.timeout, !run.machine.status.isTerminal {
             let elapsed = Duration.clamped(seconds: max(0, now().timeIntervalSince(run.machine.startedAt ?? now())))
-            jobSink.yield(.timer(delay: max(.zero, timeout - elapsed), fire: .workflowTimeout(executionID: id, timeout: timeout), stop: run.timers))
+            jobSink.yield(
+                .timer(
+                    delay: max(.zero, timeout - elapsed), fire: .workflowTimeout(executionID: id, timeout: timeout), stop: run.timers,
+                    owner: run.identity))
         }
         // Saved as pending while it waited for its slot: it runs now.
         if takingOver || (wasPending && run.machine.values.concurrencyKey != nil) { await save([.updateExecution(header(run))], for: run) }

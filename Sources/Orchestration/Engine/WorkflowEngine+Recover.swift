@@ -43,6 +43,7 @@ extension WorkflowEngine {
         var carried: [WorkflowExecution] = []
         // On a shared store, only what this node could claim: the lease is who runs it.
         let leases = store as? any ExecutionLeases
+        if leases != nil { await settleQueuedWrites() }
         let claimed = try await leases?.claimExecutions(only: only)
         var records: [ExecutionRecord] = []
         if let claimed {
@@ -89,6 +90,17 @@ extension WorkflowEngine {
             }
         }
         return carried
+    }
+
+    /// Waits until every write queued so far is committed or refused. The store fences a batch
+    /// with the holds this node has when the batch goes to it: a write a run made before its
+    /// execution was handed over, still queued when this node claims the execution back, would
+    /// pass as the new run's and overwrite what that run saved (a step that succeeded, run again
+    /// by the new run, with both attempts saved as succeeded). Claiming after the queue is
+    /// settled fences such writes with the hold they were made under.
+    private func settleQueuedWrites() async {
+        guard let writer else { return }
+        try? await writer.wait(for: writer.enqueue([]))
     }
 
     /// Carries on one unfinished execution; `nil` when it was abandoned with a reason.

@@ -20,6 +20,9 @@ import Tracing
 public actor WorkflowEngine {
     /// One running or retained execution. A class, so the machine is mutated in place.
     final class Run {
+        /// What this run's jobs carry: what they bring back is applied only while this is the
+        /// execution's run here, never to a later run of it (handed over, then taken back).
+        let identity = RunIdentity()
         var machine: ExecutionStateMachine
         var signals: [Int: OneShotSignal] = [:]
         let redactor: Redactor
@@ -63,11 +66,14 @@ public actor WorkflowEngine {
         /// `queued` when a worker serving the step's queue runs it (``runQueued(_:signal:)``).
         case attempt(
             executionID: String, step: Int, attempt: Int, request: StepRequest, signal: OneShotSignal, cacheKey: String?, rollback: Bool,
-            redactor: Redactor, queued: QueuedStep?)
-        case timer(delay: Duration, fire: TimerKind, stop: OneShotSignal)
+            redactor: Redactor, queued: QueuedStep?, owner: RunIdentity)
+        case timer(delay: Duration, fire: TimerKind, stop: OneShotSignal, owner: RunIdentity)
         /// What an observer handed back after an event.
         case followUp(ExecutionObserverFollowUp)
     }
+
+    /// One run of an execution in this engine, by identity.
+    final class RunIdentity: Sendable {}
 
     enum TimerKind: Sendable {
         case retry(executionID: String, step: Int)

@@ -1,0 +1,197 @@
+import Foundation
+import OrchestrationTesting
+import PostgresNIO
+import Synchronization
+import TestSupport
+import Testing
+
+@testable import Orchestration
+@testable import OrchestrationPostgres
+
+/// A node that loses an execution and later claims it back runs it as a new run: nothing the
+/// earlier run started — an attempt still ending, a write still queued — may pass as the new
+/// run's. Found by the cluster chaos test: a step that had succeeded ran again, and both of its
+/// attempts were saved as succeeded.
+@Suite("An execution taken back by the node that lost it")
+struct TakenBackTests {
+    static let workflow = """
+        name: taken-back
+        steps:
+          - {id: work, inputs: {command: "true"}}
+          - {id: after, dependencies: [work], inputs: {command: "true"}}
+        """
+
+    @Test("an attempt of the earlier run that ends after the execution was taken back does not end the new run's attempt")
+    func lateAttempt() async throws {
+        let url = try await TestPostgres.shared.database()
+        let storeA = try await PostgresStore(url: url, maximumConnections: 4, leaseDuration: .seconds(60), role: "serve")
+        let storeB = try await PostgresStore(url: url, maximumConnections: 4, leaseDuration: .seconds(60), role: "serve")
+        let gates = AttemptGates(held: ["work"])
+        try await withEngine(gates, store: storeA) { a in
+            try await a.registerWorkflow(try workflowDocument(Self.workflow))
+            let id = try await a.executeWorkflow("taken-back").id
+            await gates.started("\(id)/work#1")
+
+            // Another node takes it over, and A hears so: its run of the execution ends here.
+            try await Self.expireLease(url, id)
+            #expect(try await storeB.claimExecutions(only: [id]) == [id])
+            #expect(try await storeA.renewLeases() == [id])
+            await a.leaseLost(id)
+            // That node dies too; A takes the execution back, as a new run.
+            try await Self.expireLease(url, id)
+            #expect(try await a.recover(only: [id]).map(\.id) == [id])
+            await gates.started("\(id)/work#2")
+
+            // The first attempt ends now (a process that outlived its run): the new run's attempt
+            // of the step is still the one that counts.
+            gates.release("\(id)/work#1")
+            for _ in 0..<50 { _ = try? await a.getExecution(id) }
+            let meanwhile = try await a.getExecution(id)
+            #expect(meanwhile.stepResults["work"]?.status == .running, "\(meanwhile.stepResults["work"].map { "\($0)" } ?? "no result")")
+
+            gates.release("\(id)/work#2")
+            let final = try await a.waitForExecution(id)
+            #expect(final.status == .completed)
+            #expect(final.stepResults["work"]?.outputs["attempt"] == 2)
+            #expect(try await storeA.attempts(executionID: id, stepID: "work").map(\.status) == [.interrupted, .succeeded])
+        }
+    }
+
+    @Test("a write of the earlier run still queued when the execution is taken back is refused: the step's first attempt stays interrupted")
+    func queuedWrite() async throws {
+        let url = try await TestPostgres.shared.database()
+        let storeA = try await PostgresStore(url: url, maximumConnections: 4, leaseDuration: .seconds(60), role: "serve")
+        let storeB = try await PostgresStore(url: url, maximumConnections: 4, leaseDuration: .seconds(60), role: "serve")
+        let locker = try await PostgresStore(url: url, maximumConnections: 2, leaseDuration: .seconds(60), role: "test")
+        let gates = AttemptGates(held: ["work"])
+        try await withEngine(gates, store: storeA) { a in
+            try await a.registerWorkflow(try workflowDocument(Self.workflow))
+            let first = try await a.executeWorkflow("taken-back").id
+            let other = try await a.executeWorkflow("taken-back").id
+            await gates.started("\(first)/work#1")
+            await gates.started("\(other)/work#1")
+
+            // A's writes queue up: the batch in flight (the other execution's) waits for a lock.
+            let unlock = Doorbell(), locked = Doorbell()
+            let holding = Task {
+                try await locker.transaction("hold step_result") { connection in
+                    try await connection.execute("LOCK TABLE step_result IN SHARE MODE", logger: locker.logger)
+                    locked.ring()
+                    await unlock.wait()
+                }
+            }
+            await locked.wait()
+            gates.release("\(other)/work#1")
+            try await Self.waitForLockWait(url)
+            // The first execution's result is queued behind it, written while A holds it.
+            let queued = Doorbell()
+            a.observe { event in
+                if case .attemptFinished(first, "work", 1, _, _, _, _) = event { queued.ring() }
+            }
+            gates.release("\(first)/work#1")
+            await queued.wait()
+
+            // Another node takes the first execution over, A hears so, that node dies, A takes it back.
+            try await Self.expireLease(url, first)
+            #expect(try await storeB.claimExecutions(only: [first]) == [first])
+            storeA.forget(first)
+            await a.leaseLost(first)
+            try await Self.expireLease(url, first)
+            let recovering = Task { try await a.recover(only: [first]) }
+            // Before the fix the claim came at once, ahead of the queued write; now it waits for it.
+            for _ in 0..<20 where try await Self.epoch(url, first) < 3 { try await Task.sleep(for: .milliseconds(50)) }
+            unlock.ring()
+            try await holding.value
+
+            #expect(try await recovering.value.map(\.id) == [first])
+            await gates.started("\(first)/work#2")
+            gates.release("\(first)/work#2")
+            let final = try await a.waitForExecution(first)
+            #expect(final.status == .completed)
+            #expect(final.stepResults["work"]?.outputs["attempt"] == 2)
+            #expect(try await storeA.attempts(executionID: first, stepID: "work").map(\.status) == [.interrupted, .succeeded])
+            #expect(try await a.waitForExecution(other).status == .completed)
+        }
+    }
+
+    static func expireLease(_ url: String, _ id: String) async throws {
+        _ = try await TestPostgres.psql(url, "UPDATE execution SET lease_expires_at = 0 WHERE id = '\(id)'")
+    }
+
+    static func epoch(_ url: String, _ id: String) async throws -> Int {
+        Int(try await TestPostgres.psql(url, "SELECT lease_epoch FROM execution WHERE id = '\(id)'").trimmingCharacters(in: .whitespacesAndNewlines))
+            ?? 0
+    }
+
+    /// Returns once a session of the database waits for a lock (bounded: fails after 10 s).
+    static func waitForLockWait(_ url: String) async throws {
+        for _ in 0..<200 {
+            let waiting = try await TestPostgres.psql(url, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+            if (Int(waiting.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) > 0 { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        Issue.record("no write waited for the lock within 10 s")
+    }
+
+    func withEngine(_ gates: AttemptGates, store: PostgresStore, _ body: (WorkflowEngine) async throws -> Void) async throws {
+        var executors = ExecutorRegistry()
+        for type in StepType.allCases { executors.register(gates, for: type) }
+        try await WorkflowEngine.withEngine(executors: executors, store: store, body)
+    }
+}
+
+/// Attempts of the held steps end only when the test lets them ("execution/step#attempt"),
+/// cancelled or not — a process that finishes after its node stopped caring. Each succeeds with
+/// its attempt number as the output `attempt`; other steps succeed at once.
+final class AttemptGates: StepExecutor {
+    private struct State {
+        var started: Set<String> = []
+        var open: Set<String> = []
+        var waiting: [String: CheckedContinuation<Void, Never>] = [:]
+        var watchers: [(key: String, continuation: CheckedContinuation<Void, Never>)] = []
+    }
+    private let state = Mutex(State())
+    private let held: Set<String>
+
+    init(held: Set<String>) { self.held = held }
+
+    func execute(_ request: StepRequest, context: ExecutorContext) async -> StepOutcome {
+        let key = "\(request.executionID)/\(request.stepID)#\(request.attempt)"
+        let watching = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            s.started.insert(key)
+            defer { s.watchers.removeAll { $0.key == key } }
+            return s.watchers.filter { $0.key == key }.map(\.continuation)
+        }
+        for w in watching { w.resume() }
+        if held.contains(request.stepID) {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { s -> Bool in
+                    if s.open.contains(key) { return true }
+                    s.waiting[key] = c
+                    return false
+                }
+                if now { c.resume() }
+            }
+        }
+        return .success(outputs: ["attempt": .number(Double(request.attempt))])
+    }
+
+    func release(_ key: String) {
+        state.withLock { s -> CheckedContinuation<Void, Never>? in
+            s.open.insert(key)
+            return s.waiting.removeValue(forKey: key)
+        }?.resume()
+    }
+
+    /// Returns once the attempt `key` has started.
+    func started(_ key: String) async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { s -> Bool in
+                if s.started.contains(key) { return true }
+                s.watchers.append((key, c))
+                return false
+            }
+            if now { c.resume() }
+        }
+    }
+}
