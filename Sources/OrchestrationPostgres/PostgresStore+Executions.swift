@@ -24,20 +24,17 @@ extension PostgresStore: ExecutionStore {
                 return refused
             }
         }
-        // Only a hold the batch was written under is lost. Writes left over from before this node
-        // claimed an execution again (a recovery beside a self-fence) are refused, but the new
-        // claim stands: dropping it, or reporting it lost, stopped the recovered run for good while
-        // its lease, unrenewed here, kept other nodes off it until it ran out (the chaos test).
-        let lost = book.withLock { b -> Set<String> in
+        // Only a hold the batch was written under is given up. Writes left over from before this
+        // node claimed an execution again (a recovery beside a self-fence) are refused, but the
+        // new claim stands: dropping it stopped the recovered run for good while its lease,
+        // unrenewed here, kept other nodes off it until it ran out (the chaos test).
+        book.withLock { b in
             for id in batch.fresh { b.held[id] = 1 }
-            var lost: Set<String> = []
-            for id in refused where b.held[id] == epochs[id] {
-                b.held[id] = nil
-                lost.insert(id)
-            }
-            return lost
+            for id in refused where b.held[id] == epochs[id] { b.held[id] = nil }
         }
-        if !lost.isEmpty { throw LeaseLost(lost) }
+        // Every refused execution is named, whatever this node holds now: the run that wrote
+        // these did not save them and must not act on them (start the attempt they record).
+        if !refused.isEmpty { throw LeaseLost(refused) }
     }
 
     public func execution(id: String) async throws -> ExecutionRecord? {

@@ -114,6 +114,57 @@ struct TakenBackTests {
         }
     }
 
+    @Test("a write refused after this node gave the execution up (a self-fence) stops the run: the step it would start does not start")
+    func refusedAfterGivingUp() async throws {
+        let url = try await TestPostgres.shared.database()
+        let storeA = try await PostgresStore(url: url, maximumConnections: 4, leaseDuration: .seconds(60), role: "serve")
+        let storeB = try await PostgresStore(url: url, maximumConnections: 4, leaseDuration: .seconds(60), role: "serve")
+        let gates = AttemptGates(held: ["work"])
+        try await withEngine(gates, store: storeA) { a in
+            try await a.registerWorkflow(try workflowDocument(Self.workflow))
+            let id = try await a.executeWorkflow("taken-back").id
+            await gates.started("\(id)/work#1")
+            try await Self.expireLease(url, id)
+            #expect(try await storeB.claimExecutions(only: [id]) == [id])
+            // A self-fence gives the hold up before it stops the run: a write in between is refused
+            // while this node no longer holds the execution at the epoch it was written under.
+            storeA.forget(id)
+            gates.release("\(id)/work#1")
+            let heard = await #expect(throws: EngineError.self) { try await a.waitForExecution(id) }
+            #expect(heard?.code == .conflict, "\(String(describing: heard))")
+            #expect(!gates.hasStarted("\(id)/after#1"), "the step after started although its start was not saved")
+            #expect(try await storeB.attempts(executionID: id, stepID: nil).map(\.stepID) == ["work"])
+        }
+    }
+
+    @Test("an execution claimed again while its earlier run here has not stopped yet goes on from what was saved, and its waiter hears the end")
+    func claimedWhileStillRun() async throws {
+        let url = try await TestPostgres.shared.database()
+        let storeA = try await PostgresStore(url: url, maximumConnections: 4, leaseDuration: .seconds(60), role: "serve")
+        let storeB = try await PostgresStore(url: url, maximumConnections: 4, leaseDuration: .seconds(60), role: "serve")
+        let gates = AttemptGates(held: ["work"])
+        try await withEngine(gates, store: storeA) { a in
+            try await a.registerWorkflow(try workflowDocument(Self.workflow))
+            let id = try await a.executeWorkflow("taken-back").id
+            await gates.started("\(id)/work#1")
+            let waiting = Task { try await a.waitForExecution(id) }
+            // Another node takes it over; A's renewal finds so (the engine is told a moment later).
+            try await Self.expireLease(url, id)
+            #expect(try await storeB.claimExecutions(only: [id]) == [id])
+            #expect(try await storeA.renewLeases() == [id])
+            // Before the engine hears, that node dies and A claims the execution again.
+            try await Self.expireLease(url, id)
+            #expect(try await a.recover(only: [id]).map(\.id) == [id], "claimed, and carried on as a new run")
+            await gates.started("\(id)/work#2")
+            gates.release("\(id)/work#1")
+            gates.release("\(id)/work#2")
+            let final = try await waiting.value
+            #expect(final.status == .completed)
+            #expect(final.stepResults["work"]?.outputs["attempt"] == 2)
+            #expect(try await storeA.attempts(executionID: id, stepID: "work").map(\.status) == [.interrupted, .succeeded])
+        }
+    }
+
     static func expireLease(_ url: String, _ id: String) async throws {
         _ = try await TestPostgres.psql(url, "UPDATE execution SET lease_expires_at = 0 WHERE id = '\(id)'")
     }
@@ -182,6 +233,8 @@ final class AttemptGates: StepExecutor {
             return s.waiting.removeValue(forKey: key)
         }?.resume()
     }
+
+    func hasStarted(_ key: String) -> Bool { state.withLock { $0.started.contains(key) } }
 
     /// Returns once the attempt `key` has started.
     func started(_ key: String) async {

@@ -32,8 +32,12 @@ extension WorkflowEngine {
         let id = run.machine.values.executionID
         do {
             try await writer.wait(for: writer.enqueue(writes))
-            // Only this run is stopped: by now the execution may be a later run's (taken back).
-            if lostLeases.take(id), runs[id] === run { leaseLost(id) }
+        } catch let lost as LeaseLost where !lost.executionIDs.contains(id) {
+            // Another execution's writes in the batch were refused; this one's committed.
+        } catch is LeaseLost {
+            // Refused: another node holds it, or this node gave it up meanwhile. Only this run
+            // stops (by now the execution may be a later run's here, taken back).
+            if runs[id] === run { leaseLost(id) }
         } catch {
             // A run handed over already: its writes failing says nothing about a later run.
             if run.handedOver { return }

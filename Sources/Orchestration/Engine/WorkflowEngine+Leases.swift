@@ -2,15 +2,6 @@ import Foundation
 import Logging
 import Synchronization
 
-/// The executions whose writes the store refused because another node took them over
-/// (``LeaseLost``), noted by the group commit and picked up by the execution's next save.
-final class LeaseLosses: Sendable {
-    private let ids = Mutex<Set<String>>([])
-    func add(_ lost: Set<String>) { ids.withLock { $0.formUnion(lost) } }
-    /// Whether `id` was lost, forgetting it.
-    func take(_ id: String) -> Bool { ids.withLock { $0.remove(id) != nil } }
-}
-
 extension WorkflowEngine {
     /// Renews the store's leases every third of their duration while ``run()`` runs, and stops
     /// here what another node took over. When the store cannot renew them in time (five sixths of

@@ -46,6 +46,30 @@ extension WorkflowEngine {
         if leases != nil { await settleQueuedWrites() }
         let claimed = try await leases?.claimExecutions(only: only)
         var records: [ExecutionRecord] = []
+        // Claimed although still run here: this node had given it up (its lease lost, or not
+        // renewed in time) and that run has not stopped yet. Its state may be behind what was
+        // saved since (another node may have run steps), and its writes would now pass under
+        // the new claim: it stops, and the execution goes on from what was saved. Whoever waits
+        // for its end waits for the new run's.
+        var waiting: [String: [EndWaiter]] = [:]
+        for id in claimed ?? [] {
+            guard let stale = runs[id], !stale.handedOver else { continue }
+            waiting[id] = stale.waiters
+            stale.waiters.removeAll()
+            leaseLost(id, because: "this node gave it up and claimed it again; it goes on from what was saved")
+        }
+        defer {
+            // Those whose run could not be carried on hear why.
+            for (id, waiters) in waiting {
+                if let run = runs[id], let final = run.final {
+                    for w in waiters { w.settle(.success(final)) }
+                } else if let run = runs[id] {
+                    run.waiters += waiters
+                } else {
+                    for w in waiters { w.settle(.failure(EngineError(.conflict, "execution \(id) could not be carried on here"))) }
+                }
+            }
+        }
         if let claimed {
             do {
                 for id in claimed { if let record = try await store.execution(id: id) { records.append(record) } }
@@ -183,10 +207,6 @@ extension WorkflowEngine {
         // Recovered meanwhile by another path (a parent's workflow step carrying its child on).
         guard runs[e.id] == nil else { return nil }
         let run = Run(machine: machine, redactor: Redactor(secrets: secretValues.values))
-        // A refusal noted for an earlier run of it here (before this node lost it and claimed it
-        // again) is not this run's: it would stop the run at its first save while the new lease
-        // kept other nodes off it.
-        _ = lostLeases.take(e.id)
         run.workflowHash = record.workflowHash
         run.options = record.options
         run.createdAt = record.createdAt

@@ -100,8 +100,6 @@ public actor WorkflowEngine {
     /// Writes to the store in order, group-committed; the engine waits for a write before it
     /// acts on the change, so nothing starts before what led to it is saved.
     let writer: GroupCommitQueue<StoreWrite, Void>?
-    /// Executions whose writes the store refused: another node holds them (``ExecutionLeases``).
-    let lostLeases = LeaseLosses()
     /// Who waits for outcomes of attempts that workers run (``StepQueue``).
     let queuedOutcomes = OutcomeWaiters()
     /// Puts attempts in their queues, group-committed like the writes (on a ``StepQueue`` store).
@@ -157,11 +155,11 @@ public actor WorkflowEngine {
     ) {
         self.store = store
         self.estimates = estimates
-        let lostLeases = self.lostLeases
         self.writer = store.map { store in
             GroupCommitQueue(closedError: StoreError("the engine stopped before this was saved")) { writes in
-                // The rest of the batch committed; the executions named are another node's now.
-                do { try await store.apply(writes) } catch let lost as LeaseLost { lostLeases.add(lost.executionIDs) }
+                // A LeaseLost fails the batch for every waiter: each save reads from it whether
+                // its own execution's writes were refused (the rest of the batch committed).
+                try await store.apply(writes)
                 return writes.map { _ in () }
             }
         }
