@@ -20,7 +20,7 @@ for path, operations in sorted(document["paths"].items()):
     for method in ("post", "put", "patch"):
         if method not in operations:
             continue
-        concrete = "/api/v1" + re.sub(r"\{[^}]+\}", "nope", path)
+        concrete = ("" if path.startswith("/api/") else "/api/v1") + re.sub(r"\{[^}]+\}", "nope", path)
         connection = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
         try:
             connection.putrequest(method.upper(), concrete)
