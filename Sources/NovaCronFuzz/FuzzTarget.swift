@@ -22,17 +22,6 @@ enum FuzzTarget: String, CaseIterable {
     /// A W3C `traceparent`, then a `tracestate` on the next line.
     case traceparent
 
-    /// The target `NOVACRON_FUZZ_TARGET` names.
-    static let selected: FuzzTarget = {
-        let name = ProcessInfo.processInfo.environment["NOVACRON_FUZZ_TARGET"] ?? ""
-        guard let target = FuzzTarget(rawValue: name) else {
-            FileHandle.standardError.write(
-                Data("NOVACRON_FUZZ_TARGET must be one of: \(allCases.map(\.rawValue).joined(separator: ", ")) (got '\(name)')\n".utf8))
-            exit(2)
-        }
-        return target
-    }()
-
     func run(_ bytes: [UInt8]) {
         let text = String(decoding: bytes, as: UTF8.self)
         switch self {

@@ -1,24 +1,20 @@
 import Foundation
 
-// Replays inputs through a fuzz target's checks: `novacron-fuzz TARGET FILE…`. The tests run every
+// `novacron-fuzz TARGET FILE…` replays inputs through a fuzz target's checks; the tests run every
 // seed and regression input in Tests/Fixtures/fuzz this way (FuzzCorpusTests).
-//
-// `LLVMFuzzerTestOneInput` is libFuzzer's entry point, for a libFuzzer build of these targets. That
-// build is not wired up yet (docs/reliability.md#fuzzing says why): `swift build --sanitize=fuzzer`
-// also links the package's build-tool executables against libFuzzer's `main`.
+// `novacron-fuzz --libfuzzer TARGET [libFuzzer options] CORPUS…` fuzzes it, in the libFuzzer
+// build that scripts/fuzz makes.
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    FuzzTarget.selected.run(data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? [])
-    return 0
-}
-
-let arguments = CommandLine.arguments.dropFirst()
+var arguments = Array(CommandLine.arguments.dropFirst())
+let fuzzing = arguments.first == "--libfuzzer"
+if fuzzing { arguments.removeFirst() }
 guard let name = arguments.first, let target = FuzzTarget(rawValue: name) else {
     FileHandle.standardError.write(
-        Data("usage: novacron-fuzz TARGET FILE…  (TARGET: \(FuzzTarget.allCases.map(\.rawValue).joined(separator: ", ")))\n".utf8))
+        Data(
+            "usage: novacron-fuzz [--libfuzzer] TARGET FILE…  (TARGET: \(FuzzTarget.allCases.map(\.rawValue).joined(separator: ", ")))\n".utf8))
     exit(2)
 }
+if fuzzing { exit(LibFuzzer.run(target, options: Array(arguments.dropFirst()))) }
 for file in arguments.dropFirst() {
     guard let data = FileManager.default.contents(atPath: file) else {
         FileHandle.standardError.write(Data("novacron-fuzz: cannot read \(file)\n".utf8))
