@@ -165,6 +165,30 @@ struct TakenBackTests {
         }
     }
 
+    @Test("a command taken for an execution that was handed over before it was carried out goes on to the node that holds it now")
+    func commandHandedOn() async throws {
+        let url = try await TestPostgres.shared.database()
+        let storeA = try await PostgresStore(url: url, maximumConnections: 4, leaseDuration: .seconds(60), role: "serve")
+        let storeB = try await PostgresStore(url: url, maximumConnections: 4, leaseDuration: .seconds(60), role: "serve")
+        let gates = AttemptGates(held: ["work"])
+        try await withEngine(gates, store: storeA) { a in
+            try await a.registerWorkflow(try workflowDocument(Self.workflow))
+            let id = try await a.executeWorkflow("taken-back").id
+            await gates.started("\(id)/work#1")
+            // A took a cancel for it; before A carries it out, the execution goes to another node.
+            try await Self.expireLease(url, id)
+            #expect(try await storeB.claimExecutions(only: [id]) == [id])
+            #expect(try await storeA.renewLeases() == [id])
+            await a.leaseLost(id)
+            await a.carryOut([(id, .cancel(reason: "stop it"))], from: storeA)
+            // The node holding it now gets the command.
+            let taken = try await storeB.takeCommands()
+            #expect(taken.map(\.executionID) == [id], "the cancel was lost: \(taken)")
+            #expect(taken.first.map { "\($0.command)" }?.contains("stop it") == true, "\(taken)")
+            gates.release("\(id)/work#1")
+        }
+    }
+
     static func expireLease(_ url: String, _ id: String) async throws {
         _ = try await TestPostgres.psql(url, "UPDATE execution SET lease_expires_at = 0 WHERE id = '\(id)'")
     }

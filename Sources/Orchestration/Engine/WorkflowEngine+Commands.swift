@@ -39,12 +39,29 @@ extension WorkflowEngine {
             await channel.waitForCommands(upTo: .seconds(2))
             if Task.isCancelled { return }
             guard let commands = try? await channel.takeCommands() else { continue }
-            for (id, command) in commands {
-                do { try await carryOut(command, on: id) } catch {
-                    logger.warning(
-                        "a command from another node could not be carried out",
-                        metadata: ["execution": "\(id)", "command": "\(command)", "error": "\(error)"])
-                }
+            await carryOut(commands, from: channel)
+        }
+    }
+
+    /// Carries out commands taken from the store. One whose execution was handed to another node
+    /// before it was carried out here, or while (what this node did of it was then not saved),
+    /// goes back to the store for the node that carries the execution on.
+    func carryOut(_ commands: [(executionID: String, command: ExecutionCommand)], from channel: any ExecutionCommands) async {
+        for (id, command) in commands {
+            do { try await carryOut(command, on: id) } catch {
+                logger.warning(
+                    "a command from another node could not be carried out",
+                    metadata: ["execution": "\(id)", "command": "\(command)", "error": "\(error)"])
+            }
+            guard runs[id] == nil, handedOverReasons[id] != nil else { continue }
+            do {
+                try await channel.sendCommand(command, to: id)
+                logger.info(
+                    "a command for an execution handed over meanwhile goes on to its node", metadata: ["execution": "\(id)", "command": "\(command)"])
+            } catch {
+                logger.error(
+                    "a command for an execution handed over meanwhile is lost: the store failed",
+                    metadata: ["execution": "\(id)", "command": "\(command)", "error": "\(error)"])
             }
         }
     }
