@@ -23,14 +23,8 @@ struct TakenBackTests {
 
     @Test("an attempt of the earlier run that ends after the execution was taken back does not end the new run's attempt")
     func lateAttempt() async throws {
-        let url = try await TestPostgres.shared.database()
-        let storeA = try await PostgresStore(url: url, maximumConnections: 4, leaseDuration: .seconds(60), role: "serve")
-        let storeB = try await PostgresStore(url: url, maximumConnections: 4, leaseDuration: .seconds(60), role: "serve")
-        let gates = AttemptGates(held: ["work"])
-        try await withEngine(gates, store: storeA) { a in
-            try await a.registerWorkflow(try workflowDocument(Self.workflow))
-            let id = try await a.executeWorkflow("taken-back").id
-            await gates.started("\(id)/work#1")
+        try await Self.onNodeA { url, a, storeA, storeB, gates in
+            let id = try await Self.start(a, gates)
 
             // Another node takes it over, and A hears so: its run of the execution ends here.
             try await Self.expireLease(url, id)
@@ -59,13 +53,8 @@ struct TakenBackTests {
 
     @Test("a write of the earlier run still queued when the execution is taken back is refused: the step's first attempt stays interrupted")
     func queuedWrite() async throws {
-        let url = try await TestPostgres.shared.database()
-        let storeA = try await PostgresStore(url: url, maximumConnections: 4, leaseDuration: .seconds(60), role: "serve")
-        let storeB = try await PostgresStore(url: url, maximumConnections: 4, leaseDuration: .seconds(60), role: "serve")
-        let locker = try await PostgresStore(url: url, maximumConnections: 2, leaseDuration: .seconds(60), role: "test")
-        let gates = AttemptGates(held: ["work"])
-        try await withEngine(gates, store: storeA) { a in
-            try await a.registerWorkflow(try workflowDocument(Self.workflow))
+        try await Self.onNodeA { url, a, storeA, storeB, gates in
+            let locker = try await PostgresStore(url: url, maximumConnections: 2, leaseDuration: .seconds(60), role: "test")
             let first = try await a.executeWorkflow("taken-back").id
             let other = try await a.executeWorkflow("taken-back").id
             await gates.started("\(first)/work#1")
@@ -116,14 +105,8 @@ struct TakenBackTests {
 
     @Test("a write refused after this node gave the execution up (a self-fence) stops the run: the step it would start does not start")
     func refusedAfterGivingUp() async throws {
-        let url = try await TestPostgres.shared.database()
-        let storeA = try await PostgresStore(url: url, maximumConnections: 4, leaseDuration: .seconds(60), role: "serve")
-        let storeB = try await PostgresStore(url: url, maximumConnections: 4, leaseDuration: .seconds(60), role: "serve")
-        let gates = AttemptGates(held: ["work"])
-        try await withEngine(gates, store: storeA) { a in
-            try await a.registerWorkflow(try workflowDocument(Self.workflow))
-            let id = try await a.executeWorkflow("taken-back").id
-            await gates.started("\(id)/work#1")
+        try await Self.onNodeA { url, a, storeA, storeB, gates in
+            let id = try await Self.start(a, gates)
             try await Self.expireLease(url, id)
             #expect(try await storeB.claimExecutions(only: [id]) == [id])
             // A self-fence gives the hold up before it stops the run: a write in between is refused
@@ -139,14 +122,8 @@ struct TakenBackTests {
 
     @Test("an execution claimed again while its earlier run here has not stopped yet goes on from what was saved, and its waiter hears the end")
     func claimedWhileStillRun() async throws {
-        let url = try await TestPostgres.shared.database()
-        let storeA = try await PostgresStore(url: url, maximumConnections: 4, leaseDuration: .seconds(60), role: "serve")
-        let storeB = try await PostgresStore(url: url, maximumConnections: 4, leaseDuration: .seconds(60), role: "serve")
-        let gates = AttemptGates(held: ["work"])
-        try await withEngine(gates, store: storeA) { a in
-            try await a.registerWorkflow(try workflowDocument(Self.workflow))
-            let id = try await a.executeWorkflow("taken-back").id
-            await gates.started("\(id)/work#1")
+        try await Self.onNodeA { url, a, storeA, storeB, gates in
+            let id = try await Self.start(a, gates)
             let waiting = Task { try await a.waitForExecution(id) }
             // Another node takes it over; A's renewal finds so (the engine is told a moment later).
             try await Self.expireLease(url, id)
@@ -167,14 +144,8 @@ struct TakenBackTests {
 
     @Test("a command taken for an execution that was handed over before it was carried out goes on to the node that holds it now")
     func commandHandedOn() async throws {
-        let url = try await TestPostgres.shared.database()
-        let storeA = try await PostgresStore(url: url, maximumConnections: 4, leaseDuration: .seconds(60), role: "serve")
-        let storeB = try await PostgresStore(url: url, maximumConnections: 4, leaseDuration: .seconds(60), role: "serve")
-        let gates = AttemptGates(held: ["work"])
-        try await withEngine(gates, store: storeA) { a in
-            try await a.registerWorkflow(try workflowDocument(Self.workflow))
-            let id = try await a.executeWorkflow("taken-back").id
-            await gates.started("\(id)/work#1")
+        try await Self.onNodeA { url, a, storeA, storeB, gates in
+            let id = try await Self.start(a, gates)
             // A took a cancel for it; before A carries it out, the execution goes to another node.
             try await Self.expireLease(url, id)
             #expect(try await storeB.claimExecutions(only: [id]) == [id])
@@ -208,10 +179,29 @@ struct TakenBackTests {
         Issue.record("no write waited for the lock within 10 s")
     }
 
-    func withEngine(_ gates: AttemptGates, store: PostgresStore, _ body: (WorkflowEngine) async throws -> Void) async throws {
+    /// Node A (an engine on `storeA`, its attempts behind `gates`, the workflow registered) and
+    /// the store of another node B, on a new database at `url`. Leases last a minute: nothing
+    /// runs out unless the test says so.
+    static func onNodeA(
+        _ body: (_ url: String, _ a: WorkflowEngine, _ storeA: PostgresStore, _ storeB: PostgresStore, _ gates: AttemptGates) async throws -> Void
+    ) async throws {
+        let url = try await TestPostgres.shared.database()
+        let storeA = try await PostgresStore(url: url, maximumConnections: 4, leaseDuration: .seconds(60), role: "serve")
+        let storeB = try await PostgresStore(url: url, maximumConnections: 4, leaseDuration: .seconds(60), role: "serve")
+        let gates = AttemptGates(held: ["work"])
         var executors = ExecutorRegistry()
         for type in StepType.allCases { executors.register(gates, for: type) }
-        try await WorkflowEngine.withEngine(executors: executors, store: store, body)
+        try await WorkflowEngine.withEngine(executors: executors, store: storeA) { a in
+            try await a.registerWorkflow(try workflowDocument(Self.workflow))
+            try await body(url, a, storeA, storeB, gates)
+        }
+    }
+
+    /// Starts an execution on A; returns its id once its first attempt of `work` runs.
+    static func start(_ a: WorkflowEngine, _ gates: AttemptGates) async throws -> String {
+        let id = try await a.executeWorkflow("taken-back").id
+        await gates.started("\(id)/work#1")
+        return id
     }
 }
 

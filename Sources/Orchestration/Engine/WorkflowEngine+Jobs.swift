@@ -1,0 +1,119 @@
+import Foundation
+import Logging
+
+/// The engine's jobs, run as child tasks of ``WorkflowEngine/run()``: an attempt (here or on a
+/// worker's queue) and a timer, and what their ends do to the run that started them.
+extension WorkflowEngine {
+    /// Runs one job as a child task of ``run()``.
+    nonisolated func perform(_ job: Job) async {
+        switch job {
+        case .attempt(
+            let executionID, let step, let attempt, let request, let signal, let cacheKey, let rollback, let redactor, let queued, let owner):
+            if let cacheKey, let outputs = await cache.lookup(cacheKey, now: time.now()) {
+                await attemptFinished(
+                    executionID, step: step, attempt: attempt, outcome: .success(outputs: outputs), cached: true, rollback: false, owner: owner)
+                return
+            }
+            if let queued = request.queuedAt {
+                emit(
+                    .stepScheduled(
+                        executionID: executionID, stepID: request.stepID, latency: .clamped(seconds: max(0, time.now().timeIntervalSince(queued)))))
+            }
+            let outcome =
+                if let queued { await runQueued(queued, signal: signal) } else { await runAttempt(request, signal: signal, redactor: redactor) }
+            await attemptFinished(executionID, step: step, attempt: attempt, outcome: outcome, cached: false, rollback: rollback, owner: owner)
+        case .timer(let delay, let kind, let stop, let owner):
+            let time = self.time
+            let due = await withTaskGroup(of: Bool.self) { group in
+                group.addTask {
+                    do { try await time.sleep(for: delay) } catch { return false }
+                    return true
+                }
+                group.addTask {
+                    await stop.wait()
+                    return false
+                }
+                let first = await group.next() ?? false
+                group.cancelAll()
+                return first
+            }
+            if due { await timerFired(kind, owner: owner) }
+        case .followUp(let work):
+            await work()
+        }
+    }
+
+    /// Runs the attempt here (``AttemptRunner``), recording the process group it starts.
+    nonisolated func runAttempt(_ request: StepRequest, signal: OneShotSignal, redactor: Redactor) async -> StepOutcome {
+        var executors = self.executors
+        // A workflow step's child is started by this engine.
+        if request.type == .workflow, !configuration.modelsEveryStep {
+            executors.register(ChildWorkflowExecutor(engine: self), for: .workflow)
+        }
+        let runner = AttemptRunner(executors: executors, context: context, time: time)
+        guard let writer else { return await runner.run(request, signal: signal, redactor: redactor) }
+        return await runner.run(request, signal: signal, redactor: redactor) { process in
+            _ = writer.enqueue([
+                .attemptProcess(executionID: request.executionID, stepID: request.stepID, attempt: request.attempt, process: process)
+            ])
+        }
+    }
+
+    /// An attempt that `owner` started ended. Dropped when `owner` is no longer the execution's
+    /// run here: the execution was handed to another node meanwhile, perhaps taken back since
+    /// (a new run, which interrupted this attempt and runs the step again).
+    func attemptFinished(_ executionID: String, step: Int, attempt: Int, outcome raw: StepOutcome, cached: Bool, rollback: Bool, owner: RunIdentity)
+        async
+    {
+        guard !handedBack, let run = runs[executionID], run.identity === owner else { return }
+        let outcome = run.redactor.redact(raw)
+        let now = self.now()
+        if rollback {
+            if let id = run.machine.compiled.rollbacks[step]?.id {
+                if !outcome.log.isEmpty { run.logs[id] = outcome.log }
+                emitFinished(id, attempt: attempt, outcome: outcome, cached: false, startedAt: run.rollbackStart ?? now, now: now, run: run)
+            }
+            traceAttemptEnded(unit: step, rollback: true, outcome: outcome, cached: false, run: run)
+            await apply(run.machine.rollbackAttemptFinished(step: step, outcome: outcome, now: now), to: run)
+            traceAttemptClosed(unit: step, rollback: true, at: now, run: run)
+            return
+        }
+        if writer != nil { run.lastOutcome[step] = outcome.status(cached: cached) }
+        emitFinished(
+            run.machine.results[step].stepID, attempt: attempt, outcome: outcome, cached: cached,
+            startedAt: run.machine.attemptStartedAt[step] ?? now, now: now, run: run)
+        if !outcome.log.isEmpty || run.logs[run.machine.results[step].stepID] != nil {
+            run.logs[run.machine.results[step].stepID] = outcome.log
+        }
+        if outcome.succeeded, !cached, let key = run.cacheKeys[step], let policy = run.machine.compiled.cachePolicies[run.machine.stepIndex(of: step)]
+        {
+            await cache.store(key, outputs: outcome.outputs, expires: now.addingTimeInterval(policy.ttl.seconds))
+        }
+        traceAttemptEnded(unit: step, rollback: false, outcome: outcome, cached: cached, run: run)
+        await apply(run.machine.attemptFinished(step: step, outcome: outcome, cached: cached, now: now), to: run)
+        traceAttemptClosed(unit: step, rollback: false, at: now, run: run)
+    }
+
+    /// A timer that `owner` set is due; dropped when `owner` is no longer the execution's run here.
+    func timerFired(_ kind: TimerKind, owner: RunIdentity) async {
+        guard !handedBack else { return }
+        func run(_ id: String) -> Run? { runs[id].flatMap { $0.identity === owner ? $0 : nil } }
+        switch kind {
+        case .retry(let id, let step):
+            guard let run = run(id) else { return }
+            await apply(run.machine.retryDue(step: step, now: now()), to: run)
+        case .rollbackRetry(let id, let step):
+            guard let run = run(id) else { return }
+            await apply(run.machine.rollbackRetryDue(step: step, now: now()), to: run)
+        case .waitUntil(let id, let step):
+            guard let run = run(id) else { return }
+            await apply(run.machine.untilReached(step: step, now: now()), to: run)
+        case .waitTimeout(let id, let step):
+            guard let run = run(id) else { return }
+            await apply(run.machine.waitTimedOut(step: step, now: now()), to: run)
+        case .workflowTimeout(let id, let timeout):
+            guard let run = run(id), !run.machine.status.isTerminal else { return }
+            await apply(run.machine.timedOut(after: timeout, now: now()), to: run)
+        }
+    }
+}
