@@ -148,7 +148,7 @@ extension WorkflowEngine {
                 record.execution.startedAt = run.createdAt
             }
             record.execution.stepResults = options.reuse
-            do { try await writer.wait(for: writer.enqueue([.createExecution(record)] + (link.map { [$0] } ?? []))) } catch {
+            do { try await writer.commit([.createExecution(record)] + (link.map { [$0] } ?? [])) } catch {
                 run.rootSpan?.fail("cannot save the execution")
                 run.rootSpan?.end(at: now())
                 tracing?.forget(id)

@@ -31,7 +31,7 @@ extension WorkflowEngine {
         guard let writer else { return }
         let id = run.machine.values.executionID
         do {
-            try await writer.wait(for: writer.enqueue(writes))
+            try await writer.commit(writes)
         } catch let lost as LeaseLost where !lost.executionIDs.contains(id) {
             // Another execution's writes in the batch were refused; this one's committed.
         } catch is LeaseLost {

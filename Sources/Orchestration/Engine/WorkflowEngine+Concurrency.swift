@@ -150,7 +150,7 @@ extension WorkflowEngine {
     func releaseStray(_ executionID: String, stepID: String) async {
         let release: [StoreWrite] = [.releaseSlots(executionID: executionID, stepID: stepID)]
         if let writer, store is any ConcurrencyStore {
-            _ = try? await writer.wait(for: writer.enqueue(release))
+            _ = try? await writer.commit(release)
         } else {
             try? await memoryStore.apply(release)
         }

@@ -1,8 +1,12 @@
 import Synchronization
 
-/// Items queued by many tasks and committed by one loop, in batches: what is queued while one
-/// batch commits goes into the next (group commit), so a durable store pays one transaction for
-/// many writes. The engine's store writes and the event bus's events both go through one.
+/// Items queued by many tasks and committed in batches: what is queued while one batch commits
+/// goes into the next (group commit), so a durable store pays one transaction for many writes.
+/// The engine's store writes and the event bus's events both go through one.
+///
+/// One batch commits at a time, either in the loop (``run()``) or by a caller of ``commit(_:)``
+/// that finds nobody committing: it commits on its own executor, so a serial chain of writes
+/// (each waiting for the one before) never wakes the loop's thread and is woken back from it.
 ///
 /// Every item gets a ticket, its position in the queue (from 1). Waiting for a ticket returns
 /// once that item and every earlier one are committed, or throws the error of the batch that held
@@ -19,11 +23,11 @@ import Synchronization
 /// ```
 package final class GroupCommitQueue<Item: Sendable, Output: Sendable>: Sendable {
     /// Commits a batch, all or nothing; returns one output per item, in order.
-    package typealias Commit = @Sendable ([Item]) async throws -> [Output]
+    package typealias Commit = nonisolated(nonsending) @Sendable ([Item]) async throws -> [Output]
     /// Called after a batch committed and its waiters were resumed, before the next batch.
     package typealias Committed = @Sendable ([Output]) async -> Void
 
-    private struct State {
+    fileprivate struct State {
         var queue: [Item] = []
         var enqueued = 0
         var committed = 0
@@ -31,6 +35,8 @@ package final class GroupCommitQueue<Item: Sendable, Output: Sendable>: Sendable
         var failures: [(from: Int, upTo: Int, error: any Error)] = []
         var waiters: [(ticket: Int, continuation: CheckedContinuation<Output?, any Error>)] = []
         var wake: CheckedContinuation<Void, Never>?
+        /// Whether a batch is being committed now (by the loop or by a caller of ``commit(_:)``).
+        var committing = false
         var batches = 0
         var closed = false
         /// When the batch being committed now went to the store.
@@ -63,16 +69,40 @@ package final class GroupCommitQueue<Item: Sendable, Output: Sendable>: Sendable
             guard !items.isEmpty else { return (s.enqueued, nil) }
             s.queue.append(contentsOf: items)
             s.enqueued += items.count
-            defer { s.wake = nil }
-            return (s.enqueued, s.wake)
+            // Whoever commits now wakes the loop when done.
+            return (s.enqueued, s.committing ? nil : s.takeWake())
         }
         wake?.resume()
         return ticket
     }
 
+    /// Queues `items` and returns once they and every earlier item are committed; throws the
+    /// error of the batch that held them, or `closedError` when the loop stopped. When no batch
+    /// is being committed, the caller commits what is queued itself, on its own executor.
+    package nonisolated(nonsending) func commit(_ items: [Item]) async throws {
+        let ticket = state.withLock { s -> Int? in
+            guard !s.closed else { return nil }
+            s.queue.append(contentsOf: items)
+            s.enqueued += items.count
+            return s.enqueued
+        }
+        guard let ticket else { throw closedError }
+        // Let whatever else is ready on this executor queue its writes first (other executions'
+        // attempts that ended meanwhile): they go into this batch instead of one each.
+        await Task.yield()
+        let next = state.withLock { s -> (ticket: Int, batch: Batch<Item>?) in
+            guard !s.committing, !s.queue.isEmpty, ticket > s.committed else { return (ticket, nil) }
+            return (ticket, s.takeBatch(limit: batchLimit))
+        }
+        guard let batch = next.batch else { return try await wait(for: next.ticket) }
+        let result = await commitBatch(batch)
+        guard next.ticket <= batch.upTo else { return try await wait(for: next.ticket) }
+        if case .failure(let error) = result { throw error }
+    }
+
     /// Returns once every item up to `ticket` is committed; throws the error of a failed batch
     /// that held one of them, or `closedError` when the loop stopped first.
-    package func wait(for ticket: Int) async throws {
+    package nonisolated(nonsending) func wait(for ticket: Int) async throws {
         _ = try await withCheckedThrowingContinuation { (c: CheckedContinuation<Output?, any Error>) in
             let outcome = state.withLock { s -> Result<Bool, any Error> in
                 if ticket <= s.committed {
@@ -99,8 +129,7 @@ package final class GroupCommitQueue<Item: Sendable, Output: Sendable>: Sendable
                 s.queue.append(item)
                 s.enqueued += 1
                 s.waiters.append((s.enqueued, c))
-                defer { s.wake = nil }
-                return (false, s.wake)
+                return (false, s.committing ? nil : s.takeWake())
             }
             if closed { c.resume(throwing: closedError) }
             wake?.resume()
@@ -125,38 +154,47 @@ package final class GroupCommitQueue<Item: Sendable, Output: Sendable>: Sendable
     package func run() async {
         defer { close() }
         while let batch = await nextBatch() {
-            var result: Result<[Output], any Error>
-            state.withLock { $0.committingSince = .now }
-            do {
-                let outputs = try await commit(batch.items)
-                result =
-                    outputs.count == batch.items.count ? .success(outputs) : .failure(GroupCommitError.outputCount(outputs.count, batch.items.count))
-            } catch {
-                result = .failure(error)
-            }
-            let ready = state.withLock { s -> [(ticket: Int, continuation: CheckedContinuation<Output?, any Error>)] in
-                s.committingSince = nil
-                s.committed = batch.upTo
-                s.batches += 1
-                if case .failure(let error) = result {
-                    s.failures.append((batch.from, batch.upTo, error))
-                    if s.failures.count > 64 { s.failures.removeFirst() }
-                }
-                let done = s.waiters.filter { $0.ticket <= batch.upTo }
-                s.waiters.removeAll { $0.ticket <= batch.upTo }
-                return done
-            }
-            switch result {
-            case .success(let outputs):
-                for w in ready {
-                    let index = w.ticket - batch.from - 1
-                    w.continuation.resume(returning: outputs.indices.contains(index) ? outputs[index] : nil)
-                }
-                if let committed { await committed(outputs) }
-            case .failure(let error):
-                for w in ready { w.continuation.resume(throwing: error) }
-            }
+            await commitBatch(batch)
         }
+    }
+
+    /// Commits `batch` (taken from the queue, `committing` set), settles its waiters, then lets
+    /// the loop take what was queued meanwhile.
+    @discardableResult
+    private nonisolated(nonsending) func commitBatch(_ batch: Batch<Item>) async -> Result<[Output], any Error> {
+        var result: Result<[Output], any Error>
+        do {
+            let outputs = try await commit(batch.items)
+            result = outputs.count == batch.items.count ? .success(outputs) : .failure(GroupCommitError.outputCount(outputs.count, batch.items.count))
+        } catch {
+            result = .failure(error)
+        }
+        let (ready, wake) = state.withLock {
+            s -> ([(ticket: Int, continuation: CheckedContinuation<Output?, any Error>)], CheckedContinuation<Void, Never>?) in
+            s.committing = false
+            s.committingSince = nil
+            s.committed = batch.upTo
+            s.batches += 1
+            if case .failure(let error) = result {
+                s.failures.append((batch.from, batch.upTo, error))
+                if s.failures.count > 64 { s.failures.removeFirst() }
+            }
+            let done = s.waiters.filter { $0.ticket <= batch.upTo }
+            s.waiters.removeAll { $0.ticket <= batch.upTo }
+            return (done, s.queue.isEmpty ? nil : s.takeWake())
+        }
+        switch result {
+        case .success(let outputs):
+            for w in ready {
+                let index = w.ticket - batch.from - 1
+                w.continuation.resume(returning: outputs.indices.contains(index) ? outputs[index] : nil)
+            }
+            if let committed { await committed(outputs) }
+        case .failure(let error):
+            for w in ready { w.continuation.resume(throwing: error) }
+        }
+        wake?.resume()
+        return result
     }
 
     private func close() {
@@ -169,38 +207,57 @@ package final class GroupCommitQueue<Item: Sendable, Output: Sendable>: Sendable
         for w in waiters { w.resume(throwing: closedError) }
     }
 
-    private func nextBatch() async -> (items: [Item], from: Int, upTo: Int)? {
+    private func nextBatch() async -> Batch<Item>? {
         while true {
             if Task.isCancelled { return nil }
-            let taken = state.withLock { s -> (items: [Item], from: Int, upTo: Int)? in
-                guard !s.queue.isEmpty else { return nil }
-                let n = min(s.queue.count, batchLimit)
-                let from = s.committed
-                if n == s.queue.count {
-                    defer { s.queue.removeAll(keepingCapacity: true) }
-                    return (s.queue, from, from + n)
-                }
-                defer { s.queue.removeFirst(n) }
-                return (Array(s.queue.prefix(n)), from, from + n)
+            let taken = state.withLock { s -> Batch<Item>? in
+                guard !s.committing, !s.queue.isEmpty else { return nil }
+                return s.takeBatch(limit: batchLimit)
             }
             if let taken { return taken }
             await withTaskCancellationHandler {
                 await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                     let resumeNow = state.withLock { s -> Bool in
-                        if !s.queue.isEmpty || Task.isCancelled { return true }
+                        if (!s.queue.isEmpty && !s.committing) || Task.isCancelled { return true }
                         s.wake = c
                         return false
                     }
                     if resumeNow { c.resume() }
                 }
             } onCancel: {
-                let c = state.withLock { s -> CheckedContinuation<Void, Never>? in
-                    defer { s.wake = nil }
-                    return s.wake
-                }
+                let c = state.withLock { $0.takeWake() }
                 c?.resume()
             }
         }
+    }
+}
+
+/// Items taken from the queue to commit together: the tickets (from, upTo].
+private struct Batch<Item: Sendable>: Sendable {
+    var items: [Item]
+    var from: Int
+    var upTo: Int
+}
+
+extension GroupCommitQueue.State {
+    /// Takes up to `limit` queued items as the next batch and marks it committing.
+    fileprivate mutating func takeBatch(limit: Int) -> Batch<Item> {
+        let n = min(queue.count, limit)
+        let from = committed
+        committing = true
+        committingSince = .now
+        if n == queue.count {
+            defer { queue.removeAll(keepingCapacity: true) }
+            return Batch(items: queue, from: from, upTo: from + n)
+        }
+        defer { queue.removeFirst(n) }
+        return Batch(items: Array(queue.prefix(n)), from: from, upTo: from + n)
+    }
+
+    /// The loop's wake-up, if it is parked.
+    fileprivate mutating func takeWake() -> CheckedContinuation<Void, Never>? {
+        defer { wake = nil }
+        return wake
     }
 }
 

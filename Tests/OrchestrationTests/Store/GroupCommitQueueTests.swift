@@ -160,4 +160,46 @@ struct GroupCommitQueueTests {
         #expect(queue.isClosed)
         #expect(commit.batches == [[1]])
     }
+
+    @Test("commit(_:) with nobody committing commits on the caller, without the loop")
+    func callerCommits() async throws {
+        let commit = GatedCommit()
+        commit.release()
+        let queue = GroupCommitQueue<Int, String>(closedError: StoreError("stopped"), commit: { try await commit.commit($0) })
+        // No loop runs: only the caller can have committed these.
+        try await queue.commit([1, 2])
+        try await queue.commit([3])
+        #expect(commit.batches == [[1, 2], [3]])
+        #expect(queue.batchCount == 2)
+    }
+
+    @Test("what is queued while a caller commits goes into the next batch, which the loop commits; a failure reaches the caller")
+    func callerThenLoop() async throws {
+        let commit = GatedCommit()
+        try await withQueue(commit) { queue in
+            async let first: Void = queue.commit([1])
+            await commit.waitForCommit(count: 1)
+            queue.enqueue([2, 3])
+            let ticket = queue.enqueue([4])
+            commit.release(holdNext: false)
+            try await first
+            try await queue.wait(for: ticket)
+            #expect(commit.batches == [[1], [2, 3, 4]])
+            await #expect(throws: StoreError.self) { try await queue.commit([-1]) }
+            try await queue.commit([5])
+            #expect(commit.batches.last == [5])
+        }
+    }
+
+    @Test("commit(_:) once the loop stopped throws the closed error and commits nothing")
+    func commitAfterClose() async throws {
+        let commit = GatedCommit()
+        commit.release()
+        let queue = GroupCommitQueue<Int, String>(closedError: StoreError("stopped"), commit: { try await commit.commit($0) })
+        let loop = Task { await queue.run() }
+        loop.cancel()
+        await loop.value
+        await #expect(throws: StoreError("stopped")) { try await queue.commit([1]) }
+        #expect(commit.batches.isEmpty)
+    }
 }
