@@ -7,34 +7,39 @@ import OrchestrationSQLite
 /// The durable path beside its floor, in one run on one machine: how many small transactions
 /// SQLite commits per second with the store's settings (WAL, `synchronous=NORMAL`, one row of
 /// about a step result's size each, through a prepared statement), alone and as one GRDB write
-/// each, and how many no-op steps per second a chain runs on the SQLite store, where each step's
-/// result must be saved before the next step starts. The chain's rate over SQLite's alone is the
-/// figure docs/performance.md tracks: it does not depend on how fast the machine is.
+/// each; the store's own writes for a chain without the engine; and how many no-op steps per
+/// second a chain runs on the SQLite store, where each step's result must be saved before the
+/// next step starts. The chain's rate over SQLite's alone is the figure docs/performance.md
+/// tracks (it does not depend on how fast the machine is); over the store's alone, what the
+/// engine adds.
 ///
 /// `durable [--steps 3000] [--rounds 3]`: one JSON line per round, then the medians.
 enum DurableBenchmark {
     static func run(_ arguments: [String]) async throws {
         let steps = option("steps", in: arguments).flatMap(Int.init) ?? 3000
         let rounds = option("rounds", in: arguments).flatMap(Int.init) ?? 3
-        var floors: [Double] = [], grdbs: [Double] = [], chains: [Double] = []
+        var floors: [Double] = [], grdbs: [Double] = [], stores: [Double] = [], chains: [Double] = []
         for round in 1...rounds {
             let floor = try sqliteCommitsPerSecond(count: steps * 2, perWrite: false)
             let grdb = try sqliteCommitsPerSecond(count: steps * 2, perWrite: true)
+            let store = try await storeStepsPerSecond(steps: steps)
             let chain = try await chainStepsPerSecond(steps: steps)
             floors.append(floor)
             grdbs.append(grdb)
+            stores.append(store)
             chains.append(chain.stepsPerSecond)
             let line: [String: Any] = [
                 "benchmark": "durable", "round": round, "steps": steps, "sqliteCommitsPerSecond": Int(floor),
-                "grdbWritesPerSecond": Int(grdb), "chainStepsPerSecond": Int(chain.stepsPerSecond), "chainCommits": chain.commits,
-                "ratio": ratio(chain.stepsPerSecond, floor),
+                "grdbWritesPerSecond": Int(grdb), "storeStepsPerSecond": Int(store), "chainStepsPerSecond": Int(chain.stepsPerSecond),
+                "chainCommits": chain.commits, "ratio": ratio(chain.stepsPerSecond, floor), "storeRatio": ratio(chain.stepsPerSecond, store),
             ]
             emit(line)
         }
-        let (floor, grdb, chain) = (median(floors), median(grdbs), median(chains))
+        let (floor, grdb, store, chain) = (median(floors), median(grdbs), median(stores), median(chains))
         let summary: [String: Any] = [
             "benchmark": "durable-median", "rounds": rounds, "steps": steps, "sqliteCommitsPerSecond": Int(floor),
-            "grdbWritesPerSecond": Int(grdb), "chainStepsPerSecond": Int(chain), "ratio": ratio(chain, floor),
+            "grdbWritesPerSecond": Int(grdb), "storeStepsPerSecond": Int(store), "chainStepsPerSecond": Int(chain),
+            "ratio": ratio(chain, floor), "storeRatio": ratio(chain, store),
         ]
         emit(summary)
     }
@@ -65,6 +70,35 @@ enum DurableBenchmark {
             try pool.writeWithoutTransaction { db in for i in 0..<count { try insert(db, i) } }
         }
         return Double(count) / (ContinuousClock.now - start).seconds
+    }
+
+    /// The store's own writes for a chain of `steps` steps, without the engine: per step, one
+    /// transaction holding what the engine writes between two steps of a chain (the step's
+    /// result with its finished attempt, and the next step's attempt as running), each through
+    /// ``SQLiteStore/apply(_:)`` as the engine calls it. The engine cannot beat this; the chain's
+    /// rate over it is how much the engine adds.
+    static func storeStepsPerSecond(steps: Int) async throws -> Double {
+        let path = temporaryPath("store")
+        defer { removeDatabase(path) }
+        let store = try SQLiteStore(path: path)
+        let id = UUID().uuidString
+        let now = Date()
+        let execution = WorkflowExecution(id: id, workflowID: "chain", status: .running, startedAt: now)
+        try await store.apply([.createExecution(ExecutionRecord(execution: execution, workflowHash: "h", options: StoredOptions(), createdAt: now))])
+        func running(_ i: Int) -> StoreWrite {
+            .attempt(AttemptRecord(executionID: id, stepID: "s\(i)", attempt: 1, status: .running, startedAt: now))
+        }
+        try await store.apply([running(0)])
+        let start = ContinuousClock.now
+        for i in 0..<steps {
+            let finished = Date()
+            var result = StepResult(
+                stepID: "s\(i)", status: .success, attempts: 1, startedAt: now, finishedAt: finished, duration: .microseconds(40))
+            result.outputs = [:]
+            let attempt = AttemptRecord(executionID: id, stepID: "s\(i)", attempt: 1, status: .succeeded, startedAt: now, finishedAt: finished)
+            try await store.apply([.stepFinished(executionID: id, result: result, attempt: attempt, log: ""), running(i + 1)])
+        }
+        return Double(steps) / (ContinuousClock.now - start).seconds
     }
 
     /// A chain of `steps` no-op steps on a new SQLite store.

@@ -80,7 +80,7 @@ extension PostgresStore {
         }
 
         mutating func add(_ execution: String, _ r: StepResult, log: String) throws {
-            results[execution + "\u{0}" + r.stepID] = Result(execution_id: execution, step_id: r.stepID, result: try PostgresStore.json(r), log: log)
+            results[execution + "\u{0}" + r.stepID] = Result(execution_id: execution, step_id: r.stepID, result: try r.storedJSON(), log: log)
         }
 
         mutating func add(_ a: AttemptRecord) {

@@ -4,7 +4,7 @@ import Orchestration
 
 /// The ``ExecutionStore`` concern: executions, step results, attempts and log tails, written in batches by ``apply(_:)``.
 extension SQLiteStore: ExecutionStore {
-    public func apply(_ writes: [StoreWrite]) async throws {
+    public nonisolated(nonsending) func apply(_ writes: [StoreWrite]) async throws {
         // Encode outside the write lock; then one transaction for the batch.
         enum Prepared: Sendable {
             case create(id: String, workflowID: String, hash: String, status: String, record: String, created: Double, results: [(String, String)])
@@ -25,13 +25,13 @@ extension SQLiteStore: ExecutionStore {
                     .create(
                         id: e.id, workflowID: e.workflowID, hash: record.workflowHash, status: e.status.rawValue,
                         record: try Self.json(record.header), created: record.createdAt.timeIntervalSince1970,
-                        results: try record.execution.stepResults.values.map { ($0.stepID, try Self.json($0)) }))
+                        results: try record.execution.stepResults.values.map { ($0.stepID, try $0.storedJSON()) }))
             case .updateExecution(let record):
                 prepared.append(.update(id: record.execution.id, status: record.execution.status.rawValue, record: try Self.json(record.header)))
             case .attempt(let a):
                 prepared.append(.attempt(a))
             case .stepFinished(let id, let result, let attempt, let log):
-                prepared.append(.step(executionID: id, stepID: result.stepID, result: try Self.json(result), attempt: attempt, log: log))
+                prepared.append(.step(executionID: id, stepID: result.stepID, result: try result.storedJSON(), attempt: attempt, log: log))
             case .observation(let o):
                 prepared.append(.observation(workflowID: o.workflowID, executionID: o.executionID, json: try Self.json(o)))
             case .attemptProcess(let id, let stepID, let attempt, let process):

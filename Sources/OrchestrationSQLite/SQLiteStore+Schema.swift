@@ -180,6 +180,11 @@ extension SQLiteStore {
                     CREATE INDEX callback_execution ON callback(execution_id);
                     """)
         }
+        m.registerMigration("v9: no index of attempts by status (the primary key finds an execution's)") { db in
+            // Every attempt's start and end rewrote this index: a third of the pages a step's
+            // commit wrote. Running attempts are looked up per execution, which the key does.
+            try db.execute(sql: "DROP INDEX attempt_running")
+        }
         return m
     }
 
