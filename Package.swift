@@ -126,7 +126,15 @@ let package = Package(
         // Embeds the web UI and the OpenAPI document into OrchestrationServer at build time.
         .executableTarget(name: "embed-files", path: "Tools/EmbedFiles"),
         // Fuzz targets for the parsers of outside input, and their replayer (`novacron-fuzz TARGET FILE…`).
-        .executableTarget(name: "novacron-fuzz", dependencies: ["Orchestration"], path: "Sources/NovaCronFuzz"),
+        .executableTarget(
+            name: "novacron-fuzz",
+            dependencies: [
+                "Orchestration", "OrchestrationServer",
+                // The API target sends requests through the server's router, without sockets.
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            path: "Sources/NovaCronFuzz"),
         .plugin(name: "EmbedFiles", capability: .buildTool(), dependencies: ["embed-files"]),
         .target(
             name: "OrchestrationCloud",

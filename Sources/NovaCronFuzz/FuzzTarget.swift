@@ -21,6 +21,10 @@ enum FuzzTarget: String, CaseIterable {
     case incident
     /// A W3C `traceparent`, then a `tracestate` on the next line.
     case traceparent
+    /// A settings file (`serve --config`).
+    case settings
+    /// The body of an API request (the first byte picks the route, the second the media type).
+    case api
 
     func run(_ bytes: [UInt8]) {
         let text = String(decoding: bytes, as: UTF8.self)
@@ -33,6 +37,8 @@ enum FuzzTarget: String, CaseIterable {
         case .webhook: Self.webhook(bytes)
         case .incident: Self.incident(bytes)
         case .traceparent: Self.traceparent(text)
+        case .settings: Self.settingsFile(bytes)
+        case .api: Self.apiRequest(bytes)
         }
     }
 

@@ -7,7 +7,7 @@ import Testing
 /// through the same checks with `novacron-fuzz TARGET FILE…` (scripts/fuzz runs them under libFuzzer).
 @Suite("Fuzz corpora replay cleanly")
 struct FuzzCorpusTests {
-    static let targets = ["workflow", "expression", "template", "cron", "json-patch", "webhook", "incident", "traceparent"]
+    static let targets = ["workflow", "expression", "template", "cron", "json-patch", "webhook", "incident", "traceparent", "settings", "api"]
 
     @Test("every seed and regression input of every target passes its target's checks", arguments: targets)
     func replay(target: String) async throws {

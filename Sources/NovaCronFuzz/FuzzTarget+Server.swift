@@ -1,0 +1,125 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Orchestration
+import OrchestrationServer
+import Synchronization
+
+/// The server's inputs: a settings file, and the body of every API request that takes one.
+extension FuzzTarget {
+    /// `serve --config FILE`: the bytes are the file. It is refused with a message that says
+    /// what, or read into settings the server can be configured with.
+    static func settingsFile(_ bytes: [UInt8]) {
+        let path = SettingsFile.path
+        guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else { broken("cannot write \(path)") }
+        let outcome = Blocking.run { () async -> Result<ServeSettings, any Error> in
+            do { return .success(try await ServeSettings.resolve(flags: [:], environment: [:], configFile: path)) } catch { return .failure(error) }
+        }
+        switch outcome {
+        case .success(let settings):
+            let configuration = settings.serverConfiguration(tokens: APITokens())
+            if !(0...65535).contains(configuration.port) { broken("port \(configuration.port) was accepted") }
+            if configuration.idleTimeout <= .zero || configuration.maxConnections < 1 { broken("a limit of zero or less was accepted") }
+            if let age = settings.retention, age < .seconds(3600) { broken("retention \(age) was accepted") }
+        case .failure(let error):
+            if "\(error)".isEmpty { broken("a settings file refused without a reason") }
+        }
+    }
+
+    /// An API request with a body: the first byte picks the route (each with ids that name
+    /// nothing, so nothing piles up from one input to the next), the second the media type, the
+    /// rest is the body. The answer is never a server error (but 501, what is switched off in a
+    /// server without a store or a learning engine), and an error is a problem document.
+    static func apiRequest(_ bytes: [UInt8]) {
+        guard bytes.count >= 2 else { return }
+        let route = APISession.routes[Int(bytes[0]) % APISession.routes.count]
+        let type = bytes[1] % 3 == 0 ? "application/yaml" : "application/json"
+        let (status, contentType, body) = APISession.shared.send(route, contentType: type, body: Array(bytes.dropFirst(2)))
+        if ProcessInfo.processInfo.environment["NOVACRON_FUZZ_SHOW"] != nil {
+            FileHandle.standardError.write(Data("\(route) \(status) \(String(decoding: body.prefix(200), as: UTF8.self))\n".utf8))
+        }
+        if status >= 500 && status != 501 { broken("\(route) answered \(status): \(String(decoding: body.prefix(300), as: UTF8.self))") }
+        if status >= 400 {
+            guard contentType == "application/problem+json",
+                case .object(let problem)? = try? JSONDecoder().decode(JSONValue.self, from: Data(body)),
+                problem["status"] == .number(Double(status)), problem["title"] != nil
+            else { broken("\(route) answered \(status) without a problem document: \(String(decoding: body.prefix(300), as: UTF8.self))") }
+        }
+    }
+}
+
+/// Where the settings target writes each input (one file, overwritten, removed at exit).
+enum SettingsFile {
+    static let path: String = {
+        atexit { _ = unlink(SettingsFile.path) }
+        return FileManager.default.temporaryDirectory.appendingPathComponent("novacron-fuzz-settings-\(getpid()).yaml").path
+    }()
+}
+
+/// Runs async work to its end from the fuzzer's (synchronous, non-pool) thread.
+enum Blocking {
+    static func run<T: Sendable>(_ work: @escaping @Sendable () async -> T) -> T {
+        let result = Mutex<T?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            let value = await work()
+            result.withLock { $0 = value }
+            done.signal()
+        }
+        done.wait()
+        return result.withLock { $0! }
+    }
+}
+
+/// One server for the whole run (its router, without sockets), built on first use: an engine
+/// without a store, no workflows, no tokens (loopback).
+final class APISession: Sendable {
+    static let routes = [
+        "/api/v1/workflows/nope/executions", "/api/v1/workflows/nope/backfill", "/api/v1/executions/nope/steps/s/approve",
+        "/api/v1/executions/nope/steps/s/reject", "/api/v1/executions/nope/signals/go", "/api/v1/executions/nope/steps/s/callback",
+        "/api/v1/callbacks/nctok", "/api/v1/executions/nope/cancel", "/api/v1/executions/nope/retry",
+        "/api/v1/learning/suggestions/nope/apply",
+    ]
+    static let shared = APISession()
+    typealias Answer = (status: Int, contentType: String?, body: [UInt8])
+    private struct Job: Sendable {
+        var path: String
+        var contentType: String
+        var body: [UInt8]
+        var reply: @Sendable (Answer) -> Void
+    }
+    private let jobs: AsyncStream<Job>.Continuation
+
+    private init() {
+        let (stream, jobs) = AsyncStream.makeStream(of: Job.self)
+        self.jobs = jobs
+        Task {
+            do {
+                let engine = WorkflowEngine(executors: ExecutorRegistry(), secrets: SecretProvider(environment: [:]))
+                let app = try await buildApplication(engine: engine, store: nil, configuration: ServerConfiguration(port: 0))
+                try await app.test(.router) { client in
+                    for await job in stream {
+                        var headers = HTTPFields()
+                        headers[.contentType] = job.contentType
+                        let answer = try await client.execute(uri: job.path, method: .post, headers: headers, body: ByteBuffer(bytes: job.body)) {
+                            (Int($0.status.code), $0.headers[.contentType], Array($0.body.readableBytesView))
+                        }
+                        job.reply(answer)
+                    }
+                }
+            } catch {
+                FuzzTarget.broken("the API could not be served: \(error)")
+            }
+        }
+    }
+
+    func send(_ path: String, contentType: String, body: [UInt8]) -> Answer {
+        Blocking.run { [jobs] in
+            await withCheckedContinuation { (c: CheckedContinuation<Answer, Never>) in
+                jobs.yield(Job(path: path, contentType: contentType, body: body) { c.resume(returning: $0) })
+            }
+        }
+    }
+}
