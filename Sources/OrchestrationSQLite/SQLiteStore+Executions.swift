@@ -45,15 +45,15 @@ extension SQLiteStore: ExecutionStore {
             for p in batch {
                 switch p {
                 case .create(let id, let workflowID, let hash, let status, let record, let created, let results):
-                    try db.execute(
-                        sql: "INSERT INTO execution (id, workflow_id, workflow_version, status, record, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                        arguments: [id, workflowID, hash, status, record, created])
+                    try db.cachedStatement(
+                        sql: "INSERT INTO execution (id, workflow_id, workflow_version, status, record, created_at) VALUES (?, ?, ?, ?, ?, ?)"
+                    ).execute(arguments: [id, workflowID, hash, status, record, created])
                     for (stepID, json) in results {
-                        try db.execute(
-                            sql: "INSERT INTO step_result (execution_id, step_id, result) VALUES (?, ?, ?)", arguments: [id, stepID, json])
+                        try db.cachedStatement(sql: "INSERT INTO step_result (execution_id, step_id, result) VALUES (?, ?, ?)")
+                            .execute(arguments: [id, stepID, json])
                     }
                 case .update(let id, let status, let record):
-                    try db.execute(sql: "UPDATE execution SET status = ?, record = ? WHERE id = ?", arguments: [status, record, id])
+                    try db.cachedStatement(sql: "UPDATE execution SET status = ?, record = ? WHERE id = ?").execute(arguments: [status, record, id])
                     if db.changesCount == 0 { throw StoreError("no execution \(id)") }
                 case .attempt(let a):
                     try Self.upsert(a, db)
