@@ -27,8 +27,7 @@ struct TakenBackTests {
             let id = try await Self.start(a, gates)
 
             // Another node takes it over, and A hears so: its run of the execution ends here.
-            try await Self.expireLease(url, id)
-            #expect(try await storeB.claimExecutions(only: [id]) == [id])
+            try await Self.otherNodeTakes(id, url, storeB)
             #expect(try await storeA.renewLeases() == [id])
             await a.leaseLost(id)
             // That node dies too; A takes the execution back, as a new run.
@@ -107,8 +106,7 @@ struct TakenBackTests {
     func refusedAfterGivingUp() async throws {
         try await Self.onNodeA { url, a, storeA, storeB, gates in
             let id = try await Self.start(a, gates)
-            try await Self.expireLease(url, id)
-            #expect(try await storeB.claimExecutions(only: [id]) == [id])
+            try await Self.otherNodeTakes(id, url, storeB)
             // A self-fence gives the hold up before it stops the run: a write in between is refused
             // while this node no longer holds the execution at the epoch it was written under.
             storeA.forget(id)
@@ -126,8 +124,7 @@ struct TakenBackTests {
             let id = try await Self.start(a, gates)
             let waiting = Task { try await a.waitForExecution(id) }
             // Another node takes it over; A's renewal finds so (the engine is told a moment later).
-            try await Self.expireLease(url, id)
-            #expect(try await storeB.claimExecutions(only: [id]) == [id])
+            try await Self.otherNodeTakes(id, url, storeB)
             #expect(try await storeA.renewLeases() == [id])
             // Before the engine hears, that node dies and A claims the execution again.
             try await Self.expireLease(url, id)
@@ -147,8 +144,7 @@ struct TakenBackTests {
         try await Self.onNodeA { url, a, storeA, storeB, gates in
             let id = try await Self.start(a, gates)
             // A took a cancel for it; before A carries it out, the execution goes to another node.
-            try await Self.expireLease(url, id)
-            #expect(try await storeB.claimExecutions(only: [id]) == [id])
+            try await Self.otherNodeTakes(id, url, storeB)
             #expect(try await storeA.renewLeases() == [id])
             await a.leaseLost(id)
             await a.carryOut([(id, .cancel(reason: "stop it"))], from: storeA)
@@ -158,6 +154,12 @@ struct TakenBackTests {
             #expect(taken.first.map { "\($0.command)" }?.contains("stop it") == true, "\(taken)")
             gates.release("\(id)/work#1")
         }
+    }
+
+    /// The lease of `id` runs out and `other` (a second node's store) claims the execution.
+    static func otherNodeTakes(_ id: String, _ url: String, _ other: PostgresStore) async throws {
+        try await expireLease(url, id)
+        #expect(try await other.claimExecutions(only: [id]) == [id])
     }
 
     static func expireLease(_ url: String, _ id: String) async throws {

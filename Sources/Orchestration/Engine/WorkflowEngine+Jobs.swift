@@ -96,24 +96,18 @@ extension WorkflowEngine {
 
     /// A timer that `owner` set is due; dropped when `owner` is no longer the execution's run here.
     func timerFired(_ kind: TimerKind, owner: RunIdentity) async {
-        guard !handedBack else { return }
-        func run(_ id: String) -> Run? { runs[id].flatMap { $0.identity === owner ? $0 : nil } }
+        guard !handedBack, let run = runs[kind.executionID], run.identity === owner else { return }
+        let now = self.now()
+        let actions: [ExecutionStateMachine.Action]
         switch kind {
-        case .retry(let id, let step):
-            guard let run = run(id) else { return }
-            await apply(run.machine.retryDue(step: step, now: now()), to: run)
-        case .rollbackRetry(let id, let step):
-            guard let run = run(id) else { return }
-            await apply(run.machine.rollbackRetryDue(step: step, now: now()), to: run)
-        case .waitUntil(let id, let step):
-            guard let run = run(id) else { return }
-            await apply(run.machine.untilReached(step: step, now: now()), to: run)
-        case .waitTimeout(let id, let step):
-            guard let run = run(id) else { return }
-            await apply(run.machine.waitTimedOut(step: step, now: now()), to: run)
-        case .workflowTimeout(let id, let timeout):
-            guard let run = run(id), !run.machine.status.isTerminal else { return }
-            await apply(run.machine.timedOut(after: timeout, now: now()), to: run)
+        case .retry(_, let step): actions = run.machine.retryDue(step: step, now: now)
+        case .rollbackRetry(_, let step): actions = run.machine.rollbackRetryDue(step: step, now: now)
+        case .waitUntil(_, let step): actions = run.machine.untilReached(step: step, now: now)
+        case .waitTimeout(_, let step): actions = run.machine.waitTimedOut(step: step, now: now)
+        case .workflowTimeout(_, let timeout):
+            guard !run.machine.status.isTerminal else { return }
+            actions = run.machine.timedOut(after: timeout, now: now)
         }
+        await apply(actions, to: run)
     }
 }

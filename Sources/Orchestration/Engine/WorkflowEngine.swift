@@ -83,6 +83,12 @@ public actor WorkflowEngine {
         case waitTimeout(executionID: String, step: Int)
         /// The time a `wait` step with `until:` waits for.
         case waitUntil(executionID: String, step: Int)
+
+        var executionID: String {
+            switch self {
+            case .retry(let id, _), .rollbackRetry(let id, _), .waitTimeout(let id, _), .waitUntil(let id, _), .workflowTimeout(let id, _): id
+            }
+        }
     }
 
     let executors: ExecutorRegistry
