@@ -92,9 +92,8 @@ enum DurableBenchmark {
         let start = ContinuousClock.now
         for i in 0..<steps {
             let finished = Date()
-            var result = StepResult(
+            let result = StepResult(
                 stepID: "s\(i)", status: .success, attempts: 1, startedAt: now, finishedAt: finished, duration: .microseconds(40))
-            result.outputs = [:]
             let attempt = AttemptRecord(executionID: id, stepID: "s\(i)", attempt: 1, status: .succeeded, startedAt: now, finishedAt: finished)
             try await store.apply([.stepFinished(executionID: id, result: result, attempt: attempt, log: ""), running(i + 1)])
         }
