@@ -2,7 +2,8 @@ import Foundation
 import GRDB
 import Orchestration
 
-/// The ``ExecutionStore`` concern: executions, step results, attempts and log tails, written in batches by ``apply(_:)``.
+/// The ``ExecutionStore`` concern: executions, step results and log tails, written in batches by
+/// ``apply(_:)``; attempts, kept in their step's row, are in SQLiteStore+Attempts.swift.
 extension SQLiteStore: ExecutionStore {
     public nonisolated(nonsending) func apply(_ writes: [StoreWrite]) async throws {
         // Encode outside the write lock; then one transaction for the batch.
@@ -25,7 +26,8 @@ extension SQLiteStore: ExecutionStore {
                     .create(
                         id: e.id, workflowID: e.workflowID, hash: record.workflowHash, status: e.status.rawValue,
                         record: try Self.json(record.header), created: record.createdAt.timeIntervalSince1970,
-                        results: try record.execution.stepResults.values.map { ($0.stepID, try $0.storedJSON()) }))
+                        // By step id: attempts that start at the same instant then list in a fixed order.
+                        results: try record.execution.stepResults.values.sorted { $0.stepID < $1.stepID }.map { ($0.stepID, try $0.storedJSON()) }))
             case .updateExecution(let record):
                 prepared.append(.update(id: record.execution.id, status: record.execution.status.rawValue, record: try Self.json(record.header)))
             case .attempt(let a):
@@ -58,19 +60,12 @@ extension SQLiteStore: ExecutionStore {
                 case .attempt(let a):
                     try Self.upsert(a, db)
                 case .step(let id, let stepID, let result, let attempt, let log):
-                    try db.cachedStatement(
-                        sql: """
-                            INSERT INTO step_result (execution_id, step_id, result, log) VALUES (?, ?, ?, ?)
-                            ON CONFLICT (execution_id, step_id) DO UPDATE SET result = excluded.result, log = excluded.log
-                            """
-                    ).execute(arguments: [id, stepID, result, log])
-                    if let attempt { try Self.upsert(attempt, db) }
+                    try Self.saveStep(executionID: id, stepID: stepID, result: result, attempt: attempt, log: log, db)
                 case .observation(let workflowID, let executionID, let json):
                     try db.cachedStatement(sql: "INSERT INTO learning_observation (workflow_id, execution_id, observation) VALUES (?, ?, ?)")
                         .execute(arguments: [workflowID, executionID, json])
                 case .process(let id, let stepID, let attempt, let json):
-                    try db.cachedStatement(sql: "UPDATE attempt SET process = ? WHERE execution_id = ? AND step_id = ? AND attempt = ?")
-                        .execute(arguments: [json, id, stepID, attempt])
+                    try Self.saveProcess(executionID: id, stepID: stepID, attempt: attempt, json: json, db)
                 case .release(let id, let stepID):
                     try Self.releaseSlots(executionID: id, stepID: stepID, db)
                 }
@@ -78,25 +73,10 @@ extension SQLiteStore: ExecutionStore {
         }
     }
 
-    static func upsert(_ a: AttemptRecord, _ db: Database) throws {
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO attempt (execution_id, step_id, attempt, status, started_at, finished_at, error, exit_code)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (execution_id, step_id, attempt) DO UPDATE SET
-                    status = excluded.status, finished_at = excluded.finished_at, error = excluded.error, exit_code = excluded.exit_code
-                """
-        ).execute(
-            arguments: [
-                a.executionID, a.stepID, a.attempt, a.status.rawValue, a.startedAt.timeIntervalSince1970,
-                a.finishedAt?.timeIntervalSince1970, a.error, a.exitCode,
-            ])
-    }
-
     public func execution(id: String) async throws -> ExecutionRecord? {
         let rows = try await read("read an execution") { db -> (String, [String])? in
             guard let header = try String.fetchOne(db, sql: "SELECT record FROM execution WHERE id = ?", arguments: [id]) else { return nil }
-            let results = try String.fetchAll(db, sql: "SELECT result FROM step_result WHERE execution_id = ?", arguments: [id])
+            let results = try String.fetchAll(db, sql: "SELECT result FROM step_result WHERE execution_id = ? AND result <> ''", arguments: [id])
             return (header, results)
         }
         guard let (header, results) = rows else { return nil }
@@ -138,50 +118,10 @@ extension SQLiteStore: ExecutionStore {
         return out
     }
 
-    public func attempts(executionID: String, stepID: String?) async throws -> [AttemptRecord] {
-        try await read("read attempts") { db in
-            var sql = "SELECT * FROM attempt WHERE execution_id = ?"
-            var arguments: StatementArguments = [executionID]
-            if let stepID {
-                sql += " AND step_id = ?"
-                arguments += [stepID]
-            }
-            // Insertion order: an upsert keeps the row (and its rowid).
-            sql += " ORDER BY rowid"
-            return try Row.fetchAll(db, sql: sql, arguments: arguments).map(Self.attempt)
-        }
-    }
-
-    static func attempt(_ row: Row) -> AttemptRecord {
-        AttemptRecord(
-            executionID: row["execution_id"], stepID: row["step_id"], attempt: row["attempt"],
-            status: AttemptStatus(rawValue: row["status"]) ?? .failed,
-            startedAt: Date(timeIntervalSince1970: row["started_at"]),
-            finishedAt: (row["finished_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
-            error: row["error"], exitCode: row["exit_code"],
-            process: (row["process"] as String?).flatMap { try? JSONDecoder().decode(ProcessHandle.self, from: Data($0.utf8)) })
-    }
-
     public func log(executionID: String, stepID: String) async throws -> String? {
         try await read("read a log") { db in
-            try String.fetchOne(db, sql: "SELECT log FROM step_result WHERE execution_id = ? AND step_id = ?", arguments: [executionID, stepID])
-        }
-    }
-
-    public func interruptAttempts(executionID: String, at date: Date) async throws -> [AttemptRecord] {
-        try await write("mark interrupted attempts") { db in
-            let rows = try Row.fetchAll(
-                db, sql: "SELECT * FROM attempt WHERE execution_id = ? AND status = 'running' ORDER BY rowid", arguments: [executionID])
-            try db.execute(
-                sql: "UPDATE attempt SET status = 'interrupted', finished_at = ?, error = ? WHERE execution_id = ? AND status = 'running'",
-                arguments: [date.timeIntervalSince1970, "interrupted: the process running it stopped", executionID])
-            return rows.map {
-                var a = Self.attempt($0)
-                a.status = .interrupted
-                a.finishedAt = date
-                a.error = "interrupted: the process running it stopped"
-                return a
-            }
+            try String.fetchOne(
+                db, sql: "SELECT log FROM step_result WHERE execution_id = ? AND step_id = ? AND result <> ''", arguments: [executionID, stepID])
         }
     }
 
@@ -201,7 +141,6 @@ extension SQLiteStore: ExecutionStore {
         let ids = old
         try await write("delete old executions") { db in
             for id in ids {
-                try db.execute(sql: "DELETE FROM attempt WHERE execution_id = ?", arguments: [id])
                 try db.execute(sql: "DELETE FROM signal WHERE execution_id = ?", arguments: [id])
                 try Self.releaseSlots(executionID: id, stepID: nil, db)
                 try db.execute(sql: "DELETE FROM callback WHERE execution_id = ?", arguments: [id])

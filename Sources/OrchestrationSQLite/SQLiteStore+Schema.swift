@@ -4,7 +4,7 @@ import Orchestration
 
 extension SQLiteStore {
     /// Named, append-only migrations: never edit one that shipped; add the next.
-    static var migrator: DatabaseMigrator {
+    package static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
         m.registerMigration("v1: workflows, executions, steps, attempts, cache, events") { db in
             try db.execute(
@@ -184,6 +184,27 @@ extension SQLiteStore {
             // Every attempt's start and end rewrote this index: a third of the pages a step's
             // commit wrote. Running attempts are looked up per execution, which the key does.
             try db.execute(sql: "DROP INDEX attempt_running")
+        }
+        m.registerMigration("v10: attempts in their step's row") { db in
+            // A step's end and the next one's start become two statements on one table instead
+            // of three on two (SQLiteStore+Attempts.swift). Attempts of steps without a row yet
+            // (a rollback running) get a row with an empty result, which readers skip.
+            try db.execute(
+                sql: """
+                    ALTER TABLE step_result ADD COLUMN attempts TEXT NOT NULL DEFAULT '{}';
+                    INSERT INTO step_result (execution_id, step_id, result)
+                        SELECT DISTINCT execution_id, step_id, '' FROM attempt a
+                        WHERE NOT EXISTS (SELECT 1 FROM step_result s WHERE s.execution_id = a.execution_id AND s.step_id = a.step_id);
+                    UPDATE step_result SET attempts = (
+                        SELECT json_group_object(
+                            CAST(a.attempt AS TEXT),
+                            json_object(
+                                'status', a.status, 'startedAt', a.started_at, 'finishedAt', a.finished_at, 'error', a.error,
+                                'exitCode', a.exit_code, 'process', json(a.process)))
+                        FROM attempt a WHERE a.execution_id = step_result.execution_id AND a.step_id = step_result.step_id)
+                    WHERE EXISTS (SELECT 1 FROM attempt a WHERE a.execution_id = step_result.execution_id AND a.step_id = step_result.step_id);
+                    DROP TABLE attempt;
+                    """)
         }
         return m
     }

@@ -6,7 +6,7 @@ import Orchestration
 ///
 /// It implements every concern of ``Store``, one `SQLiteStore+Concern.swift` file each: workflows
 /// (`workflow_version`, `registered_workflow`), executions (`execution`, `step_result` with the
-/// log tail, `attempt`), triggers (`trigger_state`, `webhook_delivery`), events (`event`,
+/// log tail and the attempts), triggers (`trigger_state`, `webhook_delivery`), events (`event`,
 /// `consumer_cursor`, `event_subscription`, `dead_letter`), learning (`learning_observation`,
 /// `learning_snapshot`, `optimization_audit`) and the step cache (`cache_entry`). Tables are
 /// created by named, append-only migrations (`+Schema`); a database written by a newer NovaCron,

@@ -90,7 +90,7 @@ struct CrashTests {
         // Every line in the trace is an attempt the store knows: the one that succeeded, or one
         // in flight at a kill, recorded as interrupted. And no step failed.
         let statuses = Dictionary(
-            uniqueKeysWithValues: try await query("SELECT execution_id || ' ' || step_id || ' ' || attempt || '|' || status FROM attempt")
+            uniqueKeysWithValues: try await query(Self.attemptStatusesSQL(postgres: url != nil))
                 .split(separator: "\n").map { $0.split(separator: "|").map(String.init) }.map { ($0[0], $0[1]) })
         for l in lines {
             #expect(statuses[l] == "succeeded" || statuses[l] == "interrupted", "\(l): \(statuses[l] ?? "not recorded")")
@@ -102,6 +102,14 @@ struct CrashTests {
 
     static func integrity(db: String) async throws -> String {
         try await sqlite(db, "PRAGMA integrity_check").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// `execution step attempt|status`, one line per attempt, in each store's own tables (SQLite
+    /// keeps attempts in their step's row).
+    static func attemptStatusesSQL(postgres: Bool) -> String {
+        postgres
+            ? "SELECT execution_id || ' ' || step_id || ' ' || attempt || '|' || status FROM attempt"
+            : "SELECT s.execution_id || ' ' || s.step_id || ' ' || a.key || '|' || json_extract(a.value, '$.status') FROM step_result s, json_each(s.attempts) a"
     }
 
     /// Reads the file with the python3 sqlite3 module: an independent reader.

@@ -116,7 +116,7 @@ struct ForEachCLITests {
         }
         // Every line in the trace is an attempt the store knows: the one that succeeded, or one in
         // flight at a kill, recorded as interrupted; and each item succeeded exactly once.
-        let rows = try await query("SELECT execution_id || ' ' || step_id || ' ' || attempt || '|' || status FROM attempt")
+        let rows = try await query(CrashTests.attemptStatusesSQL(postgres: kind == "postgres"))
         let statuses = Dictionary(
             uniqueKeysWithValues: rows.split(separator: "\n").map { $0.split(separator: "|").map(String.init) }.map { ($0[0], $0[1]) })
         for l in count.keys {

@@ -85,7 +85,7 @@ extension JSONValue {
         }
     }
 
-    static func writeQuoted(_ s: String, into out: inout String) {
+    package static func writeQuoted(_ s: String, into out: inout String) {
         out += "\""
         for scalar in s.unicodeScalars {
             switch scalar {
