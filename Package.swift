@@ -130,8 +130,9 @@ let package = Package(
             name: "novacron-fuzz",
             dependencies: [
                 "Orchestration", "OrchestrationServer",
-                // The API target sends requests through the server's router, without sockets.
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                // The API target sends requests to the server's responder, without sockets.
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             path: "Sources/NovaCronFuzz"),
