@@ -150,7 +150,7 @@ extension WorkflowEngine {
                     run.cacheKeys[step] = key
                 }
                 emitStarted(request, attempt: attempt, cacheKey: key)
-                jobSink.yield(
+                submit(
                     .attempt(
                         executionID: id, step: step, attempt: attempt, request: request, signal: signal, cacheKey: key, rollback: false,
                         redactor: run.redactor,
@@ -169,7 +169,7 @@ extension WorkflowEngine {
                 let signal = OneShotSignal()
                 emit(
                     .stepStarted(executionID: id, stepID: request.stepID, attempt: request.attempt, at: now(), queueWait: nil, inputFingerprint: nil))
-                jobSink.yield(
+                submit(
                     .attempt(
                         executionID: id, step: step, attempt: request.attempt, request: request, signal: signal, cacheKey: nil, rollback: true,
                         redactor: run.redactor, queued: run.machine.compiled.queues[step].map { queued(request, on: $0, run: run) },

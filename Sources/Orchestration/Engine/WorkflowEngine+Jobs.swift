@@ -4,15 +4,23 @@ import Logging
 /// The engine's jobs, run as child tasks of ``WorkflowEngine/run()``: an attempt (here or on a
 /// worker's queue) and a timer, and what their ends do to the run that started them.
 extension WorkflowEngine {
-    /// Runs one job as a child task of ``run()``.
+    /// Runs one job as a child task of ``run()``, then the attempts it carries on with
+    /// (WorkflowEngine+Handoff.swift).
     nonisolated func perform(_ job: Job) async {
+        var next: Job? = job
+        while let job = next { next = await performOne(job) }
+    }
+
+    /// Runs one job; returns the attempt its end started, to carry on with.
+    nonisolated func performOne(_ job: Job) async -> Job? {
         switch job {
         case .attempt(
             let executionID, let step, let attempt, let request, let signal, let cacheKey, let rollback, let redactor, let queued, let owner):
             if let cacheKey, let outputs = await cache.lookup(cacheKey, now: time.now()) {
-                await attemptFinished(
-                    executionID, step: step, attempt: attempt, outcome: .success(outputs: outputs), cached: true, rollback: false, owner: owner)
-                return
+                return await endingAttempt {
+                    await attemptFinished(
+                        executionID, step: step, attempt: attempt, outcome: .success(outputs: outputs), cached: true, rollback: false, owner: owner)
+                }
             }
             if let queued = request.queuedAt {
                 emit(
@@ -21,7 +29,9 @@ extension WorkflowEngine {
             }
             let outcome =
                 if let queued { await runQueued(queued, signal: signal) } else { await runAttempt(request, signal: signal, redactor: redactor) }
-            await attemptFinished(executionID, step: step, attempt: attempt, outcome: outcome, cached: false, rollback: rollback, owner: owner)
+            return await endingAttempt {
+                await attemptFinished(executionID, step: step, attempt: attempt, outcome: outcome, cached: false, rollback: rollback, owner: owner)
+            }
         case .timer(let delay, let kind, let stop, let owner):
             let time = self.time
             let due = await withTaskGroup(of: Bool.self) { group in
@@ -37,9 +47,11 @@ extension WorkflowEngine {
                 group.cancelAll()
                 return first
             }
-            if due { await timerFired(kind, owner: owner) }
+            guard due else { return nil }
+            return await endingAttempt { await timerFired(kind, owner: owner) }
         case .followUp(let work):
             await work()
+            return nil
         }
     }
 
