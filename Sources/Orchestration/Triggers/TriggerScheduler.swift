@@ -39,7 +39,8 @@ public actor TriggerScheduler {
     let maximumSleep: Duration
     var random: SplitMix64
     var states: [String: TriggerState] = [:]
-    var loaded = false
+    /// The read of the saved states, once: every caller of ``load()`` waits for it.
+    var loading: Task<Void, Never>?
     /// Jittered fire times already drawn, by trigger key and tick.
     var jittered: [String: (tick: Date, at: Date)] = [:]
     var wakeUp: CheckedContinuation<Void, Never>?
@@ -112,9 +113,15 @@ public actor TriggerScheduler {
         }
     }
 
+    /// Reads the saved states, once. Every caller waits for that one read, and everything that
+    /// changes a state calls this first: nothing is changed while the read is under way, which
+    /// would then overwrite it (a trigger disabled during a slow start came back enabled).
     func load() async {
-        guard !loaded else { return }
-        loaded = true
+        if loading == nil { loading = Task { await self.readStates() } }
+        await loading?.value
+    }
+
+    private func readStates() async {
         guard let store else { return }
         do {
             for s in try await store.triggerStates(workflowID: nil) { states[Self.key(s.workflowID, s.triggerID)] = s }
@@ -335,6 +342,7 @@ public actor TriggerScheduler {
 
     /// Notes a problem on the trigger's status (shown by the API, CLI and UI).
     public func recordError(_ workflowID: String, _ triggerID: String, _ message: String) async {
+        await load()
         var s = state(workflowID, triggerID)
         s.lastError = message
         s.lastErrorAt = time.now()
@@ -343,6 +351,7 @@ public actor TriggerScheduler {
 
     /// Clears the trigger's last error once what failed works again.
     public func clearError(_ workflowID: String, _ triggerID: String) async {
+        await load()
         var s = state(workflowID, triggerID)
         guard s.lastError != nil else { return }
         s.lastError = nil
