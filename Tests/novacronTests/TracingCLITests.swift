@@ -247,8 +247,14 @@ struct TracingAcrossProcessesTests {
         _ = await first.ended()
         FileManager.default.createFile(atPath: gate, contents: nil)
         let resumed = try await CLI.running(
-            ["executions", "resume", id, "--db", db], environment: CLI.environment.merging(otel) { _, new in new })
+            ["executions", "resume", id, "--db", db],
+            environment: CLI.environment.merging(otel.merging(["NOVACRON_LOG_FORMAT": "json"]) { _, new in new }) { _, new in new })
         #expect(resumed.status == 0, "\(resumed.stderr)")
+        // Every line about the execution names its trace, the recovery's as well as the lifecycle's.
+        let lines = resumed.stderr.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] }
+        let mine = lines.filter { $0["execution"] == id }
+        #expect(mine.contains { $0["message"] == "execution recovered" }, "\(resumed.stderr)")
+        #expect(!mine.isEmpty && mine.allSatisfy { $0["trace_id"] == TracingCLITests.callerTrace }, "\(mine)")
 
         let spans = try receiver.spans()
         let carried = try #require(spans.first { $0.name == "execution crashy resumed" }, "\(spans)")

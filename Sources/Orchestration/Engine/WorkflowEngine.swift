@@ -175,6 +175,9 @@ public actor WorkflowEngine {
             }
         }
         self.executors = executors
+        let tracing = configuration.tracer.map(ExecutionTracing.init)
+        var configuration = configuration
+        if let tracing, let logger = configuration.logger { configuration.logger = logger.namingTraces(tracing.traceID(of:)) }
         self.configuration = configuration
         self.time = TimeSource(clock)
         self.secrets = secrets
@@ -182,7 +185,6 @@ public actor WorkflowEngine {
         self.context = ExecutorContext(clock: clock, killGracePeriod: configuration.killGracePeriod, logLimit: configuration.logLimit)
         self.seeds = SplitMix64(seed: seed ?? UInt64.random(in: .min ... .max))
         (jobs, jobSink) = AsyncStream.makeStream(of: Job.self)
-        let tracing = configuration.tracer.map(ExecutionTracing.init)
         self.tracing = tracing
         if let logger = configuration.logger { observe { EngineLog.record($0, logger, traceID: tracing?.traceID(of:)) } }
     }
