@@ -250,7 +250,9 @@ struct TracingAcrossProcessesTests {
             ["executions", "resume", id, "--db", db],
             environment: CLI.environment.merging(otel.merging(["NOVACRON_LOG_FORMAT": "json"]) { _, new in new }) { _, new in new })
         #expect(resumed.status == 0, "\(resumed.stderr)")
-        // Every line about the execution names its trace, the recovery's as well as the lifecycle's.
+        // Every line about the execution names its trace: the recovery's (and, when the killed
+        // process had saved its step's process group, the line about stopping what is left of it)
+        // as well as the lifecycle's.
         let lines = resumed.stderr.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] }
         let mine = lines.filter { $0["execution"] == id }
         #expect(mine.contains { $0["message"] == "execution recovered" }, "\(resumed.stderr)")

@@ -155,6 +155,9 @@ extension WorkflowEngine {
             try await abandon(record, reason: "cannot carry on: secret\(missing.count > 1 ? "s" : "") \(missing.joined(separator: ", ")) not set")
             return nil
         }
+        // Its saved trace is known from here, so the lines below name it too (carrying it on
+        // remembers it again; abandoning it forgets it).
+        tracing?.remember(e.id, trace: record.options.trace)
         // What an interrupted attempt started may still run (the engine died, its steps did not):
         // stop it before the step runs again, so it never runs twice at the same time.
         for attempt in try await store.interruptAttempts(executionID: e.id, at: now) {
@@ -239,5 +242,6 @@ extension WorkflowEngine {
         r.execution.finishedAt = now()
         r.execution.stepResults = [:]
         try await store?.updateExecution(r)
+        tracing?.forget(record.execution.id)
     }
 }
