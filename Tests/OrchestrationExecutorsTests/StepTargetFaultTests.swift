@@ -9,21 +9,6 @@ import Testing
 /// reason, within the step's timeout, and the engine carries on.
 @Suite("HTTP steps against targets that reset, hang or trickle")
 struct StepTargetFaultTests {
-    /// The misbehaving server, for the length of `body`.
-    static func withBadServer(_ body: (String) async throws -> Void) async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Repository.path("Tests/Fixtures/faults/bad_http.py")]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        // SIGKILL: the test process blocks SIGTERM, and its children inherit the mask.
-        defer { kill(process.processIdentifier, SIGKILL) }
-        let line = await out.fileHandleForReading.nextLine()
-        let port = try #require(Int(line.dropFirst("listening ".count)), "bad_http.py did not start: \(line)")
-        try await body("http://127.0.0.1:\(port)")
-    }
-
     static func run(_ steps: String) async throws -> WorkflowExecution {
         try await WorkflowEngine.withEngine(executors: .standard()) { engine in
             try await engine.registerWorkflow(try workflowDocument("name: faults\nsteps:\n" + steps))
@@ -33,7 +18,7 @@ struct StepTargetFaultTests {
 
     @Test("a reset connection fails the attempt saying so, and the retry policy tries again")
     func reset() async throws {
-        try await Self.withBadServer { base in
+        try await withBadHTTPServer { base in
             let run = try await Self.run(
                 """
                   - {id: call, type: api, inputs: {url: "\(base)/reset"}, retryPolicy: {maxAttempts: 2, initialDelay: 10ms}}
@@ -47,7 +32,7 @@ struct StepTargetFaultTests {
 
     @Test("a target that sends its headers and then nothing, or trickles a byte at a time, is cut off by the step's timeout; the other steps go on")
     func hangAndTrickle() async throws {
-        try await Self.withBadServer { base in
+        try await withBadHTTPServer { base in
             let run = try await Self.run(
                 """
                   - {id: hang, type: api, inputs: {url: "\(base)/hang"}, timeout: 1s, continueOnFailure: true}
@@ -64,7 +49,7 @@ struct StepTargetFaultTests {
 
     @Test("an endless body is cut at the 1 MiB the step keeps, and the attempt fails saying so")
     func flood() async throws {
-        try await Self.withBadServer { base in
+        try await withBadHTTPServer { base in
             let run = try await Self.run("  - {id: call, type: api, inputs: {url: \"\(base)/flood\"}}\n")
             #expect(run.stepResults["call"]?.error?.hasPrefix("the response body is larger than 1024 KiB") == true)
         }

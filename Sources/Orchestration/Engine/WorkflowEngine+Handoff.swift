@@ -41,8 +41,9 @@ extension WorkflowEngine {
         jobSink.yield(job)
     }
 
-    /// Applies an attempt's end (`body`) and returns the attempt to carry on with, if it started
-    /// any; the others go to the loop. None once the engine is stopping: the loop drops them.
+    /// Applies an attempt's end or a timer's firing (`body`) and returns the attempt to carry on
+    /// with, if it started any; the others go to the loop. None once the engine is stopping: the
+    /// loop drops them.
     nonisolated func endingAttempt(_ body: () async -> Void) async -> Job? {
         let handoff = Handoff()
         await Self.$handoff.withValue(handoff) { await body() }

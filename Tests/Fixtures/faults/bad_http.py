@@ -1,18 +1,23 @@
 """An HTTP server on 127.0.0.1 that misbehaves the way a step's target can: it prints
 "listening PORT" and then answers each connection by its path:
 
+  /silent   reads the request, then sends nothing and keeps the connection open
   /reset    reads the request, then resets the connection (RST, no answer)
   /hang     sends the status line and headers (a 100-byte body promised), then nothing
   /trickle  sends headers, then one byte of a chunked body every 50 ms, for ever
   /flood    sends headers, then an endless chunked body as fast as it can be read
 
-Run: python3 bad_http.py (ends with its parent's SIGTERM/SIGKILL)."""
+Run: python3 bad_http.py [LOG] (ends with its parent's SIGTERM/SIGKILL). With LOG, the path of
+each request is appended to that file, a line each, once its head is read."""
 import signal
 import socket
 import struct
 import sys
 import threading
 import time
+
+
+LOG = sys.argv[1] if len(sys.argv) > 1 else None
 
 
 def serve(conn):
@@ -24,6 +29,13 @@ def serve(conn):
                 return
             data += chunk
         path = data.split(b" ", 2)[1].decode(errors="replace")
+        if LOG:
+            with open(LOG, "a") as log:
+                log.write(path + "\n")
+        if path.startswith("/silent"):
+            while conn.recv(65536):
+                pass
+            return
         if path.startswith("/reset"):
             conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             conn.close()
