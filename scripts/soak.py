@@ -172,6 +172,16 @@ for key, slack in [("rssMiB", 1.15), ("fds", 1.15), ("healthzP99ms", 2.0)]:
     m = statistics.mean(r[key] for r in middle) if middle else float("nan")
     l = statistics.mean(r[key] for r in last) if last else float("nan")
     verdicts.append((key, m, l, l <= m * slack + 1))
+# Retention is 1h with a pass every 5 minutes: from minute 65 on, what is deleted balances what
+# is added and the database file (whose freed pages are reused) stops growing.
+after = [r for r in rows if r["minute"] > 65]
+if len(after) >= 4:
+    half = len(after) // 2
+    m = statistics.mean(r["storeMiB"] for r in after[:half])
+    l = statistics.mean(r["storeMiB"] for r in after[half:])
+    verdicts.append(("storeMiB (after minute 65)", m, l, l <= m * 1.1 + 1))
+else:
+    print("storeMiB: run at least 75 minutes to see retention (1h) level the store off")
 for key, m, l, ok in verdicts:
     print(f"{key}: middle third {m:.1f}, last third {l:.1f}: {'levelled off' if ok else 'still growing'}")
 shutil.copy(os.path.join(work, "server.log"), "/tmp/novacron-soak-server.log") if os.path.exists(os.path.join(work, "server.log")) else None

@@ -37,7 +37,7 @@ public struct ServerConfiguration: Sendable {
     public var streamLimits: StreamLimits
     /// The largest workflow definition a request may carry, in bytes (default 32 MiB, as the CLI).
     public var maxDefinitionBytes: Int
-    /// Deletes what is older than its age, every hour (with a store); `nil`: keeps everything.
+    /// Deletes what is older than its age, every twelfth of it (at most every hour) (with a store); `nil`: keeps everything.
     public var retention: Retention?
     /// A second SIGTERM or SIGINT ends the drain at once (what still runs is handed back). Only
     /// for a process that is the server (`novacron serve`): it traps those signals. Default off.

@@ -60,8 +60,9 @@ public struct ServeSettings: Sendable, Equatable {
     /// Where traces go (`tracesEndpoint`, `tracesProtocol`, `serviceName`, which the standard
     /// `OTEL_*` variables override); `nil`: no tracing.
     public var tracing: TraceExport?
-    /// Executions, events and learned-from observations older than this are deleted, every hour
-    /// (``Retention``); `nil` (the default): everything is kept.
+    /// Executions, events and learned-from observations older than this are deleted, every
+    /// twelfth of the age and at most an hour apart (``Retention``); `nil` (the default):
+    /// everything is kept.
     public var retention: Duration?
 
     public init() {}

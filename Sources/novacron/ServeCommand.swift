@@ -98,7 +98,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Delete executions, events and learned-from observations older than this, every hour (at least 1h; default none: keep everything; NOVACRON_RETENTION).",
+            "Delete executions, events and learned-from observations older than this, every twelfth of that age or hour, whichever is sooner (at least 1h; default none: keep everything; NOVACRON_RETENTION).",
             valueName: "age"))
     var retention: String?
 

@@ -1,7 +1,8 @@
 import Foundation
 import Logging
 
-/// What `serve --retention 30d` does: every `interval`, deletes the executions that ended longer
+/// What `serve --retention 30d` does: every `interval` (a twelfth of the age, at most an hour, so
+/// the store holds at most 13/12 of the age), deletes the executions that ended longer
 /// than `age` ago (with their attempts, logs, signals and callbacks), the events every durable
 /// consumer has read that are that old, and the learning observations of deleted executions that
 /// the saved statistics include — so what was learned stays, and a server that runs for months
@@ -15,9 +16,16 @@ public struct Retention: Sendable, Hashable {
     public var age: Duration
     public var interval: Duration
 
-    public init(age: Duration, interval: Duration = .seconds(3600)) {
+    public init(age: Duration, interval: Duration? = nil) {
         self.age = age
-        self.interval = interval
+        self.interval = interval ?? Self.interval(for: age)
+    }
+
+    /// A twelfth of `age`, at most an hour and at least a second: with hourly passes a 1-hour
+    /// age would keep up to two hours, and the first pass to delete anything would come after
+    /// two hours of running.
+    public static func interval(for age: Duration) -> Duration {
+        min(.seconds(3600), max(.seconds(1), age / 12))
     }
 
     /// What one pass deleted.

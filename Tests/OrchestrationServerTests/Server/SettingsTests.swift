@@ -67,6 +67,10 @@ struct SettingsTests {
         let configuration = try await ServeSettings.resolve(flags: [.retention: "2h"], environment: [:], configFile: nil).serverConfiguration(
             tokens: APITokens())
         #expect(configuration.retention == Retention(age: .seconds(7200)))
+        // A pass every twelfth of the age, at most an hour apart: a 2h store holds at most 2h10m.
+        #expect(configuration.retention?.interval == .seconds(600))
+        #expect(Retention(age: .seconds(3600)).interval == .seconds(300))
+        #expect(Retention(age: .seconds(30 * 86_400)).interval == .seconds(3600))
     }
 
     @Test(
