@@ -15,6 +15,9 @@ import urllib.request
 import uuid
 
 binary, minutes = sys.argv[1], float(sys.argv[2])
+# Harder load: more starter threads, a shorter pause between each one's starts.
+starters = int(sys.argv[3]) if len(sys.argv) > 3 else 2
+pause = float(sys.argv[4]) / 1000 if len(sys.argv) > 4 else 0.05
 work = tempfile.mkdtemp(prefix="novacron-soak-")
 token, secret = "soak-token", "soak-webhook-secret"
 with socket.socket() as s:
@@ -77,7 +80,7 @@ def starter():
         except Exception:
             with lock:
                 counts["errors"] += 1
-        time.sleep(0.05)
+        time.sleep(pause)
 
 
 def webhooks():
@@ -123,7 +126,7 @@ def prober():
         time.sleep(0.1)
 
 
-threads = [threading.Thread(target=f, daemon=True) for f in [starter, starter, webhooks, prober] + [sse_reader] * 8]
+threads = [threading.Thread(target=f, daemon=True) for f in [starter] * starters + [webhooks, prober] + [sse_reader] * 8]
 for t in threads:
     t.start()
 

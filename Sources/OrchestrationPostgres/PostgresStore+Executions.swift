@@ -8,7 +8,7 @@ import Synchronization
 extension PostgresStore: ExecutionStore {
     /// Writes to an execution this node does not hold (another node took it over) are refused,
     /// the rest of the batch commits, and ``LeaseLost`` names the refused executions.
-    public nonisolated(nonsending) func apply(_ writes: [StoreWrite]) async throws {
+    public func apply(_ writes: [StoreWrite]) async throws {
         // Encoded before the transaction; then one transaction of a few statements for the batch.
         let batch = try WriteBatch(writes)
         let me = node.id, seconds = leaseDuration.seconds

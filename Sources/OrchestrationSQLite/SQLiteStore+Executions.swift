@@ -5,7 +5,7 @@ import Orchestration
 /// The ``ExecutionStore`` concern: executions, step results and log tails, written in batches by
 /// ``apply(_:)``; attempts, kept in their step's row, are in SQLiteStore+Attempts.swift.
 extension SQLiteStore: ExecutionStore {
-    public nonisolated(nonsending) func apply(_ writes: [StoreWrite]) async throws {
+    public func apply(_ writes: [StoreWrite]) async throws {
         // Encode outside the write lock; then one transaction for the batch.
         enum Prepared: Sendable {
             case create(id: String, workflowID: String, hash: String, status: String, record: String, created: Double, results: [(String, String)])

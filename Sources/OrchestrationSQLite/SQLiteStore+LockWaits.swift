@@ -16,7 +16,7 @@ extension SQLiteStore {
     static let lockWaitLimit: Duration = .seconds(10)
 
     /// Runs `attempt` until it gets the lock (nil: the lock was taken; nothing was written).
-    nonisolated(nonsending) func lockWaits<T: Sendable>(_ doing: String, _ attempt: nonisolated(nonsending) () async throws -> T?) async throws -> T {
+    func lockWaits<T: Sendable>(_ doing: String, _ attempt: () async throws -> T?) async throws -> T {
         let deadline = ContinuousClock.now + Self.lockWaitLimit
         var pause: Duration = .milliseconds(1)
         while true {

@@ -81,7 +81,7 @@ public final class SQLiteStore: Sendable {
     /// commit takes tens of microseconds, and hopping to GRDB's queue and back cost more than
     /// that on a serial chain of steps (3,540 → see docs/running.md for the figures). While another
     /// process holds the write lock it waits off the thread (see ``lockWaits``).
-    nonisolated(nonsending) func write<T: Sendable>(_ doing: String, _ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+    func write<T: Sendable>(_ doing: String, _ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
         try await lockWaits(doing) { try self.pool.writeWithoutTransaction { db in try Self.ifLockFree(db, body) } }
     }
 

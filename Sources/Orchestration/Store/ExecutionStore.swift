@@ -16,9 +16,7 @@ public protocol ExecutionStore: Sendable {
     /// Applies `writes` in order, all or none (one transaction): the engine batches what piles
     /// up while the previous batch commits (group commit). An ``StoreWrite/observation(_:)`` in
     /// the batch is written to the ``LearningStore`` of the same store, in the same transaction.
-    /// It runs on the caller's executor: the engine commits on its own actor when nothing else
-    /// is committing, without a hop to another thread and back.
-    nonisolated(nonsending) func apply(_ writes: [StoreWrite]) async throws
+    func apply(_ writes: [StoreWrite]) async throws
 
     /// One execution with its step results.
     func execution(id: String) async throws -> ExecutionRecord?

@@ -5,8 +5,14 @@ import Synchronization
 /// The engine's store writes and the event bus's events both go through one.
 ///
 /// One batch commits at a time, either in the loop (``run()``) or by a caller of ``commit(_:)``
-/// that finds nobody committing: it commits on its own executor, so a serial chain of writes
-/// (each waiting for the one before) never wakes the loop's thread and is woken back from it.
+/// that finds nobody committing: it commits in its own task, so a serial chain of writes (each
+/// waiting for the one before) never wakes the loop's thread and is woken back from it.
+///
+/// Nothing here is `nonisolated(nonsending)`: an actor that calls in gives up its executor for
+/// the commit and takes it back after, by the ordinary hop. With `nonisolated(nonsending)` (so
+/// the engine's actor committed on its own executor), Swift 6.3.1's release build sometimes
+/// resumed the engine's code after a commit off its actor — two threads then changed the engine's
+/// state at once, and the soak crashed on a corrupted dictionary (docs/reliability.md).
 ///
 /// Every item gets a ticket, its position in the queue (from 1). Waiting for a ticket returns
 /// once that item and every earlier one are committed, or throws the error of the batch that held
@@ -23,7 +29,7 @@ import Synchronization
 /// ```
 package final class GroupCommitQueue<Item: Sendable, Output: Sendable>: Sendable {
     /// Commits a batch, all or nothing; returns one output per item, in order.
-    package typealias Commit = nonisolated(nonsending) @Sendable ([Item]) async throws -> [Output]
+    package typealias Commit = @Sendable ([Item]) async throws -> [Output]
     /// Called after a batch committed and its waiters were resumed, before the next batch.
     package typealias Committed = @Sendable ([Output]) async -> Void
 
@@ -78,8 +84,8 @@ package final class GroupCommitQueue<Item: Sendable, Output: Sendable>: Sendable
 
     /// Queues `items` and returns once they and every earlier item are committed; throws the
     /// error of the batch that held them, or `closedError` when the loop stopped. When no batch
-    /// is being committed, the caller commits what is queued itself, on its own executor.
-    package nonisolated(nonsending) func commit(_ items: [Item]) async throws {
+    /// is being committed, the caller commits what is queued itself, in its own task.
+    package func commit(_ items: [Item]) async throws {
         let ticket = state.withLock { s -> Int? in
             guard !s.closed else { return nil }
             s.queue.append(contentsOf: items)
@@ -102,7 +108,7 @@ package final class GroupCommitQueue<Item: Sendable, Output: Sendable>: Sendable
 
     /// Returns once every item up to `ticket` is committed; throws the error of a failed batch
     /// that held one of them, or `closedError` when the loop stopped first.
-    package nonisolated(nonsending) func wait(for ticket: Int) async throws {
+    package func wait(for ticket: Int) async throws {
         _ = try await withCheckedThrowingContinuation { (c: CheckedContinuation<Output?, any Error>) in
             let outcome = state.withLock { s -> Result<Bool, any Error> in
                 if ticket <= s.committed {
@@ -161,7 +167,7 @@ package final class GroupCommitQueue<Item: Sendable, Output: Sendable>: Sendable
     /// Commits `batch` (taken from the queue, `committing` set), settles its waiters, then lets
     /// the loop take what was queued meanwhile.
     @discardableResult
-    private nonisolated(nonsending) func commitBatch(_ batch: Batch<Item>) async -> Result<[Output], any Error> {
+    private func commitBatch(_ batch: Batch<Item>) async -> Result<[Output], any Error> {
         var result: Result<[Output], any Error>
         do {
             let outputs = try await commit(batch.items)
