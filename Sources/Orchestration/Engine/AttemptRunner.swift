@@ -1,68 +1,105 @@
 import Foundation
+import Synchronization
 
-/// Runs one attempt with the executor for its step, racing the attempt's timeout and a stop
-/// signal; a stopped or timed-out attempt is cancelled and awaited, so its processes are gone when
-/// ``run(_:signal:redactor:processStarted:)`` returns. The engine runs local attempts with it, a
-/// ``StepWorker`` the steps it claims from a queue.
+/// Runs one attempt with the executor for its step, in the calling task, until it ends or its
+/// timeout or stop signal stops it. A stop cancels the calling task (the executor then kills its
+/// processes and returns), so no task is started for an attempt without a timeout and only a
+/// timer for one with: starting and waking child tasks was the larger part of a short step's
+/// cost (docs/performance.md). The engine runs local attempts with it, a ``StepWorker`` the
+/// steps it claims from a queue.
+///
+/// A task that was stopped stays cancelled: ``Ran/cancelledTask`` says so, and whatever the
+/// caller does next that must not be cancelled (saving the outcome) goes to another task.
 struct AttemptRunner: Sendable {
     let executors: ExecutorRegistry
     let context: ExecutorContext
     let time: TimeSource
 
-    enum Race: Sendable {
-        case finished(StepOutcome)
-        case stopped
-        case timedOut
+    /// How an attempt ended, and whether stopping it cancelled the calling task.
+    struct Ran: Sendable {
+        var outcome: StepOutcome
+        var cancelledTask = false
     }
 
     func run(
         _ request: StepRequest, signal: OneShotSignal, redactor: Redactor, processStarted: (@Sendable (ProcessHandle) -> Void)? = nil
-    ) async -> StepOutcome {
+    ) async -> Ran {
         guard let executor = executors.executor(for: request) else {
-            return .failure("no executor for \(request.type.rawValue) steps\(request.action.map { " (action \($0))" } ?? "")")
+            return Ran(outcome: .failure("no executor for \(request.type.rawValue) steps\(request.action.map { " (action \($0))" } ?? "")"))
         }
         var context = self.context
         context.redactor = redactor
         if let processStarted { context.processStarted = processStarted }
-        let time = self.time
-        return await withTaskGroup(of: Race.self) { [context] group in
-            group.addTask { .finished(await executor.execute(request, context: context)) }
-            group.addTask {
-                await signal.wait()
-                return .stopped
-            }
-            if let timeout = request.timeout {
+        let stop = withUnsafeCurrentTask { AttemptStop(task: $0) }
+        let registration = signal.whenFired { stop.stop(.stopped) }
+        var outcome: StepOutcome
+        let reason: AttemptStop.Reason?
+        if let timeout = request.timeout {
+            let time = self.time
+            (outcome, reason) = await withTaskGroup(of: Void.self) { [context] group in
                 group.addTask {
-                    do { try await time.sleep(for: timeout) } catch { return .stopped }
-                    return .timedOut
+                    do { try await time.sleep(for: timeout) } catch { return }
+                    stop.stop(.timedOut)
                 }
+                let outcome = await executor.execute(request, context: context)
+                let reason = stop.close()
+                group.cancelAll()
+                return (outcome, reason)
             }
-            var ending: Race?
-            while let next = await group.next() {
-                switch next {
-                case .finished(var outcome):
-                    group.cancelAll()
-                    switch ending {
-                    case .timedOut?:
-                        outcome.ending = .timedOut
-                        outcome.error = "timed out after \(DurationText.format(request.timeout ?? .zero))"
-                    case .stopped?:
-                        outcome.ending = .cancelled
-                        outcome.error = outcome.error ?? "cancelled"
-                    default:
-                        if outcome.succeeded {
-                            outcome.outputs.merge(request.actionOutputs) { own, _ in own }
-                        }
-                    }
-                    return outcome
-                case .stopped, .timedOut:
-                    if ending == nil {
-                        ending = next
-                        group.cancelAll()
-                    }
-                }
-            }
-            return .failure("the attempt ended without a result")
+        } else {
+            outcome = await executor.execute(request, context: context)
+            reason = stop.close()
+        }
+        signal.forget(registration)
+        switch reason {
+        case .timedOut?:
+            outcome.ending = .timedOut
+            outcome.error = "timed out after \(DurationText.format(request.timeout ?? .zero))"
+        case .stopped?:
+            outcome.ending = .cancelled
+            outcome.error = outcome.error ?? "cancelled"
+        case nil:
+            if outcome.succeeded { outcome.outputs.merge(request.actionOutputs) { own, _ in own } }
+        }
+        return Ran(outcome: outcome, cancelledTask: reason != nil)
+    }
+}
+
+/// Stops an attempt that runs in a task by cancelling that task, once, until the attempt ends
+/// (``close()``): from then on nothing cancels the task, which goes on to other work.
+final class AttemptStop: Sendable {
+    enum Reason: Sendable {
+        case stopped
+        case timedOut
+    }
+
+    private struct State: @unchecked Sendable {
+        /// The attempt's task while it runs the attempt (it outlives every use: ``close()``
+        /// clears it before the attempt's scope ends).
+        var task: UnsafeCurrentTask?
+        var reason: Reason?
+    }
+
+    private let state: Mutex<State>
+
+    init(task: UnsafeCurrentTask?) {
+        state = Mutex(State(task: task))
+    }
+
+    /// Cancels the attempt's task, unless it ended or was stopped already.
+    func stop(_ reason: Reason) {
+        state.withLock { s in
+            guard let task = s.task, s.reason == nil else { return }
+            s.reason = reason
+            task.cancel()
+        }
+    }
+
+    /// The attempt ended: returns why it was stopped, if it was.
+    func close() -> Reason? {
+        state.withLock { s in
+            s.task = nil
+            return s.reason
         }
     }
 }

@@ -134,7 +134,7 @@ public final class StepWorker: Sendable {
                 request.trace = tracing.headers(of: span) ?? request.trace
                 return span
             }
-            outcome = redactor.redact(await runner.run(request, signal: signal, redactor: redactor))
+            outcome = redactor.redact(await run(request, signal: signal, redactor: redactor))
             if let span {
                 span.attributes["novacron.status"] = outcome.status(cached: false).rawValue
                 if let code = outcome.exitCode { span.attributes["process.exit.code"] = code }
@@ -161,6 +161,16 @@ public final class StepWorker: Sendable {
         }
         running.withLock { _ = $0.removeValue(forKey: claimed.id) }
         slotFreed.ring()
+    }
+
+    /// Runs the attempt in a child task: stopping it cancels the task it runs in, and the
+    /// caller goes on to save the outcome.
+    private func run(_ request: StepRequest, signal: OneShotSignal, redactor: Redactor) async -> StepOutcome {
+        let runner = self.runner
+        return await withTaskGroup(of: StepOutcome.self) { group in
+            group.addTask { await runner.run(request, signal: signal, redactor: redactor).outcome }
+            return await group.next() ?? .failure("the attempt ended without a result")
+        }
     }
 
     /// Every third of a claim: extends the claims and stops steps lost or asked to stop. When no

@@ -27,11 +27,25 @@ extension WorkflowEngine {
                     .stepScheduled(
                         executionID: executionID, stepID: request.stepID, latency: .clamped(seconds: max(0, time.now().timeIntervalSince(queued)))))
             }
-            let outcome =
-                if let queued { await runQueued(queued, signal: signal) } else { await runAttempt(request, signal: signal, redactor: redactor) }
-            return await endingAttempt {
-                await attemptFinished(executionID, step: step, attempt: attempt, outcome: outcome, cached: false, rollback: rollback, owner: owner)
+            let ran =
+                if let queued {
+                    AttemptRunner.Ran(outcome: await runQueued(queued, signal: signal))
+                } else {
+                    await runAttempt(request, signal: signal, redactor: redactor)
+                }
+            let finish = { @Sendable [self] () async -> Job? in
+                await endingAttempt {
+                    await attemptFinished(
+                        executionID, step: step, attempt: attempt, outcome: ran.outcome, cached: false, rollback: rollback, owner: owner)
+                }
             }
+            guard ran.cancelledTask else { return await finish() }
+            // Stopping the attempt cancelled this task for good: its end is applied in a new one.
+            jobSink.yield(
+                .followUp { [self] in
+                    if let next = await finish() { await perform(next) }
+                })
+            return nil
         case .timer(let delay, let kind, let stop, let owner):
             let time = self.time
             let due = await withTaskGroup(of: Bool.self) { group in
@@ -56,7 +70,7 @@ extension WorkflowEngine {
     }
 
     /// Runs the attempt here (``AttemptRunner``), recording the process group it starts.
-    nonisolated func runAttempt(_ request: StepRequest, signal: OneShotSignal, redactor: Redactor) async -> StepOutcome {
+    nonisolated func runAttempt(_ request: StepRequest, signal: OneShotSignal, redactor: Redactor) async -> AttemptRunner.Ran {
         var executors = self.executors
         // A workflow step's child is started by this engine.
         if request.type == .workflow, !configuration.modelsEveryStep {

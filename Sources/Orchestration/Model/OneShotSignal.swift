@@ -7,6 +7,7 @@ package final class OneShotSignal: Sendable {
         var fired = false
         var nextID = 0
         var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        var actions: [Int: @Sendable () -> Void] = [:]
     }
 
     private let state = Mutex(State())
@@ -18,12 +19,34 @@ package final class OneShotSignal: Sendable {
 
     /// Wakes every waiter, now and from now on.
     package func fire() {
-        let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+        let (waiters, actions) = state.withLock { s -> ([CheckedContinuation<Void, Never>], [@Sendable () -> Void]) in
             s.fired = true
-            defer { s.waiters.removeAll() }
-            return Array(s.waiters.values)
+            defer {
+                s.waiters.removeAll()
+                s.actions.removeAll()
+            }
+            return (Array(s.waiters.values), Array(s.actions.values))
         }
         for w in waiters { w.resume() }
+        for a in actions { a() }
+    }
+
+    /// Calls `action` when fired (at once when it was already), unless ``forget(_:)`` came
+    /// first; returns what to pass to it. For a waiter that cannot suspend to wait.
+    package func whenFired(_ action: @escaping @Sendable () -> Void) -> Int {
+        let (id, now) = state.withLock { s -> (Int, Bool) in
+            s.nextID += 1
+            if s.fired { return (s.nextID, true) }
+            s.actions[s.nextID] = action
+            return (s.nextID, false)
+        }
+        if now { action() }
+        return id
+    }
+
+    /// Drops the action ``whenFired(_:)`` registered as `id`; it may be running already.
+    package func forget(_ id: Int) {
+        _ = state.withLock { $0.actions.removeValue(forKey: id) }
     }
 
     /// Returns once fired, or once the calling task is cancelled (which does not fire it).
