@@ -44,6 +44,10 @@ package final class GroupCommitQueue<Item: Sendable, Output: Sendable>: Sendable
         /// Whether a batch is being committed now (by the loop or by a caller of ``commit(_:)``).
         var committing = false
         var batches = 0
+        /// Calls that queued items since the last batch was taken, and in that batch: one
+        /// writer at a time (a chain) has nobody to wait for.
+        var callsQueued = 0
+        var lastBatchCalls = 0
         var closed = false
         /// When the batch being committed now went to the store.
         var committingSince: ContinuousClock.Instant?
@@ -75,6 +79,7 @@ package final class GroupCommitQueue<Item: Sendable, Output: Sendable>: Sendable
             guard !items.isEmpty else { return (s.enqueued, nil) }
             s.queue.append(contentsOf: items)
             s.enqueued += items.count
+            s.callsQueued += 1
             // Whoever commits now wakes the loop when done.
             return (s.enqueued, s.committing ? nil : s.takeWake())
         }
@@ -86,16 +91,18 @@ package final class GroupCommitQueue<Item: Sendable, Output: Sendable>: Sendable
     /// error of the batch that held them, or `closedError` when the loop stopped. When no batch
     /// is being committed, the caller commits what is queued itself, in its own task.
     package func commit(_ items: [Item]) async throws {
-        let ticket = state.withLock { s -> Int? in
+        let queued = state.withLock { s -> (ticket: Int, crowded: Bool)? in
             guard !s.closed else { return nil }
             s.queue.append(contentsOf: items)
             s.enqueued += items.count
-            return s.enqueued
+            s.callsQueued += 1
+            return (s.enqueued, s.lastBatchCalls > 1)
         }
-        guard let ticket else { throw closedError }
-        // Let whatever else is ready on this executor queue its writes first (other executions'
-        // attempts that ended meanwhile): they go into this batch instead of one each.
-        await Task.yield()
+        guard let (ticket, crowded) = queued.map({ ($0.ticket, $0.crowded) }) else { throw closedError }
+        // When the last batch held several writers' items, let whatever else is ready queue its
+        // writes first (other executions' attempts that ended meanwhile): they go into this
+        // batch instead of one each. A lone writer (a chain) does not pay for the yield.
+        if crowded { await Task.yield() }
         let next = state.withLock { s -> (ticket: Int, batch: Batch<Item>?) in
             guard !s.committing, !s.queue.isEmpty, ticket > s.committed else { return (ticket, nil) }
             return (ticket, s.takeBatch(limit: batchLimit))
@@ -134,6 +141,7 @@ package final class GroupCommitQueue<Item: Sendable, Output: Sendable>: Sendable
                 guard !s.closed else { return (true, nil) }
                 s.queue.append(item)
                 s.enqueued += 1
+                s.callsQueued += 1
                 s.waiters.append((s.enqueued, c))
                 return (false, s.committing ? nil : s.takeWake())
             }
@@ -252,6 +260,8 @@ extension GroupCommitQueue.State {
         let from = committed
         committing = true
         committingSince = .now
+        lastBatchCalls = callsQueued
+        callsQueued = 0
         if n == queue.count {
             defer { queue.removeAll(keepingCapacity: true) }
             return Batch(items: queue, from: from, upTo: from + n)
