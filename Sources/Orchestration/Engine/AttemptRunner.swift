@@ -24,6 +24,11 @@ struct AttemptRunner: Sendable {
     func run(
         _ request: StepRequest, signal: OneShotSignal, redactor: Redactor, processStarted: (@Sendable (ProcessHandle) -> Void)? = nil
     ) async -> Ran {
+        // Stopped before it began (the execution was cancelled while the attempt waited to run):
+        // nothing is started, so nothing can run unrecorded.
+        guard !signal.isFired else {
+            return Ran(outcome: StepOutcome(ending: .cancelled, error: "not started: the execution stopped before this attempt began"))
+        }
         guard let executor = executors.executor(for: request) else {
             return Ran(outcome: .failure("no executor for \(request.type.rawValue) steps\(request.action.map { " (action \($0))" } ?? "")"))
         }

@@ -143,13 +143,17 @@ extension WorkflowEngine {
             case .startAttempt(let step, let attempt, let planned):
                 let request = traceAttempt(planned, unit: step, rollback: false, run: run)
                 let signal = OneShotSignal()
+                // Decided before the execution was stopped (a start whose save failed, so the
+                // store cancelled it): it ends cancelled without starting, unannounced.
+                let stale = run.machine.stopping != nil
+                if stale { signal.fire() }
                 run.signals[step] = signal
                 var key: String?
                 if run.machine.compiled.cachePolicies[run.machine.stepIndex(of: step)] != nil {
                     key = StepCacheKey.make(for: request)
                     run.cacheKeys[step] = key
                 }
-                emitStarted(request, attempt: attempt, cacheKey: key)
+                if !stale { emitStarted(request, attempt: attempt, cacheKey: key) }
                 submit(
                     .attempt(
                         executionID: id, step: step, attempt: attempt, request: request, signal: signal, cacheKey: key, rollback: false,

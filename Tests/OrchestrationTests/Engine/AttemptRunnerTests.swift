@@ -6,7 +6,7 @@ import Testing
 @testable import Orchestration
 
 /// The attempt runs in the calling task: a stop or a timeout cancels that task (and says so), an
-/// attempt that ended is never cancelled afterwards, and a signal fired before the start stops it.
+/// attempt that ended is never cancelled afterwards, and one stopped before it began never starts.
 @Suite("Attempt runner: the attempt in the caller's task")
 struct AttemptRunnerTests {
     /// Waits, on the machine's clock, until its task is cancelled; says whether it was.
@@ -77,15 +77,15 @@ struct AttemptRunnerTests {
         #expect(clock.sleeperCount == 0)
     }
 
-    @Test("a signal fired before the attempt starts stops it at once")
+    @Test("a signal fired before the attempt starts: the executor is never called, the outcome is cancelled")
     func firedBefore() async {
-        let signal = OneShotSignal()
+        let signal = OneShotSignal(), executor = UntilCancelled()
         signal.fire()
-        // In a task of its own: the runner cancels the task it runs in.
-        let runner = runner(UntilCancelled()), request = request()
-        let ran = await Task { await runner.run(request, signal: signal, redactor: Redactor(secrets: [])) }.value
+        let ran = await runner(executor).run(request(), signal: signal, redactor: Redactor(secrets: []))
         #expect(ran.outcome.ending == .cancelled)
-        #expect(ran.cancelledTask)
+        #expect(ran.outcome.error == "not started: the execution stopped before this attempt began")
+        #expect(!ran.cancelledTask && !Task.isCancelled)
+        #expect(!executor.started.isFired)
     }
 
     @Test("an action registered with a signal runs once when it fires, at once when it fired already, never once forgotten")
