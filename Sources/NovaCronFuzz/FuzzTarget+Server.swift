@@ -29,15 +29,23 @@ extension FuzzTarget {
         }
     }
 
-    /// An API request with a body: the first byte picks the route (each with ids that name
-    /// nothing, so nothing piles up from one input to the next), the second the media type, the
-    /// rest is the body. The answer is never a server error (but 501, what is switched off in a
-    /// server without a store or a learning engine), and an error is a problem document.
+    /// An API request with a body: the first byte picks the operation (every one the API
+    /// document gives a request body), the second the media type, the rest is the body. Ids name
+    /// nothing, and what a body creates (a workflow, a subscription) is deleted again, so nothing
+    /// piles up from one input to the next. The answer is never a server error (but 501, what
+    /// is switched off in a server without a store or a learning engine), and an error is a
+    /// problem document.
     static func apiRequest(_ bytes: [UInt8]) {
         guard bytes.count >= 2 else { return }
         let route = APISession.routes[Int(bytes[0]) % APISession.routes.count]
         let type = bytes[1] % 3 == 0 ? "application/yaml" : "application/json"
         let (status, contentType, body) = APISession.shared.send(route, contentType: type, body: Array(bytes.dropFirst(2)))
+        if status == 201, let collection = APISession.created[route],
+            case .object(let made)? = try? JSONDecoder().decode(JSONValue.self, from: Data(body)), case .string(let id)? = made["id"]
+        {
+            let gone = APISession.shared.send("\(collection)/\(id)", method: .delete, contentType: nil, body: [])
+            if gone.status >= 300 { broken("\(collection)/\(id) was created and could not be deleted: \(gone.status)") }
+        }
         if ProcessInfo.processInfo.environment["NOVACRON_FUZZ_SHOW"] != nil {
             FileHandle.standardError.write(Data("\(route) \(status) \(String(decoding: body.prefix(200), as: UTF8.self))\n".utf8))
         }
@@ -77,17 +85,23 @@ enum Blocking {
 /// One server for the whole run (its router, without sockets), built on first use: an engine
 /// without a store, no workflows, no tokens (loopback).
 final class APISession: Sendable {
+    /// Every operation with a request body in the API document, in its order there (the seeds
+    /// in Tests/Fixtures/fuzz/api start with their index). The callback token has a token's
+    /// form, so its body is read.
     static let routes = [
-        "/api/v1/workflows/nope/executions", "/api/v1/workflows/nope/backfill", "/api/v1/executions/nope/steps/s/approve",
-        "/api/v1/executions/nope/steps/s/reject", "/api/v1/executions/nope/signals/go", "/api/v1/executions/nope/steps/s/callback",
-        "/api/v1/callbacks/nctok", "/api/v1/executions/nope/cancel", "/api/v1/executions/nope/retry",
-        "/api/v1/learning/suggestions/nope/apply",
+        "/api/v1/workflows", "/api/v1/workflows/nope/executions", "/api/v1/workflows/nope/backfill",
+        "/api/v1/executions/nope/steps/s/approve", "/api/v1/executions/nope/steps/s/reject", "/api/v1/executions/nope/signals/go",
+        "/api/v1/webhooks/generic", "/api/v1/callbacks/ncb_" + String(repeating: "A", count: 43), "/api/v1/events",
+        "/api/v1/subscriptions", "/api/v1/learning/suggestions/nope/apply",
     ]
+    /// Routes whose 201 created something, and where it is deleted.
+    static let created = ["/api/v1/workflows": "/api/v1/workflows", "/api/v1/subscriptions": "/api/v1/subscriptions"]
     static let shared = APISession()
     typealias Answer = (status: Int, contentType: String?, body: [UInt8])
     private struct Job: Sendable {
         var path: String
-        var contentType: String
+        var method: HTTPRequest.Method
+        var contentType: String?
         var body: [UInt8]
         var reply: @Sendable (Answer) -> Void
     }
@@ -120,10 +134,10 @@ final class APISession: Sendable {
             for process in app.processesRunBeforeServerStart { try await process() }
             for await job in jobs {
                 var headers = HTTPFields()
-                headers[.contentType] = job.contentType
+                if let type = job.contentType { headers[.contentType] = type }
                 headers[.contentLength] = String(job.body.count)
                 let request = Request(
-                    head: HTTPRequest(method: .post, scheme: "http", authority: "localhost", path: job.path, headerFields: headers),
+                    head: HTTPRequest(method: job.method, scheme: "http", authority: "localhost", path: job.path, headerFields: headers),
                     body: RequestBody(buffer: ByteBuffer(bytes: job.body)))
                 let context = App.Context(source: .init(channel: channel, logger: app.logger))
                 let response: Response
@@ -139,10 +153,10 @@ final class APISession: Sendable {
         }
     }
 
-    func send(_ path: String, contentType: String, body: [UInt8]) -> Answer {
+    func send(_ path: String, method: HTTPRequest.Method = .post, contentType: String?, body: [UInt8]) -> Answer {
         Blocking.run { [jobs] in
             await withCheckedContinuation { (c: CheckedContinuation<Answer, Never>) in
-                jobs.yield(Job(path: path, contentType: contentType, body: body) { c.resume(returning: $0) })
+                jobs.yield(Job(path: path, method: method, contentType: contentType, body: body) { c.resume(returning: $0) })
             }
         }
     }

@@ -51,13 +51,14 @@ struct LearningController<Context: RequestContext>: Sendable {
 
     func apply(_ request: Request, context: Context) async throws -> Response {
         let id = try context.parameters.require("id")
-        _ = try await known(id)
-        _ = try learning()
+        // The body first, as every operation that takes one: a malformed one is a 400 wherever it goes.
         let body = try await request.body.collect(upTo: 64 * 1024)
         let suggestion = try APIBody.decode(
             Components.Schemas.SuggestionChoice.self, from: body,
             expected: "{\"id\": SUGGESTION_ID}, an id from GET /api/v1/learning/suggestions/\(id)"
         ).id
+        _ = try await known(id)
+        _ = try learning()
         let principal = control.principal(of: request)
         let by = principal?.authenticated == true ? principal!.name : "api"
         let record = try await engine.applySuggestion(suggestion, workflowID: id, by: by)
