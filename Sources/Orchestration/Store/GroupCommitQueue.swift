@@ -98,11 +98,12 @@ package final class GroupCommitQueue<Item: Sendable, Output: Sendable>: Sendable
             s.callsQueued += 1
             return (s.enqueued, s.lastBatchCalls > 1)
         }
-        guard let (ticket, crowded) = queued.map({ ($0.ticket, $0.crowded) }) else { throw closedError }
+        guard let queued else { throw closedError }
+        let ticket = queued.ticket
         // When the last batch held several writers' items, let whatever else is ready queue its
         // writes first (other executions' attempts that ended meanwhile): they go into this
         // batch instead of one each. A lone writer (a chain) does not pay for the yield.
-        if crowded { await Task.yield() }
+        if queued.crowded { await Task.yield() }
         let next = state.withLock { s -> (ticket: Int, batch: Batch<Item>?) in
             guard !s.committing, !s.queue.isEmpty, ticket > s.committed else { return (ticket, nil) }
             return (ticket, s.takeBatch(limit: batchLimit))
