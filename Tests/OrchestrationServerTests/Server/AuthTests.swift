@@ -70,6 +70,7 @@ struct AuthTests {
     @Test("a tokens file holds hashes only; with tokens the server may listen beyond loopback")
     func file() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("tokens-\(UUID().uuidString).yaml").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
         let hash = Hex.encode(APITokens.hash("s3cret"))
         try "- {name: ci, role: operator, sha256: \(hash)}\n".write(toFile: path, atomically: true, encoding: .utf8)
         let tokens = try APITokens(file: path)

@@ -12,6 +12,8 @@ package final class WebDriver: Sendable {
     package let base: String
     package let session: String
     package let process: Process
+    /// Chromium's own temporary files (`TMPDIR` for chromedriver and the browser), removed by `quit`.
+    private let scratch: String
 
     package struct Failure: Error, CustomStringConvertible {
         package var description: String
@@ -22,10 +24,50 @@ package final class WebDriver: Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["chromedriver", "--port=0"]
+        // Short: Chromium puts a socket two levels down, and a socket's path has at most 107 bytes.
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("chrome-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        process.environment = ProcessInfo.processInfo.environment.merging(["TMPDIR": scratch]) { _, new in new }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice
-        let port: Int = try await withCheckedThrowingContinuation { continuation in
+        let port: Int
+        do { port = try await listeningPort(of: process, reading: pipe) } catch {
+            try? FileManager.default.removeItem(atPath: scratch)
+            throw error
+        }
+        let base = "http://127.0.0.1:\(port)"
+        let capabilities: JSONValue = [
+            "capabilities": [
+                "alwaysMatch": [
+                    "browserName": "chrome",
+                    "goog:chromeOptions": [
+                        "binary": "/usr/bin/chromium",
+                        "args": .array(
+                            ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=\(width),\(height)"].map(
+                                JSONValue.string)),
+                    ],
+                ]
+            ]
+        ]
+        do {
+            let created = try await Self.send(.POST, base + "/session", capabilities)
+            guard case .object(let value)? = created.objectValue?["value"], let id = value["sessionId"]?.stringValue else {
+                throw Failure(description: "chromedriver gave no session: \(created.jsonText)")
+            }
+            let driver = WebDriver(base: base, session: id, process: process, scratch: scratch)
+            _ = try await driver.command(.POST, "/timeouts", ["script": 20_000, "implicit": 0, "pageLoad": 20_000])
+            return driver
+        } catch {
+            kill(process.processIdentifier, SIGKILL)
+            try? FileManager.default.removeItem(atPath: scratch)
+            throw error
+        }
+    }
+
+    /// Starts chromedriver and reads the port it reports listening on.
+    private static func listeningPort(of process: Process, reading pipe: Pipe) async throws -> Int {
+        try await withCheckedThrowingContinuation { continuation in
             let seen = LockedBox("")
             pipe.fileHandleForReading.readabilityHandler = { handle in
                 let data = handle.availableData
@@ -47,38 +89,13 @@ package final class WebDriver: Sendable {
                 continuation.resume(throwing: Failure(description: "cannot start chromedriver (scripts/test installs chromium-driver): \(error)"))
             }
         }
-        let base = "http://127.0.0.1:\(port)"
-        let capabilities: JSONValue = [
-            "capabilities": [
-                "alwaysMatch": [
-                    "browserName": "chrome",
-                    "goog:chromeOptions": [
-                        "binary": "/usr/bin/chromium",
-                        "args": .array(
-                            ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=\(width),\(height)"].map(
-                                JSONValue.string)),
-                    ],
-                ]
-            ]
-        ]
-        do {
-            let created = try await Self.send(.POST, base + "/session", capabilities)
-            guard case .object(let value)? = created.objectValue?["value"], let id = value["sessionId"]?.stringValue else {
-                throw Failure(description: "chromedriver gave no session: \(created.jsonText)")
-            }
-            let driver = WebDriver(base: base, session: id, process: process)
-            _ = try await driver.command(.POST, "/timeouts", ["script": 20_000, "implicit": 0, "pageLoad": 20_000])
-            return driver
-        } catch {
-            kill(process.processIdentifier, SIGKILL)
-            throw error
-        }
     }
 
-    private init(base: String, session: String, process: Process) {
+    private init(base: String, session: String, process: Process, scratch: String) {
         self.base = base
         self.session = session
         self.process = process
+        self.scratch = scratch
     }
 
     package func quit() async {
@@ -87,6 +104,7 @@ package final class WebDriver: Sendable {
         // SIGTERM, so terminate() would leave chromedriver running.
         kill(process.processIdentifier, SIGKILL)
         await process.exited()
+        try? FileManager.default.removeItem(atPath: scratch)
     }
 
     // MARK: Commands
