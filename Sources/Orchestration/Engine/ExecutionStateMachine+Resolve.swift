@@ -67,10 +67,11 @@ extension ExecutionStateMachine {
     /// The request for an attempt of `body`: inputs rendered, the action applied, the shell
     /// command's bindings and every input exported as environment variables.
     func makeRequest(_ body: CompiledWorkflow.Body, attempt: Int, item: ItemContext? = nil) throws -> StepRequest {
-        let resolver: ExpressionEvaluator.Resolver = { try self.resolve($0, forCondition: false, item: item) }
         var inputs: [String: JSONValue] = [:]
         inputs.reserveCapacity(body.inputs.count + 1)
-        for (key, value) in body.inputs { inputs[key] = try value.render(resolver) }
+        // A closure literal, not one kept in a variable: a kept one is escaping and would copy
+        // the whole machine for every request.
+        for (key, value) in body.inputs { inputs[key] = try value.render { try self.resolve($0, forCondition: false, item: item) } }
         var environment: [String: String] = [:]
         if let splice = body.splice {
             inputs["command"] = .string(splice.script)
