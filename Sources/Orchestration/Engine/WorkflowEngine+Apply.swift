@@ -3,60 +3,104 @@ import Logging
 import Synchronization
 
 extension WorkflowEngine {
+    /// Actions the machine decided for one run, with what they write: saved (``save(_:)``) and
+    /// then carried out (``carryOut(_:)``). Several are saved in one commit when attempts' ends
+    /// are applied together (WorkflowEngine+Finished.swift).
+    struct Applied {
+        let run: Run
+        let actions: [ExecutionStateMachine.Action]
+        /// Concurrency slots the actions free.
+        let releases: [StoreWrite]
+        let writes: [StoreWrite]
+        /// The attempt whose end decided the actions: its span is closed once they are carried out.
+        var attempt: (unit: Int, rollback: Bool, at: Date)?
+    }
+
     /// Saves what the actions record (attempts started, results, the end), waits until that and
     /// every earlier write is committed, then carries the actions out. So a dependent never starts
     /// before the result it depends on is saved.
     func apply(_ actions: [ExecutionStateMachine.Action], to run: Run) async {
+        let applied = record(actions, for: run)
+        await save([applied])
+        await carryOut(applied)
+    }
+
+    /// What `actions` write, computed now (from the machine as they left it).
+    func record(_ actions: [ExecutionStateMachine.Action], for run: Run) -> Applied {
         let releases = slotReleases(for: actions, run: run)
-        if writer != nil {
-            // Slots are released with the end they belong to when the store keeps them.
-            let keeps = store is any ConcurrencyStore
-            let writes = self.writes(for: actions, run: run) + (keeps ? releases : [])
-            if !writes.isEmpty { await save(writes, for: run) }
-            if !keeps, !releases.isEmpty { try? await memoryStore.apply(releases) }
-        } else if !releases.isEmpty {
-            try? await memoryStore.apply(releases)
-        }
+        guard writer != nil else { return Applied(run: run, actions: actions, releases: releases, writes: []) }
+        // Slots are released with the end they belong to when the store keeps them.
+        let writes = self.writes(for: actions, run: run) + (store is any ConcurrencyStore ? releases : [])
+        return Applied(run: run, actions: actions, releases: releases, writes: writes)
+    }
+
+    /// Commits what `applied` write, in one group commit, and waits for it.
+    func save(_ applied: [Applied]) async {
+        guard writer != nil else { return }
+        let writes = applied.count == 1 ? applied[0].writes : applied.flatMap(\.writes)
+        guard !writes.isEmpty else { return }
+        var runs: [Run] = []
+        for a in applied where !a.writes.isEmpty && !runs.contains(where: { $0 === a.run }) { runs.append(a.run) }
+        await save(writes, for: runs)
+    }
+
+    /// Carries out saved actions: frees their slots for who waits here, then starts, schedules
+    /// and announces what they say.
+    func carryOut(_ applied: Applied) async {
+        let releases = applied.releases
+        if !releases.isEmpty, writer == nil || !(store is any ConcurrencyStore) { try? await memoryStore.apply(releases) }
         // Freed slots go to who waits for them here at once (other processes ask within a second).
         if !releases.isEmpty, !slotWaits.isEmpty { jobSink.yield(.followUp { [weak self] in await self?.retrySlotWaits() }) }
         // Taken over by another node while this was saved: it carries the execution on, not this one.
-        guard !run.handedOver else { return }
-        perform(actions, run: run)
-        if draining { resumeDrainWaitersIfIdle() }
+        if !applied.run.handedOver {
+            perform(applied.actions, run: applied.run)
+            if draining { resumeDrainWaitersIfIdle() }
+        }
+        if let attempt = applied.attempt { traceAttemptClosed(unit: attempt.unit, rollback: attempt.rollback, at: attempt.at, run: applied.run) }
     }
 
     /// Waits for `writes` to commit. When the store fails, the execution is cancelled (what is
     /// not saved could not be recovered after a crash) and the error is its reason.
     func save(_ writes: [StoreWrite], for run: Run) async {
+        await save(writes, for: [run])
+    }
+
+    /// Waits for `writes`, of the executions `runs`, to commit; when the store fails, each run
+    /// stops as ``save(_:for:)`` says.
+    private func save(_ writes: [StoreWrite], for runs: [Run]) async {
         guard let writer else { return }
-        let id = run.machine.values.executionID
         do {
             try await writer.commit(writes)
-        } catch let lost as LeaseLost where !lost.executionIDs.contains(id) {
-            // Another execution's writes in the batch were refused; this one's committed.
-        } catch is LeaseLost {
-            // Refused: another node holds it, or this node gave it up meanwhile. Only this run
-            // stops (by now the execution may be a later run's here, taken back).
-            if runs[id] === run { leaseLost(id) }
         } catch {
-            // A run handed over already: its writes failing says nothing about a later run.
-            if run.handedOver { return }
-            if let leases = store as? any ExecutionLeases {
-                // Shared store: what was saved is the truth. Stop here; once the lease runs out,
-                // a node (this one too) carries the execution on from it, as after a crash.
-                leases.forget(run.machine.values.executionID)
-                leaseLost(run.machine.values.executionID, because: "the store failed: \(error)")
-                return
-            }
-            let reason = "the store failed: \(error)"
-            if run.storeFailure == nil {
-                run.storeFailure = reason
-                logger.error(
-                    "store failed; cancelling the execution", metadata: ["execution": "\(run.machine.values.executionID)", "error": "\(error)"])
-            }
-            if !run.machine.status.isTerminal {
-                perform(run.machine.cancel(reason: reason, now: now()), run: run)
-            }
+            for run in runs { saveFailed(error, run: run) }
+        }
+    }
+
+    private func saveFailed(_ error: any Error, run: Run) {
+        let id = run.machine.values.executionID
+        if let lost = error as? LeaseLost {
+            // Refused: another node holds it, or this node gave it up meanwhile. Only this run
+            // stops (by now the execution may be a later run's here, taken back). Another
+            // execution's writes in the batch refused says nothing about this one's.
+            if lost.executionIDs.contains(id), runs[id] === run { leaseLost(id) }
+            return
+        }
+        // A run handed over already: its writes failing says nothing about a later run.
+        if run.handedOver { return }
+        if let leases = store as? any ExecutionLeases {
+            // Shared store: what was saved is the truth. Stop here; once the lease runs out,
+            // a node (this one too) carries the execution on from it, as after a crash.
+            leases.forget(id)
+            leaseLost(id, because: "the store failed: \(error)")
+            return
+        }
+        let reason = "the store failed: \(error)"
+        if run.storeFailure == nil {
+            run.storeFailure = reason
+            logger.error("store failed; cancelling the execution", metadata: ["execution": "\(id)", "error": "\(error)"])
+        }
+        if !run.machine.status.isTerminal {
+            perform(run.machine.cancel(reason: reason, now: now()), run: run)
         }
     }
 

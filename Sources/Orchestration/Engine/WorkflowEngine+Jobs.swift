@@ -17,10 +17,10 @@ extension WorkflowEngine {
         case .attempt(
             let executionID, let step, let attempt, let request, let signal, let cacheKey, let rollback, let redactor, let queued, let owner):
             if let cacheKey, let outputs = await cache.lookup(cacheKey, now: time.now()) {
-                return await endingAttempt {
-                    await attemptFinished(
-                        executionID, step: step, attempt: attempt, outcome: .success(outputs: outputs), cached: true, rollback: false, owner: owner)
-                }
+                return await deliver(
+                    FinishedAttempt(
+                        executionID: executionID, step: step, attempt: attempt, outcome: .success(outputs: outputs), cached: true, rollback: false,
+                        owner: owner))
             }
             if let queued = request.queuedAt {
                 emit(
@@ -33,19 +33,9 @@ extension WorkflowEngine {
                 } else {
                     await runAttempt(request, signal: signal, redactor: redactor)
                 }
-            let finish = { @Sendable [self] () async -> Job? in
-                await endingAttempt {
-                    await attemptFinished(
-                        executionID, step: step, attempt: attempt, outcome: ran.outcome, cached: false, rollback: rollback, owner: owner)
-                }
-            }
-            guard ran.cancelledTask else { return await finish() }
-            // Stopping the attempt cancelled this task for good: its end is applied in a new one.
-            jobSink.yield(
-                .followUp { [self] in
-                    if let next = await finish() { await perform(next) }
-                })
-            return nil
+            let finished = FinishedAttempt(
+                executionID: executionID, step: step, attempt: attempt, outcome: ran.outcome, cached: false, rollback: rollback, owner: owner)
+            return await deliver(finished, fromCancelledTask: ran.cancelledTask)
         case .timer(let delay, let kind, let stop, let owner):
             let time = self.time
             let due = await withTaskGroup(of: Bool.self) { group in
@@ -85,39 +75,41 @@ extension WorkflowEngine {
         }
     }
 
-    /// An attempt that `owner` started ended. Dropped when `owner` is no longer the execution's
-    /// run here: the execution was handed to another node meanwhile, perhaps taken back since
-    /// (a new run, which interrupted this attempt and runs the step again).
-    func attemptFinished(_ executionID: String, step: Int, attempt: Int, outcome raw: StepOutcome, cached: Bool, rollback: Bool, owner: RunIdentity)
-        async
-    {
-        guard !handedBack, let run = runs[executionID], run.identity === owner else { return }
-        let outcome = run.redactor.redact(raw)
+    /// What applying an attempt's end decides (``Applied``, to save and carry out), or nil when
+    /// `owner` is no longer the execution's run here: the execution was handed to another node
+    /// meanwhile, perhaps taken back since (a new run, which interrupted this attempt and runs
+    /// the step again).
+    func attemptFinished(_ f: FinishedAttempt) async -> Applied? {
+        guard !handedBack, let run = runs[f.executionID], run.identity === f.owner else { return nil }
+        let step = f.step
+        let outcome = run.redactor.redact(f.outcome)
         let now = self.now()
-        if rollback {
+        if f.rollback {
             if let id = run.machine.compiled.rollbacks[step]?.id {
                 if !outcome.log.isEmpty { run.logs[id] = outcome.log }
-                emitFinished(id, attempt: attempt, outcome: outcome, cached: false, startedAt: run.rollbackStart ?? now, now: now, run: run)
+                emitFinished(id, attempt: f.attempt, outcome: outcome, cached: false, startedAt: run.rollbackStart ?? now, now: now, run: run)
             }
             traceAttemptEnded(unit: step, rollback: true, outcome: outcome, cached: false, run: run)
-            await apply(run.machine.rollbackAttemptFinished(step: step, outcome: outcome, now: now), to: run)
-            traceAttemptClosed(unit: step, rollback: true, at: now, run: run)
-            return
+            var applied = record(run.machine.rollbackAttemptFinished(step: step, outcome: outcome, now: now), for: run)
+            applied.attempt = (step, true, now)
+            return applied
         }
-        if writer != nil { run.lastOutcome[step] = outcome.status(cached: cached) }
+        if writer != nil { run.lastOutcome[step] = outcome.status(cached: f.cached) }
         emitFinished(
-            run.machine.results[step].stepID, attempt: attempt, outcome: outcome, cached: cached,
+            run.machine.results[step].stepID, attempt: f.attempt, outcome: outcome, cached: f.cached,
             startedAt: run.machine.attemptStartedAt[step] ?? now, now: now, run: run)
         if !outcome.log.isEmpty || run.logs[run.machine.results[step].stepID] != nil {
             run.logs[run.machine.results[step].stepID] = outcome.log
         }
-        if outcome.succeeded, !cached, let key = run.cacheKeys[step], let policy = run.machine.compiled.cachePolicies[run.machine.stepIndex(of: step)]
+        if outcome.succeeded, !f.cached, let key = run.cacheKeys[step],
+            let policy = run.machine.compiled.cachePolicies[run.machine.stepIndex(of: step)]
         {
             await cache.store(key, outputs: outcome.outputs, expires: now.addingTimeInterval(policy.ttl.seconds))
         }
-        traceAttemptEnded(unit: step, rollback: false, outcome: outcome, cached: cached, run: run)
-        await apply(run.machine.attemptFinished(step: step, outcome: outcome, cached: cached, now: now), to: run)
-        traceAttemptClosed(unit: step, rollback: false, at: now, run: run)
+        traceAttemptEnded(unit: step, rollback: false, outcome: outcome, cached: f.cached, run: run)
+        var applied = record(run.machine.attemptFinished(step: step, outcome: outcome, cached: f.cached, now: now), for: run)
+        applied.attempt = (step, false, now)
+        return applied
     }
 
     /// A timer that `owner` set is due; dropped when `owner` is no longer the execution's run here.

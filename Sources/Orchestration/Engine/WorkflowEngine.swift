@@ -115,6 +115,8 @@ public actor WorkflowEngine {
     /// Idempotency keys of starts and concurrency slots when the store keeps none (or there is no
     /// store): this process's memory, which is all such an engine has.
     let memoryStore = InMemoryStore()
+    /// Attempts' ends waiting to be applied (WorkflowEngine+Finished.swift).
+    let finished = FinishedInbox()
     /// Learned step durations, which order ready steps (critical path first) and give ETAs;
     /// `nil` estimates from the definition only.
     public nonisolated let estimates: (any DurationEstimates)?
