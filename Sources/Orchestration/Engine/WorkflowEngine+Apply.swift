@@ -50,7 +50,7 @@ extension WorkflowEngine {
         let releases = applied.releases
         if !releases.isEmpty, writer == nil || !(store is any ConcurrencyStore) { try? await memoryStore.apply(releases) }
         // Freed slots go to who waits for them here at once (other processes ask within a second).
-        if !releases.isEmpty, !slotWaits.isEmpty { jobSink.yield(.followUp { [weak self] in await self?.retrySlotWaits() }) }
+        if !releases.isEmpty, !slotWaits.isEmpty { jobQueue.append(.followUp { [weak self] in await self?.retrySlotWaits() }) }
         // Taken over by another node while this was saved: it carries the execution on, not this one.
         if !applied.run.handedOver {
             perform(applied.actions, run: applied.run)
@@ -208,7 +208,7 @@ extension WorkflowEngine {
                 let result = run.machine.results[step]
                 emit(.stepRetrying(executionID: id, stepID: result.stepID, nextAttempt: attempt, delay: delay, error: result.error))
                 traceRetry(unit: step, delay: delay, run: run)
-                jobSink.yield(.timer(delay: delay, fire: .retry(executionID: id, step: step), stop: run.timers, owner: run.identity))
+                jobQueue.append(.timer(delay: delay, fire: .retry(executionID: id, step: step), stop: run.timers, owner: run.identity))
             case .cancelAttempts(let steps):
                 for step in steps { run.signals[step]?.fire() }
             case .startRollback(let step, _, let planned):
@@ -224,7 +224,7 @@ extension WorkflowEngine {
                         owner: run.identity))
             case .suspend(let step, let attempt, _) where run.machine.results[step].waitReason.map(\.isConcurrency) == true:
                 let wait = SlotWait(executionID: id, unit: step, attempt: attempt)
-                jobSink.yield(.followUp { [weak self] in await self?.askSlot(wait) })
+                jobQueue.append(.followUp { [weak self] in await self?.askSlot(wait) })
             case .suspend(let step, let attempt, let request):
                 emitStarted(request, attempt: attempt, cacheKey: nil)
                 traceWait(request, unit: step, run: run)
@@ -232,7 +232,7 @@ extension WorkflowEngine {
                 // process was down): taken before the timers start, so a decision made in time
                 // is not beaten by a timeout that passed during the restart.
                 let timeout = request.timeout
-                jobSink.yield(
+                jobQueue.append(
                     .followUp { [weak self] in
                         await self?.deliverSignals(id)
                         await self?.armWaitTimers(id, step: step, attempt: attempt, timeout: timeout)
@@ -244,7 +244,7 @@ extension WorkflowEngine {
                             executionID: id, stepID: run.machine.results[step].stepID, attempt: 1, at: now(), queueWait: nil, inputFingerprint: nil))
                 }
             case .scheduleRollbackRetry(let step, _, let delay):
-                jobSink.yield(.timer(delay: delay, fire: .rollbackRetry(executionID: id, step: step), stop: run.timers, owner: run.identity))
+                jobQueue.append(.timer(delay: delay, fire: .rollbackRetry(executionID: id, step: step), stop: run.timers, owner: run.identity))
             case .stepFinished(let step):
                 run.signals[step] = nil
                 traceUnitFinished(step, run: run)

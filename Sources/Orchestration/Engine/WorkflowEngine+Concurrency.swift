@@ -37,7 +37,7 @@ extension WorkflowEngine {
         let actions = run.machine.start(now: now())
         if let timeout = run.machine.compiled.workflow.timeout, !run.machine.status.isTerminal {
             let elapsed = Duration.clamped(seconds: max(0, now().timeIntervalSince(run.machine.startedAt ?? now())))
-            jobSink.yield(
+            jobQueue.append(
                 .timer(
                     delay: max(.zero, timeout - elapsed), fire: .workflowTimeout(executionID: id, timeout: timeout), stop: run.timers,
                     owner: run.identity))

@@ -70,7 +70,7 @@ extension WorkflowEngine {
     nonisolated func deliver(_ end: FinishedAttempt, fromCancelledTask cancelled: Bool = false) async -> Job? {
         guard finished.leave(end) else { return nil }
         guard cancelled else { return await endingAttempt { await applyFinished() } }
-        jobSink.yield(applyingFinished())
+        jobQueue.append(applyingFinished())
         return nil
     }
 
@@ -92,7 +92,7 @@ extension WorkflowEngine {
             for end in ends {
                 if let a = await attemptFinished(end) { applied.append(a) }
             }
-            if writer != nil, finished.handOver() { jobSink.yield(applyingFinished()) }
+            if writer != nil, finished.handOver() { jobQueue.append(applyingFinished()) }
             await save(applied)
             for a in applied { await carryOut(a) }
             if writer != nil { return }

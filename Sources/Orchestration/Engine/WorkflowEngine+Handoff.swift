@@ -38,7 +38,7 @@ extension WorkflowEngine {
     /// Starts an attempt job: kept for the attempt's task whose end started it, or run by the loop.
     nonisolated func submit(_ job: Job) {
         if let handoff = Self.handoff, handoff.keep(job) { return }
-        jobSink.yield(job)
+        jobQueue.append(job)
     }
 
     /// Applies an attempt's end or a timer's firing (`body`) and returns the attempt to carry on
@@ -50,7 +50,7 @@ extension WorkflowEngine {
         var started = handoff.take()
         guard !started.isEmpty else { return nil }
         let next = Task.isCancelled ? nil : started.removeFirst()
-        for job in started { jobSink.yield(job) }
+        jobQueue.append(contentsOf: started)
         return next
     }
 }

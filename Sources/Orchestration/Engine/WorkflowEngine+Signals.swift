@@ -38,11 +38,11 @@ extension WorkflowEngine {
         if let timeout {
             let started = run.machine.results[step].startedAt ?? now
             let left = max(.zero, timeout - .clamped(seconds: now.timeIntervalSince(started)))
-            jobSink.yield(.timer(delay: left, fire: .waitTimeout(executionID: id, step: step), stop: run.timers, owner: run.identity))
+            jobQueue.append(.timer(delay: left, fire: .waitTimeout(executionID: id, step: step), stop: run.timers, owner: run.identity))
         }
         if case .until(let time)? = run.machine.results[step].waitReason {
             let delay = Duration.clamped(seconds: max(0, time.timeIntervalSince(now)))
-            jobSink.yield(.timer(delay: delay, fire: .waitUntil(executionID: id, step: step), stop: run.timers, owner: run.identity))
+            jobQueue.append(.timer(delay: delay, fire: .waitUntil(executionID: id, step: step), stop: run.timers, owner: run.identity))
         }
     }
 

@@ -63,8 +63,9 @@ public actor WorkflowEngine {
     }
 
     enum Job: Sendable {
+        /// Boxed: a job is handed from task to task, and a copy is then a retain, not a request's.
         /// `queued` when a worker serving the step's queue runs it (``runQueued(_:signal:)``).
-        case attempt(
+        indirect case attempt(
             executionID: String, step: Int, attempt: Int, request: StepRequest, signal: OneShotSignal, cacheKey: String?, rollback: Bool,
             redactor: Redactor, queued: QueuedStep?, owner: RunIdentity)
         case timer(delay: Duration, fire: TimerKind, stop: OneShotSignal, owner: RunIdentity)
@@ -141,8 +142,8 @@ public actor WorkflowEngine {
     /// for later, they answer with that instead of "no execution".
     var handedOverReasons = HandedOverReasons()
     var seeds: SplitMix64
-    let jobs: AsyncStream<Job>
-    let jobSink: AsyncStream<Job>.Continuation
+    /// Jobs for ``run()``'s loop to run as child tasks.
+    let jobQueue = BatchQueue<Job>()
     let subscribers = Mutex<[UInt64: AsyncStream<ExecutionEvent>.Continuation]>([:])
     let nextSubscriber = Atomic<UInt64>(0)
     let hasSubscribers = Atomic<Bool>(false)
@@ -186,7 +187,6 @@ public actor WorkflowEngine {
         self.cache = cache
         self.context = ExecutorContext(clock: clock, killGracePeriod: configuration.killGracePeriod, logLimit: configuration.logLimit)
         self.seeds = SplitMix64(seed: seed ?? UInt64.random(in: .min ... .max))
-        (jobs, jobSink) = AsyncStream.makeStream(of: Job.self)
         self.tracing = tracing
         if let logger = configuration.logger { observe { EngineLog.record($0, logger, traceID: tracing?.traceID(of:)) } }
     }
@@ -201,8 +201,8 @@ public actor WorkflowEngine {
             group.addTask { await self.followSlots() }
             if let queue = store as? any StepQueue { group.addTask { await self.followOutcomes(queue) } }
             if let enqueuer { group.addTask { await enqueuer.run() } }
-            for await job in jobs {
-                group.addTask { await self.perform(job) }
+            while let jobs = await jobQueue.take() {
+                for job in jobs { group.addTask { await self.perform(job) } }
             }
         }
     }
@@ -267,7 +267,7 @@ public actor WorkflowEngine {
         guard hasSubscribers.load(ordering: .acquiring) else { return }
         let e = event()
         for o in observers.withLock({ $0 }) {
-            if let followUp = o.observe(e) { jobSink.yield(.followUp(followUp)) }
+            if let followUp = o.observe(e) { jobQueue.append(.followUp(followUp)) }
         }
         if case .attemptFinished = e { return }
         subscribers.withLock { for c in $0.values { c.yield(e) } }
