@@ -126,30 +126,41 @@ extension SQLiteStore: ExecutionStore {
     }
 
     public func prune(endedBefore cutoff: Date) async throws -> Int {
-        // The record's JSON holds finishedAt; created_at is a safe lower bound for the filter.
-        let candidates = try await read("list old executions") { db in
-            try String.fetchAll(
-                db, sql: "SELECT record FROM execution WHERE status IN ('completed', 'failed', 'cancelled') AND created_at < ?",
-                arguments: [cutoff.timeIntervalSince1970])
-        }
-        var old: [String] = []
-        for text in candidates {
-            let record = try Self.decode(ExecutionRecord.self, text)
-            if (record.execution.finishedAt ?? record.createdAt) < cutoff { old.append(record.execution.id) }
-        }
-        guard !old.isEmpty else { return 0 }
-        let ids = old
-        try await write("delete old executions") { db in
-            for id in ids {
-                try db.execute(sql: "DELETE FROM signal WHERE execution_id = ?", arguments: [id])
-                try Self.releaseSlots(executionID: id, stepID: nil, db)
-                try db.execute(sql: "DELETE FROM callback WHERE execution_id = ?", arguments: [id])
-                try db.execute(sql: "DELETE FROM step_result WHERE execution_id = ?", arguments: [id])
-                try db.execute(sql: "DELETE FROM execution WHERE id = ?", arguments: [id])
+        var pruned = 0
+        while true {
+            // Chosen in SQL, a chunk at a time: reading every old record into memory grew the
+            // server by megabytes at each pass (the soak), and one transaction deleting them all
+            // held the write lock from every execution running meanwhile. The record's JSON
+            // holds when it ended (`Date`'s encoding: seconds since 2001); created_at (seconds
+            // since 1970, indexed) narrows the search first.
+            let ids = try await read("list old executions") { db in
+                try String.fetchAll(
+                    db,
+                    sql: """
+                        SELECT id FROM execution
+                        WHERE status IN ('completed', 'failed', 'cancelled') AND created_at < ?
+                          AND COALESCE(json_extract(record, '$.execution.finishedAt'), json_extract(record, '$.createdAt')) < ?
+                        LIMIT ?
+                        """,
+                    arguments: [cutoff.timeIntervalSince1970, cutoff.timeIntervalSinceReferenceDate, Self.pruneChunk])
             }
+            guard !ids.isEmpty else { return pruned }
+            try await write("delete old executions") { db in
+                for id in ids {
+                    try db.execute(sql: "DELETE FROM signal WHERE execution_id = ?", arguments: [id])
+                    try Self.releaseSlots(executionID: id, stepID: nil, db)
+                    try db.execute(sql: "DELETE FROM callback WHERE execution_id = ?", arguments: [id])
+                    try db.execute(sql: "DELETE FROM step_result WHERE execution_id = ?", arguments: [id])
+                    try db.execute(sql: "DELETE FROM execution WHERE id = ?", arguments: [id])
+                }
+            }
+            pruned += ids.count
+            if ids.count < Self.pruneChunk { return pruned }
         }
-        return old.count
     }
+
+    /// How many executions one prune transaction deletes at most.
+    static let pruneChunk = 500
 
     /// Runs SQLite's own consistency check; `["ok"]` when the file is sound.
     public func integrityCheck() async throws -> [String] {

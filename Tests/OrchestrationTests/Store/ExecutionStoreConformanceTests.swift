@@ -89,6 +89,10 @@ extension ExecutionStoreConformanceTests {
         try await store.createExecution(old)
         try await store.createExecution(recent)
         try await store.createExecution(sampleRecord("running", status: .running, at: 0))
+        // Started long before the cutoff, ended after it: kept.
+        var late = sampleRecord("late", status: .completed, at: 0)
+        late.execution.finishedAt = Date(timeIntervalSince1970: 1_800_000_150)
+        try await store.createExecution(late)
         try await store.stepFinished(
             executionID: "old", result: StepResult(stepID: "a", status: .success),
             attempt: AttemptRecord(executionID: "old", stepID: "a", attempt: 1, status: .succeeded, startedAt: Date()), log: "x")
@@ -97,6 +101,25 @@ extension ExecutionStoreConformanceTests {
         #expect(try await store.attempts(executionID: "old", stepID: nil).isEmpty)
         #expect(try await store.log(executionID: "old", stepID: "a") == nil)
         #expect(try await store.execution(id: "recent") != nil)
+        #expect(try await store.execution(id: "running") != nil)
+        #expect(try await store.execution(id: "late") != nil)
+    }
+
+    @Test("prune deletes every old execution however many there are (SQLite deletes them a chunk at a time)", arguments: StoreKind.allCases)
+    func pruneMany(kind: StoreKind) async throws {
+        let store = try await kind.make()
+        let count = 1_203
+        let writes = (0..<count).map { i -> StoreWrite in
+            var record = sampleRecord("old-\(i)", status: .completed, at: Double(i % 50))
+            record.execution.finishedAt = Date(timeIntervalSince1970: 1_800_000_060)
+            return .createExecution(record)
+        }
+        try await store.apply(writes)
+        try await store.createExecution(sampleRecord("running", status: .running, at: 0))
+        #expect(try await store.prune(endedBefore: Date(timeIntervalSince1970: 1_800_000_100)) == count)
+        #expect(try await store.prune(endedBefore: Date(timeIntervalSince1970: 1_800_000_100)) == 0)
+        #expect(try await store.execution(id: "old-0") == nil)
+        #expect(try await store.execution(id: "old-\(count - 1)") == nil)
         #expect(try await store.execution(id: "running") != nil)
     }
 }
