@@ -64,7 +64,8 @@ struct AttemptRunner: Sendable {
             outcome.ending = .cancelled
             outcome.error = outcome.error ?? "cancelled"
         case nil:
-            if outcome.succeeded { outcome.outputs.merge(request.actionOutputs) { own, _ in own } }
+            // Merging even nothing gives an empty dictionary storage of its own: one allocation a step.
+            if outcome.succeeded, !request.actionOutputs.isEmpty { outcome.outputs.merge(request.actionOutputs) { own, _ in own } }
         }
         return Ran(outcome: outcome, cancelledTask: reason != nil)
     }

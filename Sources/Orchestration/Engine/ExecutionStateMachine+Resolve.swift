@@ -68,7 +68,7 @@ extension ExecutionStateMachine {
     /// command's bindings and every input exported as environment variables.
     func makeRequest(_ body: CompiledWorkflow.Body, attempt: Int, item: ItemContext? = nil) throws -> StepRequest {
         var inputs: [String: JSONValue] = [:]
-        inputs.reserveCapacity(body.inputs.count + 1)
+        if !body.inputs.isEmpty { inputs.reserveCapacity(body.inputs.count + 1) }
         // A closure literal, not one kept in a variable: a kept one is escaping and would copy
         // the whole machine for every request.
         for (key, value) in body.inputs { inputs[key] = try value.render { try self.resolve($0, forCondition: false, item: item) } }
