@@ -248,7 +248,7 @@ extension SQLiteStore {
         } catch let e as StoreError {
             throw e
         } catch {
-            throw describe(error, path: path, doing: "migrate the database")
+            throw describe(error, path: path, doing: "migrate the database", opening: true)
         }
     }
 }

@@ -55,18 +55,26 @@ public final class SQLiteStore: Sendable {
             } catch let error as DatabaseError where (error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED) && attempt < 20 {
                 usleep(UInt32(10_000 * attempt))
             } catch {
-                throw Self.describe(error, path: path, doing: "open the database")
+                throw Self.describe(error, path: path, doing: "open the database", opening: true)
             }
         }
         try Self.checkAndMigrate(pool, path: path)
-        do { try Self.stopWaitingInside(pool) } catch { throw Self.describe(error, path: path, doing: "configure the database") }
+        do { try Self.stopWaitingInside(pool) } catch { throw Self.describe(error, path: path, doing: "configure the database", opening: true) }
     }
 
-    static func describe(_ error: any Error, path: String, doing: String) -> StoreError {
+    /// What went wrong, for a person: the file, what the store was doing, what to do.
+    /// `opening`: while the store opens the file, before it has used it.
+    static func describe(_ error: any Error, path: String, doing: String, opening: Bool = false) -> StoreError {
         if let e = error as? DatabaseError {
             switch e.resultCode {
             case .SQLITE_NOTADB: return StoreError("\(path): not a NovaCron database (the file is not SQLite)")
-            case .SQLITE_CORRUPT: return StoreError("\(path): the database is corrupt; restore a backup or move it aside")
+            case .SQLITE_CORRUPT where opening: return StoreError("\(path): the database is corrupt; restore a backup or move it aside")
+            case .SQLITE_CORRUPT:
+                // A file that opened and was read reads as corrupt: a disk failing to read (EIO)
+                // is reported by SQLite as exactly this, so the file itself may be sound.
+                return StoreError(
+                    "\(path): the database reads as corrupt while trying to \(doing) (\(e.message ?? "malformed")): a disk failing to read (an I/O error) shows as this too; check the system log, and restore a backup only if `PRAGMA integrity_check` fails"
+                )
             case .SQLITE_READONLY: return StoreError("\(path): the database is read-only; NovaCron needs to write to it")
             case .SQLITE_CANTOPEN: return StoreError("\(path): cannot open the database (check that the folder exists and is writable)")
             case .SQLITE_FULL: return StoreError("\(path): the disk is full; nothing was written")

@@ -86,15 +86,23 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                 return response
             }
             return Problem(error.status, error.body ?? error.status.reasonPhrase).response
+        } catch let error as StoreError {
+            // The store could not do it (a disk I/O error, a database gone): 503, saying so. Store
+            // messages name the database by its path or its redacted URL, never a credential.
+            FileHandle.standardError.write(Data("novacron: \(request.method.rawValue) \(Self.loggable(request)): the store failed: \(error)\n".utf8))
+            return Problem(.serviceUnavailable, "the store failed: \(error.message)").response
         } catch is NIOTooManyBytesError {
             return Problem(.contentTooLarge, "the request body is larger than this route accepts").response
         } catch {
-            // Internal names and messages stay in the server's log, not in the answer; a callback's
-            // path is its credential, so it is not logged.
-            let path = request.uri.path.contains("/callbacks/") ? "/api/v1/callbacks/…" : String(request.uri.path.prefix(200))
-            FileHandle.standardError.write(Data("novacron: \(request.method.rawValue) \(path): internal error: \(error)\n".utf8))
+            // Internal names and messages stay in the server's log, not in the answer.
+            FileHandle.standardError.write(Data("novacron: \(request.method.rawValue) \(Self.loggable(request)): internal error: \(error)\n".utf8))
             return Problem(.internalServerError, "internal error; the server's log has the details").response
         }
+    }
+
+    /// The request's path for the log: a callback's path is its credential, so it is not logged.
+    private static func loggable(_ request: Request) -> String {
+        request.uri.path.contains("/callbacks/") ? "/api/v1/callbacks/…" : String(request.uri.path.prefix(200))
     }
 }
 

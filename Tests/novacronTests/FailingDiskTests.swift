@@ -58,4 +58,86 @@ struct FailingDiskTests {
         #expect(resumed.stdout.contains("steady completed"), "\(resumed.stdout)")
         #expect(try await CrashTests.integrity(db: db) == "ok")
     }
+
+    @Test(
+        "reads failing with EIO under a running server: each request is answered (a 503 naming the I/O error, never a 500), /healthz answers throughout, and once the disk reads again nothing answered as started is lost and the file is sound"
+    )
+    func eioOnReads() async throws {
+        let folder = try CLI.temporaryFolder()
+        let db = folder + "/reads.db"
+        let flag = folder + "/failing"
+        try "name: quick\nsteps:\n  - {id: only, action: noop}\n".write(toFile: folder + "/quick.yaml", atomically: true, encoding: .utf8)
+        let library = try await Self.shim(in: folder)
+        // Every read of the database's files fails while the flag file exists.
+        let (server, base) = try await CLI.serve(
+            store: ["--db", db], token: "t0k",
+            environment: ["LD_PRELOAD": library, "NOVACRON_FAULT_EIO_READS": "/reads.db", "NOVACRON_FAULT_EIO_READS_WHILE": flag])
+        server.drainInBackground()
+        defer { server.terminateWithoutWaiting() }
+        let client = Process()
+        client.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        client.arguments = ["python3", "-c", Self.readFaultClient, base, flag, folder + "/quick.yaml"]
+        let output = String(decoding: try await client.runForOutput(), as: UTF8.self)
+        #expect(client.terminationStatus == 0, "\(output)")
+        struct Answer: Decodable {
+            var what: String
+            var status: Int
+            var body: String
+        }
+        struct Report: Decodable {
+            var during: [Answer]
+            var after: [Answer]
+            var started: [String]
+            var listed: [String]
+        }
+        let report = try JSONDecoder().decode(Report.self, from: Data(output.utf8))
+        let failed = report.during.filter { $0.status == 503 }
+        #expect(!failed.isEmpty, "no request failed while reads failed: the fault did not reach the store\n\(output)")
+        for answer in failed {
+            #expect(answer.body.contains("I/O error"), "a 503 that does not name the I/O error: \(answer.body)")
+            #expect(!answer.body.contains("restore a backup or move it aside"), "a sound file called corrupt: \(answer.body)")
+        }
+        for answer in report.during where ![200, 201, 503].contains(answer.status) {
+            Issue.record("\(answer.what) answered \(answer.status) while reads failed: \(answer.body)")
+        }
+        #expect(report.during.filter { $0.what == "healthz" }.allSatisfy { $0.status == 200 })
+        #expect(report.after.allSatisfy { $0.status == 200 }, "\(report.after)")
+        // Every start answered 201 is in the store once it reads again.
+        #expect(Set(report.started).isSubset(of: Set(report.listed)), "started: \(report.started)\nlisted: \(report.listed)")
+        #expect(server.process.isRunning, "the server stopped: \(server.seen)")
+        server.terminateWithoutWaiting()
+        server.process.waitUntilExit()
+        #expect(try await CrashTests.integrity(db: db) == "ok")
+    }
+
+    /// Registers the workflow and runs one execution, then, with the flag file in place (reads
+    /// failing), starts executions and lists and reads them; then removes the flag and lists again.
+    static let readFaultClient = """
+        import json, os, sys, time, urllib.request, urllib.error
+        base, flag, workflow = sys.argv[1:4]
+        def call(what, method, path, data=None, kind="application/json"):
+            r = urllib.request.Request(base + path, data=data, method=method,
+                headers={"Authorization": "Bearer t0k", "Content-Type": kind})
+            try:
+                with urllib.request.urlopen(r, timeout=30) as answer:
+                    return {"what": what, "status": answer.status, "body": answer.read().decode()}
+            except urllib.error.HTTPError as e:
+                return {"what": what, "status": e.code, "body": e.read().decode()}
+        assert call("register", "POST", "/api/v1/workflows", open(workflow, "rb").read(), "application/yaml")["status"] == 201
+        first = json.loads(call("start", "POST", "/api/v1/workflows/quick/executions", b"{}")["body"])["id"]
+        for _ in range(300):
+            if json.loads(call("get", "GET", "/api/v1/executions/" + first)["body"])["status"] == "completed": break
+            time.sleep(0.01)
+        open(flag, "w").close()
+        during, started = [], [first]
+        for i in range(10):
+            start = call("start", "POST", "/api/v1/workflows/quick/executions", b"{}")
+            if start["status"] == 201: started.append(json.loads(start["body"])["id"])
+            during += [start, call("list", "GET", "/api/v1/executions"), call("get", "GET", "/api/v1/executions/" + first),
+                       call("healthz", "GET", "/healthz")]
+        os.remove(flag)
+        after = [call("list", "GET", "/api/v1/executions?limit=100"), call("get", "GET", "/api/v1/executions/" + first)]
+        listed = [e["id"] for e in json.loads(after[0]["body"])["items"]] if after[0]["status"] == 200 else []
+        print(json.dumps({"during": during, "after": after, "started": started, "listed": listed}))
+        """
 }
