@@ -14,6 +14,8 @@ extension WorkflowEngine {
         let writes: [StoreWrite]
         /// The attempt whose end decided the actions: its span is closed once they are carried out.
         var attempt: (unit: Int, rollback: Bool, at: Date)?
+        /// The attempt's outputs for the step cache, stored once the actions are saved.
+        var cache: (key: String, outputs: [String: JSONValue], expires: Date)?
     }
 
     /// Saves what the actions record (attempts started, results, the end), waits until that and
@@ -47,6 +49,7 @@ extension WorkflowEngine {
     /// Carries out saved actions: frees their slots for who waits here, then starts, schedules
     /// and announces what they say.
     func carryOut(_ applied: Applied) async {
+        if let entry = applied.cache { await cache.store(entry.key, outputs: entry.outputs, expires: entry.expires) }
         let releases = applied.releases
         if !releases.isEmpty, writer == nil || !(store is any ConcurrencyStore) { try? await memoryStore.apply(releases) }
         // Freed slots go to who waits for them here at once (other processes ask within a second).
@@ -69,8 +72,11 @@ extension WorkflowEngine {
     /// stops as ``save(_:for:)`` says.
     private func save(_ writes: [StoreWrite], for runs: [Run]) async {
         guard let writer else { return }
+        // Queued in this turn of the actor, with the change they record: whatever the actor
+        // decides after this, its writes come later and its commit waits for these.
+        let queued = writer.queueing(writes)
         do {
-            try await writer.commit(writes)
+            try await writer.commit(queued)
         } catch {
             for run in runs { saveFailed(error, run: run) }
         }

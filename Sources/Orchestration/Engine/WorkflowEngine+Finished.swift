@@ -86,11 +86,18 @@ extension WorkflowEngine {
     /// job, so they are recorded while these commit (and go into the next commit); without
     /// one, there is nothing to wait for, and this task applies them too.
     func applyFinished() async {
+        var first = true
+        let handoff = Self.handoff
         while let ends = finished.take() {
+            // Going round again (no store): what the last batch started goes to the loop now,
+            // not once the inbox is empty, which under steady load might be never.
+            if !first, let started = handoff?.takeKeepingOpen(), !started.isEmpty { jobQueue.append(contentsOf: started) }
+            first = false
+            // Nothing in here waits: every end's writes are recorded before any is saved.
             var applied: [Applied] = []
             applied.reserveCapacity(ends.count)
             for end in ends {
-                if let a = await attemptFinished(end) { applied.append(a) }
+                if let a = attemptFinished(end) { applied.append(a) }
             }
             if writer != nil, finished.handOver() { jobQueue.append(applyingFinished()) }
             await save(applied)

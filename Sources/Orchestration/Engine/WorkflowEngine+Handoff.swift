@@ -22,6 +22,14 @@ extension WorkflowEngine {
             }
         }
 
+        /// What was kept so far; it stays open.
+        func takeKeepingOpen() -> [Job] {
+            state.withLock { s in
+                defer { s.jobs = [] }
+                return s.jobs
+            }
+        }
+
         /// What was kept; closes it.
         func take() -> [Job] {
             state.withLock { s in

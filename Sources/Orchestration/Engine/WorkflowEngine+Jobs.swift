@@ -79,7 +79,7 @@ extension WorkflowEngine {
     /// `owner` is no longer the execution's run here: the execution was handed to another node
     /// meanwhile, perhaps taken back since (a new run, which interrupted this attempt and runs
     /// the step again).
-    func attemptFinished(_ f: FinishedAttempt) async -> Applied? {
+    func attemptFinished(_ f: FinishedAttempt) -> Applied? {
         guard !handedBack, let run = runs[f.executionID], run.identity === f.owner else { return nil }
         let step = f.step
         let outcome = run.redactor.redact(f.outcome)
@@ -101,14 +101,16 @@ extension WorkflowEngine {
         if !outcome.log.isEmpty || run.logs[run.machine.results[step].stepID] != nil {
             run.logs[run.machine.results[step].stepID] = outcome.log
         }
-        if outcome.succeeded, !f.cached, let key = run.cacheKeys[step],
-            let policy = run.machine.compiled.cachePolicies[run.machine.stepIndex(of: step)]
-        {
-            await cache.store(key, outputs: outcome.outputs, expires: now.addingTimeInterval(policy.ttl.seconds))
-        }
         traceAttemptEnded(unit: step, rollback: false, outcome: outcome, cached: f.cached, run: run)
         var applied = record(run.machine.attemptFinished(step: step, outcome: outcome, cached: f.cached, now: now), for: run)
         applied.attempt = (step, false, now)
+        // Cached once saved (``carryOut(_:)``): nothing here may wait, or another end's actions
+        // could be carried out while this one's writes are not yet queued.
+        if outcome.succeeded, !f.cached, let key = run.cacheKeys[step],
+            let policy = run.machine.compiled.cachePolicies[run.machine.stepIndex(of: step)]
+        {
+            applied.cache = (key, outcome.outputs, now.addingTimeInterval(policy.ttl.seconds))
+        }
         return applied
     }
 

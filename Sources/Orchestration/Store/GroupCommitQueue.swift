@@ -91,14 +91,32 @@ package final class GroupCommitQueue<Item: Sendable, Output: Sendable>: Sendable
     /// error of the batch that held them, or `closedError` when the loop stopped. When no batch
     /// is being committed, the caller commits what is queued itself, in its own task.
     package func commit(_ items: [Item]) async throws {
-        let queued = state.withLock { s -> (ticket: Int, crowded: Bool)? in
-            guard !s.closed else { return nil }
+        try await commit(queueing(items))
+    }
+
+    /// Items queued by ``queueing(_:)`` for ``commit(_:)-(Queued)``.
+    package struct Queued: Sendable {
+        fileprivate var ticket: Int
+        fileprivate var crowded: Bool
+        fileprivate var closed: Bool
+    }
+
+    /// Queues `items` now, to be committed by ``commit(_:)-(Queued)``: an actor that queues its
+    /// writes in the same turn as the change they record cannot have a later change's writes
+    /// committed before them.
+    package func queueing(_ items: [Item]) -> Queued {
+        state.withLock { s in
+            guard !s.closed else { return Queued(ticket: .max, crowded: false, closed: true) }
             s.queue.append(contentsOf: items)
             s.enqueued += items.count
             s.callsQueued += 1
-            return (s.enqueued, s.lastBatchCalls > 1)
+            return Queued(ticket: s.enqueued, crowded: s.lastBatchCalls > 1, closed: false)
         }
-        guard let queued else { throw closedError }
+    }
+
+    /// ``commit(_:)`` of items already queued by ``queueing(_:)``.
+    package func commit(_ queued: Queued) async throws {
+        guard !queued.closed else { throw closedError }
         let ticket = queued.ticket
         // When the last batch held several writers' items, let whatever else is ready queue its
         // writes first (other executions' attempts that ended meanwhile): they go into this
