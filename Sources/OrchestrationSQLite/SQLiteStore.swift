@@ -68,12 +68,14 @@ public final class SQLiteStore: Sendable {
         if let e = error as? DatabaseError {
             switch e.resultCode {
             case .SQLITE_NOTADB: return StoreError("\(path): not a NovaCron database (the file is not SQLite)")
-            case .SQLITE_CORRUPT where opening: return StoreError("\(path): the database is corrupt; restore a backup or move it aside")
+            case .SQLITE_CORRUPT where opening:
+                return StoreError(
+                    "\(path): the database is corrupt (or the disk cannot read it: check the system log); restore a backup or move it aside")
             case .SQLITE_CORRUPT:
                 // A file that opened and was read reads as corrupt: a disk failing to read (EIO)
                 // is reported by SQLite as exactly this, so the file itself may be sound.
                 return StoreError(
-                    "\(path): the database reads as corrupt while trying to \(doing) (\(e.message ?? "malformed")): a disk failing to read (an I/O error) shows as this too; check the system log, and restore a backup only if `PRAGMA integrity_check` fails"
+                    "\(path): the database reads as corrupt while trying to \(doing) (\(e.message ?? "malformed")): a disk failing to read (an I/O error) shows as this too; check the system log, and restore a backup only if `sqlite3 \(path) 'PRAGMA integrity_check'` does not say ok"
                 )
             case .SQLITE_READONLY: return StoreError("\(path): the database is read-only; NovaCron needs to write to it")
             case .SQLITE_CANTOPEN: return StoreError("\(path): cannot open the database (check that the folder exists and is writable)")

@@ -116,6 +116,7 @@ public func buildApplication(
     try await engine.restoreWorkflows()
     let router = Router()
     router.add(middleware: ProblemMiddleware())
+    router.add(middleware: NulGuard())
     router.add(
         middleware: RequestGuard(allowedHosts: Set(configuration.allowedHosts.map { $0.lowercased() }), loopbackOnly: configuration.isLoopback))
     let control = AccessControl(tokens: configuration.tokens)

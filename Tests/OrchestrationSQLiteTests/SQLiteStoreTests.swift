@@ -68,7 +68,9 @@ struct SQLiteStoreTests {
             _ = try await store.executions(workflowID: nil, status: nil, limit: 1000)
             Issue.record("a corrupted database was opened and read without an error")
         } catch let error as StoreError {
-            #expect(error.message == "\(path): the database is corrupt; restore a backup or move it aside")
+            #expect(
+                error.message
+                    == "\(path): the database is corrupt (or the disk cannot read it: check the system log); restore a backup or move it aside")
         }
         #expect(try Data(contentsOf: url) == bytes, "opening the corrupted file changed it")
     }

@@ -1,4 +1,5 @@
 import Foundation
+import HummingbirdTesting
 import Orchestration
 import OrchestrationExecutors
 import OrchestrationServer
@@ -203,6 +204,25 @@ struct HostileInputTests {
                 let rest = try await c.readToEnd()
                 #expect(rest.isEmpty)
             }
+        }
+    }
+
+    @Test(
+        "a NUL (%00) in a path or a query is a 400 on every store, not the store failing (PostgreSQL refuses NUL in text)",
+        arguments: StoreKind.allCases)
+    func nulInPathOrQuery(kind: StoreKind) async throws {
+        let store = try await kind.make()
+        let engine = WorkflowEngine(executors: Self.executors(ScriptedExecutor()), store: store)
+        let app = try await buildApplication(engine: engine, store: store, configuration: ServerConfiguration(port: 0))
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            for path in ["/api/v1/executions?workflow=%00", "/api/v1/executions/a%00b", "/api/v1/workflows/%00", "/api/v1/executions?status=%00"] {
+                let (status, text) = try await RawHTTP.request(port: port, method: "GET", path: path)
+                #expect(status == 400, "\(kind) \(path): \(status) \(text.suffix(300))")
+                #expect(text.contains("NUL"), "\(text.suffix(300))")
+            }
+            let healthy = try await RawHTTP.request(port: port, method: "GET", path: "/api/v1/executions?workflow=x").status
+            #expect(healthy == 200)
         }
     }
 }
