@@ -31,8 +31,7 @@ extension WorkflowEngine {
     func record(_ actions: [ExecutionStateMachine.Action], for run: Run) -> Applied {
         let releases = slotReleases(for: actions, run: run)
         guard writer != nil else { return Applied(run: run, actions: actions, releases: releases, writes: []) }
-        // Slots are released with the end they belong to when the store keeps them.
-        let writes = self.writes(for: actions, run: run) + (store is any ConcurrencyStore ? releases : [])
+        let writes = self.writes(for: actions, run: run) + (storeKeepsSlots ? releases : [])
         return Applied(run: run, actions: actions, releases: releases, writes: writes)
     }
 
@@ -42,7 +41,8 @@ extension WorkflowEngine {
         let writes = applied.count == 1 ? applied[0].writes : applied.flatMap(\.writes)
         guard !writes.isEmpty else { return }
         var runs: [Run] = []
-        for a in applied where !a.writes.isEmpty && !runs.contains(where: { $0 === a.run }) { runs.append(a.run) }
+        var seen = Set<ObjectIdentifier>()
+        for a in applied where !a.writes.isEmpty && seen.insert(ObjectIdentifier(a.run)).inserted { runs.append(a.run) }
         await save(writes, for: runs)
     }
 
@@ -51,7 +51,7 @@ extension WorkflowEngine {
     func carryOut(_ applied: Applied) async {
         if let entry = applied.cache { await cache.store(entry.key, outputs: entry.outputs, expires: entry.expires) }
         let releases = applied.releases
-        if !releases.isEmpty, writer == nil || !(store is any ConcurrencyStore) { try? await memoryStore.apply(releases) }
+        if !releases.isEmpty, !storeKeepsSlots { try? await memoryStore.apply(releases) }
         // Freed slots go to who waits for them here at once (other processes ask within a second).
         if !releases.isEmpty, !slotWaits.isEmpty { jobQueue.append(.followUp { [weak self] in await self?.retrySlotWaits() }) }
         // Taken over by another node while this was saved: it carries the execution on, not this one.

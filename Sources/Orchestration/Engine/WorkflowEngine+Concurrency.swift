@@ -23,6 +23,10 @@ extension WorkflowEngine {
     /// Where slots are kept: the store when it keeps them, else this process's memory.
     var slotKeeper: any ConcurrencyStore { store as? any ConcurrencyStore ?? memoryStore }
 
+    /// Whether freed slots are written to the store, with the end they belong to (in the same
+    /// commit); else they are freed in this process's memory.
+    var storeKeepsSlots: Bool { writer != nil && store is any ConcurrencyStore }
+
     /// Starts a created execution: at once without a concurrency key, else once it holds a slot.
     func admit(_ run: Run) async {
         guard run.machine.values.concurrencyKey != nil else { return await begin(run) }
@@ -149,7 +153,7 @@ extension WorkflowEngine {
     /// Frees a slot an ask took for what no longer needs it.
     func releaseStray(_ executionID: String, stepID: String) async {
         let release: [StoreWrite] = [.releaseSlots(executionID: executionID, stepID: stepID)]
-        if let writer, store is any ConcurrencyStore {
+        if storeKeepsSlots, let writer {
             _ = try? await writer.commit(release)
         } else {
             try? await memoryStore.apply(release)

@@ -3,8 +3,8 @@ import Synchronization
 
 /// Attempts' ends reach the engine's actor in batches. An attempt's task leaves its end in the
 /// engine's inbox; the first task to find nobody applying ends applies them (on the actor), and
-/// goes on with whatever was left meanwhile until the inbox is empty. The others leave theirs
-/// and end. So when many attempts end at once (a fan-out) the actor is entered and left once per
+/// what was left meanwhile is applied next (``applyFinished()`` says by whom). The others leave
+/// theirs and end. So when many attempts end at once (a fan-out) the actor is entered and left once per
 /// batch, not once per attempt — each of those hops handed the actor to a newly woken thread,
 /// the larger part of a short step's cost — and the batch's writes go to the store in one commit.
 /// A lone attempt (a chain) is applied at once by its own task, as before.
