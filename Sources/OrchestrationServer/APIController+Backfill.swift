@@ -33,9 +33,9 @@ extension APIController {
         if !dryRun, !todo.isEmpty {
             // In the background, on this node: the answer is the plan. A node that stops midway
             // leaves the rest to a second post of the same backfill (the ticks done are skipped).
-            let engine = self.engine
+            let engine = self.engine, trace = request.traceHeaders
             Task {
-                await plan.run(todo, on: engine, maxParallel: maxParallel) { outcome in
+                await plan.run(todo, on: engine, maxParallel: maxParallel, traceParent: trace) { outcome in
                     engine.logger.info(
                         "backfill tick",
                         metadata: [

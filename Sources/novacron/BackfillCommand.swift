@@ -77,8 +77,11 @@ struct BackfillCommand: AsyncParsableCommand {
             Console.err("error: a backfill skips the ticks the store has executions of; drop --memory")
             throw ExitStatus.invalidInput
         }
+        let traces = try TraceSession.forCommand(logger: nil)
+        var configuration = EngineConfiguration(workerLimit: 64)
+        configuration.tracer = traces.tracer
         let engine = WorkflowEngine(
-            executors: .withCloudFunctions(), configuration: EngineConfiguration(workerLimit: 64), secrets: secrets,
+            executors: .withCloudFunctions(), configuration: configuration, secrets: secrets,
             cache: (store as? any StepCache) ?? InMemoryStepCache(), store: store)
         let plan: Backfill
         let skipped: Set<String>
@@ -100,25 +103,30 @@ struct BackfillCommand: AsyncParsableCommand {
             if dryRun { for tick in todo { Console.out("  \(TimeText.format(tick))  would run") } }
         }
         var outcomes: [Backfill.Outcome] = []
+        if dryRun || todo.isEmpty { await traces.finish() }
         if !dryRun, !todo.isEmpty {
             let (stream, sink) = AsyncStream.makeStream(of: Backfill.Outcome.self)
             let text = output == .text
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await engine.run() }
-                defer { group.cancelAll() }
-                group.addTask {
-                    await plan.run(todo, on: engine, maxParallel: maxParallel) { outcome in
-                        if text {
-                            let how =
-                                outcome.status.map { "\($0.rawValue)\(outcome.error.map { ": \($0)" } ?? "")" }
-                                ?? "not started: \(outcome.error ?? "")"
-                            Console.out("  \(TimeText.format(outcome.tick))  \(outcome.executionID ?? "-")  \(how)")
+            outcomes = try await traces.sending {
+                var outcomes: [Backfill.Outcome] = []
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { await engine.run() }
+                    defer { group.cancelAll() }
+                    group.addTask {
+                        await plan.run(todo, on: engine, maxParallel: maxParallel, traceParent: traces.parent) { outcome in
+                            if text {
+                                let how =
+                                    outcome.status.map { "\($0.rawValue)\(outcome.error.map { ": \($0)" } ?? "")" }
+                                    ?? "not started: \(outcome.error ?? "")"
+                                Console.out("  \(TimeText.format(outcome.tick))  \(outcome.executionID ?? "-")  \(how)")
+                            }
+                            sink.yield(outcome)
                         }
-                        sink.yield(outcome)
+                        sink.finish()
                     }
-                    sink.finish()
+                    for await outcome in stream { outcomes.append(outcome) }
                 }
-                for await outcome in stream { outcomes.append(outcome) }
+                return outcomes
             }
             try? await (store as? any ExecutionLeases)?.releaseLeases()
         }

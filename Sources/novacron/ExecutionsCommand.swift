@@ -262,11 +262,7 @@ extension ExecutionsCommand {
                 Console.err("error: execution \(id) is \(record.execution.status.rawValue); only failed or cancelled executions can be retried")
                 throw ExitStatus.invalidInput
             }
-            let traces: TraceSession
-            do { traces = try TraceSession(logger: nil) } catch {
-                Console.err("error: \(error.message)")
-                throw ExitStatus.invalidInput
-            }
+            let traces = try TraceSession.forCommand(logger: nil)
             var configuration = EngineConfiguration()
             configuration.tracer = traces.tracer
             let engine = WorkflowEngine(
@@ -277,11 +273,12 @@ extension ExecutionsCommand {
             options.traceParent = traces.parent
             let start = options
             let inputs = record.execution.inputs
-            let final = try await RunCommand.drive(engine, workflow: workflow, output: output) { engine in
-                try await engine.registerWorkflow(workflow)
-                return try await engine.executeWorkflow(workflow.id, inputs: inputs, options: start).id
+            let final = try await traces.sending {
+                try await RunCommand.drive(engine, workflow: workflow, output: output) { engine in
+                    try await engine.registerWorkflow(workflow)
+                    return try await engine.executeWorkflow(workflow.id, inputs: inputs, options: start).id
+                }
             }
-            await traces.finish()
             switch output {
             case .json: Console.out(try APIBody.text(Components.Schemas.Execution(final, stepOrder: workflow.steps.map(\.id)), pretty: true))
             case .text: Console.out(ProgressDisplay.summary(final, workflow: workflow))
@@ -324,15 +321,21 @@ extension ExecutionsCommand {
                 return
             }
             let workflow = try await RunCommand.resumable(id, in: store)
+            // Carried on to be cancelled, it stays in its trace: its rollbacks and its end are spans there.
+            let traces = try TraceSession.forCommand(logger: nil)
+            var configuration = EngineConfiguration()
+            configuration.tracer = traces.tracer
             let engine = WorkflowEngine(
-                executors: .withCloudFunctions(), cache: (store as? any StepCache) ?? InMemoryStepCache(), store: store,
-                learning: LearningEngine(store: store))
-            let final = try await RunCommand.drive(engine, workflow: workflow, output: .text) { engine in
-                guard try await engine.recover(only: [id]).first != nil else {
-                    throw EngineError(.invalidInput, "execution \(id) could not be carried on to cancel it")
+                executors: .withCloudFunctions(), configuration: configuration, cache: (store as? any StepCache) ?? InMemoryStepCache(),
+                store: store, learning: LearningEngine(store: store))
+            let final = try await traces.sending {
+                try await RunCommand.drive(engine, workflow: workflow, output: .text) { engine in
+                    guard try await engine.recover(only: [id]).first != nil else {
+                        throw EngineError(.invalidInput, "execution \(id) could not be carried on to cancel it")
+                    }
+                    try? await engine.cancelExecution(id, reason: "cancelled by user")
+                    return id
                 }
-                try? await engine.cancelExecution(id, reason: "cancelled by user")
-                return id
             }
             Console.out(ProgressDisplay.summary(final, workflow: workflow))
         }

@@ -118,11 +118,7 @@ struct RunCommand: AsyncParsableCommand {
             Console.err("error: \(error.message)")
             throw ExitStatus.invalidInput
         }
-        let traces: TraceSession
-        do { traces = try TraceSession(logger: logger) } catch {
-            Console.err("error: \(error.message)")
-            throw ExitStatus.invalidInput
-        }
+        let traces = try TraceSession.forCommand(logger: logger)
         let store = try await storeOptions.open(role: "run")
         var configuration = EngineConfiguration(
             workerLimit: maxParallel ?? 64, killGracePeriod: .clamped(seconds: killGrace), actions: catalog, logger: logger)

@@ -34,6 +34,26 @@ final class TraceSession: Sendable {
         }
     }
 
+    /// The session of a command, from this process's environment; settings it cannot honour are
+    /// printed and end the command as invalid input.
+    static func forCommand(logger: Logger?) throws -> TraceSession {
+        do { return try TraceSession(logger: logger) } catch {
+            Console.err("error: \(error.message)")
+            throw ExitStatus.invalidInput
+        }
+    }
+
+    /// Runs `body`, then sends the spans, however it ends.
+    func sending<T>(_ body: () async throws -> T) async throws -> T {
+        let value: T
+        do { value = try await body() } catch {
+            await finish()
+            throw error
+        }
+        await finish()
+        return value
+    }
+
     /// Sends the spans not sent yet and stops the exporter; gives up after 10 s (a collector
     /// that does not answer must not hold the command's exit).
     func finish() async {

@@ -32,6 +32,7 @@ struct TracingCLITests {
           - {id: call, type: api, inputs: {url: '\(hook)', method: POST, json: {a: 1}}, timeout: 10s}
           - {id: sub, workflow: traced-child}
           - {id: gate, type: approval, timeout: 1h, dependencies: [build]}
+          - {id: fan, forEach: [a, b, c], inputs: {command: 'echo "traceparent=$TRACEPARENT" >> "$NOVACRON_OUTPUT"'}}
         """.write(toFile: parent, atomically: true, encoding: .utf8)
         return (parent, child)
     }
@@ -96,6 +97,19 @@ struct TracingCLITests {
         #expect(named("step inner").first?.parentSpanID == childRoot.spanID)
         let gate = try #require(named("wait gate").first)
         #expect(gate.parentSpanID == root.spanID && gate.text("novacron.wait") == "approval" && gate.text("novacron.status") == "success")
+
+        // A forEach step is a span of its own, its items' attempts under it, each process given its item's span.
+        let fan = try #require(named("step fan").first, "\(spans)")
+        #expect(fan.parentSpanID == root.spanID && fan.attributes["novacron.items"] == 3 && fan.text("novacron.status") == "success", "\(fan)")
+        // The step's outputs list its items' outputs in order.
+        let fanResult = try #require(steps.first { $0["id"] as? String == "fan" }, "\(steps)")
+        let items = try #require((fanResult["outputs"] as? [String: Any])?["results"] as? [[String: Any]], "\(fanResult)")
+        try #require(items.count == 3, "\(items)")
+        for index in 0..<3 {
+            let item = try #require(named("step fan[\(index)]").first, "\(spans)")
+            #expect(item.parentSpanID == fan.spanID && fan.start <= item.start && item.end <= fan.end, "\(item)")
+            #expect(items[index]["traceparent"] as? String == "00-\(Self.callerTrace)-\(item.spanID)-01", "\(items)")
+        }
     }
 
     @Test("without OTEL settings nothing is traced: steps get no TRACEPARENT; settings it cannot honour are refused plainly")
@@ -267,5 +281,36 @@ struct TracingAcrossProcessesTests {
             let step = try #require(spans.first { $0.name == name }, "\(spans)")
             #expect(step.traceID == TracingCLITests.callerTrace && step.parentSpanID == carried.parentSpanID, "\(step)")
         }
+    }
+
+    @Test("cancelling an execution whose process was killed continues its trace: the cancel and the rollback are spans under the root saved with it")
+    func cancelledAfterACrash() async throws {
+        let folder = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let receiver = try await OTLPReceiver(folder: folder)
+        defer { receiver.stop() }
+        let file = folder + "/wf.yaml", db = folder + "/t.db"
+        try """
+        name: abandoned
+        steps:
+          - {id: made, inputs: {command: 'true'}, rollback: {type: task, inputs: {command: 'true'}}}
+          - {id: stuck, dependencies: [made], inputs: {command: 'sleep 600'}}
+        """.write(toFile: file, atomically: true, encoding: .utf8)
+        let otel = ["OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "TRACEPARENT": Self.caller]
+        let first = try CLI.Running(["run", file, "--db", db], environment: otel)
+        #expect(await first.waitFor { $0.contains("step stuck started") }, "\(first.seen)")
+        let id = try #require(first.executionID)
+        kill(first.process.processIdentifier, SIGKILL)
+        _ = await first.ended()
+        let cancelled = try await CLI.running(
+            ["executions", "cancel", id, "--db", db], environment: CLI.environment.merging(otel) { _, new in new })
+        #expect(cancelled.status == 0 && cancelled.stdout.contains("cancelled"), "\(cancelled.stdout)\(cancelled.stderr)")
+
+        let spans = try receiver.spans()
+        let carried = try #require(spans.first { $0.name == "execution abandoned resumed" }, "\(spans)")
+        #expect(carried.traceID == TracingCLITests.callerTrace && carried.text("novacron.status") == "cancelled", "\(carried)")
+        #expect(carried.status == "STATUS_CODE_ERROR" && carried.statusMessage.contains("cancelled by user"), "\(carried)")
+        let rollback = try #require(spans.first { $0.name == "rollback made.rollback" }, "\(spans)")
+        #expect(rollback.traceID == TracingCLITests.callerTrace && rollback.parentSpanID == carried.parentSpanID, "\(rollback)")
     }
 }

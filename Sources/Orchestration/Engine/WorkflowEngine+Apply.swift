@@ -244,6 +244,7 @@ extension WorkflowEngine {
                         await self?.armWaitTimers(id, step: step, attempt: attempt, timeout: timeout)
                     })
             case .stepExpanded(let step):
+                traceExpanded(step, run: run)
                 if hasSubscribers.load(ordering: .acquiring) {
                     emit(
                         .stepStarted(

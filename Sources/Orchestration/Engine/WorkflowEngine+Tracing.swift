@@ -7,10 +7,13 @@ struct UnitSpans {
     var rollbacks: [Int: any Span] = [:]
     /// Approvals, waits for a signal or a time: open until the unit ends.
     var waits: [Int: any Span] = [:]
+    /// Expanded forEach steps by step index, open until the step ends: the parent of its items'
+    /// spans, whose headers are kept for them.
+    var fans: [Int: (span: any Span, headers: TraceHeaders?)] = [:]
 
     mutating func removeAll() -> [any Span] {
-        let all = Array(attempts.values) + Array(rollbacks.values) + Array(waits.values)
-        (attempts, rollbacks, waits) = ([:], [:], [:])
+        let all = Array(attempts.values) + Array(rollbacks.values) + Array(waits.values) + fans.values.map(\.span)
+        (attempts, rollbacks, waits, fans) = ([:], [:], [:], [:])
         return all
     }
 }
@@ -49,7 +52,11 @@ extension WorkflowEngine {
         attributes["novacron.step.id"] = request.stepID
         attributes["novacron.step.type"] = request.type.rawValue
         attributes["novacron.attempt"] = request.attempt
-        let span = tracing.start("\(rollback ? "rollback" : "step") \(request.stepID)", parent: run.options.trace, at: now(), attributes: attributes)
+        // A forEach item's span sits under its step's; after a restart the step's span is gone,
+        // and the item's goes under the execution.
+        let fan = rollback ? nil : run.spans.fans[run.machine.stepIndex(of: unit)]
+        let span = tracing.start(
+            "\(rollback ? "rollback" : "step") \(request.stepID)", parent: fan?.headers ?? run.options.trace, at: now(), attributes: attributes)
         if rollback { run.spans.rollbacks[unit] = span } else { run.spans.attempts[unit] = span }
         var traced = request
         traced.trace = tracing.headers(of: span)
@@ -64,6 +71,18 @@ extension WorkflowEngine {
         attributes["novacron.step.type"] = request.type.rawValue
         if let reason = run.machine.results[unit].waitReason { attributes["novacron.wait"] = "\(reason)" }
         run.spans.waits[unit] = tracing.start("wait \(request.stepID)", parent: run.options.trace, at: now(), attributes: attributes)
+    }
+
+    /// Opens the span of a forEach step whose items are known; it ends with the step.
+    func traceExpanded(_ step: Int, run: Run) {
+        guard let tracing else { return }
+        let result = run.machine.results[step]
+        var attributes = executionAttributes(run)
+        attributes["novacron.step.id"] = result.stepID
+        attributes["novacron.step.type"] = run.machine.compiled.workflow.steps[step].type.rawValue
+        attributes["novacron.items"] = result.itemCount ?? 0
+        let span = tracing.start("step \(result.stepID)", parent: run.options.trace, at: now(), attributes: attributes)
+        run.spans.fans[step] = (span, tracing.headers(of: span))
     }
 
     /// The retry delay on the attempt that failed.
@@ -87,9 +106,9 @@ extension WorkflowEngine {
         span?.end(at: date)
     }
 
-    /// A unit reached its end: its wait span, if any, closes with its status.
+    /// A unit reached its end: its wait span or forEach step span, if any, closes with its status.
     func traceUnitFinished(_ unit: Int, run: Run) {
-        guard tracing != nil, let span = run.spans.waits.removeValue(forKey: unit) else { return }
+        guard tracing != nil, let span = run.spans.waits.removeValue(forKey: unit) ?? run.spans.fans.removeValue(forKey: unit)?.span else { return }
         let result = run.machine.results[unit]
         span.attributes["novacron.status"] = result.status.rawValue
         if result.status == .failed { span.fail(result.error) }

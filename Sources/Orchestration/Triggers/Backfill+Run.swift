@@ -18,8 +18,12 @@ extension Backfill {
     }
 
     /// Runs the executions of `ticks` on `engine`, at most `maxParallel` at once, oldest first,
-    /// each to its end; `each` hears how each went, in the order they end.
-    public func run(_ ticks: [Date], on engine: WorkflowEngine, maxParallel: Int, each: @escaping @Sendable (Outcome) async -> Void) async {
+    /// each to its end; `each` hears how each went, in the order they end. With `traceParent`,
+    /// each execution's trace continues that span (the caller's request or process).
+    public func run(
+        _ ticks: [Date], on engine: WorkflowEngine, maxParallel: Int, traceParent: TraceHeaders? = nil,
+        each: @escaping @Sendable (Outcome) async -> Void
+    ) async {
         await withTaskGroup(of: Void.self) { group in
             var running = 0
             for tick in ticks {
@@ -28,16 +32,17 @@ extension Backfill {
                     running -= 1
                 }
                 running += 1
-                group.addTask { await each(await self.start(tick, on: engine)) }
+                group.addTask { await each(await self.start(tick, on: engine, traceParent: traceParent)) }
             }
         }
     }
 
     /// Starts the execution of `tick` and waits for its end.
-    func start(_ tick: Date, on engine: WorkflowEngine) async -> Outcome {
+    func start(_ tick: Date, on engine: WorkflowEngine, traceParent: TraceHeaders?) async -> Outcome {
         var outcome = Outcome(tick: tick)
         do {
-            let options = ExecutionOptions(trigger: payload(tick), idempotencyKey: key(tick))
+            var options = ExecutionOptions(trigger: payload(tick), idempotencyKey: key(tick))
+            options.traceParent = traceParent
             let inputs = try TriggerScheduler.inputs(of: trigger, payload: payload(tick))
             let started = try await engine.startExecution(workflowID, inputs: inputs, options: options)
             outcome.executionID = started.execution.id
