@@ -93,8 +93,15 @@ extension PostgresStore {
         }
 
         /// Runs the batch but for the writes to `refused` executions, in `connection`'s transaction.
+        ///
+        /// `again`: an earlier try may have committed (the connection dropped before its COMMIT
+        /// was answered), so what it did must not be done twice: an execution already created
+        /// (by it: ids are unique) is left as it is, an observation already recorded is not
+        /// added again. Every other write says all of its row and is the same done twice.
         /// - Throws: a ``StoreError`` when an execution to update is not there.
-        func run(skipping refused: Set<String>, owner: String, leaseSeconds: Double, in connection: PostgresConnection, logger: Logger) async throws {
+        func run(
+            skipping refused: Set<String>, owner: String, leaseSeconds: Double, again: Bool, in connection: PostgresConnection, logger: Logger
+        ) async throws {
             func rows<T: Encodable>(_ items: some Sequence<T>, of execution: (T) -> String) throws -> String? {
                 let kept = items.filter { !refused.contains(execution($0)) }
                 return kept.isEmpty ? nil : try PostgresStore.json(kept)
@@ -106,6 +113,7 @@ extension PostgresStore {
                     SELECT id, workflow_id, workflow_version, status, record, created_at, \(owner), 1, \(unescaped: PostgresStore.databaseNow) + \(leaseSeconds)
                     FROM json_to_recordset(\(json)::json)
                         AS x(id text, workflow_id text, workflow_version text, status text, record text, created_at float8)
+                    \(unescaped: again ? "ON CONFLICT (id) DO NOTHING" : "")
                     """, logger: logger)
             }
             if let json = try rows(results.values, of: \.execution_id) {
@@ -144,6 +152,7 @@ extension PostgresStore {
                     INSERT INTO learning_observation (workflow_id, execution_id, observation)
                     SELECT workflow_id, execution_id, observation FROM json_to_recordset(\(json)::json)
                         AS x(workflow_id text, execution_id text, observation text)
+                    \(unescaped: again ? "WHERE NOT EXISTS (SELECT 1 FROM learning_observation o WHERE o.workflow_id = x.workflow_id AND o.execution_id = x.execution_id)" : "")
                     """, logger: logger)
             }
             if let json = try rows(processes, of: \.execution_id) {

@@ -16,11 +16,15 @@ extension PostgresStore: ExecutionStore {
         // The epochs the batch was written under: should this node lose an execution and claim it
         // again while the batch waits for the database, the batch is still refused.
         let epochs = book.withLock { $0.held }
+        // A try after one that failed may follow one that committed unanswered: see `again`.
+        var tries = 0
         let refused = try await retryingWhileUnavailable { () async throws(StoreError) -> Set<String> in
+            tries += 1
+            let again = tries > 1
             if !batch.fresh.isEmpty { try await registerNode() }
             return try await transaction("save \(writes.count == 1 ? "a change" : "\(writes.count) changes")") { connection -> Set<String> in
                 let refused = try await fenced(touched, epochs: epochs, in: connection)
-                try await batch.run(skipping: refused, owner: me, leaseSeconds: seconds, in: connection, logger: logger)
+                try await batch.run(skipping: refused, owner: me, leaseSeconds: seconds, again: again, in: connection, logger: logger)
                 return refused
             }
         }

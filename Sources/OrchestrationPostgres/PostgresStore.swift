@@ -129,6 +129,10 @@ public final class PostgresStore: Sendable {
                 return try await client.withConnection { connection in try await body(connection) }
             } catch let error as StoreError {
                 throw error
+            } catch let error as CommitUnanswered {
+                throw StoreError(
+                    "\(location): cannot \(doing): the connection closed before the database answered the commit (\(error.underlying.code)); it may have been saved",
+                    unavailable: true)
             } catch is ConnectionGone {
                 if tries < limit {
                     // The pool notices a closed connection a moment after the server closed it.
@@ -209,6 +213,13 @@ public final class PostgresStore: Sendable {
 /// A query refused because the server closed its connection (``PostgresConnection/execute(_:logger:)``).
 struct ConnectionGone: Error {}
 
+/// The connection went after COMMIT was sent and before it was answered: the transaction may
+/// have landed. Never tried again in place as if it had been rolled back; the caller decides
+/// (``PostgresStore/apply(_:)`` tries its batch again as one that may have landed).
+struct CommitUnanswered: Error {
+    var underlying: PSQLError
+}
+
 extension PostgresConnection {
     /// Runs `query` on this connection (in its transaction). A connection the server closed while
     /// this process held it (the database restarting, a transaction idle past its limit) is
@@ -237,7 +248,10 @@ extension PostgresConnection {
             if !isClosed { _ = try? await execute("ROLLBACK", logger: logger) }
             throw error
         }
-        try await execute("COMMIT", logger: logger)
+        do { try await execute("COMMIT", logger: logger) } catch let error as PSQLError where error.serverInfo == nil {
+            // Sent, and the connection went before the answer: the server may have committed.
+            throw CommitUnanswered(underlying: error)
+        }
         return value
     }
 

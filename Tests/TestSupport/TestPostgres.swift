@@ -162,6 +162,6 @@ package actor TestPostgres {
 
     package struct Failure: Error, CustomStringConvertible {
         package var description: String
-        init(_ description: String) { self.description = description }
+        package init(_ description: String) { self.description = description }
     }
 }

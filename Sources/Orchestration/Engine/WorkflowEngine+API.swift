@@ -149,6 +149,7 @@ extension WorkflowEngine {
             }
             record.execution.stepResults = options.reuse
             do { try await writer.commit([.createExecution(record)] + (link.map { [$0] } ?? [])) } catch {
+                if options.idempotencyKey != nil { startsGivenUp.insert(id) }
                 run.rootSpan?.fail("cannot save the execution")
                 run.rootSpan?.end(at: now())
                 tracing?.forget(id)

@@ -48,6 +48,8 @@ extension WorkflowEngine {
             do {
                 holder = try await keys.claimStartKey(mine, expiry: now.addingTimeInterval(-Self.startKeyLifetime), abandoned: abandoned)
             } catch {
+                // The claim may have landed unanswered (the connection dropped at its commit).
+                startsGivenUp.insert(id)
                 throw EngineError(.unavailable, "cannot claim the idempotency key: \(error)")
             }
             if holder.executionID == id { return nil }
@@ -57,12 +59,34 @@ extension WorkflowEngine {
             }
             if let live = try? getExecution(holder.executionID) { return live }
             if let saved = try? await store?.execution(id: holder.executionID) { return saved.execution }
-            guard holder.createdAt < now.addingTimeInterval(-Self.startKeyGrace), abandoned == nil else {
+            // A start this engine gave up on is not in progress: its key is free now.
+            let givenUp = startsGivenUp.contains(holder.executionID)
+            guard givenUp || holder.createdAt < now.addingTimeInterval(-Self.startKeyGrace), abandoned == nil else {
                 throw EngineError(
                     .conflict, "a start with idempotency key '\(key)' is still in progress (execution \(holder.executionID)); try again")
             }
             // Claimed and never saved: its node died in between. Take the key over, once.
             abandoned = holder.executionID
+        }
+    }
+}
+
+/// The newest few thousand executions whose keyed start this engine gave up on (``WorkflowEngine/startsGivenUp``).
+/// Older ones are forgotten: by then the key's grace has passed and any node takes it over.
+struct StartsGivenUp {
+    private var ids: Set<String> = []
+    private var order: [String] = []
+    static let limit = 4096
+
+    func contains(_ id: String) -> Bool { ids.contains(id) }
+
+    mutating func insert(_ id: String) {
+        guard ids.insert(id).inserted else { return }
+        order.append(id)
+        if order.count > Self.limit {
+            let old = order.prefix(Self.limit / 2)
+            ids.subtract(old)
+            order.removeFirst(old.count)
         }
     }
 }

@@ -141,6 +141,10 @@ public actor WorkflowEngine {
     /// Why executions this node gave up (its lease lost) left it, the newest few hundred: asked
     /// for later, they answer with that instead of "no execution".
     var handedOverReasons = HandedOverReasons()
+    /// Executions whose keyed start this engine gave up on after claiming (or while claiming) the
+    /// key, so never saved: a start sent again with the key takes it over at once instead of
+    /// after ``startKeyGrace`` (``claimStart(key:fingerprint:executionID:)``).
+    var startsGivenUp = StartsGivenUp()
     var seeds: SplitMix64
     /// Jobs for ``run()``'s loop to run as child tasks.
     let jobQueue = BatchQueue<Job>()
