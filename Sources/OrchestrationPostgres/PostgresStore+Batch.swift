@@ -53,12 +53,12 @@ extension PostgresStore {
                     created.append(
                         Created(
                             id: e.id, workflow_id: e.workflowID, workflow_version: record.workflowHash, status: e.status.rawValue,
-                            record: try PostgresStore.json(record.header), created_at: record.createdAt.timeIntervalSince1970))
+                            record: try record.storedHeaderJSON(), created_at: record.createdAt.timeIntervalSince1970))
                     fresh.insert(e.id)
                     for r in e.stepResults.values { try add(e.id, r, log: "") }
                 case .updateExecution(let record):
                     let e = record.execution
-                    updates[e.id] = Update(id: e.id, status: e.status.rawValue, record: try PostgresStore.json(record.header))
+                    updates[e.id] = Update(id: e.id, status: e.status.rawValue, record: try record.storedHeaderJSON())
                 case .attempt(let a):
                     add(a)
                 case .stepFinished(let id, let result, let attempt, let log):

@@ -25,11 +25,11 @@ extension SQLiteStore: ExecutionStore {
                 prepared.append(
                     .create(
                         id: e.id, workflowID: e.workflowID, hash: record.workflowHash, status: e.status.rawValue,
-                        record: try Self.json(record.header), created: record.createdAt.timeIntervalSince1970,
+                        record: try record.storedHeaderJSON(), created: record.createdAt.timeIntervalSince1970,
                         // By step id: attempts that start at the same instant then list in a fixed order.
                         results: try record.execution.stepResults.values.sorted { $0.stepID < $1.stepID }.map { ($0.stepID, try $0.storedJSON()) }))
             case .updateExecution(let record):
-                prepared.append(.update(id: record.execution.id, status: record.execution.status.rawValue, record: try Self.json(record.header)))
+                prepared.append(.update(id: record.execution.id, status: record.execution.status.rawValue, record: try record.storedHeaderJSON()))
             case .attempt(let a):
                 prepared.append(.attempt(a))
             case .stepFinished(let id, let result, let attempt, let log):

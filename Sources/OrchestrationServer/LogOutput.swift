@@ -58,9 +58,13 @@ public struct LogSettings: Sendable, Hashable {
     }
 }
 
-/// One file handle, written a whole line at a time.
+/// One file handle, written whole lines at a time. Lines logged while another thread writes are
+/// gathered and written together by that thread when its write returns (one `write` for many
+/// lines under load, instead of a system call and a wait for the lock each); none waits for a
+/// timer, so a line is out as soon as the writes before it are, in the order logged.
 final class LogSink: Sendable {
-    private let handle: Mutex<FileHandle>
+    private let handle: FileHandle
+    private let queue = Mutex<(pending: [UInt8], writing: Bool)>(([], false))
 
     init(file: String?) throws {
         if let file {
@@ -73,16 +77,35 @@ final class LogSink: Sendable {
                 throw EngineError(.invalidInput, "\(file): cannot open the log file for writing")
             }
             h.seekToEndOfFile()
-            handle = Mutex(h)
+            handle = h
         } else {
-            handle = Mutex(FileHandle.standardError)
+            handle = FileHandle.standardError
         }
     }
 
     /// A line that cannot be written (a full disk, a closed pipe) is dropped: logging never stops
     /// the process.
     func write(_ line: String) {
-        handle.withLock { try? $0.write(contentsOf: Data(line.utf8)) }
+        let writer = queue.withLock { queue in
+            queue.pending.append(contentsOf: line.utf8)
+            guard !queue.writing else { return false }
+            queue.writing = true
+            return true
+        }
+        guard writer else { return }
+        while let lines = takePending() { try? handle.write(contentsOf: lines) }
+    }
+
+    /// What was logged since the last write, or `nil` (and no writer) when nothing was.
+    private func takePending() -> Data? {
+        queue.withLock { queue in
+            guard !queue.pending.isEmpty else {
+                queue.writing = false
+                return nil
+            }
+            defer { queue.pending.removeAll(keepingCapacity: queue.pending.capacity <= 1 << 16) }
+            return Data(queue.pending)
+        }
     }
 }
 
@@ -104,8 +127,8 @@ struct LineLogHandler: LogHandler {
     func log(
         level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String, file: String, function: String, line: UInt
     ) {
-        var all = metadata
-        if let explicit { all.merge(explicit) { $1 } }
+        var all = metadata.isEmpty ? explicit ?? [:] : metadata
+        if let explicit, !metadata.isEmpty { all.merge(explicit) { $1 } }
         let time = ExecutionReport.iso(Date())
         switch format {
         case .text:

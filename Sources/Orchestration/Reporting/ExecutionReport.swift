@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// An execution as one JSON object: what `novacron run --output json` prints and the API returns.
 ///
 /// Steps come in definition order, each followed by its rollback when one ran; durations are
@@ -68,9 +72,22 @@ package enum ExecutionReport {
 
     package static func milliseconds(_ d: Duration) -> Double { (d.seconds * 1000).rounded() }
 
-    /// ISO 8601 with milliseconds, UTC.
+    /// ISO 8601 with milliseconds, UTC: `2026-12-05T03:55:12.345Z`, the text
+    /// `Date.ISO8601FormatStyle(includingFractionalSeconds: true)` writes (milliseconds cut, not
+    /// rounded). Every log line has one: years 1970 to 9999 are written here from the calendar
+    /// fields (`gmtime_r`), about a tenth of the formatter's cost; other dates go through it.
     package static func iso(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        let t = date.timeIntervalSince1970
+        guard t.isFinite, t >= 0, t < 253_402_300_800 else { return date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)) }
+        let whole = t.rounded(.down)
+        let milliseconds = min(max(Int((t - whole) * 1000), 0), 999)
+        var seconds = time_t(whole)
+        var fields = tm()
+        gmtime_r(&seconds, &fields)
+        func two(_ n: Int32) -> String { n < 10 ? "0" + String(n) : String(n) }
+        let fraction = milliseconds < 10 ? "00" + String(milliseconds) : milliseconds < 100 ? "0" + String(milliseconds) : String(milliseconds)
+        return String(fields.tm_year + 1900) + "-" + two(fields.tm_mon + 1) + "-" + two(fields.tm_mday) + "T" + two(fields.tm_hour) + ":"
+            + two(fields.tm_min) + ":" + two(fields.tm_sec) + "." + fraction + "Z"
     }
 }
 
