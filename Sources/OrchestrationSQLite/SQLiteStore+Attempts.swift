@@ -113,7 +113,7 @@ extension SQLiteStore {
 
     public func interruptAttempts(executionID: String, at date: Date) async throws -> [AttemptRecord] {
         let error = "interrupted: the process running it stopped"
-        return try await write("mark interrupted attempts") { db in
+        return try await writeWaiting("mark interrupted attempts") { db in
             let rows = try Row.fetchAll(
                 db, sql: "SELECT step_id, attempts FROM step_result WHERE execution_id = ? AND attempts LIKE '%\"running\"%' ORDER BY rowid",
                 arguments: [executionID])

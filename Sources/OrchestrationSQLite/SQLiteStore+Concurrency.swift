@@ -6,7 +6,7 @@ import Orchestration
 /// transaction, so processes sharing the file take a key's slots in turn.
 extension SQLiteStore: ConcurrencyStore {
     public func acquireSlot(_ request: SlotRequest, now: Date) async throws -> [ConcurrencySlot] {
-        try await write("take a concurrency slot") { db -> [ConcurrencySlot] in
+        try await writeWaiting("take a concurrency slot") { db -> [ConcurrencySlot] in
             // Slots of executions that ended (or are gone) some other way are free.
             try db.execute(
                 sql: """

@@ -9,7 +9,7 @@ extension SQLiteStore: EventLogStore {
             let payload = BusEvent.storedPayload(data: e.data, source: e.source)
             return (e.type, payload, e.time.timeIntervalSince1970, e.data, e.source, e.time)
         }
-        let seqs = try await write("append events") { db -> [Int64] in
+        let seqs = try await writeWaiting("append events") { db -> [Int64] in
             let statement = try db.cachedStatement(sql: "INSERT INTO event (type, payload, created_at) VALUES (?, ?, ?)")
             var out: [Int64] = []
             out.reserveCapacity(rows.count)
@@ -43,7 +43,7 @@ extension SQLiteStore: EventLogStore {
     }
 
     public func saveCursor(_ name: String, _ seq: Int64) async throws {
-        try await write("save a consumer's cursor") { db in
+        try await writeWaiting("save a consumer's cursor") { db in
             try db.execute(
                 sql: "INSERT INTO consumer_cursor (name, seq) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET seq = excluded.seq",
                 arguments: [name, seq])
@@ -61,7 +61,7 @@ extension SQLiteStore: SubscriptionStore {
 
     public func saveSubscription(_ subscription: EventSubscription) async throws {
         let json = String(decoding: try JSONEncoder().encode(subscription), as: UTF8.self)
-        try await write("save a subscription") { db in
+        try await writeWaiting("save a subscription") { db in
             try db.execute(
                 sql:
                     "INSERT INTO event_subscription (id, record, created_at) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET record = excluded.record",
@@ -70,7 +70,7 @@ extension SQLiteStore: SubscriptionStore {
     }
 
     public func deleteSubscription(id: String) async throws -> Bool {
-        try await write("delete a subscription") { db in
+        try await writeWaiting("delete a subscription") { db in
             try db.execute(sql: "DELETE FROM event_subscription WHERE id = ?", arguments: [id])
             let existed = db.changesCount > 0
             try db.execute(sql: "DELETE FROM consumer_cursor WHERE name = ?", arguments: ["subscription:" + id])
@@ -80,7 +80,7 @@ extension SQLiteStore: SubscriptionStore {
 
     public func addDeadLetter(_ letter: DeadLetter) async throws {
         let json = String(decoding: try JSONEncoder().encode(letter), as: UTF8.self)
-        try await write("record a dead letter") { db in
+        try await writeWaiting("record a dead letter") { db in
             try db.execute(
                 sql: "INSERT OR REPLACE INTO dead_letter (subscription_id, seq, record) VALUES (?, ?, ?)",
                 arguments: [letter.subscriptionID, letter.seq, json])

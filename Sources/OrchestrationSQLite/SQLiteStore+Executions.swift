@@ -145,7 +145,7 @@ extension SQLiteStore: ExecutionStore {
                     arguments: [cutoff.timeIntervalSince1970, cutoff.timeIntervalSinceReferenceDate, Self.pruneChunk])
             }
             guard !ids.isEmpty else { return pruned }
-            try await write("delete old executions") { db in
+            try await writeWaiting("delete old executions") { db in
                 for id in ids {
                     try db.execute(sql: "DELETE FROM signal WHERE execution_id = ?", arguments: [id])
                     try Self.releaseSlots(executionID: id, stepID: nil, db)

@@ -59,7 +59,7 @@ extension SQLiteStore: LearningStore {
 
     public func appendOptimizationRecord(_ record: OptimizationRecord) async throws {
         let json = try Self.json(record)
-        try await write("record an optimization") { db in
+        try await writeWaiting("record an optimization") { db in
             try db.execute(sql: "INSERT INTO optimization_audit (workflow_id, record) VALUES (?, ?)", arguments: [record.workflowID, json])
         }
     }

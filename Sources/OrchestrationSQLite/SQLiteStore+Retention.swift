@@ -4,7 +4,7 @@ import Orchestration
 
 extension SQLiteStore: RetentionStore {
     public func pruneEvents(before cutoff: Date) async throws -> Int {
-        try await write("delete old events") { db in
+        try await writeWaiting("delete old events") { db in
             try db.execute(
                 // The newest event stays, so the last sequence number is never lost.
                 sql: """
@@ -17,7 +17,7 @@ extension SQLiteStore: RetentionStore {
     }
 
     public func pruneObservations() async throws -> Int {
-        try await write("delete learned observations") { db in
+        try await writeWaiting("delete learned observations") { db in
             try db.execute(
                 sql: """
                     DELETE FROM learning_observation

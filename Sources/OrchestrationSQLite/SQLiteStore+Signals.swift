@@ -6,7 +6,7 @@ import Orchestration
 extension SQLiteStore: SignalStore {
     public func addSignal(_ signal: ExecutionSignal) async throws -> ExecutionSignal {
         let payload = try Self.json(signal.payload)
-        let seq = try await write("save a signal") { db -> Int64 in
+        let seq = try await writeWaiting("save a signal") { db -> Int64 in
             try Self.insert(signal, payload: payload, db)
             return db.lastInsertedRowID
         }
@@ -31,7 +31,7 @@ extension SQLiteStore: SignalStore {
     }
 
     public func addCallback(_ callback: CallbackToken) async throws {
-        try await write("save a callback") { db in
+        try await writeWaiting("save a callback") { db in
             try db.execute(
                 sql:
                     "INSERT INTO callback (digest, execution_id, step_id, signal, created_at, expires_at, minted_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -58,7 +58,7 @@ extension SQLiteStore: SignalStore {
 
     public func useCallback(digest: String, now: Date, sending signal: ExecutionSignal?) async throws -> Bool {
         let payload = try signal.map { try Self.json($0.payload) }
-        return try await write("use a callback") { db -> Bool in
+        return try await writeWaiting("use a callback") { db -> Bool in
             try db.execute(
                 sql: "UPDATE callback SET used_at = ? WHERE digest = ? AND used_at IS NULL AND expires_at > ?",
                 arguments: [now.timeIntervalSince1970, digest, now.timeIntervalSince1970])

@@ -5,7 +5,7 @@ import Orchestration
 /// The ``StartKeyStore`` concern: idempotency keys of execution starts.
 extension SQLiteStore: StartKeyStore {
     public func claimStartKey(_ claim: StartKey, expiry: Date, abandoned: String?) async throws -> StartKey {
-        let row = try await write("claim an idempotency key") { db -> (String, String, Double)? in
+        let row = try await writeWaiting("claim an idempotency key") { db -> (String, String, Double)? in
             try db.execute(sql: "DELETE FROM start_key WHERE created_at < ?", arguments: [expiry.timeIntervalSince1970])
             try db.execute(
                 sql: """

@@ -15,7 +15,7 @@ extension SQLiteStore: StepCache {
 
     public func store(_ key: String, outputs: [String: JSONValue], expires: Date) async {
         guard let json = try? Self.json(outputs) else { return }
-        _ = try? await write("write the cache") { db in
+        _ = try? await writeWaiting("write the cache") { db in
             try db.execute(
                 sql:
                     "INSERT INTO cache_entry (key, outputs, expires_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET outputs = excluded.outputs, expires_at = excluded.expires_at",

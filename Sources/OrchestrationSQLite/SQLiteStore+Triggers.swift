@@ -14,7 +14,7 @@ extension SQLiteStore: TriggerStore {
     }
 
     public func recordDelivery(source: String, id: String, at: Date) async throws -> Bool {
-        try await write("record a webhook delivery") { db in
+        try await writeWaiting("record a webhook delivery") { db in
             try db.execute(sql: "DELETE FROM webhook_delivery WHERE received_at < ?", arguments: [at.timeIntervalSince1970 - 30 * 86_400])
             try db.execute(
                 sql: "INSERT OR IGNORE INTO webhook_delivery (source, id, received_at) VALUES (?, ?, ?)",
@@ -25,7 +25,7 @@ extension SQLiteStore: TriggerStore {
 
     public func saveTriggerState(_ state: TriggerState) async throws {
         let json = String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
-        try await write("save a trigger's state") { db in
+        try await writeWaiting("save a trigger's state") { db in
             try db.execute(
                 sql:
                     "INSERT INTO trigger_state (workflow_id, trigger_id, state) VALUES (?, ?, ?) ON CONFLICT(workflow_id, trigger_id) DO UPDATE SET state = excluded.state",

@@ -8,7 +8,7 @@ extension SQLiteStore: WorkflowStore {
         let definition = String(decoding: try workflow.canonicalJSON(), as: UTF8.self)
         let hash = try workflow.contentHash()
         let id = workflow.id
-        try await write("save a workflow") { db in
+        try await writeWaiting("save a workflow") { db in
             let now = Date().timeIntervalSince1970
             try db.execute(
                 sql: "INSERT OR IGNORE INTO workflow_version (workflow_id, version, definition, created_at) VALUES (?, ?, ?, ?)",
@@ -34,7 +34,7 @@ extension SQLiteStore: WorkflowStore {
     }
 
     public func unregisterWorkflow(id: String) async throws -> Bool {
-        try await write("unregister a workflow") { db in
+        try await writeWaiting("unregister a workflow") { db in
             try db.execute(sql: "DELETE FROM registered_workflow WHERE workflow_id = ?", arguments: [id])
             return db.changesCount > 0
         }
