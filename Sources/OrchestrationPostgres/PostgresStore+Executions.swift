@@ -22,8 +22,16 @@ extension PostgresStore: ExecutionStore {
             tries += 1
             let again = tries > 1
             if !batch.fresh.isEmpty { try await registerNode() }
-            return try await transaction("save \(writes.count == 1 ? "a change" : "\(writes.count) changes")") { connection -> Set<String> in
-                let refused = try await fenced(touched, epochs: epochs, in: connection)
+            return try await transaction("save \(writes.count == 1 ? "a change" : "\(writes.count) changes")", repeatable: false) {
+                connection -> Set<String> in
+                // Tried again, the executions it creates may be there already: fenced too, as
+                // this node's first hold of them (another node may have taken one over since).
+                var fence = touched, held = epochs
+                if again {
+                    fence.formUnion(batch.fresh)
+                    for id in batch.fresh { held[id] = 1 }
+                }
+                let refused = try await fenced(fence, epochs: held, in: connection)
                 try await batch.run(skipping: refused, owner: me, leaseSeconds: seconds, again: again, in: connection, logger: logger)
                 return refused
             }
@@ -33,7 +41,7 @@ extension PostgresStore: ExecutionStore {
         // new claim stands: dropping it stopped the recovered run for good while its lease,
         // unrenewed here, kept other nodes off it until it ran out (the chaos test).
         book.withLock { b in
-            for id in batch.fresh { b.held[id] = 1 }
+            for id in batch.fresh where !refused.contains(id) { b.held[id] = 1 }
             for id in refused where b.held[id] == epochs[id] { b.held[id] = nil }
         }
         // Every refused execution is named, whatever this node holds now: the run that wrote

@@ -119,9 +119,14 @@ public final class PostgresStore: Sendable {
     /// `limit` bounds the connections found closed before anything was sent on them (a read can
     /// go through the whole pool after the server restarted: each costs nothing); a transaction
     /// whose connection died under it is tried once more.
-    private func onConnection<R>(_ doing: String, tries limit: Int = 2, _ body: (PostgresConnection) async throws -> sending R)
-        async throws(StoreError) -> R
-    {
+    ///
+    /// `repeatable`: a transaction whose COMMIT went unanswered (``CommitUnanswered``) may have
+    /// landed; one that does the same when run twice (upserts, deletes, a claim that finds
+    /// itself) is tried once more like the rest, one that does not (``apply(_:)``: inserts)
+    /// fails as unavailable and its caller decides.
+    private func onConnection<R>(
+        _ doing: String, tries limit: Int = 2, repeatable: Bool = true, _ body: (PostgresConnection) async throws -> sending R
+    ) async throws(StoreError) -> R {
         var tries = 0
         while true {
             tries += 1
@@ -130,6 +135,7 @@ public final class PostgresStore: Sendable {
             } catch let error as StoreError {
                 throw error
             } catch let error as CommitUnanswered {
+                if repeatable, tries < limit { continue }
                 throw StoreError(
                     "\(location): cannot \(doing): the connection closed before the database answered the commit (\(error.underlying.code)); it may have been saved",
                     unavailable: true)
@@ -156,8 +162,14 @@ public final class PostgresStore: Sendable {
     }
 
     /// `body` in one transaction: committed when it returns, rolled back when it throws.
-    func transaction<R: Sendable>(_ doing: String, _ body: (PostgresConnection) async throws -> R) async throws(StoreError) -> R {
-        try await onConnection(doing) { connection in try await connection.transaction(logger: self.logger) { try await body($0) } }
+    /// `repeatable: false` for a body that must not run twice should its commit go unanswered
+    /// (see ``onConnection(_:tries:repeatable:_:)``).
+    func transaction<R: Sendable>(_ doing: String, repeatable: Bool = true, _ body: (PostgresConnection) async throws -> R)
+        async throws(StoreError) -> R
+    {
+        try await onConnection(doing, repeatable: repeatable) { connection in
+            try await connection.transaction(logger: self.logger) { try await body($0) }
+        }
     }
 
     /// Logs nothing: the pool's own messages (connections retried) are not the user's; what fails

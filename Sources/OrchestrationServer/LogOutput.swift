@@ -58,13 +58,10 @@ public struct LogSettings: Sendable, Hashable {
     }
 }
 
-/// One file handle, written whole lines at a time. Lines logged while another thread writes are
-/// gathered and written together by that thread when its write returns (one `write` for many
-/// lines under load, instead of a system call and a wait for the lock each); none waits for a
-/// timer, so a line is out as soon as the writes before it are, in the order logged.
+/// One file handle, written a whole line at a time: when `log` returns, its line has been
+/// written (a line logged just before the process exits is not lost in a buffer).
 final class LogSink: Sendable {
-    private let handle: FileHandle
-    private let queue = Mutex<(pending: [UInt8], writing: Bool)>(([], false))
+    private let handle: Mutex<FileHandle>
 
     init(file: String?) throws {
         if let file {
@@ -77,35 +74,16 @@ final class LogSink: Sendable {
                 throw EngineError(.invalidInput, "\(file): cannot open the log file for writing")
             }
             h.seekToEndOfFile()
-            handle = h
+            handle = Mutex(h)
         } else {
-            handle = FileHandle.standardError
+            handle = Mutex(FileHandle.standardError)
         }
     }
 
     /// A line that cannot be written (a full disk, a closed pipe) is dropped: logging never stops
     /// the process.
     func write(_ line: String) {
-        let writer = queue.withLock { queue in
-            queue.pending.append(contentsOf: line.utf8)
-            guard !queue.writing else { return false }
-            queue.writing = true
-            return true
-        }
-        guard writer else { return }
-        while let lines = takePending() { try? handle.write(contentsOf: lines) }
-    }
-
-    /// What was logged since the last write, or `nil` (and no writer) when nothing was.
-    private func takePending() -> Data? {
-        queue.withLock { queue in
-            guard !queue.pending.isEmpty else {
-                queue.writing = false
-                return nil
-            }
-            defer { queue.pending.removeAll(keepingCapacity: queue.pending.capacity <= 1 << 16) }
-            return Data(queue.pending)
-        }
+        handle.withLock { try? $0.write(contentsOf: Data(line.utf8)) }
     }
 }
 

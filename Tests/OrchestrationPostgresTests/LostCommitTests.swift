@@ -104,8 +104,8 @@ struct LostCommitTests {
             engine in
             // As a client would: a request that fails is sent again (registering is idempotent).
             var registered = false
-            for _ in 0..<8 where !registered { registered = (try? await engine.registerWorkflow(document)) != nil }
-            try #require(registered, "seed \(seed): registering failed eight times")
+            for _ in 0..<20 where !registered { registered = (try? await engine.registerWorkflow(document)) != nil }
+            try #require(registered, "seed \(seed): registering failed twenty times")
             var ids: [String] = []
             for n in 0..<executions {
                 // A start that fails is sent again with the same key.
@@ -113,12 +113,12 @@ struct LostCommitTests {
                 options.idempotencyKey = "start-\(n)"
                 var started: WorkflowExecution?
                 var errors: [String] = []
-                for _ in 0..<8 where started == nil {
+                for _ in 0..<20 where started == nil {
                     do { started = try await engine.startExecution("chain", inputs: [:], options: options).execution } catch {
                         errors.append("\(error)")
                     }
                 }
-                ids.append(try #require(started, "seed \(seed): start \(n) failed eight times: \(errors); answers lost: \(proxy.dropped)").id)
+                ids.append(try #require(started, "seed \(seed): start \(n) failed twenty times: \(errors); answers lost: \(proxy.dropped)").id)
             }
             // Bounded: an execution the engine gave up on would otherwise be waited for forever.
             let all = ids

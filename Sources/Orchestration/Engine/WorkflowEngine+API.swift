@@ -149,7 +149,8 @@ extension WorkflowEngine {
             }
             record.execution.stepResults = options.reuse
             do { try await writer.commit([.createExecution(record)] + (link.map { [$0] } ?? [])) } catch {
-                if options.idempotencyKey != nil { startsGivenUp.insert(id) }
+                // Refused for another execution of the batch, this one's create was saved.
+                if options.idempotencyKey != nil, !(error is LeaseLost) { startsGivenUp.insert(id) }
                 run.rootSpan?.fail("cannot save the execution")
                 run.rootSpan?.end(at: now())
                 tracing?.forget(id)

@@ -58,9 +58,16 @@ extension WorkflowEngine {
                     .conflict, "idempotency key '\(key)' was used for another request (execution \(holder.executionID)); use a new key")
             }
             if let live = try? getExecution(holder.executionID) { return live }
-            if let saved = try? await store?.execution(id: holder.executionID) { return saved.execution }
-            // A start this engine gave up on is not in progress: its key is free now.
-            let givenUp = startsGivenUp.contains(holder.executionID)
+            // Read, not assumed: a start given up on may have been saved after all.
+            var known = true
+            if let store {
+                do {
+                    if let saved = try await store.execution(id: holder.executionID) { return saved.execution }
+                } catch { known = false }
+            }
+            // A start this engine gave up on, and that the store says was not saved, is not in
+            // progress: its key is free now.
+            let givenUp = known && startsGivenUp.contains(holder.executionID)
             guard givenUp || holder.createdAt < now.addingTimeInterval(-Self.startKeyGrace), abandoned == nil else {
                 throw EngineError(
                     .conflict, "a start with idempotency key '\(key)' is still in progress (execution \(holder.executionID)); try again")

@@ -52,8 +52,8 @@ extension WorkflowEngine {
         attributes["novacron.step.id"] = request.stepID
         attributes["novacron.step.type"] = request.type.rawValue
         attributes["novacron.attempt"] = request.attempt
-        // A forEach item's span sits under its step's; after a restart the step's span is gone,
-        // and the item's goes under the execution.
+        // A forEach item's span sits under its step's (a process that carries the execution on
+        // expands the step again, and opens its span anew).
         let fan = rollback ? nil : run.spans.fans[run.machine.stepIndex(of: unit)]
         let span = tracing.start(
             "\(rollback ? "rollback" : "step") \(request.stepID)", parent: fan?.headers ?? run.options.trace, at: now(), attributes: attributes)

@@ -1,9 +1,5 @@
 import Foundation
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// An execution as one JSON object: what `novacron run --output json` prints and the API returns.
 ///
 /// Steps come in definition order, each followed by its rollback when one ran; durations are
@@ -73,21 +69,38 @@ package enum ExecutionReport {
     package static func milliseconds(_ d: Duration) -> Double { (d.seconds * 1000).rounded() }
 
     /// ISO 8601 with milliseconds, UTC: `2026-12-05T03:55:12.345Z`, the text
-    /// `Date.ISO8601FormatStyle(includingFractionalSeconds: true)` writes (milliseconds cut, not
-    /// rounded). Every log line has one: years 1970 to 9999 are written here from the calendar
-    /// fields (`gmtime_r`), about a tenth of the formatter's cost; other dates go through it.
+    /// `Date.ISO8601FormatStyle(includingFractionalSeconds: true)` writes (Swift 6.3's cuts the
+    /// milliseconds of the seconds since 2001, as here). Every log line has one: years 1970 to
+    /// 9999 are written here by arithmetic on the days (no time zone, no lock), a tenth of the
+    /// formatter's cost; other dates go through it.
     package static func iso(_ date: Date) -> String {
-        let t = date.timeIntervalSince1970
-        guard t.isFinite, t >= 0, t < 253_402_300_800 else { return date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)) }
-        let whole = t.rounded(.down)
-        let milliseconds = min(max(Int((t - whole) * 1000), 0), 999)
-        var seconds = time_t(whole)
-        var fields = tm()
-        gmtime_r(&seconds, &fields)
-        func two(_ n: Int32) -> String { n < 10 ? "0" + String(n) : String(n) }
+        let sinceReference = date.timeIntervalSinceReferenceDate
+        guard sinceReference.isFinite, sinceReference >= -978_307_200, sinceReference < 252_423_993_600 else {
+            return date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        }
+        let whole = sinceReference.rounded(.down)
+        let milliseconds = min(max(Int((sinceReference - whole) * 1000), 0), 999)
+        let seconds = Int(whole) + 978_307_200
+        let (year, month, day) = civil(daysSince1970: seconds / 86_400)
+        let inDay = seconds % 86_400
+        func two(_ n: Int) -> String { n < 10 ? "0" + String(n) : String(n) }
         let fraction = milliseconds < 10 ? "00" + String(milliseconds) : milliseconds < 100 ? "0" + String(milliseconds) : String(milliseconds)
-        return String(fields.tm_year + 1900) + "-" + two(fields.tm_mon + 1) + "-" + two(fields.tm_mday) + "T" + two(fields.tm_hour) + ":"
-            + two(fields.tm_min) + ":" + two(fields.tm_sec) + "." + fraction + "Z"
+        return String(year) + "-" + two(month) + "-" + two(day) + "T" + two(inDay / 3600) + ":" + two(inDay / 60 % 60) + ":"
+            + two(inDay % 60) + "." + fraction + "Z"
+    }
+
+    /// The proleptic Gregorian date of a day counted from 1970-01-01 (day 0), for days ≥ 0
+    /// (the usual era arithmetic: 400-year eras of 146,097 days, years from March).
+    static func civil(daysSince1970 days: Int) -> (year: Int, month: Int, day: Int) {
+        let z = days + 719_468
+        let era = z / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthFromMarch = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthFromMarch + 2) / 5 + 1
+        let month = monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }
 

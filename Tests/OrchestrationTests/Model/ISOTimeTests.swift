@@ -22,9 +22,15 @@ struct ISOTimeTests {
             default: times.append(Double.random(in: -1e10...1e12, using: &rng))
             }
         }
-        for t in times {
-            let date = Date(timeIntervalSince1970: t)
-            #expect(ExecutionReport.iso(date) == date.formatted(formatter), "seed \(Self.seed), time \(t)")
+        // Dates made both ways: since 1970 (exact), and since 2001 like `Date()`, whose seconds
+        // since 1970 are a bit less precise than the formatter's reading of them.
+        var dates = times.map { Date(timeIntervalSince1970: $0) } + times.map { Date(timeIntervalSinceReferenceDate: $0 - 978_307_200) }
+        let now = Date()
+        for _ in 0..<20_000 { dates.append(now.addingTimeInterval(Double.random(in: -1e6...1e6, using: &rng))) }
+        for date in dates {
+            #expect(
+                ExecutionReport.iso(date) == date.formatted(formatter),
+                "seed \(Self.seed), time since 2001 \(date.timeIntervalSinceReferenceDate)")
         }
     }
 }
