@@ -74,15 +74,23 @@ extension PostgresStore: StepQueue {
         }
     }
 
+    /// Read, then deleted: a `DELETE … RETURNING` whose answer the connection lost (the rows gone,
+    /// the outcomes with them) was tried again in place and found nothing, and the steps never
+    /// ended. A delete whose answer is lost now finds the rows gone when tried again, and the
+    /// outcomes were read before it; a process that dies in between reads them again.
     public func takeOutcomes(_ ids: Set<Int64>) async throws -> [Int64: QueuedOutcome] {
         guard !ids.isEmpty else { return [:] }
         let list = Array(ids)
         let rows = try await rows(
-            "take outcomes of queued steps",
-            "DELETE FROM step_task WHERE id = ANY(\(list)::int8[]) AND outcome IS NOT NULL RETURNING id, outcome",
+            "read outcomes of queued steps", "SELECT id, outcome FROM step_task WHERE id = ANY(\(list)::int8[]) AND outcome IS NOT NULL",
             as: (Int64, String).self)
+        guard !rows.isEmpty else { return [:] }
         var out: [Int64: QueuedOutcome] = [:]
         for (id, text) in rows { out[id] = try Self.decode(QueuedOutcome.self, text) }
+        let taken = Array(out.keys)
+        _ = try await self.rows(
+            "take outcomes of queued steps", "DELETE FROM step_task WHERE id = ANY(\(taken)::int8[]) AND outcome IS NOT NULL RETURNING id",
+            as: Int64.self)
         return out
     }
 

@@ -79,6 +79,26 @@ struct LostCommitTests {
         await store.close()
     }
 
+    @Test("taking a queued step's outcome whose delete goes unanswered still returns the outcome, once")
+    func outcomeTakenOnce() async throws {
+        let proxy = try await CommitDropper(match: "statement:DELETE FROM step_task", every: 2)
+        defer { proxy.stop() }
+        let owner = try await PostgresStore(url: proxy.url, maximumConnections: 2, leaseDuration: .seconds(60), role: "serve")
+        let worker = try await PostgresStore(url: proxy.direct, maximumConnections: 2, leaseDuration: .seconds(60), role: "worker")
+        try await owner.apply([.createExecution(sampleRecord("e"))])
+        let request = StepRequest(executionID: "e", workflowID: "w", stepID: "a", attempt: 1, type: .task, action: nil, inputs: [:])
+        let id = try await owner.enqueue(QueuedStep(queue: "gpu", request: request))
+        #expect(try await worker.claimSteps(queues: ["gpu"], limit: 1).map(\.id) == [id])
+        let outcome = QueuedOutcome(ending: "succeeded", outputs: ["n": 1], error: nil, exitCode: 0, log: "ran", worker: worker.nodeID)
+        try await worker.finish([(id, outcome)])
+        #expect(try await owner.takeOutcomes([id]) == [id: outcome], "answers lost: \(proxy.dropped)")
+        #expect(proxy.drops == 1)
+        #expect(try await owner.takeOutcomes([id]).isEmpty, "taken once")
+        #expect(try await Self.count(proxy.direct, "SELECT count(*) FROM step_task") == 0)
+        await owner.close()
+        await worker.close()
+    }
+
     @Test(
         "an engine that hears no answer to a third of its commits (at random, seeded) loses nothing and repeats nothing: every execution completes, every step ran once"
     )

@@ -70,7 +70,8 @@ extension WorkflowEngine {
         attributes["novacron.step.id"] = request.stepID
         attributes["novacron.step.type"] = request.type.rawValue
         if let reason = run.machine.results[unit].waitReason { attributes["novacron.wait"] = "\(reason)" }
-        run.spans.waits[unit] = tracing.start("wait \(request.stepID)", parent: run.options.trace, at: now(), attributes: attributes)
+        let parent = run.spans.fans[run.machine.stepIndex(of: unit)]?.headers ?? run.options.trace
+        run.spans.waits[unit] = tracing.start("wait \(request.stepID)", parent: parent, at: now(), attributes: attributes)
     }
 
     /// Opens the span of a forEach step whose items are known; it ends with the step.

@@ -8,7 +8,9 @@ Of the COMMITs ending a transaction that sent a statement containing MATCH (any,
 empty), counted over all connections, the 1st, then every EVERY-th after it, has its answer
 dropped (EVERY 2: the 1st, 3rd, 5th…, so a batch tried again after a drop goes through); with
 SEED, each one at random with a chance of 1 in EVERY instead (a fixed stride can fall in step
-with a client that makes the same transactions each time it tries again). The
+with a client that makes the same transactions each time it tries again). MATCH
+"statement:TEXT" drops instead the answer to a statement containing TEXT sent outside a
+transaction (autocommit: done once the server answers it). The
 proxy waits for the server's ReadyForQuery after the COMMIT (the commit is done), then closes
 both sides without passing it on. Each drop appends a line to LOG. Only plain (sslmode=disable)
 connections: the startup message is the one without a type byte. It exits when its standard
@@ -23,6 +25,9 @@ import threading
 
 pg_port = int(sys.argv[1])
 match = sys.argv[2].encode()
+statements = match.startswith(b"statement:")  # drop a matching statement's own answer
+if statements:
+    match = match[len(b"statement:") :]
 every = int(sys.argv[3])
 log_path = sys.argv[4]
 chance = random.Random(int(sys.argv[5])) if len(sys.argv) > 5 else None
@@ -78,6 +83,7 @@ async def serve(client_reader, client_writer):
         frames = Frames(startup=True)
         matched = False  # the open transaction sent a statement containing MATCH
         first = b""  # its first statement after BEGIN, for the log
+        in_transaction = False
         try:
             while not done.is_set():
                 data = await client_reader.read(65536)
@@ -87,9 +93,21 @@ async def serve(client_reader, client_writer):
                     text = statement(kind, body)
                     if text is None:
                         continue
+                    head = text.strip().upper()
+                    if statements:
+                        if head.startswith(b"BEGIN"):
+                            in_transaction = True
+                        elif head.startswith((b"COMMIT", b"ROLLBACK")):
+                            in_transaction = False
+                        elif match in text and not in_transaction:
+                            commits += 1
+                            if (chance.random() * every < 1) if chance else ((commits - 1) % every == 0):
+                                doomed.set()
+                                with open(log_path, "a") as log:
+                                    log.write(f"dropped {commits}: {' '.join(text.decode(errors='replace').split())[:100]}\n")
+                        continue
                     if match in text:
                         matched = True
-                    head = text.strip().upper()
                     if not first and not head.startswith(b"BEGIN"):
                         first = text.strip()[:100]
                     if head.startswith(b"COMMIT") and matched:
