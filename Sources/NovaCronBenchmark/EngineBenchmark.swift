@@ -46,11 +46,15 @@ enum EngineBenchmark {
         executors.register(RecordingNoop(recorder: recorder), forAction: "noop")
         let storeKind = option("store", in: arguments) ?? "none"
         let store: (any Store)?
+        // A SQLite store's file is removed when the run ends, however it ends.
+        var databasePath: String?
+        defer { databasePath.map(DurableBenchmark.removeDatabase) }
         switch storeKind {
         case "none": store = nil
         case "memory": store = InMemoryStore()
         case "sqlite", "sqlite-full":
-            let path = FileManager.default.temporaryDirectory.appendingPathComponent("novacron-bench-\(UUID().uuidString).db").path
+            let path = DurableBenchmark.temporaryPath("engine")
+            databasePath = path
             store = try SQLiteStore(path: path, durability: storeKind == "sqlite" ? .processCrash : .powerLoss)
         default: throw BenchmarkError(message: "--store: none, memory, sqlite or sqlite-full")
         }
