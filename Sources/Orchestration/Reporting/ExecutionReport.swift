@@ -81,26 +81,12 @@ package enum ExecutionReport {
         let whole = sinceReference.rounded(.down)
         let milliseconds = min(max(Int((sinceReference - whole) * 1000), 0), 999)
         let seconds = Int(whole) + 978_307_200
-        let (year, month, day) = civil(daysSince1970: seconds / 86_400)
+        let (year, month, day) = CronSchedule.civil(fromDays: seconds / 86_400)
         let inDay = seconds % 86_400
         func two(_ n: Int) -> String { n < 10 ? "0" + String(n) : String(n) }
         let fraction = milliseconds < 10 ? "00" + String(milliseconds) : milliseconds < 100 ? "0" + String(milliseconds) : String(milliseconds)
         return String(year) + "-" + two(month) + "-" + two(day) + "T" + two(inDay / 3600) + ":" + two(inDay / 60 % 60) + ":"
             + two(inDay % 60) + "." + fraction + "Z"
-    }
-
-    /// The proleptic Gregorian date of a day counted from 1970-01-01 (day 0), for days ≥ 0
-    /// (the usual era arithmetic: 400-year eras of 146,097 days, years from March).
-    static func civil(daysSince1970 days: Int) -> (year: Int, month: Int, day: Int) {
-        let z = days + 719_468
-        let era = z / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthFromMarch = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthFromMarch + 2) / 5 + 1
-        let month = monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }
 

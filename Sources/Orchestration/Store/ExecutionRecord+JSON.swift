@@ -9,16 +9,16 @@ extension ExecutionRecord {
     /// A record `JSONEncoder` would refuse (a number that is not finite) goes through it, so it
     /// fails the same way.
     package func storedHeaderJSON() throws -> String {
-        guard isFinite else { return String(decoding: try Self.fallbackEncoder.encode(header), as: UTF8.self) }
+        guard isFinite else { return String(decoding: try StoredJSON.encoder.encode(header), as: UTF8.self) }
         var out = "{\"createdAt\":"
         out.reserveCapacity(512)
-        out += Self.dateJSON(createdAt)
+        out += StoredJSON.date(createdAt)
         out += ",\"execution\":"
         execution.writeHeaderJSON(into: &out)
         out += ",\"options\":"
         options.writeJSON(into: &out)
-        if let owner { Self.field("owner", owner, into: &out) }
-        Self.field("workflowHash", workflowHash, into: &out)
+        if let owner { StoredJSON.field("owner", owner, into: &out) }
+        StoredJSON.field("workflowHash", workflowHash, into: &out)
         out += "}"
         return out
     }
@@ -29,23 +29,6 @@ extension ExecutionRecord {
         let dates = [createdAt, e.startedAt, e.finishedAt, e.estimatedCompletion].allSatisfy { $0?.timeIntervalSinceReferenceDate.isFinite ?? true }
         return dates && e.metrics.optimizationGains.isFinite && e.inputs.values.allSatisfy(\.isFinite)
             && (e.outputs?.values.allSatisfy(\.isFinite) ?? true) && options.trigger.isFinite
-    }
-
-    private static let fallbackEncoder: JSONEncoder = {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys]
-        return e
-    }()
-
-    /// `,"key":"value"`, the value quoted as JSON quotes it.
-    static func field(_ key: String, _ value: String, into out: inout String) {
-        out += ",\"" + key + "\":"
-        JSONValue.writeQuoted(value, into: &out)
-    }
-
-    /// `Date`'s own encoding: seconds since 2001 (`Double`'s description reads back exactly).
-    static func dateJSON(_ date: Date) -> String {
-        "\(date.timeIntervalSinceReferenceDate)"
     }
 }
 
@@ -68,7 +51,7 @@ extension WorkflowExecution {
         func date(_ name: String, _ value: Date?) {
             guard let value else { return }
             key(name)
-            out += ExecutionRecord.dateJSON(value)
+            out += StoredJSON.date(value)
         }
         text("concurrencyKey", concurrencyKey)
         text("currentStep", currentStep)
@@ -106,14 +89,14 @@ extension WorkflowExecution {
 extension ExecutionMetrics {
     fileprivate func writeJSON(into out: inout String) {
         out += "{\"cacheHits\":" + String(cacheHits)
-        out += ",\"criticalPathDuration\":" + StepResult.durationJSON(criticalPathDuration)
+        out += ",\"criticalPathDuration\":" + StoredJSON.duration(criticalPathDuration)
         out += ",\"failedSteps\":" + String(failedSteps)
         out += ",\"optimizationGains\":" + "\(optimizationGains)"
         out += ",\"retryCount\":" + String(retryCount)
         out += ",\"skippedSteps\":" + String(skippedSteps)
         out += ",\"stepCount\":" + String(stepCount)
         out += ",\"successfulSteps\":" + String(successfulSteps)
-        out += ",\"totalDuration\":" + StepResult.durationJSON(totalDuration)
+        out += ",\"totalDuration\":" + StoredJSON.duration(totalDuration)
         out += "}"
     }
 }
@@ -130,7 +113,7 @@ extension StoredOptions {
         if let trace {
             out += ",\"trace\":{\"traceparent\":"
             JSONValue.writeQuoted(trace.traceparent, into: &out)
-            if let state = trace.tracestate { ExecutionRecord.field("tracestate", state, into: &out) }
+            if let state = trace.tracestate { StoredJSON.field("tracestate", state, into: &out) }
             out += "}"
         }
         out += ",\"trigger\":"
@@ -142,8 +125,8 @@ extension StoredOptions {
 extension ParentLink {
     fileprivate func writeJSON(into out: inout String) {
         out += "{\"depth\":" + String(depth)
-        ExecutionRecord.field("executionID", executionID, into: &out)
-        ExecutionRecord.field("stepID", stepID, into: &out)
+        StoredJSON.field("executionID", executionID, into: &out)
+        StoredJSON.field("stepID", stepID, into: &out)
         out += "}"
     }
 }
