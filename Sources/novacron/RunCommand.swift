@@ -133,10 +133,10 @@ struct RunCommand: AsyncParsableCommand {
             // Learned durations order the steps and give the ETA from the first one on.
             _ = await learning.statistics(workflowID: id)
         }
-        let final: WorkflowExecution
-        let workflow: Workflow
         // The spans recorded so far are sent however this ends (a lease lost, an error).
-        do {
+        let (final, workflow) = try await traces.sending { () async throws -> (WorkflowExecution, Workflow) in
+            let final: WorkflowExecution
+            let workflow: Workflow
             if let resume {
                 guard let store else { throw ValidationError("--resume needs the store the execution was saved in (drop --memory)") }
                 workflow = try await Self.resumable(resume, in: store)
@@ -162,7 +162,7 @@ struct RunCommand: AsyncParsableCommand {
             } else {
                 let document: WorkflowDocument
                 var childDocuments: [WorkflowDocument] = []
-                do {
+                do throws(DefinitionErrors) {
                     document = try WorkflowLoader.load(contentsOf: file ?? "", actions: catalog)
                     for child in children { childDocuments.append(try WorkflowLoader.load(contentsOf: child, actions: catalog)) }
                 } catch {
@@ -170,7 +170,7 @@ struct RunCommand: AsyncParsableCommand {
                     throw ExitStatus.invalidInput
                 }
                 let inputs: [String: JSONValue]
-                do { inputs = try readInputs() } catch {
+                do throws(EngineError) { inputs = try readInputs() } catch {
                     Console.err("error: \(error.message)")
                     throw ExitStatus.invalidInput
                 }
@@ -196,11 +196,8 @@ struct RunCommand: AsyncParsableCommand {
                     return started.id
                 }
             }
-        } catch {
-            await traces.finish()
-            throw error
+            return (final, workflow)
         }
-        await traces.finish()
         switch output {
         case .json:
             Console.out(try APIBody.text(Components.Schemas.Execution(final, stepOrder: workflow.steps.map(\.id)), pretty: true))
