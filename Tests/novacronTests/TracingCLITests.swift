@@ -239,6 +239,17 @@ struct TracingAcrossProcessesTests {
         #expect(run.stdout.contains(#""traceparent": "00-\#(TracingCLITests.callerTrace)-\#(ran.spanID)-01""#), "\(run.stdout)")
     }
 
+    /// Runs `file` traced until step `step` started, then kills the process with SIGKILL; the
+    /// execution's id.
+    static func killedRun(_ file: String, db: String, environment: [String: String], once step: String) async throws -> String {
+        let first = try CLI.Running(["run", file, "--db", db], environment: environment)
+        #expect(await first.waitFor { $0.contains("step \(step) started") }, "\(first.seen)")
+        let id = try #require(first.executionID)
+        kill(first.process.processIdentifier, SIGKILL)
+        _ = await first.ended()
+        return id
+    }
+
     @Test("after SIGKILL, the process that carries the execution on sends its spans into the same trace, under the root saved with it")
     func resumedAfterACrash() async throws {
         let folder = try CLI.temporaryFolder()
@@ -254,11 +265,7 @@ struct TracingAcrossProcessesTests {
           - {id: after, dependencies: [slow], inputs: {command: 'true'}}
         """.write(toFile: file, atomically: true, encoding: .utf8)
         let otel = ["OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "TRACEPARENT": Self.caller]
-        let first = try CLI.Running(["run", file, "--db", db], environment: otel)
-        #expect(await first.waitFor { $0.contains("step slow started") }, "\(first.seen)")
-        let id = try #require(first.executionID)
-        kill(first.process.processIdentifier, SIGKILL)
-        _ = await first.ended()
+        let id = try await Self.killedRun(file, db: db, environment: otel, once: "slow")
         FileManager.default.createFile(atPath: gate, contents: nil)
         let resumed = try await CLI.running(
             ["executions", "resume", id, "--db", db],
@@ -297,11 +304,7 @@ struct TracingAcrossProcessesTests {
           - {id: stuck, dependencies: [made], inputs: {command: 'sleep 600'}}
         """.write(toFile: file, atomically: true, encoding: .utf8)
         let otel = ["OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "TRACEPARENT": Self.caller]
-        let first = try CLI.Running(["run", file, "--db", db], environment: otel)
-        #expect(await first.waitFor { $0.contains("step stuck started") }, "\(first.seen)")
-        let id = try #require(first.executionID)
-        kill(first.process.processIdentifier, SIGKILL)
-        _ = await first.ended()
+        let id = try await Self.killedRun(file, db: db, environment: otel, once: "stuck")
         let cancelled = try await CLI.running(
             ["executions", "cancel", id, "--db", db], environment: CLI.environment.merging(otel) { _, new in new })
         #expect(cancelled.status == 0 && cancelled.stdout.contains("cancelled"), "\(cancelled.stdout)\(cancelled.stderr)")
